@@ -1,0 +1,106 @@
+# vbpf2c - Vaisto BPF to libbpf C.
+#
+#   make            build ./vbpf2c (installs missing Debian packages when root)
+#   make test       build and run every test: unit, golden, kernel
+#   make fuzz       run the front-end fuzzer for FUZZ_SECONDS (default 600)
+#   make bench      run the benchmarks in bench/
+#   make install    install vbpf2c and its man page under PREFIX
+
+PREFIX     ?= /usr/local
+CC         ?= cc
+CLANG      ?= clang
+FUZZ_SECONDS ?= 600
+
+# Debian 12 packages the build, the tests and the generated C need.
+DEB_PACKAGES = build-essential clang llvm libbpf-dev libelf-dev zlib1g-dev \
+               libcriterion-dev bpftool pkg-config iproute2 clang-format
+
+CFLAGS   ?= -O2 -g
+WARN      = -Wall -Wextra -Werror
+ALL_CFLAGS = -std=c11 $(WARN) -D_GNU_SOURCE -Ibuild -Itranslator $(CFLAGS)
+
+TRANSLATOR_SRC = $(sort $(filter-out translator/main.c,$(wildcard translator/*.c)))
+TRANSLATOR_OBJ = $(TRANSLATOR_SRC:translator/%.c=build/%.o)
+RUNTIME_SRC    = $(sort $(wildcard runtime/*.c))
+RUNTIME_OBJ    = $(RUNTIME_SRC:runtime/%.c=build/runtime_%.o)
+UNIT_SRC       = $(sort $(wildcard tests/unit/*.c))
+HEADERS        = $(wildcard translator/*.h translator/*.def runtime/*.h) build/helpers.gen.h build/templates.gen.h
+
+.PHONY: all deps test unit-test golden-test kernel-test fuzz bench install clean demo
+all: deps vbpf2c
+
+# Installs what is missing when run as root; otherwise prints the command.
+deps:
+	@missing=""; for p in $(DEB_PACKAGES); do \
+		dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+		if [ "$$(id -u)" = 0 ]; then \
+			echo "installing:$$missing"; \
+			apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing; \
+		else \
+			echo "missing Debian packages; run: sudo apt-get install$$missing"; exit 1; \
+		fi; \
+	fi
+
+build:
+	@mkdir -p build
+
+# libbpf's own helper list: one line per helper, generated, never typed by hand.
+build/helpers.gen.h: translator/gen_helpers.sh | build
+	sh translator/gen_helpers.sh /usr/include/bpf/bpf_helper_defs.h > $@.tmp && mv $@.tmp $@
+
+# templates/ embedded into the binary as C strings.
+build/templates.gen.h: translator/gen_templates.sh $(wildcard templates/*) | build
+	sh translator/gen_templates.sh templates > $@.tmp && mv $@.tmp $@
+
+build/%.o: translator/%.c $(HEADERS) | build
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+build/runtime_%.o: runtime/%.c $(HEADERS) | build
+	$(CC) $(ALL_CFLAGS) -Iruntime -c $< -o $@
+
+build/libvbpf2c.a: $(TRANSLATOR_OBJ)
+	rm -f $@ && ar rcs $@ $^
+
+build/libvbpf2c_runtime.a: $(RUNTIME_OBJ)
+	rm -f $@ && ar rcs $@ $^
+
+vbpf2c: build/main.o build/libvbpf2c.a build/libvbpf2c_runtime.a
+	$(CC) $(ALL_CFLAGS) -o $@ $^ -lbpf -lelf -lz
+
+build/unit_tests: $(UNIT_SRC) build/libvbpf2c.a build/libvbpf2c_runtime.a $(HEADERS)
+	$(CC) $(ALL_CFLAGS) -Iruntime -o $@ $(UNIT_SRC) build/libvbpf2c.a build/libvbpf2c_runtime.a -lcriterion -lbpf -lelf -lz
+
+unit-test: build/unit_tests
+	./build/unit_tests
+
+golden-test: vbpf2c
+	sh tests/golden.sh
+
+kernel-test: vbpf2c
+	sh tests/kernel.sh
+
+test: deps vbpf2c
+	$(MAKE) unit-test golden-test kernel-test
+
+# libFuzzer over reader + parser + checker, with ASan and UBSan.
+build/fuzz_frontend: tests/fuzz/fuzz_frontend.c $(TRANSLATOR_SRC) $(HEADERS)
+	$(CLANG) -std=c11 -g -O1 -D_GNU_SOURCE -Ibuild -Itranslator -fsanitize=fuzzer,address,undefined \
+		-fno-sanitize-recover=undefined -o $@ tests/fuzz/fuzz_frontend.c $(TRANSLATOR_SRC)
+
+fuzz: deps build/fuzz_frontend
+	mkdir -p build/fuzz-corpus
+	./build/fuzz_frontend -max_total_time=$(FUZZ_SECONDS) -timeout=10 -artifact_prefix=build/ \
+		build/fuzz-corpus examples tests/err tests/gen
+
+bench: vbpf2c
+	sh bench/run.sh
+
+install: vbpf2c
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1
+	install -m 755 vbpf2c $(DESTDIR)$(PREFIX)/bin/vbpf2c
+	install -m 644 vbpf2c.1 $(DESTDIR)$(PREFIX)/share/man/man1/vbpf2c.1
+
+clean:
+	rm -rf build vbpf2c

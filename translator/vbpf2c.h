@@ -1,0 +1,472 @@
+/* vbpf2c.h - the data structures every stage of the translator shares.
+ *
+ * One section per stage, in pipeline order (cproc's cc.h is the model):
+ *   util    arena allocation, growable arrays, strings
+ *   diag    file:line:col diagnostics with the source line and a caret
+ *   reader  characters -> tokens -> S-expressions (reader.c)
+ *   parser  S-expressions -> AST with a span on every node (parser.c)
+ *   types   the type universe, records and context records (types.c, context.c)
+ *   tables  program kinds, map types, libbpf helpers (tables.c, helpers.gen.h)
+ *   checker names, types, safety; annotates the AST in place (checker.c)
+ *   backend the narrow interface the C emitter (emit_c.c) and, later, the
+ *           native backend sit behind
+ *
+ * Memory: every stage allocates from one arena (arena_alloc) and never
+ * frees; arena_reset() releases everything between two translations (the
+ * fuzzer relies on it).
+ */
+#ifndef VBPF2C_H
+#define VBPF2C_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define VBPF2C_VERSION "0.1.0"
+
+/* ---- util (util.c) ---------------------------------------------------- */
+
+void *arena_alloc(size_t size);              /* zeroed, never NULL */
+char *arena_strndup(const char *s, size_t n);
+char *arena_strdup(const char *s);
+char *arena_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void arena_reset(void);
+
+/* A growable array of pointers, allocated in the arena. */
+typedef struct Vec {
+	void **items;
+	int len, cap;
+} Vec;
+void vec_push(Vec *v, void *item);
+
+/* A growable string buffer (malloc-backed: it outlives arena_reset). */
+typedef struct StrBuf {
+	char *data;
+	size_t len, cap;
+} StrBuf;
+void sb_putc(StrBuf *sb, char c);
+void sb_puts(StrBuf *sb, const char *s);
+void sb_printf(StrBuf *sb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void sb_free(StrBuf *sb);
+
+/* ---- diag (diag.c) ---------------------------------------------------- */
+
+typedef struct SourceFile {
+	const char *name;   /* as given on the command line */
+	const char *text;   /* NUL-terminated contents */
+	size_t len;
+} SourceFile;
+
+/* A source range. line and col are 1-based; col counts bytes. */
+typedef struct Span {
+	const SourceFile *file;
+	uint32_t offset;    /* byte offset of the first character */
+	uint32_t len;       /* bytes covered (>= 1 when printed) */
+	uint32_t line, col;
+} Span;
+
+/* Report an error at span: "file:line:col: error: msg", the source line and
+ * a caret under the span (^~~~). Every diag_error is counted. */
+void diag_error(Span at, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* A "note:" with its own location (another place in the source). */
+void diag_note(Span at, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* A "hint:" line attached to the previous error; no location. */
+void diag_hint(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+int diag_error_count(void);
+void diag_reset(void);
+/* Where diagnostics go (default stderr); tests point it at a memstream. */
+void diag_set_output(FILE *out);
+/* Span covering a through b (same file, a before b). */
+Span span_join(Span a, Span b);
+
+/* ---- reader (reader.c) ------------------------------------------------ */
+
+typedef enum SexpKind {
+	SX_LIST,     /* ( ... )  */
+	SX_VECTOR,   /* [ ... ]  */
+	SX_INT,      /* 123 -5 0x1F \a \newline */
+	SX_FLOAT,    /* 1.5: lexed so the parser can reject it precisely */
+	SX_STRING,   /* "..." with escapes decoded */
+	SX_KEYWORD,  /* :name; text excludes the colon */
+	SX_SYMBOL,   /* any other name, including true/false and bpf/name */
+} SexpKind;
+
+typedef struct Sexp Sexp;
+struct Sexp {
+	SexpKind kind;
+	Span span;          /* lists: from the opening to the closing delimiter */
+	const char *text;   /* SYMBOL/KEYWORD/STRING/FLOAT: NUL-terminated */
+	uint64_t value;     /* SX_INT: two's-complement 64-bit value */
+	bool negative;      /* SX_INT written with a leading '-' */
+	Sexp **items;       /* LIST/VECTOR elements */
+	int nitems;
+};
+
+/* Reads every top-level form of file. Lexical errors (unbalanced or
+ * mismatched delimiters, '{', '#{', ',', bad strings, integers out of
+ * 64-bit range) are reported through diag and the reader recovers, so the
+ * returned forms are always usable. */
+Vec read_file_forms(const SourceFile *file);
+
+/* ---- types (types.c) -------------------------------------------------- */
+
+typedef enum TypeKind {
+	TY_UNIT,     /* :unit, C void */
+	TY_BOOL,
+	TY_INT,      /* u8..i64 */
+	TY_RECORD,   /* struct R (user deftype or built-in context record) */
+	TY_PTR,      /* pointer to pointee; may be nullable */
+	TY_MAP,      /* a map name used as a value; C &name */
+} TypeKind;
+
+typedef struct Type Type;
+typedef struct Record Record;
+typedef struct MapDecl MapDecl;
+
+struct Type {
+	TypeKind kind;
+	int size, align;        /* bytes; 0 for unit and map */
+	bool is_signed;         /* TY_INT */
+	const char *name;       /* "u32", "bool", "XdpMd"... for messages */
+	const char *c_name;     /* "__u32", "bool", "struct foo", "struct xdp_md" */
+	Record *record;         /* TY_RECORD */
+	Type *pointee;          /* TY_PTR; u8 for ringbuf bytes */
+	bool nullable;          /* TY_PTR from a helper: must be matched */
+	MapDecl *map;           /* TY_MAP */
+};
+
+extern Type *ty_unit, *ty_bool;
+extern Type *ty_u8, *ty_u16, *ty_u32, *ty_u64, *ty_i8, *ty_i16, *ty_i32, *ty_i64;
+
+Type *type_ptr(Type *pointee, bool nullable);  /* interned: pointer equality works */
+Type *type_map(MapDecl *map);
+bool type_equal(const Type *a, const Type *b);
+bool type_is_int(const Type *t);
+/* ":u32", "(Ptr :XdpMd)", ":bool": the spelling used in diagnostics. */
+const char *type_str(const Type *t);
+/* Integer type by source name without colon ("u32", "U32", "i8"...), or NULL. */
+Type *type_int_by_name(const char *name);
+/* Does the exact integer v (value + negative as in Sexp) fit in t? */
+bool int_fits(const Type *t, uint64_t value, bool negative);
+
+typedef struct Field {
+	const char *name;       /* source name: "rx_queue_index", "cb0", "rdi" */
+	const char *c_member;   /* C member expression: "rx_queue_index", "cb[0]" */
+	Type *type;
+	int offset;             /* byte offset in the kernel/C struct */
+	Span span;              /* user records only */
+} Field;
+
+struct Record {
+	const char *name;       /* source name, "Event", "XdpMd" */
+	const char *c_name;     /* "struct Event", "struct xdp_md" */
+	Field **fields;
+	int nfields;
+	int size, align;
+	bool is_context;        /* built-in context record */
+	bool read_only;         /* context records: fields may not be assigned */
+	Span span;              /* user records only */
+};
+
+/* ---- tables (tables.c) ------------------------------------------------ */
+
+typedef enum ProgKind {
+	PK_NONE = 0,
+#define PROG_KIND(id, src, ...) id,
+#include "prog_kinds.def"
+#undef PROG_KIND
+	PK_COUNT
+} ProgKind;
+
+typedef struct ProgKindInfo {
+	ProgKind kind;
+	const char *name;           /* source keyword without colon: "xdp" */
+	const char *section;        /* libbpf 1.1 section prefix: "xdp", "kprobe/" */
+	const char *context_record; /* "XdpMd", or NULL when the kind has none */
+	const char *c_context_type; /* "struct xdp_md *" */
+	bool attach_required;
+} ProgKindInfo;
+
+const ProgKindInfo *prog_kind_by_name(const char *name);
+const ProgKindInfo *prog_kind_info(ProgKind kind);
+/* Built-in context record by name ("XdpMd"), or NULL. */
+Record *context_record_by_name(const char *name);
+
+typedef struct MapTypeInfo {
+	const char *name;        /* "hash" */
+	const char *c_enum;      /* "BPF_MAP_TYPE_HASH" */
+	bool needs_key, needs_value; /* false where 0 ("none") is the rule */
+	bool core;               /* in vaisto_bpf's set; else extension 10.2 */
+} MapTypeInfo;
+const MapTypeInfo *map_type_by_name(const char *name);
+
+/* A helper of libbpf's bpf_helper_defs.h, generated at build time. */
+typedef struct HelperInfo {
+	const char *name;        /* without the bpf_ prefix: "map_lookup_elem" */
+	int id;                  /* BPF_FUNC_* number */
+	const char *c_decl;      /* the libbpf declaration, for messages */
+	int nparams;             /* -1 for variadic */
+	bool returns_pointer;
+} HelperInfo;
+const HelperInfo *helper_by_name(const char *name);
+
+/* Kernel constants by name (extension 10.8): XDP_PASS = 2, ... */
+typedef struct KernelConst {
+	const char *name;
+	uint64_t value;
+	bool negative;
+} KernelConst;
+const KernelConst *kernel_const_by_name(const char *name);
+
+/* ---- AST (parser.c builds it, checker.c annotates it) ------------------- */
+
+typedef struct Node Node;
+typedef struct FnDecl FnDecl;
+typedef struct Var Var;
+
+typedef enum NodeKind {
+	N_INT,        /* value, negative */
+	N_BOOL,       /* value != 0 */
+	N_NAME,       /* name; checker sets ref */
+	N_LET,        /* bindings (Binding*), body */
+	N_DO,         /* items (Node*); empty do is unit */
+	N_IF,         /* cond, then, els; cond desugars here too */
+	N_AND, N_OR,  /* lhs, rhs (andalso, orelse) */
+	N_NOT,        /* lhs */
+	N_MATCH,      /* lhs = scrutinee, clauses (MatchClause*) */
+	N_BINOP,      /* op, lhs, rhs */
+	N_NEG,        /* lhs */
+	N_CAST,       /* cast_to, lhs */
+	N_FIELD,      /* lhs = record pointer, name = field; checker sets field */
+	N_CALL,       /* name (as written, '/' normalised), args; checker sets callee */
+	N_SET,        /* name = global (lhs NULL) or lhs = N_FIELD target; rhs = value */
+	N_FOR,        /* var_name, lhs = start, rhs = end, body */
+} NodeKind;
+
+typedef enum BinOp {
+	OP_ADD, OP_SUB, OP_MUL, OP_DIV, OP_REM,
+	OP_AND, OP_OR, OP_XOR, OP_SHL, OP_SHR,
+	OP_EQ, OP_NE, OP_LT, OP_GT, OP_LE, OP_GE,
+} BinOp;
+const char *binop_source_name(BinOp op);  /* "+", "div", "band" */
+const char *binop_c_name(BinOp op);       /* "+", "/", "&" */
+bool binop_is_comparison(BinOp op);
+
+typedef enum RefKind {
+	REF_NONE,
+	REF_VAR,      /* parameter, let binding, match binding, for variable */
+	REF_MAP,      /* a map used as a value */
+	REF_GLOBAL,   /* defglobal or defconst */
+	REF_KCONST,   /* kernel constant (extension 10.8) */
+} RefKind;
+
+typedef enum CalleeKind {
+	CALLEE_NONE,
+	CALLEE_FN,       /* user defn */
+	CALLEE_HELPER,   /* extern bpf:helper */
+	CALLEE_BUILTIN,  /* load_uN, store_uN, stack_*, be/le */
+} CalleeKind;
+
+typedef enum Builtin {
+	BI_NONE,
+	BI_LOAD, BI_STORE,             /* width from builtin_type */
+	BI_STACK_LOAD, BI_STACK_STORE,
+	BI_BE, BI_LE,
+} Builtin;
+
+typedef struct Binding {
+	const char *name;
+	Span name_span;
+	Node *init;
+	Var *var;                       /* checker */
+} Binding;
+
+typedef enum PatternKind {
+	PAT_SOME,      /* (Some name) or (Some _): bind_name NULL for _ */
+	PAT_NONE,      /* (None) */
+	PAT_INT,       /* integer literal */
+	PAT_BOOL,      /* true / false */
+	PAT_WILD,      /* _ */
+	PAT_BIND,      /* a name: binds the scrutinee */
+} PatternKind;
+
+typedef struct Pattern {
+	PatternKind kind;
+	Span span;
+	const char *bind_name;
+	uint64_t value;
+	bool negative;
+	Var *var;                       /* checker: PAT_SOME / PAT_BIND */
+} Pattern;
+
+typedef struct MatchClause {
+	Pattern *pattern;
+	Node *body;                     /* several body forms become one N_DO */
+	Span span;
+} MatchClause;
+
+struct Node {
+	NodeKind kind;
+	Span span;
+	Type *type;                     /* checker: the value's type */
+
+	/* literals */
+	uint64_t value;
+	bool negative;
+
+	/* names, operators, calls */
+	const char *name;
+	Span name_span;
+	BinOp op;
+	Node *lhs, *rhs;
+	Node *cond, *then, *els, *body;
+	Type *cast_to;
+	Vec args;                       /* N_CALL: Node*; N_DO: items */
+	Vec bindings;                   /* N_LET: Binding* */
+	Vec clauses;                    /* N_MATCH: MatchClause* */
+	const char *var_name;           /* N_FOR */
+	Var *var;                       /* N_FOR variable (checker) */
+
+	/* checker annotations */
+	RefKind ref;
+	Var *ref_var;                   /* REF_VAR */
+	MapDecl *ref_map;               /* REF_MAP */
+	struct GlobalDecl *ref_global;  /* REF_GLOBAL */
+	const KernelConst *ref_kconst;  /* REF_KCONST */
+	Field *field;                   /* N_FIELD */
+	CalleeKind callee_kind;
+	FnDecl *callee_fn;
+	struct ExternDecl *callee_extern;
+	Builtin builtin;
+	Type *builtin_type;             /* width of load/store/be/le */
+};
+
+/* A local value: parameter, let binding, pattern binding or loop variable. */
+struct Var {
+	const char *name;               /* source name */
+	const char *c_name;             /* mangled, unique within its function */
+	Type *type;
+	Span span;
+	bool is_param;
+	int uses;                       /* checker: reads of the variable */
+};
+
+/* ---- top-level declarations ------------------------------------------- */
+
+typedef struct ProgramDecl {
+	const ProgKindInfo *kind;
+	const char *attach;             /* NULL when absent */
+	Span span;
+} ProgramDecl;
+
+struct MapDecl {
+	const char *name;
+	const char *c_name;
+	Span span;
+	const MapTypeInfo *map_type;
+	Type *key, *value;              /* NULL for "0" (none) */
+	uint64_t max_entries;
+	uint64_t flags;                 /* extension: :flags N */
+	bool pinned, is_extern;         /* extension: :pinned true, :extern true */
+};
+
+typedef struct GlobalDecl {
+	const char *name;
+	const char *c_name;
+	Span span;
+	Type *type;
+	Node *init;                     /* NULL: zero-initialised (.bss) */
+	bool is_const;                  /* defconst */
+} GlobalDecl;
+
+typedef struct RecordDecl {
+	Record *record;
+	Span span;
+} RecordDecl;
+
+typedef struct ExternDecl {
+	const char *ns;                 /* "bpf" (core) */
+	const char *name;               /* "map_lookup_elem" */
+	Span span;
+	Type **params;
+	int nparams;
+	Type *ret;                      /* as declared */
+	const HelperInfo *helper;       /* checker: libbpf's entry */
+} ExternDecl;
+
+typedef struct Param {
+	const char *name;
+	Span span;
+	Type *type;                     /* record types become (Ptr :R) */
+	Var *var;                       /* checker */
+} Param;
+
+struct FnDecl {
+	const char *name;
+	const char *c_name;
+	Span span, name_span;
+	Param **params;
+	int nparams;
+	Type *ret;
+	Node *body;                     /* one N_DO of the body forms */
+	bool is_entry;                  /* checker: gets SEC() */
+	int call_depth;                 /* checker: longest call chain below */
+	Vec locals;                     /* checker: every Var of the body */
+};
+
+typedef enum DeclKind { D_PROGRAM, D_MAP, D_GLOBAL, D_RECORD, D_EXTERN, D_FN } DeclKind;
+
+typedef struct Decl {
+	DeclKind kind;
+	Span span;
+	union {
+		ProgramDecl *program;
+		MapDecl *map;
+		GlobalDecl *global;
+		RecordDecl *record;
+		ExternDecl *ext;
+		FnDecl *fn;
+	} u;
+} Decl;
+
+typedef struct Module {
+	const SourceFile *file;
+	Vec decls;                      /* Decl*, in source order */
+	ProgramDecl *program;           /* NULL when the file has none */
+	FnDecl *entry;                  /* checker */
+	const char *license;            /* "GPL" unless overridden */
+} Module;
+
+/* ---- parser (parser.c) ------------------------------------------------ */
+
+/* Builds the module from the reader's forms. Syntax errors are reported
+ * through diag; the parser skips the bad form and goes on. Threading
+ * macros (-> ->>) are expanded here; cond becomes nested N_IF. */
+Module *parse_module(const SourceFile *file, Vec forms);
+
+/* ---- checker (checker.c) ---------------------------------------------- */
+
+/* Resolves names, checks types and safety rules, picks the entry function,
+ * mangles C names. Returns true when no error was reported. */
+bool check_module(Module *m);
+
+/* ---- backends --------------------------------------------------------- */
+
+typedef struct EmitOptions {
+	bool line_directives;           /* #line N "file.va" (default on) */
+	const char *license;            /* --license, overrides the source */
+	const char *source_name;        /* file name used in #line and the header */
+} EmitOptions;
+
+/* Writes the C translation of a checked module to out. */
+void emit_c(const Module *m, const EmitOptions *opts, StrBuf *out);
+
+/* ---- front end in one call (frontend.c) ------------------------------- */
+
+/* Reads, parses and checks text; returns the module, or NULL after
+ * reporting every error found. */
+Module *frontend_run(const SourceFile *file);
+
+#endif
