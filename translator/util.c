@@ -1,0 +1,146 @@
+/* util.c - the arena every stage allocates from, growable arrays and
+ * string buffers.
+ *
+ * The translator is a one-shot program: nothing is freed piecemeal.
+ * Blocks are chained so arena_reset() can release a whole translation at
+ * once, which the fuzzer does between inputs. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "vbpf2c.h"
+
+enum { ARENA_BLOCK_SIZE = 1 << 20 };
+
+typedef struct ArenaBlock ArenaBlock;
+struct ArenaBlock {
+	ArenaBlock *next;
+	size_t used, size;
+	max_align_t data[];
+};
+
+static ArenaBlock *arena_head;
+
+static void *xmalloc(size_t size)
+{
+	void *p = malloc(size);
+	if (!p) {
+		fputs("vbpf2c: out of memory\n", stderr);
+		exit(2);
+	}
+	return p;
+}
+
+void *arena_alloc(size_t size)
+{
+	size = (size + sizeof(max_align_t) - 1) & ~(sizeof(max_align_t) - 1);
+	if (!arena_head || arena_head->size - arena_head->used < size) {
+		size_t block = size > ARENA_BLOCK_SIZE ? size : ARENA_BLOCK_SIZE;
+		ArenaBlock *b = xmalloc(sizeof(*b) + block);
+		b->next = arena_head;
+		b->used = 0;
+		b->size = block;
+		arena_head = b;
+	}
+	void *p = (char *)arena_head->data + arena_head->used;
+	arena_head->used += size;
+	return memset(p, 0, size);
+}
+
+void arena_reset(void)
+{
+	while (arena_head) {
+		ArenaBlock *next = arena_head->next;
+		free(arena_head);
+		arena_head = next;
+	}
+}
+
+char *arena_strndup(const char *s, size_t n)
+{
+	char *p = arena_alloc(n + 1);
+	memcpy(p, s, n);
+	p[n] = '\0';
+	return p;
+}
+
+char *arena_strdup(const char *s)
+{
+	return arena_strndup(s, strlen(s));
+}
+
+char *arena_printf(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	char *p = arena_alloc((size_t)n + 1);
+	va_start(ap, fmt);
+	vsnprintf(p, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	return p;
+}
+
+void vec_push(Vec *v, void *item)
+{
+	if (v->len == v->cap) {
+		int cap = v->cap ? v->cap * 2 : 4;
+		void **items = arena_alloc(sizeof(*items) * (size_t)cap);
+		if (v->len)
+			memcpy(items, v->items, sizeof(*items) * (size_t)v->len);
+		v->items = items;
+		v->cap = cap;
+	}
+	v->items[v->len++] = item;
+}
+
+static void sb_reserve(StrBuf *sb, size_t extra)
+{
+	if (sb->len + extra + 1 <= sb->cap)
+		return;
+	size_t cap = sb->cap ? sb->cap : 256;
+	while (cap < sb->len + extra + 1)
+		cap *= 2;
+	char *data = realloc(sb->data, cap);
+	if (!data) {
+		fputs("vbpf2c: out of memory\n", stderr);
+		exit(2);
+	}
+	sb->data = data;
+	sb->cap = cap;
+}
+
+void sb_putc(StrBuf *sb, char c)
+{
+	sb_reserve(sb, 1);
+	sb->data[sb->len++] = c;
+	sb->data[sb->len] = '\0';
+}
+
+void sb_puts(StrBuf *sb, const char *s)
+{
+	size_t n = strlen(s);
+	sb_reserve(sb, n);
+	memcpy(sb->data + sb->len, s, n + 1);
+	sb->len += n;
+}
+
+void sb_printf(StrBuf *sb, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	sb_reserve(sb, (size_t)n);
+	va_start(ap, fmt);
+	vsnprintf(sb->data + sb->len, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	sb->len += (size_t)n;
+}
+
+void sb_free(StrBuf *sb)
+{
+	free(sb->data);
+	sb->data = NULL;
+	sb->len = sb->cap = 0;
+}
