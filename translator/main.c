@@ -1,0 +1,650 @@
+/* main.c - the vbpf2c command.
+ *
+ *   vbpf2c [options] file.va
+ *
+ * Reads the whole source, runs the front end, and then either stops
+ * (--check), writes the C (stdout or -o), or compiles the C with clang
+ * (-c). Every output file is written to a temporary name in its own
+ * directory and renamed into place, so a failure - or an interrupt - never
+ * leaves a partial file behind, and nothing at all is written when the
+ * program is rejected.
+ *
+ * Exit status: 0 success, 1 the program was rejected (diagnostics on
+ * stderr), 2 usage, I/O or tool failure.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "vbpf2c.h"
+
+extern char **environ;
+
+enum {
+	EXIT_OK = 0,
+	EXIT_REJECTED = 1,   /* the source has errors; diagnostics printed */
+	EXIT_TROUBLE = 2,    /* bad usage, I/O error, clang missing or failing */
+};
+
+/* Debian puts asm/types.h - included by linux/bpf.h - under a multiarch
+ * directory that clang -target bpf does not search. The tuple is the
+ * build machine's, which is the machine whose headers we compile against. */
+#if defined(__x86_64__)
+#define MULTIARCH "x86_64-linux-gnu"
+#elif defined(__aarch64__)
+#define MULTIARCH "aarch64-linux-gnu"
+#elif defined(__i386__)
+#define MULTIARCH "i386-linux-gnu"
+#elif defined(__arm__)
+#define MULTIARCH "arm-linux-gnueabihf"
+#elif defined(__powerpc64__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define MULTIARCH "powerpc64le-linux-gnu"
+#elif defined(__s390x__)
+#define MULTIARCH "s390x-linux-gnu"
+#elif defined(__riscv) && __riscv_xlen == 64
+#define MULTIARCH "riscv64-linux-gnu"
+#elif defined(__mips64) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define MULTIARCH "mips64el-linux-gnuabi64"
+#else
+#error "unknown Debian multiarch tuple for this architecture: add it here"
+#endif
+#define MULTIARCH_INCLUDE "-I/usr/include/" MULTIARCH
+
+static const char usage_text[] =
+	"Usage: vbpf2c [options] FILE.va\n"
+	"Translate a Vaisto BPF program to libbpf C, or compile it to a BPF object.\n"
+	"The C goes to standard output unless -o or -c says otherwise.\n"
+	"FILE may be '-' to read standard input.\n"
+	"\n"
+	"Options:\n"
+	"  -o FILE         write the output to FILE ('-': standard output)\n"
+	"  -c              compile the C with clang into a BPF object; without -o the\n"
+	"                  object is NAME.bpf.o in the current directory (NAME is FILE's\n"
+	"                  base name without .va or .vaisto)\n"
+	"  --check         check the program only: print diagnostics, write nothing\n"
+	"  --license=STR   license string of the generated program (default: the\n"
+	"                  program's (license \"...\") form, else \"GPL\")\n"
+	"  --no-line       leave out the #line directives that point the C (and the\n"
+	"                  BTF line info, and the verifier log) at FILE.va\n"
+	"  --backend=NAME  how -c makes the object: clang (the default) or native;\n"
+	"                  the native backend is not implemented yet\n"
+	"  --clang=PATH    the clang that -c runs (default: $CLANG, else clang on PATH)\n"
+	"  -I DIR          add DIR to clang's include path (with -c)\n"
+	"  -D NAME[=VAL]   define a macro for clang (with -c)\n"
+	"  --version       print the version and exit\n"
+	"  --help          print this help and exit\n"
+	"\n"
+	"-c runs: CLANG -O2 -g -target bpf [-I/-D options] " MULTIARCH_INCLUDE "\n"
+	"         -c NAME.bpf.c -o OBJECT\n"
+	"on a temporary copy of the C. Output files are written atomically: on any\n"
+	"failure no output file is created or changed.\n"
+	"\n"
+	"Exit status:\n"
+	"  0  success\n"
+	"  1  the program was rejected (diagnostics on standard error)\n"
+	"  2  usage error, I/O error, or clang missing or failing\n";
+
+typedef struct Options {
+	const char *input;          /* path, or "-" for standard input */
+	const char *output;         /* -o; NULL: stdout for C, NAME.bpf.o for -c */
+	bool compile;               /* -c */
+	bool check_only;            /* --check */
+	bool line_directives;       /* off with --no-line */
+	const char *license;        /* --license, NULL: the module's */
+	const char *clang;          /* --clang, $CLANG or "clang" */
+	const char **clang_args;    /* -I and -D, in command-line order */
+	int nclang_args;
+} Options;
+
+/* ---- messages ---------------------------------------------------------- */
+
+static void fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void fail(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	fputs("vbpf2c: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
+}
+
+static _Noreturn void usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static _Noreturn void usage_error(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	fputs("vbpf2c: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputs("\nTry 'vbpf2c --help' for more information.\n", stderr);
+	va_end(ap);
+	exit(EXIT_TROUBLE);
+}
+
+static void *xmalloc(size_t size)
+{
+	void *p = malloc(size ? size : 1);
+	if (!p) {
+		fail("out of memory");
+		exit(EXIT_TROUBLE);
+	}
+	return p;
+}
+
+static char *xstrdup(const char *s)
+{
+	size_t n = strlen(s) + 1;
+	return memcpy(xmalloc(n), s, n);
+}
+
+/* ---- temporary files, removed on failure and on SIGINT/SIGTERM ---------- */
+
+/* Paths to remove if we die before finishing: temporary outputs, the
+ * temporary C file for clang and its directory (removed last, so it is
+ * registered first). Only async-signal-safe calls touch it in the handler. */
+enum { MAX_TEMPS = 4 };
+static char *temp_paths[MAX_TEMPS];
+static volatile sig_atomic_t ntemps;
+
+static void temp_register(char *path)
+{
+	if (ntemps < MAX_TEMPS)
+		temp_paths[ntemps++] = path;
+}
+
+/* Forget the most recent temporary: it was renamed into place or removed. */
+static void temp_forget(void)
+{
+	if (ntemps > 0)
+		ntemps--;
+}
+
+static void temp_remove_all(void)
+{
+	while (ntemps > 0) {
+		const char *p = temp_paths[--ntemps];
+		if (unlink(p) != 0 && errno == EISDIR)
+			rmdir(p);
+	}
+}
+
+static void on_fatal_signal(int sig)
+{
+	temp_remove_all();
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+/* ---- paths ------------------------------------------------------------- */
+
+static const char *path_base(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	return slash ? slash + 1 : path;
+}
+
+/* "dir/prog.va" -> "prog": the stem every default name is built from. */
+static char *source_stem(const char *input)
+{
+	if (strcmp(input, "-") == 0)
+		return xstrdup("stdin");
+	const char *base = path_base(input);
+	size_t n = strlen(base);
+	static const char *const extensions[] = { ".va", ".vaisto" };
+	for (size_t i = 0; i < sizeof(extensions) / sizeof(extensions[0]); i++) {
+		size_t e = strlen(extensions[i]);
+		if (n > e && strcmp(base + n - e, extensions[i]) == 0) {
+			n -= e;
+			break;
+		}
+	}
+	char *stem = xmalloc(n + 1);
+	memcpy(stem, base, n);
+	stem[n] = '\0';
+	return stem;
+}
+
+/* A fresh, registered temporary file next to path (same directory, so
+ * rename() is atomic): "dir/.name.XXXXXX". Returns its fd, or -1. */
+static int temp_beside(const char *path, char **temp_path)
+{
+	const char *base = path_base(path);
+	size_t dir_len = (size_t)(base - path);
+	size_t n = dir_len + 1 + strlen(base) + sizeof(".XXXXXX");
+	char *tmp = xmalloc(n);
+	snprintf(tmp, n, "%.*s.%s.XXXXXX", (int)dir_len, path, base);
+	int fd = mkstemp(tmp);
+	if (fd < 0) {
+		fail("cannot write %s: %s", path, strerror(errno));
+		free(tmp);
+		return -1;
+	}
+	temp_register(tmp);
+	*temp_path = tmp;
+	return fd;
+}
+
+static mode_t creation_mode(void)
+{
+	mode_t mask = umask(0);
+	umask(mask);
+	return 0666 & ~mask;
+}
+
+/* Moves the registered temporary into place with the permissions a plain
+ * open(O_CREAT, 0666) would have given (mkstemp creates 0600). */
+static bool temp_commit(char *tmp, const char *path)
+{
+	if (chmod(tmp, creation_mode()) != 0 || rename(tmp, path) != 0) {
+		fail("cannot write %s: %s", path, strerror(errno));
+		unlink(tmp);
+		temp_forget();
+		free(tmp);
+		return false;
+	}
+	temp_forget();
+	free(tmp);
+	return true;
+}
+
+static bool write_all(int fd, const char *data, size_t len)
+{
+	while (len > 0) {
+		ssize_t n = write(fd, data, len);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return false;
+		}
+		data += n;
+		len -= (size_t)n;
+	}
+	return true;
+}
+
+static bool write_file_atomically(const char *path, const char *data, size_t len)
+{
+	char *tmp;
+	int fd = temp_beside(path, &tmp);
+	if (fd < 0)
+		return false;
+	if (!write_all(fd, data, len) || close(fd) != 0) {
+		fail("cannot write %s: %s", path, strerror(errno));
+		unlink(tmp);
+		temp_forget();
+		free(tmp);
+		return false;
+	}
+	return temp_commit(tmp, path);
+}
+
+static bool write_stdout(const char *data, size_t len)
+{
+	if (fwrite(data, 1, len, stdout) != len || fflush(stdout) != 0) {
+		fail("cannot write standard output: %s", strerror(errno));
+		return false;
+	}
+	return true;
+}
+
+/* ---- reading the source ------------------------------------------------ */
+
+/* Reads the whole file (or stdin for "-"), NUL-terminated. Spans hold
+ * 32-bit offsets, so larger inputs are refused here rather than
+ * mislocated later. */
+static bool read_source(const char *path, SourceFile *file)
+{
+	bool is_stdin = strcmp(path, "-") == 0;
+	int fd = is_stdin ? STDIN_FILENO : open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		fail("cannot open %s: %s", path, strerror(errno));
+		return false;
+	}
+	struct stat st;
+	size_t cap = 64 * 1024;
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0)
+		cap = (size_t)st.st_size + 1;
+	char *text = xmalloc(cap);
+	size_t len = 0;
+	for (;;) {
+		if (len + 1 >= cap) {
+			cap *= 2;
+			char *bigger = realloc(text, cap);
+			if (!bigger) {
+				fail("out of memory reading %s", path);
+				exit(EXIT_TROUBLE);
+			}
+			text = bigger;
+		}
+		ssize_t n = read(fd, text + len, cap - len - 1);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			fail("cannot read %s: %s", is_stdin ? "standard input" : path,
+			     strerror(errno));
+			goto error;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+		if (len > UINT32_MAX - 1) {
+			fail("%s: file too large (the limit is 4 GiB)", path);
+			goto error;
+		}
+	}
+	text[len] = '\0';
+	if (!is_stdin)
+		close(fd);
+	file->name = is_stdin ? "<stdin>" : path;
+	file->text = text;
+	file->len = len;
+	return true;
+
+error:
+	free(text);
+	if (!is_stdin)
+		close(fd);
+	return false;
+}
+
+/* ---- clang -------------------------------------------------------------- */
+
+/* Runs argv and waits. Returns true when it exited with status 0; says
+ * why otherwise. clang's own diagnostics go straight to our stderr: the
+ * #line directives make them name FILE.va and its lines. */
+static bool run_tool(char **argv)
+{
+	pid_t pid;
+	int err = posix_spawnp(&pid, argv[0], NULL, NULL, argv, environ);
+	if (err != 0) {
+		fail("cannot run %s: %s", argv[0], strerror(err));
+		if (err == ENOENT)
+			fputs("hint: install clang (apt-get install clang), or name it with "
+			      "--clang=PATH or $CLANG\n",
+			      stderr);
+		return false;
+	}
+	int status;
+	while (waitpid(pid, &status, 0) < 0) {
+		if (errno != EINTR) {
+			fail("waiting for %s: %s", argv[0], strerror(errno));
+			return false;
+		}
+	}
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+		return true;
+	if (WIFEXITED(status))
+		fail("%s failed with exit status %d", argv[0], WEXITSTATUS(status));
+	else if (WIFSIGNALED(status))
+		fail("%s was killed by signal %d", argv[0], WTERMSIG(status));
+	return false;
+}
+
+/* Writes the C into a private temporary directory as NAME.bpf.c - so any
+ * message clang gives about the C itself names something recognisable -
+ * and compiles it into object ("-" is standard output). */
+static bool compile_with_clang(const Options *opt, const char *stem, const StrBuf *c,
+			       const char *object)
+{
+	const char *tmpdir = getenv("TMPDIR");
+	if (!tmpdir || !*tmpdir)
+		tmpdir = "/tmp";
+	size_t n = strlen(tmpdir) + sizeof("/vbpf2c-XXXXXX");
+	char *dir = xmalloc(n);
+	snprintf(dir, n, "%s/vbpf2c-XXXXXX", tmpdir);
+	if (!mkdtemp(dir)) {
+		fail("cannot create a temporary directory in %s: %s", tmpdir, strerror(errno));
+		free(dir);
+		return false;
+	}
+	temp_register(dir);
+
+	n = strlen(dir) + 1 + strlen(stem) + sizeof(".bpf.c");
+	char *c_path = xmalloc(n);
+	snprintf(c_path, n, "%s/%s.bpf.c", dir, stem);
+	bool ok = false;
+	char *tmp_object = NULL;
+	int fd = open(c_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		fail("cannot create %s: %s", c_path, strerror(errno));
+		goto out;
+	}
+	temp_register(c_path);
+	if (!write_all(fd, c->data, c->len) || close(fd) != 0) {
+		fail("cannot write %s: %s", c_path, strerror(errno));
+		goto out_c;
+	}
+
+	bool to_stdout = strcmp(object, "-") == 0;
+	if (!to_stdout) {
+		int ofd = temp_beside(object, &tmp_object);
+		if (ofd < 0)
+			goto out_c;
+		close(ofd);
+	}
+
+	const char *fixed_args[] = { "-O2", "-g", "-target", "bpf" };
+	enum { NFIXED = sizeof(fixed_args) / sizeof(fixed_args[0]) };
+	int argc = 0;
+	char **argv = xmalloc(sizeof(*argv) * (size_t)(NFIXED + opt->nclang_args + 8));
+	argv[argc++] = (char *)opt->clang;
+	for (int i = 0; i < NFIXED; i++)
+		argv[argc++] = (char *)fixed_args[i];
+	/* The user's -I come first so they can shadow anything. */
+	for (int i = 0; i < opt->nclang_args; i++)
+		argv[argc++] = (char *)opt->clang_args[i];
+	argv[argc++] = MULTIARCH_INCLUDE;
+	argv[argc++] = "-c";
+	argv[argc++] = c_path;
+	argv[argc++] = "-o";
+	argv[argc++] = to_stdout ? "-" : tmp_object;
+	argv[argc] = NULL;
+
+	ok = run_tool(argv);
+	free(argv);
+	if (!to_stdout) {
+		if (ok) {
+			ok = temp_commit(tmp_object, object);
+		} else {
+			unlink(tmp_object);
+			temp_forget();
+			free(tmp_object);
+		}
+	}
+
+out_c:
+	unlink(c_path);
+	temp_forget();
+out:
+	rmdir(dir);
+	temp_forget();
+	free(c_path);
+	free(dir);
+	return ok;
+}
+
+/* ---- options ------------------------------------------------------------ */
+
+/* "--name=VALUE" or "--name VALUE": the value, advancing *i past it. */
+static const char *long_value(int argc, char **argv, int *i, const char *name)
+{
+	const char *arg = argv[*i];
+	size_t n = strlen(name);
+	if (strncmp(arg, name, n) != 0)
+		return NULL;
+	if (arg[n] == '=')
+		return arg + n + 1;
+	if (arg[n] != '\0')
+		return NULL;
+	if (*i + 1 >= argc)
+		usage_error("option '%s' requires a value", name);
+	return argv[++*i];
+}
+
+/* "-oFILE" or "-o FILE". */
+static const char *short_value(int argc, char **argv, int *i)
+{
+	const char *arg = argv[*i];
+	if (arg[2] != '\0')
+		return arg + 2;
+	if (*i + 1 >= argc)
+		usage_error("option '%s' requires a value", arg);
+	return argv[++*i];
+}
+
+/* The license lands in a C string literal and in the object's license
+ * section; keep it to what needs no escaping. */
+static bool license_is_printable(const char *s)
+{
+	for (; *s; s++) {
+		if (*s < ' ' || *s > '~' || *s == '"' || *s == '\\')
+			return false;
+	}
+	return true;
+}
+
+static void parse_options(int argc, char **argv, Options *opt)
+{
+	opt->line_directives = true;
+	opt->clang_args = xmalloc(sizeof(*opt->clang_args) * (size_t)argc);
+	const char *backend = "clang";
+	const char *clang_option = NULL;
+	bool options_done = false;
+
+	for (int i = 1; i < argc; i++) {
+		const char *arg = argv[i];
+		const char *value;
+		if (options_done || arg[0] != '-' || strcmp(arg, "-") == 0) {
+			if (opt->input)
+				usage_error("only one input file is allowed (got %s and %s)",
+					    opt->input, arg);
+			opt->input = arg;
+		} else if (strcmp(arg, "--") == 0) {
+			options_done = true;
+		} else if (strcmp(arg, "--help") == 0) {
+			fputs(usage_text, stdout);
+			exit(fflush(stdout) == 0 ? EXIT_OK : EXIT_TROUBLE);
+		} else if (strcmp(arg, "--version") == 0) {
+			printf("vbpf2c %s\n", VBPF2C_VERSION);
+			exit(fflush(stdout) == 0 ? EXIT_OK : EXIT_TROUBLE);
+		} else if (strcmp(arg, "-c") == 0) {
+			opt->compile = true;
+		} else if (strcmp(arg, "--check") == 0) {
+			opt->check_only = true;
+		} else if (strcmp(arg, "--no-line") == 0) {
+			opt->line_directives = false;
+		} else if (strncmp(arg, "-o", 2) == 0) {
+			opt->output = short_value(argc, argv, &i);
+		} else if (strncmp(arg, "-I", 2) == 0 || strncmp(arg, "-D", 2) == 0) {
+			/* Hand clang one joined argument: "-IDIR", "-DNAME=V". */
+			char flag = arg[1];
+			value = short_value(argc, argv, &i);
+			if (!*value)
+				usage_error("option '-%c' requires a value", flag);
+			size_t n = strlen(value) + 3;
+			char *joined = xmalloc(n);
+			snprintf(joined, n, "-%c%s", flag, value);
+			opt->clang_args[opt->nclang_args++] = joined;
+		} else if ((value = long_value(argc, argv, &i, "--license"))) {
+			opt->license = value;
+		} else if ((value = long_value(argc, argv, &i, "--clang"))) {
+			if (!*value)
+				usage_error("--clang needs a program name or path");
+			clang_option = value;
+		} else if ((value = long_value(argc, argv, &i, "--backend"))) {
+			backend = value;
+		} else {
+			usage_error("unknown option '%s'", arg);
+		}
+	}
+
+	if (!opt->input)
+		usage_error("no input file");
+	if (strcmp(backend, "native") == 0) {
+		fail("the native backend is not implemented yet; use --backend=clang");
+		exit(EXIT_TROUBLE);
+	}
+	if (strcmp(backend, "clang") != 0)
+		usage_error("unknown backend '%s' (expected clang or native)", backend);
+	if (opt->check_only && (opt->compile || opt->output))
+		usage_error("--check writes nothing: it cannot be combined with -c or -o");
+	if (opt->output && !*opt->output)
+		usage_error("-o needs a file name");
+	if (opt->compile && !opt->output && strcmp(opt->input, "-") == 0)
+		usage_error("-c on standard input needs -o FILE");
+	if (opt->license && !license_is_printable(opt->license))
+		usage_error("--license takes printable ASCII without '\\' or '\"'");
+
+	const char *env_clang = getenv("CLANG");
+	if (clang_option)
+		opt->clang = clang_option;
+	else if (env_clang && *env_clang)
+		opt->clang = env_clang;
+	else
+		opt->clang = "clang";
+}
+
+/* ---- main --------------------------------------------------------------- */
+
+int main(int argc, char **argv)
+{
+	Options opt = { 0 };
+	parse_options(argc, argv, &opt);
+
+	static const int fatal_signals[] = { SIGINT, SIGTERM, SIGHUP };
+	for (size_t i = 0; i < sizeof(fatal_signals) / sizeof(fatal_signals[0]); i++)
+		signal(fatal_signals[i], on_fatal_signal);
+
+	SourceFile file;
+	if (!read_source(opt.input, &file))
+		return EXIT_TROUBLE;
+
+	Module *m = frontend_run(&file);
+	if (!m || diag_error_count() > 0)
+		return EXIT_REJECTED;
+	if (opt.check_only)
+		return EXIT_OK;
+
+	EmitOptions emit = {
+		.line_directives = opt.line_directives,
+		.license = opt.license,
+		.source_name = file.name,
+	};
+	StrBuf c = { 0 };
+	emit_c(m, &emit, &c);
+	/* The emitter may still refuse something the checker let through;
+	 * then, as for any rejected input, nothing is written. */
+	if (diag_error_count() > 0)
+		return EXIT_REJECTED;
+	if (!c.data)
+		sb_puts(&c, "");
+
+	bool ok;
+	char *stem = source_stem(opt.input);
+	if (opt.compile) {
+		char *default_object = NULL;
+		const char *object = opt.output;
+		if (!object) {
+			size_t n = strlen(stem) + sizeof(".bpf.o");
+			default_object = xmalloc(n);
+			snprintf(default_object, n, "%s.bpf.o", stem);
+			object = default_object;
+		}
+		ok = compile_with_clang(&opt, stem, &c, object);
+		free(default_object);
+	} else if (!opt.output || strcmp(opt.output, "-") == 0) {
+		ok = write_stdout(c.data, c.len);
+	} else {
+		ok = write_file_atomically(opt.output, c.data, c.len);
+	}
+	free(stem);
+	sb_free(&c);
+	return ok ? EXIT_OK : EXIT_TROUBLE;
+}
