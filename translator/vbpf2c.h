@@ -96,13 +96,15 @@ typedef enum SexpKind {
 typedef struct Sexp Sexp;
 struct Sexp {
 	SexpKind kind;
-	Span span;          /* lists: from the opening to the closing delimiter */
-	const char *text;   /* SYMBOL/KEYWORD/STRING/FLOAT: NUL-terminated */
-	uint64_t value;     /* SX_INT: two's-complement 64-bit value */
-	bool negative;      /* SX_INT written with a leading '-' */
-	Sexp **items;       /* LIST/VECTOR elements */
 	int nitems;
-};
+	Span span;          /* lists: from the opening to the closing delimiter */
+	const char *text;   /* SYMBOL/KEYWORD/STRING/FLOAT: NUL-terminated;
+			     * symbol and keyword texts are interned (one copy
+			     * per spelling), so equal names share a pointer */
+	uint64_t value;     /* SX_INT: two's-complement 64-bit value */
+	Sexp **items;       /* LIST/VECTOR elements */
+	bool negative;      /* SX_INT written with a leading '-' */
+};  /* field order keeps it at 64 bytes: one per token, so size matters */
 
 /* Reads every top-level form of file. Lexical errors (unbalanced or
  * mismatched delimiters, '{', '#{', ',', bad strings, integers out of
@@ -150,6 +152,8 @@ const char *type_str(const Type *t);
 Type *type_int_by_name(const char *name);
 /* Does the exact integer v (value + negative as in Sexp) fit in t? */
 bool int_fits(const Type *t, uint64_t value, bool negative);
+/* The TY_RECORD type of r, created once and cached in r->type. */
+Type *type_record(Record *r);
 
 typedef struct Field {
 	const char *name;       /* source name: "rx_queue_index", "cb0", "rdi" */
@@ -157,6 +161,10 @@ typedef struct Field {
 	Type *type;
 	int offset;             /* byte offset in the kernel/C struct */
 	Span span;              /* user records only */
+	bool writable;          /* context records: the kernel allows stores */
+	bool c_pointer;         /* context records: the C member is a pointer
+	                         * (__bpf_md_ptr) read as :u64, so C needs a
+	                         * cast: (__u64)(long)ctx->data */
 } Field;
 
 struct Record {
@@ -168,7 +176,12 @@ struct Record {
 	bool is_context;        /* built-in context record */
 	bool read_only;         /* context records: fields may not be assigned */
 	Span span;              /* user records only */
+	Type *type;             /* types.c: cache of type_record() */
 };
+
+/* C layout of a user record: natural alignment of every field, size rounded
+ * up to the largest alignment. Record-typed fields must be laid out first. */
+void record_layout(Record *r);
 
 /* ---- tables (tables.c) ------------------------------------------------ */
 
@@ -183,7 +196,13 @@ typedef enum ProgKind {
 typedef struct ProgKindInfo {
 	ProgKind kind;
 	const char *name;           /* source keyword without colon: "xdp" */
-	const char *section;        /* libbpf 1.1 section prefix: "xdp", "kprobe/" */
+	const char *section;        /* libbpf 1.1 section without an attach
+	                             * string: "xdp", "kprobe", "cgroup/skb";
+	                             * NULL when the kind has none */
+	const char *attach_prefix;  /* prefix of the attach string when it is
+	                             * part of the section: "kprobe/",
+	                             * "cgroup_skb/"; NULL when the attach string
+	                             * is only a run-time target ("eth0") */
 	const char *context_record; /* "XdpMd", or NULL when the kind has none */
 	const char *c_context_type; /* "struct xdp_md *" */
 	bool attach_required;
@@ -191,6 +210,15 @@ typedef struct ProgKindInfo {
 
 const ProgKindInfo *prog_kind_by_name(const char *name);
 const ProgKindInfo *prog_kind_info(ProgKind kind);
+/* The full SEC() name for a program of kind with attach string attach
+ * (NULL when absent), per LANGUAGE.md section 7: cgroup_skb + "ingress" ->
+ * "cgroup_skb/ingress", cgroup_skb alone -> "cgroup/skb", kprobe +
+ * "sys_execve" -> "kprobe/sys_execve", xdp + "eth0" -> "xdp". NULL when the
+ * kind requires an attach string and has none. Arena string. */
+const char *prog_section_name(const ProgKindInfo *kind, const char *attach);
+/* Does libbpf 1.1 recognise section as a program of this kind? ("sk_skb/x"
+ * and "cgroup/x" are only valid for the attach names libbpf lists.) */
+bool prog_section_known(const ProgKindInfo *kind, const char *section);
 /* Built-in context record by name ("XdpMd"), or NULL. */
 Record *context_record_by_name(const char *name);
 
@@ -217,6 +245,8 @@ typedef struct KernelConst {
 	const char *name;
 	uint64_t value;
 	bool negative;
+	const char *header;      /* UAPI header that defines it, for #include:
+	                          * "linux/bpf.h", "linux/pkt_cls.h" */
 } KernelConst;
 const KernelConst *kernel_const_by_name(const char *name);
 

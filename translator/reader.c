@@ -1,0 +1,670 @@
+/* reader.c - characters to S-expressions (LANGUAGE.md section 1).
+ *
+ * One hand-written scanner over the whole file: a 256-entry character
+ * class table decides every byte, so the hot loops are a table lookup and
+ * a compare. Nodes and texts come from the arena; nothing is allocated per
+ * character. Lists are built without recursion: the elements of every open
+ * list sit on one shared stack (elem_stack) and move into an exact-size
+ * arena array when the list closes, so no input can overflow the C stack.
+ * Nesting is still limited (MAX_NESTING) because the parser and the checker
+ * that walk these trees are recursive.
+ *
+ * Error recovery, chosen so that one mistake gives one message:
+ *   - a comma is reported and skipped (treated as the space it stands for);
+ *   - '{', '#{' and '#(' open a group that is reported once and dropped
+ *     whole when it closes;
+ *   - a closing delimiter of the wrong kind closes the innermost list
+ *     anyway (the common typo is the wrong bracket, not a missing one);
+ *   - a stray closing delimiter at top level is reported and skipped;
+ *   - a top-level form still open at end of file is reported at the end of
+ *     the file, with a note at its opener, and dropped: its contents would
+ *     only produce follow-on errors in the parser. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "vbpf2c.h"
+
+enum { MAX_NESTING = 256 };
+
+/* Character classes. */
+enum {
+	C_OTHER,  /* bytes that may appear in a name */
+	C_SPACE,  /* space, tab, CR */
+	C_NL,     /* LF */
+	C_OPEN,   /* ( [ */
+	C_CLOSE,  /* ) ] */
+	C_BRACE,  /* { } */
+	C_QUOTE,  /* " */
+	C_SEMI,   /* ; */
+	C_COMMA,  /* , */
+	C_BAD,    /* NUL and other control characters, DEL */
+	C_HIGH,   /* bytes >= 0x80: allowed in comments and strings only */
+};
+
+static unsigned char char_class[256];
+
+static void init_char_class(void)
+{
+	if (char_class['('])
+		return;
+	for (int c = 0; c < 256; c++) {
+		if (c < 0x20 || c == 0x7f)
+			char_class[c] = C_BAD;
+		else if (c >= 0x80)
+			char_class[c] = C_HIGH;
+		else
+			char_class[c] = C_OTHER;
+	}
+	char_class[' '] = char_class['\t'] = char_class['\r'] = C_SPACE;
+	char_class['\n'] = C_NL;
+	char_class['('] = char_class['['] = C_OPEN;
+	char_class[')'] = char_class[']'] = C_CLOSE;
+	char_class['{'] = char_class['}'] = C_BRACE;
+	char_class['"'] = C_QUOTE;
+	char_class[';'] = C_SEMI;
+	char_class[','] = C_COMMA;
+}
+
+/* Does byte c end a name or number? */
+static bool ends_token(unsigned char c)
+{
+	unsigned char k = char_class[c];
+	return k != C_OTHER && k != C_HIGH;
+}
+
+/* An open list. Elements live on elem_stack from elem_base upwards. */
+typedef struct Frame {
+	char opener;        /* '(' '[' '{' ('#{' and '#(' are '{' and 'f') */
+	Span open_span;
+	int elem_base;
+	bool discard;       /* rejected group: dropped when it closes */
+} Frame;
+
+typedef struct Reader {
+	const SourceFile *file;
+	const unsigned char *text;
+	size_t len, pos;
+	uint32_t line;
+	size_t line_start;
+
+	Frame frames[MAX_NESTING + 1];
+	int depth;
+	/* Nesting beyond MAX_NESTING is skipped, counting delimiters only. */
+	int skip_depth;
+
+	Sexp **elems;
+	int nelems, elems_cap;
+
+	/* The end of the last token: where "expected ')'" errors point. */
+	size_t last_token_end;
+	uint32_t last_token_line;
+	size_t last_token_line_start;
+	bool unterminated_string;
+	/* The current top-level form lost part of its contents to an error. */
+	bool drop_form;
+
+	/* Interned symbol and keyword texts (open addressing, power of two). */
+	struct InternSlot {
+		const char *text;
+		uint32_t hash, len;
+	} *interned;
+	uint32_t intern_cap, intern_count;
+} Reader;
+
+static Span span_here(Reader *r, size_t start, size_t len)
+{
+	return (Span){
+		.file = r->file,
+		.offset = (uint32_t)start,
+		.len = (uint32_t)len,
+		.line = r->line,
+		.col = (uint32_t)(start - r->line_start + 1),
+	};
+}
+
+static char closer_for(char opener)
+{
+	switch (opener) {
+	case '(': return ')';
+	case '[': return ']';
+	case 'f': return ')';
+	default: return '}';
+	}
+}
+
+static const char *opener_text(char opener)
+{
+	switch (opener) {
+	case '(': return "(";
+	case '[': return "[";
+	case '{': return "{";
+	case 's': return "#{";
+	default: return "#(";
+	}
+}
+
+static void push_elem(Reader *r, Sexp *s)
+{
+	if (r->skip_depth)
+		return;
+	if (r->depth > 0 && r->frames[r->depth - 1].discard)
+		return;
+	if (r->nelems == r->elems_cap) {
+		r->elems_cap = r->elems_cap ? r->elems_cap * 2 : 256;
+		r->elems = realloc(r->elems, sizeof(*r->elems) * (size_t)r->elems_cap);
+		if (!r->elems) {
+			fputs("vbpf2c: out of memory\n", stderr);
+			exit(2);
+		}
+	}
+	r->elems[r->nelems++] = s;
+}
+
+static Sexp *new_sexp(SexpKind kind, Span span)
+{
+	Sexp *s = arena_alloc(sizeof(*s));
+	s->kind = kind;
+	s->span = span;
+	return s;
+}
+
+static void note_token_end(Reader *r, size_t end)
+{
+	r->last_token_end = end;
+	r->last_token_line = r->line;
+	r->last_token_line_start = r->line_start;
+}
+
+/* Where an end-of-file error points: just after the last token. */
+static Span span_at_eof(Reader *r)
+{
+	size_t at = r->last_token_end;
+	return (Span){
+		.file = r->file,
+		.offset = (uint32_t)at,
+		.len = 1,
+		.line = r->last_token_line ? r->last_token_line : 1,
+		.col = (uint32_t)(at - r->last_token_line_start + 1),
+	};
+}
+
+/* Names repeat: one arena copy per spelling keeps memory per token low,
+ * and the reader's speed is mostly its memory traffic. */
+static const char *intern(Reader *r, const unsigned char *s, size_t n)
+{
+	uint32_t h = 2166136261u;
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ s[i]) * 16777619u;
+	if (r->intern_count * 2 >= r->intern_cap) {
+		uint32_t cap = r->intern_cap ? r->intern_cap * 2 : 1024;
+		struct InternSlot *slots = calloc(cap, sizeof(*slots));
+		if (!slots) {
+			fputs("vbpf2c: out of memory\n", stderr);
+			exit(2);
+		}
+		for (uint32_t i = 0; i < r->intern_cap; i++) {
+			struct InternSlot *old = &r->interned[i];
+			if (!old->text)
+				continue;
+			uint32_t j = old->hash & (cap - 1);
+			while (slots[j].text)
+				j = (j + 1) & (cap - 1);
+			slots[j] = *old;
+		}
+		free(r->interned);
+		r->interned = slots;
+		r->intern_cap = cap;
+	}
+	uint32_t j = h & (r->intern_cap - 1);
+	for (;; j = (j + 1) & (r->intern_cap - 1)) {
+		struct InternSlot *slot = &r->interned[j];
+		if (!slot->text)
+			break;
+		if (slot->hash == h && slot->len == n && !memcmp(slot->text, s, n))
+			return slot->text;
+	}
+	r->interned[j] = (struct InternSlot){ arena_strndup((const char *)s, n), h, (uint32_t)n };
+	r->intern_count++;
+	return r->interned[j].text;
+}
+
+/* ---- opening and closing lists ---------------------------------------- */
+
+static bool inside_discarded(Reader *r)
+{
+	return r->depth > 0 && r->frames[r->depth - 1].discard;
+}
+
+static void open_list(Reader *r, char opener, size_t start, size_t len)
+{
+	Span at = span_here(r, start, len);
+	if (r->skip_depth) {
+		r->skip_depth++;
+		return;
+	}
+	if (r->depth == MAX_NESTING) {
+		diag_error(at, "forms nested more than %d deep", MAX_NESTING);
+		diag_hint("split the expression with let bindings or helper functions");
+		r->skip_depth = 1;
+		r->drop_form = true;
+		return;
+	}
+	bool discard = inside_discarded(r);
+	if (!discard && opener != '(' && opener != '[') {
+		r->drop_form = true;
+		switch (opener) {
+		case '{':
+			diag_error(at, "map literals `{...}` are not supported in BPF modules");
+			discard = true;
+			break;
+		case 's':
+			diag_error(at, "set literals `#{...}` are not supported in BPF modules");
+			discard = true;
+			break;
+		case 'f':
+			diag_error(at, "anonymous functions are not supported in BPF modules");
+			discard = true;
+			break;
+		}
+	}
+	Frame *f = &r->frames[r->depth++];
+	f->opener = opener;
+	f->open_span = at;
+	f->elem_base = r->nelems;
+	f->discard = discard;
+}
+
+static void close_top_frame(Reader *r, size_t close_end)
+{
+	Frame *f = &r->frames[--r->depth];
+	int n = r->nelems - f->elem_base;
+	r->nelems = f->elem_base;
+	if (f->discard)
+		return;
+	Sexp *s = new_sexp(f->opener == '[' ? SX_VECTOR : SX_LIST, f->open_span);
+	s->span.len = (uint32_t)(close_end - f->open_span.offset);
+	if (n) {
+		s->items = arena_alloc(sizeof(*s->items) * (size_t)n);
+		memcpy(s->items, r->elems + r->nelems, sizeof(*s->items) * (size_t)n);
+	}
+	s->nitems = n;
+	push_elem(r, s);
+}
+
+static void close_list(Reader *r, char closer, size_t start)
+{
+	Span at = span_here(r, start, 1);
+	if (r->skip_depth) {
+		r->skip_depth--;
+		return;
+	}
+	if (r->depth == 0) {
+		diag_error(at, "unexpected '%c' with no matching '%c'", closer,
+			   closer == ')' ? '(' : closer == ']' ? '[' : '{');
+		return;
+	}
+	Frame *f = &r->frames[r->depth - 1];
+	char expected = closer_for(f->opener);
+	if (closer != expected) {
+		/* A closer that fits some enclosing list is a wrong bracket typed
+		 * for the innermost one: close it. One that fits nothing is
+		 * extra: skip it. Either way the rest reads as intended. */
+		bool fits_outer = false;
+		for (int d = r->depth - 2; d >= 0 && !fits_outer; d--)
+			fits_outer = closer_for(r->frames[d].opener) == closer;
+		if (!f->discard) {
+			diag_error(at, "mismatched closing delimiter: expected '%c', found '%c'",
+				   expected, closer);
+			diag_note(f->open_span, "to match this '%s'", opener_text(f->opener));
+		}
+		if (!fits_outer && !f->discard)
+			return;
+	}
+	close_top_frame(r, start + 1);
+}
+
+/* ---- atoms ------------------------------------------------------------- */
+
+static bool is_digit(unsigned char c)
+{
+	return c >= '0' && c <= '9';
+}
+
+static int hex_value(unsigned char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* -?[0-9]+ as an exact 64-bit value. Returns false on overflow. */
+static bool decimal_value(const unsigned char *s, size_t n, bool negative, uint64_t *out)
+{
+	uint64_t v = 0;
+	for (size_t i = 0; i < n; i++) {
+		unsigned d = (unsigned)(s[i] - '0');
+		if (v > (UINT64_MAX - d) / 10)
+			return false;
+		v = v * 10 + d;
+	}
+	if (negative) {
+		if (v > (uint64_t)1 << 63)
+			return false;
+		v = (uint64_t)0 - v;
+	}
+	*out = v;
+	return true;
+}
+
+static bool all_digits(const unsigned char *s, size_t n)
+{
+	if (n == 0)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!is_digit(s[i]))
+			return false;
+	return true;
+}
+
+/* -?[0-9]+.[0-9]+([eE][-+]?[0-9]+)? */
+static bool looks_like_float(const unsigned char *s, size_t n)
+{
+	size_t i = 0;
+	if (i < n && s[i] == '-')
+		i++;
+	size_t int_start = i;
+	while (i < n && is_digit(s[i]))
+		i++;
+	if (i == int_start || i == n || s[i] != '.')
+		return false;
+	size_t frac_start = ++i;
+	while (i < n && is_digit(s[i]))
+		i++;
+	if (i == frac_start)
+		return false;
+	if (i < n && (s[i] == 'e' || s[i] == 'E')) {
+		i++;
+		if (i < n && (s[i] == '+' || s[i] == '-'))
+			i++;
+		size_t exp_start = i;
+		while (i < n && is_digit(s[i]))
+			i++;
+		if (i == exp_start)
+			return false;
+	}
+	return i == n;
+}
+
+typedef struct NamedChar {
+	const char *name;
+	unsigned char value;
+} NamedChar;
+
+static const NamedChar named_chars[] = {
+	{ "newline", '\n' }, { "space", ' ' }, { "tab", '\t' },
+	{ "return", '\r' },  { "null", 0 },
+};
+
+/* \a \newline ...: s points at the backslash, n covers the token. */
+static Sexp *read_char_literal(Reader *r, const unsigned char *s, size_t n, Span at)
+{
+	Sexp *x = new_sexp(SX_INT, at);
+	if (n == 2 && s[1] < 0x80) {
+		x->value = s[1];
+		return x;
+	}
+	for (size_t i = 0; i < sizeof(named_chars) / sizeof(named_chars[0]); i++) {
+		if (strlen(named_chars[i].name) == n - 1 &&
+		    !memcmp(named_chars[i].name, s + 1, n - 1)) {
+			x->value = named_chars[i].value;
+			return x;
+		}
+	}
+	if (n == 1)
+		diag_error(at, "expected a character after '\\'");
+	else
+		diag_error(at, "unknown character literal `%.*s`", (int)(n > 40 ? 40 : n),
+			   (const char *)s);
+	diag_hint("character literals are \\a (one ASCII character), \\newline, \\space, "
+		  "\\tab, \\return and \\null");
+	(void)r;
+	return x;
+}
+
+/* A run of name bytes: an integer, a float, a keyword or a name. */
+static void read_atom(Reader *r)
+{
+	size_t start = r->pos;
+	const unsigned char *t = r->text;
+	size_t end = start;
+	bool high = false;
+	/* A backslash always takes the next byte, so \( and \; are characters. */
+	if (t[end] == '\\' && end + 1 < r->len && char_class[t[end + 1]] != C_SPACE &&
+	    char_class[t[end + 1]] != C_NL && t[end + 1] != '\0')
+		end += 2;
+	for (; end < r->len && !ends_token(t[end]); end++)
+		high |= t[end] >= 0x80;
+	r->pos = end;
+	note_token_end(r, end);
+
+	const unsigned char *s = t + start;
+	size_t n = end - start;
+	Span at = span_here(r, start, n);
+	Sexp *x;
+
+	if (s[0] == '\\') {
+		x = read_char_literal(r, s, n, at);
+	} else if (all_digits(s, n) || (s[0] == '-' && all_digits(s + 1, n - 1))) {
+		x = new_sexp(SX_INT, at);
+		x->negative = s[0] == '-';
+		if (!decimal_value(s + x->negative, n - x->negative, x->negative, &x->value))
+			diag_error(at, "integer literal %.*s does not fit in 64 bits",
+				   (int)(n > 60 ? 60 : n), (const char *)s);
+	} else if (n > 2 && s[0] == '0' && s[1] == 'x' && hex_value(s[2]) >= 0) {
+		size_t i = 2;
+		uint64_t v = 0;
+		bool overflow = false;
+		for (; i < n && hex_value(s[i]) >= 0; i++) {
+			overflow |= v >> 60 != 0;
+			v = v << 4 | (uint64_t)hex_value(s[i]);
+		}
+		if (i == n) {
+			x = new_sexp(SX_INT, at);
+			x->value = v;
+			if (overflow)
+				diag_error(at, "integer literal %.*s does not fit in 64 bits",
+					   (int)(n > 60 ? 60 : n), (const char *)s);
+		} else {
+			/* 0x1G: vaisto reads it as a name, and so do we. */
+			x = new_sexp(SX_SYMBOL, at);
+			x->text = intern(r, s, n);
+		}
+	} else if (looks_like_float(s, n)) {
+		x = new_sexp(SX_FLOAT, at);
+		x->text = arena_strndup((const char *)s, n);
+	} else if (s[0] == ':') {
+		x = new_sexp(SX_KEYWORD, at);
+		x->text = intern(r, s + 1, n - 1);
+		if (n == 1)
+			diag_error(at, "expected a keyword name after ':'");
+	} else {
+		x = new_sexp(SX_SYMBOL, at);
+		x->text = intern(r, s, n);
+	}
+	if (high && x->kind != SX_INT)
+		diag_error(at, "names must be ASCII: non-ASCII byte in `%s%s`",
+			   x->kind == SX_KEYWORD ? ":" : "", x->text);
+	push_elem(r, x);
+}
+
+/* "...": escapes \\ \" \n \t \r. Newlines inside are kept. */
+static void read_string(Reader *r)
+{
+	size_t start = r->pos;
+	/* A multi-line string is located at its opening quote. */
+	Span at = span_here(r, start, 1);
+	const unsigned char *t = r->text;
+	size_t i = start + 1;
+	StrBuf sb = { 0 };
+	size_t chunk = i;
+
+	for (;;) {
+		if (i >= r->len) {
+			diag_error(at, "unterminated string literal");
+			r->unterminated_string = true;
+			r->pos = r->len;
+			sb_free(&sb);
+			return;
+		}
+		unsigned char c = t[i];
+		if (c == '"')
+			break;
+		if (c == '\n') {
+			r->line++;
+			r->line_start = i + 1;
+			i++;
+			continue;
+		}
+		if (c != '\\') {
+			i++;
+			continue;
+		}
+		/* Copy the plain run before the escape, then the decoded byte. */
+		for (size_t k = chunk; k < i; k++)
+			sb_putc(&sb, (char)t[k]);
+		unsigned char e = i + 1 < r->len ? t[i + 1] : 0;
+		char decoded;
+		switch (e) {
+		case '\\': decoded = '\\'; break;
+		case '"': decoded = '"'; break;
+		case 'n': decoded = '\n'; break;
+		case 't': decoded = '\t'; break;
+		case 'r': decoded = '\r'; break;
+		default:
+			decoded = 0;
+			if (e >= 0x20 && e < 0x7f)
+				diag_error(span_here(r, i, 2), "unknown escape sequence `\\%c` in string",
+					   e);
+			else
+				diag_error(span_here(r, i, 1), "unknown escape sequence in string");
+			diag_hint("the escapes are \\\\ \\\" \\n \\t \\r");
+			break;
+		}
+		if (decoded)
+			sb_putc(&sb, decoded);
+		/* A backslash before a newline or the end: leave that byte to the loop. */
+		i += (e == '\n' || i + 1 >= r->len) ? 1 : 2;
+		chunk = i;
+	}
+	Sexp *x = new_sexp(SX_STRING, at);
+	x->span.len = (uint32_t)(i + 1 - start);
+	if (sb.data) {
+		for (size_t k = chunk; k < i; k++)
+			sb_putc(&sb, (char)t[k]);
+		x->text = arena_strndup(sb.data, sb.len);
+		sb_free(&sb);
+	} else {
+		x->text = arena_strndup((const char *)t + start + 1, i - start - 1);
+	}
+	r->pos = i + 1;
+	note_token_end(r, r->pos);
+	push_elem(r, x);
+}
+
+/* ---- the scanner loop -------------------------------------------------- */
+
+/* A top-level form is complete: move it to the result. */
+static void flush_top_level(Reader *r, Vec *forms)
+{
+	for (int i = 0; i < r->nelems && !r->drop_form; i++)
+		vec_push(forms, r->elems[i]);
+	r->nelems = 0;
+	r->drop_form = false;
+}
+
+Vec read_file_forms(const SourceFile *file)
+{
+	init_char_class();
+	Reader r = { .file = file, .text = (const unsigned char *)file->text, .len = file->len,
+		     .line = 1 };
+	Vec forms = { 0 };
+	const unsigned char *t = r.text;
+
+	while (r.pos < r.len) {
+		unsigned char c = t[r.pos];
+		switch (char_class[c]) {
+		case C_SPACE:
+			r.pos++;
+			break;
+		case C_NL:
+			r.pos++;
+			r.line++;
+			r.line_start = r.pos;
+			break;
+		case C_SEMI:
+			while (r.pos < r.len && t[r.pos] != '\n')
+				r.pos++;
+			break;
+		case C_OPEN:
+			open_list(&r, (char)c, r.pos, 1);
+			r.pos++;
+			note_token_end(&r, r.pos);
+			break;
+		case C_CLOSE:
+			close_list(&r, (char)c, r.pos);
+			r.pos++;
+			note_token_end(&r, r.pos);
+			break;
+		case C_BRACE:
+			if (c == '{')
+				open_list(&r, '{', r.pos, 1);
+			else
+				close_list(&r, '}', r.pos);
+			r.pos++;
+			note_token_end(&r, r.pos);
+			break;
+		case C_QUOTE:
+			read_string(&r);
+			break;
+		case C_COMMA:
+			if (!r.skip_depth && !inside_discarded(&r))
+				diag_error(span_here(&r, r.pos, 1),
+					   "commas are not allowed here: separate elements with spaces");
+			r.pos++;
+			break;
+		case C_BAD:
+			if (!r.skip_depth && !inside_discarded(&r))
+				diag_error(span_here(&r, r.pos, 1),
+					   "invalid character 0x%02x in source", c);
+			r.pos++;
+			break;
+		case C_HIGH:
+		case C_OTHER:
+			if (c == '#' && r.pos + 1 < r.len && (t[r.pos + 1] == '{' || t[r.pos + 1] == '(')) {
+				open_list(&r, t[r.pos + 1] == '{' ? 's' : 'f', r.pos, 2);
+				r.pos += 2;
+				note_token_end(&r, r.pos);
+				break;
+			}
+			read_atom(&r);
+			break;
+		}
+		if (r.depth == 0 && (r.nelems || r.drop_form))
+			flush_top_level(&r, &forms);
+	}
+
+	if (r.depth > 0 && !r.unterminated_string) {
+		/* Report the innermost open list: that is where the closer is missing. */
+		Frame *f = &r.frames[r.depth - 1];
+		diag_error(span_at_eof(&r), "expected '%c' before end of file",
+			   closer_for(f->opener));
+		diag_note(f->open_span, "to match this '%s'", opener_text(f->opener));
+	}
+	free(r.elems);
+	free(r.interned);
+	return forms;
+}
