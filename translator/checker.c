@@ -1,0 +1,1637 @@
+/* checker.c - names, types and safety rules of LANGUAGE.md sections 2-9.
+ *
+ * The checker annotates the parser's AST in place: every expression node
+ * gets its type (an integer literal gets the type its context gives it),
+ * names get what they refer to, calls get their callee, locals get unique C
+ * names, functions get their call depth, and the module gets its entry.
+ *
+ * Error recovery: an expression whose check failed has type NULL ("poison").
+ * Every rule that looks at a subexpression's type stays silent on NULL, so
+ * one mistake gives one message, and independent mistakes are all reported.
+ *
+ * Passes, in order:
+ *   1. records: duplicates, capitalisation, field types, C layout
+ *   2. declarations: maps, globals, externs and defn signatures enter the
+ *      file scope (forward references to defns are fine)
+ *   3. bodies: expressions, in source order
+ *   4. the call graph: recursion, call depth
+ *   5. the program kind: context parameters, the entry function
+ *
+ * C names (documented for the backend, which must not invent clashing
+ * ones): see mangle() and is_reserved_c_name() below.
+ */
+#include <ctype.h>
+#include <string.h>
+
+#include "vbpf2c.h"
+
+/* ---- a string-keyed hash table in the arena ---------------------------- */
+
+typedef struct Table {
+	const char **keys;
+	void **vals;
+	int cap, len;
+} Table;
+
+static uint32_t hash_str(const char *s)
+{
+	uint32_t h = 2166136261u;
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 16777619u;
+	return h;
+}
+
+static void *table_get(const Table *t, const char *key)
+{
+	if (!t->cap)
+		return NULL;
+	for (uint32_t i = hash_str(key) & (t->cap - 1);; i = (i + 1) & (t->cap - 1)) {
+		if (!t->keys[i])
+			return NULL;
+		if (strcmp(t->keys[i], key) == 0)
+			return t->vals[i];
+	}
+}
+
+static void table_put(Table *t, const char *key, void *val);
+
+static void table_grow(Table *t)
+{
+	Table bigger = { 0 };
+	bigger.cap = t->cap ? t->cap * 2 : 16;
+	bigger.keys = arena_alloc(sizeof(*bigger.keys) * bigger.cap);
+	bigger.vals = arena_alloc(sizeof(*bigger.vals) * bigger.cap);
+	for (int i = 0; i < t->cap; i++)
+		if (t->keys[i])
+			table_put(&bigger, t->keys[i], t->vals[i]);
+	*t = bigger;
+}
+
+/* Inserts or replaces. */
+static void table_put(Table *t, const char *key, void *val)
+{
+	if ((t->len + 1) * 4 > t->cap * 3)
+		table_grow(t);
+	uint32_t i = hash_str(key) & (t->cap - 1);
+	while (t->keys[i] && strcmp(t->keys[i], key) != 0)
+		i = (i + 1) & (t->cap - 1);
+	if (!t->keys[i])
+		t->len++;
+	t->keys[i] = key;
+	t->vals[i] = val;
+}
+
+/* ---- checker state ------------------------------------------------------ */
+
+typedef struct FnInfo FnInfo;
+
+typedef struct CallEdge {
+	FnInfo *callee;
+	Span at;
+} CallEdge;
+
+struct FnInfo {
+	FnDecl *fn;
+	Vec calls;              /* CallEdge*, in source order */
+	int state;              /* graph walk: 0 new, 1 on the stack, 2 done */
+	bool in_cycle;          /* recursion reported: no depth */
+};
+
+typedef enum SymKind { SYM_MAP, SYM_GLOBAL, SYM_FN } SymKind;
+
+/* A name of the file scope (the value namespace: maps, globals, defns). */
+typedef struct Sym {
+	SymKind kind;
+	Span span;
+	MapDecl *map;
+	GlobalDecl *global;
+	FnInfo *fn;
+} Sym;
+
+typedef struct RecInfo {
+	Record *record;
+	Span span;
+	int state;              /* layout walk: 0 new, 1 in progress, 2 done */
+	bool ok;
+} RecInfo;
+
+/* A file-scope C identifier and the source name that owns it. */
+typedef struct CNameOwner {
+	const char *source;
+	Span span;
+} CNameOwner;
+
+typedef struct ScopeEntry {
+	const char *name;
+	Var *var;
+} ScopeEntry;
+
+typedef struct Checker {
+	Module *m;
+	Table values;           /* source name -> Sym */
+	Table records;          /* record name -> RecInfo (user and built-in) */
+	Table externs;          /* helper name -> ExternDecl */
+	Table file_cnames;      /* C name -> CNameOwner */
+	Vec fns;                /* FnInfo*, source order (duplicates excluded) */
+
+	/* the function being checked */
+	FnInfo *fn;
+	Table local_cnames;     /* C name -> Var */
+	ScopeEntry *scope;
+	int nscope, scope_cap;
+	bool map_ok;            /* the expression is a call argument */
+	bool record_ok;         /* the expression is the target of `.` */
+} Checker;
+
+/* ---- small helpers ------------------------------------------------------ */
+
+static bool same_type(const Type *a, const Type *b)
+{
+	if (a == b)
+		return true;
+	if (!a || !b || a->kind != b->kind)
+		return false;
+	switch (a->kind) {
+	case TY_UNIT:
+	case TY_BOOL:
+		return true;
+	case TY_INT:
+		return a->size == b->size && a->is_signed == b->is_signed;
+	case TY_RECORD:
+		return a->record == b->record;
+	case TY_PTR:
+		return same_type(a->pointee, b->pointee);
+	case TY_MAP:
+		return a->map == b->map;
+	}
+	return false;
+}
+
+static bool is_int(const Type *t)
+{
+	return t && t->kind == TY_INT;
+}
+
+static bool is_u64(const Type *t)
+{
+	return is_int(t) && t->size == 8 && !t->is_signed;
+}
+
+/* The exact integer value of a literal, as written: "-5", "255". */
+static const char *int_text(uint64_t value, bool negative)
+{
+	if (negative)
+		return arena_printf("-%llu", (unsigned long long)(0 - value));
+	return arena_printf("%llu", (unsigned long long)value);
+}
+
+static Node *last_expr(Node *n)
+{
+	while (n && n->kind == N_DO && n->args.len)
+		n = n->args.items[n->args.len - 1];
+	return n;
+}
+
+/* ---- C names -------------------------------------------------------------
+ *
+ * Source names may hold - ? ! * < > = . ' which C identifiers may not. The
+ * scheme, applied character by character:
+ *   -  -> _        ?  -> _p       !  -> _bang    *  -> _star
+ *   <  -> _lt      >  -> _gt      =  -> _eq      .  -> _dot
+ *   '  -> _prime   any other non-identifier byte -> _xHH (hex)
+ * A name that starts with a digit (vaisto reads `0XFF` as a name) gets the
+ * prefix v_. The result then gets a trailing `_` when it is reserved: a C
+ * keyword or a name the generated C already uses (see is_reserved_c_name).
+ *
+ * File scope (maps, globals, defns) must stay injective: two source names
+ * with one C name are an error. Locals are unique per function: the first
+ * `x` is `x`, later ones `x_1`, `x_2`... (the first free), also avoiding
+ * every file-scope C name, so a one-line edit renumbers only same-named
+ * locals after it. The backend must only introduce names that start with
+ * `vbpf_` (reserved here) or that it checks against these tables.
+ */
+
+static const char *const reserved_words[] = {
+	/* C11 keywords */
+	"auto", "break", "case", "char", "const", "continue", "default", "do",
+	"double", "else", "enum", "extern", "float", "for", "goto", "if",
+	"inline", "int", "long", "register", "restrict", "return", "short",
+	"signed", "sizeof", "static", "struct", "switch", "typedef", "union",
+	"unsigned", "void", "volatile", "while", "_Alignas", "_Alignof",
+	"_Atomic", "_Bool", "_Complex", "_Generic", "_Imaginary", "_Noreturn",
+	"_Static_assert", "_Thread_local",
+	/* GNU C and the identifiers the generated C's headers define */
+	"asm", "typeof", "bool", "true", "false", "NULL", "SEC", "LICENSE",
+	"likely", "unlikely", "barrier", "offsetof", "memcpy", "memset",
+	"memcmp", "memmove", "u8", "u16", "u32", "u64", "s8", "s16", "s32",
+	"s64", "size_t", "ssize_t", "ctx",
+};
+
+/* Families of names that libbpf's headers and the kernel's UAPI headers
+ * define (bpf_* helpers and libbpf macros, BPF_*, XDP_*, TC_ACT_*, SK_*
+ * enumerators, __u32 and friends) and the backend's own vbpf_ prefix. None
+ * of those names ends in `_`, so appending one always escapes. */
+static const char *const reserved_prefixes[] = {
+	"bpf_", "BPF_", "XDP_", "TC_ACT_", "SK_", "__", "vbpf_",
+};
+
+static bool is_reserved_c_name(const char *s)
+{
+	for (size_t i = 0; i < sizeof(reserved_words) / sizeof(*reserved_words); i++)
+		if (strcmp(s, reserved_words[i]) == 0)
+			return true;
+	for (size_t i = 0; i < sizeof(reserved_prefixes) / sizeof(*reserved_prefixes); i++)
+		if (strncmp(s, reserved_prefixes[i], strlen(reserved_prefixes[i])) == 0)
+			return true;
+	return false;
+}
+
+static const char *mangle(const char *src)
+{
+	StrBuf sb = { 0 };
+	if (isdigit((unsigned char)src[0]))
+		sb_puts(&sb, "v_");
+	for (const char *p = src; *p; p++) {
+		unsigned char c = (unsigned char)*p;
+		if (isalnum(c) || c == '_') {
+			sb_putc(&sb, (char)c);
+			continue;
+		}
+		switch (c) {
+		case '-': sb_putc(&sb, '_'); break;
+		case '?': sb_puts(&sb, "_p"); break;
+		case '!': sb_puts(&sb, "_bang"); break;
+		case '*': sb_puts(&sb, "_star"); break;
+		case '<': sb_puts(&sb, "_lt"); break;
+		case '>': sb_puts(&sb, "_gt"); break;
+		case '=': sb_puts(&sb, "_eq"); break;
+		case '.': sb_puts(&sb, "_dot"); break;
+		case '\'': sb_puts(&sb, "_prime"); break;
+		default: sb_printf(&sb, "_x%02X", c); break;
+		}
+	}
+	if (is_reserved_c_name(sb.data ? sb.data : ""))
+		sb_putc(&sb, '_');
+	const char *out = arena_strdup(sb.data ? sb.data : "v_");
+	sb_free(&sb);
+	return out;
+}
+
+/* Gives a file-scope declaration its C name; two source names that end up
+ * with one C name are an error at the second. */
+static const char *file_c_name(Checker *ck, const char *source, Span span)
+{
+	const char *c = mangle(source);
+	CNameOwner *owner = table_get(&ck->file_cnames, c);
+	if (owner) {
+		diag_error(span, "`%s` would be named `%s` in C, which is already the C name of `%s`",
+			   source, c, owner->source);
+		diag_note(owner->span, "`%s` is declared here", owner->source);
+		return c;
+	}
+	owner = arena_alloc(sizeof(*owner));
+	owner->source = source;
+	owner->span = span;
+	table_put(&ck->file_cnames, c, owner);
+	return c;
+}
+
+static const char *local_c_name(Checker *ck, const char *source)
+{
+	const char *base = mangle(source);
+	const char *c = base;
+	for (int n = 1; table_get(&ck->local_cnames, c) || table_get(&ck->file_cnames, c); n++)
+		c = arena_printf("%s_%d", base, n);
+	return c;
+}
+
+/* ---- records -------------------------------------------------------------- */
+
+static RecInfo *record_info(Checker *ck, const char *name)
+{
+	RecInfo *ri = table_get(&ck->records, name);
+	if (ri)
+		return ri;
+	Record *r = context_record_by_name(name);
+	if (!r)
+		return NULL;
+	ri = arena_alloc(sizeof(*ri));
+	ri->record = r;
+	ri->state = 2;
+	ri->ok = true;
+	table_put(&ck->records, name, ri);
+	return ri;
+}
+
+/* The parser leaves record references as TY_RECORD types that may not point
+ * at the final Record yet (a deftype later in the file, or a deftype that
+ * replaces a built-in context record of the same name): resolve them by
+ * name. Pointers are rebuilt around the resolved pointee. NULL after an
+ * error. */
+static Type *resolve_type(Checker *ck, Type *t, Span at)
+{
+	if (!t)
+		return NULL;
+	if (t->kind == TY_PTR) {
+		Type *p = resolve_type(ck, t->pointee, at);
+		return p ? type_ptr(p, t->nullable) : NULL;
+	}
+	if (t->kind != TY_RECORD)
+		return t;
+	const char *name = t->record ? t->record->name : t->name;
+	RecInfo *ri = name ? record_info(ck, name) : NULL;
+	if (!ri) {
+		diag_error(at, "unknown type `:%s`", name ? name : "?");
+		diag_hint("declare it with `(deftype %s [field :type ...])`", name ? name : "Name");
+		return NULL;
+	}
+	if (!ri->ok)
+		return NULL;
+	return type_record(ri->record);
+}
+
+/* Lays out a user record after its record-typed fields; a record that
+ * contains itself is an error. */
+static bool layout_user_record(Checker *ck, RecInfo *ri)
+{
+	if (ri->state == 2)
+		return ri->ok;
+	Record *r = ri->record;
+	if (ri->state == 1) {
+		diag_error(ri->span, "record `%s` contains itself", r->name);
+		ri->ok = false;
+		return false;
+	}
+	ri->state = 1;
+	bool ok = true;
+	for (int i = 0; i < r->nfields; i++) {
+		Field *f = r->fields[i];
+		for (int j = 0; j < i; j++) {
+			if (strcmp(r->fields[j]->name, f->name) == 0) {
+				diag_error(f->span, "duplicate field `%s` in record `%s`", f->name, r->name);
+				diag_note(r->fields[j]->span, "`%s` first declared here", f->name);
+				ok = false;
+				break;
+			}
+		}
+		Type *t = f->type;
+		/* a record-typed field is stored by value */
+		if (t && t->kind == TY_PTR && t->pointee && t->pointee->kind == TY_RECORD)
+			t = t->pointee;
+		if (t && t->kind == TY_RECORD) {
+			const char *name = t->record ? t->record->name : t->name;
+			RecInfo *fi = name ? record_info(ck, name) : NULL;
+			if (!fi) {
+				diag_error(f->span, "unknown type `:%s`", name ? name : "?");
+				ok = false;
+				continue;
+			}
+			if (!layout_user_record(ck, fi)) {
+				ok = false;
+				continue;
+			}
+			f->type = type_record(fi->record);
+		} else if (!t || (t->kind != TY_INT && t->kind != TY_BOOL)) {
+			diag_error(f->span, "field `%s` of record `%s` must be an integer, :bool or a record, got %s",
+				   f->name, r->name, t ? type_str(t) : "nothing");
+			ok = false;
+		} else {
+			f->type = t;
+		}
+		if (!f->c_member)
+			f->c_member = mangle(f->name);
+	}
+	if (ok)
+		record_layout(r);
+	ri->state = 2;
+	ri->ok = ok;
+	return ok;
+}
+
+static void check_records(Checker *ck)
+{
+	Vec user = { 0 };
+	Table cnames = { 0 };
+	for (int i = 0; i < ck->m->decls.len; i++) {
+		Decl *d = ck->m->decls.items[i];
+		if (d->kind != D_RECORD)
+			continue;
+		Record *r = d->u.record->record;
+		Span at = d->u.record->span;
+		if (!isupper((unsigned char)r->name[0])) {
+			diag_error(at, "record name `%s` must be capitalised", r->name);
+			diag_hint("types are written `:%c%s`", toupper((unsigned char)r->name[0]), r->name + 1);
+			continue;
+		}
+		RecInfo *old = table_get(&ck->records, r->name);
+		if (old) {
+			diag_error(at, "record `%s` is defined twice", r->name);
+			diag_note(old->span, "first definition of `%s`", r->name);
+			continue;
+		}
+		/* A deftype with a built-in context name replaces the built-in:
+		 * it is an ordinary user record from here on. */
+		r->is_context = false;
+		const char *c = mangle(r->name);
+		RecInfo *clash = table_get(&cnames, c);
+		if (clash) {
+			diag_error(at, "record `%s` would be named `struct %s` in C, like record `%s`",
+				   r->name, c, clash->record->name);
+			diag_note(clash->span, "`%s` is declared here", clash->record->name);
+		}
+		r->c_name = arena_printf("struct %s", c);
+		RecInfo *ri = arena_alloc(sizeof(*ri));
+		ri->record = r;
+		ri->span = at;
+		table_put(&ck->records, r->name, ri);
+		table_put(&cnames, c, ri);
+		vec_push(&user, ri);
+	}
+	for (int i = 0; i < user.len; i++)
+		layout_user_record(ck, user.items[i]);
+}
+
+/* ---- declarations --------------------------------------------------------- */
+
+static const char *sym_what(const Sym *s)
+{
+	switch (s->kind) {
+	case SYM_MAP: return "map";
+	case SYM_GLOBAL: return s->global->is_const ? "defconst" : "defglobal";
+	case SYM_FN: return "function";
+	}
+	return "name";
+}
+
+/* Enters a name into the file scope; false (after an error) when taken. */
+static bool declare_value(Checker *ck, const char *name, Sym *sym)
+{
+	Sym *old = table_get(&ck->values, name);
+	if (old) {
+		diag_error(sym->span, "`%s` is defined twice", name);
+		diag_note(old->span, "first definition of `%s` (a %s)", name, sym_what(old));
+		return false;
+	}
+	table_put(&ck->values, name, sym);
+	return true;
+}
+
+static bool is_constant_init(const Node *n)
+{
+	if (!n)
+		return false;
+	if (n->kind == N_INT || n->kind == N_BOOL)
+		return true;
+	if (n->kind == N_NEG)
+		return is_constant_init(n->lhs);
+	return n->kind == N_NAME && kernel_const_by_name(n->name);
+}
+
+static Type *check_expr(Checker *ck, Node *n, Type *expected);
+
+static void declare_global(Checker *ck, GlobalDecl *g)
+{
+	g->type = resolve_type(ck, g->type, g->span);
+	Sym *s = arena_alloc(sizeof(*s));
+	s->kind = SYM_GLOBAL;
+	s->span = g->span;
+	s->global = g;
+	if (declare_value(ck, g->name, s))
+		g->c_name = file_c_name(ck, g->name, g->span);
+	else
+		g->c_name = mangle(g->name);
+	if (g->type && g->type->kind != TY_INT && g->type->kind != TY_BOOL) {
+		diag_error(g->span, "%s `%s` must have an integer or :bool type, got %s",
+			   g->is_const ? "defconst" : "defglobal", g->name, type_str(g->type));
+		g->type = NULL;
+	}
+}
+
+/* Initialisers are checked once the file scope is complete. */
+static void check_global_init(Checker *ck, GlobalDecl *g)
+{
+	if (!g->init || !g->type)
+		return;
+	if (!is_constant_init(g->init)) {
+		diag_error(g->init->span, "the initial value of `%s` must be a literal", g->name);
+		return;
+	}
+	Type *t = check_expr(ck, g->init, g->type);
+	if (t && !same_type(t, g->type))
+		diag_error(g->init->span, "`%s` has type %s but its initial value has type %s",
+			   g->name, type_str(g->type), type_str(t));
+}
+
+static void check_map(Checker *ck, MapDecl *md)
+{
+	md->key = resolve_type(ck, md->key, md->span);
+	md->value = resolve_type(ck, md->value, md->span);
+	Sym *s = arena_alloc(sizeof(*s));
+	s->kind = SYM_MAP;
+	s->span = md->span;
+	s->map = md;
+	if (declare_value(ck, md->name, s))
+		md->c_name = file_c_name(ck, md->name, md->span);
+	else
+		md->c_name = mangle(md->name);
+}
+
+static void check_extern(Checker *ck, ExternDecl *e)
+{
+	for (int i = 0; i < e->nparams; i++) {
+		Type *t = resolve_type(ck, e->params[i], e->span);
+		/* a record argument is passed by pointer, as in a defn */
+		if (t && t->kind == TY_RECORD)
+			t = type_ptr(t, false);
+		if (t && (t->kind == TY_UNIT)) {
+			diag_error(e->span, "helper arguments cannot have type :unit");
+			t = NULL;
+		}
+		e->params[i] = t;
+	}
+	e->ret = resolve_type(ck, e->ret, e->span);
+	if (!e->ns || strcmp(e->ns, "bpf") != 0) {
+		diag_error(e->span, "extern namespace `%s` is not supported: helpers are declared as `bpf:name`",
+			   e->ns ? e->ns : "");
+		return;
+	}
+	if (strcmp(e->name, "map_lookup_and_delete_elem") == 0) {
+		diag_error(e->span, "`bpf:map_lookup_and_delete_elem` is not a BPF program helper");
+		diag_hint("vaisto_bpf compiles it to helper 110 (tcp_gen_syncookie); use map_lookup_elem, then map_delete_elem");
+		return;
+	}
+	const HelperInfo *h = helper_by_name(e->name);
+	if (!h) {
+		diag_error(e->span, "unknown helper `bpf:%s`: libbpf has no helper `bpf_%s`", e->name, e->name);
+		return;
+	}
+	if (h->nparams >= 0 && h->nparams != e->nparams) {
+		diag_error(e->span, "helper `bpf:%s` takes %d argument%s, declared with %d",
+			   e->name, h->nparams, h->nparams == 1 ? "" : "s", e->nparams);
+		diag_hint("libbpf declares it as: %s", h->c_decl);
+		return;
+	}
+	ExternDecl *old = table_get(&ck->externs, e->name);
+	if (old) {
+		diag_error(e->span, "helper `bpf:%s` is declared twice", e->name);
+		diag_note(old->span, "first declaration of `bpf:%s`", e->name);
+		return;
+	}
+	e->helper = h;
+	table_put(&ck->externs, e->name, e);
+}
+
+static void declare_fn(Checker *ck, FnDecl *fn)
+{
+	for (int i = 0; i < fn->nparams; i++) {
+		Param *p = fn->params[i];
+		Type *t = resolve_type(ck, p->type, p->span);
+		if (t && t->kind == TY_RECORD)
+			t = type_ptr(t, false);
+		if (t && (t->kind == TY_UNIT)) {
+			diag_error(p->span, "parameter `%s` cannot have type :unit", p->name);
+			t = NULL;
+		}
+		p->type = t;
+		if (i == 5) {
+			diag_error(p->span, "function `%s` has %d parameters; BPF passes at most 5 (r1-r5)",
+				   fn->name, fn->nparams);
+		}
+	}
+	fn->ret = resolve_type(ck, fn->ret, fn->span);
+	if (fn->ret && fn->ret->kind == TY_RECORD) {
+		diag_error(fn->span, "function `%s` cannot return a record (%s)", fn->name, type_str(fn->ret));
+		fn->ret = NULL;
+	}
+
+	FnInfo *fi = arena_alloc(sizeof(*fi));
+	fi->fn = fn;
+	Sym *s = arena_alloc(sizeof(*s));
+	s->kind = SYM_FN;
+	s->span = fn->name_span.file ? fn->name_span : fn->span;
+	s->fn = fi;
+	if (declare_value(ck, fn->name, s)) {
+		fn->c_name = file_c_name(ck, fn->name, s->span);
+		vec_push(&ck->fns, fi);
+	} else {
+		fn->c_name = mangle(fn->name);
+	}
+}
+
+/* ---- scopes and variables ----------------------------------------------- */
+
+static Var *new_var(Checker *ck, const char *name, Type *type, Span span, bool is_param)
+{
+	Var *v = arena_alloc(sizeof(*v));
+	v->name = name;
+	v->type = type;
+	v->span = span;
+	v->is_param = is_param;
+	v->c_name = local_c_name(ck, name);
+	table_put(&ck->local_cnames, v->c_name, v);
+	vec_push(&ck->fn->fn->locals, v);
+	if (ck->nscope == ck->scope_cap) {
+		int cap = ck->scope_cap ? ck->scope_cap * 2 : 32;
+		ScopeEntry *bigger = arena_alloc(sizeof(*bigger) * cap);
+		if (ck->nscope)
+			memcpy(bigger, ck->scope, sizeof(*bigger) * ck->nscope);
+		ck->scope = bigger;
+		ck->scope_cap = cap;
+	}
+	ck->scope[ck->nscope].name = name;
+	ck->scope[ck->nscope].var = v;
+	ck->nscope++;
+	return v;
+}
+
+static Var *lookup_local(Checker *ck, const char *name)
+{
+	for (int i = ck->nscope - 1; i >= 0; i--)
+		if (strcmp(ck->scope[i].name, name) == 0)
+			return ck->scope[i].var;
+	return NULL;
+}
+
+/* ---- expressions ---------------------------------------------------------- */
+
+/* Does n take its type only from its context (an integer literal, a kernel
+ * constant, or arithmetic made only of those)? */
+static bool needs_context(Checker *ck, const Node *n)
+{
+	switch (n->kind) {
+	case N_INT:
+		return true;
+	case N_NAME:
+		return !lookup_local(ck, n->name) && !table_get(&ck->values, n->name) &&
+		       kernel_const_by_name(n->name);
+	case N_NEG:
+		return needs_context(ck, n->lhs);
+	case N_BINOP:
+		return !binop_is_comparison(n->op) && needs_context(ck, n->lhs) &&
+		       needs_context(ck, n->rhs);
+	default:
+		return false;
+	}
+}
+
+static Type *literal_type(Node *n, Type *expected, uint64_t value, bool negative, const char *what)
+{
+	if (!is_int(expected)) {
+		if (what)
+			diag_error(n->span, "kernel constant `%s` requires type context", what);
+		else
+			diag_error(n->span, "integer literal requires type context");
+		diag_hint("BPF requires explicit types: use the literal where a typed value is expected (an operand, an argument, a return value)");
+		return NULL;
+	}
+	if (!int_fits(expected, value, negative))
+		diag_error(n->span, "%s %s does not fit in %s", what ? "constant" : "integer literal",
+			   int_text(value, negative), type_str(expected));
+	return expected;
+}
+
+static Type *check_name(Checker *ck, Node *n, Type *expected)
+{
+	Var *v = lookup_local(ck, n->name);
+	if (v) {
+		n->ref = REF_VAR;
+		n->ref_var = v;
+		v->uses++;
+		return v->type;
+	}
+	Sym *s = table_get(&ck->values, n->name);
+	if (s && s->kind == SYM_GLOBAL) {
+		n->ref = REF_GLOBAL;
+		n->ref_global = s->global;
+		return s->global->type;
+	}
+	if (s && s->kind == SYM_MAP) {
+		n->ref = REF_MAP;
+		n->ref_map = s->map;
+		if (!ck->map_ok) {
+			diag_error(n->span, "map `%s` can only be used as a helper argument or a :u64 function argument",
+				   n->name);
+			return NULL;
+		}
+		return type_map(s->map);
+	}
+	if (s && s->kind == SYM_FN) {
+		diag_error(n->span, "`%s` is a function, not a value", n->name);
+		diag_hint("call it: `(%s ...)`", n->name);
+		return NULL;
+	}
+	const KernelConst *kc = kernel_const_by_name(n->name);
+	if (kc) {
+		n->ref = REF_KCONST;
+		n->ref_kconst = kc;
+		return literal_type(n, expected, kc->value, kc->negative, kc->name);
+	}
+	diag_error(n->span, "unbound variable `%s`", n->name);
+	return NULL;
+}
+
+static bool is_shift(BinOp op)
+{
+	return op == OP_SHL || op == OP_SHR;
+}
+
+/* Is `a` acceptable where `want` is declared? Besides equal types: a :u64
+ * argument takes maps, pointers and context pointers (that is how vaisto
+ * programs pass them), and a pointer argument takes a :u64 address. */
+static bool arg_compatible(const Type *want, const Type *a)
+{
+	if (same_type(want, a))
+		return true;
+	if (is_u64(want) && (a->kind == TY_PTR || a->kind == TY_MAP))
+		return true;
+	if (want->kind == TY_PTR && is_u64(a))
+		return true;
+	return false;
+}
+
+static Type *check_binop(Checker *ck, Node *n, Type *expected)
+{
+	const char *op = binop_source_name(n->op);
+	bool cmp = binop_is_comparison(n->op);
+	Type *hint = (!cmp && is_int(expected)) ? expected : NULL;
+	Type *lt, *rt;
+
+	/* A literal operand takes the other operand's type. */
+	if (needs_context(ck, n->lhs) && !needs_context(ck, n->rhs)) {
+		rt = check_expr(ck, n->rhs, hint);
+		lt = check_expr(ck, n->lhs, is_int(rt) ? rt : hint);
+	} else {
+		lt = check_expr(ck, n->lhs, hint);
+		bool literal_shift = is_shift(n->op) && n->rhs->kind == N_INT && is_int(lt);
+		if (literal_shift) {
+			/* The amount is checked against the width, before its own
+			 * range, so `(bsl x -1)` on :u32 gets one message. */
+			uint64_t amount = n->rhs->value;
+			int width = lt->size * 8;
+			n->rhs->type = lt;
+			if (n->rhs->negative || amount >= (uint64_t)width) {
+				diag_error(n->rhs->span, "shift amount %s exceeds type width of %d bits",
+					   int_text(amount, n->rhs->negative), width);
+				return lt;
+			}
+			rt = lt;
+		} else {
+			rt = check_expr(ck, n->rhs, lt && (is_int(lt) || lt->kind == TY_BOOL) ? lt : hint);
+		}
+	}
+	if (!lt || !rt)
+		return cmp ? ty_bool : NULL;
+
+	bool bool_eq = (n->op == OP_EQ || n->op == OP_NE) && lt->kind == TY_BOOL && rt->kind == TY_BOOL;
+	if (!bool_eq) {
+		if (!is_int(lt) || !is_int(rt)) {
+			Node *bad = is_int(lt) ? n->rhs : n->lhs;
+			diag_error(bad->span, "%s requires integer operands, got %s", op,
+				   type_str(is_int(lt) ? rt : lt));
+			return cmp ? ty_bool : NULL;
+		}
+		if (!same_type(lt, rt)) {
+			diag_error(n->span, "%s requires both operands to be the same type", op);
+			diag_hint("got %s and %s: BPF has no implicit widening; convert one with a cast such as `(%s x)`",
+				  type_str(lt), type_str(rt), lt->size >= rt->size ? lt->name : rt->name);
+			return cmp ? ty_bool : NULL;
+		}
+	}
+	if ((n->op == OP_DIV || n->op == OP_REM) && n->rhs->kind == N_INT && n->rhs->value == 0)
+		diag_error(n->rhs->span, "division by zero: divisor is literal 0");
+	if (is_shift(n->op) && n->rhs->kind == N_NEG && n->rhs->lhs->kind == N_INT)
+		diag_error(n->rhs->span, "shift amount -%s exceeds type width of %d bits",
+			   int_text(n->rhs->lhs->value, n->rhs->lhs->negative), lt->size * 8);
+	return cmp ? ty_bool : lt;
+}
+
+static Type *check_bool_operand(Checker *ck, Node *e, const char *what)
+{
+	Type *t = check_expr(ck, e, ty_bool);
+	if (t && t->kind != TY_BOOL) {
+		diag_error(e->span, "%s, got %s", what, type_str(t));
+		return NULL;
+	}
+	return t;
+}
+
+static Type *check_if(Checker *ck, Node *n, Type *expected)
+{
+	check_bool_operand(ck, n->cond, "if condition must be boolean");
+	Type *tt = check_expr(ck, n->then, expected);
+	Type *want = expected ? expected : (is_int(tt) ? tt : NULL);
+	Type *et = check_expr(ck, n->els, want);
+	if (!tt || !et)
+		return tt ? tt : et;
+	if (!same_type(tt, et)) {
+		diag_error(n->span, "if branches have different types");
+		diag_hint("then branch is %s, else branch is %s", type_str(tt), type_str(et));
+		return NULL;
+	}
+	return tt;
+}
+
+static Type *check_let(Checker *ck, Node *n, Type *expected)
+{
+	int saved = ck->nscope;
+	for (int i = 0; i < n->bindings.len; i++) {
+		Binding *b = n->bindings.items[i];
+		Type *t = check_expr(ck, b->init, NULL);
+		if (t && t->kind == TY_UNIT) {
+			diag_error(b->init->span, "`%s` is bound to a value of type :unit", b->name);
+			t = NULL;
+		}
+		b->var = new_var(ck, b->name, t, b->name_span, false);
+	}
+	Type *t = check_expr(ck, n->body, expected);
+	ck->nscope = saved;
+	return t;
+}
+
+static Type *check_do(Checker *ck, Node *n, Type *expected)
+{
+	if (!n->args.len)
+		return ty_unit;
+	for (int i = 0; i + 1 < n->args.len; i++)
+		check_expr(ck, n->args.items[i], NULL);
+	return check_expr(ck, n->args.items[n->args.len - 1], expected);
+}
+
+static const char *pattern_text(const Pattern *p)
+{
+	switch (p->kind) {
+	case PAT_SOME: return "(Some ...)";
+	case PAT_NONE: return "(None)";
+	case PAT_INT: return "an integer pattern";
+	case PAT_BOOL: return "a boolean pattern";
+	case PAT_WILD: return "`_`";
+	case PAT_BIND: return "a name pattern";
+	}
+	return "pattern";
+}
+
+/* Checks one pattern against the scrutinee type st (never NULL here) and
+ * binds its variable. */
+static void check_pattern(Checker *ck, Pattern *p, Type *st)
+{
+	switch (p->kind) {
+	case PAT_SOME:
+		if (st->kind != TY_PTR) {
+			diag_error(p->span, "(Some v) matches a nullable pointer, not %s", type_str(st));
+			return;
+		}
+		if (p->bind_name)
+			p->var = new_var(ck, p->bind_name, type_ptr(st->pointee, false), p->span, false);
+		return;
+	case PAT_NONE:
+		if (st->kind != TY_PTR)
+			diag_error(p->span, "(None) matches a nullable pointer, not %s", type_str(st));
+		return;
+	case PAT_INT:
+		if (!is_int(st))
+			diag_error(p->span, "integer pattern cannot match a value of type %s", type_str(st));
+		else if (!int_fits(st, p->value, p->negative))
+			diag_error(p->span, "pattern %s does not fit in %s", int_text(p->value, p->negative),
+				   type_str(st));
+		return;
+	case PAT_BOOL:
+		if (st->kind != TY_BOOL)
+			diag_error(p->span, "boolean pattern cannot match a value of type %s", type_str(st));
+		return;
+	case PAT_WILD:
+	case PAT_BIND:
+		if (st->kind == TY_PTR) {
+			diag_error(p->span, "%s cannot match a nullable pointer: use (Some v) and (None)",
+				   pattern_text(p));
+			return;
+		}
+		if (p->kind == PAT_BIND)
+			p->var = new_var(ck, p->bind_name, st, p->span, false);
+		return;
+	}
+}
+
+static Type *check_match(Checker *ck, Node *n, Type *expected)
+{
+	Type *st = check_expr(ck, n->lhs, NULL);
+	if (st && (st->kind == TY_UNIT || st->kind == TY_RECORD || st->kind == TY_MAP)) {
+		diag_error(n->lhs->span, "cannot match on a value of type %s", type_str(st));
+		st = NULL;
+	}
+	bool has_some = false, has_none = false, has_catch_all = false;
+	bool has_true = false, has_false = false;
+	Type *result = NULL;
+	bool agree = true;
+	for (int i = 0; i < n->clauses.len; i++) {
+		MatchClause *c = n->clauses.items[i];
+		int saved = ck->nscope;
+		if (st)
+			check_pattern(ck, c->pattern, st);
+		switch (c->pattern->kind) {
+		case PAT_SOME: has_some = true; break;
+		case PAT_NONE: has_none = true; break;
+		case PAT_WILD:
+		case PAT_BIND: has_catch_all = true; break;
+		case PAT_BOOL:
+			if (c->pattern->value)
+				has_true = true;
+			else
+				has_false = true;
+			break;
+		case PAT_INT: break;
+		}
+		Type *want = expected ? expected : result;
+		Type *t = check_expr(ck, c->body, want);
+		ck->nscope = saved;
+		if (!t) {
+			agree = false;
+			continue;
+		}
+		if (!result) {
+			result = t;
+		} else if (agree && !same_type(result, t)) {
+			diag_error(last_expr(c->body)->span, "match clauses have different types");
+			diag_hint("earlier clauses are %s, this one is %s", type_str(result), type_str(t));
+			agree = false;
+		}
+	}
+	if (st && st->kind == TY_PTR && !(has_some && has_none))
+		diag_error(n->span, "non-exhaustive match on nullable pointer: must handle both (Some v) and (None)");
+	else if (st && is_int(st) && !has_catch_all)
+		diag_error(n->span, "non-exhaustive match on %s: add a catch-all clause `[_ ...]`", type_str(st));
+	else if (st && st->kind == TY_BOOL && !has_catch_all && !(has_true && has_false))
+		diag_error(n->span, "non-exhaustive match on :bool: handle both true and false");
+	return agree ? result : NULL;
+}
+
+static Type *check_field(Checker *ck, Node *n)
+{
+	bool record_ok = ck->record_ok;
+	ck->record_ok = true;
+	Type *t = check_expr(ck, n->lhs, NULL);
+	ck->record_ok = false;
+	if (!t)
+		return NULL;
+	Record *r = NULL;
+	if (t->kind == TY_PTR && t->pointee && t->pointee->kind == TY_RECORD) {
+		if (t->nullable) {
+			diag_error(n->lhs->span, "field access through a nullable pointer");
+			diag_hint("match it first: `(match p [(Some v) (. v :%s)] [(None) ...])`", n->name);
+			return NULL;
+		}
+		r = t->pointee->record;
+	} else if (t->kind == TY_RECORD) {
+		r = t->record;  /* a nested record field, itself a `.` target */
+	} else {
+		diag_error(n->lhs->span, "field access requires a record pointer, got %s", type_str(t));
+		return NULL;
+	}
+	for (int i = 0; i < r->nfields; i++) {
+		Field *f = r->fields[i];
+		if (strcmp(f->name, n->name) == 0) {
+			n->field = f;
+			if (f->type && f->type->kind == TY_RECORD && !record_ok) {
+				diag_error(n->span, "field `%s` is a record (%s): it can only be the target of another `.`",
+					   f->name, type_str(f->type));
+				return NULL;
+			}
+			return f->type;
+		}
+	}
+	diag_error(n->name_span.file ? n->name_span : n->span, "record `%s` has no field `%s`", r->name, n->name);
+	return NULL;
+}
+
+static Type *check_set(Checker *ck, Node *n)
+{
+	Type *want = NULL;
+	const char *what = NULL;
+	if (n->lhs) {
+		/* extension 10.4: (set! (. p :field) v) */
+		want = check_expr(ck, n->lhs, NULL);
+		Field *f = n->lhs->field;
+		if (want && f && n->lhs->lhs->type && n->lhs->lhs->type->kind == TY_PTR) {
+			Record *r = n->lhs->lhs->type->pointee->record;
+			if (r->is_context && r->read_only && !f->writable) {
+				diag_error(n->lhs->span, "field `%s` of context record `%s` is read-only",
+					   f->name, r->name);
+				want = NULL;
+			}
+		}
+		what = n->lhs->name;
+	} else {
+		Span at = n->name_span.file ? n->name_span : n->span;
+		Sym *s = lookup_local(ck, n->name) ? NULL : table_get(&ck->values, n->name);
+		if (s && s->kind == SYM_GLOBAL && s->global->is_const) {
+			diag_error(at, "cannot assign to defconst '%s'", n->name);
+			diag_note(s->global->span, "`%s` is declared here", n->name);
+		} else if (s && s->kind == SYM_GLOBAL) {
+			n->ref = REF_GLOBAL;
+			n->ref_global = s->global;
+			want = s->global->type;
+			if (!want)
+				return ty_unit;
+		} else if (!s && !lookup_local(ck, n->name) && !kernel_const_by_name(n->name)) {
+			diag_error(at, "unbound variable `%s`", n->name);
+		} else {
+			diag_error(at, "set! can only be used on defglobal variables");
+			diag_hint("`%s` is not a defglobal; let bindings cannot be changed", n->name);
+		}
+		what = n->name;
+	}
+	Type *t = check_expr(ck, n->rhs, want);
+	if (want && t && !same_type(want, t)) {
+		diag_error(n->rhs->span, "set! of `%s` requires %s, got %s", what, type_str(want), type_str(t));
+		diag_hint("set! takes the exact type; convert with a cast such as `(%s x)`", want->name);
+	}
+	return ty_unit;
+}
+
+static Type *check_for(Checker *ck, Node *n)
+{
+	Type *st, *et;
+	if (needs_context(ck, n->lhs) && !needs_context(ck, n->rhs)) {
+		et = check_expr(ck, n->rhs, NULL);
+		st = check_expr(ck, n->lhs, is_int(et) ? et : NULL);
+	} else {
+		/* vaisto's rule: two literal bounds count as :u64 */
+		st = check_expr(ck, n->lhs, needs_context(ck, n->lhs) ? ty_u64 : NULL);
+		et = check_expr(ck, n->rhs, is_int(st) ? st : NULL);
+	}
+	Type *vt = NULL;
+	if (st && !is_int(st))
+		diag_error(n->lhs->span, "for-range start must be an integer type, got %s", type_str(st));
+	else if (et && !is_int(et))
+		diag_error(n->rhs->span, "for-range end must be an integer type, got %s", type_str(et));
+	else if (st && et && !same_type(st, et))
+		diag_error(n->span, "for-range start and end must be the same type, got %s and %s",
+			   type_str(st), type_str(et));
+	else
+		vt = st;
+	int saved = ck->nscope;
+	n->var = new_var(ck, n->var_name, vt, n->span, false);
+	check_expr(ck, n->body, NULL);
+	ck->nscope = saved;
+	return ty_unit;
+}
+
+static Type *check_cast(Checker *ck, Node *n)
+{
+	Type *t = check_expr(ck, n->lhs, NULL);
+	if (t && !is_int(t)) {
+		diag_error(n->lhs->span, "cast to %s requires an integer operand, got %s",
+			   type_str(n->cast_to), type_str(t));
+		diag_hint("casts convert between integer types only");
+	}
+	return n->cast_to;
+}
+
+/* ---- calls ---------------------------------------------------------------- */
+
+typedef struct BuiltinInfo {
+	const char *name;
+	Builtin builtin;
+	Type **width;
+} BuiltinInfo;
+
+static const BuiltinInfo builtins[] = {
+	{ "load_u8", BI_LOAD, &ty_u8 }, { "load_u16", BI_LOAD, &ty_u16 },
+	{ "load_u32", BI_LOAD, &ty_u32 }, { "load_u64", BI_LOAD, &ty_u64 },
+	{ "store_u8", BI_STORE, &ty_u8 }, { "store_u16", BI_STORE, &ty_u16 },
+	{ "store_u32", BI_STORE, &ty_u32 }, { "store_u64", BI_STORE, &ty_u64 },
+	{ "stack_load_u32", BI_STACK_LOAD, &ty_u32 }, { "stack_load_u64", BI_STACK_LOAD, &ty_u64 },
+	{ "stack_store_u32", BI_STACK_STORE, &ty_u32 }, { "stack_store_u64", BI_STACK_STORE, &ty_u64 },
+	{ "be16", BI_BE, &ty_u16 }, { "be32", BI_BE, &ty_u32 }, { "be64", BI_BE, &ty_u64 },
+	{ "le16", BI_LE, &ty_u16 }, { "le32", BI_LE, &ty_u32 }, { "le64", BI_LE, &ty_u64 },
+};
+
+static const BuiltinInfo *builtin_by_name(const char *name)
+{
+	for (size_t i = 0; i < sizeof(builtins) / sizeof(*builtins); i++)
+		if (strcmp(builtins[i].name, name) == 0)
+			return &builtins[i];
+	return NULL;
+}
+
+static int builtin_arity(Builtin b)
+{
+	switch (b) {
+	case BI_LOAD: return 2;
+	case BI_STORE: return 3;
+	case BI_STACK_LOAD: return 1;
+	case BI_STACK_STORE: return 2;
+	default: return 1;
+	}
+}
+
+static Type *check_arg(Checker *ck, Node *arg, Type *want)
+{
+	bool saved = ck->map_ok;
+	ck->map_ok = true;
+	Type *t = check_expr(ck, arg, want);
+	ck->map_ok = saved;
+	return t;
+}
+
+/* `off` of load/store: an integer literal. */
+static void check_offset_literal(Checker *ck, Node *call, Node *off)
+{
+	(void)ck;
+	if (off->kind != N_INT) {
+		diag_error(off->span, "the offset of `%s` must be an integer literal", call->name);
+		return;
+	}
+	off->type = ty_u64;
+	if (off->negative)
+		diag_error(off->span, "the offset of `%s` must not be negative", call->name);
+}
+
+static void check_stack_offset(Node *call, Node *off, Type *width)
+{
+	off->type = ty_i64;
+	if (off->kind != N_INT) {
+		diag_error(off->span, "the offset of `%s` must be an integer literal", call->name);
+		return;
+	}
+	int64_t v = (int64_t)off->value;
+	if (!off->negative || v < -512 || v > -8)
+		diag_error(off->span, "stack offset %s is out of range: use -8 to -512",
+			   int_text(off->value, off->negative));
+	else if (v % width->size)
+		diag_error(off->span, "stack offset %s is not a multiple of %d, the width of %s",
+			   int_text(off->value, off->negative), width->size, type_str(width));
+}
+
+/* Load and store addresses: any non-null pointer or a :u64. */
+static void check_address(Checker *ck, Node *call, Node *p)
+{
+	Type *t = check_arg(ck, p, ty_u64);
+	if (!t)
+		return;
+	if (t->kind == TY_PTR && t->nullable) {
+		diag_error(p->span, "`%s` through a pointer that may be null", call->name);
+		diag_hint("match it first: `(match p [(Some v) ...] [(None) ...])`");
+	} else if (t->kind != TY_PTR && !is_u64(t)) {
+		diag_error(p->span, "`%s` needs a pointer or a :u64 address, got %s", call->name, type_str(t));
+	}
+}
+
+static Type *check_builtin(Checker *ck, Node *n, const BuiltinInfo *bi)
+{
+	n->callee_kind = CALLEE_BUILTIN;
+	n->builtin = bi->builtin;
+	n->builtin_type = *bi->width;
+	Type *w = *bi->width;
+	int want = builtin_arity(bi->builtin);
+	if (n->args.len != want) {
+		diag_error(n->span, "helper `%s` expects %d argument%s, got %d", n->name, want,
+			   want == 1 ? "" : "s", n->args.len);
+		return bi->builtin == BI_STORE || bi->builtin == BI_STACK_STORE ? ty_unit : w;
+	}
+	Node **a = (Node **)n->args.items;
+	Type *t;
+	switch (bi->builtin) {
+	case BI_LOAD:
+		check_address(ck, n, a[0]);
+		check_offset_literal(ck, n, a[1]);
+		return w;
+	case BI_STORE:
+		check_address(ck, n, a[0]);
+		check_offset_literal(ck, n, a[1]);
+		t = check_arg(ck, a[2], w);
+		if (t && !same_type(t, w))
+			diag_error(a[2]->span, "`%s` stores %s, got %s", n->name, type_str(w), type_str(t));
+		return ty_unit;
+	case BI_STACK_LOAD:
+		check_stack_offset(n, a[0], w);
+		return w;
+	case BI_STACK_STORE:
+		check_stack_offset(n, a[0], w);
+		t = check_arg(ck, a[1], w);
+		if (t && !same_type(t, w))
+			diag_error(a[1]->span, "`%s` stores %s, got %s", n->name, type_str(w), type_str(t));
+		return ty_unit;
+	case BI_BE:
+	case BI_LE:
+		t = check_arg(ck, a[0], w);
+		if (t && (!is_int(t) || t->size != w->size))
+			diag_error(a[0]->span, "`%s` converts %d-bit integers, got %s", n->name, w->size * 8,
+				   type_str(t));
+		return w;
+	case BI_NONE:
+		break;
+	}
+	return NULL;
+}
+
+/* The type a helper call really returns (LANGUAGE.md section 3: the true
+ * return type of a known helper wins over the declared one). Pointers from
+ * helpers are nullable and must be matched. */
+static Type *helper_return_type(Checker *ck, ExternDecl *e, Node *call)
+{
+	const char *h = e->name;
+	if (strcmp(h, "map_lookup_elem") == 0) {
+		/* The value type of a known map; a map reached through a :u64
+		 * parameter is not known here, and then the value is read as
+		 * :u64 words (vaisto_bpf's rule). */
+		Node *m = call->args.len ? call->args.items[0] : NULL;
+		if (m && m->ref == REF_MAP && m->ref_map->value)
+			return type_ptr(m->ref_map->value, true);
+		return type_ptr(ty_u64, true);
+	}
+	if (strcmp(h, "sk_lookup_tcp") == 0 || strcmp(h, "sk_lookup_udp") == 0 ||
+	    strcmp(h, "skc_lookup_tcp") == 0) {
+		RecInfo *ri = record_info(ck, "BpfSock");
+		if (ri && ri->ok)
+			return type_ptr(type_record(ri->record), true);
+		return type_ptr(ty_u8, true);
+	}
+	/* ringbuf_reserve and every other pointer-returning helper: bytes */
+	if (e->helper && e->helper->returns_pointer)
+		return type_ptr(ty_u8, true);
+	return e->ret;
+}
+
+/* §5: map_pop_elem / map_peek_elem write into their value argument. */
+static bool helper_writes_value_arg(const char *h)
+{
+	return strcmp(h, "map_pop_elem") == 0 || strcmp(h, "map_peek_elem") == 0;
+}
+
+static void check_args(Checker *ck, Node *n, Type **params, const char *callee)
+{
+	for (int i = 0; i < n->args.len; i++) {
+		Node *arg = n->args.items[i];
+		Type *want = params[i];
+		Type *t = check_arg(ck, arg, want);
+		if (!t || !want)
+			continue;
+		if (t->kind == TY_MAP && !is_u64(want)) {
+			diag_error(arg->span, "map `%s` can only be passed where :u64 is declared, not %s",
+				   arg->name, type_str(want));
+			continue;
+		}
+		if (!arg_compatible(want, t))
+			diag_error(arg->span, "argument %d of `%s` must be %s, got %s", i + 1, callee,
+				   type_str(want), type_str(t));
+	}
+}
+
+static Type *check_helper_call(Checker *ck, Node *n, ExternDecl *e, const char *shown)
+{
+	n->callee_kind = CALLEE_HELPER;
+	n->callee_extern = e;
+	if (n->args.len != e->nparams) {
+		diag_error(n->span, "helper `%s` expects %d argument%s, got %d", shown, e->nparams,
+			   e->nparams == 1 ? "" : "s", n->args.len);
+		return helper_return_type(ck, e, n);
+	}
+	check_args(ck, n, e->params, shown);
+	if (helper_writes_value_arg(e->name) && n->args.len >= 2) {
+		Node *v = n->args.items[1];
+		if (v->type && v->type->kind != TY_PTR)
+			diag_error(v->span, "`%s` writes into its value argument: it must be a pointer, got %s",
+				   shown, type_str(v->type));
+	}
+	return helper_return_type(ck, e, n);
+}
+
+static Type *check_call(Checker *ck, Node *n)
+{
+	const char *name = n->name;
+	if (strncmp(name, "bpf/", 4) == 0) {
+		const char *h = name + 4;
+		const BuiltinInfo *bi = builtin_by_name(h);
+		if (bi)
+			return check_builtin(ck, n, bi);
+		ExternDecl *e = table_get(&ck->externs, h);
+		if (e)
+			return check_helper_call(ck, n, e, name);
+		if (strcmp(h, "map_lookup_and_delete_elem") == 0) {
+			diag_error(n->span, "`%s` is not a BPF program helper", name);
+			diag_hint("use bpf/map_lookup_elem, then bpf/map_delete_elem");
+			return NULL;
+		}
+		diag_error(n->name_span.file ? n->name_span : n->span, "unknown helper `%s`", name);
+		diag_hint("declare it with `(extern bpf:%s [arg-types] :ret-type)`", h);
+		return NULL;
+	}
+	Sym *s = lookup_local(ck, name) ? NULL : table_get(&ck->values, name);
+	if (s && s->kind == SYM_FN) {
+		FnDecl *fn = s->fn->fn;
+		n->callee_kind = CALLEE_FN;
+		n->callee_fn = fn;
+		CallEdge *edge = arena_alloc(sizeof(*edge));
+		edge->callee = s->fn;
+		edge->at = n->span;
+		vec_push(&ck->fn->calls, edge);
+		if (n->args.len != fn->nparams) {
+			diag_error(n->span, "function `%s` expects %d argument%s, got %d", name, fn->nparams,
+				   fn->nparams == 1 ? "" : "s", n->args.len);
+			return fn->ret;
+		}
+		Type **params = arena_alloc(sizeof(*params) * (fn->nparams + 1));
+		for (int i = 0; i < fn->nparams; i++)
+			params[i] = fn->params[i]->type;
+		check_args(ck, n, params, name);
+		return fn->ret;
+	}
+	/* vaisto_bpf also binds an extern's bare name */
+	ExternDecl *e = (!s && !lookup_local(ck, name)) ? table_get(&ck->externs, name) : NULL;
+	if (e)
+		return check_helper_call(ck, n, e, name);
+	Span at = n->name_span.file ? n->name_span : n->span;
+	if (s || lookup_local(ck, name))
+		diag_error(at, "`%s` is not a function", name);
+	else
+		diag_error(at, "unknown function `%s`", name);
+	return NULL;
+}
+
+/* ---- the expression dispatcher -------------------------------------------- */
+
+static Type *check_expr_inner(Checker *ck, Node *n, Type *expected)
+{
+	switch (n->kind) {
+	case N_INT:
+		return literal_type(n, expected, n->value, n->negative, NULL);
+	case N_BOOL:
+		return ty_bool;
+	case N_NAME:
+		return check_name(ck, n, expected);
+	case N_LET:
+		return check_let(ck, n, expected);
+	case N_DO:
+		return check_do(ck, n, expected);
+	case N_IF:
+		return check_if(ck, n, expected);
+	case N_AND:
+	case N_OR: {
+		const char *what = n->kind == N_AND ? "andalso requires boolean operands"
+						    : "orelse requires boolean operands";
+		Type *a = check_bool_operand(ck, n->lhs, what);
+		Type *b = check_bool_operand(ck, n->rhs, what);
+		return a && b ? ty_bool : ty_bool;
+	}
+	case N_NOT:
+		check_bool_operand(ck, n->lhs, "`not` requires a boolean");
+		return ty_bool;
+	case N_MATCH:
+		return check_match(ck, n, expected);
+	case N_BINOP:
+		return check_binop(ck, n, expected);
+	case N_NEG: {
+		if (n->lhs->kind == N_INT) {
+			/* (- 5): the literal -5 */
+			Type *t = literal_type(n, expected, 0 - n->lhs->value, !n->lhs->negative && n->lhs->value,
+					       NULL);
+			n->lhs->type = t;
+			return t;
+		}
+		Type *t = check_expr(ck, n->lhs, is_int(expected) ? expected : NULL);
+		if (t && !is_int(t)) {
+			diag_error(n->lhs->span, "negation requires an integer type, got %s", type_str(t));
+			return NULL;
+		}
+		return t;
+	}
+	case N_CAST:
+		return check_cast(ck, n);
+	case N_FIELD:
+		return check_field(ck, n);
+	case N_CALL:
+		return check_call(ck, n);
+	case N_SET:
+		return check_set(ck, n);
+	case N_FOR:
+		return check_for(ck, n);
+	}
+	return NULL;
+}
+
+static Type *check_expr(Checker *ck, Node *n, Type *expected)
+{
+	bool map_ok = ck->map_ok, record_ok = ck->record_ok;
+	/* only a direct call argument may be a map, only a direct `.` target a
+	 * nested record */
+	if (n->kind != N_NAME)
+		ck->map_ok = false;
+	if (n->kind != N_FIELD)
+		ck->record_ok = false;
+	Type *t = check_expr_inner(ck, n, expected);
+	ck->map_ok = map_ok;
+	ck->record_ok = record_ok;
+	n->type = t;
+	return t;
+}
+
+/* ---- functions ------------------------------------------------------------ */
+
+static void check_fn_body(Checker *ck, FnInfo *fi)
+{
+	FnDecl *fn = fi->fn;
+	ck->fn = fi;
+	ck->nscope = 0;
+	memset(&ck->local_cnames, 0, sizeof(ck->local_cnames));
+	for (int i = 0; i < fn->nparams; i++) {
+		Param *p = fn->params[i];
+		p->var = new_var(ck, p->name, p->type, p->span, true);
+		for (int j = 0; j < i; j++) {
+			if (strcmp(fn->params[j]->name, p->name) == 0) {
+				diag_error(p->span, "parameter `%s` is declared twice", p->name);
+				diag_note(fn->params[j]->span, "first declaration of `%s`", p->name);
+				break;
+			}
+		}
+	}
+	Type *t = check_expr(ck, fn->body, fn->ret);
+	if (t && fn->ret && !same_type(t, fn->ret)) {
+		Node *last = last_expr(fn->body);
+		diag_error(last && last->span.file ? last->span : fn->span, "return type mismatch in `%s`", fn->name);
+		diag_hint("declared return type is %s but body has type %s", type_str(fn->ret), type_str(t));
+	}
+	ck->fn = NULL;
+}
+
+/* ---- the call graph ------------------------------------------------------- */
+
+/* Depth-first walk; a call to a function on the stack closes a cycle. The
+ * cycle is reported once, at that call, with the chain in a note. */
+static void find_recursion(FnInfo *fi, FnInfo **stack, int depth)
+{
+	fi->state = 1;
+	stack[depth] = fi;
+	for (int i = 0; i < fi->calls.len; i++) {
+		CallEdge *e = fi->calls.items[i];
+		if (e->callee->state == 1) {
+			diag_error(e->at, "recursion is not supported in BPF modules");
+			StrBuf sb = { 0 };
+			int from = depth;
+			while (from > 0 && stack[from] != e->callee)
+				from--;
+			for (int k = from; k <= depth; k++) {
+				sb_printf(&sb, "`%s` -> ", stack[k]->fn->name);
+				stack[k]->in_cycle = true;
+			}
+			sb_printf(&sb, "`%s`", e->callee->fn->name);
+			diag_note(e->callee->fn->span, "call cycle: %s", sb.data);
+			sb_free(&sb);
+		} else if (e->callee->state == 0) {
+			find_recursion(e->callee, stack, depth + 1);
+		}
+	}
+	fi->state = 2;
+}
+
+static int compute_depth(FnInfo *fi)
+{
+	if (fi->state == 3)
+		return fi->fn->call_depth;
+	int d = 0;
+	fi->state = 3;  /* no cycles remain when this runs */
+	for (int i = 0; i < fi->calls.len; i++) {
+		CallEdge *e = fi->calls.items[i];
+		int cd = compute_depth(e->callee) + 1;
+		if (cd > d)
+			d = cd;
+	}
+	fi->fn->call_depth = d;
+	return d;
+}
+
+static void check_call_graph(Checker *ck)
+{
+	FnInfo **stack = arena_alloc(sizeof(*stack) * (ck->fns.len + 1));
+	bool cycles = false;
+	int errors = diag_error_count();
+	for (int i = 0; i < ck->fns.len; i++) {
+		FnInfo *fi = ck->fns.items[i];
+		if (fi->state == 0)
+			find_recursion(fi, stack, 0);
+	}
+	cycles = diag_error_count() != errors;
+	if (cycles)
+		return;
+	for (int i = 0; i < ck->fns.len; i++)
+		compute_depth(ck->fns.items[i]);
+	/* Report the deepest chain once, at its outermost function. */
+	FnInfo *worst = NULL;
+	for (int i = 0; i < ck->fns.len; i++) {
+		FnInfo *fi = ck->fns.items[i];
+		if (fi->fn->call_depth > 8 && (!worst || fi->fn->call_depth > worst->fn->call_depth))
+			worst = fi;
+	}
+	if (worst) {
+		FnDecl *fn = worst->fn;
+		diag_error(fn->name_span.file ? fn->name_span : fn->span,
+			   "BPF-to-BPF call depth %d exceeds maximum of 8", fn->call_depth);
+		StrBuf sb = { 0 };
+		FnInfo *at = worst;
+		sb_printf(&sb, "`%s`", at->fn->name);
+		while (at->fn->call_depth > 0) {
+			for (int i = 0; i < at->calls.len; i++) {
+				CallEdge *e = at->calls.items[i];
+				if (e->callee->fn->call_depth + 1 == at->fn->call_depth) {
+					at = e->callee;
+					break;
+				}
+			}
+			sb_printf(&sb, " -> `%s`", at->fn->name);
+		}
+		diag_hint("the chain: %s", sb.data);
+		sb_free(&sb);
+	}
+}
+
+/* ---- program kind and entry ----------------------------------------------- */
+
+static Record *param_record(const Param *p)
+{
+	if (p->type && p->type->kind == TY_PTR && p->type->pointee && p->type->pointee->kind == TY_RECORD)
+		return p->type->pointee->record;
+	return NULL;
+}
+
+static void check_program(Checker *ck)
+{
+	Module *m = ck->m;
+	const ProgKindInfo *kind = m->program ? m->program->kind : NULL;
+	const char *want = kind ? kind->context_record : NULL;
+
+	/* A parameter typed with a built-in context record must be the
+	 * kind's record (a deftype of the same name is a user record). */
+	if (kind) {
+		for (int i = 0; i < ck->fns.len; i++) {
+			FnDecl *fn = ((FnInfo *)ck->fns.items[i])->fn;
+			for (int j = 0; j < fn->nparams; j++) {
+				Record *r = param_record(fn->params[j]);
+				if (!r || !r->is_context || (want && strcmp(r->name, want) == 0))
+					continue;
+				diag_error(fn->params[j]->span, "wrong context type for :%s program: expected %s, got %s",
+					   kind->name, want ? want : ":u64", r->name);
+			}
+		}
+	}
+
+	FnDecl *entry = NULL;
+	for (int i = 0; i < ck->fns.len && want; i++) {
+		FnDecl *fn = ((FnInfo *)ck->fns.items[i])->fn;
+		Record *r = fn->nparams ? param_record(fn->params[0]) : NULL;
+		if (r && strcmp(r->name, want) == 0) {
+			entry = fn;
+			break;
+		}
+	}
+	if (!entry && ck->fns.len)
+		entry = ((FnInfo *)ck->fns.items[0])->fn;
+	m->entry = entry;
+	if (!entry)
+		return;
+	entry->is_entry = true;
+
+	/* The kernel passes only the context (r1); it returns int in C. */
+	if (entry->nparams > 1)
+		diag_error(entry->params[1]->span, "the entry function `%s` takes only the context parameter",
+			   entry->name);
+	if (entry->nparams >= 1) {
+		Param *p = entry->params[0];
+		if (p->type && !param_record(p) && !is_u64(p->type))
+			diag_error(p->span, "the entry function's parameter must be the context (%s%s) or :u64, got %s",
+				   want ? ":" : "", want ? want : "a pointer", type_str(p->type));
+	}
+	if (entry->ret && entry->ret->kind != TY_INT && entry->ret->kind != TY_BOOL &&
+	    entry->ret->kind != TY_UNIT)
+		diag_error(entry->span, "the entry function `%s` must return an integer, got %s",
+			   entry->name, type_str(entry->ret));
+}
+
+/* ---- the module ------------------------------------------------------------ */
+
+bool check_module(Module *m)
+{
+	int errors = diag_error_count();
+	Checker ck = { 0 };
+	ck.m = m;
+
+	check_records(&ck);
+	for (int i = 0; i < m->decls.len; i++) {
+		Decl *d = m->decls.items[i];
+		switch (d->kind) {
+		case D_MAP: check_map(&ck, d->u.map); break;
+		case D_EXTERN: check_extern(&ck, d->u.ext); break;
+		case D_FN: declare_fn(&ck, d->u.fn); break;
+		case D_GLOBAL: declare_global(&ck, d->u.global); break;
+		default: break;
+		}
+	}
+	for (int i = 0; i < m->decls.len; i++) {
+		Decl *d = m->decls.items[i];
+		if (d->kind == D_GLOBAL)
+			check_global_init(&ck, d->u.global);
+	}
+	for (int i = 0; i < ck.fns.len; i++)
+		check_fn_body(&ck, ck.fns.items[i]);
+	check_call_graph(&ck);
+	check_program(&ck);
+	return diag_error_count() == errors;
+}

@@ -1,0 +1,19 @@
+/* frontend.c - reader, parser and checker in one call.
+ *
+ * The checker runs only when reading and parsing reported nothing: a form
+ * the parser had to skip would otherwise come back as "unbound variable" or
+ * "unknown function" errors about names that are in fact declared, and the
+ * first error is the one the user needs. */
+#include "vbpf2c.h"
+
+Module *frontend_run(const SourceFile *file)
+{
+	int errors = diag_error_count();
+	Vec forms = read_file_forms(file);
+	Module *m = parse_module(file, forms);
+	if (!m || diag_error_count() != errors)
+		return NULL;
+	if (!check_module(m) || diag_error_count() != errors)
+		return NULL;
+	return m;
+}
