@@ -1,0 +1,136 @@
+#!/usr/bin/env bash
+# bench/run.sh - the benchmarks (`make bench`). Measures, never asserts:
+# the numbers are for people to read against the targets in DESIGN.md.
+#
+# 1. Front-end throughput: `vbpf2c --check` on a generated valid program of
+#    BENCH_KB kilobytes (default 10240 = 10 MB), against `wc -l` on the same
+#    file in the same run; then full translation (`vbpf2c FILE > /dev/null`).
+#    Target: >= 100 MB/s.
+# 2. `vbpf2c -c` against clang alone on the C vbpf2c emitted, for every
+#    example and a generated program of BENCH_C_KB kilobytes (default 64).
+#    Target: ratio <= 1.05.
+# 3. Instruction counts: for every bench/twins/NAME.bpf.c (a hand-written
+#    libbpf twin of examples/NAME.va), the program's BPF instructions in the
+#    object vbpf2c -c makes against the twin's. Target: ratio <= 1.00.
+#
+# Every time is the best of BENCH_RUNS runs (default 5), after one warm-up
+# run so the file is in the page cache for both commands.
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+vbpf2c=${VBPF2C:-$root/vbpf2c}
+clang=${CLANG:-clang}
+runs=${BENCH_RUNS:-5}
+large_kb=${BENCH_KB:-10240}
+c_kb=${BENCH_C_KB:-64}
+bpf_cflags=(-O2 -g -target bpf "-I/usr/include/$(uname -m)-linux-gnu")
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/vbpf2c-bench.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+
+now_ns() {
+	date +%s%N
+}
+
+# best_ns CMD...: runs CMD (stdout to /dev/null) once to warm up, then
+# $runs times; prints the fastest wall-clock time in nanoseconds.
+best_ns() {
+	"$@" > /dev/null
+	local best=0 i start elapsed
+	for ((i = 0; i < runs; i++)); do
+		start=$(now_ns)
+		"$@" > /dev/null
+		elapsed=$(($(now_ns) - start))
+		if ((best == 0 || elapsed < best)); then
+			best=$elapsed
+		fi
+	done
+	echo "$best"
+}
+
+seconds() {
+	awk -v ns="$1" 'BEGIN { printf "%.4f s", ns / 1e9 }'
+}
+
+mb_per_s() {
+	awk -v bytes="$1" -v ns="$2" 'BEGIN { printf "%.1f MB/s", bytes / 1e6 / (ns / 1e9) }'
+}
+
+ratio() {
+	awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", a / b }'
+}
+
+# Instructions in the object's executable sections (the programs and the
+# .text of their subprograms), in 8-byte slots as the kernel counts them: a
+# 64-bit immediate load takes two.
+insn_count() {
+	local size total=0
+	for size in $(llvm-readelf -S --wide "$1" |
+		awk '/^ *\[/ { sub(/^.*\] /, ""); if ($7 ~ /X/) print $5 }'); do
+		total=$((total + 16#$size))
+	done
+	echo $((total / 8))
+}
+
+echo "vbpf2c benchmarks: best of $runs runs each ($(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) CPUs)"
+echo
+
+# ---- 1. front end ---------------------------------------------------------
+large=$work/large.va
+sh "$root/bench/gen_large.sh" "$large_kb" > "$large"
+bytes=$(wc -c < "$large")
+lines=$(wc -l < "$large")
+if ! "$vbpf2c" --check "$large" > "$work/check.out" 2>&1; then
+	echo "bench: the generated program is rejected; fix bench/gen_large.sh:" >&2
+	head -20 "$work/check.out" >&2
+	exit 1
+fi
+
+check_ns=$(best_ns "$vbpf2c" --check "$large")
+wc_ns=$(best_ns wc -l "$large")
+translate_ns=$(best_ns "$vbpf2c" "$large")
+echo "1. front end on a generated program: $bytes bytes, $lines lines (target >= 100 MB/s)"
+printf '   %-28s %12s  %14s\n' "vbpf2c --check" "$(seconds "$check_ns")" "$(mb_per_s "$bytes" "$check_ns")"
+printf '   %-28s %12s  %14s\n' "vbpf2c (C to /dev/null)" "$(seconds "$translate_ns")" "$(mb_per_s "$bytes" "$translate_ns")"
+printf '   %-28s %12s  %14s\n' "wc -l" "$(seconds "$wc_ns")" "$(mb_per_s "$bytes" "$wc_ns")"
+echo "   vbpf2c --check takes $(ratio "$check_ns" "$wc_ns") times as long as wc -l"
+echo
+
+# ---- 2. vbpf2c -c against clang alone ---------------------------------------
+echo "2. vbpf2c -c against clang alone on the emitted C (target ratio <= 1.05)"
+printf '   %-28s %12s %12s %8s\n' "program" "vbpf2c -c" "clang" "ratio"
+medium=$work/generated_${c_kb}k.va
+sh "$root/bench/gen_large.sh" "$c_kb" > "$medium"
+for va in "$root"/examples/*.va "$medium"; do
+	[ -e "$va" ] || continue
+	name=$(basename "$va" .va)
+	"$vbpf2c" "$va" > "$work/$name.bpf.c"
+	vbpf2c_ns=$(best_ns "$vbpf2c" -c "$va" -o "$work/$name.vbpf2c.o")
+	clang_ns=$(best_ns "$clang" "${bpf_cflags[@]}" -c "$work/$name.bpf.c" -o "$work/$name.clang.o")
+	printf '   %-28s %12s %12s %8s\n' "$name" "$(seconds "$vbpf2c_ns")" \
+		"$(seconds "$clang_ns")" "$(ratio "$vbpf2c_ns" "$clang_ns")"
+done
+echo
+
+# ---- 3. instruction counts against hand-written twins --------------------------
+echo "3. BPF instructions: vbpf2c's object against a hand-written twin (target ratio <= 1.00)"
+found=0
+for twin in "$root"/bench/twins/*.bpf.c; do
+	[ -e "$twin" ] || continue
+	name=$(basename "$twin" .bpf.c)
+	va=$root/examples/$name.va
+	if [ ! -e "$va" ]; then
+		echo "   $name: no examples/$name.va for this twin"
+		continue
+	fi
+	found=1
+	"$vbpf2c" -c "$va" -o "$work/$name.gen.o"
+	"$clang" "${bpf_cflags[@]}" -c "$twin" -o "$work/$name.twin.o"
+	gen=$(insn_count "$work/$name.gen.o")
+	hand=$(insn_count "$work/$name.twin.o")
+	printf '   %-28s %6s generated %6s hand-written  ratio %s\n' "$name" "$gen" "$hand" \
+		"$(ratio "$gen" "$hand")"
+done
+if [ "$found" = 0 ]; then
+	echo "   no twins in bench/twins/ yet"
+fi
