@@ -137,6 +137,13 @@ struct Type {
 	Type *pointee;          /* TY_PTR; u8 for ringbuf bytes */
 	bool nullable;          /* TY_PTR from a helper: must be matched */
 	MapDecl *map;           /* TY_MAP */
+	/* types.c private: type_ptr(this, nullable) is cached here, and
+	 * permanent types (the singletons, context records and pointers to
+	 * them) live outside the arena so they survive arena_reset(). */
+	Type *ptr_cache[2];
+	bool permanent;
+	Span span;              /* parser placeholders only: see "record
+	                         * types in source" in the AST section */
 };
 
 extern Type *ty_unit, *ty_bool;
@@ -227,8 +234,12 @@ typedef struct MapTypeInfo {
 	const char *c_enum;      /* "BPF_MAP_TYPE_HASH" */
 	bool needs_key, needs_value; /* false where 0 ("none") is the rule */
 	bool core;               /* in vaisto_bpf's set; else extension 10.2 */
+	bool key_must_be_none;   /* ringbuf, queue, stack: the kernel wants key_size 0 */
+	bool value_must_be_none; /* ringbuf: no value type either */
 } MapTypeInfo;
 const MapTypeInfo *map_type_by_name(const char *name);
+/* The whole table, for tests and for listing the names in a hint. */
+const MapTypeInfo *map_type_table(int *count);
 
 /* A helper of libbpf's bpf_helper_defs.h, generated at build time. */
 typedef struct HelperInfo {
@@ -239,6 +250,7 @@ typedef struct HelperInfo {
 	bool returns_pointer;
 } HelperInfo;
 const HelperInfo *helper_by_name(const char *name);
+const HelperInfo *helper_table(int *count);
 
 /* Kernel constants by name (extension 10.8): XDP_PASS = 2, ... */
 typedef struct KernelConst {
@@ -249,8 +261,19 @@ typedef struct KernelConst {
 	                          * "linux/bpf.h", "linux/pkt_cls.h" */
 } KernelConst;
 const KernelConst *kernel_const_by_name(const char *name);
+const KernelConst *kernel_const_table(int *count);
 
 /* ---- AST (parser.c builds it, checker.c annotates it) ------------------- */
+
+/* Record types in source. The parser does not know every deftype when it
+ * meets `:Name` (forward references are fine), so each capitalised type
+ * name that is not an integer alias (:U32) becomes a placeholder: a fresh
+ * TY_RECORD Type with name = "Name", record = NULL and span = where it is
+ * written. The checker resolves every placeholder (user deftype, else
+ * built-in context record, else `unknown type :Name` at span) in params,
+ * map key/value, globals, record fields and extern signatures, and turns
+ * record-typed parameters into (Ptr :R). Integer, :bool and :unit types
+ * are the shared ty_* objects. */
 
 typedef struct Node Node;
 typedef struct FnDecl FnDecl;

@@ -1,0 +1,293 @@
+/* tables.c - program kinds, map types, kernel constants and libbpf helpers:
+ * the facts about the kernel and libbpf the checker and the emitters look
+ * up, kept as data.
+ *
+ *   program kinds     prog_kinds.def (LANGUAGE.md section 7)
+ *   map types         below (section 3 core, extension 10.2)
+ *   kernel constants  below, values taken from the UAPI headers themselves
+ *   helpers           build/helpers.gen.h, generated from libbpf's
+ *                     bpf_helper_defs.h by gen_helpers.sh
+ */
+#include <string.h>
+
+#include <linux/bpf.h>
+#include <linux/pkt_cls.h>
+
+#include "vbpf2c.h"
+
+/* ---- program kinds ------------------------------------------------------ */
+
+static const ProgKindInfo prog_kinds[PK_COUNT] = {
+#define PROG_KIND(id, src, section, prefix, record, c_type, required) \
+	[id] = { id, src, section, prefix, record, c_type, required },
+#include "prog_kinds.def"
+#undef PROG_KIND
+};
+
+const ProgKindInfo *prog_kind_by_name(const char *name)
+{
+	if (!name)
+		return NULL;
+	for (int k = PK_NONE + 1; k < PK_COUNT; k++) {
+		if (strcmp(prog_kinds[k].name, name) == 0)
+			return &prog_kinds[k];
+	}
+	return NULL;
+}
+
+const ProgKindInfo *prog_kind_info(ProgKind kind)
+{
+	if (kind <= PK_NONE || kind >= PK_COUNT)
+		return NULL;
+	return &prog_kinds[kind];
+}
+
+const char *prog_section_name(const ProgKindInfo *kind, const char *attach)
+{
+	if (!kind)
+		return NULL;
+	if (attach && kind->attach_prefix)
+		return arena_printf("%s%s", kind->attach_prefix, attach);
+	return kind->section;
+}
+
+/* The entries of libbpf 1.1.2's section_defs[] (libbpf.c) whose program
+ * type is one of our kinds, with libbpf's matching rules: a name ending in
+ * '+' matches itself and itself + "/anything", a name ending in '/' matches
+ * any extension, any other name only itself. Order matters as in libbpf:
+ * the first entry that matches decides the program type, so names that
+ * would match an entry of another type ("uprobe.s/x" is not an uprobe of
+ * ours) are simply absent and stay unknown. tables_test.c checks this
+ * table against the installed libbpf's libbpf_prog_type_by_name(). */
+static const struct {
+	ProgKind kind;
+	const char *sec;
+} libbpf_sections[] = {
+	{ PK_SOCKET_FILTER, "socket" },
+	{ PK_KPROBE, "kprobe+" },
+	{ PK_UPROBE, "uprobe+" },
+	{ PK_KRETPROBE, "kretprobe+" },
+	{ PK_URETPROBE, "uretprobe+" },
+	{ PK_TC, "tc" },
+	{ PK_TC, "classifier" },
+	{ PK_TRACEPOINT, "tracepoint+" },
+	{ PK_TRACEPOINT, "tp+" },
+	{ PK_RAW_TRACEPOINT, "raw_tracepoint+" },
+	{ PK_RAW_TRACEPOINT, "raw_tp+" },
+	{ PK_LSM, "lsm+" },
+	{ PK_XDP, "xdp.frags/devmap" },
+	{ PK_XDP, "xdp/devmap" },
+	{ PK_XDP, "xdp.frags/cpumap" },
+	{ PK_XDP, "xdp/cpumap" },
+	{ PK_XDP, "xdp.frags" },
+	{ PK_XDP, "xdp" },
+	{ PK_PERF_EVENT, "perf_event" },
+	{ PK_SK_SKB, "sk_skb/stream_parser" },
+	{ PK_SK_SKB, "sk_skb/stream_verdict" },
+	{ PK_SK_SKB, "sk_skb" },
+	{ PK_SK_MSG, "sk_msg" },
+	{ PK_FLOW_DISSECTOR, "flow_dissector" },
+	{ PK_CGROUP_SKB, "cgroup_skb/ingress" },
+	{ PK_CGROUP_SKB, "cgroup_skb/egress" },
+	{ PK_CGROUP_SKB, "cgroup/skb" },
+	{ PK_CGROUP_SOCK, "cgroup/sock_create" },
+	{ PK_CGROUP_SOCK, "cgroup/sock_release" },
+	{ PK_CGROUP_SOCK, "cgroup/sock" },
+	{ PK_CGROUP_SOCK, "cgroup/post_bind4" },
+	{ PK_CGROUP_SOCK, "cgroup/post_bind6" },
+	{ PK_CGROUP_SOCK_ADDR, "cgroup/bind4" },
+	{ PK_CGROUP_SOCK_ADDR, "cgroup/bind6" },
+	{ PK_CGROUP_SOCK_ADDR, "cgroup/connect4" },
+	{ PK_CGROUP_SOCK_ADDR, "cgroup/connect6" },
+	{ PK_CGROUP_SOCK_ADDR, "cgroup/sendmsg4" },
+	{ PK_CGROUP_SOCK_ADDR, "cgroup/sendmsg6" },
+	{ PK_CGROUP_SOCK_ADDR, "cgroup/recvmsg4" },
+	{ PK_CGROUP_SOCK_ADDR, "cgroup/recvmsg6" },
+	{ PK_CGROUP_SOCK_ADDR, "cgroup/getpeername4" },
+	{ PK_CGROUP_SOCK_ADDR, "cgroup/getpeername6" },
+	{ PK_CGROUP_SOCK_ADDR, "cgroup/getsockname4" },
+	{ PK_CGROUP_SOCK_ADDR, "cgroup/getsockname6" },
+	{ PK_STRUCT_OPS, "struct_ops+" },
+};
+
+/* libbpf's sec_def_matches() for the strict (libbpf 1.x) rules. */
+static bool section_matches(const char *def, const char *section)
+{
+	size_t len = strlen(def);
+	if (def[len - 1] == '/')
+		return strncmp(section, def, len) == 0;
+	if (def[len - 1] == '+') {
+		len--;
+		return strncmp(section, def, len) == 0 &&
+		       (section[len] == '\0' || section[len] == '/');
+	}
+	return strcmp(section, def) == 0;
+}
+
+bool prog_section_known(const ProgKindInfo *kind, const char *section)
+{
+	if (!kind || !section)
+		return false;
+	for (size_t i = 0; i < sizeof(libbpf_sections) / sizeof(libbpf_sections[0]); i++) {
+		if (section_matches(libbpf_sections[i].sec, section))
+			return libbpf_sections[i].kind == kind->kind;
+	}
+	return false;
+}
+
+/* ---- map types ---------------------------------------------------------- */
+
+/* needs_key/needs_value: the map must be declared with a key/value type.
+ * perf_event_array may omit both (libbpf sizes them as 4-byte ints);
+ * ringbuf, queue and stack must omit the key (the kernel requires
+ * key_size 0) and ringbuf the value too. lpm_trie additionally needs
+ * BPF_F_NO_PREALLOC in its flags: the emitter adds it. */
+static const MapTypeInfo map_types[] = {
+	/* name, c_enum, needs_key, needs_value, core, key none, value none */
+	{ "hash", "BPF_MAP_TYPE_HASH", true, true, true, false, false },
+	{ "array", "BPF_MAP_TYPE_ARRAY", true, true, true, false, false },
+	{ "prog_array", "BPF_MAP_TYPE_PROG_ARRAY", true, true, true, false, false },
+	{ "perf_event_array", "BPF_MAP_TYPE_PERF_EVENT_ARRAY", false, false, true, false, false },
+	{ "ringbuf", "BPF_MAP_TYPE_RINGBUF", false, false, true, true, true },
+	{ "percpu_hash", "BPF_MAP_TYPE_PERCPU_HASH", true, true, false, false, false },
+	{ "percpu_array", "BPF_MAP_TYPE_PERCPU_ARRAY", true, true, false, false, false },
+	{ "lru_hash", "BPF_MAP_TYPE_LRU_HASH", true, true, false, false, false },
+	{ "lru_percpu_hash", "BPF_MAP_TYPE_LRU_PERCPU_HASH", true, true, false, false, false },
+	{ "lpm_trie", "BPF_MAP_TYPE_LPM_TRIE", true, true, false, false, false },
+	{ "queue", "BPF_MAP_TYPE_QUEUE", false, true, false, true, false },
+	{ "stack", "BPF_MAP_TYPE_STACK", false, true, false, true, false },
+	{ "stack_trace", "BPF_MAP_TYPE_STACK_TRACE", true, true, false, false, false },
+	{ "devmap", "BPF_MAP_TYPE_DEVMAP", true, true, false, false, false },
+	{ "cpumap", "BPF_MAP_TYPE_CPUMAP", true, true, false, false, false },
+	{ "xskmap", "BPF_MAP_TYPE_XSKMAP", true, true, false, false, false },
+	{ "sockmap", "BPF_MAP_TYPE_SOCKMAP", true, true, false, false, false },
+	{ "sockhash", "BPF_MAP_TYPE_SOCKHASH", true, true, false, false, false },
+};
+
+const MapTypeInfo *map_type_by_name(const char *name)
+{
+	if (!name)
+		return NULL;
+	for (size_t i = 0; i < sizeof(map_types) / sizeof(map_types[0]); i++) {
+		if (strcmp(map_types[i].name, name) == 0)
+			return &map_types[i];
+	}
+	return NULL;
+}
+
+const MapTypeInfo *map_type_table(int *count)
+{
+	*count = (int)(sizeof(map_types) / sizeof(map_types[0]));
+	return map_types;
+}
+
+/* ---- kernel constants (extension 10.8) ---------------------------------- */
+
+/* The values come from the headers the generated C includes, so they
+ * cannot drift from what clang will see; the emitter writes the name. The
+ * cast through long long tells negative constants (TC_ACT_UNSPEC) from
+ * large unsigned ones (BPF_F_CURRENT_CPU). */
+#define KCONST(name, header) { #name, (uint64_t)(name), (long long)(name) < 0, header }
+#define HDR_BPF "linux/bpf.h"
+#define HDR_PKT_CLS "linux/pkt_cls.h"
+
+static const KernelConst kernel_consts[] = {
+	/* XDP program return codes */
+	KCONST(XDP_ABORTED, HDR_BPF),
+	KCONST(XDP_DROP, HDR_BPF),
+	KCONST(XDP_PASS, HDR_BPF),
+	KCONST(XDP_TX, HDR_BPF),
+	KCONST(XDP_REDIRECT, HDR_BPF),
+	/* tc (cls_bpf direct action) return codes */
+	KCONST(TC_ACT_UNSPEC, HDR_PKT_CLS),
+	KCONST(TC_ACT_OK, HDR_PKT_CLS),
+	KCONST(TC_ACT_RECLASSIFY, HDR_PKT_CLS),
+	KCONST(TC_ACT_SHOT, HDR_PKT_CLS),
+	KCONST(TC_ACT_PIPE, HDR_PKT_CLS),
+	KCONST(TC_ACT_STOLEN, HDR_PKT_CLS),
+	KCONST(TC_ACT_QUEUED, HDR_PKT_CLS),
+	KCONST(TC_ACT_REPEAT, HDR_PKT_CLS),
+	KCONST(TC_ACT_REDIRECT, HDR_PKT_CLS),
+	KCONST(TC_ACT_TRAP, HDR_PKT_CLS),
+	/* sk_skb / sk_msg verdicts */
+	KCONST(SK_DROP, HDR_BPF),
+	KCONST(SK_PASS, HDR_BPF),
+	/* flow dissector and lwt return codes */
+	KCONST(BPF_OK, HDR_BPF),
+	KCONST(BPF_DROP, HDR_BPF),
+	KCONST(BPF_REDIRECT, HDR_BPF),
+	KCONST(BPF_FLOW_DISSECTOR_CONTINUE, HDR_BPF),
+	/* map_update_elem flags */
+	KCONST(BPF_ANY, HDR_BPF),
+	KCONST(BPF_NOEXIST, HDR_BPF),
+	KCONST(BPF_EXIST, HDR_BPF),
+	KCONST(BPF_F_LOCK, HDR_BPF),
+	/* map creation flags (extension 10.2 :flags) */
+	KCONST(BPF_F_NO_PREALLOC, HDR_BPF),
+	KCONST(BPF_F_NO_COMMON_LRU, HDR_BPF),
+	KCONST(BPF_F_NUMA_NODE, HDR_BPF),
+	KCONST(BPF_F_RDONLY_PROG, HDR_BPF),
+	KCONST(BPF_F_WRONLY_PROG, HDR_BPF),
+	KCONST(BPF_F_MMAPABLE, HDR_BPF),
+	/* perf_event_output, get_stackid */
+	KCONST(BPF_F_INDEX_MASK, HDR_BPF),
+	KCONST(BPF_F_CURRENT_CPU, HDR_BPF),
+	KCONST(BPF_F_USER_STACK, HDR_BPF),
+	KCONST(BPF_F_FAST_STACK_CMP, HDR_BPF),
+	KCONST(BPF_F_REUSE_STACKID, HDR_BPF),
+	/* ringbuf_output/submit/discard flags */
+	KCONST(BPF_RB_NO_WAKEUP, HDR_BPF),
+	KCONST(BPF_RB_FORCE_WAKEUP, HDR_BPF),
+	/* redirect, clone_redirect */
+	KCONST(BPF_F_INGRESS, HDR_BPF),
+	/* skb_store_bytes, l3/l4_csum_replace */
+	KCONST(BPF_F_RECOMPUTE_CSUM, HDR_BPF),
+	KCONST(BPF_F_INVALIDATE_HASH, HDR_BPF),
+	KCONST(BPF_F_HDR_FIELD_MASK, HDR_BPF),
+	KCONST(BPF_F_PSEUDO_HDR, HDR_BPF),
+	KCONST(BPF_F_MARK_MANGLED_0, HDR_BPF),
+	KCONST(BPF_F_MARK_ENFORCE, HDR_BPF),
+};
+
+const KernelConst *kernel_const_by_name(const char *name)
+{
+	if (!name)
+		return NULL;
+	for (size_t i = 0; i < sizeof(kernel_consts) / sizeof(kernel_consts[0]); i++) {
+		if (strcmp(kernel_consts[i].name, name) == 0)
+			return &kernel_consts[i];
+	}
+	return NULL;
+}
+
+const KernelConst *kernel_const_table(int *count)
+{
+	*count = (int)(sizeof(kernel_consts) / sizeof(kernel_consts[0]));
+	return kernel_consts;
+}
+
+/* ---- libbpf helpers ----------------------------------------------------- */
+
+static const HelperInfo helpers[] = {
+#define HELPER(name, id, nparams, returns_pointer, decl) \
+	{ name, id, decl, nparams, returns_pointer },
+#include "helpers.gen.h"
+#undef HELPER
+};
+
+const HelperInfo *helper_by_name(const char *name)
+{
+	if (!name)
+		return NULL;
+	for (size_t i = 0; i < sizeof(helpers) / sizeof(helpers[0]); i++) {
+		if (strcmp(helpers[i].name, name) == 0)
+			return &helpers[i];
+	}
+	return NULL;
+}
+
+const HelperInfo *helper_table(int *count)
+{
+	*count = (int)(sizeof(helpers) / sizeof(helpers[0]));
+	return helpers;
+}

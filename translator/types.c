@@ -1,0 +1,243 @@
+/* types.c - the type universe: the scalar singletons, interned pointer
+ * types, record types and C record layout, and the exact integer range
+ * check every literal goes through.
+ *
+ * Lifetime: most types live in the arena with the module that made them.
+ * The singletons, the built-in context records (context.c) and pointers to
+ * them are "permanent": they are referenced from static tables, so they
+ * must survive arena_reset(). A pointer type is cached in its pointee, and
+ * allocated with the pointee's lifetime, so the cache can never point into
+ * a released arena block. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "vbpf2c.h"
+
+#define SCALAR(kind_, size_, signed_, name_, c_name_)                         \
+	{                                                                     \
+		.kind = (kind_), .size = (size_), .align = (size_),           \
+		.is_signed = (signed_), .name = (name_), .c_name = (c_name_), \
+		.permanent = true,                                            \
+	}
+
+static Type unit_type = SCALAR(TY_UNIT, 0, false, "unit", "void");
+static Type bool_type = SCALAR(TY_BOOL, 1, false, "bool", "bool");
+
+/* Indexed by log2(size) * 2 + signedness, see type_int_by_name(). */
+static Type int_types[8] = {
+	SCALAR(TY_INT, 1, false, "u8", "__u8"),
+	SCALAR(TY_INT, 1, true, "i8", "__s8"),
+	SCALAR(TY_INT, 2, false, "u16", "__u16"),
+	SCALAR(TY_INT, 2, true, "i16", "__s16"),
+	SCALAR(TY_INT, 4, false, "u32", "__u32"),
+	SCALAR(TY_INT, 4, true, "i32", "__s32"),
+	SCALAR(TY_INT, 8, false, "u64", "__u64"),
+	SCALAR(TY_INT, 8, true, "i64", "__s64"),
+};
+
+Type *ty_unit = &unit_type;
+Type *ty_bool = &bool_type;
+Type *ty_u8 = &int_types[0];
+Type *ty_i8 = &int_types[1];
+Type *ty_u16 = &int_types[2];
+Type *ty_i16 = &int_types[3];
+Type *ty_u32 = &int_types[4];
+Type *ty_i32 = &int_types[5];
+Type *ty_u64 = &int_types[6];
+Type *ty_i64 = &int_types[7];
+
+/* Permanent objects are few (one pointer type per permanent pointee and
+ * nullability), so plain malloc that is never freed is the right tool. */
+static void *permanent_alloc(size_t size)
+{
+	void *p = calloc(1, size);
+	if (!p) {
+		fputs("vbpf2c: out of memory\n", stderr);
+		exit(2);
+	}
+	return p;
+}
+
+static char *permanent_concat(const char *a, const char *b, const char *c)
+{
+	size_t la = strlen(a), lb = strlen(b), lc = strlen(c);
+	char *s = permanent_alloc(la + lb + lc + 1);
+	memcpy(s, a, la);
+	memcpy(s + la, b, lb);
+	memcpy(s + la + lb, c, lc + 1);
+	return s;
+}
+
+Type *type_ptr(Type *pointee, bool nullable)
+{
+	Type **slot = &pointee->ptr_cache[nullable];
+	if (*slot)
+		return *slot;
+
+	/* "struct xdp_md *", "__u8 *", "__u8 **": no space before a '*'. */
+	const char *c_name = pointee->c_name ? pointee->c_name : "void";
+	const char *sep = c_name[strlen(c_name) - 1] == '*' ? "*" : " *";
+	Type *t;
+	if (pointee->permanent) {
+		t = permanent_alloc(sizeof(*t));
+		t->permanent = true;
+		t->c_name = permanent_concat(c_name, sep, "");
+	} else {
+		t = arena_alloc(sizeof(*t));
+		t->c_name = arena_printf("%s%s", c_name, sep);
+	}
+	t->kind = TY_PTR;
+	t->size = t->align = 8; /* BPF is a 64-bit target */
+	t->name = "Ptr";
+	t->pointee = pointee;
+	t->nullable = nullable;
+	*slot = t;
+	return t;
+}
+
+Type *type_map(MapDecl *map)
+{
+	Type *t = arena_alloc(sizeof(*t));
+	t->kind = TY_MAP;
+	t->name = map->name;
+	t->c_name = "void *"; /* what libbpf's helpers take a map as */
+	t->map = map;
+	return t;
+}
+
+Type *type_record(Record *r)
+{
+	if (r->type)
+		return r->type;
+	Type *t = r->is_context ? permanent_alloc(sizeof(*t)) : arena_alloc(sizeof(*t));
+	t->kind = TY_RECORD;
+	t->size = r->size;
+	t->align = r->align;
+	t->name = r->name;
+	t->c_name = r->c_name;
+	t->record = r;
+	t->permanent = r->is_context;
+	r->type = t;
+	return t;
+}
+
+bool type_equal(const Type *a, const Type *b)
+{
+	if (a == b)
+		return true;
+	if (!a || !b || a->kind != b->kind)
+		return false;
+	switch (a->kind) {
+	case TY_UNIT:
+	case TY_BOOL:
+		return true;
+	case TY_INT:
+		return a->size == b->size && a->is_signed == b->is_signed;
+	case TY_RECORD:
+		return a->record == b->record;
+	case TY_PTR:
+		return a->nullable == b->nullable && type_equal(a->pointee, b->pointee);
+	case TY_MAP:
+		return a->map == b->map;
+	}
+	return false;
+}
+
+bool type_is_int(const Type *t)
+{
+	return t && t->kind == TY_INT;
+}
+
+const char *type_str(const Type *t)
+{
+	if (!t)
+		return "<unknown>";
+	switch (t->kind) {
+	case TY_UNIT:
+		return ":unit";
+	case TY_BOOL:
+		return ":bool";
+	case TY_INT:
+	case TY_RECORD:
+		return arena_printf(":%s", t->name);
+	case TY_PTR:
+		return arena_printf("(Ptr %s)", type_str(t->pointee));
+	case TY_MAP:
+		return arena_printf("map `%s`", t->map ? t->map->name : t->name);
+	}
+	return "<unknown>";
+}
+
+/* "u8".."i64", or the capitalised aliases "U8".."I64" (LANGUAGE.md 1). */
+Type *type_int_by_name(const char *name)
+{
+	if (!name)
+		return NULL;
+	bool is_signed;
+	switch (name[0]) {
+	case 'u':
+	case 'U':
+		is_signed = false;
+		break;
+	case 'i':
+	case 'I':
+		is_signed = true;
+		break;
+	default:
+		return NULL;
+	}
+	static const char *const widths[] = { "8", "16", "32", "64" };
+	for (int log2 = 0; log2 < 4; log2++) {
+		if (strcmp(name + 1, widths[log2]) == 0)
+			return &int_types[log2 * 2 + is_signed];
+	}
+	return NULL;
+}
+
+/* value is the literal's two's-complement 64-bit pattern and negative says
+ * whether it was written with a '-': 0xFFFFFFFFFFFFFFFF is 2^64-1 and fits
+ * only u64, -1 fits only the signed types. */
+bool int_fits(const Type *t, uint64_t value, bool negative)
+{
+	if (!type_is_int(t))
+		return false;
+	int bits = t->size * 8;
+	if (negative && value != 0) {
+		if (!t->is_signed)
+			return false;
+		/* -value as a magnitude; the minimum is 2^(bits-1). */
+		uint64_t magnitude = (uint64_t)0 - value;
+		if ((int64_t)value >= 0)
+			return false; /* not a negative 64-bit number at all */
+		return magnitude <= (uint64_t)1 << (bits - 1);
+	}
+	uint64_t max = t->is_signed ? ((uint64_t)1 << (bits - 1)) - 1
+	                            : bits == 64 ? UINT64_MAX : ((uint64_t)1 << bits) - 1;
+	return value <= max;
+}
+
+static int align_up(int n, int align)
+{
+	return (n + align - 1) / align * align;
+}
+
+void record_layout(Record *r)
+{
+	int offset = 0, max_align = 1;
+	for (int i = 0; i < r->nfields; i++) {
+		Field *f = r->fields[i];
+		int align = f->type && f->type->align > 0 ? f->type->align : 1;
+		int size = f->type ? f->type->size : 0;
+		offset = align_up(offset, align);
+		f->offset = offset;
+		offset += size;
+		if (align > max_align)
+			max_align = align;
+	}
+	r->align = max_align;
+	r->size = align_up(offset, max_align);
+	if (r->type) {
+		r->type->size = r->size;
+		r->type->align = r->align;
+	}
+}
