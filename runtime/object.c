@@ -1,0 +1,230 @@
+/* object.c - open and load BPF objects, capturing what libbpf and the
+ * verifier say so that a rejection can be shown at the .va line.
+ *
+ * The verifier log is captured through bpf_object_open_opts.kernel_log_buf
+ * with kernel_log_level 0: libbpf then loads without a log (fast) and, only
+ * when a program is rejected, retries it at log level 1 into our buffer.
+ * Kernels since 6.4 rotate the log, so the buffer always ends with the
+ * failing instruction and the complaint however long the program is.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <linux/bpf.h>
+
+#include "vbpf_runtime.h"
+
+#define VERIFIER_LOG_SIZE (4u << 20)
+
+struct vbpf_obj {
+	struct bpf_object *bpf;
+	char *path;
+	char *log;                     /* kernel_log_buf */
+	char *messages;                /* libbpf's own messages during open/load */
+	size_t messages_len;
+	bool have_error;
+	struct vbpf_verifier_error error;
+	const char *source_dir;
+	FILE *diag;
+	bool verbose;
+};
+
+/* libbpf's print callback has no user pointer: the object being opened or
+ * loaded is remembered here for the duration of the call. */
+static struct vbpf_obj *capturing;
+
+static int capture_print(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	if (!capturing)
+		return level == LIBBPF_DEBUG ? 0 : vfprintf(stderr, fmt, ap);
+	if (level == LIBBPF_DEBUG && !capturing->verbose)
+		return 0;
+	char line[1024];
+	int n = vsnprintf(line, sizeof(line), fmt, ap);
+	if (n < 0)
+		return n;
+	size_t len = strlen(line);
+	char *grown = realloc(capturing->messages, capturing->messages_len + len + 1);
+	if (!grown)
+		return -1;
+	memcpy(grown + capturing->messages_len, line, len + 1);
+	capturing->messages = grown;
+	capturing->messages_len += len;
+	if (capturing->verbose)
+		fputs(line, capturing->diag);
+	return n;
+}
+
+static void begin_capture(struct vbpf_obj *obj)
+{
+	capturing = obj;
+	libbpf_set_print(capture_print);
+}
+
+static void end_capture(void)
+{
+	capturing = NULL;
+}
+
+static void print_messages(const struct vbpf_obj *obj)
+{
+	if (obj->messages && !obj->verbose)
+		fputs(obj->messages, obj->diag);
+}
+
+int vbpf_kernel__probe(char *why, size_t why_size)
+{
+	/* r0 = 0; exit: the smallest program every kernel accepts. */
+	const struct bpf_insn insns[] = {
+		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = 0 },
+		{ .code = BPF_JMP | BPF_EXIT },
+	};
+	int fd = bpf_prog_load(BPF_PROG_TYPE_SOCKET_FILTER, "vbpf_probe", "GPL", insns,
+			       sizeof(insns) / sizeof(insns[0]), NULL);
+	if (fd >= 0) {
+		close(fd);
+		if (why_size)
+			why[0] = '\0';
+		return 0;
+	}
+	int err = errno;
+	const char *reason;
+	switch (err) {
+	case EPERM:
+	case EACCES:
+		reason = geteuid() == 0
+			? "bpf() refused: not permitted (a seccomp filter, LSM or "
+			  "kernel.unprivileged_bpf_disabled forbids it)"
+			: "bpf() refused: not permitted (run as root or with CAP_BPF and CAP_NET_ADMIN)";
+		break;
+	case ENOSYS:
+		reason = "bpf() refused: this kernel has no bpf() system call";
+		break;
+	default:
+		reason = NULL;
+		break;
+	}
+	if (reason)
+		snprintf(why, why_size, "%s", reason);
+	else
+		snprintf(why, why_size, "bpf() refused: %s", strerror(err));
+	return -err;
+}
+
+struct vbpf_obj *vbpf_obj__open_file(const char *path, const struct vbpf_obj_opts *opts)
+{
+	struct vbpf_obj *obj = calloc(1, sizeof(*obj));
+	if (!obj)
+		return NULL;
+	obj->diag = opts && opts->diag ? opts->diag : stderr;
+	obj->verbose = opts && opts->verbose;
+	obj->source_dir = opts ? opts->source_dir : NULL;
+	obj->path = strdup(path);
+	obj->log = calloc(1, VERIFIER_LOG_SIZE);
+	if (!obj->path || !obj->log) {
+		vbpf_obj__close(obj);
+		errno = ENOMEM;
+		return NULL;
+	}
+
+	LIBBPF_OPTS(bpf_object_open_opts, open_opts,
+		    .kernel_log_buf = obj->log,
+		    .kernel_log_size = VERIFIER_LOG_SIZE,
+		    .kernel_log_level = 0);
+	begin_capture(obj);
+	obj->bpf = bpf_object__open_file(path, &open_opts);
+	end_capture();
+	int err = libbpf_get_error(obj->bpf);
+	if (err) {
+		obj->bpf = NULL;
+		fprintf(obj->diag, "%s: error: cannot open BPF object: %s\n", path, strerror(-err));
+		print_messages(obj);
+		vbpf_obj__close(obj);
+		errno = -err;
+		return NULL;
+	}
+	return obj;
+}
+
+int vbpf_obj__load(struct vbpf_obj *obj)
+{
+	obj->log[0] = '\0';
+	begin_capture(obj);
+	int err = bpf_object__load(obj->bpf);
+	end_capture();
+	if (!err)
+		return 0;
+
+	obj->have_error = obj->log[0] && vbpf_verifier_log__parse(obj->log, &obj->error) == 0;
+	if (obj->have_error) {
+		vbpf_verifier_error__print(&obj->error, obj->path, obj->source_dir, obj->diag);
+	} else {
+		fprintf(obj->diag, "%s: error: cannot load BPF object: %s\n", obj->path,
+			strerror(-err));
+		print_messages(obj);
+		if (obj->log[0])
+			fprintf(obj->diag, "verifier log:\n%s", obj->log);
+	}
+	return err;
+}
+
+void vbpf_obj__close(struct vbpf_obj *obj)
+{
+	if (!obj)
+		return;
+	bpf_object__close(obj->bpf);
+	free(obj->path);
+	free(obj->log);
+	free(obj->messages);
+	free(obj);
+}
+
+struct bpf_object *vbpf_obj__bpf_object(const struct vbpf_obj *obj)
+{
+	return obj->bpf;
+}
+
+const char *vbpf_obj__verifier_log(const struct vbpf_obj *obj)
+{
+	return obj->log;
+}
+
+const struct vbpf_verifier_error *vbpf_obj__verifier_error(const struct vbpf_obj *obj)
+{
+	return obj->have_error ? &obj->error : NULL;
+}
+
+struct bpf_program *vbpf_obj__find_prog(const struct vbpf_obj *obj, const char *name)
+{
+	if (!name)
+		return bpf_object__next_program(obj->bpf, NULL);
+	return bpf_object__find_program_by_name(obj->bpf, name);
+}
+
+/* The C emitter mangles source names the predictable way (my-map ->
+ * my_map); cases files are written with source names. */
+static void mangle(const char *name, char *out, size_t size)
+{
+	size_t i = 0;
+	for (; name[i] && i + 1 < size; i++) {
+		char c = name[i];
+		out[i] = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+			 (c >= '0' && c <= '9') || c == '_' ? c : '_';
+	}
+	out[i] = '\0';
+}
+
+struct bpf_map *vbpf_obj__find_map(const struct vbpf_obj *obj, const char *name)
+{
+	struct bpf_map *map = bpf_object__find_map_by_name(obj->bpf, name);
+	if (map)
+		return map;
+	char c_name[256];
+	mangle(name, c_name, sizeof(c_name));
+	return bpf_object__find_map_by_name(obj->bpf, c_name);
+}

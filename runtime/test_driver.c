@@ -1,0 +1,419 @@
+/* test_driver.c - run a cases file against a loaded object and say, one
+ * line per case, what passed and what did not:
+ *
+ *   PASS load (1 program, 1 map)
+ *   PASS ipv4_udp
+ *   FAIL ipv4_tcp: returned 2, expected 1
+ *   FAIL counted: pkt_count[0] = 2, expected 3
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <bpf/btf.h>
+#include <bpf/libbpf.h>
+#include <linux/bpf.h>
+
+#include "vbpf_runtime.h"
+
+/* Why a case failed, accumulated as "a; b". */
+struct verdict {
+	char text[2048];
+	size_t len;
+	bool failed;
+};
+
+__attribute__((format(printf, 2, 3)))
+static void fail(struct verdict *v, const char *fmt, ...)
+{
+	va_list ap;
+	if (v->len && v->len + 2 < sizeof(v->text))
+		v->len += (size_t)snprintf(v->text + v->len, sizeof(v->text) - v->len, "; ");
+	va_start(ap, fmt);
+	if (v->len < sizeof(v->text))
+		v->len += (size_t)vsnprintf(v->text + v->len, sizeof(v->text) - v->len, fmt, ap);
+	va_end(ap);
+	if (v->len >= sizeof(v->text))
+		v->len = sizeof(v->text) - 1;
+	v->failed = true;
+}
+
+/* Prints a typed value into a string (btf_dump writes to a FILE). */
+static void typed_string(const struct bpf_map *map, const struct btf *btf, bool is_key,
+			 const void *data, size_t size, char *out, size_t out_size)
+{
+	FILE *f = fmemopen(out, out_size, "w");
+	if (!f) {
+		snprintf(out, out_size, "?");
+		return;
+	}
+	vbpf_map__print_typed(map, btf, is_key, data, size, f);
+	fclose(f);
+	out[out_size - 1] = '\0';
+}
+
+static const struct btf_type *resolve(const struct btf *btf, __u32 id)
+{
+	const struct btf_type *t = btf__type_by_id(btf, id);
+	while (t && (btf_is_mod(t) || btf_is_typedef(t)))
+		t = btf__type_by_id(btf, t->type);
+	return t;
+}
+
+/* A defglobal/defconst: its place in the .bss/.data/.rodata map. The
+ * value is read and written through the map (key 0) rather than libbpf's
+ * mmap: libbpf 1.1 maps the kernel's memory only for skeletons. */
+struct global_ref {
+	struct bpf_map *map;
+	size_t offset, size;
+	bool read_only;
+	bool is_signed;
+};
+
+static bool find_global(const struct vbpf_obj *obj, const char *name, struct global_ref *ref)
+{
+	struct bpf_object *bpf = vbpf_obj__bpf_object(obj);
+	const struct btf *btf = bpf_object__btf(bpf);
+	struct bpf_map *map;
+	if (!btf)
+		return false;
+	char c_name[256];
+	size_t i = 0;
+	for (; name[i] && i + 1 < sizeof(c_name); i++)
+		c_name[i] = name[i] == '-' || name[i] == '?' || name[i] == '!' ? '_' : name[i];
+	c_name[i] = '\0';
+	bpf_object__for_each_map(map, bpf) {
+		if (!bpf_map__is_internal(map))
+			continue;
+		const struct btf_type *sec = btf__type_by_id(btf, bpf_map__btf_value_type_id(map));
+		if (!sec || !btf_is_datasec(sec))
+			continue;
+		const struct btf_var_secinfo *vs = btf_var_secinfos(sec);
+		for (int k = 0; k < btf_vlen(sec); k++, vs++) {
+			const struct btf_type *var = btf__type_by_id(btf, vs->type);
+			const char *var_name = btf__name_by_offset(btf, var->name_off);
+			if (strcmp(var_name, name) != 0 && strcmp(var_name, c_name) != 0)
+				continue;
+			if (vs->offset + vs->size > bpf_map__value_size(map))
+				return false;
+			const struct btf_type *type = resolve(btf, var->type);
+			ref->map = map;
+			ref->offset = vs->offset;
+			ref->size = vs->size;
+			ref->read_only = strstr(bpf_map__name(map), ".rodata") != NULL;
+			ref->is_signed = type && btf_is_int(type) &&
+					 (btf_int_encoding(type) & BTF_INT_SIGNED);
+			return true;
+		}
+	}
+	return false;
+}
+
+static void describe_lit(const struct vbpf_literal *lit, char *out, size_t size)
+{
+	if (!lit->is_bytes) {
+		if (lit->negative)
+			snprintf(out, size, "%lld", (long long)lit->value);
+		else
+			snprintf(out, size, "%llu", (unsigned long long)lit->value);
+		return;
+	}
+	size_t len = (size_t)snprintf(out, size, "[");
+	for (size_t i = 0; i < lit->nbytes && len + 4 < size; i++)
+		len += (size_t)snprintf(out + len, size - len, i ? " %02x" : "%02x", lit->bytes[i]);
+	snprintf(out + len, size - len, "]");
+}
+
+static uint64_t le_value(const unsigned char *p, size_t size)
+{
+	uint64_t v = 0;
+	for (size_t i = size; i-- > 0;)
+		v = v << 8 | p[i];
+	return v;
+}
+
+static void global_step(struct vbpf_obj *obj, const struct vbpf_step *s, struct verdict *v)
+{
+	struct global_ref ref;
+	char why[160], want[128];
+	if (!find_global(obj, s->global, &ref)) {
+		fail(v, "line %d: no global `%s` in the object", s->line, s->global);
+		return;
+	}
+	unsigned char bytes[256];
+	if (ref.size > sizeof(bytes) ||
+	    vbpf_literal__encode(&s->value, bytes, ref.size, why, sizeof(why))) {
+		fail(v, "line %d: global `%s`: %s", s->line, s->global,
+		     ref.size > sizeof(bytes) ? "too large" : why);
+		return;
+	}
+	size_t section_size = bpf_map__value_size(ref.map);
+	unsigned char *section = calloc(1, section_size);
+	const __u32 zero = 0;
+	if (!section || bpf_map__lookup_elem(ref.map, &zero, sizeof(zero), section,
+					     section_size, 0)) {
+		fail(v, "cannot read the section holding `%s`: %s", s->global, strerror(errno));
+		free(section);
+		return;
+	}
+	unsigned char *data = section + ref.offset;
+	if (s->kind == VBPF_STEP_SET) {
+		memcpy(data, bytes, ref.size);
+		if (ref.read_only)
+			fail(v, "line %d: `%s` is a defconst, read-only once loaded", s->line,
+			     s->global);
+		else if (bpf_map__update_elem(ref.map, &zero, sizeof(zero), section, section_size,
+					      BPF_ANY))
+			fail(v, "line %d: cannot set `%s`: %s", s->line, s->global, strerror(errno));
+		free(section);
+		return;
+	}
+	if (memcmp(data, bytes, ref.size) != 0) {
+		describe_lit(&s->value, want, sizeof(want));
+		uint64_t got = le_value(data, ref.size < 8 ? ref.size : 8);
+		if (ref.is_signed && ref.size < 8 && (got >> (ref.size * 8 - 1)) & 1)
+			got |= UINT64_MAX << (ref.size * 8);
+		if (ref.is_signed)
+			fail(v, "%s = %lld, expected %s", s->global, (long long)got, want);
+		else
+			fail(v, "%s = %llu, expected %s", s->global, (unsigned long long)got, want);
+	}
+	free(section);
+}
+
+static bool is_percpu(const struct bpf_map *map)
+{
+	return vbpf_map__user_value_size(map) != bpf_map__value_size(map) ||
+	       bpf_map__type(map) == BPF_MAP_TYPE_PERCPU_ARRAY ||
+	       bpf_map__type(map) == BPF_MAP_TYPE_PERCPU_HASH ||
+	       bpf_map__type(map) == BPF_MAP_TYPE_LRU_PERCPU_HASH;
+}
+
+/* Performs one set/delete/expect; failures go into v. */
+static void run_step(struct vbpf_obj *obj, const struct vbpf_step *s, struct verdict *v)
+{
+	if (s->global) {
+		global_step(obj, s, v);
+		return;
+	}
+	struct bpf_map *map = vbpf_obj__find_map(obj, s->map);
+	if (!map) {
+		fail(v, "line %d: no map `%s` in the object", s->line, s->map);
+		return;
+	}
+	const struct btf *btf = bpf_object__btf(vbpf_obj__bpf_object(obj));
+	size_t key_size = bpf_map__key_size(map), value_size = bpf_map__value_size(map);
+	size_t user_size = vbpf_map__user_value_size(map);
+	unsigned char *key = calloc(1, key_size ? key_size : 1);
+	unsigned char *want = calloc(1, user_size), *got = calloc(1, user_size);
+	char why[160], shown_key[256], shown[256], expected[128];
+	if (!key || !want || !got) {
+		fail(v, "out of memory");
+		goto out;
+	}
+	if (vbpf_literal__encode(&s->key, key, key_size, why, sizeof(why))) {
+		fail(v, "line %d: key of `%s`: %s", s->line, s->map, why);
+		goto out;
+	}
+	typed_string(map, btf, true, key, key_size, shown_key, sizeof(shown_key));
+	bool percpu = is_percpu(map);
+	size_t stride = user_size / (percpu ? (size_t)libbpf_num_possible_cpus() : 1);
+	bool sum_cpus = percpu && !s->value.is_bytes;
+
+	switch (s->kind) {
+	case VBPF_STEP_SET:
+		/* Per-CPU maps: the same value on every CPU. */
+		for (size_t off = 0; off < user_size; off += stride)
+			if (vbpf_literal__encode(&s->value, want + off, value_size, why,
+						 sizeof(why))) {
+				fail(v, "line %d: value of `%s`: %s", s->line, s->map, why);
+				goto out;
+			}
+		if (bpf_map__update_elem(map, key, key_size, want, user_size, BPF_ANY))
+			fail(v, "line %d: cannot set %s[%s]: %s", s->line, s->map, shown_key,
+			     strerror(errno));
+		break;
+	case VBPF_STEP_DELETE:
+		if (bpf_map__delete_elem(map, key, key_size, 0) && errno != ENOENT)
+			fail(v, "line %d: cannot delete %s[%s]: %s", s->line, s->map, shown_key,
+			     strerror(errno));
+		break;
+	case VBPF_STEP_EXPECT_ABSENT:
+		if (bpf_map__lookup_elem(map, key, key_size, got, user_size, 0) == 0) {
+			typed_string(map, btf, false, got, value_size, shown, sizeof(shown));
+			fail(v, "%s[%s] = %s, expected absent", s->map, shown_key, shown);
+		}
+		break;
+	case VBPF_STEP_EXPECT:
+		if (vbpf_literal__encode(&s->value, want, value_size, why, sizeof(why))) {
+			fail(v, "line %d: value of `%s`: %s", s->line, s->map, why);
+			goto out;
+		}
+		describe_lit(&s->value, expected, sizeof(expected));
+		if (bpf_map__lookup_elem(map, key, key_size, got, user_size, 0)) {
+			fail(v, "%s[%s] absent, expected %s", s->map, shown_key, expected);
+			goto out;
+		}
+		if (sum_cpus) {
+			/* Integers in per-CPU maps: the total over all CPUs. */
+			uint64_t total = 0;
+			for (size_t off = 0; off < user_size; off += stride)
+				total += le_value(got + off, value_size < 8 ? value_size : 8);
+			if (total != le_value(want, value_size < 8 ? value_size : 8))
+				fail(v, "%s[%s] = %llu (sum over CPUs), expected %s", s->map,
+				     shown_key, (unsigned long long)total, expected);
+		} else if (memcmp(got, want, value_size) != 0) {
+			typed_string(map, btf, false, got, value_size, shown, sizeof(shown));
+			fail(v, "%s[%s] = %s, expected %s", s->map, shown_key, shown, expected);
+		}
+		break;
+	}
+out:
+	free(key);
+	free(want);
+	free(got);
+}
+
+static const char *errno_name(int e)
+{
+	switch (e) {
+	case EINVAL: return "EINVAL";
+	case EPERM: return "EPERM";
+	case EACCES: return "EACCES";
+	case 524: return "ENOTSUPP";
+	case EOPNOTSUPP: return "EOPNOTSUPP";
+	case ENOSPC: return "ENOSPC";
+	case EFAULT: return "EFAULT";
+	case E2BIG: return "E2BIG";
+	case ENOENT: return "ENOENT";
+	default: return strerror(e);
+	}
+}
+
+static void run_case(struct vbpf_obj *obj, const struct vbpf_case *c, struct verdict *v)
+{
+	for (int i = 0; i < c->nbefore; i++)
+		run_step(obj, &c->before[i], v);
+	if (c->run) {
+		struct bpf_program *prog = vbpf_obj__find_prog(obj, c->program);
+		if (!prog) {
+			fail(v, "no program `%s` in the object", c->program ? c->program : "");
+			return;
+		}
+		/* Room for XDP programs that grow the packet. */
+		size_t out_size = c->packet_size + 4096;
+		void *out = c->packet_size ? malloc(out_size) : NULL;
+		struct vbpf_run_opts opts = {
+			.data = c->packet, .data_size = c->packet_size,
+			.ctx = c->ctx, .ctx_size = c->ctx_size,
+			.repeat = c->repeat,
+			.data_out = out, .data_out_size = out ? out_size : 0,
+		};
+		struct vbpf_run_result result;
+		int err = vbpf_prog__test_run(prog, &opts, &result);
+		free(out);
+		if (c->has_errno) {
+			if (!err)
+				fail(v, "ran and returned %u, expected the run to fail with %s",
+				     result.retval, errno_name(c->expect_errno));
+			else if (-err != c->expect_errno)
+				fail(v, "run failed with %s, expected %s", errno_name(-err),
+				     errno_name(c->expect_errno));
+		} else if (err) {
+			fail(v, "BPF_PROG_TEST_RUN failed: %s (%s)", strerror(-err), errno_name(-err));
+			return;
+		} else if (result.retval != (uint32_t)c->expect_return) {
+			fail(v, "returned %u, expected %u", result.retval,
+			     (uint32_t)c->expect_return);
+		}
+	}
+	for (int i = 0; i < c->nafter; i++)
+		run_step(obj, &c->after[i], v);
+}
+
+void vbpf_test__run_cases(struct vbpf_obj *obj, const struct vbpf_cases *cases, FILE *out,
+			  struct vbpf_test_stats *stats)
+{
+	struct verdict setup = { .len = 0 };
+	for (int i = 0; i < cases->nsetup; i++)
+		run_step(obj, &cases->setup[i], &setup);
+	if (setup.failed) {
+		fprintf(out, "FAIL setup: %s\n", setup.text);
+		stats->failed++;
+	}
+	for (int i = 0; i < cases->ncases; i++) {
+		const struct vbpf_case *c = &cases->cases[i];
+		struct verdict v = { .len = 0 };
+		run_case(obj, c, &v);
+		if (v.failed) {
+			fprintf(out, "FAIL %s: %s\n", c->name, v.text);
+			stats->failed++;
+		} else {
+			fprintf(out, "PASS %s\n", c->name);
+			stats->passed++;
+		}
+	}
+}
+
+struct vbpf_test_stats vbpf_test__run_object(const char *object_path,
+					     const struct vbpf_test_opts *opts)
+{
+	struct vbpf_test_stats stats = { 0, 0, 0 };
+	FILE *out = opts->out ? opts->out : stdout;
+	FILE *diag = opts->diag ? opts->diag : stderr;
+	struct vbpf_cases *cases = NULL;
+	if (opts->cases_path) {
+		cases = vbpf_cases__parse_file(opts->cases_path, diag);
+		if (!cases) {
+			fprintf(out, "FAIL cases: %s does not parse\n", opts->cases_path);
+			stats.failed++;
+			return stats;
+		}
+	}
+
+	char why[256];
+	if (vbpf_kernel__probe(why, sizeof(why))) {
+		fprintf(out, "SKIP %s: %s\n", object_path, why);
+		stats.skipped += cases ? cases->ncases + 1 : 1;
+		vbpf_cases__free(cases);
+		return stats;
+	}
+
+	struct vbpf_obj_opts obj_opts = { .source_dir = opts->source_dir, .diag = diag };
+	struct vbpf_obj *obj = vbpf_obj__open_file(object_path, &obj_opts);
+	if (!obj) {
+		fprintf(out, "FAIL load: cannot open %s\n", object_path);
+		stats.failed++;
+		vbpf_cases__free(cases);
+		return stats;
+	}
+	if (vbpf_obj__load(obj)) {
+		fprintf(out, "FAIL load: %s was rejected\n", object_path);
+		stats.failed++;
+		if (cases)
+			stats.skipped += cases->ncases;
+		goto out;
+	}
+	int nprogs = 0, nmaps = 0;
+	struct bpf_program *prog;
+	struct bpf_map *map;
+	bpf_object__for_each_program(prog, vbpf_obj__bpf_object(obj))
+		nprogs++;
+	bpf_object__for_each_map(map, vbpf_obj__bpf_object(obj))
+		nmaps++;
+	fprintf(out, "PASS load (%d program%s, %d map%s)\n", nprogs, nprogs == 1 ? "" : "s",
+		nmaps, nmaps == 1 ? "" : "s");
+	stats.passed++;
+	if (cases)
+		vbpf_test__run_cases(obj, cases, out, &stats);
+	if (opts->dump_maps) {
+		const struct btf *btf = bpf_object__btf(vbpf_obj__bpf_object(obj));
+		bpf_object__for_each_map(map, vbpf_obj__bpf_object(obj))
+			vbpf_map__dump(map, btf, out, VBPF_DUMP_SKIP_ZERO);
+	}
+out:
+	vbpf_obj__close(obj);
+	vbpf_cases__free(cases);
+	return stats;
+}
