@@ -1,0 +1,1302 @@
+/* parser.c - S-expressions to the AST (LANGUAGE.md sections 3, 4 and 6).
+ *
+ * Recursive descent over the reader's trees, one function per form with
+ * its grammar in a comment above it (Lua's lparser.c style). Notation:
+ * '(' and '[' are lists and vectors, NAME a symbol, KW a keyword, {x} zero
+ * or more, [x] optional.
+ *
+ * What is decided here and what is left to the checker: the parser checks
+ * the shape of every form (arity, which elements are names, types,
+ * vectors), the spelling of types, program kinds and map types, and the
+ * defmap numbers. Names, scopes and types of expressions are the
+ * checker's. Record type names become placeholders (see vbpf2c.h).
+ *
+ * Recovery: an error inside a top-level form is reported, the rest of that
+ * form is still parsed (so two mistakes in one defn are both reported),
+ * and the form is left out of the module. The caller should not run the
+ * checker after syntax errors: references to a left-out defn would only
+ * produce follow-on errors. */
+#include <string.h>
+
+#include "vbpf2c.h"
+
+enum { MAX_PARAMS = 5, RINGBUF_PAGE_SIZE = 4096 };
+
+typedef struct Parser {
+	const SourceFile *file;
+	Module *m;
+	Span first_program;     /* where the first (program ...) was */
+	bool seen_program;
+	Span first_license;
+	bool seen_license;
+} Parser;
+
+static Node *parse_expr(Parser *p, Sexp *s);
+
+/* ---- small helpers ---------------------------------------------------- */
+
+static Node *new_node(NodeKind kind, Span span)
+{
+	Node *n = arena_alloc(sizeof(*n));
+	n->kind = kind;
+	n->span = span;
+	return n;
+}
+
+static bool is_symbol(const Sexp *s, const char *text)
+{
+	return s && s->kind == SX_SYMBOL && !strcmp(s->text, text);
+}
+
+static bool is_keyword(const Sexp *s, const char *text)
+{
+	return s && s->kind == SX_KEYWORD && !strcmp(s->text, text);
+}
+
+/* A short rendering of s for messages: `foo`, `:u64`, `(foo ...)`. */
+static const char *render(const Sexp *s)
+{
+	switch (s->kind) {
+	case SX_INT:
+		if (s->negative)
+			return arena_printf("-%llu", (unsigned long long)(0 - s->value));
+		return arena_printf("%llu", (unsigned long long)s->value);
+	case SX_FLOAT:
+	case SX_SYMBOL:
+		return s->text;
+	case SX_KEYWORD:
+		return arena_printf(":%s", s->text);
+	case SX_STRING:
+		return strlen(s->text) > 24 ? arena_printf("\"%.21s...\"", s->text)
+					    : arena_printf("\"%s\"", s->text);
+	case SX_VECTOR:
+		return s->nitems ? "[...]" : "[]";
+	case SX_LIST:
+		break;
+	}
+	if (s->nitems == 0)
+		return "()";
+	return arena_printf("(%s%s)", render(s->items[0]), s->nitems > 1 ? " ..." : "");
+}
+
+/* The span just past the end of a list's last element, for "missing X"
+ * errors: it points at the closing delimiter. */
+static Span closing_span(const Sexp *list)
+{
+	Span s = list->span;
+	s.offset = list->span.offset + list->span.len - 1;
+	s.len = 1;
+	/* Lists may span lines: recompute line and column of the closer. */
+	const char *text = list->span.file->text;
+	uint32_t line = list->span.line;
+	uint32_t line_start = list->span.offset - (list->span.col - 1);
+	for (uint32_t i = list->span.offset; i < s.offset; i++) {
+		if (text[i] == '\n') {
+			line++;
+			line_start = i + 1;
+		}
+	}
+	s.line = line;
+	s.col = s.offset - line_start + 1;
+	return s;
+}
+
+/* A name that can be bound or declared: a symbol other than true/false. */
+static const char *expect_name(const Sexp *s, const char *what)
+{
+	if (s->kind == SX_SYMBOL && strcmp(s->text, "true") && strcmp(s->text, "false"))
+		return s->text;
+	diag_error(s->span, "expected %s, found `%s`", what, render(s));
+	return NULL;
+}
+
+/* bpf:name and bpf/name are one qualified name; store "bpf/name". */
+static const char *normalise_qualified(const char *name)
+{
+	const char *colon = strchr(name, ':');
+	if (!colon || colon == name || !colon[1] || strchr(name, '/'))
+		return name;
+	char *copy = arena_strdup(name);
+	copy[colon - name] = '/';
+	return copy;
+}
+
+/* ---- types ------------------------------------------------------------ */
+
+enum {
+	TYPE_ALLOW_UNIT = 1,   /* return types */
+	TYPE_ALLOW_BARE = 2,   /* defmap key/value: u32 as well as :u32 */
+};
+
+/* Types of other Vaisto dialects, rejected by name (LANGUAGE.md 2, 8). */
+static const char *const unsupported_types[] = {
+	"int", "float", "num", "string", "any", "f64", "f32", "atom", "list", "map",
+	"tuple", "binary", "char", "pid", "fun",
+};
+
+/* type = KW   (':u32', ':U32', ':bool', ':unit', ':RecordName') */
+static Type *parse_type(Sexp *s, int flags)
+{
+	if (s->kind == SX_LIST) {
+		diag_error(s->span, "type %s is not supported in BPF modules", render(s));
+		diag_hint("BPF types are :u8 ... :u64, :i8 ... :i64, :bool and records "
+			  "declared with deftype");
+		return NULL;
+	}
+	bool bare = s->kind == SX_SYMBOL && (flags & TYPE_ALLOW_BARE);
+	if (s->kind != SX_KEYWORD && !bare) {
+		diag_error(s->span, "expected a type like :u64, found `%s`", render(s));
+		return NULL;
+	}
+	const char *name = s->text;
+	Type *t = type_int_by_name(name);
+	if (t)
+		return t;
+	if (!strcmp(name, "bool"))
+		return ty_bool;
+	if (!strcmp(name, "unit")) {
+		if (flags & TYPE_ALLOW_UNIT)
+			return ty_unit;
+		diag_error(s->span, "type :unit is only allowed as a return type");
+		return NULL;
+	}
+	for (size_t i = 0; i < sizeof(unsupported_types) / sizeof(unsupported_types[0]); i++) {
+		if (!strcmp(name, unsupported_types[i])) {
+			diag_error(s->span, "type :%s is not supported in BPF modules", name);
+			diag_hint("BPF types are :u8 ... :u64, :i8 ... :i64, :bool and records "
+				  "declared with deftype");
+			return NULL;
+		}
+	}
+	if (name[0] >= 'A' && name[0] <= 'Z') {
+		t = arena_alloc(sizeof(*t));
+		t->kind = TY_RECORD;
+		t->name = name;
+		t->span = s->span;
+		return t;
+	}
+	diag_error(s->span, "unknown type :%s", name);
+	diag_hint("BPF types are :u8 ... :u64, :i8 ... :i64, :bool and records declared "
+		  "with deftype");
+	return NULL;
+}
+
+/* ---- expressions ------------------------------------------------------ */
+
+/* body = expr {expr}: one node, or an N_DO of several. */
+static Node *parse_body(Parser *p, Sexp *form, int from, const char *what)
+{
+	if (from >= form->nitems) {
+		diag_error(closing_span(form), "%s needs a body", what);
+		return NULL;
+	}
+	if (from == form->nitems - 1)
+		return parse_expr(p, form->items[from]);
+	Node *n = new_node(N_DO, span_join(form->items[from]->span,
+					   form->items[form->nitems - 1]->span));
+	bool ok = true;
+	for (int i = from; i < form->nitems; i++) {
+		Node *item = parse_expr(p, form->items[i]);
+		ok &= item != NULL;
+		vec_push(&n->args, item);
+	}
+	return ok ? n : NULL;
+}
+
+/* Parses every element from `from` on into args; false if any failed. */
+static bool parse_args(Parser *p, Sexp *form, int from, Vec *args)
+{
+	bool ok = true;
+	for (int i = from; i < form->nitems; i++) {
+		Node *arg = parse_expr(p, form->items[i]);
+		ok &= arg != NULL;
+		vec_push(args, arg);
+	}
+	return ok;
+}
+
+/* Checks that form has exactly `want` operands after its head. */
+static bool expect_operands(Sexp *form, int want, const char *shape)
+{
+	int got = form->nitems - 1;
+	if (got == want)
+		return true;
+	diag_error(form->span, "`%s` takes exactly %d operand%s, got %d", form->items[0]->text,
+		   want, want == 1 ? "" : "s", got);
+	if (shape)
+		diag_hint("write %s", shape);
+	return false;
+}
+
+/* let = '(' 'let' '[' {NAME expr} ']' body ')' */
+static Node *parse_let(Parser *p, Sexp *form)
+{
+	if (form->nitems < 2 || form->items[1]->kind != SX_VECTOR) {
+		diag_error(form->nitems < 2 ? closing_span(form) : form->items[1]->span,
+			   "let needs a binding vector: (let [name value ...] body ...)");
+		return NULL;
+	}
+	Sexp *vec = form->items[1];
+	Node *n = new_node(N_LET, form->span);
+	bool ok = true;
+	for (int i = 0; i < vec->nitems; i += 2) {
+		Sexp *name = vec->items[i];
+		if (name->kind == SX_VECTOR || name->kind == SX_LIST) {
+			diag_error(name->span, "destructuring let is not supported in BPF modules");
+			ok = false;
+		} else if (!expect_name(name, "a name to bind in let")) {
+			ok = false;
+		}
+		if (i + 1 == vec->nitems) {
+			diag_error(name->span, "let bindings must come in pairs: `%s` has no value",
+				   render(name));
+			ok = false;
+			break;
+		}
+		Binding *b = arena_alloc(sizeof(*b));
+		b->name = name->text;
+		b->name_span = name->span;
+		b->init = parse_expr(p, vec->items[i + 1]);
+		ok &= b->init != NULL;
+		vec_push(&n->bindings, b);
+	}
+	n->body = parse_body(p, form, 2, "let");
+	return ok && n->body ? n : NULL;
+}
+
+/* do = '(' 'do' {expr} ')' */
+static Node *parse_do(Parser *p, Sexp *form)
+{
+	Node *n = new_node(N_DO, form->span);
+	return parse_args(p, form, 1, &n->args) ? n : NULL;
+}
+
+/* if = '(' 'if' expr expr expr ')' */
+static Node *parse_if(Parser *p, Sexp *form)
+{
+	if (form->nitems == 3) {
+		diag_error(form->span, "if requires an else branch: (if cond then else)");
+		diag_hint("BPF functions return a value on every path; use (do ...) for effects "
+			  "and give the else branch a value");
+		return NULL;
+	}
+	if (form->nitems != 4) {
+		diag_error(form->span, "if takes a condition and two branches, got %d expression%s",
+			   form->nitems - 1, form->nitems == 2 ? "" : "s");
+		return NULL;
+	}
+	Node *n = new_node(N_IF, form->span);
+	n->cond = parse_expr(p, form->items[1]);
+	n->then = parse_expr(p, form->items[2]);
+	n->els = parse_expr(p, form->items[3]);
+	return n->cond && n->then && n->els ? n : NULL;
+}
+
+/* cond = '(' 'cond' {'[' expr body ']'} '[' ':else' body ']' ')'
+ * becomes (if t1 b1 (if t2 b2 ... else-body)). */
+static Node *parse_cond(Parser *p, Sexp *form)
+{
+	bool ok = true;
+	Sexp *else_clause = NULL;
+	for (int i = 1; i < form->nitems; i++) {
+		Sexp *c = form->items[i];
+		if (c->kind != SX_VECTOR) {
+			diag_error(c->span, "cond clauses are written [test body ...], found `%s`",
+				   render(c));
+			return NULL;
+		}
+		if (c->nitems < 2) {
+			diag_error(c->span, "cond clause needs a test and a body");
+			ok = false;
+			continue;
+		}
+		if (is_keyword(c->items[0], "else")) {
+			if (i != form->nitems - 1) {
+				diag_error(c->items[0]->span,
+					   "the :else clause must be the last clause of cond");
+				ok = false;
+			}
+			else_clause = c;
+		}
+	}
+	if (!ok)
+		return NULL;
+	if (!else_clause) {
+		diag_error(form->nitems > 1 ? closing_span(form) : form->span,
+			   "cond requires a final [:else ...] clause");
+		return NULL;
+	}
+	Node *result = parse_body(p, else_clause, 1, "cond clause");
+	ok = result != NULL;
+	for (int i = form->nitems - 2; i >= 1; i--) {
+		Sexp *c = form->items[i];
+		Node *n = new_node(N_IF, c->span);
+		n->cond = parse_expr(p, c->items[0]);
+		n->then = parse_body(p, c, 1, "cond clause");
+		n->els = result;
+		ok &= n->cond && n->then;
+		result = n;
+	}
+	/* The outermost if stands for the whole cond. */
+	if (result && result->kind == N_IF && form->nitems > 2)
+		result->span = form->span;
+	return ok ? result : NULL;
+}
+
+/* andalso = '(' 'andalso' expr expr ')'   orelse likewise */
+static Node *parse_andor(Parser *p, Sexp *form)
+{
+	bool is_and = is_symbol(form->items[0], "andalso");
+	if (!expect_operands(form, 2, is_and ? "(andalso a b)" : "(orelse a b)"))
+		return NULL;
+	Node *n = new_node(is_and ? N_AND : N_OR, form->span);
+	n->lhs = parse_expr(p, form->items[1]);
+	n->rhs = parse_expr(p, form->items[2]);
+	return n->lhs && n->rhs ? n : NULL;
+}
+
+/* not = '(' 'not' expr ')' */
+static Node *parse_not(Parser *p, Sexp *form)
+{
+	if (!expect_operands(form, 1, "(not b)"))
+		return NULL;
+	Node *n = new_node(N_NOT, form->span);
+	n->lhs = parse_expr(p, form->items[1]);
+	return n->lhs ? n : NULL;
+}
+
+/* pattern = '(' 'Some' (NAME | '_') ')' | '(' 'None' ')' | INT | 'true' | 'false'
+ *         | '_' | NAME */
+static Pattern *parse_pattern(Sexp *s)
+{
+	Pattern *pat = arena_alloc(sizeof(*pat));
+	pat->span = s->span;
+	switch (s->kind) {
+	case SX_INT:
+		pat->kind = PAT_INT;
+		pat->value = s->value;
+		pat->negative = s->negative;
+		return pat;
+	case SX_SYMBOL:
+		if (!strcmp(s->text, "true") || !strcmp(s->text, "false")) {
+			pat->kind = PAT_BOOL;
+			pat->value = s->text[0] == 't';
+		} else if (!strcmp(s->text, "_")) {
+			pat->kind = PAT_WILD;
+		} else if (!strcmp(s->text, "None") || !strcmp(s->text, "Some")) {
+			diag_error(s->span, "bare `%s` is not a pattern: write %s", s->text,
+				   s->text[0] == 'N' ? "(None)" : "(Some name)");
+			return NULL;
+		} else {
+			pat->kind = PAT_BIND;
+			pat->bind_name = s->text;
+		}
+		return pat;
+	case SX_KEYWORD:
+		diag_error(s->span, "atom pattern :%s is not supported in BPF modules", s->text);
+		diag_hint("patterns are (Some p), (None), integers, true, false, _ and names");
+		return NULL;
+	case SX_LIST:
+		if (is_symbol(s->nitems ? s->items[0] : NULL, "None")) {
+			if (s->nitems != 1) {
+				diag_error(s->span, "(None) takes no arguments");
+				return NULL;
+			}
+			pat->kind = PAT_NONE;
+			return pat;
+		}
+		if (is_symbol(s->nitems ? s->items[0] : NULL, "Some")) {
+			if (s->nitems != 2) {
+				diag_error(s->span, "(Some p) takes exactly one name or _, got %d",
+					   s->nitems - 1);
+				return NULL;
+			}
+			Sexp *inner = s->items[1];
+			if (inner->kind != SX_SYMBOL || !strcmp(inner->text, "true") ||
+			    !strcmp(inner->text, "false")) {
+				diag_error(inner->span,
+					   "nested patterns are not supported: (Some p) binds a name or _");
+				return NULL;
+			}
+			pat->kind = PAT_SOME;
+			pat->bind_name = strcmp(inner->text, "_") ? inner->text : NULL;
+			return pat;
+		}
+		break;
+	default:
+		break;
+	}
+	diag_error(s->span, "unsupported pattern `%s`", render(s));
+	diag_hint("patterns are (Some p), (None), integers, true, false, _ and names");
+	return NULL;
+}
+
+/* match = '(' 'match' expr clause {clause} ')'
+ * clause = '[' pattern body ']' */
+static Node *parse_match(Parser *p, Sexp *form)
+{
+	if (form->nitems < 2) {
+		diag_error(form->span, "match needs a value and at least one clause");
+		return NULL;
+	}
+	Node *n = new_node(N_MATCH, form->span);
+	n->lhs = parse_expr(p, form->items[1]);
+	bool ok = n->lhs != NULL;
+	if (form->nitems == 2) {
+		diag_error(closing_span(form), "match needs at least one clause [pattern body]");
+		return NULL;
+	}
+	for (int i = 2; i < form->nitems; i++) {
+		Sexp *c = form->items[i];
+		if (c->kind != SX_VECTOR) {
+			diag_error(c->span, "match clauses are written [pattern body ...], found `%s`",
+				   render(c));
+			ok = false;
+			continue;
+		}
+		if (c->nitems < 2) {
+			diag_error(c->span, "match clause needs a pattern and a body");
+			ok = false;
+			continue;
+		}
+		MatchClause *mc = arena_alloc(sizeof(*mc));
+		mc->span = c->span;
+		mc->pattern = parse_pattern(c->items[0]);
+		mc->body = parse_body(p, c, 1, "match clause");
+		ok &= mc->pattern && mc->body;
+		vec_push(&n->clauses, mc);
+	}
+	return ok ? n : NULL;
+}
+
+/* Binary operators, indexed by BinOp: source name, C operator, and
+ * whether the result is :bool (LANGUAGE.md section 4). */
+static const struct {
+	const char *name, *c_name;
+	bool comparison;
+} binops[] = {
+	[OP_ADD] = { "+", "+", false },     [OP_SUB] = { "-", "-", false },
+	[OP_MUL] = { "*", "*", false },     [OP_DIV] = { "div", "/", false },
+	[OP_REM] = { "rem", "%", false },   [OP_AND] = { "band", "&", false },
+	[OP_OR] = { "bor", "|", false },    [OP_XOR] = { "bxor", "^", false },
+	[OP_SHL] = { "bsl", "<<", false },  [OP_SHR] = { "bsr", ">>", false },
+	[OP_EQ] = { "==", "==", true },     [OP_NE] = { "!=", "!=", true },
+	[OP_LT] = { "<", "<", true },       [OP_GT] = { ">", ">", true },
+	[OP_LE] = { "<=", "<=", true },     [OP_GE] = { ">=", ">=", true },
+};
+
+const char *binop_source_name(BinOp op)
+{
+	return binops[op].name;
+}
+
+const char *binop_c_name(BinOp op)
+{
+	return binops[op].c_name;
+}
+
+bool binop_is_comparison(BinOp op)
+{
+	return binops[op].comparison;
+}
+
+/* binop = '(' OP expr expr ')'   neg = '(' '-' expr ')' */
+static Node *parse_binop(Parser *p, Sexp *form)
+{
+	const char *name = form->items[0]->text;
+	if (!strcmp(name, "-") && form->nitems == 2) {
+		Node *n = new_node(N_NEG, form->span);
+		n->lhs = parse_expr(p, form->items[1]);
+		return n->lhs ? n : NULL;
+	}
+	if (form->nitems != 3) {
+		if (!strcmp(name, "-"))
+			diag_error(form->span, "`-` takes one or two operands, got %d",
+				   form->nitems - 1);
+		else
+			diag_error(form->span, "`%s` takes exactly two operands, got %d", name,
+				   form->nitems - 1);
+		return NULL;
+	}
+	Node *n = new_node(N_BINOP, form->span);
+	for (size_t i = 0; i < sizeof(binops) / sizeof(binops[0]); i++)
+		if (!strcmp(binops[i].name, name))
+			n->op = (BinOp)i;
+	n->lhs = parse_expr(p, form->items[1]);
+	n->rhs = parse_expr(p, form->items[2]);
+	return n->lhs && n->rhs ? n : NULL;
+}
+
+/* cast = '(' ('u8' | ... | 'i64') expr ')' */
+static Node *parse_cast(Parser *p, Sexp *form)
+{
+	if (!expect_operands(form, 1, NULL))
+		return NULL;
+	Node *n = new_node(N_CAST, form->span);
+	n->cast_to = type_int_by_name(form->items[0]->text);
+	n->lhs = parse_expr(p, form->items[1]);
+	return n->lhs ? n : NULL;
+}
+
+/* field = '(' '.' expr (KW | NAME) ')' */
+static Node *parse_field(Parser *p, Sexp *form)
+{
+	if (!expect_operands(form, 2, "(. record :field)"))
+		return NULL;
+	Sexp *f = form->items[2];
+	Node *n = new_node(N_FIELD, form->span);
+	n->lhs = parse_expr(p, form->items[1]);
+	if (f->kind != SX_KEYWORD && f->kind != SX_SYMBOL) {
+		diag_error(f->span, "expected a field name like :len, found `%s`", render(f));
+		return NULL;
+	}
+	n->name = f->text;
+	n->name_span = f->span;
+	return n->lhs ? n : NULL;
+}
+
+/* set = '(' 'set!' (NAME | '(' '.' expr field ')') expr ')' */
+static Node *parse_set(Parser *p, Sexp *form)
+{
+	if (!expect_operands(form, 2, "(set! global value)"))
+		return NULL;
+	Sexp *target = form->items[1];
+	Node *n = new_node(N_SET, form->span);
+	bool ok = true;
+	if (target->kind == SX_LIST && target->nitems && is_symbol(target->items[0], ".")) {
+		n->lhs = parse_field(p, target);
+		ok = n->lhs != NULL;
+	} else if (expect_name(target, "a global name or (. p :field) to assign")) {
+		n->name = target->text;
+		n->name_span = target->span;
+	} else {
+		ok = false;
+	}
+	n->rhs = parse_expr(p, form->items[2]);
+	return ok && n->rhs ? n : NULL;
+}
+
+/* for = '(' 'for-range' NAME expr expr body ')' */
+static Node *parse_for(Parser *p, Sexp *form)
+{
+	if (form->nitems < 5) {
+		diag_error(form->span, "for-range is written (for-range i start end body ...)");
+		return NULL;
+	}
+	Node *n = new_node(N_FOR, form->span);
+	bool ok = true;
+	if (expect_name(form->items[1], "a loop variable name")) {
+		n->var_name = form->items[1]->text;
+		n->name_span = form->items[1]->span;
+	} else {
+		ok = false;
+	}
+	n->lhs = parse_expr(p, form->items[2]);
+	n->rhs = parse_expr(p, form->items[3]);
+	n->body = parse_body(p, form, 4, "for-range");
+	return ok && n->lhs && n->rhs && n->body ? n : NULL;
+}
+
+/* A list made of head's elements with x inserted at index `at`. */
+static Sexp *sexp_insert(Sexp *list, int at, Sexp *x)
+{
+	Sexp *s = arena_alloc(sizeof(*s));
+	*s = *list;
+	s->nitems = list->nitems + 1;
+	s->items = arena_alloc(sizeof(*s->items) * (size_t)s->nitems);
+	for (int i = 0, j = 0; i < s->nitems; i++)
+		s->items[i] = i == at ? x : list->items[j++];
+	return s;
+}
+
+/* thread = '(' ('->' | '->>') expr {step} ')'
+ * step = '(' f args ')' | NAME | KW
+ * (-> x (f a)) is (f x a); (->> x (f a)) is (f a x); a bare name f is
+ * (f x); a keyword :k, and (. :k), are the field access (. x :k). The
+ * rewriting happens on S-expressions, so every rewritten call keeps the
+ * span of the step it came from. */
+static Node *parse_thread(Parser *p, Sexp *form)
+{
+	bool last = is_symbol(form->items[0], "->>");
+	if (form->nitems < 2) {
+		diag_error(form->span, "`%s` needs a value to thread", form->items[0]->text);
+		return NULL;
+	}
+	Sexp *acc = form->items[1];
+	for (int i = 2; i < form->nitems; i++) {
+		Sexp *step = form->items[i];
+		Sexp *wrap;
+		switch (step->kind) {
+		case SX_LIST:
+			if (step->nitems == 0)
+				goto bad_step;
+			if (is_symbol(step->items[0], "."))
+				acc = sexp_insert(step, 1, acc);
+			else
+				acc = sexp_insert(step, last ? step->nitems : 1, acc);
+			break;
+		case SX_SYMBOL:
+		case SX_KEYWORD:
+			wrap = arena_alloc(sizeof(*wrap));
+			wrap->kind = SX_LIST;
+			wrap->span = step->span;
+			if (step->kind == SX_SYMBOL) {
+				wrap->nitems = 1;
+				wrap->items = arena_alloc(sizeof(*wrap->items));
+				wrap->items[0] = step;
+			} else {
+				Sexp *dot = arena_alloc(sizeof(*dot));
+				dot->kind = SX_SYMBOL;
+				dot->span = step->span;
+				dot->text = ".";
+				wrap->nitems = 2;
+				wrap->items = arena_alloc(sizeof(*wrap->items) * 2);
+				wrap->items[0] = dot;
+				wrap->items[1] = step;
+			}
+			acc = sexp_insert(wrap, 1, acc);
+			break;
+		default:
+		bad_step:
+			diag_error(step->span, "`%s` steps are calls like (f a), names or :fields, found `%s`",
+				   form->items[0]->text, render(step));
+			return NULL;
+		}
+	}
+	return parse_expr(p, acc);
+}
+
+static Node *parse_fn_literal(Parser *p, Sexp *form)
+{
+	(void)p;
+	diag_error(form->span, "anonymous functions are not supported in BPF modules");
+	diag_hint("define a named function with defn");
+	return NULL;
+}
+
+static Node *parse_constructor_call(Parser *p, Sexp *form)
+{
+	(void)p;
+	diag_error(form->span, "`%s` is only allowed in match patterns",
+		   render(form->items[0]));
+	return NULL;
+}
+
+typedef Node *(*FormParser)(Parser *p, Sexp *form);
+
+/* The special forms, by the symbol at their head. */
+static const struct {
+	const char *name;
+	FormParser parse;
+} special_forms[] = {
+	{ "let", parse_let },       { "do", parse_do },
+	{ "if", parse_if },         { "cond", parse_cond },
+	{ "andalso", parse_andor }, { "orelse", parse_andor },
+	{ "not", parse_not },       { "match", parse_match },
+	{ ".", parse_field },       { "set!", parse_set },
+	{ "for-range", parse_for }, { "->", parse_thread },
+	{ "->>", parse_thread },    { "fn", parse_fn_literal },
+	{ "lambda", parse_fn_literal }, { "fn*", parse_fn_literal },
+	{ "Some", parse_constructor_call }, { "None", parse_constructor_call },
+	{ "u8", parse_cast },  { "u16", parse_cast }, { "u32", parse_cast },
+	{ "u64", parse_cast }, { "i8", parse_cast },  { "i16", parse_cast },
+	{ "i32", parse_cast }, { "i64", parse_cast },
+	{ "+", parse_binop },  { "-", parse_binop },   { "*", parse_binop },
+	{ "div", parse_binop }, { "rem", parse_binop }, { "band", parse_binop },
+	{ "bor", parse_binop }, { "bxor", parse_binop }, { "bsl", parse_binop },
+	{ "bsr", parse_binop }, { "==", parse_binop },  { "!=", parse_binop },
+	{ "<", parse_binop },  { ">", parse_binop },   { "<=", parse_binop },
+	{ ">=", parse_binop },
+};
+
+/* Special-form lookup is on the hot path (every list), so the table above
+ * is hashed once into a small open-addressing index. */
+enum { FORM_INDEX_SIZE = 128 };
+static signed char form_index[FORM_INDEX_SIZE];
+static bool form_index_ready;
+
+static unsigned form_hash(const char *s)
+{
+	unsigned h = 2166136261u;
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 16777619u;
+	return h;
+}
+
+static FormParser find_special_form(const char *name)
+{
+	int n = (int)(sizeof(special_forms) / sizeof(special_forms[0]));
+	if (!form_index_ready) {
+		memset(form_index, -1, sizeof(form_index));
+		for (int i = 0; i < n; i++) {
+			unsigned j = form_hash(special_forms[i].name) % FORM_INDEX_SIZE;
+			while (form_index[j] >= 0)
+				j = (j + 1) % FORM_INDEX_SIZE;
+			form_index[j] = (signed char)i;
+		}
+		form_index_ready = true;
+	}
+	for (unsigned j = form_hash(name) % FORM_INDEX_SIZE; form_index[j] >= 0;
+	     j = (j + 1) % FORM_INDEX_SIZE)
+		if (!strcmp(special_forms[form_index[j]].name, name))
+			return special_forms[form_index[j]].parse;
+	return NULL;
+}
+
+/* call = '(' NAME {expr} ')'   NAME: f, bpf/helper or bpf:helper */
+static Node *parse_list(Parser *p, Sexp *s)
+{
+	if (s->nitems == 0) {
+		diag_error(s->span, "empty form () is not an expression");
+		diag_hint("use (do) for a :unit value");
+		return NULL;
+	}
+	Sexp *head = s->items[0];
+	if (head->kind != SX_SYMBOL) {
+		if (head->kind == SX_KEYWORD)
+			diag_error(head->span, "keyword :%s cannot be called", head->text);
+		else
+			diag_error(head->span, "expected a function name, found `%s`", render(head));
+		return NULL;
+	}
+	FormParser special = find_special_form(head->text);
+	if (special)
+		return special(p, s);
+	Node *n = new_node(N_CALL, s->span);
+	n->name = normalise_qualified(head->text);
+	n->name_span = head->span;
+	return parse_args(p, s, 1, &n->args) ? n : NULL;
+}
+
+/* expr = INT | 'true' | 'false' | NAME | '(' ... ')' */
+static Node *parse_expr(Parser *p, Sexp *s)
+{
+	Node *n;
+	switch (s->kind) {
+	case SX_INT:
+		n = new_node(N_INT, s->span);
+		n->value = s->value;
+		n->negative = s->negative;
+		return n;
+	case SX_SYMBOL:
+		if (!strcmp(s->text, "true") || !strcmp(s->text, "false")) {
+			n = new_node(N_BOOL, s->span);
+			n->value = s->text[0] == 't';
+			return n;
+		}
+		n = new_node(N_NAME, s->span);
+		n->name = s->text;
+		n->name_span = s->span;
+		return n;
+	case SX_LIST:
+		return parse_list(p, s);
+	case SX_FLOAT:
+		diag_error(s->span, "floating-point literal %s is not supported in BPF modules",
+			   s->text);
+		diag_hint("BPF has no floating point; use integers");
+		return NULL;
+	case SX_STRING:
+		diag_error(s->span, "string literals are not allowed here");
+		diag_hint("strings appear only as a program attach point and in (license \"...\")");
+		return NULL;
+	case SX_KEYWORD:
+		diag_error(s->span, "keyword :%s is not a value in BPF modules", s->text);
+		return NULL;
+	case SX_VECTOR:
+		diag_error(s->span, "list literals are not supported in BPF modules");
+		return NULL;
+	}
+	return NULL;
+}
+
+/* ---- top-level forms -------------------------------------------------- */
+
+static Decl *new_decl(DeclKind kind, Sexp *form)
+{
+	Decl *d = arena_alloc(sizeof(*d));
+	d->kind = kind;
+	d->span = form->span;
+	return d;
+}
+
+/* program = '(' 'program' KW [STRING] ')' */
+static Decl *parse_program(Parser *p, Sexp *form)
+{
+	if (p->seen_program) {
+		diag_error(form->span, "only one program form allowed");
+		diag_note(p->first_program, "the first program form is here");
+		return NULL;
+	}
+	p->seen_program = true;
+	p->first_program = form->span;
+	if (form->nitems < 2 || form->nitems > 3) {
+		diag_error(form->span, "program is written (program :kind) or (program :kind \"attach\")");
+		return NULL;
+	}
+	Sexp *kind = form->items[1];
+	if (kind->kind != SX_KEYWORD) {
+		diag_error(kind->span, "expected a program kind like :xdp, found `%s`", render(kind));
+		return NULL;
+	}
+	const ProgKindInfo *info = prog_kind_by_name(kind->text);
+	if (!info) {
+		diag_error(kind->span, "unknown program kind :%s", kind->text);
+		StrBuf kinds = { 0 };
+		for (int k = PK_NONE + 1; k < PK_COUNT; k++)
+			sb_printf(&kinds, "%s:%s", k > PK_NONE + 1 ? " " : "",
+				  prog_kind_info((ProgKind)k)->name);
+		diag_hint("program kinds are %s", kinds.data ? kinds.data : "");
+		sb_free(&kinds);
+		return NULL;
+	}
+	ProgramDecl *pd = arena_alloc(sizeof(*pd));
+	pd->kind = info;
+	pd->span = form->span;
+	if (form->nitems == 3) {
+		Sexp *attach = form->items[2];
+		if (attach->kind != SX_STRING) {
+			diag_error(attach->span, "the attach point must be a string, found `%s`",
+				   render(attach));
+			return NULL;
+		}
+		pd->attach = attach->text;
+	} else if (info->attach_required) {
+		diag_error(form->span, "program kind :%s needs an attach string", info->name);
+		diag_hint("for example (program :%s \"connect4\")", info->name);
+		return NULL;
+	}
+	Decl *d = new_decl(D_PROGRAM, form);
+	d->u.program = pd;
+	return d;
+}
+
+/* map-type = type | '0' */
+static bool parse_map_slot(Sexp *s, Type **out)
+{
+	*out = NULL;
+	if (s->kind == SX_INT) {
+		if (s->value == 0 && !s->negative)
+			return true;
+		diag_error(s->span, "expected a type or 0 (none), found `%s`", render(s));
+		return false;
+	}
+	*out = parse_type(s, TYPE_ALLOW_BARE);
+	return *out != NULL;
+}
+
+/* A true/false option value. */
+static bool parse_flag(Sexp *opt, Sexp *value, bool *out)
+{
+	if (is_symbol(value, "true") || is_symbol(value, "false")) {
+		*out = value->text[0] == 't';
+		return true;
+	}
+	diag_error(value->span, "option :%s takes true or false, found `%s`", opt->text,
+		   render(value));
+	return false;
+}
+
+/* defmap = '(' 'defmap' NAME KW map-type map-type INT {KW value} ')' */
+static Decl *parse_defmap(Parser *p, Sexp *form)
+{
+	(void)p;
+	if (form->nitems < 6) {
+		diag_error(form->span, "defmap is written (defmap name :type key value max-entries)");
+		return NULL;
+	}
+	MapDecl *md = arena_alloc(sizeof(*md));
+	md->span = form->span;
+	bool ok = true;
+	if ((md->name = expect_name(form->items[1], "a map name")) == NULL)
+		ok = false;
+	Sexp *type = form->items[2];
+	if (type->kind != SX_KEYWORD) {
+		diag_error(type->span, "expected a map type like :hash, found `%s`", render(type));
+		ok = false;
+	} else if ((md->map_type = map_type_by_name(type->text)) == NULL) {
+		diag_error(type->span, "unknown map type :%s", type->text);
+		ok = false;
+	}
+	ok &= parse_map_slot(form->items[3], &md->key);
+	ok &= parse_map_slot(form->items[4], &md->value);
+	if (ok && md->map_type) {
+		bool ringbuf = !strcmp(md->map_type->name, "ringbuf");
+		if (ringbuf && (md->key || md->value)) {
+			diag_error(form->items[md->key ? 3 : 4]->span,
+				   "ringbuf maps have no key or value type: write 0");
+			ok = false;
+		}
+		if (md->map_type->needs_key && !md->key) {
+			diag_error(form->items[3]->span, "map type :%s needs a key type, not 0",
+				   md->map_type->name);
+			ok = false;
+		}
+		if (md->map_type->needs_value && !md->value) {
+			diag_error(form->items[4]->span, "map type :%s needs a value type, not 0",
+				   md->map_type->name);
+			ok = false;
+		}
+	}
+	Sexp *max = form->items[5];
+	if (max->kind != SX_INT || max->negative || max->value == 0 || max->value > UINT32_MAX) {
+		diag_error(max->span, "max_entries must be a positive integer below 2^32, found `%s`",
+			   render(max));
+		ok = false;
+	} else {
+		md->max_entries = max->value;
+		if (md->map_type && !strcmp(md->map_type->name, "ringbuf") &&
+		    (max->value % RINGBUF_PAGE_SIZE || (max->value & (max->value - 1)))) {
+			/* The kernel's ringbuf_map_alloc() rejects any other size. */
+			diag_error(max->span,
+				   "ringbuf size %llu must be a power-of-two multiple of the page size (%d)",
+				   (unsigned long long)max->value, RINGBUF_PAGE_SIZE);
+			ok = false;
+		}
+	}
+	for (int i = 6; i < form->nitems; i += 2) {
+		Sexp *opt = form->items[i];
+		if (opt->kind != SX_KEYWORD) {
+			diag_error(opt->span, "expected a defmap option like :pinned, found `%s`",
+				   render(opt));
+			ok = false;
+			break;
+		}
+		if (i + 1 == form->nitems) {
+			diag_error(opt->span, "option :%s needs a value", opt->text);
+			ok = false;
+			break;
+		}
+		Sexp *value = form->items[i + 1];
+		if (!strcmp(opt->text, "pinned")) {
+			ok &= parse_flag(opt, value, &md->pinned);
+		} else if (!strcmp(opt->text, "extern")) {
+			ok &= parse_flag(opt, value, &md->is_extern);
+		} else if (!strcmp(opt->text, "flags")) {
+			if (value->kind != SX_INT || value->negative || value->value > UINT32_MAX) {
+				diag_error(value->span, "option :flags takes an unsigned 32-bit integer");
+				ok = false;
+			}
+			md->flags = value->value;
+		} else {
+			diag_error(opt->span, "unknown defmap option :%s", opt->text);
+			diag_hint("the options are :pinned true, :flags N and :extern true");
+			ok = false;
+		}
+	}
+	if (!ok)
+		return NULL;
+	Decl *d = new_decl(D_MAP, form);
+	d->u.map = md;
+	return d;
+}
+
+/* defglobal = '(' 'defglobal' NAME type [expr] ')'
+ * defconst  = '(' 'defconst' NAME type expr ')' */
+static Decl *parse_defglobal(Parser *p, Sexp *form)
+{
+	bool is_const = is_symbol(form->items[0], "defconst");
+	if (is_const ? form->nitems != 4 : form->nitems < 3 || form->nitems > 4) {
+		diag_error(form->span, is_const ? "defconst is written (defconst name :type value)"
+						: "defglobal is written (defglobal name :type [initial-value])");
+		return NULL;
+	}
+	GlobalDecl *g = arena_alloc(sizeof(*g));
+	g->span = form->span;
+	g->is_const = is_const;
+	g->name = expect_name(form->items[1], is_const ? "a constant name" : "a global name");
+	g->type = parse_type(form->items[2], 0);
+	bool ok = g->name && g->type;
+	if (form->nitems == 4) {
+		g->init = parse_expr(p, form->items[3]);
+		ok &= g->init != NULL;
+	}
+	if (!ok)
+		return NULL;
+	Decl *d = new_decl(D_GLOBAL, form);
+	d->u.global = g;
+	return d;
+}
+
+/* deftype = '(' 'deftype' NAME '[' {NAME type} ']' ')' */
+static Decl *parse_deftype(Parser *p, Sexp *form)
+{
+	(void)p;
+	for (int i = 2; i < form->nitems; i++) {
+		if (form->items[i]->kind == SX_LIST || is_symbol(form->items[i], "|")) {
+			diag_error(form->span, "sum types are not supported in BPF modules");
+			diag_hint("declare a record: (deftype Name [field :type ...])");
+			return NULL;
+		}
+	}
+	if (form->nitems != 3 || form->items[2]->kind != SX_VECTOR) {
+		diag_error(form->span, "deftype is written (deftype Name [field :type ...])");
+		return NULL;
+	}
+	const char *name = expect_name(form->items[1], "a record name");
+	Sexp *vec = form->items[2];
+	bool ok = name != NULL;
+	Record *r = arena_alloc(sizeof(*r));
+	r->name = name;
+	r->span = form->items[1]->span;
+	if (vec->nitems == 0) {
+		diag_error(vec->span, "record `%s` has no fields", name ? name : "?");
+		ok = false;
+	}
+	r->fields = arena_alloc(sizeof(*r->fields) * (size_t)(vec->nitems / 2 + 1));
+	for (int i = 0; i < vec->nitems; i += 2) {
+		Sexp *fname = vec->items[i];
+		if (!expect_name(fname, "a field name")) {
+			ok = false;
+			continue;
+		}
+		if (i + 1 == vec->nitems || vec->items[i + 1]->kind == SX_SYMBOL) {
+			diag_error(fname->span, "field `%s` needs a type, e.g. [%s :u64]", fname->text,
+				   fname->text);
+			ok = false;
+			i--;    /* resynchronise on the next name */
+			continue;
+		}
+		Field *f = arena_alloc(sizeof(*f));
+		f->name = fname->text;
+		f->span = fname->span;
+		f->type = parse_type(vec->items[i + 1], 0);
+		ok &= f->type != NULL;
+		for (int j = 0; j < r->nfields; j++) {
+			if (!strcmp(r->fields[j]->name, f->name)) {
+				diag_error(f->span, "duplicate field `%s` in record `%s`", f->name,
+					   name ? name : "?");
+				diag_note(r->fields[j]->span, "`%s` was declared here", f->name);
+				ok = false;
+			}
+		}
+		r->fields[r->nfields++] = f;
+	}
+	if (!ok)
+		return NULL;
+	RecordDecl *rd = arena_alloc(sizeof(*rd));
+	rd->record = r;
+	rd->span = form->span;
+	Decl *d = new_decl(D_RECORD, form);
+	d->u.record = rd;
+	return d;
+}
+
+/* extern = '(' 'extern' NS ':' NAME '[' {type} ']' type ')' */
+static Decl *parse_extern(Parser *p, Sexp *form)
+{
+	(void)p;
+	if (form->nitems != 4 || form->items[2]->kind != SX_VECTOR) {
+		diag_error(form->span, "extern is written (extern bpf:helper [:arg-type ...] :ret-type)");
+		return NULL;
+	}
+	Sexp *qname = form->items[1];
+	ExternDecl *e = arena_alloc(sizeof(*e));
+	e->span = form->span;
+	bool ok = true;
+	const char *sep = qname->kind == SX_SYMBOL ? strpbrk(qname->text, ":/") : NULL;
+	if (!sep || sep == qname->text || !sep[1]) {
+		diag_error(qname->span, "expected a qualified helper name like bpf:map_lookup_elem, "
+			   "found `%s`", render(qname));
+		ok = false;
+	} else {
+		e->ns = arena_strndup(qname->text, (size_t)(sep - qname->text));
+		e->name = sep + 1;
+	}
+	Sexp *vec = form->items[2];
+	e->nparams = vec->nitems;
+	e->params = arena_alloc(sizeof(*e->params) * (size_t)(vec->nitems + 1));
+	for (int i = 0; i < vec->nitems; i++) {
+		e->params[i] = parse_type(vec->items[i], 0);
+		ok &= e->params[i] != NULL;
+	}
+	e->ret = parse_type(form->items[3], TYPE_ALLOW_UNIT);
+	ok &= e->ret != NULL;
+	if (!ok)
+		return NULL;
+	Decl *d = new_decl(D_EXTERN, form);
+	d->u.ext = e;
+	return d;
+}
+
+/* defn = '(' 'defn' NAME '[' {NAME type} ']' type expr {expr} ')' */
+static Decl *parse_defn(Parser *p, Sexp *form)
+{
+	if (form->nitems < 2) {
+		diag_error(form->span, "defn is written (defn name [param :type ...] :ret-type body ...)");
+		return NULL;
+	}
+	const char *name = expect_name(form->items[1], "a function name");
+	if (!name)
+		return NULL;
+	if (form->nitems < 3 || form->items[2]->kind != SX_VECTOR) {
+		Sexp *at = form->nitems < 3 ? NULL : form->items[2];
+		if (at && at->kind == SX_LIST) {
+			diag_error(form->span, "multi-clause defn is not supported in BPF modules");
+			diag_hint("write one clause: (defn %s [param :type ...] :ret-type body ...)", name);
+		} else {
+			diag_error(at ? at->span : closing_span(form),
+				   "expected a parameter vector [param :type ...] after `%s`", name);
+		}
+		return NULL;
+	}
+	FnDecl *fn = arena_alloc(sizeof(*fn));
+	fn->name = name;
+	fn->span = form->span;
+	fn->name_span = form->items[1]->span;
+	Sexp *vec = form->items[2];
+	bool ok = true;
+	fn->params = arena_alloc(sizeof(*fn->params) * (size_t)(vec->nitems + 1));
+	for (int i = 0; i < vec->nitems; i += 2) {
+		Sexp *pname = vec->items[i];
+		if (!expect_name(pname, "a parameter name")) {
+			ok = false;
+			continue;
+		}
+		Sexp *ptype = i + 1 < vec->nitems ? vec->items[i + 1] : NULL;
+		if (!ptype || ptype->kind == SX_SYMBOL) {
+			diag_error(pname->span, "parameter `%s` of `%s` needs a type annotation, "
+				   "e.g. [%s :u64]", pname->text, name, pname->text);
+			ok = false;
+			i--;    /* the next element is the next parameter's name */
+			continue;
+		}
+		Param *prm = arena_alloc(sizeof(*prm));
+		prm->name = pname->text;
+		prm->span = pname->span;
+		prm->type = parse_type(ptype, 0);
+		ok &= prm->type != NULL;
+		fn->params[fn->nparams++] = prm;
+	}
+	if (fn->nparams > MAX_PARAMS) {
+		diag_error(vec->span, "function `%s` has %d parameters: BPF functions take at most %d",
+			   name, fn->nparams, MAX_PARAMS);
+		diag_hint("BPF passes arguments in registers r1-r5; group values in a record");
+		ok = false;
+	}
+	if (form->nitems < 4 || (form->items[3]->kind != SX_KEYWORD &&
+				 form->items[3]->kind != SX_LIST)) {
+		diag_error(form->nitems < 4 ? closing_span(form) : form->items[3]->span,
+			   "function `%s` needs a return type after its parameters, e.g. :u64", name);
+		return NULL;
+	}
+	if (form->items[3]->kind == SX_LIST) {
+		/* (defn f [x :u64] (+ x 1)): the body where the type belongs. */
+		Sexp *l = form->items[3];
+		if (l->nitems && l->items[0]->kind == SX_SYMBOL &&
+		    l->items[0]->text[0] >= 'A' && l->items[0]->text[0] <= 'Z') {
+			parse_type(l, TYPE_ALLOW_UNIT);
+		} else {
+			diag_error(l->span, "function `%s` needs a return type after its parameters, "
+				   "e.g. :u64", name);
+		}
+		return NULL;
+	}
+	fn->ret = parse_type(form->items[3], TYPE_ALLOW_UNIT);
+	ok &= fn->ret != NULL;
+	if (form->nitems < 5) {
+		diag_error(closing_span(form), "function `%s` has no body", name);
+		return NULL;
+	}
+	fn->body = new_node(N_DO, span_join(form->items[4]->span,
+					    form->items[form->nitems - 1]->span));
+	ok &= parse_args(p, form, 4, &fn->body->args);
+	if (!ok)
+		return NULL;
+	Decl *d = new_decl(D_FN, form);
+	d->u.fn = fn;
+	return d;
+}
+
+/* ns = '(' 'ns' NAME ')'   accepted and ignored */
+static Decl *parse_ns(Parser *p, Sexp *form)
+{
+	(void)p;
+	if (form->nitems < 2) {
+		diag_error(form->span, "ns is written (ns Name)");
+		return NULL;
+	}
+	if (!expect_name(form->items[1], "a module name"))
+		return NULL;
+	if (form->nitems > 2) {
+		diag_error(form->items[2]->span, "(ns Name) takes only a module name");
+		diag_hint("BPF modules take no ns options; write (ns %s)", form->items[1]->text);
+	}
+	return NULL;
+}
+
+/* import = '(' 'import' NAME [':as' NAME] ')'   accepted and ignored */
+static Decl *parse_import(Parser *p, Sexp *form)
+{
+	(void)p;
+	bool ok = form->nitems == 2 || (form->nitems == 4 && is_keyword(form->items[2], "as") &&
+					 form->items[3]->kind == SX_SYMBOL);
+	if (ok && form->items[1]->kind == SX_SYMBOL)
+		return NULL;
+	diag_error(form->span, "import is written (import Module) or (import Module :as Alias)");
+	return NULL;
+}
+
+/* license = '(' 'license' STRING ')'   extension 10.1 */
+static Decl *parse_license(Parser *p, Sexp *form)
+{
+	if (form->nitems != 2 || form->items[1]->kind != SX_STRING) {
+		diag_error(form->span, "license is written (license \"GPL\")");
+		return NULL;
+	}
+	if (p->seen_license) {
+		diag_error(form->span, "only one license form allowed");
+		diag_note(p->first_license, "the first license form is here");
+		return NULL;
+	}
+	p->seen_license = true;
+	p->first_license = form->span;
+	p->m->license = form->items[1]->text;
+	return NULL;
+}
+
+typedef Decl *(*TopParser)(Parser *p, Sexp *form);
+
+static const struct {
+	const char *name;
+	TopParser parse;
+} toplevel_forms[] = {
+	{ "program", parse_program },     { "defmap", parse_defmap },
+	{ "defglobal", parse_defglobal }, { "defconst", parse_defglobal },
+	{ "deftype", parse_deftype },     { "extern", parse_extern },
+	{ "defn", parse_defn },           { "ns", parse_ns },
+	{ "import", parse_import },       { "license", parse_license },
+};
+
+static Decl *parse_toplevel(Parser *p, Sexp *form)
+{
+	if (form->kind == SX_LIST && form->nitems && form->items[0]->kind == SX_SYMBOL) {
+		const char *head = form->items[0]->text;
+		for (size_t i = 0; i < sizeof(toplevel_forms) / sizeof(toplevel_forms[0]); i++)
+			if (!strcmp(toplevel_forms[i].name, head))
+				return toplevel_forms[i].parse(p, form);
+		if (!strcmp(head, "fn") || !strcmp(head, "lambda")) {
+			diag_error(form->span, "anonymous functions are not supported in BPF modules");
+			return NULL;
+		}
+	}
+	diag_error(form->span, "unsupported top-level form in BPF module: %s", render(form));
+	return NULL;
+}
+
+Module *parse_module(const SourceFile *file, Vec forms)
+{
+	Module *m = arena_alloc(sizeof(*m));
+	m->file = file;
+	m->license = "GPL";
+	Parser p = { .file = file, .m = m };
+	for (int i = 0; i < forms.len; i++) {
+		int errors = diag_error_count();
+		Decl *d = parse_toplevel(&p, forms.items[i]);
+		if (!d || diag_error_count() != errors)
+			continue;
+		if (d->kind == D_PROGRAM)
+			m->program = d->u.program;
+		vec_push(&m->decls, d);
+	}
+	return m;
+}
