@@ -341,7 +341,7 @@ static Type *resolve_type(Checker *ck, Type *t, Span at)
 	const char *name = t->record ? t->record->name : t->name;
 	RecInfo *ri = name ? record_info(ck, name) : NULL;
 	if (!ri) {
-		diag_error(at, "unknown type `:%s`", name ? name : "?");
+		diag_error(t->span.file ? t->span : at, "unknown type `:%s`", name ? name : "?");
 		diag_hint("declare it with `(deftype %s [field :type ...])`", name ? name : "Name");
 		return NULL;
 	}
@@ -382,7 +382,8 @@ static bool layout_user_record(Checker *ck, RecInfo *ri)
 			const char *name = t->record ? t->record->name : t->name;
 			RecInfo *fi = name ? record_info(ck, name) : NULL;
 			if (!fi) {
-				diag_error(f->span, "unknown type `:%s`", name ? name : "?");
+				diag_error(t->span.file ? t->span : f->span, "unknown type `:%s`", name ? name : "?");
+				diag_hint("declare it with `(deftype %s [field :type ...])`", name ? name : "Name");
 				ok = false;
 				continue;
 			}
@@ -593,11 +594,8 @@ static void declare_fn(Checker *ck, FnDecl *fn)
 			t = NULL;
 		}
 		p->type = t;
-		if (i == 5) {
-			diag_error(p->span, "function `%s` has %d parameters; BPF passes at most 5 (r1-r5)",
-				   fn->name, fn->nparams);
-		}
 	}
+	/* more than 5 parameters: the parser's error */
 	fn->ret = resolve_type(ck, fn->ret, fn->span);
 	if (fn->ret && fn->ret->kind == TY_RECORD) {
 		diag_error(fn->span, "function `%s` cannot return a record (%s)", fn->name, type_str(fn->ret));
@@ -1184,8 +1182,8 @@ static Type *check_builtin(Checker *ck, Node *n, const BuiltinInfo *bi)
 	Type *w = *bi->width;
 	int want = builtin_arity(bi->builtin);
 	if (n->args.len != want) {
-		diag_error(n->span, "helper `%s` expects %d argument%s, got %d", n->name, want,
-			   want == 1 ? "" : "s", n->args.len);
+		diag_error(n->span, "helper `%s` expects %d arguments, got %d", n->name, want,
+			   n->args.len);
 		return bi->builtin == BI_STORE || bi->builtin == BI_STACK_STORE ? ty_unit : w;
 	}
 	Node **a = (Node **)n->args.items;
@@ -1271,9 +1269,12 @@ static void check_args(Checker *ck, Node *n, Type **params, const char *callee)
 				   arg->name, type_str(want));
 			continue;
 		}
-		if (!arg_compatible(want, t))
-			diag_error(arg->span, "argument %d of `%s` must be %s, got %s", i + 1, callee,
-				   type_str(want), type_str(t));
+		if (arg_compatible(want, t))
+			continue;
+		diag_error(arg->span, "argument %d of `%s` must be %s, got %s", i + 1, callee,
+			   type_str(want), type_str(t));
+		if (is_int(want) && is_int(t))
+			diag_hint("BPF has no implicit widening; convert it with `(%s ...)`", want->name);
 	}
 }
 
@@ -1282,8 +1283,8 @@ static Type *check_helper_call(Checker *ck, Node *n, ExternDecl *e, const char *
 	n->callee_kind = CALLEE_HELPER;
 	n->callee_extern = e;
 	if (n->args.len != e->nparams) {
-		diag_error(n->span, "helper `%s` expects %d argument%s, got %d", shown, e->nparams,
-			   e->nparams == 1 ? "" : "s", n->args.len);
+		diag_error(n->span, "helper `%s` expects %d arguments, got %d", shown, e->nparams,
+			   n->args.len);
 		return helper_return_type(ck, e, n);
 	}
 	check_args(ck, n, e->params, shown);
@@ -1326,8 +1327,8 @@ static Type *check_call(Checker *ck, Node *n)
 		edge->at = n->span;
 		vec_push(&ck->fn->calls, edge);
 		if (n->args.len != fn->nparams) {
-			diag_error(n->span, "function `%s` expects %d argument%s, got %d", name, fn->nparams,
-				   fn->nparams == 1 ? "" : "s", n->args.len);
+			diag_error(n->span, "function `%s` expects %d arguments, got %d", name, fn->nparams,
+				   n->args.len);
 			return fn->ret;
 		}
 		Type **params = arena_alloc(sizeof(*params) * (fn->nparams + 1));
@@ -1582,6 +1583,10 @@ static void check_program(Checker *ck)
 			break;
 		}
 	}
+	/* Without a (program) form there is no section, so no entry: every
+	 * defn is an ordinary function. */
+	if (!kind)
+		return;
 	if (!entry && ck->fns.len)
 		entry = ((FnInfo *)ck->fns.items[0])->fn;
 	m->entry = entry;
