@@ -53,30 +53,56 @@ static bool is_keyword(const Sexp *s, const char *text)
 	return s && s->kind == SX_KEYWORD && !strcmp(s->text, text);
 }
 
-/* A short rendering of s for messages: `foo`, `:u64`, `(foo ...)`. */
-static const char *render(const Sexp *s)
+/* A short rendering of s for messages: `foo`, `:u64`, `(List :u64)`.
+ * Long or deep forms are cut with "...". */
+static void render_into(StrBuf *sb, const Sexp *s, int depth)
 {
 	switch (s->kind) {
 	case SX_INT:
 		if (s->negative)
-			return arena_printf("-%llu", (unsigned long long)(0 - s->value));
-		return arena_printf("%llu", (unsigned long long)s->value);
+			sb_printf(sb, "-%llu", (unsigned long long)(0 - s->value));
+		else
+			sb_printf(sb, "%llu", (unsigned long long)s->value);
+		return;
 	case SX_FLOAT:
 	case SX_SYMBOL:
-		return s->text;
+		sb_printf(sb, "%.40s%s", s->text, strlen(s->text) > 40 ? "..." : "");
+		return;
 	case SX_KEYWORD:
-		return arena_printf(":%s", s->text);
+		sb_printf(sb, ":%.40s%s", s->text, strlen(s->text) > 40 ? "..." : "");
+		return;
 	case SX_STRING:
-		return strlen(s->text) > 24 ? arena_printf("\"%.21s...\"", s->text)
-					    : arena_printf("\"%s\"", s->text);
-	case SX_VECTOR:
-		return s->nitems ? "[...]" : "[]";
+		sb_printf(sb, "\"%.21s%s\"", s->text, strlen(s->text) > 24 ? "..." : "");
+		return;
 	case SX_LIST:
+	case SX_VECTOR:
 		break;
 	}
-	if (s->nitems == 0)
-		return "()";
-	return arena_printf("(%s%s)", render(s->items[0]), s->nitems > 1 ? " ..." : "");
+	bool list = s->kind == SX_LIST;
+	sb_putc(sb, list ? '(' : '[');
+	if (depth >= 2 && s->nitems) {
+		sb_puts(sb, "...");
+	} else {
+		for (int i = 0; i < s->nitems; i++) {
+			if (i)
+				sb_putc(sb, ' ');
+			if (i == 4 || sb->len > 60) {
+				sb_puts(sb, "...");
+				break;
+			}
+			render_into(sb, s->items[i], depth + 1);
+		}
+	}
+	sb_putc(sb, list ? ')' : ']');
+}
+
+static const char *render(const Sexp *s)
+{
+	StrBuf sb = { 0 };
+	render_into(&sb, s, 0);
+	const char *text = arena_strndup(sb.data, sb.len);
+	sb_free(&sb);
+	return text;
 }
 
 /* The span just past the end of a list's last element, for "missing X"
@@ -752,6 +778,9 @@ static Node *parse_list(Parser *p, Sexp *s)
 		return NULL;
 	}
 	Sexp *head = s->items[0];
+	if (head->kind == SX_LIST && head->nitems && head->items[0]->kind == SX_SYMBOL &&
+	    find_special_form(head->items[0]->text) == parse_fn_literal)
+		return parse_fn_literal(p, head);
 	if (head->kind != SX_SYMBOL) {
 		if (head->kind == SX_KEYWORD)
 			diag_error(head->span, "keyword :%s cannot be called", head->text);

@@ -489,8 +489,10 @@ static void read_atom(Reader *r)
 	} else if (s[0] == ':') {
 		x = new_sexp(SX_KEYWORD, at);
 		x->text = intern(r, s + 1, n - 1);
-		if (n == 1)
+		if (n == 1) {
 			diag_error(at, "expected a keyword name after ':'");
+			r->drop_form = true;
+		}
 	} else {
 		x = new_sexp(SX_SYMBOL, at);
 		x->text = intern(r, s, n);
