@@ -185,11 +185,17 @@ static const char *int_text(uint64_t value, bool negative)
 	return arena_printf("%llu", (unsigned long long)value);
 }
 
+/* The expression whose value a body yields, for messages about it. */
 static Node *last_expr(Node *n)
 {
-	while (n && n->kind == N_DO && n->args.len)
-		n = n->args.items[n->args.len - 1];
-	return n;
+	for (;;) {
+		if (n && n->kind == N_DO && n->args.len)
+			n = n->args.items[n->args.len - 1];
+		else if (n && n->kind == N_LET && n->body)
+			n = n->body;
+		else
+			return n;
+	}
 }
 
 /* ---- C names -------------------------------------------------------------
@@ -870,43 +876,50 @@ static const char *pattern_text(const Pattern *p)
 
 /* Checks one pattern against the scrutinee type st (never NULL here) and
  * binds its variable. */
-static void check_pattern(Checker *ck, Pattern *p, Type *st)
+/* Checks one pattern against the scrutinee type st and binds its
+ * variable. st is NULL after an error (in the scrutinee or an earlier
+ * pattern): then nothing is reported, but names are still bound (with the
+ * poison type) so the clause body does not report them as unbound.
+ * Returns false after reporting an error. */
+static bool check_pattern(Checker *ck, Pattern *p, Type *st)
 {
+	const char *error = NULL;
+	Type *bind = st;
 	switch (p->kind) {
 	case PAT_SOME:
-		if (st->kind != TY_PTR) {
-			diag_error(p->span, "(Some v) matches a nullable pointer, not %s", type_str(st));
-			return;
-		}
-		if (p->bind_name)
-			p->var = new_var(ck, p->bind_name, type_ptr(st->pointee, false), p->span, false);
-		return;
+		if (st && st->kind != TY_PTR)
+			error = arena_printf("(Some v) matches a nullable pointer, not %s", type_str(st));
+		bind = st && st->kind == TY_PTR ? type_ptr(st->pointee, false) : NULL;
+		break;
 	case PAT_NONE:
-		if (st->kind != TY_PTR)
-			diag_error(p->span, "(None) matches a nullable pointer, not %s", type_str(st));
-		return;
+		if (st && st->kind != TY_PTR)
+			error = arena_printf("(None) matches a nullable pointer, not %s", type_str(st));
+		break;
 	case PAT_INT:
-		if (!is_int(st))
-			diag_error(p->span, "integer pattern cannot match a value of type %s", type_str(st));
-		else if (!int_fits(st, p->value, p->negative))
-			diag_error(p->span, "pattern %s does not fit in %s", int_text(p->value, p->negative),
-				   type_str(st));
-		return;
+		if (st && !is_int(st))
+			error = arena_printf("integer pattern cannot match a value of type %s", type_str(st));
+		else if (st && !int_fits(st, p->value, p->negative))
+			error = arena_printf("pattern %s does not fit in %s", int_text(p->value, p->negative),
+					     type_str(st));
+		break;
 	case PAT_BOOL:
-		if (st->kind != TY_BOOL)
-			diag_error(p->span, "boolean pattern cannot match a value of type %s", type_str(st));
-		return;
+		if (st && st->kind != TY_BOOL)
+			error = arena_printf("boolean pattern cannot match a value of type %s", type_str(st));
+		break;
 	case PAT_WILD:
 	case PAT_BIND:
-		if (st->kind == TY_PTR) {
-			diag_error(p->span, "%s cannot match a nullable pointer: use (Some v) and (None)",
-				   pattern_text(p));
-			return;
-		}
-		if (p->kind == PAT_BIND)
-			p->var = new_var(ck, p->bind_name, st, p->span, false);
-		return;
+		if (st && st->kind == TY_PTR)
+			error = arena_printf("%s cannot match a nullable pointer: use (Some v) and (None)",
+					     pattern_text(p));
+		break;
 	}
+	if (error) {
+		diag_error(p->span, "%s", error);
+		bind = NULL;
+	}
+	if (p->bind_name)
+		p->var = new_var(ck, p->bind_name, bind, p->span, false);
+	return !error;
 }
 
 static Type *check_match(Checker *ck, Node *n, Type *expected)
@@ -917,14 +930,14 @@ static Type *check_match(Checker *ck, Node *n, Type *expected)
 		st = NULL;
 	}
 	bool has_some = false, has_none = false, has_catch_all = false;
-	bool has_true = false, has_false = false;
+	bool has_true = false, has_false = false, pattern_error = !st;
 	Type *result = NULL;
 	bool agree = true;
 	for (int i = 0; i < n->clauses.len; i++) {
 		MatchClause *c = n->clauses.items[i];
 		int saved = ck->nscope;
-		if (st)
-			check_pattern(ck, c->pattern, st);
+		if (!check_pattern(ck, c->pattern, pattern_error ? NULL : st))
+			pattern_error = true;
 		switch (c->pattern->kind) {
 		case PAT_SOME: has_some = true; break;
 		case PAT_NONE: has_none = true; break;
@@ -953,11 +966,13 @@ static Type *check_match(Checker *ck, Node *n, Type *expected)
 			agree = false;
 		}
 	}
-	if (st && st->kind == TY_PTR && !(has_some && has_none))
+	if (pattern_error)
+		; /* exhaustiveness means little next to a wrong pattern */
+	else if (st->kind == TY_PTR && !(has_some && has_none))
 		diag_error(n->span, "non-exhaustive match on nullable pointer: must handle both (Some v) and (None)");
-	else if (st && is_int(st) && !has_catch_all)
+	else if (is_int(st) && !has_catch_all)
 		diag_error(n->span, "non-exhaustive match on %s: add a catch-all clause `[_ ...]`", type_str(st));
-	else if (st && st->kind == TY_BOOL && !has_catch_all && !(has_true && has_false))
+	else if (st->kind == TY_BOOL && !has_catch_all && !(has_true && has_false))
 		diag_error(n->span, "non-exhaustive match on :bool: handle both true and false");
 	return agree ? result : NULL;
 }
@@ -1033,10 +1048,14 @@ static Type *check_set(Checker *ck, Node *n)
 			diag_error(at, "unbound variable `%s`", n->name);
 		} else {
 			diag_error(at, "set! can only be used on defglobal variables");
-			diag_hint("`%s` is not a defglobal; let bindings cannot be changed", n->name);
+			diag_hint("`%s` is not a defglobal: parameters and let bindings cannot be changed", n->name);
 		}
 		what = n->name;
 	}
+	/* After an error about the target, a bare literal value has no
+	 * type to take: leave it alone rather than add a second message. */
+	if (!want && needs_context(ck, n->rhs))
+		return ty_unit;
 	Type *t = check_expr(ck, n->rhs, want);
 	if (want && t && !same_type(want, t)) {
 		diag_error(n->rhs->span, "set! of `%s` requires %s, got %s", what, type_str(want), type_str(t));
@@ -1475,7 +1494,9 @@ static void find_recursion(FnInfo *fi, FnInfo **stack, int depth)
 				stack[k]->in_cycle = true;
 			}
 			sb_printf(&sb, "`%s`", e->callee->fn->name);
-			diag_note(e->callee->fn->span, "call cycle: %s", sb.data);
+			FnDecl *callee = e->callee->fn;
+			diag_note(callee->name_span.file ? callee->name_span : callee->span, "call cycle: %s",
+				  sb.data);
 			sb_free(&sb);
 		} else if (e->callee->state == 0) {
 			find_recursion(e->callee, stack, depth + 1);
