@@ -16,6 +16,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "vbpf_runtime.h"
 
@@ -137,10 +138,15 @@ static bool append_hex(struct parser *p, const char *word, uint8_t **buf, size_t
 	return true;
 }
 
-/* An integer (-5, 42, 0x1f) or bytes ([0a 0b 0c]). */
+/* An integer (-5, 42, 0x1f), bytes ([0a 0b 0c]) or "pid": the process
+ * running the cases, as bpf_get_current_pid_tgid() >> 32 sees it. */
 static bool parse_literal(struct parser *p, const char *word, struct vbpf_literal *lit)
 {
 	memset(lit, 0, sizeof(*lit));
+	if (strcmp(word, "pid") == 0) {
+		lit->value = (uint64_t)getpid();
+		return true;
+	}
 	if (word[0] == '[') {
 		if (word[strlen(word) - 1] != ']') {
 			parse_error(p, "unterminated bytes `%s`: expected `]`", word);

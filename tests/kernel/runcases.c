@@ -4,6 +4,7 @@
  * from a .va file.
  *
  *   build/vbpf-runcases [--dump] [--source-dir DIR] prog.bpf.o [prog.cases]
+ *   build/vbpf-runcases --probe   exit 0 when bpf() works, else 77 and why
  */
 #include <stdio.h>
 #include <string.h>
@@ -15,7 +16,13 @@ int main(int argc, char **argv)
 	struct vbpf_test_opts opts = { .out = stdout, .diag = stderr };
 	const char *object = NULL;
 	for (int i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--dump") == 0) {
+		if (strcmp(argv[i], "--probe") == 0) {
+			char why[256];
+			if (vbpf_kernel__probe(why, sizeof(why)) == 0)
+				return 0;
+			printf("%s\n", why);
+			return 77;
+		} else if (strcmp(argv[i], "--dump") == 0) {
 			opts.dump_maps = true;
 		} else if (strcmp(argv[i], "--source-dir") == 0 && i + 1 < argc) {
 			opts.source_dir = argv[++i];
