@@ -786,8 +786,10 @@ static Type *check_binop(Checker *ck, Node *n, Type *expected)
 	if (!lt || !rt)
 		return cmp ? ty_bool : NULL;
 
-	bool bool_eq = (n->op == OP_EQ || n->op == OP_NE) && lt->kind == TY_BOOL && rt->kind == TY_BOOL;
-	if (!bool_eq) {
+	/* Booleans compare (vaisto_bpf accepts every comparison of two equal
+	 * types, and C orders false before true); they never compute. */
+	bool bool_cmp = cmp && lt->kind == TY_BOOL && rt->kind == TY_BOOL;
+	if (!bool_cmp) {
 		if (!is_int(lt) || !is_int(rt)) {
 			Node *bad = is_int(lt) ? n->rhs : n->lhs;
 			diag_error(bad->span, "%s requires integer operands, got %s", op,
@@ -1621,7 +1623,9 @@ static void check_program(Checker *ck)
 			   entry->name);
 	if (entry->nparams >= 1) {
 		Param *p = entry->params[0];
-		if (p->type && !param_record(p) && !is_u64(p->type))
+		Record *r = param_record(p);
+		bool is_context = r && want && strcmp(r->name, want) == 0;
+		if (p->type && !is_context && !is_u64(p->type) && !(r && r->is_context))
 			diag_error(p->span, "the entry function's parameter must be the context (%s%s) or :u64, got %s",
 				   want ? ":" : "", want ? want : "a pointer", type_str(p->type));
 	}

@@ -122,7 +122,8 @@ Test(checker, operands_same_type)
 
 Test(checker, integer_operands)
 {
-	rejects("(defn f [a :bool] :bool (< a a))", "1:28", "< requires integer operands, got :bool");
+	rejects("(defn f [a :bool] :bool (* a a))", "1:28", "* requires integer operands, got :bool");
+	accepts("(defn f [a :bool b :bool] :bool (< a b))");
 	rejects("(defn f [a :bool b :u8] :u8 (band b a))", "1:37", "band requires integer operands, got :bool");
 }
 
