@@ -19,7 +19,10 @@ CFLAGS   ?= -O2 -g
 WARN      = -Wall -Wextra -Werror
 ALL_CFLAGS = -std=c11 $(WARN) -D_GNU_SOURCE -Ibuild -Itranslator $(CFLAGS)
 
-TRANSLATOR_SRC = $(sort $(filter-out translator/main.c,$(wildcard translator/*.c)))
+# main.c and the subcommands that need libbpf (cmd_*.c) go into vbpf2c only,
+# so the fuzzer and the library stay free of the runtime.
+TRANSLATOR_SRC = $(sort $(filter-out translator/main.c translator/cmd_%.c,$(wildcard translator/*.c)))
+COMMAND_OBJ    = $(patsubst translator/%.c,build/%.o,$(wildcard translator/cmd_*.c))
 TRANSLATOR_OBJ = $(TRANSLATOR_SRC:translator/%.c=build/%.o)
 RUNTIME_SRC    = $(sort $(wildcard runtime/*.c))
 RUNTIME_OBJ    = $(RUNTIME_SRC:runtime/%.c=build/runtime_%.o)
@@ -66,7 +69,7 @@ build/libvbpf2c.a: $(TRANSLATOR_OBJ)
 build/libvbpf2c_runtime.a: $(RUNTIME_OBJ)
 	rm -f $@ && ar rcs $@ $^
 
-vbpf2c: build/main.o build/libvbpf2c.a build/libvbpf2c_runtime.a
+vbpf2c: build/main.o $(COMMAND_OBJ) build/libvbpf2c.a build/libvbpf2c_runtime.a
 	$(CC) $(ALL_CFLAGS) -o $@ $^ -lbpf -lelf -lz
 
 build/unit_tests: $(UNIT_SRC) build/libvbpf2c.a build/libvbpf2c_runtime.a $(HEADERS)

@@ -522,4 +522,11 @@ void emit_c(const Module *m, const EmitOptions *opts, StrBuf *out);
  * reporting every error found. */
 Module *frontend_run(const SourceFile *file);
 
+/* ---- subcommands (cmd_*.c, linked into vbpf2c only) -------------------- */
+
+/* `vbpf2c test [options] prog.va [prog.cases]` (cmd_test.c): compiles,
+ * loads and runs the cases in the kernel; argv[0] is "test". Returns the
+ * exit status. main.c dispatches to it when argv[1] is "test". */
+int cmd_test(int argc, char **argv);
+
 #endif

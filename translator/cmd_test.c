@@ -1,0 +1,205 @@
+/* cmd_test.c - `vbpf2c test`: prove a program in the kernel.
+ *
+ *   vbpf2c test [options] prog.va [prog.cases]
+ *
+ * Compiles prog.va to a BPF object exactly as `vbpf2c -c` does (by running
+ * this same executable with -c, so the two can never disagree), loads it -
+ * a verifier rejection is printed at the .va line - and runs the cases of
+ * prog.cases (default: beside prog.va, when it exists; docs/cases.md) with
+ * BPF_PROG_TEST_RUN. One line per case, then "N passed, N failed".
+ * A .o argument is loaded as it is, without compiling.
+ *
+ * Exit status: 0 every check passed (or bpf() is refused and everything was
+ * skipped, with the reason), 1 a check failed or the source was rejected,
+ * 2 usage or tool trouble.
+ */
+#include <errno.h>
+#include <spawn.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "vbpf2c.h"
+#include "../runtime/vbpf_runtime.h"
+
+extern char **environ;
+
+static const char test_usage[] =
+	"usage: vbpf2c test [options] file.va [file.cases]\n"
+	"\n"
+	"Compiles file.va, loads it into the kernel and runs its cases (file.cases\n"
+	"beside it by default; see docs/cases.md) with BPF_PROG_TEST_RUN.\n"
+	"\n"
+	"options:\n"
+	"  --dump          print every map after the cases\n"
+	"  --keep          keep the compiled object (file.bpf.o beside file.va)\n"
+	"  --backend=NAME, --clang=PATH, -I DIR, -D NAME[=VAL], --license=STR\n"
+	"                  passed to the compiler, as for vbpf2c -c\n"
+	"  --help          this text\n"
+	"\n"
+	"exit status: 0 all passed (or skipped: bpf() refused), 1 a failure,\n"
+	"2 usage or tool trouble\n";
+
+static bool has_suffix(const char *s, const char *suffix)
+{
+	size_t n = strlen(s), m = strlen(suffix);
+	return n >= m && strcmp(s + n - m, suffix) == 0;
+}
+
+static bool file_exists(const char *path)
+{
+	struct stat st;
+	return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+/* Runs `self [compile_args...] -c source -o object`; true on success.
+ * The compiler's diagnostics go to our stderr as they are. */
+static bool compile(const char *source, const char *object, char **compile_args, int nargs)
+{
+	char **argv = calloc((size_t)nargs + 6, sizeof(*argv));
+	if (!argv)
+		return false;
+	int argc = 0;
+	argv[argc++] = "vbpf2c";
+	for (int i = 0; i < nargs; i++)
+		argv[argc++] = compile_args[i];
+	argv[argc++] = "-c";
+	argv[argc++] = "-o";
+	argv[argc++] = (char *)object;
+	argv[argc++] = (char *)source;
+	pid_t pid;
+	int err = posix_spawn(&pid, "/proc/self/exe", NULL, NULL, argv, environ);
+	free(argv);
+	if (err) {
+		fprintf(stderr, "vbpf2c test: cannot run the compiler: %s\n", strerror(err));
+		return false;
+	}
+	int status;
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return false;
+	return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
+static char *dirname_of(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	if (!slash)
+		return strdup(".");
+	return strndup(path, (size_t)(slash - path) + (slash == path));
+}
+
+int cmd_test(int argc, char **argv)
+{
+	const char *source = NULL, *cases = NULL;
+	bool dump = false, keep = false;
+	char **compile_args = calloc((size_t)argc + 1, sizeof(*compile_args));
+	int ncompile = 0;
+	if (!compile_args)
+		return 2;
+	for (int i = 1; i < argc; i++) {
+		const char *arg = argv[i];
+		if (strcmp(arg, "--help") == 0) {
+			fputs(test_usage, stdout);
+			free(compile_args);
+			return 0;
+		} else if (strcmp(arg, "--dump") == 0) {
+			dump = true;
+		} else if (strcmp(arg, "--keep") == 0) {
+			keep = true;
+		} else if ((strcmp(arg, "-I") == 0 || strcmp(arg, "-D") == 0) && i + 1 < argc) {
+			compile_args[ncompile++] = argv[i++];
+			compile_args[ncompile++] = argv[i];
+		} else if (strncmp(arg, "-I", 2) == 0 || strncmp(arg, "-D", 2) == 0 ||
+			   strncmp(arg, "--backend=", 10) == 0 || strncmp(arg, "--clang=", 8) == 0 ||
+			   strncmp(arg, "--license=", 10) == 0) {
+			compile_args[ncompile++] = argv[i];
+		} else if (arg[0] == '-') {
+			fprintf(stderr, "vbpf2c test: unknown option '%s'\n%s", arg, test_usage);
+			free(compile_args);
+			return 2;
+		} else if (!source) {
+			source = arg;
+		} else if (!cases) {
+			cases = arg;
+		} else {
+			fprintf(stderr, "vbpf2c test: one program and one cases file at most\n");
+			free(compile_args);
+			return 2;
+		}
+	}
+	if (!source) {
+		fputs(test_usage, stderr);
+		free(compile_args);
+		return 2;
+	}
+
+	/* prog.va -> prog.cases, when there is one. */
+	char *default_cases = NULL;
+	if (!cases) {
+		size_t stem = strlen(source) - (has_suffix(source, ".va") ? 3
+					      : has_suffix(source, ".vaisto") ? 7
+					      : has_suffix(source, ".o") ? 2 : 0);
+		if (has_suffix(source, ".bpf.o"))
+			stem -= 4;
+		if (asprintf(&default_cases, "%.*s.cases", (int)stem, source) > 0 &&
+		    file_exists(default_cases))
+			cases = default_cases;
+	}
+
+	int status = 2;
+	char tmpdir[] = "/tmp/vbpf2c-test.XXXXXX";
+	char *object = NULL;
+	bool made_tmpdir = false;
+	if (has_suffix(source, ".o")) {
+		object = strdup(source);
+	} else if (keep) {
+		size_t stem = strlen(source) - (has_suffix(source, ".va") ? 3 : 0);
+		if (asprintf(&object, "%.*s.bpf.o", (int)stem, source) < 0)
+			object = NULL;
+	} else if (mkdtemp(tmpdir)) {
+		made_tmpdir = true;
+		if (asprintf(&object, "%s/prog.bpf.o", tmpdir) < 0)
+			object = NULL;
+	} else {
+		fprintf(stderr, "vbpf2c test: cannot make a temporary directory: %s\n",
+			strerror(errno));
+	}
+	if (!object)
+		goto out;
+	if (!has_suffix(source, ".o") && !compile(source, object, compile_args, ncompile)) {
+		printf("FAIL compile: %s\n0 passed, 1 failed\n", source);
+		status = 1;
+		goto out;
+	}
+
+	char *source_dir = dirname_of(source);
+	struct vbpf_test_opts opts = {
+		.cases_path = cases,
+		.source_dir = source_dir,
+		.dump_maps = dump,
+		.out = stdout,
+		.diag = stderr,
+	};
+	/* Diagnostics and case lines interleave in the order they happen. */
+	fflush(stdout);
+	struct vbpf_test_stats stats = vbpf_test__run_object(object, &opts);
+	free(source_dir);
+	printf("%d passed, %d failed", stats.passed, stats.failed);
+	if (stats.skipped)
+		printf(", %d skipped", stats.skipped);
+	printf("\n");
+	status = stats.failed ? 1 : 0;
+out:
+	if (made_tmpdir) {
+		if (object)
+			unlink(object);
+		rmdir(tmpdir);
+	}
+	free(object);
+	free(default_cases);
+	free(compile_args);
+	return status;
+}
