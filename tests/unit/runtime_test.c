@@ -1,0 +1,222 @@
+/* Unit tests for the runtime pieces that need no kernel: the cases-file
+ * parser, the encoding of keys and values, and finding the complaint and
+ * its source line in a verifier log. (Loading and test runs are covered by
+ * tests/kernel.sh, in the kernel.) */
+#include <criterion/criterion.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "vbpf_runtime.h"
+
+static char *errors;
+static size_t errors_len;
+
+static struct vbpf_cases *parse(const char *text)
+{
+	FILE *diag = open_memstream(&errors, &errors_len);
+	struct vbpf_cases *cases = vbpf_cases__parse("t.cases", text, diag);
+	fclose(diag);
+	return cases;
+}
+
+static void free_errors(void)
+{
+	free(errors);
+	errors = NULL;
+}
+
+TestSuite(runtime_cases, .fini = free_errors);
+
+Test(runtime_cases, case_with_packet_repeat_return_and_expectations)
+{
+	struct vbpf_cases *cs = parse("# comment\n"
+				      "set blocked 53 = 1\n"
+				      "case udp   # trailing comment\n"
+				      "  packet 02 00 0a0b\n"
+				      "  packet ff\n"
+				      "  packet-len 8\n"
+				      "  repeat 3\n"
+				      "  return 2\n"
+				      "  expect count 0 = 3\n"
+				      "  expect count [01 00 00 00] absent\n"
+				      "  expect global hits = -1\n");
+	cr_assert_not_null(cs, "%s", errors);
+	cr_assert_eq(cs->nsetup, 1);
+	cr_assert_eq(cs->setup[0].kind, VBPF_STEP_SET);
+	cr_assert_str_eq(cs->setup[0].map, "blocked");
+	cr_assert_eq(cs->setup[0].key.value, 53);
+	cr_assert_eq(cs->ncases, 1);
+	const struct vbpf_case *c = &cs->cases[0];
+	cr_assert_str_eq(c->name, "udp");
+	/* 02 00 0a 0b ff, padded with zeros to 8 bytes */
+	cr_assert_eq(c->packet_size, 8);
+	const uint8_t want[8] = { 0x02, 0x00, 0x0a, 0x0b, 0xff, 0, 0, 0 };
+	cr_assert_arr_eq(c->packet, want, 8);
+	cr_assert_eq(c->repeat, 3);
+	cr_assert(c->run && c->has_return);
+	cr_assert_eq(c->expect_return, 2);
+	cr_assert_eq(c->nafter, 3);
+	cr_assert_eq(c->after[0].kind, VBPF_STEP_EXPECT);
+	cr_assert_eq(c->after[1].kind, VBPF_STEP_EXPECT_ABSENT);
+	cr_assert(c->after[1].key.is_bytes);
+	cr_assert_eq(c->after[1].key.nbytes, 4);
+	cr_assert_str_eq(c->after[2].global, "hits");
+	cr_assert(c->after[2].value.negative);
+	cr_assert_eq((int64_t)c->after[2].value.value, -1);
+	vbpf_cases__free(cs);
+}
+
+Test(runtime_cases, ctx_u64_is_little_endian_words)
+{
+	struct vbpf_cases *cs = parse("case sys\n ctx-u64 1 -2\n return 0\n");
+	cr_assert_not_null(cs, "%s", errors);
+	const struct vbpf_case *c = &cs->cases[0];
+	cr_assert_eq(c->ctx_size, 16);
+	cr_assert_eq(c->ctx[0], 1);
+	cr_assert_eq(c->ctx[7], 0);
+	/* -2 is 0xfffffffffffffffe: fe then seven ff */
+	cr_assert_eq(c->ctx[8], 0xfe);
+	cr_assert_eq(c->ctx[15], 0xff);
+	vbpf_cases__free(cs);
+}
+
+Test(runtime_cases, set_and_expect_in_a_case_split_before_and_after_the_run)
+{
+	struct vbpf_cases *cs = parse("case c\n expect m 1 = 2\n set m 1 = 0\n packet-len 14\n"
+				      " return 0\n delete m 2\n");
+	cr_assert_not_null(cs, "%s", errors);
+	cr_assert_eq(cs->cases[0].nbefore, 2);
+	cr_assert_eq(cs->cases[0].before[0].kind, VBPF_STEP_SET);
+	cr_assert_eq(cs->cases[0].before[1].kind, VBPF_STEP_DELETE);
+	cr_assert_eq(cs->cases[0].nafter, 1);
+	vbpf_cases__free(cs);
+}
+
+Test(runtime_cases, pid_is_this_process)
+{
+	struct vbpf_cases *cs = parse("case c\n expect per_pid pid = 1\n");
+	cr_assert_not_null(cs, "%s", errors);
+	cr_assert_eq(cs->cases[0].after[0].key.value, (uint64_t)getpid());
+	cr_assert_not(cs->cases[0].run);
+	vbpf_cases__free(cs);
+}
+
+Test(runtime_cases, errors_name_the_line)
+{
+	cr_assert_null(parse("case a\n  packet 0g\n  return 1\n"));
+	cr_assert(strstr(errors, "t.cases:2: error: `0g` is not hex bytes"), "%s", errors);
+	free_errors();
+	cr_assert_null(parse("packet 00\n"));
+	cr_assert(strstr(errors, "t.cases:1: error: `packet` outside a case"), "%s", errors);
+	free_errors();
+	cr_assert_null(parse("case a\n  packet 000\n  return 1\n"));
+	cr_assert(strstr(errors, "odd number of hex digits"), "%s", errors);
+	free_errors();
+	cr_assert_null(parse("case a\n  packet-len 20\n"));
+	cr_assert(strstr(errors, "t.cases:1: error: case `a` runs the program but expects no `return`"),
+		  "%s", errors);
+	free_errors();
+	cr_assert_null(parse("case a\n  expect m 1 == 2\n"));
+	cr_assert(strstr(errors, "t.cases:2: error: expected `expect MAP KEY = VALUE`"), "%s", errors);
+	free_errors();
+	cr_assert_null(parse("case a\n  frobnicate\n"));
+	cr_assert(strstr(errors, "unknown directive `frobnicate`"), "%s", errors);
+}
+
+TestSuite(runtime_literal);
+
+static int encode(const char *word, size_t size, uint8_t *out)
+{
+	char text[128], why[128];
+	snprintf(text, sizeof(text), "case c\n expect m 0 = %s\n", word);
+	struct vbpf_cases *cs = vbpf_cases__parse("t", text, NULL);
+	cr_assert_not_null(cs);
+	int err = vbpf_literal__encode(&cs->cases[0].after[0].value, out, size, why, sizeof(why));
+	vbpf_cases__free(cs);
+	return err;
+}
+
+Test(runtime_literal, integers_are_little_endian_at_the_given_size)
+{
+	uint8_t out[8];
+	cr_assert_eq(encode("0x1234", 2, out), 0);
+	cr_assert_eq(out[0], 0x34);
+	cr_assert_eq(out[1], 0x12);
+	cr_assert_eq(encode("255", 1, out), 0);
+	cr_assert_eq(out[0], 0xff);
+	cr_assert_eq(encode("-1", 4, out), 0);
+	cr_assert_eq(out[3], 0xff);
+	/* -128 fits a byte as signed; 256 and -129 do not fit at all */
+	cr_assert_eq(encode("-128", 1, out), 0);
+	cr_assert_eq(out[0], 0x80);
+	cr_assert_neq(encode("256", 1, out), 0);
+	cr_assert_neq(encode("-129", 1, out), 0);
+}
+
+Test(runtime_literal, bytes_must_match_the_size)
+{
+	uint8_t out[4];
+	cr_assert_eq(encode("[0a 00 00 01]", 4, out), 0);
+	cr_assert_eq(out[0], 0x0a);
+	cr_assert_eq(out[3], 0x01);
+	cr_assert_neq(encode("[0a 00]", 4, out), 0);
+}
+
+TestSuite(runtime_verifier_log);
+
+/* The log the kernel gave for tests/kernel/missing_bounds-like C: a packet
+ * load before any data_end check. */
+static const char missing_bounds_log[] =
+	"0: R1=ctx() R10=fp0\n"
+	"; (let [data (u64 (. ctx :data)) @ mb.va:7\n"
+	"0: (61) r1 = *(u32 *)(r1 +0)          ; R1=pkt(r=0)\n"
+	"; proto (bpf/load_u16 data 12)] @ mb.va:8\n"
+	"1: (69) r1 = *(u16 *)(r1 +12)\n"
+	"invalid access to packet, off=12 size=2, R1(id=0,off=12,r=0)\n"
+	"R1 offset is outside of the packet\n"
+	"processed 2 insns (limit 1000000) max_states_per_insn 0 total_states 0 peak_states 0 "
+	"mark_read 0\n";
+
+Test(runtime_verifier_log, finds_line_reason_and_instruction)
+{
+	struct vbpf_verifier_error err;
+	cr_assert_eq(vbpf_verifier_log__parse(missing_bounds_log, &err), 0);
+	cr_assert_str_eq(err.file, "mb.va");
+	cr_assert_eq(err.line, 8);
+	cr_assert_str_eq(err.source, "proto (bpf/load_u16 data 12)]");
+	cr_assert_eq(err.insn_idx, 1);
+	cr_assert_str_eq(err.insn, "1: (69) r1 = *(u16 *)(r1 +12)");
+	cr_assert_str_eq(err.reason, "invalid access to packet, off=12 size=2, R1(id=0,off=12,r=0)");
+	cr_assert_str_eq(err.detail, "R1 offset is outside of the packet");
+}
+
+Test(runtime_verifier_log, prints_like_a_compiler_with_a_caret_under_the_load)
+{
+	struct vbpf_verifier_error err;
+	cr_assert_eq(vbpf_verifier_log__parse(missing_bounds_log, &err), 0);
+	char *text = NULL;
+	size_t len = 0;
+	FILE *out = open_memstream(&text, &len);
+	/* mb.va does not exist here: the line text comes from the log. */
+	vbpf_verifier_error__print(&err, "mb.bpf.o", NULL, out);
+	fclose(out);
+	/* The quoted text starts at column 1; "(bpf/load_u16" starts at 7. */
+	cr_assert(strstr(text, "mb.va:8:7: error: verifier: invalid access to packet"), "%s", text);
+	cr_assert(strstr(text, "\nproto (bpf/load_u16 data 12)]\n      ^~~~~~~~~~~~~~~~~~~~~~\n"),
+		  "%s", text);
+	cr_assert(strstr(text, "note: verifier: R1 offset is outside of the packet\n"), "%s", text);
+	free(text);
+}
+
+Test(runtime_verifier_log, a_log_without_line_info_still_gives_the_reason)
+{
+	struct vbpf_verifier_error err;
+	const char *log = "0: R1=ctx() R10=fp0\n0: (b7) r0 = 0\n1: (95) exit\n"
+			  "At program exit the register R0 has unknown scalar value\n"
+			  "processed 2 insns\n";
+	cr_assert_eq(vbpf_verifier_log__parse(log, &err), 0);
+	cr_assert_eq(err.line, 0);
+	cr_assert_str_eq(err.reason, "At program exit the register R0 has unknown scalar value");
+	cr_assert_eq(err.insn_idx, 1);
+}
