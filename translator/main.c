@@ -1,6 +1,7 @@
 /* main.c - the vbpf2c command.
  *
  *   vbpf2c [options] file.va
+ *   vbpf2c test [options] file.va [file.cases]     (cmd_test.c)
  *
  * Reads the whole source, runs the front end, and then either stops
  * (--check), writes the C (stdout or -o), or compiles the C with clang
@@ -59,9 +60,12 @@ enum {
 
 static const char usage_text[] =
 	"Usage: vbpf2c [options] FILE.va\n"
+	"       vbpf2c test [options] FILE.va [FILE.cases]\n"
 	"Translate a Vaisto BPF program to libbpf C, or compile it to a BPF object.\n"
 	"The C goes to standard output unless -o or -c says otherwise.\n"
 	"FILE may be '-' to read standard input.\n"
+	"'vbpf2c test' compiles FILE.va, loads it into the kernel and runs its test\n"
+	"cases with BPF_PROG_TEST_RUN; 'vbpf2c test --help' explains it.\n"
 	"\n"
 	"Options:\n"
 	"  -o FILE         write the output to FILE ('-': standard output)\n"
@@ -449,6 +453,10 @@ static bool compile_with_clang(const Options *opt, const char *stem, const StrBu
 
 	ok = run_tool(argv);
 	free(argv);
+	if (!ok && !opt->line_directives)
+		fprintf(stderr, "hint: %s.bpf.c was a temporary copy; "
+				"'vbpf2c --no-line %s > %s.bpf.c' writes the C clang rejected\n",
+			stem, opt->input, stem);
 	if (!to_stdout) {
 		if (ok) {
 			ok = temp_commit(tmp_object, object);
@@ -595,6 +603,11 @@ static void parse_options(int argc, char **argv, Options *opt)
 
 int main(int argc, char **argv)
 {
+	/* Subcommands come first; a source file literally named "test" can
+	 * still be given as ./test. */
+	if (argc > 1 && strcmp(argv[1], "test") == 0)
+		return cmd_test(argc - 1, argv + 1);
+
 	Options opt = { 0 };
 	parse_options(argc, argv, &opt);
 
