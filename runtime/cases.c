@@ -10,6 +10,7 @@
  *     return 2
  *     expect pkt_count 0 = 3
  *     expect global hits = 3
+ *     expect-events events 1 [0a000001 ...]   # ring-buffer records
  */
 #include <ctype.h>
 #include <errno.h>
@@ -354,6 +355,31 @@ static void parse_case_line(struct parser *p, char **w, int n)
 	} else if (strcmp(d, "set") == 0 || strcmp(d, "delete") == 0) {
 		struct vbpf_step *step = add_step(&c->before, &c->nbefore);
 		parse_step(p, w, n, step);
+	} else if (strcmp(d, "expect-events") == 0) {
+		struct vbpf_step *step = add_step(&c->after, &c->nafter);
+		step->kind = VBPF_STEP_EXPECT_EVENTS;
+		step->line = p->line;
+		if (n < 3 || !parse_uint(w[2], &v) || v > 100000) {
+			parse_error(p, "expected `expect-events RINGBUF N [RECORD...]`");
+			return;
+		}
+		step->map = xstrdup(w[1]);
+		step->value.value = v;
+		if (n > 3 && (uint64_t)(n - 3) != v) {
+			parse_error(p, "%d records listed for %llu events", n - 3,
+				    (unsigned long long)v);
+			return;
+		}
+		for (int i = 3; i < n; i++) {
+			step->records = grow(step->records, step->nrecords, sizeof(*step->records));
+			struct vbpf_literal *rec = &step->records[step->nrecords++];
+			if (w[i][0] != '[') {
+				parse_error(p, "a record is written as [hex bytes], not `%s`", w[i]);
+				return;
+			}
+			if (!parse_literal(p, w[i], rec))
+				return;
+		}
 	} else if (strcmp(d, "expect") == 0) {
 		struct vbpf_step *step = add_step(&c->after, &c->nafter);
 		parse_step(p, w, n, step);
@@ -484,6 +510,9 @@ static void free_steps(struct vbpf_step *steps, int n)
 		free(steps[i].global);
 		free(steps[i].key.bytes);
 		free(steps[i].value.bytes);
+		for (int k = 0; k < steps[i].nrecords; k++)
+			free(steps[i].records[k].bytes);
+		free(steps[i].records);
 	}
 	free(steps);
 }

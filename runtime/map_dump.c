@@ -87,6 +87,21 @@ int vbpf_map__dump(const struct bpf_map *map, const struct btf *btf, FILE *out, 
 	fprintf(out, "%s (%s, %s -> %s, %u entries):\n", bpf_map__name(map),
 		libbpf_bpf_map_type_str(type), type_name(btf, bpf_map__btf_key_type_id(map)),
 		type_name(btf, bpf_map__btf_value_type_id(map)), bpf_map__max_entries(map));
+	if (type == BPF_MAP_TYPE_RINGBUF) {
+		/* Printing the records consumes them. */
+		struct vbpf_event *events;
+		int n = vbpf_ringbuf__drain(map, &events);
+		for (int i = 0; i < n; i++) {
+			fputs("  event: ", out);
+			vbpf_event__print(&events[i], btf, 0, out);
+			fputc('\n', out);
+		}
+		if (n > 0)
+			vbpf_events__free(events, n);
+		if (n == 0)
+			fputs("  (no events)\n", out);
+		return n < 0 ? n : 0;
+	}
 	if (!key_size || type == BPF_MAP_TYPE_PERF_EVENT_ARRAY || type == BPF_MAP_TYPE_PROG_ARRAY)
 		return 0;
 

@@ -190,6 +190,37 @@ static bool is_percpu(const struct bpf_map *map)
 	       bpf_map__type(map) == BPF_MAP_TYPE_LRU_PERCPU_HASH;
 }
 
+/* The records written to a ring buffer since the last check. */
+static void events_step(struct bpf_map *map, const struct btf *btf, const struct vbpf_step *s,
+			struct verdict *v)
+{
+	struct vbpf_event *events;
+	int n = vbpf_ringbuf__drain(map, &events);
+	if (n < 0) {
+		fail(v, "line %d: cannot read ring buffer `%s`: %s", s->line, s->map, strerror(-n));
+		return;
+	}
+	if ((uint64_t)n != s->value.value)
+		fail(v, "%s: %d events, expected %llu", s->map, n,
+		     (unsigned long long)s->value.value);
+	for (int i = 0; i < s->nrecords && i < n; i++) {
+		const struct vbpf_literal *want = &s->records[i];
+		if (events[i].size == want->nbytes && memcmp(events[i].data, want->bytes,
+							    want->nbytes) == 0)
+			continue;
+		char got[512], expected[512];
+		FILE *f = fmemopen(got, sizeof(got), "w");
+		if (f) {
+			vbpf_event__print(&events[i], btf, 0, f);
+			fclose(f);
+		}
+		got[sizeof(got) - 1] = '\0';
+		describe_lit(want, expected, sizeof(expected));
+		fail(v, "%s event %d = %s, expected %s", s->map, i + 1, f ? got : "?", expected);
+	}
+	vbpf_events__free(events, n);
+}
+
 /* Performs one set/delete/expect; failures go into v. */
 static void run_step(struct vbpf_obj *obj, const struct vbpf_step *s, struct verdict *v)
 {
@@ -200,6 +231,10 @@ static void run_step(struct vbpf_obj *obj, const struct vbpf_step *s, struct ver
 	struct bpf_map *map = vbpf_obj__find_map(obj, s->map);
 	if (!map) {
 		fail(v, "line %d: no map `%s` in the object", s->line, s->map);
+		return;
+	}
+	if (s->kind == VBPF_STEP_EXPECT_EVENTS) {
+		events_step(map, bpf_object__btf(vbpf_obj__bpf_object(obj)), s, v);
 		return;
 	}
 	const struct btf *btf = bpf_object__btf(vbpf_obj__bpf_object(obj));
@@ -244,6 +279,8 @@ static void run_step(struct vbpf_obj *obj, const struct vbpf_step *s, struct ver
 			typed_string(map, btf, false, got, value_size, shown, sizeof(shown));
 			fail(v, "%s[%s] = %s, expected absent", s->map, shown_key, shown);
 		}
+		break;
+	case VBPF_STEP_EXPECT_EVENTS:
 		break;
 	case VBPF_STEP_EXPECT:
 		if (vbpf_literal__encode(&s->value, want, value_size, why, sizeof(why))) {

@@ -124,8 +124,9 @@ int vbpf_prog__test_run(const struct bpf_program *prog, const struct vbpf_run_op
 /* Prints every entry, key and value typed with the map's BTF:
  *   pkt_count (array, u32 -> u64, 64 entries):
  *     [0] = 3
- * Per-CPU maps print one value per possible CPU. Maps without keys
- * (ringbuf, perf_event_array) print their header only. btf is the
+ * Per-CPU maps print one value per possible CPU. A ring buffer prints
+ * (and so consumes) its waiting records; perf event and prog arrays print
+ * their header only. btf is the
  * object's (bpf_object__btf(), may be NULL: hex bytes). */
 int vbpf_map__dump(const struct bpf_map *map, const struct btf *btf, FILE *out, unsigned flags);
 /* Prints a key or value of map typed with btf (the object's BTF,
@@ -136,6 +137,23 @@ void vbpf_map__print_typed(const struct bpf_map *map, const struct btf *btf, boo
 /* Value size as user space sees it: per-CPU maps hold one rounded-up
  * value per possible CPU. */
 size_t vbpf_map__user_value_size(const struct bpf_map *map);
+
+/* ---- ring-buffer events (events.c) ------------------------------------ */
+
+struct vbpf_event {
+	void *data;
+	size_t size;
+};
+
+/* Consumes every record waiting in a BPF_MAP_TYPE_RINGBUF map. Returns
+ * how many (the records in *events, to free with vbpf_events__free), or
+ * -errno. */
+int vbpf_ringbuf__drain(const struct bpf_map *map, struct vbpf_event **events);
+void vbpf_events__free(struct vbpf_event *events, int count);
+/* Prints one record as BTF type type_id of btf when its size matches
+ * (a record the program declared), else as hex bytes. */
+void vbpf_event__print(const struct vbpf_event *event, const struct btf *btf,
+		       unsigned int type_id, FILE *out);
 
 /* ---- cases files (cases.c) -------------------------------------------- */
 
@@ -154,6 +172,7 @@ enum vbpf_step_kind {
 	VBPF_STEP_DELETE,        /* delete MAP KEY */
 	VBPF_STEP_EXPECT,        /* expect MAP KEY = VALUE */
 	VBPF_STEP_EXPECT_ABSENT, /* expect MAP KEY absent */
+	VBPF_STEP_EXPECT_EVENTS, /* expect-events RINGBUF N [RECORD...] */
 };
 
 struct vbpf_step {
@@ -162,6 +181,8 @@ struct vbpf_step {
 	char *map;               /* "global" with global set: a defglobal/defconst */
 	char *global;
 	struct vbpf_literal key, value;
+	struct vbpf_literal *records;  /* expect-events: the records, in order */
+	int nrecords;                  /* value.value is the count */
 };
 
 struct vbpf_case {

@@ -1,0 +1,92 @@
+/* events.c - read the records a program wrote to a ring buffer, and print
+ * them typed with BTF when the caller knows the record's type. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <bpf/btf.h>
+#include <bpf/libbpf.h>
+#include <linux/bpf.h>
+
+#include "vbpf_runtime.h"
+
+struct drain {
+	struct vbpf_event *events;
+	int count;
+	int error;
+};
+
+static int collect(void *ctx, void *data, size_t size)
+{
+	struct drain *d = ctx;
+	struct vbpf_event *grown = realloc(d->events, (size_t)(d->count + 1) * sizeof(*grown));
+	void *copy = malloc(size ? size : 1);
+	if (!grown || !copy) {
+		free(copy);
+		if (grown)
+			d->events = grown;
+		d->error = -ENOMEM;
+		return -ENOMEM;
+	}
+	d->events = grown;
+	memcpy(copy, data, size);
+	d->events[d->count].data = copy;
+	d->events[d->count].size = size;
+	d->count++;
+	return 0;
+}
+
+int vbpf_ringbuf__drain(const struct bpf_map *map, struct vbpf_event **events)
+{
+	*events = NULL;
+	if (bpf_map__type(map) != BPF_MAP_TYPE_RINGBUF)
+		return -EINVAL;
+	struct drain d = { NULL, 0, 0 };
+	/* The consumer position lives in the map, so a fresh ring_buffer
+	 * picks up where the previous drain stopped. */
+	struct ring_buffer *rb = ring_buffer__new(bpf_map__fd(map), collect, &d, NULL);
+	if (!rb)
+		return -errno;
+	int err = ring_buffer__consume(rb);
+	ring_buffer__free(rb);
+	if (err < 0 || d.error) {
+		vbpf_events__free(d.events, d.count);
+		return d.error ? d.error : err;
+	}
+	*events = d.events;
+	return d.count;
+}
+
+void vbpf_events__free(struct vbpf_event *events, int count)
+{
+	for (int i = 0; i < count; i++)
+		free(events[i].data);
+	free(events);
+}
+
+static void print_to_file(void *ctx, const char *fmt, va_list args)
+{
+	vfprintf(ctx, fmt, args);
+}
+
+void vbpf_event__print(const struct vbpf_event *event, const struct btf *btf, unsigned int type_id,
+		       FILE *out)
+{
+	const struct btf_type *t = btf && type_id ? btf__type_by_id(btf, type_id) : NULL;
+	struct btf_dump *d = NULL;
+	if (t && (size_t)btf__resolve_size(btf, type_id) == event->size)
+		d = btf_dump__new(btf, print_to_file, out, NULL);
+	if (d) {
+		LIBBPF_OPTS(btf_dump_type_data_opts, opts, .compact = true, .emit_zeroes = true);
+		int err = btf_dump__dump_type_data(d, type_id, event->data, event->size, &opts);
+		btf_dump__free(d);
+		if (err >= 0)
+			return;
+	}
+	const unsigned char *p = event->data;
+	fputc('[', out);
+	for (size_t i = 0; i < event->size; i++)
+		fprintf(out, i ? " %02x" : "%02x", p[i]);
+	fputc(']', out);
+}
