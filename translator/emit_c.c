@@ -48,6 +48,9 @@ typedef struct CStmt {
 	const char *text;  /* LINE: the statement; IF: condition; SWITCH:
 	                    * scrutinee; FOR: the three clauses */
 	bool is_decl;      /* LINE: a declaration (blank line after a run) */
+	bool glued;        /* LINE: a declaration made for the next statement
+	                    * (a by-value copy, a variable an if assigns): no
+	                    * blank line between them */
 	CBlock *then, *els; /* IF (els may be NULL); FOR: body in then */
 	Vec cases;         /* SWITCH: CCase* */
 } CStmt;
@@ -95,6 +98,7 @@ typedef struct VarInfo {
 	bool c_pointer;    /* a :u64 in the source, a pointer in C (the entry's
 	                    * context, a map handle parameter) */
 	bool map_handle;   /* a :u64 parameter that receives a map */
+	const char *c_type; /* c_pointer: its C type, "void *", "struct x *" */
 } VarInfo;
 
 typedef enum DestKind { DEST_DISCARD, DEST_RETURN, DEST_ASSIGN } DestKind;
@@ -130,6 +134,7 @@ typedef struct Emitter {
 	int stack_bytes;    /* scratch area for the stack built-ins */
 	bool stack_u32, stack_u64;
 	const char *stack_name;
+	const char *base_is_int; /* set by address_base for a :u64 address */
 } Emitter;
 
 /* ---- small utilities ------------------------------------------------------ */
@@ -295,6 +300,13 @@ static void add_decl(Emitter *E, int line, const char *text)
 	add_stmt(E, CS_LINE, line, text)->is_decl = true;
 }
 
+static void add_glued_decl(Emitter *E, int line, const char *text)
+{
+	CStmt *s = add_stmt(E, CS_LINE, line, text);
+	s->is_decl = true;
+	s->glued = true;
+}
+
 /* Opens a C block: statements added from now on go into it. */
 static CBlock *enter_block(Emitter *E, CBlock **saved)
 {
@@ -425,9 +437,11 @@ static Type *by_value_type(const Node *call, int i, char kind, int map_arg)
 }
 
 /* Can arg be passed as &name without a copy? */
+static Node *strip_cast_to(Node *n, const Type *to);
+
 static bool by_value_direct(const Node *call, int i, char kind, int map_arg)
 {
-	Node *arg = call->args.items[i];
+	Node *arg = strip_cast_to(call->args.items[i], by_value_type(call, i, kind, map_arg));
 	return is_var_ref(arg) && arg->type && type_equal(arg->type, by_value_type(call, i, kind, map_arg));
 }
 
@@ -618,7 +632,8 @@ static const char *int_literal(const Type *t, uint64_t value, bool negative, boo
 		else if (!is_signed && (own_type || big))
 			sfx = "U";
 	}
-	if ((hex && value > 9) || value > UINT32_MAX)
+	bool mask = value >= 0xffff && (value & (value + 1)) == 0; /* 0xffffffff */
+	if ((hex && value > 9) || mask || value > UINT32_MAX)
 		return arena_printf("0x%" PRIx64 "%s", value, sfx);
 	return arena_printf("%" PRIu64 "%s", value, sfx);
 }
@@ -635,7 +650,8 @@ static CExpr exact(CExpr e, const Type *t)
 {
 	if (!e.wide || !is_int_type(t))
 		return e;
-	return cx(arena_printf("(%s)%s", t->c_name, paren(e, PREC_UNARY)), PREC_UNARY);
+	const char *operand = e.s[0] == '*' ? arena_printf("(%s)", e.s) : paren(e, PREC_UNARY);
+	return cx(arena_printf("(%s)%s", t->c_name, operand), PREC_UNARY);
 }
 
 static CExpr exact_value(Emitter *E, Node *n)
@@ -666,14 +682,18 @@ static CExpr field_value(Emitter *E, Node *n, bool as_pointer)
 static CExpr address_base(Emitter *E, Node *p, const Type **pointee)
 {
 	*pointee = NULL;
+	E->base_is_int = NULL;
 	if (p->type && p->type->kind == TY_PTR) {
 		*pointee = p->type->pointee;
 		return lower_value(E, p);
 	}
 	if (is_var_ref(p) && var_info(E, p->ref_var)->c_pointer) {
-		/* the entry's context taken as :u64: a C pointer already */
-		*pointee = NULL;
-		return cx(var_text(E, p->ref_var), PREC_POSTFIX);
+		/* the entry's context taken as :u64: a C pointer already;
+		 * byte offsets need it as void * */
+		VarInfo *vi = var_info(E, p->ref_var);
+		if (vi->c_type && strcmp(vi->c_type, "void *") != 0)
+			return cx(arena_printf("(void *)%s", vi->text), PREC_UNARY);
+		return cx(vi->text, PREC_POSTFIX);
 	}
 	/* (u64 (. ctx :data)): the C member is a pointer or a __u32 */
 	if (p->kind == N_CAST && p->lhs->kind == N_FIELD && p->lhs->field) {
@@ -685,6 +705,7 @@ static CExpr address_base(Emitter *E, Node *p, const Type **pointee)
 	if (p->kind == N_FIELD && p->field && p->field->c_pointer)
 		return field_value(E, p, true);
 	CExpr a = exact_value(E, p);
+	E->base_is_int = p->type && p->type->size == 8 ? paren(a, PREC_UNARY) : NULL;
 	if (p->type && p->type->size == 8)
 		return cx(arena_printf("(void *)%s", paren(a, PREC_UNARY)), PREC_UNARY);
 	return cx(arena_printf("(void *)(long)%s", paren(a, PREC_UNARY)), PREC_UNARY);
@@ -696,6 +717,7 @@ static CExpr memory_at(Emitter *E, Node *p, int64_t off, const Type *w)
 {
 	const Type *pointee;
 	CExpr base = address_base(E, p, &pointee);
+	const char *int_base = E->base_is_int; /* the :u64 address, before (void *) */
 	if (pointee && pointee->kind == TY_INT && type_equal(pointee, w)) {
 		if (off == 0)
 			return cx(arena_printf("*%s", paren(base, PREC_UNARY)), PREC_UNARY);
@@ -713,6 +735,8 @@ static CExpr memory_at(Emitter *E, Node *p, int64_t off, const Type *w)
 					  PREC_POSTFIX);
 		}
 	}
+	if (off == 0 && int_base)
+		return cx(arena_printf("*(%s *)%s", w->c_name, int_base), PREC_UNARY);
 	if (off == 0)
 		return cx(arena_printf("*(%s *)%s", w->c_name, paren(base, PREC_UNARY)), PREC_UNARY);
 	/* byte arithmetic: on a void * or __u8 * directly, else through void * */
@@ -798,6 +822,16 @@ static bool prints_as_type(Emitter *E, const Node *n, const Type *t)
 	return false;
 }
 
+/* (u64 port) consumed as a __u16 where port is a __u16: the widening and
+ * the conversion back cancel, leaving port. */
+static Node *strip_cast_to(Node *n, const Type *to)
+{
+	while (n->kind == N_CAST && to && is_int_type(to) && n->lhs->type && is_int_type(n->lhs->type) &&
+	       n->cast_to->size >= n->lhs->type->size && type_equal(n->lhs->type, to))
+		n = n->lhs;
+	return n;
+}
+
 /* A cast (T)e where C would convert to T anyway, given that the value is
  * consumed as type `to`: drop the cast. Only widening casts: a narrowing
  * or sign-changing cast stays visible, it is the point of the line. */
@@ -816,16 +850,25 @@ static CExpr lower_cast(Emitter *E, Node *n, bool implicit)
 		return cx(arena_printf("(%s)(long)%s", n->cast_to->c_name, paren(f, PREC_UNARY)),
 			  PREC_UNARY);
 	}
+	if (!implicit && a->kind == N_CALL && a->callee_kind == CALLEE_BUILTIN && a->builtin == BI_LOAD &&
+	    a->builtin_type && n->cast_to->size == a->builtin_type->size) {
+		/* (i64 (load_u64 p 8)): load through the signed type */
+		Node **la = (Node **)a->args.items;
+		return memory_at(E, la[0], literal_value(la[1]), n->cast_to);
+	}
 	CExpr v = exact_value(E, a);
 	if (type_equal(a->type, n->cast_to) || implicit)
 		return v;
-	return cx(arena_printf("(%s)%s", n->cast_to->c_name, paren(v, PREC_UNARY)), PREC_UNARY);
+	/* (T)(*p): clang-format reads (T)*p as a multiplication */
+	const char *operand = v.s[0] == '*' ? arena_printf("(%s)", v.s) : paren(v, PREC_UNARY);
+	return cx(arena_printf("(%s)%s", n->cast_to->c_name, operand), PREC_UNARY);
 }
 
 /* n consumed by a context that converts to type `to` (a declaration, an
  * assignment, a store, a return, an argument of one of our functions). */
 static CExpr value_for(Emitter *E, Node *n, const Type *to)
 {
+	n = strip_cast_to(n, to);
 	if (cast_is_implicit(n, to))
 		return lower_cast(E, n, true);
 	return lower_value(E, n);
@@ -991,7 +1034,7 @@ static CExpr lower_call(Emitter *E, Node *n);
 static CExpr value_via_local(Emitter *E, Node *n)
 {
 	const char *name = new_local(E, "tmp");
-	add_decl(E, line_of(n), arena_printf("%s;", c_decl(E, n->type, name)));
+	add_glued_decl(E, line_of(n), arena_printf("%s;", c_decl(E, n->type, name)));
 	lower_stmt(E, n, (Dest){ DEST_ASSIGN, name, n->type });
 	return cx(name, PREC_POSTFIX);
 }
@@ -1097,12 +1140,12 @@ static const char *by_value_arg(Emitter *E, Node *call, int i, char kind, int ma
 {
 	Node *arg = call->args.items[i];
 	if (by_value_direct(call, i, kind, map_arg))
-		return arena_printf("&%s", var_text(E, arg->ref_var));
+		return arena_printf("&%s", var_text(E, strip_cast_to(arg, by_value_type(call, i, kind, map_arg))->ref_var));
 	Type *t = by_value_type(call, i, kind, map_arg);
 	const char *base = kind == 'k' ? "key" : kind == 'v' ? "value" : "data";
 	CExpr v = value_for(E, arg, t);
 	const char *name = new_local(E, base);
-	add_decl(E, line_of(arg), arena_printf("%s = %s;", c_decl(E, t, name), v.s));
+	add_glued_decl(E, line_of(arg), arena_printf("%s = %s;", c_decl(E, t, name), v.s));
 	return arena_printf("&%s", name);
 }
 
@@ -1144,7 +1187,8 @@ static CExpr lower_builtin(Emitter *E, Node *n)
 			Node **la = (Node **)v->lhs->args.items;
 			CExpr lv2 = memory_at(E, la[0], literal_value(la[1]), w);
 			if (strcmp(lv.s, lv2.s) == 0) {
-				CExpr r = literal_operand(E, v->rhs, false, is_bitwise(v->op));
+				CExpr r = v->rhs->kind == N_INT ? literal_operand(E, v->rhs, false, is_bitwise(v->op))
+								: value_for(E, v->rhs, w);
 				return cx(arena_printf("%s %s= %s", lv.s, binop_c_name(v->op), r.s),
 					  PREC_ASSIGN);
 			}
@@ -1323,17 +1367,10 @@ static void emit_if(Emitter *E, int line, CExpr cond, CBlock *then, CBlock *els,
 	}
 }
 
-/* Is n a plain value (no statements, no effects) whose return is short:
- * the arm a person returns early with? */
-static bool is_short_return(Emitter *E, const Node *n)
-{
-	return !needs_stmts(E, n) && !has_effects(n) && n->kind != N_IF;
-}
-
 static void lower_if(Emitter *E, Node *n, CExpr cond, Node *then, Node *els, Dest d)
 {
 	bool flatten = d.kind == DEST_RETURN && fn_returns_value(E);
-	if (flatten && is_short_return(E, els) && !is_short_return(E, then)) {
+	if (flatten && els && then && !needs_stmts(E, els) && needs_stmts(E, then)) {
 		/* early return: if (!ok) return 0; ... */
 		cond = negate(cond);
 		Node *t = then;
@@ -1519,7 +1556,7 @@ static void lower_for(Emitter *E, Node *n)
 	} else {
 		CExpr e = value_for(E, n->rhs, t);
 		const char *name = new_local(E, "end");
-		add_decl(E, line_of(n->rhs), arena_printf("const %s = %s;", c_decl(E, t, name), e.s));
+		add_glued_decl(E, line_of(n->rhs), arena_printf("const %s = %s;", c_decl(E, t, name), e.s));
 		end = cx(name, PREC_POSTFIX);
 	}
 	CStmt *s = add_stmt(E, CS_FOR, line_of(n),
@@ -1549,7 +1586,8 @@ static void lower_set(Emitter *E, Node *n)
 		else if (n->lhs && v->lhs->kind == N_FIELD && !has_effects(n->lhs))
 			same = strcmp(field_value(E, v->lhs, true).s, target) == 0;
 		if (same) {
-			CExpr r = literal_operand(E, v->rhs, false, is_bitwise(v->op));
+			CExpr r = v->rhs->kind == N_INT ? literal_operand(E, v->rhs, false, is_bitwise(v->op))
+							: value_for(E, v->rhs, t);
 			add_line(E, line_of(n), arena_printf("%s %s= %s;", target, binop_c_name(v->op), r.s));
 			return;
 		}
@@ -1585,12 +1623,21 @@ static void lower_binding(Emitter *E, Binding *b)
 	}
 	if (needs_stmts(E, init) &&
 	    (init->kind == N_IF || init->kind == N_MATCH || init->kind == N_AND || init->kind == N_OR)) {
-		add_decl(E, line, arena_printf("%s;", c_decl(E, v->type, name)));
+		add_glued_decl(E, line, arena_printf("%s;", c_decl(E, v->type, name)));
 		lower_stmt(E, init, (Dest){ DEST_ASSIGN, name, v->type });
 		return;
 	}
 	CExpr val = value_for(E, init, v->type);
 	add_decl(E, line, arena_printf("%s = %s;", c_decl(E, v->type, name), val.s));
+}
+
+/* Does n's source fit on one line? */
+static bool one_line(const Node *n)
+{
+	const SourceFile *f = n->span.file;
+	if (!f || !f->text || n->span.offset + n->span.len > f->len)
+		return false;
+	return memchr(f->text + n->span.offset, '\n', n->span.len) == NULL;
 }
 
 static void lower_stmt(Emitter *E, Node *n, Dest d)
@@ -1612,6 +1659,11 @@ static void lower_stmt(Emitter *E, Node *n, Dest d)
 		return;
 	case N_IF:
 		if (d.kind == DEST_ASSIGN && !needs_stmts(E, n))
+			break;
+		/* written on one line, returned on one line */
+		if (d.kind == DEST_RETURN && !needs_stmts(E, n) && n->then->kind != N_IF &&
+		    n->els->kind != N_IF && one_line(n) && one_line(n->cond) && one_line(n->els) &&
+		    n->cond->span.line == n->span.line && n->els->span.line == n->span.line)
 			break;
 		if (d.kind == DEST_DISCARD && !has_effects(n->then) && !has_effects(n->els)) {
 			discard(E, n->cond);
@@ -1690,6 +1742,272 @@ static void print_raw_line(Printer *P, const char *text)
 	}
 }
 
+/* ---- line breaking ----------------------------------------------------------
+ *
+ * The output must be a fixed point of clang-format with the kernel's
+ * .clang-format (80 columns, tabs of 8, operands aligned). For the shapes
+ * the emitter produces, clang-format 14 breaks a long statement like this,
+ * and so do we:
+ *   - a binary-operator chain: after the lowest-precedence top-level
+ *     operator, packing greedily, continuation lines aligned with the
+ *     expression's start (after "return ", "if (", "x = ");
+ *   - where that does not fit after "x = ": break after the "=" and
+ *     continue one indent (8 columns) deeper;
+ *   - a call: arguments packed greedily, aligned after the "(".
+ * Anything else is left long (clang-format would then rewrap it; the
+ * golden tests would say so). */
+
+enum { COLUMN_LIMIT = 80 };
+
+static const struct {
+	const char *text;
+	int prec;
+} c_binops[] = {
+	{ " || ", PREC_LOR }, { " && ", PREC_LAND }, { " | ", PREC_BOR },   { " ^ ", PREC_BXOR },
+	{ " & ", PREC_BAND }, { " == ", PREC_EQ },   { " != ", PREC_EQ },   { " <= ", PREC_REL },
+	{ " >= ", PREC_REL }, { " < ", PREC_REL },   { " > ", PREC_REL },   { " << ", PREC_SHIFT },
+	{ " >> ", PREC_SHIFT }, { " + ", PREC_ADD }, { " - ", PREC_ADD },   { " * ", PREC_MUL },
+	{ " / ", PREC_MUL },  { " % ", PREC_MUL },
+};
+
+/* Splits expr after each top-level operator of its lowest precedence (or
+ * after each top-level ", " inside a call's parentheses when call_args).
+ * Returns the number of pieces; pieces keep their trailing operator. */
+static int split_expr(const char *expr, Vec *pieces)
+{
+	int lowest = 1000;
+	int depth = 0;
+	size_t n = strlen(expr);
+	for (size_t i = 0; i < n; i++) {
+		char c = expr[i];
+		if (c == '(' || c == '[')
+			depth++;
+		else if (c == ')' || c == ']')
+			depth--;
+		else if (depth == 0 && c == ' ')
+			for (size_t k = 0; k < sizeof(c_binops) / sizeof(*c_binops); k++)
+				if (strncmp(expr + i, c_binops[k].text, strlen(c_binops[k].text)) == 0 &&
+				    c_binops[k].prec < lowest)
+					lowest = c_binops[k].prec;
+		if (depth == 0 && (c == '?' || c == '"'))
+			return 0; /* ternaries and strings: left alone */
+	}
+	if (lowest == 1000)
+		return 0;
+	size_t start = 0;
+	depth = 0;
+	for (size_t i = 0; i < n; i++) {
+		char c = expr[i];
+		if (c == '(' || c == '[')
+			depth++;
+		else if (c == ')' || c == ']')
+			depth--;
+		else if (depth == 0 && c == ' ') {
+			for (size_t k = 0; k < sizeof(c_binops) / sizeof(*c_binops); k++) {
+				size_t len = strlen(c_binops[k].text);
+				if (c_binops[k].prec == lowest && strncmp(expr + i, c_binops[k].text, len) == 0) {
+					/* piece ends with the operator, without the space after it */
+					vec_push(pieces, arena_strndup(expr + start, i + len - 1 - start));
+					start = i + len;
+					i += len - 1;
+					break;
+				}
+			}
+		}
+	}
+	vec_push(pieces, arena_strdup(expr + start));
+	return pieces->len;
+}
+
+/* The arguments of a call "name(a, b, c)": pieces "name(a," "b," "c)". */
+static int split_call(const char *expr, Vec *pieces)
+{
+	const char *open = strchr(expr, '(');
+	size_t n = strlen(expr);
+	if (!open || expr[n - 1] != ')')
+		return 0;
+	for (const char *p = expr; p < open; p++)
+		if (*p == ' ' || *p == '*' || *p == '&' || *p == '(')
+			return 0;
+	int depth = 0;
+	size_t start = 0;
+	for (size_t i = (size_t)(open - expr); i < n; i++) {
+		char c = expr[i];
+		if (c == '(' || c == '[')
+			depth++;
+		else if (c == ')' || c == ']') {
+			if (--depth == 0 && i != n - 1)
+				return 0; /* not one call */
+		} else if (depth == 1 && c == ',' && expr[i + 1] == ' ') {
+			vec_push(pieces, arena_strndup(expr + start, i + 1 - start));
+			start = i + 2;
+		}
+	}
+	vec_push(pieces, arena_strdup(expr + start));
+	return pieces->len;
+}
+
+static void put_indent(StrBuf *out, int col)
+{
+	for (; col >= 8; col -= 8)
+		sb_putc(out, '\t');
+	for (; col > 0; col--)
+		sb_putc(out, ' ');
+}
+
+/* Packs pieces greedily: the first line starts at column first_col after
+ * head, continuation lines at column cont_col. Fails (returns false,
+ * writing nothing) when some line would not fit. */
+static bool pack(Printer *P, const char *head, int first_col, int cont_col, Vec *pieces, const char *tail,
+		 bool dry)
+{
+	StrBuf sb = { 0 };
+	int col = first_col;
+	bool fits = true;
+	sb_puts(&sb, head);
+	int lines = 1;
+	for (int i = 0; i < pieces->len; i++) {
+		const char *piece = pieces->items[i];
+		int len = (int)strlen(piece) + (i + 1 == pieces->len ? (int)strlen(tail) : 0);
+		bool at_start = i == 0;
+		if (!at_start && col + 1 + len > COLUMN_LIMIT) {
+			sb_putc(&sb, '\n');
+			put_indent(&sb, cont_col);
+			col = cont_col;
+			lines++;
+		} else if (!at_start) {
+			sb_putc(&sb, ' ');
+			col++;
+		}
+		sb_puts(&sb, piece);
+		col += (int)strlen(piece);
+		if (col + (i + 1 == pieces->len ? (int)strlen(tail) : 0) > COLUMN_LIMIT)
+			fits = false;
+	}
+	sb_puts(&sb, tail);
+	if (fits && !dry) {
+		sb_puts(P->out, sb.data);
+		sb_putc(P->out, '\n');
+		if (P->line)
+			P->line += lines;
+	}
+	sb_free(&sb);
+	return fits;
+}
+
+/* Finds where the expression of a statement starts: after "return ",
+ * "if (", or a top-level assignment operator; *tail_len gets the length of
+ * what follows the expression (";" or ")" or ") {"). */
+static size_t expr_start(const char *text, size_t *tail_len, bool *is_assign)
+{
+	size_t n = strlen(text);
+	*is_assign = false;
+	*tail_len = 0;
+	if (n && text[n - 1] == ';')
+		*tail_len = 1;
+	if (strncmp(text, "return ", 7) == 0)
+		return 7;
+	if (strncmp(text, "if (", 4) == 0 || strncmp(text, "} else if (", 11) == 0) {
+		*tail_len = text[n - 1] == '{' ? 3 : 1;
+		return strchr(text, '(') - text + 1;
+	}
+	int depth = 0;
+	for (size_t i = 0; i < n; i++) {
+		char c = text[i];
+		if (c == '(' || c == '[')
+			depth++;
+		else if (c == ')' || c == ']')
+			depth--;
+		else if (depth == 0 && c == '=' && i > 0 && text[i + 1] == ' ' &&
+			 (text[i - 1] == ' ' || (i > 1 && text[i - 2] == ' ' && strchr("+-*/%&|^", text[i - 1])) ||
+			  (i > 2 && text[i - 3] == ' ' && (text[i - 1] == '<' || text[i - 1] == '>')))) {
+			*is_assign = true;
+			return i + 2;
+		}
+	}
+	return 0;
+}
+
+static void print_text(Printer *P, const char *text)
+{
+	int indent = P->depth * 8;
+	if (indent + (int)strlen(text) > COLUMN_LIMIT && !strchr(text, '\n')) {
+		size_t tail_len;
+		bool is_assign;
+		size_t start = expr_start(text, &tail_len, &is_assign);
+		size_t n = strlen(text);
+		const char *head = arena_strndup(text, start);
+		const char *expr = arena_strndup(text + start, n - start - tail_len);
+		const char *tail = text + n - tail_len;
+		Vec ops = { 0 }, args = { 0 };
+		int nops = split_expr(expr, &ops);
+		int nargs = nops ? 0 : split_call(expr, &args);
+		StrBuf lead = { 0 };
+		for (int i = 0; i < P->depth; i++)
+			sb_putc(&lead, '\t');
+		sb_puts(&lead, head);
+		const char *lead_s = lead.data;
+		int col = indent + (int)start;
+		bool done = false;
+		if (nops > 1) {
+			if (pack(P, lead_s, col, col, &ops, tail, true)) {
+				done = pack(P, lead_s, col, col, &ops, tail, false);
+			} else if (is_assign) {
+				/* "x =" then the expression one indent deeper */
+				const char *h = arena_printf("%.*s\n", (int)(strlen(lead_s) - 1), lead_s);
+				StrBuf sb = { 0 };
+				sb_puts(&sb, h);
+				put_indent(&sb, indent + 8);
+				if (pack(P, sb.data, indent + 8, indent + 8, &ops, tail, true)) {
+					done = pack(P, sb.data, indent + 8, indent + 8, &ops, tail, false);
+					if (done && P->line)
+						P->line++;
+				}
+				sb_free(&sb);
+			}
+		} else if (nops == 0 && start == 0 && tail_len == 0 && strchr(expr, '(') && strchr(expr, ' ') &&
+			   strchr(expr, ' ') < strchr(expr, '(') && expr[strlen(expr) - 1] == ')') {
+			/* a function signature: parameters aligned after the "(" that
+			 * opens them, the one matching the final ")" */
+			int depth = 0;
+			const char *o = expr + strlen(expr) - 1;
+			for (; o > expr; o--) {
+				if (*o == ')')
+					depth++;
+				else if (*o == '(' && --depth == 0)
+					break;
+			}
+			const char *name_start = o;
+			while (name_start > expr && name_start[-1] != ' ' && name_start[-1] != '*')
+				name_start--;
+			Vec params = { 0 };
+			split_call(name_start, &params);
+			if (params.len > 1) {
+				/* the first piece gets the whole head */
+				params.items[0] = arena_printf("%.*s%s", (int)(name_start - expr), expr,
+							       (const char *)params.items[0]);
+				done = pack(P, lead_s, col, indent + (int)(o + 1 - expr), &params, tail, false);
+			}
+		} else if (nargs > 1) {
+			if (is_assign && indent + 8 + (int)strlen(expr) + (int)tail_len <= COLUMN_LIMIT) {
+				sb_printf(P->out, "%.*s\n", (int)(strlen(lead_s) - 1), lead_s);
+				put_indent(P->out, indent + 8);
+				sb_printf(P->out, "%s%s\n", expr, tail);
+				if (P->line)
+					P->line += 2;
+				done = true;
+			} else {
+				int open = (int)(strchr(expr, '(') - expr) + 1;
+				done = pack(P, lead_s, col, col + open, &args, tail, false);
+			}
+		}
+		sb_free(&lead);
+		if (done)
+			return;
+	}
+	print_raw_line(P, text);
+}
+
 /* One output line produced by source line `line`: a #line directive first
  * when the line numbering does not already say so. */
 static void print_line(Printer *P, int line, const char *text)
@@ -1698,7 +2016,7 @@ static void print_line(Printer *P, int line, const char *text)
 		sb_printf(P->out, "#line %d %s\n", line, P->file);
 		P->line = line;
 	}
-	print_raw_line(P, text);
+	print_text(P, text);
 }
 
 static void print_block(Printer *P, const CBlock *b);
@@ -1853,7 +2171,11 @@ static void print_block(Printer *P, const CBlock *b)
 	for (int i = 0; b && i < b->stmts.len; i++) {
 		const CStmt *s = b->stmts.items[i];
 		bool decl = s->kind == CS_LINE && s->is_decl;
-		if (after_decl && !decl) {
+		const CStmt *prev = i > 0 ? b->stmts.items[i - 1] : NULL;
+		/* a copy made for a call's by-value argument stays with the
+		 * call: both come from one source form */
+		bool same_form = prev && prev->glued && after_decl && !decl;
+		if (i > 0 && after_decl != decl && !same_form) {
 			/* a blank line ends the declarations */
 			sb_putc(P->out, '\n');
 			if (P->line)
@@ -2000,6 +2322,7 @@ static void lower_function(Emitter *E, FnDecl *fn, Printer *P, bool reachable)
 		if (v && handles && handles[i]) {
 			var_info(E, v)->map_handle = true;
 			var_info(E, v)->c_pointer = true;
+			var_info(E, v)->c_type = "void *";
 		}
 	}
 
@@ -2030,8 +2353,10 @@ static void lower_function(Emitter *E, FnDecl *fn, Printer *P, bool reachable)
 		if (ctx_var && !reach) {
 			VarInfo *vi = var_info(E, ctx_var);
 			cparam = vi->text;
-			if (!record_param)
+			if (!record_param) {
 				vi->c_pointer = true; /* :u64 context */
+				vi->c_type = ctype;
+			}
 		}
 		if (kind && (strstr(kind->c_context_type, "pt_regs") ||
 			     (pt && pt->kind == TY_PTR && pt->pointee && pt->pointee->c_name &&
