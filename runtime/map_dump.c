@@ -109,7 +109,7 @@ int vbpf_map__dump(const struct bpf_map *map, const struct btf *btf, FILE *out, 
 	size_t stride = is_percpu(type) ? (value_size + 7) & ~(size_t)7 : value_size;
 	unsigned char *key = calloc(1, key_size), *next = calloc(1, key_size);
 	unsigned char *value = calloc(1, user_size);
-	int err = 0, count = 0;
+	int err = 0, count = 0, printed = 0;
 	if (!key || !next || !value) {
 		err = -ENOMEM;
 		goto out;
@@ -121,6 +121,7 @@ int vbpf_map__dump(const struct bpf_map *map, const struct btf *btf, FILE *out, 
 		count++;
 		if ((flags & VBPF_DUMP_SKIP_ZERO) && all_zero(value, user_size))
 			continue;
+		printed++;
 		/* .bss/.data/.rodata: one entry, the section's variables. */
 		if (bpf_map__is_internal(map)) {
 			fputs("  ", out);
@@ -138,6 +139,8 @@ int vbpf_map__dump(const struct bpf_map *map, const struct btf *btf, FILE *out, 
 	}
 	if (count == 0)
 		fputs("  (empty)\n", out);
+	else if (printed == 0)
+		fprintf(out, "  (all %d entries zero)\n", count);
 out:
 	free(key);
 	free(next);

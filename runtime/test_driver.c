@@ -397,6 +397,7 @@ struct vbpf_test_stats vbpf_test__run_object(const char *object_path,
 					     const struct vbpf_test_opts *opts)
 {
 	struct vbpf_test_stats stats = { 0, 0, 0 };
+	const char *name = opts->name ? opts->name : object_path;
 	FILE *out = opts->out ? opts->out : stdout;
 	FILE *diag = opts->diag ? opts->diag : stderr;
 	struct vbpf_cases *cases = NULL;
@@ -411,12 +412,14 @@ struct vbpf_test_stats vbpf_test__run_object(const char *object_path,
 
 	char why[256];
 	if (vbpf_kernel__probe(why, sizeof(why))) {
-		fprintf(out, "SKIP %s: %s\n", object_path, why);
+		fprintf(out, "SKIP %s: %s\n", name, why);
 		stats.skipped += cases ? cases->ncases + 1 : 1;
 		vbpf_cases__free(cases);
 		return stats;
 	}
 
+	/* Case lines and diagnostics then appear in the order they happen. */
+	fflush(out);
 	struct vbpf_obj_opts obj_opts = { .source_dir = opts->source_dir, .diag = diag };
 	struct vbpf_obj *obj = vbpf_obj__open_file(object_path, &obj_opts);
 	if (!obj) {
@@ -426,7 +429,7 @@ struct vbpf_test_stats vbpf_test__run_object(const char *object_path,
 		return stats;
 	}
 	if (vbpf_obj__load(obj)) {
-		fprintf(out, "FAIL load: %s was rejected\n", object_path);
+		fprintf(out, "FAIL load: the verifier rejected %s\n", name);
 		stats.failed++;
 		if (cases)
 			stats.skipped += cases->ncases;

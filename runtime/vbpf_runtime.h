@@ -58,7 +58,8 @@ int vbpf_verifier_log__parse(const char *log, struct vbpf_verifier_error *err);
  *   note: verifier: R1 offset is outside of the packet
  *   note: failing instruction 1: (69) r1 = *(u16 *)(r1 +12)
  * The source line is read from err->file, relative to the working
- * directory or else to source_dir (may be NULL). The column is where the
+ * directory or else to source_dir (may be NULL; the kernel gives only the
+ * file's base name, so pass the .va's directory). The column is where the
  * construct that produced the failing instruction starts on that line
  * (load_uN for a packet load, the helper for a call), else the first
  * non-blank character: BTF line info carries the C column, not the .va one. */
@@ -240,6 +241,7 @@ void vbpf_test__run_cases(struct vbpf_obj *obj, const struct vbpf_cases *cases, 
  * Returns the stats; out gets one line per case, diag the diagnostics. */
 struct vbpf_test_opts {
 	const char *cases_path;  /* NULL: load only */
+	const char *name;        /* how to call the program in messages (its .va) */
 	const char *source_dir;
 	bool dump_maps;          /* print every map after the cases */
 	FILE *out, *diag;        /* NULL: stdout, stderr */

@@ -235,18 +235,20 @@ void vbpf_verifier_error__print(const struct vbpf_verifier_error *err,
 				const char *object_name, const char *source_dir, FILE *out)
 {
 	char text[1024] = "";
+	/* The kernel names the file by its base name: show the path where
+	 * the line was found, as the user would write it. */
+	char shown[4096];
+	snprintf(shown, sizeof(shown), "%s", err->file);
 	bool have_text = false;
 	if (err->line > 0) {
 		have_text = read_source_line(err->file, err->line, text, sizeof(text));
 		if (!have_text && source_dir && err->file[0] != '/') {
 			char path[4096];
 			const char *base = strrchr(err->file, '/');
-			snprintf(path, sizeof(path), "%s/%s", source_dir, err->file);
+			snprintf(path, sizeof(path), "%s/%s", source_dir, base ? base + 1 : err->file);
 			have_text = read_source_line(path, err->line, text, sizeof(text));
-			if (!have_text && base) {
-				snprintf(path, sizeof(path), "%s/%s", source_dir, base + 1);
-				have_text = read_source_line(path, err->line, text, sizeof(text));
-			}
+			if (have_text && strcmp(source_dir, ".") != 0)
+				snprintf(shown, sizeof(shown), "%s", path);
 		}
 		/* Without the file, the text BTF recorded for the line is
 		 * still the line (clang stores it when it compiles). */
@@ -260,7 +262,7 @@ void vbpf_verifier_error__print(const struct vbpf_verifier_error *err,
 		size_t col = 0, len = 1;
 		if (have_text)
 			locate(text, err->insn, &col, &len);
-		fprintf(out, "%s:%d:%zu: error: verifier: %s\n", err->file, err->line, col + 1,
+		fprintf(out, "%s:%d:%zu: error: verifier: %s\n", shown, err->line, col + 1,
 			err->reason);
 		if (have_text) {
 			fprintf(out, "%s\n", text);

@@ -56,7 +56,7 @@ static bool file_exists(const char *path)
 
 /* Runs `self [compile_args...] -c source -o object`; true on success.
  * The compiler's diagnostics go to our stderr as they are. */
-static bool compile(const char *source, const char *object, char **compile_args, int nargs)
+bool cmd_compile(const char *source, const char *object, char **compile_args, int nargs)
 {
 	char **argv = calloc((size_t)nargs + 6, sizeof(*argv));
 	if (!argv)
@@ -169,7 +169,7 @@ int cmd_test(int argc, char **argv)
 	}
 	if (!object)
 		goto out;
-	if (!has_suffix(source, ".o") && !compile(source, object, compile_args, ncompile)) {
+	if (!has_suffix(source, ".o") && !cmd_compile(source, object, compile_args, ncompile)) {
 		printf("FAIL compile: %s\n0 passed, 1 failed\n", source);
 		status = 1;
 		goto out;
@@ -178,6 +178,7 @@ int cmd_test(int argc, char **argv)
 	char *source_dir = dirname_of(source);
 	struct vbpf_test_opts opts = {
 		.cases_path = cases,
+		.name = source,
 		.source_dir = source_dir,
 		.dump_maps = dump,
 		.out = stdout,

@@ -528,5 +528,11 @@ Module *frontend_run(const SourceFile *file);
  * loads and runs the cases in the kernel; argv[0] is "test". Returns the
  * exit status. main.c dispatches to it when argv[1] is "test". */
 int cmd_test(int argc, char **argv);
+/* `vbpf2c run [options] prog.va` (cmd_run.c): loads, attaches where this
+ * machine allows, prints maps and events until Ctrl-C or --duration. */
+int cmd_run(int argc, char **argv);
+/* Compiles source to a BPF object by running this executable with -c
+ * (compile_args: -I/-D/--clang=/--backend=/--license= as given). */
+bool cmd_compile(const char *source, const char *object, char **compile_args, int nargs);
 
 #endif
