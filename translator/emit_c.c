@@ -644,14 +644,22 @@ static CExpr lower_value(Emitter *E, Node *n);
 static CExpr value_for(Emitter *E, Node *n, const Type *to);
 static void lower_stmt(Emitter *E, Node *n, Dest d);
 
+/* The operand of a cast. (T)(*p) and (T)(-x) keep their parentheses:
+ * clang-format reads (T)*p and (T)-x as binary operators and spaces them. */
+static const char *cast_operand(CExpr e)
+{
+	if (e.prec == PREC_UNARY && strchr("*-&!~", e.s[0]))
+		return arena_printf("(%s)", e.s);
+	return paren(e, PREC_UNARY);
+}
+
 /* e with bits outside its type cut off: a cast to the type when e may be
  * wider (see the file comment). */
 static CExpr exact(CExpr e, const Type *t)
 {
 	if (!e.wide || !is_int_type(t))
 		return e;
-	const char *operand = e.s[0] == '*' ? arena_printf("(%s)", e.s) : paren(e, PREC_UNARY);
-	return cx(arena_printf("(%s)%s", t->c_name, operand), PREC_UNARY);
+	return cx(arena_printf("(%s)%s", t->c_name, cast_operand(e)), PREC_UNARY);
 }
 
 static CExpr exact_value(Emitter *E, Node *n)
@@ -859,9 +867,7 @@ static CExpr lower_cast(Emitter *E, Node *n, bool implicit)
 	CExpr v = exact_value(E, a);
 	if (type_equal(a->type, n->cast_to) || implicit)
 		return v;
-	/* (T)(*p): clang-format reads (T)*p as a multiplication */
-	const char *operand = v.s[0] == '*' ? arena_printf("(%s)", v.s) : paren(v, PREC_UNARY);
-	return cx(arena_printf("(%s)%s", n->cast_to->c_name, operand), PREC_UNARY);
+	return cx(arena_printf("(%s)%s", n->cast_to->c_name, cast_operand(v)), PREC_UNARY);
 }
 
 /* n consumed by a context that converts to type `to` (a declaration, an
@@ -2291,9 +2297,11 @@ static const struct {
 	ProgKind kind;
 	const char *param;   /* the C parameter's name */
 	const char *reach;   /* printf format turning it into the record */
+	const char *local;   /* the record's local when the source calls it
+	                      * by the parameter's name */
 } derived_contexts[] = {
-	{ PK_FLOW_DISSECTOR, "skb", "%s->flow_keys" },
-	{ PK_PERF_EVENT, "ctx", "&%s->regs" },
+	{ PK_FLOW_DISSECTOR, "skb", "%s->flow_keys", "keys" },
+	{ PK_PERF_EVENT, "ctx", "&%s->regs", "regs" },
 };
 
 static void lower_function(Emitter *E, FnDecl *fn, Printer *P, bool reachable)
@@ -2344,11 +2352,12 @@ static void lower_function(Emitter *E, FnDecl *fn, Printer *P, bool reachable)
 		const char *cparam = "ctx";
 		const Type *pt = fn->nparams > 0 ? fn->params[0]->type : NULL;
 		bool record_param = pt && pt->kind == TY_PTR && pt->pointee && pt->pointee->kind == TY_RECORD;
-		const char *reach = NULL;
+		const char *reach = NULL, *local = NULL;
 		for (size_t i = 0; kind && i < sizeof(derived_contexts) / sizeof(*derived_contexts); i++)
 			if (derived_contexts[i].kind == kind->kind && record_param) {
 				cparam = derived_contexts[i].param;
 				reach = derived_contexts[i].reach;
+				local = derived_contexts[i].local;
 			}
 		if (ctx_var && !reach) {
 			VarInfo *vi = var_info(E, ctx_var);
@@ -2369,7 +2378,7 @@ static void lower_function(Emitter *E, FnDecl *fn, Printer *P, bool reachable)
 		bool ctx_used = ctx_var && var_info(E, ctx_var)->uses > 0;
 		if (reach && ctx_used) {
 			if (strcmp(var_text(E, ctx_var), cparam) == 0)
-				var_info(E, ctx_var)->text = arena_printf("%s_keys", cparam);
+				var_info(E, ctx_var)->text = new_local(E, local);
 			add_decl(E, fn_line, arena_printf("%s = %s;", c_decl(E, pt, var_text(E, ctx_var)),
 							  arena_printf(reach, cparam)));
 		} else if (!ctx_used) {
@@ -2405,7 +2414,7 @@ static void lower_function(Emitter *E, FnDecl *fn, Printer *P, bool reachable)
 			decl = arena_printf("__u64 %s[%d];", E->stack_name, E->stack_bytes / 8);
 		else
 			decl = arena_printf("__u32 %s[%d];", E->stack_name, E->stack_bytes / 4);
-		add_decl(E, fn_line, decl);
+		add_decl(E, fn_line, arena_printf("/* frame slots of the bpf/stack_* built-ins */\n%s", decl));
 	}
 
 	lower_stmt(E, fn->body, (Dest){ DEST_RETURN, NULL, fn->ret });
