@@ -14,7 +14,9 @@
 #    object vbpf2c -c makes against the twin's. Target: ratio <= 1.00.
 #
 # Every time is the best of BENCH_RUNS runs (default 5), after one warm-up
-# run so the file is in the page cache for both commands.
+# run so the file is in the page cache for both commands; the two commands
+# compared are run alternately, so load from elsewhere hits both alike.
+# Paths must not contain spaces (the commands are word-split).
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -32,20 +34,34 @@ now_ns() {
 	date +%s%N
 }
 
-# best_ns CMD...: runs CMD (stdout to /dev/null) once to warm up, then
-# $runs times; prints the fastest wall-clock time in nanoseconds.
-best_ns() {
+# time_ns CMD...: wall-clock nanoseconds of one run of CMD (stdout dropped).
+time_ns() {
+	local start
+	start=$(now_ns)
 	"$@" > /dev/null
-	local best=0 i start elapsed
+	echo $(($(now_ns) - start))
+}
+
+# best_pair "CMD A" "CMD B": one warm-up run of each, then $runs rounds of A
+# then B, so both see the same machine load (other work on the machine
+# shifts both, not one); sets best_a and best_b to the fastest of each, in
+# nanoseconds. The commands are word-split: no spaces inside arguments.
+best_pair() {
+	local i t
+	best_a=0
+	best_b=0
+	# shellcheck disable=SC2086 # the commands are lists of words
+	$1 > /dev/null
+	# shellcheck disable=SC2086
+	$2 > /dev/null
 	for ((i = 0; i < runs; i++)); do
-		start=$(now_ns)
-		"$@" > /dev/null
-		elapsed=$(($(now_ns) - start))
-		if ((best == 0 || elapsed < best)); then
-			best=$elapsed
-		fi
+		# shellcheck disable=SC2086
+		t=$(time_ns $1)
+		if ((best_a == 0 || t < best_a)); then best_a=$t; fi
+		# shellcheck disable=SC2086
+		t=$(time_ns $2)
+		if ((best_b == 0 || t < best_b)); then best_b=$t; fi
 	done
-	echo "$best"
 }
 
 seconds() {
@@ -86,9 +102,11 @@ if ! "$vbpf2c" --check "$large" > "$work/check.out" 2>&1; then
 	exit 1
 fi
 
-check_ns=$(best_ns "$vbpf2c" --check "$large")
-wc_ns=$(best_ns wc -l "$large")
-translate_ns=$(best_ns "$vbpf2c" "$large")
+best_pair "$vbpf2c --check $large" "wc -l $large"
+check_ns=$best_a
+wc_ns=$best_b
+best_pair "$vbpf2c $large" "wc -l $large"
+translate_ns=$best_a
 echo "1. front end on a generated program: $bytes bytes, $lines lines (target >= 100 MB/s)"
 printf '   %-28s %12s  %14s\n' "vbpf2c --check" "$(seconds "$check_ns")" "$(mb_per_s "$bytes" "$check_ns")"
 printf '   %-28s %12s  %14s\n' "vbpf2c (C to /dev/null)" "$(seconds "$translate_ns")" "$(mb_per_s "$bytes" "$translate_ns")"
@@ -101,15 +119,21 @@ echo "2. vbpf2c -c against clang alone on the emitted C (target ratio <= 1.05)"
 printf '   %-28s %12s %12s %8s\n' "program" "vbpf2c -c" "clang" "ratio"
 medium=$work/generated_${c_kb}k.va
 sh "$root/bench/gen_large.sh" "$c_kb" > "$medium"
+total_vbpf2c=0
+total_clang=0
 for va in "$root"/examples/*.va "$medium"; do
 	[ -e "$va" ] || continue
 	name=$(basename "$va" .va)
 	"$vbpf2c" "$va" > "$work/$name.bpf.c"
-	vbpf2c_ns=$(best_ns "$vbpf2c" -c "$va" -o "$work/$name.vbpf2c.o")
-	clang_ns=$(best_ns "$clang" "${bpf_cflags[@]}" -c "$work/$name.bpf.c" -o "$work/$name.clang.o")
-	printf '   %-28s %12s %12s %8s\n' "$name" "$(seconds "$vbpf2c_ns")" \
-		"$(seconds "$clang_ns")" "$(ratio "$vbpf2c_ns" "$clang_ns")"
+	best_pair "$vbpf2c -c $va -o $work/$name.vbpf2c.o" \
+		"$clang ${bpf_cflags[*]} -c $work/$name.bpf.c -o $work/$name.clang.o"
+	total_vbpf2c=$((total_vbpf2c + best_a))
+	total_clang=$((total_clang + best_b))
+	printf '   %-28s %12s %12s %8s\n' "$name" "$(seconds "$best_a")" \
+		"$(seconds "$best_b")" "$(ratio "$best_a" "$best_b")"
 done
+printf '   %-28s %12s %12s %8s\n' "all together" "$(seconds "$total_vbpf2c")" \
+	"$(seconds "$total_clang")" "$(ratio "$total_vbpf2c" "$total_clang")"
 echo
 
 # ---- 3. instruction counts against hand-written twins --------------------------
