@@ -21,6 +21,7 @@
  * ones): see mangle() and is_reserved_c_name() below.
  */
 #include <ctype.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "vbpf2c.h"
@@ -55,6 +56,17 @@ static void *table_get(const Table *t, const char *key)
 
 static void table_put(Table *t, const char *key, void *val);
 
+/* Room for n keys without growing. */
+static void table_init(Table *t, int n)
+{
+	t->cap = 16;
+	while (t->cap * 3 < n * 4 + 4)
+		t->cap *= 2;
+	t->keys = arena_alloc(sizeof(*t->keys) * t->cap);
+	t->vals = arena_alloc(sizeof(*t->vals) * t->cap);
+	t->len = 0;
+}
+
 static void table_grow(Table *t)
 {
 	Table bigger = { 0 };
@@ -79,6 +91,62 @@ static void table_put(Table *t, const char *key, void *val)
 		t->len++;
 	t->keys[i] = key;
 	t->vals[i] = val;
+}
+
+/* The C names of one function's locals. One table serves every function:
+ * a slot counts only when its generation is the current function's, so
+ * moving on to the next function costs nothing (no clearing, no new
+ * allocation for each of tens of thousands of functions). */
+typedef struct LocalNames {
+	const char **keys;
+	unsigned *gen;
+	int cap, len;
+	unsigned cur;
+} LocalNames;
+
+static void local_names_next(LocalNames *t)
+{
+	t->cur++;
+	t->len = 0;
+}
+
+static bool local_names_has(const LocalNames *t, const char *key)
+{
+	if (!t->cap)
+		return false;
+	for (uint32_t i = hash_str(key) & (t->cap - 1);; i = (i + 1) & (t->cap - 1)) {
+		if (t->gen[i] != t->cur)
+			return false;
+		if (strcmp(t->keys[i], key) == 0)
+			return true;
+	}
+}
+
+static void local_names_add(LocalNames *t, const char *key);
+
+static void local_names_grow(LocalNames *t)
+{
+	LocalNames bigger = { 0 };
+	bigger.cap = t->cap ? t->cap * 2 : 64;
+	bigger.cur = t->cur;
+	bigger.keys = arena_alloc(sizeof(*bigger.keys) * bigger.cap);
+	bigger.gen = arena_alloc(sizeof(*bigger.gen) * bigger.cap);
+	for (int i = 0; i < t->cap; i++)
+		if (t->gen[i] == t->cur)
+			local_names_add(&bigger, t->keys[i]);
+	*t = bigger;
+}
+
+static void local_names_add(LocalNames *t, const char *key)
+{
+	if ((t->len + 1) * 4 > t->cap * 3)
+		local_names_grow(t);
+	uint32_t i = hash_str(key) & (t->cap - 1);
+	while (t->gen[i] == t->cur)
+		i = (i + 1) & (t->cap - 1);
+	t->keys[i] = key;
+	t->gen[i] = t->cur;
+	t->len++;
 }
 
 /* ---- checker state ------------------------------------------------------ */
@@ -136,7 +204,7 @@ typedef struct Checker {
 
 	/* the function being checked */
 	FnInfo *fn;
-	Table local_cnames;     /* C name -> Var */
+	LocalNames local_cnames;
 	ScopeEntry *scope;
 	int nscope, scope_cap;
 	bool map_ok;            /* the expression is a call argument */
@@ -217,20 +285,21 @@ static Node *last_expr(Node *n)
  * `vbpf_` (reserved here) or that it checks against these tables.
  */
 
+/* Sorted (strcmp order) for bsearch: every name of every scope is looked
+ * up here. */
 static const char *const reserved_words[] = {
-	/* C11 keywords */
-	"auto", "break", "case", "char", "const", "continue", "default", "do",
-	"double", "else", "enum", "extern", "float", "for", "goto", "if",
-	"inline", "int", "long", "register", "restrict", "return", "short",
-	"signed", "sizeof", "static", "struct", "switch", "typedef", "union",
-	"unsigned", "void", "volatile", "while", "_Alignas", "_Alignof",
-	"_Atomic", "_Bool", "_Complex", "_Generic", "_Imaginary", "_Noreturn",
-	"_Static_assert", "_Thread_local",
-	/* GNU C and the identifiers the generated C's headers define */
-	"asm", "typeof", "bool", "true", "false", "NULL", "SEC", "LICENSE",
-	"likely", "unlikely", "barrier", "offsetof", "memcpy", "memset",
-	"memcmp", "memmove", "u8", "u16", "u32", "u64", "s8", "s16", "s32",
-	"s64", "size_t", "ssize_t", "ctx",
+	/* C11 keywords, GNU C, and the identifiers the generated C's headers
+	 * define */
+	"LICENSE", "NULL", "SEC", "_Alignas", "_Alignof", "_Atomic", "_Bool",
+	"_Complex", "_Generic", "_Imaginary", "_Noreturn", "_Static_assert",
+	"_Thread_local", "asm", "auto", "barrier", "bool", "break", "case",
+	"char", "const", "continue", "ctx", "default", "do", "double", "else",
+	"enum", "extern", "false", "float", "for", "goto", "if", "inline", "int",
+	"likely", "long", "memcmp", "memcpy", "memmove", "memset", "offsetof",
+	"register", "restrict", "return", "s16", "s32", "s64", "s8", "short",
+	"signed", "size_t", "sizeof", "ssize_t", "static", "struct", "switch",
+	"true", "typedef", "typeof", "u16", "u32", "u64", "u8", "union",
+	"unlikely", "unsigned", "void", "volatile", "while",
 };
 
 /* Families of names that libbpf's headers and the kernel's UAPI headers
@@ -241,11 +310,18 @@ static const char *const reserved_prefixes[] = {
 	"bpf_", "BPF_", "XDP_", "TC_ACT_", "SK_", "__", "vbpf_",
 };
 
+static int compare_words(const void *key, const void *elem)
+{
+	return strcmp(key, *(const char *const *)elem);
+}
+
 static bool is_reserved_c_name(const char *s)
 {
-	for (size_t i = 0; i < sizeof(reserved_words) / sizeof(*reserved_words); i++)
-		if (strcmp(s, reserved_words[i]) == 0)
-			return true;
+	if (bsearch(s, reserved_words, sizeof(reserved_words) / sizeof(*reserved_words),
+		    sizeof(*reserved_words), compare_words))
+		return true;
+	if (!strchr("bBXTSv_", s[0]))
+		return false;
 	for (size_t i = 0; i < sizeof(reserved_prefixes) / sizeof(*reserved_prefixes); i++)
 		if (strncmp(s, reserved_prefixes[i], strlen(reserved_prefixes[i])) == 0)
 			return true;
@@ -254,6 +330,14 @@ static bool is_reserved_c_name(const char *s)
 
 static const char *mangle(const char *src)
 {
+	/* Most names are already C identifiers: keep the (interned) source
+	 * string, no copy. */
+	const char *q = src;
+	while (isalnum((unsigned char)*q) || *q == '_')
+		q++;
+	if (!*q && !isdigit((unsigned char)src[0]) && src[0] && !is_reserved_c_name(src))
+		return src;
+
 	StrBuf sb = { 0 };
 	if (isdigit((unsigned char)src[0]))
 		sb_puts(&sb, "v_");
@@ -306,7 +390,7 @@ static const char *local_c_name(Checker *ck, const char *source)
 {
 	const char *base = mangle(source);
 	const char *c = base;
-	for (int n = 1; table_get(&ck->local_cnames, c) || table_get(&ck->file_cnames, c); n++)
+	for (int n = 1; local_names_has(&ck->local_cnames, c) || table_get(&ck->file_cnames, c); n++)
 		c = arena_printf("%s_%d", base, n);
 	return c;
 }
@@ -632,7 +716,7 @@ static Var *new_var(Checker *ck, const char *name, Type *type, Span span, bool i
 	v->span = span;
 	v->is_param = is_param;
 	v->c_name = local_c_name(ck, name);
-	table_put(&ck->local_cnames, v->c_name, v);
+	local_names_add(&ck->local_cnames, v->c_name);
 	vec_push(&ck->fn->fn->locals, v);
 	if (ck->nscope == ck->scope_cap) {
 		int cap = ck->scope_cap ? ck->scope_cap * 2 : 32;
@@ -650,8 +734,9 @@ static Var *new_var(Checker *ck, const char *name, Type *type, Span span, bool i
 
 static Var *lookup_local(Checker *ck, const char *name)
 {
+	/* names are interned by the reader: pointer equality is the fast path */
 	for (int i = ck->nscope - 1; i >= 0; i--)
-		if (strcmp(ck->scope[i].name, name) == 0)
+		if (ck->scope[i].name == name || strcmp(ck->scope[i].name, name) == 0)
 			return ck->scope[i].var;
 	return NULL;
 }
@@ -1277,11 +1362,13 @@ static bool helper_writes_value_arg(const char *h)
 	return strcmp(h, "map_pop_elem") == 0 || strcmp(h, "map_peek_elem") == 0;
 }
 
-static void check_args(Checker *ck, Node *n, Type **params, const char *callee)
+/* Argument i is declared with types[i] (helpers) or params[i]->type
+ * (defns). */
+static void check_args(Checker *ck, Node *n, Type **types, Param **params, const char *callee)
 {
 	for (int i = 0; i < n->args.len; i++) {
 		Node *arg = n->args.items[i];
-		Type *want = params[i];
+		Type *want = types ? types[i] : params[i]->type;
 		Type *t = check_arg(ck, arg, want);
 		if (!t || !want)
 			continue;
@@ -1308,7 +1395,7 @@ static Type *check_helper_call(Checker *ck, Node *n, ExternDecl *e, const char *
 			   n->args.len);
 		return helper_return_type(ck, e, n);
 	}
-	check_args(ck, n, e->params, shown);
+	check_args(ck, n, e->params, NULL, shown);
 	if (helper_writes_value_arg(e->name) && n->args.len >= 2) {
 		Node *v = n->args.items[1];
 		if (v->type && v->type->kind != TY_PTR)
@@ -1316,6 +1403,18 @@ static Type *check_helper_call(Checker *ck, Node *n, ExternDecl *e, const char *
 				   shown, type_str(v->type));
 	}
 	return helper_return_type(ck, e, n);
+}
+
+/* One edge per callee (at its first call) is all the graph walks need. */
+static void add_call_edge(FnInfo *caller, FnInfo *callee, Span at)
+{
+	for (int i = 0; i < caller->calls.len; i++)
+		if (((CallEdge *)caller->calls.items[i])->callee == callee)
+			return;
+	CallEdge *edge = arena_alloc(sizeof(*edge));
+	edge->callee = callee;
+	edge->at = at;
+	vec_push(&caller->calls, edge);
 }
 
 static Type *check_call(Checker *ck, Node *n)
@@ -1343,19 +1442,13 @@ static Type *check_call(Checker *ck, Node *n)
 		FnDecl *fn = s->fn->fn;
 		n->callee_kind = CALLEE_FN;
 		n->callee_fn = fn;
-		CallEdge *edge = arena_alloc(sizeof(*edge));
-		edge->callee = s->fn;
-		edge->at = n->span;
-		vec_push(&ck->fn->calls, edge);
+		add_call_edge(ck->fn, s->fn, n->span);
 		if (n->args.len != fn->nparams) {
 			diag_error(n->span, "function `%s` expects %d arguments, got %d", name, fn->nparams,
 				   n->args.len);
 			return fn->ret;
 		}
-		Type **params = arena_alloc(sizeof(*params) * (fn->nparams + 1));
-		for (int i = 0; i < fn->nparams; i++)
-			params[i] = fn->params[i]->type;
-		check_args(ck, n, params, name);
+		check_args(ck, n, NULL, fn->params, name);
 		return fn->ret;
 	}
 	/* vaisto_bpf also binds an extern's bare name */
@@ -1454,7 +1547,7 @@ static void check_fn_body(Checker *ck, FnInfo *fi)
 	FnDecl *fn = fi->fn;
 	ck->fn = fi;
 	ck->nscope = 0;
-	memset(&ck->local_cnames, 0, sizeof(ck->local_cnames));
+	local_names_next(&ck->local_cnames);
 	for (int i = 0; i < fn->nparams; i++) {
 		Param *p = fn->params[i];
 		p->var = new_var(ck, p->name, p->type, p->span, true);
@@ -1642,6 +1735,8 @@ bool check_module(Module *m)
 	int errors = diag_error_count();
 	Checker ck = { 0 };
 	ck.m = m;
+	table_init(&ck.values, m->decls.len);
+	table_init(&ck.file_cnames, m->decls.len);
 
 	check_records(&ck);
 	for (int i = 0; i < m->decls.len; i++) {
