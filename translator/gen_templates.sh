@@ -1,7 +1,8 @@
 #!/bin/sh
 # gen_templates.sh DIR - embed every file of DIR (templates/) into the
-# binary: writes a C header on stdout with one string per file and a table
-# from file name to text, ending in a { NULL } sentinel.
+# binary, except dot files and DIR/README.md (which documents the
+# directory): writes a C header on stdout with one string per file and a
+# table from file name to text, ending in a { NULL } sentinel.
 #
 #   const char *text = template_text("prog.bpf.c");   /* NULL if none */
 #
@@ -33,7 +34,7 @@ EOF
 if [ -d "$dir" ]; then
 	# Names with a newline or a quote cannot be templates; refuse them
 	# rather than generate broken C.
-	LC_ALL=C find "$dir" -maxdepth 1 -type f ! -name '.*' | LC_ALL=C sort |
+	LC_ALL=C find "$dir" -maxdepth 1 -type f ! -name '.*' ! -name README.md | LC_ALL=C sort |
 	while IFS= read -r path; do
 		name=${path##*/}
 		case $name in
