@@ -2,6 +2,7 @@
  *
  *   vbpf2c [options] file.va
  *   vbpf2c test [options] file.va [file.cases]     (cmd_test.c)
+ *   vbpf2c run [options] file.va                    (cmd_run.c)
  *
  * Reads the whole source, runs the front end, and then either stops
  * (--check), writes the C (stdout or -o), or compiles the C with clang
@@ -61,11 +62,13 @@ enum {
 static const char usage_text[] =
 	"Usage: vbpf2c [options] FILE.va\n"
 	"       vbpf2c test [options] FILE.va [FILE.cases]\n"
+	"       vbpf2c run [options] FILE.va\n"
 	"Translate a Vaisto BPF program to libbpf C, or compile it to a BPF object.\n"
 	"The C goes to standard output unless -o or -c says otherwise.\n"
 	"FILE may be '-' to read standard input.\n"
 	"'vbpf2c test' compiles FILE.va, loads it into the kernel and runs its test\n"
-	"cases with BPF_PROG_TEST_RUN; 'vbpf2c test --help' explains it.\n"
+	"cases with BPF_PROG_TEST_RUN. 'vbpf2c run' loads it, attaches it where this\n"
+	"machine allows and prints its maps and events. Each takes --help.\n"
 	"\n"
 	"Options:\n"
 	"  -o FILE         write the output to FILE ('-': standard output)\n"
@@ -603,10 +606,19 @@ static void parse_options(int argc, char **argv, Options *opt)
 
 int main(int argc, char **argv)
 {
-	/* Subcommands come first; a source file literally named "test" can
-	 * still be given as ./test. */
-	if (argc > 1 && strcmp(argv[1], "test") == 0)
-		return cmd_test(argc - 1, argv + 1);
+	/* Subcommands come first; a source file literally named "test" or
+	 * "run" can still be given as ./test. */
+	static const struct {
+		const char *name;
+		int (*run)(int argc, char **argv);
+	} subcommands[] = {
+		{ "test", cmd_test },
+		{ "run", cmd_run },
+	};
+	for (size_t i = 0; argc > 1 && i < sizeof(subcommands) / sizeof(subcommands[0]); i++) {
+		if (strcmp(argv[1], subcommands[i].name) == 0)
+			return subcommands[i].run(argc - 1, argv + 1);
+	}
 
 	Options opt = { 0 };
 	parse_options(argc, argv, &opt);
