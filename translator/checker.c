@@ -293,7 +293,7 @@ static const char *const reserved_words[] = {
 	"LICENSE", "NULL", "SEC", "_Alignas", "_Alignof", "_Atomic", "_Bool",
 	"_Complex", "_Generic", "_Imaginary", "_Noreturn", "_Static_assert",
 	"_Thread_local", "asm", "auto", "barrier", "bool", "break", "case",
-	"char", "const", "continue", "ctx", "default", "do", "double", "else",
+	"char", "const", "continue", "default", "do", "double", "else",
 	"enum", "extern", "false", "float", "for", "goto", "if", "inline", "int",
 	"likely", "long", "memcmp", "memcpy", "memmove", "memset", "offsetof",
 	"register", "restrict", "return", "s16", "s32", "s64", "s8", "short",
@@ -819,6 +819,19 @@ static Type *check_name(Checker *ck, Node *n, Type *expected)
 	return NULL;
 }
 
+/* Checks n, whose type would come from a peer expression (the other
+ * operand, the then branch, an earlier clause) when expected is NULL. If
+ * that peer already failed, a bare literal here has nothing to take its
+ * type from: stay silent rather than add a second message. */
+static Type *check_after_peer(Checker *ck, Node *n, Type *expected, bool peer_failed)
+{
+	if (!expected && peer_failed && needs_context(ck, n)) {
+		n->type = NULL;
+		return NULL;
+	}
+	return check_expr(ck, n, expected);
+}
+
 static bool is_shift(BinOp op)
 {
 	return op == OP_SHL || op == OP_SHR;
@@ -848,7 +861,7 @@ static Type *check_binop(Checker *ck, Node *n, Type *expected)
 	/* A literal operand takes the other operand's type. */
 	if (needs_context(ck, n->lhs) && !needs_context(ck, n->rhs)) {
 		rt = check_expr(ck, n->rhs, hint);
-		lt = check_expr(ck, n->lhs, is_int(rt) ? rt : hint);
+		lt = check_after_peer(ck, n->lhs, is_int(rt) ? rt : hint, !rt);
 	} else {
 		lt = check_expr(ck, n->lhs, hint);
 		bool literal_shift = is_shift(n->op) && n->rhs->kind == N_INT && is_int(lt);
@@ -865,7 +878,8 @@ static Type *check_binop(Checker *ck, Node *n, Type *expected)
 			}
 			rt = lt;
 		} else {
-			rt = check_expr(ck, n->rhs, lt && (is_int(lt) || lt->kind == TY_BOOL) ? lt : hint);
+			rt = check_after_peer(ck, n->rhs, lt && (is_int(lt) || lt->kind == TY_BOOL) ? lt : hint,
+					      !lt);
 		}
 	}
 	if (!lt || !rt)
@@ -911,7 +925,7 @@ static Type *check_if(Checker *ck, Node *n, Type *expected)
 	check_bool_operand(ck, n->cond, "if condition must be boolean");
 	Type *tt = check_expr(ck, n->then, expected);
 	Type *want = expected ? expected : (is_int(tt) ? tt : NULL);
-	Type *et = check_expr(ck, n->els, want);
+	Type *et = check_after_peer(ck, n->els, want, !tt);
 	if (!tt || !et)
 		return tt ? tt : et;
 	if (!same_type(tt, et)) {
@@ -1039,7 +1053,7 @@ static Type *check_match(Checker *ck, Node *n, Type *expected)
 		case PAT_INT: break;
 		}
 		Type *want = expected ? expected : result;
-		Type *t = check_expr(ck, c->body, want);
+		Type *t = check_after_peer(ck, c->body, want, i > 0 && !result);
 		ck->nscope = saved;
 		if (!t) {
 			agree = false;
@@ -1156,11 +1170,11 @@ static Type *check_for(Checker *ck, Node *n)
 	Type *st, *et;
 	if (needs_context(ck, n->lhs) && !needs_context(ck, n->rhs)) {
 		et = check_expr(ck, n->rhs, NULL);
-		st = check_expr(ck, n->lhs, is_int(et) ? et : NULL);
+		st = check_after_peer(ck, n->lhs, is_int(et) ? et : NULL, !et);
 	} else {
 		/* vaisto's rule: two literal bounds count as :u64 */
 		st = check_expr(ck, n->lhs, needs_context(ck, n->lhs) ? ty_u64 : NULL);
-		et = check_expr(ck, n->rhs, is_int(st) ? st : NULL);
+		et = check_after_peer(ck, n->rhs, is_int(st) ? st : NULL, !st);
 	}
 	Type *vt = NULL;
 	if (st && !is_int(st))
@@ -1173,7 +1187,7 @@ static Type *check_for(Checker *ck, Node *n)
 	else
 		vt = st;
 	int saved = ck->nscope;
-	n->var = new_var(ck, n->var_name, vt, n->span, false);
+	n->var = new_var(ck, n->var_name, vt, n->name_span.file ? n->name_span : n->span, false);
 	check_expr(ck, n->body, NULL);
 	ck->nscope = saved;
 	return ty_unit;
@@ -1456,10 +1470,14 @@ static Type *check_call(Checker *ck, Node *n)
 	if (e)
 		return check_helper_call(ck, n, e, name);
 	Span at = n->name_span.file ? n->name_span : n->span;
-	if (s || lookup_local(ck, name))
+	if (s || lookup_local(ck, name)) {
 		diag_error(at, "`%s` is not a function", name);
-	else
+	} else {
 		diag_error(at, "unknown function `%s`", name);
+		if (helper_by_name(name))
+			diag_hint("`%s` is a BPF helper: declare it with `(extern bpf:%s [arg-types] :ret-type)`",
+				  name, name);
+	}
 	return NULL;
 }
 

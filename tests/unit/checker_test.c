@@ -483,6 +483,7 @@ Test(checker, entry_is_first_fn_with_context)
 	cr_assert(fn_named(m, "prog")->is_entry);
 	cr_assert_not(fn_named(m, "helper")->is_entry);
 	cr_assert_eq(fn_named(m, "prog")->call_depth, 1);
+	cr_assert_str_eq(fn_named(m, "prog")->params[0]->var->c_name, "ctx");
 }
 
 Test(checker, entry_defaults_to_first_fn)
@@ -516,4 +517,24 @@ Test(checker, local_avoids_file_scope_c_name)
 {
 	Module *m = accepts("(defglobal total :u32)\n(defn f [total :u32] :u32 total)");
 	cr_assert_str_eq(fn_named(m, "f")->params[0]->var->c_name, "total_1");
+}
+
+/* ---- no cascades ------------------------------------------------------------------------ */
+
+Test(checker, no_literal_cascade_after_failed_operand)
+{
+	run("(defmap m :array :u32 :u64 1)\n(defn f [] :bool (== m 0))");
+	cr_assert_eq(count_errors(), 1, "%s", captured);
+	run("(defn f [c :bool] :u32 (let [x (if c (nope) 1)] 0))");
+	cr_assert_eq(count_errors(), 1, "%s", captured);
+	run("(defn f [a :u8] :u8 (let [x (match a [0 (nope)] [_ 1])] 0))");
+	cr_assert_eq(count_errors(), 1, "%s", captured);
+	run("(defn f [] :unit (for-range i (nope) 10 (do)))");
+	cr_assert_eq(count_errors(), 1, "%s", captured);
+}
+
+Test(checker, helper_called_without_extern_or_prefix)
+{
+	rejects("(defn f [] :u64 (ktime_get_ns))", "1:18", "unknown function `ktime_get_ns`");
+	cr_assert(strstr(captured, "hint: `ktime_get_ns` is a BPF helper: declare it with"), "%s", captured);
 }
