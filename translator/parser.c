@@ -1312,20 +1312,38 @@ static Decl *parse_toplevel(Parser *p, Sexp *form)
 	return NULL;
 }
 
-Module *parse_module(const SourceFile *file, Vec forms)
+/* One top-level form into the module, unless it had a syntax error. */
+static void parse_form(Sexp *form, void *parser)
+{
+	Parser *p = parser;
+	int errors = diag_error_count();
+	Decl *d = parse_toplevel(p, form);
+	if (!d || diag_error_count() != errors)
+		return;
+	if (d->kind == D_PROGRAM)
+		p->m->program = d->u.program;
+	vec_push(&p->m->decls, d);
+}
+
+static Module *new_module(const SourceFile *file)
 {
 	Module *m = arena_alloc(sizeof(*m));
 	m->file = file;
 	m->license = "GPL";
-	Parser p = { .file = file, .m = m };
-	for (int i = 0; i < forms.len; i++) {
-		int errors = diag_error_count();
-		Decl *d = parse_toplevel(&p, forms.items[i]);
-		if (!d || diag_error_count() != errors)
-			continue;
-		if (d->kind == D_PROGRAM)
-			m->program = d->u.program;
-		vec_push(&m->decls, d);
-	}
 	return m;
+}
+
+Module *parse_module(const SourceFile *file, Vec forms)
+{
+	Parser p = { .file = file, .m = new_module(file) };
+	for (int i = 0; i < forms.len; i++)
+		parse_form(forms.items[i], &p);
+	return p.m;
+}
+
+Module *parse_file(const SourceFile *file)
+{
+	Parser p = { .file = file, .m = new_module(file) };
+	read_file_each(file, parse_form, &p);
+	return p.m;
 }

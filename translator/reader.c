@@ -103,6 +103,20 @@ typedef struct Reader {
 	/* The current top-level form lost part of its contents to an error. */
 	bool drop_form;
 
+	/* Streaming (read_file_each): the Sexps of a top-level form come from
+	 * a pool that is reused once the callback has seen the form, so the
+	 * reader's memory stays as small as the largest form. Texts always go
+	 * to the arena: the AST keeps them. */
+	bool recycle;
+	struct PoolBlock {
+		char *data;
+		size_t size;
+	} *pool;
+	int pool_len, pool_cur;
+	size_t pool_used;
+	void (*each)(Sexp *form, void *ctx);
+	void *each_ctx;
+
 	/* Interned symbol and keyword texts (open addressing, power of two). */
 	struct InternSlot {
 		const char *text;
@@ -143,6 +157,16 @@ static const char *opener_text(char opener)
 	}
 }
 
+static void *xrealloc(void *p, size_t size)
+{
+	p = realloc(p, size);
+	if (!p) {
+		fputs("vbpf2c: out of memory\n", stderr);
+		exit(2);
+	}
+	return p;
+}
+
 static void push_elem(Reader *r, Sexp *s)
 {
 	if (r->skip_depth)
@@ -151,18 +175,37 @@ static void push_elem(Reader *r, Sexp *s)
 		return;
 	if (r->nelems == r->elems_cap) {
 		r->elems_cap = r->elems_cap ? r->elems_cap * 2 : 256;
-		r->elems = realloc(r->elems, sizeof(*r->elems) * (size_t)r->elems_cap);
-		if (!r->elems) {
-			fputs("vbpf2c: out of memory\n", stderr);
-			exit(2);
-		}
+		r->elems = xrealloc(r->elems, sizeof(*r->elems) * (size_t)r->elems_cap);
 	}
 	r->elems[r->nelems++] = s;
 }
 
-static Sexp *new_sexp(SexpKind kind, Span span)
+enum { POOL_BLOCK_SIZE = 64 * 1024 };
+
+/* Zeroed memory for Sexps and their item arrays. */
+static void *reader_alloc(Reader *r, size_t size)
 {
-	Sexp *s = arena_alloc(sizeof(*s));
+	if (!r->recycle)
+		return arena_alloc(size);
+	size = (size + 15) & ~(size_t)15;
+	while (r->pool_cur < r->pool_len && r->pool[r->pool_cur].size - r->pool_used < size) {
+		r->pool_cur++;
+		r->pool_used = 0;
+	}
+	if (r->pool_cur == r->pool_len) {
+		size_t bytes = size > POOL_BLOCK_SIZE ? size : POOL_BLOCK_SIZE;
+		r->pool = xrealloc(r->pool, sizeof(*r->pool) * (size_t)(r->pool_len + 1));
+		r->pool[r->pool_len++] = (struct PoolBlock){ xrealloc(NULL, bytes), bytes };
+		r->pool_used = 0;
+	}
+	void *p = r->pool[r->pool_cur].data + r->pool_used;
+	r->pool_used += size;
+	return memset(p, 0, size);
+}
+
+static Sexp *new_sexp(Reader *r, SexpKind kind, Span span)
+{
+	Sexp *s = reader_alloc(r, sizeof(*s));
 	s->kind = kind;
 	s->span = span;
 	return s;
@@ -281,10 +324,10 @@ static void close_top_frame(Reader *r, size_t close_end)
 	r->nelems = f->elem_base;
 	if (f->discard)
 		return;
-	Sexp *s = new_sexp(f->opener == '[' ? SX_VECTOR : SX_LIST, f->open_span);
+	Sexp *s = new_sexp(r, f->opener == '[' ? SX_VECTOR : SX_LIST, f->open_span);
 	s->span.len = (uint32_t)(close_end - f->open_span.offset);
 	if (n) {
-		s->items = arena_alloc(sizeof(*s->items) * (size_t)n);
+		s->items = reader_alloc(r, sizeof(*s->items) * (size_t)n);
 		memcpy(s->items, r->elems + r->nelems, sizeof(*s->items) * (size_t)n);
 	}
 	s->nitems = n;
@@ -412,7 +455,7 @@ static const NamedChar named_chars[] = {
 /* \a \newline ...: s points at the backslash, n covers the token. */
 static Sexp *read_char_literal(Reader *r, const unsigned char *s, size_t n, Span at)
 {
-	Sexp *x = new_sexp(SX_INT, at);
+	Sexp *x = new_sexp(r, SX_INT, at);
 	if (n == 2 && s[1] < 0x80) {
 		x->value = s[1];
 		return x;
@@ -459,7 +502,7 @@ static void read_atom(Reader *r)
 	if (s[0] == '\\') {
 		x = read_char_literal(r, s, n, at);
 	} else if (all_digits(s, n) || (s[0] == '-' && all_digits(s + 1, n - 1))) {
-		x = new_sexp(SX_INT, at);
+		x = new_sexp(r, SX_INT, at);
 		x->negative = s[0] == '-';
 		if (!decimal_value(s + x->negative, n - x->negative, x->negative, &x->value))
 			diag_error(at, "integer literal %.*s does not fit in 64 bits",
@@ -473,28 +516,28 @@ static void read_atom(Reader *r)
 			v = v << 4 | (uint64_t)hex_value(s[i]);
 		}
 		if (i == n) {
-			x = new_sexp(SX_INT, at);
+			x = new_sexp(r, SX_INT, at);
 			x->value = v;
 			if (overflow)
 				diag_error(at, "integer literal %.*s does not fit in 64 bits",
 					   (int)(n > 60 ? 60 : n), (const char *)s);
 		} else {
 			/* 0x1G: vaisto reads it as a name, and so do we. */
-			x = new_sexp(SX_SYMBOL, at);
+			x = new_sexp(r, SX_SYMBOL, at);
 			x->text = intern(r, s, n);
 		}
 	} else if (looks_like_float(s, n)) {
-		x = new_sexp(SX_FLOAT, at);
+		x = new_sexp(r, SX_FLOAT, at);
 		x->text = arena_strndup((const char *)s, n);
 	} else if (s[0] == ':') {
-		x = new_sexp(SX_KEYWORD, at);
+		x = new_sexp(r, SX_KEYWORD, at);
 		x->text = intern(r, s + 1, n - 1);
 		if (n == 1) {
 			diag_error(at, "expected a keyword name after ':'");
 			r->drop_form = true;
 		}
 	} else {
-		x = new_sexp(SX_SYMBOL, at);
+		x = new_sexp(r, SX_SYMBOL, at);
 		x->text = intern(r, s, n);
 	}
 	if (high && x->kind != SX_INT)
@@ -562,7 +605,7 @@ static void read_string(Reader *r)
 		i += (e == '\n' || i + 1 >= r->len) ? 1 : 2;
 		chunk = i;
 	}
-	Sexp *x = new_sexp(SX_STRING, at);
+	Sexp *x = new_sexp(r, SX_STRING, at);
 	x->span.len = (uint32_t)(i + 1 - start);
 	if (sb.data) {
 		for (size_t k = chunk; k < i; k++)
@@ -579,21 +622,23 @@ static void read_string(Reader *r)
 
 /* ---- the scanner loop -------------------------------------------------- */
 
-/* A top-level form is complete: move it to the result. */
-static void flush_top_level(Reader *r, Vec *forms)
+/* A top-level form is complete: hand it over, then recycle its memory. */
+static void flush_top_level(Reader *r)
 {
 	for (int i = 0; i < r->nelems && !r->drop_form; i++)
-		vec_push(forms, r->elems[i]);
+		r->each(r->elems[i], r->each_ctx);
 	r->nelems = 0;
 	r->drop_form = false;
+	r->pool_cur = 0;
+	r->pool_used = 0;
 }
 
-Vec read_file_forms(const SourceFile *file)
+static void read_forms(const SourceFile *file, bool recycle, void (*each)(Sexp *form, void *ctx),
+		       void *ctx)
 {
 	init_char_class();
 	Reader r = { .file = file, .text = (const unsigned char *)file->text, .len = file->len,
-		     .line = 1 };
-	Vec forms = { 0 };
+		     .line = 1, .recycle = recycle, .each = each, .each_ctx = ctx };
 	const unsigned char *t = r.text;
 
 	while (r.pos < r.len) {
@@ -656,7 +701,7 @@ Vec read_file_forms(const SourceFile *file)
 			break;
 		}
 		if (r.depth == 0 && (r.nelems || r.drop_form))
-			flush_top_level(&r, &forms);
+			flush_top_level(&r);
 	}
 
 	if (r.depth > 0 && !r.unterminated_string) {
@@ -668,5 +713,24 @@ Vec read_file_forms(const SourceFile *file)
 	}
 	free(r.elems);
 	free(r.interned);
+	for (int i = 0; i < r.pool_len; i++)
+		free(r.pool[i].data);
+	free(r.pool);
+}
+
+static void collect_form(Sexp *form, void *forms)
+{
+	vec_push(forms, form);
+}
+
+Vec read_file_forms(const SourceFile *file)
+{
+	Vec forms = { 0 };
+	read_forms(file, false, collect_form, &forms);
 	return forms;
+}
+
+void read_file_each(const SourceFile *file, void (*each)(Sexp *form, void *ctx), void *ctx)
+{
+	read_forms(file, true, each, ctx);
 }

@@ -111,6 +111,11 @@ struct Sexp {
  * 64-bit range) are reported through diag and the reader recovers, so the
  * returned forms are always usable. */
 Vec read_file_forms(const SourceFile *file);
+/* The same, streaming: each(form, ctx) is called for every top-level form
+ * as soon as it is complete. The form's Sexp nodes are reused after each()
+ * returns (their texts stay in the arena), so the reader's memory stays as
+ * small as the largest form: what the front end's speed depends on. */
+void read_file_each(const SourceFile *file, void (*each)(Sexp *form, void *ctx), void *ctx);
 
 /* ---- types (types.c) -------------------------------------------------- */
 
@@ -498,6 +503,12 @@ typedef struct Module {
  * through diag; the parser skips the bad form and goes on. Threading
  * macros (-> ->>) are expanded here; cond becomes nested N_IF. */
 Module *parse_module(const SourceFile *file, Vec forms);
+/* read_file_each + parse_module in one pass, each form's S-expressions
+ * recycled once it is parsed (nothing in the AST points into them). The
+ * same module and the same diagnostics, but in source order: a form's
+ * lexical errors come just before its syntax errors, where reading the
+ * whole file first reports every lexical error before any syntax error. */
+Module *parse_file(const SourceFile *file);
 
 /* ---- checker (checker.c) ---------------------------------------------- */
 

@@ -442,3 +442,40 @@ Test(parser, malformed_input_never_crashes)
 		teardown();
 	}
 }
+
+/* parse_file reads and parses form by form, recycling the S-expressions:
+ * it must build the same module and print the same diagnostics. */
+Test(parser, streaming_matches_reading_everything_first)
+{
+	static const char text[] =
+		"(program :xdp)\n(defmap m :hash :u32 :u64 0)\n"
+		"(defn f [x :u64] :u64 (-> x (+ 1) (g 2) :len))\n"
+		"(defn bad [x y :u64] :u64 (if x 1))\n"
+		"(deftype R [a :u32 b :Other])\n(program :tc)\n"
+		"(defn h [r :R] :u64 (match (g r) [(Some p) (. p :a)] [(None) 0]))\n";
+	Module *batch = parse(text);
+	char *batch_diags = strdup(diags());
+	int batch_decls = batch->decls.len;
+	FnDecl *batch_f = ((Decl *)batch->decls.items[1])->u.fn;
+	cr_assert_eq(((Node *)batch_f->body->args.items[0])->kind, N_FIELD);
+	teardown();
+
+	src = (SourceFile){ .name = "p.va", .text = text, .len = strlen(text) };
+	capture = open_memstream(&captured, &captured_len);
+	diag_set_output(capture);
+	diag_reset();
+	Module *stream = parse_file(&src);
+	cr_assert_str_eq(diags(), batch_diags);
+	cr_assert_eq(stream->decls.len, batch_decls);
+	cr_assert_eq(stream->decls.len, 4);
+	FnDecl *f = ((Decl *)stream->decls.items[1])->u.fn;
+	Node *field = f->body->args.items[0];
+	cr_assert_eq(field->kind, N_FIELD);
+	cr_assert_str_eq(field->name, "len");
+	cr_assert_str_eq(field->lhs->name, "g");
+	cr_assert_str_eq(((Node *)field->lhs->args.items[0])->lhs->name, "x");
+	Record *r = ((Decl *)stream->decls.items[2])->u.record->record;
+	cr_assert_str_eq(r->fields[1]->type->name, "Other");
+	cr_assert_eq(r->fields[1]->type->span.line, 5);
+	free(batch_diags);
+}
