@@ -777,20 +777,21 @@ static CExpr stack_slot(Emitter *E, int64_t off, const Type *w)
 		  PREC_UNARY);
 }
 
-/* Is the parameter list of a libbpf helper declaration pointer-typed at
- * position i? Reads HelperInfo.c_decl: "void *bpf_x(void *map, __u64 f)". */
-static bool helper_param_is_pointer(const Node *call, int i)
+/* Is the parameter of a libbpf helper at position i a pointer (1), a
+ * scalar (0), or unknown (-1)? Reads HelperInfo.c_decl:
+ * "void *bpf_x(void *map, __u64 f)". */
+static int helper_param_is_pointer(const Node *call, int i)
 {
 	const HelperInfo *h = call->callee_extern ? call->callee_extern->helper : NULL;
 	if (!h || !h->c_decl)
-		return false;
+		return -1;
 	const char *name = arena_printf("bpf_%s", h->name);
 	const char *p = strstr(h->c_decl, name);
 	if (!p)
-		return false;
+		return -1;
 	p = strchr(p + strlen(name), '(');
 	if (!p)
-		return false;
+		return -1;
 	/* "(*bpf_x)(...)" spelling: skip to the parameter list */
 	if (p[1] == ')' && p[2] == '(')
 		p += 2;
@@ -810,7 +811,7 @@ static bool helper_param_is_pointer(const Node *call, int i)
 		} else if (*p == '*')
 			star = true;
 	}
-	return idx == i && star;
+	return idx == i ? star : -1;
 }
 
 /* Is n, printed, already of C type t (so a cast on its sibling operand
@@ -923,6 +924,21 @@ static CExpr literal_operand(Emitter *E, Node *n, bool own_type, bool hex)
 	return lower_value(E, n);
 }
 
+/* The C name of a signed division helper: its plain name unless the
+ * program has a file-scope name like it, then the checker's reserved
+ * vbpf_ prefix. */
+static const char *division_helper(const Emitter *E, const char *plain)
+{
+	for (int i = 0; i < E->m->decls.len; i++) {
+		Decl *d = E->m->decls.items[i];
+		const char *c = d->kind == D_FN ? d->u.fn->c_name : d->kind == D_MAP ? d->u.map->c_name
+			      : d->kind == D_GLOBAL ? d->u.global->c_name : NULL;
+		if (c && strcmp(c, plain) == 0)
+			return arena_printf("vbpf_%s", plain);
+	}
+	return plain;
+}
+
 static CExpr lower_binop(Emitter *E, Node *n)
 {
 	BinOp op = n->op;
@@ -936,10 +952,10 @@ static CExpr lower_binop(Emitter *E, Node *n)
 		bool wide64 = t->size == 8;
 		const char *fn;
 		if (op == OP_DIV) {
-			fn = wide64 ? "sdiv64" : "sdiv32";
+			fn = division_helper(E, wide64 ? "sdiv64" : "sdiv32");
 			*(wide64 ? &E->uses_sdiv64 : &E->uses_sdiv32) = true;
 		} else {
-			fn = wide64 ? "srem64" : "srem32";
+			fn = division_helper(E, wide64 ? "srem64" : "srem32");
 			*(wide64 ? &E->uses_srem64 : &E->uses_srem32) = true;
 		}
 		CExpr a = exact_value(E, n->lhs), b = exact_value(E, n->rhs);
@@ -1160,7 +1176,10 @@ static const char *by_value_arg(Emitter *E, Node *call, int i, char kind, int ma
 static const char *helper_arg(Emitter *E, Node *call, int i)
 {
 	Node *arg = call->args.items[i];
-	bool want_ptr = helper_param_is_pointer(call, i);
+	int param = helper_param_is_pointer(call, i);
+	bool want_ptr = param == 1;
+	if (arg->type && arg->type->kind == TY_PTR && param == 0)
+		return arena_printf("(long)%s", paren(lower_value(E, arg), PREC_UNARY));
 	if (arg->type && (arg->type->kind == TY_MAP || arg->type->kind == TY_PTR))
 		return lower_value(E, arg).s;
 	if (is_var_ref(arg) && var_info(E, arg->ref_var)->c_pointer) {
@@ -2359,6 +2378,14 @@ static void lower_function(Emitter *E, FnDecl *fn, Printer *P, bool reachable)
 				reach = derived_contexts[i].reach;
 				local = derived_contexts[i].local;
 			}
+		if (reach || !ctx_var) {
+			/* a C parameter of our choosing must differ from every local */
+			for (int i = 0; i < fn->locals.len; i++) {
+				Var *v = fn->locals.items[i];
+				if (v != ctx_var && v->c_name && strcmp(v->c_name, cparam) == 0)
+					cparam = arena_printf("%s_ctx", cparam);
+			}
+		}
 		if (ctx_var && !reach) {
 			VarInfo *vi = var_info(E, ctx_var);
 			cparam = vi->text;
@@ -2546,8 +2573,8 @@ static void emit_signed_division(Emitter *E, StrBuf *out)
 		if (!used[i])
 			continue;
 		int b = fns[i].bits;
-		sb_printf(out, "static __always_inline __s%d s%s%d(__s%d a, __s%d b)\n{\n", b,
-			  fns[i].rem ? "rem" : "div", b, b, b);
+		const char *name = division_helper(E, arena_printf("s%s%d", fns[i].rem ? "rem" : "div", b));
+		sb_printf(out, "static __always_inline __s%d %s(__s%d a, __s%d b)\n{\n", b, name, b, b);
 		sb_printf(out, "\t__u%d ua = a < 0 ? -(__u%d)a : (__u%d)a;\n", b, b, b);
 		sb_printf(out, "\t__u%d ub = b < 0 ? -(__u%d)b : (__u%d)b;\n", b, b, b);
 		if (fns[i].rem)
