@@ -22,6 +22,11 @@
 
 enum { MAX_PARAMS = 5, RINGBUF_PAGE_SIZE = 4096 };
 
+/* cond and the threading macros nest one level per clause or step once
+ * expanded; the reader limits written nesting to 256, and this keeps the
+ * expanded trees within what the recursive checker and emitter handle. */
+enum { MAX_EXPANSION = 1000 };
+
 typedef struct Parser {
 	const SourceFile *file;
 	Module *m;
@@ -324,6 +329,12 @@ static Node *parse_cond(Parser *p, Sexp *form)
 {
 	bool ok = true;
 	Sexp *else_clause = NULL;
+	if (form->nitems - 1 > MAX_EXPANSION) {
+		diag_error(form->span, "cond has %d clauses: at most %d are supported",
+			   form->nitems - 1, MAX_EXPANSION);
+		diag_hint("use match, or split the cond with helper functions");
+		return NULL;
+	}
 	for (int i = 1; i < form->nitems; i++) {
 		Sexp *c = form->items[i];
 		if (c->kind != SX_VECTOR) {
@@ -646,6 +657,11 @@ static Node *parse_thread(Parser *p, Sexp *form)
 	bool last = is_symbol(form->items[0], "->>");
 	if (form->nitems < 2) {
 		diag_error(form->span, "`%s` needs a value to thread", form->items[0]->text);
+		return NULL;
+	}
+	if (form->nitems - 2 > MAX_EXPANSION) {
+		diag_error(form->span, "`%s` has %d steps: at most %d are supported",
+			   form->items[0]->text, form->nitems - 2, MAX_EXPANSION);
 		return NULL;
 	}
 	Sexp *acc = form->items[1];
