@@ -479,3 +479,20 @@ Test(parser, streaming_matches_reading_everything_first)
 	cr_assert_eq(r->fields[1]->type->span.line, 5);
 	free(batch_diags);
 }
+
+Test(parser, expansion_is_limited)
+{
+	StrBuf sb = { 0 };
+	sb_puts(&sb, "(defn f [x :u64] :u64 (cond");
+	for (int i = 0; i < 1000; i++)
+		sb_printf(&sb, " [(== x %d) %d]", i, i);
+	sb_puts(&sb, " [:else 0]))\n(defn g [x :u64] :u64 (-> x");
+	for (int i = 0; i < 1001; i++)
+		sb_puts(&sb, " (+ 1)");
+	sb_puts(&sb, "))\n");
+	parse(sb.data);
+	cr_assert(strstr(diags(), "p.va:1:23: error: cond has 1001 clauses: at most 1000 are supported\n"), "%s", diags());
+	cr_assert(strstr(diags(), "p.va:2:23: error: `->` has 1001 steps: at most 1000 are supported\n"), "%s", diags());
+	cr_assert_eq(diag_error_count(), 2);
+	sb_free(&sb);
+}
