@@ -2455,7 +2455,7 @@ static void lower_function(Emitter *E, FnDecl *fn, Printer *P, bool reachable)
 		if (sec)
 			print_raw_line(P, arena_printf("SEC(%s)", escape_c_string(sec)));
 	}
-	const char *storage = fn->is_entry ? "" : reachable ? "static __noinline " : "static __noinline __attribute__((unused)) ";
+	const char *storage = fn->is_entry ? "" : reachable ? "static " : "static __attribute__((unused)) ";
 	P->line = 0;
 	print_line(P, fn_line, arena_printf("%s%s", storage, sig.data));
 	sb_free(&sig);

@@ -15,7 +15,7 @@ __u64 total;
 const volatile __u32 limit = 8;
 
 #line 14 "control.va"
-static __noinline void bump(void *m, __u32 k)
+static void bump(void *m, __u32 k)
 {
 #line 15 "control.va"
 	__u64 *v = bpf_map_lookup_elem(m, &k);
@@ -32,7 +32,7 @@ static __noinline void bump(void *m, __u32 k)
 }
 
 #line 19 "control.va"
-static __noinline __u32 classify(__u8 proto)
+static __u32 classify(__u8 proto)
 {
 #line 20 "control.va"
 	switch (proto) {
@@ -52,7 +52,7 @@ static __noinline __u32 classify(__u8 proto)
 }
 
 #line 26 "control.va"
-static __noinline __u64 weight(__u8 proto)
+static __u64 weight(__u8 proto)
 {
 #line 27 "control.va"
 	if (proto == 6)
@@ -61,14 +61,14 @@ static __noinline __u64 weight(__u8 proto)
 }
 
 #line 31 "control.va"
-static __noinline bool small_p(__u32 n)
+static bool small_p(__u32 n)
 {
 #line 32 "control.va"
 	return n > 0 && (n < limit || n == 100);
 }
 
 #line 34 "control.va"
-static __noinline __u32 pick(bool flag, __u32 a, __u32 b)
+static __u32 pick(bool flag, __u32 a, __u32 b)
 {
 #line 35 "control.va"
 	if (flag)
@@ -77,7 +77,7 @@ static __noinline __u32 pick(bool flag, __u32 a, __u32 b)
 }
 
 #line 39 "control.va"
-static __noinline __u64 sum_to(__u32 n)
+static __u64 sum_to(__u32 n)
 {
 #line 40 "control.va"
 	total = 0;

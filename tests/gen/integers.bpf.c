@@ -34,70 +34,70 @@ static __always_inline __s64 srem64(__s64 a, __s64 b)
 }
 
 #line 10 "integers.va"
-static __noinline __u64 one(void)
+static __u64 one(void)
 {
 #line 10 "integers.va"
 	return 1;
 }
 
 #line 12 "integers.va"
-static __noinline void put(__u32 slot, __u64 v)
+static void put(__u32 slot, __u64 v)
 {
 #line 13 "integers.va"
 	bpf_map_update_elem(&out, &slot, &v, 0);
 }
 
 #line 15 "integers.va"
-static __noinline bool wraps_p(__u8 a, __u8 b)
+static bool wraps_p(__u8 a, __u8 b)
 {
 #line 16 "integers.va"
 	return (__u8)(a + b) == 44;
 }
 
 #line 18 "integers.va"
-static __noinline __u8 narrow(__u8 a, __u8 b)
+static __u8 narrow(__u8 a, __u8 b)
 {
 #line 19 "integers.va"
 	return a * b;
 }
 
 #line 21 "integers.va"
-static __noinline __u16 halve(__u16 a, __u16 b)
+static __u16 halve(__u16 a, __u16 b)
 {
 #line 22 "integers.va"
 	return (__u16)(a + b) >> 1;
 }
 
 #line 24 "integers.va"
-static __noinline __s32 sdiv(__s32 a, __s32 b)
+static __s32 sdiv(__s32 a, __s32 b)
 {
 #line 24 "integers.va"
 	return sdiv32(a, b);
 }
 
 #line 25 "integers.va"
-static __noinline __s64 srem(__s64 a, __s64 b)
+static __s64 srem(__s64 a, __s64 b)
 {
 #line 25 "integers.va"
 	return srem64(a, b);
 }
 
 #line 26 "integers.va"
-static __noinline bool sdiv8(__s8 a, __s8 b)
+static bool sdiv8(__s8 a, __s8 b)
 {
 #line 26 "integers.va"
 	return (__s8)sdiv32(a, b) < 0;
 }
 
 #line 27 "integers.va"
-static __noinline __u32 udiv(__u32 a, __u32 b)
+static __u32 udiv(__u32 a, __u32 b)
 {
 #line 27 "integers.va"
 	return a / b + a % b;
 }
 
 #line 29 "integers.va"
-static __noinline __s64 extend(__u32 x)
+static __s64 extend(__u32 x)
 {
 #line 30 "integers.va"
 	return (__s32)x;

@@ -6,7 +6,7 @@
 __u64 connects;
 
 #line 11 "noctx.va"
-static __noinline __u64 tally(__u64 n, __u32 unused)
+static __u64 tally(__u64 n, __u32 unused)
 {
 #line 11 "noctx.va"
 	(void)unused;

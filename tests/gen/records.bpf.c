@@ -57,8 +57,7 @@ __u32 last_len = 64;
 const volatile __u32 min_len = 60;
 
 #line 26 "records.va"
-static __noinline __attribute__((unused)) void account(struct FlowStats *stats,
-						       __u32 len)
+static __attribute__((unused)) void account(struct FlowStats *stats, __u32 len)
 {
 #line 27 "records.va"
 	stats->packets += 1;
@@ -67,7 +66,7 @@ static __noinline __attribute__((unused)) void account(struct FlowStats *stats,
 }
 
 #line 31 "records.va"
-static __noinline void report(__u32 len)
+static void report(__u32 len)
 {
 #line 32 "records.va"
 	__u8 *buf = bpf_ringbuf_reserve(&events, 16, 0);

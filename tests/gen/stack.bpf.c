@@ -11,7 +11,7 @@ struct {
 } seen SEC(".maps");
 
 #line 13 "stack.va"
-static __noinline __u64 spill(__u64 x)
+static __u64 spill(__u64 x)
 {
 #line 13 "stack.va"
 	/* frame slots of the bpf/stack_* built-ins */
@@ -24,7 +24,7 @@ static __noinline __u64 spill(__u64 x)
 }
 
 #line 18 "stack.va"
-static __noinline __u64 mixed(__u32 a, __u64 b)
+static __u64 mixed(__u32 a, __u64 b)
 {
 #line 18 "stack.va"
 	/* frame slots of the bpf/stack_* built-ins */
