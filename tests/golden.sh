@@ -13,6 +13,9 @@
 #                    clang -O2 -g -Wall -Wextra -Werror -target bpf compiles it
 #   examples/X.va    `vbpf2c --check` accepts it silently, and its C compiles
 #                    warning-free and is clang-format clean, as for tests/gen
+#   (cli)            the command line: exit statuses, -o/-c outputs written
+#                    atomically and only on success, --no-line, --license,
+#                    standard input, clang's errors located in the .va
 #
 # vbpf2c runs inside the test's own directory with the bare file name, so
 # diagnostics read "X.va:3:5: error: ..." and the generated C says
@@ -163,6 +166,102 @@ for va in "$root"/examples/*.va; do
 	mv "$work/out" "$work/example.bpf.c"
 	check_c "$name" "$work/example.bpf.c"
 done
+
+# ---- the command line itself (translator/main.c) ---------------------------
+# Small programs written here, run in a scratch directory of their own so
+# "nothing else was written" can be checked by listing it.
+cli=$work/cli
+mkdir -p "$cli"
+printf '(program :xdp)\n(defn pass [ctx :XdpMd] :u32\n  (. ctx :rx_queue_index))\n' > "$work/ok.va"
+printf '(program :xdp)\n(defn pass [ctx :XdpMd] :u32\n  missing)\n' > "$work/bad.va"
+
+# cli_case NAME EXPECTED-STATUS ARGS...: fresh scratch directory holding
+# ok.va and bad.va, vbpf2c run there; leaves $status, out, err.
+cli_case() {
+	cli_name="cli: $1"
+	cli_want=$2
+	shift 2
+	rm -rf "$cli" && mkdir "$cli" && cp "$work/ok.va" "$work/bad.va" "$cli/"
+	run_vbpf2c "$cli" "$@"
+	if [ "$status" -ne "$cli_want" ]; then
+		fail "$cli_name" "exit status $status, expected $cli_want" "$work/err"
+		return 1
+	fi
+	return 0
+}
+
+# cli_expect NAME CONDITION-DESCRIPTION COMMAND...: pass when COMMAND succeeds.
+cli_expect() {
+	cli_what=$1
+	shift
+	if "$@"; then
+		pass
+	else
+		fail "$cli_name" "$cli_what" "$work/err"
+	fi
+}
+
+# Only these files may be in the scratch directory.
+only_files() {
+	[ "$(cd "$cli" && LC_ALL=C ls -A | tr '\n' ' ')" = "$* " ]
+}
+
+if cli_case "--version" 0 --version; then
+	cli_expect "prints 'vbpf2c VERSION'" grep -q '^vbpf2c [0-9][0-9.]*$' "$work/out"
+fi
+if cli_case "--help" 0 --help; then
+	for option in -o -c --check --license= --no-line --backend= --clang= -I -D \
+		--version --help "Exit status"; do
+		cli_expect "--help does not mention $option" grep -q -e "$option" "$work/out"
+	done
+fi
+cli_case "no input" 2 && cli_expect "says so on stderr" grep -q 'no input file' "$work/err"
+cli_case "unknown option" 2 --frobnicate ok.va &&
+	cli_expect "names the option" grep -q -e "--frobnicate" "$work/err"
+cli_case "native backend" 2 --backend=native -c ok.va &&
+	cli_expect "says it is not implemented, writes nothing" \
+		sh -c "grep -q 'not implemented' '$work/err' && [ ! -e '$cli/ok.bpf.o' ]"
+cli_case "C on stdout" 0 ok.va &&
+	cli_expect "has SEC, #line into ok.va and the GPL license" \
+		sh -c "grep -q '^SEC(\"xdp\")' '$work/out' && grep -q '^#line 2 \"ok.va\"' '$work/out' &&
+			grep -q 'SEC(\"license\") = \"GPL\";' '$work/out'"
+cp "$work/out" "$work/stdout.c"
+cli_case "-o FILE" 0 -o out.c ok.va &&
+	cli_expect "writes what stdout gets, and nothing else" \
+		sh -c "cmp -s '$cli/out.c' '$work/stdout.c' && [ ! -s '$work/out' ]" &&
+	cli_expect "leaves no temporary file" only_files bad.va ok.va out.c
+cli_case "--no-line" 0 --no-line ok.va &&
+	cli_expect "has the function and no #line" \
+		sh -c "grep -q '^int pass(' '$work/out' && ! grep -q '#line' '$work/out'"
+cli_case "--license" 0 --license=MIT ok.va &&
+	cli_expect "sets the license string" grep -q 'SEC("license") = "MIT";' "$work/out"
+cli_case "standard input" 0 - < "$work/ok.va" &&
+	cli_expect "translates it as <stdin>" grep -q '#line 2 "<stdin>"' "$work/out"
+if cli_case "rejected input" 1 -o out.c bad.va; then
+	cli_expect "writes nothing and reports the line" \
+		sh -c "[ ! -s '$work/out' ] && grep -q '^bad.va:3:3: error:' '$work/err'"
+	cli_expect "creates no output file" only_files bad.va ok.va
+fi
+rm -rf "$cli" && mkdir "$cli" && cp "$work/ok.va" "$work/bad.va" "$cli/" &&
+	echo keep > "$cli/out.c"
+run_vbpf2c "$cli" -o out.c bad.va
+cli_name="cli: rejected input, existing -o file"
+cli_expect "leaves the existing file as it was" \
+	sh -c "[ $status -eq 1 ] && [ \"\$(cat '$cli/out.c')\" = keep ]"
+if cli_case "-c" 0 -c ok.va; then
+	cli_expect "writes ok.bpf.o, an ELF object, and nothing else" \
+		sh -c "[ \"\$(head -c 4 '$cli/ok.bpf.o' | od -An -c | tr -d ' ')\" = '177ELF' ]"
+	cli_expect "leaves no temporary file" only_files bad.va ok.bpf.o ok.va
+fi
+cli_case "-c, clang missing" 2 -c --clang=/nonexistent/clang ok.va &&
+	cli_expect "says so and writes nothing" \
+		sh -c "grep -q '/nonexistent/clang' '$work/err'" &&
+	cli_expect "leaves no file behind" only_files bad.va ok.va
+# The macro breaks the function's name, so clang errs on a line that came
+# from ok.va's line 2.
+cli_case "-c, clang's errors" 2 -c -Dpass=1 ok.va &&
+	cli_expect "are located in ok.va" grep -q '^ok.va:2:[0-9]*: error: ' "$work/err" &&
+	cli_expect "leave no file behind" only_files bad.va ok.va
 
 if [ $((passed + failed)) -eq 0 ]; then
 	echo "FAIL: no golden tests found under tests/err, tests/ok, tests/gen, examples"
