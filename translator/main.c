@@ -316,8 +316,10 @@ static bool read_source(const char *path, SourceFile *file)
 	}
 	struct stat st;
 	size_t cap = 64 * 1024;
+	/* Room for the whole file, the read that sees end-of-file, and the
+	 * NUL: a regular file is read without ever growing the buffer. */
 	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0)
-		cap = (size_t)st.st_size + 1;
+		cap = (size_t)st.st_size + 2;
 	char *text = xmalloc(cap);
 	size_t len = 0;
 	for (;;) {
