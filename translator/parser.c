@@ -77,7 +77,15 @@ static void render_into(StrBuf *sb, const Sexp *s, int depth)
 		sb_printf(sb, ":%.40s%s", s->text, strlen(s->text) > 40 ? "..." : "");
 		return;
 	case SX_STRING:
-		sb_printf(sb, "\"%.21s%s\"", s->text, strlen(s->text) > 24 ? "..." : "");
+		sb_putc(sb, '"');
+		for (size_t i = 0; s->text[i] && i < 24; i++) {
+			unsigned char c = (unsigned char)s->text[i];
+			if (c == '\n' || c == '\t' || c == '\r' || c == '"' || c == '\\')
+				sb_printf(sb, "\\%c", c == '\n' ? 'n' : c == '\t' ? 't' : c == '\r' ? 'r' : c);
+			else
+				sb_putc(sb, c < 0x20 || c == 0x7f ? '?' : (char)c);
+		}
+		sb_puts(sb, strlen(s->text) > 24 ? "...\"" : "\"");
 		return;
 	case SX_LIST:
 	case SX_VECTOR:
