@@ -95,7 +95,7 @@ build/fuzz_frontend: tests/fuzz/fuzz_frontend.c $(TRANSLATOR_SRC) $(HEADERS)
 fuzz: deps build/fuzz_frontend
 	mkdir -p build/fuzz-corpus
 	./build/fuzz_frontend -max_total_time=$(FUZZ_SECONDS) -timeout=10 -artifact_prefix=build/ \
-		build/fuzz-corpus examples tests/err tests/gen
+		build/fuzz-corpus examples tests/err tests/ok tests/gen
 
 bench: vbpf2c
 	sh bench/run.sh
