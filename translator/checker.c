@@ -773,9 +773,12 @@ static Type *literal_type(Node *n, Type *expected, uint64_t value, bool negative
 		diag_hint("BPF requires explicit types: use the literal where a typed value is expected (an operand, an argument, a return value)");
 		return NULL;
 	}
-	if (!int_fits(expected, value, negative))
-		diag_error(n->span, "%s %s does not fit in %s", what ? "constant" : "integer literal",
-			   int_text(value, negative), type_str(expected));
+	if (!int_fits(expected, value, negative) && what)
+		diag_error(n->span, "kernel constant `%s` (%s) does not fit in %s", what, int_text(value, negative),
+			   type_str(expected));
+	else if (!int_fits(expected, value, negative))
+		diag_error(n->span, "integer literal %s does not fit in %s", int_text(value, negative),
+			   type_str(expected));
 	return expected;
 }
 
