@@ -320,6 +320,8 @@ static bool is_reserved_c_name(const char *s)
 	if (bsearch(s, reserved_words, sizeof(reserved_words) / sizeof(*reserved_words),
 		    sizeof(*reserved_words), compare_words))
 		return true;
+	if (isupper((unsigned char)s[0]) && kernel_const_by_name(s))
+		return true;
 	if (!strchr("bBXTSv_", s[0]))
 		return false;
 	for (size_t i = 0; i < sizeof(reserved_prefixes) / sizeof(*reserved_prefixes); i++)
@@ -489,8 +491,18 @@ static bool layout_user_record(Checker *ck, RecInfo *ri)
 		} else {
 			f->type = t;
 		}
-		if (!f->c_member)
+		if (!f->c_member || strcmp(f->c_member, f->name) == 0)
 			f->c_member = mangle(f->name);
+		for (int j = 0; j < i; j++) {
+			if (strcmp(r->fields[j]->name, f->name) != 0 &&
+			    strcmp(r->fields[j]->c_member, f->c_member) == 0) {
+				diag_error(f->span, "field `%s` would be named `%s` in C, like field `%s`", f->name,
+					   f->c_member, r->fields[j]->name);
+				diag_note(r->fields[j]->span, "`%s` is declared here", r->fields[j]->name);
+				ok = false;
+				break;
+			}
+		}
 	}
 	if (ok)
 		record_layout(r);
