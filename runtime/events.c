@@ -37,6 +37,76 @@ static int collect(void *ctx, void *data, size_t size)
 	return 0;
 }
 
+/* ---- perf event arrays ---- */
+
+struct vbpf_perfbuf {
+	struct perf_buffer *pb;
+	struct drain pending;
+	unsigned long long lost;
+};
+
+static void perf_sample(void *ctx, int cpu, void *data, __u32 size)
+{
+	(void)cpu;
+	collect(&((struct vbpf_perfbuf *)ctx)->pending, data, size);
+}
+
+static void perf_lost(void *ctx, int cpu, __u64 count)
+{
+	(void)cpu;
+	((struct vbpf_perfbuf *)ctx)->lost += count;
+}
+
+struct vbpf_perfbuf *vbpf_perfbuf__new(const struct bpf_map *map)
+{
+	if (bpf_map__type(map) != BPF_MAP_TYPE_PERF_EVENT_ARRAY) {
+		errno = EINVAL;
+		return NULL;
+	}
+	struct vbpf_perfbuf *pb = calloc(1, sizeof(*pb));
+	if (!pb)
+		return NULL;
+	/* 8 pages per CPU: plenty for test runs and a live view. */
+	pb->pb = perf_buffer__new(bpf_map__fd(map), 8, perf_sample, perf_lost, pb, NULL);
+	if (!pb->pb) {
+		int err = errno;
+		free(pb);
+		errno = err;
+		return NULL;
+	}
+	return pb;
+}
+
+int vbpf_perfbuf__drain(struct vbpf_perfbuf *pb, struct vbpf_event **events,
+			unsigned long long *lost)
+{
+	*events = NULL;
+	int err = perf_buffer__consume(pb->pb);
+	struct drain d = pb->pending;
+	pb->pending = (struct drain){ NULL, 0, 0 };
+	if (lost) {
+		*lost = pb->lost;
+		pb->lost = 0;
+	}
+	if (err < 0 || d.error) {
+		vbpf_events__free(d.events, d.count);
+		return d.error ? d.error : err;
+	}
+	*events = d.events;
+	return d.count;
+}
+
+void vbpf_perfbuf__free(struct vbpf_perfbuf *pb)
+{
+	if (!pb)
+		return;
+	perf_buffer__free(pb->pb);
+	vbpf_events__free(pb->pending.events, pb->pending.count);
+	free(pb);
+}
+
+/* ---- ring buffers ---- */
+
 int vbpf_ringbuf__drain(const struct bpf_map *map, struct vbpf_event **events)
 {
 	*events = NULL;

@@ -190,14 +190,57 @@ static bool is_percpu(const struct bpf_map *map)
 	       bpf_map__type(map) == BPF_MAP_TYPE_LRU_PERCPU_HASH;
 }
 
-/* The records written to a ring buffer since the last check. */
+/* Perf event arrays of the object, opened before the first case so that
+ * the program's output has somewhere to go. */
+#define MAX_PERF_MAPS 16
+static struct {
+	const struct bpf_map *map;
+	struct vbpf_perfbuf *pb;
+} perf_readers[MAX_PERF_MAPS];
+static int nperf_readers;
+
+static void open_perf_readers(struct vbpf_obj *obj)
+{
+	struct bpf_map *map;
+	bpf_object__for_each_map(map, vbpf_obj__bpf_object(obj)) {
+		if (bpf_map__type(map) != BPF_MAP_TYPE_PERF_EVENT_ARRAY ||
+		    nperf_readers == MAX_PERF_MAPS)
+			continue;
+		struct vbpf_perfbuf *pb = vbpf_perfbuf__new(map);
+		if (pb) {
+			perf_readers[nperf_readers].map = map;
+			perf_readers[nperf_readers++].pb = pb;
+		}
+	}
+}
+
+static void close_perf_readers(void)
+{
+	for (int i = 0; i < nperf_readers; i++)
+		vbpf_perfbuf__free(perf_readers[i].pb);
+	nperf_readers = 0;
+}
+
+static int drain_events(struct bpf_map *map, struct vbpf_event **events)
+{
+	if (bpf_map__type(map) != BPF_MAP_TYPE_PERF_EVENT_ARRAY)
+		return vbpf_ringbuf__drain(map, events);
+	for (int i = 0; i < nperf_readers; i++)
+		if (perf_readers[i].map == map)
+			return vbpf_perfbuf__drain(perf_readers[i].pb, events, NULL);
+	return -ENODEV;
+}
+
+/* The records written to a ring buffer or perf event array since the
+ * last check. */
 static void events_step(struct bpf_map *map, const struct btf *btf, const struct vbpf_step *s,
 			struct verdict *v)
 {
 	struct vbpf_event *events;
-	int n = vbpf_ringbuf__drain(map, &events);
+	int n = drain_events(map, &events);
 	if (n < 0) {
-		fail(v, "line %d: cannot read ring buffer `%s`: %s", s->line, s->map, strerror(-n));
+		fail(v, "line %d: cannot read the events of `%s`: %s", s->line, s->map,
+		     strerror(-n));
 		return;
 	}
 	if ((uint64_t)n != s->value.value)
@@ -373,6 +416,7 @@ void vbpf_test__run_cases(struct vbpf_obj *obj, const struct vbpf_cases *cases, 
 			  struct vbpf_test_stats *stats)
 {
 	struct verdict setup = { .len = 0 };
+	open_perf_readers(obj);
 	for (int i = 0; i < cases->nsetup; i++)
 		run_step(obj, &cases->setup[i], &setup);
 	if (setup.failed) {
@@ -391,6 +435,7 @@ void vbpf_test__run_cases(struct vbpf_obj *obj, const struct vbpf_cases *cases, 
 			stats->passed++;
 		}
 	}
+	close_perf_readers();
 }
 
 struct vbpf_test_stats vbpf_test__run_object(const char *object_path,

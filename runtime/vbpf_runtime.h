@@ -151,6 +151,18 @@ struct vbpf_event {
  * -errno. */
 int vbpf_ringbuf__drain(const struct bpf_map *map, struct vbpf_event **events);
 void vbpf_events__free(struct vbpf_event *events, int count);
+/* A BPF_MAP_TYPE_PERF_EVENT_ARRAY opened for reading on every CPU: the
+ * program's bpf_perf_event_output() lands here from the moment it exists
+ * (before, the kernel has nowhere to put the records and drops them).
+ * A record's size is the kernel's: the data padded so that it and its
+ * 4-byte size end on 8 bytes. NULL with errno on failure. */
+struct vbpf_perfbuf;
+struct vbpf_perfbuf *vbpf_perfbuf__new(const struct bpf_map *map);
+/* Records that arrived since the last drain (free with vbpf_events__free);
+ * *lost, when not NULL, gets how many the kernel dropped. */
+int vbpf_perfbuf__drain(struct vbpf_perfbuf *pb, struct vbpf_event **events,
+			unsigned long long *lost);
+void vbpf_perfbuf__free(struct vbpf_perfbuf *pb);
 /* Prints one record as BTF type type_id of btf when its size matches
  * (a record the program declared), else as hex bytes. */
 void vbpf_event__print(const struct vbpf_event *event, const struct btf *btf,
@@ -173,7 +185,7 @@ enum vbpf_step_kind {
 	VBPF_STEP_DELETE,        /* delete MAP KEY */
 	VBPF_STEP_EXPECT,        /* expect MAP KEY = VALUE */
 	VBPF_STEP_EXPECT_ABSENT, /* expect MAP KEY absent */
-	VBPF_STEP_EXPECT_EVENTS, /* expect-events RINGBUF N [RECORD...] */
+	VBPF_STEP_EXPECT_EVENTS, /* expect-events MAP N [RECORD...]: ringbuf or perf array */
 };
 
 struct vbpf_step {

@@ -75,6 +75,9 @@ struct run {
 	char cgroup_mount[PATH_MAX];
 	bool mounted_cgroup, mounted_tracefs;
 	int cgroup_fd;
+	struct vbpf_perfbuf *perfbufs[MAX_LINKS];
+	const struct bpf_map *perfbuf_maps[MAX_LINKS];
+	int nperfbufs;
 };
 
 static volatile sig_atomic_t stop_requested;
@@ -344,8 +347,31 @@ static void make_traffic(const struct run *r)
 		send_datagram(r, "127.0.0.1");
 }
 
+static void print_perf_events(const struct bpf_map *map, struct vbpf_perfbuf *pb)
+{
+	printf("%s (perf_event_array):\n", bpf_map__name(map));
+	if (!pb)
+		return;
+	struct vbpf_event *events;
+	unsigned long long lost = 0;
+	int n = vbpf_perfbuf__drain(pb, &events, &lost);
+	for (int i = 0; i < n; i++) {
+		fputs("  event: ", stdout);
+		vbpf_event__print(&events[i], NULL, 0, stdout);
+		fputc('\n', stdout);
+	}
+	if (n > 0)
+		vbpf_events__free(events, n);
+	if (n == 0)
+		printf("  (no events)\n");
+	if (lost)
+		printf("  (%llu events lost)\n", lost);
+}
+
 static void cleanup(struct run *r)
 {
+	for (int i = 0; i < r->nperfbufs; i++)
+		vbpf_perfbuf__free(r->perfbufs[i]);
 	for (int i = r->nlinks - 1; i >= 0; i--)
 		bpf_link__destroy(r->links[i]);
 	for (int i = 0; i < r->nperf_fds; i++)
@@ -479,6 +505,17 @@ int cmd_run(int argc, char **argv)
 	fflush(stdout);
 
 	const struct btf *btf = bpf_object__btf(vbpf_obj__bpf_object(obj));
+	struct bpf_map *map;
+	bpf_object__for_each_map(map, vbpf_obj__bpf_object(obj)) {
+		if (bpf_map__type(map) != BPF_MAP_TYPE_PERF_EVENT_ARRAY || r.nperfbufs == MAX_LINKS)
+			continue;
+		struct vbpf_perfbuf *pb = vbpf_perfbuf__new(map);
+		if (!pb)
+			fprintf(stderr, "vbpf2c run: cannot read perf events of %s: %s\n",
+				bpf_map__name(map), strerror(errno));
+		r.perfbufs[r.nperfbufs] = pb;
+		r.perfbuf_maps[r.nperfbufs++] = map;
+	}
 	double start = now_seconds();
 	while (!stop_requested) {
 		double left = duration > 0 ? start + duration - now_seconds() : interval;
@@ -490,9 +527,11 @@ int cmd_run(int argc, char **argv)
 			nanosleep(&ts, NULL);   /* a signal cuts it short */
 		}
 		printf("--- %.1fs\n", now_seconds() - start);
-		struct bpf_map *map;
 		bpf_object__for_each_map(map, vbpf_obj__bpf_object(obj))
-			vbpf_map__dump(map, btf, stdout, VBPF_DUMP_SKIP_ZERO);
+			if (bpf_map__type(map) != BPF_MAP_TYPE_PERF_EVENT_ARRAY)
+				vbpf_map__dump(map, btf, stdout, VBPF_DUMP_SKIP_ZERO);
+		for (int i = 0; i < r.nperfbufs; i++)
+			print_perf_events(r.perfbuf_maps[i], r.perfbufs[i]);
 		fflush(stdout);
 		if (duration > 0 && now_seconds() - start >= duration)
 			break;
