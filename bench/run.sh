@@ -12,6 +12,8 @@
 # 3. Instruction counts: for every bench/twins/NAME.bpf.c (a hand-written
 #    libbpf twin of examples/NAME.va), the program's BPF instructions in the
 #    object vbpf2c -c makes against the twin's. Target: ratio <= 1.00.
+#    The twin is run on examples/NAME.cases (vbpf2c test) to show it does
+#    the same job; that needs bpf() (root), and says so otherwise.
 #
 # Every time is the best of BENCH_RUNS runs (default 5), after one warm-up
 # run so the file is in the page cache for both commands; the two commands
@@ -93,6 +95,16 @@ insn_count() {
 	echo $((total / 8))
 }
 
+# cases_summary OBJECT CASES: "5/5 passed", or what went wrong.
+cases_summary() {
+	local last
+	last=$("$vbpf2c" test "$1" "$2" 2>&1 | tail -1)
+	echo "$last" | awk '/passed, [0-9]+ failed/ {
+			p = $1; f = $3; printf "%d/%d passed", p, p + f; ok = 1
+		}
+		END { if (!ok) printf "not run" }'
+}
+
 echo "vbpf2c benchmarks: best of $runs runs each ($(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) CPUs)"
 echo
 
@@ -157,8 +169,17 @@ for twin in "$root"/bench/twins/*.bpf.c; do
 	"$clang" "${bpf_cflags[@]}" -c "$twin" -o "$work/$name.twin.o"
 	gen=$(insn_count "$work/$name.gen.o")
 	hand=$(insn_count "$work/$name.twin.o")
-	printf '   %-28s %6s generated %6s hand-written  ratio %s\n' "$name" "$gen" "$hand" \
-		"$(ratio "$gen" "$hand")"
+	# A twin only counts if it does the example's job: run the example's
+	# cases on both objects (vbpf2c test loads a .o as it is).
+	cases=${va%.va}.cases
+	if [ -e "$cases" ]; then
+		verdict="cases: vbpf2c $(cases_summary "$work/$name.gen.o" "$cases"),"
+		verdict="$verdict twin $(cases_summary "$work/$name.twin.o" "$cases")"
+	else
+		verdict="no cases"
+	fi
+	printf '   %-24s %4s generated %4s hand-written  ratio %s  (%s)\n' "$name" "$gen" "$hand" \
+		"$(ratio "$gen" "$hand")" "$verdict"
 done
 if [ "$found" = 0 ]; then
 	echo "   no twins in bench/twins/ yet"
