@@ -84,6 +84,9 @@ golden-test: vbpf2c
 kernel-test: vbpf2c
 	sh tests/kernel.sh
 
+demo: vbpf2c
+	sh tests/demo.sh
+
 test: deps vbpf2c
 	$(MAKE) unit-test golden-test kernel-test
 

@@ -494,6 +494,8 @@ int cmd_run(int argc, char **argv)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
+	/* Output piped into head: stop and clean up rather than die. */
+	sigaction(SIGPIPE, &sa, NULL);
 
 	if (!attach(&r, prog)) {
 		status = 1;
