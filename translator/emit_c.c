@@ -101,6 +101,84 @@ typedef struct VarInfo {
 	const char *c_type; /* c_pointer: its C type, "void *", "struct x *" */
 } VarInfo;
 
+/* A set of strings (the file-scope C names) and a map from pointers to
+ * small integers (a function's index), open addressing, sized once: the
+ * emitter must stay linear on large programs. */
+typedef struct NameSet {
+	const char **names;
+	size_t cap; /* power of two */
+} NameSet;
+
+typedef struct PtrIndex {
+	const void **keys;
+	int *values;
+	size_t cap; /* power of two */
+} PtrIndex;
+
+static size_t table_cap(int n)
+{
+	size_t cap = 16;
+	while (cap < 2 * (size_t)n + 2)
+		cap *= 2;
+	return cap;
+}
+
+static size_t name_hash(const char *s)
+{
+	size_t h = 1469598103934665603u;
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211u;
+	return h;
+}
+
+static void nameset_add(NameSet *set, const char *name)
+{
+	for (size_t i = name_hash(name);; i++) {
+		const char **slot = &set->names[i & (set->cap - 1)];
+		if (!*slot) {
+			*slot = name;
+			return;
+		}
+		if (strcmp(*slot, name) == 0)
+			return;
+	}
+}
+
+static bool nameset_has(const NameSet *set, const char *name)
+{
+	for (size_t i = name_hash(name);; i++) {
+		const char *slot = set->names[i & (set->cap - 1)];
+		if (!slot)
+			return false;
+		if (strcmp(slot, name) == 0)
+			return true;
+	}
+}
+
+static void ptrindex_put(PtrIndex *t, const void *key, int value)
+{
+	for (size_t i = ((uintptr_t)key >> 4) * 2654435761u;; i++) {
+		size_t k = i & (t->cap - 1);
+		if (!t->keys[k] || t->keys[k] == key) {
+			t->keys[k] = key;
+			t->values[k] = value;
+			return;
+		}
+	}
+}
+
+/* The value for key, or -1. */
+static int ptrindex_get(const PtrIndex *t, const void *key)
+{
+	for (size_t i = ((uintptr_t)key >> 4) * 2654435761u;; i++) {
+		size_t k = i & (t->cap - 1);
+		if (t->keys[k] == key)
+			return t->values[k];
+		if (!t->keys[k])
+			return -1;
+	}
+}
+
 typedef enum DestKind { DEST_DISCARD, DEST_RETURN, DEST_ASSIGN } DestKind;
 
 /* Where a statement-lowered value goes. */
@@ -124,6 +202,8 @@ typedef struct Emitter {
 	 * handle_params[i] is a bool array per FnDecl, see fn_handle_params */
 	Vec fns;            /* FnDecl* in source order */
 	Vec fn_handles;     /* bool* parallel to fns */
+	PtrIndex fn_index;  /* FnDecl* -> its position in fns */
+	NameSet file_names; /* every file-scope C name */
 
 	/* the function being lowered */
 	FnDecl *fn;
@@ -242,18 +322,8 @@ static bool name_taken(Emitter *E, const char *name)
 		if (p->var && p->var->c_name && strcmp(p->var->c_name, name) == 0)
 			return true;
 	}
-	for (int i = 0; i < E->m->decls.len; i++) {
-		Decl *d = E->m->decls.items[i];
-		const char *c = NULL;
-		switch (d->kind) {
-		case D_MAP: c = d->u.map->c_name; break;
-		case D_GLOBAL: c = d->u.global->c_name; break;
-		case D_FN: c = d->u.fn->c_name; break;
-		default: break;
-		}
-		if (c && strcmp(c, name) == 0)
-			return true;
-	}
+	if (nameset_has(&E->file_names, name))
+		return true;
 	for (int i = 0; i < E->scopes.len; i++) {
 		Vec *names = E->scopes.items[i];
 		for (int j = 0; j < names->len; j++)
@@ -929,14 +999,7 @@ static CExpr literal_operand(Emitter *E, Node *n, bool own_type, bool hex)
  * vbpf_ prefix. */
 static const char *division_helper(const Emitter *E, const char *plain)
 {
-	for (int i = 0; i < E->m->decls.len; i++) {
-		Decl *d = E->m->decls.items[i];
-		const char *c = d->kind == D_FN ? d->u.fn->c_name : d->kind == D_MAP ? d->u.map->c_name
-			      : d->kind == D_GLOBAL ? d->u.global->c_name : NULL;
-		if (c && strcmp(c, plain) == 0)
-			return arena_printf("vbpf_%s", plain);
-	}
-	return plain;
+	return nameset_has(&E->file_names, plain) ? arena_printf("vbpf_%s", plain) : plain;
 }
 
 static CExpr lower_binop(Emitter *E, Node *n)
@@ -1248,10 +1311,8 @@ static CExpr lower_builtin(Emitter *E, Node *n)
 
 static bool *fn_handle_params(Emitter *E, const FnDecl *fn)
 {
-	for (int i = 0; i < E->fns.len; i++)
-		if (E->fns.items[i] == fn)
-			return E->fn_handles.items[i];
-	return NULL;
+	int i = ptrindex_get(&E->fn_index, fn);
+	return i < 0 ? NULL : E->fn_handles.items[i];
 }
 
 static CExpr lower_call(Emitter *E, Node *n)
@@ -2584,83 +2645,49 @@ static void emit_signed_division(Emitter *E, StrBuf *out)
 	}
 }
 
+/* Calls n makes, in source order, to defns: f(fn, callee) for each. */
+static void for_each_call(Emitter *E, const Node *n, FnDecl *from, Vec *order, char *state,
+			  void (*f)(Emitter *, FnDecl *, Vec *, char *))
+{
+	if (!n)
+		return;
+	if (n->kind == N_CALL && n->callee_kind == CALLEE_FN && n->callee_fn && n->callee_fn != from)
+		f(E, n->callee_fn, order, state);
+	if (n->kind == N_LET)
+		for (int i = 0; i < n->bindings.len; i++)
+			for_each_call(E, ((Binding *)n->bindings.items[i])->init, from, order, state, f);
+	if (n->kind == N_MATCH)
+		for (int i = 0; i < n->clauses.len; i++)
+			for_each_call(E, ((MatchClause *)n->clauses.items[i])->body, from, order, state, f);
+	for (int i = 0; i < n->args.len; i++)
+		for_each_call(E, n->args.items[i], from, order, state, f);
+	const Node *kids[] = { n->lhs, n->rhs, n->cond, n->then, n->els, n->body };
+	for (size_t i = 0; i < sizeof(kids) / sizeof(*kids); i++)
+		for_each_call(E, kids[i], from, order, state, f);
+}
+
 /* Functions in an order C accepts without prototypes: callees first,
- * otherwise source order. */
-static void order_functions(Emitter *E, FnDecl *fn, Vec *order, const Node *n);
-
-static void visit_fn(Emitter *E, FnDecl *fn, Vec *order)
+ * otherwise source order (a depth-first post-order; state: 0 unseen,
+ * 1 being visited, 2 placed). */
+static void visit_fn(Emitter *E, FnDecl *fn, Vec *order, char *state)
 {
-	for (int i = 0; i < order->len; i++)
-		if (order->items[i] == fn)
-			return;
-	/* mark before visiting: the checker rejects recursion, but be safe */
-	vec_push(order, NULL);
-	int slot = order->len - 1;
-	order_functions(E, fn, order, fn->body);
-	/* move into place: remove the placeholder, append fn */
-	for (int i = slot; i + 1 < order->len; i++)
-		order->items[i] = order->items[i + 1];
-	order->items[order->len - 1] = fn;
-}
-
-static void order_functions(Emitter *E, FnDecl *fn, Vec *order, const Node *n)
-{
-	if (!n)
+	int i = ptrindex_get(&E->fn_index, fn);
+	if (i < 0 || state[i])
 		return;
-	if (n->kind == N_CALL && n->callee_kind == CALLEE_FN && n->callee_fn && n->callee_fn != fn) {
-		bool seen = false;
-		for (int i = 0; i < order->len; i++)
-			seen |= order->items[i] == n->callee_fn;
-		if (!seen)
-			visit_fn(E, n->callee_fn, order);
-	}
-	if (n->kind == N_LET)
-		for (int i = 0; i < n->bindings.len; i++)
-			order_functions(E, fn, order, ((Binding *)n->bindings.items[i])->init);
-	if (n->kind == N_MATCH)
-		for (int i = 0; i < n->clauses.len; i++)
-			order_functions(E, fn, order, ((MatchClause *)n->clauses.items[i])->body);
-	for (int i = 0; i < n->args.len; i++)
-		order_functions(E, fn, order, n->args.items[i]);
-	order_functions(E, fn, order, n->lhs);
-	order_functions(E, fn, order, n->rhs);
-	order_functions(E, fn, order, n->cond);
-	order_functions(E, fn, order, n->then);
-	order_functions(E, fn, order, n->els);
-	order_functions(E, fn, order, n->body);
+	state[i] = 1;
+	for_each_call(E, fn->body, fn, order, state, visit_fn);
+	state[i] = 2;
+	vec_push(order, fn);
 }
 
-static void mark_reachable(const Node *n, Vec *reached);
-
-static void reach_fn(FnDecl *fn, Vec *reached)
+/* Marks the functions the entry reaches (state[i] = 1). */
+static void reach_fn(Emitter *E, FnDecl *fn, Vec *unused, char *state)
 {
-	for (int i = 0; i < reached->len; i++)
-		if (reached->items[i] == fn)
-			return;
-	vec_push(reached, fn);
-	mark_reachable(fn->body, reached);
-}
-
-static void mark_reachable(const Node *n, Vec *reached)
-{
-	if (!n)
+	int i = ptrindex_get(&E->fn_index, fn);
+	if (i < 0 || state[i])
 		return;
-	if (n->kind == N_CALL && n->callee_kind == CALLEE_FN && n->callee_fn)
-		reach_fn(n->callee_fn, reached);
-	if (n->kind == N_LET)
-		for (int i = 0; i < n->bindings.len; i++)
-			mark_reachable(((Binding *)n->bindings.items[i])->init, reached);
-	if (n->kind == N_MATCH)
-		for (int i = 0; i < n->clauses.len; i++)
-			mark_reachable(((MatchClause *)n->clauses.items[i])->body, reached);
-	for (int i = 0; i < n->args.len; i++)
-		mark_reachable(n->args.items[i], reached);
-	mark_reachable(n->lhs, reached);
-	mark_reachable(n->rhs, reached);
-	mark_reachable(n->cond, reached);
-	mark_reachable(n->then, reached);
-	mark_reachable(n->els, reached);
-	mark_reachable(n->body, reached);
+	state[i] = 1;
+	for_each_call(E, fn->body, fn, unused, state, reach_fn);
 }
 
 void emit_c(const Module *m, const EmitOptions *opts, StrBuf *out)
@@ -2669,9 +2696,19 @@ void emit_c(const Module *m, const EmitOptions *opts, StrBuf *out)
 	E.file = opts && opts->source_name ? opts->source_name : m->file ? m->file->name : "input.va";
 	const char *license = opts && opts->license ? opts->license : m->license ? m->license : "GPL";
 
+	E.fn_index.cap = table_cap(m->decls.len);
+	E.fn_index.keys = arena_alloc(sizeof(*E.fn_index.keys) * E.fn_index.cap);
+	E.fn_index.values = arena_alloc(sizeof(*E.fn_index.values) * E.fn_index.cap);
+	E.file_names.cap = table_cap(m->decls.len);
+	E.file_names.names = arena_alloc(sizeof(*E.file_names.names) * E.file_names.cap);
 	for (int i = 0; i < m->decls.len; i++) {
 		Decl *d = m->decls.items[i];
+		const char *c = d->kind == D_FN ? d->u.fn->c_name : d->kind == D_MAP ? d->u.map->c_name
+			      : d->kind == D_GLOBAL ? d->u.global->c_name : NULL;
+		if (c)
+			nameset_add(&E.file_names, c);
 		if (d->kind == D_FN) {
+			ptrindex_put(&E.fn_index, d->u.fn, E.fns.len);
 			vec_push(&E.fns, d->u.fn);
 			vec_push(&E.fn_handles, new_handles(d->u.fn->nparams));
 		}
@@ -2708,12 +2745,14 @@ void emit_c(const Module *m, const EmitOptions *opts, StrBuf *out)
 	if (any_global)
 		sb_putc(&data, '\n');
 
-	Vec order = { 0 }, reached = { 0 };
+	Vec order = { 0 };
+	char *reached = arena_alloc((size_t)E.fns.len + 1);
+	char *placed = arena_alloc((size_t)E.fns.len + 1);
 	FnDecl *entry = m->entry;
 	if (entry)
-		reach_fn(entry, &reached);
+		reach_fn(&E, entry, NULL, reached);
 	for (int i = 0; i < E.fns.len; i++)
-		visit_fn(&E, E.fns.items[i], &order);
+		visit_fn(&E, E.fns.items[i], &order, placed);
 	Printer P = {
 		.out = &funcs,
 		.directives = !opts || opts->line_directives,
@@ -2721,9 +2760,7 @@ void emit_c(const Module *m, const EmitOptions *opts, StrBuf *out)
 	};
 	for (int i = 0; i < order.len; i++) {
 		FnDecl *fn = order.items[i];
-		bool reachable = false;
-		for (int j = 0; j < reached.len; j++)
-			reachable |= reached.items[j] == fn;
+		bool reachable = reached[ptrindex_get(&E.fn_index, fn)];
 		lower_function(&E, fn, &P, reachable || !entry);
 		sb_putc(&funcs, '\n');
 	}
