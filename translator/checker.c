@@ -653,7 +653,21 @@ static void check_extern(Checker *ck, ExternDecl *e)
 		e->params[i] = t;
 	}
 	e->ret = resolve_type(ck, e->ret, e->span);
-	if (!e->ns || strcmp(e->ns, "bpf") != 0) {
+	bool core = e->ns && strcmp(e->ns, "bpf") == 0;
+	/* bpf externs are found by the bare helper name (vaisto_bpf binds
+	 * both spellings), others by "ns/name" */
+	const char *key = core ? e->name : arena_printf("%s/%s", e->ns ? e->ns : "", e->name);
+	ExternDecl *old = table_get(&ck->externs, key);
+	if (old && old->helper) {
+		diag_error(e->span, "helper `bpf:%s` is declared twice", e->name);
+		diag_note(old->span, "first declaration of `bpf:%s`", e->name);
+		return;
+	}
+	/* A rejected extern still enters the table, without a helper, so that
+	 * its calls stay silent instead of repeating "unknown helper". */
+	if (!old)
+		table_put(&ck->externs, key, e);
+	if (!core) {
 		diag_error(e->span, "extern namespace `%s` is not supported: helpers are declared as `bpf:name`",
 			   e->ns ? e->ns : "");
 		return;
@@ -674,14 +688,8 @@ static void check_extern(Checker *ck, ExternDecl *e)
 		diag_hint("libbpf declares it as: %s", h->c_decl);
 		return;
 	}
-	ExternDecl *old = table_get(&ck->externs, e->name);
-	if (old) {
-		diag_error(e->span, "helper `bpf:%s` is declared twice", e->name);
-		diag_note(old->span, "first declaration of `bpf:%s`", e->name);
-		return;
-	}
 	e->helper = h;
-	table_put(&ck->externs, e->name, e);
+	table_put(&ck->externs, key, e);
 }
 
 static void declare_fn(Checker *ck, FnDecl *fn)
@@ -1455,6 +1463,8 @@ static Type *check_call(Checker *ck, Node *n)
 		if (bi)
 			return check_builtin(ck, n, bi);
 		ExternDecl *e = table_get(&ck->externs, h);
+		if (e && !e->helper)
+			return NULL;  /* the extern was rejected */
 		if (e)
 			return check_helper_call(ck, n, e, name);
 		if (strcmp(h, "map_lookup_and_delete_elem") == 0) {
@@ -1480,8 +1490,11 @@ static Type *check_call(Checker *ck, Node *n)
 		check_args(ck, n, NULL, fn->params, name);
 		return fn->ret;
 	}
-	/* vaisto_bpf also binds an extern's bare name */
+	/* vaisto_bpf also binds an extern's bare name; a rejected extern (or
+	 * one of another namespace, "c/f") makes its calls silent */
 	ExternDecl *e = (!s && !lookup_local(ck, name)) ? table_get(&ck->externs, name) : NULL;
+	if (e && !e->helper)
+		return NULL;
 	if (e)
 		return check_helper_call(ck, n, e, name);
 	Span at = n->name_span.file ? n->name_span : n->span;
