@@ -538,3 +538,36 @@ Test(checker, helper_called_without_extern_or_prefix)
 	rejects("(defn f [] :u64 (ktime_get_ns))", "1:18", "unknown function `ktime_get_ns`");
 	cr_assert(strstr(captured, "hint: `ktime_get_ns` is a BPF helper: declare it with"), "%s", captured);
 }
+
+Test(checker, c_name_scheme_for_every_special_character)
+{
+	Module *m = accepts("(defglobal a?b!c*d<e>f=g.h'i :u8)\n(defglobal if :u8)\n(defglobal XDP_PASS :u8)\n"
+			    "(defglobal __x :u8)\n(deftype Ev [int :u8 my-field :u16])\n(defn f [e :Ev] :u16 (. e :my-field))");
+	cr_assert_str_eq(((Decl *)m->decls.items[0])->u.global->c_name, "a_pb_bangc_stard_lte_gtf_eqg_doth_primei");
+	cr_assert_str_eq(((Decl *)m->decls.items[1])->u.global->c_name, "if_");
+	cr_assert_str_eq(((Decl *)m->decls.items[2])->u.global->c_name, "XDP_PASS_");
+	cr_assert_str_eq(((Decl *)m->decls.items[3])->u.global->c_name, "__x_");
+	Record *ev = ((Decl *)m->decls.items[4])->u.record->record;
+	cr_assert_str_eq(ev->c_name, "struct Ev");
+	cr_assert_str_eq(ev->fields[0]->c_member, "int_");
+	cr_assert_str_eq(ev->fields[1]->c_member, "my_field");
+	cr_assert_eq(ev->fields[1]->offset, 2);
+	cr_assert_eq(ev->size, 4);
+}
+
+Test(checker, global_shadowing_kernel_constant_is_the_global)
+{
+	Module *m = accepts("(defglobal XDP_PASS :u32 7)\n(defn f [] :u32 XDP_PASS)");
+	cr_assert_eq(last_of(fn_named(m, "f")->body)->ref, REF_GLOBAL);
+}
+
+Test(checker, every_expression_node_is_typed)
+{
+	Module *m = accepts("(defn f [a :u32 b :bool] :u32 (if (andalso b (> a 3)) (let [c (* a 2)] (+ c 1)) (- a)))");
+	Node *iff = last_of(fn_named(m, "f")->body);
+	cr_assert_eq(iff->type, ty_u32);
+	cr_assert_eq(iff->cond->type, ty_bool);
+	cr_assert_eq(iff->cond->rhs->rhs->type, ty_u32);
+	cr_assert_eq(iff->then->type, ty_u32);
+	cr_assert_eq(iff->els->type, ty_u32);
+}
