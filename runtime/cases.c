@@ -5,6 +5,7 @@
  *   case udp_to_port_53
  *     packet 45 00 00 1c ...           # hex, any grouping; repeatable
  *     packet-len 64                    # pad the packet with zeros
+ *     packet-out 02 00 ...             # the packet as the program left it
  *     ctx-u64 7 59                     # raw tracepoint args
  *     repeat 3
  *     return 2
@@ -276,18 +277,32 @@ static void parse_case_line(struct parser *p, char **w, int n)
 					: !append_hex(p, w[i], &c->ctx, &c->ctx_size))
 				return;
 		c->run = true;
-	} else if (strcmp(d, "packet-len") == 0) {
-		if (!want_args(p, n, 2, "packet-len N") || !want_case(p, d))
+	} else if (strcmp(d, "packet-out") == 0) {
+		if (!want_args(p, n, 2, "packet-out HEX...") || !want_case(p, d))
+			return;
+		for (int i = 1; i < n; i++)
+			if (!append_hex(p, w[i], &c->packet_out, &c->packet_out_size))
+				return;
+		c->has_packet_out = true;
+	} else if (strcmp(d, "packet-len") == 0 || strcmp(d, "packet-out-len") == 0) {
+		bool out = d[7] == 'o';
+		if (!want_args(p, n, 2, out ? "packet-out-len N" : "packet-len N") ||
+		    !want_case(p, d))
 			return;
 		if (n != 2 || !parse_uint(w[1], &v) || v > 65535) {
-			parse_error(p, "packet-len needs one length from 0 to 65535");
+			parse_error(p, "%s needs one length from 0 to 65535", d);
 			return;
 		}
-		while (c->packet_size < v) {
-			c->packet = grow(c->packet, (int)c->packet_size, 1);
-			c->packet_size++;
+		uint8_t **bytes = out ? &c->packet_out : &c->packet;
+		size_t *size = out ? &c->packet_out_size : &c->packet_size;
+		while (*size < v) {
+			*bytes = grow(*bytes, (int)*size, 1);
+			(*size)++;
 		}
-		c->run = true;
+		if (out)
+			c->has_packet_out = true;
+		else
+			c->run = true;
 	} else if (strcmp(d, "ctx-u64") == 0 || strcmp(d, "ctx-u32") == 0) {
 		if (!want_args(p, n, 2, "ctx-u64 N...") || !want_case(p, d))
 			return;
@@ -528,6 +543,7 @@ void vbpf_cases__free(struct vbpf_cases *cases)
 		free_steps(c->before, c->nbefore);
 		free_steps(c->after, c->nafter);
 		free(c->packet);
+		free(c->packet_out);
 		free(c->ctx);
 	}
 	free(cases->cases);

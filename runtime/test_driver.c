@@ -371,6 +371,26 @@ static const char *errno_name(int e)
 	}
 }
 
+/* The packet after the run against packet-out: the first difference. */
+static void check_packet_out(const struct vbpf_case *c, const uint8_t *got, size_t got_size,
+			     struct verdict *v)
+{
+	if (!got) {
+		fail(v, "packet-out given but the case sends no packet");
+		return;
+	}
+	size_t n = got_size < c->packet_out_size ? got_size : c->packet_out_size;
+	for (size_t i = 0; i < n; i++)
+		if (got[i] != c->packet_out[i]) {
+			fail(v, "packet byte %zu is %02x after the run, expected %02x", i, got[i],
+			     c->packet_out[i]);
+			return;
+		}
+	if (got_size != c->packet_out_size)
+		fail(v, "packet is %zu bytes after the run, expected %zu", got_size,
+		     c->packet_out_size);
+}
+
 static void run_case(struct vbpf_obj *obj, const struct vbpf_case *c, struct verdict *v)
 {
 	for (int i = 0; i < c->nbefore; i++)
@@ -392,6 +412,8 @@ static void run_case(struct vbpf_obj *obj, const struct vbpf_case *c, struct ver
 		};
 		struct vbpf_run_result result;
 		int err = vbpf_prog__test_run(prog, &opts, &result);
+		if (!err && c->has_packet_out)
+			check_packet_out(c, out, result.data_size_out, v);
 		free(out);
 		if (c->has_errno) {
 			if (!err)

@@ -207,6 +207,9 @@ struct vbpf_case {
 	bool run;                /* false: no packet/ctx/return given, checks only */
 	uint8_t *packet;
 	size_t packet_size;
+	uint8_t *packet_out;     /* packet-out: the packet expected after the run */
+	size_t packet_out_size;
+	bool has_packet_out;
 	uint8_t *ctx;
 	size_t ctx_size;
 	unsigned repeat;
