@@ -220,3 +220,23 @@ Test(runtime_verifier_log, a_log_without_line_info_still_gives_the_reason)
 	cr_assert_str_eq(err.reason, "At program exit the register R0 has unknown scalar value");
 	cr_assert_eq(err.insn_idx, 1);
 }
+
+Test(runtime_cases, packet_out_and_events)
+{
+	struct vbpf_cases *cs = parse("case c\n packet 01 02\n return 3\n packet-out 02 01\n"
+				      " packet-out-len 4\n expect-events ev 2 [0a] [0b0c]\n");
+	cr_assert_not_null(cs, "%s", errors);
+	const struct vbpf_case *c = &cs->cases[0];
+	cr_assert(c->has_packet_out);
+	const uint8_t want[4] = { 0x02, 0x01, 0, 0 };
+	cr_assert_eq(c->packet_out_size, 4);
+	cr_assert_arr_eq(c->packet_out, want, 4);
+	cr_assert_eq(c->after[0].kind, VBPF_STEP_EXPECT_EVENTS);
+	cr_assert_eq(c->after[0].value.value, 2);
+	cr_assert_eq(c->after[0].nrecords, 2);
+	cr_assert_eq(c->after[0].records[1].nbytes, 2);
+	vbpf_cases__free(cs);
+	/* Three records listed for two events: a mistake in the file. */
+	cr_assert_null(parse("case c\n expect-events ev 2 [0a] [0b] [0c]\n"));
+	cr_assert(strstr(errors, "3 records listed for 2 events"), "%s", errors);
+}
