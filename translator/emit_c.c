@@ -215,6 +215,8 @@ typedef struct Emitter {
 	bool stack_u32, stack_u64;
 	const char *stack_name;
 	const char *base_is_int; /* set by address_base for a :u64 address */
+	Vec hoisted;             /* Node* already lowered into a local ... */
+	Vec hoisted_as;          /* ... and that local's name */
 } Emitter;
 
 /* ---- small utilities ------------------------------------------------------ */
@@ -712,6 +714,7 @@ static const char *int_literal(const Type *t, uint64_t value, bool negative, boo
 
 static CExpr lower_value(Emitter *E, Node *n);
 static CExpr value_for(Emitter *E, Node *n, const Type *to);
+static void keep_operand_order(Emitter *E, Node **ops, int n);
 static void lower_stmt(Emitter *E, Node *n, Dest d);
 
 /* The operand of a cast. (T)(*p) and (T)(-x) keep their parentheses:
@@ -1028,6 +1031,8 @@ static CExpr lower_binop(Emitter *E, Node *n)
 		return r;
 	}
 
+	Node *ops[] = { n->lhs, n->rhs };
+	keep_operand_order(E, ops, 2);
 	/* a widening cast on one side is what C's usual conversions do when
 	 * the other side already has the type: (+ (u64 x) y) is x + y */
 	CExpr a, b;
@@ -1126,8 +1131,52 @@ static CExpr value_via_local(Emitter *E, Node *n)
 
 static void lower_binding(Emitter *E, Binding *b);
 
+/* Does evaluating n read state a statement could change (globals,
+ * memory, context fields)? */
+static bool reads_state(const Node *n)
+{
+	if (!n)
+		return false;
+	if (n->kind == N_NAME)
+		return n->ref == REF_GLOBAL && n->ref_global && !n->ref_global->is_const;
+	if (n->kind == N_FIELD || (n->kind == N_CALL && n->callee_kind == CALLEE_BUILTIN &&
+				   (n->builtin == BI_LOAD || n->builtin == BI_STACK_LOAD)))
+		return true;
+	for (int i = 0; i < n->args.len; i++)
+		if (reads_state(n->args.items[i]))
+			return true;
+	return reads_state(n->lhs) || reads_state(n->rhs) || reads_state(n->cond) || reads_state(n->then) ||
+	       reads_state(n->els) || reads_state(n->body);
+}
+
+/* Operands are evaluated left to right. When a later operand needs
+ * statements that do something (a set!, a call inside a let), those run
+ * before the expression they belong to, so earlier operands with effects
+ * or reads of state are evaluated first, into locals. */
+static void keep_operand_order(Emitter *E, Node **ops, int n)
+{
+	int last = -1;
+	for (int i = 0; i < n; i++)
+		if (needs_stmts(E, ops[i]) && has_effects(ops[i]))
+			last = i;
+	for (int i = 0; i < last; i++) {
+		Node *op = ops[i];
+		if (!op->type || op->type->kind == TY_UNIT || op->type->kind == TY_MAP ||
+		    (!has_effects(op) && !reads_state(op)))
+			continue;
+		CExpr v = lower_value(E, op);
+		const char *name = new_local(E, "tmp");
+		add_decl(E, line_of(op), arena_printf("%s = %s;", c_decl(E, op->type, name), v.s));
+		vec_push(&E->hoisted, op);
+		vec_push(&E->hoisted_as, (void *)name);
+	}
+}
+
 static CExpr lower_value(Emitter *E, Node *n)
 {
+	for (int i = 0; i < E->hoisted.len; i++)
+		if (E->hoisted.items[i] == n)
+			return cx(E->hoisted_as.items[i], PREC_POSTFIX);
 	switch (n->kind) {
 	case N_INT:
 		return literal_operand(E, n, false, false);
@@ -1323,6 +1372,7 @@ static CExpr lower_call(Emitter *E, Node *n)
 		return lower_builtin(E, n);
 	case CALLEE_FN: {
 		FnDecl *f = n->callee_fn;
+		keep_operand_order(E, (Node **)n->args.items, n->args.len);
 		sb_printf(&sb, "%s(", f->c_name);
 		for (int i = 0; i < n->args.len; i++) {
 			Node *arg = n->args.items[i];
@@ -1337,6 +1387,7 @@ static CExpr lower_call(Emitter *E, Node *n)
 		break;
 	}
 	case CALLEE_HELPER: {
+		keep_operand_order(E, (Node **)n->args.items, n->args.len);
 		/* copies for by-value arguments are declared first, in order */
 		const char **args = arena_alloc(sizeof(*args) * (size_t)(n->args.len + 1));
 		for (int i = 0; i < n->args.len; i++) {
@@ -2395,6 +2446,7 @@ static void lower_function(Emitter *E, FnDecl *fn, Printer *P, bool reachable)
 	E->scopes.len = 0;
 	E->stack_bytes = 0;
 	E->stack_u32 = E->stack_u64 = false;
+	E->hoisted.len = E->hoisted_as.len = 0;
 
 	/* the source calls the context `ctx`, which the checker reserves for
 	 * us (C name ctx_): a parameter can have it back */

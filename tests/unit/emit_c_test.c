@@ -267,3 +267,15 @@ Test(emit_c, packet_addresses_are_void_pointers)
 	assert_has(c, "*(__u16 *)((void *)data + 12)");
 	free(c);
 }
+
+Test(emit_c, statements_of_later_operands_keep_evaluation_order)
+{
+	/* the let's call runs before the expression; the first call must
+	 * still come first */
+	char *c = emit("(program :xdp)\n"
+		       "(defglobal g :u64)\n"
+		       "(defn f [ctx :XdpMd] :u32 (u32 (+ (bump) (let [x (bump)] (* x g)))))\n"
+		       "(defn bump [] :u64 (do (set! g (+ g 1)) g))\n");
+	assert_has(c, "\t__u64 tmp = bump();\n\t__u64 x = bump();\n\n\treturn (__u32)(tmp + x * g);\n");
+	free(c);
+}
