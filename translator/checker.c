@@ -200,6 +200,7 @@ typedef struct Checker {
 	Table records;          /* record name -> RecInfo (user and built-in) */
 	Table externs;          /* helper name -> ExternDecl */
 	Table file_cnames;      /* C name -> CNameOwner */
+	Table bad_maps;         /* maps whose key or value type failed */
 	Vec fns;                /* FnInfo*, source order (duplicates excluded) */
 
 	/* the function being checked */
@@ -627,8 +628,11 @@ static void check_global_init(Checker *ck, GlobalDecl *g)
 
 static void check_map(Checker *ck, MapDecl *md)
 {
+	bool had_key = md->key, had_value = md->value;
 	md->key = resolve_type(ck, md->key, md->span);
 	md->value = resolve_type(ck, md->value, md->span);
+	if ((had_key && !md->key) || (had_value && !md->value))
+		table_put(&ck->bad_maps, md->name, md);
 	Sym *s = arena_alloc(sizeof(*s));
 	s->kind = SYM_MAP;
 	s->span = md->span;
@@ -1376,6 +1380,8 @@ static Type *helper_return_type(Checker *ck, ExternDecl *e, Node *call)
 		 * parameter is not known here, and then the value is read as
 		 * :u64 words (vaisto_bpf's rule). */
 		Node *m = call->args.len ? call->args.items[0] : NULL;
+		if (m && m->ref == REF_MAP && table_get(&ck->bad_maps, m->ref_map->name))
+			return NULL;  /* its value type was reported */
 		if (m && m->ref == REF_MAP && m->ref_map->value)
 			return type_ptr(m->ref_map->value, true);
 		return type_ptr(ty_u64, true);
