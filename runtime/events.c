@@ -145,11 +145,13 @@ void vbpf_event__print(const struct vbpf_event *event, const struct btf *btf, un
 {
 	const struct btf_type *t = btf && type_id ? btf__type_by_id(btf, type_id) : NULL;
 	struct btf_dump *d = NULL;
-	if (t && (size_t)btf__resolve_size(btf, type_id) == event->size)
+	long type_size = t ? btf__resolve_size(btf, type_id) : -1;
+	if (type_size > 0 && (size_t)type_size <= event->size)
 		d = btf_dump__new(btf, print_to_file, out, NULL);
 	if (d) {
 		LIBBPF_OPTS(btf_dump_type_data_opts, opts, .compact = true, .emit_zeroes = true);
-		int err = btf_dump__dump_type_data(d, type_id, event->data, event->size, &opts);
+		int err = btf_dump__dump_type_data(d, type_id, event->data, (size_t)type_size,
+						   &opts);
 		btf_dump__free(d);
 		if (err >= 0)
 			return;
@@ -159,4 +161,41 @@ void vbpf_event__print(const struct vbpf_event *event, const struct btf *btf, un
 	for (size_t i = 0; i < event->size; i++)
 		fprintf(out, i ? " %02x" : "%02x", p[i]);
 	fputc(']', out);
+}
+
+/* Structs every BPF object may carry that are never event records. */
+static bool is_kernel_struct(const char *name)
+{
+	static const char *const names[] = {
+		"xdp_md", "__sk_buff", "sk_msg_md", "bpf_sock", "bpf_sock_addr", "bpf_flow_keys",
+		"pt_regs", "bpf_perf_event_data", "bpf_raw_tracepoint_args", "bpf_sock_ops",
+		"bpf_sysctl", "bpf_sockopt", "sk_reuseport_md", "bpf_sk_lookup",
+	};
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (strcmp(name, names[i]) == 0)
+			return true;
+	return false;
+}
+
+unsigned int vbpf_event__record_type(const struct btf *btf, size_t size)
+{
+	if (!btf)
+		return 0;
+	unsigned int found = 0;
+	__u32 n = btf__type_cnt(btf);
+	for (__u32 id = 1; id < n; id++) {
+		const struct btf_type *t = btf__type_by_id(btf, id);
+		if (!btf_is_struct(t) || !t->name_off)
+			continue;
+		const char *name = btf__name_by_offset(btf, t->name_off);
+		/* A perf record comes padded to 8 bytes with its 4-byte size:
+		 * a struct that fills it up to that padding is a match. */
+		if (is_kernel_struct(name) || t->size > size || size - t->size >= 8 ||
+		    (t->size != size && (t->size + 4 + 7) / 8 * 8 - 4 != size))
+			continue;
+		if (found)
+			return 0;   /* two candidates: do not guess */
+		found = id;
+	}
+	return found;
 }

@@ -347,7 +347,8 @@ static void make_traffic(const struct run *r)
 		send_datagram(r, "127.0.0.1");
 }
 
-static void print_perf_events(const struct bpf_map *map, struct vbpf_perfbuf *pb)
+static void print_perf_events(const struct bpf_map *map, const struct btf *btf,
+			      struct vbpf_perfbuf *pb)
 {
 	printf("%s (perf_event_array):\n", bpf_map__name(map));
 	if (!pb)
@@ -357,7 +358,8 @@ static void print_perf_events(const struct bpf_map *map, struct vbpf_perfbuf *pb
 	int n = vbpf_perfbuf__drain(pb, &events, &lost);
 	for (int i = 0; i < n; i++) {
 		fputs("  event: ", stdout);
-		vbpf_event__print(&events[i], NULL, 0, stdout);
+		vbpf_event__print(&events[i], btf, vbpf_event__record_type(btf, events[i].size),
+				  stdout);
 		fputc('\n', stdout);
 	}
 	if (n > 0)
@@ -533,7 +535,7 @@ int cmd_run(int argc, char **argv)
 			if (bpf_map__type(map) != BPF_MAP_TYPE_PERF_EVENT_ARRAY)
 				vbpf_map__dump(map, btf, stdout, VBPF_DUMP_SKIP_ZERO);
 		for (int i = 0; i < r.nperfbufs; i++)
-			print_perf_events(r.perfbuf_maps[i], r.perfbufs[i]);
+			print_perf_events(r.perfbuf_maps[i], btf, r.perfbufs[i]);
 		fflush(stdout);
 		if (duration > 0 && now_seconds() - start >= duration)
 			break;
