@@ -294,7 +294,7 @@ static const char *const reserved_words[] = {
 	"LICENSE", "NULL", "SEC", "_Alignas", "_Alignof", "_Atomic", "_Bool",
 	"_Complex", "_Generic", "_Imaginary", "_Noreturn", "_Static_assert",
 	"_Thread_local", "asm", "auto", "barrier", "bool", "break", "case",
-	"char", "const", "continue", "default", "do", "double", "else",
+	"char", "const", "continue", "ctx", "default", "do", "double", "else",
 	"enum", "extern", "false", "float", "for", "goto", "if", "inline", "int",
 	"likely", "long", "memcmp", "memcpy", "memmove", "memset", "offsetof",
 	"register", "restrict", "return", "s16", "s32", "s64", "s8", "short",
