@@ -3,13 +3,21 @@
  *
  * The translator is a one-shot program: nothing is freed piecemeal.
  * Blocks are chained so arena_reset() can release a whole translation at
- * once, which the fuzzer does between inputs. */
+ * once, which the fuzzer does between inputs.
+ *
+ * Blocks come straight from mmap: fresh anonymous pages are already zero, so
+ * arena_alloc never has to clear memory, and large blocks marked
+ * MADV_HUGEPAGE take one page fault per 2 MiB instead of one per 4 KiB. The
+ * front end's throughput on big inputs is bounded by those faults. */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "vbpf2c.h"
 
-enum { ARENA_BLOCK_SIZE = 1 << 20 };
+/* Small first blocks keep tiny translations cheap; later blocks double up
+ * to ARENA_MAX_BLOCK so a 10 MB program needs only a handful of mappings. */
+enum { ARENA_MIN_BLOCK = 1 << 20, ARENA_MAX_BLOCK = 64 << 20 };
 
 typedef struct ArenaBlock ArenaBlock;
 struct ArenaBlock {
@@ -19,40 +27,50 @@ struct ArenaBlock {
 };
 
 static ArenaBlock *arena_head;
+static size_t arena_next_block = ARENA_MIN_BLOCK;
 
-static void *xmalloc(size_t size)
+static ArenaBlock *arena_new_block(size_t min_size)
 {
-	void *p = malloc(size);
-	if (!p) {
+	size_t size = arena_next_block;
+	while (size < min_size + sizeof(ArenaBlock))
+		size *= 2;
+	if (arena_next_block < ARENA_MAX_BLOCK)
+		arena_next_block *= 2;
+	ArenaBlock *b = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (b == MAP_FAILED) {
 		fputs("vbpf2c: out of memory\n", stderr);
 		exit(2);
 	}
-	return p;
+#ifdef MADV_HUGEPAGE
+	if (size >= (4u << 20))
+		madvise(b, size, MADV_HUGEPAGE);
+#endif
+	b->size = size - sizeof(ArenaBlock);
+	return b;
 }
 
 void *arena_alloc(size_t size)
 {
 	size = (size + sizeof(max_align_t) - 1) & ~(sizeof(max_align_t) - 1);
 	if (!arena_head || arena_head->size - arena_head->used < size) {
-		size_t block = size > ARENA_BLOCK_SIZE ? size : ARENA_BLOCK_SIZE;
-		ArenaBlock *b = xmalloc(sizeof(*b) + block);
+		ArenaBlock *b = arena_new_block(size);
 		b->next = arena_head;
-		b->used = 0;
-		b->size = block;
 		arena_head = b;
 	}
+	/* Zero already: the block's pages are fresh from mmap and never reused. */
 	void *p = (char *)arena_head->data + arena_head->used;
 	arena_head->used += size;
-	return memset(p, 0, size);
+	return p;
 }
 
 void arena_reset(void)
 {
 	while (arena_head) {
 		ArenaBlock *next = arena_head->next;
-		free(arena_head);
+		munmap(arena_head, arena_head->size + sizeof(ArenaBlock));
 		arena_head = next;
 	}
+	arena_next_block = ARENA_MIN_BLOCK;
 }
 
 char *arena_strndup(const char *s, size_t n)
