@@ -850,41 +850,55 @@ static CExpr stack_slot(Emitter *E, int64_t off, const Type *w)
 		  PREC_UNARY);
 }
 
+static const char *helper_param_text(const Node *call, int i);
+
 /* Is the parameter of a libbpf helper at position i a pointer (1), a
  * scalar (0), or unknown (-1)? Reads HelperInfo.c_decl:
  * "void *bpf_x(void *map, __u64 f)". */
 static int helper_param_is_pointer(const Node *call, int i)
 {
+	const char *text = helper_param_text(call, i);
+	if (!text)
+		return -1;
+	return strchr(text, '*') != NULL;
+}
+
+/* The declaration of parameter i of a libbpf helper, "struct
+ * bpf_sock_tuple *tuple", or NULL when unknown. */
+static const char *helper_param_text(const Node *call, int i)
+{
 	const HelperInfo *h = call->callee_extern ? call->callee_extern->helper : NULL;
 	if (!h || !h->c_decl)
-		return -1;
+		return NULL;
 	const char *name = arena_printf("bpf_%s", h->name);
 	const char *p = strstr(h->c_decl, name);
 	if (!p)
-		return -1;
+		return NULL;
 	p = strchr(p + strlen(name), '(');
 	if (!p)
-		return -1;
+		return NULL;
 	/* "(*bpf_x)(...)" spelling: skip to the parameter list */
 	if (p[1] == ')' && p[2] == '(')
 		p += 2;
 	p++;
 	int idx = 0, depth = 0;
-	bool star = false;
+	const char *start = p;
 	for (; *p; p++) {
-		if (*p == '(')
+		if (*p == '(') {
 			depth++;
-		else if (*p == ')' && depth-- == 0)
-			break;
-		else if (*p == ',' && depth == 0) {
-			if (idx == i)
-				return star;
+		} else if ((*p == ')' && depth-- == 0) || (*p == ',' && depth == 0)) {
+			if (idx == i) {
+				while (*start == ' ')
+					start++;
+				return arena_strndup(start, (size_t)(p - start));
+			}
+			if (*p == ')')
+				break;
 			idx++;
-			star = false;
-		} else if (*p == '*')
-			star = true;
+			start = p + 1;
+		}
 	}
-	return idx == i ? star : -1;
+	return NULL;
 }
 
 /* Is n, printed, already of C type t (so a cast on its sibling operand
@@ -1292,6 +1306,16 @@ static const char *helper_arg(Emitter *E, Node *call, int i)
 	bool want_ptr = param == 1;
 	if (arg->type && arg->type->kind == TY_PTR && param == 0)
 		return arena_printf("(long)%s", paren(lower_value(E, arg), PREC_UNARY));
+	if (arg->type && arg->type->kind == TY_PTR && param == 1) {
+		/* a pointer the prototype types differently (a map value as
+		 * struct bpf_sock_tuple *): through void * */
+		const char *text = helper_param_text(call, i);
+		const Type *pt = arg->type->pointee;
+		bool generic = strstr(text, "void *") != NULL;
+		bool same = pt && pt->c_name && strncmp(text, pt->c_name, strlen(pt->c_name)) == 0;
+		if (!generic && !same)
+			return arena_printf("(void *)%s", paren(lower_value(E, arg), PREC_UNARY));
+	}
 	if (arg->type && (arg->type->kind == TY_MAP || arg->type->kind == TY_PTR))
 		return lower_value(E, arg).s;
 	if (is_var_ref(arg) && var_info(E, arg->ref_var)->c_pointer) {
@@ -2484,6 +2508,13 @@ static void lower_function(Emitter *E, FnDecl *fn, Printer *P, bool reachable)
 		const char *cparam = "ctx";
 		const Type *pt = fn->nparams > 0 ? fn->params[0]->type : NULL;
 		bool record_param = pt && pt->kind == TY_PTR && pt->pointee && pt->pointee->kind == TY_RECORD;
+		bool own_record = record_param && pt->pointee->record && !pt->pointee->record->is_context;
+		if (own_record) {
+			/* a deftype that replaces the built-in context record: the
+			 * program reads the context through the user's layout */
+			ctype = c_type(E, pt);
+			record_param = false;
+		}
 		const char *reach = NULL, *local = NULL;
 		for (size_t i = 0; kind && i < sizeof(derived_contexts) / sizeof(*derived_contexts); i++)
 			if (derived_contexts[i].kind == kind->kind && record_param) {
@@ -2502,7 +2533,7 @@ static void lower_function(Emitter *E, FnDecl *fn, Printer *P, bool reachable)
 		if (ctx_var && !reach) {
 			VarInfo *vi = var_info(E, ctx_var);
 			cparam = vi->text;
-			if (!record_param) {
+			if (!record_param && !own_record) {
 				vi->c_pointer = true; /* :u64 context */
 				vi->c_type = ctype;
 			}
@@ -2813,7 +2844,7 @@ void emit_c(const Module *m, const EmitOptions *opts, StrBuf *out)
 	for (int i = 0; i < order.len; i++) {
 		FnDecl *fn = order.items[i];
 		bool reachable = reached[ptrindex_get(&E.fn_index, fn)];
-		lower_function(&E, fn, &P, reachable || !entry);
+		lower_function(&E, fn, &P, reachable);
 		sb_putc(&funcs, '\n');
 	}
 
