@@ -459,6 +459,9 @@ static bool layout_user_record(Checker *ck, RecInfo *ri)
 	bool ok = true;
 	for (int i = 0; i < r->nfields; i++) {
 		Field *f = r->fields[i];
+		/* first, so the collision check below sees every earlier field's */
+		if (!f->c_member || strcmp(f->c_member, f->name) == 0)
+			f->c_member = mangle(f->name);
 		for (int j = 0; j < i; j++) {
 			if (strcmp(r->fields[j]->name, f->name) == 0) {
 				diag_error(f->span, "duplicate field `%s` in record `%s`", f->name, r->name);
@@ -492,8 +495,6 @@ static bool layout_user_record(Checker *ck, RecInfo *ri)
 		} else {
 			f->type = t;
 		}
-		if (!f->c_member || strcmp(f->c_member, f->name) == 0)
-			f->c_member = mangle(f->name);
 		for (int j = 0; j < i; j++) {
 			if (strcmp(r->fields[j]->name, f->name) != 0 &&
 			    strcmp(r->fields[j]->c_member, f->c_member) == 0) {

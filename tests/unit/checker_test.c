@@ -573,3 +573,11 @@ Test(checker, every_expression_node_is_typed)
 	cr_assert_eq(iff->then->type, ty_u32);
 	cr_assert_eq(iff->els->type, ty_u32);
 }
+
+/* fuzzer finding: a field whose type failed had no C member name yet when
+ * the next field compared against it */
+Test(checker, field_after_failed_field)
+{
+	run("(deftype Flow [src :Nope port :u16])\n(deftype Two [a :Nope b :Nope])");
+	cr_assert_eq(count_errors(), 3, "%s", captured);
+}
