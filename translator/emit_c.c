@@ -558,7 +558,8 @@ static bool needs_stmts(Emitter *E, const Node *n)
 		for (int i = 0; i < n->args.len; i++) {
 			int map_arg;
 			char k = by_value_kind(n, i, &map_arg);
-			if (k && !by_value_direct(n, i, k, map_arg))
+			Node *arg = n->args.items[i];
+			if (k && !(arg->type && arg->type->kind == TY_PTR) && !by_value_direct(n, i, k, map_arg))
 				return true;
 		}
 		return false;
@@ -1417,6 +1418,10 @@ static CExpr lower_call(Emitter *E, Node *n)
 		for (int i = 0; i < n->args.len; i++) {
 			int map_arg;
 			char k = by_value_kind(n, i, &map_arg);
+			Node *arg = n->args.items[i];
+			/* a pointer already is the address the helper reads */
+			if (arg->type && arg->type->kind == TY_PTR)
+				k = 0;
 			args[i] = k ? by_value_arg(E, n, i, k, map_arg) : helper_arg(E, n, i);
 		}
 		const char *name = n->callee_extern && n->callee_extern->helper

@@ -279,3 +279,19 @@ Test(emit_c, statements_of_later_operands_keep_evaluation_order)
 	assert_has(c, "\t__u64 tmp = bump();\n\t__u64 x = bump();\n\n\treturn (__u32)(tmp + x * g);\n");
 	free(c);
 }
+
+Test(emit_c, pointer_arguments_are_not_copied)
+{
+	/* a Some binding is already the address ringbuf_output reads */
+	char *c = emit("(program :xdp)\n"
+		       "(defmap vals :array :u32 :u64 4)\n"
+		       "(defmap rb :ringbuf 0 0 4096)\n"
+		       "(extern bpf:map_lookup_elem [:u64 :u32] :u64)\n"
+		       "(extern bpf:ringbuf_output [:u64 :u64 :u64 :u64] :u64)\n"
+		       "(defn f [ctx :XdpMd] :u32\n"
+		       "  (match (bpf/map_lookup_elem vals 0)\n"
+		       "    [(Some v) (do (bpf/ringbuf_output rb v 8 0) 2)]\n"
+		       "    [(None) 2]))\n");
+	assert_has(c, "\tbpf_ringbuf_output(&rb, v, 8, 0);\n");
+	free(c);
+}
