@@ -11,6 +11,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
@@ -32,6 +33,7 @@ struct vbpf_obj {
 	const char *source_dir;
 	FILE *diag;
 	bool verbose;
+	char pin_dir[64];              /* private_pins: made here, removed at close */
 };
 
 /* libbpf's print callback has no user pointer: the object being opened or
@@ -132,10 +134,18 @@ struct vbpf_obj *vbpf_obj__open_file(const char *path, const struct vbpf_obj_opt
 		return NULL;
 	}
 
+	if (opts && opts->private_pins) {
+		static int serial;
+		snprintf(obj->pin_dir, sizeof(obj->pin_dir), "/sys/fs/bpf/vbpf2c-%d-%d",
+			 (int)getpid(), serial++);
+		if (mkdir(obj->pin_dir, 0700) != 0)
+			obj->pin_dir[0] = '\0';   /* no bpffs: libbpf reports pinning */
+	}
 	LIBBPF_OPTS(bpf_object_open_opts, open_opts,
 		    .kernel_log_buf = obj->log,
 		    .kernel_log_size = VERIFIER_LOG_SIZE,
-		    .kernel_log_level = 0);
+		    .kernel_log_level = 0,
+		    .pin_root_path = obj->pin_dir[0] ? obj->pin_dir : NULL);
 	begin_capture(obj);
 	obj->bpf = bpf_object__open_file(path, &open_opts);
 	end_capture();
@@ -177,6 +187,11 @@ void vbpf_obj__close(struct vbpf_obj *obj)
 {
 	if (!obj)
 		return;
+	if (obj->pin_dir[0]) {
+		if (obj->bpf)
+			bpf_object__unpin_maps(obj->bpf, NULL);
+		rmdir(obj->pin_dir);
+	}
 	bpf_object__close(obj->bpf);
 	free(obj->path);
 	free(obj->log);

@@ -487,7 +487,11 @@ struct vbpf_test_stats vbpf_test__run_object(const char *object_path,
 
 	/* Case lines and diagnostics then appear in the order they happen. */
 	fflush(out);
-	struct vbpf_obj_opts obj_opts = { .source_dir = opts->source_dir, .diag = diag };
+	struct vbpf_obj_opts obj_opts = {
+		.source_dir = opts->source_dir,
+		.diag = diag,
+		.private_pins = true,
+	};
 	struct vbpf_obj *obj = vbpf_obj__open_file(object_path, &obj_opts);
 	if (!obj) {
 		fprintf(out, "FAIL load: cannot open %s\n", object_path);

@@ -74,6 +74,10 @@ struct vbpf_obj_opts {
 	const char *source_dir;  /* where .va files named by #line live, if not cwd */
 	FILE *diag;              /* diagnostics; NULL means stderr */
 	bool verbose;            /* also print libbpf's own messages */
+	/* Pin `:pinned` maps in a directory of their own under /sys/fs/bpf,
+	 * removed with its pins by vbpf_obj__close: tests and runs leave
+	 * nothing behind and never pick up another run's maps. */
+	bool private_pins;
 };
 
 /* Opens an ELF object. NULL on failure (errno set, message on diag). */

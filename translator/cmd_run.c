@@ -480,7 +480,8 @@ int cmd_run(int argc, char **argv)
 		}
 	}
 
-	obj = vbpf_obj__open_file(object, NULL);
+	struct vbpf_obj_opts obj_opts = { .private_pins = true };
+	obj = vbpf_obj__open_file(object, &obj_opts);
 	if (!obj || vbpf_obj__load(obj)) {
 		status = 1;
 		goto out;
