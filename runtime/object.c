@@ -214,13 +214,6 @@ const struct vbpf_verifier_error *vbpf_obj__verifier_error(const struct vbpf_obj
 	return obj->have_error ? &obj->error : NULL;
 }
 
-struct bpf_program *vbpf_obj__find_prog(const struct vbpf_obj *obj, const char *name)
-{
-	if (!name)
-		return bpf_object__next_program(obj->bpf, NULL);
-	return bpf_object__find_program_by_name(obj->bpf, name);
-}
-
 /* The C emitter mangles source names the predictable way (my-map ->
  * my_map); cases files are written with source names. */
 static void mangle(const char *name, char *out, size_t size)
@@ -232,6 +225,18 @@ static void mangle(const char *name, char *out, size_t size)
 			 (c >= '0' && c <= '9') || c == '_' ? c : '_';
 	}
 	out[i] = '\0';
+}
+
+struct bpf_program *vbpf_obj__find_prog(const struct vbpf_obj *obj, const char *name)
+{
+	if (!name)
+		return bpf_object__next_program(obj->bpf, NULL);
+	struct bpf_program *prog = bpf_object__find_program_by_name(obj->bpf, name);
+	if (prog)
+		return prog;
+	char c_name[256];
+	mangle(name, c_name, sizeof(c_name));
+	return bpf_object__find_program_by_name(obj->bpf, c_name);
 }
 
 struct bpf_map *vbpf_obj__find_map(const struct vbpf_obj *obj, const char *name)

@@ -93,7 +93,8 @@ struct bpf_object *vbpf_obj__bpf_object(const struct vbpf_obj *obj);
 const char *vbpf_obj__verifier_log(const struct vbpf_obj *obj);
 /* The parsed complaint of the last failed load, or NULL. */
 const struct vbpf_verifier_error *vbpf_obj__verifier_error(const struct vbpf_obj *obj);
-/* Program by function name; NULL name: the object's first program. */
+/* Program by function name (source or C spelling); NULL name: the
+ * object's first program. */
 struct bpf_program *vbpf_obj__find_prog(const struct vbpf_obj *obj, const char *name);
 /* Map by source name; falls back to the C name ("my-map" finds my_map). */
 struct bpf_map *vbpf_obj__find_map(const struct vbpf_obj *obj, const char *name);
