@@ -23,6 +23,30 @@
  * arguments, the entry's int return) the value is first narrowed with a
  * cast to its type; where C converts implicitly (declarations, assignments,
  * stores, returns, arguments of our own functions) nothing is written.
+ *
+ * Decisions a reader of the output should know about:
+ *   - Subprograms are plain `static`: clang inlines the tiny ones and keeps
+ *     BPF-to-BPF calls for the rest, as a hand-written program does (the
+ *     bench twins have the same instruction counts). Subprograms that
+ *     return :unit are `void`. A defn no entry reaches is marked unused.
+ *   - Signed div/rem: clang 14 refuses BPF signed division, so sdiv32,
+ *     srem32, sdiv64, srem64 (only those used) divide the magnitudes; like
+ *     the BPF instructions, x / 0 is 0 and x % 0 is x.
+ *   - by-value keys and values (LANGUAGE.md section 5): &var when the
+ *     argument is a variable of the map's type, else a copy named key,
+ *     value or data (key_2... when taken) declared just before the call.
+ *   - The stack built-ins use one array per function covering the deepest
+ *     offset used (a union when both widths are), not the real frame.
+ *   - le16/le32/le64 are the identity: BPF runs in the host's byte order,
+ *     little-endian on every target libbpf 1.1 supports here.
+ *   - A :u64 entry parameter is the kind's C context pointer; a :u64
+ *     parameter that receives a map is `void *`.
+ *   - Statements are wrapped at 80 columns the way clang-format 14 does
+ *     for the shapes emitted (see "line breaking"), so the output is a
+ *     clang-format fixed point.
+ *   - Operands are evaluated left to right even when a later one needs
+ *     statements (keep_operand_order); otherwise C's unspecified operand
+ *     order is what clang does, as in hand-written code.
  */
 #include <inttypes.h>
 #include <string.h>
@@ -1506,15 +1530,15 @@ static CBlock *branch(Emitter *E, Node *n, Dest d)
 	return b;
 }
 
-/* Does lowering n into a return dest end every path with a return? */
+/* Did lowering produce no statement at all? */
 static bool block_empty(const CBlock *b)
 {
 	return !b || b->stmts.len == 0;
 }
 
-/* An if statement with branches already lowered. In a return position the
- * then-branch returns, so the else part follows the if unindented. */
-static void emit_if(Emitter *E, int line, CExpr cond, CBlock *then, CBlock *els, bool flatten)
+/* An if statement with branches already lowered; an empty then-branch
+ * turns the condition around. */
+static void emit_if(Emitter *E, int line, CExpr cond, CBlock *then, CBlock *els)
 {
 	if (block_empty(then) && block_empty(els))
 		return;
@@ -1525,12 +1549,8 @@ static void emit_if(Emitter *E, int line, CExpr cond, CBlock *then, CBlock *els,
 	}
 	CStmt *s = add_stmt(E, CS_IF, line, cond.s);
 	s->then = then;
-	if (flatten) {
-		for (int i = 0; els && i < els->stmts.len; i++)
-			vec_push(&E->cur->stmts, els->stmts.items[i]);
-	} else if (!block_empty(els)) {
+	if (!block_empty(els))
 		s->els = els;
-	}
 }
 
 static void lower_if(Emitter *E, Node *n, CExpr cond, Node *then, Node *els, Dest d)
@@ -1554,7 +1574,7 @@ static void lower_if(Emitter *E, Node *n, CExpr cond, Node *then, Node *els, Des
 		return;
 	}
 	CBlock *eb = branch(E, els, d);
-	emit_if(E, line_of(n), cond, tb, eb, false);
+	emit_if(E, line_of(n), cond, tb, eb);
 }
 
 /* The first clause whose pattern matches a non-null pointer / a null one,
@@ -1846,7 +1866,7 @@ static void lower_stmt(Emitter *E, Node *n, Dest d)
 			}
 			CExpr c = lower_value(E, n->lhs);
 			CBlock *b = branch(E, n->rhs, d);
-			emit_if(E, line_of(n), n->kind == N_AND ? c : negate(c), b, NULL, false);
+			emit_if(E, line_of(n), n->kind == N_AND ? c : negate(c), b, NULL);
 			return;
 		}
 		if (!needs_stmts(E, n->rhs))
@@ -1936,9 +1956,9 @@ static const struct {
 	{ " / ", PREC_MUL },  { " % ", PREC_MUL },
 };
 
-/* Splits expr after each top-level operator of its lowest precedence (or
- * after each top-level ", " inside a call's parentheses when call_args).
- * Returns the number of pieces; pieces keep their trailing operator. */
+/* Splits expr after each top-level operator of its lowest precedence.
+ * Returns the number of pieces (0: nothing to split at); pieces keep their
+ * trailing operator. */
 static int split_expr(const char *expr, Vec *pieces)
 {
 	int lowest = 1000;
@@ -2187,16 +2207,15 @@ static void print_line(Printer *P, int line, const char *text)
 
 static void print_block(Printer *P, const CBlock *b);
 
-/* Would s, printed as the only statement of an unbraced body, be fine? */
-static bool bare_ok(Printer *P, const CBlock *b)
+/* Can block b be an unbraced body: one plain statement, not a
+ * declaration? (Whether a #line would land inside is checked by printing
+ * it.) */
+static bool bare_ok(const CBlock *b)
 {
 	if (!b || b->stmts.len != 1)
 		return false;
 	const CStmt *s = b->stmts.items[0];
-	if (s->kind != CS_LINE || s->is_decl)
-		return false;
-	(void)P;
-	return true;
+	return s->kind == CS_LINE && !s->is_decl;
 }
 
 static void print_stmt(Printer *P, const CStmt *s);
@@ -2241,10 +2260,10 @@ static void print_if_chain(Printer *P, const CStmt *s, bool braces)
 	}
 }
 
-static bool chain_bare_ok(Printer *P, const CStmt *s)
+static bool chain_bare_ok(const CStmt *s)
 {
 	for (const CStmt *cur = s;;) {
-		if (!bare_ok(P, cur->then))
+		if (!bare_ok(cur->then))
 			return false;
 		if (!cur->els)
 			return true;
@@ -2252,7 +2271,7 @@ static bool chain_bare_ok(Printer *P, const CStmt *s)
 			cur = cur->els->stmts.items[0];
 			continue;
 		}
-		return bare_ok(P, cur->els);
+		return bare_ok(cur->els);
 	}
 }
 
@@ -2271,7 +2290,7 @@ static bool trial_has_directive(Printer *P, const CStmt *s)
 static void print_body(Printer *P, const char *head, int line, const CBlock *b)
 {
 	StrBuf scratch = { 0 };
-	bool bare = bare_ok(P, b);
+	bool bare = bare_ok(b);
 	if (bare) {
 		Printer t = *P;
 		t.out = &scratch;
@@ -2302,7 +2321,7 @@ static void print_stmt(Printer *P, const CStmt *s)
 		print_line(P, s->line, s->text);
 		return;
 	case CS_IF:
-		print_if_chain(P, s, !(chain_bare_ok(P, s) && !trial_has_directive(P, s)));
+		print_if_chain(P, s, !(chain_bare_ok(s) && !trial_has_directive(P, s)));
 		return;
 	case CS_FOR:
 		if (block_empty(s->then)) {
