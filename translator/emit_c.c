@@ -940,6 +940,9 @@ static bool prints_as_type(Emitter *E, const Node *n, const Type *t)
 		return n->field && !n->field->c_pointer;
 	if (n->kind == N_CALL && n->callee_kind == CALLEE_BUILTIN && n->builtin == BI_LOAD)
 		return true;
+	/* a literal big enough to carry a U/ULL/LL suffix (int_literal) */
+	if (n->kind == N_INT && !n->negative && n->value > INT32_MAX && (t->size == 8 || !t->is_signed))
+		return true;
 	return false;
 }
 

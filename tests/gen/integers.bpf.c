@@ -109,7 +109,7 @@ int filter(struct __sk_buff *skb)
 {
 #line 33 "integers.va"
 	__u32 len = skb->len;
-	__u64 mask = (__u64)len & 0xffff0000ULL;
+	__u64 mask = len & 0xffff0000ULL;
 
 #line 35 "integers.va"
 	put(0, (__u64)len << 40);
@@ -128,7 +128,7 @@ int filter(struct __sk_buff *skb)
 	put(13, sdiv8((__s8)len, -1) ? 1 : 0);
 	put(14, len);
 	put(15, one() << 63);
-	return (__u32)((__u64)len * 2654435761ULL >> 32);
+	return (__u32)(len * 2654435761ULL >> 32);
 }
 
 char LICENSE[] SEC("license") = "GPL";
