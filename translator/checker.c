@@ -1280,9 +1280,8 @@ static Type *check_arg(Checker *ck, Node *arg, Type *want)
 }
 
 /* `off` of load/store: an integer literal. */
-static void check_offset_literal(Checker *ck, Node *call, Node *off)
+static void check_offset_literal(Node *call, Node *off)
 {
-	(void)ck;
 	if (off->kind != N_INT) {
 		diag_error(off->span, "the offset of `%s` must be an integer literal", call->name);
 		return;
@@ -1339,11 +1338,11 @@ static Type *check_builtin(Checker *ck, Node *n, const BuiltinInfo *bi)
 	switch (bi->builtin) {
 	case BI_LOAD:
 		check_address(ck, n, a[0]);
-		check_offset_literal(ck, n, a[1]);
+		check_offset_literal(n, a[1]);
 		return w;
 	case BI_STORE:
 		check_address(ck, n, a[0]);
-		check_offset_literal(ck, n, a[1]);
+		check_offset_literal(n, a[1]);
 		t = check_arg(ck, a[2], w);
 		if (t && !same_type(t, w))
 			diag_error(a[2]->span, "`%s` stores %s, got %s", n->name, type_str(w), type_str(t));
@@ -1537,9 +1536,10 @@ static Type *check_expr_inner(Checker *ck, Node *n, Type *expected)
 	case N_OR: {
 		const char *what = n->kind == N_AND ? "andalso requires boolean operands"
 						    : "orelse requires boolean operands";
-		Type *a = check_bool_operand(ck, n->lhs, what);
-		Type *b = check_bool_operand(ck, n->rhs, what);
-		return a && b ? ty_bool : ty_bool;
+		/* :bool whatever the operands: a wrong operand was reported */
+		check_bool_operand(ck, n->lhs, what);
+		check_bool_operand(ck, n->rhs, what);
+		return ty_bool;
 	}
 	case N_NOT:
 		check_bool_operand(ck, n->lhs, "`not` requires a boolean");
