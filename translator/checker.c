@@ -210,6 +210,8 @@ typedef struct Checker {
 	int nscope, scope_cap;
 	bool map_ok;            /* the expression is a call argument */
 	bool record_ok;         /* the expression is the target of `.` */
+	Node *untyped_result;   /* the result of a body whose return type
+				 * was rejected: a literal there stays silent */
 } Checker;
 
 /* ---- small helpers ------------------------------------------------------ */
@@ -593,6 +595,7 @@ static bool is_constant_init(const Node *n)
 }
 
 static Type *check_expr(Checker *ck, Node *n, Type *expected);
+static bool needs_context(Checker *ck, const Node *n);
 
 static void declare_global(Checker *ck, GlobalDecl *g)
 {
@@ -619,6 +622,11 @@ static void check_global_init(Checker *ck, GlobalDecl *g)
 		return;
 	if (!is_constant_init(g->init)) {
 		diag_error(g->init->span, "the initial value of `%s` must be a literal", g->name);
+		return;
+	}
+	if (!is_int(g->type) && needs_context(ck, g->init)) {
+		diag_error(g->init->span, "`%s` has type %s: its initial value must be true or false",
+			   g->name, type_str(g->type));
 		return;
 	}
 	Type *t = check_expr(ck, g->init, g->type);
@@ -1586,6 +1594,10 @@ static Type *check_expr(Checker *ck, Node *n, Type *expected)
 		ck->map_ok = false;
 	if (n->kind != N_FIELD)
 		ck->record_ok = false;
+	if (n == ck->untyped_result && !expected && needs_context(ck, n)) {
+		n->type = NULL;
+		return NULL;
+	}
 	Type *t = check_expr_inner(ck, n, expected);
 	ck->map_ok = map_ok;
 	ck->record_ok = record_ok;
@@ -1612,7 +1624,9 @@ static void check_fn_body(Checker *ck, FnInfo *fi)
 			}
 		}
 	}
+	ck->untyped_result = fn->ret ? NULL : last_expr(fn->body);
 	Type *t = check_expr(ck, fn->body, fn->ret);
+	ck->untyped_result = NULL;
 	if (t && fn->ret && !same_type(t, fn->ret)) {
 		Node *last = last_expr(fn->body);
 		diag_error(last && last->span.file ? last->span : fn->span, "return type mismatch in `%s`", fn->name);
