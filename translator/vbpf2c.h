@@ -365,40 +365,55 @@ typedef struct MatchClause {
 	Span span;
 } MatchClause;
 
+/* One Node per expression: a 10 MB program has over a million, so its size
+ * is most of the front end's memory. Fields that only some kinds use share
+ * storage in the anonymous union below (grouped by kind; access stays
+ * n->value, n->bindings...). Read a union field only after checking the
+ * kind that owns it. Everything a kind-blind walker reads (the enums, the
+ * child pointers lhs..body, args) stays outside the union, so it is NULL or
+ * zero on every kind that does not use it. */
 struct Node {
 	NodeKind kind;
+	BinOp op;                       /* N_BINOP */
+	/* checker annotations read by kind-blind tests (n->ref == REF_VAR) */
+	RefKind ref;                    /* N_NAME, N_SET */
+	CalleeKind callee_kind;         /* N_CALL */
+	Builtin builtin;                /* N_CALL */
 	Span span;
 	Type *type;                     /* checker: the value's type */
 
-	/* literals */
-	uint64_t value;
-	bool negative;
-
-	/* names, operators, calls */
+	/* names, children */
 	const char *name;
 	Span name_span;
-	BinOp op;
 	Node *lhs, *rhs;
 	Node *cond, *then, *els, *body;
-	Type *cast_to;
 	Vec args;                       /* N_CALL: Node*; N_DO: items */
-	Vec bindings;                   /* N_LET: Binding* */
-	Vec clauses;                    /* N_MATCH: MatchClause* */
-	const char *var_name;           /* N_FOR */
-	Var *var;                       /* N_FOR variable (checker) */
 
-	/* checker annotations */
-	RefKind ref;
-	Var *ref_var;                   /* REF_VAR */
-	MapDecl *ref_map;               /* REF_MAP */
-	struct GlobalDecl *ref_global;  /* REF_GLOBAL */
-	const KernelConst *ref_kconst;  /* REF_KCONST */
-	Field *field;                   /* N_FIELD */
-	CalleeKind callee_kind;
-	FnDecl *callee_fn;
-	struct ExternDecl *callee_extern;
-	Builtin builtin;
-	Type *builtin_type;             /* width of load/store/be/le */
+	union {
+		struct {                        /* N_INT, N_BOOL */
+			uint64_t value;
+			bool negative;
+		};
+		Vec bindings;                   /* N_LET: Binding* */
+		Vec clauses;                    /* N_MATCH: MatchClause* */
+		Type *cast_to;                  /* N_CAST */
+		struct {                        /* N_FOR */
+			const char *var_name;
+			Var *var;               /* the loop variable (checker) */
+		};
+		struct {                        /* N_NAME, N_SET (checker) */
+			Var *ref_var;                   /* REF_VAR */
+			MapDecl *ref_map;               /* REF_MAP */
+			struct GlobalDecl *ref_global;  /* REF_GLOBAL */
+			const KernelConst *ref_kconst;  /* REF_KCONST */
+		};
+		Field *field;                   /* N_FIELD (checker) */
+		struct {                        /* N_CALL (checker) */
+			FnDecl *callee_fn;
+			struct ExternDecl *callee_extern;
+			Type *builtin_type;     /* width of load/store/be/le */
+		};
+	};
 };
 
 /* A local value: parameter, let binding, pattern binding or loop variable. */
