@@ -602,6 +602,7 @@ static bool needs_stmts(Emitter *E, const Node *n)
  * with effects are emitted. */
 
 static void count(Emitter *E, const Node *n, bool discard);
+static bool self_comparison(const Node *n);
 
 static void count_let_bindings(Emitter *E, const Node *n)
 {
@@ -615,11 +616,40 @@ static void count_let_bindings(Emitter *E, const Node *n)
 	}
 }
 
+/* Is clause i of match n emitted? The first matching clause wins, so a
+ * clause after a catch-all, a repeated literal, or (on a pointer or a
+ * :bool) a second clause for the same case never runs and is dropped. */
+static bool clause_emitted(const Node *n, int i)
+{
+	const Type *t = n->lhs->type;
+	bool two_way = t && (t->kind == TY_PTR || t->kind == TY_BOOL);
+	const Pattern *p = ((MatchClause *)n->clauses.items[i])->pattern;
+	bool yes = p->kind == PAT_SOME || (p->kind == PAT_BOOL && p->value) || p->kind == PAT_WILD ||
+		   p->kind == PAT_BIND;
+	bool no = p->kind == PAT_NONE || (p->kind == PAT_BOOL && !p->value) || p->kind == PAT_WILD ||
+		  p->kind == PAT_BIND;
+	for (int j = 0; j < i; j++) {
+		const Pattern *q = ((MatchClause *)n->clauses.items[j])->pattern;
+		if (q->kind == PAT_WILD || q->kind == PAT_BIND)
+			return false;
+		if (two_way) {
+			bool qyes = q->kind == PAT_SOME || (q->kind == PAT_BOOL && q->value);
+			bool qno = q->kind == PAT_NONE || (q->kind == PAT_BOOL && !q->value);
+			yes &= !qyes;
+			no &= !qno;
+		} else if (p->kind == PAT_INT && q->kind == PAT_INT && q->value == p->value) {
+			return false;
+		}
+	}
+	return two_way ? yes || no : true;
+}
+
 static void count_clause_bodies(Emitter *E, const Node *n, bool discard)
 {
 	for (int i = 0; i < n->clauses.len; i++) {
 		MatchClause *c = n->clauses.items[i];
-		count(E, c->body, discard);
+		if (clause_emitted(n, i))
+			count(E, c->body, discard);
 	}
 }
 
@@ -629,6 +659,8 @@ static void count(Emitter *E, const Node *n, bool discard)
 		return;
 	if (discard && !has_effects(n))
 		return;
+	if (self_comparison(n))
+		return; /* folded to true or false: no use of the variable */
 	switch (n->kind) {
 	case N_INT:
 	case N_BOOL:
@@ -670,7 +702,7 @@ static void count(Emitter *E, const Node *n, bool discard)
 		bool effects_in_clauses = false;
 		for (int i = 0; i < n->clauses.len; i++) {
 			MatchClause *c = n->clauses.items[i];
-			effects_in_clauses |= has_effects(c->body);
+			effects_in_clauses |= clause_emitted(n, i) && has_effects(c->body);
 		}
 		count(E, n->lhs, discard && !effects_in_clauses);
 		return;
@@ -1047,11 +1079,39 @@ static const char *division_helper(const Emitter *E, const char *plain)
 	return nameset_has(&E->file_names, plain) ? arena_printf("vbpf_%s", plain) : plain;
 }
 
+/* The node that gives n its value, through let and do. */
+static const Node *value_tail(const Node *n)
+{
+	while (n->kind == N_LET || (n->kind == N_DO && n->args.len > 0))
+		n = n->kind == N_LET ? n->body : n->args.items[n->args.len - 1];
+	return n;
+}
+
+/* (== x x) on one variable: clang -Wall calls it tautological, and it is:
+ * the value is known. */
+static bool self_comparison(const Node *n)
+{
+	if (n->kind != N_BINOP || !binop_is_comparison(n->op))
+		return false;
+	const Node *a = n->lhs, *b = n->rhs;
+	if (a->kind != N_NAME || b->kind != N_NAME || a->ref != b->ref)
+		return false;
+	if (a->ref == REF_VAR)
+		return a->ref_var == b->ref_var;
+	if (a->ref == REF_GLOBAL)
+		return a->ref_global == b->ref_global;
+	return false;
+}
+
 static CExpr lower_binop(Emitter *E, Node *n)
 {
 	BinOp op = n->op;
 	Type *t = n->lhs->type;
-	bool both_literal = n->lhs->kind == N_INT && n->rhs->kind == N_INT;
+	if (self_comparison(n)) {
+		E->uses_bool = true;
+		return cx(op == OP_EQ || op == OP_LE || op == OP_GE ? "true" : "false", PREC_POSTFIX);
+	}
+	bool both_literal = value_tail(n->lhs)->kind == N_INT && value_tail(n->rhs)->kind == N_INT;
 	bool is_shift = op == OP_SHL || op == OP_SHR;
 	bool hex = is_bitwise(op);
 	bool needs_exact = binop_is_comparison(op) || op == OP_DIV || op == OP_REM || op == OP_SHR;
@@ -1078,10 +1138,26 @@ static CExpr lower_binop(Emitter *E, Node *n)
 	/* a widening cast on one side is what C's usual conversions do when
 	 * the other side already has the type: (+ (u64 x) y) is x + y */
 	CExpr a, b;
-	if (!is_shift && cast_is_implicit(n->lhs, t) && prints_as_type(E, n->rhs, t))
+	const Node *lhs_tail = value_tail(n->lhs);
+	if (!is_shift && cast_is_implicit(n->lhs, t) && prints_as_type(E, n->rhs, t)) {
 		a = lower_cast(E, n->lhs, true);
-	else
-		a = literal_operand(E, n->lhs, both_literal || (is_shift && n->lhs->kind == N_INT), hex);
+	} else if (lhs_tail->kind == N_INT && (both_literal || is_shift)) {
+		/* a literal that must carry its own type (1ULL << 40), also
+		 * when it is the value of a do or let */
+		if (lhs_tail != n->lhs)
+			lower_value(E, n->lhs);
+		a = literal_operand(E, (Node *)lhs_tail, true, hex);
+		if (op == OP_SHL && lhs_tail->negative && t->size >= 4) {
+			/* -48 << 5 is undefined in C: shift the two's complement
+			 * bits unsigned, then read them signed */
+			CExpr u = cx(arena_printf("-%" PRIu64 "%s", -lhs_tail->value, t->size == 8 ? "ULL" : "U"),
+				     PREC_UNARY);
+			CExpr bx = exact_value(E, n->rhs);
+			return cx(arena_printf("(%s)(%s << %s)", t->c_name, u.s, paren(bx, PREC_ADD)), PREC_UNARY);
+		}
+	} else {
+		a = literal_operand(E, n->lhs, false, hex);
+	}
 	if (!is_shift && cast_is_implicit(n->rhs, t) && prints_as_type(E, n->lhs, t))
 		b = lower_cast(E, n->rhs, true);
 	else
@@ -1195,6 +1271,17 @@ static bool reads_state(const Node *n)
  * statements that do something (a set!, a call inside a let), those run
  * before the expression they belong to, so earlier operands with effects
  * or reads of state are evaluated first, into locals. */
+/* Is n's value, once lowered, a local nothing can change any more? */
+static bool value_in_local(Emitter *E, const Node *n)
+{
+	while (n->kind == N_LET || (n->kind == N_DO && n->args.len > 0))
+		n = n->kind == N_LET ? n->body : n->args.items[n->args.len - 1];
+	if (is_var_ref(n))
+		return !var_info(E, n->ref_var)->c_pointer;
+	return (n->kind == N_IF || n->kind == N_MATCH || n->kind == N_AND || n->kind == N_OR) &&
+	       needs_stmts(E, n);
+}
+
 static void keep_operand_order(Emitter *E, Node **ops, int n)
 {
 	int last = -1;
@@ -1207,6 +1294,13 @@ static void keep_operand_order(Emitter *E, Node **ops, int n)
 		    (!has_effects(op) && !reads_state(op)))
 			continue;
 		CExpr v = lower_value(E, op);
+		if (value_in_local(E, op)) {
+			/* already an immutable local (a let's variable, or the
+			 * variable an if or match assigned) */
+			vec_push(&E->hoisted, op);
+			vec_push(&E->hoisted_as, (void *)v.s);
+			continue;
+		}
 		const char *name = new_local(E, "tmp");
 		add_decl(E, line_of(op), arena_printf("%s = %s;", c_decl(E, op->type, name), v.s));
 		vec_push(&E->hoisted, op);
@@ -1666,7 +1760,7 @@ static void lower_match_int(Emitter *E, Node *n, Dest d)
 	Var *bind = deflt && deflt->pattern->kind == PAT_BIND ? deflt->pattern->var : NULL;
 	bool clause_effects = false;
 	for (int i = 0; i < n->clauses.len; i++)
-		clause_effects |= has_effects(((MatchClause *)n->clauses.items[i])->body);
+		clause_effects |= clause_emitted(n, i) && has_effects(((MatchClause *)n->clauses.items[i])->body);
 	if (d.kind == DEST_DISCARD && !clause_effects) {
 		discard(E, n->lhs);
 		return;
@@ -2036,6 +2130,32 @@ static int split_call(const char *expr, Vec *pieces)
 	return pieces->len;
 }
 
+/* For "(T)(inner)" or "(inner)": the offset of inner, else 0. */
+static size_t wrapped_inner(const char *expr)
+{
+	size_t n = strlen(expr), at = 0;
+	if (n < 3 || expr[n - 1] != ')')
+		return 0;
+	if (expr[0] == '(' && expr[1] != '(') {
+		/* a cast: "(T)" then "(" */
+		const char *close = strchr(expr, ')');
+		if (!close || close[1] != '(')
+			return 0;
+		at = (size_t)(close + 1 - expr);
+	}
+	if (expr[at] != '(')
+		return 0;
+	/* the "(" at `at` must close at the very end */
+	int depth = 0;
+	for (size_t i = at; i < n; i++) {
+		if (expr[i] == '(')
+			depth++;
+		else if (expr[i] == ')' && --depth == 0 && i != n - 1)
+			return 0;
+	}
+	return at + 1;
+}
+
 static void put_indent(StrBuf *out, int col)
 {
 	for (; col >= 8; col -= 8)
@@ -2130,6 +2250,26 @@ static void print_text(Printer *P, const char *text)
 		const char *tail = text + n - tail_len;
 		Vec ops = { 0 }, args = { 0 };
 		int nops = split_expr(expr, &ops);
+		size_t inner = nops > 1 ? 0 : wrapped_inner(expr);
+		if (inner) {
+			/* (__u32)(a + b): break inside the parentheses, aligned
+			 * after the "(" */
+			Vec inner_ops = { 0 };
+			const char *in = arena_strndup(expr + inner, strlen(expr) - inner - 1);
+			if (split_expr(in, &inner_ops) > 1) {
+				StrBuf lead = { 0 };
+				for (int i = 0; i < P->depth; i++)
+					sb_putc(&lead, '\t');
+				sb_printf(&lead, "%s%.*s", head, (int)inner, expr);
+				int c0 = indent + (int)start + (int)inner;
+				const char *t = arena_printf(")%s", tail);
+				bool ok = pack(P, lead.data, c0, c0, &inner_ops, t, true) &&
+					  pack(P, lead.data, c0, c0, &inner_ops, t, false);
+				sb_free(&lead);
+				if (ok)
+					return;
+			}
+		}
 		int nargs = nops ? 0 : split_call(expr, &args);
 		StrBuf lead = { 0 };
 		for (int i = 0; i < P->depth; i++)
@@ -2340,7 +2480,11 @@ static void print_stmt(Printer *P, const CStmt *s)
 		print_line(P, s->line, arena_printf("switch (%s) {", s->text));
 		for (int i = 0; i < s->cases.len; i++) {
 			CCase *c = s->cases.items[i];
-			bool block = c->body->stmts.len > 0 && ((CStmt *)c->body->stmts.items[0])->is_decl;
+			/* a case's declarations need their own scope: without braces
+			 * they would belong to the whole switch */
+			bool block = false;
+			for (int j = 0; j < c->body->stmts.len; j++)
+				block |= ((CStmt *)c->body->stmts.items[j])->is_decl;
 			print_raw_line(P, block ? arena_printf("%s {", c->label) : c->label);
 			P->depth++;
 			print_block(P, c->body);
