@@ -25,6 +25,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "native.h"
 #include "vbpf2c.h"
 
 extern char **environ;
@@ -80,8 +81,8 @@ static const char usage_text[] =
 	"                  program's (license \"...\") form, else \"GPL\")\n"
 	"  --no-line       leave out the #line directives that point the C (and the\n"
 	"                  BTF line info, and the verifier log) at FILE.va\n"
-	"  --backend=NAME  how -c makes the object: clang (the default) or native;\n"
-	"                  the native backend is not implemented yet\n"
+	"  --backend=NAME  how -c makes the object: clang (the default) or native\n"
+	"                  (bytecode and ELF written directly, no clang)\n"
 	"  --clang=PATH    the clang that -c runs (default: $CLANG, else clang on PATH)\n"
 	"  -I DIR          add DIR to clang's include path (with -c)\n"
 	"  -D NAME[=VAL]   define a macro for clang (with -c)\n"
@@ -108,6 +109,7 @@ typedef struct Options {
 	const char *clang;          /* --clang, $CLANG or "clang" */
 	const char **clang_args;    /* -I and -D, in command-line order */
 	int nclang_args;
+	bool native;                /* --backend=native */
 } Options;
 
 /* ---- messages ---------------------------------------------------------- */
@@ -580,11 +582,10 @@ static void parse_options(int argc, char **argv, Options *opt)
 
 	if (!opt->input)
 		usage_error("no input file");
-	if (strcmp(backend, "native") == 0) {
-		fail("the native backend is not implemented yet; use --backend=clang");
-		exit(EXIT_TROUBLE);
-	}
-	if (strcmp(backend, "clang") != 0)
+	opt->native = strcmp(backend, "native") == 0;
+	if (opt->native && !opt->compile && !opt->check_only)
+		usage_error("--backend=native writes objects: use it with -c");
+	if (!opt->native && strcmp(backend, "clang") != 0)
 		usage_error("unknown backend '%s' (expected clang or native)", backend);
 	if (opt->check_only && (opt->compile || opt->output))
 		usage_error("--check writes nothing: it cannot be combined with -c or -o");
@@ -664,7 +665,15 @@ int main(int argc, char **argv)
 			snprintf(default_object, n, "%s.bpf.o", stem);
 			object = default_object;
 		}
-		ok = compile_with_clang(&opt, stem, &c, object);
+		if (opt.native)
+			ok = native_compile(m, opt.license ? opt.license : m->license ? m->license : "GPL",
+					    object);
+		else
+			ok = compile_with_clang(&opt, stem, &c, object);
+		if (!ok && diag_error_count() > 0) {
+			free(default_object);
+			return EXIT_REJECTED;
+		}
 		free(default_object);
 	} else if (!opt.output || strcmp(opt.output, "-") == 0) {
 		ok = write_stdout(c.data, c.len);

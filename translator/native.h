@@ -1,0 +1,122 @@
+/* native.h - the native backend: checked AST -> BPF bytecode -> ELF object,
+ * without clang (DESIGN.md, "The native backend").
+ *
+ *   native_lower.c    typed AST -> IR on unlimited 64-bit virtual registers
+ *   native_regalloc.c linear-scan allocation of virtual registers to r6-r9,
+ *                     spilling the rest to the frame
+ *   native_encode.c   IR + allocation -> struct bpf_insn, jumps resolved
+ *   native_elf.c      the relocatable object: sections, .BTF, .BTF.ext,
+ *                     symbols, relocations (libelf + libbpf's BTF writer)
+ *
+ * Values are kept canonical in their 64-bit registers: every integer of
+ * type T holds T's value zero- or sign-extended to 64 bits. So narrow
+ * arithmetic wraps at every operation (LANGUAGE.md section 9: the result
+ * the C backend gets by narrowing where high bits matter), widening casts
+ * cost nothing and comparisons are plain 64-bit compares.
+ */
+#ifndef VBPF2C_NATIVE_H
+#define VBPF2C_NATIVE_H
+
+#include "vbpf2c.h"
+
+#include <linux/bpf.h>
+
+typedef enum IrOp {
+	IR_MOV,         /* dst = a */
+	IR_ALU,         /* dst = a <alu> b (64-bit); alu is BPF_ADD... */
+	IR_ZEXT32,      /* dst = (u32)a: a 32-bit move */
+	IR_END,         /* dst = byte swap of a to big endian, imm bits */
+	IR_LOAD,        /* dst = *(size *)(a + off) */
+	IR_STORE,       /* *(size *)(a + off) = b */
+	IR_FRAME_STORE, /* *(size *)(r10 + off) = b */
+	IR_FRAME_ADDR,  /* dst = r10 + off */
+	IR_MAP,         /* dst = &map (LD_IMM64 pseudo map fd) */
+	IR_PARAM,       /* dst = argument register imm (0-based) */
+	IR_CALL,        /* helper imm or function fn; args; dst = r0 if dst */
+	IR_JA,          /* goto label */
+	IR_JCC,         /* if (a <jcc> b) goto label; jcc is BPF_JEQ... */
+	IR_LABEL,       /* label */
+	IR_RET,         /* return a */
+	IR_LINE,        /* the following instructions come from span */
+} IrOp;
+
+/* An operand: a virtual register (vreg > 0) or a 64-bit constant. */
+typedef struct IrVal {
+	int vreg;
+	int64_t imm;
+} IrVal;
+
+typedef struct IrInsn {
+	IrOp op;
+	int alu;        /* IR_ALU: BPF_ADD..; IR_JCC: BPF_JEQ.. */
+	int dst;        /* vreg, 0 for none */
+	IrVal a, b;
+	int size;       /* IR_LOAD/STORE/FRAME_STORE: bytes */
+	int off;        /* memory offset */
+	int label;
+	int64_t imm;
+	int map;        /* IR_MAP: index into NativeModule.maps */
+	int fn;         /* IR_CALL: function index, or -1 for a helper */
+	IrVal args[5];
+	int nargs;
+	Span span;      /* IR_LINE */
+} IrInsn;
+
+typedef struct IrFunc {
+	FnDecl *decl;
+	const char *name;
+	IrInsn *insns;
+	int len, cap;
+	int nvregs;     /* vregs are 1..nvregs */
+	int nlabels;
+	int frame;      /* bytes of the frame the lowering used (copies) */
+	/* register allocation: reg[v] is r6..r9, or 0 with slot[v] (a
+	 * negative r10 offset) for a spilled vreg */
+	int *reg, *slot;
+} IrFunc;
+
+typedef struct NativeModule {
+	const Module *m;
+	IrFunc **funcs;          /* [0] is the entry */
+	int nfuncs;
+	MapDecl **maps;
+	int nmaps;
+	/* encoded code per function, filled by native_encode */
+	struct bpf_insn **code;
+	int *ncode;
+	/* per function: calls (insn index, function index), map loads
+	 * (insn index, map index) and lines (insn index, span) */
+	Vec *relocs;             /* NativeReloc* */
+	Vec *lines;              /* NativeLine* */
+} NativeModule;
+
+typedef struct NativeReloc {
+	int insn;
+	int fn;                  /* call target, or -1 */
+	int map;                 /* map load, or -1 */
+} NativeReloc;
+
+typedef struct NativeLine {
+	int insn;
+	Span span;
+} NativeLine;
+
+/* native_lower.c: lowers every function reachable from the entry. Reports
+ * "native backend does not support X yet" and returns NULL for what it
+ * cannot translate. */
+NativeModule *native_lower(const Module *m);
+IrInsn *ir_emit(IrFunc *f, IrOp op);
+
+/* native_regalloc.c */
+bool native_regalloc(IrFunc *f);
+
+/* native_encode.c: fills nm->code, relocs and lines. */
+bool native_encode(NativeModule *nm);
+
+/* native_elf.c: writes the object; false after reporting why. */
+bool native_write_elf(NativeModule *nm, const char *license, const char *path);
+
+/* The whole backend: lower, allocate, encode, write. */
+bool native_compile(const Module *m, const char *license, const char *path);
+
+#endif

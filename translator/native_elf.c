@@ -1,0 +1,476 @@
+/* native_elf.c - the native backend's relocatable object.
+ *
+ * The same shape clang gives the C backend's object, as libbpf 1.1 reads
+ * it: the entry in its SEC() section, the other functions in .text
+ * (called with BPF-to-BPF calls through R_BPF_64_32 relocations against
+ * their symbols), BTF-defined maps in .maps (a BTF struct of pointer
+ * members per map, a VAR each and a DATASEC; map loads are LD_IMM64 with an
+ * R_BPF_64_64 relocation against the map's symbol), `license`, and .BTF
+ * built with libbpf's writer API plus .BTF.ext with func_info and
+ * line_info, so verifier logs and `bpftool prog dump xlated linum` show
+ * .va lines.
+ */
+#include "native.h"
+
+#include <bpf/btf.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <gelf.h>
+#include <libelf.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#ifndef R_BPF_64_64
+#define R_BPF_64_64 1
+#endif
+#ifndef R_BPF_64_32
+#define R_BPF_64_32 10
+#endif
+
+typedef struct Writer {
+	NativeModule *nm;
+	struct btf *btf;
+	int int_ids[2][9];       /* [signed][size] */
+	int bool_id;
+	int *fn_type;            /* BTF FUNC id per function */
+	int map_struct_size;
+	StrBuf strtab;           /* ELF section and symbol names */
+	bool failed;
+} Writer;
+
+static const char *const int_names[2][9] = {
+	{ [1] = "unsigned char", [2] = "unsigned short", [4] = "unsigned int",
+	  [8] = "unsigned long long" },
+	{ [1] = "signed char", [2] = "short", [4] = "int", [8] = "long long" },
+};
+
+static int btf_int(Writer *W, int size, bool is_signed)
+{
+	int *id = &W->int_ids[is_signed][size];
+	if (!*id)
+		*id = btf__add_int(W->btf, int_names[is_signed][size], (size_t)size,
+				   is_signed ? BTF_INT_SIGNED : 0);
+	return *id;
+}
+
+/* The BTF type of t (0: void). */
+static int btf_type(Writer *W, const Type *t)
+{
+	if (!t)
+		return 0;
+	switch (t->kind) {
+	case TY_INT:
+		return btf_int(W, t->size, t->is_signed);
+	case TY_BOOL:
+		if (!W->bool_id)
+			W->bool_id = btf__add_int(W->btf, "_Bool", 1, BTF_INT_BOOL);
+		return W->bool_id;
+	case TY_PTR:
+		return btf__add_ptr(W->btf, btf_type(W, t->pointee));
+	case TY_RECORD: {
+		Record *r = t->record;
+		int field_ids[64];
+		if (!r || r->nfields > 64) {
+			W->failed = true;
+			return 0;
+		}
+		for (int i = 0; i < r->nfields; i++)
+			field_ids[i] = btf_type(W, r->fields[i]->type);
+		const char *name = r->c_name && strncmp(r->c_name, "struct ", 7) == 0 ?
+					   r->c_name + 7 : r->name;
+		int id = btf__add_struct(W->btf, name, (uint32_t)r->size);
+		for (int i = 0; i < r->nfields; i++)
+			btf__add_field(W->btf, r->fields[i]->name, field_ids[i],
+				       (uint32_t)r->fields[i]->offset * 8, 0);
+		return id;
+	}
+	default:
+		return 0;
+	}
+}
+
+/* `int (*name)[value]`: how __uint(name, value) reaches BTF. */
+static int btf_uint_member(Writer *W, uint32_t value)
+{
+	int i = btf_int(W, 4, true);
+	return btf__add_ptr(W->btf, btf__add_array(W->btf, i, i, value));
+}
+
+static int map_member_count(const MapDecl *map)
+{
+	return 2 + (map->key != NULL) + (map->value != NULL) + (map->flags != 0);
+}
+
+static int btf_map(Writer *W, const MapDecl *map, int map_type)
+{
+	int type = btf_uint_member(W, (uint32_t)map_type);
+	int max = btf_uint_member(W, (uint32_t)map->max_entries);
+	int key = map->key ? btf__add_ptr(W->btf, btf_type(W, map->key)) : 0;
+	int value = map->value ? btf__add_ptr(W->btf, btf_type(W, map->value)) : 0;
+	int flags = map->flags ? btf_uint_member(W, (uint32_t)map->flags) : 0;
+	int id = btf__add_struct(W->btf, NULL, (uint32_t)(8 * map_member_count(map)));
+	int off = 0;
+	btf__add_field(W->btf, "type", type, (uint32_t)off, 0), off += 64;
+	btf__add_field(W->btf, "max_entries", max, (uint32_t)off, 0), off += 64;
+	if (key)
+		btf__add_field(W->btf, "key", key, (uint32_t)off, 0), off += 64;
+	if (value)
+		btf__add_field(W->btf, "value", value, (uint32_t)off, 0), off += 64;
+	if (flags)
+		btf__add_field(W->btf, "map_flags", flags, (uint32_t)off, 0);
+	return id;
+}
+
+/* BPF_MAP_TYPE_* by the enum name the tables give. */
+static int map_type_number(const char *c_enum)
+{
+	static const struct {
+		const char *name;
+		int value;
+	} types[] = {
+		{ "BPF_MAP_TYPE_HASH", BPF_MAP_TYPE_HASH },
+		{ "BPF_MAP_TYPE_ARRAY", BPF_MAP_TYPE_ARRAY },
+		{ "BPF_MAP_TYPE_PROG_ARRAY", BPF_MAP_TYPE_PROG_ARRAY },
+		{ "BPF_MAP_TYPE_PERF_EVENT_ARRAY", BPF_MAP_TYPE_PERF_EVENT_ARRAY },
+		{ "BPF_MAP_TYPE_PERCPU_HASH", BPF_MAP_TYPE_PERCPU_HASH },
+		{ "BPF_MAP_TYPE_PERCPU_ARRAY", BPF_MAP_TYPE_PERCPU_ARRAY },
+		{ "BPF_MAP_TYPE_STACK_TRACE", BPF_MAP_TYPE_STACK_TRACE },
+		{ "BPF_MAP_TYPE_LRU_HASH", BPF_MAP_TYPE_LRU_HASH },
+		{ "BPF_MAP_TYPE_LRU_PERCPU_HASH", BPF_MAP_TYPE_LRU_PERCPU_HASH },
+		{ "BPF_MAP_TYPE_LPM_TRIE", BPF_MAP_TYPE_LPM_TRIE },
+		{ "BPF_MAP_TYPE_QUEUE", BPF_MAP_TYPE_QUEUE },
+		{ "BPF_MAP_TYPE_STACK", BPF_MAP_TYPE_STACK },
+		{ "BPF_MAP_TYPE_RINGBUF", BPF_MAP_TYPE_RINGBUF },
+	};
+	for (size_t i = 0; i < sizeof(types) / sizeof(*types); i++)
+		if (strcmp(types[i].name, c_enum) == 0)
+			return types[i].value;
+	return -1;
+}
+
+static int btf_function(Writer *W, IrFunc *f, bool entry)
+{
+	FnDecl *fn = f->decl;
+	int ret = entry ? btf_int(W, 4, true) : btf_type(W, fn->ret);
+	int proto = btf__add_func_proto(W->btf, ret);
+	if (entry) {
+		/* the context pointer, whatever the source calls it */
+		btf__add_func_param(W->btf, "ctx", btf__add_ptr(W->btf, 0));
+	} else {
+		for (int i = 0; i < fn->nparams; i++) {
+			int t = btf_type(W, fn->params[i]->type);
+			btf__add_func_param(W->btf, fn->params[i]->name, t);
+		}
+	}
+	return btf__add_func(W->btf, f->name, entry ? BTF_FUNC_GLOBAL : BTF_FUNC_STATIC, proto);
+}
+
+/* The text of the source line span starts on. */
+static const char *line_text(Span s)
+{
+	if (!s.file || !s.file->text || s.offset > s.file->len)
+		return "";
+	const char *text = s.file->text;
+	size_t b = s.offset, e = s.offset;
+	while (b > 0 && text[b - 1] != '\n')
+		b--;
+	while (e < s.file->len && text[e] != '\n')
+		e++;
+	return arena_strndup(text + b, e - b);
+}
+
+static void put_u32(StrBuf *sb, uint32_t v)
+{
+	for (int i = 0; i < 4; i++)
+		sb_putc(sb, (char)(v >> (8 * i)));
+}
+
+/* .BTF.ext: func_info and line_info of the program section (function 0)
+ * and of .text (the rest, at their offsets in it). */
+static void btf_ext(Writer *W, const char *prog_sec, int *text_off, StrBuf *out)
+{
+	NativeModule *nm = W->nm;
+	int sec_name[2] = { btf__add_str(W->btf, prog_sec), btf__add_str(W->btf, ".text") };
+	int nsecs = nm->nfuncs > 1 ? 2 : 1;
+	StrBuf fi = { 0 }, li = { 0 };
+	put_u32(&fi, 8);
+	put_u32(&li, 16);
+	for (int s = 0; s < nsecs; s++) {
+		int first = s == 0 ? 0 : 1, last = s == 0 ? 1 : nm->nfuncs;
+		put_u32(&fi, (uint32_t)sec_name[s]);
+		put_u32(&fi, (uint32_t)(last - first));
+		int nlines = 0;
+		for (int f = first; f < last; f++) {
+			put_u32(&fi, (uint32_t)text_off[f] * 8);
+			put_u32(&fi, (uint32_t)W->fn_type[f]);
+			nlines += nm->lines[f].len;
+		}
+		put_u32(&li, (uint32_t)sec_name[s]);
+		put_u32(&li, (uint32_t)nlines);
+		for (int f = first; f < last; f++) {
+			for (int i = 0; i < nm->lines[f].len; i++) {
+				NativeLine *l = nm->lines[f].items[i];
+				const char *file = l->span.file ? l->span.file->name : "";
+				put_u32(&li, (uint32_t)(text_off[f] + l->insn) * 8);
+				put_u32(&li, (uint32_t)btf__add_str(W->btf, file));
+				put_u32(&li, (uint32_t)btf__add_str(W->btf, line_text(l->span)));
+				put_u32(&li, (l->span.line << 10) | (l->span.col & 0x3ff));
+			}
+		}
+	}
+	sb_putc(out, (char)0x9f);
+	sb_putc(out, (char)0xeb);
+	sb_putc(out, 1);    /* version */
+	sb_putc(out, 0);    /* flags */
+	put_u32(out, 24);   /* header length */
+	put_u32(out, 0);
+	put_u32(out, (uint32_t)fi.len);
+	put_u32(out, (uint32_t)fi.len);
+	put_u32(out, (uint32_t)li.len);
+	for (size_t i = 0; i < fi.len; i++)
+		sb_putc(out, fi.data[i]);
+	for (size_t i = 0; i < li.len; i++)
+		sb_putc(out, li.data[i]);
+	sb_free(&fi);
+	sb_free(&li);
+}
+
+static uint32_t name_of(Writer *W, const char *s)
+{
+	uint32_t off = (uint32_t)W->strtab.len;
+	sb_puts(&W->strtab, s);
+	sb_putc(&W->strtab, '\0');
+	return off;
+}
+
+typedef struct Section {
+	const char *name;
+	uint32_t type;
+	uint64_t flags;
+	const void *data;
+	size_t size;
+	uint32_t link, info;
+	uint64_t entsize;
+	Elf_Scn *scn;
+} Section;
+
+static int add_section(Section *secs, int *n, Section s)
+{
+	secs[*n] = s;
+	return ++*n;  /* ELF index: section 0 is the null one */
+}
+
+bool native_write_elf(NativeModule *nm, const char *license, const char *path)
+{
+	const Module *m = nm->m;
+	const char *sec_name = prog_section_name(m->program->kind, m->program->attach);
+	if (!sec_name) {
+		diag_error(m->program->span, "native backend: no section name for this program");
+		return false;
+	}
+	Writer W = { .nm = nm };
+	W.btf = btf__new_empty();
+	if (!W.btf) {
+		fprintf(stderr, "vbpf2c: error: cannot create BTF: %s\n", strerror(errno));
+		return false;
+	}
+	sb_putc(&W.strtab, '\0');
+
+	/* code: the entry alone in its section, the rest in .text */
+	int *text_off = arena_alloc(sizeof(int) * (size_t)nm->nfuncs);
+	int text_len = 0;
+	for (int f = 1; f < nm->nfuncs; f++) {
+		text_off[f] = text_len;
+		text_len += nm->ncode[f];
+	}
+	struct bpf_insn *text = arena_alloc(sizeof(*text) * (size_t)(text_len + 1));
+	for (int f = 1; f < nm->nfuncs; f++)
+		memcpy(text + text_off[f], nm->code[f], sizeof(*text) * (size_t)nm->ncode[f]);
+
+	W.fn_type = arena_alloc(sizeof(int) * (size_t)nm->nfuncs);
+	for (int f = 0; f < nm->nfuncs; f++)
+		W.fn_type[f] = btf_function(&W, nm->funcs[f], f == 0);
+
+	/* maps: a struct per map, laid out one after another in .maps */
+	int maps_size = 0;
+	int *map_off = arena_alloc(sizeof(int) * (size_t)(nm->nmaps + 1));
+	int *map_var = arena_alloc(sizeof(int) * (size_t)(nm->nmaps + 1));
+	for (int i = 0; i < nm->nmaps; i++) {
+		MapDecl *map = nm->maps[i];
+		int type = map_type_number(map->map_type->c_enum);
+		if (type < 0) {
+			diag_error(map->span, "native backend does not support %s maps yet",
+				   map->map_type->name);
+			btf__free(W.btf);
+			return false;
+		}
+		int st = btf_map(&W, map, type);
+		map_var[i] = btf__add_var(W.btf, map->c_name, BTF_VAR_GLOBAL_ALLOCATED, st);
+		map_off[i] = maps_size;
+		maps_size += 8 * map_member_count(map);
+	}
+	if (nm->nmaps) {
+		btf__add_datasec(W.btf, ".maps", (uint32_t)maps_size);
+		for (int i = 0; i < nm->nmaps; i++)
+			btf__add_datasec_var_info(W.btf, map_var[i], (uint32_t)map_off[i],
+						  (uint32_t)(8 * map_member_count(nm->maps[i])));
+	}
+	StrBuf ext = { 0 };
+	btf_ext(&W, sec_name, text_off, &ext);
+	uint32_t btf_size = 0;
+	const void *btf_data = btf__raw_data(W.btf, &btf_size);
+	if (W.failed || !btf_data) {
+		diag_error(m->entry->span, "native backend: cannot build the BTF of this program");
+		btf__free(W.btf);
+		sb_free(&ext);
+		return false;
+	}
+
+	/* sections; indexes are fixed by the order they are added in */
+	Section secs[16];
+	int nsecs = 0;
+	int strtab_idx = add_section(secs, &nsecs, (Section){ .name = ".strtab", .type = SHT_STRTAB });
+	int prog_idx = add_section(secs, &nsecs, (Section){
+		.name = sec_name, .type = SHT_PROGBITS, .flags = SHF_ALLOC | SHF_EXECINSTR,
+		.data = nm->code[0], .size = sizeof(struct bpf_insn) * (size_t)nm->ncode[0] });
+	int text_idx = 0;
+	if (nm->nfuncs > 1)
+		text_idx = add_section(secs, &nsecs, (Section){
+			.name = ".text", .type = SHT_PROGBITS, .flags = SHF_ALLOC | SHF_EXECINSTR,
+			.data = text, .size = sizeof(*text) * (size_t)text_len });
+	int maps_idx = 0;
+	char *maps_data = arena_alloc((size_t)maps_size + 1);
+	if (nm->nmaps)
+		maps_idx = add_section(secs, &nsecs, (Section){
+			.name = ".maps", .type = SHT_PROGBITS, .flags = SHF_ALLOC | SHF_WRITE,
+			.data = maps_data, .size = (size_t)maps_size });
+	int license_idx = add_section(secs, &nsecs, (Section){
+		.name = "license", .type = SHT_PROGBITS, .flags = SHF_ALLOC | SHF_WRITE,
+		.data = license, .size = strlen(license) + 1 });
+	add_section(secs, &nsecs, (Section){ .name = ".BTF", .type = SHT_PROGBITS,
+					     .data = btf_data, .size = btf_size });
+	add_section(secs, &nsecs, (Section){ .name = ".BTF.ext", .type = SHT_PROGBITS,
+					     .data = ext.data, .size = ext.len });
+
+	/* symbols: locals (the .text functions) first, then globals */
+	int nsyms = 1 + nm->nfuncs + nm->nmaps + 1;
+	Elf64_Sym *syms = arena_alloc(sizeof(*syms) * (size_t)nsyms);
+	int *fn_sym = arena_alloc(sizeof(int) * (size_t)nm->nfuncs);
+	int *map_sym = arena_alloc(sizeof(int) * (size_t)(nm->nmaps + 1));
+	int ns = 1;
+	for (int f = 1; f < nm->nfuncs; f++) {
+		fn_sym[f] = ns;
+		syms[ns++] = (Elf64_Sym){ .st_name = name_of(&W, nm->funcs[f]->name),
+					  .st_info = ELF64_ST_INFO(STB_LOCAL, STT_FUNC),
+					  .st_shndx = (uint16_t)text_idx,
+					  .st_value = (uint64_t)text_off[f] * 8,
+					  .st_size = (uint64_t)nm->ncode[f] * 8 };
+	}
+	int first_global = ns;
+	fn_sym[0] = ns;
+	syms[ns++] = (Elf64_Sym){ .st_name = name_of(&W, nm->funcs[0]->name),
+				  .st_info = ELF64_ST_INFO(STB_GLOBAL, STT_FUNC),
+				  .st_shndx = (uint16_t)prog_idx,
+				  .st_size = (uint64_t)nm->ncode[0] * 8 };
+	for (int i = 0; i < nm->nmaps; i++) {
+		map_sym[i] = ns;
+		syms[ns++] = (Elf64_Sym){ .st_name = name_of(&W, nm->maps[i]->c_name),
+					  .st_info = ELF64_ST_INFO(STB_GLOBAL, STT_OBJECT),
+					  .st_shndx = (uint16_t)maps_idx,
+					  .st_value = (uint64_t)map_off[i],
+					  .st_size = (uint64_t)(8 * map_member_count(nm->maps[i])) };
+	}
+	syms[ns++] = (Elf64_Sym){ .st_name = name_of(&W, "LICENSE"),
+				  .st_info = ELF64_ST_INFO(STB_GLOBAL, STT_OBJECT),
+				  .st_shndx = (uint16_t)license_idx,
+				  .st_size = strlen(license) + 1 };
+	int symtab_idx = nsecs + 1 + (nm->nfuncs > 1 ? 2 : 1);
+
+	/* relocations per code section */
+	for (int s = 0; s < (nm->nfuncs > 1 ? 2 : 1); s++) {
+		Vec rels = { 0 };
+		int first = s == 0 ? 0 : 1, last = s == 0 ? 1 : nm->nfuncs;
+		for (int f = first; f < last; f++) {
+			for (int i = 0; i < nm->relocs[f].len; i++) {
+				NativeReloc *r = nm->relocs[f].items[i];
+				Elf64_Rel *rel = arena_alloc(sizeof(*rel));
+				rel->r_offset = (uint64_t)(text_off[f] + r->insn) * 8;
+				rel->r_info = r->fn >= 0 ? ELF64_R_INFO(fn_sym[r->fn], R_BPF_64_32) :
+							   ELF64_R_INFO(map_sym[r->map], R_BPF_64_64);
+				vec_push(&rels, rel);
+			}
+		}
+		Elf64_Rel *data = arena_alloc(sizeof(*data) * (size_t)(rels.len + 1));
+		for (int i = 0; i < rels.len; i++)
+			data[i] = *(Elf64_Rel *)rels.items[i];
+		const char *target = s == 0 ? sec_name : ".text";
+		add_section(secs, &nsecs, (Section){
+			.name = arena_printf(".rel%s", target), .type = SHT_REL,
+			.data = data, .size = sizeof(*data) * (size_t)rels.len,
+			.link = (uint32_t)symtab_idx, .info = (uint32_t)(s == 0 ? prog_idx : text_idx),
+			.entsize = sizeof(Elf64_Rel) });
+	}
+	add_section(secs, &nsecs, (Section){ .name = ".symtab", .type = SHT_SYMTAB,
+					     .data = syms, .size = sizeof(*syms) * (size_t)ns,
+					     .link = (uint32_t)strtab_idx, .info = (uint32_t)first_global,
+					     .entsize = sizeof(Elf64_Sym) });
+	uint32_t *sh_names = arena_alloc(sizeof(uint32_t) * (size_t)nsecs);
+	for (int i = 0; i < nsecs; i++)
+		sh_names[i] = name_of(&W, secs[i].name);
+	secs[strtab_idx - 1].data = W.strtab.data;
+	secs[strtab_idx - 1].size = W.strtab.len;
+
+	bool ok = false;
+	int fd = -1;
+	Elf *elf = NULL;
+	if (elf_version(EV_CURRENT) == EV_NONE)
+		goto out;
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	if (fd < 0) {
+		fprintf(stderr, "vbpf2c: error: cannot write %s: %s\n", path, strerror(errno));
+		goto out;
+	}
+	elf = elf_begin(fd, ELF_C_WRITE, NULL);
+	Elf64_Ehdr *eh = elf ? elf64_newehdr(elf) : NULL;
+	if (!eh)
+		goto out;
+	eh->e_ident[EI_DATA] = ELFDATA2LSB;
+	eh->e_type = ET_REL;
+	eh->e_machine = EM_BPF;
+	eh->e_version = EV_CURRENT;
+	eh->e_shstrndx = (uint16_t)strtab_idx;
+	for (int i = 0; i < nsecs; i++) {
+		Elf_Scn *scn = elf_newscn(elf);
+		Elf64_Shdr *sh = scn ? elf64_getshdr(scn) : NULL;
+		Elf_Data *d = scn ? elf_newdata(scn) : NULL;
+		if (!sh || !d)
+			goto out;
+		d->d_buf = (void *)secs[i].data;
+		d->d_size = secs[i].size;
+		d->d_type = ELF_T_BYTE;
+		d->d_align = secs[i].type == SHT_STRTAB ? 1 : 8;
+		sh->sh_name = sh_names[i];
+		sh->sh_type = secs[i].type;
+		sh->sh_flags = secs[i].flags;
+		sh->sh_link = secs[i].link;
+		sh->sh_info = secs[i].info;
+		sh->sh_entsize = secs[i].entsize;
+		sh->sh_addralign = d->d_align;
+	}
+	ok = elf_update(elf, ELF_C_WRITE) >= 0;
+out:
+	if (!ok && fd >= 0)
+		fprintf(stderr, "vbpf2c: error: cannot write %s: %s\n", path, elf_errmsg(-1));
+	if (elf)
+		elf_end(elf);
+	if (fd >= 0) {
+		close(fd);
+		if (!ok)
+			unlink(path);
+	}
+	btf__free(W.btf);
+	sb_free(&ext);
+	sb_free(&W.strtab);
+	return ok;
+}

@@ -1,0 +1,309 @@
+/* native_encode.c - allocated IR to BPF instructions.
+ *
+ * Allocated values sit in r6-r9 or in frame slots (native_regalloc.c);
+ * r0-r5 are scratch here: a spilled operand is loaded into r1 or r2, a
+ * spilled result is computed in r0 and stored. Constants that fit a
+ * signed 32-bit immediate are immediates; others that fit 32 unsigned bits
+ * are a 32-bit move (which zero-extends); the rest are LD_IMM64.
+ *
+ * Jumps are resolved once a function is complete; an offset beyond the
+ * 16 bits the instruction has is an error, never a wrong jump.
+ */
+#include "native.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+enum { R0 = 0, R1 = 1, R2 = 2, R10 = 10 };
+
+typedef struct Enc {
+	NativeModule *nm;
+	IrFunc *f;
+	int fi;
+	struct bpf_insn *out;
+	int len, cap;
+	int *label_pos;
+	Vec fixups;     /* Fixup* */
+} Enc;
+
+typedef struct Fixup {
+	int insn, label;
+} Fixup;
+
+static struct bpf_insn *put(Enc *E, uint8_t code, int dst, int src, int16_t off, int32_t imm)
+{
+	if (E->len == E->cap) {
+		E->cap = E->cap ? E->cap * 2 : 128;
+		struct bpf_insn *grown = arena_alloc(sizeof(*grown) * (size_t)E->cap);
+		if (E->len)
+			memcpy(grown, E->out, sizeof(*grown) * (size_t)E->len);
+		E->out = grown;
+	}
+	struct bpf_insn *in = &E->out[E->len++];
+	in->code = code;
+	in->dst_reg = (uint8_t)dst;
+	in->src_reg = (uint8_t)src;
+	in->off = off;
+	in->imm = imm;
+	return in;
+}
+
+static bool fits_s32(int64_t v) { return v >= INT32_MIN && v <= INT32_MAX; }
+
+static void load_const(Enc *E, int r, int64_t v)
+{
+	if (fits_s32(v)) {
+		put(E, BPF_ALU64 | BPF_MOV | BPF_K, r, 0, 0, (int32_t)v);
+	} else if (v >= 0 && v <= (int64_t)UINT32_MAX) {
+		put(E, BPF_ALU | BPF_MOV | BPF_K, r, 0, 0, (int32_t)(uint32_t)v);
+	} else {
+		put(E, BPF_LD | BPF_DW | BPF_IMM, r, 0, 0, (int32_t)(uint32_t)v);
+		put(E, 0, 0, 0, 0, (int32_t)(uint32_t)((uint64_t)v >> 32));
+	}
+}
+
+static void mov_reg(Enc *E, int dst, int src)
+{
+	if (dst != src)
+		put(E, BPF_ALU64 | BPF_MOV | BPF_X, dst, src, 0, 0);
+}
+
+static int bpf_size(int bytes)
+{
+	switch (bytes) {
+	case 1: return BPF_B;
+	case 2: return BPF_H;
+	case 4: return BPF_W;
+	default: return BPF_DW;
+	}
+}
+
+static int reg_of(Enc *E, int v) { return E->f->reg[v]; }
+
+/* v into register r (no-op when it is there already). */
+static void place(Enc *E, IrVal v, int r)
+{
+	if (!v.vreg)
+		load_const(E, r, v.imm);
+	else if (reg_of(E, v.vreg))
+		mov_reg(E, r, reg_of(E, v.vreg));
+	else
+		put(E, BPF_LDX | BPF_MEM | BPF_DW, r, R10, (int16_t)E->f->slot[v.vreg], 0);
+}
+
+/* A register holding v: its own, or scratch loaded with it. */
+static int operand(Enc *E, IrVal v, int scratch)
+{
+	if (v.vreg && reg_of(E, v.vreg))
+		return reg_of(E, v.vreg);
+	place(E, v, scratch);
+	return scratch;
+}
+
+/* Where a result is computed: its register, or r0 to be stored. */
+static int result_reg(Enc *E, int dst)
+{
+	return dst && reg_of(E, dst) ? reg_of(E, dst) : R0;
+}
+
+static void store_result(Enc *E, int dst, int r)
+{
+	if (!dst)
+		return;
+	if (reg_of(E, dst))
+		mov_reg(E, reg_of(E, dst), r);
+	else
+		put(E, BPF_STX | BPF_MEM | BPF_DW, R10, r, (int16_t)E->f->slot[dst], 0);
+}
+
+static void encode_alu(Enc *E, IrInsn *in)
+{
+	int rd = result_reg(E, in->dst);
+	/* b in the result's register would be overwritten by a: work in r0 */
+	if (in->b.vreg && in->b.vreg != in->a.vreg && reg_of(E, in->b.vreg) == rd)
+		rd = R0;
+	place(E, in->a, rd);
+	if (in->alu == BPF_NEG) {
+		put(E, BPF_ALU64 | BPF_NEG, rd, 0, 0, 0);
+	} else if (!in->b.vreg && fits_s32(in->b.imm)) {
+		put(E, BPF_ALU64 | (uint8_t)in->alu | BPF_K, rd, 0, 0, (int32_t)in->b.imm);
+	} else {
+		int rb = operand(E, in->b, rd == R1 ? R2 : R1);
+		put(E, BPF_ALU64 | (uint8_t)in->alu | BPF_X, rd, rb, 0, 0);
+	}
+	store_result(E, in->dst, rd);
+}
+
+static void jump_to(Enc *E, int label)
+{
+	Fixup *fx = arena_alloc(sizeof(*fx));
+	fx->insn = E->len - 1;
+	fx->label = label;
+	vec_push(&E->fixups, fx);
+}
+
+static void add_reloc(Enc *E, int fn, int map)
+{
+	NativeReloc *r = arena_alloc(sizeof(*r));
+	r->insn = E->len - (map >= 0 ? 2 : 1);
+	r->fn = fn;
+	r->map = map;
+	vec_push(&E->nm->relocs[E->fi], r);
+}
+
+static void encode(Enc *E, IrInsn *in)
+{
+	int rd;
+	switch (in->op) {
+	case IR_MOV:
+		rd = result_reg(E, in->dst);
+		place(E, in->a, rd);
+		store_result(E, in->dst, rd);
+		break;
+	case IR_ALU:
+		encode_alu(E, in);
+		break;
+	case IR_ZEXT32:
+		rd = result_reg(E, in->dst);
+		place(E, in->a, rd);
+		put(E, BPF_ALU | BPF_MOV | BPF_X, rd, rd, 0, 0);
+		store_result(E, in->dst, rd);
+		break;
+	case IR_END:
+		rd = result_reg(E, in->dst);
+		place(E, in->a, rd);
+		put(E, BPF_ALU | BPF_END | BPF_TO_BE, rd, 0, 0, (int32_t)in->imm);
+		store_result(E, in->dst, rd);
+		break;
+	case IR_LOAD: {
+		int base = operand(E, in->a, R1);
+		rd = result_reg(E, in->dst);
+		put(E, BPF_LDX | BPF_MEM | (uint8_t)bpf_size(in->size), rd, base, (int16_t)in->off, 0);
+		store_result(E, in->dst, rd);
+		break;
+	}
+	case IR_STORE: {
+		int base = operand(E, in->a, R1);
+		int v = operand(E, in->b, R2);
+		put(E, BPF_STX | BPF_MEM | (uint8_t)bpf_size(in->size), base, v, (int16_t)in->off, 0);
+		break;
+	}
+	case IR_FRAME_STORE: {
+		int v = operand(E, in->b, R1);
+		put(E, BPF_STX | BPF_MEM | (uint8_t)bpf_size(in->size), R10, v, (int16_t)in->off, 0);
+		break;
+	}
+	case IR_FRAME_ADDR:
+		rd = result_reg(E, in->dst);
+		mov_reg(E, rd, R10);
+		put(E, BPF_ALU64 | BPF_ADD | BPF_K, rd, 0, 0, in->off);
+		store_result(E, in->dst, rd);
+		break;
+	case IR_MAP:
+		rd = result_reg(E, in->dst);
+		put(E, BPF_LD | BPF_DW | BPF_IMM, rd, BPF_PSEUDO_MAP_FD, 0, 0);
+		put(E, 0, 0, 0, 0, 0);
+		add_reloc(E, -1, in->map);
+		store_result(E, in->dst, rd);
+		break;
+	case IR_PARAM:
+		store_result(E, in->dst, R1 + (int)in->imm);
+		break;
+	case IR_CALL:
+		for (int i = 0; i < in->nargs; i++)
+			place(E, in->args[i], R1 + i);
+		if (in->fn >= 0) {
+			put(E, BPF_JMP | BPF_CALL, 0, BPF_PSEUDO_CALL, 0, -1);
+			add_reloc(E, in->fn, -1);
+		} else {
+			put(E, BPF_JMP | BPF_CALL, 0, 0, 0, (int32_t)in->imm);
+		}
+		store_result(E, in->dst, R0);
+		break;
+	case IR_JA:
+		put(E, BPF_JMP | BPF_JA, 0, 0, 0, 0);
+		jump_to(E, in->label);
+		break;
+	case IR_JCC: {
+		int ra = operand(E, in->a, R1);
+		if (!in->b.vreg && fits_s32(in->b.imm)) {
+			put(E, BPF_JMP | (uint8_t)in->alu | BPF_K, ra, 0, 0, (int32_t)in->b.imm);
+		} else {
+			int rb = operand(E, in->b, R2);
+			put(E, BPF_JMP | (uint8_t)in->alu | BPF_X, ra, rb, 0, 0);
+		}
+		jump_to(E, in->label);
+		break;
+	}
+	case IR_LABEL:
+		E->label_pos[in->label] = E->len;
+		break;
+	case IR_RET:
+		place(E, in->a, R0);
+		put(E, BPF_JMP | BPF_EXIT, 0, 0, 0, 0);
+		break;
+	case IR_LINE: {
+		Vec *lines = &E->nm->lines[E->fi];
+		NativeLine *last = lines->len ? lines->items[lines->len - 1] : NULL;
+		/* line_info offsets must increase: the latest line wins */
+		if (last && last->insn == E->len) {
+			last->span = in->span;
+		} else {
+			NativeLine *l = arena_alloc(sizeof(*l));
+			l->insn = E->len;
+			l->span = in->span;
+			vec_push(lines, l);
+		}
+		break;
+	}
+	}
+}
+
+static bool encode_function(NativeModule *nm, int fi)
+{
+	IrFunc *f = nm->funcs[fi];
+	Enc E = { .nm = nm, .f = f, .fi = fi };
+	E.label_pos = arena_alloc(sizeof(int) * (size_t)(f->nlabels + 1));
+	for (int i = 0; i < f->len; i++)
+		encode(&E, &f->insns[i]);
+	for (int i = 0; i < E.fixups.len; i++) {
+		Fixup *fx = E.fixups.items[i];
+		int64_t off = (int64_t)E.label_pos[fx->label] - (fx->insn + 1);
+		if (off < INT16_MIN || off > INT16_MAX) {
+			diag_error(f->decl->span, "native backend: a jump in %s spans %lld instructions, "
+				   "more than BPF's 16-bit offsets reach", f->decl->name, (long long)off);
+			return false;
+		}
+		E.out[fx->insn].off = (int16_t)off;
+	}
+	/* a line recorded after the last instruction marks nothing */
+	Vec *lines = &nm->lines[fi];
+	if (lines->len && ((NativeLine *)lines->items[lines->len - 1])->insn >= E.len)
+		lines->len--;
+	nm->code[fi] = E.out;
+	nm->ncode[fi] = E.len;
+	return true;
+}
+
+bool native_encode(NativeModule *nm)
+{
+	nm->code = arena_alloc(sizeof(*nm->code) * (size_t)nm->nfuncs);
+	nm->ncode = arena_alloc(sizeof(int) * (size_t)nm->nfuncs);
+	nm->relocs = arena_alloc(sizeof(Vec) * (size_t)nm->nfuncs);
+	nm->lines = arena_alloc(sizeof(Vec) * (size_t)nm->nfuncs);
+	for (int i = 0; i < nm->nfuncs; i++)
+		if (!encode_function(nm, i))
+			return false;
+	return true;
+}
+
+bool native_compile(const Module *m, const char *license, const char *path)
+{
+	NativeModule *nm = native_lower(m);
+	if (!nm)
+		return false;
+	for (int i = 0; i < nm->nfuncs; i++)
+		if (!native_regalloc(nm->funcs[i]))
+			return false;
+	return native_encode(nm) && native_write_elf(nm, license, path);
+}

@@ -1,0 +1,789 @@
+/* native_lower.c - the checked AST to the native backend's IR.
+ *
+ * Every expression becomes an IrVal: a constant, or a virtual register
+ * holding the value canonically (native.h). Conditions lower to jumps
+ * directly, values of comparisons to 0/1. Variables are immutable in the
+ * language (set! only writes globals and fields), so a let binding simply
+ * names the value its initialiser produced; only a for-range variable gets
+ * a register of its own.
+ *
+ * Where this file meets a construct it cannot translate it says so at the
+ * construct ("native backend does not support X yet") and the whole
+ * translation fails: an object is either right or not written.
+ */
+#include "native.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct VarVal {
+	const Var *var;
+	IrVal val;
+} VarVal;
+
+typedef struct Lower {
+	NativeModule *nm;
+	IrFunc *f;
+	Vec vars;         /* VarVal* */
+	Vec fns;          /* FnDecl*, index = function index */
+	bool failed;
+	uint32_t line;    /* line of the last IR_LINE */
+} Lower;
+
+static void unsupported(Lower *L, Span at, const char *what)
+{
+	if (!L->failed)
+		diag_error(at, "native backend does not support %s yet", what);
+	L->failed = true;
+}
+
+IrInsn *ir_emit(IrFunc *f, IrOp op)
+{
+	if (f->len == f->cap) {
+		f->cap = f->cap ? f->cap * 2 : 64;
+		IrInsn *grown = arena_alloc(sizeof(*grown) * (size_t)f->cap);
+		if (f->len)
+			memcpy(grown, f->insns, sizeof(*grown) * (size_t)f->len);
+		f->insns = grown;
+	}
+	IrInsn *in = &f->insns[f->len++];
+	memset(in, 0, sizeof(*in));
+	in->op = op;
+	in->fn = -1;
+	in->map = -1;
+	return in;
+}
+
+static int new_vreg(Lower *L) { return ++L->f->nvregs; }
+static int new_label(Lower *L) { return L->f->nlabels++; }
+static IrVal imm(int64_t v) { return (IrVal){ .vreg = 0, .imm = v }; }
+static IrVal reg(int v) { return (IrVal){ .vreg = v }; }
+
+static void label(Lower *L, int l) { ir_emit(L->f, IR_LABEL)->label = l; }
+static void jump(Lower *L, int l) { ir_emit(L->f, IR_JA)->label = l; }
+
+static void mov(Lower *L, int dst, IrVal a)
+{
+	IrInsn *in = ir_emit(L->f, IR_MOV);
+	in->dst = dst;
+	in->a = a;
+}
+
+static IrVal alu(Lower *L, int op, IrVal a, IrVal b)
+{
+	IrInsn *in = ir_emit(L->f, IR_ALU);
+	in->alu = op;
+	in->dst = new_vreg(L);
+	in->a = a;
+	in->b = b;
+	return reg(in->dst);
+}
+
+static void jcc(Lower *L, int op, IrVal a, IrVal b, int l)
+{
+	IrInsn *in = ir_emit(L->f, IR_JCC);
+	in->alu = op;
+	in->a = a;
+	in->b = b;
+	in->label = l;
+}
+
+/* A register holding v (constants are moved into a fresh one). */
+static IrVal in_reg(Lower *L, IrVal v)
+{
+	if (v.vreg)
+		return v;
+	int d = new_vreg(L);
+	mov(L, d, v);
+	return reg(d);
+}
+
+static int64_t wrap_const(int64_t v, const Type *t)
+{
+	int bits = t->size * 8;
+	if (bits >= 64)
+		return v;
+	uint64_t mask = (UINT64_C(1) << bits) - 1;
+	uint64_t u = (uint64_t)v & mask;
+	if (t->is_signed && (u >> (bits - 1)))
+		u |= ~mask;
+	return (int64_t)u;
+}
+
+/* v made canonical for the integer type t: zero- or sign-extended from
+ * t's width (native.h). */
+static IrVal wrap(Lower *L, IrVal v, const Type *t)
+{
+	if (!t || t->kind != TY_INT || t->size >= 8)
+		return v;
+	if (!v.vreg)
+		return imm(wrap_const(v.imm, t));
+	int bits = t->size * 8;
+	if (!t->is_signed && bits == 32) {
+		IrInsn *in = ir_emit(L->f, IR_ZEXT32);
+		in->dst = new_vreg(L);
+		in->a = v;
+		return reg(in->dst);
+	}
+	if (!t->is_signed)
+		return alu(L, BPF_AND, v, imm((INT64_C(1) << bits) - 1));
+	IrVal up = alu(L, BPF_LSH, v, imm(64 - bits));
+	return alu(L, BPF_ARSH, up, imm(64 - bits));
+}
+
+/* Does a canonical value of type from already read as canonical to? */
+static bool cast_is_free(const Type *from, const Type *to)
+{
+	if (to->kind != TY_INT || to->size >= 8)
+		return true;
+	if (!from || from->kind == TY_BOOL)
+		return from != NULL;
+	if (from->kind != TY_INT)
+		return false;
+	if (from->size == to->size && from->is_signed == to->is_signed)
+		return true;
+	return from->size < to->size && (!from->is_signed || to->is_signed);
+}
+
+static void set_var(Lower *L, const Var *var, IrVal v)
+{
+	VarVal *vv = arena_alloc(sizeof(*vv));
+	vv->var = var;
+	vv->val = v;
+	vec_push(&L->vars, vv);
+}
+
+static IrVal var_val(Lower *L, const Var *var)
+{
+	for (int i = L->vars.len - 1; i >= 0; i--) {
+		VarVal *vv = L->vars.items[i];
+		if (vv->var == var)
+			return vv->val;
+	}
+	return imm(0);
+}
+
+static int fn_index(Lower *L, FnDecl *fn)
+{
+	for (int i = 0; i < L->fns.len; i++)
+		if (L->fns.items[i] == fn)
+			return i;
+	vec_push(&L->fns, fn);
+	return L->fns.len - 1;
+}
+
+static int map_index(Lower *L, const MapDecl *map)
+{
+	for (int i = 0; i < L->nm->nmaps; i++)
+		if (L->nm->maps[i] == map)
+			return i;
+	return -1;
+}
+
+/* A 0/1 value from the jumps of a condition. */
+static IrVal lower(Lower *L, Node *n);
+static void branch(Lower *L, Node *n, bool when, int target);
+
+static IrVal bool_value(Lower *L, Node *n)
+{
+	int d = new_vreg(L), done = new_label(L);
+	mov(L, d, imm(1));
+	branch(L, n, true, done);
+	mov(L, d, imm(0));
+	label(L, done);
+	return reg(d);
+}
+
+static int jump_op(BinOp op, bool is_signed)
+{
+	switch (op) {
+	case OP_EQ: return BPF_JEQ;
+	case OP_NE: return BPF_JNE;
+	case OP_LT: return is_signed ? BPF_JSLT : BPF_JLT;
+	case OP_GT: return is_signed ? BPF_JSGT : BPF_JGT;
+	case OP_LE: return is_signed ? BPF_JSLE : BPF_JLE;
+	case OP_GE: return is_signed ? BPF_JSGE : BPF_JGE;
+	default: return BPF_JEQ;
+	}
+}
+
+static BinOp negate_cmp(BinOp op)
+{
+	static const BinOp neg[] = { [OP_EQ] = OP_NE, [OP_NE] = OP_EQ, [OP_LT] = OP_GE,
+				     [OP_GE] = OP_LT, [OP_GT] = OP_LE, [OP_LE] = OP_GT };
+	return neg[op];
+}
+
+static BinOp swap_cmp(BinOp op)
+{
+	static const BinOp sw[] = { [OP_EQ] = OP_EQ, [OP_NE] = OP_NE, [OP_LT] = OP_GT,
+				    [OP_GT] = OP_LT, [OP_LE] = OP_GE, [OP_GE] = OP_LE };
+	return sw[op];
+}
+
+static bool const_cmp(BinOp op, bool is_signed, int64_t a, int64_t b)
+{
+	uint64_t ua = (uint64_t)a, ub = (uint64_t)b;
+	switch (op) {
+	case OP_EQ: return a == b;
+	case OP_NE: return a != b;
+	case OP_LT: return is_signed ? a < b : ua < ub;
+	case OP_GT: return is_signed ? a > b : ua > ub;
+	case OP_LE: return is_signed ? a <= b : ua <= ub;
+	case OP_GE: return is_signed ? a >= b : ua >= ub;
+	default: return false;
+	}
+}
+
+/* Jumps to target when n evaluates to `when`; falls through otherwise. */
+static void branch(Lower *L, Node *n, bool when, int target)
+{
+	switch (n->kind) {
+	case N_BOOL:
+		if ((n->value != 0) == when)
+			jump(L, target);
+		return;
+	case N_NOT:
+		branch(L, n->lhs, !when, target);
+		return;
+	case N_AND:
+	case N_OR: {
+		/* (and a b) jumps on false as soon as a is false; on true
+		 * only when both are. (or a b) is the mirror image. */
+		bool short_value = n->kind == N_OR;
+		if (when == short_value) {
+			branch(L, n->lhs, when, target);
+			branch(L, n->rhs, when, target);
+		} else {
+			int skip = new_label(L);
+			branch(L, n->lhs, short_value, skip);
+			branch(L, n->rhs, when, target);
+			label(L, skip);
+		}
+		return;
+	}
+	case N_BINOP:
+		if (binop_is_comparison(n->op)) {
+			const Type *t = n->lhs->type;
+			bool is_signed = t && t->kind == TY_INT && t->is_signed;
+			IrVal a = lower(L, n->lhs), b = lower(L, n->rhs);
+			BinOp op = when ? n->op : negate_cmp(n->op);
+			if (!a.vreg && !b.vreg) {
+				if (const_cmp(op, is_signed, a.imm, b.imm))
+					jump(L, target);
+				return;
+			}
+			if (!a.vreg) {
+				IrVal t2 = a;
+				a = b;
+				b = t2;
+				op = swap_cmp(op);
+			}
+			jcc(L, jump_op(op, is_signed), a, b, target);
+			return;
+		}
+		break;
+	default:
+		break;
+	}
+	IrVal v = lower(L, n);
+	if (!v.vreg) {
+		if ((v.imm != 0) == when)
+			jump(L, target);
+		return;
+	}
+	jcc(L, when ? BPF_JNE : BPF_JEQ, v, imm(0), target);
+}
+
+/* BPF leaves x / 0 = 0 and x % 0 = x to run time only for a register
+ * divisor; an immediate 0 is refused by the verifier. */
+static IrVal divisor(Lower *L, IrVal b)
+{
+	return !b.vreg && b.imm == 0 ? in_reg(L, b) : b;
+}
+
+static IrVal negate(Lower *L, IrVal v)
+{
+	return alu(L, BPF_NEG, v, imm(0));
+}
+
+/* |v| for a signed canonical v: the same register, negated when below 0. */
+static IrVal magnitude(Lower *L, IrVal v)
+{
+	int d = new_vreg(L), done = new_label(L);
+	mov(L, d, v);
+	jcc(L, BPF_JSGE, reg(d), imm(0), done);
+	IrInsn *in = ir_emit(L->f, IR_ALU);
+	in->alu = BPF_NEG;
+	in->dst = d;
+	in->a = reg(d);
+	label(L, done);
+	return reg(d);
+}
+
+/* Signed div/rem as the C backend's sdiv/srem helpers compute them: the
+ * magnitudes divided unsigned, the sign restored (C truncates toward
+ * zero); x / 0 is 0 and x % 0 is x, as for the BPF instructions. */
+static IrVal signed_division(Lower *L, BinOp op, IrVal a, IrVal b, const Type *t)
+{
+	if (!a.vreg && !b.vreg && b.imm != 0 && !(a.imm == INT64_MIN && b.imm == -1))
+		return wrap(L, imm(op == OP_DIV ? a.imm / b.imm : a.imm % b.imm), t);
+	a = in_reg(L, a);
+	b = in_reg(L, b);
+	IrVal ua = magnitude(L, a), ub = magnitude(L, b);
+	IrVal r = alu(L, op == OP_DIV ? BPF_DIV : BPF_MOD, ua, ub);
+	int d = new_vreg(L), done = new_label(L);
+	mov(L, d, r);
+	/* the quotient is negative when the signs differ, the remainder
+	 * when the dividend is negative */
+	IrVal sign = op == OP_DIV ? alu(L, BPF_XOR, a, b) : a;
+	jcc(L, BPF_JSGE, sign, imm(0), done);
+	IrInsn *in = ir_emit(L->f, IR_ALU);
+	in->alu = BPF_NEG;
+	in->dst = d;
+	in->a = reg(d);
+	label(L, done);
+	return wrap(L, reg(d), t);
+}
+
+static IrVal lower_binop(Lower *L, Node *n)
+{
+	if (binop_is_comparison(n->op))
+		return bool_value(L, n);
+	const Type *t = n->type;
+	bool is_signed = t && t->kind == TY_INT && t->is_signed;
+	IrVal a = lower(L, n->lhs), b = lower(L, n->rhs);
+	if ((n->op == OP_DIV || n->op == OP_REM) && is_signed)
+		return signed_division(L, n->op, a, b, t);
+	static const int alu_ops[] = {
+		[OP_ADD] = BPF_ADD, [OP_SUB] = BPF_SUB, [OP_MUL] = BPF_MUL, [OP_DIV] = BPF_DIV,
+		[OP_REM] = BPF_MOD, [OP_AND] = BPF_AND, [OP_OR] = BPF_OR, [OP_XOR] = BPF_XOR,
+		[OP_SHL] = BPF_LSH, [OP_SHR] = BPF_RSH,
+	};
+	int op = alu_ops[n->op];
+	if (n->op == OP_SHR && is_signed)
+		op = BPF_ARSH;
+	if (op == BPF_DIV || op == BPF_MOD)
+		b = divisor(L, b);
+	IrVal r = alu(L, op, a, b);
+	/* and/or/xor of canonical values and right shifts of them stay
+	 * canonical; the rest may carry past the type's width */
+	bool may_carry = n->op == OP_ADD || n->op == OP_SUB || n->op == OP_MUL || n->op == OP_SHL;
+	return may_carry ? wrap(L, r, t) : r;
+}
+
+/* The memory width a field is read with: context pointers (data,
+ * data_end) are 32-bit members the verifier turns into pointers. */
+static int field_size(const Field *f)
+{
+	return f->c_pointer ? 4 : f->type->size;
+}
+
+static IrVal load(Lower *L, IrVal base, int off, const Type *t, int size)
+{
+	IrInsn *in = ir_emit(L->f, IR_LOAD);
+	in->dst = new_vreg(L);
+	in->a = in_reg(L, base);
+	in->off = off;
+	in->size = size;
+	return t->kind == TY_INT && t->is_signed ? wrap(L, reg(in->dst), t) : reg(in->dst);
+}
+
+static void store(Lower *L, IrVal base, int off, int size, IrVal v)
+{
+	IrInsn *in = ir_emit(L->f, IR_STORE);
+	in->a = in_reg(L, base);
+	in->b = v;
+	in->off = off;
+	in->size = size;
+}
+
+static bool memory_width_ok(Lower *L, Node *n, int size, int64_t off)
+{
+	if (size != 1 && size != 2 && size != 4 && size != 8) {
+		unsupported(L, n->span, "memory accesses of this width");
+		return false;
+	}
+	if (off < INT16_MIN || off > INT16_MAX) {
+		unsupported(L, n->span, "offsets outside -32768..32767");
+		return false;
+	}
+	return true;
+}
+
+/* A frame slot of size bytes, 8-aligned: its r10 offset. */
+static int frame_slot(Lower *L, int size)
+{
+	L->f->frame += (size + 7) & ~7;
+	return -L->f->frame;
+}
+
+/* The by-value argument kinds of LANGUAGE.md section 5, as emit_c.c's
+ * by_value_helpers table: 'k' key, 'v' value, 'd' output data. */
+static const struct {
+	const char *helper;
+	int map_arg;
+	const char *kinds;
+} by_value_helpers[] = {
+	{ "map_lookup_elem", 0, ".k" },
+	{ "map_update_elem", 0, ".kv." },
+	{ "map_delete_elem", 0, ".k" },
+	{ "map_push_elem", 0, ".v." },
+	{ "ringbuf_output", 0, ".d.." },
+	{ "perf_event_output", 1, "...d." },
+};
+
+static Type *by_value_type(const Node *call, int i)
+{
+	const char *h = call->callee_extern->name;
+	for (size_t k = 0; k < sizeof(by_value_helpers) / sizeof(*by_value_helpers); k++) {
+		if (strcmp(h, by_value_helpers[k].helper) != 0)
+			continue;
+		const char *kinds = by_value_helpers[k].kinds;
+		if (i >= (int)strlen(kinds) || kinds[i] == '.')
+			return NULL;
+		Node *map = by_value_helpers[k].map_arg < call->args.len ?
+				    call->args.items[by_value_helpers[k].map_arg] : NULL;
+		Node *arg = call->args.items[i];
+		if (map && map->kind == N_NAME && map->ref == REF_MAP && map->ref_map) {
+			Type *t = kinds[i] == 'k' ? map->ref_map->key :
+				  kinds[i] == 'v' ? map->ref_map->value : NULL;
+			if (t)
+				return t;
+		}
+		return arg->type;
+	}
+	return NULL;
+}
+
+static IrVal lower_call(Lower *L, Node *n)
+{
+	Node **a = (Node **)n->args.items;
+	if (n->callee_kind == CALLEE_BUILTIN) {
+		const Type *w = n->builtin_type;
+		switch (n->builtin) {
+		case BI_LOAD: {
+			IrVal base = lower(L, a[0]);
+			if (!memory_width_ok(L, n, w->size, (int64_t)a[1]->value))
+				return imm(0);
+			return load(L, base, (int)(int64_t)a[1]->value, w, w->size);
+		}
+		case BI_STORE: {
+			IrVal base = lower(L, a[0]);
+			IrVal v = lower(L, a[2]);
+			if (memory_width_ok(L, n, w->size, (int64_t)a[1]->value))
+				store(L, base, (int)(int64_t)a[1]->value, w->size, v);
+			return imm(0);
+		}
+		case BI_BE: {
+			IrVal v = lower(L, a[0]);
+			IrInsn *in = ir_emit(L->f, IR_END);
+			in->dst = new_vreg(L);
+			in->a = in_reg(L, v);
+			in->imm = w->size * 8;
+			return reg(in->dst);
+		}
+		case BI_LE:
+			/* the identity on the little-endian hosts BPF runs on */
+			return wrap(L, lower(L, a[0]), w);
+		default:
+			unsupported(L, n->span, "the stack built-ins");
+			return imm(0);
+		}
+	}
+
+	IrVal args[5];
+	int nargs = n->args.len;
+	if (nargs > 5) {
+		unsupported(L, n->span, "calls with more than 5 arguments");
+		return imm(0);
+	}
+	for (int i = 0; i < nargs; i++) {
+		Node *arg = a[i];
+		Type *copy = n->callee_kind == CALLEE_HELPER ? by_value_type(n, i) : NULL;
+		if (copy && !(arg->type && arg->type->kind == TY_PTR)) {
+			if (copy->kind != TY_INT && copy->kind != TY_BOOL) {
+				unsupported(L, arg->span, "by-value arguments of record type");
+				return imm(0);
+			}
+			IrVal v = lower(L, arg);
+			int off = frame_slot(L, copy->size);
+			IrInsn *st = ir_emit(L->f, IR_FRAME_STORE);
+			st->off = off;
+			st->size = copy->size;
+			st->b = v;
+			IrInsn *ad = ir_emit(L->f, IR_FRAME_ADDR);
+			ad->dst = new_vreg(L);
+			ad->off = off;
+			args[i] = reg(ad->dst);
+		} else {
+			args[i] = lower(L, arg);
+		}
+	}
+	IrInsn *in = ir_emit(L->f, IR_CALL);
+	memcpy(in->args, args, sizeof(args));
+	in->nargs = nargs;
+	Type *ret;
+	if (n->callee_kind == CALLEE_FN) {
+		in->fn = fn_index(L, n->callee_fn);
+		ret = n->callee_fn->ret;
+	} else if (n->callee_kind == CALLEE_HELPER && n->callee_extern && n->callee_extern->helper) {
+		in->imm = n->callee_extern->helper->id;
+		ret = n->callee_extern->ret;
+	} else {
+		unsupported(L, n->span, "this kind of call");
+		return imm(0);
+	}
+	if (!ret || ret->kind == TY_UNIT)
+		return imm(0);
+	in->dst = new_vreg(L);
+	/* C converts the helper's long to the declared type */
+	return n->callee_kind == CALLEE_HELPER ? wrap(L, reg(in->dst), ret) : reg(in->dst);
+}
+
+static IrVal lower_if(Lower *L, Node *n)
+{
+	bool has_value = n->type && n->type->kind != TY_UNIT;
+	int d = has_value ? new_vreg(L) : 0;
+	int els = new_label(L), done = new_label(L);
+	branch(L, n->cond, false, els);
+	IrVal t = lower(L, n->then);
+	if (d)
+		mov(L, d, t);
+	jump(L, done);
+	label(L, els);
+	if (n->els) {
+		IrVal e = lower(L, n->els);
+		if (d)
+			mov(L, d, e);
+	}
+	label(L, done);
+	return d ? reg(d) : imm(0);
+}
+
+static IrVal lower_match(Lower *L, Node *n)
+{
+	bool has_value = n->type && n->type->kind != TY_UNIT;
+	int d = has_value ? new_vreg(L) : 0;
+	int done = new_label(L);
+	IrVal s = in_reg(L, lower(L, n->lhs));
+	for (int i = 0; i < n->clauses.len; i++) {
+		MatchClause *c = n->clauses.items[i];
+		Pattern *p = c->pattern;
+		int next = new_label(L);
+		switch (p->kind) {
+		case PAT_SOME:
+			jcc(L, BPF_JEQ, s, imm(0), next);
+			if (p->var)
+				set_var(L, p->var, s);
+			break;
+		case PAT_NONE:
+			jcc(L, BPF_JNE, s, imm(0), next);
+			break;
+		case PAT_INT:
+		case PAT_BOOL:
+			jcc(L, BPF_JNE, s, imm((int64_t)p->value), next);
+			break;
+		case PAT_BIND:
+			if (p->var)
+				set_var(L, p->var, s);
+			break;
+		case PAT_WILD:
+			break;
+		}
+		IrVal v = lower(L, c->body);
+		if (d)
+			mov(L, d, v);
+		jump(L, done);
+		label(L, next);
+	}
+	label(L, done);
+	return d ? reg(d) : imm(0);
+}
+
+static IrVal lower_for(Lower *L, Node *n)
+{
+	const Type *t = n->var ? n->var->type : n->lhs->type;
+	bool is_signed = t && t->kind == TY_INT && t->is_signed;
+	int i = new_vreg(L);
+	mov(L, i, lower(L, n->lhs));
+	IrVal end = lower(L, n->rhs);
+	if (end.vreg) {
+		/* computed once, in a register of its own */
+		int e = new_vreg(L);
+		mov(L, e, end);
+		end = reg(e);
+	}
+	if (n->var)
+		set_var(L, n->var, reg(i));
+	int head = new_label(L), exit = new_label(L);
+	label(L, head);
+	jcc(L, is_signed ? BPF_JSGE : BPF_JGE, reg(i), end, exit);
+	lower(L, n->body);
+	IrVal next = wrap(L, alu(L, BPF_ADD, reg(i), imm(1)), t);
+	mov(L, i, next);
+	jump(L, head);
+	label(L, exit);
+	return imm(0);
+}
+
+static IrVal lower_name(Lower *L, Node *n)
+{
+	switch (n->ref) {
+	case REF_VAR:
+		return var_val(L, n->ref_var);
+	case REF_MAP: {
+		int m = map_index(L, n->ref_map);
+		if (m < 0) {
+			unsupported(L, n->span, "this map");
+			return imm(0);
+		}
+		IrInsn *in = ir_emit(L->f, IR_MAP);
+		in->dst = new_vreg(L);
+		in->map = m;
+		return reg(in->dst);
+	}
+	case REF_KCONST:
+		return imm((int64_t)n->ref_kconst->value);
+	case REF_GLOBAL:
+		unsupported(L, n->span, "globals");
+		return imm(0);
+	default:
+		unsupported(L, n->span, "this name");
+		return imm(0);
+	}
+}
+
+static IrVal lower(Lower *L, Node *n)
+{
+	if (L->failed || !n)
+		return imm(0);
+	if (n->span.line && n->span.line != L->line) {
+		L->line = n->span.line;
+		ir_emit(L->f, IR_LINE)->span = n->span;
+	}
+	switch (n->kind) {
+	case N_INT:
+		return imm((int64_t)n->value);
+	case N_BOOL:
+		return imm(n->value != 0);
+	case N_NAME:
+		return lower_name(L, n);
+	case N_LET:
+		for (int i = 0; i < n->bindings.len; i++) {
+			Binding *b = n->bindings.items[i];
+			IrVal v = lower(L, b->init);
+			if (b->var)
+				set_var(L, b->var, v);
+		}
+		return lower(L, n->body);
+	case N_DO: {
+		IrVal v = imm(0);
+		for (int i = 0; i < n->args.len; i++)
+			v = lower(L, n->args.items[i]);
+		return v;
+	}
+	case N_IF:
+		return lower_if(L, n);
+	case N_AND:
+	case N_OR:
+	case N_NOT:
+		return bool_value(L, n);
+	case N_MATCH:
+		return lower_match(L, n);
+	case N_BINOP:
+		return lower_binop(L, n);
+	case N_NEG:
+		return wrap(L, negate(L, lower(L, n->lhs)), n->type);
+	case N_CAST: {
+		IrVal v = lower(L, n->lhs);
+		if (!n->cast_to || (n->cast_to->kind != TY_INT && n->cast_to->kind != TY_BOOL)) {
+			unsupported(L, n->span, "casts to this type");
+			return v;
+		}
+		return cast_is_free(n->lhs->type, n->cast_to) ? v : wrap(L, v, n->cast_to);
+	}
+	case N_FIELD: {
+		Field *f = n->field;
+		if (!f || !(f->type->kind == TY_INT || f->type->kind == TY_BOOL)) {
+			unsupported(L, n->span, "fields of this type");
+			return imm(0);
+		}
+		IrVal base = lower(L, n->lhs);
+		if (!memory_width_ok(L, n, field_size(f), f->offset))
+			return imm(0);
+		return load(L, base, f->offset, f->type, field_size(f));
+	}
+	case N_CALL:
+		return lower_call(L, n);
+	case N_SET: {
+		if (!n->lhs || n->lhs->kind != N_FIELD || !n->lhs->field) {
+			unsupported(L, n->span, "set! of globals");
+			return imm(0);
+		}
+		Field *f = n->lhs->field;
+		IrVal base = lower(L, n->lhs->lhs);
+		IrVal v = lower(L, n->rhs);
+		if (memory_width_ok(L, n, field_size(f), f->offset))
+			store(L, base, f->offset, field_size(f), v);
+		return imm(0);
+	}
+	case N_FOR:
+		return lower_for(L, n);
+	}
+	return imm(0);
+}
+
+static IrFunc *lower_function(Lower *L, FnDecl *fn)
+{
+	IrFunc *f = arena_alloc(sizeof(*f));
+	f->decl = fn;
+	f->name = fn->c_name ? fn->c_name : fn->name;
+	L->f = f;
+	L->line = 0;
+	L->vars.len = 0;
+	ir_emit(f, IR_LINE)->span = fn->span;
+	L->line = fn->span.line;
+	if (fn->nparams > 5)
+		unsupported(L, fn->span, "functions with more than 5 parameters");
+	for (int i = 0; i < fn->nparams && i < 5; i++) {
+		IrInsn *in = ir_emit(f, IR_PARAM);
+		in->dst = new_vreg(L);
+		in->imm = i;
+		if (fn->params[i]->var)
+			set_var(L, fn->params[i]->var, reg(in->dst));
+	}
+	IrVal v = lower(L, fn->body);
+	bool unit = !fn->ret || fn->ret->kind == TY_UNIT;
+	ir_emit(f, IR_RET)->a = unit ? imm(0) : v;
+	return f;
+}
+
+NativeModule *native_lower(const Module *m)
+{
+	NativeModule *nm = arena_alloc(sizeof(*nm));
+	nm->m = m;
+	Lower L = { .nm = nm };
+	if (!m->entry)
+		return NULL;
+	nm->maps = arena_alloc(sizeof(MapDecl *) * (size_t)(m->decls.len + 1));
+	for (int i = 0; i < m->decls.len; i++) {
+		Decl *d = m->decls.items[i];
+		if (d->kind == D_GLOBAL) {
+			unsupported(&L, d->span, "globals");
+		} else if (d->kind == D_MAP) {
+			if (d->u.map->is_extern || d->u.map->pinned)
+				unsupported(&L, d->span, "extern or pinned maps");
+			nm->maps[nm->nmaps++] = d->u.map;
+		}
+	}
+	fn_index(&L, m->entry);
+	Vec funcs = { 0 };
+	for (int i = 0; i < L.fns.len && !L.failed; i++)
+		vec_push(&funcs, lower_function(&L, L.fns.items[i]));
+	if (L.failed)
+		return NULL;
+	nm->funcs = (IrFunc **)funcs.items;
+	nm->nfuncs = funcs.len;
+	return nm;
+}

@@ -1,0 +1,136 @@
+/* native_regalloc.c - virtual registers to r6-r9 and frame slots.
+ *
+ * Linear scan (Poletto and Sarkar) over the IR's linear order. Only the
+ * callee-saved r6-r9 are handed out: a value in them survives helper and
+ * function calls, which clobber r1-r5, and r0-r5 stay free as the
+ * encoder's scratch registers (operands of spilled values, call
+ * arguments, results). A value that finds no register lives in an 8-byte
+ * frame slot for its whole life; when the registers run out, the live
+ * interval ending last is the one spilled.
+ *
+ * Intervals run from a value's first to its last appearance. Lowering
+ * writes structured code whose every definition precedes its uses in that
+ * order, so this covers every path except the back edge of a loop: a value
+ * live into a loop (start before the loop head, a use inside) is stretched
+ * to the loop's closing jump.
+ */
+#include "native.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+enum { FIRST_REG = 6, NREGS = 4, MAX_FRAME = 512 };
+
+static void touch(int *start, int *end, int v, int pos)
+{
+	if (v <= 0)
+		return;
+	if (start[v] < 0 || pos < start[v])
+		start[v] = pos;
+	if (pos > end[v])
+		end[v] = pos;
+}
+
+static int compare_by_start(const void *a, const void *b, void *starts)
+{
+	const int *start = starts;
+	int x = *(const int *)a, y = *(const int *)b;
+	return start[x] != start[y] ? start[x] - start[y] : x - y;
+}
+
+/* Stretches intervals live around each loop's back edge, until stable
+ * (nested loops). */
+static void stretch_over_loops(IrFunc *f, int *start, int *end)
+{
+	int *label_pos = calloc((size_t)f->nlabels + 1, sizeof(int));
+	for (int i = 0; i < f->len; i++)
+		if (f->insns[i].op == IR_LABEL)
+			label_pos[f->insns[i].label] = i;
+	bool changed = true;
+	while (changed) {
+		changed = false;
+		for (int j = 0; j < f->len; j++) {
+			IrInsn *in = &f->insns[j];
+			if (in->op != IR_JA && in->op != IR_JCC)
+				continue;
+			int head = label_pos[in->label];
+			if (head > j)
+				continue;
+			for (int v = 1; v <= f->nvregs; v++) {
+				if (start[v] >= 0 && start[v] < head && end[v] >= head && end[v] < j) {
+					end[v] = j;
+					changed = true;
+				}
+			}
+		}
+	}
+	free(label_pos);
+}
+
+bool native_regalloc(IrFunc *f)
+{
+	int n = f->nvregs + 1;
+	int *start = malloc(sizeof(int) * (size_t)n), *end = malloc(sizeof(int) * (size_t)n);
+	for (int v = 0; v < n; v++)
+		start[v] = -1, end[v] = -1;
+	for (int i = 0; i < f->len; i++) {
+		IrInsn *in = &f->insns[i];
+		touch(start, end, in->dst, i);
+		touch(start, end, in->a.vreg, i);
+		touch(start, end, in->b.vreg, i);
+		for (int k = 0; k < in->nargs; k++)
+			touch(start, end, in->args[k].vreg, i);
+	}
+	stretch_over_loops(f, start, end);
+
+	int *order = malloc(sizeof(int) * (size_t)n), count = 0;
+	for (int v = 1; v < n; v++)
+		if (start[v] >= 0)
+			order[count++] = v;
+	qsort_r(order, (size_t)count, sizeof(int), compare_by_start, start);
+
+	f->reg = arena_alloc(sizeof(int) * (size_t)n);
+	f->slot = arena_alloc(sizeof(int) * (size_t)n);
+	int holder[NREGS] = { 0 };   /* vreg in r6+k, 0 when free */
+	int frame = (f->frame + 7) & ~7;
+	for (int i = 0; i < count; i++) {
+		int v = order[i];
+		/* a value whose last use is here may hand its register to the
+		 * value defined here: the encoder reads operands first */
+		for (int k = 0; k < NREGS; k++)
+			if (holder[k] && end[holder[k]] <= start[v])
+				holder[k] = 0;
+		int k = 0;
+		while (k < NREGS && holder[k])
+			k++;
+		if (k == NREGS) {
+			int victim = 0;
+			for (int j = 1; j < NREGS; j++)
+				if (end[holder[j]] > end[holder[victim]])
+					victim = j;
+			if (end[holder[victim]] > end[v]) {
+				int spilled = holder[victim];
+				f->reg[spilled] = 0;
+				frame += 8;
+				f->slot[spilled] = -frame;
+				k = victim;
+			} else {
+				frame += 8;
+				f->slot[v] = -frame;
+				continue;
+			}
+		}
+		holder[k] = v;
+		f->reg[v] = FIRST_REG + k;
+	}
+	free(order);
+	free(start);
+	free(end);
+	f->frame = frame;
+	if (frame > MAX_FRAME) {
+		diag_error(f->decl->span, "native backend: function %s needs %d bytes of stack, "
+			   "more than BPF's %d", f->decl->name, frame, MAX_FRAME);
+		return false;
+	}
+	return true;
+}
