@@ -28,9 +28,18 @@
 
 /* ---- a string-keyed hash table in the arena ---------------------------- */
 
+/* Key, hash and value share a slot, and the hash is compared before the
+ * key: a lookup that misses (every declaration is looked up before it is
+ * added) then touches one slot per probe instead of one string each, which
+ * on tens of thousands of names was most of the table's cost. */
+typedef struct TableSlot {
+	const char *key;
+	uint32_t hash;
+	void *val;
+} TableSlot;
+
 typedef struct Table {
-	const char **keys;
-	void **vals;
+	TableSlot *slots;
 	int cap, len;
 } Table;
 
@@ -42,15 +51,24 @@ static uint32_t hash_str(const char *s)
 	return h;
 }
 
+/* Names are interned by the reader, so equal pointers are the usual match;
+ * strcmp covers names built elsewhere (bpf:x spelt bpf/x, C names). */
+static bool same_key(const TableSlot *slot, const char *key, uint32_t hash)
+{
+	return slot->hash == hash && (slot->key == key || strcmp(slot->key, key) == 0);
+}
+
 static void *table_get(const Table *t, const char *key)
 {
 	if (!t->cap)
 		return NULL;
-	for (uint32_t i = hash_str(key) & (t->cap - 1);; i = (i + 1) & (t->cap - 1)) {
-		if (!t->keys[i])
+	uint32_t h = hash_str(key);
+	for (uint32_t i = h & (t->cap - 1);; i = (i + 1) & (t->cap - 1)) {
+		const TableSlot *slot = &t->slots[i];
+		if (!slot->key)
 			return NULL;
-		if (strcmp(t->keys[i], key) == 0)
-			return t->vals[i];
+		if (same_key(slot, key, h))
+			return slot->val;
 	}
 }
 
@@ -62,8 +80,7 @@ static void table_init(Table *t, int n)
 	t->cap = 16;
 	while (t->cap * 3 < n * 4 + 4)
 		t->cap *= 2;
-	t->keys = arena_alloc(sizeof(*t->keys) * t->cap);
-	t->vals = arena_alloc(sizeof(*t->vals) * t->cap);
+	t->slots = arena_alloc(sizeof(*t->slots) * t->cap);
 	t->len = 0;
 }
 
@@ -71,11 +88,10 @@ static void table_grow(Table *t)
 {
 	Table bigger = { 0 };
 	bigger.cap = t->cap ? t->cap * 2 : 16;
-	bigger.keys = arena_alloc(sizeof(*bigger.keys) * bigger.cap);
-	bigger.vals = arena_alloc(sizeof(*bigger.vals) * bigger.cap);
+	bigger.slots = arena_alloc(sizeof(*bigger.slots) * bigger.cap);
 	for (int i = 0; i < t->cap; i++)
-		if (t->keys[i])
-			table_put(&bigger, t->keys[i], t->vals[i]);
+		if (t->slots[i].key)
+			table_put(&bigger, t->slots[i].key, t->slots[i].val);
 	*t = bigger;
 }
 
@@ -84,13 +100,13 @@ static void table_put(Table *t, const char *key, void *val)
 {
 	if ((t->len + 1) * 4 > t->cap * 3)
 		table_grow(t);
-	uint32_t i = hash_str(key) & (t->cap - 1);
-	while (t->keys[i] && strcmp(t->keys[i], key) != 0)
+	uint32_t h = hash_str(key);
+	uint32_t i = h & (t->cap - 1);
+	while (t->slots[i].key && !same_key(&t->slots[i], key, h))
 		i = (i + 1) & (t->cap - 1);
-	if (!t->keys[i])
+	if (!t->slots[i].key)
 		t->len++;
-	t->keys[i] = key;
-	t->vals[i] = val;
+	t->slots[i] = (TableSlot){ key, h, val };
 }
 
 /* The C names of one function's locals. One table serves every function:
@@ -117,7 +133,7 @@ static bool local_names_has(const LocalNames *t, const char *key)
 	for (uint32_t i = hash_str(key) & (t->cap - 1);; i = (i + 1) & (t->cap - 1)) {
 		if (t->gen[i] != t->cur)
 			return false;
-		if (strcmp(t->keys[i], key) == 0)
+		if (t->keys[i][0] == key[0] && strcmp(t->keys[i], key) == 0)
 			return true;
 	}
 }
@@ -767,10 +783,15 @@ static Var *new_var(Checker *ck, const char *name, Type *type, Span span, bool i
 
 static Var *lookup_local(Checker *ck, const char *name)
 {
-	/* names are interned by the reader: pointer equality is the fast path */
-	for (int i = ck->nscope - 1; i >= 0; i--)
-		if (ck->scope[i].name == name || strcmp(ck->scope[i].name, name) == 0)
+	/* Names are interned by the reader: pointer equality is the fast path,
+	 * and a different first byte rules out most others without a call
+	 * (this runs for every name in every body, over every enclosing
+	 * binding). */
+	for (int i = ck->nscope - 1; i >= 0; i--) {
+		const char *s = ck->scope[i].name;
+		if (s == name || (s[0] == name[0] && strcmp(s, name) == 0))
 			return ck->scope[i].var;
+	}
 	return NULL;
 }
 
