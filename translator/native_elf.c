@@ -97,28 +97,37 @@ static int btf_uint_member(Writer *W, uint32_t value)
 	return btf__add_ptr(W->btf, btf__add_array(W->btf, i, i, value));
 }
 
-static int map_member_count(const MapDecl *map)
+/* The members emit_c.c's struct for the map has, in its order: sizes for
+ * the map types whose kernel side refuses BTF keys and values, else the
+ * key and value types. Returns the struct's BTF id; *size its bytes. */
+static int btf_map(Writer *W, const MapDecl *map, int map_type, int *size)
 {
-	return 2 + (map->key != NULL) + (map->value != NULL) + (map->flags != 0);
-}
-
-static int btf_map(Writer *W, const MapDecl *map, int map_type)
-{
-	int type = btf_uint_member(W, (uint32_t)map_type);
-	int max = btf_uint_member(W, (uint32_t)map->max_entries);
-	int key = map->key ? btf__add_ptr(W->btf, btf_type(W, map->key)) : 0;
-	int value = map->value ? btf__add_ptr(W->btf, btf_type(W, map->value)) : 0;
-	int flags = map->flags ? btf_uint_member(W, (uint32_t)map->flags) : 0;
-	int id = btf__add_struct(W->btf, NULL, (uint32_t)(8 * map_member_count(map)));
-	int off = 0;
-	btf__add_field(W->btf, "type", type, (uint32_t)off, 0), off += 64;
-	btf__add_field(W->btf, "max_entries", max, (uint32_t)off, 0), off += 64;
-	if (key)
-		btf__add_field(W->btf, "key", key, (uint32_t)off, 0), off += 64;
-	if (value)
-		btf__add_field(W->btf, "value", value, (uint32_t)off, 0), off += 64;
-	if (flags)
-		btf__add_field(W->btf, "map_flags", flags, (uint32_t)off, 0);
+	const char *e = map->map_type->c_enum;
+	bool sizes = strcmp(e, "BPF_MAP_TYPE_PROG_ARRAY") == 0 ||
+		     strcmp(e, "BPF_MAP_TYPE_PERF_EVENT_ARRAY") == 0;
+	const char *names[6];
+	int types[6], n = 0;
+	names[n] = "type", types[n++] = btf_uint_member(W, (uint32_t)map_type);
+	if (sizes) {
+		names[n] = "key_size";
+		types[n++] = btf_uint_member(W, map->key ? (uint32_t)map->key->size : 4);
+		names[n] = "value_size";
+		types[n++] = btf_uint_member(W, map->value ? (uint32_t)map->value->size : 4);
+	} else {
+		if (map->key)
+			names[n] = "key", types[n++] = btf__add_ptr(W->btf, btf_type(W, map->key));
+		if (map->value)
+			names[n] = "value", types[n++] = btf__add_ptr(W->btf, btf_type(W, map->value));
+	}
+	names[n] = "max_entries", types[n++] = btf_uint_member(W, (uint32_t)map->max_entries);
+	if (map->flags)
+		names[n] = "map_flags", types[n++] = btf_uint_member(W, (uint32_t)map->flags);
+	if (map->pinned)
+		names[n] = "pinning", types[n++] = btf_uint_member(W, 1 /* LIBBPF_PIN_BY_NAME */);
+	*size = 8 * n;
+	int id = btf__add_struct(W->btf, NULL, (uint32_t)*size);
+	for (int i = 0; i < n; i++)
+		btf__add_field(W->btf, names[i], types[i], (uint32_t)(64 * i), 0);
 	return id;
 }
 
@@ -296,6 +305,7 @@ bool native_write_elf(NativeModule *nm, const char *license, const char *path)
 	int maps_size = 0;
 	int *map_off = arena_alloc(sizeof(int) * (size_t)(nm->nmaps + 1));
 	int *map_var = arena_alloc(sizeof(int) * (size_t)(nm->nmaps + 1));
+	int *map_size = arena_alloc(sizeof(int) * (size_t)(nm->nmaps + 1));
 	for (int i = 0; i < nm->nmaps; i++) {
 		MapDecl *map = nm->maps[i];
 		int type = map_type_number(map->map_type->c_enum);
@@ -305,16 +315,16 @@ bool native_write_elf(NativeModule *nm, const char *license, const char *path)
 			btf__free(W.btf);
 			return false;
 		}
-		int st = btf_map(&W, map, type);
+		int st = btf_map(&W, map, type, &map_size[i]);
 		map_var[i] = btf__add_var(W.btf, map->c_name, BTF_VAR_GLOBAL_ALLOCATED, st);
 		map_off[i] = maps_size;
-		maps_size += 8 * map_member_count(map);
+		maps_size += map_size[i];
 	}
 	if (nm->nmaps) {
 		btf__add_datasec(W.btf, ".maps", (uint32_t)maps_size);
 		for (int i = 0; i < nm->nmaps; i++)
 			btf__add_datasec_var_info(W.btf, map_var[i], (uint32_t)map_off[i],
-						  (uint32_t)(8 * map_member_count(nm->maps[i])));
+						  (uint32_t)map_size[i]);
 	}
 	StrBuf ext = { 0 };
 	btf_ext(&W, sec_name, text_off, &ext);
@@ -379,7 +389,7 @@ bool native_write_elf(NativeModule *nm, const char *license, const char *path)
 					  .st_info = ELF64_ST_INFO(STB_GLOBAL, STT_OBJECT),
 					  .st_shndx = (uint16_t)maps_idx,
 					  .st_value = (uint64_t)map_off[i],
-					  .st_size = (uint64_t)(8 * map_member_count(nm->maps[i])) };
+					  .st_size = (uint64_t)map_size[i] };
 	}
 	syms[ns++] = (Elf64_Sym){ .st_name = name_of(&W, "LICENSE"),
 				  .st_info = ELF64_ST_INFO(STB_GLOBAL, STT_OBJECT),

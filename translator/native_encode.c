@@ -108,8 +108,8 @@ static int result_reg(Enc *E, int dst)
 
 static void store_result(Enc *E, int dst, int r)
 {
-	if (!dst)
-		return;
+	if (!dst || (!reg_of(E, dst) && !E->f->slot[dst]))
+		return;   /* none, or never read (native_regalloc.c) */
 	if (reg_of(E, dst))
 		mov_reg(E, reg_of(E, dst), r);
 	else

@@ -766,14 +766,19 @@ NativeModule *native_lower(const Module *m)
 	Lower L = { .nm = nm };
 	if (!m->entry)
 		return NULL;
+	if (m->program->kind->kind == PK_FLOW_DISSECTOR) {
+		/* the C backend reads the keys through skb->flow_keys */
+		unsupported(&L, m->program->span, "flow_dissector programs");
+		return NULL;
+	}
 	nm->maps = arena_alloc(sizeof(MapDecl *) * (size_t)(m->decls.len + 1));
 	for (int i = 0; i < m->decls.len; i++) {
 		Decl *d = m->decls.items[i];
 		if (d->kind == D_GLOBAL) {
 			unsupported(&L, d->span, "globals");
 		} else if (d->kind == D_MAP) {
-			if (d->u.map->is_extern || d->u.map->pinned)
-				unsupported(&L, d->span, "extern or pinned maps");
+			if (d->u.map->is_extern)
+				unsupported(&L, d->span, "extern maps");
 			nm->maps[nm->nmaps++] = d->u.map;
 		}
 	}

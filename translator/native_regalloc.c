@@ -83,10 +83,20 @@ bool native_regalloc(IrFunc *f)
 	}
 	stretch_over_loops(f, start, end);
 
+	/* a value nobody reads (a call's result dropped, like the r0 of a
+	 * helper that returns void) gets no home: nothing stores it */
+	bool *read = calloc((size_t)n, sizeof(bool));
+	for (int i = 0; i < f->len; i++) {
+		IrInsn *in = &f->insns[i];
+		read[in->a.vreg] = read[in->b.vreg] = true;
+		for (int k = 0; k < in->nargs; k++)
+			read[in->args[k].vreg] = true;
+	}
 	int *order = malloc(sizeof(int) * (size_t)n), count = 0;
 	for (int v = 1; v < n; v++)
-		if (start[v] >= 0)
+		if (start[v] >= 0 && read[v])
 			order[count++] = v;
+	free(read);
 	qsort_r(order, (size_t)count, sizeof(int), compare_by_start, start);
 
 	f->reg = arena_alloc(sizeof(int) * (size_t)n);
