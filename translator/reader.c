@@ -21,6 +21,7 @@
  *     only produce follow-on errors in the parser. */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "vbpf2c.h"
 
@@ -244,6 +245,43 @@ static uint32_t intern_initial_cap(size_t file_len)
 	return cap;
 }
 
+/* Zeroed slots. A big table comes from its own mapping marked
+ * MADV_HUGEPAGE: every token probes it at a random place, and with 4 KiB
+ * pages most of those probes also missed the TLB (a page walk is dear in a
+ * VM). */
+enum { INTERN_HUGE_BYTES = 2 << 20 };
+
+static struct InternSlot *intern_slots_alloc(uint32_t cap)
+{
+	size_t bytes = sizeof(struct InternSlot) * cap;
+	void *p;
+	if (bytes < INTERN_HUGE_BYTES) {
+		p = calloc(cap, sizeof(struct InternSlot));
+	} else {
+		p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (p == MAP_FAILED)
+			p = NULL;
+#ifdef MADV_HUGEPAGE
+		else
+			madvise(p, bytes, MADV_HUGEPAGE);
+#endif
+	}
+	if (!p) {
+		fputs("vbpf2c: out of memory\n", stderr);
+		exit(2);
+	}
+	return p;
+}
+
+static void intern_slots_free(struct InternSlot *slots, uint32_t cap)
+{
+	size_t bytes = sizeof(struct InternSlot) * cap;
+	if (bytes < INTERN_HUGE_BYTES)
+		free(slots);
+	else
+		munmap(slots, bytes);
+}
+
 /* Names repeat: one arena copy per spelling keeps memory per token low,
  * and the reader's speed is mostly its memory traffic. */
 static const char *intern(Reader *r, const unsigned char *s, size_t n)
@@ -253,11 +291,7 @@ static const char *intern(Reader *r, const unsigned char *s, size_t n)
 		h = (h ^ s[i]) * 16777619u;
 	if (r->intern_count * 2 >= r->intern_cap) {
 		uint32_t cap = r->intern_cap ? r->intern_cap * 2 : intern_initial_cap(r->len);
-		struct InternSlot *slots = calloc(cap, sizeof(*slots));
-		if (!slots) {
-			fputs("vbpf2c: out of memory\n", stderr);
-			exit(2);
-		}
+		struct InternSlot *slots = intern_slots_alloc(cap);
 		for (uint32_t i = 0; i < r->intern_cap; i++) {
 			struct InternSlot *old = &r->interned[i];
 			if (!old->text)
@@ -267,7 +301,7 @@ static const char *intern(Reader *r, const unsigned char *s, size_t n)
 				j = (j + 1) & (cap - 1);
 			slots[j] = *old;
 		}
-		free(r->interned);
+		intern_slots_free(r->interned, r->intern_cap);
 		r->interned = slots;
 		r->intern_cap = cap;
 	}
@@ -725,7 +759,7 @@ static void read_forms(const SourceFile *file, bool recycle, void (*each)(Sexp *
 		diag_note(f->open_span, "to match this '%s'", opener_text(f->opener));
 	}
 	free(r.elems);
-	free(r.interned);
+	intern_slots_free(r.interned, r.intern_cap);
 	for (int i = 0; i < r.pool_len; i++)
 		free(r.pool[i].data);
 	free(r.pool);
