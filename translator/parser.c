@@ -53,6 +53,13 @@ static bool is_symbol(const Sexp *s, const char *text)
 	return s && s->kind == SX_SYMBOL && !strcmp(s->text, text);
 }
 
+/* Is text "true" or "false"? Asked of every name, so the first byte
+ * settles it for almost all of them without a strcmp. */
+static bool is_bool_name(const char *text)
+{
+	return (text[0] == 't' && !strcmp(text, "true")) || (text[0] == 'f' && !strcmp(text, "false"));
+}
+
 static bool is_keyword(const Sexp *s, const char *text)
 {
 	return s && s->kind == SX_KEYWORD && !strcmp(s->text, text);
@@ -143,7 +150,7 @@ static Span closing_span(const Sexp *list)
 /* A name that can be bound or declared: a symbol other than true/false. */
 static const char *expect_name(const Sexp *s, const char *what)
 {
-	if (s->kind == SX_SYMBOL && strcmp(s->text, "true") && strcmp(s->text, "false"))
+	if (s->kind == SX_SYMBOL && !is_bool_name(s->text))
 		return s->text;
 	diag_error(s->span, "expected %s, found `%s`", what, render(s));
 	return NULL;
@@ -423,7 +430,7 @@ static Pattern *parse_pattern(Sexp *s)
 		pat->negative = s->negative;
 		return pat;
 	case SX_SYMBOL:
-		if (!strcmp(s->text, "true") || !strcmp(s->text, "false")) {
+		if (is_bool_name(s->text)) {
 			pat->kind = PAT_BOOL;
 			pat->value = s->text[0] == 't';
 		} else if (!strcmp(s->text, "_")) {
@@ -564,9 +571,12 @@ static Node *parse_binop(Parser *p, Sexp *form)
 		return NULL;
 	}
 	Node *n = new_node(N_BINOP, form->span);
-	for (size_t i = 0; i < sizeof(binops) / sizeof(binops[0]); i++)
-		if (!strcmp(binops[i].name, name))
+	for (size_t i = 0; i < sizeof(binops) / sizeof(binops[0]); i++) {
+		if (!strcmp(binops[i].name, name)) {
 			n->op = (BinOp)i;
+			break;
+		}
+	}
 	n->lhs = parse_expr(p, form->items[1]);
 	n->rhs = parse_expr(p, form->items[2]);
 	return n->lhs && n->rhs ? n : NULL;
@@ -832,7 +842,7 @@ static Node *parse_expr(Parser *p, Sexp *s)
 		n->negative = s->negative;
 		return n;
 	case SX_SYMBOL:
-		if (!strcmp(s->text, "true") || !strcmp(s->text, "false")) {
+		if (is_bool_name(s->text)) {
 			n = new_node(N_BOOL, s->span);
 			n->value = s->text[0] == 't';
 			return n;
