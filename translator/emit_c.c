@@ -1079,6 +1079,14 @@ static const char *division_helper(const Emitter *E, const char *plain)
 	return nameset_has(&E->file_names, plain) ? arena_printf("vbpf_%s", plain) : plain;
 }
 
+static bool is_hoisted(const Emitter *E, const Node *n)
+{
+	for (int i = 0; i < E->hoisted.len; i++)
+		if (E->hoisted.items[i] == n)
+			return true;
+	return false;
+}
+
 /* The node that gives n its value, through let and do. */
 static const Node *value_tail(const Node *n)
 {
@@ -1141,7 +1149,7 @@ static CExpr lower_binop(Emitter *E, Node *n)
 	const Node *lhs_tail = value_tail(n->lhs);
 	if (!is_shift && cast_is_implicit(n->lhs, t) && prints_as_type(E, n->rhs, t)) {
 		a = lower_cast(E, n->lhs, true);
-	} else if (lhs_tail->kind == N_INT && (both_literal || is_shift)) {
+	} else if (lhs_tail->kind == N_INT && (both_literal || is_shift) && !is_hoisted(E, n->lhs)) {
 		/* a literal that must carry its own type (1ULL << 40), also
 		 * when it is the value of a do or let */
 		if (lhs_tail != n->lhs)
@@ -1607,11 +1615,19 @@ static void discard(Emitter *E, Node *n)
 		}
 		add_line(E, line_of(n), arena_printf("%s;", lower_value(E, n).s));
 		return;
-	default:
+	case N_BINOP:
+	case N_NEG:
+	case N_NOT:
+	case N_CAST:
+	case N_FIELD:
 		if (n->lhs)
 			discard(E, n->lhs);
 		if (n->rhs)
 			discard(E, n->rhs);
+		return;
+	default:
+		/* let, do, if, match, for, set!, andalso, orelse */
+		lower_stmt(E, n, (Dest){ DEST_DISCARD, NULL, NULL });
 		return;
 	}
 }

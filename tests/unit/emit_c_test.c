@@ -295,3 +295,17 @@ Test(emit_c, pointer_arguments_are_not_copied)
 	assert_has(c, "\tbpf_ringbuf_output(&rb, v, 8, 0);\n");
 	free(c);
 }
+
+Test(emit_c, discarded_arithmetic_keeps_the_effects_of_its_operands)
+{
+	/* v is unused, so (div b (match ...)) is evaluated for effects
+	 * only: the set! inside the match must survive */
+	char *c = emit("(program :xdp)\n"
+		       "(defglobal g :u64)\n"
+		       "(defn f [ctx :XdpMd] :u32\n"
+		       "  (let [b (. ctx :rx_queue_index)\n"
+		       "        v (div b (match b [1 b] [_ (do (set! g (+ g 1)) b)]))]\n"
+		       "    2))\n");
+	assert_has(c, "g += 1;");
+	free(c);
+}
