@@ -31,6 +31,7 @@ typedef enum IrOp {
 	IR_FRAME_STORE, /* *(size *)(r10 + off) = b */
 	IR_FRAME_ADDR,  /* dst = r10 + off */
 	IR_MAP,         /* dst = &map (LD_IMM64 pseudo map fd) */
+	IR_GLOBAL,      /* dst = &global (LD_IMM64, libbpf makes it a map value) */
 	IR_PARAM,       /* dst = argument register imm (0-based) */
 	IR_CALL,        /* helper imm or function fn; args; dst = r0 if dst */
 	IR_JA,          /* goto label */
@@ -56,6 +57,7 @@ typedef struct IrInsn {
 	int label;
 	int64_t imm;
 	int map;        /* IR_MAP: index into NativeModule.maps */
+	int global;     /* IR_GLOBAL: index into NativeModule.globals */
 	int fn;         /* IR_CALL: function index, or -1 for a helper */
 	IrVal args[5];
 	int nargs;
@@ -81,6 +83,12 @@ typedef struct NativeModule {
 	int nfuncs;
 	MapDecl **maps;
 	int nmaps;
+	/* globals: section (GLOBAL_BSS...), offset in it, initial value */
+	GlobalDecl **globals;
+	int nglobals;
+	int *global_sec, *global_off;
+	int64_t *global_init;
+	int sec_size[3];
 	/* encoded code per function, filled by native_encode */
 	struct bpf_insn **code;
 	int *ncode;
@@ -94,7 +102,12 @@ typedef struct NativeReloc {
 	int insn;
 	int fn;                  /* call target, or -1 */
 	int map;                 /* map load, or -1 */
+	int global;              /* global's address, or -1 */
 } NativeReloc;
+
+/* Where globals live, as clang places the C backend's: zero-initialised
+ * in .bss, initialised in .data, defconst (const volatile) in .rodata. */
+enum { GLOBAL_BSS, GLOBAL_DATA, GLOBAL_RODATA };
 
 typedef struct NativeLine {
 	int insn;

@@ -326,6 +326,23 @@ bool native_write_elf(NativeModule *nm, const char *license, const char *path)
 			btf__add_datasec_var_info(W.btf, map_var[i], (uint32_t)map_off[i],
 						  (uint32_t)map_size[i]);
 	}
+	/* globals: a VAR each and a DATASEC per section, as libbpf needs to
+	 * make the .bss/.data/.rodata maps and `vbpf2c test` to find them */
+	static const char *const global_sec_name[3] = { ".bss", ".data", ".rodata" };
+	for (int sec = 0; sec < 3; sec++) {
+		if (!nm->sec_size[sec])
+			continue;
+		int *vars = arena_alloc(sizeof(int) * (size_t)(nm->nglobals + 1));
+		for (int i = 0; i < nm->nglobals; i++)
+			if (nm->global_sec[i] == sec)
+				vars[i] = btf__add_var(W.btf, nm->globals[i]->c_name, BTF_VAR_GLOBAL_ALLOCATED,
+						       btf_type(&W, nm->globals[i]->type));
+		btf__add_datasec(W.btf, global_sec_name[sec], (uint32_t)nm->sec_size[sec]);
+		for (int i = 0; i < nm->nglobals; i++)
+			if (nm->global_sec[i] == sec)
+				btf__add_datasec_var_info(W.btf, vars[i], (uint32_t)nm->global_off[i],
+							  (uint32_t)nm->globals[i]->type->size);
+	}
 	StrBuf ext = { 0 };
 	btf_ext(&W, sec_name, text_off, &ext);
 	uint32_t btf_size = 0;
@@ -338,7 +355,7 @@ bool native_write_elf(NativeModule *nm, const char *license, const char *path)
 	}
 
 	/* sections; indexes are fixed by the order they are added in */
-	Section secs[16];
+	Section secs[20];
 	int nsecs = 0;
 	int strtab_idx = add_section(secs, &nsecs, (Section){ .name = ".strtab", .type = SHT_STRTAB });
 	int prog_idx = add_section(secs, &nsecs, (Section){
@@ -355,6 +372,22 @@ bool native_write_elf(NativeModule *nm, const char *license, const char *path)
 		maps_idx = add_section(secs, &nsecs, (Section){
 			.name = ".maps", .type = SHT_PROGBITS, .flags = SHF_ALLOC | SHF_WRITE,
 			.data = maps_data, .size = (size_t)maps_size });
+	int global_idx[3] = { 0 };
+	for (int sec = 0; sec < 3; sec++) {
+		if (!nm->sec_size[sec])
+			continue;
+		unsigned char *bytes = arena_alloc((size_t)nm->sec_size[sec]);
+		for (int i = 0; i < nm->nglobals; i++)
+			if (nm->global_sec[i] == sec)
+				for (int b = 0; b < nm->globals[i]->type->size; b++)
+					bytes[nm->global_off[i] + b] =
+						(unsigned char)((uint64_t)nm->global_init[i] >> (8 * b));
+		global_idx[sec] = add_section(secs, &nsecs, (Section){
+			.name = global_sec_name[sec],
+			.type = sec == GLOBAL_BSS ? SHT_NOBITS : SHT_PROGBITS,
+			.flags = SHF_ALLOC | (sec == GLOBAL_RODATA ? 0 : SHF_WRITE),
+			.data = sec == GLOBAL_BSS ? NULL : bytes, .size = (size_t)nm->sec_size[sec] });
+	}
 	int license_idx = add_section(secs, &nsecs, (Section){
 		.name = "license", .type = SHT_PROGBITS, .flags = SHF_ALLOC | SHF_WRITE,
 		.data = license, .size = strlen(license) + 1 });
@@ -364,7 +397,7 @@ bool native_write_elf(NativeModule *nm, const char *license, const char *path)
 					     .data = ext.data, .size = ext.len });
 
 	/* symbols: locals (the .text functions) first, then globals */
-	int nsyms = 1 + nm->nfuncs + nm->nmaps + 1;
+	int nsyms = 1 + nm->nfuncs + nm->nmaps + nm->nglobals + 1;
 	Elf64_Sym *syms = arena_alloc(sizeof(*syms) * (size_t)nsyms);
 	int *fn_sym = arena_alloc(sizeof(int) * (size_t)nm->nfuncs);
 	int *map_sym = arena_alloc(sizeof(int) * (size_t)(nm->nmaps + 1));
@@ -391,6 +424,15 @@ bool native_write_elf(NativeModule *nm, const char *license, const char *path)
 					  .st_value = (uint64_t)map_off[i],
 					  .st_size = (uint64_t)map_size[i] };
 	}
+	int *global_sym = arena_alloc(sizeof(int) * (size_t)(nm->nglobals + 1));
+	for (int i = 0; i < nm->nglobals; i++) {
+		global_sym[i] = ns;
+		syms[ns++] = (Elf64_Sym){ .st_name = name_of(&W, nm->globals[i]->c_name),
+					  .st_info = ELF64_ST_INFO(STB_GLOBAL, STT_OBJECT),
+					  .st_shndx = (uint16_t)global_idx[nm->global_sec[i]],
+					  .st_value = (uint64_t)nm->global_off[i],
+					  .st_size = (uint64_t)nm->globals[i]->type->size };
+	}
 	syms[ns++] = (Elf64_Sym){ .st_name = name_of(&W, "LICENSE"),
 				  .st_info = ELF64_ST_INFO(STB_GLOBAL, STT_OBJECT),
 				  .st_shndx = (uint16_t)license_idx,
@@ -406,8 +448,9 @@ bool native_write_elf(NativeModule *nm, const char *license, const char *path)
 				NativeReloc *r = nm->relocs[f].items[i];
 				Elf64_Rel *rel = arena_alloc(sizeof(*rel));
 				rel->r_offset = (uint64_t)(text_off[f] + r->insn) * 8;
-				rel->r_info = r->fn >= 0 ? ELF64_R_INFO(fn_sym[r->fn], R_BPF_64_32) :
-							   ELF64_R_INFO(map_sym[r->map], R_BPF_64_64);
+				rel->r_info = r->fn >= 0  ? ELF64_R_INFO(fn_sym[r->fn], R_BPF_64_32) :
+					      r->map >= 0 ? ELF64_R_INFO(map_sym[r->map], R_BPF_64_64) :
+							    ELF64_R_INFO(global_sym[r->global], R_BPF_64_64);
 				vec_push(&rels, rel);
 			}
 		}

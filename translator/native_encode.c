@@ -142,12 +142,13 @@ static void jump_to(Enc *E, int label)
 	vec_push(&E->fixups, fx);
 }
 
-static void add_reloc(Enc *E, int fn, int map)
+static void add_reloc(Enc *E, int fn, int map, int global)
 {
 	NativeReloc *r = arena_alloc(sizeof(*r));
-	r->insn = E->len - (map >= 0 ? 2 : 1);
+	r->insn = E->len - (fn >= 0 ? 1 : 2);
 	r->fn = fn;
 	r->map = map;
+	r->global = global;
 	vec_push(&E->nm->relocs[E->fi], r);
 }
 
@@ -203,7 +204,14 @@ static void encode(Enc *E, IrInsn *in)
 		rd = result_reg(E, in->dst);
 		put(E, BPF_LD | BPF_DW | BPF_IMM, rd, BPF_PSEUDO_MAP_FD, 0, 0);
 		put(E, 0, 0, 0, 0, 0);
-		add_reloc(E, -1, in->map);
+		add_reloc(E, -1, in->map, -1);
+		store_result(E, in->dst, rd);
+		break;
+	case IR_GLOBAL:
+		rd = result_reg(E, in->dst);
+		put(E, BPF_LD | BPF_DW | BPF_IMM, rd, 0, 0, 0);
+		put(E, 0, 0, 0, 0, 0);
+		add_reloc(E, -1, -1, in->global);
 		store_result(E, in->dst, rd);
 		break;
 	case IR_PARAM:
@@ -214,7 +222,7 @@ static void encode(Enc *E, IrInsn *in)
 			place(E, in->args[i], R1 + i);
 		if (in->fn >= 0) {
 			put(E, BPF_JMP | BPF_CALL, 0, BPF_PSEUDO_CALL, 0, -1);
-			add_reloc(E, in->fn, -1);
+			add_reloc(E, in->fn, -1, -1);
 		} else {
 			put(E, BPF_JMP | BPF_CALL, 0, 0, 0, (int32_t)in->imm);
 		}

@@ -51,6 +51,7 @@ IrInsn *ir_emit(IrFunc *f, IrOp op)
 	in->op = op;
 	in->fn = -1;
 	in->map = -1;
+	in->global = -1;
 	return in;
 }
 
@@ -178,6 +179,22 @@ static int map_index(Lower *L, const MapDecl *map)
 		if (L->nm->maps[i] == map)
 			return i;
 	return -1;
+}
+
+static int global_index(Lower *L, const GlobalDecl *g)
+{
+	for (int i = 0; i < L->nm->nglobals; i++)
+		if (L->nm->globals[i] == g)
+			return i;
+	return 0;
+}
+
+static IrVal global_addr(Lower *L, int g)
+{
+	IrInsn *in = ir_emit(L->f, IR_GLOBAL);
+	in->dst = new_vreg(L);
+	in->global = g;
+	return reg(in->dst);
 }
 
 /* A 0/1 value from the jumps of a condition. */
@@ -645,9 +662,10 @@ static IrVal lower_name(Lower *L, Node *n)
 	}
 	case REF_KCONST:
 		return imm((int64_t)n->ref_kconst->value);
-	case REF_GLOBAL:
-		unsupported(L, n->span, "globals");
-		return imm(0);
+	case REF_GLOBAL: {
+		int g = global_index(L, n->ref_global);
+		return load(L, global_addr(L, g), 0, n->ref_global->type, n->ref_global->type->size);
+	}
 	default:
 		unsupported(L, n->span, "this name");
 		return imm(0);
@@ -717,8 +735,14 @@ static IrVal lower(Lower *L, Node *n)
 	case N_CALL:
 		return lower_call(L, n);
 	case N_SET: {
+		if (!n->lhs && n->ref == REF_GLOBAL && n->ref_global) {
+			int g = global_index(L, n->ref_global);
+			IrVal v = lower(L, n->rhs);
+			store(L, global_addr(L, g), 0, n->ref_global->type->size, v);
+			return imm(0);
+		}
 		if (!n->lhs || n->lhs->kind != N_FIELD || !n->lhs->field) {
-			unsupported(L, n->span, "set! of globals");
+			unsupported(L, n->span, "this set!");
 			return imm(0);
 		}
 		Field *f = n->lhs->field;
@@ -759,6 +783,35 @@ static IrFunc *lower_function(Lower *L, FnDecl *fn)
 	return f;
 }
 
+/* Places g in its section (native.h) at its natural alignment. */
+static void add_global(Lower *L, GlobalDecl *g)
+{
+	NativeModule *nm = L->nm;
+	Node *init = g->init;
+	int64_t value = 0;
+	if (!g->type || (g->type->kind != TY_INT && g->type->kind != TY_BOOL)) {
+		unsupported(L, g->span, "globals of this type");
+		return;
+	}
+	if (init && (init->kind == N_INT || init->kind == N_BOOL))
+		value = init->kind == N_BOOL ? init->value != 0 : (int64_t)init->value;
+	else if (init && init->kind == N_NAME && init->ref == REF_KCONST)
+		value = (int64_t)init->ref_kconst->value;
+	else if (init) {
+		unsupported(L, init->span, "this global initialiser");
+		return;
+	}
+	int sec = g->is_const ? GLOBAL_RODATA : value ? GLOBAL_DATA : GLOBAL_BSS;
+	int align = g->type->align ? g->type->align : g->type->size;
+	int off = (nm->sec_size[sec] + align - 1) / align * align;
+	int i = nm->nglobals++;
+	nm->globals[i] = g;
+	nm->global_sec[i] = sec;
+	nm->global_off[i] = off;
+	nm->global_init[i] = value;
+	nm->sec_size[sec] = off + g->type->size;
+}
+
 NativeModule *native_lower(const Module *m)
 {
 	NativeModule *nm = arena_alloc(sizeof(*nm));
@@ -772,10 +825,15 @@ NativeModule *native_lower(const Module *m)
 		return NULL;
 	}
 	nm->maps = arena_alloc(sizeof(MapDecl *) * (size_t)(m->decls.len + 1));
+	size_t n = (size_t)(m->decls.len + 1);
+	nm->globals = arena_alloc(sizeof(GlobalDecl *) * n);
+	nm->global_sec = arena_alloc(sizeof(int) * n);
+	nm->global_off = arena_alloc(sizeof(int) * n);
+	nm->global_init = arena_alloc(sizeof(int64_t) * n);
 	for (int i = 0; i < m->decls.len; i++) {
 		Decl *d = m->decls.items[i];
 		if (d->kind == D_GLOBAL) {
-			unsupported(&L, d->span, "globals");
+			add_global(&L, d->u.global);
 		} else if (d->kind == D_MAP) {
 			if (d->u.map->is_extern)
 				unsupported(&L, d->span, "extern maps");
