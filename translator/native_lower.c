@@ -473,6 +473,101 @@ static Type *by_value_type(const Node *call, int i)
 	return NULL;
 }
 
+/* Functions called once whose bodies have fewer nodes than INLINE_LIMIT
+ * are inlined, and any function smaller than INLINE_ALWAYS that calls
+ * nothing, roughly as clang inlines the C backend's static functions (a
+ * helper call's argument set-up costs less in a function of its own than
+ * repeated at every site, with only r6-r9 to keep values in). */
+enum { INLINE_LIMIT = 40, INLINE_ALWAYS = 12 };
+
+static void count_calls(const Node *n, const FnDecl *fn, int *count)
+{
+	if (!n)
+		return;
+	if (n->kind == N_CALL && n->callee_kind == CALLEE_FN && n->callee_fn == fn)
+		++*count;
+	const Node *kids[] = { n->lhs, n->rhs, n->cond, n->then, n->els, n->body };
+	for (size_t i = 0; i < sizeof(kids) / sizeof(*kids); i++)
+		count_calls(kids[i], fn, count);
+	for (int i = 0; i < n->args.len; i++)
+		count_calls(n->args.items[i], fn, count);
+	for (int i = 0; n->kind == N_LET && i < n->bindings.len; i++)
+		count_calls(((Binding *)n->bindings.items[i])->init, fn, count);
+	for (int i = 0; n->kind == N_MATCH && i < n->clauses.len; i++)
+		count_calls(((MatchClause *)n->clauses.items[i])->body, fn, count);
+}
+
+static bool has_calls(const Node *n)
+{
+	if (!n)
+		return false;
+	if (n->kind == N_CALL && n->callee_kind != CALLEE_BUILTIN)
+		return true;
+	const Node *kids[] = { n->lhs, n->rhs, n->cond, n->then, n->els, n->body };
+	for (size_t i = 0; i < sizeof(kids) / sizeof(*kids); i++)
+		if (has_calls(kids[i]))
+			return true;
+	for (int i = 0; i < n->args.len; i++)
+		if (has_calls(n->args.items[i]))
+			return true;
+	for (int i = 0; n->kind == N_LET && i < n->bindings.len; i++)
+		if (has_calls(((Binding *)n->bindings.items[i])->init))
+			return true;
+	for (int i = 0; n->kind == N_MATCH && i < n->clauses.len; i++)
+		if (has_calls(((MatchClause *)n->clauses.items[i])->body))
+			return true;
+	return false;
+}
+
+/* Calls to fn anywhere in the module. */
+static int call_sites(Lower *L, const FnDecl *fn)
+{
+	int count = 0;
+	const Module *m = L->nm->m;
+	for (int i = 0; i < m->decls.len; i++) {
+		Decl *d = m->decls.items[i];
+		if (d->kind == D_FN)
+			count_calls(d->u.fn->body, fn, &count);
+	}
+	return count;
+}
+
+/* Nodes in n, counting no further than limit. */
+static int node_size(const Node *n, int limit)
+{
+	if (!n)
+		return 0;
+	int size = 1;
+	const Node *kids[] = { n->lhs, n->rhs, n->cond, n->then, n->els, n->body };
+	for (size_t i = 0; i < sizeof(kids) / sizeof(*kids) && size < limit; i++)
+		size += node_size(kids[i], limit - size);
+	for (int i = 0; i < n->args.len && size < limit; i++)
+		size += node_size(n->args.items[i], limit - size);
+	for (int i = 0; n->kind == N_LET && i < n->bindings.len && size < limit; i++)
+		size += node_size(((Binding *)n->bindings.items[i])->init, limit - size);
+	for (int i = 0; n->kind == N_MATCH && i < n->clauses.len && size < limit; i++)
+		size += node_size(((MatchClause *)n->clauses.items[i])->body, limit - size);
+	return size;
+}
+
+/* The value fn's body gives, converted to its return type. */
+static IrVal returned(Lower *L, const FnDecl *fn, const Node *body, IrVal v)
+{
+	if (!fn->ret || fn->ret->kind == TY_UNIT)
+		return imm(0);
+	return body && cast_is_free(body->type, fn->ret) ? v : wrap(L, v, fn->ret);
+}
+
+/* fn's body lowered in place: its parameters name the arguments'
+ * values (language variables are immutable, native_lower.c's header). */
+static IrVal inline_call(Lower *L, FnDecl *fn, IrVal *args)
+{
+	for (int i = 0; i < fn->nparams; i++)
+		if (fn->params[i]->var)
+			set_var(L, fn->params[i]->var, args[i]);
+	return returned(L, fn, fn->body, lower(L, fn->body));
+}
+
 static IrVal lower_call(Lower *L, Node *n)
 {
 	Node **a = (Node **)n->args.items;
@@ -537,6 +632,15 @@ static IrVal lower_call(Lower *L, Node *n)
 			args[i] = lower(L, arg);
 		}
 	}
+	if (n->callee_kind == CALLEE_FN && n->callee_fn) {
+		FnDecl *fn = n->callee_fn;
+		for (int i = 0; i < nargs && i < fn->nparams; i++)
+			if (!cast_is_free(a[i]->type, fn->params[i]->type))
+				args[i] = wrap(L, args[i], fn->params[i]->type);
+		int limit = call_sites(L, fn) == 1 ? INLINE_LIMIT : has_calls(fn->body) ? 0 : INLINE_ALWAYS;
+		if (node_size(fn->body, INLINE_LIMIT) < limit)
+			return inline_call(L, fn, args);
+	}
 	IrInsn *in = ir_emit(L->f, IR_CALL);
 	memcpy(in->args, args, sizeof(args));
 	in->nargs = nargs;
@@ -578,6 +682,8 @@ static IrVal lower_if(Lower *L, Node *n)
 	return d ? reg(d) : imm(0);
 }
 
+static void match_pattern(Lower *L, Pattern *p, IrVal s, int next, bool last);
+
 static IrVal lower_match(Lower *L, Node *n)
 {
 	bool has_value = n->type && n->type->kind != TY_UNIT;
@@ -586,28 +692,8 @@ static IrVal lower_match(Lower *L, Node *n)
 	IrVal s = in_reg(L, lower(L, n->lhs));
 	for (int i = 0; i < n->clauses.len; i++) {
 		MatchClause *c = n->clauses.items[i];
-		Pattern *p = c->pattern;
 		int next = new_label(L);
-		switch (p->kind) {
-		case PAT_SOME:
-			jcc(L, BPF_JEQ, s, imm(0), next);
-			if (p->var)
-				set_var(L, p->var, s);
-			break;
-		case PAT_NONE:
-			jcc(L, BPF_JNE, s, imm(0), next);
-			break;
-		case PAT_INT:
-		case PAT_BOOL:
-			jcc(L, BPF_JNE, s, imm((int64_t)p->value), next);
-			break;
-		case PAT_BIND:
-			if (p->var)
-				set_var(L, p->var, s);
-			break;
-		case PAT_WILD:
-			break;
-		}
+		match_pattern(L, c->pattern, s, next, i == n->clauses.len - 1);
 		IrVal v = lower(L, c->body);
 		if (d)
 			mov(L, d, v);
@@ -616,6 +702,37 @@ static IrVal lower_match(Lower *L, Node *n)
 	}
 	label(L, done);
 	return d ? reg(d) : imm(0);
+}
+
+/* Jumps to next unless s matches p; binds p's name to s. */
+static void match_pattern(Lower *L, Pattern *p, IrVal s, int next, bool last)
+{
+	/* the checker made the match exhaustive, so the last clause matches
+	 * whatever reaches it: testing it again would leave the verifier a
+	 * path that matches nothing */
+	switch (p->kind) {
+	case PAT_SOME:
+		if (!last)
+			jcc(L, BPF_JEQ, s, imm(0), next);
+		if (p->var)
+			set_var(L, p->var, s);
+		break;
+	case PAT_NONE:
+		if (!last)
+			jcc(L, BPF_JNE, s, imm(0), next);
+		break;
+	case PAT_INT:
+	case PAT_BOOL:
+		if (!last)
+			jcc(L, BPF_JNE, s, imm((int64_t)p->value), next);
+		break;
+	case PAT_BIND:
+		if (p->var)
+			set_var(L, p->var, s);
+		break;
+	case PAT_WILD:
+		break;
+	}
 }
 
 static IrVal lower_for(Lower *L, Node *n)
@@ -758,6 +875,56 @@ static IrVal lower(Lower *L, Node *n)
 	return imm(0);
 }
 
+/* n as the value fn returns: each arm of a tail if or match returns
+ * by itself, without first meeting the others at a join. */
+static void lower_tail(Lower *L, FnDecl *fn, Node *n)
+{
+	if (L->failed)
+		return;
+	switch (n ? n->kind : N_INT) {
+	case N_DO:
+		for (int i = 0; i + 1 < n->args.len; i++)
+			lower(L, n->args.items[i]);
+		if (n->args.len) {
+			lower_tail(L, fn, n->args.items[n->args.len - 1]);
+			return;
+		}
+		break;
+	case N_LET:
+		for (int i = 0; i < n->bindings.len; i++) {
+			Binding *b = n->bindings.items[i];
+			IrVal v = lower(L, b->init);
+			if (b->var)
+				set_var(L, b->var, v);
+		}
+		lower_tail(L, fn, n->body);
+		return;
+	case N_IF: {
+		int els = new_label(L);
+		branch(L, n->cond, false, els);
+		lower_tail(L, fn, n->then);
+		label(L, els);
+		lower_tail(L, fn, n->els);
+		return;
+	}
+	case N_MATCH: {
+		IrVal s = in_reg(L, lower(L, n->lhs));
+		for (int i = 0; i < n->clauses.len; i++) {
+			MatchClause *c = n->clauses.items[i];
+			int next = new_label(L);
+			match_pattern(L, c->pattern, s, next, i == n->clauses.len - 1);
+			lower_tail(L, fn, c->body);
+			label(L, next);
+		}
+		return;
+	}
+	default:
+		break;
+	}
+	IrVal v = lower(L, n);
+	ir_emit(L->f, IR_RET)->a = returned(L, fn, n, v);
+}
+
 static IrFunc *lower_function(Lower *L, FnDecl *fn)
 {
 	IrFunc *f = arena_alloc(sizeof(*f));
@@ -777,9 +944,7 @@ static IrFunc *lower_function(Lower *L, FnDecl *fn)
 		if (fn->params[i]->var)
 			set_var(L, fn->params[i]->var, reg(in->dst));
 	}
-	IrVal v = lower(L, fn->body);
-	bool unit = !fn->ret || fn->ret->kind == TY_UNIT;
-	ir_emit(f, IR_RET)->a = unit ? imm(0) : v;
+	lower_tail(L, fn, fn->body);
 	return f;
 }
 
