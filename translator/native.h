@@ -29,6 +29,7 @@ typedef enum IrOp {
 	IR_LOAD,        /* dst = *(size *)(a + off) */
 	IR_STORE,       /* *(size *)(a + off) = b */
 	IR_FRAME_STORE, /* *(size *)(r10 + off) = b */
+	IR_FRAME_LOAD,  /* dst = *(size *)(r10 + off) */
 	IR_FRAME_ADDR,  /* dst = r10 + off */
 	IR_MAP,         /* dst = &map (LD_IMM64 pseudo map fd) */
 	IR_GLOBAL,      /* dst = &global (LD_IMM64, libbpf makes it a map value) */

@@ -194,6 +194,11 @@ static void encode(Enc *E, IrInsn *in)
 		put(E, BPF_STX | BPF_MEM | (uint8_t)bpf_size(in->size), R10, v, (int16_t)in->off, 0);
 		break;
 	}
+	case IR_FRAME_LOAD:
+		rd = result_reg(E, in->dst);
+		put(E, BPF_LDX | BPF_MEM | (uint8_t)bpf_size(in->size), rd, R10, (int16_t)in->off, 0);
+		store_result(E, in->dst, rd);
+		break;
 	case IR_FRAME_ADDR:
 		rd = result_reg(E, in->dst);
 		mov_reg(E, rd, R10);

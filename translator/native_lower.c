@@ -13,6 +13,7 @@
  */
 #include "native.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -28,6 +29,9 @@ typedef struct Lower {
 	Vec fns;          /* FnDecl*, index = function index */
 	bool failed;
 	uint32_t line;    /* line of the last IR_LINE */
+	int stack_end;    /* r10 offset just past the current function's
+	                   * stack built-in area (emit_c.md: slot off is
+	                   * the area's byte size + off) */
 } Lower;
 
 static void unsupported(Lower *L, Span at, const char *what)
@@ -558,6 +562,53 @@ static IrVal returned(Lower *L, const FnDecl *fn, const Node *body, IrVal v)
 	return body && cast_is_free(body->type, fn->ret) ? v : wrap(L, v, fn->ret);
 }
 
+/* Bytes below the area's end the stack built-ins in n reach (calls to
+ * other functions have areas of their own). */
+static int stack_depth(const Node *n)
+{
+	if (!n)
+		return 0;
+	int depth = 0;
+	if (n->kind == N_CALL && (n->builtin == BI_STACK_LOAD || n->builtin == BI_STACK_STORE) &&
+	    n->args.len > 0) {
+		int64_t off = (int64_t)((Node *)n->args.items[0])->value;
+		if (off < 0 && -off <= 512)
+			depth = (int)-off;
+	}
+	const Node *kids[] = { n->lhs, n->rhs, n->cond, n->then, n->els, n->body };
+	for (size_t i = 0; i < sizeof(kids) / sizeof(*kids); i++) {
+		int d = stack_depth(kids[i]);
+		depth = d > depth ? d : depth;
+	}
+	for (int i = 0; i < n->args.len; i++) {
+		int d = stack_depth(n->args.items[i]);
+		depth = d > depth ? d : depth;
+	}
+	for (int i = 0; n->kind == N_LET && i < n->bindings.len; i++) {
+		int d = stack_depth(((Binding *)n->bindings.items[i])->init);
+		depth = d > depth ? d : depth;
+	}
+	for (int i = 0; n->kind == N_MATCH && i < n->clauses.len; i++) {
+		int d = stack_depth(((MatchClause *)n->clauses.items[i])->body);
+		depth = d > depth ? d : depth;
+	}
+	return depth;
+}
+
+static int frame_slot(Lower *L, int size);
+
+/* Gives fn's body (a function, or an inlined copy) its own area for the
+ * stack built-ins, as the C backend's per-function array; returns the
+ * previous one's end. */
+static int enter_stack_area(Lower *L, const FnDecl *fn)
+{
+	int saved = L->stack_end;
+	int depth = (stack_depth(fn->body) + 7) & ~7;
+	if (depth)
+		L->stack_end = frame_slot(L, depth) + depth;
+	return saved;
+}
+
 /* fn's body lowered in place: its parameters name the arguments'
  * values (language variables are immutable, native_lower.c's header). */
 static IrVal inline_call(Lower *L, FnDecl *fn, IrVal *args)
@@ -565,7 +616,10 @@ static IrVal inline_call(Lower *L, FnDecl *fn, IrVal *args)
 	for (int i = 0; i < fn->nparams; i++)
 		if (fn->params[i]->var)
 			set_var(L, fn->params[i]->var, args[i]);
-	return returned(L, fn, fn->body, lower(L, fn->body));
+	int saved = enter_stack_area(L, fn);
+	IrVal v = returned(L, fn, fn->body, lower(L, fn->body));
+	L->stack_end = saved;
+	return v;
 }
 
 static IrVal lower_call(Lower *L, Node *n)
@@ -598,8 +652,23 @@ static IrVal lower_call(Lower *L, Node *n)
 		case BI_LE:
 			/* the identity on the little-endian hosts BPF runs on */
 			return wrap(L, lower(L, a[0]), w);
+		case BI_STACK_LOAD: {
+			IrInsn *in = ir_emit(L->f, IR_FRAME_LOAD);
+			in->dst = new_vreg(L);
+			in->off = L->stack_end + (int)(int64_t)a[0]->value;
+			in->size = w->size;
+			return w->is_signed ? wrap(L, reg(in->dst), w) : reg(in->dst);
+		}
+		case BI_STACK_STORE: {
+			IrVal v = lower(L, a[1]);
+			IrInsn *in = ir_emit(L->f, IR_FRAME_STORE);
+			in->off = L->stack_end + (int)(int64_t)a[0]->value;
+			in->size = w->size;
+			in->b = v;
+			return imm(0);
+		}
 		default:
-			unsupported(L, n->span, "the stack built-ins");
+			unsupported(L, n->span, "this built-in");
 			return imm(0);
 		}
 	}
@@ -943,7 +1012,16 @@ static IrFunc *lower_function(Lower *L, FnDecl *fn)
 		in->imm = i;
 		if (fn->params[i]->var)
 			set_var(L, fn->params[i]->var, reg(in->dst));
+		if (fn->is_entry && L->nm->m->program->kind->kind == PK_FLOW_DISSECTOR) {
+			/* the parameter is the keys: skb->flow_keys, as in the C */
+			IrVal keys = load(L, reg(in->dst), offsetof(struct __sk_buff, flow_keys),
+					  ty_u64, 8);
+			if (fn->params[i]->var)
+				set_var(L, fn->params[i]->var, keys);
+		}
 	}
+	L->stack_end = 0;
+	enter_stack_area(L, fn);
 	lower_tail(L, fn, fn->body);
 	return f;
 }
@@ -984,11 +1062,6 @@ NativeModule *native_lower(const Module *m)
 	Lower L = { .nm = nm };
 	if (!m->entry)
 		return NULL;
-	if (m->program->kind->kind == PK_FLOW_DISSECTOR) {
-		/* the C backend reads the keys through skb->flow_keys */
-		unsupported(&L, m->program->span, "flow_dissector programs");
-		return NULL;
-	}
 	nm->maps = arena_alloc(sizeof(MapDecl *) * (size_t)(m->decls.len + 1));
 	size_t n = (size_t)(m->decls.len + 1);
 	nm->globals = arena_alloc(sizeof(GlobalDecl *) * n);
