@@ -123,6 +123,14 @@ typedef struct VarInfo {
 	                    * context, a map handle parameter) */
 	bool map_handle;   /* a :u64 parameter that receives a map */
 	const char *c_type; /* c_pointer: its C type, "void *", "struct x *" */
+	/* A let variable read only as by-value keys or values of maps whose
+	 * key/value type is one integer type no wider than its own is
+	 * declared with that type: `__u32 key = ctx->rx_queue_index;` rather
+	 * than a __u64 and a __u32 copy of it. Only the truncated value is
+	 * ever observed, so the program means the same. */
+	Type *copy_type;   /* the one copy type seen so far */
+	bool other_use;    /* read somewhere else, or as two copy types */
+	bool let_bound;    /* declared by lower_binding, so its type is ours */
 } VarInfo;
 
 /* A set of strings (the file-scope C names) and a map from pointers to
@@ -535,10 +543,13 @@ static Type *by_value_type(const Node *call, int i, char kind, int map_arg)
 /* Can arg be passed as &name without a copy? */
 static Node *strip_cast_to(Node *n, const Type *to);
 
-static bool by_value_direct(const Node *call, int i, char kind, int map_arg)
+static Type *var_decl_type(Emitter *E, const Var *v);
+
+static bool by_value_direct(Emitter *E, const Node *call, int i, char kind, int map_arg)
 {
 	Node *arg = strip_cast_to(call->args.items[i], by_value_type(call, i, kind, map_arg));
-	return is_var_ref(arg) && arg->type && type_equal(arg->type, by_value_type(call, i, kind, map_arg));
+	return is_var_ref(arg) && arg->type &&
+	       type_equal(var_decl_type(E, arg->ref_var), by_value_type(call, i, kind, map_arg));
 }
 
 static bool needs_stmts(Emitter *E, const Node *n);
@@ -583,7 +594,7 @@ static bool needs_stmts(Emitter *E, const Node *n)
 			int map_arg;
 			char k = by_value_kind(n, i, &map_arg);
 			Node *arg = n->args.items[i];
-			if (k && !(arg->type && arg->type->kind == TY_PTR) && !by_value_direct(n, i, k, map_arg))
+			if (k && !(arg->type && arg->type->kind == TY_PTR) && !by_value_direct(E, n, i, k, map_arg))
 				return true;
 		}
 		return false;
@@ -611,6 +622,8 @@ static void count_let_bindings(Emitter *E, const Node *n)
 	 * variable turned out to be used. */
 	for (int i = n->bindings.len - 1; i >= 0; i--) {
 		Binding *b = n->bindings.items[i];
+		if (b->var)
+			var_info(E, b->var)->let_bound = true;
 		bool used = b->var && var_info(E, b->var)->uses > 0;
 		count(E, b->init, !used);
 	}
@@ -653,6 +666,27 @@ static void count_clause_bodies(Emitter *E, const Node *n, bool discard)
 	}
 }
 
+/* Argument i of call, when it is a plain variable passed by value to a
+ * map of integer key/value type no wider than the variable: counts the use
+ * and the copy type (see VarInfo.copy_type). False for any other argument. */
+static bool count_by_value_var(Emitter *E, const Node *call, int i)
+{
+	int map_arg;
+	char kind = by_value_kind(call, i, &map_arg);
+	Node *arg = call->args.items[i];
+	if (!kind || !is_var_ref(arg) || arg->ref_var->is_param || !type_is_int(arg->type))
+		return false;
+	Type *t = by_value_type(call, i, kind, map_arg);
+	if (!type_is_int(t) || t->size > arg->type->size)
+		return false;
+	VarInfo *vi = var_info(E, arg->ref_var);
+	vi->uses++;
+	if (vi->copy_type && !type_equal(vi->copy_type, t))
+		vi->other_use = true;
+	vi->copy_type = t;
+	return true;
+}
+
 static void count(Emitter *E, const Node *n, bool discard)
 {
 	if (!n)
@@ -666,8 +700,10 @@ static void count(Emitter *E, const Node *n, bool discard)
 	case N_BOOL:
 		return;
 	case N_NAME:
-		if (is_var_ref(n))
+		if (is_var_ref(n)) {
 			var_info(E, n->ref_var)->uses++;
+			var_info(E, n->ref_var)->other_use = true;
+		}
 		return;
 	case N_LET:
 		count(E, n->body, discard);
@@ -714,8 +750,10 @@ static void count(Emitter *E, const Node *n, bool discard)
 				count(E, n->args.items[i], true);
 			return;
 		}
-		for (int i = 0; i < n->args.len; i++)
-			count(E, n->args.items[i], false);
+		for (int i = 0; i < n->args.len; i++) {
+			if (!count_by_value_var(E, n, i))
+				count(E, n->args.items[i], false);
+		}
 		return;
 	case N_SET:
 		if (n->lhs)
@@ -1417,7 +1455,7 @@ static CExpr lower_value(Emitter *E, Node *n)
 static const char *by_value_arg(Emitter *E, Node *call, int i, char kind, int map_arg)
 {
 	Node *arg = call->args.items[i];
-	if (by_value_direct(call, i, kind, map_arg))
+	if (by_value_direct(E, call, i, kind, map_arg))
 		return arena_printf("&%s", var_text(E, strip_cast_to(arg, by_value_type(call, i, kind, map_arg))->ref_var));
 	Type *t = by_value_type(call, i, kind, map_arg);
 	const char *base = kind == 'k' ? "key" : kind == 'v' ? "value" : "data";
@@ -1895,6 +1933,14 @@ static void lower_set(Emitter *E, Node *n)
 	add_line(E, line_of(n), arena_printf("%s = %s;", target, paren(val, PREC_ASSIGN)));
 }
 
+/* The C type a variable is declared with: its own, or the copy type of
+ * VarInfo.copy_type. */
+static Type *var_decl_type(Emitter *E, const Var *v)
+{
+	VarInfo *vi = var_info(E, v);
+	return vi->let_bound && vi->copy_type && !vi->other_use ? vi->copy_type : v->type;
+}
+
 /* A let binding: a declaration, or nothing when the variable is unused
  * (its initialiser's effects, if any, still happen). */
 static void lower_binding(Emitter *E, Binding *b)
@@ -1906,6 +1952,7 @@ static void lower_binding(Emitter *E, Binding *b)
 		return;
 	}
 	const char *name = var_text(E, v);
+	Type *type = var_decl_type(E, v);
 	Node *init = b->init;
 	/* declarations and effects of an init that is itself a let or do
 	 * come first; the variable takes the final value */
@@ -1922,12 +1969,12 @@ static void lower_binding(Emitter *E, Binding *b)
 	}
 	if (needs_stmts(E, init) &&
 	    (init->kind == N_IF || init->kind == N_MATCH || init->kind == N_AND || init->kind == N_OR)) {
-		add_glued_decl(E, line, arena_printf("%s;", c_decl(E, v->type, name)));
-		lower_stmt(E, init, (Dest){ DEST_ASSIGN, name, v->type });
+		add_glued_decl(E, line, arena_printf("%s;", c_decl(E, type, name)));
+		lower_stmt(E, init, (Dest){ DEST_ASSIGN, name, type });
 		return;
 	}
-	CExpr val = value_for(E, init, v->type);
-	add_decl(E, line, arena_printf("%s = %s;", c_decl(E, v->type, name), val.s));
+	CExpr val = value_for(E, init, type);
+	add_decl(E, line, arena_printf("%s = %s;", c_decl(E, type, name), val.s));
 }
 
 /* Does n's source fit on one line? */
