@@ -314,7 +314,7 @@ static const char *const reserved_words[] = {
 	"_Thread_local", "asm", "auto", "barrier", "bool", "break", "case",
 	"char", "const", "continue", "ctx", "default", "do", "double", "else",
 	"enum", "extern", "false", "float", "for", "goto", "if", "inline", "int",
-	"likely", "long", "memcmp", "memcpy", "memmove", "memset", "offsetof",
+	"likely", "long", "main", "memcmp", "memcpy", "memmove", "memset", "offsetof",
 	"register", "restrict", "return", "s16", "s32", "s64", "s8", "short",
 	"signed", "size_t", "sizeof", "ssize_t", "static", "struct", "switch",
 	"true", "typedef", "typeof", "u16", "u32", "u64", "u8", "union",

@@ -500,8 +500,9 @@ Test(checker, entry_defaults_to_first_fn)
 Test(checker, c_names)
 {
 	Module *m = accepts("(defmap my-map :array :u32 :u64 1)\n(defglobal full? :bool)\n(defn int [] :u32 1)\n"
-			    "(defn bpf_map_lookup_elem [] :u32 2)\n(defn set-it! [] :unit (do))");
+			    "(defn bpf_map_lookup_elem [] :u32 2)\n(defn set-it! [] :unit (do))\n(defn main [] :u32 3)");
 	cr_assert_str_eq(fn_named(m, "int")->c_name, "int_");
+	cr_assert_str_eq(fn_named(m, "main")->c_name, "main_", "clang rejects a static or non-int main");
 	cr_assert_str_eq(fn_named(m, "bpf_map_lookup_elem")->c_name, "bpf_map_lookup_elem_");
 	cr_assert_str_eq(fn_named(m, "set-it!")->c_name, "set_it_bang");
 	Decl *d0 = m->decls.items[0], *d1 = m->decls.items[1];
