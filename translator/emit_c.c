@@ -1149,6 +1149,33 @@ static bool self_comparison(const Node *n)
 	return false;
 }
 
+/* (== (bpf/be16 x) 0x0800) is written the way kernel code compares a
+ * header field with a constant: x == bpf_htons(0x0800). The swap moves to
+ * the constant, where clang folds it, and costs no instruction at run time.
+ * A byte swap is a bijection, so the comparison means the same. */
+static bool byte_order_comparison(Emitter *E, const Node *n, CExpr *out)
+{
+	const Node *swap = n->lhs, *lit = n->rhs;
+	if (lit->kind == N_CALL) {
+		swap = n->rhs;
+		lit = n->lhs;
+	}
+	if (swap->kind != N_CALL || swap->callee_kind != CALLEE_BUILTIN || swap->builtin != BI_BE ||
+	    lit->kind != N_INT || lit->negative || !swap->type)
+		return false;
+	int size = swap->type->size;
+	const char *fn = size == 2 ? "bpf_htons" : size == 4 ? "bpf_htonl" : "bpf_cpu_to_be64";
+	const char *suffix = size == 8 ? "ULL" : "";
+	E->uses_endian = true;
+	CExpr x = exact_value(E, swap->args.items[0]);
+	*out = cx(arena_printf("%s %s %s(0x%0*" PRIx64 "%s)", paren(x, PREC_EQ), binop_c_name(n->op), fn,
+			       size * 2, lit->value, suffix),
+		  PREC_EQ);
+	out->is_binop = true;
+	out->op = n->op;
+	return true;
+}
+
 static CExpr lower_binop(Emitter *E, Node *n)
 {
 	BinOp op = n->op;
@@ -1156,6 +1183,11 @@ static CExpr lower_binop(Emitter *E, Node *n)
 	if (self_comparison(n)) {
 		E->uses_bool = true;
 		return cx(op == OP_EQ || op == OP_LE || op == OP_GE ? "true" : "false", PREC_POSTFIX);
+	}
+	if (op == OP_EQ || op == OP_NE) {
+		CExpr swapped;
+		if (byte_order_comparison(E, n, &swapped))
+			return swapped;
 	}
 	bool both_literal = value_tail(n->lhs)->kind == N_INT && value_tail(n->rhs)->kind == N_INT;
 	bool is_shift = op == OP_SHL || op == OP_SHR;
