@@ -367,12 +367,12 @@ typedef struct MatchClause {
 
 /* One Node per expression: a 10 MB program has over a million, so its size
  * is most of the front end's memory (176 bytes: a multiple of the arena's
- * 16-byte rounding, so nothing is wasted between nodes). Fields that only some kinds use share
- * storage in the anonymous union below (grouped by kind; access stays
- * n->value, n->bindings...). Read a union field only after checking the
- * kind that owns it. Everything a kind-blind walker reads (the enums, the
- * child pointers lhs..body, args) stays outside the union, so it is NULL or
- * zero on every kind that does not use it. */
+ * 16-byte rounding, so nothing is wasted between nodes). Fields that only
+ * some kinds use share storage in the anonymous union below (grouped by
+ * kind; access stays n->value, n->bindings...). Read a union field only
+ * after checking the kind that owns it. Everything a kind-blind walker
+ * reads (the enums, the child pointers lhs..body, args) stays outside the
+ * union, so it is NULL or zero on every kind that does not use it. */
 struct Node {
 	NodeKind kind;
 	/* checker annotations read by kind-blind tests (n->ref == REF_VAR) */
