@@ -42,9 +42,14 @@ typedef enum IrOp {
 	IR_LINE,        /* the following instructions come from span */
 } IrOp;
 
-/* An operand: a virtual register (vreg > 0) or a 64-bit constant. */
+/* An operand: a virtual register (vreg > 0) or a 64-bit constant. A
+ * helper's argument may also be an address made right in its argument
+ * register (remat): a map's (imm = map index) or a frame slot's
+ * (imm = r10 offset), which then occupies no register before the call. */
+enum { REMAT_NONE, REMAT_MAP, REMAT_FRAME };
 typedef struct IrVal {
 	int vreg;
+	int remat;
 	int64_t imm;
 } IrVal;
 

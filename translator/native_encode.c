@@ -80,10 +80,19 @@ static int bpf_size(int bytes)
 
 static int reg_of(Enc *E, int v) { return E->f->reg[v]; }
 
+static void add_reloc(Enc *E, int fn, int map, int global);
+
 /* v into register r (no-op when it is there already). */
 static void place(Enc *E, IrVal v, int r)
 {
-	if (!v.vreg)
+	if (v.remat == REMAT_MAP) {
+		put(E, BPF_LD | BPF_DW | BPF_IMM, r, BPF_PSEUDO_MAP_FD, 0, 0);
+		put(E, 0, 0, 0, 0, 0);
+		add_reloc(E, -1, (int)v.imm, -1);
+	} else if (v.remat == REMAT_FRAME) {
+		mov_reg(E, r, R10);
+		put(E, BPF_ALU64 | BPF_ADD | BPF_K, r, 0, 0, (int32_t)v.imm);
+	} else if (!v.vreg)
 		load_const(E, r, v.imm);
 	else if (reg_of(E, v.vreg))
 		mov_reg(E, r, reg_of(E, v.vreg));

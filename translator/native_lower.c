@@ -693,10 +693,10 @@ static IrVal lower_call(Lower *L, Node *n)
 			st->off = off;
 			st->size = copy->size;
 			st->b = v;
-			IrInsn *ad = ir_emit(L->f, IR_FRAME_ADDR);
-			ad->dst = new_vreg(L);
-			ad->off = off;
-			args[i] = reg(ad->dst);
+			args[i] = (IrVal){ .remat = REMAT_FRAME, .imm = off };
+		} else if (n->callee_kind == CALLEE_HELPER && arg->kind == N_NAME &&
+			   arg->ref == REF_MAP && map_index(L, arg->ref_map) >= 0) {
+			args[i] = (IrVal){ .remat = REMAT_MAP, .imm = map_index(L, arg->ref_map) };
 		} else {
 			args[i] = lower(L, arg);
 		}

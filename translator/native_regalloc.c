@@ -67,6 +67,31 @@ static void stretch_over_loops(IrFunc *f, int *start, int *end)
 	free(label_pos);
 }
 
+/* A free register for the value defined at pos (NREGS when none is free). When
+ * it is an ALU result, the register of its first operand suits it best
+ * (the operation then works in place) and its second operand's the least
+ * (the encoder would have to go through r0). */
+static int pick_register(const IrFunc *f, const int *holder, int pos)
+{
+	const IrInsn *def = &f->insns[pos];
+	int prefer = 0, avoid = 0;
+	if (def->op == IR_ALU || def->op == IR_MOV || def->op == IR_ZEXT32 || def->op == IR_END) {
+		prefer = def->a.vreg ? f->reg[def->a.vreg] : 0;
+		avoid = def->op == IR_ALU && def->b.vreg ? f->reg[def->b.vreg] : 0;
+	}
+	if (prefer && !holder[prefer - FIRST_REG])
+		return prefer - FIRST_REG;
+	int fallback = NREGS;
+	for (int k = 0; k < NREGS; k++) {
+		if (holder[k])
+			continue;
+		if (FIRST_REG + k != avoid)
+			return k;
+		fallback = k;
+	}
+	return fallback;
+}
+
 bool native_regalloc(IrFunc *f)
 {
 	int n = f->nvregs + 1;
@@ -110,9 +135,7 @@ bool native_regalloc(IrFunc *f)
 		for (int k = 0; k < NREGS; k++)
 			if (holder[k] && end[holder[k]] <= start[v])
 				holder[k] = 0;
-		int k = 0;
-		while (k < NREGS && holder[k])
-			k++;
+		int k = pick_register(f, holder, start[v]);
 		if (k == NREGS) {
 			int victim = 0;
 			for (int j = 1; j < NREGS; j++)
