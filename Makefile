@@ -85,7 +85,7 @@ golden-test: vbpf2c
 kernel-test: vbpf2c
 	sh tests/kernel.sh
 
-demo: vbpf2c
+demo: deps vbpf2c
 	sh tests/demo.sh
 
 test: deps vbpf2c

@@ -32,8 +32,4 @@ step "$VBPF2C test $EXAMPLE  (cases: ${EXAMPLE%.va}.cases)"
 "$VBPF2C" test --dump "$EXAMPLE" || exit 1
 
 step "$VBPF2C run --duration=$SECONDS_LIVE $LIVE"
-if "$VBPF2C" run --help >/dev/null 2>&1; then
-	"$VBPF2C" run --duration="$SECONDS_LIVE" "$LIVE" | head -n 60
-else
-	echo "(this vbpf2c has no 'run' subcommand yet)"
-fi
+"$VBPF2C" run --duration="$SECONDS_LIVE" "$LIVE" | head -n 60
