@@ -32,6 +32,7 @@ typedef struct Writer {
 	NativeModule *nm;
 	struct btf *btf;
 	int int_ids[2][9];       /* [signed][size] */
+	int typedef_ids[2][9];   /* __u8... over them */
 	int bool_id;
 	int *fn_type;            /* BTF FUNC id per function */
 	int map_struct_size;
@@ -60,8 +61,15 @@ static int btf_type(Writer *W, const Type *t)
 	if (!t)
 		return 0;
 	switch (t->kind) {
-	case TY_INT:
-		return btf_int(W, t->size, t->is_signed);
+	case TY_INT: {
+		/* the C names the types __u32, __s8...: BTF says so too */
+		int *id = &W->typedef_ids[t->is_signed][t->size];
+		if (!*id)
+			*id = btf__add_typedef(W->btf, arena_printf("__%c%d", t->is_signed ? 's' : 'u',
+								     t->size * 8),
+					       btf_int(W, t->size, t->is_signed));
+		return *id;
+	}
 	case TY_BOOL:
 		if (!W->bool_id)
 			W->bool_id = btf__add_int(W->btf, "_Bool", 1, BTF_INT_BOOL);
