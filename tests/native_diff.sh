@@ -8,10 +8,11 @@
 # seed and the program.
 #
 # NATIVE_DIFF_COUNT programs (default 200) from NATIVE_DIFF_SEED (default
-# 1). Not part of `make test` yet: seeds 11, 15, 93 and 103 (of 1-200)
-# disagree because the C backend's C is undefined there - division by a
-# zero value (seeds 11, 15, 103) and __s64 overflow (seed 93) - and clang
-# makes use of it; 38, 89 and 105 are not analysed yet. Skips, saying why, when this process may not use bpf(). Last line:
+# 1). Not part of `make test` yet: seeds 11, 15, 38, 89, 93, 103 and 105
+# (of 1-200) disagree because the C backend's C is undefined there and
+# clang makes use of it - division by a zero value (all but 93, whose
+# __s64 multiplication overflows). Built for the host with
+# -fsanitize=undefined, the generated C says "division by zero" there. Skips, saying why, when this process may not use bpf(). Last line:
 # "N passed, N failed, N skipped"; exit status 1 when anything failed.
 set -u
 cd "$(dirname "$0")/.." || exit 2
