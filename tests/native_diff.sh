@@ -10,9 +10,9 @@
 # NATIVE_DIFF_COUNT programs (default 200) from NATIVE_DIFF_SEED (default
 # 1). Not part of `make test` yet: seeds 11, 15, 38, 89, 93, 103 and 105
 # (of 1-200) disagree because the C backend's C is undefined there and
-# clang makes use of it - division by a zero value (all but 93, whose
-# __s64 multiplication overflows). Built for the host with
-# -fsanitize=undefined, the generated C says "division by zero" there. Skips, saying why, when this process may not use bpf(). Last line:
+# clang makes use of it: built for the host with -fsanitize=undefined,
+# the generated C reports "division by zero" in every one of them (and
+# signed overflow of an int or an __s64 left shift in two). Skips, saying why, when this process may not use bpf(). Last line:
 # "N passed, N failed, N skipped"; exit status 1 when anything failed.
 set -u
 cd "$(dirname "$0")/.." || exit 2
