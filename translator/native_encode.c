@@ -24,6 +24,7 @@ typedef struct Enc {
 	int len, cap;
 	int *label_pos;
 	Vec fixups;     /* Fixup* */
+	int in_r0;      /* vreg a call just left in r0 for the return after it */
 } Enc;
 
 typedef struct Fixup {
@@ -161,6 +162,17 @@ static void add_reloc(Enc *E, int fn, int map, int global)
 	vec_push(&E->nm->relocs[E->fi], r);
 }
 
+/* Is the next instruction that does something `return v`? */
+static bool returns_next(const IrFunc *f, const IrInsn *in, int v)
+{
+	for (const IrInsn *next = in + 1; next < f->insns + f->len; next++) {
+		if (next->op == IR_LINE)
+			continue;
+		return next->op == IR_RET && next->a.vreg == v && !next->a.remat;
+	}
+	return false;
+}
+
 static void encode(Enc *E, IrInsn *in)
 {
 	int rd;
@@ -240,7 +252,12 @@ static void encode(Enc *E, IrInsn *in)
 		} else {
 			put(E, BPF_JMP | BPF_CALL, 0, 0, 0, (int32_t)in->imm);
 		}
-		store_result(E, in->dst, R0);
+		/* a call's result returned at once stays in r0 (structured
+		 * code: nothing after the return reads it) */
+		if (in->dst && returns_next(E->f, in, in->dst))
+			E->in_r0 = in->dst;
+		else
+			store_result(E, in->dst, R0);
 		break;
 	case IR_JA:
 		put(E, BPF_JMP | BPF_JA, 0, 0, 0, 0);
@@ -261,7 +278,9 @@ static void encode(Enc *E, IrInsn *in)
 		E->label_pos[in->label] = E->len;
 		break;
 	case IR_RET:
-		place(E, in->a, R0);
+		if (!(in->a.vreg && in->a.vreg == E->in_r0))
+			place(E, in->a, R0);
+		E->in_r0 = 0;
 		put(E, BPF_JMP | BPF_EXIT, 0, 0, 0, 0);
 		break;
 	case IR_LINE: {
