@@ -29,9 +29,11 @@
  *     BPF-to-BPF calls for the rest, as a hand-written program does (the
  *     bench twins have the same instruction counts). Subprograms that
  *     return :unit are `void`. A defn no entry reaches is marked unused.
- *   - Signed div/rem: clang 14 refuses BPF signed division, so sdiv32,
- *     srem32, sdiv64, srem64 (only those used) divide the magnitudes; like
- *     the BPF instructions, x / 0 is 0 and x % 0 is x.
+ *   - div/rem: BPF defines x / 0 = 0 and x % 0 = x, C leaves them
+ *     undefined and clang optimises on it, so any division by something
+ *     other than a non-zero literal calls a helper (udiv32 ... srem64, only
+ *     those used) that says what happens for 0. Signed ones divide the
+ *     magnitudes: clang 14 refuses BPF signed division.
  *   - by-value keys and values (LANGUAGE.md section 5): &var when the
  *     argument is a variable of the map's type, else a copy named key,
  *     value or data (key_2... when taken) declared just before the call.
@@ -227,7 +229,7 @@ typedef struct Emitter {
 
 	/* what the module uses, for #include and the helper functions */
 	bool uses_bool, uses_endian, uses_ptrace, uses_perf_event;
-	bool uses_sdiv32, uses_srem32, uses_sdiv64, uses_srem64;
+	bool uses_division[8]; /* division helpers, indexed by DIV_* flags */
 	Vec kconst_headers; /* const char*, first use order */
 
 	/* map handle parameters, found before any function is lowered:
@@ -364,7 +366,8 @@ static bool name_taken(Emitter *E, const char *name)
 			if (strcmp(names->items[j], name) == 0)
 				return true;
 	}
-	static const char *const own[] = { "sdiv32", "srem32", "sdiv64", "srem64", "ctx", "skb" };
+	static const char *const own[] = { "sdiv32", "srem32", "sdiv64", "srem64", "udiv32", "urem32",
+					   "udiv64", "urem64", "ctx", "skb" };
 	for (size_t i = 0; i < sizeof(own) / sizeof(*own); i++)
 		if (strcmp(own[i], name) == 0)
 			return true;
@@ -1109,11 +1112,17 @@ static CExpr literal_operand(Emitter *E, Node *n, bool own_type, bool hex)
 	return lower_value(E, n);
 }
 
-/* The C name of a signed division helper: its plain name unless the
- * program has a file-scope name like it, then the checker's reserved
- * vbpf_ prefix. */
-static const char *division_helper(const Emitter *E, const char *plain)
+/* The division helpers: signed or unsigned, quotient or remainder, 32 or
+ * 64 bits (narrower types divide as 32-bit values). */
+enum { DIV_SIGNED = 1, DIV_REM = 2, DIV_64 = 4 };
+
+/* The C name of a division helper, "sdiv32" to "urem64": that plain name
+ * unless the program has a file-scope name like it, then the checker's
+ * reserved vbpf_ prefix. */
+static const char *division_helper_name(const Emitter *E, int which)
 {
+	const char *plain = arena_printf("%c%s%d", which & DIV_SIGNED ? 's' : 'u',
+					 which & DIV_REM ? "rem" : "div", which & DIV_64 ? 64 : 32);
 	return nameset_has(&E->file_names, plain) ? arena_printf("vbpf_%s", plain) : plain;
 }
 
@@ -1194,20 +1203,22 @@ static CExpr lower_binop(Emitter *E, Node *n)
 	bool hex = is_bitwise(op);
 	bool needs_exact = binop_is_comparison(op) || op == OP_DIV || op == OP_REM || op == OP_SHR;
 
-	if ((op == OP_DIV || op == OP_REM) && t && t->is_signed) {
-		bool wide64 = t->size == 8;
-		const char *fn;
-		if (op == OP_DIV) {
-			fn = division_helper(E, wide64 ? "sdiv64" : "sdiv32");
-			*(wide64 ? &E->uses_sdiv64 : &E->uses_sdiv32) = true;
-		} else {
-			fn = division_helper(E, wide64 ? "srem64" : "srem32");
-			*(wide64 ? &E->uses_srem64 : &E->uses_srem32) = true;
-		}
+	/* Signed division always goes through a helper (clang 14 cannot emit
+	 * it); unsigned division too unless the divisor is a literal other
+	 * than 0, because C leaves x / 0 undefined and clang would assume the
+	 * divisor is not 0 (dropping a later test of it), where BPF defines
+	 * x / 0 = 0 and x % 0 = x. */
+	const Node *divisor = value_tail(n->rhs);
+	if ((op == OP_DIV || op == OP_REM) && t &&
+	    (t->is_signed || divisor->kind != N_INT || divisor->value == 0)) {
+		int which = (t->is_signed ? DIV_SIGNED : 0) | (op == OP_REM ? DIV_REM : 0) |
+			    (t->size == 8 ? DIV_64 : 0);
+		E->uses_division[which] = true;
 		CExpr a = exact_value(E, n->lhs), b = exact_value(E, n->rhs);
-		CExpr r = cx(arena_printf("%s(%s, %s)", fn, a.s, b.s), PREC_POSTFIX);
+		CExpr r = cx(arena_printf("%s(%s, %s)", division_helper_name(E, which), a.s, b.s),
+			     PREC_POSTFIX);
 		/* INT_MIN / -1 leaves the type's range below 64 bits */
-		r.wide = t->size < 8;
+		r.wide = t->is_signed && t->size < 8;
 		return r;
 	}
 
@@ -2967,30 +2978,35 @@ static void emit_global(Emitter *E, StrBuf *out, const GlobalDecl *g)
 	}
 }
 
-static void emit_signed_division(Emitter *E, StrBuf *out)
+static void emit_division_helpers(Emitter *E, StrBuf *out)
 {
-	if (!(E->uses_sdiv32 || E->uses_srem32 || E->uses_sdiv64 || E->uses_srem64))
+	bool any = false;
+	for (int which = 0; which < 8; which++)
+		any |= E->uses_division[which];
+	if (!any)
 		return;
-	sb_puts(out, "/* BPF has no signed division before cpu v4 and clang 14 refuses to emit\n"
-		     " * it: divide the magnitudes and restore the sign (C truncates toward\n"
-		     " * zero). As for the BPF instructions, x / 0 is 0 and x % 0 is x. */\n");
-	static const struct {
-		int bits;
-		bool rem;
-	} fns[] = { { 32, false }, { 32, true }, { 64, false }, { 64, true } };
-	bool used[] = { E->uses_sdiv32, E->uses_srem32, E->uses_sdiv64, E->uses_srem64 };
-	for (int i = 0; i < 4; i++) {
-		if (!used[i])
+	sb_puts(out, "/* BPF defines x / 0 = 0 and x % 0 = x; C leaves both undefined, and\n"
+		     " * clang would optimise on the divisor not being 0. Signed division\n"
+		     " * (which clang 14 cannot emit for BPF) divides the magnitudes and\n"
+		     " * restores the sign: C truncates toward zero. */\n");
+	for (int which = 0; which < 8; which++) {
+		if (!E->uses_division[which])
 			continue;
-		int b = fns[i].bits;
-		const char *name = division_helper(E, arena_printf("s%s%d", fns[i].rem ? "rem" : "div", b));
+		int b = which & DIV_64 ? 64 : 32;
+		bool rem = which & DIV_REM;
+		const char *name = division_helper_name(E, which);
+		if (!(which & DIV_SIGNED)) {
+			sb_printf(out, "static __always_inline __u%d %s(__u%d a, __u%d b)\n{\n", b, name, b, b);
+			sb_printf(out, "\treturn b ? a %c b : %s;\n}\n\n", rem ? '%' : '/', rem ? "a" : "0");
+			continue;
+		}
 		sb_printf(out, "static __always_inline __s%d %s(__s%d a, __s%d b)\n{\n", b, name, b, b);
 		sb_printf(out, "\t__u%d ua = a < 0 ? -(__u%d)a : (__u%d)a;\n", b, b, b);
 		sb_printf(out, "\t__u%d ub = b < 0 ? -(__u%d)b : (__u%d)b;\n", b, b, b);
-		if (fns[i].rem)
-			sb_printf(out, "\t__u%d r = ua %% ub;\n\n\treturn a < 0 ? -r : r;\n}\n\n", b);
+		if (rem)
+			sb_printf(out, "\t__u%d r = ub ? ua %% ub : ua;\n\n\treturn a < 0 ? -r : r;\n}\n\n", b);
 		else
-			sb_printf(out, "\t__u%d q = ua / ub;\n\n\treturn (a < 0) != (b < 0) ? -q : q;\n}\n\n", b);
+			sb_printf(out, "\t__u%d q = ub ? ua / ub : 0;\n\n\treturn (a < 0) != (b < 0) ? -q : q;\n}\n\n", b);
 	}
 }
 
@@ -3135,7 +3151,7 @@ void emit_c(const Module *m, const EmitOptions *opts, StrBuf *out)
 	if (data.data)
 		sb_puts(out, data.data);
 	StrBuf helpers = { 0 };
-	emit_signed_division(&E, &helpers);
+	emit_division_helpers(&E, &helpers);
 	if (helpers.data)
 		sb_puts(out, helpers.data);
 	if (funcs.data)

@@ -12,23 +12,34 @@ struct {
 	__uint(max_entries, 16);
 } out SEC(".maps");
 
-/* BPF has no signed division before cpu v4 and clang 14 refuses to emit
- * it: divide the magnitudes and restore the sign (C truncates toward
- * zero). As for the BPF instructions, x / 0 is 0 and x % 0 is x. */
+/* BPF defines x / 0 = 0 and x % 0 = x; C leaves both undefined, and
+ * clang would optimise on the divisor not being 0. Signed division
+ * (which clang 14 cannot emit for BPF) divides the magnitudes and
+ * restores the sign: C truncates toward zero. */
+static __always_inline __u32 udiv32(__u32 a, __u32 b)
+{
+	return b ? a / b : 0;
+}
+
 static __always_inline __s32 sdiv32(__s32 a, __s32 b)
 {
 	__u32 ua = a < 0 ? -(__u32)a : (__u32)a;
 	__u32 ub = b < 0 ? -(__u32)b : (__u32)b;
-	__u32 q = ua / ub;
+	__u32 q = ub ? ua / ub : 0;
 
 	return (a < 0) != (b < 0) ? -q : q;
+}
+
+static __always_inline __u32 urem32(__u32 a, __u32 b)
+{
+	return b ? a % b : a;
 }
 
 static __always_inline __s64 srem64(__s64 a, __s64 b)
 {
 	__u64 ua = a < 0 ? -(__u64)a : (__u64)a;
 	__u64 ub = b < 0 ? -(__u64)b : (__u64)b;
-	__u64 r = ua % ub;
+	__u64 r = ub ? ua % ub : ua;
 
 	return a < 0 ? -r : r;
 }
@@ -93,7 +104,7 @@ static bool sdiv8(__s8 a, __s8 b)
 static __u32 udiv(__u32 a, __u32 b)
 {
 #line 27 "integers.va"
-	return a / b + a % b;
+	return udiv32(a, b) + urem32(a, b);
 }
 
 #line 29 "integers.va"
