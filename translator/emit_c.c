@@ -496,63 +496,16 @@ static bool is_var_ref(const Node *n)
 	return n && n->kind == N_NAME && n->ref == REF_VAR && n->ref_var;
 }
 
-/* The kind of by-value argument (LANGUAGE.md section 5) a helper takes at
- * position i: 'k' key, 'v' value, 'd' output data; 0 none. *map_arg gets
- * the position of the map the key or value belongs to. */
-static const struct {
-	const char *helper;
-	int map_arg;
-	const char *kinds; /* one char per argument position */
-} by_value_helpers[] = {
-	{ "map_lookup_elem", 0, ".k" },
-	{ "map_update_elem", 0, ".kv." },
-	{ "map_delete_elem", 0, ".k" },
-	{ "map_push_elem", 0, ".v." },
-	{ "ringbuf_output", 0, ".d.." },
-	{ "perf_event_output", 1, "...d." },
-};
-
-static char by_value_kind(const Node *call, int i, int *map_arg)
-{
-	if (call->callee_kind != CALLEE_HELPER || !call->callee_extern)
-		return 0;
-	const char *h = call->callee_extern->name;
-	for (size_t k = 0; k < sizeof(by_value_helpers) / sizeof(*by_value_helpers); k++) {
-		if (strcmp(h, by_value_helpers[k].helper) != 0)
-			continue;
-		if (i >= (int)strlen(by_value_helpers[k].kinds))
-			return 0;
-		char c = by_value_helpers[k].kinds[i];
-		*map_arg = by_value_helpers[k].map_arg;
-		return c == '.' ? 0 : c;
-	}
-	return 0;
-}
-
-/* The type a by-value argument's stack copy has: the map's key or value
- * type when the map is known, else the argument's own type. */
-static Type *by_value_type(const Node *call, int i, char kind, int map_arg)
-{
-	Node *arg = call->args.items[i];
-	Node *map = map_arg < call->args.len ? call->args.items[map_arg] : NULL;
-	if (map && map->kind == N_NAME && map->ref == REF_MAP && map->ref_map) {
-		Type *t = kind == 'k' ? map->ref_map->key : kind == 'v' ? map->ref_map->value : NULL;
-		if (t)
-			return t;
-	}
-	return arg->type;
-}
-
 /* Can arg be passed as &name without a copy? */
 static Node *strip_cast_to(Node *n, const Type *to);
 
 static Type *var_decl_type(Emitter *E, const Var *v);
 
-static bool by_value_direct(Emitter *E, const Node *call, int i, char kind, int map_arg)
+static bool by_value_direct(Emitter *E, const Node *call, int i)
 {
-	Node *arg = strip_cast_to(call->args.items[i], by_value_type(call, i, kind, map_arg));
+	Node *arg = strip_cast_to(call->args.items[i], helper_by_value_type(call, i));
 	return is_var_ref(arg) && arg->type &&
-	       type_equal(var_decl_type(E, arg->ref_var), by_value_type(call, i, kind, map_arg));
+	       type_equal(var_decl_type(E, arg->ref_var), helper_by_value_type(call, i));
 }
 
 static bool needs_stmts(Emitter *E, const Node *n);
@@ -595,9 +548,9 @@ static bool needs_stmts(Emitter *E, const Node *n)
 			return true;
 		for (int i = 0; i < n->args.len; i++) {
 			int map_arg;
-			char k = by_value_kind(n, i, &map_arg);
+			char k = helper_by_value_arg(n, i, &map_arg);
 			Node *arg = n->args.items[i];
-			if (k && !(arg->type && arg->type->kind == TY_PTR) && !by_value_direct(E, n, i, k, map_arg))
+			if (k && !(arg->type && arg->type->kind == TY_PTR) && !by_value_direct(E, n, i))
 				return true;
 		}
 		return false;
@@ -675,11 +628,11 @@ static void count_clause_bodies(Emitter *E, const Node *n, bool discard)
 static bool count_by_value_var(Emitter *E, const Node *call, int i)
 {
 	int map_arg;
-	char kind = by_value_kind(call, i, &map_arg);
+	char kind = helper_by_value_arg(call, i, &map_arg);
 	Node *arg = call->args.items[i];
 	if (!kind || !is_var_ref(arg) || arg->ref_var->is_param || !type_is_int(arg->type))
 		return false;
-	Type *t = by_value_type(call, i, kind, map_arg);
+	Type *t = helper_by_value_type(call, i);
 	if (!type_is_int(t) || t->size > arg->type->size)
 		return false;
 	VarInfo *vi = var_info(E, arg->ref_var);
@@ -1495,12 +1448,12 @@ static CExpr lower_value(Emitter *E, Node *n)
 }
 
 /* A by-value argument: &var, or the address of a copy declared here. */
-static const char *by_value_arg(Emitter *E, Node *call, int i, char kind, int map_arg)
+static const char *by_value_arg(Emitter *E, Node *call, int i, char kind)
 {
 	Node *arg = call->args.items[i];
-	if (by_value_direct(E, call, i, kind, map_arg))
-		return arena_printf("&%s", var_text(E, strip_cast_to(arg, by_value_type(call, i, kind, map_arg))->ref_var));
-	Type *t = by_value_type(call, i, kind, map_arg);
+	if (by_value_direct(E, call, i))
+		return arena_printf("&%s", var_text(E, strip_cast_to(arg, helper_by_value_type(call, i))->ref_var));
+	Type *t = helper_by_value_type(call, i);
 	const char *base = kind == 'k' ? "key" : kind == 'v' ? "value" : "data";
 	CExpr v = value_for(E, arg, t);
 	const char *name = new_local(E, base);
@@ -1627,12 +1580,12 @@ static CExpr lower_call(Emitter *E, Node *n)
 		const char **args = arena_alloc(sizeof(*args) * (size_t)(n->args.len + 1));
 		for (int i = 0; i < n->args.len; i++) {
 			int map_arg;
-			char k = by_value_kind(n, i, &map_arg);
+			char k = helper_by_value_arg(n, i, &map_arg);
 			Node *arg = n->args.items[i];
 			/* a pointer already is the address the helper reads */
 			if (arg->type && arg->type->kind == TY_PTR)
 				k = 0;
-			args[i] = k ? by_value_arg(E, n, i, k, map_arg) : helper_arg(E, n, i);
+			args[i] = k ? by_value_arg(E, n, i, k) : helper_arg(E, n, i);
 		}
 		const char *name = n->callee_extern && n->callee_extern->helper
 					   ? n->callee_extern->helper->name

@@ -439,44 +439,6 @@ static int frame_slot(Lower *L, int size)
 	return -L->f->frame;
 }
 
-/* The by-value argument kinds of LANGUAGE.md section 5, as emit_c.c's
- * by_value_helpers table: 'k' key, 'v' value, 'd' output data. */
-static const struct {
-	const char *helper;
-	int map_arg;
-	const char *kinds;
-} by_value_helpers[] = {
-	{ "map_lookup_elem", 0, ".k" },
-	{ "map_update_elem", 0, ".kv." },
-	{ "map_delete_elem", 0, ".k" },
-	{ "map_push_elem", 0, ".v." },
-	{ "ringbuf_output", 0, ".d.." },
-	{ "perf_event_output", 1, "...d." },
-};
-
-static Type *by_value_type(const Node *call, int i)
-{
-	const char *h = call->callee_extern->name;
-	for (size_t k = 0; k < sizeof(by_value_helpers) / sizeof(*by_value_helpers); k++) {
-		if (strcmp(h, by_value_helpers[k].helper) != 0)
-			continue;
-		const char *kinds = by_value_helpers[k].kinds;
-		if (i >= (int)strlen(kinds) || kinds[i] == '.')
-			return NULL;
-		Node *map = by_value_helpers[k].map_arg < call->args.len ?
-				    call->args.items[by_value_helpers[k].map_arg] : NULL;
-		Node *arg = call->args.items[i];
-		if (map && map->kind == N_NAME && map->ref == REF_MAP && map->ref_map) {
-			Type *t = kinds[i] == 'k' ? map->ref_map->key :
-				  kinds[i] == 'v' ? map->ref_map->value : NULL;
-			if (t)
-				return t;
-		}
-		return arg->type;
-	}
-	return NULL;
-}
-
 /* Functions called once whose bodies have fewer nodes than INLINE_LIMIT
  * are inlined, and any function smaller than INLINE_ALWAYS that calls
  * nothing, roughly as clang inlines the C backend's static functions (a
@@ -681,7 +643,7 @@ static IrVal lower_call(Lower *L, Node *n)
 	}
 	for (int i = 0; i < nargs; i++) {
 		Node *arg = a[i];
-		Type *copy = n->callee_kind == CALLEE_HELPER ? by_value_type(n, i) : NULL;
+		Type *copy = n->callee_kind == CALLEE_HELPER ? helper_by_value_type(n, i) : NULL;
 		if (copy && !(arg->type && arg->type->kind == TY_PTR)) {
 			if (copy->kind != TY_INT && copy->kind != TY_BOOL) {
 				unsupported(L, arg->span, "by-value arguments of record type");

@@ -291,3 +291,53 @@ const HelperInfo *helper_table(int *count)
 	*count = (int)(sizeof(helpers) / sizeof(helpers[0]));
 	return helpers;
 }
+
+/* ---- by-value helper arguments (LANGUAGE.md section 5) ------------------
+ *
+ * The helpers whose key, value or data arguments the source passes by value
+ * and the C passes by address. Both backends read this one table, so they
+ * cannot disagree on which arguments get a stack copy of which type. */
+static const struct {
+	const char *helper;
+	int map_arg;        /* position of the map the key or value belongs to */
+	const char *kinds;  /* per argument: 'k' key, 'v' value, 'd' data, '.' none */
+} by_value_helpers[] = {
+	{ "map_lookup_elem", 0, ".k" },
+	{ "map_update_elem", 0, ".kv." },
+	{ "map_delete_elem", 0, ".k" },
+	{ "map_push_elem", 0, ".v." },
+	{ "ringbuf_output", 0, ".d.." },
+	{ "perf_event_output", 1, "...d." },
+};
+
+char helper_by_value_arg(const Node *call, int i, int *map_arg)
+{
+	if (call->callee_kind != CALLEE_HELPER || !call->callee_extern)
+		return 0;
+	const char *h = call->callee_extern->name;
+	for (size_t k = 0; k < sizeof(by_value_helpers) / sizeof(*by_value_helpers); k++) {
+		if (strcmp(h, by_value_helpers[k].helper) != 0)
+			continue;
+		if (i >= (int)strlen(by_value_helpers[k].kinds))
+			return 0;
+		char c = by_value_helpers[k].kinds[i];
+		*map_arg = by_value_helpers[k].map_arg;
+		return c == '.' ? 0 : c;
+	}
+	return 0;
+}
+
+Type *helper_by_value_type(const Node *call, int i)
+{
+	int map_arg;
+	char kind = helper_by_value_arg(call, i, &map_arg);
+	if (!kind)
+		return NULL;
+	Node *map = map_arg < call->args.len ? call->args.items[map_arg] : NULL;
+	if (map && map->kind == N_NAME && map->ref == REF_MAP && map->ref_map) {
+		Type *t = kind == 'k' ? map->ref_map->key : kind == 'v' ? map->ref_map->value : NULL;
+		if (t)
+			return t;
+	}
+	return ((Node *)call->args.items[i])->type;
+}

@@ -513,6 +513,14 @@ typedef struct Module {
 	const char *license;            /* "GPL" unless overridden */
 } Module;
 
+/* LANGUAGE.md section 5: argument i of a helper call that the source passes
+ * by value and the C by address: 'k' key, 'v' value, 'd' output data, or 0;
+ * *map_arg gets the position of the map it belongs to. (tables.c) */
+char helper_by_value_arg(const Node *call, int i, int *map_arg);
+/* The type of that argument's stack copy: the map's key or value type when
+ * the map is known, else the argument's own; NULL when not by value. */
+Type *helper_by_value_type(const Node *call, int i);
+
 /* ---- parser (parser.c) ------------------------------------------------ */
 
 /* Builds the module from the reader's forms. Syntax errors are reported
