@@ -13,12 +13,14 @@ struct {
 } results SEC(".maps");
 
 /* clang 14 cannot emit BPF signed division: divide the magnitudes and
- * restore the sign, truncating toward zero as C does. */
+ * restore the sign, truncating toward zero as C does. The example divides
+ * by zero on purpose and expects BPF's answers (x / 0 = 0, x % 0 = x);
+ * C leaves those undefined, so the zero case is written out. */
 static __s64 sdiv(__s64 a, __s64 b)
 {
 	__u64 ua = a < 0 ? -(__u64)a : (__u64)a;
 	__u64 ub = b < 0 ? -(__u64)b : (__u64)b;
-	__u64 q = ua / ub;
+	__u64 q = ub ? ua / ub : 0;
 
 	return (a < 0) != (b < 0) ? -q : q;
 }
@@ -27,7 +29,7 @@ static __s64 srem(__s64 a, __s64 b)
 {
 	__u64 ua = a < 0 ? -(__u64)a : (__u64)a;
 	__u64 ub = b < 0 ? -(__u64)b : (__u64)b;
-	__u64 r = ua % ub;
+	__u64 r = ub ? ua % ub : ua;
 
 	return a < 0 ? -r : r;
 }
