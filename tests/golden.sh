@@ -253,6 +253,14 @@ if cli_case "-c" 0 -c ok.va; then
 		sh -c "[ \"\$(head -c 4 '$cli/ok.bpf.o' | od -An -c | tr -d ' ')\" = '177ELF' ]"
 	cli_expect "leaves no temporary file" only_files bad.va ok.bpf.o ok.va
 fi
+# No clang named and none on PATH: -c falls back to the native backend.
+rm -rf "$cli" && mkdir "$cli" && cp "$work/ok.va" "$cli/"
+(cd "$cli" && env -u CLANG PATH=/nonexistent "$vbpf2c" -c ok.va) > "$work/out" 2> "$work/err"
+status=$?
+cli_name="cli: -c without clang"
+cli_expect "falls back to the native backend with a warning" \
+	sh -c "[ $status -eq 0 ] && grep -q 'warning: clang not found' '$work/err' &&
+		head -c 4 '$cli/ok.bpf.o' | grep -q ELF"
 cli_case "-c, clang missing" 2 -c --clang=/nonexistent/clang ok.va &&
 	cli_expect "says so and writes nothing" \
 		sh -c "grep -q '/nonexistent/clang' '$work/err'" &&

@@ -81,8 +81,9 @@ static const char usage_text[] =
 	"                  program's (license \"...\") form, else \"GPL\")\n"
 	"  --no-line       leave out the #line directives that point the C (and the\n"
 	"                  BTF line info, and the verifier log) at FILE.va\n"
-	"  --backend=NAME  how -c makes the object: clang (the default) or native\n"
-	"                  (bytecode and ELF written directly, no clang)\n"
+	"  --backend=NAME  how -c makes the object: clang, or native (bytecode and\n"
+	"                  ELF written directly); default clang, and native with a\n"
+	"                  warning when no clang is named and none is on PATH\n"
 	"  --clang=PATH    the clang that -c runs (default: $CLANG, else clang on PATH)\n"
 	"  -I DIR          add DIR to clang's include path (with -c)\n"
 	"  -D NAME[=VAL]   define a macro for clang (with -c)\n"
@@ -111,6 +112,30 @@ typedef struct Options {
 	int nclang_args;
 	bool native;                /* --backend=native */
 } Options;
+
+/* Is name an executable file in one of $PATH's directories? */
+static bool program_on_path(const char *name)
+{
+	const char *path = getenv("PATH");
+	if (!path || !*path)
+		path = "/usr/local/bin:/usr/bin:/bin";
+	size_t name_len = strlen(name);
+	for (const char *dir = path; *dir;) {
+		const char *end = strchr(dir, ':');
+		size_t dir_len = end ? (size_t)(end - dir) : strlen(dir);
+		char candidate[PATH_MAX];
+		if (dir_len + 1 + name_len < sizeof(candidate)) {
+			snprintf(candidate, sizeof(candidate), "%.*s/%s", (int)(dir_len ? dir_len : 1),
+				 dir_len ? dir : ".", name);
+			if (access(candidate, X_OK) == 0)
+				return true;
+		}
+		if (!end)
+			break;
+		dir = end + 1;
+	}
+	return false;
+}
 
 /* ---- messages ---------------------------------------------------------- */
 
@@ -529,7 +554,7 @@ static void parse_options(int argc, char **argv, Options *opt)
 {
 	opt->line_directives = true;
 	opt->clang_args = xmalloc(sizeof(*opt->clang_args) * (size_t)argc);
-	const char *backend = "clang";
+	const char *backend = NULL; /* not chosen: clang, or native without clang */
 	const char *clang_option = NULL;
 	bool options_done = false;
 
@@ -582,10 +607,10 @@ static void parse_options(int argc, char **argv, Options *opt)
 
 	if (!opt->input)
 		usage_error("no input file");
-	opt->native = strcmp(backend, "native") == 0;
+	opt->native = backend && strcmp(backend, "native") == 0;
 	if (opt->native && !opt->compile && !opt->check_only)
 		usage_error("--backend=native writes objects: use it with -c");
-	if (!opt->native && strcmp(backend, "clang") != 0)
+	if (backend && !opt->native && strcmp(backend, "clang") != 0)
 		usage_error("unknown backend '%s' (expected clang or native)", backend);
 	if (opt->check_only && (opt->compile || opt->output))
 		usage_error("--check writes nothing: it cannot be combined with -c or -o");
@@ -603,6 +628,15 @@ static void parse_options(int argc, char **argv, Options *opt)
 		opt->clang = env_clang;
 	else
 		opt->clang = "clang";
+
+	/* The native backend is the fallback when no clang was named and none
+	 * is installed: -c still produces an object, and says how. */
+	if (opt->compile && !backend && !clang_option && !(env_clang && *env_clang) &&
+	    !program_on_path(opt->clang)) {
+		fputs("vbpf2c: warning: clang not found on PATH: using the native backend "
+		      "(--backend=native)\n", stderr);
+		opt->native = true;
+	}
 }
 
 /* ---- main --------------------------------------------------------------- */
