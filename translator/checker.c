@@ -232,26 +232,11 @@ typedef struct Checker {
 
 /* ---- small helpers ------------------------------------------------------ */
 
+/* Types the checker treats as one: nullability is tracked by match, not
+ * by type equality. */
 static bool same_type(const Type *a, const Type *b)
 {
-	if (a == b)
-		return true;
-	if (!a || !b || a->kind != b->kind)
-		return false;
-	switch (a->kind) {
-	case TY_UNIT:
-	case TY_BOOL:
-		return true;
-	case TY_INT:
-		return a->size == b->size && a->is_signed == b->is_signed;
-	case TY_RECORD:
-		return a->record == b->record;
-	case TY_PTR:
-		return same_type(a->pointee, b->pointee);
-	case TY_MAP:
-		return a->map == b->map;
-	}
-	return false;
+	return type_equal_ignoring_null(a, b);
 }
 
 static bool is_int(const Type *t)

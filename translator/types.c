@@ -121,7 +121,7 @@ Type *type_record(Record *r)
 	return t;
 }
 
-bool type_equal(const Type *a, const Type *b)
+static bool types_match(const Type *a, const Type *b, bool nullability_counts)
 {
 	if (a == b)
 		return true;
@@ -136,11 +136,22 @@ bool type_equal(const Type *a, const Type *b)
 	case TY_RECORD:
 		return a->record == b->record;
 	case TY_PTR:
-		return a->nullable == b->nullable && type_equal(a->pointee, b->pointee);
+		return (!nullability_counts || a->nullable == b->nullable) &&
+		       types_match(a->pointee, b->pointee, nullability_counts);
 	case TY_MAP:
 		return a->map == b->map;
 	}
 	return false;
+}
+
+bool type_equal(const Type *a, const Type *b)
+{
+	return types_match(a, b, true);
+}
+
+bool type_equal_ignoring_null(const Type *a, const Type *b)
+{
+	return types_match(a, b, false);
 }
 
 bool type_is_int(const Type *t)

@@ -157,6 +157,8 @@ extern Type *ty_u8, *ty_u16, *ty_u32, *ty_u64, *ty_i8, *ty_i16, *ty_i32, *ty_i64
 Type *type_ptr(Type *pointee, bool nullable);  /* interned: pointer equality works */
 Type *type_map(MapDecl *map);
 bool type_equal(const Type *a, const Type *b);
+/* The same, but a nullable pointer matches a non-null one to the same type. */
+bool type_equal_ignoring_null(const Type *a, const Type *b);
 bool type_is_int(const Type *t);
 /* ":u32", "(Ptr :XdpMd)", ":bool": the spelling used in diagnostics. */
 const char *type_str(const Type *t);
