@@ -72,7 +72,7 @@ build/libvbpf2c_runtime.a: $(RUNTIME_OBJ)
 vbpf2c: build/main.o $(COMMAND_OBJ) build/libvbpf2c.a build/libvbpf2c_runtime.a
 	$(CC) $(ALL_CFLAGS) -o $@ $^ -lbpf -lelf -lz
 
-build/unit_tests: $(UNIT_SRC) build/libvbpf2c.a build/libvbpf2c_runtime.a $(HEADERS)
+build/unit_tests: $(UNIT_SRC) $(wildcard tests/unit/*.h) build/libvbpf2c.a build/libvbpf2c_runtime.a $(HEADERS)
 	$(CC) $(ALL_CFLAGS) -Iruntime -o $@ $(UNIT_SRC) build/libvbpf2c.a build/libvbpf2c_runtime.a -lcriterion -lbpf -lelf -lz
 
 unit-test: build/unit_tests

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "vbpf2c.h"
+#include "unit.h"
 
 static char *captured;
 static size_t captured_len;
@@ -15,15 +15,10 @@ static SourceFile source;
 /* Runs the front end on src; diagnostics land in `captured`. */
 static Module *run(const char *src)
 {
-	FILE *out = open_memstream(&captured, &captured_len);
-	diag_set_output(out);
-	diag_reset();
-	source.name = "t.va";
-	source.text = src;
-	source.len = strlen(src);
+	FILE *out = diag_capture_begin(&captured, &captured_len);
+	source = source_from("t.va", src, strlen(src));
 	Module *m = frontend_run(&source);
-	fclose(out);
-	diag_set_output(NULL);
+	diag_capture_end(out);
 	return m;
 }
 

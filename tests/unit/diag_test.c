@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "vbpf2c.h"
+#include "unit.h"
 
 static char *captured;
 static size_t captured_len;
@@ -12,15 +12,12 @@ static FILE *capture;
 
 static void capture_start(void)
 {
-	capture = open_memstream(&captured, &captured_len);
-	diag_set_output(capture);
-	diag_reset();
+	capture = diag_capture_begin(&captured, &captured_len);
 }
 
 static const char *capture_end(void)
 {
-	fclose(capture);
-	diag_set_output(NULL);
+	diag_capture_end(capture);
 	return captured;
 }
 

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "vbpf2c.h"
+#include "unit.h"
 
 static char *diags;
 static size_t diags_len;
@@ -17,15 +17,10 @@ static SourceFile source;
  * override when license is not NULL). Fails the test on any diagnostic. */
 static char *emit_opts(const char *src, bool lines, const char *license)
 {
-	FILE *out = open_memstream(&diags, &diags_len);
-	diag_set_output(out);
-	diag_reset();
-	source.name = "t.va";
-	source.text = src;
-	source.len = strlen(src);
+	FILE *out = diag_capture_begin(&diags, &diags_len);
+	source = source_from("t.va", src, strlen(src));
 	Module *m = frontend_run(&source);
-	fclose(out);
-	diag_set_output(NULL);
+	diag_capture_end(out);
 	cr_assert(m, "rejected:\n%s\n--- diagnostics:\n%s", src, diags);
 	EmitOptions opts = { .line_directives = lines, .license = license, .source_name = "t.va" };
 	StrBuf c = { 0 };

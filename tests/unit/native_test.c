@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "native.h"
+#include "unit.h"
 
 static char *diags;
 static size_t diags_len;
@@ -16,12 +17,8 @@ static SourceFile source;
  * (its diagnostics in diags). The front end must accept src. */
 static NativeModule *translate(const char *src)
 {
-	FILE *out = open_memstream(&diags, &diags_len);
-	diag_set_output(out);
-	diag_reset();
-	source.name = "t.va";
-	source.text = src;
-	source.len = strlen(src);
+	FILE *out = diag_capture_begin(&diags, &diags_len);
+	source = source_from("t.va", src, strlen(src));
 	Module *m = frontend_run(&source);
 	cr_assert(m, "front end rejected:\n%s", src);
 	NativeModule *nm = native_lower(m);
@@ -29,8 +26,7 @@ static NativeModule *translate(const char *src)
 	for (int i = 0; ok && i < nm->nfuncs; i++)
 		ok = native_regalloc(nm->funcs[i]);
 	ok = ok && native_encode(nm);
-	fclose(out);
-	diag_set_output(NULL);
+	diag_capture_end(out);
 	return ok ? nm : NULL;
 }
 

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "vbpf2c.h"
+#include "unit.h"
 
 static char *captured;
 static size_t captured_len;
@@ -15,10 +15,8 @@ static SourceFile src;
 /* Reads and parses text as "p.va" with diagnostics captured. */
 static Module *parse(const char *text)
 {
-	src = (SourceFile){ .name = "p.va", .text = text, .len = strlen(text) };
-	capture = open_memstream(&captured, &captured_len);
-	diag_set_output(capture);
-	diag_reset();
+	src = source_from("p.va", text, strlen(text));
+	capture = diag_capture_begin(&captured, &captured_len);
 	Module *m = parse_module(&src, read_file_forms(&src));
 	fflush(capture);
 	return m;
@@ -33,10 +31,9 @@ static const char *diags(void)
 static void teardown(void)
 {
 	if (capture) {
-		fclose(capture);
+		diag_capture_end(capture);
 		capture = NULL;
 	}
-	diag_set_output(NULL);
 	free(captured);
 	captured = NULL;
 	arena_reset();
@@ -460,10 +457,8 @@ Test(parser, streaming_matches_reading_everything_first)
 	cr_assert_eq(((Node *)batch_f->body->args.items[0])->kind, N_FIELD);
 	teardown();
 
-	src = (SourceFile){ .name = "p.va", .text = text, .len = strlen(text) };
-	capture = open_memstream(&captured, &captured_len);
-	diag_set_output(capture);
-	diag_reset();
+	src = source_from("p.va", text, strlen(text));
+	capture = diag_capture_begin(&captured, &captured_len);
 	Module *stream = parse_file(&src);
 	cr_assert_str_eq(diags(), batch_diags);
 	cr_assert_eq(stream->decls.len, batch_decls);

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "vbpf2c.h"
+#include "unit.h"
 
 static char *captured;
 static size_t captured_len;
@@ -14,10 +14,8 @@ static SourceFile src;
 /* Reads text as "t.va" with diagnostics captured. */
 static Vec read_text_len(const char *text, size_t len)
 {
-	src = (SourceFile){ .name = "t.va", .text = text, .len = len };
-	capture = open_memstream(&captured, &captured_len);
-	diag_set_output(capture);
-	diag_reset();
+	src = source_from("t.va", text, len);
+	capture = diag_capture_begin(&captured, &captured_len);
 	Vec forms = read_file_forms(&src);
 	fflush(capture);
 	return forms;
@@ -37,10 +35,9 @@ static const char *diags(void)
 static void teardown(void)
 {
 	if (capture) {
-		fclose(capture);
+		diag_capture_end(capture);
 		capture = NULL;
 	}
-	diag_set_output(NULL);
 	free(captured);
 	captured = NULL;
 	arena_reset();
