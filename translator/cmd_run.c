@@ -416,7 +416,7 @@ int cmd_run(int argc, char **argv)
 	double duration = 0, interval = 1;
 	bool traffic = false;
 	char **compile_args = calloc((size_t)argc + 1, sizeof(*compile_args));
-	int ncompile = 0;
+	int ncompile = 0, used;
 	if (!compile_args)
 		return 2;
 	for (int i = 1; i < argc; i++) {
@@ -431,13 +431,8 @@ int cmd_run(int argc, char **argv)
 			interval = atof(arg + 11);
 		} else if (strcmp(arg, "--traffic") == 0) {
 			traffic = true;
-		} else if ((strcmp(arg, "-I") == 0 || strcmp(arg, "-D") == 0) && i + 1 < argc) {
-			compile_args[ncompile++] = argv[i++];
-			compile_args[ncompile++] = argv[i];
-		} else if (strncmp(arg, "-I", 2) == 0 || strncmp(arg, "-D", 2) == 0 ||
-			   strncmp(arg, "--backend=", 10) == 0 || strncmp(arg, "--clang=", 8) == 0 ||
-			   strncmp(arg, "--license=", 10) == 0) {
-			compile_args[ncompile++] = argv[i];
+		} else if ((used = cmd_compile_option(argc, argv, i, compile_args, &ncompile))) {
+			i += used - 1;
 		} else if (arg[0] == '-' || source) {
 			fprintf(stderr, "vbpf2c run: unexpected '%s'\n%s", arg, run_usage);
 			free(compile_args);

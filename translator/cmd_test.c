@@ -54,6 +54,23 @@ static bool file_exists(const char *path)
 	return stat(path, &st) == 0 && S_ISREG(st.st_mode);
 }
 
+int cmd_compile_option(int argc, char **argv, int i, char **compile_args, int *nargs)
+{
+	const char *arg = argv[i];
+	if ((strcmp(arg, "-I") == 0 || strcmp(arg, "-D") == 0) && i + 1 < argc) {
+		compile_args[(*nargs)++] = argv[i];
+		compile_args[(*nargs)++] = argv[i + 1];
+		return 2;
+	}
+	if (strncmp(arg, "-I", 2) == 0 || strncmp(arg, "-D", 2) == 0 ||
+	    strncmp(arg, "--backend=", 10) == 0 || strncmp(arg, "--clang=", 8) == 0 ||
+	    strncmp(arg, "--license=", 10) == 0) {
+		compile_args[(*nargs)++] = argv[i];
+		return 1;
+	}
+	return 0;
+}
+
 /* Runs `self [compile_args...] -c source -o object`; true on success.
  * The compiler's diagnostics go to our stderr as they are. */
 bool cmd_compile(const char *source, const char *object, char **compile_args, int nargs)
@@ -96,7 +113,7 @@ int cmd_test(int argc, char **argv)
 	const char *source = NULL, *cases = NULL;
 	bool dump = false, keep = false;
 	char **compile_args = calloc((size_t)argc + 1, sizeof(*compile_args));
-	int ncompile = 0;
+	int ncompile = 0, used;
 	if (!compile_args)
 		return 2;
 	for (int i = 1; i < argc; i++) {
@@ -109,13 +126,8 @@ int cmd_test(int argc, char **argv)
 			dump = true;
 		} else if (strcmp(arg, "--keep") == 0) {
 			keep = true;
-		} else if ((strcmp(arg, "-I") == 0 || strcmp(arg, "-D") == 0) && i + 1 < argc) {
-			compile_args[ncompile++] = argv[i++];
-			compile_args[ncompile++] = argv[i];
-		} else if (strncmp(arg, "-I", 2) == 0 || strncmp(arg, "-D", 2) == 0 ||
-			   strncmp(arg, "--backend=", 10) == 0 || strncmp(arg, "--clang=", 8) == 0 ||
-			   strncmp(arg, "--license=", 10) == 0) {
-			compile_args[ncompile++] = argv[i];
+		} else if ((used = cmd_compile_option(argc, argv, i, compile_args, &ncompile))) {
+			i += used - 1;
 		} else if (arg[0] == '-') {
 			fprintf(stderr, "vbpf2c test: unknown option '%s'\n%s", arg, test_usage);
 			free(compile_args);

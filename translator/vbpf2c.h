@@ -571,5 +571,9 @@ int cmd_run(int argc, char **argv);
 /* Compiles source to a BPF object by running this executable with -c
  * (compile_args: -I/-D/--clang=/--backend=/--license= as given). */
 bool cmd_compile(const char *source, const char *object, char **compile_args, int nargs);
+/* When argv[i] is a compiler option (-I DIR, -IDIR, -D..., --clang=,
+ * --backend=, --license=), appends it to compile_args and returns how many
+ * words it took; else 0. */
+int cmd_compile_option(int argc, char **argv, int i, char **compile_args, int *nargs);
 
 #endif
