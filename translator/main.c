@@ -73,7 +73,7 @@ static const char usage_text[] =
 	"\n"
 	"Options:\n"
 	"  -o FILE         write the output to FILE ('-': standard output)\n"
-	"  -c              compile the C with clang into a BPF object; without -o the\n"
+	"  -c              compile to a BPF object (see --backend); without -o the\n"
 	"                  object is NAME.bpf.o in the current directory (NAME is FILE's\n"
 	"                  base name without .va or .vaisto)\n"
 	"  --check         check the program only: print diagnostics, write nothing\n"
