@@ -653,6 +653,46 @@ static void check_map(Checker *ck, MapDecl *md)
 		md->c_name = mangle(md->name);
 }
 
+/* What may cross the boundary to hand-written C: the kernel verifies a
+ * global BPF function on its own, so its arguments must be scalars or
+ * pointers (the context, a record) and it must return a scalar. */
+static bool crosses_to_c(const Type *t)
+{
+	return t && (is_int(t) || t->kind == TY_BOOL ||
+		     (t->kind == TY_PTR && !t->nullable && t->pointee && t->pointee->kind == TY_RECORD));
+}
+
+/* (extern c:name [...] :ret) - extension 10.6: a global function of
+ * another BPF object, called as (c/name ...). The C spelling is the name
+ * itself, so it must already be a C identifier, and it shares the file's
+ * C names with maps, globals and defns. */
+static void check_c_extern(Checker *ck, ExternDecl *e)
+{
+	bool ok = true;
+	if (strcmp(mangle(e->name), e->name) != 0) {
+		diag_error(e->span, "`c:%s` is not a C function name this program can call", e->name);
+		diag_hint("a c: extern names the C function as it is written in C: letters, digits and `_`, "
+			  "not a C keyword or a name libbpf reserves");
+		ok = false;
+	}
+	for (int i = 0; i < e->nparams; i++) {
+		if (e->params[i] && !crosses_to_c(e->params[i])) {
+			diag_error(e->span, "argument %d of `c:%s` has type %s: a C function takes "
+				   "integers, :bool, the context or a record", i + 1, e->name, type_str(e->params[i]));
+			ok = false;
+		}
+	}
+	if (e->ret && !is_int(e->ret) && e->ret->kind != TY_BOOL) {
+		diag_error(e->span, "`c:%s` must return an integer or :bool, not %s", e->name, type_str(e->ret));
+		diag_hint("the kernel verifies a global BPF function on its own and requires it to return a scalar");
+		ok = false;
+	}
+	if (!ok)
+		return;
+	file_c_name(ck, e->name, e->span);
+	e->is_c = true;
+}
+
 static void check_extern(Checker *ck, ExternDecl *e)
 {
 	for (int i = 0; i < e->nparams; i++) {
@@ -681,9 +721,13 @@ static void check_extern(Checker *ck, ExternDecl *e)
 	 * its calls stay silent instead of repeating "unknown helper". */
 	if (!old)
 		table_put(&ck->externs, key, e);
+	if (e->ns && strcmp(e->ns, "c") == 0) {
+		check_c_extern(ck, e);
+		return;
+	}
 	if (!core) {
-		diag_error(e->span, "extern namespace `%s` is not supported: helpers are declared as `bpf:name`",
-			   e->ns ? e->ns : "");
+		diag_error(e->span, "extern namespace `%s` is not supported", e->ns ? e->ns : "");
+		diag_hint("kernel helpers are declared as `bpf:name`, functions of hand-written BPF C as `c:name`");
 		return;
 	}
 	if (strcmp(e->name, "map_lookup_and_delete_elem") == 0) {
@@ -1474,6 +1518,28 @@ static void add_call_edge(FnInfo *caller, FnInfo *callee, Span at)
 	vec_push(&caller->calls, edge);
 }
 
+/* (c/name args...): a function of hand-written C, declared by extern c: */
+static Type *check_c_call(Checker *ck, Node *n, const char *name)
+{
+	ExternDecl *e = table_get(&ck->externs, name);
+	if (e && !e->is_c)
+		return NULL;  /* the extern was rejected */
+	if (!e) {
+		diag_error(n->name_span.file ? n->name_span : n->span, "unknown C function `%s`", name);
+		diag_hint("declare it with `(extern c:%s [arg-types] :ret-type)`", name + 2);
+		return NULL;
+	}
+	n->callee_kind = CALLEE_C;
+	n->callee_extern = e;
+	if (n->args.len != e->nparams) {
+		diag_error(n->span, "C function `%s` expects %d argument%s, got %d", name, e->nparams,
+			   e->nparams == 1 ? "" : "s", n->args.len);
+		return e->ret;
+	}
+	check_args(ck, n, e->params, NULL, name);
+	return e->ret;
+}
+
 static Type *check_call(Checker *ck, Node *n)
 {
 	const char *name = n->name;
@@ -1496,6 +1562,8 @@ static Type *check_call(Checker *ck, Node *n)
 		diag_hint("declare it with `(extern bpf:%s [arg-types] :ret-type)`", h);
 		return NULL;
 	}
+	if (strncmp(name, "c/", 2) == 0)
+		return check_c_call(ck, n, name);
 	Sym *s = lookup_local(ck, name) ? NULL : table_get(&ck->values, name);
 	if (s && s->kind == SYM_FN) {
 		FnDecl *fn = s->fn->fn;
@@ -1767,7 +1835,7 @@ static void check_program(Checker *ck)
 	for (int i = 0; i < ck->fns.len && want; i++) {
 		FnDecl *fn = ((FnInfo *)ck->fns.items[i])->fn;
 		Record *r = fn->nparams ? param_record(fn->params[0]) : NULL;
-		if (r && strcmp(r->name, want) == 0) {
+		if (r && strcmp(r->name, want) == 0 && !fn->exported) {
 			entry = fn;
 			break;
 		}
@@ -1776,8 +1844,11 @@ static void check_program(Checker *ck)
 	 * defn is an ordinary function. */
 	if (!kind)
 		return;
-	if (!entry && ck->fns.len)
-		entry = ((FnInfo *)ck->fns.items[0])->fn;
+	/* else the first defn not exported: an exported function is called,
+	 * never attached */
+	for (int i = 0; i < ck->fns.len && !entry; i++)
+		if (!((FnInfo *)ck->fns.items[i])->fn->exported)
+			entry = ((FnInfo *)ck->fns.items[i])->fn;
 	m->entry = entry;
 	if (!entry)
 		return;
@@ -1799,6 +1870,49 @@ static void check_program(Checker *ck)
 	    entry->ret->kind != TY_UNIT)
 		diag_error(entry->span, "the entry function `%s` must return an integer, got %s",
 			   entry->name, type_str(entry->ret));
+}
+
+/* ---- exports (extension 10.6) ------------------------------------------------ */
+
+/* (export f ...): f becomes a global C function under its C name, for
+ * hand-written BPF C to call. The kernel verifies a global function on
+ * its own, whatever its callers pass, so what crosses is limited as for
+ * c: externs. */
+static void check_export(Checker *ck, const ExportDecl *x)
+{
+	for (int i = 0; i < x->nnames; i++) {
+		const char *name = x->names[i];
+		Sym *s = table_get(&ck->values, name);
+		if (!s || s->kind != SYM_FN) {
+			diag_error(x->spans[i], s ? "`%s` is not a function: only defns can be exported"
+						  : "cannot export `%s`: no defn of that name", name);
+			continue;
+		}
+		FnDecl *fn = s->fn->fn;
+		if (fn->exported) {
+			diag_error(x->spans[i], "`%s` is exported twice", name);
+			continue;
+		}
+		fn->exported = true;
+		for (int j = 0; j < fn->nparams; j++) {
+			const Type *t = fn->params[j]->type;
+			bool context = t && t->kind == TY_PTR && t->pointee && t->pointee->record &&
+				       t->pointee->record->is_context;
+			if (t && (!crosses_to_c(t) || (t->kind == TY_PTR && !context))) {
+				diag_error(fn->params[j]->span, "parameter `%s` of exported `%s` has type %s: an "
+					   "exported function takes integers, :bool or the context",
+					   fn->params[j]->name, name, type_str(t));
+				if (t->kind == TY_PTR)
+					diag_hint("the kernel lets any caller of a global function pass NULL for a "
+						  "record pointer, and `%s` would read through it unchecked", name);
+			}
+		}
+		if (fn->ret && !is_int(fn->ret) && fn->ret->kind != TY_BOOL) {
+			diag_error(fn->name_span.file ? fn->name_span : fn->span,
+				   "exported `%s` must return an integer or :bool, not %s", name, type_str(fn->ret));
+			diag_hint("the kernel verifies a global BPF function on its own and requires it to return a scalar");
+		}
+	}
 }
 
 /* ---- the module ------------------------------------------------------------ */
@@ -1826,6 +1940,8 @@ bool check_module(Module *m)
 		Decl *d = m->decls.items[i];
 		if (d->kind == D_GLOBAL)
 			check_global_init(&ck, d->u.global);
+		else if (d->kind == D_EXPORT)
+			check_export(&ck, d->u.export);
 	}
 	for (int i = 0; i < ck.fns.len; i++)
 		check_fn_body(&ck, ck.fns.items[i]);

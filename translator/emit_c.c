@@ -1558,13 +1558,17 @@ static CExpr lower_call(Emitter *E, Node *n)
 	switch (n->callee_kind) {
 	case CALLEE_BUILTIN:
 		return lower_builtin(E, n);
-	case CALLEE_FN: {
-		FnDecl *f = n->callee_fn;
+	case CALLEE_FN:
+	case CALLEE_C: {
+		/* a defn, or a function of hand-written C (extern c:) */
+		FnDecl *f = n->callee_kind == CALLEE_FN ? n->callee_fn : NULL;
+		const ExternDecl *c = n->callee_kind == CALLEE_C ? n->callee_extern : NULL;
 		keep_operand_order(E, (Node **)n->args.items, n->args.len);
-		sb_printf(&sb, "%s(", f->c_name);
+		sb_printf(&sb, "%s(", f ? f->c_name : c->name);
 		for (int i = 0; i < n->args.len; i++) {
 			Node *arg = n->args.items[i];
-			const Type *pt = i < f->nparams ? f->params[i]->type : NULL;
+			const Type *pt = f ? (i < f->nparams ? f->params[i]->type : NULL)
+					   : (i < c->nparams ? c->params[i] : NULL);
 			CExpr v;
 			if (is_var_ref(arg) && var_info(E, arg->ref_var)->c_pointer)
 				v = cx(var_text(E, arg->ref_var), PREC_POSTFIX);
@@ -2829,7 +2833,7 @@ static void lower_function(Emitter *E, FnDecl *fn, Printer *P, bool reachable)
 		if (sec)
 			print_raw_line(P, arena_printf("SEC(%s)", escape_c_string(sec)));
 	}
-	const char *storage = fn->is_entry ? "" : reachable ? "static " : "static __attribute__((unused)) ";
+	const char *storage = fn->is_entry || fn->exported ? "" : reachable ? "static " : "static __attribute__((unused)) ";
 	P->line = 0;
 	print_line(P, fn_line, arena_printf("%s%s", storage, sig.data));
 	sb_free(&sig);
@@ -2910,6 +2914,21 @@ static void emit_map(Emitter *E, StrBuf *out, const MapDecl *md)
 	if (md->pinned)
 		sb_puts(out, "\t__uint(pinning, LIBBPF_PIN_BY_NAME);\n");
 	sb_printf(out, "} %s SEC(\".maps\");\n\n", md->c_name);
+}
+
+/* "extern __u32 name(struct xdp_md *, __u32)": a function of another
+ * object, by its types only. */
+static const char *c_prototype(Emitter *E, const char *storage, const Type *ret, const char *name,
+			       Type *const *params, int nparams)
+{
+	StrBuf sb = { 0 };
+	sb_printf(&sb, "%s%s(", storage, c_decl(E, ret, name));
+	for (int i = 0; i < nparams; i++)
+		sb_printf(&sb, "%s%s", i ? ", " : "", c_type(E, params[i]));
+	sb_puts(&sb, nparams ? ")" : "void)");
+	const char *text = arena_strdup(sb.data);
+	sb_free(&sb);
+	return text;
 }
 
 static void emit_global(Emitter *E, StrBuf *out, const GlobalDecl *g)
@@ -3008,6 +3027,58 @@ static void reach_fn(Emitter *E, FnDecl *fn, Vec *unused, char *state)
 	for_each_call(E, fn->body, fn, unused, state, reach_fn);
 }
 
+/* ---- the declarations the header shares (emit_h.c) ------------------------ */
+
+void emit_c_records(const Module *m, StrBuf *out, bool *uses_bool)
+{
+	Emitter E = { .m = m };
+	Vec done = { 0 };
+	for (int i = 0; i < m->decls.len; i++) {
+		Decl *d = m->decls.items[i];
+		if (d->kind == D_RECORD && d->u.record->record && !d->u.record->record->is_context)
+			emit_record(&E, out, d->u.record->record, &done);
+	}
+	*uses_bool |= E.uses_bool;
+}
+
+void emit_c_map_declaration(const Module *m, const MapDecl *md, StrBuf *out)
+{
+	Emitter E = { .m = m };
+	MapDecl declared = *md;
+	declared.is_extern = true;
+	emit_map(&E, out, &declared);
+}
+
+const char *emit_c_type_name(const Type *t, bool *uses_bool)
+{
+	Emitter E = { 0 };
+	const char *text = c_type(&E, t);
+	*uses_bool |= E.uses_bool;
+	return text;
+}
+
+const char *emit_c_prototype(const FnDecl *fn, const ExternDecl *ext, bool *uses_bool)
+{
+	Emitter E = { 0 };
+	const char *text;
+	if (ext) {
+		text = c_prototype(&E, "", ext->ret, ext->name, ext->params, ext->nparams);
+	} else {
+		StrBuf sb = { 0 };
+		sb_printf(&sb, "%s(", c_decl(&E, fn->ret, fn->c_name));
+		for (int i = 0; i < fn->nparams; i++) {
+			const Param *p = fn->params[i];
+			sb_printf(&sb, "%s%s", i ? ", " : "",
+				  c_decl(&E, p->type, p->var && p->var->c_name ? p->var->c_name : p->name));
+		}
+		sb_puts(&sb, fn->nparams ? ")" : "void)");
+		text = arena_strdup(sb.data);
+		sb_free(&sb);
+	}
+	*uses_bool |= E.uses_bool;
+	return text;
+}
+
 void emit_c(const Module *m, const EmitOptions *opts, StrBuf *out)
 {
 	Emitter E = { .m = m, .opts = opts };
@@ -3062,6 +3133,17 @@ void emit_c(const Module *m, const EmitOptions *opts, StrBuf *out)
 	}
 	if (any_global)
 		sb_putc(&data, '\n');
+	bool any_c_extern = false;
+	for (int i = 0; i < m->decls.len; i++) {
+		Decl *d = m->decls.items[i];
+		if (d->kind == D_EXTERN && d->u.ext->is_c) {
+			sb_printf(&data, "%s;\n", c_prototype(&E, "extern ", d->u.ext->ret, d->u.ext->name,
+							     d->u.ext->params, d->u.ext->nparams));
+			any_c_extern = true;
+		}
+	}
+	if (any_c_extern)
+		sb_putc(&data, '\n');
 
 	Vec order = { 0 };
 	char *reached = arena_alloc((size_t)E.fns.len + 1);
@@ -3069,6 +3151,9 @@ void emit_c(const Module *m, const EmitOptions *opts, StrBuf *out)
 	FnDecl *entry = m->entry;
 	if (entry)
 		reach_fn(&E, entry, NULL, reached);
+	for (int i = 0; i < E.fns.len; i++)
+		if (((FnDecl *)E.fns.items[i])->exported)
+			reach_fn(&E, E.fns.items[i], NULL, reached);
 	for (int i = 0; i < E.fns.len; i++)
 		visit_fn(&E, E.fns.items[i], &order, placed);
 	Printer P = {

@@ -170,17 +170,18 @@ static int btf_function(Writer *W, IrFunc *f, bool entry)
 {
 	FnDecl *fn = f->decl;
 	int ret = entry ? btf_int(W, 4, true) : btf_type(W, fn->ret);
+	/* every type first: btf__add_func_param appends to the type added
+	 * last, which must be the FUNC_PROTO */
+	int nparams = entry ? 1 : fn->nparams;
+	int *params = arena_alloc(sizeof(int) * (size_t)(nparams + 1));
+	for (int i = 0; i < nparams; i++)
+		params[i] = entry ? btf__add_ptr(W->btf, 0) /* the context, whatever its name */
+				  : btf_type(W, fn->params[i]->type);
 	int proto = btf__add_func_proto(W->btf, ret);
-	if (entry) {
-		/* the context pointer, whatever the source calls it */
-		btf__add_func_param(W->btf, "ctx", btf__add_ptr(W->btf, 0));
-	} else {
-		for (int i = 0; i < fn->nparams; i++) {
-			int t = btf_type(W, fn->params[i]->type);
-			btf__add_func_param(W->btf, fn->params[i]->name, t);
-		}
-	}
-	return btf__add_func(W->btf, f->name, entry ? BTF_FUNC_GLOBAL : BTF_FUNC_STATIC, proto);
+	for (int i = 0; i < nparams; i++)
+		btf__add_func_param(W->btf, entry ? "ctx" : fn->params[i]->name, params[i]);
+	bool global = entry || fn->exported;
+	return btf__add_func(W->btf, f->name, global ? BTF_FUNC_GLOBAL : BTF_FUNC_STATIC, proto);
 }
 
 /* The text of the source line span starts on. */
@@ -351,6 +352,15 @@ bool native_write_elf(NativeModule *nm, const char *license, const char *path)
 				btf__add_datasec_var_info(W.btf, vars[i], (uint32_t)nm->global_off[i],
 							  (uint32_t)nm->globals[i]->type->size);
 	}
+	/* the license, as clang describes it: libbpf's linker wants BTF for
+	 * every global symbol */
+	uint32_t license_size = (uint32_t)strlen(license) + 1;
+	int license_char = btf__add_int(W.btf, "char", 1, BTF_INT_SIGNED);
+	int license_array = btf__add_array(W.btf, btf_int(&W, 4, true), license_char, license_size);
+	int license_var = btf__add_var(W.btf, "LICENSE", BTF_VAR_GLOBAL_ALLOCATED, license_array);
+	btf__add_datasec(W.btf, "license", license_size);
+	btf__add_datasec_var_info(W.btf, license_var, 0, license_size);
+
 	StrBuf ext = { 0 };
 	btf_ext(&W, sec_name, text_off, &ext);
 	uint32_t btf_size = 0;
@@ -410,20 +420,30 @@ bool native_write_elf(NativeModule *nm, const char *license, const char *path)
 	int *fn_sym = arena_alloc(sizeof(int) * (size_t)nm->nfuncs);
 	int *map_sym = arena_alloc(sizeof(int) * (size_t)(nm->nmaps + 1));
 	int ns = 1;
-	for (int f = 1; f < nm->nfuncs; f++) {
-		fn_sym[f] = ns;
-		syms[ns++] = (Elf64_Sym){ .st_name = name_of(&W, nm->funcs[f]->name),
-					  .st_info = ELF64_ST_INFO(STB_LOCAL, STT_FUNC),
-					  .st_shndx = (uint16_t)text_idx,
-					  .st_value = (uint64_t)text_off[f] * 8,
-					  .st_size = (uint64_t)nm->ncode[f] * 8 };
+	/* ELF wants every local symbol before the first global: the static
+	 * functions, then the entry and the exported ones */
+	int first_global = 0;
+	for (int pass = 0; pass < 2; pass++) {
+		if (pass == 1) {
+			first_global = ns;
+			fn_sym[0] = ns;
+			syms[ns++] = (Elf64_Sym){ .st_name = name_of(&W, nm->funcs[0]->name),
+						  .st_info = ELF64_ST_INFO(STB_GLOBAL, STT_FUNC),
+						  .st_shndx = (uint16_t)prog_idx,
+						  .st_size = (uint64_t)nm->ncode[0] * 8 };
+		}
+		for (int f = 1; f < nm->nfuncs; f++) {
+			bool exported = nm->funcs[f]->decl->exported;
+			if (exported != (pass == 1))
+				continue;
+			fn_sym[f] = ns;
+			syms[ns++] = (Elf64_Sym){ .st_name = name_of(&W, nm->funcs[f]->name),
+						  .st_info = ELF64_ST_INFO(exported ? STB_GLOBAL : STB_LOCAL, STT_FUNC),
+						  .st_shndx = (uint16_t)text_idx,
+						  .st_value = (uint64_t)text_off[f] * 8,
+						  .st_size = (uint64_t)nm->ncode[f] * 8 };
+		}
 	}
-	int first_global = ns;
-	fn_sym[0] = ns;
-	syms[ns++] = (Elf64_Sym){ .st_name = name_of(&W, nm->funcs[0]->name),
-				  .st_info = ELF64_ST_INFO(STB_GLOBAL, STT_FUNC),
-				  .st_shndx = (uint16_t)prog_idx,
-				  .st_size = (uint64_t)nm->ncode[0] * 8 };
 	for (int i = 0; i < nm->nmaps; i++) {
 		map_sym[i] = ns;
 		syms[ns++] = (Elf64_Sym){ .st_name = name_of(&W, nm->maps[i]->c_name),
@@ -467,7 +487,9 @@ bool native_write_elf(NativeModule *nm, const char *license, const char *path)
 			data[i] = *(Elf64_Rel *)rels.items[i];
 		const char *target = s == 0 ? sec_name : ".text";
 		add_section(secs, &nsecs, (Section){
-			.name = arena_printf(".rel%s", target), .type = SHT_REL,
+			/* SHF_INFO_LINK as clang sets it: libbpf's linker only
+			 * merges sections whose flags agree */
+			.name = arena_printf(".rel%s", target), .type = SHT_REL, .flags = SHF_INFO_LINK,
 			.data = data, .size = sizeof(*data) * (size_t)rels.len,
 			.link = (uint32_t)symtab_idx, .info = (uint32_t)(s == 0 ? prog_idx : text_idx),
 			.entsize = sizeof(Elf64_Rel) });

@@ -682,6 +682,9 @@ static IrVal lower_call(Lower *L, Node *n)
 	} else if (n->callee_kind == CALLEE_HELPER && n->callee_extern && n->callee_extern->helper) {
 		in->imm = n->callee_extern->helper->id;
 		ret = n->callee_extern->ret;
+	} else if (n->callee_kind == CALLEE_C) {
+		unsupported(L, n->span, "calls to hand-written C (c/...): compile with --backend=clang");
+		return imm(0);
 	} else {
 		unsupported(L, n->span, "this kind of call");
 		return imm(0);
@@ -1041,6 +1044,13 @@ NativeModule *native_lower(const Module *m)
 		}
 	}
 	fn_index(&L, m->entry);
+	/* exported defns are global functions, lowered whether or not the
+	 * entry calls them: hand-written C may */
+	for (int i = 0; i < m->decls.len; i++) {
+		Decl *d = m->decls.items[i];
+		if (d->kind == D_FN && d->u.fn->exported)
+			fn_index(&L, d->u.fn);
+	}
 	Vec funcs = { 0 };
 	for (int i = 0; i < L.fns.len && !L.failed; i++)
 		vec_push(&funcs, lower_function(&L, L.fns.items[i]));

@@ -1317,6 +1317,32 @@ static Decl *parse_license(Parser *p, Sexp *form)
 	return NULL;
 }
 
+/* export = '(' 'export' NAME {NAME} ')'   extension 10.6: the checker
+ * makes each named defn a global C function */
+static Decl *parse_export(Parser *p, Sexp *form)
+{
+	(void)p;
+	if (form->nitems < 2) {
+		diag_error(form->span, "export is written (export function-name ...)");
+		return NULL;
+	}
+	ExportDecl *x = arena_alloc(sizeof(*x));
+	x->names = arena_alloc(sizeof(*x->names) * (size_t)form->nitems);
+	x->spans = arena_alloc(sizeof(*x->spans) * (size_t)form->nitems);
+	bool ok = true;
+	for (int i = 1; i < form->nitems; i++) {
+		const char *name = expect_name(form->items[i], "the name of a defn to export");
+		ok &= name != NULL;
+		x->names[x->nnames] = name;
+		x->spans[x->nnames++] = form->items[i]->span;
+	}
+	if (!ok)
+		return NULL;
+	Decl *d = new_decl(D_EXPORT, form);
+	d->u.export = x;
+	return d;
+}
+
 typedef Decl *(*TopParser)(Parser *p, Sexp *form);
 
 static const struct {
@@ -1328,6 +1354,7 @@ static const struct {
 	{ "deftype", parse_deftype },     { "extern", parse_extern },
 	{ "defn", parse_defn },           { "ns", parse_ns },
 	{ "import", parse_import },       { "license", parse_license },
+	{ "export", parse_export },
 };
 
 static Decl *parse_toplevel(Parser *p, Sexp *form)

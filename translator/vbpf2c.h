@@ -326,6 +326,7 @@ typedef enum CalleeKind {
 	CALLEE_NONE,
 	CALLEE_FN,       /* user defn */
 	CALLEE_HELPER,   /* extern bpf:helper */
+	CALLEE_C,        /* extern c:name, defined in hand-written BPF C */
 	CALLEE_BUILTIN,  /* load_uN, store_uN, stack_*, be/le */
 } CalleeKind;
 
@@ -463,14 +464,22 @@ typedef struct RecordDecl {
 } RecordDecl;
 
 typedef struct ExternDecl {
-	const char *ns;                 /* "bpf" (core) */
-	const char *name;               /* "map_lookup_elem" */
+	const char *ns;                 /* "bpf" (core), or "c" (extension 10.6) */
+	const char *name;               /* "map_lookup_elem"; for c: the C name */
 	Span span;
 	Type **params;
 	int nparams;
 	Type *ret;                      /* as declared */
 	const HelperInfo *helper;       /* checker: libbpf's entry */
+	bool is_c;                      /* checker: an accepted c: function */
 } ExternDecl;
+
+/* (export name ...): extension 10.6 */
+typedef struct ExportDecl {
+	const char **names;
+	Span *spans;
+	int nnames;
+} ExportDecl;
 
 typedef struct Param {
 	const char *name;
@@ -488,11 +497,12 @@ struct FnDecl {
 	Type *ret;
 	Node *body;                     /* one N_DO of the body forms */
 	bool is_entry;                  /* checker: gets SEC() */
+	bool exported;                  /* checker: named by (export ...), global in C */
 	int call_depth;                 /* checker: longest call chain below */
 	Vec locals;                     /* checker: every Var of the body */
 };
 
-typedef enum DeclKind { D_PROGRAM, D_MAP, D_GLOBAL, D_RECORD, D_EXTERN, D_FN } DeclKind;
+typedef enum DeclKind { D_PROGRAM, D_MAP, D_GLOBAL, D_RECORD, D_EXTERN, D_FN, D_EXPORT } DeclKind;
 
 typedef struct Decl {
 	DeclKind kind;
@@ -504,6 +514,7 @@ typedef struct Decl {
 		RecordDecl *record;
 		ExternDecl *ext;
 		FnDecl *fn;
+		ExportDecl *export;
 	} u;
 } Decl;
 
@@ -553,6 +564,22 @@ typedef struct EmitOptions {
 /* Writes the C translation of a checked module to out. */
 void emit_c(const Module *m, const EmitOptions *opts, StrBuf *out);
 
+/* Pieces of the C that the header (emit_h.c) repeats word for word, so the
+ * two can never disagree on a layout or a map definition. Each sets
+ * *uses_bool when its text needs <stdbool.h>. (emit_c.c) */
+void emit_c_records(const Module *m, StrBuf *out, bool *uses_bool);
+/* md as an `extern struct {...} name SEC(".maps");` declaration */
+void emit_c_map_declaration(const Module *m, const MapDecl *md, StrBuf *out);
+const char *emit_c_type_name(const Type *t, bool *uses_bool);
+/* "__u64 account(__u32 proto, __u64 len)" for a defn, or the types-only
+ * prototype of a c: extern (ext non-NULL, fn unused) */
+const char *emit_c_prototype(const FnDecl *fn, const ExternDecl *ext, bool *uses_bool);
+
+/* Writes the header a hand-written C file (BPF or user space) includes to
+ * share the module's records, map types, maps and exported functions.
+ * (emit_h.c) */
+void emit_h(const Module *m, const EmitOptions *opts, StrBuf *out);
+
 /* ---- front end in one call (frontend.c) ------------------------------- */
 
 /* Reads, parses and checks text; returns the module, or NULL after
@@ -571,6 +598,31 @@ int cmd_run(int argc, char **argv);
 /* Compiles source to a BPF object by running this executable with -c
  * (compile_args: -I/-D/--clang=/--backend=/--license= as given). */
 bool cmd_compile(const char *source, const char *object, char **compile_args, int nargs);
+/* Runs path (searched on PATH when search_path) with argv and waits: its
+ * exit status, or -1 (said why on stderr) when it could not run or died
+ * of a signal. (cmd_link.c) */
+int spawn_and_wait(const char *path, char **argv, bool search_path);
+
+typedef enum LinkInputKind { LINK_INPUT_VAISTO, LINK_INPUT_C, LINK_INPUT_OBJECT } LinkInputKind;
+
+/* `vbpf2c -c a.va hand.bpf.c x.o -o out.o` (cmd_link.c). */
+typedef struct LinkJob {
+	const char *const *inputs;
+	const LinkInputKind *kinds;     /* parallel to inputs */
+	int ninputs;
+	const char *output;
+	const char *clang;              /* for the .c inputs */
+	const char *const *clang_args;  /* -I/-D as given, then the multiarch -I */
+	int nclang_args;
+	const char *const *compile_args; /* passed on to `vbpf2c -c` for each .va */
+	int ncompile_args;
+} LinkJob;
+
+/* Compiles every input, checks they have one license and links them with
+ * libbpf's linker into job->output, atomically. Returns vbpf2c's exit
+ * status (0, 1 rejected, 2 trouble). */
+int link_objects(const LinkJob *job);
+
 /* When argv[i] is a compiler option (-I DIR, -IDIR, -D..., --clang=,
  * --backend=, --license=), appends it to compile_args and returns how many
  * words it took; else 0. */
