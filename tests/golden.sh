@@ -10,7 +10,9 @@
 #                    output is byte for byte tests/gen/X.bpf.c; a second run
 #                    gives the same bytes; `clang-format --style=file` (the
 #                    project's .clang-format) leaves it unchanged; and
-#                    clang -O2 -g -Wall -Wextra -Werror -target bpf compiles it
+#                    clang -O2 -g -Wall -Wextra -Werror -target bpf compiles it;
+#                    when tests/gen/X.h exists, `vbpf2c --emit=h X.va` is that
+#                    header, which compiles as BPF C and as user-space C
 #   examples/X.va    `vbpf2c --check` accepts it silently, and its C compiles
 #                    warning-free and is clang-format clean, as for tests/gen
 #   (cli)            the command line: exit statuses, -o/-c outputs written
@@ -87,6 +89,35 @@ check_c() {
 	fi
 }
 
+# The header in file $2 must be a clang-format fixed point, and a file that
+# includes it must compile as BPF C and as user-space C.
+check_header() {
+	name=$1
+	h_file=$2
+	if "$clang_format" --style=file --assume-filename="$root/tests/gen/x.h" < "$h_file" \
+		> "$work/formatted" 2> "$work/format.err" &&
+	   diff -u "$h_file" "$work/formatted" > "$work/diff"; then
+		pass
+	else
+		cat "$work/format.err" >> "$work/diff"
+		fail "$name" "clang-format --style=file changes ${h_file##*/}" "$work/diff"
+	fi
+	cp "$h_file" "$work/shared.h"
+	printf '#include "shared.h"\n' > "$work/uses_header.c"
+	# shellcheck disable=SC2086 # bpf_cflags is a list of words
+	if (cd "$work" && "$clang" $bpf_cflags -fsyntax-only uses_header.c) > "$work/clang.err" 2>&1; then
+		pass
+	else
+		fail "$name" "${h_file##*/} does not compile as BPF C" "$work/clang.err"
+	fi
+	if (cd "$work" && ${CC:-cc} -std=c11 -Wall -Wextra -Werror -fsyntax-only uses_header.c) \
+		> "$work/cc.err" 2>&1; then
+		pass
+	else
+		fail "$name" "${h_file##*/} does not compile as user-space C" "$work/cc.err"
+	fi
+}
+
 for va in "$root"/tests/err/*.va; do
 	[ -e "$va" ] || continue
 	name=tests/err/${va##*/}
@@ -146,6 +177,21 @@ for va in "$root"/tests/gen/*.va; do
 	fi
 
 	check_c "$name" "$work/first"
+
+	# X.h beside it: `vbpf2c --emit=h X.va` byte for byte, a clang-format
+	# fixed point, and it compiles in BPF C and in user-space C
+	header=${va%.va}.h
+	[ -e "$header" ] || continue
+	run_vbpf2c "${va%/*}" --emit=h "${va##*/}"
+	if [ "$status" -ne 0 ] || [ -s "$work/err" ]; then
+		fail "$name" "--emit=h exit status $status (expected 0 and no diagnostics)" "$work/err"
+		continue
+	elif diff -u "$header" "$work/out" > "$work/diff"; then
+		pass
+	else
+		fail "$name" "--emit=h differs from ${header##*/}" "$work/diff"
+	fi
+	check_header "$name" "$header"
 done
 
 for va in "$root"/examples/*.va; do

@@ -4,6 +4,7 @@
 #
 #   tests/err/X.va -> tests/err/X.expected   (stderr of --check; must exit 1)
 #   tests/gen/X.va -> tests/gen/X.bpf.c      (the C; must exit 0)
+#                     and tests/gen/X.h       (--emit=h; only where it exists)
 #
 # With no arguments every file in both directories is redone.
 #
@@ -44,6 +45,14 @@ for va in "$@"; do
 		(cd "$dir" && "$vbpf2c" "$base") > "$out.tmp"
 		status=$?
 		want=0
+		# the header golden, where there is one
+		header=${va%.va}.h
+		if [ "$status" -eq 0 ] && [ -e "$header" ]; then
+			(cd "$dir" && "$vbpf2c" --emit=h "$base") > "$header.tmp" &&
+				! cmp -s "$header" "$header.tmp" && mv "$header.tmp" "$header" &&
+				echo "rewrote ${header#"$root"/}"
+			rm -f "$header.tmp"
+		fi
 		;;
 	*)
 		echo "regen.sh: $va is not in tests/err or tests/gen" >&2

@@ -1,6 +1,7 @@
 /* main.c - the vbpf2c command.
  *
  *   vbpf2c [options] file.va
+ *   vbpf2c -c [options] file.va hand.bpf.c x.o -o out.o    (cmd_link.c)
  *   vbpf2c test [options] file.va [file.cases]     (cmd_test.c)
  *   vbpf2c run [options] file.va                    (cmd_run.c)
  *
@@ -62,11 +63,16 @@ enum {
 
 static const char usage_text[] =
 	"Usage: vbpf2c [options] FILE.va\n"
+	"       vbpf2c -c [options] FILE.va [HAND.c ...] [OBJ.o ...] [-o OUT.o]\n"
 	"       vbpf2c test [options] FILE.va [FILE.cases]\n"
 	"       vbpf2c run [options] FILE.va\n"
 	"Translate a Vaisto BPF program to libbpf C, or compile it to a BPF object.\n"
 	"The C goes to standard output unless -o or -c says otherwise.\n"
 	"FILE may be '-' to read standard input.\n"
+	"With -c, .c files (hand-written BPF C) and .o files (BPF objects) may follow:\n"
+	"every input is compiled - the C with the same clang and flags, and -I of a\n"
+	"directory holding a fresh FILE.h for each FILE.va - and all are linked into\n"
+	"one object with libbpf's linker. Their license strings must be identical.\n"
 	"'vbpf2c test' compiles FILE.va, loads it into the kernel and runs its test\n"
 	"cases with BPF_PROG_TEST_RUN. 'vbpf2c run' loads it, attaches it where this\n"
 	"machine allows and prints its maps and events. Each takes --help.\n"
@@ -77,6 +83,10 @@ static const char usage_text[] =
 	"                  object is NAME.bpf.o in the current directory (NAME is FILE's\n"
 	"                  base name without .va or .vaisto)\n"
 	"  --check         check the program only: print diagnostics, write nothing\n"
+	"  --emit=KIND     what to write: c (the default), or h - the header that\n"
+	"                  shares the program's records, map types, maps and exported\n"
+	"                  functions with hand-written BPF C and user space\n"
+	"  -H FILE         also write that header to FILE (with the C or with -c)\n"
 	"  --license=STR   license string of the generated program (default: the\n"
 	"                  program's (license \"...\") form, else \"GPL\")\n"
 	"  --no-line       leave out the #line directives that point the C (and the\n"
@@ -100,8 +110,15 @@ static const char usage_text[] =
 	"  1  the program was rejected (diagnostics on standard error)\n"
 	"  2  usage error, I/O error, or clang missing or failing\n";
 
+typedef enum EmitKind { EMIT_C, EMIT_H } EmitKind;
+
 typedef struct Options {
-	const char *input;          /* path, or "-" for standard input */
+	const char *input;          /* the .va: path, or "-" for standard input */
+	const char **inputs;        /* every input, in order: with -c, .va, .c and .o */
+	int ninputs;
+	bool link;                  /* -c with hand-written C or objects: cmd_link.c */
+	EmitKind emit;              /* --emit=c (default) or h */
+	const char *header;         /* -H FILE: the header too, beside the C or object */
 	const char *output;         /* -o; NULL: stdout for C, NAME.bpf.o for -c */
 	bool compile;               /* -c */
 	bool check_only;            /* --check */
@@ -111,6 +128,8 @@ typedef struct Options {
 	const char **clang_args;    /* -I and -D, in command-line order */
 	int nclang_args;
 	bool native;                /* --backend=native */
+	const char **compile_args;  /* what a link passes on to `vbpf2c -c` per .va */
+	int ncompile_args;
 } Options;
 
 /* Is name an executable file in one of $PATH's directories? */
@@ -512,6 +531,28 @@ out:
 
 /* ---- options ------------------------------------------------------------ */
 
+typedef enum InputKind { INPUT_VAISTO, INPUT_C, INPUT_OBJECT, INPUT_UNKNOWN } InputKind;
+
+static bool has_suffix(const char *s, const char *suffix)
+{
+	size_t n = strlen(s), m = strlen(suffix);
+	return n > m && strcmp(s + n - m, suffix) == 0;
+}
+
+/* By name, as cc does: .c is hand-written BPF C, .o an object; .va,
+ * .vaisto and "-" (standard input) are Vaisto. Any other name is Vaisto
+ * when it is the only input, as it always was. */
+static InputKind input_kind(const char *path)
+{
+	if (has_suffix(path, ".c"))
+		return INPUT_C;
+	if (has_suffix(path, ".o"))
+		return INPUT_OBJECT;
+	if (has_suffix(path, ".va") || has_suffix(path, ".vaisto") || strcmp(path, "-") == 0)
+		return INPUT_VAISTO;
+	return INPUT_UNKNOWN;
+}
+
 /* "--name=VALUE" or "--name VALUE": the value, advancing *i past it. */
 static const char *long_value(int argc, char **argv, int *i, const char *name)
 {
@@ -526,6 +567,15 @@ static const char *long_value(int argc, char **argv, int *i, const char *name)
 	if (*i + 1 >= argc)
 		usage_error("option '%s' requires a value", name);
 	return argv[++*i];
+}
+
+/* "--name=VALUE", for passing an option on. */
+static const char *joined_option(const char *name, const char *value)
+{
+	size_t n = strlen(name) + strlen(value) + 2;
+	char *joined = xmalloc(n);
+	snprintf(joined, n, "%s=%s", name, value);
+	return joined;
 }
 
 /* "-oFILE" or "-o FILE". */
@@ -554,6 +604,8 @@ static void parse_options(int argc, char **argv, Options *opt)
 {
 	opt->line_directives = true;
 	opt->clang_args = xmalloc(sizeof(*opt->clang_args) * (size_t)argc);
+	opt->inputs = xmalloc(sizeof(*opt->inputs) * (size_t)argc);
+	opt->compile_args = xmalloc(sizeof(*opt->compile_args) * (size_t)argc);
 	const char *backend = NULL; /* not chosen: clang, or native without clang */
 	const char *clang_option = NULL;
 	bool options_done = false;
@@ -562,10 +614,7 @@ static void parse_options(int argc, char **argv, Options *opt)
 		const char *arg = argv[i];
 		const char *value;
 		if (options_done || arg[0] != '-' || strcmp(arg, "-") == 0) {
-			if (opt->input)
-				usage_error("only one input file is allowed (got %s and %s)",
-					    opt->input, arg);
-			opt->input = arg;
+			opt->inputs[opt->ninputs++] = arg;
 		} else if (strcmp(arg, "--") == 0) {
 			options_done = true;
 		} else if (strcmp(arg, "--help") == 0) {
@@ -580,8 +629,20 @@ static void parse_options(int argc, char **argv, Options *opt)
 			opt->check_only = true;
 		} else if (strcmp(arg, "--no-line") == 0) {
 			opt->line_directives = false;
+			opt->compile_args[opt->ncompile_args++] = arg;
 		} else if (strncmp(arg, "-o", 2) == 0) {
 			opt->output = short_value(argc, argv, &i);
+		} else if (strncmp(arg, "-H", 2) == 0) {
+			opt->header = short_value(argc, argv, &i);
+			if (!*opt->header)
+				usage_error("-H needs a file name");
+		} else if ((value = long_value(argc, argv, &i, "--emit"))) {
+			if (strcmp(value, "c") == 0)
+				opt->emit = EMIT_C;
+			else if (strcmp(value, "h") == 0)
+				opt->emit = EMIT_H;
+			else
+				usage_error("unknown --emit '%s' (expected c or h)", value);
 		} else if (strncmp(arg, "-I", 2) == 0 || strncmp(arg, "-D", 2) == 0) {
 			/* Hand clang one joined argument: "-IDIR", "-DNAME=V". */
 			char flag = arg[1];
@@ -592,31 +653,58 @@ static void parse_options(int argc, char **argv, Options *opt)
 			char *joined = xmalloc(n);
 			snprintf(joined, n, "-%c%s", flag, value);
 			opt->clang_args[opt->nclang_args++] = joined;
+			opt->compile_args[opt->ncompile_args++] = joined;
 		} else if ((value = long_value(argc, argv, &i, "--license"))) {
 			opt->license = value;
+			opt->compile_args[opt->ncompile_args++] = joined_option("--license", value);
 		} else if ((value = long_value(argc, argv, &i, "--clang"))) {
 			if (!*value)
 				usage_error("--clang needs a program name or path");
 			clang_option = value;
+			opt->compile_args[opt->ncompile_args++] = joined_option("--clang", value);
 		} else if ((value = long_value(argc, argv, &i, "--backend"))) {
 			backend = value;
+			opt->compile_args[opt->ncompile_args++] = joined_option("--backend", value);
 		} else {
 			usage_error("unknown option '%s'", arg);
 		}
 	}
 
-	if (!opt->input)
+	if (opt->ninputs == 0)
 		usage_error("no input file");
+	/* More than one input, or any that is not Vaisto, is a link (-c). */
+	for (int i = 0; i < opt->ninputs; i++) {
+		InputKind kind = input_kind(opt->inputs[i]);
+		if (opt->ninputs > 1 || kind == INPUT_C || kind == INPUT_OBJECT)
+			opt->link = true;
+		if (!opt->input && (kind == INPUT_VAISTO || opt->ninputs == 1))
+			opt->input = opt->inputs[i];
+	}
+	if (opt->link) {
+		if (!opt->compile)
+			usage_error("%s: several inputs, hand-written C and objects are linked into one "
+				    "object: use -c", opt->inputs[opt->ninputs > 1]);
+		if (opt->header || opt->emit == EMIT_H || opt->check_only)
+			usage_error("-H, --emit=h and --check take one .va file, not a link");
+		for (int i = 0; i < opt->ninputs; i++)
+			if (input_kind(opt->inputs[i]) == INPUT_UNKNOWN)
+				usage_error("%s: not an input vbpf2c knows: expected .va, .c or .o",
+					    opt->inputs[i]);
+		if (!opt->output && !opt->input)
+			usage_error("-c without a .va input needs -o FILE");
+	}
+	if (opt->emit == EMIT_H && (opt->compile || opt->header))
+		usage_error("--emit=h writes the header only: it cannot be combined with -c or -H");
 	opt->native = backend && strcmp(backend, "native") == 0;
 	if (opt->native && !opt->compile && !opt->check_only)
 		usage_error("--backend=native writes objects: use it with -c");
 	if (backend && !opt->native && strcmp(backend, "clang") != 0)
 		usage_error("unknown backend '%s' (expected clang or native)", backend);
-	if (opt->check_only && (opt->compile || opt->output))
-		usage_error("--check writes nothing: it cannot be combined with -c or -o");
+	if (opt->check_only && (opt->compile || opt->output || opt->header))
+		usage_error("--check writes nothing: it cannot be combined with -c, -o or -H");
 	if (opt->output && !*opt->output)
 		usage_error("-o needs a file name");
-	if (opt->compile && !opt->output && strcmp(opt->input, "-") == 0)
+	if (opt->compile && !opt->output && opt->input && strcmp(opt->input, "-") == 0)
 		usage_error("-c on standard input needs -o FILE");
 	if (opt->license && !license_is_printable(opt->license))
 		usage_error("--license takes printable ASCII without '\\' or '\"'");
@@ -639,6 +727,45 @@ static void parse_options(int argc, char **argv, Options *opt)
 	}
 }
 
+/* ---- linking (cmd_link.c) ------------------------------------------------ */
+
+static int link_inputs(const Options *opt)
+{
+	LinkInputKind *kinds = xmalloc(sizeof(*kinds) * (size_t)opt->ninputs);
+	for (int i = 0; i < opt->ninputs; i++) {
+		InputKind k = input_kind(opt->inputs[i]);
+		kinds[i] = k == INPUT_C ? LINK_INPUT_C : k == INPUT_OBJECT ? LINK_INPUT_OBJECT : LINK_INPUT_VAISTO;
+	}
+	const char **clang_args = xmalloc(sizeof(*clang_args) * (size_t)(opt->nclang_args + 1));
+	for (int i = 0; i < opt->nclang_args; i++)
+		clang_args[i] = opt->clang_args[i];
+	clang_args[opt->nclang_args] = MULTIARCH_INCLUDE;
+	char *default_object = NULL;
+	if (!opt->output) {
+		char *stem = source_stem(opt->input);
+		size_t n = strlen(stem) + sizeof(".bpf.o");
+		default_object = xmalloc(n);
+		snprintf(default_object, n, "%s.bpf.o", stem);
+		free(stem);
+	}
+	LinkJob job = {
+		.inputs = opt->inputs,
+		.kinds = kinds,
+		.ninputs = opt->ninputs,
+		.output = opt->output ? opt->output : default_object,
+		.clang = opt->clang,
+		.clang_args = clang_args,
+		.nclang_args = opt->nclang_args + 1,
+		.compile_args = opt->compile_args,
+		.ncompile_args = opt->ncompile_args,
+	};
+	int status = link_objects(&job);
+	free(default_object);
+	free(clang_args);
+	free(kinds);
+	return status;
+}
+
 /* ---- main --------------------------------------------------------------- */
 
 int main(int argc, char **argv)
@@ -659,6 +786,8 @@ int main(int argc, char **argv)
 
 	Options opt = { 0 };
 	parse_options(argc, argv, &opt);
+	if (opt.link)
+		return link_inputs(&opt);
 
 	static const int fatal_signals[] = { SIGINT, SIGTERM, SIGHUP };
 	for (size_t i = 0; i < sizeof(fatal_signals) / sizeof(fatal_signals[0]); i++)
@@ -679,7 +808,16 @@ int main(int argc, char **argv)
 		.license = opt.license,
 		.source_name = file.name,
 	};
-	StrBuf c = { 0 };
+	StrBuf c = { 0 }, header = { 0 };
+	if (opt.emit == EMIT_H || opt.header)
+		emit_h(m, &emit, &header);
+	if (opt.emit == EMIT_H) {
+		bool ok = !opt.output || strcmp(opt.output, "-") == 0
+				  ? write_stdout(header.data, header.len)
+				  : write_file_atomically(opt.output, header.data, header.len);
+		sb_free(&header);
+		return ok ? EXIT_OK : EXIT_TROUBLE;
+	}
 	emit_c(m, &emit, &c);
 	/* The emitter may still refuse something the checker let through;
 	 * then, as for any rejected input, nothing is written. */
@@ -714,7 +852,11 @@ int main(int argc, char **argv)
 	} else {
 		ok = write_file_atomically(opt.output, c.data, c.len);
 	}
+	/* the header once the main output is in place */
+	if (ok && opt.header)
+		ok = write_file_atomically(opt.header, header.data, header.len);
 	free(stem);
 	sb_free(&c);
+	sb_free(&header);
 	return ok ? EXIT_OK : EXIT_TROUBLE;
 }
