@@ -1,7 +1,8 @@
 # vbpf2c - Vaisto BPF to libbpf C.
 #
 #   make            build ./vbpf2c (installs missing Debian packages when root)
-#   make test       build and run every test: unit, golden, kernel
+#   make test       build and run every test: unit, golden, kernel, mixing
+#   make examples   build examples/mixed: linked object, skeleton, loader
 #   make fuzz       run the front-end fuzzer for FUZZ_SECONDS (default 600)
 #   make bench      run the benchmarks in bench/
 #   make install    install vbpf2c and its man page under PREFIX
@@ -29,7 +30,7 @@ RUNTIME_OBJ    = $(RUNTIME_SRC:runtime/%.c=build/runtime_%.o)
 UNIT_SRC       = $(sort $(wildcard tests/unit/*.c))
 HEADERS        = $(wildcard translator/*.h translator/*.def runtime/*.h) build/helpers.gen.h build/templates.gen.h
 
-.PHONY: all deps test unit-test golden-test kernel-test fuzz bench install clean demo
+.PHONY: all deps test unit-test golden-test kernel-test mixing-test examples fuzz bench install clean demo
 all: deps vbpf2c
 
 # Installs what is missing when run as root; otherwise prints the command.
@@ -88,8 +89,34 @@ kernel-test: vbpf2c
 demo: deps vbpf2c
 	sh tests/demo.sh
 
+# examples/mixed: a Vaisto half and a hand-written C half linked into one
+# object by vbpf2c -c, its bpftool skeleton, and the user-space loader
+# that uses it (docs/mixing.md).
+BPFTOOL   ?= bpftool
+MIXED      = build/examples/mixed
+MIXED_SRC  = examples/mixed/flowstats.va examples/mixed/flowstats_parse.bpf.c
+
+examples: $(MIXED)/loader
+
+$(MIXED)/flowstats.bpf.o: $(MIXED_SRC) vbpf2c
+	@mkdir -p $(MIXED)
+	./vbpf2c -c $(MIXED_SRC) -o $@
+
+$(MIXED)/flowstats.h: examples/mixed/flowstats.va vbpf2c
+	@mkdir -p $(MIXED)
+	./vbpf2c --emit=h $< -o $@
+
+$(MIXED)/flowstats.skel.h: $(MIXED)/flowstats.bpf.o
+	$(BPFTOOL) gen skeleton $< name flowstats > $@.tmp && mv $@.tmp $@
+
+$(MIXED)/loader: examples/mixed/loader.c $(MIXED)/flowstats.skel.h $(MIXED)/flowstats.h
+	$(CC) -std=c11 $(WARN) -D_GNU_SOURCE $(CFLAGS) -I$(MIXED) -o $@ $< -lbpf -lelf -lz
+
+mixing-test: vbpf2c examples
+	sh tests/mixing.sh
+
 test: deps vbpf2c
-	$(MAKE) unit-test golden-test kernel-test
+	$(MAKE) unit-test golden-test kernel-test mixing-test
 
 # libFuzzer over reader + parser + checker, with ASan and UBSan.
 # The native backend (native_*.c) needs libbpf and libelf: not fuzzed here.

@@ -1,0 +1,148 @@
+#!/bin/sh
+# Mixing hand-written C with generated programs (docs/mixing.md), in the
+# kernel where it lets us:
+#
+#   examples/mixed     the generated header compiles in BPF C (the C half,
+#                      with -Wall -Wextra -Werror) and in user space (the
+#                      loader, built by `make examples`); the object
+#                      `vbpf2c -c` links loads and passes flowstats.cases,
+#                      linked in either order; the loader, using the bpftool
+#                      skeleton, prints loader.expected
+#   tests/mixing/      C that calls tests/gen/exported.va's exported
+#                      functions, linked with each backend's object: the
+#                      kernel verifies them as global functions
+#   the command line   a license mismatch, a rejected .va and broken C each
+#                      fail with the right status and write no object
+#
+# Run by `make mixing-test` after `make examples`. Skips the kernel parts,
+# saying why, when this process may not use bpf(). Last line:
+# "N passed, N failed, N skipped"; exit status 1 when anything failed.
+set -u
+cd "$(dirname "$0")/.." || exit 2
+
+VBPF2C=${VBPF2C:-./vbpf2c}
+CLANG=${CLANG:-clang}
+MIXED=build/examples/mixed
+OUT=build/mixing
+RUNCASES=build/vbpf-runcases
+bpf_cflags="-O2 -g -Wall -Wextra -Werror -target bpf -I/usr/include/$(uname -m)-linux-gnu"
+mkdir -p "$OUT"
+
+passed=0 failed=0 skipped=0
+pass() { echo "PASS $1"; passed=$((passed + 1)); }
+fail() {
+	echo "FAIL $1"
+	[ $# -lt 2 ] || sed 's/^/    /' "$2"
+	failed=$((failed + 1))
+}
+skip() { echo "SKIP $1"; skipped=$((skipped + 1)); }
+
+# The probe kernel.sh uses: can this process load programs?
+kernel=true
+if ! make -s build/libvbpf2c_runtime.a >/dev/null ||
+   ! ${CC:-cc} -std=c11 -Wall -Wextra -Werror -D_GNU_SOURCE -O2 -g -Iruntime \
+	-o "$RUNCASES" tests/kernel/runcases.c build/libvbpf2c_runtime.a -lbpf -lelf -lz; then
+	fail "cannot build $RUNCASES"
+	kernel=false
+elif ! why=$("$RUNCASES" --probe); then
+	kernel=false
+fi
+
+# Runs `vbpf2c test OBJECT CASES`, named $1.
+run_cases() {
+	name=$1 object=$2 cases=$3
+	if ! $kernel; then
+		skip "$name: ${why:-no kernel runner}"
+	elif "$VBPF2C" test "$object" "$cases" >"$OUT/cases.out" 2>&1; then
+		pass "$name: $(tail -n 1 "$OUT/cases.out")"
+	else
+		fail "$name" "$OUT/cases.out"
+	fi
+}
+
+# ---- examples/mixed ----------------------------------------------------------
+
+# shellcheck disable=SC2086 # bpf_cflags is a list of words
+if "$CLANG" $bpf_cflags -I"$MIXED" -c examples/mixed/flowstats_parse.bpf.c -o "$OUT/parse.o" \
+	>"$OUT/clang.err" 2>&1; then
+	pass "examples/mixed: the C half compiles warning-free against flowstats.h"
+else
+	fail "examples/mixed: the C half does not compile against flowstats.h" "$OUT/clang.err"
+fi
+if "$VBPF2C" examples/mixed/flowstats.va >"$OUT/flowstats.bpf.c" 2>"$OUT/err" &&
+   (cd "$OUT" && "$CLANG" $bpf_cflags -c flowstats.bpf.c -o flowstats.o) >>"$OUT/err" 2>&1; then
+	pass "examples/mixed: the Vaisto half's C compiles warning-free"
+else
+	fail "examples/mixed: the Vaisto half's C" "$OUT/err"
+fi
+
+run_cases "examples/mixed: linked object (make examples)" "$MIXED/flowstats.bpf.o" \
+	examples/mixed/flowstats.cases
+
+# C first: the maps each side declares extern come before their definitions
+if "$VBPF2C" -c examples/mixed/flowstats_parse.bpf.c examples/mixed/flowstats.va \
+	-o "$OUT/reversed.bpf.o" >"$OUT/err" 2>&1; then
+	run_cases "examples/mixed: linked C first" "$OUT/reversed.bpf.o" examples/mixed/flowstats.cases
+else
+	fail "examples/mixed: linking C first" "$OUT/err"
+fi
+
+if ! $kernel; then
+	skip "examples/mixed/loader: ${why:-no kernel runner}"
+elif "$MIXED/loader" >"$OUT/loader.out" 2>&1 &&
+     diff -u examples/mixed/loader.expected "$OUT/loader.out" >"$OUT/loader.diff"; then
+	pass "examples/mixed/loader: the skeleton loads, runs and reads the shared map"
+else
+	cat "$OUT/loader.out" >>"$OUT/loader.diff"
+	fail "examples/mixed/loader: output differs from loader.expected" "$OUT/loader.diff"
+fi
+
+# ---- exported functions, called from C, for both backends --------------------
+
+for backend in clang native; do
+	if "$VBPF2C" -c --backend=$backend tests/gen/exported.va tests/mixing/exported_caller.bpf.c \
+		-o "$OUT/exported.$backend.o" >"$OUT/err" 2>&1; then
+		run_cases "tests/mixing/exported_caller.bpf.c + exported.va [$backend]" \
+			"$OUT/exported.$backend.o" tests/mixing/exported_caller.cases
+	else
+		fail "linking exported.va [$backend] with exported_caller.bpf.c" "$OUT/err"
+	fi
+done
+
+# ---- the command line -----------------------------------------------------------
+
+# expect_failure NAME STATUS MESSAGE ARGS...: vbpf2c exits STATUS, says
+# MESSAGE on stderr and leaves no $OUT/none.o behind.
+expect_failure() {
+	name=$1 want=$2 message=$3
+	shift 3
+	rm -f "$OUT/none.o"
+	"$VBPF2C" "$@" -o "$OUT/none.o" >"$OUT/err" 2>&1
+	status=$?
+	if [ "$status" -ne "$want" ]; then
+		echo "exit status $status, expected $want" >>"$OUT/err"
+		fail "$name" "$OUT/err"
+	elif ! grep -q -- "$message" "$OUT/err"; then
+		echo "(expected: $message)" >>"$OUT/err"
+		fail "$name: message" "$OUT/err"
+	elif [ -e "$OUT/none.o" ]; then
+		fail "$name: an object was written"
+	else
+		pass "$name"
+	fi
+}
+
+sed 's/"Dual BSD\/GPL"/"GPL"/' tests/mixing/exported_caller.bpf.c >"$OUT/gpl_caller.bpf.c"
+expect_failure "link: licenses differ" 1 'has license "GPL" but tests/gen/exported.va has "Dual BSD/GPL"' \
+	-c tests/gen/exported.va "$OUT/gpl_caller.bpf.c"
+printf '(program :xdp)\n(defn h [ctx :XdpMd] :u32 (+ 1 true))\n' >"$OUT/rejected.va"
+expect_failure "link: a rejected .va" 1 'rejected.va:2:32: error:' \
+	-c "$OUT/rejected.va" tests/mixing/exported_caller.bpf.c
+printf 'int broken(void) { return missing; }\n' >"$OUT/broken.c"
+expect_failure "link: C that clang refuses" 2 'clang failed on' -c tests/gen/exported.va "$OUT/broken.c"
+expect_failure "link: what the native backend cannot do yet" 1 'native backend does not support' \
+	-c --backend=native examples/mixed/flowstats.va examples/mixed/flowstats_parse.bpf.c
+expect_failure "link: needs -c" 2 'use -c' tests/gen/exported.va tests/mixing/exported_caller.bpf.c
+
+echo "$passed passed, $failed failed, $skipped skipped"
+[ "$failed" -eq 0 ]
