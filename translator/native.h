@@ -65,6 +65,7 @@ typedef struct IrInsn {
 	int map;        /* IR_MAP: index into NativeModule.maps */
 	int global;     /* IR_GLOBAL: index into NativeModule.globals */
 	int fn;         /* IR_CALL: function index, or -1 for a helper */
+	int c_fn;       /* IR_CALL: index into NativeModule.c_fns, or -1 */
 	IrVal args[5];
 	int nargs;
 	Span span;      /* IR_LINE */
@@ -87,8 +88,12 @@ typedef struct NativeModule {
 	const Module *m;
 	IrFunc **funcs;          /* [0] is the entry */
 	int nfuncs;
-	MapDecl **maps;
+	MapDecl **maps;          /* :extern ones too: undefined symbols */
 	int nmaps;
+	/* functions of hand-written C the program calls (extern c:): undefined
+	 * symbols the static linker resolves */
+	const ExternDecl **c_fns;
+	int nc_fns;
 	/* globals: section (GLOBAL_BSS...), offset in it, initial value */
 	GlobalDecl **globals;
 	int nglobals;
@@ -107,6 +112,7 @@ typedef struct NativeModule {
 typedef struct NativeReloc {
 	int insn;
 	int fn;                  /* call target, or -1 */
+	int c_fn;                /* call to a c: function, or -1 */
 	int map;                 /* map load, or -1 */
 	int global;              /* global's address, or -1 */
 } NativeReloc;

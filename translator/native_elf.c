@@ -184,6 +184,20 @@ static int btf_function(Writer *W, IrFunc *f, bool entry)
 	return btf__add_func(W->btf, f->name, global ? BTF_FUNC_GLOBAL : BTF_FUNC_STATIC, proto);
 }
 
+/* A function of hand-written C: FUNC with linkage extern, as clang
+ * declares one, for the linker to match with the definition. */
+static int btf_c_function(Writer *W, const ExternDecl *e)
+{
+	int ret = btf_type(W, e->ret);
+	int *params = arena_alloc(sizeof(int) * (size_t)(e->nparams + 1));
+	for (int i = 0; i < e->nparams; i++)
+		params[i] = btf_type(W, e->params[i]);
+	int proto = btf__add_func_proto(W->btf, ret);
+	for (int i = 0; i < e->nparams; i++)
+		btf__add_func_param(W->btf, "", params[i]);
+	return btf__add_func(W->btf, e->name, BTF_FUNC_EXTERN, proto);
+}
+
 /* The text of the source line span starts on. */
 static const char *line_text(Span s)
 {
@@ -309,6 +323,8 @@ bool native_write_elf(NativeModule *nm, const char *license, const char *path)
 	W.fn_type = arena_alloc(sizeof(int) * (size_t)nm->nfuncs);
 	for (int f = 0; f < nm->nfuncs; f++)
 		W.fn_type[f] = btf_function(&W, nm->funcs[f], f == 0);
+	for (int i = 0; i < nm->nc_fns; i++)
+		btf_c_function(&W, nm->c_fns[i]);
 
 	/* maps: a struct per map, laid out one after another in .maps */
 	int maps_size = 0;
@@ -325,9 +341,13 @@ bool native_write_elf(NativeModule *nm, const char *license, const char *path)
 			return false;
 		}
 		int st = btf_map(&W, map, type, &map_size[i]);
-		map_var[i] = btf__add_var(W.btf, map->c_name, BTF_VAR_GLOBAL_ALLOCATED, st);
-		map_off[i] = maps_size;
-		maps_size += map_size[i];
+		/* an :extern map is declared here and placed by the linker, at
+		 * offset 0 as clang describes it */
+		map_var[i] = btf__add_var(W.btf, map->c_name,
+					  map->is_extern ? BTF_VAR_GLOBAL_EXTERN : BTF_VAR_GLOBAL_ALLOCATED, st);
+		map_off[i] = map->is_extern ? 0 : maps_size;
+		if (!map->is_extern)
+			maps_size += map_size[i];
 	}
 	if (nm->nmaps) {
 		btf__add_datasec(W.btf, ".maps", (uint32_t)maps_size);
@@ -415,7 +435,7 @@ bool native_write_elf(NativeModule *nm, const char *license, const char *path)
 					     .data = ext.data, .size = ext.len });
 
 	/* symbols: locals (the .text functions) first, then globals */
-	int nsyms = 1 + nm->nfuncs + nm->nmaps + nm->nglobals + 1;
+	int nsyms = 1 + nm->nfuncs + nm->nmaps + nm->nc_fns + nm->nglobals + 1;
 	Elf64_Sym *syms = arena_alloc(sizeof(*syms) * (size_t)nsyms);
 	int *fn_sym = arena_alloc(sizeof(int) * (size_t)nm->nfuncs);
 	int *map_sym = arena_alloc(sizeof(int) * (size_t)(nm->nmaps + 1));
@@ -445,12 +465,20 @@ bool native_write_elf(NativeModule *nm, const char *license, const char *path)
 		}
 	}
 	for (int i = 0; i < nm->nmaps; i++) {
+		bool ext = nm->maps[i]->is_extern;
 		map_sym[i] = ns;
 		syms[ns++] = (Elf64_Sym){ .st_name = name_of(&W, nm->maps[i]->c_name),
-					  .st_info = ELF64_ST_INFO(STB_GLOBAL, STT_OBJECT),
-					  .st_shndx = (uint16_t)maps_idx,
-					  .st_value = (uint64_t)map_off[i],
-					  .st_size = (uint64_t)map_size[i] };
+					  .st_info = ELF64_ST_INFO(STB_GLOBAL, ext ? STT_NOTYPE : STT_OBJECT),
+					  .st_shndx = ext ? SHN_UNDEF : (uint16_t)maps_idx,
+					  .st_value = ext ? 0 : (uint64_t)map_off[i],
+					  .st_size = ext ? 0 : (uint64_t)map_size[i] };
+	}
+	int *c_fn_sym = arena_alloc(sizeof(int) * (size_t)(nm->nc_fns + 1));
+	for (int i = 0; i < nm->nc_fns; i++) {
+		c_fn_sym[i] = ns;
+		syms[ns++] = (Elf64_Sym){ .st_name = name_of(&W, nm->c_fns[i]->name),
+					  .st_info = ELF64_ST_INFO(STB_GLOBAL, STT_NOTYPE),
+					  .st_shndx = SHN_UNDEF };
 	}
 	int *global_sym = arena_alloc(sizeof(int) * (size_t)(nm->nglobals + 1));
 	for (int i = 0; i < nm->nglobals; i++) {
@@ -476,7 +504,8 @@ bool native_write_elf(NativeModule *nm, const char *license, const char *path)
 				NativeReloc *r = nm->relocs[f].items[i];
 				Elf64_Rel *rel = arena_alloc(sizeof(*rel));
 				rel->r_offset = (uint64_t)(text_off[f] + r->insn) * 8;
-				rel->r_info = r->fn >= 0  ? ELF64_R_INFO(fn_sym[r->fn], R_BPF_64_32) :
+				rel->r_info = r->fn >= 0   ? ELF64_R_INFO(fn_sym[r->fn], R_BPF_64_32) :
+					      r->c_fn >= 0 ? ELF64_R_INFO(c_fn_sym[r->c_fn], R_BPF_64_32) :
 					      r->map >= 0 ? ELF64_R_INFO(map_sym[r->map], R_BPF_64_64) :
 							    ELF64_R_INFO(global_sym[r->global], R_BPF_64_64);
 				vec_push(&rels, rel);

@@ -81,7 +81,7 @@ static int bpf_size(int bytes)
 
 static int reg_of(Enc *E, int v) { return E->f->reg[v]; }
 
-static void add_reloc(Enc *E, int fn, int map, int global);
+static void add_reloc(Enc *E, int fn, int c_fn, int map, int global);
 
 /* v into register r (no-op when it is there already). */
 static void place(Enc *E, IrVal v, int r)
@@ -89,7 +89,7 @@ static void place(Enc *E, IrVal v, int r)
 	if (v.remat == REMAT_MAP) {
 		put(E, BPF_LD | BPF_DW | BPF_IMM, r, BPF_PSEUDO_MAP_FD, 0, 0);
 		put(E, 0, 0, 0, 0, 0);
-		add_reloc(E, -1, (int)v.imm, -1);
+		add_reloc(E, -1, -1, (int)v.imm, -1);
 	} else if (v.remat == REMAT_FRAME) {
 		mov_reg(E, r, R10);
 		put(E, BPF_ALU64 | BPF_ADD | BPF_K, r, 0, 0, (int32_t)v.imm);
@@ -152,11 +152,12 @@ static void jump_to(Enc *E, int label)
 	vec_push(&E->fixups, fx);
 }
 
-static void add_reloc(Enc *E, int fn, int map, int global)
+static void add_reloc(Enc *E, int fn, int c_fn, int map, int global)
 {
 	NativeReloc *r = arena_alloc(sizeof(*r));
-	r->insn = E->len - (fn >= 0 ? 1 : 2);
+	r->insn = E->len - (fn >= 0 || c_fn >= 0 ? 1 : 2);  /* a call, or an LD_IMM64 */
 	r->fn = fn;
+	r->c_fn = c_fn;
 	r->map = map;
 	r->global = global;
 	vec_push(&E->nm->relocs[E->fi], r);
@@ -230,14 +231,14 @@ static void encode(Enc *E, IrInsn *in)
 		rd = result_reg(E, in->dst);
 		put(E, BPF_LD | BPF_DW | BPF_IMM, rd, BPF_PSEUDO_MAP_FD, 0, 0);
 		put(E, 0, 0, 0, 0, 0);
-		add_reloc(E, -1, in->map, -1);
+		add_reloc(E, -1, -1, in->map, -1);
 		store_result(E, in->dst, rd);
 		break;
 	case IR_GLOBAL:
 		rd = result_reg(E, in->dst);
 		put(E, BPF_LD | BPF_DW | BPF_IMM, rd, 0, 0, 0);
 		put(E, 0, 0, 0, 0, 0);
-		add_reloc(E, -1, -1, in->global);
+		add_reloc(E, -1, -1, -1, in->global);
 		store_result(E, in->dst, rd);
 		break;
 	case IR_PARAM:
@@ -246,9 +247,9 @@ static void encode(Enc *E, IrInsn *in)
 	case IR_CALL:
 		for (int i = 0; i < in->nargs; i++)
 			place(E, in->args[i], R1 + i);
-		if (in->fn >= 0) {
+		if (in->fn >= 0 || in->c_fn >= 0) {
 			put(E, BPF_JMP | BPF_CALL, 0, BPF_PSEUDO_CALL, 0, -1);
-			add_reloc(E, in->fn, -1, -1);
+			add_reloc(E, in->fn, in->c_fn, -1, -1);
 		} else {
 			put(E, BPF_JMP | BPF_CALL, 0, 0, 0, (int32_t)in->imm);
 		}

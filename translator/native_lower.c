@@ -54,12 +54,28 @@ IrInsn *ir_emit(IrFunc *f, IrOp op)
 	memset(in, 0, sizeof(*in));
 	in->op = op;
 	in->fn = -1;
+	in->c_fn = -1;
 	in->map = -1;
 	in->global = -1;
 	return in;
 }
 
 static int new_vreg(Lower *L) { return ++L->f->nvregs; }
+
+/* The c: function's index in nm->c_fns, added at its first call. */
+static int c_fn_index(Lower *L, const ExternDecl *e)
+{
+	NativeModule *nm = L->nm;
+	for (int i = 0; i < nm->nc_fns; i++)
+		if (nm->c_fns[i] == e)
+			return i;
+	const ExternDecl **grown = arena_alloc(sizeof(*grown) * (size_t)(nm->nc_fns + 1));
+	if (nm->nc_fns)
+		memcpy(grown, nm->c_fns, sizeof(*grown) * (size_t)nm->nc_fns);
+	grown[nm->nc_fns] = e;
+	nm->c_fns = grown;
+	return nm->nc_fns++;
+}
 static int new_label(Lower *L) { return L->f->nlabels++; }
 static IrVal imm(int64_t v) { return (IrVal){ .vreg = 0, .imm = v }; }
 static IrVal reg(int v) { return (IrVal){ .vreg = v }; }
@@ -682,9 +698,9 @@ static IrVal lower_call(Lower *L, Node *n)
 	} else if (n->callee_kind == CALLEE_HELPER && n->callee_extern && n->callee_extern->helper) {
 		in->imm = n->callee_extern->helper->id;
 		ret = n->callee_extern->ret;
-	} else if (n->callee_kind == CALLEE_C) {
-		unsupported(L, n->span, "calls to hand-written C (c/...): compile with --backend=clang");
-		return imm(0);
+	} else if (n->callee_kind == CALLEE_C && n->callee_extern) {
+		in->c_fn = c_fn_index(L, n->callee_extern);
+		ret = n->callee_extern->ret;
 	} else {
 		unsupported(L, n->span, "this kind of call");
 		return imm(0);
@@ -693,7 +709,9 @@ static IrVal lower_call(Lower *L, Node *n)
 		return imm(0);
 	in->dst = new_vreg(L);
 	/* C converts the helper's long to the declared type */
-	return n->callee_kind == CALLEE_HELPER ? wrap(L, reg(in->dst), ret) : reg(in->dst);
+	/* a helper's or C function's result is converted to the declared type
+	 * (C does; a defn's is already canonical) */
+	return n->callee_kind != CALLEE_FN ? wrap(L, reg(in->dst), ret) : reg(in->dst);
 }
 
 static IrVal lower_if(Lower *L, Node *n)
@@ -1038,8 +1056,6 @@ NativeModule *native_lower(const Module *m)
 		if (d->kind == D_GLOBAL) {
 			add_global(&L, d->u.global);
 		} else if (d->kind == D_MAP) {
-			if (d->u.map->is_extern)
-				unsupported(&L, d->span, "extern maps");
 			nm->maps[nm->nmaps++] = d->u.map;
 		}
 	}
