@@ -84,31 +84,22 @@ void emit_h(const Module *m, const EmitOptions *opts, StrBuf *out)
 		if (d->kind == D_MAP && !d->u.map->is_extern)
 			emit_c_map_declaration(m, d->u.map, &bpf);
 	}
-	bool first = true;
+	StrBuf exported = { 0 }, expected = { 0 };
 	for (int i = 0; i < m->decls.len; i++) {
 		Decl *d = m->decls.items[i];
-		if (d->kind != D_FN || !d->u.fn->exported)
-			continue;
-		if (first)
-			sb_printf(&bpf, "/* exported by %s */\n", file);
-		first = false;
-		FnDecl named = with_param_names(d->u.fn);
-		sb_printf(&bpf, "%s;\n", emit_c_prototype(&named, NULL, &uses_bool));
+		if (d->kind == D_FN && d->u.fn->exported) {
+			FnDecl named = with_param_names(d->u.fn);
+			sb_printf(&exported, "%s;\n", emit_c_prototype(&named, NULL, &uses_bool));
+		} else if (d->kind == D_EXTERN && d->u.ext->is_c) {
+			sb_printf(&expected, "%s;\n", emit_c_prototype(NULL, d->u.ext, &uses_bool));
+		}
 	}
-	if (!first)
-		sb_putc(&bpf, '\n');
-	first = true;
-	for (int i = 0; i < m->decls.len; i++) {
-		Decl *d = m->decls.items[i];
-		if (d->kind != D_EXTERN || !d->u.ext->is_c)
-			continue;
-		if (first)
-			sb_printf(&bpf, "/* called by %s, defined in hand-written C */\n", file);
-		first = false;
-		sb_printf(&bpf, "%s;\n", emit_c_prototype(NULL, d->u.ext, &uses_bool));
-	}
-	if (!first)
-		sb_putc(&bpf, '\n');
+	if (exported.data)
+		sb_printf(&bpf, "/* exported by %s */\n%s\n", file, exported.data);
+	if (expected.data)
+		sb_printf(&bpf, "/* called by %s, defined in hand-written C */\n%s\n", file, expected.data);
+	sb_free(&exported);
+	sb_free(&expected);
 	StrBuf extern_maps = { 0 };
 	for (int i = 0; i < m->decls.len; i++) {
 		Decl *d = m->decls.items[i];
