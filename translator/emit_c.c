@@ -2300,6 +2300,15 @@ static size_t expr_start(const char *text, size_t *tail_len, bool *is_assign)
 	return 0;
 }
 
+/* "extern __u32 f(struct xdp_md *, __u32)": a declaration, which breaks
+ * like a signature, not like a call: a type, then a name and a list. */
+static bool is_prototype(const char *expr)
+{
+	const char *open = strchr(expr, '(');
+	const char *space = strchr(expr, ' ');
+	return open && space && space < open && strncmp(expr, "return ", 7) != 0;
+}
+
 static void print_text(Printer *P, const char *text)
 {
 	int indent = P->depth * 8;
@@ -2357,7 +2366,8 @@ static void print_text(Printer *P, const char *text)
 				}
 				sb_free(&sb);
 			}
-		} else if (nops == 0 && start == 0 && tail_len == 0 && strchr(expr, '(') && strchr(expr, ' ') &&
+		} else if (nops == 0 && start == 0 && (tail_len == 0 || is_prototype(expr)) && strchr(expr, '(') &&
+			   strchr(expr, ' ') &&
 			   strchr(expr, ' ') < strchr(expr, '(') && expr[strlen(expr) - 1] == ')') {
 			/* a function signature: parameters aligned after the "(" that
 			 * opens them, the one matching the final ")" */
@@ -2391,6 +2401,21 @@ static void print_text(Printer *P, const char *text)
 			} else {
 				int open = (int)(strchr(expr, '(') - expr) + 1;
 				done = pack(P, lead_s, col, col + open, &args, tail, false);
+				if (!done) {
+					/* clang-format's other break: after the "(", the
+					 * arguments one indent deeper */
+					StrBuf sb = { 0 };
+					sb_printf(&sb, "%s%.*s\n", lead_s, open, expr);
+					put_indent(&sb, indent + 8);
+					Vec rest = { 0 };
+					for (int i = 0; i < args.len; i++)
+						vec_push(&rest, i ? args.items[i]
+								  : (void *)arena_strdup((const char *)args.items[0] + open));
+					done = pack(P, sb.data, indent + 8, indent + 8, &rest, tail, false);
+					if (done && P->line)
+						P->line++;
+					sb_free(&sb);
+				}
 			}
 		}
 		sb_free(&lead);
@@ -3029,6 +3054,12 @@ static void reach_fn(Emitter *E, FnDecl *fn, Vec *unused, char *state)
 
 /* ---- the declarations the header shares (emit_h.c) ------------------------ */
 
+void emit_c_line(StrBuf *out, const char *text)
+{
+	Printer P = { .out = out };
+	print_text(&P, text);
+}
+
 void emit_c_records(const Module *m, StrBuf *out, bool *uses_bool)
 {
 	Emitter E = { .m = m };
@@ -3137,8 +3168,8 @@ void emit_c(const Module *m, const EmitOptions *opts, StrBuf *out)
 	for (int i = 0; i < m->decls.len; i++) {
 		Decl *d = m->decls.items[i];
 		if (d->kind == D_EXTERN && d->u.ext->is_c) {
-			sb_printf(&data, "%s;\n", c_prototype(&E, "extern ", d->u.ext->ret, d->u.ext->name,
-							     d->u.ext->params, d->u.ext->nparams));
+			emit_c_line(&data, arena_printf("%s;", c_prototype(&E, "extern ", d->u.ext->ret, d->u.ext->name,
+									  d->u.ext->params, d->u.ext->nparams)));
 			any_c_extern = true;
 		}
 	}

@@ -2,7 +2,8 @@
  * §10.1, 10.2, 10.6): `vbpf2c --emit=h prog.va > prog.h`, or -H FILE.
  *
  *   - record structs, with the layout of the generated C (the text comes
- *     from emit_c.c, so the two cannot drift apart);
+ *     from emit_c.c, so the two cannot drift apart), and a _Static_assert
+ *     of each one's size;
  *   - NAME_key_t and NAME_value_t for every map with a key or a value, so
  *     user space reads maps with the program's own types;
  *   - for BPF C only (inside #ifdef __bpf__): extern declarations of the
@@ -61,6 +62,21 @@ void emit_h(const Module *m, const EmitOptions *opts, StrBuf *out)
 	/* types: for BPF C and user space */
 	StrBuf types = { 0 };
 	emit_c_records(m, &types, &uses_bool);
+	/* The layout the program was compiled with, checked wherever the header
+	 * is included: a user-space ABI that aligns __u64 to 4 (i386) gets an
+	 * error instead of reading maps through a different struct. */
+	bool any_record = false;
+	for (int i = 0; i < m->decls.len; i++) {
+		Decl *d = m->decls.items[i];
+		const Record *r = d->kind == D_RECORD ? d->u.record->record : NULL;
+		if (!r || r->is_context)
+			continue;
+		emit_c_line(&types, arena_printf("_Static_assert(sizeof(%s) == %d, \"%s as in %s\");", r->c_name,
+						 r->size, r->c_name, file));
+		any_record = true;
+	}
+	if (any_record)
+		sb_putc(&types, '\n');
 	bool any_typedef = false;
 	for (int i = 0; i < m->decls.len; i++) {
 		Decl *d = m->decls.items[i];
@@ -89,9 +105,9 @@ void emit_h(const Module *m, const EmitOptions *opts, StrBuf *out)
 		Decl *d = m->decls.items[i];
 		if (d->kind == D_FN && d->u.fn->exported) {
 			FnDecl named = with_param_names(d->u.fn);
-			sb_printf(&exported, "%s;\n", emit_c_prototype(&named, NULL, &uses_bool));
+			emit_c_line(&exported, arena_printf("%s;", emit_c_prototype(&named, NULL, &uses_bool)));
 		} else if (d->kind == D_EXTERN && d->u.ext->is_c) {
-			sb_printf(&expected, "%s;\n", emit_c_prototype(NULL, d->u.ext, &uses_bool));
+			emit_c_line(&expected, arena_printf("%s;", emit_c_prototype(NULL, d->u.ext, &uses_bool)));
 		}
 	}
 	if (exported.data)

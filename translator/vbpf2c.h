@@ -575,6 +575,10 @@ const char *emit_c_type_name(const Type *t, bool *uses_bool);
  * prototype of a c: extern (ext non-NULL, fn unused) */
 const char *emit_c_prototype(const FnDecl *fn, const ExternDecl *ext, bool *uses_bool);
 
+/* text, one declaration at file scope, broken at 80 columns as
+ * clang-format 14 breaks it with the project's style; newline-ended. */
+void emit_c_line(StrBuf *out, const char *text);
+
 /* Writes the header a hand-written C file (BPF or user space) includes to
  * share the module's records, map types, maps and exported functions.
  * (emit_h.c) */

@@ -10,6 +10,8 @@ struct Window {
 	__u32 hi;
 };
 
+_Static_assert(sizeof(struct Window) == 8, "struct Window as in exported.va");
+
 typedef __u32 hits_key_t;
 typedef __u64 hits_value_t;
 typedef __u32 windows_key_t;

@@ -304,3 +304,27 @@ Test(emit_c, discarded_arithmetic_keeps_the_effects_of_its_operands)
 	assert_has(c, "g += 1;");
 	free(c);
 }
+
+/* File-scope lines the header shares are broken as clang-format 14 breaks
+ * them (80 columns, tabs of 8): a declaration's parameters aligned after its
+ * "(", and a call whose first argument does not fit after the "(" continued
+ * one indent deeper. (clang-format itself checks the golden header.) */
+Test(emit_c, file_scope_lines_break_as_clang_format)
+{
+	StrBuf out = { 0 };
+	emit_c_line(&out, "__u32 exported_function_with_long_parameter_names(__u32 first_parameter, "
+			  "__u64 second_parameter, __u8 third);");
+	cr_assert_str_eq(out.data, "__u32 exported_function_with_long_parameter_names(__u32 first_parameter,\n"
+				   "\t\t\t\t\t\t  __u64 second_parameter,\n"
+				   "\t\t\t\t\t\t  __u8 third);\n");
+	sb_free(&out);
+	emit_c_line(&out, "_Static_assert(sizeof(struct AVeryLongRecordNameForTestingTheLineBreaker) == 16, "
+			  "\"struct AVeryLongRecordNameForTestingTheLineBreaker as in long.va\");");
+	cr_assert_str_eq(out.data, "_Static_assert(\n"
+				   "\tsizeof(struct AVeryLongRecordNameForTestingTheLineBreaker) == 16,\n"
+				   "\t\"struct AVeryLongRecordNameForTestingTheLineBreaker as in long.va\");\n");
+	sb_free(&out);
+	emit_c_line(&out, "extern __u32 ipv4_protocol(struct xdp_md *);");
+	cr_assert_str_eq(out.data, "extern __u32 ipv4_protocol(struct xdp_md *);\n");
+	sb_free(&out);
+}
