@@ -55,7 +55,8 @@ build/helpers.gen.h: translator/gen_helpers.sh | build
 	sh translator/gen_helpers.sh /usr/include/bpf/bpf_helper_defs.h > $@.tmp && mv $@.tmp $@
 
 # templates/ embedded into the binary as C strings.
-build/templates.gen.h: translator/gen_templates.sh $(wildcard templates/*) | build
+# Directories too: removing a template changes its directory.
+build/templates.gen.h: translator/gen_templates.sh $(shell find templates) | build
 	sh translator/gen_templates.sh templates > $@.tmp && mv $@.tmp $@
 
 build/%.o: translator/%.c $(HEADERS) | build

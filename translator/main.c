@@ -778,6 +778,7 @@ int main(int argc, char **argv)
 	} subcommands[] = {
 		{ "test", cmd_test },
 		{ "run", cmd_run },
+		{ "init", cmd_init },
 	};
 	for (size_t i = 0; argc > 1 && i < sizeof(subcommands) / sizeof(subcommands[0]); i++) {
 		if (strcmp(argv[1], subcommands[i].name) == 0)
