@@ -1,0 +1,209 @@
+#!/bin/sh
+# `vbpf2c init`: for every kind it offers, `vbpf2c init KIND demo` in a
+# fresh temporary directory, then `make` and `make test` in the project -
+# the cases in the kernel, then the loader. `make test` is skipped, saying
+# why, only where this process may not use bpf(). Then the errors: unknown
+# kind, bad names, an existing NAME, usage - each with its message and exit
+# status, and nothing left behind. And $(VBPF2C): `vbpf2c` when PATH finds
+# the running vbpf2c, else its absolute path, quoted when it has spaces.
+# Last line: "N passed, N failed, N skipped"; exit status 1 when anything
+# failed.
+set -u
+cd "$(dirname "$0")/.." || exit 2
+
+VBPF2C=$(pwd)/vbpf2c
+RUNCASES=build/vbpf-runcases
+passed=0 failed=0 skipped=0
+
+pass() { echo "PASS $1"; passed=$((passed + 1)); }
+fail() { echo "FAIL $1"; failed=$((failed + 1)); }
+skip() { echo "SKIP $1"; skipped=$((skipped + 1)); }
+
+tmp=$(mktemp -d /tmp/vbpf2c-init.XXXXXX) || exit 2
+trap 'rm -rf "$tmp"' EXIT
+trap 'exit 1' INT TERM HUP
+
+if ! make -s "$RUNCASES" >/dev/null; then
+	echo "init.sh: cannot build $RUNCASES"
+	echo "0 passed, 1 failed"
+	exit 1
+fi
+kernel_ok=true
+why=$("$RUNCASES" --probe) || kernel_ok=false
+
+kinds=$("$VBPF2C" init --help | sed -n '/^KIND is one of:/,/^$/s/^  \([a-z_]*\) .*/\1/p')
+[ -n "$kinds" ] || fail "init --help lists no kinds"
+
+# ---- every kind: init, make, make test ------------------------------------
+
+for kind in $kinds; do
+	dir=$tmp/$kind
+	mkdir "$dir"
+	if ! (cd "$dir" && "$VBPF2C" init "$kind" demo) >"$dir/init.out" 2>&1; then
+		fail "$kind: vbpf2c init failed:"
+		sed 's/^/    /' "$dir/init.out"
+		continue
+	fi
+	# The starter .va must be one vbpf2c accepts silently.
+	if ! "$VBPF2C" --check "$dir/demo/demo.va" >"$dir/check.out" 2>&1 || [ -s "$dir/check.out" ]; then
+		fail "$kind: demo.va is not accepted silently:"
+		sed 's/^/    /' "$dir/check.out"
+	fi
+	if ! make -C "$dir/demo" >"$dir/make.out" 2>&1; then
+		fail "$kind: make failed:"
+		sed 's/^/    /' "$dir/make.out"
+		continue
+	fi
+	if [ ! -x "$dir/demo/demo" ] || [ ! -s "$dir/demo/demo.bpf.o" ] || [ ! -s "$dir/demo/demo.skel.h" ]; then
+		fail "$kind: make did not build demo, demo.bpf.o and demo.skel.h"
+		continue
+	fi
+	pass "$kind: init, make"
+	if ! $kernel_ok; then
+		skip "$kind: make test: $why"
+		continue
+	fi
+	if ! make -C "$dir/demo" test >"$dir/test.out" 2>&1; then
+		fail "$kind: make test failed:"
+		sed 's/^/    /' "$dir/test.out"
+		continue
+	fi
+	# The cases all ran and passed, and the loader read the shared map
+	# through the skeleton: the program saw the loader's packet, or the
+	# loader's own system calls.
+	cases=$(grep -c '^case ' "$dir/demo/demo.cases")
+	if ! grep -q "^$((cases + 1)) passed, 0 failed\$" "$dir/test.out"; then
+		fail "$kind: make test did not pass all $cases cases:"
+		sed 's/^/    /' "$dir/test.out"
+	elif ! grep -Eq '^1 packets, 64 bytes$|^[1-9][0-9]* system calls, [1-9][0-9]* by the tracked process' \
+		"$dir/test.out"; then
+		fail "$kind: the loader did not print what the program counted:"
+		sed 's/^/    /' "$dir/test.out"
+	else
+		pass "$kind: make test: $cases cases, loader"
+	fi
+done
+
+# ---- errors ----------------------------------------------------------------
+
+# expect_error LABEL STATUS MESSAGE ARGS...: `vbpf2c ARGS` in an empty
+# directory exits with STATUS, says MESSAGE (a fixed string) on stderr,
+# and leaves the directory as it was.
+expect_error() {
+	label=$1 want_status=$2 want_message=$3
+	shift 3
+	dir=$tmp/err
+	rm -rf "$dir" && mkdir "$dir"
+	[ -n "${SETUP:-}" ] && (cd "$dir" && eval "$SETUP")
+	before=$(ls -lA "$dir")
+	(cd "$dir" && "$VBPF2C" "$@") >"$tmp/err.out" 2>"$tmp/err.err"
+	status=$?
+	if [ "$status" -ne "$want_status" ]; then
+		fail "$label: exit status $status, expected $want_status"
+	elif ! grep -qF -- "$want_message" "$tmp/err.err"; then
+		fail "$label: stderr does not say '$want_message':"
+		sed 's/^/    /' "$tmp/err.err"
+	elif [ -s "$tmp/err.out" ]; then
+		fail "$label: wrote to standard output"
+	elif [ "$(ls -lA "$dir")" != "$before" ]; then
+		fail "$label: the directory changed:"
+		ls -lA "$dir" | sed 's/^/    /'
+	else
+		pass "$label"
+	fi
+}
+
+expect_error "unknown kind" 2 \
+	"vbpf2c init: unknown kind 'kprobe' (expected one of: $(echo $kinds | sed 's/ /, /g'))" \
+	init kprobe demo
+expect_error "name starting with a digit" 2 \
+	"vbpf2c init: cannot use '1demo' as a project name: it starts with a digit" init xdp 1demo
+expect_error "name with a dash" 2 \
+	"vbpf2c init: cannot use 'my-demo' as a project name: it is not a C identifier" init xdp my-demo
+expect_error "name with a slash" 2 \
+	"vbpf2c init: cannot use 'a/b' as a project name: it is not a C identifier" init xdp a/b
+expect_error "empty name" 2 "vbpf2c init: cannot use '' as a project name: it is empty" init xdp ''
+expect_error "name too long" 2 "as a project name: it is longer than 64 characters" \
+	init xdp "$(printf 'x%.0s' $(seq 65))"
+expect_error "name the Makefile uses" 2 \
+	"vbpf2c init: cannot use 'test' as a project name: the project's Makefile uses that name" \
+	init tc test
+SETUP='mkdir demo' expect_error "existing directory" 2 \
+	"vbpf2c init: demo already exists: choose another name or remove it" init xdp demo
+SETUP='echo keep > demo' expect_error "existing file" 2 \
+	"vbpf2c init: demo already exists" init xdp demo
+SETUP='ln -s nowhere demo' expect_error "dangling symbolic link" 2 \
+	"vbpf2c init: demo already exists" init xdp demo
+expect_error "no NAME" 2 "usage: vbpf2c init KIND NAME" init xdp
+expect_error "three arguments" 2 \
+	"vbpf2c init: too many arguments (from 'extra' on): give one KIND and one NAME" \
+	init xdp demo extra
+expect_error "unknown option" 2 "vbpf2c init: unknown option '--force'" init --force xdp demo
+
+# A directory where nothing may be created (as root, only a read-only
+# mount would refuse; root ignores the permission bits).
+if [ "$(id -u)" != 0 ]; then
+	SETUP='chmod 555 .' expect_error "unwritable directory" 2 \
+		"vbpf2c init: cannot create a directory here" init xdp demo
+	chmod 755 "$tmp/err"
+fi
+
+# ---- $(VBPF2C) in the Makefile -----------------------------------------------
+
+# Not on PATH: the absolute path of the running executable.
+dir=$tmp/path && mkdir "$dir"
+(cd "$dir" && env PATH=/usr/bin:/bin "$VBPF2C" init xdp p >/dev/null)
+line=$(grep '^VBPF2C ' "$dir/p/Makefile")
+if [ "$line" = "VBPF2C  ?= $(realpath "$VBPF2C")" ]; then
+	pass "VBPF2C: absolute path when PATH does not find it"
+else
+	fail "VBPF2C: expected the absolute path, got: $line"
+fi
+
+# On PATH (here through a symbolic link to this same executable): vbpf2c.
+mkdir "$dir/bin" && ln -s "$VBPF2C" "$dir/bin/vbpf2c"
+(cd "$dir" && env PATH="$dir/bin:/usr/bin:/bin" vbpf2c init xdp q >/dev/null)
+line=$(grep '^VBPF2C ' "$dir/q/Makefile")
+if [ "$line" = "VBPF2C  ?= vbpf2c" ]; then
+	pass "VBPF2C: vbpf2c when PATH finds the running executable"
+else
+	fail "VBPF2C: expected vbpf2c, got: $line"
+fi
+
+# Another vbpf2c first on PATH: the running one's path, not the other.
+mkdir "$dir/other" && printf '#!/bin/sh\nexit 1\n' >"$dir/other/vbpf2c" && chmod +x "$dir/other/vbpf2c"
+(cd "$dir" && env PATH="$dir/other:/usr/bin:/bin" "$VBPF2C" init xdp r >/dev/null)
+line=$(grep '^VBPF2C ' "$dir/r/Makefile")
+if [ "$line" = "VBPF2C  ?= $(realpath "$VBPF2C")" ]; then
+	pass "VBPF2C: absolute path when PATH finds another vbpf2c"
+else
+	fail "VBPF2C: expected the absolute path, got: $line"
+fi
+
+# A path with a space and a '$': quoted for the shell and make, and make
+# then builds the object with it.
+spaced="$dir/my \$tools"
+mkdir "$spaced" && cp "$VBPF2C" "$spaced/vbpf2c"
+(cd "$dir" && env PATH=/usr/bin:/bin "$spaced/vbpf2c" init xdp s >/dev/null)
+line=$(grep '^VBPF2C ' "$dir/s/Makefile")
+if [ "$line" != "VBPF2C  ?= '$dir/my \$\$tools/vbpf2c'" ]; then
+	fail "VBPF2C: expected a quoted path, got: $line"
+elif ! make -C "$dir/s" s.bpf.o >"$dir/s.out" 2>&1; then
+	fail "VBPF2C: make with a quoted path failed:"
+	sed 's/^/    /' "$dir/s.out"
+else
+	pass "VBPF2C: a path with a space and a \$ is quoted, and make runs it"
+fi
+
+# ---- determinism --------------------------------------------------------------
+
+dir=$tmp/twice && mkdir -p "$dir/a" "$dir/b"
+(cd "$dir/a" && "$VBPF2C" init tc same >/dev/null) && (cd "$dir/b" && "$VBPF2C" init tc same >/dev/null)
+if diff -r "$dir/a" "$dir/b" >/dev/null; then
+	pass "the same KIND and NAME give the same files"
+else
+	fail "two runs of vbpf2c init tc same differ"
+fi
+
+echo "$passed passed, $failed failed, $skipped skipped"
+[ "$failed" -eq 0 ]
