@@ -148,6 +148,47 @@ if [ "$(id -u)" != 0 ]; then
 	chmod 755 "$tmp/err"
 fi
 
+# I/O failures and a signal half-way, injected with strace: a write that
+# fails on the third file, a rename that fails at the end, SIGTERM during
+# the third write. Each time the temporary directory goes and NAME never
+# appears.
+if command -v strace >/dev/null; then
+	dir=$tmp/err
+	for inject in "write:error=ENOSPC:when=3|cannot write demo/" \
+		      "renameat2:error=EIO|cannot create demo: Input/output error"; do
+		message=${inject#*|} inject=${inject%%|*}
+		rm -rf "$dir" && mkdir "$dir"
+		(cd "$dir" && strace -f -o /dev/null -e trace=all -e inject="$inject" \
+			"$VBPF2C" init xdp demo) >/dev/null 2>"$tmp/err.err"
+		status=$?
+		if [ "$status" -ne 2 ]; then
+			fail "injected $inject: exit status $status, expected 2"
+		elif ! grep -qF "vbpf2c init: $message" "$tmp/err.err"; then
+			fail "injected $inject: stderr does not say '$message':"
+			sed 's/^/    /' "$tmp/err.err"
+		elif [ -n "$(ls -A "$dir")" ]; then
+			fail "injected $inject: left behind: $(ls -A "$dir")"
+		else
+			pass "injected $inject: $(cat "$tmp/err.err")"
+		fi
+	done
+	# Interrupted half-way: killed by the signal, after removing the
+	# temporary directory.
+	rm -rf "$dir" && mkdir "$dir"
+	(cd "$dir" && strace -f -o /dev/null -e trace=write -e inject=write:signal=SIGTERM:when=3 \
+		"$VBPF2C" init xdp demo) >/dev/null 2>&1
+	status=$?
+	if [ "$status" -ne 143 ]; then
+		fail "SIGTERM half-way: exit status $status, expected 143 (killed by SIGTERM)"
+	elif [ -n "$(ls -A "$dir")" ]; then
+		fail "SIGTERM half-way: left behind: $(ls -A "$dir")"
+	else
+		pass "SIGTERM half-way: nothing left behind"
+	fi
+else
+	skip "I/O failures and signals half-way: no strace to inject them"
+fi
+
 # ---- $(VBPF2C) in the Makefile -----------------------------------------------
 
 # Not on PATH: the absolute path of the running executable.

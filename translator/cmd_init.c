@@ -271,12 +271,13 @@ static void on_fatal_signal(int sig)
 	raise(sig);
 }
 
-/* Writes data into a new file of the staging directory. */
-static bool stage_file(const char *path, const char *data, size_t len, mode_t mode)
+/* Writes data into a new file of the staging directory; messages name the
+ * file as it would be once in place (shown: "demo/demo.va"). */
+static bool stage_file(const char *path, const char *shown, const char *data, size_t len)
 {
-	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
 	if (fd < 0) {
-		init_fail("cannot create %s: %s", path, strerror(errno));
+		init_fail("cannot create %s: %s", shown, strerror(errno));
 		return false;
 	}
 	while (len > 0) {
@@ -284,7 +285,7 @@ static bool stage_file(const char *path, const char *data, size_t len, mode_t mo
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
-			init_fail("cannot write %s: %s", path, strerror(errno));
+			init_fail("cannot write %s: %s", shown, strerror(errno));
 			close(fd);
 			return false;
 		}
@@ -292,7 +293,7 @@ static bool stage_file(const char *path, const char *data, size_t len, mode_t mo
 		len -= (size_t)n;
 	}
 	if (close(fd) != 0) {
-		init_fail("cannot write %s: %s", path, strerror(errno));
+		init_fail("cannot write %s: %s", shown, strerror(errno));
 		return false;
 	}
 	return true;
@@ -323,18 +324,27 @@ static int select_templates(const char *kind, const struct template_file **out, 
 	return n;
 }
 
+/* "dir" + "file" -> "dir/file" (malloc'd), or NULL. */
+static char *path_join(const char *dir, const char *file)
+{
+	size_t n = strlen(dir) + 1 + strlen(file) + 1;
+	char *path = malloc(n);
+	if (path)
+		snprintf(path, n, "%s/%s", dir, file);
+	return path;
+}
+
 /* "NAME.va" -> "demo.va": the template's base name with a leading NAME
  * replaced by the project's name. */
 static char *output_name(const struct template_file *t, const char *name)
 {
 	const char *base = strrchr(t->name, '/') + 1;
-	char *out;
-	if (strncmp(base, "NAME", 4) == 0) {
-		if (asprintf(&out, "%s%s", name, base + 4) < 0)
-			return NULL;
-	} else {
-		out = strdup(base);
-	}
+	if (strncmp(base, "NAME", 4) != 0)
+		return strdup(base);
+	size_t n = strlen(name) + strlen(base + 4) + 1;
+	char *out = malloc(n);
+	if (out)
+		snprintf(out, n, "%s%s", name, base + 4);
 	return out;
 }
 
@@ -393,33 +403,33 @@ int cmd_init(int argc, char **argv)
 		fprintf(stderr, "vbpf2c init: warning: the path of this vbpf2c cannot be written in "
 				"a Makefile: the project runs 'vbpf2c' from PATH (make VBPF2C=...)\n");
 	}
-	char *loader_test = NULL;
-	if (asprintf(&loader_test, "./%s%s%s", name, *kind->loader_test_args ? " " : "",
-		     kind->loader_test_args) < 0) {
-		free(vbpf2c);
-		return init_fail("out of memory");
-	}
+	StrBuf loader_test = { 0 };
+	sb_printf(&loader_test, "./%s%s%s", name, *kind->loader_test_args ? " " : "",
+		  kind->loader_test_args);
 	struct init_vars vars = {
 		.name = name,
 		.kind = kind->name,
 		.vbpf2c = vbpf2c,
-		.loader_test = loader_test,
+		.loader_test = loader_test.data,
 	};
 
 	int status = 2;
-	char *dir = NULL;
-	if (asprintf(&dir, ".%s.XXXXXX", name) < 0 || !mkdtemp(dir)) {
+	/* Beside NAME, so that the rename cannot cross file systems. */
+	char *dir = malloc(strlen(name) + sizeof("..XXXXXX"));
+	if (dir)
+		sprintf(dir, ".%s.XXXXXX", name);
+	if (!dir || !mkdtemp(dir)) {
 		init_fail("cannot create a directory here: %s", strerror(errno));
 		free(dir);
 		free(vbpf2c);
-		free(loader_test);
+		sb_free(&loader_test);
 		return 2;
 	}
 	staging_dir = dir;
-	char *paths[MAX_FILES] = { 0 };
+	char *paths[MAX_FILES] = { 0 }, *shown[MAX_FILES] = { 0 };
 	for (int i = 0; i < nfiles; i++) {
 		char *base = output_name(files[i], name);
-		if (!base || asprintf(&paths[i], "%s/%s", dir, base) < 0) {
+		if (!base || !(paths[i] = path_join(dir, base)) || !(shown[i] = path_join(name, base))) {
 			init_fail("out of memory");
 			free(base);
 			goto out;
@@ -437,14 +447,14 @@ int cmd_init(int argc, char **argv)
 		bool ok = expand(files[i], &vars, &text);
 		staged_files[i] = paths[i];
 		nstaged = i + 1;
-		ok = ok && stage_file(paths[i], text.data ? text.data : "", text.len, 0666);
+		ok = ok && stage_file(paths[i], shown[i], text.data ? text.data : "", text.len);
 		sb_free(&text);
 		if (!ok)
 			goto out;
 	}
 	/* mkdtemp made it 0700: give it what mkdir would have. */
 	if (chmod(dir, 0777 & ~mask) != 0) {
-		init_fail("cannot set the permissions of %s: %s", dir, strerror(errno));
+		init_fail("cannot set the permissions of %s: %s", name, strerror(errno));
 		goto out;
 	}
 	if (renameat2(AT_FDCWD, dir, AT_FDCWD, name, RENAME_NOREPLACE) != 0) {
@@ -465,10 +475,12 @@ out:
 	unstage();
 	nstaged = 0;
 	staging_dir = NULL;
-	for (int i = 0; i < nfiles; i++)
+	for (int i = 0; i < nfiles; i++) {
 		free(paths[i]);
+		free(shown[i]);
+	}
 	free(dir);
 	free(vbpf2c);
-	free(loader_test);
+	sb_free(&loader_test);
 	return status;
 }
