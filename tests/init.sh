@@ -58,6 +58,13 @@ for kind in $kinds; do
 		fail "$kind: make did not build demo, demo.bpf.o and demo.skel.h"
 		continue
 	fi
+	# vbpf2c -c compiles the C half without warnings enabled: it must be
+	# clean with them too.
+	if ! clang -O2 -g -target bpf -Wall -Wextra -Werror -I"/usr/include/$(cc -print-multiarch)" \
+		-fsyntax-only "$dir/demo/demo_hand.bpf.c" >"$dir/warn.out" 2>&1; then
+		fail "$kind: demo_hand.bpf.c has warnings:"
+		sed 's/^/    /' "$dir/warn.out"
+	fi
 	pass "$kind: init, make"
 	if ! $kernel_ok; then
 		skip "$kind: make test: $why"
@@ -83,6 +90,18 @@ for kind in $kinds; do
 		pass "$kind: make test: $cases cases, loader"
 	fi
 done
+
+# make clean leaves what init wrote (checked on the last kind, built above
+# or not).
+if [ -n "${kind:-}" ] && [ -d "$tmp/$kind/demo" ]; then
+	mkdir "$tmp/fresh" && (cd "$tmp/fresh" && "$VBPF2C" init "$kind" demo >/dev/null)
+	make -C "$tmp/$kind/demo" clean >/dev/null 2>&1
+	if [ "$(ls -A "$tmp/$kind/demo")" = "$(ls -A "$tmp/fresh/demo")" ]; then
+		pass "$kind: make clean leaves what init wrote"
+	else
+		fail "$kind: after make clean: $(ls -A "$tmp/$kind/demo" | tr '\n' ' ')"
+	fi
+fi
 
 # ---- errors ----------------------------------------------------------------
 
@@ -174,10 +193,11 @@ if command -v strace >/dev/null; then
 	done
 	# Interrupted half-way: killed by the signal, after removing the
 	# temporary directory.
+	# (An inner shell takes the death: this one would print "Terminated".)
 	rm -rf "$dir" && mkdir "$dir"
-	(cd "$dir" && strace -f -o /dev/null -e trace=write -e inject=write:signal=SIGTERM:when=3 \
-		"$VBPF2C" init xdp demo) >/dev/null 2>&1
-	status=$?
+	status=$(cd "$dir" && sh -c '"$@" >/dev/null 2>&1; echo $?' sh \
+		strace -f -o /dev/null -e trace=write -e inject=write:signal=SIGTERM:when=3 \
+		"$VBPF2C" init xdp demo 2>/dev/null)
 	if [ "$status" -ne 143 ]; then
 		fail "SIGTERM half-way: exit status $status, expected 143 (killed by SIGTERM)"
 	elif [ -n "$(ls -A "$dir")" ]; then

@@ -18,13 +18,9 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+/* struct Count and the maps' key and value types, from @NAME@.va. */
+#include "@NAME@.h"
 #include "@NAME@.skel.h"
-
-/* The layout of the .va's (deftype Count ...). */
-struct Count {
-	__u64 all;
-	__u64 tracked;
-};
 
 /* max_entries of the map `syscalls`. */
 enum { NSYSCALLS = 512 };
@@ -41,9 +37,9 @@ static void on_signal(int sig)
 static int print_counts(struct @NAME@_bpf *skel)
 {
 	unsigned long long all = 0, tracked = 0, busiest_calls = 0;
-	__u32 busiest = 0;
-	for (__u32 id = 0; id < NSYSCALLS; id++) {
-		struct Count c;
+	syscalls_key_t busiest = 0;
+	for (syscalls_key_t id = 0; id < NSYSCALLS; id++) {
+		syscalls_value_t c;
 		int err = bpf_map__lookup_elem(skel->maps.syscalls, &id, sizeof(id), &c,
 					       sizeof(c), 0);
 		if (err) {
@@ -69,12 +65,12 @@ static void usage(const char *argv0)
 
 int main(int argc, char **argv)
 {
-	__u32 pid = (__u32)getpid();
+	track_value_t pid = (track_value_t)getpid();
 	int seconds = 0, opt;
 	while ((opt = getopt(argc, argv, "p:d:h")) != -1) {
 		switch (opt) {
 		case 'p':
-			pid = (__u32)strtoul(optarg, NULL, 0);
+			pid = (track_value_t)strtoul(optarg, NULL, 0);
 			break;
 		case 'd':
 			seconds = atoi(optarg);
@@ -95,7 +91,7 @@ int main(int argc, char **argv)
 			errno == EPERM ? " (run as root)" : "");
 		return 1;
 	}
-	__u32 zero = 0;
+	track_key_t zero = 0;
 	int err = bpf_map__update_elem(skel->maps.track, &zero, sizeof(zero), &pid, sizeof(pid),
 				       BPF_ANY);
 	if (err)

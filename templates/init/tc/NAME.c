@@ -24,13 +24,9 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+/* struct Stats and the maps' key and value types, from @NAME@.va. */
+#include "@NAME@.h"
 #include "@NAME@.skel.h"
-
-/* The layout of the .va's (deftype Stats ...). */
-struct Stats {
-	__u64 packets;
-	__u64 bytes;
-};
 
 static volatile sig_atomic_t stop;
 
@@ -42,8 +38,8 @@ static void on_signal(int sig)
 
 static int print_counters(struct @NAME@_bpf *skel)
 {
-	__u32 zero = 0;
-	struct Stats stats;
+	stats_key_t zero = 0;
+	stats_value_t stats;
 	int err = bpf_map__lookup_elem(skel->maps.stats, &zero, sizeof(zero), &stats,
 				       sizeof(stats), 0);
 	if (err) {
@@ -53,8 +49,8 @@ static int print_counters(struct @NAME@_bpf *skel)
 	printf("%llu packets, %llu bytes", (unsigned long long)stats.packets,
 	       (unsigned long long)stats.bytes);
 
-	__u16 key, next;
-	__u64 drops;
+	blocked_key_t key, next;
+	blocked_value_t drops;
 	for (int e = bpf_map__get_next_key(skel->maps.blocked, NULL, &next, sizeof(next)); !e;
 	     e = bpf_map__get_next_key(skel->maps.blocked, &key, &next, sizeof(next))) {
 		key = next;
@@ -134,7 +130,7 @@ static void usage(const char *argv0)
 
 int main(int argc, char **argv)
 {
-	__u16 block[64];
+	blocked_key_t block[64];
 	int nblock = 0, seconds = 0, opt;
 	while ((opt = getopt(argc, argv, "b:d:h")) != -1) {
 		char *end;
@@ -146,7 +142,7 @@ int main(int argc, char **argv)
 				fprintf(stderr, "-b takes an EtherType such as 0x86dd (64 at most)\n");
 				return 2;
 			}
-			block[nblock++] = (__u16)v;
+			block[nblock++] = (blocked_key_t)v;
 			break;
 		case 'd':
 			seconds = atoi(optarg);
@@ -169,9 +165,9 @@ int main(int argc, char **argv)
 	}
 	int err = 0;
 	for (int i = 0; i < nblock && !err; i++) {
-		__u64 zero = 0;
-		err = bpf_map__update_elem(skel->maps.blocked, &block[i], sizeof(block[i]), &zero,
-					   sizeof(zero), BPF_ANY);
+		blocked_value_t none = 0;
+		err = bpf_map__update_elem(skel->maps.blocked, &block[i], sizeof(block[i]), &none,
+					   sizeof(none), BPF_ANY);
 		if (err)
 			fprintf(stderr, "blocking 0x%04x: %s\n", block[i], strerror(-err));
 	}
