@@ -64,8 +64,10 @@ static void init_usage(FILE *out)
 	for (int i = 0; i < NKINDS; i++)
 		fprintf(out, "  %-16s%s\n", init_kinds[i].name, init_kinds[i].summary);
 	fputs("\n"
-	      "NAME is a C identifier (letters, digits, '_'; not starting with a digit),\n"
-	      "at most 64 characters, created in the current directory; it must not exist.\n"
+	      "NAME is a C identifier (letters, digits, '_'; not starting with a digit)\n"
+	      "of at most 64 characters, and none of the names the project's Makefile uses\n"
+	      "(Makefile, makefile, GNUmakefile, all, test, clean). NAME/ is created in the\n"
+	      "current directory and must not exist.\n"
 	      "\n"
 	      "The Makefile runs vbpf2c as $(VBPF2C), by default 'vbpf2c' when that is the\n"
 	      "command running 'init' (found on PATH), else its absolute path; override it\n"
@@ -125,6 +127,7 @@ static const char *name_problem(const char *name)
 
 /* ---- which vbpf2c the Makefile runs -------------------------------------- */
 
+/* Also what main.c's -c asks about clang: an executable regular file. */
 bool cmd_find_on_path(const char *name, char *found, size_t size)
 {
 	const char *path = getenv("PATH");
