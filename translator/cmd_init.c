@@ -31,7 +31,7 @@
 #include "vbpf2c.h"
 
 /* The kinds `init` offers: each has a directory templates/init/KIND/.
- * test_args is how the project's `make test` runs its loader: packet
+ * loader_test_args is how the project's `make test` runs its loader: packet
  * programs test-run one packet through the skeleton without arguments
  * (attaching to an interface needs one); tracing programs attach, so the
  * run is bounded. */
@@ -303,7 +303,8 @@ static bool stage_file(const char *path, const char *shown, const char *data, si
 }
 
 /* The templates of kind: the common ones (init/X) unless the kind has its
- * own (init/KIND/X), then the kind's. Returns how many, at most max. */
+ * own (init/KIND/X), then the kind's. Returns how many, or -1 when there
+ * are more than max. */
 static int select_templates(const char *kind, const struct template_file **out, int max)
 {
 	char prefix[96];
@@ -321,7 +322,9 @@ static int select_templates(const char *kind, const struct template_file **out, 
 		} else if (strncmp(t->name, prefix, plen) == 0 && !strchr(t->name + plen, '/')) {
 			base = t->name + plen;
 		}
-		if (base && n < max)
+		if (base && n == max)
+			return -1;
+		if (base)
 			out[n++] = t;
 	}
 	return n;
@@ -349,6 +352,22 @@ static char *output_name(const struct template_file *t, const char *name)
 	if (out)
 		snprintf(out, n, "%s%s", name, base + 4);
 	return out;
+}
+
+/* rename(from, to) unless to exists, then -1 with errno EEXIST. A file
+ * system without RENAME_NOREPLACE gets a check just before the rename. */
+static int move_into_place(const char *from, const char *to)
+{
+	struct stat st;
+	if (renameat2(AT_FDCWD, from, AT_FDCWD, to, RENAME_NOREPLACE) == 0)
+		return 0;
+	if (errno != EINVAL)
+		return -1;
+	if (lstat(to, &st) == 0) {
+		errno = EEXIST;
+		return -1;
+	}
+	return rename(from, to);
 }
 
 int cmd_init(int argc, char **argv)
@@ -400,6 +419,9 @@ int cmd_init(int argc, char **argv)
 
 	const struct template_file *files[MAX_FILES];
 	int nfiles = select_templates(kind->name, files, MAX_FILES);
+	if (nfiles < 0)
+		return init_fail("templates/init/%s has more than %d files: raise MAX_FILES",
+				 kind->name, MAX_FILES);
 	char *vbpf2c = vbpf2c_default();
 	if (!vbpf2c) {
 		vbpf2c = strdup("vbpf2c");
@@ -415,6 +437,11 @@ int cmd_init(int argc, char **argv)
 		.vbpf2c = vbpf2c,
 		.loader_test = loader_test.data,
 	};
+
+	/* Before anything exists that they should remove. */
+	static const int fatal_signals[] = { SIGINT, SIGTERM, SIGHUP };
+	for (size_t i = 0; i < sizeof(fatal_signals) / sizeof(fatal_signals[0]); i++)
+		signal(fatal_signals[i], on_fatal_signal);
 
 	int status = 2;
 	/* Beside NAME, so that the rename cannot cross file systems. */
@@ -439,9 +466,6 @@ int cmd_init(int argc, char **argv)
 		}
 		free(base);
 	}
-	static const int fatal_signals[] = { SIGINT, SIGTERM, SIGHUP };
-	for (size_t i = 0; i < sizeof(fatal_signals) / sizeof(fatal_signals[0]); i++)
-		signal(fatal_signals[i], on_fatal_signal);
 
 	mode_t mask = umask(0);
 	umask(mask);
@@ -460,7 +484,7 @@ int cmd_init(int argc, char **argv)
 		init_fail("cannot set the permissions of %s: %s", name, strerror(errno));
 		goto out;
 	}
-	if (renameat2(AT_FDCWD, dir, AT_FDCWD, name, RENAME_NOREPLACE) != 0) {
+	if (move_into_place(dir, name) != 0) {
 		if (errno == EEXIST)
 			init_fail("%s already exists: choose another name or remove it", name);
 		else
