@@ -31,6 +31,9 @@ fi
 kernel_ok=true
 why=$("$RUNCASES" --probe) || kernel_ok=false
 
+# Debian's PATH for users: no /usr/sbin, where bpftool is.
+USER_PATH=/usr/local/bin:/usr/bin:/bin
+
 kinds=$("$VBPF2C" init --help | sed -n '/^KIND is one of:/,/^$/s/^  \([a-z_]*\) .*/\1/p')
 [ -n "$kinds" ] || fail "init --help lists no kinds"
 
@@ -49,7 +52,7 @@ for kind in $kinds; do
 		fail "$kind: demo.va is not accepted silently:"
 		sed 's/^/    /' "$dir/check.out"
 	fi
-	if ! make -C "$dir/demo" >"$dir/make.out" 2>&1; then
+	if ! env PATH="$USER_PATH" make -C "$dir/demo" >"$dir/make.out" 2>&1; then
 		fail "$kind: make failed:"
 		sed 's/^/    /' "$dir/make.out"
 		continue
@@ -70,7 +73,7 @@ for kind in $kinds; do
 		skip "$kind: make test: $why"
 		continue
 	fi
-	if ! make -C "$dir/demo" test >"$dir/test.out" 2>&1; then
+	if ! env PATH="$USER_PATH" make -C "$dir/demo" test >"$dir/test.out" 2>&1; then
 		fail "$kind: make test failed:"
 		sed 's/^/    /' "$dir/test.out"
 		continue

@@ -68,12 +68,21 @@ int main(int argc, char **argv)
 	track_value_t pid = (track_value_t)getpid();
 	int seconds = 0, opt;
 	while ((opt = getopt(argc, argv, "p:d:h")) != -1) {
+		char *end;
 		switch (opt) {
 		case 'p':
-			pid = (track_value_t)strtoul(optarg, NULL, 0);
+			pid = (track_value_t)strtoul(optarg, &end, 10);
+			if (*end) {
+				fprintf(stderr, "-p takes a process id\n");
+				return 2;
+			}
 			break;
 		case 'd':
-			seconds = atoi(optarg);
+			seconds = (int)strtol(optarg, &end, 10);
+			if (*end || seconds <= 0) {
+				fprintf(stderr, "-d takes a number of seconds\n");
+				return 2;
+			}
 			break;
 		default:
 			usage(argv[0]);

@@ -145,7 +145,11 @@ int main(int argc, char **argv)
 			block[nblock++] = (blocked_key_t)v;
 			break;
 		case 'd':
-			seconds = atoi(optarg);
+			seconds = (int)strtol(optarg, &end, 10);
+			if (*end || seconds <= 0) {
+				fprintf(stderr, "-d takes a number of seconds\n");
+				return 2;
+			}
 			break;
 		default:
 			usage(argv[0]);
