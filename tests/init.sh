@@ -63,12 +63,22 @@ for kind in $kinds; do
 	fi
 	# vbpf2c -c compiles the C half without warnings enabled: it must be
 	# clean with them too.
+	clean=true
 	if ! clang -O2 -g -target bpf -Wall -Wextra -Werror -I"/usr/include/$(cc -print-multiarch)" \
 		-fsyntax-only "$dir/demo/demo_hand.bpf.c" >"$dir/warn.out" 2>&1; then
 		fail "$kind: demo_hand.bpf.c has warnings:"
 		sed 's/^/    /' "$dir/warn.out"
+		clean=false
 	fi
-	pass "$kind: init, make"
+	# The C files read as the rest of the generated C: clang-format with
+	# the project's style leaves them as they are.
+	cp .clang-format "$dir/demo/"
+	for c in "$dir/demo/demo.c" "$dir/demo/demo_hand.bpf.c"; do
+		clang-format --style=file "$c" | diff -u "$c" - >"$dir/format.out" ||
+			{ fail "$kind: clang-format changes ${c##*/}:"; sed 's/^/    /' "$dir/format.out"; clean=false; }
+	done
+	rm "$dir/demo/.clang-format"
+	$clean && pass "$kind: init, make"
 	if ! $kernel_ok; then
 		skip "$kind: make test: $why"
 		continue

@@ -40,10 +40,11 @@ static int print_counts(struct @NAME@_bpf *skel)
 	syscalls_key_t busiest = 0;
 	for (syscalls_key_t id = 0; id < NSYSCALLS; id++) {
 		syscalls_value_t c;
-		int err = bpf_map__lookup_elem(skel->maps.syscalls, &id, sizeof(id), &c,
-					       sizeof(c), 0);
+		int err = bpf_map__lookup_elem(skel->maps.syscalls, &id,
+					       sizeof(id), &c, sizeof(c), 0);
 		if (err) {
-			fprintf(stderr, "reading syscalls: %s\n", strerror(-err));
+			fprintf(stderr, "reading syscalls: %s\n",
+				strerror(-err));
 			return err;
 		}
 		all += c.all;
@@ -80,7 +81,8 @@ int main(int argc, char **argv)
 		case 'd':
 			seconds = (int)strtol(optarg, &end, 10);
 			if (*end || seconds <= 0) {
-				fprintf(stderr, "-d takes a number of seconds\n");
+				fprintf(stderr,
+					"-d takes a number of seconds\n");
 				return 2;
 			}
 			break;
@@ -101,10 +103,11 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	track_key_t zero = 0;
-	int err = bpf_map__update_elem(skel->maps.track, &zero, sizeof(zero), &pid, sizeof(pid),
-				       BPF_ANY);
+	int err = bpf_map__update_elem(skel->maps.track, &zero, sizeof(zero),
+				       &pid, sizeof(pid), BPF_ANY);
 	if (err)
-		fprintf(stderr, "setting the tracked process: %s\n", strerror(-err));
+		fprintf(stderr, "setting the tracked process: %s\n",
+			strerror(-err));
 	/* Attaches every program of the skeleton by its section name
 	 * (raw_tracepoint/sys_enter); destroying the skeleton detaches it. */
 	if (!err && (err = @NAME@_bpf__attach(skel)))
@@ -112,8 +115,10 @@ int main(int argc, char **argv)
 	if (!err) {
 		signal(SIGINT, on_signal);
 		signal(SIGTERM, on_signal);
-		printf("counting system calls, tracking pid %u; Ctrl-C stops\n", pid);
-		for (int elapsed = 0; !stop && (seconds <= 0 || elapsed < seconds); elapsed++) {
+		printf("counting system calls, tracking pid %u; Ctrl-C stops\n",
+		       pid);
+		for (int elapsed = 0;
+		     !stop && (seconds <= 0 || elapsed < seconds); elapsed++) {
 			sleep(1);
 			if ((err = print_counts(skel)))
 				break;
