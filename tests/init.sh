@@ -166,7 +166,7 @@ SETUP='echo keep > demo' expect_error "existing file" 2 \
 	"vbpf2c init: demo already exists" init xdp demo
 SETUP='ln -s nowhere demo' expect_error "dangling symbolic link" 2 \
 	"vbpf2c init: demo already exists" init xdp demo
-expect_error "no NAME" 2 "usage: vbpf2c init KIND NAME" init xdp
+expect_error "no NAME" 2 "vbpf2c init: expected a KIND and a NAME: vbpf2c init KIND NAME" init xdp
 expect_error "three arguments" 2 \
 	"vbpf2c init: too many arguments (from 'extra' on): give one KIND and one NAME" \
 	init xdp demo extra

@@ -46,11 +46,11 @@ static const struct init_kind {
 };
 enum { NKINDS = sizeof(init_kinds) / sizeof(init_kinds[0]) };
 
-/* The longest NAME: the loader, the skeleton (NAME_bpf) and the files are
- * named after it, and a short name is what a directory listing shows. */
+/* The longest NAME accepted: every file and the skeleton's identifiers
+ * (NAME_bpf__open_and_load) repeat it. */
 enum { NAME_MAX_LEN = 64 };
 
-static void init_usage(FILE *out)
+static void init_usage(void)
 {
 	fputs("usage: vbpf2c init KIND NAME\n"
 	      "\n"
@@ -60,9 +60,9 @@ static void init_usage(FILE *out)
 	      "everything and 'make test' runs the cases in the kernel, then the loader.\n"
 	      "\n"
 	      "KIND is one of:\n",
-	      out);
+	      stdout);
 	for (int i = 0; i < NKINDS; i++)
-		fprintf(out, "  %-16s%s\n", init_kinds[i].name, init_kinds[i].summary);
+		printf("  %-16s%s\n", init_kinds[i].name, init_kinds[i].summary);
 	fputs("\n"
 	      "NAME is a C identifier (letters, digits, '_'; not starting with a digit)\n"
 	      "of at most 64 characters, and none of the names the project's Makefile uses\n"
@@ -74,8 +74,10 @@ static void init_usage(FILE *out)
 	      "with 'make VBPF2C=...'.\n"
 	      "\n"
 	      "exit status: 0 created, 2 usage error, NAME exists, or I/O error\n",
-	      out);
+	      stdout);
 }
+
+static const char try_help[] = "Try 'vbpf2c init --help' for the kinds and the rules for NAME.\n";
 
 static int init_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static int init_fail(const char *fmt, ...)
@@ -375,13 +377,13 @@ int cmd_init(int argc, char **argv)
 	const char *kind_name = NULL, *name = NULL;
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--help") == 0) {
-			init_usage(stdout);
+			init_usage();
 			return fflush(stdout) == 0 ? 0 : 2;
 		}
 		/* No kind or name starts with '-'. */
 		if (argv[i][0] == '-') {
 			init_fail("unknown option '%s'", argv[i]);
-			init_usage(stderr);
+			fputs(try_help, stderr);
 			return 2;
 		}
 		if (!kind_name) {
@@ -395,7 +397,8 @@ int cmd_init(int argc, char **argv)
 		}
 	}
 	if (!kind_name || !name) {
-		init_usage(stderr);
+		init_fail("expected a KIND and a NAME: vbpf2c init KIND NAME");
+		fputs(try_help, stderr);
 		return 2;
 	}
 
