@@ -42,6 +42,7 @@ static const struct init_kind {
 } init_kinds[] = {
 	{ "xdp", "XDP program: drops the EtherTypes listed in a map", "" },
 	{ "tc", "tc classifier: drops the EtherTypes listed in a map", "" },
+	{ "cgroup_skb", "cgroup egress filter: drops IPv4 packets to listed addresses", "" },
 	{ "raw_tracepoint", "raw tracepoint on sys_enter: counts system calls", "-d 1" },
 };
 enum { NKINDS = sizeof(init_kinds) / sizeof(init_kinds[0]) };
