@@ -21,7 +21,7 @@ skip() { echo "SKIP $1"; skipped=$((skipped + 1)); }
 
 tmp=$(mktemp -d /tmp/vbpf2c-init.XXXXXX) || exit 2
 trap 'rm -rf "$tmp"' EXIT
-trap 'exit 1' INT TERM HUP
+trap 'exit 1' INT TERM HUP PIPE
 
 if ! make -s "$RUNCASES" >/dev/null; then
 	echo "init.sh: cannot build $RUNCASES"
