@@ -6,6 +6,7 @@
 # kind, bad names, an existing NAME, usage - each with its message and exit
 # status, and nothing left behind. And $(VBPF2C): `vbpf2c` when PATH finds
 # the running vbpf2c, else its absolute path, quoted when it has spaces.
+# And gen_templates.sh, which embeds templates/ into the binary.
 # Last line: "N passed, N failed, N skipped"; exit status 1 when anything
 # failed.
 set -u
@@ -267,6 +268,43 @@ elif ! make -C "$dir/s" s.bpf.o >"$dir/s.out" 2>&1; then
 	sed 's/^/    /' "$dir/s.out"
 else
 	pass "VBPF2C: a path with a space and a \$ is quoted, and make runs it"
+fi
+
+# ---- gen_templates.sh: what it embeds, byte for byte -------------------------
+
+dir=$tmp/gen && mkdir -p "$dir/t/init/k/deep" "$dir/t/.git" "$dir/t/init/.hidden"
+echo "documents the directory" >"$dir/t/README.md"
+echo "a kind's README is a template" >"$dir/t/init/k/README.md"
+echo "dot file" >"$dir/t/init/.swp"
+echo "in a dot directory" >"$dir/t/.git/config"
+echo "in a dot directory" >"$dir/t/init/.hidden/x"
+printf 'tab\there "quoted" back\\slash ??= @NAME@\nno newline at the end' >"$dir/t/init/k/deep/odd"
+: >"$dir/t/empty"
+cat >"$dir/dump.c" <<'EOC'
+#include <stdio.h>
+#include "templates.gen.h"
+int main(int argc, char **argv)
+{
+	if (argc > 1) {
+		const struct template_file *t = template_lookup(argv[1]);
+		return t && fwrite(t->text, 1, t->len, stdout) == t->len ? 0 : 1;
+	}
+	for (const struct template_file *t = template_files; t->name; t++)
+		printf("%s\n", t->name);
+	return 0;
+}
+EOC
+if ! sh translator/gen_templates.sh "$dir/t" >"$dir/templates.gen.h" ||
+   ! cc -std=c11 -Wall -Wextra -Werror -I"$dir" -o "$dir/dump" "$dir/dump.c" 2>"$dir/cc.err"; then
+	fail "gen_templates.sh: its header does not compile:"
+	sed 's/^/    /' "$dir/cc.err"
+elif [ "$("$dir/dump" | tr '\n' ' ')" != "empty init/k/README.md init/k/deep/odd " ]; then
+	fail "gen_templates.sh embeds: $("$dir/dump" | tr '\n' ' ')"
+elif ! "$dir/dump" init/k/deep/odd | cmp -s - "$dir/t/init/k/deep/odd" ||
+     ! "$dir/dump" empty | cmp -s - "$dir/t/empty"; then
+	fail "gen_templates.sh: the embedded text differs from the file"
+else
+	pass "gen_templates.sh: subdirectories, no dot files or top README, exact bytes"
 fi
 
 # ---- determinism --------------------------------------------------------------
