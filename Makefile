@@ -1,7 +1,7 @@
 # vbpf2c - Vaisto BPF to libbpf C.
 #
 #   make            build ./vbpf2c (installs missing Debian packages when root)
-#   make test       build and run every test: unit, golden, kernel, mixing
+#   make test       build and run every test: unit, golden, kernel, mixing, init
 #   make examples   build examples/mixed: linked object, skeleton, loader
 #   make fuzz       run the front-end fuzzer for FUZZ_SECONDS (default 600)
 #   make bench      run the benchmarks in bench/
@@ -30,7 +30,7 @@ RUNTIME_OBJ    = $(RUNTIME_SRC:runtime/%.c=build/runtime_%.o)
 UNIT_SRC       = $(sort $(wildcard tests/unit/*.c))
 HEADERS        = $(wildcard translator/*.h translator/*.def runtime/*.h) build/helpers.gen.h build/templates.gen.h
 
-.PHONY: all deps test unit-test golden-test kernel-test mixing-test examples fuzz bench install clean demo
+.PHONY: all deps test unit-test golden-test kernel-test mixing-test init-test examples fuzz bench install clean demo
 all: deps vbpf2c
 
 # Installs what is missing when run as root; otherwise prints the command.
@@ -55,7 +55,8 @@ build/helpers.gen.h: translator/gen_helpers.sh | build
 	sh translator/gen_helpers.sh /usr/include/bpf/bpf_helper_defs.h > $@.tmp && mv $@.tmp $@
 
 # templates/ embedded into the binary as C strings.
-build/templates.gen.h: translator/gen_templates.sh $(wildcard templates/*) | build
+# Directories too: removing a template changes its directory.
+build/templates.gen.h: translator/gen_templates.sh $(shell find templates) | build
 	sh translator/gen_templates.sh templates > $@.tmp && mv $@.tmp $@
 
 build/%.o: translator/%.c $(HEADERS) | build
@@ -76,6 +77,11 @@ vbpf2c: build/main.o $(COMMAND_OBJ) build/libvbpf2c.a build/libvbpf2c_runtime.a
 build/unit_tests: $(UNIT_SRC) $(wildcard tests/unit/*.h) build/libvbpf2c.a build/libvbpf2c_runtime.a $(HEADERS)
 	$(CC) $(ALL_CFLAGS) -Iruntime -o $@ $(UNIT_SRC) build/libvbpf2c.a build/libvbpf2c_runtime.a -lcriterion -lbpf -lelf -lz
 
+# The kernel tests' case runner, and the probe that says whether bpf() may
+# be used here (tests/kernel.sh, tests/init.sh).
+build/vbpf-runcases: tests/kernel/runcases.c build/libvbpf2c_runtime.a $(HEADERS)
+	$(CC) $(ALL_CFLAGS) -Iruntime -o $@ tests/kernel/runcases.c build/libvbpf2c_runtime.a -lbpf -lelf -lz
+
 unit-test: build/unit_tests
 	./build/unit_tests
 
@@ -85,6 +91,9 @@ golden-test: vbpf2c
 
 kernel-test: vbpf2c
 	sh tests/kernel.sh
+
+init-test: vbpf2c build/vbpf-runcases
+	sh tests/init.sh
 
 demo: deps vbpf2c
 	sh tests/demo.sh
@@ -116,7 +125,7 @@ mixing-test: vbpf2c examples
 	sh tests/mixing.sh
 
 test: deps vbpf2c
-	$(MAKE) unit-test golden-test kernel-test mixing-test
+	$(MAKE) unit-test golden-test kernel-test mixing-test init-test
 
 # libFuzzer over reader + parser + checker, with ASan and UBSan.
 # The native backend (native_*.c) needs libbpf and libelf: not fuzzed here.

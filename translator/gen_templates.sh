@@ -1,10 +1,12 @@
 #!/bin/sh
-# gen_templates.sh DIR - embed every file of DIR (templates/) into the
-# binary, except dot files and DIR/README.md (which documents the
-# directory): writes a C header on stdout with one string per file and a
-# table from file name to text, ending in a { NULL } sentinel.
+# gen_templates.sh DIR - embed every file of DIR (templates/) and of its
+# subdirectories into the binary, except dot files, files in dot
+# directories and DIR/README.md (which documents the directory): writes a C
+# header on stdout with one string per file and a table from name to text,
+# ending in a { NULL } sentinel. A file's name is its path below DIR:
+# "init/xdp/NAME.va".
 #
-#   const char *text = template_text("prog.bpf.c");   /* NULL if none */
+#   const char *text = template_text("init/Makefile");   /* NULL if none */
 #
 # Files are taken in byte order of their names, so the output is the same on
 # every machine. An empty (or missing) directory gives an empty table.
@@ -23,7 +25,7 @@ cat <<'EOF'
 #include <string.h>
 
 struct template_file {
-	const char *name;       /* file name inside templates/ */
+	const char *name;       /* path inside templates/: "init/Makefile" */
 	const char *text;
 	size_t len;             /* bytes, without the terminating NUL */
 };
@@ -34,9 +36,11 @@ EOF
 if [ -d "$dir" ]; then
 	# Names with a newline or a quote cannot be templates; refuse them
 	# rather than generate broken C.
-	LC_ALL=C find "$dir" -maxdepth 1 -type f ! -name '.*' ! -name README.md | LC_ALL=C sort |
+	(cd "$dir" && LC_ALL=C find . -name '.?*' -prune -o -type f ! -path ./README.md -print) |
+	LC_ALL=C sort |
 	while IFS= read -r path; do
-		name=${path##*/}
+		name=${path#./}
+		path=$dir/$name
 		case $name in
 		*[\"\\]*)
 			echo "gen_templates.sh: unusable template name: $name" >&2

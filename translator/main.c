@@ -66,6 +66,7 @@ static const char usage_text[] =
 	"       vbpf2c -c [options] FILE.va [HAND.c ...] [OBJ.o ...] [-o OUT.o]\n"
 	"       vbpf2c test [options] FILE.va [FILE.cases]\n"
 	"       vbpf2c run [options] FILE.va\n"
+	"       vbpf2c init KIND NAME\n"
 	"Translate a Vaisto BPF program to libbpf C, or compile it to a BPF object.\n"
 	"The C goes to standard output unless -o or -c says otherwise.\n"
 	"FILE may be '-' to read standard input.\n"
@@ -75,7 +76,10 @@ static const char usage_text[] =
 	"one object with libbpf's linker. Their license strings must be identical.\n"
 	"'vbpf2c test' compiles FILE.va, loads it into the kernel and runs its test\n"
 	"cases with BPF_PROG_TEST_RUN. 'vbpf2c run' loads it, attaches it where this\n"
-	"machine allows and prints its maps and events. Each takes --help.\n"
+	"machine allows and prints its maps and events. 'vbpf2c init' creates a\n"
+	"project NAME/ - a KIND program half Vaisto, half hand-written C, with a\n"
+	"skeleton loader - whose 'make' and 'make test' work as they are.\n"
+	"Each takes --help ('vbpf2c init --help' lists the kinds).\n"
 	"\n"
 	"Options:\n"
 	"  -o FILE         write the output to FILE ('-': standard output)\n"
@@ -135,25 +139,8 @@ typedef struct Options {
 /* Is name an executable file in one of $PATH's directories? */
 static bool program_on_path(const char *name)
 {
-	const char *path = getenv("PATH");
-	if (!path || !*path)
-		path = "/usr/local/bin:/usr/bin:/bin";
-	size_t name_len = strlen(name);
-	for (const char *dir = path; *dir;) {
-		const char *end = strchr(dir, ':');
-		size_t dir_len = end ? (size_t)(end - dir) : strlen(dir);
-		char candidate[PATH_MAX];
-		if (dir_len + 1 + name_len < sizeof(candidate)) {
-			snprintf(candidate, sizeof(candidate), "%.*s/%s", (int)(dir_len ? dir_len : 1),
-				 dir_len ? dir : ".", name);
-			if (access(candidate, X_OK) == 0)
-				return true;
-		}
-		if (!end)
-			break;
-		dir = end + 1;
-	}
-	return false;
+	char found[PATH_MAX];
+	return cmd_find_on_path(name, found, sizeof(found));
 }
 
 /* ---- messages ---------------------------------------------------------- */
@@ -770,14 +757,15 @@ static int link_inputs(const Options *opt)
 
 int main(int argc, char **argv)
 {
-	/* Subcommands come first; a source file literally named "test" or
-	 * "run" can still be given as ./test. */
+	/* Subcommands come first; a source file literally named "test",
+	 * "run" or "init" can still be given as ./test. */
 	static const struct {
 		const char *name;
 		int (*run)(int argc, char **argv);
 	} subcommands[] = {
 		{ "test", cmd_test },
 		{ "run", cmd_run },
+		{ "init", cmd_init },
 	};
 	for (size_t i = 0; argc > 1 && i < sizeof(subcommands) / sizeof(subcommands[0]); i++) {
 		if (strcmp(argv[1], subcommands[i].name) == 0)

@@ -599,6 +599,13 @@ int cmd_test(int argc, char **argv);
 /* `vbpf2c run [options] prog.va` (cmd_run.c): loads, attaches where this
  * machine allows, prints maps and events until Ctrl-C or --duration. */
 int cmd_run(int argc, char **argv);
+/* `vbpf2c init KIND NAME` (cmd_init.c): creates the project directory NAME
+ * from templates/init/ (a .va, hand-written BPF C, a skeleton loader, cases,
+ * a Makefile and a README). */
+int cmd_init(int argc, char **argv);
+/* The first executable regular file called name in $PATH's directories,
+ * written to found; false when there is none (or it does not fit). */
+bool cmd_find_on_path(const char *name, char *found, size_t size);
 /* Compiles source to a BPF object by running this executable with -c
  * (compile_args: -I/-D/--clang=/--backend=/--license= as given). */
 bool cmd_compile(const char *source, const char *object, char **compile_args, int nargs);
