@@ -109,7 +109,7 @@ examples: $(MIXED)/loader
 
 $(MIXED)/flowstats.bpf.o: $(MIXED_SRC) vbpf2c
 	@mkdir -p $(MIXED)
-	./vbpf2c -c $(MIXED_SRC) -o $@
+	./vbpf2c -c -Wall -Wextra -Werror $(MIXED_SRC) -o $@
 
 $(MIXED)/flowstats.h: examples/mixed/flowstats.va vbpf2c
 	@mkdir -p $(MIXED)

@@ -35,7 +35,7 @@ static const char test_usage[] =
 	"options:\n"
 	"  --dump          print every map after the cases\n"
 	"  --keep          keep the compiled object (file.bpf.o beside file.va)\n"
-	"  --backend=NAME, --clang=PATH, -I DIR, -D NAME[=VAL], --license=STR\n"
+	"  --backend=NAME, --clang=PATH, -I DIR, -D NAME[=VAL], -WFLAG, --license=STR\n"
 	"                  passed to the compiler, as for vbpf2c -c\n"
 	"  --help          this text\n"
 	"\n"
@@ -62,7 +62,7 @@ int cmd_compile_option(int argc, char **argv, int i, char **compile_args, int *n
 		compile_args[(*nargs)++] = argv[i + 1];
 		return 2;
 	}
-	if (strncmp(arg, "-I", 2) == 0 || strncmp(arg, "-D", 2) == 0 ||
+	if (strncmp(arg, "-I", 2) == 0 || strncmp(arg, "-D", 2) == 0 || (strncmp(arg, "-W", 2) == 0 && arg[2]) ||
 	    strncmp(arg, "--backend=", 10) == 0 || strncmp(arg, "--clang=", 8) == 0 ||
 	    strncmp(arg, "--license=", 10) == 0) {
 		compile_args[(*nargs)++] = argv[i];

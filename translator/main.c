@@ -101,10 +101,11 @@ static const char usage_text[] =
 	"  --clang=PATH    the clang that -c runs (default: $CLANG, else clang on PATH)\n"
 	"  -I DIR          add DIR to clang's include path (with -c)\n"
 	"  -D NAME[=VAL]   define a macro for clang (with -c)\n"
+	"  -WFLAG          a warning option for clang (with -c), e.g. -Wall -Werror\n"
 	"  --version       print the version and exit\n"
 	"  --help          print this help and exit\n"
 	"\n"
-	"-c runs: CLANG -O2 -g -target bpf [-I/-D options] " MULTIARCH_INCLUDE "\n"
+	"-c runs: CLANG -O2 -g -target bpf [-I/-D/-W options] " MULTIARCH_INCLUDE "\n"
 	"         -c NAME.bpf.c -o OBJECT\n"
 	"on a temporary copy of the C. Output files are written atomically: on any\n"
 	"failure no output file is created or changed.\n"
@@ -129,7 +130,7 @@ typedef struct Options {
 	bool line_directives;       /* off with --no-line */
 	const char *license;        /* --license, NULL: the module's */
 	const char *clang;          /* --clang, $CLANG or "clang" */
-	const char **clang_args;    /* -I and -D, in command-line order */
+	const char **clang_args;    /* -I, -D and -W, in command-line order */
 	int nclang_args;
 	bool native;                /* --backend=native */
 	const char **compile_args;  /* what a link passes on to `vbpf2c -c` per .va */
@@ -641,6 +642,10 @@ static void parse_options(int argc, char **argv, Options *opt)
 			snprintf(joined, n, "-%c%s", flag, value);
 			opt->clang_args[opt->nclang_args++] = joined;
 			opt->compile_args[opt->ncompile_args++] = joined;
+		} else if (strncmp(arg, "-W", 2) == 0 && arg[2]) {
+			/* warnings for clang: -Wall -Wextra -Werror on hand-written C */
+			opt->clang_args[opt->nclang_args++] = arg;
+			opt->compile_args[opt->ncompile_args++] = arg;
 		} else if ((value = long_value(argc, argv, &i, "--license"))) {
 			opt->license = value;
 			opt->compile_args[opt->ncompile_args++] = joined_option("--license", value);

@@ -634,7 +634,7 @@ typedef struct LinkJob {
  * status (0, 1 rejected, 2 trouble). */
 int link_objects(const LinkJob *job);
 
-/* When argv[i] is a compiler option (-I DIR, -IDIR, -D..., --clang=,
+/* When argv[i] is a compiler option (-I DIR, -IDIR, -D..., -W..., --clang=,
  * --backend=, --license=), appends it to compile_args and returns how many
  * words it took; else 0. */
 int cmd_compile_option(int argc, char **argv, int i, char **compile_args, int *nargs);
