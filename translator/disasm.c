@@ -503,7 +503,7 @@ void disasm_object(const ObjFile *obj, const char *file_name, StrBuf *out)
 	sb_printf(out, "\n%s:\tfile format elf64-bpf\n", file_name);
 	for (int i = 1; i < obj->nsecs; i++) {
 		const ObjSection *sec = &obj->secs[i];
-		if ((sec->flags & SHF_EXECINSTR) && sec->type != SHT_NOBITS && sec->size > 0)
+		if ((sec->flags & SHF_EXECINSTR) && sec->data && sec->size > 0)
 			disasm_section(obj, i, out);
 	}
 }
