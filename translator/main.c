@@ -917,8 +917,10 @@ int main(int argc, char **argv)
 	if (!read_source(opt.input, &file))
 		return EXIT_TROUBLE;
 
-	/* --emit=asm on an object: nothing to compile. */
-	if (opt.emit == EMIT_ASM && obj_is_elf(file.text, file.len)) {
+	/* --emit=asm on an object (by its contents, or by its name: then a
+	 * file that is not one is refused as such): nothing to compile. */
+	if (opt.emit == EMIT_ASM &&
+	    (obj_is_elf(file.text, file.len) || input_kind(opt.input) == INPUT_OBJECT)) {
 		StrBuf out = { 0 };
 		bool ok = disassemble(file.text, file.len, file.name, &out) &&
 			  (!opt.output || strcmp(opt.output, "-") == 0
