@@ -6,6 +6,9 @@
  * when a program is rejected, retries it at log level 1 into our buffer.
  * Kernels since 6.4 rotate the log, so the buffer always ends with the
  * failing instruction and the complaint however long the program is.
+ *
+ * With verifier_stats, each program gets a small log of its own at level
+ * BPF_LOG_STATS, which holds little but "processed N insns".
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -21,6 +24,15 @@
 #include "vbpf_runtime.h"
 
 #define VERIFIER_LOG_SIZE (4u << 20)
+/* The kernel's BPF_LOG_STATS (include/linux/bpf_verifier.h): statistics
+ * only, a few lines whatever the program's size. */
+#define VERIFIER_LOG_STATS 4
+#define STATS_LOG_SIZE (16u << 10)
+
+struct prog_stats {
+	const struct bpf_program *prog;
+	char *log;
+};
 
 struct vbpf_obj {
 	struct bpf_object *bpf;
@@ -34,6 +46,9 @@ struct vbpf_obj {
 	FILE *diag;
 	bool verbose;
 	char pin_dir[64];              /* private_pins: made here, removed at close */
+	bool verifier_stats;
+	struct prog_stats *stats;      /* verifier_stats: one log per program */
+	int nstats;
 };
 
 /* libbpf's print callback has no user pointer: the object being opened or
@@ -118,6 +133,23 @@ int vbpf_kernel__probe(char *why, size_t why_size)
 	return -err;
 }
 
+/* bpf_object__open_file with our log buffer and pin directory; 0 or -errno. */
+static int open_bpf(struct vbpf_obj *obj)
+{
+	LIBBPF_OPTS(bpf_object_open_opts, open_opts,
+		    .kernel_log_buf = obj->log,
+		    .kernel_log_size = VERIFIER_LOG_SIZE,
+		    .kernel_log_level = 0,
+		    .pin_root_path = obj->pin_dir[0] ? obj->pin_dir : NULL);
+	begin_capture(obj);
+	obj->bpf = bpf_object__open_file(obj->path, &open_opts);
+	end_capture();
+	int err = libbpf_get_error(obj->bpf);
+	if (err)
+		obj->bpf = NULL;
+	return err;
+}
+
 struct vbpf_obj *vbpf_obj__open_file(const char *path, const struct vbpf_obj_opts *opts)
 {
 	struct vbpf_obj *obj = calloc(1, sizeof(*obj));
@@ -141,17 +173,9 @@ struct vbpf_obj *vbpf_obj__open_file(const char *path, const struct vbpf_obj_opt
 		if (mkdir(obj->pin_dir, 0700) != 0)
 			obj->pin_dir[0] = '\0';   /* no bpffs: libbpf reports pinning */
 	}
-	LIBBPF_OPTS(bpf_object_open_opts, open_opts,
-		    .kernel_log_buf = obj->log,
-		    .kernel_log_size = VERIFIER_LOG_SIZE,
-		    .kernel_log_level = 0,
-		    .pin_root_path = obj->pin_dir[0] ? obj->pin_dir : NULL);
-	begin_capture(obj);
-	obj->bpf = bpf_object__open_file(path, &open_opts);
-	end_capture();
-	int err = libbpf_get_error(obj->bpf);
+	obj->verifier_stats = opts && opts->verifier_stats;
+	int err = open_bpf(obj);
 	if (err) {
-		obj->bpf = NULL;
 		fprintf(obj->diag, "%s: error: cannot open BPF object: %s\n", path, strerror(-err));
 		print_messages(obj);
 		vbpf_obj__close(obj);
@@ -161,14 +185,82 @@ struct vbpf_obj *vbpf_obj__open_file(const char *path, const struct vbpf_obj_opt
 	return obj;
 }
 
+/* Gives every program its own statistics log. */
+static int request_stats(struct vbpf_obj *obj)
+{
+	struct bpf_program *prog;
+	int n = 0;
+	bpf_object__for_each_program(prog, obj->bpf)
+		n++;
+	obj->stats = calloc((size_t)n + 1, sizeof(*obj->stats));
+	if (!obj->stats)
+		return -ENOMEM;
+	bpf_object__for_each_program(prog, obj->bpf) {
+		struct prog_stats *st = &obj->stats[obj->nstats];
+		st->prog = prog;
+		st->log = calloc(1, STATS_LOG_SIZE);
+		if (!st->log)
+			return -ENOMEM;
+		obj->nstats++;
+		int err = bpf_program__set_log_buf(prog, st->log, STATS_LOG_SIZE);
+		if (!err)
+			err = bpf_program__set_log_level(prog, VERIFIER_LOG_STATS);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+static void free_stats(struct vbpf_obj *obj)
+{
+	for (int i = 0; i < obj->nstats; i++)
+		free(obj->stats[i].log);
+	free(obj->stats);
+	obj->stats = NULL;
+	obj->nstats = 0;
+}
+
+int vbpf_obj__verified_insns(const struct vbpf_obj *obj, const struct bpf_program *prog)
+{
+	for (int i = 0; i < obj->nstats; i++)
+		if (obj->stats[i].prog == prog)
+			return vbpf_verifier_log__processed_insns(obj->stats[i].log);
+	return -1;
+}
+
 int vbpf_obj__load(struct vbpf_obj *obj)
 {
 	obj->log[0] = '\0';
+	if (obj->verifier_stats && !obj->stats) {
+		int err = request_stats(obj);
+		if (err) {
+			fprintf(obj->diag, "%s: error: cannot ask for verifier statistics: %s\n",
+				obj->path, strerror(-err));
+			return err;
+		}
+	}
 	begin_capture(obj);
 	int err = bpf_object__load(obj->bpf);
 	end_capture();
 	if (!err)
 		return 0;
+
+	/* A statistics log has no complaint in it: load a fresh copy of the
+	 * object with the usual log to say why, at the .va line. */
+	if (obj->stats) {
+		free_stats(obj);
+		obj->verifier_stats = false;
+		bpf_object__close(obj->bpf);
+		free(obj->messages);
+		obj->messages = NULL;
+		obj->messages_len = 0;
+		int reopen = open_bpf(obj);
+		if (!reopen)
+			return vbpf_obj__load(obj);
+		fprintf(obj->diag, "%s: error: cannot load BPF object: %s\n", obj->path,
+			strerror(-err));
+		return err;
+	}
 
 	obj->have_error = obj->log[0] && vbpf_verifier_log__parse(obj->log, &obj->error) == 0;
 	if (obj->have_error) {
@@ -193,6 +285,7 @@ void vbpf_obj__close(struct vbpf_obj *obj)
 		rmdir(obj->pin_dir);
 	}
 	bpf_object__close(obj->bpf);
+	free_stats(obj);
 	free(obj->path);
 	free(obj->log);
 	free(obj->messages);

@@ -51,6 +51,11 @@ struct vbpf_verifier_error {
 /* Parses a verifier log (level 1). Returns 0 when a complaint was found. */
 int vbpf_verifier_log__parse(const char *log, struct vbpf_verifier_error *err);
 
+/* The instruction count of a log's "processed N insns" line, the
+ * verifier's total for the program (subprograms included), or -1 when the
+ * log has none. Any log level that includes BPF_LOG_STATS (4) has it. */
+int vbpf_verifier_log__processed_insns(const char *log);
+
 /* Prints err like a compiler error:
  *   prog.va:8:15: error: verifier: invalid access to packet, ...
  *     proto (bpf/load_u16 data 12)]
@@ -78,6 +83,11 @@ struct vbpf_obj_opts {
 	 * removed with its pins by vbpf_obj__close: tests and runs leave
 	 * nothing behind and never pick up another run's maps. */
 	bool private_pins;
+	/* Load every program with the verifier's statistics (log level
+	 * BPF_LOG_STATS) for vbpf_obj__verified_insns. A rejection is still
+	 * printed at the .va line: the object is then loaded once more with
+	 * the usual log. */
+	bool verifier_stats;
 };
 
 /* Opens an ELF object. NULL on failure (errno set, message on diag). */
@@ -93,6 +103,9 @@ struct bpf_object *vbpf_obj__bpf_object(const struct vbpf_obj *obj);
 const char *vbpf_obj__verifier_log(const struct vbpf_obj *obj);
 /* The parsed complaint of the last failed load, or NULL. */
 const struct vbpf_verifier_error *vbpf_obj__verifier_error(const struct vbpf_obj *obj);
+/* After a load with opts.verifier_stats: the instructions the verifier
+ * processed for prog ("processed N insns"), or -1 when unknown. */
+int vbpf_obj__verified_insns(const struct vbpf_obj *obj, const struct bpf_program *prog);
 /* Program by function name (source or C spelling); NULL name: the
  * object's first program. */
 struct bpf_program *vbpf_obj__find_prog(const struct vbpf_obj *obj, const char *name);

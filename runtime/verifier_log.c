@@ -15,6 +15,7 @@
  * directives make file:N the .va position.
  */
 #include <ctype.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -286,4 +287,25 @@ void vbpf_verifier_error__print(const struct vbpf_verifier_error *err,
 	}
 	if (err->insn[0])
 		fprintf(out, "note: failing instruction %s\n", err->insn);
+}
+
+int vbpf_verifier_log__processed_insns(const char *log)
+{
+	/* "processed 42 insns (limit 1000000) max_states_per_insn 0 ...":
+	 * the last such line, the one of the whole program. */
+	static const char prefix[] = "processed ";
+	int insns = -1;
+	for (const char *line = log; line && *line;) {
+		if (strncmp(line, prefix, sizeof(prefix) - 1) == 0) {
+			char *end;
+			long n = strtol(line + sizeof(prefix) - 1, &end, 10);
+			if (end != line + sizeof(prefix) - 1 && strncmp(end, " insns", 6) == 0 &&
+			    n >= 0 && n <= INT_MAX)
+				insns = (int)n;
+		}
+		line = strchr(line, '\n');
+		if (line)
+			line++;
+	}
+	return insns;
 }

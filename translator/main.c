@@ -7,7 +7,9 @@
  *
  * Reads the whole source, runs the front end, and then either stops
  * (--check), writes the C (stdout or -o), or compiles the C with clang
- * (-c). Every output file is written to a temporary name in its own
+ * (-c), or prints the object's instructions (--emit=asm, disasm.c), or
+ * compares what the two backends make of it (--compare, cmd_compare.c).
+ * Every output file is written to a temporary name in its own
  * directory and renamed into place, so a failure - or an interrupt - never
  * leaves a partial file behind, and nothing at all is written when the
  * program is rejected.
@@ -26,6 +28,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "disasm.h"
 #include "native.h"
 #include "vbpf2c.h"
 
@@ -67,6 +70,8 @@ static const char usage_text[] =
 	"       vbpf2c test [options] FILE.va [FILE.cases]\n"
 	"       vbpf2c run [options] FILE.va\n"
 	"       vbpf2c init KIND NAME\n"
+	"       vbpf2c --emit=asm [options] FILE.va|FILE.o\n"
+	"       vbpf2c --compare [options] FILE.va\n"
 	"Translate a Vaisto BPF program to libbpf C, or compile it to a BPF object.\n"
 	"The C goes to standard output unless -o or -c says otherwise.\n"
 	"FILE may be '-' to read standard input.\n"
@@ -89,15 +94,22 @@ static const char usage_text[] =
 	"  --check         check the program only: print diagnostics, write nothing\n"
 	"  --emit=KIND     what to write: c (the default), or h - the header that\n"
 	"                  shares the program's records, map types, maps and exported\n"
-	"                  functions with hand-written BPF C and user space\n"
+	"                  functions with hand-written BPF C and user space - or asm:\n"
+	"                  the BPF instructions of the object -c would make (with\n"
+	"                  --backend), or of the object FILE.o, in the syntax of\n"
+	"                  llvm-objdump -d -r --no-show-raw-insn\n"
 	"  -H FILE         also write that header to FILE (with the C or with -c)\n"
+	"  --compare       compile with both backends and print, per function, their\n"
+	"                  instruction counts and ratio; as root also the verifier's\n"
+	"                  processed-instruction counts of both objects\n"
 	"  --license=STR   license string of the generated program (default: the\n"
 	"                  program's (license \"...\") form, else \"GPL\")\n"
 	"  --no-line       leave out the #line directives that point the C (and the\n"
 	"                  BTF line info, and the verifier log) at FILE.va\n"
-	"  --backend=NAME  how -c makes the object: clang, or native (bytecode and\n"
-	"                  ELF written directly); default clang, and native with a\n"
-	"                  warning when no clang is named and none is on PATH\n"
+	"  --backend=NAME  how -c (and --emit=asm) makes the object: clang, or native\n"
+	"                  (bytecode and ELF written directly); default clang, and\n"
+	"                  native with a warning when no clang is named and none is\n"
+	"                  on PATH\n"
 	"  --clang=PATH    the clang that -c runs (default: $CLANG, else clang on PATH)\n"
 	"  -I DIR          add DIR to clang's include path (with -c)\n"
 	"  -D NAME[=VAL]   define a macro for clang (with -c)\n"
@@ -115,14 +127,15 @@ static const char usage_text[] =
 	"  1  the program was rejected (diagnostics on standard error)\n"
 	"  2  usage error, I/O error, or clang missing or failing\n";
 
-typedef enum EmitKind { EMIT_C, EMIT_H } EmitKind;
+typedef enum EmitKind { EMIT_C, EMIT_H, EMIT_ASM } EmitKind;
 
 typedef struct Options {
 	const char *input;          /* the .va: path, or "-" for standard input */
 	const char **inputs;        /* every input, in order: with -c, .va, .c and .o */
 	int ninputs;
 	bool link;                  /* -c with hand-written C or objects: cmd_link.c */
-	EmitKind emit;              /* --emit=c (default) or h */
+	EmitKind emit;              /* --emit=c (default), h or asm */
+	bool compare;               /* --compare */
 	const char *header;         /* -H FILE: the header too, beside the C or object */
 	const char *output;         /* -o; NULL: stdout for C, NAME.bpf.o for -c */
 	bool compile;               /* -c */
@@ -189,8 +202,9 @@ static char *xstrdup(const char *s)
 
 /* Paths to remove if we die before finishing: temporary outputs, the
  * temporary C file for clang and its directory (removed last, so it is
- * registered first). Only async-signal-safe calls touch it in the handler. */
-enum { MAX_TEMPS = 4 };
+ * registered first), the objects --emit=asm and --compare read and their
+ * directory. Only async-signal-safe calls touch it in the handler. */
+enum { MAX_TEMPS = 8 };
 static char *temp_paths[MAX_TEMPS];
 static volatile sig_atomic_t ntemps;
 
@@ -430,11 +444,9 @@ static bool run_tool(char **argv)
 	return false;
 }
 
-/* Writes the C into a private temporary directory as NAME.bpf.c - so any
- * message clang gives about the C itself names something recognisable -
- * and compiles it into object ("-" is standard output). */
-static bool compile_with_clang(const Options *opt, const char *stem, const StrBuf *c,
-			       const char *object)
+/* A fresh private directory under $TMPDIR, registered as a temporary;
+ * NULL after saying why. */
+static char *make_temp_dir(void)
 {
 	const char *tmpdir = getenv("TMPDIR");
 	if (!tmpdir || !*tmpdir)
@@ -445,11 +457,23 @@ static bool compile_with_clang(const Options *opt, const char *stem, const StrBu
 	if (!mkdtemp(dir)) {
 		fail("cannot create a temporary directory in %s: %s", tmpdir, strerror(errno));
 		free(dir);
-		return false;
+		return NULL;
 	}
 	temp_register(dir);
+	return dir;
+}
 
-	n = strlen(dir) + 1 + strlen(stem) + sizeof(".bpf.c");
+/* Writes the C into a private temporary directory as NAME.bpf.c - so any
+ * message clang gives about the C itself names something recognisable -
+ * and compiles it into object ("-" is standard output). */
+static bool compile_with_clang(const Options *opt, const char *stem, const StrBuf *c,
+			       const char *object)
+{
+	char *dir = make_temp_dir();
+	if (!dir)
+		return false;
+
+	size_t n = strlen(dir) + 1 + strlen(stem) + sizeof(".bpf.c");
 	char *c_path = xmalloc(n);
 	snprintf(c_path, n, "%s/%s.bpf.c", dir, stem);
 	bool ok = false;
@@ -515,6 +539,101 @@ out:
 	free(c_path);
 	free(dir);
 	return ok;
+}
+
+/* ---- objects read back: --emit=asm, --compare ---------------------------- */
+
+/* Appends the disassembly of the object in data (disasm.c), named name in
+ * its first line as llvm-objdump names the file it reads. */
+static bool disassemble(const char *data, size_t len, const char *name, StrBuf *out)
+{
+	ObjFile obj;
+	char why[256];
+	if (!obj_read(data, len, &obj, why, sizeof(why))) {
+		fail("%s: %s", name, why);
+		return false;
+	}
+	disasm_object(&obj, name, out);
+	return true;
+}
+
+/* Compiles m with one backend into dir/NAME (a registered temporary), as
+ * -c would. Returns the object's path, or NULL after the backend said why. */
+static char *compile_into(const Options *opt, const Module *m, const char *stem, const StrBuf *c,
+			  const char *dir, const char *name, bool native)
+{
+	size_t n = strlen(dir) + 1 + strlen(name) + 1;
+	char *object = xmalloc(n);
+	snprintf(object, n, "%s/%s", dir, name);
+	temp_register(object);
+	bool ok = native ? native_compile(m, opt->license ? opt->license : m->license ? m->license : "GPL",
+					  object)
+			 : compile_with_clang(opt, stem, c, object);
+	if (ok)
+		return object;
+	unlink(object);
+	temp_forget();
+	free(object);
+	return NULL;
+}
+
+static void remove_temp(char *path)
+{
+	if (unlink(path) != 0 && errno == EISDIR)
+		rmdir(path);
+	temp_forget();
+	free(path);
+}
+
+/* --emit=asm on a source: the object -c would make, disassembled into out. */
+static bool disassemble_compiled(const Options *opt, const Module *m, const char *stem,
+				 const StrBuf *c, StrBuf *out)
+{
+	char *dir = make_temp_dir();
+	if (!dir)
+		return false;
+	size_t n = strlen(stem) + sizeof(".bpf.o");
+	char *name = xmalloc(n);
+	snprintf(name, n, "%s.bpf.o", stem);
+	char *object = compile_into(opt, m, stem, c, dir, name, opt->native);
+	SourceFile bytes;
+	bool ok = object && read_source(object, &bytes);
+	if (ok) {
+		ok = disassemble(bytes.text, bytes.len, name, out);
+		free((char *)bytes.text);
+	}
+	if (object)
+		remove_temp(object);
+	remove_temp(dir);
+	free(name);
+	return ok;
+}
+
+/* --compare: both backends' objects, side by side (cmd_compare.c). A
+ * backend that fails leaves its column empty; the status says so. */
+static int compare_backends(const Options *opt, const Module *m, const char *stem, const StrBuf *c)
+{
+	char *dir = make_temp_dir();
+	if (!dir)
+		return EXIT_TROUBLE;
+	char *clang_object = NULL;
+	const char *clang_missing = NULL;
+	if (program_on_path(opt->clang) || strchr(opt->clang, '/'))
+		clang_object = compile_into(opt, m, stem, c, dir, "clang.bpf.o", false);
+	else
+		clang_missing = "clang not found on PATH (name it with --clang=PATH or $CLANG)";
+	char *native_object = compile_into(opt, m, stem, c, dir, "native.bpf.o", true);
+	int status = cmd_compare(m, clang_object, clang_missing, native_object, stdout);
+	if (fflush(stdout) != 0)
+		status = EXIT_TROUBLE;
+	if (status == EXIT_OK && (!native_object || (!clang_object && !clang_missing)))
+		status = diag_error_count() > 0 ? EXIT_REJECTED : EXIT_TROUBLE;
+	if (native_object)
+		remove_temp(native_object);
+	if (clang_object)
+		remove_temp(clang_object);
+	remove_temp(dir);
+	return status;
 }
 
 /* ---- options ------------------------------------------------------------ */
@@ -629,8 +748,12 @@ static void parse_options(int argc, char **argv, Options *opt)
 				opt->emit = EMIT_C;
 			else if (strcmp(value, "h") == 0)
 				opt->emit = EMIT_H;
+			else if (strcmp(value, "asm") == 0)
+				opt->emit = EMIT_ASM;
 			else
-				usage_error("unknown --emit '%s' (expected c or h)", value);
+				usage_error("unknown --emit '%s' (expected c, h or asm)", value);
+		} else if (strcmp(arg, "--compare") == 0) {
+			opt->compare = true;
 		} else if (strncmp(arg, "-I", 2) == 0 || strncmp(arg, "-D", 2) == 0) {
 			/* Hand clang one joined argument: "-IDIR", "-DNAME=V". */
 			char flag = arg[1];
@@ -664,10 +787,12 @@ static void parse_options(int argc, char **argv, Options *opt)
 
 	if (opt->ninputs == 0)
 		usage_error("no input file");
-	/* More than one input, or any that is not Vaisto, is a link (-c). */
+	/* More than one input, or any that is not Vaisto, is a link (-c);
+	 * but --emit=asm reads one object as it is. */
 	for (int i = 0; i < opt->ninputs; i++) {
 		InputKind kind = input_kind(opt->inputs[i]);
-		if (opt->ninputs > 1 || kind == INPUT_C || kind == INPUT_OBJECT)
+		if (opt->ninputs > 1 || kind == INPUT_C ||
+		    (kind == INPUT_OBJECT && opt->emit != EMIT_ASM))
 			opt->link = true;
 		if (!opt->input && (kind == INPUT_VAISTO || opt->ninputs == 1))
 			opt->input = opt->inputs[i];
@@ -688,8 +813,15 @@ static void parse_options(int argc, char **argv, Options *opt)
 	if (opt->emit == EMIT_H && (opt->compile || opt->header))
 		usage_error("--emit=h writes the header only: it cannot be combined with -c or -H");
 	opt->native = backend && strcmp(backend, "native") == 0;
-	if (opt->native && !opt->compile && !opt->check_only)
-		usage_error("--backend=native writes objects: use it with -c");
+	if (opt->native && !opt->compile && !opt->check_only && opt->emit != EMIT_ASM)
+		usage_error("--backend=native writes objects: use it with -c or --emit=asm");
+	if (opt->emit == EMIT_ASM && (opt->compile || opt->check_only || opt->header))
+		usage_error("--emit=asm prints instructions: it cannot be combined with -c, -H "
+			    "or --check");
+	if (opt->compare && (opt->compile || opt->check_only || opt->emit != EMIT_C ||
+			     opt->output || opt->header || backend))
+		usage_error("--compare compiles with both backends and prints to standard output: "
+			    "it takes no -c, -o, -H, --check, --emit or --backend");
 	if (backend && !opt->native && strcmp(backend, "clang") != 0)
 		usage_error("unknown backend '%s' (expected clang or native)", backend);
 	if (opt->check_only && (opt->compile || opt->output || opt->header))
@@ -711,7 +843,7 @@ static void parse_options(int argc, char **argv, Options *opt)
 
 	/* The native backend is the fallback when no clang was named and none
 	 * is installed: -c still produces an object, and says how. */
-	if (opt->compile && !backend && !clang_option && !(env_clang && *env_clang) &&
+	if ((opt->compile || opt->emit == EMIT_ASM) && !backend && !clang_option && !(env_clang && *env_clang) &&
 	    !program_on_path(opt->clang)) {
 		fputs("vbpf2c: warning: clang not found on PATH: using the native backend "
 		      "(--backend=native)\n", stderr);
@@ -790,6 +922,19 @@ int main(int argc, char **argv)
 	if (!read_source(opt.input, &file))
 		return EXIT_TROUBLE;
 
+	/* --emit=asm on an object (by its contents, or by its name: then a
+	 * file that is not one is refused as such): nothing to compile. */
+	if (opt.emit == EMIT_ASM &&
+	    (obj_is_elf(file.text, file.len) || input_kind(opt.input) == INPUT_OBJECT)) {
+		StrBuf out = { 0 };
+		bool ok = disassemble(file.text, file.len, file.name, &out) &&
+			  (!opt.output || strcmp(opt.output, "-") == 0
+				   ? write_stdout(out.data, out.len)
+				   : write_file_atomically(opt.output, out.data, out.len));
+		sb_free(&out);
+		return ok ? EXIT_OK : EXIT_TROUBLE;
+	}
+
 	Module *m = frontend_run(&file);
 	if (!m || diag_error_count() > 0)
 		return EXIT_REJECTED;
@@ -821,6 +966,24 @@ int main(int argc, char **argv)
 
 	bool ok;
 	char *stem = source_stem(opt.input);
+	if (opt.compare) {
+		int status = compare_backends(&opt, m, stem, &c);
+		free(stem);
+		sb_free(&c);
+		return status;
+	}
+	if (opt.emit == EMIT_ASM) {
+		/* The disassembly takes the C's place as the output. */
+		StrBuf asm_text = { 0 };
+		ok = disassemble_compiled(&opt, m, stem, &c, &asm_text);
+		sb_free(&c);
+		c = asm_text;
+		if (!ok) {
+			free(stem);
+			sb_free(&c);
+			return diag_error_count() > 0 ? EXIT_REJECTED : EXIT_TROUBLE;
+		}
+	}
 	if (opt.compile) {
 		char *default_object = NULL;
 		const char *object = opt.output;

@@ -606,6 +606,13 @@ int cmd_init(int argc, char **argv);
 /* The first executable regular file called name in $PATH's directories,
  * written to found; false when there is none (or it does not fit). */
 bool cmd_find_on_path(const char *name, char *found, size_t size);
+/* `vbpf2c --compare` (cmd_compare.c): prints to out, per function of m,
+ * the instruction counts of its clang and native objects (NULL: that
+ * backend made none; clang_missing, when not NULL, says why) and, when
+ * bpf() works, the verifier's processed-instruction counts. main.c
+ * compiles the objects. Returns the exit status. */
+int cmd_compare(const Module *m, const char *clang_object, const char *clang_missing,
+		const char *native_object, FILE *out);
 /* Compiles source to a BPF object by running this executable with -c
  * (compile_args: -I/-D/--clang=/--backend=/--license= as given). */
 bool cmd_compile(const char *source, const char *object, char **compile_args, int nargs);

@@ -221,6 +221,22 @@ Test(runtime_verifier_log, a_log_without_line_info_still_gives_the_reason)
 	cr_assert_eq(err.insn_idx, 1);
 }
 
+/* A BPF_LOG_STATS log: the statistics lines only, the whole program's
+ * count last (a log of level 1 or 2 ends the same way). */
+Test(runtime_verifier_log, processed_insns_of_a_statistics_log)
+{
+	cr_assert_eq(vbpf_verifier_log__processed_insns(
+			     "verification time 12 usec\nstack depth 32+0\n"
+			     "processed 156 insns (limit 1000000) max_states_per_insn 1 "
+			     "total_states 13 peak_states 13 mark_read 0\n"),
+		     156);
+	cr_assert_eq(vbpf_verifier_log__processed_insns(missing_bounds_log), 2);
+	cr_assert_eq(vbpf_verifier_log__processed_insns("processed 3 insns\nprocessed 7 insns"), 7);
+	cr_assert_eq(vbpf_verifier_log__processed_insns(""), -1);
+	cr_assert_eq(vbpf_verifier_log__processed_insns("processed many insns\n"), -1);
+	cr_assert_eq(vbpf_verifier_log__processed_insns("0: (b7) r0 = 0\nprocessed 5 states\n"), -1);
+}
+
 Test(runtime_cases, packet_out_and_events)
 {
 	struct vbpf_cases *cs = parse("case c\n packet 01 02\n return 3\n packet-out 02 01\n"
