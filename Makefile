@@ -14,7 +14,7 @@ FUZZ_SECONDS ?= 600
 
 # Debian 12 packages the build, the tests and the generated C need.
 DEB_PACKAGES = build-essential clang llvm libbpf-dev libelf-dev zlib1g-dev \
-               libcriterion-dev bpftool pkg-config iproute2 clang-format
+               libcriterion-dev bpftool pkg-config iproute2 clang-format strace
 
 CFLAGS   ?= -O2 -g
 WARN      = -Wall -Wextra -Werror
