@@ -108,6 +108,10 @@ typedef struct CExpr {
 	bool wide; /* may hold bits outside its (narrow) source type */
 	BinOp op;  /* the operator when prec is a binary operator's */
 	bool is_binop;
+	/* signed 32/64-bit arithmetic computed unsigned (wraps_unsigned):
+	 * the unsigned expression inside the conversion back, which an
+	 * enclosing operation of the same type uses as it is */
+	const struct CExpr *as_unsigned;
 } CExpr;
 
 static CExpr cx(const char *s, int prec)
@@ -1009,6 +1013,9 @@ static CExpr lower_cast(Emitter *E, Node *n, bool implicit)
 	CExpr v = exact_value(E, a);
 	if (type_equal(a->type, n->cast_to) || implicit)
 		return v;
+	/* (u64 (* a b)) of :i64 values: the unsigned product itself */
+	if (v.as_unsigned && !n->cast_to->is_signed && n->cast_to->size == a->type->size)
+		return *v.as_unsigned;
 	return cx(arena_printf("(%s)%s", n->cast_to->c_name, cast_operand(v)), PREC_UNARY);
 }
 
@@ -1138,6 +1145,40 @@ static bool byte_order_comparison(Emitter *E, const Node *n, CExpr *out)
 	return true;
 }
 
+/* Signed 32- and 64-bit +, -, * and << may leave the type's range: BPF
+ * wraps, C leaves it undefined and clang optimises on that (it may drop
+ * an overflow check or fold a + 1 > a to true; tests/native_diff.sh found
+ * it). So they are computed unsigned, where C wraps, and converted back:
+ * (__s64)((__u64)a * b). Narrower types are computed in int, where
+ * +, - and * of two of them cannot overflow. */
+static bool wraps_unsigned(BinOp op, const Type *t)
+{
+	return is_int_type(t) && t->is_signed && t->size >= 4 &&
+	       (op == OP_ADD || op == OP_SUB || op == OP_MUL || op == OP_SHL);
+}
+
+/* e, the value of node n, as an operand of t's unsigned twin: the
+ * unsigned form of a wrapped operation of type t, else e, cast when
+ * `cast` (one unsigned operand makes C convert the other). */
+static CExpr as_unsigned(CExpr e, const Node *n, const Type *t, bool cast)
+{
+	if (e.as_unsigned && n->kind != N_CAST && type_equal(n->type, t))
+		return *e.as_unsigned;
+	if (!cast)
+		return e;
+	return cx(arena_printf("(%s)%s", t->size == 8 ? "__u64" : "__u32", cast_operand(e)), PREC_UNARY);
+}
+
+/* C promotes :u8 :u16 :i8 :i16 operands to int, where :u16 products
+ * and left shifts of :u16 values or of negative values may overflow
+ * (undefined); narrow + and - cannot. */
+static bool promotes_past_int(BinOp op, const Type *t)
+{
+	return is_narrow(t) &&
+	       ((op == OP_MUL && t->size == 2 && !t->is_signed) ||
+		(op == OP_SHL && (t->size == 2 || t->is_signed)));
+}
+
 static CExpr lower_binop(Emitter *E, Node *n)
 {
 	BinOp op = n->op;
@@ -1209,6 +1250,30 @@ static CExpr lower_binop(Emitter *E, Node *n)
 	if (needs_exact || is_shift)
 		b = exact(b, n->rhs->type);
 	int prec = binop_prec(op);
+	if (promotes_past_int(op, t)) {
+		/* 65535 * 65535 and -1 << 3 are undefined in int: computed in
+		 * unsigned int, narrowed where it matters like the rest */
+		if (lhs_tail->kind == N_INT && lhs_tail == n->lhs && !is_shift)
+			b = as_unsigned(b, n->rhs, ty_u32, true);
+		else
+			a = as_unsigned(a, n->lhs, ty_u32, true);
+	}
+	if (wraps_unsigned(op, t)) {
+		/* (__s64)((__u64)a * b): the operand that is not a literal
+		 * is made unsigned, C's conversions make the other so */
+		bool lit_a = lhs_tail->kind == N_INT && lhs_tail == n->lhs && !is_shift;
+		CExpr ua = as_unsigned(a, n->lhs, t, !lit_a);
+		CExpr ub = as_unsigned(b, n->rhs, t, lit_a);
+		CExpr *u = arena_alloc(sizeof(*u));
+		*u = cx(arena_printf("%s %s %s", operand(ua, prec, op, false), binop_c_name(op),
+				     operand(ub, prec, op, true)),
+			prec);
+		u->is_binop = true;
+		u->op = op;
+		CExpr r = cx(arena_printf("(%s)(%s)", t->c_name, u->s), PREC_UNARY);
+		r.as_unsigned = u;
+		return r;
+	}
 	CExpr r = cx(arena_printf("%s %s %s", operand(a, prec, op, false), binop_c_name(op),
 				  operand(b, prec, op, true)),
 		     prec);
@@ -1433,6 +1498,16 @@ static CExpr lower_value(Emitter *E, Node *n)
 		if (n->lhs->kind == N_INT && !n->lhs->negative)
 			return cx(int_literal(n->type, -n->lhs->value, true, false, false), PREC_UNARY);
 		CExpr a = lower_value(E, n->lhs);
+		if (wraps_unsigned(OP_SUB, n->type)) {
+			/* -INT64_MIN overflows too: negated unsigned, as
+			 * lower_binop computes signed + - * */
+			CExpr *u = arena_alloc(sizeof(*u));
+			*u = cx(arena_printf("-%s", cast_operand(as_unsigned(a, n->lhs, n->type, true))),
+				PREC_UNARY);
+			CExpr r = cx(arena_printf("(%s)(%s)", n->type->c_name, u->s), PREC_UNARY);
+			r.as_unsigned = u;
+			return r;
+		}
 		CExpr r = cx(arena_printf("-%s", paren(a, PREC_UNARY)), PREC_UNARY);
 		r.wide = is_narrow(n->type);
 		return r;
@@ -1916,7 +1991,7 @@ static void lower_set(Emitter *E, Node *n)
 	Node *v = n->rhs;
 	/* (set! g (+ g x)) -> g += x */
 	if (v->kind == N_BINOP && !binop_is_comparison(v->op) &&
-	    !((v->op == OP_DIV || v->op == OP_REM) && t && t->is_signed)) {
+	    !((v->op == OP_DIV || v->op == OP_REM) && t && t->is_signed) && !wraps_unsigned(v->op, t)) {
 		bool same = false;
 		if (!n->lhs && v->lhs->kind == N_NAME && v->lhs->ref == REF_GLOBAL)
 			same = v->lhs->ref_global == n->ref_global;
