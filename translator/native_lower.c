@@ -787,6 +787,59 @@ static void match_pattern(Lower *L, Pattern *p, IrVal s, int next, bool last)
 	}
 }
 
+/* The global a for-range body `(set! g (+ g x))` adds x to, when x is the
+ * loop variable read as g's type without a conversion (i, or a widening
+ * cast of it); else NULL. */
+static const GlobalDecl *summed_global(const Node *n)
+{
+	const Node *body = n->body;
+	while (body && body->kind == N_DO && body->args.len == 1)
+		body = body->args.items[0];
+	if (!n->var || !body || body->kind != N_SET || body->lhs || body->ref != REF_GLOBAL)
+		return NULL;
+	const GlobalDecl *g = body->ref_global;
+	const Node *v = body->rhs;
+	if (!g || !g->type || g->type->kind != TY_INT || v->kind != N_BINOP || v->op != OP_ADD)
+		return NULL;
+	const Node *acc = v->lhs, *x = v->rhs;
+	if (acc->kind != N_NAME || acc->ref != REF_GLOBAL || acc->ref_global != g) {
+		acc = v->rhs;
+		x = v->lhs;
+	}
+	if (acc->kind != N_NAME || acc->ref != REF_GLOBAL || acc->ref_global != g)
+		return NULL;
+	const Node *inner = x->kind == N_CAST ? x->lhs : x;
+	if (inner->kind != N_NAME || inner->ref != REF_VAR || inner->ref_var != n->var ||
+	    !cast_is_free(n->var->type, g->type))
+		return NULL;
+	return g;
+}
+
+/* (for-range i a b (set! g (+ g i))) in closed form: g += the sum of
+ * a..b-1, count * a + count * (count - 1) / 2 with count = b - a, in
+ * 64-bit arithmetic wrapped to g's type - as clang's induction variable
+ * simplification writes the C backend's loop. A loop whose bound is
+ * known only at run time is one the verifier cannot follow to its end
+ * (tests/gen/control.va), so both backends must do without it. */
+static void lower_sum_loop(Lower *L, Node *n, const GlobalDecl *g, IrVal start, IrVal end)
+{
+	const Type *t = n->var->type;
+	int done = new_label(L);
+	start = in_reg(L, start);
+	jcc(L, t->is_signed ? BPF_JSGE : BPF_JGE, start, end, done);
+	IrVal count = alu(L, BPF_SUB, in_reg(L, end), start);
+	IrVal less = alu(L, BPF_ADD, count, imm(-1));
+	/* count * (count - 1) / 2 without the product overflowing first:
+	 * (count >> 1) * (count - 1) + (count & 1) * ((count - 1) >> 1) */
+	IrVal tri = alu(L, BPF_ADD, alu(L, BPF_MUL, alu(L, BPF_RSH, count, imm(1)), less),
+			alu(L, BPF_MUL, alu(L, BPF_AND, count, imm(1)), alu(L, BPF_RSH, less, imm(1))));
+	IrVal sum = alu(L, BPF_ADD, alu(L, BPF_MUL, count, start), tri);
+	int gi = global_index(L, g);
+	IrVal old = load(L, global_addr(L, gi), 0, g->type, g->type->size);
+	store(L, global_addr(L, gi), 0, g->type->size, wrap(L, alu(L, BPF_ADD, old, sum), g->type));
+	label(L, done);
+}
+
 static IrVal lower_for(Lower *L, Node *n)
 {
 	const Type *t = n->var ? n->var->type : n->lhs->type;
@@ -799,6 +852,11 @@ static IrVal lower_for(Lower *L, Node *n)
 		int e = new_vreg(L);
 		mov(L, e, end);
 		end = reg(e);
+	}
+	const GlobalDecl *g = summed_global(n);
+	if (g) {
+		lower_sum_loop(L, n, g, reg(i), end);
+		return imm(0);
 	}
 	if (n->var)
 		set_var(L, n->var, reg(i));
