@@ -1019,10 +1019,20 @@ static CExpr lower_cast(Emitter *E, Node *n, bool implicit)
 	return cx(arena_printf("(%s)%s", n->cast_to->c_name, cast_operand(v)), PREC_UNARY);
 }
 
+static bool is_hoisted(const Emitter *E, const Node *n)
+{
+	for (int i = 0; i < E->hoisted.len; i++)
+		if (E->hoisted.items[i] == n)
+			return true;
+	return false;
+}
+
 /* n consumed by a context that converts to type `to` (a declaration, an
  * assignment, a store, a return, an argument of one of our functions). */
 static CExpr value_for(Emitter *E, Node *n, const Type *to)
 {
+	if (is_hoisted(E, n))
+		return lower_value(E, n);   /* its local, not its operand again */
 	n = strip_cast_to(n, to);
 	if (cast_is_implicit(n, to))
 		return lower_cast(E, n, true);
@@ -1084,14 +1094,6 @@ static const char *division_helper_name(const Emitter *E, int which)
 	const char *plain = arena_printf("%c%s%d", which & DIV_SIGNED ? 's' : 'u',
 					 which & DIV_REM ? "rem" : "div", which & DIV_64 ? 64 : 32);
 	return nameset_has(&E->file_names, plain) ? arena_printf("vbpf_%s", plain) : plain;
-}
-
-static bool is_hoisted(const Emitter *E, const Node *n)
-{
-	for (int i = 0; i < E->hoisted.len; i++)
-		if (E->hoisted.items[i] == n)
-			return true;
-	return false;
 }
 
 /* The node that gives n its value, through let and do. */
@@ -1374,10 +1376,6 @@ static bool reads_state(const Node *n)
 	       reads_state(n->els) || reads_state(n->body);
 }
 
-/* Operands are evaluated left to right. When a later operand needs
- * statements that do something (a set!, a call inside a let), those run
- * before the expression they belong to, so earlier operands with effects
- * or reads of state are evaluated first, into locals. */
 /* Is n's value, once lowered, a local nothing can change any more? */
 static bool value_in_local(Emitter *E, const Node *n)
 {
@@ -1389,16 +1387,26 @@ static bool value_in_local(Emitter *E, const Node *n)
 	       needs_stmts(E, n);
 }
 
+/* Operands are evaluated left to right. When a later operand needs
+ * statements that do something (a set!, a call inside a let), those run
+ * before the expression they belong to, so earlier operands with effects
+ * or reads of state are evaluated first, into locals; when its
+ * statements read state (a global, a field), so are earlier operands with
+ * effects (a call that sets the global). */
 static void keep_operand_order(Emitter *E, Node **ops, int n)
 {
-	int last = -1;
-	for (int i = 0; i < n; i++)
+	int last = -1, last_reading = -1;
+	for (int i = 0; i < n; i++) {
 		if (needs_stmts(E, ops[i]) && has_effects(ops[i]))
 			last = i;
-	for (int i = 0; i < last; i++) {
+		if (needs_stmts(E, ops[i]) && reads_state(ops[i]))
+			last_reading = i;
+	}
+	for (int i = 0; i < last || i < last_reading; i++) {
 		Node *op = ops[i];
+		bool effects = has_effects(op);
 		if (!op->type || op->type->kind == TY_UNIT || op->type->kind == TY_MAP ||
-		    (!has_effects(op) && !reads_state(op)))
+		    !(i < last ? effects || reads_state(op) : effects))
 			continue;
 		CExpr v = lower_value(E, op);
 		if (value_in_local(E, op)) {
@@ -1508,7 +1516,9 @@ static CExpr lower_value(Emitter *E, Node *n)
 			r.as_unsigned = u;
 			return r;
 		}
-		CExpr r = cx(arena_printf("-%s", paren(a, PREC_UNARY)), PREC_UNARY);
+		/* -(-x), not --x: a decrement */
+		CExpr r = cx(arena_printf("-%s", a.s[0] == '-' ? arena_printf("(%s)", a.s) : paren(a, PREC_UNARY)),
+			     PREC_UNARY);
 		r.wide = is_narrow(n->type);
 		return r;
 	}
