@@ -1,7 +1,9 @@
 # vbpf2c - Vaisto BPF to libbpf C.
 #
 #   make            build ./vbpf2c (installs missing Debian packages when root)
-#   make test       build and run every test: unit, golden, kernel, mixing, init
+#   make test       build and run every test: unit, golden, kernel, mixing,
+#                   init, and the two backends on NATIVE_DIFF_COUNT random
+#                   programs
 #   make examples   build examples/mixed: linked object, skeleton, loader
 #   make fuzz       run the front-end fuzzer for FUZZ_SECONDS (default 600)
 #   make bench      run the benchmarks in bench/
@@ -30,7 +32,7 @@ RUNTIME_OBJ    = $(RUNTIME_SRC:runtime/%.c=build/runtime_%.o)
 UNIT_SRC       = $(sort $(wildcard tests/unit/*.c))
 HEADERS        = $(wildcard translator/*.h translator/*.def runtime/*.h) build/helpers.gen.h build/templates.gen.h
 
-.PHONY: all deps test unit-test golden-test kernel-test mixing-test init-test examples fuzz bench install clean demo
+.PHONY: all deps test unit-test golden-test kernel-test mixing-test init-test native-diff-test examples fuzz bench install clean demo
 all: deps vbpf2c
 
 # Installs what is missing when run as root; otherwise prints the command.
@@ -96,6 +98,12 @@ kernel-test: vbpf2c
 init-test: vbpf2c build/vbpf-runcases
 	sh tests/init.sh
 
+# Both backends on random programs (tests/native/randprog.c), which must
+# leave the same maps and globals. NATIVE_DIFF_COUNT (default 200) programs
+# from NATIVE_DIFF_SEED (default 1).
+native-diff-test: vbpf2c
+	sh tests/native_diff.sh
+
 demo: deps vbpf2c
 	sh tests/demo.sh
 
@@ -126,7 +134,7 @@ mixing-test: vbpf2c examples
 	sh tests/mixing.sh
 
 test: deps vbpf2c
-	$(MAKE) unit-test golden-test kernel-test mixing-test init-test
+	$(MAKE) unit-test golden-test kernel-test mixing-test init-test native-diff-test
 
 # libFuzzer over reader + parser + checker, with ASan and UBSan.
 # The native backend (native_*.c) needs libbpf and libelf: not fuzzed here.
