@@ -864,7 +864,10 @@ static IrVal lower_for(Lower *L, Node *n)
 	label(L, head);
 	jcc(L, is_signed ? BPF_JSGE : BPF_JGE, reg(i), end, exit);
 	lower(L, n->body);
-	IrVal next = wrap(L, alu(L, BPF_ADD, reg(i), imm(1)), t);
+	/* i < end, and end is a value of i's type, so i + 1 cannot leave
+	 * the type: no wrap, which would also cost the verifier the loop's
+	 * progress (i + 1 masked with 0xff reads as 0..3 again, not 1..3) */
+	IrVal next = alu(L, BPF_ADD, reg(i), imm(1));
 	mov(L, i, next);
 	jump(L, head);
 	label(L, exit);
