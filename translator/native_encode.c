@@ -1,8 +1,10 @@
 /* native_encode.c - allocated IR to BPF instructions.
  *
- * Allocated values sit in r6-r9 or in frame slots (native_regalloc.c);
- * r0-r5 are scratch here: a spilled operand is loaded into r1 or r2, a
- * spilled result is computed in r0 and stored. Constants that fit a
+ * Allocated values sit in r1-r4, r6-r9 or in frame slots
+ * (native_regalloc.c); r0 and r5 are scratch here: a spilled operand is
+ * loaded into one of them, a spilled result is computed in r0 and stored.
+ * Call arguments and parameters are parallel moves between registers
+ * (a cycle goes through r0). Constants that fit a
  * signed 32-bit immediate are immediates; others that fit 32 unsigned bits
  * are a 32-bit move (which zero-extends); the rest are LD_IMM64.
  *
@@ -14,7 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { R0 = 0, R1 = 1, R2 = 2, R10 = 10 };
+enum { R0 = 0, R1 = 1, R5 = 5, R10 = 10 };
 
 typedef struct Enc {
 	NativeModule *nm;
@@ -138,7 +140,7 @@ static void encode_alu(Enc *E, IrInsn *in)
 	} else if (!in->b.vreg && fits_s32(in->b.imm)) {
 		put(E, BPF_ALU64 | (uint8_t)in->alu | BPF_K, rd, 0, 0, (int32_t)in->b.imm);
 	} else {
-		int rb = operand(E, in->b, rd == R1 ? R2 : R1);
+		int rb = operand(E, in->b, rd == R0 ? R5 : R0);
 		put(E, BPF_ALU64 | (uint8_t)in->alu | BPF_X, rd, rb, 0, 0);
 	}
 	store_result(E, in->dst, rd);
@@ -161,6 +163,80 @@ static void add_reloc(Enc *E, int fn, int c_fn, int map, int global)
 	r->map = map;
 	r->global = global;
 	vec_push(&E->nm->relocs[E->fi], r);
+}
+
+/* The moves dst[i] <- src[i] between registers at once: a move goes
+ * when no other still reads its destination; a cycle is broken through
+ * r0, free before a call and at a function's start. */
+static void parallel_move(Enc *E, int *dst, int *src, int n)
+{
+	bool done[5] = { false };
+	for (int left = n; left > 0;) {
+		bool moved = false;
+		for (int i = 0; i < n; i++) {
+			if (done[i])
+				continue;
+			bool read = false;
+			for (int j = 0; j < n; j++)
+				read |= !done[j] && j != i && src[j] == dst[i];
+			if (read)
+				continue;
+			mov_reg(E, dst[i], src[i]);
+			done[i] = moved = true;
+			left--;
+		}
+		if (moved)
+			continue;
+		for (int i = 0; i < n; i++) {
+			if (done[i])
+				continue;
+			/* every destination left is read: park one source */
+			int parked = src[i];
+			mov_reg(E, R0, parked);
+			for (int j = 0; j < n; j++)
+				if (!done[j] && src[j] == parked)
+					src[j] = R0;
+			break;
+		}
+	}
+}
+
+/* A call's arguments into r1-r5: register to register first (as one
+ * parallel move), then constants, frame slots and addresses, which read
+ * no argument register. */
+static void place_args(Enc *E, const IrVal *args, int nargs)
+{
+	int dst[5], src[5], n = 0;
+	for (int i = 0; i < nargs; i++) {
+		if (args[i].remat == REMAT_NONE && args[i].vreg && reg_of(E, args[i].vreg)) {
+			dst[n] = R1 + i;
+			src[n++] = reg_of(E, args[i].vreg);
+		}
+	}
+	parallel_move(E, dst, src, n);
+	for (int i = 0; i < nargs; i++)
+		if (!(args[i].remat == REMAT_NONE && args[i].vreg && reg_of(E, args[i].vreg)))
+			place(E, args[i], R1 + i);
+}
+
+/* The parameters from r1-r5 to their homes: spilled ones stored first,
+ * while every argument register still holds its own, then the rest as
+ * one parallel move. */
+static void encode_params(Enc *E, const IrInsn *first)
+{
+	const IrInsn *end = E->f->insns + E->f->len;
+	int dst[5], src[5], n = 0;
+	for (const IrInsn *in = first; in < end && in->op == IR_PARAM; in++) {
+		if (!reg_of(E, in->dst))
+			store_result(E, in->dst, R1 + (int)in->imm);
+	}
+	for (const IrInsn *in = first; in < end && in->op == IR_PARAM; in++) {
+		if (in->dst && reg_of(E, in->dst)) {
+			dst[n] = reg_of(E, in->dst);
+			src[n++] = R1 + (int)in->imm;
+		}
+	}
+	parallel_move(E, dst, src, n);
 }
 
 /* Is the next instruction that does something `return v`? */
@@ -199,20 +275,20 @@ static void encode(Enc *E, IrInsn *in)
 		store_result(E, in->dst, rd);
 		break;
 	case IR_LOAD: {
-		int base = operand(E, in->a, R1);
+		int base = operand(E, in->a, R5);
 		rd = result_reg(E, in->dst);
 		put(E, BPF_LDX | BPF_MEM | (uint8_t)bpf_size(in->size), rd, base, (int16_t)in->off, 0);
 		store_result(E, in->dst, rd);
 		break;
 	}
 	case IR_STORE: {
-		int base = operand(E, in->a, R1);
-		int v = operand(E, in->b, R2);
+		int base = operand(E, in->a, R0);
+		int v = operand(E, in->b, R5);
 		put(E, BPF_STX | BPF_MEM | (uint8_t)bpf_size(in->size), base, v, (int16_t)in->off, 0);
 		break;
 	}
 	case IR_FRAME_STORE: {
-		int v = operand(E, in->b, R1);
+		int v = operand(E, in->b, R0);
 		put(E, BPF_STX | BPF_MEM | (uint8_t)bpf_size(in->size), R10, v, (int16_t)in->off, 0);
 		break;
 	}
@@ -242,11 +318,13 @@ static void encode(Enc *E, IrInsn *in)
 		store_result(E, in->dst, rd);
 		break;
 	case IR_PARAM:
-		store_result(E, in->dst, R1 + (int)in->imm);
+		/* all of them at once, at the first (native_lower.c puts them
+		 * first): parameter 0 may belong where parameter 1 arrives */
+		if (in == E->f->insns || in[-1].op != IR_PARAM)
+			encode_params(E, in);
 		break;
 	case IR_CALL:
-		for (int i = 0; i < in->nargs; i++)
-			place(E, in->args[i], R1 + i);
+		place_args(E, in->args, in->nargs);
 		if (in->fn >= 0 || in->c_fn >= 0) {
 			put(E, BPF_JMP | BPF_CALL, 0, BPF_PSEUDO_CALL, 0, -1);
 			add_reloc(E, in->fn, in->c_fn, -1, -1);
@@ -265,11 +343,11 @@ static void encode(Enc *E, IrInsn *in)
 		jump_to(E, in->label);
 		break;
 	case IR_JCC: {
-		int ra = operand(E, in->a, R1);
+		int ra = operand(E, in->a, R0);
 		if (!in->b.vreg && fits_s32(in->b.imm)) {
 			put(E, BPF_JMP | (uint8_t)in->alu | BPF_K, ra, 0, 0, (int32_t)in->b.imm);
 		} else {
-			int rb = operand(E, in->b, R2);
+			int rb = operand(E, in->b, R5);
 			put(E, BPF_JMP | (uint8_t)in->alu | BPF_X, ra, rb, 0, 0);
 		}
 		jump_to(E, in->label);

@@ -1050,15 +1050,20 @@ static IrFunc *lower_function(Lower *L, FnDecl *fn)
 	L->line = fn->span.line;
 	if (fn->nparams > 5)
 		unsupported(L, fn->span, "functions with more than 5 parameters");
+	/* the parameters first, one after the other: the encoder moves
+	 * them out of r1-r5 at once (native_encode.c) */
+	int first = f->nvregs + 1;
 	for (int i = 0; i < fn->nparams && i < 5; i++) {
 		IrInsn *in = ir_emit(f, IR_PARAM);
 		in->dst = new_vreg(L);
 		in->imm = i;
+	}
+	for (int i = 0; i < fn->nparams && i < 5; i++) {
 		if (fn->params[i]->var)
-			set_var(L, fn->params[i]->var, reg(in->dst));
+			set_var(L, fn->params[i]->var, reg(first + i));
 		if (fn->is_entry && L->nm->m->program->kind->kind == PK_FLOW_DISSECTOR) {
 			/* the parameter is the keys: skb->flow_keys, as in the C */
-			IrVal keys = load(L, reg(in->dst), offsetof(struct __sk_buff, flow_keys),
+			IrVal keys = load(L, reg(first + i), offsetof(struct __sk_buff, flow_keys),
 					  ty_u64, 8);
 			if (fn->params[i]->var)
 				set_var(L, fn->params[i]->var, keys);

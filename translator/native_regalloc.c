@@ -1,12 +1,14 @@
-/* native_regalloc.c - virtual registers to r6-r9 and frame slots.
+/* native_regalloc.c - virtual registers to BPF registers and frame slots.
  *
- * Linear scan (Poletto and Sarkar) over the IR's linear order. Only the
- * callee-saved r6-r9 are handed out: a value in them survives helper and
- * function calls, which clobber r1-r5, and r0-r5 stay free as the
- * encoder's scratch registers (operands of spilled values, call
- * arguments, results). A value that finds no register lives in an 8-byte
- * frame slot for its whole life; when the registers run out, the live
- * interval ending last is the one spilled.
+ * Linear scan (Poletto and Sarkar) over the IR's linear order. Eight
+ * registers are handed out: r1-r4, which helper and function calls
+ * clobber, to values no call separates from their uses, and r6-r9, which
+ * survive calls, to any value. r0 and r5 stay the encoder's scratch
+ * registers (a spilled operand, a result computed before it is stored, a
+ * cycle of argument moves): r5 is only an argument of five-argument
+ * calls, which are rare. A value that finds no register lives in an
+ * 8-byte frame slot for its whole life; when the registers run out, the
+ * live interval ending last is the one spilled.
  *
  * Intervals run from a value's first to its last appearance. Lowering
  * writes structured code whose every definition precedes its uses in that
@@ -19,7 +21,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { FIRST_REG = 6, NREGS = 4, MAX_FRAME = 512 };
+/* The registers in the order they are tried: those calls clobber first,
+ * keeping r6-r9 for the values that must outlive a call. */
+static const int regs[] = { 1, 2, 3, 4, 6, 7, 8, 9 };
+enum { NREGS = sizeof(regs) / sizeof(regs[0]), FIRST_SAVED = 4, MAX_FRAME = 512 };
 
 static void touch(int *start, int *end, int v, int pos)
 {
@@ -67,25 +72,29 @@ static void stretch_over_loops(IrFunc *f, int *start, int *end)
 	free(label_pos);
 }
 
-/* A free register for the value defined at pos (NREGS when none is free). When
- * it is an ALU result, the register of its first operand suits it best
- * (the operation then works in place) and its second operand's the least
- * (the encoder would have to go through r0). */
-static int pick_register(const IrFunc *f, const int *holder, int pos)
+/* A free register among regs[from..] for the value defined at pos (NREGS
+ * when none is free). When it is an ALU result, the register of its first
+ * operand suits it best (the operation then works in place) and its second
+ * operand's the least (the encoder would have to go through r0); a
+ * parameter is best left where it arrives. */
+static int pick_register(const IrFunc *f, const int *holder, int pos, int from)
 {
 	const IrInsn *def = &f->insns[pos];
 	int prefer = 0, avoid = 0;
 	if (def->op == IR_ALU || def->op == IR_MOV || def->op == IR_ZEXT32 || def->op == IR_END) {
 		prefer = def->a.vreg ? f->reg[def->a.vreg] : 0;
 		avoid = def->op == IR_ALU && def->b.vreg ? f->reg[def->b.vreg] : 0;
+	} else if (def->op == IR_PARAM) {
+		prefer = 1 + (int)def->imm;
 	}
-	if (prefer && !holder[prefer - FIRST_REG])
-		return prefer - FIRST_REG;
+	for (int k = from; k < NREGS; k++)
+		if (regs[k] == prefer && !holder[k])
+			return k;
 	int fallback = NREGS;
-	for (int k = 0; k < NREGS; k++) {
+	for (int k = from; k < NREGS; k++) {
 		if (holder[k])
 			continue;
-		if (FIRST_REG + k != avoid)
+		if (regs[k] != avoid)
 			return k;
 		fallback = k;
 	}
@@ -117,6 +126,13 @@ bool native_regalloc(IrFunc *f)
 		for (int k = 0; k < in->nargs; k++)
 			read[in->args[k].vreg] = true;
 	}
+	/* calls before each position: a value lives across a call when one
+	 * sits strictly inside its interval (its arguments end there, its
+	 * result starts there) */
+	int *calls = malloc(sizeof(int) * (size_t)(f->len + 1));
+	calls[0] = 0;
+	for (int i = 0; i < f->len; i++)
+		calls[i + 1] = calls[i] + (f->insns[i].op == IR_CALL);
 	int *order = malloc(sizeof(int) * (size_t)n), count = 0;
 	for (int v = 1; v < n; v++)
 		if (start[v] >= 0 && read[v])
@@ -126,7 +142,7 @@ bool native_regalloc(IrFunc *f)
 
 	f->reg = arena_alloc(sizeof(int) * (size_t)n);
 	f->slot = arena_alloc(sizeof(int) * (size_t)n);
-	int holder[NREGS] = { 0 };   /* vreg in r6+k, 0 when free */
+	int holder[NREGS] = { 0 };   /* vreg in regs[k], 0 when free */
 	int frame = (f->frame + 7) & ~7;
 	for (int i = 0; i < count; i++) {
 		int v = order[i];
@@ -135,10 +151,12 @@ bool native_regalloc(IrFunc *f)
 		for (int k = 0; k < NREGS; k++)
 			if (holder[k] && end[holder[k]] <= start[v])
 				holder[k] = 0;
-		int k = pick_register(f, holder, start[v]);
+		bool crosses = calls[end[v]] - calls[start[v] + 1] > 0;
+		int from = crosses ? FIRST_SAVED : 0;
+		int k = pick_register(f, holder, start[v], from);
 		if (k == NREGS) {
-			int victim = 0;
-			for (int j = 1; j < NREGS; j++)
+			int victim = from;
+			for (int j = from + 1; j < NREGS; j++)
 				if (end[holder[j]] > end[holder[victim]])
 					victim = j;
 			if (end[holder[victim]] > end[v]) {
@@ -154,8 +172,9 @@ bool native_regalloc(IrFunc *f)
 			}
 		}
 		holder[k] = v;
-		f->reg[v] = FIRST_REG + k;
+		f->reg[v] = regs[k];
 	}
+	free(calls);
 	free(order);
 	free(start);
 	free(end);
