@@ -59,6 +59,9 @@ typedef struct IrInsn {
 	int dst;        /* vreg, 0 for none */
 	IrVal a, b;
 	int size;       /* IR_LOAD/STORE/FRAME_STORE: bytes */
+	bool not_ctx;   /* IR_STORE: the base is not the context, so a
+	                 * constant may be an immediate (BPF_ST), which the
+	                 * verifier refuses for context stores */
 	int off;        /* memory offset */
 	int label;
 	int64_t imm;

@@ -239,6 +239,31 @@ static void encode_params(Enc *E, const IrInsn *first)
 	parallel_move(E, dst, src, n);
 }
 
+/* A store of a constant as one instruction, `*(u32 *)(base + off) = imm`:
+ * the low bytes of the sign-extended 32-bit immediate are stored, so any
+ * constant does below 8 bytes, one that fits 32 signed bits at 8. */
+static bool store_imm(Enc *E, int base, const IrInsn *in)
+{
+	if (in->b.vreg || in->b.remat || (in->size == 8 && !fits_s32(in->b.imm)))
+		return false;
+	put(E, BPF_ST | BPF_MEM | (uint8_t)bpf_size(in->size), base, 0, (int16_t)in->off,
+	    (int32_t)(uint32_t)(uint64_t)in->b.imm);
+	return true;
+}
+
+/* Does control reach label from in without an instruction between (only
+ * lines and labels)? Then a jump there is none. */
+static bool falls_through(const IrFunc *f, const IrInsn *in, int label)
+{
+	for (const IrInsn *next = in + 1; next < f->insns + f->len; next++) {
+		if (next->op == IR_LABEL && next->label == label)
+			return true;
+		if (next->op != IR_LINE && next->op != IR_LABEL)
+			return false;
+	}
+	return false;
+}
+
 /* Is the next instruction that does something `return v`? */
 static bool returns_next(const IrFunc *f, const IrInsn *in, int v)
 {
@@ -283,11 +308,15 @@ static void encode(Enc *E, IrInsn *in)
 	}
 	case IR_STORE: {
 		int base = operand(E, in->a, R0);
+		if (in->not_ctx && store_imm(E, base, in))
+			break;
 		int v = operand(E, in->b, R5);
 		put(E, BPF_STX | BPF_MEM | (uint8_t)bpf_size(in->size), base, v, (int16_t)in->off, 0);
 		break;
 	}
 	case IR_FRAME_STORE: {
+		if (store_imm(E, R10, in))
+			break;
 		int v = operand(E, in->b, R0);
 		put(E, BPF_STX | BPF_MEM | (uint8_t)bpf_size(in->size), R10, v, (int16_t)in->off, 0);
 		break;
@@ -339,8 +368,10 @@ static void encode(Enc *E, IrInsn *in)
 			store_result(E, in->dst, R0);
 		break;
 	case IR_JA:
-		put(E, BPF_JMP | BPF_JA, 0, 0, 0, 0);
-		jump_to(E, in->label);
+		if (!falls_through(E->f, in, in->label)) {
+			put(E, BPF_JMP | BPF_JA, 0, 0, 0, 0);
+			jump_to(E, in->label);
+		}
 		break;
 	case IR_JCC: {
 		int ra = operand(E, in->a, R0);

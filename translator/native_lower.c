@@ -426,13 +426,16 @@ static IrVal load(Lower *L, IrVal base, int off, const Type *t, int size)
 	return t->kind == TY_INT && t->is_signed ? wrap(L, reg(in->dst), t) : reg(in->dst);
 }
 
-static void store(Lower *L, IrVal base, int off, int size, IrVal v)
+/* A store; not_ctx when base cannot be the context, where the verifier
+ * refuses a constant stored as an immediate (native.h). */
+static void store(Lower *L, IrVal base, int off, int size, IrVal v, bool not_ctx)
 {
 	IrInsn *in = ir_emit(L->f, IR_STORE);
 	in->a = in_reg(L, base);
 	in->b = v;
 	in->off = off;
 	in->size = size;
+	in->not_ctx = not_ctx;
 }
 
 static bool memory_width_ok(Lower *L, Node *n, int size, int64_t off)
@@ -616,7 +619,7 @@ static IrVal lower_call(Lower *L, Node *n)
 			IrVal base = lower(L, a[0]);
 			IrVal v = lower(L, a[2]);
 			if (memory_width_ok(L, n, w->size, (int64_t)a[1]->value))
-				store(L, base, (int)(int64_t)a[1]->value, w->size, v);
+				store(L, base, (int)(int64_t)a[1]->value, w->size, v, false);
 			return imm(0);
 		}
 		case BI_BE: {
@@ -836,7 +839,8 @@ static void lower_sum_loop(Lower *L, Node *n, const GlobalDecl *g, IrVal start, 
 	IrVal sum = alu(L, BPF_ADD, alu(L, BPF_MUL, count, start), tri);
 	int gi = global_index(L, g);
 	IrVal old = load(L, global_addr(L, gi), 0, g->type, g->type->size);
-	store(L, global_addr(L, gi), 0, g->type->size, wrap(L, alu(L, BPF_ADD, old, sum), g->type));
+	store(L, global_addr(L, gi), 0, g->type->size, wrap(L, alu(L, BPF_ADD, old, sum), g->type),
+	      true);
 	label(L, done);
 }
 
@@ -968,7 +972,7 @@ static IrVal lower(Lower *L, Node *n)
 		if (!n->lhs && n->ref == REF_GLOBAL && n->ref_global) {
 			int g = global_index(L, n->ref_global);
 			IrVal v = lower(L, n->rhs);
-			store(L, global_addr(L, g), 0, n->ref_global->type->size, v);
+			store(L, global_addr(L, g), 0, n->ref_global->type->size, v, true);
 			return imm(0);
 		}
 		if (!n->lhs || n->lhs->kind != N_FIELD || !n->lhs->field) {
@@ -979,7 +983,10 @@ static IrVal lower(Lower *L, Node *n)
 		IrVal base = lower(L, n->lhs->lhs);
 		IrVal v = lower(L, n->rhs);
 		if (memory_width_ok(L, n, field_size(f), f->offset))
-			store(L, base, f->offset, field_size(f), v);
+			store(L, base, f->offset, field_size(f), v,
+			      n->lhs->lhs->type && n->lhs->lhs->type->kind == TY_PTR &&
+				      n->lhs->lhs->type->pointee->record &&
+				      !n->lhs->lhs->type->pointee->record->is_context);
 		return imm(0);
 	}
 	case N_FOR:

@@ -77,7 +77,7 @@ static void stretch_over_loops(IrFunc *f, int *start, int *end)
  * operand suits it best (the operation then works in place) and its second
  * operand's the least (the encoder would have to go through r0); a
  * parameter is best left where it arrives. */
-static int pick_register(const IrFunc *f, const int *holder, int pos, int from)
+static int pick_register(const IrFunc *f, const int *holder, int pos, int from, int end)
 {
 	const IrInsn *def = &f->insns[pos];
 	int prefer = 0, avoid = 0;
@@ -87,6 +87,12 @@ static int pick_register(const IrFunc *f, const int *holder, int pos, int from)
 	} else if (def->op == IR_PARAM) {
 		prefer = 1 + (int)def->imm;
 	}
+	/* a value that ends as a call's argument is best made where the
+	 * call wants it (a call's result so goes from r0 straight there) */
+	const IrInsn *last = &f->insns[end];
+	for (int i = 0; !prefer && last->op == IR_CALL && i < last->nargs; i++)
+		if (last->args[i].vreg == def->dst && !last->args[i].remat)
+			prefer = 1 + i;
 	for (int k = from; k < NREGS; k++)
 		if (regs[k] == prefer && !holder[k])
 			return k;
@@ -153,7 +159,7 @@ bool native_regalloc(IrFunc *f)
 				holder[k] = 0;
 		bool crosses = calls[end[v]] - calls[start[v] + 1] > 0;
 		int from = crosses ? FIRST_SAVED : 0;
-		int k = pick_register(f, holder, start[v], from);
+		int k = pick_register(f, holder, start[v], from, end[v]);
 		if (k == NREGS) {
 			int victim = from;
 			for (int j = from + 1; j < NREGS; j++)
