@@ -14,6 +14,12 @@
 #    object vbpf2c -c makes against the twin's. Target: ratio <= 1.00.
 #    The twin is run on examples/NAME.cases (vbpf2c test) to show it does
 #    the same job; that needs bpf() (root), and says so otherwise.
+# 4. The native backend against the clang path, for every example and
+#    golden program (tests/gen): the BPF instructions of the objects
+#    `vbpf2c -c --backend=native` and `--backend=clang` make, native ÷
+#    clang per program and their geometric mean (target: <= 1.25), and the
+#    time each command takes end to end (target: native ÷ clang <= 0.05,
+#    all programs together).
 #
 # Every time is the best of BENCH_RUNS runs (default 5), after one warm-up
 # run so the file is in the page cache for both commands; the two commands
@@ -202,3 +208,30 @@ done
 if [ "$found" = 0 ]; then
 	echo "   no twins in bench/twins/ yet"
 fi
+echo
+
+# ---- 4. the native backend against the clang path ---------------------------
+echo "4. vbpf2c -c --backend=native against --backend=clang: BPF instructions (target"
+echo "   geomean ratio <= 1.25) and compile time end to end (target ratio <= 0.05)"
+printf '   %-22s %6s %6s %6s %11s %11s %7s\n' "program" "native" "clang" "ratio" \
+	"native -c" "clang -c" "ratio"
+total_native=0
+total_clang=0
+: > "$work/insn_ratios"
+for va in "$root"/examples/*.va "$root"/tests/gen/*.va; do
+	[ -e "$va" ] || continue
+	name=$(basename "$va" .va)
+	best_pair "$vbpf2c -c --backend=native $va -o $work/$name.native.o" \
+		"$vbpf2c -c --backend=clang $va -o $work/$name.clang.o"
+	total_native=$((total_native + best_a))
+	total_clang=$((total_clang + best_b))
+	native=$(insn_count "$work/$name.native.o")
+	viaclang=$(insn_count "$work/$name.clang.o")
+	echo "$native $viaclang" >> "$work/insn_ratios"
+	printf '   %-22s %6s %6s %6s %11s %11s %7s\n' "$name" "$native" "$viaclang" \
+		"$(ratio "$native" "$viaclang")" "$(seconds "$best_a")" "$(seconds "$best_b")" \
+		"$(ratio "$best_a" "$best_b")"
+done
+geomean=$(awk '{ sum += log($1 / $2); n++ } END { printf "%.3f", exp(sum / n) }' "$work/insn_ratios")
+printf '   %-22s %6s %6s %6s %11s %11s %7s\n' "geomean / all together" "" "" "$geomean" \
+	"$(seconds "$total_native")" "$(seconds "$total_clang")" "$(ratio "$total_native" "$total_clang")"

@@ -217,10 +217,24 @@ static IrVal global_addr(Lower *L, int g)
 	return reg(in->dst);
 }
 
-/* A 0/1 value from the jumps of a condition. */
 static IrVal lower(Lower *L, Node *n);
-static void branch(Lower *L, Node *n, bool when, int target);
 
+/* A let's bindings: each name names its initialiser's value. */
+static void bind_let(Lower *L, Node *n)
+{
+	for (int i = 0; i < n->bindings.len; i++) {
+		Binding *b = n->bindings.items[i];
+		IrVal v = lower(L, b->init);
+		if (b->var)
+			set_var(L, b->var, v);
+	}
+}
+
+static void branch(Lower *L, Node *n, bool when, int target);
+static bool goes_inline(Lower *L, const Node *n);
+static int bind_arguments(Lower *L, Node *n);
+
+/* A 0/1 value from the jumps of a condition. */
 static IrVal bool_value(Lower *L, Node *n)
 {
 	int d = new_vreg(L), done = new_label(L);
@@ -283,6 +297,17 @@ static void branch(Lower *L, Node *n, bool when, int target)
 	case N_NOT:
 		branch(L, n->lhs, !when, target);
 		return;
+	case N_DO:
+		if (n->args.len == 0)
+			break;
+		for (int i = 0; i + 1 < n->args.len; i++)
+			lower(L, n->args.items[i]);
+		branch(L, n->args.items[n->args.len - 1], when, target);
+		return;
+	case N_LET:
+		bind_let(L, n);
+		branch(L, n->body, when, target);
+		return;
 	case N_AND:
 	case N_OR: {
 		/* (and a b) jumps on false as soon as a is false; on true
@@ -299,6 +324,16 @@ static void branch(Lower *L, Node *n, bool when, int target)
 		}
 		return;
 	}
+	case N_CALL:
+		if (goes_inline(L, n)) {
+			/* (if (tcp? proto) ...): the body's jumps, not a 0/1
+			 * tested again */
+			int saved = bind_arguments(L, n);
+			branch(L, n->callee_fn->body, when, target);
+			L->stack_end = saved;
+			return;
+		}
+		break;
 	case N_BINOP:
 		if (binop_is_comparison(n->op)) {
 			const Type *t = n->lhs->type;
@@ -603,6 +638,33 @@ static IrVal inline_call(Lower *L, FnDecl *fn, IrVal *args)
 	return v;
 }
 
+/* Is n a call lower_call inlines? */
+static bool goes_inline(Lower *L, const Node *n)
+{
+	if (n->kind != N_CALL || n->callee_kind != CALLEE_FN || !n->callee_fn)
+		return false;
+	const FnDecl *fn = n->callee_fn;
+	int limit = call_sites(L, fn) == 1 ? INLINE_LIMIT : has_calls(fn->body) ? 0 : INLINE_ALWAYS;
+	return node_size(fn->body, INLINE_LIMIT) < limit;
+}
+
+/* The arguments of a call to one of our functions, each converted to
+ * its parameter's type, bound to the parameters as inline_call does; the
+ * previous stack area's end, for the caller to restore. */
+static int bind_arguments(Lower *L, Node *n)
+{
+	FnDecl *fn = n->callee_fn;
+	for (int i = 0; i < n->args.len && i < fn->nparams; i++) {
+		Node *arg = n->args.items[i];
+		IrVal v = lower(L, arg);
+		if (!cast_is_free(arg->type, fn->params[i]->type))
+			v = wrap(L, v, fn->params[i]->type);
+		if (fn->params[i]->var)
+			set_var(L, fn->params[i]->var, v);
+	}
+	return enter_stack_area(L, fn);
+}
+
 static IrVal lower_call(Lower *L, Node *n)
 {
 	Node **a = (Node **)n->args.items;
@@ -687,8 +749,7 @@ static IrVal lower_call(Lower *L, Node *n)
 		for (int i = 0; i < nargs && i < fn->nparams; i++)
 			if (!cast_is_free(a[i]->type, fn->params[i]->type))
 				args[i] = wrap(L, args[i], fn->params[i]->type);
-		int limit = call_sites(L, fn) == 1 ? INLINE_LIMIT : has_calls(fn->body) ? 0 : INLINE_ALWAYS;
-		if (node_size(fn->body, INLINE_LIMIT) < limit)
+		if (goes_inline(L, n))
 			return inline_call(L, fn, args);
 	}
 	IrInsn *in = ir_emit(L->f, IR_CALL);
@@ -922,12 +983,7 @@ static IrVal lower(Lower *L, Node *n)
 	case N_NAME:
 		return lower_name(L, n);
 	case N_LET:
-		for (int i = 0; i < n->bindings.len; i++) {
-			Binding *b = n->bindings.items[i];
-			IrVal v = lower(L, b->init);
-			if (b->var)
-				set_var(L, b->var, v);
-		}
+		bind_let(L, n);
 		return lower(L, n->body);
 	case N_DO: {
 		IrVal v = imm(0);
@@ -1011,12 +1067,7 @@ static void lower_tail(Lower *L, FnDecl *fn, Node *n)
 		}
 		break;
 	case N_LET:
-		for (int i = 0; i < n->bindings.len; i++) {
-			Binding *b = n->bindings.items[i];
-			IrVal v = lower(L, b->init);
-			if (b->var)
-				set_var(L, b->var, v);
-		}
+		bind_let(L, n);
 		lower_tail(L, fn, n->body);
 		return;
 	case N_IF: {
@@ -1038,6 +1089,16 @@ static void lower_tail(Lower *L, FnDecl *fn, Node *n)
 		}
 		return;
 	}
+	case N_CALL:
+		if (goes_inline(L, n) && type_equal(n->callee_fn->ret, fn->ret)) {
+			/* the callee's tail is this function's: each of its arms
+			 * returns by itself too */
+			int saved = bind_arguments(L, n);
+			lower_tail(L, n->callee_fn, n->callee_fn->body);
+			L->stack_end = saved;
+			return;
+		}
+		break;
 	default:
 		break;
 	}

@@ -187,6 +187,21 @@ static void match(int t, int depth)
 	nscope = saved;
 }
 
+/* A form from its template: %c is a condition, %e an expression of type
+ * t one level shallower, the rest is written as it is. */
+static void form(const char *template, int t, int depth)
+{
+	for (const char *p = template; *p; p++) {
+		if (p[0] == '%' && p[1] == 'c')
+			condition(depth);
+		else if (p[0] == '%' && p[1] == 'e')
+			expr(t, depth - 1);
+		else
+			putchar(*p);
+		p += p[0] == '%';
+	}
+}
+
 static void expr(int t, int depth)
 {
 	int choice = depth <= 0 ? 0 : pick(in_loop ? 7 : 16);
@@ -230,43 +245,19 @@ static void expr(int t, int depth)
 		printf(")");
 		break;
 	case 6:
-		printf("(- ");
-		expr(t, depth - 1);
-		printf(")");
+		form("(- %e)", t, depth);
 		break;
 	case 7:
-		printf("(if ");
-		condition(depth);
-		printf(" ");
-		expr(t, depth - 1);
-		printf(" ");
-		expr(t, depth - 1);
-		printf(")");
+		form("(if %c %e %e)", t, depth);
 		break;
 	case 8:
-		printf("(cond [");
-		condition(depth);
-		printf(" ");
-		expr(t, depth - 1);
-		printf("] [");
-		condition(depth - 1);
-		printf(" ");
-		expr(t, depth - 1);
-		printf("] [:else ");
-		expr(t, depth - 1);
-		printf("])");
+		form("(cond [%c %e] [%c %e] [:else %e])", t, depth);
 		break;
 	case 9:
 		match(t, depth);
 		break;
 	case 10:
-		printf("(match ");
-		condition(depth);
-		printf(" [true ");
-		expr(t, depth - 1);
-		printf("] [false ");
-		expr(t, depth - 1);
-		printf("])");
+		form("(match %c [true %e] [false %e])", t, depth);
 		break;
 	case 11: {
 		int u = pick(NTYPES), saved = nscope;

@@ -89,7 +89,8 @@ Test(native, division_by_literal_zero_uses_a_register)
 }
 
 /* Six values live across a helper call: four fit r6-r9, the rest are
- * spilled to the frame; nothing lives in r0-r5, which the call clobbers. */
+ * spilled to the frame; none of them lives in r0-r5, which the call
+ * clobbers (values that do not outlive a call may). */
 Test(native, values_live_across_calls_spill_beyond_r9)
 {
 	NativeModule *nm = translate(
@@ -102,14 +103,63 @@ Test(native, values_live_across_calls_spill_beyond_r9)
 		"    (+ (+ (+ a b) (+ c d)) (+ (+ e g) (u32 t)))))\n");
 	cr_assert(nm, "%s", diags);
 	IrFunc *f = nm->funcs[0];
+	int call = -1;
+	for (int i = 0; i < f->len; i++)
+		if (f->insns[i].op == IR_CALL)
+			call = i;
+	cr_assert_geq(call, 0, "no call");
 	int spilled = 0;
 	for (int v = 1; v <= f->nvregs; v++) {
-		cr_assert(f->reg[v] == 0 || (f->reg[v] >= 6 && f->reg[v] <= 9),
-			  "v%d in r%d", v, f->reg[v]);
+		int first = -1, last = -1;
+		for (int i = 0; i < f->len; i++) {
+			const IrInsn *in = &f->insns[i];
+			if (in->dst == v || in->a.vreg == v || in->b.vreg == v) {
+				first = first < 0 ? i : first;
+				last = i;
+			}
+		}
+		if (first < call && last > call)
+			cr_assert(f->reg[v] == 0 || (f->reg[v] >= 6 && f->reg[v] <= 9),
+				  "v%d lives across the call in r%d", v, f->reg[v]);
 		spilled += f->reg[v] == 0 && f->slot[v] < 0;
 	}
 	cr_assert_geq(spilled, 2, "expected spills, got %d", spilled);
 	cr_assert_leq(f->frame, 512);
+}
+
+/* Six values live at once with no call among them: r1-r4 and r6-r9 hold
+ * them all, nothing goes to the frame. */
+Test(native, values_no_call_separates_take_caller_saved_registers)
+{
+	NativeModule *nm = translate(
+		"(program :xdp)\n"
+		"(defn f [ctx :XdpMd] :u32\n"
+		"  (let [a (. ctx :rx_queue_index) b (. ctx :ingress_ifindex)\n"
+		"        c (. ctx :egress_ifindex) d (* a b) e (* b c) g (* a c)]\n"
+		"    (+ (+ (+ a b) (+ c d)) (+ e g))))\n");
+	cr_assert(nm, "%s", diags);
+	IrFunc *f = nm->funcs[0];
+	for (int v = 1; v <= f->nvregs; v++)
+		cr_assert(f->reg[v] != 0 || f->slot[v] == 0, "v%d spilled", v);
+	cr_assert_eq(count_code(nm, BPF_STX | BPF_MEM | BPF_DW), 0, "a spill store");
+}
+
+/* A constant stored to a map value is one BPF_ST; stored to the context,
+ * where the verifier refuses BPF_ST, it goes through a register. */
+Test(native, constant_stores_are_immediates_except_to_the_context)
+{
+	NativeModule *nm = translate("(program :tc)\n"
+				     "(defglobal seen :u32)\n"
+				     "(defn f [skb :SkBuff] :u32\n"
+				     "  (do (set! seen 7) (set! (. skb :mark) 9) 0))\n");
+	cr_assert(nm, "%s", diags);
+	const struct bpf_insn *st = find_code(nm, BPF_ST | BPF_MEM | BPF_W);
+	cr_assert(st, "no immediate store for the global");
+	cr_assert_eq(st->imm, 7);
+	cr_assert_eq(count_code(nm, BPF_ST | BPF_MEM | BPF_W), 1);
+	const struct bpf_insn *stx = find_code(nm, BPF_STX | BPF_MEM | BPF_W);
+	cr_assert(stx, "no register store for the mark");
+	cr_assert_eq(stx->off, (int16_t)offsetof(struct __sk_buff, mark));
 }
 
 /* u8 arithmetic wraps at the operation (section 9): 200 + 100 keeps its
