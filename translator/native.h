@@ -51,6 +51,9 @@ typedef struct IrVal {
 	int vreg;
 	int remat;
 	int64_t imm;
+	int bits;       /* a register's value is known below 2^bits (0:
+	                 * nothing known), so a wrap to a type at least
+	                 * that wide costs nothing (native_lower.c) */
 } IrVal;
 
 typedef struct IrInsn {

@@ -90,6 +90,39 @@ static void mov(Lower *L, int dst, IrVal a)
 	in->a = a;
 }
 
+/* How many low bits v may have set: 64 when nothing is known. */
+static int width_of(IrVal v)
+{
+	if (v.vreg)
+		return v.bits ? v.bits : 64;
+	if (v.imm < 0)
+		return 64;
+	int bits = 0;
+	while (bits < 64 && (uint64_t)v.imm >> bits)
+		bits++;
+	return bits;
+}
+
+/* The width of a op b's result from its operands' (width_of), where
+ * the operation allows a bound: and, or, xor, logical shifts by a
+ * constant, +, * and unsigned division of values below 2^63. */
+static int result_width(int op, IrVal a, IrVal b)
+{
+	int wa = width_of(a), wb = width_of(b), w = 64;
+	switch (op) {
+	case BPF_AND: w = wa < wb ? wa : wb; break;
+	case BPF_OR:
+	case BPF_XOR: w = wa > wb ? wa : wb; break;
+	case BPF_RSH: w = !b.vreg && b.imm >= 0 && b.imm < 64 ? wa - (int)b.imm : 64; break;
+	case BPF_LSH: w = !b.vreg && b.imm >= 0 && b.imm < 64 ? wa + (int)b.imm : 64; break;
+	case BPF_ADD: w = (wa > wb ? wa : wb) + 1; break;
+	case BPF_MUL: w = wa + wb; break;
+	case BPF_DIV:
+	case BPF_MOD: w = wa; break;
+	}
+	return w < 1 ? 1 : w < 63 ? w : 0;
+}
+
 static IrVal alu(Lower *L, int op, IrVal a, IrVal b)
 {
 	IrInsn *in = ir_emit(L->f, IR_ALU);
@@ -97,7 +130,9 @@ static IrVal alu(Lower *L, int op, IrVal a, IrVal b)
 	in->dst = new_vreg(L);
 	in->a = a;
 	in->b = b;
-	return reg(in->dst);
+	IrVal r = reg(in->dst);
+	r.bits = result_width(op, a, b);
+	return r;
 }
 
 static void jcc(Lower *L, int op, IrVal a, IrVal b, int l)
@@ -140,11 +175,17 @@ static IrVal wrap(Lower *L, IrVal v, const Type *t)
 	if (!v.vreg)
 		return imm(wrap_const(v.imm, t));
 	int bits = t->size * 8;
+	/* known to be below 2^bits (2^(bits-1) for a signed type): the
+	 * value already reads as t */
+	if (v.bits && v.bits <= bits - t->is_signed)
+		return v;
 	if (!t->is_signed && bits == 32) {
 		IrInsn *in = ir_emit(L->f, IR_ZEXT32);
 		in->dst = new_vreg(L);
 		in->a = v;
-		return reg(in->dst);
+		IrVal r = reg(in->dst);
+		r.bits = 32;
+		return r;
 	}
 	if (!t->is_signed)
 		return alu(L, BPF_AND, v, imm((INT64_C(1) << bits) - 1));
@@ -458,7 +499,14 @@ static IrVal load(Lower *L, IrVal base, int off, const Type *t, int size)
 	in->a = in_reg(L, base);
 	in->off = off;
 	in->size = size;
-	return t->kind == TY_INT && t->is_signed ? wrap(L, reg(in->dst), t) : reg(in->dst);
+	if (t->kind == TY_INT && t->is_signed)
+		return wrap(L, reg(in->dst), t);
+	IrVal r = reg(in->dst);
+	/* loads zero-extend; not so a context pointer's 32-bit member, which
+	 * the verifier turns into a 64-bit pointer (field_size) */
+	if (t->kind == TY_INT && size == t->size && size < 8)
+		r.bits = size * 8;
+	return r;
 }
 
 /* A store; not_ctx when base cannot be the context, where the verifier
@@ -690,7 +738,9 @@ static IrVal lower_call(Lower *L, Node *n)
 			in->dst = new_vreg(L);
 			in->a = in_reg(L, v);
 			in->imm = w->size * 8;
-			return reg(in->dst);
+			IrVal r = reg(in->dst);
+			r.bits = w->size < 8 ? w->size * 8 : 0;   /* the swap zero-extends */
+			return r;
 		}
 		case BI_LE:
 			/* the identity on the little-endian hosts BPF runs on */
