@@ -1369,8 +1369,17 @@ static bool reads_state(const Node *n)
 	if (n->kind == N_FIELD || (n->kind == N_CALL && n->callee_kind == CALLEE_BUILTIN &&
 				   (n->builtin == BI_LOAD || n->builtin == BI_STACK_LOAD)))
 		return true;
+	/* a function or helper may read any global or map */
+	if (n->kind == N_CALL && n->callee_kind != CALLEE_BUILTIN)
+		return true;
 	for (int i = 0; i < n->args.len; i++)
 		if (reads_state(n->args.items[i]))
+			return true;
+	for (int i = 0; n->kind == N_LET && i < n->bindings.len; i++)
+		if (reads_state(((Binding *)n->bindings.items[i])->init))
+			return true;
+	for (int i = 0; n->kind == N_MATCH && i < n->clauses.len; i++)
+		if (reads_state(((MatchClause *)n->clauses.items[i])->body))
 			return true;
 	return reads_state(n->lhs) || reads_state(n->rhs) || reads_state(n->cond) || reads_state(n->then) ||
 	       reads_state(n->els) || reads_state(n->body);

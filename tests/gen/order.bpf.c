@@ -62,7 +62,14 @@ int filter(struct __sk_buff *skb)
 	}
 #line 25 "order.va"
 	put(0, pair(tmp, tmp_2));
+
 #line 29 "order.va"
+	__u32 tmp_3 = bump();
+#line 29 "order.va"
+	__u32 c = calls;
+
+#line 29 "order.va"
+	put(2, tmp_3 - c);
 	put(1, calls);
 	return 0;
 }
