@@ -40,6 +40,7 @@ typedef enum IrOp {
 	IR_LABEL,       /* label */
 	IR_RET,         /* return a */
 	IR_LINE,        /* the following instructions come from span */
+	IR_NOP,         /* nothing (a copy coalesced away) */
 } IrOp;
 
 /* An operand: a virtual register (vreg > 0) or a 64-bit constant. A

@@ -393,6 +393,8 @@ static void encode(Enc *E, IrInsn *in)
 		E->in_r0 = 0;
 		put(E, BPF_JMP | BPF_EXIT, 0, 0, 0, 0);
 		break;
+	case IR_NOP:
+		break;
 	case IR_LINE: {
 		Vec *lines = &E->nm->lines[E->fi];
 		NativeLine *last = lines->len ? lines->items[lines->len - 1] : NULL;

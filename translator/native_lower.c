@@ -1156,6 +1156,41 @@ static void lower_tail(Lower *L, FnDecl *fn, Node *n)
 	ir_emit(L->f, IR_RET)->a = returned(L, fn, n, v);
 }
 
+/* `t = a + b; d = t` where t is read nowhere else becomes `d = a + b`:
+ * an if's or a match's arm, a loop's increment, a call's result copied
+ * into the register that holds it afterwards. The definition and the copy
+ * are next to each other (lines between them aside), so d is the same
+ * everywhere but between the two. */
+static void coalesce_copies(IrFunc *f)
+{
+	int *uses = calloc((size_t)f->nvregs + 1, sizeof(int));
+	for (int i = 0; i < f->len; i++) {
+		const IrInsn *in = &f->insns[i];
+		uses[in->dst]++;
+		uses[in->a.vreg]++;
+		uses[in->b.vreg]++;
+		for (int k = 0; k < in->nargs; k++)
+			uses[in->args[k].vreg]++;
+	}
+	for (int i = 1; i < f->len; i++) {
+		IrInsn *copy = &f->insns[i];
+		int t = copy->a.vreg;
+		if (copy->op != IR_MOV || !t || copy->a.remat || t == copy->dst || uses[t] != 2)
+			continue;
+		int j = i - 1;
+		while (j > 0 && f->insns[j].op == IR_LINE)
+			j--;
+		IrInsn *def = &f->insns[j];
+		if (def->dst != t || def->op == IR_PARAM)
+			continue;
+		def->dst = copy->dst;
+		copy->op = IR_NOP;
+		copy->dst = 0;
+		copy->a = (IrVal){ 0 };
+	}
+	free(uses);
+}
+
 static IrFunc *lower_function(Lower *L, FnDecl *fn)
 {
 	IrFunc *f = arena_alloc(sizeof(*f));
@@ -1190,6 +1225,7 @@ static IrFunc *lower_function(Lower *L, FnDecl *fn)
 	L->stack_end = 0;
 	enter_stack_area(L, fn);
 	lower_tail(L, fn, fn->body);
+	coalesce_copies(f);
 	return f;
 }
 
