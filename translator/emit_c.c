@@ -1204,6 +1204,8 @@ static CExpr lower_binop(Emitter *E, Node *n)
 	 * than 0, because C leaves x / 0 undefined and clang would assume the
 	 * divisor is not 0 (dropping a later test of it), where BPF defines
 	 * x / 0 = 0 and x % 0 = x. */
+	Node *ops[] = { n->lhs, n->rhs };
+	keep_operand_order(E, ops, 2);
 	const Node *divisor = value_tail(n->rhs);
 	if ((op == OP_DIV || op == OP_REM) && t &&
 	    (t->is_signed || divisor->kind != N_INT || divisor->value == 0)) {
@@ -1218,8 +1220,6 @@ static CExpr lower_binop(Emitter *E, Node *n)
 		return r;
 	}
 
-	Node *ops[] = { n->lhs, n->rhs };
-	keep_operand_order(E, ops, 2);
 	/* a widening cast on one side is what C's usual conversions do when
 	 * the other side already has the type: (+ (u64 x) y) is x + y */
 	CExpr a, b;

@@ -19,57 +19,74 @@ struct {
 
 __u32 calls;
 
-#line 14 "order.va"
+/* BPF defines x / 0 = 0 and x % 0 = x; C leaves both undefined, and
+ * clang would optimise on the divisor not being 0. Signed division
+ * (which clang 14 cannot emit for BPF) divides the magnitudes and
+ * restores the sign: C truncates toward zero. */
+static __always_inline __u32 urem32(__u32 a, __u32 b)
+{
+	return b ? a % b : a;
+}
+
+#line 15 "order.va"
 static void put(__u32 slot, __u64 v)
 {
-#line 15 "order.va"
+#line 16 "order.va"
 	bpf_map_update_elem(&out, &slot, &v, 0);
 }
 
-#line 17 "order.va"
+#line 18 "order.va"
 static __u32 bump(void)
 {
-#line 18 "order.va"
+#line 19 "order.va"
 	calls += 1;
-#line 18 "order.va"
+#line 19 "order.va"
 	return calls;
 }
 
-#line 20 "order.va"
+#line 21 "order.va"
 static __u64 pair(__u64 a, __u32 b)
 {
-#line 21 "order.va"
+#line 22 "order.va"
 	return (a << 8) + (__u64)b;
 }
 
 SEC("socket")
-#line 23 "order.va"
+#line 24 "order.va"
 int filter(struct __sk_buff *skb)
 {
-#line 24 "order.va"
+#line 25 "order.va"
 	__u32 len = skb->len;
 	__u64 tmp = (__u64)bump();
 	__u32 tmp_2;
-#line 26 "order.va"
+#line 27 "order.va"
 	__u64 *p = bpf_map_lookup_elem(&seen, &len);
 
-#line 26 "order.va"
+#line 27 "order.va"
 	if (p) {
 		tmp_2 = (__u32)(*p);
 	} else {
-#line 28 "order.va"
+#line 29 "order.va"
 		tmp_2 = calls;
 	}
-#line 25 "order.va"
+#line 26 "order.va"
 	put(0, pair(tmp, tmp_2));
 
-#line 29 "order.va"
+#line 30 "order.va"
 	__u32 tmp_3 = bump();
-#line 29 "order.va"
+#line 30 "order.va"
 	__u32 c = calls;
 
-#line 29 "order.va"
+#line 30 "order.va"
 	put(2, tmp_3 - c);
+
+#line 31 "order.va"
+	__u32 tmp_4 = bump();
+#line 31 "order.va"
+	__u32 c_1 = calls;
+
+#line 31 "order.va"
+	put(3, urem32(tmp_4, c_1));
 	put(1, calls);
 	return 0;
 }
