@@ -49,7 +49,10 @@ deps:
 		fi; \
 	fi
 
-build:
+# Everything is built inside build/, and build/ waits for the packages:
+# with `make -j` the compilers and gen_helpers.sh's libbpf header must be
+# installed before the first rule that uses them starts.
+build: | deps
 	@mkdir -p build
 
 # libbpf's own helper list: one line per helper, generated, never typed by hand.

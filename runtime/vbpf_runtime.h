@@ -79,9 +79,10 @@ struct vbpf_obj_opts {
 	const char *source_dir;  /* where .va files named by #line live, if not cwd */
 	FILE *diag;              /* diagnostics; NULL means stderr */
 	bool verbose;            /* also print libbpf's own messages */
-	/* Pin `:pinned` maps in a directory of their own under /sys/fs/bpf,
-	 * removed with its pins by vbpf_obj__close: tests and runs leave
-	 * nothing behind and never pick up another run's maps. */
+	/* Pin `:pinned` maps in a directory of their own under /sys/fs/bpf
+	 * (or, where no bpffs is mounted there, on a bpffs of its own under
+	 * /tmp), removed with its pins by vbpf_obj__close: tests and runs
+	 * leave nothing behind and never pick up another run's maps. */
 	bool private_pins;
 	/* Load every program with the verifier's statistics (log level
 	 * BPF_LOG_STATS) for vbpf_obj__verified_insns. A rejection is still
