@@ -203,6 +203,12 @@ struct vbpf_literal {
 	bool negative;
 	uint8_t *bytes;
 	size_t nbytes;
+	/* `trigger-pid`: the process the case's `trigger` started, known
+	 * only once it ran (vbpf_literal__bind_trigger_pid). An integer, or
+	 * 4 little-endian bytes at each offset listed of a [bytes] literal. */
+	bool trigger_pid;
+	size_t trigger_pid_at[8];
+	int ntrigger_pid_at;
 };
 
 enum vbpf_step_kind {
@@ -211,6 +217,7 @@ enum vbpf_step_kind {
 	VBPF_STEP_EXPECT,        /* expect MAP KEY = VALUE */
 	VBPF_STEP_EXPECT_ABSENT, /* expect MAP KEY absent */
 	VBPF_STEP_EXPECT_EVENTS, /* expect-events MAP N [RECORD...]: ringbuf or perf array */
+	VBPF_STEP_EXPECT_EVENT,  /* expect-event MAP [RECORD...]: each among the records */
 };
 
 struct vbpf_step {
@@ -242,6 +249,7 @@ struct vbpf_case {
 	uint64_t expect_return;  /* compared as the kernel's u32 retval */
 	bool has_errno;          /* expect the test run itself to fail */
 	int expect_errno;
+	char **trigger;          /* trigger CMD ARG...: NULL-terminated argv, or NULL */
 };
 
 struct vbpf_cases {
@@ -264,6 +272,10 @@ void vbpf_cases__free(struct vbpf_cases *cases);
  * or -1 with a message in why. */
 int vbpf_literal__encode(const struct vbpf_literal *lit, void *out, size_t size,
 			 char *why, size_t why_size);
+/* lit with every `trigger-pid` in it replaced by pid: a copy in *out whose
+ * bytes (if any) live in buf, which must hold lit->nbytes. */
+void vbpf_literal__bind_trigger_pid(const struct vbpf_literal *lit, int pid,
+				    struct vbpf_literal *out, uint8_t *buf);
 
 /* ---- running cases (test_driver.c) ------------------------------------ */
 

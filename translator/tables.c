@@ -18,8 +18,8 @@
 /* ---- program kinds ------------------------------------------------------ */
 
 static const ProgKindInfo prog_kinds[PK_COUNT] = {
-#define PROG_KIND(id, src, section, prefix, record, c_type, required) \
-	[id] = { id, src, section, prefix, record, c_type, required },
+#define PROG_KIND(id, src, section, prefix, record, c_type, required, btf_args) \
+	[id] = { id, src, section, prefix, record, c_type, required, btf_args },
 #include "prog_kinds.def"
 #undef PROG_KIND
 };
