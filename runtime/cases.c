@@ -319,6 +319,21 @@ static bool want_case(struct parser *p, const char *directive)
 	return false;
 }
 
+/* EINVAL, ENOTSUPP, ... or a number below 4096; 0 when neither */
+static int parse_errno(const char *word)
+{
+	static const struct { const char *name; int value; } names[] = {
+		{ "EINVAL", EINVAL }, { "EPERM", EPERM }, { "EACCES", EACCES },
+		{ "ENOTSUPP", 524 }, { "EOPNOTSUPP", EOPNOTSUPP }, { "ENOSPC", ENOSPC },
+		{ "EFAULT", EFAULT }, { "E2BIG", E2BIG }, { "ENOENT", ENOENT },
+	};
+	uint64_t v;
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (strcmp(word, names[i].name) == 0)
+			return names[i].value;
+	return parse_uint(word, &v) && v > 0 && v < 4096 ? (int)v : 0;
+}
+
 static void parse_case_line(struct parser *p, char **w, int n)
 {
 	struct vbpf_case *c = p->current;
@@ -400,23 +415,10 @@ static void parse_case_line(struct parser *p, char **w, int n)
 		c->expect_return = lit.value;
 		c->run = true;
 	} else if (strcmp(d, "errno") == 0) {
-		static const struct { const char *name; int value; } names[] = {
-			{ "EINVAL", EINVAL }, { "EPERM", EPERM }, { "EACCES", EACCES },
-			{ "ENOTSUPP", 524 }, { "EOPNOTSUPP", EOPNOTSUPP }, { "ENOSPC", ENOSPC },
-			{ "EFAULT", EFAULT }, { "E2BIG", E2BIG }, { "ENOENT", ENOENT },
-		};
 		if (!want_case(p, d))
 			return;
-		c->has_errno = false;
-		for (size_t i = 0; n == 2 && i < sizeof(names) / sizeof(names[0]); i++)
-			if (strcmp(w[1], names[i].name) == 0) {
-				c->has_errno = true;
-				c->expect_errno = names[i].value;
-			}
-		if (!c->has_errno && n == 2 && parse_uint(w[1], &v) && v < 4096) {
-			c->has_errno = true;
-			c->expect_errno = (int)v;
-		}
+		c->expect_errno = n == 2 ? parse_errno(w[1]) : 0;
+		c->has_errno = c->expect_errno > 0;
 		if (!c->has_errno) {
 			parse_error(p, "expected `errno NAME` (EINVAL, ENOTSUPP, ...) or a number");
 			return;
@@ -525,6 +527,11 @@ static void parse_line(struct parser *p, char *line)
 		free(p->program);
 		p->program = xstrdup(w[1]);
 		p->current = NULL;
+		return;
+	}
+	if (strcmp(w[0], "load-may-fail") == 0) {
+		if (p->current || n != 2 || !(p->cases->load_may_fail = parse_errno(w[1])))
+			parse_error(p, "expected `load-may-fail ERRNO` (EPERM, ...) before the first case");
 		return;
 	}
 	if (!p->current && (strcmp(w[0], "set") == 0 || strcmp(w[0], "delete") == 0)) {

@@ -254,6 +254,10 @@ struct vbpf_case {
 
 struct vbpf_cases {
 	char *path;
+	/* load-may-fail ERRNO: a kernel that refuses the load with this
+	 * errno (fentry where the kernel has no trampolines) skips the
+	 * cases instead of failing them; 0 when not given */
+	int load_may_fail;
 	struct vbpf_step *setup;  /* top-level set/delete before the first case */
 	int nsetup;
 	struct vbpf_case *cases;
