@@ -1248,7 +1248,8 @@ static Type *check_kernel_call(Checker *ck, Node *n)
 	}
 	Node *dst = n->args.items[0];
 	Type *dt = check_expr(ck, dst, NULL);
-	if (dt && !(dt->kind == TY_PTR && !dt->nullable)) {
+	bool array_field = dst->kind == N_FIELD && dst->field && dst->field->array_len && !dst->field->c_decl;
+	if (dt && !array_field) {
 		diag_error(dst->span, "k/read-str writes into a record's array field, e.g. `(. e :comm)`, not %s",
 			   type_str(dt));
 		return NULL;
@@ -1290,8 +1291,8 @@ static void check_kernel_entry(Checker *ck, FnDecl *entry)
 			return;
 		}
 		if (p->type && !type_equal(p->type, k->type)) {
-			diag_error(p->span, "parameter `%s` of `%s` must be %s: the %s's parameter %d is `%s`", p->name,
-				   entry->name, type_str(k->type), what, i + 1, k->c_decl);
+			diag_error(p->span, "parameter `%s` of `%s` must be %s: parameter %d of %s `%s` is `%s`",
+				   p->name, entry->name, type_str(k->type), i + 1, what, prog->attach, k->c_member);
 			diag_hint("the entry takes a prefix of the kernel's prototype, with its types");
 		}
 	}

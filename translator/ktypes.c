@@ -397,6 +397,12 @@ int ktypes_prototype(Module *m, const char *func, bool tp_btf, int want, Field *
 		const char *why = NULL;
 		int array_len;
 		f->type = value_type(m, btf, p->type, f->name, &f->c_decl, &array_len, &why, at);
+		/* the kernel's spelling, for messages: "pid_t", else the C */
+		const struct btf_type *pt = btf__type_by_id(btf, p->type);
+		if (pt && btf_is_typedef(pt))
+			f->c_member = arena_strdup(btf_name(btf, pt));
+		else if (f->type)
+			f->c_member = f->type->kind == TY_PTR ? f->type->c_name : arena_printf("%s", f->type->c_name);
 		if (!f->type && why)
 			f->c_decl = why;  /* no type: a parameter the entry cannot take */
 		out[i] = f;

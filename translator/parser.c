@@ -624,13 +624,15 @@ static Node *parse_cast(Parser *p, Sexp *form)
 static Node *parse_field_chain(Sexp *form, int from, Node *base)
 {
 	Node *n = base;
+	bool dot = from == 2;  /* (. base ...): the last step is the form */
 	for (int i = from; i < form->nitems && n; i++) {
 		Sexp *f = form->items[i];
 		if (f->kind != SX_KEYWORD && f->kind != SX_SYMBOL) {
 			diag_error(f->span, "expected a field name like :len, found `%s`", render(f));
 			return NULL;
 		}
-		Node *step = new_node(N_FIELD, i + 1 == form->nitems ? form->span : span_join(form->items[1]->span, f->span));
+		Span at = dot && i + 1 == form->nitems ? form->span : span_join(form->items[from - 1]->span, f->span);
+		Node *step = new_node(N_FIELD, at);
 		step->lhs = n;
 		step->name = f->text;
 		step->name_span = f->span;
