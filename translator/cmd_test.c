@@ -64,7 +64,7 @@ int cmd_compile_option(int argc, char **argv, int i, char **compile_args, int *n
 	}
 	if (strncmp(arg, "-I", 2) == 0 || strncmp(arg, "-D", 2) == 0 || (strncmp(arg, "-W", 2) == 0 && arg[2]) ||
 	    strncmp(arg, "--backend=", 10) == 0 || strncmp(arg, "--clang=", 8) == 0 ||
-	    strncmp(arg, "--license=", 10) == 0) {
+	    strncmp(arg, "--license=", 10) == 0 || strncmp(arg, "--btf=", 6) == 0) {
 		compile_args[(*nargs)++] = argv[i];
 		return 1;
 	}

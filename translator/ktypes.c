@@ -37,17 +37,29 @@ static const char *btf_shown_path(void)
 	return btf_path ? btf_path : "/sys/kernel/btf/vmlinux";
 }
 
-static struct btf *load_btf(Span at)
+static int quiet(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	(void)level, (void)fmt, (void)ap;
+	return 0;
+}
+
+/* The BTF, loaded at the first use. When it cannot be read, the first use
+ * in each translation says why; the others stay silent. */
+static struct btf *load_btf(Module *m, Span at)
 {
 	if (!kernel_btf && !btf_error[0]) {
+		/* libbpf's own messages would repeat ours, unlocated */
+		libbpf_print_fn_t old = libbpf_set_print(quiet);
 		kernel_btf = btf_path ? btf__parse(btf_path, NULL) : btf__load_vmlinux_btf();
+		libbpf_set_print(old);
 		int err = libbpf_get_error(kernel_btf);
 		if (err || !kernel_btf) {
 			kernel_btf = NULL;
-			snprintf(btf_error, sizeof(btf_error), "%s", strerror(err < 0 ? -err : EINVAL));
+			libbpf_strerror(err ? err : -EINVAL, btf_error, sizeof(btf_error));
 		}
 	}
-	if (!kernel_btf) {
+	if (!kernel_btf && !m->kernel_btf_reported) {
+		m->kernel_btf_reported = true;
 		diag_error(at, "cannot read the kernel's BTF from %s: %s", btf_shown_path(), btf_error);
 		diag_hint("kernel types need BTF: a kernel built with CONFIG_DEBUG_INFO_BTF, or --btf FILE");
 	}
@@ -160,7 +172,7 @@ Record *ktypes_struct(Module *m, const char *name, Span at)
 			return r;
 	}
 	module_refuse_native(m, at, "kernel types (CO-RE relocations)");
-	struct btf *btf = load_btf(at);
+	struct btf *btf = load_btf(m, at);
 	if (!btf)
 		return NULL;
 	__s32 id = btf__find_by_name_kind(btf, name, BTF_KIND_STRUCT);
@@ -305,7 +317,7 @@ Field *ktypes_member(Module *m, Record *r, const char *name, Span at)
 	for (int i = 0; i < r->nfields; i++)
 		if (strcmp(r->fields[i]->name, name) == 0)
 			return r->fields[i];
-	struct btf *btf = load_btf(at);
+	struct btf *btf = load_btf(m, at);
 	if (!btf)
 		return NULL;
 	const struct btf_type *t = btf__type_by_id(btf, (__u32)r->kernel_btf_id);
@@ -352,7 +364,7 @@ Field *ktypes_member(Module *m, Record *r, const char *name, Span at)
 
 int ktypes_prototype(Module *m, const char *func, bool tp_btf, int want, Field ***params, Span at)
 {
-	struct btf *btf = load_btf(at);
+	struct btf *btf = load_btf(m, at);
 	if (!btf)
 		return -1;
 	const char *what = tp_btf ? "tracepoint" : "kernel function";

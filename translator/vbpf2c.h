@@ -566,6 +566,7 @@ typedef struct Module {
 	FnDecl *entry;                  /* checker */
 	const char *license;            /* "GPL" unless overridden */
 	Vec kernel_records;             /* Record* of :k/ structs, first use first */
+	bool kernel_btf_reported;       /* ktypes.c: no BTF, said once */
 	/* The first construct the native backend cannot compile (kernel
 	 * types: CO-RE relocations; array fields), which it refuses there;
 	 * file NULL when none. */
