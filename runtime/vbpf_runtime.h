@@ -183,12 +183,15 @@ int vbpf_perfbuf__drain(struct vbpf_perfbuf *pb, struct vbpf_event **events,
 			unsigned long long *lost);
 void vbpf_perfbuf__free(struct vbpf_perfbuf *pb);
 /* Prints one record as BTF type type_id of btf when it fits the record
- * (a record the program declared; perf records carry padding), else as
- * hex bytes. */
+ * (a record the program declared; perf records carry padding): a struct
+ * by its field names, `pid=4242 ppid=1 comm="bash"` (integers in decimal,
+ * a byte array holding text as a string), else as btf_dump prints it;
+ * without a type, as hex bytes. */
 void vbpf_event__print(const struct vbpf_event *event, const struct btf *btf,
 		       unsigned int type_id, FILE *out);
 /* The record type a program declared for events of size bytes: the one
- * named struct of btf (context structs aside) with that size, or that
+ * named struct of btf (context structs and the kernel's structs aside)
+ * with that size, or that
  * size once padded as perf records are. 0 when there is none, or more
  * than one to choose from. */
 unsigned int vbpf_event__record_type(const struct btf *btf, size_t size);

@@ -261,6 +261,7 @@ static bool attach(struct run *r, struct bpf_program *prog)
 		ensure_tracefs(r);
 		/* fall through */
 	case BPF_PROG_TYPE_RAW_TRACEPOINT:
+	case BPF_PROG_TYPE_TRACING: /* tp_btf, fentry, fexit (LANGUAGE.md 11) */
 		if (!add_link(r, bpf_program__attach(prog), bpf_program__section_name(prog)))
 			return false;
 		printf("attached to %s\n", bpf_program__section_name(prog));
