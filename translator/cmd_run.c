@@ -54,8 +54,8 @@ static const char run_usage[] =
 	"  --duration=SEC  stop after SEC seconds (default: until Ctrl-C)\n"
 	"  --interval=SEC  print every SEC seconds (default 1)\n"
 	"  --traffic       xdp, tc, cgroup: send a UDP datagram every interval\n"
-	"  --backend=NAME, --clang=PATH, -I DIR, -D NAME[=VAL], -WFLAG, --license=STR\n"
-	"                  passed to the compiler, as for vbpf2c -c\n"
+	"  --backend=NAME, --clang=PATH, -I DIR, -D NAME[=VAL], -WFLAG, --license=STR,\n"
+	"  --btf=FILE      passed to the compiler, as for vbpf2c -c\n"
 	"  --help          this text\n";
 
 #define MAX_LINKS 256
