@@ -228,7 +228,7 @@ typedef struct Checker {
 	bool record_ok;         /* the expression is the target of `.` */
 	Node *untyped_result;   /* the result of a body whose return type
 				 * was rejected: a literal there stays silent */
-	bool kernel_str_ok;     /* the `.` chain is k/read-str's source */
+	bool kernel_str_ok;     /* the `.` chain is k/read-str's or k/exists?'s */
 	Vec kernel_args;        /* k/arg calls: checked against the entry */
 } Checker;
 
@@ -1229,7 +1229,7 @@ static Type *check_kernel_call(Checker *ck, Node *n)
 		diag_error(chain->span, "%s needs a member of a kernel struct", n->name);
 		return NULL;
 	}
-	ck->kernel_str_ok = read_str;
+	ck->kernel_str_ok = true;  /* any member exists or not; read-str checks below */
 	ck->record_ok = true;
 	Type *mt = check_expr(ck, chain, NULL);
 	ck->kernel_str_ok = false;

@@ -30,6 +30,9 @@ static char btf_error[256];     /* why loading failed, once it has */
 void ktypes_set_btf_path(const char *path)
 {
 	btf_path = path;
+	btf__free(kernel_btf);  /* the next kernel type reads the new one */
+	kernel_btf = NULL;
+	btf_error[0] = '\0';
 }
 
 static const char *btf_shown_path(void)
@@ -251,7 +254,9 @@ static Type *value_type(Module *m, const struct btf *btf, __u32 id, const char *
 	if (btf_is_ptr(t)) {
 		const struct btf_type *target;
 		skip_mods(btf, t->type, &target);
-		if (target && btf_is_struct(target) && *btf_name(btf, target)) {
+		/* a struct declared only (BTF_KIND_FWD, kflag 0) is found by name */
+		bool fwd_struct = target && btf_is_fwd(target) && !btf_kflag(target);
+		if (target && (btf_is_struct(target) || fwd_struct) && *btf_name(btf, target)) {
 			Record *r = ktypes_struct(m, btf_name(btf, target), at);
 			if (!r)
 				return NULL;
