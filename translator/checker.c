@@ -504,6 +504,9 @@ static bool layout_user_record(Checker *ck, RecInfo *ri)
 			ok = false;
 		} else {
 			f->type = t;
+			/* the native backend's BTF has no array members yet */
+			if (f->array_len)
+				module_refuse_native(ck->m, f->span, "array fields (LANGUAGE.md 10.9)");
 		}
 		for (int j = 0; j < i; j++) {
 			if (strcmp(r->fields[j]->name, f->name) != 0 &&
