@@ -1183,6 +1183,10 @@ static Type *check_kernel_member(Checker *ck, Node *n, Record *r, bool record_ok
 	if (!f)
 		return NULL;
 	n->field = f;
+	if (n->rhs) {
+		diag_error(n->rhs->span, "kernel struct members are not indexed: a char array is read with k/read-str");
+		return NULL;
+	}
 	if (f->type->kind == TY_RECORD && !record_ok) {
 		diag_error(n->span, "member `%s` is an embedded struct (%s): it can only be the target of another `.`",
 			   f->name, f->c_decl);
@@ -1329,6 +1333,20 @@ static Type *check_field(Checker *ck, Node *n)
 		Field *f = r->fields[i];
 		if (strcmp(f->name, n->name) == 0) {
 			n->field = f;
+			if (f->array_len && n->rhs) {
+				/* (. p :comm 3): one element, the index checked here */
+				n->rhs->type = ty_u32;
+				if (n->rhs->negative || n->rhs->value >= (uint64_t)f->array_len) {
+					diag_error(n->rhs->span, "index %s is outside `%s`, which has %d elements",
+						   int_text(n->rhs->value, n->rhs->negative), f->name, f->array_len);
+					return NULL;
+				}
+				return f->type;
+			}
+			if (n->rhs) {
+				diag_error(n->rhs->span, "field `%s` is not an array: it has no elements to index", f->name);
+				return NULL;
+			}
 			if (f->array_len) {
 				/* LANGUAGE.md 10.9: an array field is its address */
 				module_refuse_native(ck->m, n->span, "array fields (LANGUAGE.md 10.9)");
@@ -1363,7 +1381,7 @@ static Type *check_set(Checker *ck, Node *n)
 			}
 		}
 		what = n->lhs->name;
-		if (want && f && f->array_len) {
+		if (want && f && f->array_len && !n->lhs->rhs) {
 			diag_error(n->lhs->span, "field `%s` is an array: write into it with a helper", f->name);
 			want = NULL;
 		} else if (want && f && f->c_decl) {

@@ -815,6 +815,8 @@ static CExpr field_value(Emitter *E, Node *n, bool as_pointer)
 	const char *member = n->field && n->field->c_member ? n->field->c_member : n->name;
 	const char *s = arena_printf("%s%s%s", paren(base, PREC_POSTFIX),
 				     bt && bt->kind == TY_PTR ? "->" : ".", member);
+	if (n->rhs) /* (. p :comm 3): an array field's element */
+		s = arena_printf("%s[%" PRIu64 "]", s, n->rhs->value);
 	if (n->field && n->field->c_pointer && !as_pointer)
 		return cx(arena_printf("(%s)(long)%s", n->type->c_name, s), PREC_UNARY);
 	return cx(s, PREC_POSTFIX);

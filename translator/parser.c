@@ -627,6 +627,15 @@ static Node *parse_field_chain(Sexp *form, int from, Node *base)
 	bool dot = from == 2;  /* (. base ...): the last step is the form */
 	for (int i = from; i < form->nitems && n; i++) {
 		Sexp *f = form->items[i];
+		if (dot && f->kind == SX_INT && i + 1 == form->nitems && i > from) {
+			/* (. p :comm 3): element 3 of an array field (LANGUAGE.md 10.9) */
+			Node *index = new_node(N_INT, f->span);
+			index->value = f->value;
+			index->negative = f->negative;
+			n->rhs = index;
+			n->span = form->span;
+			return n;
+		}
 		if (f->kind != SX_KEYWORD && f->kind != SX_SYMBOL) {
 			diag_error(f->span, "expected a field name like :len, found `%s`", render(f));
 			return NULL;
@@ -641,7 +650,8 @@ static Node *parse_field_chain(Sexp *form, int from, Node *base)
 	return n;
 }
 
-/* field = '(' '.' expr (KW | NAME) {KW | NAME} ')'  (a chain: kernel types) */
+/* field = '(' '.' expr (KW | NAME) {KW | NAME} [INT] ')'
+ * (a chain: nested records, kernel types; INT: an array field's element) */
 static Node *parse_field(Parser *p, Sexp *form)
 {
 	if (form->nitems < 3) {

@@ -340,7 +340,8 @@ typedef enum NodeKind {
 	N_BINOP,      /* op, lhs, rhs */
 	N_NEG,        /* lhs */
 	N_CAST,       /* cast_to, lhs */
-	N_FIELD,      /* lhs = record pointer, name = field; checker sets field */
+	N_FIELD,      /* lhs = record pointer, name = field; checker sets field;
+	               * rhs = an N_INT index into an array field (10.9) */
 	N_CALL,       /* name (as written, '/' normalised), args; checker sets callee */
 	N_SET,        /* name = global (lhs NULL) or lhs = N_FIELD target; rhs = value */
 	N_FOR,        /* var_name, lhs = start, rhs = end, body */

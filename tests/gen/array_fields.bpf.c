@@ -31,13 +31,20 @@ int on_enter(struct bpf_raw_tracepoint_args *ctx)
 
 #line 15 "array_fields.va"
 	if (!w) {
-#line 20 "array_fields.va"
+#line 23 "array_fields.va"
 		return -1;
 	}
 #line 17 "array_fields.va"
 	w->pid = (__u32)(bpf_get_current_pid_tgid() >> 32);
 	w->flag = 1;
-	return (__s32)bpf_get_current_comm(w->comm, 16);
+
+#line 19 "array_fields.va"
+	__s64 err = bpf_get_current_comm(w->comm, 16);
+
+#line 20 "array_fields.va"
+	w->tail[2] = w->comm[0];
+	w->tail[0] += 1;
+	return (__s32)err;
 }
 
 char LICENSE[] SEC("license") = "GPL";
