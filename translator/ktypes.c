@@ -167,6 +167,16 @@ static const char *btf_name(const struct btf *btf, const struct btf_type *t)
 	return s ? s : "";
 }
 
+/* The structs <linux/bpf.h> defines (build/uapi_structs.gen.h). */
+static const char *const uapi_structs[] = {
+#include "uapi_structs.gen.h"
+};
+
+static int compare_names(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
 Record *ktypes_struct(Module *m, const char *name, Span at)
 {
 	for (int i = 0; i < m->kernel_records.len; i++) {
@@ -192,6 +202,14 @@ Record *ktypes_struct(Module *m, const char *name, Span at)
 		const char *text = nearest_text(&near);
 		if (text)
 			diag_hint("did you mean %s?", text);
+		return NULL;
+	}
+	/* the C includes <linux/bpf.h>, which defines it already */
+	if (bsearch(&name, uapi_structs, sizeof(uapi_structs) / sizeof(*uapi_structs), sizeof(*uapi_structs),
+		    compare_names)) {
+		diag_error(at, "kernel struct `%s` cannot be a kernel type: <linux/bpf.h>, which the C includes, "
+			   "defines it", name);
+		diag_hint("the context records (XdpMd, SkBuff, BpfSock, ...) read these structs");
 		return NULL;
 	}
 	const struct btf_type *t = btf__type_by_id(btf, id);
