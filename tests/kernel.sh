@@ -79,7 +79,7 @@ for backend in $BACKENDS; do
 		   why=$(grep -o -e 'native backend does not support .* yet' \
 			 -e '[^:]* are not supported by the native backend' "$log.err" | head -1) &&
 		   [ -n "$why" ]; then
-			echo "SKIP $label: $why"
+			echo "SKIP $label: ${why# }"
 			skipped=$((skipped + 1))
 			continue
 		fi
