@@ -276,9 +276,20 @@ static void events_step(struct bpf_map *map, const struct btf *btf, const struct
 				found = events[i].size == want.nbytes &&
 					memcmp(events[i].data, want.bytes, want.nbytes) == 0;
 			if (!found) {
-				char expected[512];
+				/* what did arrive, the first few, to compare by eye */
+				char expected[512], got[1024];
 				describe_lit(&want, expected, sizeof(expected));
-				fail(v, "%s: no event %s among the %d that arrived", s->map, expected, n);
+				FILE *f = fmemopen(got, sizeof(got), "w");
+				for (int i = 0; f && i < n && i < 3; i++) {
+					fputs(i ? ", " : " (", f);
+					vbpf_event__print(&events[i], btf, 0, f);
+				}
+				if (f) {
+					fputs(n > 3 ? ", ...)" : n ? ")" : "", f);
+					fclose(f);
+				}
+				got[sizeof(got) - 1] = '\0';
+				fail(v, "%s: no event %s among the %d that arrived%s", s->map, expected, n, f ? got : "");
 			}
 			free(buf);
 		}
