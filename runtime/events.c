@@ -214,27 +214,36 @@ static bool print_fields(const struct btf *btf, const struct btf_type *t, const 
 	return true;
 }
 
+bool vbpf_btf__print_fields(const struct btf *btf, unsigned int type_id, const void *data, size_t size,
+			    FILE *out)
+{
+	__u32 id = type_id;
+	const struct btf_type *t = btf && id ? skip_mods(btf, &id) : NULL;
+	long type_size = t ? btf__resolve_size(btf, id) : -1;
+	if (!t || !btf_is_struct(t) || type_size <= 0 || (size_t)type_size > size)
+		return false;
+	/* printed to memory first, so that a field it cannot print leaves
+	 * nothing behind */
+	char *text = NULL;
+	size_t len = 0;
+	FILE *mem = open_memstream(&text, &len);
+	bool ok = mem && print_fields(btf, t, data, mem);
+	if (mem)
+		fclose(mem);
+	if (ok)
+		fputs(text, out);
+	free(text);
+	return ok;
+}
+
 void vbpf_event__print(const struct vbpf_event *event, const struct btf *btf, unsigned int type_id,
 		       FILE *out)
 {
 	const struct btf_type *t = btf && type_id ? btf__type_by_id(btf, type_id) : NULL;
 	struct btf_dump *d = NULL;
 	long type_size = t ? btf__resolve_size(btf, type_id) : -1;
-	if (type_size > 0 && (size_t)type_size <= event->size && btf_is_struct(t)) {
-		/* by field names; printed to memory first, so that a field it
-		 * cannot print leaves nothing behind */
-		char *text = NULL;
-		size_t len = 0;
-		FILE *mem = open_memstream(&text, &len);
-		bool ok = mem && print_fields(btf, t, event->data, mem);
-		if (mem)
-			fclose(mem);
-		if (ok)
-			fputs(text, out);
-		free(text);
-		if (ok)
-			return;
-	}
+	if (vbpf_btf__print_fields(btf, type_id, event->data, event->size, out))
+		return;
 	if (type_size > 0 && (size_t)type_size <= event->size)
 		d = btf_dump__new(btf, print_to_file, out, NULL);
 	if (d) {

@@ -189,6 +189,11 @@ void vbpf_perfbuf__free(struct vbpf_perfbuf *pb);
  * without a type, as hex bytes. */
 void vbpf_event__print(const struct vbpf_event *event, const struct btf *btf,
 		       unsigned int type_id, FILE *out);
+/* Prints data as struct type_id of btf by its field names, as
+ * vbpf_event__print does; false (nothing printed) when type_id is no
+ * struct that fits in size bytes, or has a field it cannot print so. */
+bool vbpf_btf__print_fields(const struct btf *btf, unsigned int type_id, const void *data, size_t size,
+			    FILE *out);
 /* The record type a program declared for events of size bytes: the one
  * named struct of btf (context structs and the kernel's structs aside)
  * with that size, or that
