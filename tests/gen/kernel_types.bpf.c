@@ -19,42 +19,54 @@ struct task_struct {
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__type(key, __u32);
-	__type(value, __u64);
+	__type(value, __u32);
 	__uint(max_entries, 1024);
-} seen SEC(".maps");
+} exec_flag SEC(".maps");
 
-__u64 in_exec;
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__type(key, __u32);
+	__type(value, __u32);
+	__uint(max_entries, 1024);
+} parents SEC(".maps");
 
-#line 23 "kernel_types.va"
+__u64 runtime_ns;
+__u64 orphans;
+
+#line 27 "kernel_types.va"
 static __u32 tgid_of(struct task_struct *t)
 {
-#line 24 "kernel_types.va"
+#line 28 "kernel_types.va"
 	return (__u32)BPF_CORE_READ(t, tgid);
 }
 
 SEC("tp_btf/sched_process_exec")
-#line 12 "kernel_types.va"
+#line 14 "kernel_types.va"
 int BPF_PROG(on_exec, struct task_struct *task, __s32 old_pid)
 {
-#line 12 "kernel_types.va"
+#line 14 "kernel_types.va"
 	(void)ctx;
 
-#line 13 "kernel_types.va"
-	struct task_struct *parent = BPF_CORE_READ(task, real_parent);
-	__u64 runtime = BPF_CORE_READ(task, se.sum_exec_runtime);
-
 #line 15 "kernel_types.va"
-	if ((__u32)BPF_CORE_READ_BITFIELD_PROBED(task, in_execve) == 1)
-		in_exec += 1;
+	struct task_struct *parent = BPF_CORE_READ(task, real_parent);
+	__u32 key = (__u32)old_pid;
+
+#line 17 "kernel_types.va"
+	runtime_ns = BPF_CORE_READ(task, se.sum_exec_runtime);
+
 #line 18 "kernel_types.va"
+	__u32 value = (__u32)BPF_CORE_READ_BITFIELD_PROBED(task, in_execve);
+#line 18 "kernel_types.va"
+	bpf_map_update_elem(&exec_flag, &key, &value, BPF_ANY);
 	if (bpf_core_field_exists(((struct task_struct *)0)->in_execve)) {
-		__u32 key = (__u32)old_pid;
-#line 19 "kernel_types.va"
-		__u64 value = runtime + tgid_of(parent);
-#line 19 "kernel_types.va"
-		bpf_map_update_elem(&seen, &key, &value, BPF_ANY);
+		__u32 value_2 = tgid_of(parent);
+#line 20 "kernel_types.va"
+		bpf_map_update_elem(&parents, &key, &value_2, BPF_ANY);
 	}
-	return (__u64)parent == 0 ? 1 : 0;
+	if ((__u64)parent == 0)
+		orphans += 1;
+#line 25 "kernel_types.va"
+	return 0;
 }
 
 char LICENSE[] SEC("license") = "GPL";
