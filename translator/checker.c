@@ -487,6 +487,13 @@ static bool layout_user_record(Checker *ck, RecInfo *ri)
 		if (t && t->kind == TY_RECORD) {
 			const char *name = t->record ? t->record->name : t->name;
 			RecInfo *fi = name ? record_info(ck, name) : NULL;
+			if (!fi && name && strncmp(name, "k/", 2) == 0) {
+				diag_error(t->span.file ? t->span : f->span, "field `%s` of record `%s`: a kernel struct "
+					   "pointer (:%s) cannot be stored in a record", f->name, r->name, name);
+				diag_hint("store its address, `(u64 t)`, in a :u64 field");
+				ok = false;
+				continue;
+			}
 			if (!fi) {
 				diag_error(t->span.file ? t->span : f->span, "unknown type `:%s`", name ? name : "?");
 				diag_hint("declare it with `(deftype %s [field :type ...])`", name ? name : "Name");
@@ -1217,7 +1224,9 @@ static Type *check_kernel_call(Checker *ck, Node *n)
 		const ProgKindInfo *kind = ck->m->program ? ck->m->program->kind : NULL;
 		bool is_ctx = ctx->kind == N_NAME && ctx->ref == REF_VAR && ctx->ref_var->is_param &&
 			      ck->fn->fn->nparams > 0 && ck->fn->fn->params[0]->var == ctx->ref_var && is_u64(ct);
-		if (!kind || kind->kind != PK_RAW_TRACEPOINT || !is_ctx)
+		if (!ct)
+			;  /* reported */
+		else if (!kind || kind->kind != PK_RAW_TRACEPOINT || !is_ctx)
 			diag_error(ctx->span, "k/arg reads an argument of a :raw_tracepoint program: its first operand "
 				   "is the entry's :u64 context parameter");
 		else
@@ -1254,7 +1263,7 @@ static Type *check_kernel_call(Checker *ck, Node *n)
 		return NULL;
 	}
 	Node *dst = n->args.items[0];
-	Type *dt = check_expr(ck, dst, NULL);
+	Type *dt = check_expr(ck, dst, ty_u64);
 	bool array_field = dst->kind == N_FIELD && dst->field && dst->field->array_len && !dst->field->c_decl;
 	if (dt && !array_field) {
 		diag_error(dst->span, "k/read-str writes into a record's array field, e.g. `(. e :comm)`, not %s",

@@ -404,18 +404,20 @@ int ktypes_prototype(Module *m, const char *func, bool tp_btf, int want, Field *
 	if (!t || !btf_is_func_proto(t)) {
 		diag_error(at, "unknown %s `%s` in %s", what, func, btf_shown_path());
 		Nearest near;
-		nearest_init(&near, lookup);
+		nearest_init(&near, func);
 		__u32 n = btf__type_cnt(btf);
 		for (__u32 i = 1; i < n; i++) {
 			const struct btf_type *c = btf__type_by_id(btf, i);
 			if (tp_btf ? btf_is_typedef(c) : btf_is_func(c)) {
 				const char *cn = btf_name(btf, c);
-				if (!tp_btf || strncmp(cn, "btf_trace_", 10) == 0)
-					nearest_offer(&near, lookup, cn);
+				if (!tp_btf)
+					nearest_offer(&near, func, cn);
+				else if (strncmp(cn, "btf_trace_", 10) == 0)
+					nearest_offer(&near, func, cn + 10);
 			}
 		}
 		if (near.name[0])
-			diag_hint("did you mean `%s`?", near.name[0] + (tp_btf ? 10 : 0));
+			diag_hint("did you mean `%s`?", near.name[0]);
 		return -1;
 	}
 	/* a tracepoint's first parameter is the tracepoint's own data */

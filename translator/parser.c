@@ -1023,8 +1023,17 @@ static Decl *parse_program(Parser *p, Sexp *form)
 		}
 		pd->attach = attach->text;
 	} else if (info->attach_required) {
+		/* an attach string each kind takes */
+		static const struct { ProgKind kind; const char *attach; } examples[] = {
+			{ PK_LSM, "file_open" }, { PK_TP_BTF, "sched_process_exec" },
+			{ PK_FENTRY, "tcp_v4_connect" }, { PK_FEXIT, "tcp_v4_connect" },
+		};
+		const char *example = "connect4";
+		for (size_t i = 0; i < sizeof(examples) / sizeof(*examples); i++)
+			if (examples[i].kind == info->kind)
+				example = examples[i].attach;
 		diag_error(form->span, "program kind :%s needs an attach string", info->name);
-		diag_hint("for example (program :%s \"connect4\")", info->name);
+		diag_hint("for example (program :%s \"%s\")", info->name, example);
 		return NULL;
 	}
 	Decl *d = new_decl(D_PROGRAM, form);
