@@ -1289,13 +1289,17 @@ static void check_kernel_entry(Checker *ck, FnDecl *entry)
 	module_refuse_native(ck->m, prog->span, "programs with BTF-typed arguments (:tp_btf, :fentry, :fexit)");
 	bool tp_btf = prog->kind->kind == PK_TP_BTF;
 	Field **params;
-	int n = ktypes_prototype(ck->m, prog->attach, tp_btf, entry->nparams, &params, prog->span);
+	int n = ktypes_prototype(ck->m, prog->attach, tp_btf, prog->kind->kind == PK_FEXIT, entry->nparams, &params,
+				 prog->span);
 	if (n < 0)
 		return;
 	const char *what = tp_btf ? "tracepoint" : "kernel function";
 	if (entry->nparams > n) {
-		diag_error(entry->params[n]->span, "%s `%s` has %d parameter%s; `%s` declares %d", what,
-			   prog->attach, n, n == 1 ? "" : "s", entry->name, entry->nparams);
+		bool fexit = prog->kind->kind == PK_FEXIT;
+		int nargs = fexit ? n - 1 : n;
+		diag_error(entry->params[n]->span, "%s `%s` has %d parameter%s%s; `%s` declares %d", what,
+			   prog->attach, nargs, nargs == 1 ? "" : "s", fexit ? " and a return value" : "", entry->name,
+			   entry->nparams);
 		return;
 	}
 	for (int i = 0; i < entry->nparams; i++) {
@@ -1307,8 +1311,11 @@ static void check_kernel_entry(Checker *ck, FnDecl *entry)
 			return;
 		}
 		if (p->type && !type_equal(p->type, k->type)) {
-			diag_error(p->span, "parameter `%s` of `%s` must be %s: parameter %d of %s `%s` is `%s`",
-				   p->name, entry->name, type_str(k->type), i + 1, what, prog->attach, k->c_member);
+			const char *which = strcmp(k->name, KTYPES_RETURN_VALUE) == 0
+						    ? "the return value"
+						    : arena_printf("parameter %d", i + 1);
+			diag_error(p->span, "parameter `%s` of `%s` must be %s: %s of %s `%s` is `%s`", p->name,
+				   entry->name, type_str(k->type), which, what, prog->attach, k->c_member);
 			diag_hint("the entry takes a prefix of the kernel's prototype, with its types");
 		}
 	}

@@ -385,7 +385,27 @@ Field *ktypes_member(Module *m, Record *r, const char *name, Span at)
 	return f;
 }
 
-int ktypes_prototype(Module *m, const char *func, bool tp_btf, int want, Field ***params, Span at)
+/* Parameter i of a prototype, named name (arg<i> when unnamed). */
+static Field *prototype_field(Module *m, const struct btf *btf, const char *name, __u32 type_id, int i, Span at)
+{
+	Field *f = arena_alloc(sizeof(*f));
+	f->name = name && *name ? arena_strdup(name) : arena_printf("arg%d", i);
+	const char *why = NULL;
+	int array_len;
+	f->type = value_type(m, btf, type_id, f->name, &f->c_decl, &array_len, &why, at);
+	/* the kernel's spelling, for messages: "pid_t", "int", else the C */
+	const struct btf_type *pt = btf__type_by_id(btf, type_id);
+	if (pt && (btf_is_typedef(pt) || btf_is_int(pt)) && *btf_name(btf, pt))
+		f->c_member = arena_strdup(btf_name(btf, pt));
+	else if (f->type)
+		f->c_member = f->type->c_name;
+	if (!f->type && why)
+		f->c_decl = why;  /* no type: a parameter the entry cannot take */
+	return f;
+}
+
+int ktypes_prototype(Module *m, const char *func, bool tp_btf, bool with_return, int want, Field ***params,
+		     Span at)
 {
 	struct btf *btf = load_btf(m, at);
 	if (!btf)
@@ -425,25 +445,14 @@ int ktypes_prototype(Module *m, const char *func, bool tp_btf, int want, Field *
 	int n = btf_vlen(t) - skip;
 	if (n < 0)
 		n = 0;
-	Field **out = arena_alloc(sizeof(*out) * (size_t)(n + 1));
+	/* fexit: the function's return value after its parameters */
+	bool ret = with_return && t->type != 0;
+	Field **out = arena_alloc(sizeof(*out) * (size_t)(n + 2));
 	const struct btf_param *p = btf_params(t) + skip;
-	for (int i = 0; i < n && i < want; i++, p++) {
-		Field *f = arena_alloc(sizeof(*f));
-		const char *pname = btf__name_by_offset(btf, p->name_off);
-		f->name = pname && *pname ? arena_strdup(pname) : arena_printf("arg%d", i);
-		const char *why = NULL;
-		int array_len;
-		f->type = value_type(m, btf, p->type, f->name, &f->c_decl, &array_len, &why, at);
-		/* the kernel's spelling, for messages: "pid_t", else the C */
-		const struct btf_type *pt = btf__type_by_id(btf, p->type);
-		if (pt && btf_is_typedef(pt))
-			f->c_member = arena_strdup(btf_name(btf, pt));
-		else if (f->type)
-			f->c_member = f->type->kind == TY_PTR ? f->type->c_name : arena_printf("%s", f->type->c_name);
-		if (!f->type && why)
-			f->c_decl = why;  /* no type: a parameter the entry cannot take */
-		out[i] = f;
-	}
+	for (int i = 0; i < n && i < want; i++, p++)
+		out[i] = prototype_field(m, btf, btf__name_by_offset(btf, p->name_off), p->type, i, at);
+	if (ret && want > n)
+		out[n] = prototype_field(m, btf, KTYPES_RETURN_VALUE, t->type, n, at);
 	*params = out;
-	return n;
+	return n + ret;
 }

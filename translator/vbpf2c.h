@@ -303,11 +303,14 @@ Record *ktypes_struct(struct Module *m, const char *name, Span at);
  * error naming the nearest members. */
 Field *ktypes_member(struct Module *m, Record *r, const char *name, Span at);
 /* The prototype of a tp_btf tracepoint (btf_trace_NAME) or an fentry/fexit
- * function: its number of parameters, and the first `want` of them as
+ * function: its number of parameters (with_return: and then the function's
+ * return value, as fexit programs get it), and the first `want` of them as
  * fields (name, type, c_member: the kernel's spelling of the type, "pid_t";
  * type NULL and c_decl saying why when the language has no such type); -1
  * after a located error. */
-int ktypes_prototype(struct Module *m, const char *func, bool tp_btf, int want, Field ***params, Span at);
+int ktypes_prototype(struct Module *m, const char *func, bool tp_btf, bool with_return, int want, Field ***params,
+		     Span at);
+#define KTYPES_RETURN_VALUE "return value" /* the name of fexit's last field */
 /* (Ptr :k/X) or :k/X spelt for diagnostics: ":k/task_struct" */
 bool type_is_kernel(const Type *t);
 

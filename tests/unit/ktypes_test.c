@@ -140,6 +140,16 @@ Test(ktypes, entry_parameters_follow_the_prototype)
 		  captured);
 	cr_assert(run("(program :fentry \"tcp_v4_connect\")\n(defn f [sk :k/task_struct len :i32] :i32 len)\n"),
 		  "%s", captured);
+	/* fexit: the parameters, then the return value */
+	cr_assert(run("(program :fexit \"tcp_v4_connect\")\n(defn f [sk :k/task_struct len :i32 ret :i32] :i32 ret)\n"),
+		  "%s", captured);
+	cr_assert_null(run("(program :fexit \"tcp_v4_connect\")\n(defn f [sk :k/task_struct len :i32 ret :u8] :i32 0)\n"));
+	cr_assert(strstr(captured, "must be :i32: the return value of kernel function `tcp_v4_connect` is `int`"), "%s",
+		  captured);
+	cr_assert_null(run("(program :fexit \"tcp_v4_connect\")\n(defn f [a :k/task_struct b :i32 c :i32 d :i32] :i32 0)\n"));
+	cr_assert(strstr(captured, "has 2 parameters and a return value; `f` declares 4"), "%s", captured);
+	cr_assert_null(run("(program :fentry \"tcp_v4_connect\")\n(defn f [sk :k/task_struct len :i32 ret :i32] :i32 0)\n"));
+	cr_assert(strstr(captured, "kernel function `tcp_v4_connect` has 2 parameters; `f` declares 3"), "%s", captured);
 	cr_assert_null(run("(program :fentry \"tcp_v4_connct\")\n(defn f [] :i32 0)\n"));
 	cr_assert(strstr(captured, "unknown kernel function `tcp_v4_connct`"), "%s", captured);
 	cr_assert(strstr(captured, "did you mean `tcp_v4_connect`?"), "%s", captured);
