@@ -1224,12 +1224,10 @@ static Type *check_kernel_call(Checker *ck, Node *n)
 		const ProgKindInfo *kind = ck->m->program ? ck->m->program->kind : NULL;
 		bool is_ctx = ctx->kind == N_NAME && ctx->ref == REF_VAR && ctx->ref_var->is_param &&
 			      ck->fn->fn->nparams > 0 && ck->fn->fn->params[0]->var == ctx->ref_var && is_u64(ct);
-		if (!ct)
-			;  /* reported */
-		else if (!kind || kind->kind != PK_RAW_TRACEPOINT || !is_ctx)
+		if (ct && (!kind || kind->kind != PK_RAW_TRACEPOINT || !is_ctx))
 			diag_error(ctx->span, "k/arg reads an argument of a :raw_tracepoint program: its first operand "
 				   "is the entry's :u64 context parameter");
-		else
+		else if (ct)
 			vec_push(&ck->kernel_args, n);
 		n->callee_fn = ck->fn->fn;  /* must be the entry: check_kernel_entry */
 		if (index->kind != N_INT || index->value > 11)
@@ -2049,11 +2047,10 @@ static void check_program(Checker *ck)
 		return;
 	entry->is_entry = true;
 
+	/* tp_btf, fentry, fexit: the kernel's arguments, checked there */
 	check_kernel_entry(ck, entry);
 	/* The kernel passes only the context (r1); it returns int in C. */
-	if (kind->btf_args)
-		;  /* the kernel's arguments: check_kernel_entry */
-	else if (entry->nparams > 1)
+	if (entry->nparams > 1 && !kind->btf_args)
 		diag_error(entry->params[1]->span, "the entry function `%s` takes only the context parameter",
 			   entry->name);
 	if (entry->nparams >= 1 && !kind->btf_args) {
