@@ -1265,6 +1265,10 @@ NativeModule *native_lower(const Module *m)
 	Lower L = { .nm = nm };
 	if (!m->entry)
 		return NULL;
+	if (m->native_refused_at.file) {
+		diag_error(m->native_refused_at, "%s are not supported by the native backend", m->native_refused_what);
+		return NULL;
+	}
 	nm->maps = arena_alloc(sizeof(MapDecl *) * (size_t)(m->decls.len + 1));
 	size_t n = (size_t)(m->decls.len + 1);
 	nm->globals = arena_alloc(sizeof(GlobalDecl *) * n);
