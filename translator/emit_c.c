@@ -78,6 +78,8 @@ typedef struct CStmt {
 	                    * (a by-value copy, a variable an if assigns): no
 	                    * blank line between them */
 	CBlock *then, *els; /* IF (els may be NULL); FOR: body in then */
+	uint32_t src_end;  /* byte offset where the source form that produced
+	                    * it ends: comments inside that form go above it */
 	Vec cases;         /* SWITCH: CCase* */
 } CStmt;
 
@@ -248,6 +250,7 @@ typedef struct Emitter {
 	VarInfo *vars;      /* open addressing on Var* */
 	int nvars_cap;
 	CBlock *cur;
+	uint32_t form_end;  /* end offset of the source form being lowered */
 	Vec scopes;         /* Vec* of temp names per open C block */
 	int stack_bytes;    /* scratch area for the stack built-ins */
 	bool stack_u32, stack_u64;
@@ -255,6 +258,13 @@ typedef struct Emitter {
 	const char *base_is_int; /* set by address_base for a :u64 address */
 	Vec hoisted;             /* Node* already lowered into a local ... */
 	Vec hoisted_as;          /* ... and that local's name */
+
+	/* the source's comments, by where they go (place_comments) */
+	Vec header_comments;     /* Comment*: above the includes */
+	Vec tail_comments;       /* after the last declaration */
+	Vec *above;              /* per decl (m->decls order): above its C */
+	Vec *inside;             /* per defn decl: inside its body */
+	PtrIndex decl_index;     /* FnDecl/MapDecl/GlobalDecl/Record* -> decl */
 } Emitter;
 
 /* ---- small utilities ------------------------------------------------------ */
@@ -397,6 +407,7 @@ static CStmt *add_stmt(Emitter *E, CStmtKind kind, int line, const char *text)
 	s->kind = kind;
 	s->line = line;
 	s->text = text;
+	s->src_end = E->form_end;
 	vec_push(&E->cur->stmts, s);
 	return s;
 }
@@ -734,11 +745,65 @@ static void count(Emitter *E, const Node *n, bool discard)
 
 /* ---- literals ---------------------------------------------------------------- */
 
+/* How the source wrote a literal, when span covers it and it says value:
+ * "0x86DD", "2048", "-5", or the C character constant of a character
+ * literal ('a', '\n'). NULL when the span is elsewhere (a literal the
+ * parser made: cond's else, a threading macro) or says another value. */
+static const char *source_spelling(Span sp, uint64_t value, bool negative)
+{
+	if (!sp.file || !sp.file->text || sp.len == 0 || sp.offset + sp.len > sp.file->len)
+		return NULL;
+	const char *s = sp.file->text + sp.offset;
+	size_t n = sp.len;
+	if (s[0] == '\\') {
+		static const struct {
+			const char *source, *c;
+			unsigned char value;
+		} chars[] = { { "newline", "'\\n'", '\n' }, { "space", "' '", ' ' },   { "tab", "'\\t'", '\t' },
+			      { "return", "'\\r'", '\r' },  { "null", "'\\0'", 0 } };
+		if (negative)
+			return NULL;
+		if (n == 2 && value == (unsigned char)s[1] && s[1] > ' ' && s[1] < 0x7f)
+			return s[1] == '\'' || s[1] == '\\' ? arena_printf("'\\%c'", s[1]) : arena_printf("'%c'", s[1]);
+		for (size_t i = 0; i < sizeof(chars) / sizeof(*chars); i++)
+			if (strlen(chars[i].source) == n - 1 && !memcmp(chars[i].source, s + 1, n - 1))
+				return value == chars[i].value ? chars[i].c : NULL;
+		return NULL;
+	}
+	size_t i = s[0] == '-';
+	if (i != negative)
+		return NULL;
+	bool hex = n > i + 2 && s[i] == '0' && s[i + 1] == 'x';
+	size_t digits = hex ? i + 2 : i;
+	if (digits == n)
+		return NULL;
+	uint64_t v = 0;
+	for (size_t k = digits; k < n; k++) {
+		char c = s[k];
+		int d = c >= '0' && c <= '9' ? c - '0' : hex && c >= 'a' && c <= 'f' ? c - 'a' + 10
+			: hex && c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+		if (d < 0)
+			return NULL;
+		v = hex ? v << 4 | (uint64_t)d : v * 10 + (uint64_t)d;
+	}
+	if ((negative ? -v : v) != value)
+		return NULL;
+	/* decimal with leading zeros would be octal in C */
+	if (!hex && n - digits > 1 && s[digits] == '0')
+		return NULL;
+	return arena_strndup(s, n);
+}
+
 /* An integer literal of type t. `own_type` asks for a suffix that gives
  * the literal its source type by itself (the left operand of a shift, or
  * an operation between two literals: C would otherwise compute in int).
- * `hex` is used for the operands of bitwise operators. */
-static const char *int_literal(const Type *t, uint64_t value, bool negative, bool own_type, bool hex)
+ * `spelled` is the source's own spelling (source_spelling) or NULL: a
+ * literal keeps its digits, hexadecimal or decimal, and its case, so the
+ * reader sees the ethertype the author wrote. Literals without one
+ * (`hex`: the operands of bitwise operators) are hexadecimal when they
+ * are masks or bitwise operands. */
+static const char *int_literal(const Type *t, uint64_t value, bool negative, bool own_type, bool hex,
+			       const char *spelled)
 {
 	bool is64 = t && t->size == 8;
 	bool is_signed = t && t->is_signed;
@@ -749,6 +814,8 @@ static const char *int_literal(const Type *t, uint64_t value, bool negative, boo
 		if (mag == UINT64_C(1) << 31)
 			return is64 ? "-2147483648LL" : "(-2147483647 - 1)";
 		const char *sfx = is64 && (own_type || mag > INT32_MAX) ? "LL" : "";
+		if (spelled)
+			return arena_printf("%s%s", spelled, sfx);
 		return arena_printf("-%" PRIu64 "%s", mag, sfx);
 	}
 	const char *sfx = "";
@@ -759,6 +826,8 @@ static const char *int_literal(const Type *t, uint64_t value, bool negative, boo
 		else if (!is_signed && (own_type || big))
 			sfx = "U";
 	}
+	if (spelled && !(spelled[0] == '\'' && *sfx))
+		return spelled[0] == '\'' ? spelled : arena_printf("%s%s", spelled, sfx);
 	bool mask = value >= 0xffff && (value & (value + 1)) == 0; /* 0xffffffff */
 	if ((hex && value > 9) || mask || value > UINT32_MAX)
 		return arena_printf("0x%" PRIx64 "%s", value, sfx);
@@ -1077,7 +1146,8 @@ static const char *operand(CExpr e, int prec, BinOp parent, bool right)
 static CExpr literal_operand(Emitter *E, Node *n, bool own_type, bool hex)
 {
 	if (n->kind == N_INT)
-		return cx(int_literal(n->type, n->value, n->negative, own_type, hex),
+		return cx(int_literal(n->type, n->value, n->negative, own_type, hex,
+				      source_spelling(n->span, n->value, n->negative)),
 			  n->negative ? PREC_UNARY : PREC_POSTFIX);
 	return lower_value(E, n);
 }
@@ -1139,9 +1209,11 @@ static bool byte_order_comparison(Emitter *E, const Node *n, CExpr *out)
 	const char *suffix = size == 8 ? "ULL" : "";
 	E->uses_endian = true;
 	CExpr x = exact_value(E, swap->args.items[0]);
-	*out = cx(arena_printf("%s %s %s(0x%0*" PRIx64 "%s)", paren(x, PREC_EQ), binop_c_name(n->op), fn,
-			       size * 2, lit->value, suffix),
-		  PREC_EQ);
+	const char *spelled = source_spelling(lit->span, lit->value, false);
+	const char *c = spelled && spelled[0] == '0' && spelled[1] == 'x'
+				? arena_printf("%s%s", spelled, suffix)
+				: arena_printf("0x%0*" PRIx64 "%s", size * 2, lit->value, suffix);
+	*out = cx(arena_printf("%s %s %s(%s)", paren(x, PREC_EQ), binop_c_name(n->op), fn, c), PREC_EQ);
 	out->is_binop = true;
 	out->op = n->op;
 	return true;
@@ -1513,7 +1585,12 @@ static CExpr lower_value(Emitter *E, Node *n)
 		return lower_binop(E, n);
 	case N_NEG: {
 		if (n->lhs->kind == N_INT && !n->lhs->negative)
-			return cx(int_literal(n->type, -n->lhs->value, true, false, false), PREC_UNARY);
+			{
+			const char *sp = source_spelling(n->lhs->span, n->lhs->value, false);
+			return cx(int_literal(n->type, -n->lhs->value, true, false, false,
+					      sp && sp[0] != '\'' ? arena_printf("-%s", sp) : NULL),
+				  PREC_UNARY);
+		}
 		CExpr a = lower_value(E, n->lhs);
 		if (wraps_unsigned(OP_SUB, n->type)) {
 			/* -INT64_MIN overflows too: negated unsigned, as
@@ -1798,6 +1875,14 @@ static void emit_if(Emitter *E, int line, CExpr cond, CBlock *then, CBlock *els)
 		s->els = els;
 }
 
+/* The line an if statement maps to: its condition's, which for a cond
+ * clause is the clause's line (the N_IF of a first clause has the cond
+ * form's). */
+static int if_line(const Node *n)
+{
+	return n->kind == N_IF && n->cond ? line_of(n->cond) : line_of(n);
+}
+
 static void lower_if(Emitter *E, Node *n, CExpr cond, Node *then, Node *els, Dest d)
 {
 	bool flatten = d.kind == DEST_RETURN && fn_returns_value(E);
@@ -1811,7 +1896,7 @@ static void lower_if(Emitter *E, Node *n, CExpr cond, Node *then, Node *els, Des
 	CBlock *tb = branch(E, then, d);
 	if (flatten) {
 		CBlock *saved_cur = E->cur;
-		CStmt *s = add_stmt(E, CS_IF, line_of(n), cond.s);
+		CStmt *s = add_stmt(E, CS_IF, if_line(n), cond.s);
 		s->then = tb;
 		E->cur = saved_cur;
 		if (els)
@@ -1819,7 +1904,7 @@ static void lower_if(Emitter *E, Node *n, CExpr cond, Node *then, Node *els, Des
 		return;
 	}
 	CBlock *eb = branch(E, els, d);
-	emit_if(E, line_of(n), cond, tb, eb);
+	emit_if(E, if_line(n), cond, tb, eb);
 }
 
 /* The first clause whose pattern matches a non-null pointer / a null one,
@@ -1927,7 +2012,9 @@ static void lower_match_int(Emitter *E, Node *n, Dest d)
 	}
 	if (cases.len == 1) {
 		MatchClause *c = cases.items[0];
-		CExpr lit = cx(int_literal(t, c->pattern->value, c->pattern->negative, false, false), PREC_POSTFIX);
+		CExpr lit = cx(int_literal(t, c->pattern->value, c->pattern->negative, false, false,
+					   source_spelling(c->pattern->span, c->pattern->value, c->pattern->negative)),
+			       PREC_POSTFIX);
 		CExpr cond = cx(arena_printf("%s == %s", paren(x, PREC_EQ + 1), lit.s), PREC_EQ);
 		cond.is_binop = true;
 		cond.op = OP_EQ;
@@ -1949,7 +2036,8 @@ static void lower_match_int(Emitter *E, Node *n, Dest d)
 			break; /* an empty default */
 		CCase *cc = arena_alloc(sizeof(*cc));
 		cc->label = i < cases.len ? arena_printf("case %s:", int_literal(t, c->pattern->value,
-										  c->pattern->negative, false, false))
+										  c->pattern->negative, false, false,
+										  source_spelling(c->pattern->span, c->pattern->value, c->pattern->negative)))
 					  : "default:";
 		cc->body = b;
 		vec_push(&s->cases, cc);
@@ -2037,7 +2125,18 @@ static Type *var_decl_type(Emitter *E, const Var *v)
 
 /* A let binding: a declaration, or nothing when the variable is unused
  * (its initialiser's effects, if any, still happen). */
+static void lower_binding_form(Emitter *E, Binding *b);
+
 static void lower_binding(Emitter *E, Binding *b)
+{
+	uint32_t saved = E->form_end;
+	if (b->init)
+		E->form_end = b->init->span.offset + b->init->span.len;
+	lower_binding_form(E, b);
+	E->form_end = saved;
+}
+
+static void lower_binding_form(Emitter *E, Binding *b)
 {
 	Var *v = b->var;
 	int line = b->name_span.line ? (int)b->name_span.line : line_of(b->init);
@@ -2080,7 +2179,20 @@ static bool one_line(const Node *n)
 	return memchr(f->text + n->span.offset, '\n', n->span.len) == NULL;
 }
 
+static void lower_stmt_form(Emitter *E, Node *n, Dest d);
+
+/* Lowers n into statements that remember where n ends in the source: a
+ * comment inside n goes above them (print_function). */
 static void lower_stmt(Emitter *E, Node *n, Dest d)
+{
+	uint32_t saved = E->form_end;
+	if (n)
+		E->form_end = n->span.offset + n->span.len;
+	lower_stmt_form(E, n, d);
+	E->form_end = saved;
+}
+
+static void lower_stmt_form(Emitter *E, Node *n, Dest d)
 {
 	if (!n)
 		return;
@@ -2163,6 +2275,16 @@ typedef struct Printer {
 	long line;        /* .va line the next output line has; 0: unknown */
 	bool directives;
 	const char *file; /* escaped, with quotes */
+	/* comments (print_function): print_line calls are numbered; a first
+	 * printing records the .va line of each, the second prints the
+	 * comments planned for each call */
+	int call;
+	uint32_t src_end;           /* of the statement being printed */
+	Vec *record;                /* first printing: line per call */
+	Vec *record_end;            /* ... and its src_end */
+	Vec *before;                /* second: per call, Comment* above it */
+	const Comment **trailing;   /* second: per call, a comment after it */
+	int ncalls;
 } Printer;
 
 /* Prints text at the current depth; text may hold several lines (the
@@ -2519,22 +2641,140 @@ static void print_text(Printer *P, const char *text)
 	print_raw_line(P, text);
 }
 
-/* One output line produced by source line `line`: a #line directive first
- * when the line numbering does not already say so. */
+/* ---- comments --------------------------------------------------------------
+ *
+ * The source's `;` comments go into the C where a reader looks for them
+ * (docs/emit_c.md, "Comments"): a comment on its own line(s) above the C
+ * of the form that follows it, a trailing comment after the statement
+ * its line produced. They are only ever added as lines or line ends: the
+ * statements are the same with and without them. */
+
+/* "/" "*" text "*" "/", or a // comment when the text would close a block
+ * comment early. */
+static const char *comment_text(const Comment *c)
+{
+	if (strstr(c->text, "*/"))
+		return arena_printf("//%s%s", *c->text ? " " : "", c->text);
+	return arena_printf("/* %s */", c->text);
+}
+
+/* Writes comments as block comments at depth tabs: each run of comments
+ * on consecutive source lines is one comment, `/" "* text *" "/` for one
+ * line, the kernel's multi-line style for more; a trailing comment moved
+ * above its statement stays a comment of its own. Returns the lines
+ * written. */
+static int put_comments(StrBuf *out, int depth, const Vec *list)
+{
+	int lines = 0;
+	for (int i = 0; i < list->len;) {
+		int j = i + 1;
+		const Comment *first = list->items[i];
+		bool slashes = strstr(first->text, "*/") != NULL;
+		while (j < list->len && !first->trailing && !((const Comment *)list->items[j])->trailing &&
+		       ((const Comment *)list->items[j])->line == ((const Comment *)list->items[j - 1])->line + 1) {
+			slashes |= strstr(((const Comment *)list->items[j])->text, "*/") != NULL;
+			j++;
+		}
+		if (j - i == 1 || slashes) {
+			for (int k = i; k < j; k++, lines++) {
+				for (int t = 0; t < depth; t++)
+					sb_putc(out, '\t');
+				sb_printf(out, "%s\n", comment_text(list->items[k]));
+			}
+		} else {
+			for (int t = 0; t < depth; t++)
+				sb_putc(out, '\t');
+			sb_puts(out, "/*\n");
+			for (int k = i; k < j; k++) {
+				const Comment *c = list->items[k];
+				for (int t = 0; t < depth; t++)
+					sb_putc(out, '\t');
+				sb_printf(out, " *%s%s\n", *c->text ? " " : "", c->text);
+			}
+			for (int t = 0; t < depth; t++)
+				sb_putc(out, '\t');
+			sb_puts(out, " */\n");
+			lines += j - i + 2;
+		}
+		i = j;
+	}
+	return lines;
+}
+
+/* Columns the last line of text takes (tabs to 8). */
+static int last_line_width(const char *text, size_t len)
+{
+	size_t start = len;
+	while (start > 0 && text[start - 1] != '\n')
+		start--;
+	int col = 0;
+	for (size_t i = start; i < len; i++)
+		col = text[i] == '\t' ? (col / 8 + 1) * 8 : col + 1;
+	return col;
+}
+
+/* One output line produced by source line `line`: the comments planned
+ * above it, a #line directive when the line numbering does not already
+ * say so, the text, and a trailing comment when one was planned and fits
+ * in 80 columns (otherwise it goes above). */
 static void print_line(Printer *P, int line, const char *text)
 {
+	int call = P->call++;
+	if (P->record) {
+		vec_push(P->record, (void *)(intptr_t)line);
+		vec_push(P->record_end, (void *)(uintptr_t)P->src_end);
+	}
+	Vec *before = P->before && call < P->ncalls ? &P->before[call] : NULL;
+	const Comment *trailing = P->trailing && call < P->ncalls ? P->trailing[call] : NULL;
+	StrBuf body = { 0 };
+	long saved_line = P->line;
+	StrBuf *saved_out = P->out;
+	if (trailing) {
+		/* the statement first, to see whether the comment fits after it */
+		P->out = &body;
+		P->line = 0;
+		print_text(P, text);
+		P->out = saved_out;
+		P->line = saved_line;
+		const char *c = comment_text(trailing);
+		if (last_line_width(body.data, body.len - 1) + 1 + (int)strlen(c) > COLUMN_LIMIT) {
+			Vec one = { 0 };
+			if (before)
+				for (int i = 0; i < before->len; i++)
+					vec_push(&one, before->items[i]);
+			vec_push(&one, (void *)trailing);
+			before = arena_alloc(sizeof(*before));
+			*before = one;
+			trailing = NULL;
+		}
+	}
+	if (before && before->len) {
+		int n = put_comments(P->out, P->depth, before);
+		if (P->line)
+			P->line += n;
+	}
 	if (P->directives && line > 0 && line != P->line) {
 		sb_printf(P->out, "#line %d %s\n", line, P->file);
 		P->line = line;
 	}
-	print_text(P, text);
+	if (trailing) {
+		body.data[body.len - 1] = '\0';
+		sb_printf(P->out, "%s %s\n", body.data, comment_text(trailing));
+		for (size_t i = 0; i < body.len; i++)
+			if (body.data[i] == '\n' && P->line)
+				P->line++;
+		if (P->line)
+			P->line++;
+	} else {
+		print_text(P, text);
+	}
+	sb_free(&body);
 }
 
 static void print_block(Printer *P, const CBlock *b);
 
 /* Can block b be an unbraced body: one plain statement, not a
- * declaration? (Whether a #line would land inside is checked by printing
- * it.) */
+ * declaration? */
 static bool bare_ok(const CBlock *b)
 {
 	if (!b || b->stmts.len != 1)
@@ -2546,13 +2786,13 @@ static bool bare_ok(const CBlock *b)
 static void print_stmt(Printer *P, const CStmt *s);
 
 /* Prints an if / else if / else chain, braces on every branch or none
- * (kernel style), none only when each branch is one plain statement and
- * no #line directive has to go inside. */
+ * (kernel style), none only when each branch is one plain statement. */
 static void print_if_chain(Printer *P, const CStmt *s, bool braces)
 {
 	const CStmt *cur = s;
 	const char *kw = "if";
 	for (;;) {
+		P->src_end = cur->src_end;
 		if (braces) {
 			if (cur == s)
 				print_line(P, cur->line, arena_printf("if (%s) {", cur->text));
@@ -2600,32 +2840,12 @@ static bool chain_bare_ok(const CStmt *s)
 	}
 }
 
-/* Prints into a scratch buffer to see whether a #line would land inside. */
-static bool trial_has_directive(Printer *P, const CStmt *s)
-{
-	StrBuf scratch = { 0 };
-	Printer t = *P;
-	t.out = &scratch;
-	print_if_chain(&t, s, false);
-	bool found = scratch.data && strstr(scratch.data, "\n#line ") != NULL;
-	sb_free(&scratch);
-	return found;
-}
-
+/* A one-statement body goes without braces whether or not a #line lands
+ * inside it: the C's shape never depends on the directives (--no-line
+ * output is the default output without them). */
 static void print_body(Printer *P, const char *head, int line, const CBlock *b)
 {
-	StrBuf scratch = { 0 };
-	bool bare = bare_ok(b);
-	if (bare) {
-		Printer t = *P;
-		t.out = &scratch;
-		print_line(&t, line, head);
-		t.depth++;
-		print_block(&t, b);
-		bare = !(scratch.data && strstr(scratch.data, "\n#line "));
-		sb_free(&scratch);
-	}
-	if (bare) {
+	if (bare_ok(b)) {
 		print_line(P, line, head);
 		P->depth++;
 		print_block(P, b);
@@ -2641,12 +2861,13 @@ static void print_body(Printer *P, const char *head, int line, const CBlock *b)
 
 static void print_stmt(Printer *P, const CStmt *s)
 {
+	P->src_end = s->src_end;
 	switch (s->kind) {
 	case CS_LINE:
 		print_line(P, s->line, s->text);
 		return;
 	case CS_IF:
-		print_if_chain(P, s, !(chain_bare_ok(s) && !trial_has_directive(P, s)));
+		print_if_chain(P, s, !chain_bare_ok(s));
 		return;
 	case CS_FOR:
 		if (block_empty(s->then)) {
@@ -2698,6 +2919,86 @@ static void print_block(Printer *P, const CBlock *b)
 		after_decl = decl;
 		print_stmt(P, s);
 	}
+}
+
+static void print_function_once(Printer *P, const char *sec, const char *head, int fn_line, const CBlock *body,
+				const Vec *at_end)
+{
+	if (sec)
+		print_raw_line(P, sec);
+	P->line = 0;
+	P->src_end = 0;
+	print_line(P, fn_line, head);
+	print_raw_line(P, "{");
+	P->depth = 1;
+	print_block(P, body);
+	if (at_end && at_end->len)
+		put_comments(P->out, P->depth, at_end);
+	P->depth = 0;
+	print_raw_line(P, "}");
+}
+
+/* A function with the comments of its body (docs/emit_c.md, "Comments").
+ * A first printing, thrown away, records the .va line of every statement
+ * printed; then each comment finds its statement: a trailing comment the
+ * last statement of its line, any other comment (or a trailing one whose
+ * line produced no statement) the innermost statement whose source form
+ * holds it, else the first one after it, above it; what is left goes at
+ * the end of the body. */
+static void print_function(Printer *P, const char *sec, const char *head, int fn_line, const CBlock *body,
+			   const Vec *comments)
+{
+	if (!comments || comments->len == 0) {
+		print_function_once(P, sec, head, fn_line, body, NULL);
+		return;
+	}
+	Vec lines = { 0 }, ends = { 0 };
+	StrBuf scratch = { 0 };
+	Printer t = *P;
+	t.out = &scratch;
+	t.record = &lines;
+	t.record_end = &ends;
+	t.call = 0;
+	print_function_once(&t, sec, head, fn_line, body, NULL);
+	sb_free(&scratch);
+
+	int n = lines.len;
+	Vec *before = arena_alloc(sizeof(Vec) * (size_t)(n + 1));
+	const Comment **trailing = arena_alloc(sizeof(Comment *) * (size_t)(n + 1));
+	Vec at_end = { 0 };
+	for (int i = 0; i < comments->len; i++) {
+		const Comment *c = comments->items[i];
+		int target = -1;
+		/* call 0 is the signature: its comments went above the function */
+		for (int k = 1; c->trailing && k < n; k++)
+			if ((intptr_t)lines.items[k] == (intptr_t)c->line && !trailing[k])
+				target = k;
+		if (target > 0) {
+			trailing[target] = c;
+			continue;
+		}
+		/* the innermost statement whose form holds the comment ... */
+		for (int k = 1; k < n; k++) {
+			intptr_t line = (intptr_t)lines.items[k];
+			uintptr_t end = (uintptr_t)ends.items[k];
+			if (line > 0 && line <= (intptr_t)c->line && end > c->offset &&
+			    (target < 0 || end < (uintptr_t)ends.items[target]))
+				target = k;
+		}
+		/* ... else the first one after it */
+		for (int k = 1; k < n && target < 0; k++)
+			if ((intptr_t)lines.items[k] >= (intptr_t)c->line)
+				target = k;
+		vec_push(target > 0 ? &before[target] : &at_end, (void *)c);
+	}
+	P->call = 0;
+	P->before = before;
+	P->trailing = trailing;
+	P->ncalls = n;
+	print_function_once(P, sec, head, fn_line, body, &at_end);
+	P->before = NULL;
+	P->trailing = NULL;
+	P->ncalls = 0;
 }
 
 /* ---- functions ----------------------------------------------------------------- */
@@ -2947,20 +3248,19 @@ static void lower_function(Emitter *E, FnDecl *fn, Printer *P, bool reachable)
 	leave_block(E, saved);
 
 	/* print */
+	const char *sec = NULL;
 	if (fn->is_entry) {
-		const char *sec = kind ? prog_section_name(kind, prog->attach) : NULL;
+		sec = kind ? prog_section_name(kind, prog->attach) : NULL;
 		if (sec)
-			print_raw_line(P, arena_printf("SEC(%s)", escape_c_string(sec)));
+			sec = arena_printf("SEC(%s)", escape_c_string(sec));
 	}
 	const char *storage = fn->is_entry || fn->exported ? "" : reachable ? "static " : "static __attribute__((unused)) ";
-	P->line = 0;
-	print_line(P, fn_line, arena_printf("%s%s", storage, sig.data));
+	int decl = ptrindex_get(&E->decl_index, fn);
+	if (decl >= 0)
+		put_comments(P->out, 0, &E->above[decl]);
+	print_function(P, sec, arena_printf("%s%s", storage, sig.data), fn_line, body,
+		       decl >= 0 ? &E->inside[decl] : NULL);
 	sb_free(&sig);
-	print_raw_line(P, "{");
-	P->depth = 1;
-	print_block(P, body);
-	P->depth = 0;
-	print_raw_line(P, "}");
 }
 
 /* ---- the module ---------------------------------------------------------------- */
@@ -2985,6 +3285,14 @@ static const char *spdx_for(const char *license)
 	return NULL;
 }
 
+/* The comments planned above a declaration's C (place_comments). */
+static void put_decl_comments(Emitter *E, StrBuf *out, const void *payload)
+{
+	int d = E->above ? ptrindex_get(&E->decl_index, payload) : -1;
+	if (d >= 0)
+		put_comments(out, 0, &E->above[d]);
+}
+
 static void emit_record(Emitter *E, StrBuf *out, Record *r, Vec *done)
 {
 	for (int i = 0; i < done->len; i++)
@@ -2997,6 +3305,7 @@ static void emit_record(Emitter *E, StrBuf *out, Record *r, Vec *done)
 		if (t && t->kind == TY_RECORD && t->record && !t->record->is_context)
 			emit_record(E, out, t->record, done);
 	}
+	put_decl_comments(E, out, r);
 	sb_printf(out, "%s {\n", r->c_name);
 	for (int i = 0; i < r->nfields; i++) {
 		Field *f = r->fields[i];
@@ -3016,6 +3325,7 @@ static bool map_takes_sizes(const MapDecl *md)
 
 static void emit_map(Emitter *E, StrBuf *out, const MapDecl *md)
 {
+	put_decl_comments(E, out, md);
 	sb_printf(out, "%sstruct {\n", md->is_extern ? "extern " : "");
 	sb_printf(out, "\t__uint(type, %s);\n", md->map_type ? md->map_type->c_enum : "0");
 	if (map_takes_sizes(md)) {
@@ -3053,6 +3363,7 @@ static const char *c_prototype(Emitter *E, const char *storage, const Type *ret,
 static void emit_global(Emitter *E, StrBuf *out, const GlobalDecl *g)
 {
 	const char *decl = c_decl(E, g->type, g->c_name);
+	put_decl_comments(E, out, g);
 	if (g->is_const)
 		sb_puts(out, "const volatile ");
 	if (g->init) {
@@ -3204,6 +3515,108 @@ const char *emit_c_prototype(const FnDecl *fn, const ExternDecl *ext, bool *uses
 	return text;
 }
 
+/* The last source line a span covers. */
+static uint32_t span_last_line(Span sp)
+{
+	uint32_t line = sp.line;
+	if (!sp.file || !sp.file->text)
+		return line;
+	for (uint32_t i = 0; i + 1 < sp.len && sp.offset + i < sp.file->len; i++)
+		line += sp.file->text[sp.offset + i] == '\n';
+	return line;
+}
+
+static const void *decl_payload(const Decl *d)
+{
+	switch (d->kind) {
+	case D_FN:
+		return d->u.fn;
+	case D_MAP:
+		return d->u.map;
+	case D_GLOBAL:
+		return d->u.global;
+	case D_RECORD:
+		return d->u.record->record;
+	case D_EXTERN:
+		return d->u.ext;
+	default:
+		return NULL;
+	}
+}
+
+/* Does the declaration become C of its own (so its comments have a place)? */
+static bool decl_emits_c(const Decl *d)
+{
+	switch (d->kind) {
+	case D_FN:
+	case D_MAP:
+	case D_GLOBAL:
+		return true;
+	case D_RECORD:
+		return d->u.record->record && !d->u.record->record->is_context;
+	case D_EXTERN:
+		return d->u.ext->is_c;
+	default:
+		return false;
+	}
+}
+
+/* Gives every comment of the module its place (docs/emit_c.md,
+ * "Comments"): the comments before the first declaration are the file's
+ * header comment (but the block right above a first declaration that
+ * becomes C belongs to it); comments between declarations go above the
+ * next one that becomes C, comments inside a defn's body into the body,
+ * comments inside any other declaration above it; the rest after the
+ * last declaration. */
+static void place_comments(Emitter *E, const Module *m)
+{
+	int nd = m->decls.len;
+	E->above = arena_alloc(sizeof(Vec) * (size_t)(nd + 1));
+	E->inside = arena_alloc(sizeof(Vec) * (size_t)(nd + 1));
+	E->decl_index.cap = table_cap(nd);
+	E->decl_index.keys = arena_alloc(sizeof(*E->decl_index.keys) * E->decl_index.cap);
+	E->decl_index.values = arena_alloc(sizeof(*E->decl_index.values) * E->decl_index.cap);
+	for (int i = 0; i < nd; i++) {
+		const void *key = decl_payload(m->decls.items[i]);
+		if (key)
+			ptrindex_put(&E->decl_index, key, i);
+	}
+	const Vec *cs = &m->comments;
+	int ci = 0;
+	/* before the first declaration */
+	uint32_t first_line = nd ? ((Decl *)m->decls.items[0])->span.line : UINT32_MAX;
+	int header_end = 0;
+	while (header_end < cs->len && ((Comment *)cs->items[header_end])->line < first_line)
+		header_end++;
+	int own = header_end;
+	if (nd && decl_emits_c(m->decls.items[0])) {
+		/* the run of lines touching the declaration is its own */
+		uint32_t next = first_line;
+		while (own > 0 && ((Comment *)cs->items[own - 1])->line + 1 == next)
+			next = ((Comment *)cs->items[--own])->line;
+	}
+	for (; ci < own; ci++)
+		vec_push(&E->header_comments, cs->items[ci]);
+	int pending_from = ci; /* comments waiting for a declaration with C */
+	for (int i = 0; i < nd; i++) {
+		Decl *d = m->decls.items[i];
+		uint32_t last = span_last_line(d->span);
+		int from = ci;
+		while (ci < cs->len && ((Comment *)cs->items[ci])->line <= last)
+			ci++;
+		if (!decl_emits_c(d))
+			continue;
+		for (int k = pending_from; k < ci; k++) {
+			Comment *c = cs->items[k];
+			bool in_body = d->kind == D_FN && k >= from && c->line > d->u.fn->span.line;
+			vec_push(in_body ? &E->inside[i] : &E->above[i], c);
+		}
+		pending_from = ci;
+	}
+	for (int k = pending_from; k < cs->len; k++)
+		vec_push(&E->tail_comments, cs->items[k]);
+}
+
 void emit_c(const Module *m, const EmitOptions *opts, StrBuf *out)
 {
 	Emitter E = { .m = m, .opts = opts };
@@ -3227,6 +3640,7 @@ void emit_c(const Module *m, const EmitOptions *opts, StrBuf *out)
 			vec_push(&E.fn_handles, new_handles(d->u.fn->nparams));
 		}
 	}
+	place_comments(&E, m);
 	for (bool changed = true; changed;) {
 		changed = false;
 		for (int i = 0; i < E.fns.len; i++) {
@@ -3262,6 +3676,7 @@ void emit_c(const Module *m, const EmitOptions *opts, StrBuf *out)
 	for (int i = 0; i < m->decls.len; i++) {
 		Decl *d = m->decls.items[i];
 		if (d->kind == D_EXTERN && d->u.ext->is_c) {
+			put_decl_comments(&E, &data, d->u.ext);
 			emit_c_line(&data, arena_printf("%s;", c_prototype(&E, "extern ", d->u.ext->ret, d->u.ext->name,
 									  d->u.ext->params, d->u.ext->nparams)));
 			any_c_extern = true;
@@ -3298,6 +3713,7 @@ void emit_c(const Module *m, const EmitOptions *opts, StrBuf *out)
 	if (spdx)
 		sb_printf(out, "// SPDX-License-Identifier: %s\n", spdx);
 	sb_printf(out, "// Code generated by vbpf2c from %s. DO NOT EDIT.\n", E.file);
+	put_comments(out, 0, &E.header_comments);
 	sb_puts(out, "#include <linux/bpf.h>\n");
 	if (E.uses_perf_event)
 		sb_puts(out, "#include <linux/bpf_perf_event.h>\n");
@@ -3319,6 +3735,7 @@ void emit_c(const Module *m, const EmitOptions *opts, StrBuf *out)
 		sb_puts(out, helpers.data);
 	if (funcs.data)
 		sb_puts(out, funcs.data);
+	put_comments(out, 0, &E.tail_comments);
 	sb_printf(out, "char LICENSE[] SEC(\"license\") = %s;\n", escape_c_string(license));
 	sb_free(&data);
 	sb_free(&funcs);

@@ -189,8 +189,23 @@ Test(emit_c, literals_keep_their_64_bit_value)
 	char *c = emit("(program :xdp)\n"
 		       "(defn f [ctx :XdpMd] :u32 (u32 (g (u64 (. ctx :rx_queue_index)))))\n"
 		       "(defn g [x :u64] :u64 (bxor (bsl 1 40) (band x 0xFFFFFFFFFFFFFFF0)))\n");
-	/* the left operand of a shift carries its type; masks print in hex */
-	assert_has(c, "return (1ULL << 40) ^ (x & 0xfffffffffffffff0ULL);");
+	/* the left operand of a shift carries its type; a literal keeps its
+	 * spelling, digits and case */
+	assert_has(c, "return (1ULL << 40) ^ (x & 0xFFFFFFFFFFFFFFF0ULL);");
+	free(c);
+}
+
+Test(emit_c, literals_keep_their_spelling)
+{
+	char *c = emit("(program :xdp)\n"
+		       "(defn f [ctx :XdpMd] :u32\n"
+		       "  (let [q (. ctx :rx_queue_index)]\n"
+		       "    (cond [(== q 0x86DD) 1] [(== q 255) 2] [(== q \\a) 3] [(== (band q 0x0f) 010) 4] [:else 5])))\n");
+	assert_has(c, "q == 0x86DD");
+	assert_has(c, "q == 255");
+	assert_has(c, "q == 'a'");
+	/* 010 would be octal in C: the value is written instead */
+	assert_has(c, "(q & 0x0f) == 10");
 	free(c);
 }
 
@@ -327,4 +342,43 @@ Test(emit_c, file_scope_lines_break_as_clang_format)
 	emit_c_line(&out, "extern __u32 ipv4_protocol(struct xdp_md *);");
 	cr_assert_str_eq(out.data, "extern __u32 ipv4_protocol(struct xdp_md *);\n");
 	sb_free(&out);
+}
+
+/* docs/emit_c.md, "Comments": every comment reaches the C, at its place. */
+Test(emit_c, comments_are_carried_into_the_c)
+{
+	char *c = emit("; what the program does\n"
+		       "(program :xdp)\n"
+		       "\n"
+		       "; one slot per queue\n"
+		       "(defmap hits :array :u32 :u64 4) ; small\n"
+		       "(defn handler [ctx :XdpMd] :u32\n"
+		       "  ; the queue\n"
+		       "  (let [q (. ctx :rx_queue_index)]\n"
+		       "    (if (> q 3) 1  ; XDP_DROP\n"
+		       "        (+ q\n"
+		       "           ; inside an expression\n"
+		       "           2))))\n"
+		       "; after everything\n");
+	assert_has(c, "DO NOT EDIT.\n/* what the program does */\n#include");
+	assert_has(c, "/* one slot per queue */\n/* small */\nstruct {");
+	assert_has(c, "{\n\t/* the queue */\n\t__u32 q = ctx->rx_queue_index;");
+	assert_has(c, "\t\treturn 1; /* XDP_DROP */\n");
+	/* a comment inside an expression goes above its statement */
+	assert_has(c, "\t/* inside an expression */\n\treturn q + 2;");
+	assert_has(c, "/* after everything */\nchar LICENSE");
+	free(c);
+}
+
+/* A trailing comment that would pass 80 columns goes above its line; one
+ * that holds the end of a block comment becomes a // comment. */
+Test(emit_c, long_and_awkward_comments)
+{
+	char *c = emit("(program :xdp)\n"
+		       "(defn handler [ctx :XdpMd] :u32\n"
+		       "  (if (> (. ctx :rx_queue_index) 3) 1 ; a trailing comment long enough to pass the limit\n"
+		       "      2)) ; */ here\n");
+	assert_has(c, "/* a trailing comment long enough to pass the limit */\n");
+	assert_has(c, "// */ here");
+	free(c);
 }
