@@ -78,6 +78,12 @@ typedef struct CStmt {
 	                    * (a by-value copy, a variable an if assigns): no
 	                    * blank line between them */
 	CBlock *then, *els; /* IF (els may be NULL); FOR: body in then */
+	/* LINE declarations of a variable: its parts, so that one after a
+	 * statement can be split (hoist_declarations) */
+	const char *declarator; /* "__u64 *seen" */
+	const char *var_name;   /* "seen" */
+	const char *init;       /* "bpf_map_lookup_elem(...)", or NULL */
+	bool is_const;
 	uint32_t src_end;  /* byte offset where the source form that produced
 	                    * it ends: comments inside that form go above it */
 	Vec cases;         /* SWITCH: CCase* */
@@ -422,11 +428,19 @@ static void add_decl(Emitter *E, int line, const char *text)
 	add_stmt(E, CS_LINE, line, text)->is_decl = true;
 }
 
-static void add_glued_decl(Emitter *E, int line, const char *text)
+/* `[const ]declarator[ = init];` declaring name. */
+static void add_var(Emitter *E, int line, const char *declarator, const char *name, const char *init,
+		    bool glued, bool is_const)
 {
+	const char *text = arena_printf("%s%s%s%s;", is_const ? "const " : "", declarator, init ? " = " : "",
+					init ? init : "");
 	CStmt *s = add_stmt(E, CS_LINE, line, text);
 	s->is_decl = true;
-	s->glued = true;
+	s->glued = glued;
+	s->declarator = declarator;
+	s->var_name = name;
+	s->init = init;
+	s->is_const = is_const;
 }
 
 /* Opens a C block: statements added from now on go into it. */
@@ -1423,7 +1437,7 @@ static CExpr lower_call(Emitter *E, Node *n);
 static CExpr value_via_local(Emitter *E, Node *n)
 {
 	const char *name = new_local(E, "tmp");
-	add_glued_decl(E, line_of(n), arena_printf("%s;", c_decl(E, n->type, name)));
+	add_var(E, line_of(n), c_decl(E, n->type, name), name, NULL, true, false);
 	lower_stmt(E, n, (Dest){ DEST_ASSIGN, name, n->type });
 	return cx(name, PREC_POSTFIX);
 }
@@ -1498,7 +1512,7 @@ static void keep_operand_order(Emitter *E, Node **ops, int n)
 			continue;
 		}
 		const char *name = new_local(E, "tmp");
-		add_decl(E, line_of(op), arena_printf("%s = %s;", c_decl(E, op->type, name), v.s));
+		add_var(E, line_of(op), c_decl(E, op->type, name), name, v.s, false, false);
 		vec_push(&E->hoisted, op);
 		vec_push(&E->hoisted_as, (void *)name);
 	}
@@ -1628,7 +1642,7 @@ static const char *by_value_arg(Emitter *E, Node *call, int i, char kind)
 	const char *base = kind == 'k' ? "key" : kind == 'v' ? "value" : "data";
 	CExpr v = value_for(E, arg, t);
 	const char *name = new_local(E, base);
-	add_glued_decl(E, line_of(arg), arena_printf("%s = %s;", c_decl(E, t, name), v.s));
+	add_var(E, line_of(arg), c_decl(E, t, name), name, v.s, true, false);
 	return arena_printf("&%s", name);
 }
 
@@ -1934,7 +1948,8 @@ static CExpr scrutinee(Emitter *E, Node *n, Var *binding, bool *declared)
 		return lower_value(E, n->lhs);
 	if (binding && var_info(E, binding)->uses > 0) {
 		CExpr v = value_for(E, n->lhs, binding->type);
-		add_decl(E, line_of(n->lhs), arena_printf("%s = %s;", c_decl(E, binding->type, binding->c_name), v.s));
+		add_var(E, line_of(n->lhs), c_decl(E, binding->type, binding->c_name), binding->c_name, v.s, false,
+			false);
 		*declared = true;
 		return cx(binding->c_name, PREC_POSTFIX);
 	}
@@ -2075,7 +2090,7 @@ static void lower_for(Emitter *E, Node *n)
 	} else {
 		CExpr e = value_for(E, n->rhs, t);
 		const char *name = new_local(E, "end");
-		add_glued_decl(E, line_of(n->rhs), arena_printf("const %s = %s;", c_decl(E, t, name), e.s));
+		add_var(E, line_of(n->rhs), c_decl(E, t, name), name, e.s, true, true);
 		end = cx(name, PREC_POSTFIX);
 	}
 	CStmt *s = add_stmt(E, CS_FOR, line_of(n),
@@ -2162,12 +2177,12 @@ static void lower_binding_form(Emitter *E, Binding *b)
 	}
 	if (needs_stmts(E, init) &&
 	    (init->kind == N_IF || init->kind == N_MATCH || init->kind == N_AND || init->kind == N_OR)) {
-		add_glued_decl(E, line, arena_printf("%s;", c_decl(E, type, name)));
+		add_var(E, line, c_decl(E, type, name), name, NULL, true, false);
 		lower_stmt(E, init, (Dest){ DEST_ASSIGN, name, type });
 		return;
 	}
 	CExpr val = value_for(E, init, type);
-	add_decl(E, line, arena_printf("%s = %s;", c_decl(E, type, name), val.s));
+	add_var(E, line, c_decl(E, type, name), name, val.s, false, false);
 }
 
 /* Does n's source fit on one line? */
@@ -3001,6 +3016,74 @@ static void print_function(Printer *P, const char *sec, const char *head, int fn
 	P->ncalls = 0;
 }
 
+/* ---- declarations first ------------------------------------------------------
+ *
+ * C90 wants a block's declarations before its statements, and the kernel
+ * builds with -Wdeclaration-after-statement. Lowering declares a variable
+ * where the source binds it, so a declaration can follow a statement; this
+ * pass moves it up the way a kernel engineer writes it: `__u64 *seen;` with
+ * the block's declarations, `seen = ...;` where it was. A declaration that
+ * follows only `(void)x;` lines moves up whole (those lines do nothing). */
+
+static bool is_void_mark(const CStmt *s)
+{
+	return s->kind == CS_LINE && !s->is_decl && strncmp(s->text, "(void)", 6) == 0;
+}
+
+static void hoist_declarations(CBlock *b);
+
+static void hoist_in_stmt(CStmt *s)
+{
+	if (s->then)
+		hoist_declarations(s->then);
+	if (s->els)
+		hoist_declarations(s->els);
+	for (int i = 0; i < s->cases.len; i++)
+		hoist_declarations(((CCase *)s->cases.items[i])->body);
+}
+
+static void hoist_declarations(CBlock *b)
+{
+	if (!b)
+		return;
+	Vec out = { 0 };
+	int decls = 0;      /* the leading declarations in out */
+	bool only_marks = true; /* statements so far are (void) marks */
+	for (int i = 0; i < b->stmts.len; i++) {
+		CStmt *s = b->stmts.items[i];
+		hoist_in_stmt(s);
+		bool decl = s->kind == CS_LINE && s->is_decl;
+		if (!decl) {
+			only_marks &= is_void_mark(s);
+			vec_push(&out, s);
+			continue;
+		}
+		if (decls == out.len || only_marks || !s->declarator) {
+			/* in place, or up past (void) marks only */
+			vec_push(&out, NULL);
+			memmove(&out.items[decls + 1], &out.items[decls], sizeof(void *) * (size_t)(out.len - 1 - decls));
+			out.items[decls++] = s;
+			continue;
+		}
+		CStmt *d = arena_alloc(sizeof(*d));
+		d->kind = CS_LINE;
+		d->is_decl = true;
+		d->text = arena_printf("%s;", s->declarator);
+		d->declarator = s->declarator;
+		d->var_name = s->var_name;
+		vec_push(&out, NULL);
+		memmove(&out.items[decls + 1], &out.items[decls], sizeof(void *) * (size_t)(out.len - 1 - decls));
+		out.items[decls++] = d;
+		if (s->init) {
+			s->text = arena_printf("%s = %s;", s->var_name, s->init);
+			s->is_decl = false;
+			s->glued = false;
+			vec_push(&out, s);
+		}
+	}
+	b->stmts = out;
+}
+
 /* ---- functions ----------------------------------------------------------------- */
 
 static bool *new_handles(int n)
@@ -3246,6 +3329,7 @@ static void lower_function(Emitter *E, FnDecl *fn, Printer *P, bool reachable)
 	if (fn->is_entry && !fn_returns_value(E))
 		add_line(E, 0, "return 0;");
 	leave_block(E, saved);
+	hoist_declarations(body);
 
 	/* print */
 	const char *sec = NULL;

@@ -85,11 +85,11 @@ static __u32 pick(bool flag, __u32 a, __u32 b)
 #line 39 "control.va"
 static __u64 sum_to(__u32 n)
 {
+	__u32 end;
+
 #line 40 "control.va"
 	total = 0;
-
-#line 41 "control.va"
-	const __u32 end = n + 1;
+	end = n + 1;
 #line 41 "control.va"
 	for (__u32 i = 0; i < end; i++)
 		total += i;
@@ -107,6 +107,8 @@ int entry(struct xdp_md *ctx)
 	__u32 kind = classify((__u8)q);
 	__u32 scaled = small_p(q) ? q * 2 : q;
 	__u32 level;
+	__u64 w;
+
 #line 51 "control.va"
 	if (q > 4) {
 		__u32 d = q - 4;
@@ -130,10 +132,8 @@ int entry(struct xdp_md *ctx)
 	if (kind == 2)
 #line 59 "control.va"
 		return level > 10 ? XDP_DROP : XDP_PASS;
-
-	__u64 w = weight((__u8)level);
-
-#line 62 "control.va"
+#line 61 "control.va"
+	w = weight((__u8)level);
 	return w > 100 ? XDP_DROP : XDP_PASS;
 }
 

@@ -42,11 +42,11 @@ static __u64 forget(__u32 q)
 #line 23 "key_copy.va"
 	__u64 k = q;
 	__u32 key = k;
+	__u16 key_2;
+
 #line 24 "key_copy.va"
 	bpf_map_delete_elem(&per_queue, &key);
-
-#line 25 "key_copy.va"
-	__u16 key_2 = k;
+	key_2 = k;
 #line 25 "key_copy.va"
 	bpf_map_delete_elem(&per_port, &key_2);
 	return k;

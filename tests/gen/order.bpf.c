@@ -68,6 +68,10 @@ int filter(struct __sk_buff *skb)
 	__u32 tmp_2;
 #line 27 "order.va"
 	__u64 *p = bpf_map_lookup_elem(&seen, &len);
+	__u32 tmp_3;
+	__u32 c;
+	__u32 tmp_4;
+	__u32 c_1;
 
 #line 27 "order.va"
 	if (p)
@@ -77,20 +81,15 @@ int filter(struct __sk_buff *skb)
 		tmp_2 = calls;
 #line 26 "order.va"
 	put(0, pair(tmp, tmp_2));
-
 #line 30 "order.va"
-	__u32 tmp_3 = bump();
+	tmp_3 = bump();
 #line 30 "order.va"
-	__u32 c = calls;
-
+	c = calls;
 #line 30 "order.va"
 	put(2, tmp_3 - c);
-
+	tmp_4 = bump();
 #line 31 "order.va"
-	__u32 tmp_4 = bump();
-#line 31 "order.va"
-	__u32 c_1 = calls;
-
+	c_1 = calls;
 #line 31 "order.va"
 	put(3, urem32(tmp_4, c_1));
 	put(1, calls);

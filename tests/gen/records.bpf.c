@@ -90,19 +90,16 @@ int classify(struct __sk_buff *skb)
 {
 #line 40 "records.va"
 	__u32 len = skb->len;
+	__u64 data;
+	__u64 *n;
 
 #line 41 "records.va"
 	packets += 1;
 	last_len = len;
-
-#line 43 "records.va"
-	__u64 data = packets;
+	data = packets;
 #line 43 "records.va"
 	bpf_ringbuf_output(&totals, &data, 8, 0);
-
-#line 44 "records.va"
-	__u64 *n = bpf_map_lookup_elem(&sizes, &len);
-
+	n = bpf_map_lookup_elem(&sizes, &len);
 #line 44 "records.va"
 	if (n) {
 		*n += 1;

@@ -150,8 +150,12 @@ Test(emit_c, by_value_keys_use_variables_or_named_copies)
 {
 	char *c = emit(stable_src);
 	/* a literal key gets a copy of the map's key type named key */
-	assert_has(c, "\t__u32 key = 1;\n\t__u64 value = q;\n\tbpf_map_update_elem(&hits, &key, &value, 0);\n");
-	assert_has(c, "\t__u32 key_2 = 2;\n\t__u64 value_2 = 7;\n");
+	assert_has(c, "\t__u32 key = 1;\n\t__u64 value = q;\n");
+	assert_has(c, "\tbpf_map_update_elem(&hits, &key, &value, 0);\n");
+	/* declared with the block's declarations (-Wdeclaration-after-statement),
+	 * set where the source binds them */
+	assert_has(c, "\t__u32 key_2;\n\t__u64 value_2;\n");
+	assert_has(c, "\tkey_2 = 2;\n\tvalue_2 = 7;\n\tbpf_map_update_elem(&hits, &key_2, &value_2, 0);\n");
 	free(c);
 }
 
@@ -286,7 +290,7 @@ Test(emit_c, statements_of_later_operands_keep_evaluation_order)
 		       "(defglobal g :u64)\n"
 		       "(defn f [ctx :XdpMd] :u32 (u32 (+ (bump) (let [x (bump)] (* x g)))))\n"
 		       "(defn bump [] :u64 (do (set! g (+ g 1)) g))\n");
-	assert_has(c, "\t__u64 tmp = bump();\n\t__u64 x = bump();\n\n\treturn (__u32)(tmp + x * g);\n");
+	assert_has(c, "\t__u64 tmp = bump();\n\t__u64 x = bump();\n\n\t(void)ctx;\n\treturn (__u32)(tmp + x * g);\n");
 	free(c);
 }
 

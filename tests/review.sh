@@ -1,0 +1,127 @@
+#!/bin/sh
+# tests/review.sh - the generated C a reviewer approves without comments
+# (issue 12, docs/emit_c.md). For every program the translator accepts in
+# examples/, tests/gen/ and tests/ok/:
+#
+#   compile    the C compiles with clang -O2 -target bpf -Wall -Wextra -Werror
+#              -Wdeclaration-after-statement (the kernel builds with it)
+#   hex        every hexadecimal literal of the source appears in the C as
+#              written (digits and case)
+#   comments   every comment of the source appears in the C
+#   no-line    `--no-line` output is the default output with its #line
+#              directives removed: the C reviewed is the C built
+#   sign       clang's -Wsign-conversion warnings, counted per program
+#              and printed for examples that have a hand-written twin in
+#              bench/twins/: the generated C may not have more
+#
+# Prints one line per failed check with the evidence, then
+# "N passed, N failed". Exit status 1 when anything failed.
+set -u
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+vbpf2c=${VBPF2C:-$root/vbpf2c}
+clang=${CLANG:-clang}
+inc="-I/usr/include/$(uname -m)-linux-gnu"
+work=$(mktemp -d "${TMPDIR:-/tmp}/review.XXXXXX") || exit 2
+trap 'rm -rf "$work"' EXIT
+trap 'exit 2' HUP INT TERM
+
+passed=0
+failed=0
+
+fail() {
+	failed=$((failed + 1))
+	echo "FAIL $1: $2"
+	if [ $# -ge 3 ] && [ -s "$3" ]; then
+		sed 's/^/    /' "$3" | head -20
+	fi
+}
+
+# The source without strings and character literals, so that a ; or 0x
+# inside them is not taken for a comment or a literal.
+code_of() {
+	sed -e 's/\\./ /g' -e 's/"[^"]*"/""/g' "$1"
+}
+
+# The source's comments, one per line, as the C carries them: after the
+# leading ;s and one space, trailing blanks removed; empty ones skipped.
+comments_of() {
+	code_of "$1" | grep ';' | sed -e 's/^[^;]*;*//' -e 's/^ //' -e 's/[[:space:]]*$//' | grep -v '^$'
+}
+
+sign_warnings() {
+	"$clang" -O2 -target bpf $inc -Wsign-conversion -c "$1" -o /dev/null 2>&1 |
+		grep -c 'warning: .*Wsign-conversion' || true
+}
+
+for va in "$root"/examples/*.va "$root"/examples/mixed/*.va "$root"/tests/gen/*.va "$root"/tests/ok/*.va; do
+	[ -e "$va" ] || continue
+	name=${va#"$root"/}
+	dir=$(dirname "$va")
+	base=$(basename "$va")
+	(cd "$dir" && "$vbpf2c" "$base") > "$work/c.bpf.c" 2> "$work/err" || {
+		# tests/ok programs need not have an entry the C backend can
+		# write (golden.sh checks them with --check only)
+		case $name in tests/ok/*) continue ;; esac
+		fail "$name" "vbpf2c failed" "$work/err"
+		continue
+	}
+	(cd "$dir" && "$vbpf2c" --no-line "$base") > "$work/noline.bpf.c" 2> "$work/err"
+
+	if "$clang" -O2 -target bpf $inc -Wall -Wextra -Werror -Wdeclaration-after-statement \
+		-c "$work/c.bpf.c" -o "$work/c.o" 2> "$work/cc.err"; then
+		passed=$((passed + 1))
+	else
+		fail "$name" "the C does not compile warning-free" "$work/cc.err"
+	fi
+
+	grep -v '^#line ' "$work/c.bpf.c" > "$work/stripped.bpf.c"
+	if diff -u "$work/stripped.bpf.c" "$work/noline.bpf.c" > "$work/diff"; then
+		passed=$((passed + 1))
+	else
+		fail "$name" "--no-line output is not the default output without #line" "$work/diff"
+	fi
+
+	: > "$work/missing"
+	for lit in $(code_of "$va" | sed 's/;.*//' | grep -oE '(^|[^A-Za-z0-9_])0x[0-9A-Fa-f]+' |
+		sed 's/^[^0]*//' | sort -u); do
+		grep -qE "(^|[^A-Za-z0-9_])$lit([^0-9A-Za-z]|ULL|LL|U|\$)" "$work/c.bpf.c" ||
+			echo "$lit" >> "$work/missing"
+	done
+	if [ -s "$work/missing" ]; then
+		fail "$name" "hex literals missing from the C" "$work/missing"
+	else
+		passed=$((passed + 1))
+	fi
+
+	: > "$work/missing"
+	comments_of "$va" | while IFS= read -r text; do
+		grep -qF -- "$text" "$work/c.bpf.c" || echo "$text" >> "$work/missing"
+	done
+	if [ -s "$work/missing" ]; then
+		fail "$name" "comments missing from the C" "$work/missing"
+	else
+		passed=$((passed + 1))
+	fi
+
+	twin="$root/bench/twins/${base%.va}.bpf.c"
+	case $name in
+	examples/*)
+		if [ -e "$twin" ]; then
+			ours=$(sign_warnings "$work/c.bpf.c")
+			theirs=$(sign_warnings "$twin")
+			if [ "$ours" -le "$theirs" ]; then
+				passed=$((passed + 1))
+			else
+				echo "$ours generated, $theirs in the twin" > "$work/evidence"
+				"$clang" -O2 -target bpf $inc -Wsign-conversion -c "$work/c.bpf.c" -o /dev/null \
+					2>&1 | grep 'warning:' >> "$work/evidence"
+				fail "$name" "more -Wsign-conversion warnings than bench/twins" "$work/evidence"
+			fi
+		fi
+		;;
+	esac
+done
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]
