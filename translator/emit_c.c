@@ -84,6 +84,7 @@ typedef struct CStmt {
 	const char *var_name;   /* "seen" */
 	const char *init;       /* "bpf_map_lookup_elem(...)", or NULL */
 	bool is_const;
+	uint32_t src_start; /* byte offset where that source form starts */
 	uint32_t src_end;  /* byte offset where the source form that produced
 	                    * it ends: comments inside that form go above it */
 	Vec cases;         /* SWITCH: CCase* */
@@ -256,7 +257,7 @@ typedef struct Emitter {
 	VarInfo *vars;      /* open addressing on Var* */
 	int nvars_cap;
 	CBlock *cur;
-	uint32_t form_end;  /* end offset of the source form being lowered */
+	uint32_t form_start, form_end; /* the source form being lowered */
 	Vec scopes;         /* Vec* of temp names per open C block */
 	int stack_bytes;    /* scratch area for the stack built-ins */
 	bool stack_u32, stack_u64;
@@ -413,6 +414,7 @@ static CStmt *add_stmt(Emitter *E, CStmtKind kind, int line, const char *text)
 	s->kind = kind;
 	s->line = line;
 	s->text = text;
+	s->src_start = E->form_start;
 	s->src_end = E->form_end;
 	vec_push(&E->cur->stmts, s);
 	return s;
@@ -932,8 +934,48 @@ static CExpr address_base(Emitter *E, Node *p, const Type **pointee)
 
 /* The lvalue a load or store of width w at byte offset off of p names:
  * `*ptr`, `e->pid`, `*(__u16 *)((void *)data + 12)`. */
+/* Context structs whose members are an array the source reads by offset:
+ * (bpf/load_u64 ctx 8) on a raw tracepoint is ctx->args[1]. */
+static const struct {
+	const char *c_type;
+	const char *array;
+	int elem_size;
+} context_arrays[] = {
+	{ "struct bpf_raw_tracepoint_args *", "args", 8 },
+};
+
+/* A load or store through the entry's context taken as :u64, at an offset
+ * where the context struct has a member of that width: the member, as
+ * hand-written C reads it (ctx->args[1], ctx->len). NULL otherwise. */
+static const char *context_member_at(Emitter *E, Node *p, int64_t off, const Type *w)
+{
+	if (!is_var_ref(p) || off < 0)
+		return NULL;
+	VarInfo *vi = var_info(E, p->ref_var);
+	if (!vi->c_pointer || vi->map_handle || !vi->c_type || strcmp(vi->c_type, "void *") == 0)
+		return NULL;
+	for (size_t i = 0; i < sizeof(context_arrays) / sizeof(*context_arrays); i++)
+		if (strcmp(context_arrays[i].c_type, vi->c_type) == 0 && w->size == context_arrays[i].elem_size &&
+		    off % w->size == 0 && !w->is_signed)
+			return arena_printf("%s->%s[%" PRId64 "]", vi->text, context_arrays[i].array, off / w->size);
+	const ProgramDecl *prog = E->m->program;
+	const char *rec_name = prog && prog->kind ? prog->kind->context_record : NULL;
+	Record *r = rec_name ? context_record_by_name(rec_name) : NULL;
+	if (!r || !r->c_name || strncmp(vi->c_type, r->c_name, strlen(r->c_name)) != 0)
+		return NULL;
+	for (int i = 0; i < r->nfields; i++) {
+		Field *f = r->fields[i];
+		if (f->offset == off && f->type && type_equal(f->type, w) && !f->c_pointer)
+			return arena_printf("%s->%s", vi->text, f->c_member ? f->c_member : f->name);
+	}
+	return NULL;
+}
+
 static CExpr memory_at(Emitter *E, Node *p, int64_t off, const Type *w)
 {
+	const char *member = context_member_at(E, p, off, w);
+	if (member)
+		return cx(member, PREC_POSTFIX);
 	const Type *pointee;
 	CExpr base = address_base(E, p, &pointee);
 	const char *int_base = E->base_is_int; /* the :u64 address, before (void *) */
@@ -2144,11 +2186,14 @@ static void lower_binding_form(Emitter *E, Binding *b);
 
 static void lower_binding(Emitter *E, Binding *b)
 {
-	uint32_t saved = E->form_end;
-	if (b->init)
+	uint32_t saved_start = E->form_start, saved_end = E->form_end;
+	if (b->init) {
+		E->form_start = b->name_span.file ? b->name_span.offset : b->init->span.offset;
 		E->form_end = b->init->span.offset + b->init->span.len;
+	}
 	lower_binding_form(E, b);
-	E->form_end = saved;
+	E->form_start = saved_start;
+	E->form_end = saved_end;
 }
 
 static void lower_binding_form(Emitter *E, Binding *b)
@@ -2200,11 +2245,14 @@ static void lower_stmt_form(Emitter *E, Node *n, Dest d);
  * comment inside n goes above them (print_function). */
 static void lower_stmt(Emitter *E, Node *n, Dest d)
 {
-	uint32_t saved = E->form_end;
-	if (n)
+	uint32_t saved_start = E->form_start, saved_end = E->form_end;
+	if (n) {
+		E->form_start = n->span.offset;
 		E->form_end = n->span.offset + n->span.len;
+	}
 	lower_stmt_form(E, n, d);
-	E->form_end = saved;
+	E->form_start = saved_start;
+	E->form_end = saved_end;
 }
 
 static void lower_stmt_form(Emitter *E, Node *n, Dest d)
@@ -2294,9 +2342,9 @@ typedef struct Printer {
 	 * printing records the .va line of each, the second prints the
 	 * comments planned for each call */
 	int call;
-	uint32_t src_end;           /* of the statement being printed */
+	uint32_t src_start, src_end; /* of the statement being printed */
 	Vec *record;                /* first printing: line per call */
-	Vec *record_end;            /* ... and its src_end */
+	Vec *record_start, *record_end; /* ... and its src_start, src_end */
 	Vec *before;                /* second: per call, Comment* above it */
 	const Comment **trailing;   /* second: per call, a comment after it */
 	int ncalls;
@@ -2737,6 +2785,7 @@ static void print_line(Printer *P, int line, const char *text)
 	int call = P->call++;
 	if (P->record) {
 		vec_push(P->record, (void *)(intptr_t)line);
+		vec_push(P->record_start, (void *)(uintptr_t)P->src_start);
 		vec_push(P->record_end, (void *)(uintptr_t)P->src_end);
 	}
 	Vec *before = P->before && call < P->ncalls ? &P->before[call] : NULL;
@@ -2763,15 +2812,28 @@ static void print_line(Printer *P, int line, const char *text)
 			trailing = NULL;
 		}
 	}
-	if (before && before->len) {
-		int n = put_comments(P->out, P->depth, before);
-		if (P->line)
-			P->line += n;
+	StrBuf comments = { 0 };
+	int k = before && before->len ? put_comments(&comments, P->depth, before) : 0;
+	if (P->directives && line > 0 && line != (P->line ? P->line + k : 0)) {
+		/* the directive goes above the comments (clang-format indents a
+		 * comment above a directive like the line before it), numbered
+		 * so that the statement gets its line */
+		if (line - k >= 1) {
+			sb_printf(P->out, "#line %d %s\n", line - k, P->file);
+		} else {
+			if (comments.data)
+				sb_puts(P->out, comments.data);
+			sb_free(&comments);
+			k = 0;
+			sb_printf(P->out, "#line %d %s\n", line, P->file);
+		}
+		P->line = line - k;
 	}
-	if (P->directives && line > 0 && line != P->line) {
-		sb_printf(P->out, "#line %d %s\n", line, P->file);
-		P->line = line;
-	}
+	if (comments.data)
+		sb_puts(P->out, comments.data);
+	sb_free(&comments);
+	if (P->line)
+		P->line += k;
 	if (trailing) {
 		body.data[body.len - 1] = '\0';
 		sb_printf(P->out, "%s %s\n", body.data, comment_text(trailing));
@@ -2807,6 +2869,7 @@ static void print_if_chain(Printer *P, const CStmt *s, bool braces)
 	const CStmt *cur = s;
 	const char *kw = "if";
 	for (;;) {
+		P->src_start = cur->src_start;
 		P->src_end = cur->src_end;
 		if (braces) {
 			if (cur == s)
@@ -2876,6 +2939,7 @@ static void print_body(Printer *P, const char *head, int line, const CBlock *b)
 
 static void print_stmt(Printer *P, const CStmt *s)
 {
+	P->src_start = s->src_start;
 	P->src_end = s->src_end;
 	switch (s->kind) {
 	case CS_LINE:
@@ -2942,7 +3006,7 @@ static void print_function_once(Printer *P, const char *sec, const char *head, i
 	if (sec)
 		print_raw_line(P, sec);
 	P->line = 0;
-	P->src_end = 0;
+	P->src_start = P->src_end = 0;
 	print_line(P, fn_line, head);
 	print_raw_line(P, "{");
 	P->depth = 1;
@@ -2957,9 +3021,10 @@ static void print_function_once(Printer *P, const char *sec, const char *head, i
  * A first printing, thrown away, records the .va line of every statement
  * printed; then each comment finds its statement: a trailing comment the
  * last statement of its line, any other comment (or a trailing one whose
- * line produced no statement) the innermost statement whose source form
- * holds it, else the first one after it, above it; what is left goes at
- * the end of the body. */
+ * line produced no statement) the first statement after it when that
+ * one's form starts after the comment, inside the innermost form holding
+ * the comment, else the statement of that innermost form, above it; what
+ * is left goes at the end of the body. */
 static void print_function(Printer *P, const char *sec, const char *head, int fn_line, const CBlock *body,
 			   const Vec *comments)
 {
@@ -2967,11 +3032,12 @@ static void print_function(Printer *P, const char *sec, const char *head, int fn
 		print_function_once(P, sec, head, fn_line, body, NULL);
 		return;
 	}
-	Vec lines = { 0 }, ends = { 0 };
+	Vec lines = { 0 }, starts = { 0 }, ends = { 0 };
 	StrBuf scratch = { 0 };
 	Printer t = *P;
 	t.out = &scratch;
 	t.record = &lines;
+	t.record_start = &starts;
 	t.record_end = &ends;
 	t.call = 0;
 	print_function_once(&t, sec, head, fn_line, body, NULL);
@@ -2993,17 +3059,26 @@ static void print_function(Printer *P, const char *sec, const char *head, int fn
 			continue;
 		}
 		/* the innermost statement whose form holds the comment ... */
+		int holder = -1, next = -1;
 		for (int k = 1; k < n; k++) {
 			intptr_t line = (intptr_t)lines.items[k];
 			uintptr_t end = (uintptr_t)ends.items[k];
 			if (line > 0 && line <= (intptr_t)c->line && end > c->offset &&
-			    (target < 0 || end < (uintptr_t)ends.items[target]))
-				target = k;
+			    (holder < 0 || end < (uintptr_t)ends.items[holder]))
+				holder = k;
 		}
-		/* ... else the first one after it */
-		for (int k = 1; k < n && target < 0; k++)
+		/* ... and the first one after it */
+		for (int k = 1; k < n && next < 0; k++)
 			if ((intptr_t)lines.items[k] >= (intptr_t)c->line)
-				target = k;
+				next = k;
+		/* the one after it, when its form starts after the comment and
+		 * inside the holder's (a comment above a clause, a binding) */
+		uintptr_t next_start = next > 0 ? (uintptr_t)starts.items[next] : 0;
+		if (next > 0 && next_start >= c->offset &&
+		    (holder < 0 || next_start < (uintptr_t)ends.items[holder]))
+			target = next;
+		else
+			target = holder > 0 ? holder : next;
 		vec_push(target > 0 ? &before[target] : &at_end, (void *)c);
 	}
 	P->call = 0;

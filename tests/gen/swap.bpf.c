@@ -40,8 +40,8 @@ SEC("raw_tracepoint/sys_enter")
 int entry(struct bpf_raw_tracepoint_args *ctx)
 {
 #line 12 "swap.va"
-	__u64 a = *(__u64 *)(void *)ctx;
-	__u64 b = *(__u64 *)((void *)ctx + 8);
+	__u64 a = ctx->args[0];
+	__u64 b = ctx->args[1];
 
 #line 14 "swap.va"
 	return (__u32)(flip(a, b) + (flip(b, a) << 16) + (diff(a, b) << 32));

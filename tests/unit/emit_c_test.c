@@ -386,3 +386,19 @@ Test(emit_c, long_and_awkward_comments)
 	assert_has(c, "// */ here");
 	free(c);
 }
+
+/* A context taken as :u64 is read through its struct's members where an
+ * offset lands on one: ctx->args[1] on a raw tracepoint, ctx->len on an
+ * __sk_buff; elsewhere through byte arithmetic. */
+Test(emit_c, context_offsets_become_members)
+{
+	char *c = emit("(program :raw_tracepoint \"sys_enter\")\n"
+		       "(defn f [ctx :u64] :u32 (+ (u32 (bpf/load_u64 ctx 8)) (bpf/load_u32 ctx 4)))\n");
+	assert_has(c, "ctx->args[1]");
+	assert_has(c, "*(__u32 *)((void *)ctx + 4)");
+	free(c);
+	c = emit("(program :socket_filter)\n"
+		 "(defn f [ctx :u64] :u32 (bpf/load_u32 ctx 0))\n");
+	assert_has(c, "return ctx->len;");
+	free(c);
+}
