@@ -272,6 +272,8 @@ typedef struct Emitter {
 	Vec *above;              /* per decl (m->decls order): above its C */
 	Vec *inside;             /* per defn decl: inside its body */
 	PtrIndex decl_index;     /* FnDecl/MapDecl/GlobalDecl/Record* -> decl */
+	PtrIndex packet_nodes;   /* packet expressions printed as void * */
+	PtrIndex packet_vars;    /* Var* -> PACKET or NOT_PACKET (find_packet_pointers) */
 } Emitter;
 
 /* ---- small utilities ------------------------------------------------------ */
@@ -900,10 +902,15 @@ static CExpr field_value(Emitter *E, Node *n, bool as_pointer)
 
 /* The C pointer for an address operand of load/store: a pointer variable
  * as it is, a :u64 address converted. Sets *pointee (NULL for void *). */
+static bool prints_as_packet(const Emitter *E, const Node *n);
+static bool is_packet_var(const Emitter *E, const Var *v);
+
 static CExpr address_base(Emitter *E, Node *p, const Type **pointee)
 {
 	*pointee = NULL;
 	E->base_is_int = NULL;
+	if (prints_as_packet(E, p))
+		return lower_value(E, p); /* a void * already */
 	if (p->type && p->type->kind == TY_PTR) {
 		*pointee = p->type->pointee;
 		return lower_value(E, p);
@@ -1138,6 +1145,12 @@ static CExpr lower_cast(Emitter *E, Node *n, bool implicit)
 	CExpr v = exact_value(E, a);
 	if (type_equal(a->type, n->cast_to) || implicit)
 		return v;
+	if (a->kind == N_BINOP && a->op == OP_SUB && prints_as_packet(E, a->lhs) && prints_as_packet(E, a->rhs)) {
+		/* (u32 (- data_end data)): one conversion, not two */
+		CExpr l = lower_value(E, a->lhs), r = lower_value(E, a->rhs);
+		return cx(arena_printf("(%s)(%s - %s)", n->cast_to->c_name, paren(l, PREC_ADD), paren(r, PREC_MUL)),
+			  PREC_UNARY);
+	}
 	/* (u64 (* a b)) of :i64 values: the unsigned product itself */
 	if (v.as_unsigned && !n->cast_to->is_signed && n->cast_to->size == a->type->size)
 		return *v.as_unsigned;
@@ -1246,6 +1259,21 @@ static bool self_comparison(const Node *n)
 	return false;
 }
 
+/* A load whose bytes the source swaps (bpf/be16 of it) reads a wire-order
+ * field: `*(__be16 *)(data + 12)`, as hand C types it. NULL when x is
+ * not a plain load through byte arithmetic. */
+static const char *wire_load(Emitter *E, Node *x)
+{
+	if (x->kind != N_CALL || x->callee_kind != CALLEE_BUILTIN || x->builtin != BI_LOAD || !x->type ||
+	    x->type->size < 2 || is_hoisted(E, x))
+		return NULL;
+	CExpr v = lower_value(E, x);
+	const char *host = arena_printf("*(%s *)", x->type->c_name);
+	if (strncmp(v.s, host, strlen(host)) != 0)
+		return NULL;
+	return arena_printf("*(__be%d *)%s", x->type->size * 8, v.s + strlen(host));
+}
+
 /* (== (bpf/be16 x) 0x0800) is written the way kernel code compares a
  * header field with a constant: x == bpf_htons(0x0800). The swap moves to
  * the constant, where clang folds it, and costs no instruction at run time.
@@ -1264,7 +1292,8 @@ static bool byte_order_comparison(Emitter *E, const Node *n, CExpr *out)
 	const char *fn = size == 2 ? "bpf_htons" : size == 4 ? "bpf_htonl" : "bpf_cpu_to_be64";
 	const char *suffix = size == 8 ? "ULL" : "";
 	E->uses_endian = true;
-	CExpr x = exact_value(E, swap->args.items[0]);
+	const char *wire = wire_load(E, swap->args.items[0]);
+	CExpr x = wire ? cx(wire, PREC_UNARY) : exact_value(E, swap->args.items[0]);
 	const char *spelled = source_spelling(lit->span, lit->value, false);
 	const char *c = spelled && spelled[0] == '0' && spelled[1] == 'x'
 				? arena_printf("%s%s", spelled, suffix)
@@ -1321,6 +1350,12 @@ static CExpr lower_binop(Emitter *E, Node *n)
 		CExpr swapped;
 		if (byte_order_comparison(E, n, &swapped))
 			return swapped;
+	}
+	if (op == OP_SUB && prints_as_packet(E, n->lhs) && prints_as_packet(E, n->rhs)) {
+		/* the distance between two packet pointers, as the source's
+		 * :u64 (C's is a signed ptrdiff_t) */
+		CExpr a = lower_value(E, n->lhs), b = lower_value(E, n->rhs);
+		return cx(arena_printf("(__u64)(%s - %s)", paren(a, PREC_ADD), paren(b, PREC_MUL)), PREC_UNARY);
 	}
 	bool both_literal = value_tail(n->lhs)->kind == N_INT && value_tail(n->rhs)->kind == N_INT;
 	bool is_shift = op == OP_SHL || op == OP_SHR;
@@ -1565,6 +1600,14 @@ static CExpr lower_value(Emitter *E, Node *n)
 	for (int i = 0; i < E->hoisted.len; i++)
 		if (E->hoisted.items[i] == n)
 			return cx(E->hoisted_as.items[i], PREC_POSTFIX);
+	if ((n->kind == N_CAST || n->kind == N_FIELD) && prints_as_packet(E, n)) {
+		/* (u64 (. ctx :data)) where a pointer is wanted */
+		Node *f = n->kind == N_CAST ? n->lhs : n;
+		CExpr m = field_value(E, f, true);
+		if (f->field->c_pointer)
+			return m;
+		return cx(arena_printf("(void *)(long)%s", paren(m, PREC_UNARY)), PREC_UNARY);
+	}
 	switch (n->kind) {
 	case N_INT:
 		return literal_operand(E, n, false, false);
@@ -1758,6 +1801,12 @@ static CExpr lower_builtin(Emitter *E, Node *n)
 	}
 	case BI_BE: {
 		E->uses_endian = true;
+		const char *wire = wire_load(E, a[0]);
+		if (wire) /* a wire-order field read into host order */
+			return cx(arena_printf("%s(%s)",
+					       w->size == 2 ? "bpf_ntohs" : w->size == 4 ? "bpf_ntohl" : "bpf_be64_to_cpu",
+					       wire),
+				  PREC_POSTFIX);
 		const char *fn = w->size == 2 ? "bpf_htons" : w->size == 4 ? "bpf_htonl" : "bpf_cpu_to_be64";
 		return cx(arena_printf("%s(%s)", fn, exact_value(E, a[0]).s), PREC_POSTFIX);
 	}
@@ -2224,6 +2273,10 @@ static void lower_binding_form(Emitter *E, Binding *b)
 	    (init->kind == N_IF || init->kind == N_MATCH || init->kind == N_AND || init->kind == N_OR)) {
 		add_var(E, line, c_decl(E, type, name), name, NULL, true, false);
 		lower_stmt(E, init, (Dest){ DEST_ASSIGN, name, type });
+		return;
+	}
+	if (is_packet_var(E, v)) {
+		add_var(E, line, arena_printf("void *%s", name), name, lower_value(E, init).s, false, false);
 		return;
 	}
 	CExpr val = value_for(E, init, type);
@@ -3091,6 +3144,233 @@ static void print_function(Printer *P, const char *sec, const char *head, int fn
 	P->ncalls = 0;
 }
 
+/* ---- packet pointers -----------------------------------------------------------
+ *
+ * The source holds packet addresses as :u64 ((u64 (. ctx :data))); hand C
+ * holds them as `void *` and reads `*(__u16 *)(data + 12)`. A let variable
+ * bound to a packet expression (a data/data_end/data_meta member, a packet
+ * variable, either plus or minus an integer) is `void *` when every use
+ * is one a pointer can have: the address of a load or store, a side of a
+ * comparison with another packet expression, the init of another packet
+ * variable, the pointer side of + or - in such a place. Anything else (an
+ * argument, arithmetic with another pointer, a value stored) keeps it a
+ * __u64, as before. Found by a fixed point: variables are added from
+ * their inits and dropped at their first other use. */
+
+static bool is_packet_field(const Node *n)
+{
+	if (n->kind != N_FIELD || !n->field || !n->lhs || !n->lhs->type || n->lhs->type->kind != TY_PTR)
+		return false;
+	const Type *r = n->lhs->type->pointee;
+	if (!r || r->kind != TY_RECORD || !r->record || !r->record->is_context)
+		return false;
+	const char *name = n->field->name;
+	return n->field->c_pointer || strcmp(name, "data") == 0 || strcmp(name, "data_end") == 0 ||
+	       strcmp(name, "data_meta") == 0;
+}
+
+enum { PACKET = 1, NOT_PACKET = 2 };
+
+static bool is_packet_var(const Emitter *E, const Var *v)
+{
+	return v && E->packet_vars.cap && ptrindex_get(&E->packet_vars, v) == PACKET;
+}
+
+static void drop_packet_var(Emitter *E, const Var *v, bool *changed)
+{
+	if (ptrindex_get(&E->packet_vars, v) == PACKET) {
+		ptrindex_put(&E->packet_vars, v, NOT_PACKET);
+		*changed = true;
+	}
+}
+
+static bool is_packet_expr(Emitter *E, const Node *n)
+{
+	if (!n || !n->type || !type_equal(n->type, ty_u64))
+		return false;
+	if (is_var_ref(n))
+		return is_packet_var(E, n->ref_var);
+	if (n->kind == N_CAST)
+		return is_packet_field(n->lhs);
+	if (n->kind == N_FIELD)
+		return is_packet_field(n) && n->field->c_pointer;
+	if (n->kind == N_BINOP && (n->op == OP_ADD || n->op == OP_SUB)) {
+		bool l = is_packet_expr(E, n->lhs), r = is_packet_expr(E, n->rhs);
+		return l != r && (l || n->op == OP_ADD);
+	}
+	return false;
+}
+
+static void packet_uses(Emitter *E, Node *n, bool ok, bool *changed, bool record);
+
+static void packet_uses_vec(Emitter *E, const Vec *v, bool *changed, bool record)
+{
+	for (int i = 0; i < v->len; i++)
+		packet_uses(E, v->items[i], false, changed, record);
+}
+
+/* Walks n, whose value may be a pointer when ok; drops the packet
+ * variables used otherwise, the let variables bound to something else
+ * and the parameters some call passes something else; with record,
+ * notes the packet expressions printed as pointers. */
+static void packet_uses(Emitter *E, Node *n, bool ok, bool *changed, bool record)
+{
+	if (!n)
+		return;
+	if (ok && record && is_packet_expr(E, n))
+		ptrindex_put(&E->packet_nodes, n, 1);
+	switch (n->kind) {
+	case N_NAME:
+		if (n->ref == REF_VAR && n->ref_var && !ok)
+			drop_packet_var(E, n->ref_var, changed);
+		return;
+	case N_BINOP:
+		if ((n->op == OP_ADD || n->op == OP_SUB) && is_packet_expr(E, n)) {
+			bool left = is_packet_expr(E, n->lhs);
+			packet_uses(E, n->lhs, left && ok, changed, record);
+			packet_uses(E, n->rhs, !left && ok, changed, record);
+			return;
+		}
+		if ((binop_is_comparison(n->op) || n->op == OP_SUB) && is_packet_expr(E, n->lhs) &&
+		    is_packet_expr(E, n->rhs)) {
+			packet_uses(E, n->lhs, true, changed, record);
+			packet_uses(E, n->rhs, true, changed, record);
+			return;
+		}
+		packet_uses(E, n->lhs, false, changed, record);
+		packet_uses(E, n->rhs, false, changed, record);
+		return;
+	case N_CALL:
+		for (int i = 0; i < n->args.len; i++) {
+			Node *arg = n->args.items[i];
+			bool address = i == 0 && n->callee_kind == CALLEE_BUILTIN &&
+				       (n->builtin == BI_LOAD || n->builtin == BI_STORE);
+			FnDecl *f = n->callee_kind == CALLEE_FN ? n->callee_fn : NULL;
+			Var *param = f && !f->is_entry && !f->exported && i < f->nparams ? f->params[i]->var : NULL;
+			/* a parameter is a packet pointer when every call
+			 * passes one */
+			if (param && !is_packet_expr(E, arg))
+				drop_packet_var(E, param, changed);
+			packet_uses(E, arg, address || (param && is_packet_var(E, param)), changed, record);
+		}
+		return;
+	case N_LET:
+		for (int i = 0; i < n->bindings.len; i++) {
+			Binding *b = n->bindings.items[i];
+			if (b->var && !is_packet_expr(E, b->init))
+				drop_packet_var(E, b->var, changed);
+			packet_uses(E, b->init, b->var && is_packet_var(E, b->var), changed, record);
+		}
+		packet_uses(E, n->body, false, changed, record);
+		return;
+	case N_MATCH:
+		packet_uses(E, n->lhs, false, changed, record);
+		for (int i = 0; i < n->clauses.len; i++)
+			packet_uses(E, ((MatchClause *)n->clauses.items[i])->body, false, changed, record);
+		return;
+	default:
+		packet_uses(E, n->lhs, false, changed, record);
+		packet_uses(E, n->rhs, false, changed, record);
+		packet_uses(E, n->cond, false, changed, record);
+		packet_uses(E, n->then, false, changed, record);
+		packet_uses(E, n->els, false, changed, record);
+		packet_uses(E, n->body, false, changed, record);
+		if (n->kind == N_DO)
+			packet_uses_vec(E, &n->args, changed, record);
+		return;
+	}
+}
+
+static int count_nodes(const Node *n)
+{
+	if (!n)
+		return 0;
+	int c = 1 + count_nodes(n->lhs) + count_nodes(n->rhs) + count_nodes(n->cond) + count_nodes(n->then) +
+		count_nodes(n->els) + count_nodes(n->body);
+	if (n->kind == N_CALL || n->kind == N_DO)
+		for (int i = 0; i < n->args.len; i++)
+			c += count_nodes(n->args.items[i]);
+	if (n->kind == N_LET)
+		for (int i = 0; i < n->bindings.len; i++)
+			c += count_nodes(((Binding *)n->bindings.items[i])->init);
+	if (n->kind == N_MATCH)
+		for (int i = 0; i < n->clauses.len; i++)
+			c += count_nodes(((MatchClause *)n->clauses.items[i])->body);
+	return c;
+}
+
+static void packet_candidates(Emitter *E, const Node *n)
+{
+	if (!n)
+		return;
+	if (n->kind == N_LET)
+		for (int i = 0; i < n->bindings.len; i++) {
+			Binding *b = n->bindings.items[i];
+			if (b->var && type_equal(b->var->type, ty_u64))
+				ptrindex_put(&E->packet_vars, b->var, PACKET);
+			packet_candidates(E, b->init);
+		}
+	packet_candidates(E, n->lhs);
+	packet_candidates(E, n->rhs);
+	packet_candidates(E, n->cond);
+	packet_candidates(E, n->then);
+	packet_candidates(E, n->els);
+	packet_candidates(E, n->body);
+	if (n->kind == N_CALL || n->kind == N_DO)
+		for (int i = 0; i < n->args.len; i++)
+			packet_candidates(E, n->args.items[i]);
+	if (n->kind == N_MATCH)
+		for (int i = 0; i < n->clauses.len; i++)
+			packet_candidates(E, ((MatchClause *)n->clauses.items[i])->body);
+}
+
+/* The packet variables and parameters of the whole module: the greatest
+ * fixed point. Every :u64 let variable and parameter of a defn C does not
+ * call starts as a packet pointer; walks drop the ones with an init, an
+ * argument or a use that is not one, until nothing changes. */
+static void find_packet_pointers(Emitter *E)
+{
+	int nvars = 0;
+	for (int i = 0; i < E->fns.len; i++) {
+		FnDecl *fn = E->fns.items[i];
+		nvars += fn->locals.len + fn->nparams;
+	}
+	E->packet_vars.cap = table_cap(nvars);
+	E->packet_vars.keys = arena_alloc(sizeof(*E->packet_vars.keys) * E->packet_vars.cap);
+	E->packet_vars.values = arena_alloc(sizeof(*E->packet_vars.values) * E->packet_vars.cap);
+	for (int i = 0; i < E->fns.len; i++) {
+		FnDecl *fn = E->fns.items[i];
+		for (int k = 0; k < fn->nparams && !fn->is_entry && !fn->exported; k++) {
+			Var *v = fn->params[k]->var;
+			if (v && type_equal(v->type, ty_u64))
+				ptrindex_put(&E->packet_vars, v, PACKET);
+		}
+		packet_candidates(E, fn->body);
+	}
+	for (bool changed = true; changed;) {
+		changed = false;
+		for (int i = 0; i < E->fns.len; i++) {
+			FnDecl *fn = E->fns.items[i];
+			packet_uses(E, fn->body, false, &changed, false);
+		}
+	}
+}
+
+/* The packet expressions of one function printed as pointers. */
+static void find_packet_nodes(Emitter *E, Node *body)
+{
+	E->packet_nodes.cap = table_cap(count_nodes(body));
+	E->packet_nodes.keys = arena_alloc(sizeof(*E->packet_nodes.keys) * E->packet_nodes.cap);
+	E->packet_nodes.values = arena_alloc(sizeof(*E->packet_nodes.values) * E->packet_nodes.cap);
+	bool changed = false;
+	packet_uses(E, body, false, &changed, true);
+}
+
+static bool prints_as_packet(const Emitter *E, const Node *n)
+{
+	return E->packet_nodes.cap && ptrindex_get(&E->packet_nodes, n) > 0;
+}
+
 /* ---- declarations first ------------------------------------------------------
  *
  * C90 wants a block's declarations before its statements, and the kernel
@@ -3304,6 +3584,7 @@ static void lower_function(Emitter *E, FnDecl *fn, Printer *P, bool reachable)
 
 	count(E, fn->body, !fn->ret || fn->ret->kind == TY_UNIT);
 	find_stack_use(E, fn->body);
+	find_packet_nodes(E, fn->body);
 
 	CBlock *saved;
 	CBlock *body = enter_block(E, &saved);
@@ -3378,7 +3659,8 @@ static void lower_function(Emitter *E, FnDecl *fn, Printer *P, bool reachable)
 			const Type *t = fn->params[i]->type;
 			VarInfo *vi = var_info(E, v);
 			sb_printf(&sig, "%s%s", i ? ", " : "",
-				  vi->map_handle ? arena_printf("void *%s", vi->text) : c_decl(E, t, vi->text));
+				  vi->map_handle || is_packet_var(E, v) ? arena_printf("void *%s", vi->text)
+									: c_decl(E, t, vi->text));
 			if (vi->uses == 0)
 				add_line(E, fn_line, arena_printf("(void)%s;", vi->text));
 		}
@@ -3800,6 +4082,7 @@ void emit_c(const Module *m, const EmitOptions *opts, StrBuf *out)
 		}
 	}
 	place_comments(&E, m);
+	find_packet_pointers(&E);
 	for (bool changed = true; changed;) {
 		changed = false;
 		for (int i = 0; i < E.fns.len; i++) {

@@ -13,20 +13,19 @@ SEC("xdp")
 int classify(struct xdp_md *ctx)
 {
 #line 6 "byte_order.va"
-	__u64 data = ctx->data;
-	__u64 data_end = ctx->data_end;
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
 
 	if (data + 38 > data_end)
 #line 9 "byte_order.va"
 		return 0;
-	if (*(__u16 *)((void *)data + 12) != bpf_htons(0x0800))
+	if (*(__be16 *)(data + 12) != bpf_htons(0x0800))
 #line 10 "byte_order.va"
 		return 1; /* not IPv4 */
-	if (*(__u32 *)((void *)data + 26) == bpf_htonl(0x0a000001))
+	if (*(__be32 *)(data + 26) == bpf_htonl(0x0a000001))
 #line 11 "byte_order.va"
 		return 2; /* from 10.0.0.1 */
-	if (*(__u64 *)((void *)data + 30) ==
-	    bpf_cpu_to_be64(0x0a0000020035abcdULL))
+	if (*(__be64 *)(data + 30) == bpf_cpu_to_be64(0x0a0000020035abcdULL))
 #line 12 "byte_order.va"
 		return 3;
 	return 4;

@@ -277,8 +277,30 @@ Test(emit_c, packet_addresses_are_void_pointers)
 		       "(defn f [ctx :XdpMd] :u32\n"
 		       "  (let [data (u64 (. ctx :data)) end (u64 (. ctx :data_end))]\n"
 		       "    (if (> (+ data 14) end) 2 (u32 (bpf/load_u16 data 12)))))\n");
+	assert_has(c, "\tvoid *data = (void *)(long)ctx->data;\n");
+	assert_has(c, "\tvoid *end = (void *)(long)ctx->data_end;\n");
+	assert_has(c, "data + 14 > end");
+	assert_has(c, "*(__u16 *)(data + 12)");
+	free(c);
+	/* through a parameter every call passes a packet pointer to, with a
+	 * distance between two and a wire-order field */
+	c = emit("(program :xdp)\n"
+		 "(defn len [d :u64 e :u64] :u32 (u32 (- e d)))\n"
+		 "(defn f [ctx :XdpMd] :u32\n"
+		 "  (let [data (u64 (. ctx :data)) end (u64 (. ctx :data_end))]\n"
+		 "    (if (> (+ data 14) end) 2 (+ (len data end) (u32 (bpf/be16 (bpf/load_u16 data 12)))))))\n");
+	assert_has(c, "static __u32 len(void *d, void *e)\n");
+	assert_has(c, "return (__u32)(e - d);");
+	assert_has(c, "bpf_ntohs(*(__be16 *)(data + 12))");
+	free(c);
+	/* a packet address also used as a number stays a __u64, and so
+	 * does what it is compared with */
+	c = emit("(program :xdp)\n"
+		 "(defn f [ctx :XdpMd] :u32\n"
+		 "  (let [data (u64 (. ctx :data)) end (u64 (. ctx :data_end))]\n"
+		 "    (if (> (+ data 14) end) 2 (u32 (band data 3)))))\n");
 	assert_has(c, "\t__u64 data = ctx->data;\n");
-	assert_has(c, "*(__u16 *)((void *)data + 12)");
+	assert_has(c, "\t__u64 end = ctx->data_end;\n");
 	free(c);
 }
 
