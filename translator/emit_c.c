@@ -1893,6 +1893,17 @@ static bool fn_returns_value(Emitter *E)
 }
 
 /* The value of n delivered to d as one statement. */
+/* Can n's value come from one of our defns returning __u32 (directly or
+ * as an arm of an if)? The entry returns int, and hand C would give that
+ * defn an int result; here the conversion is written out. */
+static bool returns_our_u32(const Node *n)
+{
+	n = value_tail(n);
+	if (n->kind == N_IF)
+		return returns_our_u32(n->then) || returns_our_u32(n->els);
+	return n->kind == N_CALL && n->callee_kind == CALLEE_FN;
+}
+
 static void deliver(Emitter *E, Node *n, Dest d)
 {
 	switch (d.kind) {
@@ -1900,9 +1911,20 @@ static void deliver(Emitter *E, Node *n, Dest d)
 		break;
 	case DEST_RETURN: {
 		CExpr v;
-		if (E->fn->is_entry)
-			v = exact_value(E, n); /* the entry returns int */
-		else
+		if (E->fn->is_entry) {
+			/* the entry returns int: the value of one of our defns
+			 * converts visibly (-Wsign-conversion), and a narrowing
+			 * to __u32 narrows to int instead */
+			v = exact_value(E, n);
+			bool literal = value_tail(n)->kind == N_INT ||
+				       (value_tail(n)->kind == N_NAME && value_tail(n)->ref == REF_KCONST);
+			if (!literal && n->type && is_int_type(n->type) && !n->type->is_signed && n->type->size == 4) {
+				if (v.prec == PREC_UNARY && strncmp(v.s, "(__u32)", 7) == 0)
+					v = cx(arena_printf("(int)%s", v.s + 7), PREC_UNARY);
+				else if (returns_our_u32(n))
+					v = cx(arena_printf("(int)%s", cast_operand(v)), PREC_UNARY);
+			}
+		} else
 			v = value_for(E, n, E->fn->ret);
 		add_line(E, line_of(n), arena_printf("return %s;", v.s));
 		return;

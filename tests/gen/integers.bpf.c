@@ -144,7 +144,7 @@ int filter(struct __sk_buff *skb)
 	put(13, sdiv8((__s8)len, -1) ? 1 : 0);
 	put(14, len);
 	put(15, one() << 63);
-	return (__u32)(len * 2654435761ULL >> 32);
+	return (int)(len * 2654435761ULL >> 32);
 }
 
 char LICENSE[] SEC("license") = "GPL";

@@ -57,7 +57,7 @@ SEC("xdp")
 int entry(struct xdp_md *ctx)
 {
 #line 14 "key_copy.va"
-	return (__u32)(queue_hits(ctx) + forget(ctx->ingress_ifindex));
+	return (int)(queue_hits(ctx) + forget(ctx->ingress_ifindex));
 }
 
 char LICENSE[] SEC("license") = "GPL";

@@ -44,7 +44,7 @@ int entry(struct bpf_raw_tracepoint_args *ctx)
 	__u64 b = ctx->args[1];
 
 #line 14 "swap.va"
-	return (__u32)(flip(a, b) + (flip(b, a) << 16) + (diff(a, b) << 32));
+	return (int)(flip(a, b) + (flip(b, a) << 16) + (diff(a, b) << 32));
 }
 
 char LICENSE[] SEC("license") = "GPL";

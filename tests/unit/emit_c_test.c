@@ -312,7 +312,7 @@ Test(emit_c, statements_of_later_operands_keep_evaluation_order)
 		       "(defglobal g :u64)\n"
 		       "(defn f [ctx :XdpMd] :u32 (u32 (+ (bump) (let [x (bump)] (* x g)))))\n"
 		       "(defn bump [] :u64 (do (set! g (+ g 1)) g))\n");
-	assert_has(c, "\t__u64 tmp = bump();\n\t__u64 x = bump();\n\n\t(void)ctx;\n\treturn (__u32)(tmp + x * g);\n");
+	assert_has(c, "\t__u64 tmp = bump();\n\t__u64 x = bump();\n\n\t(void)ctx;\n\treturn (int)(tmp + x * g);\n");
 	free(c);
 }
 
