@@ -877,9 +877,76 @@ static CExpr exact(CExpr e, const Type *t)
 	return cx(arena_printf("(%s)%s", t->c_name, cast_operand(e)), PREC_UNARY);
 }
 
+/* The largest value an unsigned expression can have, computed as C
+ * computes it (narrow operands promoted to int); UINT64_MAX when not
+ * known. A narrow result whose bound fits its type needs no narrowing:
+ * ((x & 0x0f) << 2) of a __u8 is at most 60. */
+static uint64_t max_value(const Node *n)
+{
+	if (!n || !n->type || !is_int_type(n->type) || n->type->is_signed)
+		return UINT64_MAX;
+	uint64_t type_max = n->type->size == 8 ? UINT64_MAX : (UINT64_C(1) << (8 * n->type->size)) - 1;
+	switch (n->kind) {
+	case N_INT:
+		return n->negative ? UINT64_MAX : n->value;
+	case N_CAST: {
+		uint64_t inner = max_value(n->lhs);
+		return inner < type_max ? inner : type_max;
+	}
+	case N_BINOP: {
+		uint64_t a = max_value(n->lhs), b = max_value(n->rhs);
+		const Node *k = n->rhs->kind == N_INT && !n->rhs->negative ? n->rhs : NULL;
+		switch (n->op) {
+		case OP_AND:
+			return a < b ? a : b;
+		case OP_OR:
+		case OP_XOR: {
+			uint64_t m = a > b ? a : b, p = 1;
+			if (m == UINT64_MAX)
+				return UINT64_MAX;
+			while (p - 1 < m)
+				p <<= 1;
+			return p - 1;
+		}
+		case OP_ADD:
+			return a > UINT64_MAX - b ? UINT64_MAX : a + b;
+		case OP_MUL:
+			return b && a > UINT64_MAX / b ? UINT64_MAX : a * b;
+		case OP_SHL:
+			return k && k->value < 64 && a <= UINT64_MAX >> k->value ? a << k->value : UINT64_MAX;
+		case OP_SHR:
+			return k && k->value < 64 ? a >> k->value : a;
+		case OP_DIV:
+			return a;
+		case OP_REM:
+			return k && k->value ? k->value - 1 : a;
+		default:
+			/* -: may go below 0 in int */
+			return UINT64_MAX;
+		}
+	}
+	case N_IF: {
+		uint64_t a = max_value(n->then), b = max_value(n->els);
+		return a > b ? a : b;
+	}
+	case N_NAME:
+	case N_FIELD:
+	case N_CALL:
+		/* a variable, a member, a load or a call: of its C type */
+		return type_max;
+	default:
+		/* negation and the rest: not known */
+		return UINT64_MAX;
+	}
+}
+
 static CExpr exact_value(Emitter *E, Node *n)
 {
-	return exact(lower_value(E, n), n->type);
+	CExpr v = lower_value(E, n);
+	if (v.wide && n->type && is_int_type(n->type) && !n->type->is_signed && n->type->size < 8 &&
+	    max_value(n) < (UINT64_C(1) << (8 * n->type->size)))
+		v.wide = false;
+	return exact(v, n->type);
 }
 
 static const char *var_text(Emitter *E, const Var *v)
@@ -1121,15 +1188,35 @@ static Node *strip_cast_to(Node *n, const Type *to)
 /* A cast (T)e where C would convert to T anyway, given that the value is
  * consumed as type `to`: drop the cast. Only widening casts: a narrowing
  * or sign-changing cast stays visible, it is the point of the line. */
+static bool value_preserving(const Type *from, const Type *to);
+
 static bool cast_is_implicit(const Node *n, const Type *to)
 {
-	return n->kind == N_CAST && to && is_int_type(to) && type_equal(n->cast_to, to) &&
-	       is_int_type(n->lhs->type) && n->lhs->type->size < to->size;
+	if (n->kind != N_CAST || !to || !is_int_type(to) || !type_equal(n->cast_to, to))
+		return false;
+	const Node *a = n->lhs;
+	while (a->kind == N_CAST && value_preserving(a->lhs->type, a->cast_to))
+		a = a->lhs;
+	return is_int_type(a->type) && a->type->size < to->size;
+}
+
+static bool is_hoisted(const Emitter *E, const Node *n);
+
+/* Does converting a value of type from to type to keep every value? */
+static bool value_preserving(const Type *from, const Type *to)
+{
+	return from && to && is_int_type(from) && is_int_type(to) &&
+	       (from->size < to->size ? !from->is_signed || to->is_signed
+				      : from->size == to->size && from->is_signed == to->is_signed);
 }
 
 static CExpr lower_cast(Emitter *E, Node *n, bool implicit)
 {
 	Node *a = n->lhs;
+	/* (i64 (u64 x)) of a __u32 x is (__s64)x: a conversion depends only
+	 * on the value, which the inner widening keeps */
+	while (a->kind == N_CAST && value_preserving(a->lhs->type, a->cast_to) && !is_hoisted(E, a))
+		a = a->lhs;
 	if (a->kind == N_FIELD && a->field && a->field->c_pointer && n->cast_to->size == 8) {
 		/* (u64 (. ctx :data)) where the member is a __bpf_md_ptr */
 		CExpr f = field_value(E, a, true);
@@ -1378,8 +1465,9 @@ static CExpr lower_binop(Emitter *E, Node *n)
 		CExpr a = exact_value(E, n->lhs), b = exact_value(E, n->rhs);
 		CExpr r = cx(arena_printf("%s(%s, %s)", division_helper_name(E, which), a.s, b.s),
 			     PREC_POSTFIX);
-		/* INT_MIN / -1 leaves the type's range below 64 bits */
-		r.wide = t->is_signed && t->size < 8;
+		/* -128 / -1 leaves an __s8's range; the __s32 helpers return
+		 * their own type (INT_MIN / -1 wraps inside them) */
+		r.wide = t->is_signed && t->size < 4;
 		return r;
 	}
 
@@ -1406,7 +1494,10 @@ static CExpr lower_binop(Emitter *E, Node *n)
 	} else {
 		a = literal_operand(E, n->lhs, false, hex);
 	}
-	if (!is_shift && cast_is_implicit(n->rhs, t) && prints_as_type(E, n->lhs, t))
+	if (!is_shift && cast_is_implicit(n->rhs, t) &&
+	    (prints_as_type(E, n->lhs, t) ||
+	     /* a packet pointer plus a widened unsigned offset */
+	     (prints_as_packet(E, n->lhs) && !n->rhs->lhs->type->is_signed)))
 		b = lower_cast(E, n->rhs, true);
 	else
 		b = literal_operand(E, n->rhs, false, hex);

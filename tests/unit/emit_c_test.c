@@ -424,3 +424,36 @@ Test(emit_c, context_offsets_become_members)
 	assert_has(c, "return ctx->len;");
 	free(c);
 }
+
+/* No casts that do nothing: the __s32 helpers return __s32; a widening
+ * inside another conversion is dropped; a narrow result whose bound fits
+ * its type is not narrowed; a packet pointer takes a widened offset as
+ * it is. */
+Test(emit_c, casts_that_do_nothing_are_left_out)
+{
+	char *c = emit("(program :xdp)\n"
+		       "(defn f [ctx :XdpMd] :u32\n"
+		       "  (let [a (. ctx :rx_queue_index) b (. ctx :ingress_ifindex)\n"
+		       "        c (i32 a) d (i32 b)\n"
+		       "        q (i32 (div c d))\n"
+		       "        w (i64 (u64 (div a b)))\n"
+		       "        data (u64 (. ctx :data)) end (u64 (. ctx :data_end))\n"
+		       "        l4 (+ data (u64 (bsl (band (bpf/load_u8 data 0) 0x0f) 2)))]\n"
+		       "    (if (> l4 end) 0 (u32 (+ (i64 q) w)))))\n");
+	assert_has(c, "__s32 q = sdiv32(c, d);");
+	assert_has(c, "__s64 w = udiv32(a, b);");
+	assert_has(c, "void *l4 = data + ((*(__u8 *)data & 0x0f) << 2);");
+	free(c);
+}
+
+/* Found by tests/native_diff.sh: a negated or subtracted narrow value is
+ * negative in C's int, so its bound is not its type's and the narrowing
+ * stays: (__u8)(-(__u8)g). */
+Test(emit_c, negation_keeps_its_narrowing)
+{
+	char *c = emit("(program :xdp)\n"
+		       "(defglobal g :u8)\n"
+		       "(defn f [ctx :XdpMd] :u32 (u32 (u64 (- (u8 (. ctx :rx_queue_index))))))\n");
+	assert_has(c, "(__u8)(-(__u8)ctx->rx_queue_index)");
+	free(c);
+}
