@@ -3906,8 +3906,20 @@ static const char *c_prototype(Emitter *E, const char *storage, const Type *ret,
 {
 	StrBuf sb = { 0 };
 	sb_printf(&sb, "%s%s(", storage, c_decl(E, ret, name));
-	for (int i = 0; i < nparams; i++)
-		sb_printf(&sb, "%s%s", i ? ", " : "", c_type(E, params[i]));
+	for (int i = 0; i < nparams; i++) {
+		/* the source gives an extern's parameters types only: the
+		 * context is ctx, as everywhere, the rest are numbered */
+		const Type *t = params[i];
+		bool context = t && t->kind == TY_PTR && t->pointee && t->pointee->kind == TY_RECORD &&
+			       t->pointee->record && t->pointee->record->is_context;
+		int contexts = 0;
+		for (int k = 0; k < nparams; k++)
+			contexts += params[k] && params[k]->kind == TY_PTR && params[k]->pointee &&
+				    params[k]->pointee->kind == TY_RECORD && params[k]->pointee->record &&
+				    params[k]->pointee->record->is_context;
+		const char *pname = context && contexts == 1 ? "ctx" : arena_printf("arg%d", i + 1);
+		sb_printf(&sb, "%s%s", i ? ", " : "", c_decl(E, t, pname));
+	}
 	sb_puts(&sb, nparams ? ")" : "void)");
 	const char *text = arena_strdup(sb.data);
 	sb_free(&sb);
