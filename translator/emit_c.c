@@ -286,11 +286,29 @@ bool prints_as_packet(const Emitter *E, const Node *n)
  * where the source binds it, so a declaration can follow a statement; this
  * pass moves it up the way a kernel engineer writes it: `__u64 *seen;` with
  * the block's declarations, `seen = ...;` where it was. A declaration that
- * follows only `(void)x;` lines moves up whole (those lines do nothing). */
+ * follows only `(void)x;` lines, or whose initialiser is a literal, moves
+ * up whole. */
 
 static bool is_void_mark(const CStmt *s)
 {
 	return s->kind == CS_LINE && !s->is_decl && strncmp(s->text, "(void)", 6) == 0;
+}
+
+/* An initialiser that is a literal (7, -1, 0x0800ULL, 'a') means the same
+ * anywhere in the block: the declaration moves up whole. */
+static bool literal_init(const char *init)
+{
+	if (!init)
+		return false;
+	if (init[0] == '\'')
+		return true;
+	const char *p = init + (init[0] == '-');
+	if (!(*p >= '0' && *p <= '9'))
+		return false;
+	for (; *p; p++)
+		if (!strchr("0123456789abcdefABCDEFxXuUlL", *p))
+			return false;
+	return true;
 }
 
 static void hoist_declarations(CBlock *b);
@@ -321,8 +339,12 @@ static void hoist_declarations(CBlock *b)
 			vec_push(&out, s);
 			continue;
 		}
-		if (decls == out.len || only_marks || !s->declarator) {
-			/* in place, or up past (void) marks only */
+		if (decls == out.len || only_marks || !s->declarator || (literal_init(s->init) && !s->is_const)) {
+			/* in place, or up whole: past (void) marks, or with a
+			 * literal initialiser; moved, it is no longer next to
+			 * the call it was made for */
+			if (decls != out.len)
+				s->glued = false;
 			vec_push(&out, NULL);
 			memmove(&out.items[decls + 1], &out.items[decls], sizeof(void *) * (size_t)(out.len - 1 - decls));
 			out.items[decls++] = s;

@@ -60,13 +60,12 @@ int handler(struct xdp_md *ctx)
 {
 #line 27 "exported.va"
 	__u32 len = ctx->data_end - ctx->data;
-	__u32 key;
+#line 29 "exported.va"
+	__u32 key = 0;
 	struct Window *w;
 
 #line 28 "exported.va"
 	count_hit(3);
-	key = 0;
-#line 29 "exported.va"
 	w = bpf_map_lookup_elem(&windows, &key);
 #line 29 "exported.va"
 	if (w) {
