@@ -748,10 +748,14 @@ static const char *context_member_at(Emitter *E, Node *p, int64_t off, const Typ
 	VarInfo *vi = var_info(E, p->ref_var);
 	if (!vi->c_pointer || vi->map_handle || !vi->c_type || strcmp(vi->c_type, "void *") == 0)
 		return NULL;
+	/* a signed width is a load the source converts ((i64 (load_u64 ctx
+	 * 0))): the unsigned member, converted */
+	const char *conv = w->is_signed ? arena_printf("(%s)", w->c_name) : "";
 	for (size_t i = 0; i < sizeof(context_arrays) / sizeof(*context_arrays); i++)
 		if (strcmp(context_arrays[i].c_type, vi->c_type) == 0 && w->size == context_arrays[i].elem_size &&
-		    off % w->size == 0 && !w->is_signed)
-			return arena_printf("%s->%s[%" PRId64 "]", vi->text, context_arrays[i].array, off / w->size);
+		    off % w->size == 0)
+			return arena_printf("%s%s->%s[%" PRId64 "]", conv, vi->text, context_arrays[i].array,
+					    off / w->size);
 	const ProgramDecl *prog = E->m->program;
 	const char *rec_name = prog && prog->kind ? prog->kind->context_record : NULL;
 	Record *r = rec_name ? context_record_by_name(rec_name) : NULL;
@@ -759,8 +763,9 @@ static const char *context_member_at(Emitter *E, Node *p, int64_t off, const Typ
 		return NULL;
 	for (int i = 0; i < r->nfields; i++) {
 		Field *f = r->fields[i];
-		if (f->offset == off && f->type && type_equal(f->type, w) && !f->c_pointer)
-			return arena_printf("%s->%s", vi->text, f->c_member ? f->c_member : f->name);
+		if (f->offset == off && f->type && is_int_type(f->type) && !f->type->is_signed &&
+		    f->type->size == w->size && !f->c_pointer)
+			return arena_printf("%s%s->%s", conv, vi->text, f->c_member ? f->c_member : f->name);
 	}
 	return NULL;
 }
@@ -769,7 +774,7 @@ static CExpr memory_at(Emitter *E, Node *p, int64_t off, const Type *w)
 {
 	const char *member = context_member_at(E, p, off, w);
 	if (member)
-		return cx(member, PREC_POSTFIX);
+		return cx(member, member[0] == '(' ? PREC_UNARY : PREC_POSTFIX);
 	const Type *pointee;
 	CExpr base = address_base(E, p, &pointee);
 	const char *int_base = E->base_is_int; /* the :u64 address, before (void *) */
