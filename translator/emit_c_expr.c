@@ -935,9 +935,37 @@ static bool value_preserving(const Type *from, const Type *to)
 				      : from->size == to->size && from->is_signed == to->is_signed);
 }
 
+/* Context members the kernel fills with fewer bits than their C type has:
+ * __sk_buff's protocol and vlan_proto hold a __be16 in a __u32 (the
+ * verifier turns the access into a 2-byte load), so narrowing them to 16
+ * bits changes nothing and costs an instruction. */
+static const struct {
+	const char *record; /* C struct */
+	const char *member;
+	int bits;
+} narrow_context_members[] = {
+	{ "struct __sk_buff", "protocol", 16 },
+	{ "struct __sk_buff", "vlan_proto", 16 },
+};
+
+/* The bits a context member's value can have; its type's when not listed. */
+static int member_bits(const Node *f)
+{
+	const Type *p = f->lhs && f->lhs->type && f->lhs->type->kind == TY_PTR ? f->lhs->type->pointee : NULL;
+	for (size_t i = 0; p && p->record && i < sizeof(narrow_context_members) / sizeof(*narrow_context_members); i++)
+		if (p->record->is_context && p->record->c_name &&
+		    strcmp(p->record->c_name, narrow_context_members[i].record) == 0 &&
+		    strcmp(f->field->name, narrow_context_members[i].member) == 0)
+			return narrow_context_members[i].bits;
+	return f->type ? 8 * f->type->size : 64;
+}
+
 static CExpr lower_cast(Emitter *E, Node *n, bool implicit)
 {
 	Node *a = n->lhs;
+	if (a->kind == N_FIELD && a->field && !a->field->c_pointer && is_int_type(n->cast_to) &&
+	    !n->cast_to->is_signed && member_bits(a) <= 8 * n->cast_to->size)
+		return field_value(E, a, false); /* (u16 (. skb :protocol)) */
 	/* (i64 (u64 x)) of a __u32 x is (__s64)x: a conversion depends only
 	 * on the value, which the inner widening keeps */
 	while (a->kind == N_CAST && value_preserving(a->lhs->type, a->cast_to) && !is_hoisted(E, a))
