@@ -13,6 +13,9 @@
 #   sign       clang's -Wsign-conversion warnings, counted per program
 #              and printed for examples that have a hand-written twin in
 #              bench/twins/: the generated C may not have more
+#   insns      for those examples, the BPF instructions of `vbpf2c -c`'s
+#              object may not outnumber the twin's (bench/run.sh, part 3,
+#              counts them the same way)
 #
 # Prints one line per failed check with the evidence, then
 # "N passed, N failed". Exit status 1 when anything failed.
@@ -47,6 +50,15 @@ code_of() {
 # leading ;s and one space, trailing blanks removed; empty ones skipped.
 comments_of() {
 	code_of "$1" | grep ';' | sed -e 's/^[^;]*;*//' -e 's/^ //' -e 's/[[:space:]]*$//' | grep -v '^$'
+}
+
+# Instructions in an object's executable sections, in 8-byte slots.
+insn_count() {
+	total=0
+	for size in $(llvm-readelf -S --wide "$1" | awk '/^ *\[/ { sub(/^.*\] /, ""); if ($7 ~ /X/) print $5 }'); do
+		total=$((total + $(printf '%d' "0x$size")))
+	done
+	echo $((total / 8))
 }
 
 sign_warnings() {
@@ -117,6 +129,19 @@ for va in "$root"/examples/*.va "$root"/examples/mixed/*.va "$root"/tests/gen/*.
 				"$clang" -O2 -target bpf $inc -Wsign-conversion -c "$work/c.bpf.c" -o /dev/null \
 					2>&1 | grep 'warning:' >> "$work/evidence"
 				fail "$name" "more -Wsign-conversion warnings than bench/twins" "$work/evidence"
+			fi
+			if (cd "$dir" && "$vbpf2c" -c "$base" -o "$work/gen.o") 2> "$work/err" &&
+				"$clang" -O2 -g -target bpf $inc -c "$twin" -o "$work/twin.o" 2>> "$work/err"; then
+				ours=$(insn_count "$work/gen.o")
+				theirs=$(insn_count "$work/twin.o")
+				if [ "$ours" -le "$theirs" ]; then
+					passed=$((passed + 1))
+				else
+					echo "$ours generated, $theirs in the twin" > "$work/evidence"
+					fail "$name" "more BPF instructions than bench/twins" "$work/evidence"
+				fi
+			else
+				fail "$name" "cannot compile the program or its twin" "$work/err"
 			fi
 		fi
 		;;
