@@ -10,6 +10,8 @@
 #   comments   every comment of the source appears in the C
 #   no-line    `--no-line` output is the default output with its #line
 #              directives removed: the C reviewed is the C built
+#   uncommented the source without its comments gives the same C, comments
+#              aside: comments never change the code
 #   sign       clang's -Wsign-conversion warnings, counted per program
 #              and printed for examples that have a hand-written twin in
 #              bench/twins/: the generated C may not have more
@@ -61,6 +63,38 @@ insn_count() {
 	echo $((total / 8))
 }
 
+# The source without its comments (strings and \; characters kept).
+strip_comments() {
+	awk '{
+		out = ""; in_str = 0
+		for (i = 1; i <= length($0); i++) {
+			c = substr($0, i, 1)
+			if (in_str) {
+				out = out c
+				if (c == "\\") { i++; out = out substr($0, i, 1) }
+				else if (c == "\"") in_str = 0
+			} else if (c == "\\") {
+				out = out c substr($0, i + 1, 1); i++
+			} else if (c == "\"") {
+				in_str = 1; out = out c
+			} else if (c == ";") {
+				break
+			} else {
+				out = out c
+			}
+		}
+		print out
+	}' "$1"
+}
+
+# C without its comment lines and trailing comments.
+strip_c_comments() {
+	awk '/^[\t ]*\/\*$/ { skip = 1; next }
+	     skip { if ($0 ~ /^[\t ]*\*\/$/) skip = 0; next }
+	     /^[\t ]*\/\*.*\*\/$/ || /^[\t ]*\/\// { next }
+	     { sub(/ \/\* [^"]*\*\/$/, ""); sub(/ \/\/ [^"]*$/, ""); print }' "$1"
+}
+
 sign_warnings() {
 	"$clang" -O2 -target bpf $inc -Wsign-conversion -c "$1" -o /dev/null 2>&1 |
 		grep -c 'warning: .*Wsign-conversion' || true
@@ -92,6 +126,17 @@ for va in "$root"/examples/*.va "$root"/examples/mixed/*.va "$root"/tests/gen/*.
 		passed=$((passed + 1))
 	else
 		fail "$name" "--no-line output is not the default output without #line" "$work/diff"
+	fi
+
+	mkdir -p "$work/src"
+	strip_comments "$va" > "$work/src/$base"
+	(cd "$work/src" && "$vbpf2c" --no-line "$base") > "$work/uncommented.bpf.c" 2> "$work/err"
+	strip_c_comments "$work/uncommented.bpf.c" > "$work/a.c"
+	strip_c_comments "$work/noline.bpf.c" > "$work/b.c"
+	if diff -u "$work/b.c" "$work/a.c" > "$work/diff"; then
+		passed=$((passed + 1))
+	else
+		fail "$name" "the C of the source without its comments differs in code" "$work/diff"
 	fi
 
 	: > "$work/missing"
