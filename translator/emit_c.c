@@ -576,7 +576,7 @@ static void lower_function(Emitter *E, FnDecl *fn, Printer *P, bool reachable)
 			add_decl(E, fn_line, arena_printf("%s = %s;", c_decl(E, pt, var_text(E, ctx_var)),
 							  arena_printf(reach, cparam)));
 		} else if (!ctx_used) {
-			add_line(E, fn_line, arena_printf("(void)%s;", cparam));
+			add_line(E, 0, arena_printf("(void)%s;", cparam)); /* no code: no #line */
 		}
 		for (int i = 1; i < fn->nparams; i++) {
 			Var *v = fn->params[i]->var;
@@ -592,7 +592,7 @@ static void lower_function(Emitter *E, FnDecl *fn, Printer *P, bool reachable)
 				  vi->map_handle || is_packet_var(E, v) ? arena_printf("void *%s", vi->text)
 									: c_decl(E, t, vi->text));
 			if (vi->uses == 0)
-				add_line(E, fn_line, arena_printf("(void)%s;", vi->text));
+				add_line(E, 0, arena_printf("(void)%s;", vi->text));
 		}
 		if (fn->nparams == 0)
 			sb_puts(&sig, "void");

@@ -12,8 +12,8 @@ __u64 connects;
 #line 11 "noctx.va"
 static __u64 tally(__u64 n, __u32 unused)
 {
-#line 11 "noctx.va"
 	(void)unused;
+#line 12 "noctx.va"
 	return connects + n;
 }
 
@@ -21,8 +21,8 @@ SEC("cgroup/connect4")
 #line 7 "noctx.va"
 int on_connect(struct bpf_sock_addr *ctx)
 {
-#line 7 "noctx.va"
 	(void)ctx;
+#line 8 "noctx.va"
 	connects = tally(1, 0);
 	return 1;
 }
