@@ -98,6 +98,7 @@ unit-test: build/unit_tests
 golden-test: vbpf2c
 	sh tests/golden.sh
 	sh tests/diffstable.sh
+	sh tests/review.sh
 	sh tests/asm.sh
 
 kernel-test: vbpf2c

@@ -8,7 +8,8 @@
 #                      every C line that changes (before or after) must be
 #                      one that #line maps to source line N.
 #   insert FILE N TEXT insert TEXT as a new line after source line N; with
-#                      --no-line, the C diff must consist of added lines only.
+#                      --no-line, the C diff must consist of added lines only
+#                      (a new comment line adds its comment and nothing else).
 #
 # Prints one line per failed edit with the diff, then "N passed, N failed".
 set -u
@@ -101,6 +102,8 @@ line|examples/tc_port_blocklist.va|25|s/0x0800/0x86DD/
 insert|tests/gen/control.va|54|        (bump hits q)
 insert|tests/gen/control.va|12|(defn twice [n :u32] :u32 (* n 2))
 insert|tests/gen/control.va|55|        (set! total (+ total 1))
+insert|examples/tc_port_blocklist.va|24|      ; a comment adds a comment line and nothing else
+insert|examples/xdp_proto_counter.va|13|  ; above the let: also above its declarations
 EDITS
 
 echo "$passed passed, $failed failed"

@@ -12,7 +12,8 @@
 #                    project's .clang-format) leaves it unchanged; and
 #                    clang -O2 -g -Wall -Wextra -Werror -target bpf compiles it;
 #                    when tests/gen/X.h exists, `vbpf2c --emit=h X.va` is that
-#                    header, which compiles as BPF C and as user-space C
+#                    header, which compiles as BPF C, as user-space C, as
+#                    C++, and as BPF C after the kernel's vmlinux.h
 #   examples/X.va    `vbpf2c --check` accepts it silently, and its C compiles
 #                    warning-free and is clang-format clean, as for tests/gen
 #   (cli)            the command line: exit statuses, -o/-c outputs written
@@ -116,7 +117,36 @@ check_header() {
 	else
 		fail "$name" "${h_file##*/} does not compile as user-space C" "$work/cc.err"
 	fi
+	# from C++ (a user-space loader written in C++)
+	printf '#include "shared.h"\n' > "$work/uses_header.cpp"
+	if (cd "$work" && ${CXX:-c++} -std=c++11 -Wall -Wextra -Werror -fsyntax-only uses_header.cpp) \
+		> "$work/cxx.err" 2>&1; then
+		pass
+	else
+		fail "$name" "${h_file##*/} does not compile as C++" "$work/cxx.err"
+	fi
+	# beside the running kernel's vmlinux.h, as CO-RE programs include it
+	if [ -n "$vmlinux_h" ]; then
+		cp "$vmlinux_h" "$work/vmlinux.h"
+		printf '#include "vmlinux.h"\n#include "shared.h"\n' > "$work/uses_vmlinux.c"
+		# shellcheck disable=SC2086 # bpf_cflags is a list of words
+		if (cd "$work" && "$clang" $bpf_cflags -fsyntax-only uses_vmlinux.c) > "$work/clang.err" 2>&1; then
+			pass
+		else
+			fail "$name" "${h_file##*/} does not compile after vmlinux.h" "$work/clang.err"
+		fi
+	fi
 }
+
+# vmlinux.h of the running kernel, for check_header; without BTF or
+# bpftool that check is left out, and a line says so.
+vmlinux_h=
+if [ -r /sys/kernel/btf/vmlinux ] && command -v "${BPFTOOL:-bpftool}" > /dev/null 2>&1 &&
+	"${BPFTOOL:-bpftool}" btf dump file /sys/kernel/btf/vmlinux format c > "$work/kernel_vmlinux.h" 2> /dev/null; then
+	vmlinux_h=$work/kernel_vmlinux.h
+else
+	echo "note: no vmlinux.h (bpftool or /sys/kernel/btf/vmlinux missing): headers not checked beside it"
+fi
 
 for va in "$root"/tests/err/*.va; do
 	[ -e "$va" ] || continue

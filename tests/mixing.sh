@@ -152,5 +152,22 @@ printf 'int broken(void) { return missing; }\n' >"$OUT/broken.c"
 expect_failure "link: C that clang refuses" 2 'clang failed on' -c tests/gen/exported.va "$OUT/broken.c"
 expect_failure "link: needs -c" 2 'use -c' tests/gen/exported.va tests/mixing/exported_caller.bpf.c
 
+# `vbpf2c test` on the Vaisto half alone: it cannot load without the C
+# half, so the command says why and shows how to link and test (issue 12).
+name="test: a .va that calls c: functions"
+"$VBPF2C" test examples/mixed/flowstats.va >"$OUT/err" 2>&1
+status=$?
+if [ "$status" -ne 2 ]; then
+	echo "exit status $status, expected 2" >>"$OUT/err"
+	fail "$name" "$OUT/err"
+elif ! grep -q 'uses map policy (:extern), c:ipv4_protocol, defined in hand-written BPF C' "$OUT/err" ||
+	! grep -q -- '  vbpf2c -c examples/mixed/flowstats.va examples/mixed/flowstats_parse.bpf.c -o examples/mixed/flowstats.bpf.o' "$OUT/err" ||
+	! grep -q -- '  vbpf2c test examples/mixed/flowstats.bpf.o examples/mixed/flowstats.cases' "$OUT/err" ||
+	grep -q 'libbpf\|cannot open' "$OUT/err"; then
+	fail "$name: message" "$OUT/err"
+else
+	pass "$name"
+fi
+
 echo "$passed passed, $failed failed, $skipped skipped"
 [ "$failed" -eq 0 ]

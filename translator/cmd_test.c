@@ -9,10 +9,15 @@
  * BPF_PROG_TEST_RUN. One line per case, then "N passed, N failed".
  * A .o argument is loaded as it is, without compiling.
  *
+ * A program that calls c: functions or reads :extern maps cannot load on
+ * its own: the command says so and shows how to link it with the
+ * hand-written C and test the linked object (exit status 2).
+ *
  * Exit status: 0 every check passed (or bpf() is refused and everything was
  * skipped, with the reason), 1 a check failed or the source was rejected,
  * 2 usage or tool trouble.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <spawn.h>
 #include <stdlib.h>
@@ -39,8 +44,11 @@ static const char test_usage[] =
 	"  --btf=FILE      passed to the compiler, as for vbpf2c -c\n"
 	"  --help          this text\n"
 	"\n"
+	"A program that calls c: functions loads only linked with its hand-written\n"
+	"C: link with vbpf2c -c file.va hand.bpf.c -o file.bpf.o, then test file.bpf.o.\n"
+	"\n"
 	"exit status: 0 all passed (or skipped: bpf() refused), 1 a failure,\n"
-	"2 usage or tool trouble\n";
+	"2 usage or tool trouble (also: a program that needs linking first)\n";
 
 static bool has_suffix(const char *s, const char *suffix)
 {
@@ -98,6 +106,113 @@ bool cmd_compile(const char *source, const char *object, char **compile_args, in
 		if (errno != EINTR)
 			return false;
 	return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
+static char *dirname_of(const char *path);
+
+/* A hand-written BPF C file beside the source that defines fn (its text
+ * holds "fn("), for the command the user is shown; NULL when none does. */
+static char *file_defining(const char *dir, const char *fn)
+{
+	DIR *d = opendir(dir);
+	if (!d)
+		return NULL;
+	char *found = NULL, *want = NULL;
+	if (asprintf(&want, "%s(", fn) < 0) {
+		closedir(d);
+		return NULL;
+	}
+	/* the first in name order, so the hint does not depend on readdir */
+	for (struct dirent *e; (e = readdir(d));) {
+		if (!has_suffix(e->d_name, ".bpf.c") || (found && strcmp(e->d_name, strrchr(found, '/') ? strrchr(found, '/') + 1 : found) >= 0))
+			continue;
+		char *path = NULL;
+		if (strcmp(dir, ".") == 0 ? !(path = strdup(e->d_name)) : asprintf(&path, "%s/%s", dir, e->d_name) < 0)
+			continue;
+		FILE *f = fopen(path, "rb");
+		StrBuf text = { 0 };
+		char buf[65536];
+		size_t n;
+		while (f && (n = fread(buf, 1, sizeof(buf) - 1, f)) > 0) {
+			buf[n] = '\0';
+			sb_puts(&text, buf);
+		}
+		if (f)
+			fclose(f);
+		if (text.data && strstr(text.data, want)) {
+			free(found);
+			found = path;
+		} else {
+			free(path);
+		}
+		sb_free(&text);
+	}
+	closedir(d);
+	free(want);
+	return found;
+}
+
+/* A program that calls c: functions (or reads :extern maps) is only half a
+ * program: libbpf cannot load it until hand-written C supplies the rest
+ * (docs/mixing.md). Says so, with the commands that link and then test;
+ * false when the program stands alone (or does not parse: the compiler
+ * reports that). */
+static bool needs_linking(const char *source, const char *cases)
+{
+	FILE *f = fopen(source, "rb");
+	if (!f)
+		return false;
+	StrBuf text = { 0 };
+	char buf[65536];
+	size_t n;
+	while ((n = fread(buf, 1, sizeof(buf) - 1, f)) > 0) {
+		buf[n] = '\0';
+		sb_puts(&text, buf);
+	}
+	fclose(f);
+	if (!text.data) {
+		sb_free(&text);
+		return false;
+	}
+	SourceFile file = { .name = source, .text = text.data, .len = text.len };
+	FILE *quiet = fopen("/dev/null", "w");
+	diag_set_output(quiet);
+	Module *m = frontend_run(&file);
+	diag_set_output(stderr);
+	diag_reset();
+	if (quiet)
+		fclose(quiet);
+	StrBuf what = { 0 };
+	const char *first_fn = NULL;
+	for (int i = 0; m && i < m->decls.len; i++) {
+		Decl *d = m->decls.items[i];
+		if (d->kind == D_EXTERN && d->u.ext->is_c) {
+			sb_printf(&what, "%sc:%s", what.data ? ", " : "", d->u.ext->name);
+			if (!first_fn)
+				first_fn = d->u.ext->name;
+		} else if (d->kind == D_MAP && d->u.map->is_extern) {
+			sb_printf(&what, "%smap %s (:extern)", what.data ? ", " : "", d->u.map->name);
+		}
+	}
+	bool half = what.data != NULL;
+	if (half) {
+		size_t stem = strlen(source) - (has_suffix(source, ".va") ? 3 : 0);
+		char *dir = dirname_of(source);
+		char *hand = first_fn ? file_defining(dir, first_fn) : NULL;
+		fprintf(stderr,
+			"vbpf2c test: %s uses %s, defined in hand-written BPF C (docs/mixing.md):\n"
+			"it loads only linked with that C. Link, then test the object:\n"
+			"  vbpf2c -c %s %s -o %.*s.bpf.o\n"
+			"  vbpf2c test %.*s.bpf.o%s%s\n",
+			source, what.data, source, hand ? hand : "HAND.bpf.c", (int)stem, source, (int)stem, source,
+			cases ? " " : "", cases ? cases : "");
+		free(hand);
+		free(dir);
+	}
+	sb_free(&what);
+	sb_free(&text);
+	arena_reset();
+	return half;
 }
 
 static char *dirname_of(const char *path)
@@ -159,6 +274,12 @@ int cmd_test(int argc, char **argv)
 		if (asprintf(&default_cases, "%.*s.cases", (int)stem, source) > 0 &&
 		    file_exists(default_cases))
 			cases = default_cases;
+	}
+
+	if (!has_suffix(source, ".o") && needs_linking(source, cases)) {
+		free(default_cases);
+		free(compile_args);
+		return 2;
 	}
 
 	int status = 2;

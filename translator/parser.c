@@ -1513,6 +1513,6 @@ Module *parse_module(const SourceFile *file, Vec forms)
 Module *parse_file(const SourceFile *file)
 {
 	Parser p = { .file = file, .m = new_module(file) };
-	read_file_each(file, parse_form, &p);
+	read_file_each_with_comments(file, parse_form, &p, &p.m->comments);
 	return p.m;
 }

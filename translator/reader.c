@@ -117,6 +117,7 @@ typedef struct Reader {
 	size_t pool_used;
 	void (*each)(Sexp *form, void *ctx);
 	void *each_ctx;
+	Vec *comments; /* Comment*, when the caller keeps them */
 
 	/* Interned symbol and keyword texts (open addressing, power of two). */
 	struct InternSlot {
@@ -680,12 +681,39 @@ static void flush_top_level(Reader *r)
 	r->pool_used = 0;
 }
 
+/* ; to the end of the line: skipped, and kept for the C backend when the
+ * caller asked for comments. */
+static void read_comment(Reader *r)
+{
+	const unsigned char *t = r->text;
+	size_t start = r->pos;
+	while (r->pos < r->len && t[r->pos] != '\n')
+		r->pos++;
+	if (!r->comments)
+		return;
+	size_t b = start, e = r->pos;
+	while (b < e && t[b] == ';')
+		b++;
+	if (b < e && t[b] == ' ')
+		b++;
+	while (e > b && (t[e - 1] == ' ' || t[e - 1] == '\t' || t[e - 1] == '\r'))
+		e--;
+	Comment *c = arena_alloc(sizeof(*c));
+	c->line = r->line;
+	c->col = (uint32_t)(start - r->line_start + 1);
+	c->offset = (uint32_t)start;
+	c->text = arena_strndup((const char *)t + b, e - b);
+	for (size_t i = r->line_start; i < start; i++)
+		c->trailing |= char_class[t[i]] != C_SPACE;
+	vec_push(r->comments, c);
+}
+
 static void read_forms(const SourceFile *file, bool recycle, void (*each)(Sexp *form, void *ctx),
-		       void *ctx)
+		       void *ctx, Vec *comments)
 {
 	init_char_class();
 	Reader r = { .file = file, .text = (const unsigned char *)file->text, .len = file->len,
-		     .line = 1, .recycle = recycle, .each = each, .each_ctx = ctx };
+		     .line = 1, .recycle = recycle, .each = each, .each_ctx = ctx, .comments = comments };
 	const unsigned char *t = r.text;
 
 	while (r.pos < r.len) {
@@ -700,8 +728,7 @@ static void read_forms(const SourceFile *file, bool recycle, void (*each)(Sexp *
 			r.line_start = r.pos;
 			break;
 		case C_SEMI:
-			while (r.pos < r.len && t[r.pos] != '\n')
-				r.pos++;
+			read_comment(&r);
 			break;
 		case C_OPEN:
 			open_list(&r, (char)c, r.pos, 1);
@@ -773,11 +800,17 @@ static void collect_form(Sexp *form, void *forms)
 Vec read_file_forms(const SourceFile *file)
 {
 	Vec forms = { 0 };
-	read_forms(file, false, collect_form, &forms);
+	read_forms(file, false, collect_form, &forms, NULL);
 	return forms;
 }
 
 void read_file_each(const SourceFile *file, void (*each)(Sexp *form, void *ctx), void *ctx)
 {
-	read_forms(file, true, each, ctx);
+	read_forms(file, true, each, ctx, NULL);
+}
+
+void read_file_each_with_comments(const SourceFile *file, void (*each)(Sexp *form, void *ctx), void *ctx,
+				  Vec *comments)
+{
+	read_forms(file, true, each, ctx, comments);
 }

@@ -106,6 +106,15 @@ struct Sexp {
 	bool negative;      /* SX_INT written with a leading '-' */
 };  /* field order keeps it at 64 bytes: one per token, so size matters */
 
+/* A `;` comment, kept so the C backend can carry it into the C. */
+typedef struct Comment {
+	uint32_t line, col;     /* of the first ';' */
+	uint32_t offset;        /* its byte offset */
+	const char *text;       /* after the ';'s and one space, trailing
+	                         * blanks removed: "XDP_TX" */
+	bool trailing;          /* code precedes it on its line */
+} Comment;
+
 /* Reads every top-level form of file. Lexical errors (unbalanced or
  * mismatched delimiters, '{', '#{', ',', bad strings, integers out of
  * 64-bit range) are reported through diag and the reader recovers, so the
@@ -116,6 +125,10 @@ Vec read_file_forms(const SourceFile *file);
  * returns (their texts stay in the arena), so the reader's memory stays as
  * small as the largest form: what the front end's speed depends on. */
 void read_file_each(const SourceFile *file, void (*each)(Sexp *form, void *ctx), void *ctx);
+/* read_file_each that also appends every comment (Comment*, in source
+ * order) to comments. */
+void read_file_each_with_comments(const SourceFile *file, void (*each)(Sexp *form, void *ctx), void *ctx,
+				  Vec *comments);
 
 /* ---- types (types.c) -------------------------------------------------- */
 
@@ -577,7 +590,7 @@ typedef struct Module {
 	 * file NULL when none. */
 	Span native_refused_at;
 	const char *native_refused_what;
-
+	Vec comments;                   /* Comment*, source order (parse_file) */
 } Module;
 
 /* Remembers the first construct the native backend refuses. */

@@ -2,15 +2,27 @@
 #ifndef EXPORTED_VA_H
 #define EXPORTED_VA_H
 
+#ifndef __VMLINUX_H__
 #include <linux/types.h>
+#endif
+#ifndef __cplusplus
 #include <stdbool.h>
+#endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
 
 struct Window {
 	__u32 lo;
 	__u32 hi;
 };
 
+#ifdef __cplusplus
+static_assert(sizeof(struct Window) == 8, "struct Window as in exported.va");
+#else
 _Static_assert(sizeof(struct Window) == 8, "struct Window as in exported.va");
+#endif
 
 typedef __u32 hits_key_t;
 typedef __u64 hits_value_t;
@@ -18,7 +30,9 @@ typedef __u32 windows_key_t;
 typedef struct Window windows_value_t;
 
 #ifdef __bpf__
+#ifndef __VMLINUX_H__
 #include <linux/bpf.h>
+#endif
 #include <bpf/bpf_helpers.h>
 
 extern struct {
@@ -40,5 +54,9 @@ __u64 count_hit(__u32 slot);
 bool in_window_p(__u32 lo, __u32 hi, __u32 x);
 
 #endif /* __bpf__ */
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* EXPORTED_VA_H */

@@ -150,8 +150,13 @@ Test(emit_c, by_value_keys_use_variables_or_named_copies)
 {
 	char *c = emit(stable_src);
 	/* a literal key gets a copy of the map's key type named key */
-	assert_has(c, "\t__u32 key = 1;\n\t__u64 value = q;\n\tbpf_map_update_elem(&hits, &key, &value, 0);\n");
-	assert_has(c, "\t__u32 key_2 = 2;\n\t__u64 value_2 = 7;\n");
+	assert_has(c, "\t__u32 key = 1;\n\t__u64 value = q;\n");
+	assert_has(c, "\tbpf_map_update_elem(&hits, &key, &value, 0);\n");
+	/* declared with the block's declarations (-Wdeclaration-after-statement):
+	 * whole when the initialiser is a literal, else set where the source
+	 * binds it */
+	assert_has(c, "\t__u32 key_2 = 2;\n\t__u64 value_2 = 7;\n\t__u32 key_3 = 3;\n\t__u64 *v;\n\n");
+	assert_has(c, "\tbpf_map_update_elem(&hits, &key_2, &value_2, 0);\n\tv = bpf_map_lookup_elem(&hits, &key_3);\n");
 	free(c);
 }
 
@@ -189,8 +194,23 @@ Test(emit_c, literals_keep_their_64_bit_value)
 	char *c = emit("(program :xdp)\n"
 		       "(defn f [ctx :XdpMd] :u32 (u32 (g (u64 (. ctx :rx_queue_index)))))\n"
 		       "(defn g [x :u64] :u64 (bxor (bsl 1 40) (band x 0xFFFFFFFFFFFFFFF0)))\n");
-	/* the left operand of a shift carries its type; masks print in hex */
-	assert_has(c, "return (1ULL << 40) ^ (x & 0xfffffffffffffff0ULL);");
+	/* the left operand of a shift carries its type; a literal keeps its
+	 * spelling, digits and case */
+	assert_has(c, "return (1ULL << 40) ^ (x & 0xFFFFFFFFFFFFFFF0ULL);");
+	free(c);
+}
+
+Test(emit_c, literals_keep_their_spelling)
+{
+	char *c = emit("(program :xdp)\n"
+		       "(defn f [ctx :XdpMd] :u32\n"
+		       "  (let [q (. ctx :rx_queue_index)]\n"
+		       "    (cond [(== q 0x86DD) 1] [(== q 255) 2] [(== q \\a) 3] [(== (band q 0x0f) 010) 4] [:else 5])))\n");
+	assert_has(c, "q == 0x86DD");
+	assert_has(c, "q == 255");
+	assert_has(c, "q == 'a'");
+	/* 010 would be octal in C: the value is written instead */
+	assert_has(c, "(q & 0x0f) == 10");
 	free(c);
 }
 
@@ -258,8 +278,30 @@ Test(emit_c, packet_addresses_are_void_pointers)
 		       "(defn f [ctx :XdpMd] :u32\n"
 		       "  (let [data (u64 (. ctx :data)) end (u64 (. ctx :data_end))]\n"
 		       "    (if (> (+ data 14) end) 2 (u32 (bpf/load_u16 data 12)))))\n");
+	assert_has(c, "\tvoid *data = (void *)(long)ctx->data;\n");
+	assert_has(c, "\tvoid *end = (void *)(long)ctx->data_end;\n");
+	assert_has(c, "data + 14 > end");
+	assert_has(c, "*(__u16 *)(data + 12)");
+	free(c);
+	/* through a parameter every call passes a packet pointer to, with a
+	 * distance between two and a wire-order field */
+	c = emit("(program :xdp)\n"
+		 "(defn len [d :u64 e :u64] :u32 (u32 (- e d)))\n"
+		 "(defn f [ctx :XdpMd] :u32\n"
+		 "  (let [data (u64 (. ctx :data)) end (u64 (. ctx :data_end))]\n"
+		 "    (if (> (+ data 14) end) 2 (+ (len data end) (u32 (bpf/be16 (bpf/load_u16 data 12)))))))\n");
+	assert_has(c, "static __u32 len(void *d, void *e)\n");
+	assert_has(c, "return (__u32)(e - d);");
+	assert_has(c, "bpf_ntohs(*(__be16 *)(data + 12))");
+	free(c);
+	/* a packet address also used as a number stays a __u64, and so
+	 * does what it is compared with */
+	c = emit("(program :xdp)\n"
+		 "(defn f [ctx :XdpMd] :u32\n"
+		 "  (let [data (u64 (. ctx :data)) end (u64 (. ctx :data_end))]\n"
+		 "    (if (> (+ data 14) end) 2 (u32 (band data 3)))))\n");
 	assert_has(c, "\t__u64 data = ctx->data;\n");
-	assert_has(c, "*(__u16 *)((void *)data + 12)");
+	assert_has(c, "\t__u64 end = ctx->data_end;\n");
 	free(c);
 }
 
@@ -271,7 +313,7 @@ Test(emit_c, statements_of_later_operands_keep_evaluation_order)
 		       "(defglobal g :u64)\n"
 		       "(defn f [ctx :XdpMd] :u32 (u32 (+ (bump) (let [x (bump)] (* x g)))))\n"
 		       "(defn bump [] :u64 (do (set! g (+ g 1)) g))\n");
-	assert_has(c, "\t__u64 tmp = bump();\n\t__u64 x = bump();\n\n\treturn (__u32)(tmp + x * g);\n");
+	assert_has(c, "\t__u64 tmp = bump();\n\t__u64 x = bump();\n\n\t(void)ctx;\n\treturn (int)(tmp + x * g);\n");
 	free(c);
 }
 
@@ -327,4 +369,105 @@ Test(emit_c, file_scope_lines_break_as_clang_format)
 	emit_c_line(&out, "extern __u32 ipv4_protocol(struct xdp_md *);");
 	cr_assert_str_eq(out.data, "extern __u32 ipv4_protocol(struct xdp_md *);\n");
 	sb_free(&out);
+}
+
+/* docs/emit_c.md, "Comments": every comment reaches the C, at its place. */
+Test(emit_c, comments_are_carried_into_the_c)
+{
+	char *c = emit("; what the program does\n"
+		       "(program :xdp)\n"
+		       "\n"
+		       "; one slot per queue\n"
+		       "(defmap hits :array :u32 :u64 4) ; small\n"
+		       "(defn handler [ctx :XdpMd] :u32\n"
+		       "  ; the queue\n"
+		       "  (let [q (. ctx :rx_queue_index)]\n"
+		       "    (if (> q 3) 1  ; XDP_DROP\n"
+		       "        (+ q\n"
+		       "           ; inside an expression\n"
+		       "           2))))\n"
+		       "; after everything\n");
+	assert_has(c, "DO NOT EDIT.\n/* what the program does */\n#include");
+	assert_has(c, "/* one slot per queue */\n/* small */\nstruct {");
+	assert_has(c, "{\n\t/* the queue */\n\t__u32 q = ctx->rx_queue_index;");
+	assert_has(c, "\t\treturn 1; /* XDP_DROP */\n");
+	/* a comment inside an expression goes above its statement */
+	assert_has(c, "\t/* inside an expression */\n\treturn q + 2;");
+	assert_has(c, "/* after everything */\nchar LICENSE");
+	free(c);
+}
+
+/* A trailing comment that would pass 80 columns goes above its line; one
+ * that holds the end of a block comment becomes a // comment. */
+Test(emit_c, long_and_awkward_comments)
+{
+	char *c = emit("(program :xdp)\n"
+		       "(defn handler [ctx :XdpMd] :u32\n"
+		       "  (if (> (. ctx :rx_queue_index) 3) 1 ; a trailing comment long enough to pass the limit\n"
+		       "      2)) ; */ here\n");
+	assert_has(c, "/* a trailing comment long enough to pass the limit */\n");
+	assert_has(c, "// */ here");
+	free(c);
+}
+
+/* A context taken as :u64 is read through its struct's members where an
+ * offset lands on one: ctx->args[1] on a raw tracepoint, ctx->len on an
+ * __sk_buff; elsewhere through byte arithmetic. */
+Test(emit_c, context_offsets_become_members)
+{
+	char *c = emit("(program :raw_tracepoint \"sys_enter\")\n"
+		       "(defn f [ctx :u64] :u32 (+ (u32 (bpf/load_u64 ctx 8)) (bpf/load_u32 ctx 4)))\n");
+	assert_has(c, "ctx->args[1]");
+	assert_has(c, "*(__u32 *)((void *)ctx + 4)");
+	free(c);
+	c = emit("(program :socket_filter)\n"
+		 "(defn f [ctx :u64] :u32 (bpf/load_u32 ctx 0))\n");
+	assert_has(c, "return ctx->len;");
+	free(c);
+}
+
+/* No casts that do nothing: the __s32 helpers return __s32; a widening
+ * inside another conversion is dropped; a narrow result whose bound fits
+ * its type is not narrowed; a packet pointer takes a widened offset as
+ * it is. */
+Test(emit_c, casts_that_do_nothing_are_left_out)
+{
+	char *c = emit("(program :xdp)\n"
+		       "(defn f [ctx :XdpMd] :u32\n"
+		       "  (let [a (. ctx :rx_queue_index) b (. ctx :ingress_ifindex)\n"
+		       "        c (i32 a) d (i32 b)\n"
+		       "        q (i32 (div c d))\n"
+		       "        w (i64 (u64 (div a b)))\n"
+		       "        data (u64 (. ctx :data)) end (u64 (. ctx :data_end))\n"
+		       "        l4 (+ data (u64 (bsl (band (bpf/load_u8 data 0) 0x0f) 2)))]\n"
+		       "    (if (> l4 end) 0 (u32 (+ (i64 q) w)))))\n");
+	assert_has(c, "__s32 q = sdiv32(c, d);");
+	assert_has(c, "__s64 w = udiv32(a, b);");
+	assert_has(c, "void *l4 = data + ((*(__u8 *)data & 0x0f) << 2);");
+	free(c);
+}
+
+/* Found by tests/native_diff.sh: a negated or subtracted narrow value is
+ * negative in C's int, so its bound is not its type's and the narrowing
+ * stays: (__u8)(-(__u8)g). */
+Test(emit_c, negation_keeps_its_narrowing)
+{
+	char *c = emit("(program :xdp)\n"
+		       "(defglobal g :u8)\n"
+		       "(defn f [ctx :XdpMd] :u32 (u32 (u64 (- (u8 (. ctx :rx_queue_index))))))\n");
+	assert_has(c, "(__u8)(-(__u8)ctx->rx_queue_index)");
+	free(c);
+}
+
+/* __sk_buff's protocol holds a __be16 in a __u32: narrowing it to 16 bits
+ * does nothing, and the hand-written twin's compare is one instruction
+ * shorter without it (bench/twins/cgroup_skb_ip_block.bpf.c). */
+Test(emit_c, sixteen_bit_context_members_need_no_narrowing)
+{
+	char *c = emit("(program :cgroup_skb \"ingress\")\n"
+		       "(defn f [skb :SkBuff] :u32\n"
+		       "  (if (!= (bpf/be16 (u16 (. skb :protocol))) 0x0800) 1 (u32 (u16 (. skb :len)))))\n");
+	assert_has(c, "skb->protocol != bpf_htons(0x0800)");
+	assert_has(c, "(__u16)skb->len");
+	free(c);
 }

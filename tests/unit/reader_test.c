@@ -324,3 +324,40 @@ Test(reader, any_bytes_never_crash)
 		teardown();
 	}
 }
+
+static void count_form(Sexp *form, void *n)
+{
+	(void)form;
+	++*(int *)n;
+}
+
+/* The reader keeps every ; comment for the C backend: its line, whether
+ * code precedes it, its text without the ;s, one space and trailing
+ * blanks; a ; inside a string or a \; character is not one. */
+Test(reader, comments_are_kept_with_their_place)
+{
+	const char *text = ";; header\n"
+			   "(program :xdp) ; trailing  \n"
+			   "  ;   indented\n"
+			   "(defn f [ctx :XdpMd] :u32 (do \"a;b\" \\; 2))\n"
+			   ";\n";
+	SourceFile s = source_from("t.va", text, strlen(text));
+	Vec comments = { 0 };
+	int forms = 0;
+	read_file_each_with_comments(&s, count_form, &forms, &comments);
+	cr_assert_eq(forms, 2);
+	cr_assert_eq(comments.len, 4);
+	Comment **c = (Comment **)comments.items;
+	cr_assert_str_eq(c[0]->text, "header");
+	cr_assert(!c[0]->trailing);
+	cr_assert_eq(c[0]->line, 1);
+	cr_assert_str_eq(c[1]->text, "trailing");
+	cr_assert(c[1]->trailing);
+	cr_assert_eq(c[1]->line, 2);
+	cr_assert_eq(c[1]->col, 16);
+	cr_assert_str_eq(c[2]->text, "  indented");
+	cr_assert(!c[2]->trailing);
+	cr_assert_str_eq(c[3]->text, "");
+	cr_assert_eq(c[3]->line, 5);
+	cr_assert_eq(c[3]->offset, strlen(text) - 2);
+}

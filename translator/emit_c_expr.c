@@ -1,0 +1,1758 @@
+/* emit_c_expr.c - the C backend's expressions (see emit_c.h): source
+ * expressions -> C expressions (CExpr: text and precedence), with the
+ * integer rules of LANGUAGE.md section 9 (emit_c.c's file comment), and the
+ * facts about nodes (effects, statements needed, use counts) the lowering
+ * of statements asks for. */
+#include "emit_c.h"
+
+/* ---- small utilities ------------------------------------------------------ */
+
+const char *escape_c_string(const char *s)
+{
+	StrBuf sb = { 0 };
+	sb_putc(&sb, '"');
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		if (c == '"' || c == '\\')
+			sb_printf(&sb, "\\%c", c);
+		else if (c == '\n')
+			sb_puts(&sb, "\\n");
+		else if (c == '\t')
+			sb_puts(&sb, "\\t");
+		else if (c < 0x20 || c >= 0x7f)
+			sb_printf(&sb, "\\%03o", c);
+		else
+			sb_putc(&sb, (char)c);
+	}
+	sb_putc(&sb, '"');
+	const char *out = arena_strdup(sb.data);
+	sb_free(&sb);
+	return out;
+}
+
+static bool is_narrow(const Type *t)
+{
+	return t && t->kind == TY_INT && t->size < 4;
+}
+
+bool is_int_type(const Type *t)
+{
+	return t && t->kind == TY_INT;
+}
+
+const char *paren(CExpr e, int min_prec)
+{
+	if (e.prec >= min_prec)
+		return e.s;
+	return arena_printf("(%s)", e.s);
+}
+
+/* The C spelling of type t: "__u32", "__u64 *", "struct event". */
+const char *c_type(Emitter *E, const Type *t)
+{
+	if (!t)
+		return "void";
+	switch (t->kind) {
+	case TY_PTR:
+		if (!t->pointee || t->pointee->kind == TY_UNIT)
+			return "void *";
+		if (t->pointee->kind == TY_BOOL)
+			E->uses_bool = true;
+		return arena_printf("%s *", t->pointee->c_name);
+	case TY_MAP:
+		return "void *";
+	case TY_UNIT:
+		return "void";
+	case TY_BOOL:
+		E->uses_bool = true;
+		return "bool";
+	default:
+		return t->c_name;
+	}
+}
+
+/* Type t applied to name: "__u32 key", "__u64 *ptr". */
+const char *c_decl(Emitter *E, const Type *t, const char *name)
+{
+	const char *ty = c_type(E, t);
+	return arena_printf("%s%s%s", ty, ty[strlen(ty) - 1] == '*' ? "" : " ", name);
+}
+
+/* ---- variables ------------------------------------------------------------ */
+
+VarInfo *var_info(Emitter *E, const Var *v)
+{
+	size_t h = ((uintptr_t)v >> 4) * 2654435761u;
+	for (int i = 0;; i++) {
+		VarInfo *vi = &E->vars[(h + (size_t)i) & (size_t)(E->nvars_cap - 1)];
+		if (vi->var == v)
+			return vi;
+		if (!vi->var) {
+			vi->var = v;
+			vi->text = v->c_name ? v->c_name : v->name;
+			return vi;
+		}
+	}
+}
+
+/* Is name free for a local the backend introduces? It must not be any C
+ * name of this function's variables, any file-scope name, or a temporary
+ * visible in the current block. */
+static bool name_taken(Emitter *E, const char *name)
+{
+	for (int i = 0; i < E->fn->locals.len; i++) {
+		Var *v = E->fn->locals.items[i];
+		if (v->c_name && strcmp(v->c_name, name) == 0)
+			return true;
+	}
+	for (int i = 0; i < E->fn->nparams; i++) {
+		Param *p = E->fn->params[i];
+		if (p->var && p->var->c_name && strcmp(p->var->c_name, name) == 0)
+			return true;
+	}
+	if (nameset_has(&E->file_names, name))
+		return true;
+	for (int i = 0; i < E->scopes.len; i++) {
+		Vec *names = E->scopes.items[i];
+		for (int j = 0; j < names->len; j++)
+			if (strcmp(names->items[j], name) == 0)
+				return true;
+	}
+	static const char *const own[] = { "sdiv32", "srem32", "sdiv64", "srem64", "udiv32", "urem32",
+					   "udiv64", "urem64", "ctx", "skb" };
+	for (size_t i = 0; i < sizeof(own) / sizeof(*own); i++)
+		if (strcmp(own[i], name) == 0)
+			return true;
+	return false;
+}
+
+/* A new local of the backend's own: base, else base_2, base_3... in the
+ * current block. */
+const char *new_local(Emitter *E, const char *base)
+{
+	const char *name = base;
+	for (int n = 2; name_taken(E, name); n++)
+		name = arena_printf("%s_%d", base, n);
+	vec_push(E->scopes.items[E->scopes.len - 1], (void *)name);
+	return name;
+}
+
+/* ---- the statement tree: building ---------------------------------------- */
+
+CStmt *add_stmt(Emitter *E, CStmtKind kind, int line, const char *text)
+{
+	CStmt *s = arena_alloc(sizeof(*s));
+	s->kind = kind;
+	s->line = line;
+	s->text = text;
+	s->src_start = E->form_start;
+	s->src_end = E->form_end;
+	vec_push(&E->cur->stmts, s);
+	return s;
+}
+
+void add_line(Emitter *E, int line, const char *text)
+{
+	add_stmt(E, CS_LINE, line, text);
+}
+
+void add_decl(Emitter *E, int line, const char *text)
+{
+	add_stmt(E, CS_LINE, line, text)->is_decl = true;
+}
+
+/* `[const ]declarator[ = init];` declaring name. */
+void add_var(Emitter *E, int line, const char *declarator, const char *name, const char *init,
+		    bool glued, bool is_const)
+{
+	const char *text = arena_printf("%s%s%s%s;", is_const ? "const " : "", declarator, init ? " = " : "",
+					init ? init : "");
+	CStmt *s = add_stmt(E, CS_LINE, line, text);
+	s->is_decl = true;
+	s->glued = glued;
+	s->declarator = declarator;
+	s->var_name = name;
+	s->init = init;
+	s->is_const = is_const;
+}
+
+/* Opens a C block: statements added from now on go into it. */
+CBlock *enter_block(Emitter *E, CBlock **saved)
+{
+	CBlock *b = arena_alloc(sizeof(*b));
+	*saved = E->cur;
+	E->cur = b;
+	vec_push(&E->scopes, arena_alloc(sizeof(Vec)));
+	return b;
+}
+
+void leave_block(Emitter *E, CBlock *saved)
+{
+	E->cur = saved;
+	E->scopes.len--;
+}
+
+int line_of(const Node *n)
+{
+	return n ? (int)n->span.line : 0;
+}
+
+/* ---- facts about nodes ----------------------------------------------------- */
+
+
+static bool any_effects(const Vec *v)
+{
+	for (int i = 0; i < v->len; i++)
+		if (has_effects(v->items[i]))
+			return true;
+	return false;
+}
+
+/* Does evaluating n do anything beyond computing a value? Loads count as
+ * pure: dropping an unused load changes nothing the program computes. */
+bool has_effects(const Node *n)
+{
+	if (!n)
+		return false;
+	switch (n->kind) {
+	case N_INT:
+	case N_BOOL:
+	case N_NAME:
+		return false;
+	case N_LET:
+		for (int i = 0; i < n->bindings.len; i++) {
+			Binding *b = n->bindings.items[i];
+			if (has_effects(b->init))
+				return true;
+		}
+		return has_effects(n->body);
+	case N_DO:
+		return any_effects(&n->args);
+	case N_IF:
+		return has_effects(n->cond) || has_effects(n->then) || has_effects(n->els);
+	case N_MATCH:
+		if (has_effects(n->lhs))
+			return true;
+		for (int i = 0; i < n->clauses.len; i++) {
+			MatchClause *c = n->clauses.items[i];
+			if (has_effects(c->body))
+				return true;
+		}
+		return false;
+	case N_CALL:
+		if (n->callee_kind == CALLEE_BUILTIN && n->builtin != BI_STORE &&
+		    n->builtin != BI_STACK_STORE)
+			return any_effects(&n->args);
+		return true;
+	case N_SET:
+	case N_FOR:
+		return true;
+	default:
+		return has_effects(n->lhs) || has_effects(n->rhs);
+	}
+}
+
+bool is_var_ref(const Node *n)
+{
+	return n && n->kind == N_NAME && n->ref == REF_VAR && n->ref_var;
+}
+
+/* Can arg be passed as &name without a copy? */
+static Node *strip_cast_to(Node *n, const Type *to);
+
+
+static bool by_value_direct(Emitter *E, const Node *call, int i)
+{
+	Node *arg = strip_cast_to(call->args.items[i], helper_by_value_type(call, i));
+	return is_var_ref(arg) && arg->type &&
+	       type_equal(var_decl_type(E, arg->ref_var), helper_by_value_type(call, i));
+}
+
+
+static bool any_needs_stmts(Emitter *E, const Vec *v)
+{
+	for (int i = 0; i < v->len; i++)
+		if (needs_stmts(E, v->items[i]))
+			return true;
+	return false;
+}
+
+/* Does n, as a value, need statements before it (declarations, a copy for
+ * a by-value argument, an if/switch assigning a variable)? When false, n
+ * is one C expression. */
+bool needs_stmts(Emitter *E, const Node *n)
+{
+	if (!n)
+		return false;
+	switch (n->kind) {
+	case N_INT:
+	case N_BOOL:
+	case N_NAME:
+		return false;
+	case N_LET:
+	case N_MATCH:
+	case N_FOR:
+	case N_SET:
+		return true;
+	case N_DO:
+		return n->args.len != 1 || needs_stmts(E, n->args.items[0]);
+	case N_IF:
+		return !n->type || n->type->kind == TY_UNIT || needs_stmts(E, n->cond) ||
+		       needs_stmts(E, n->then) || needs_stmts(E, n->els);
+	case N_CALL:
+		if (any_needs_stmts(E, &n->args))
+			return true;
+		if (n->callee_kind == CALLEE_BUILTIN &&
+		    (n->builtin == BI_STORE || n->builtin == BI_STACK_STORE))
+			return true;
+		for (int i = 0; i < n->args.len; i++) {
+			int map_arg;
+			char k = helper_by_value_arg(n, i, &map_arg);
+			Node *arg = n->args.items[i];
+			if (k && !(arg->type && arg->type->kind == TY_PTR) && !by_value_direct(E, n, i))
+				return true;
+		}
+		return false;
+	default:
+		return needs_stmts(E, n->lhs) || needs_stmts(E, n->rhs);
+	}
+}
+
+/* ---- use counts ------------------------------------------------------------
+ *
+ * C warns about unused variables and parameters, so the emitter needs the
+ * uses that survive lowering, not the source's: a variable read only by a
+ * discarded pure expression, or by the initialiser of another unused
+ * variable, is not used in the C. count() mirrors lower_stmt/lower_value:
+ * `discard` is true where the value is thrown away, and then only parts
+ * with effects are emitted. */
+
+static bool self_comparison(const Node *n);
+
+static void count_let_bindings(Emitter *E, const Node *n)
+{
+	/* Later bindings and the body may use earlier bindings, never the
+	 * reverse: walk backwards so each init is counted only when its
+	 * variable turned out to be used. */
+	for (int i = n->bindings.len - 1; i >= 0; i--) {
+		Binding *b = n->bindings.items[i];
+		if (b->var)
+			var_info(E, b->var)->let_bound = true;
+		bool used = b->var && var_info(E, b->var)->uses > 0;
+		count(E, b->init, !used);
+	}
+}
+
+/* Is clause i of match n emitted? The first matching clause wins, so a
+ * clause after a catch-all, a repeated literal, or (on a pointer or a
+ * :bool) a second clause for the same case never runs and is dropped. */
+bool clause_emitted(const Node *n, int i)
+{
+	const Type *t = n->lhs->type;
+	bool two_way = t && (t->kind == TY_PTR || t->kind == TY_BOOL);
+	const Pattern *p = ((MatchClause *)n->clauses.items[i])->pattern;
+	bool yes = p->kind == PAT_SOME || (p->kind == PAT_BOOL && p->value) || p->kind == PAT_WILD ||
+		   p->kind == PAT_BIND;
+	bool no = p->kind == PAT_NONE || (p->kind == PAT_BOOL && !p->value) || p->kind == PAT_WILD ||
+		  p->kind == PAT_BIND;
+	for (int j = 0; j < i; j++) {
+		const Pattern *q = ((MatchClause *)n->clauses.items[j])->pattern;
+		if (q->kind == PAT_WILD || q->kind == PAT_BIND)
+			return false;
+		if (two_way) {
+			bool qyes = q->kind == PAT_SOME || (q->kind == PAT_BOOL && q->value);
+			bool qno = q->kind == PAT_NONE || (q->kind == PAT_BOOL && !q->value);
+			yes &= !qyes;
+			no &= !qno;
+		} else if (p->kind == PAT_INT && q->kind == PAT_INT && q->value == p->value) {
+			return false;
+		}
+	}
+	return two_way ? yes || no : true;
+}
+
+static void count_clause_bodies(Emitter *E, const Node *n, bool discard)
+{
+	for (int i = 0; i < n->clauses.len; i++) {
+		MatchClause *c = n->clauses.items[i];
+		if (clause_emitted(n, i))
+			count(E, c->body, discard);
+	}
+}
+
+/* Argument i of call, when it is a plain variable passed by value to a
+ * map of integer key/value type no wider than the variable: counts the use
+ * and the copy type (see VarInfo.copy_type). False for any other argument. */
+static bool count_by_value_var(Emitter *E, const Node *call, int i)
+{
+	int map_arg;
+	char kind = helper_by_value_arg(call, i, &map_arg);
+	Node *arg = call->args.items[i];
+	if (!kind || !is_var_ref(arg) || arg->ref_var->is_param || !type_is_int(arg->type))
+		return false;
+	Type *t = helper_by_value_type(call, i);
+	if (!type_is_int(t) || t->size > arg->type->size)
+		return false;
+	VarInfo *vi = var_info(E, arg->ref_var);
+	vi->uses++;
+	if (vi->copy_type && !type_equal(vi->copy_type, t))
+		vi->other_use = true;
+	vi->copy_type = t;
+	return true;
+}
+
+void count(Emitter *E, const Node *n, bool discard)
+{
+	if (!n)
+		return;
+	if (discard && !has_effects(n))
+		return;
+	if (self_comparison(n))
+		return; /* folded to true or false: no use of the variable */
+	switch (n->kind) {
+	case N_INT:
+	case N_BOOL:
+		return;
+	case N_NAME:
+		if (is_var_ref(n)) {
+			var_info(E, n->ref_var)->uses++;
+			var_info(E, n->ref_var)->other_use = true;
+		}
+		return;
+	case N_LET:
+		count(E, n->body, discard);
+		count_let_bindings(E, n);
+		return;
+	case N_DO:
+		for (int i = 0; i < n->args.len; i++)
+			count(E, n->args.items[i], discard || i + 1 < n->args.len);
+		return;
+	case N_IF:
+		if (discard && !has_effects(n->then) && !has_effects(n->els)) {
+			count(E, n->cond, true);
+			return;
+		}
+		count(E, n->cond, false);
+		count(E, n->then, discard);
+		count(E, n->els, discard);
+		return;
+	case N_AND:
+	case N_OR:
+		if (discard && !has_effects(n->rhs)) {
+			count(E, n->lhs, true);
+			return;
+		}
+		count(E, n->lhs, false);
+		count(E, n->rhs, discard);
+		return;
+	case N_MATCH: {
+		/* clause bodies first: a Some or name binding aliases or
+		 * declares depending on its own uses */
+		count_clause_bodies(E, n, discard);
+		bool effects_in_clauses = false;
+		for (int i = 0; i < n->clauses.len; i++) {
+			MatchClause *c = n->clauses.items[i];
+			effects_in_clauses |= clause_emitted(n, i) && has_effects(c->body);
+		}
+		count(E, n->lhs, discard && !effects_in_clauses);
+		return;
+	}
+	case N_CALL:
+		if (discard && n->callee_kind == CALLEE_BUILTIN && n->builtin != BI_STORE &&
+		    n->builtin != BI_STACK_STORE) {
+			for (int i = 0; i < n->args.len; i++)
+				count(E, n->args.items[i], true);
+			return;
+		}
+		for (int i = 0; i < n->args.len; i++) {
+			if (!count_by_value_var(E, n, i))
+				count(E, n->args.items[i], false);
+		}
+		return;
+	case N_SET:
+		if (n->lhs)
+			count(E, n->lhs, false);
+		count(E, n->rhs, false);
+		return;
+	case N_FOR:
+		count(E, n->lhs, false);
+		count(E, n->rhs, false);
+		count(E, n->body, true);
+		return;
+	default:
+		count(E, n->lhs, discard);
+		count(E, n->rhs, discard);
+		return;
+	}
+}
+
+/* ---- literals ---------------------------------------------------------------- */
+
+/* How the source wrote a literal, when span covers it and it says value:
+ * "0x86DD", "2048", "-5", or the C character constant of a character
+ * literal ('a', '\n'). NULL when the span is elsewhere (a literal the
+ * parser made: cond's else, a threading macro) or says another value. */
+const char *source_spelling(Span sp, uint64_t value, bool negative)
+{
+	if (!sp.file || !sp.file->text || sp.len == 0 || sp.offset + sp.len > sp.file->len)
+		return NULL;
+	const char *s = sp.file->text + sp.offset;
+	size_t n = sp.len;
+	if (s[0] == '\\') {
+		static const struct {
+			const char *source, *c;
+			unsigned char value;
+		} chars[] = { { "newline", "'\\n'", '\n' }, { "space", "' '", ' ' },   { "tab", "'\\t'", '\t' },
+			      { "return", "'\\r'", '\r' },  { "null", "'\\0'", 0 } };
+		if (negative)
+			return NULL;
+		if (n == 2 && value == (unsigned char)s[1] && s[1] > ' ' && s[1] < 0x7f)
+			return s[1] == '\'' || s[1] == '\\' ? arena_printf("'\\%c'", s[1]) : arena_printf("'%c'", s[1]);
+		for (size_t i = 0; i < sizeof(chars) / sizeof(*chars); i++)
+			if (strlen(chars[i].source) == n - 1 && !memcmp(chars[i].source, s + 1, n - 1))
+				return value == chars[i].value ? chars[i].c : NULL;
+		return NULL;
+	}
+	size_t i = s[0] == '-';
+	if (i != negative)
+		return NULL;
+	bool hex = n > i + 2 && s[i] == '0' && s[i + 1] == 'x';
+	size_t digits = hex ? i + 2 : i;
+	if (digits == n)
+		return NULL;
+	uint64_t v = 0;
+	for (size_t k = digits; k < n; k++) {
+		char c = s[k];
+		int d = c >= '0' && c <= '9' ? c - '0' : hex && c >= 'a' && c <= 'f' ? c - 'a' + 10
+			: hex && c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+		if (d < 0)
+			return NULL;
+		v = hex ? v << 4 | (uint64_t)d : v * 10 + (uint64_t)d;
+	}
+	if ((negative ? -v : v) != value)
+		return NULL;
+	/* decimal with leading zeros would be octal in C */
+	if (!hex && n - digits > 1 && s[digits] == '0')
+		return NULL;
+	return arena_strndup(s, n);
+}
+
+/* An integer literal of type t. `own_type` asks for a suffix that gives
+ * the literal its source type by itself (the left operand of a shift, or
+ * an operation between two literals: C would otherwise compute in int).
+ * `spelled` is the source's own spelling (source_spelling) or NULL: a
+ * literal keeps its digits, hexadecimal or decimal, and its case, so the
+ * reader sees the ethertype the author wrote. Literals without one
+ * (`hex`: the operands of bitwise operators) are hexadecimal when they
+ * are masks or bitwise operands. */
+const char *int_literal(const Type *t, uint64_t value, bool negative, bool own_type, bool hex,
+			       const char *spelled)
+{
+	bool is64 = t && t->size == 8;
+	bool is_signed = t && t->is_signed;
+	if (negative) {
+		uint64_t mag = -value;
+		if (is64 && mag == UINT64_C(1) << 63)
+			return "(-9223372036854775807LL - 1)";
+		if (mag == UINT64_C(1) << 31)
+			return is64 ? "-2147483648LL" : "(-2147483647 - 1)";
+		const char *sfx = is64 && (own_type || mag > INT32_MAX) ? "LL" : "";
+		if (spelled)
+			return arena_printf("%s%s", spelled, sfx);
+		return arena_printf("-%" PRIu64 "%s", mag, sfx);
+	}
+	const char *sfx = "";
+	if (t && t->size >= 4) {
+		bool big = value > INT32_MAX;
+		if (is64)
+			sfx = (own_type || big) ? (is_signed ? "LL" : "ULL") : "";
+		else if (!is_signed && (own_type || big))
+			sfx = "U";
+	}
+	if (spelled && !(spelled[0] == '\'' && *sfx))
+		return spelled[0] == '\'' ? spelled : arena_printf("%s%s", spelled, sfx);
+	bool mask = value >= 0xffff && (value & (value + 1)) == 0; /* 0xffffffff */
+	if ((hex && value > 9) || mask || value > UINT32_MAX)
+		return arena_printf("0x%" PRIx64 "%s", value, sfx);
+	return arena_printf("%" PRIu64 "%s", value, sfx);
+}
+
+/* ---- expressions ------------------------------------------------------------- */
+
+static void keep_operand_order(Emitter *E, Node **ops, int n);
+
+/* The operand of a cast. (T)(*p) and (T)(-x) keep their parentheses:
+ * clang-format reads (T)*p and (T)-x as binary operators and spaces them. */
+const char *cast_operand(CExpr e)
+{
+	if (e.prec == PREC_UNARY && strchr("*-&!~", e.s[0]))
+		return arena_printf("(%s)", e.s);
+	return paren(e, PREC_UNARY);
+}
+
+/* e with bits outside its type cut off: a cast to the type when e may be
+ * wider (see the file comment). */
+static CExpr exact(CExpr e, const Type *t)
+{
+	if (!e.wide || !is_int_type(t))
+		return e;
+	return cx(arena_printf("(%s)%s", t->c_name, cast_operand(e)), PREC_UNARY);
+}
+
+/* The largest value an unsigned expression can have, computed as C
+ * computes it (narrow operands promoted to int); UINT64_MAX when not
+ * known. A narrow result whose bound fits its type needs no narrowing:
+ * ((x & 0x0f) << 2) of a __u8 is at most 60. */
+static uint64_t max_value(const Node *n)
+{
+	if (!n || !n->type || !is_int_type(n->type) || n->type->is_signed)
+		return UINT64_MAX;
+	uint64_t type_max = n->type->size == 8 ? UINT64_MAX : (UINT64_C(1) << (8 * n->type->size)) - 1;
+	switch (n->kind) {
+	case N_INT:
+		return n->negative ? UINT64_MAX : n->value;
+	case N_CAST: {
+		uint64_t inner = max_value(n->lhs);
+		return inner < type_max ? inner : type_max;
+	}
+	case N_BINOP: {
+		uint64_t a = max_value(n->lhs), b = max_value(n->rhs);
+		const Node *k = n->rhs->kind == N_INT && !n->rhs->negative ? n->rhs : NULL;
+		switch (n->op) {
+		case OP_AND:
+			return a < b ? a : b;
+		case OP_OR:
+		case OP_XOR: {
+			uint64_t m = a > b ? a : b, p = 1;
+			if (m == UINT64_MAX)
+				return UINT64_MAX;
+			while (p - 1 < m)
+				p <<= 1;
+			return p - 1;
+		}
+		case OP_ADD:
+			return a > UINT64_MAX - b ? UINT64_MAX : a + b;
+		case OP_MUL:
+			return b && a > UINT64_MAX / b ? UINT64_MAX : a * b;
+		case OP_SHL:
+			return k && k->value < 64 && a <= UINT64_MAX >> k->value ? a << k->value : UINT64_MAX;
+		case OP_SHR:
+			return k && k->value < 64 ? a >> k->value : a;
+		case OP_DIV:
+			return a;
+		case OP_REM:
+			return k && k->value ? k->value - 1 : a;
+		default:
+			/* -: may go below 0 in int */
+			return UINT64_MAX;
+		}
+	}
+	case N_IF: {
+		uint64_t a = max_value(n->then), b = max_value(n->els);
+		return a > b ? a : b;
+	}
+	case N_NAME:
+	case N_FIELD:
+	case N_CALL:
+		/* a variable, a member, a load or a call: of its C type */
+		return type_max;
+	default:
+		/* negation and the rest: not known */
+		return UINT64_MAX;
+	}
+}
+
+CExpr exact_value(Emitter *E, Node *n)
+{
+	CExpr v = lower_value(E, n);
+	if (v.wide && n->type && is_int_type(n->type) && !n->type->is_signed && n->type->size < 8 &&
+	    max_value(n) < (UINT64_C(1) << (8 * n->type->size)))
+		v.wide = false;
+	return exact(v, n->type);
+}
+
+const char *var_text(Emitter *E, const Var *v)
+{
+	return var_info(E, v)->text;
+}
+
+/* The record-field member: "->rx_queue_index" or ".x". */
+CExpr field_value(Emitter *E, Node *n, bool as_pointer)
+{
+	if (is_kernel_member(n)) {
+		/* LANGUAGE.md 11: a CO-RE read (emit_kernel.c) */
+		E->uses_core = true;
+		const char *base = lower_value(E, (Node *)core_chain_base(n)).s;
+		return cx(emit_core_read(n, base), n->field->bitfield ? PREC_UNARY : PREC_POSTFIX);
+	}
+	CExpr base = lower_value(E, n->lhs);
+	Type *bt = n->lhs->type;
+	const char *member = n->field && n->field->c_member ? n->field->c_member : n->name;
+	const char *s = arena_printf("%s%s%s", paren(base, PREC_POSTFIX),
+				     bt && bt->kind == TY_PTR ? "->" : ".", member);
+	if (n->rhs) /* (. p :comm 3): an array field's element */
+		s = arena_printf("%s[%" PRIu64 "]", s, n->rhs->value);
+	if (n->field && n->field->c_pointer && !as_pointer)
+		return cx(arena_printf("(%s)(long)%s", n->type->c_name, s), PREC_UNARY);
+	return cx(s, PREC_POSTFIX);
+}
+
+/* The C pointer for an address operand of load/store: a pointer variable
+ * as it is, a :u64 address converted. Sets *pointee (NULL for void *). */
+
+static CExpr address_base(Emitter *E, Node *p, const Type **pointee)
+{
+	*pointee = NULL;
+	E->base_is_int = NULL;
+	if (prints_as_packet(E, p))
+		return lower_value(E, p); /* a void * already */
+	if (p->type && p->type->kind == TY_PTR) {
+		*pointee = p->type->pointee;
+		return lower_value(E, p);
+	}
+	if (is_var_ref(p) && var_info(E, p->ref_var)->c_pointer) {
+		/* the entry's context taken as :u64: a C pointer already;
+		 * byte offsets need it as void * */
+		VarInfo *vi = var_info(E, p->ref_var);
+		if (vi->c_type && strcmp(vi->c_type, "void *") != 0)
+			return cx(arena_printf("(void *)%s", vi->text), PREC_UNARY);
+		return cx(vi->text, PREC_POSTFIX);
+	}
+	/* (u64 (. ctx :data)): the C member is a pointer or a __u32 */
+	if (p->kind == N_CAST && p->lhs->kind == N_FIELD && p->lhs->field) {
+		CExpr f = field_value(E, p->lhs, true);
+		if (p->lhs->field->c_pointer)
+			return f;
+		return cx(arena_printf("(void *)(long)%s", paren(f, PREC_UNARY)), PREC_UNARY);
+	}
+	if (p->kind == N_FIELD && p->field && p->field->c_pointer)
+		return field_value(E, p, true);
+	CExpr a = exact_value(E, p);
+	E->base_is_int = p->type && p->type->size == 8 ? paren(a, PREC_UNARY) : NULL;
+	if (p->type && p->type->size == 8)
+		return cx(arena_printf("(void *)%s", paren(a, PREC_UNARY)), PREC_UNARY);
+	return cx(arena_printf("(void *)(long)%s", paren(a, PREC_UNARY)), PREC_UNARY);
+}
+
+/* The lvalue a load or store of width w at byte offset off of p names:
+ * `*ptr`, `e->pid`, `*(__u16 *)((void *)data + 12)`. */
+/* Context structs whose members are an array the source reads by offset:
+ * (bpf/load_u64 ctx 8) on a raw tracepoint is ctx->args[1]. */
+static const struct {
+	const char *c_type;
+	const char *array;
+	int elem_size;
+} context_arrays[] = {
+	{ "struct bpf_raw_tracepoint_args *", "args", 8 },
+};
+
+/* A load or store through the entry's context taken as :u64, at an offset
+ * where the context struct has a member of that width: the member, as
+ * hand-written C reads it (ctx->args[1], ctx->len). NULL otherwise. */
+static const char *context_member_at(Emitter *E, Node *p, int64_t off, const Type *w)
+{
+	if (!is_var_ref(p) || off < 0)
+		return NULL;
+	VarInfo *vi = var_info(E, p->ref_var);
+	if (!vi->c_pointer || vi->map_handle || !vi->c_type || strcmp(vi->c_type, "void *") == 0)
+		return NULL;
+	/* a signed width is a load the source converts ((i64 (load_u64 ctx
+	 * 0))): the unsigned member, converted */
+	const char *conv = w->is_signed ? arena_printf("(%s)", w->c_name) : "";
+	for (size_t i = 0; i < sizeof(context_arrays) / sizeof(*context_arrays); i++)
+		if (strcmp(context_arrays[i].c_type, vi->c_type) == 0 && w->size == context_arrays[i].elem_size &&
+		    off % w->size == 0)
+			return arena_printf("%s%s->%s[%" PRId64 "]", conv, vi->text, context_arrays[i].array,
+					    off / w->size);
+	const ProgramDecl *prog = E->m->program;
+	const char *rec_name = prog && prog->kind ? prog->kind->context_record : NULL;
+	Record *r = rec_name ? context_record_by_name(rec_name) : NULL;
+	if (!r || !r->c_name || strncmp(vi->c_type, r->c_name, strlen(r->c_name)) != 0)
+		return NULL;
+	for (int i = 0; i < r->nfields; i++) {
+		Field *f = r->fields[i];
+		if (f->offset == off && f->type && is_int_type(f->type) && !f->type->is_signed &&
+		    f->type->size == w->size && !f->c_pointer)
+			return arena_printf("%s%s->%s", conv, vi->text, f->c_member ? f->c_member : f->name);
+	}
+	return NULL;
+}
+
+static CExpr memory_at(Emitter *E, Node *p, int64_t off, const Type *w)
+{
+	const char *member = context_member_at(E, p, off, w);
+	if (member)
+		return cx(member, member[0] == '(' ? PREC_UNARY : PREC_POSTFIX);
+	const Type *pointee;
+	CExpr base = address_base(E, p, &pointee);
+	const char *int_base = E->base_is_int; /* the :u64 address, before (void *) */
+	if (pointee && pointee->kind == TY_INT && type_equal(pointee, w)) {
+		if (off == 0)
+			return cx(arena_printf("*%s", paren(base, PREC_UNARY)), PREC_UNARY);
+		if (off > 0 && off % w->size == 0)
+			return cx(arena_printf("%s[%" PRId64 "]", paren(base, PREC_POSTFIX), off / w->size),
+				  PREC_POSTFIX);
+	}
+	if (pointee && pointee->kind == TY_RECORD && pointee->record) {
+		Record *r = pointee->record;
+		for (int i = 0; i < r->nfields; i++) {
+			Field *f = r->fields[i];
+			if (f->offset == off && f->type && type_equal(f->type, w) && !f->c_pointer)
+				return cx(arena_printf("%s->%s", paren(base, PREC_POSTFIX),
+						       f->c_member ? f->c_member : f->name),
+					  PREC_POSTFIX);
+		}
+	}
+	if (off == 0 && int_base)
+		return cx(arena_printf("*(%s *)%s", w->c_name, int_base), PREC_UNARY);
+	if (off == 0)
+		return cx(arena_printf("*(%s *)%s", w->c_name, paren(base, PREC_UNARY)), PREC_UNARY);
+	/* byte arithmetic: on a void * or __u8 * directly, else through void * */
+	bool bytes = !pointee || (pointee->kind == TY_INT && pointee->size == 1);
+	const char *b = bytes ? paren(base, PREC_ADD)
+			      : arena_printf("(void *)%s", paren(base, PREC_UNARY));
+	if (off < 0)
+		return cx(arena_printf("*(%s *)(%s - %" PRId64 ")", w->c_name, b, -off), PREC_UNARY);
+	return cx(arena_printf("*(%s *)(%s + %" PRId64 ")", w->c_name, b, off), PREC_UNARY);
+}
+
+static int64_t literal_value(const Node *n)
+{
+	return (int64_t)n->value;
+}
+
+/* The per-function scratch area of the stack built-ins. vaisto_bpf
+ * addresses the real frame (r10 - off); C cannot, so each function that
+ * uses them gets one array covering the offsets it uses, sized to the
+ * deepest one: slot `off` (-8 ... -512) is byte stack_bytes + off. */
+static CExpr stack_slot(Emitter *E, int64_t off, const Type *w)
+{
+	int64_t byte = E->stack_bytes + off;
+	bool both = E->stack_u32 && E->stack_u64;
+	const char *member = both ? (w->size == 8 ? ".u64" : ".u32") : "";
+	if (byte % w->size == 0)
+		return cx(arena_printf("%s%s[%" PRId64 "]", E->stack_name, member, byte / w->size),
+			  PREC_POSTFIX);
+	return cx(arena_printf("*(%s *)((void *)&%s + %" PRId64 ")", w->c_name, E->stack_name, byte),
+		  PREC_UNARY);
+}
+
+static const char *helper_param_text(const Node *call, int i);
+
+/* Is the parameter of a libbpf helper at position i a pointer (1), a
+ * scalar (0), or unknown (-1)? Reads HelperInfo.c_decl:
+ * "void *bpf_x(void *map, __u64 f)". */
+static int helper_param_is_pointer(const Node *call, int i)
+{
+	const char *text = helper_param_text(call, i);
+	if (!text)
+		return -1;
+	return strchr(text, '*') != NULL;
+}
+
+/* The declaration of parameter i of a libbpf helper, "struct
+ * bpf_sock_tuple *tuple", or NULL when unknown. */
+static const char *helper_param_text(const Node *call, int i)
+{
+	const HelperInfo *h = call->callee_extern ? call->callee_extern->helper : NULL;
+	if (!h || !h->c_decl)
+		return NULL;
+	const char *name = arena_printf("bpf_%s", h->name);
+	const char *p = strstr(h->c_decl, name);
+	if (!p)
+		return NULL;
+	p = strchr(p + strlen(name), '(');
+	if (!p)
+		return NULL;
+	/* "(*bpf_x)(...)" spelling: skip to the parameter list */
+	if (p[1] == ')' && p[2] == '(')
+		p += 2;
+	p++;
+	int idx = 0, depth = 0;
+	const char *start = p;
+	for (; *p; p++) {
+		if (*p == '(') {
+			depth++;
+		} else if ((*p == ')' && depth-- == 0) || (*p == ',' && depth == 0)) {
+			if (idx == i) {
+				while (*start == ' ')
+					start++;
+				return arena_strndup(start, (size_t)(p - start));
+			}
+			if (*p == ')')
+				break;
+			idx++;
+			start = p + 1;
+		}
+	}
+	return NULL;
+}
+
+/* Is n, printed, already of C type t (so a cast on its sibling operand
+ * adds nothing)? Only for names, fields and loads: literals are int in C. */
+static bool prints_as_type(Emitter *E, const Node *n, const Type *t)
+{
+	if (!n->type || !type_equal(n->type, t) || t->size < 4)
+		return false;
+	if (is_var_ref(n))
+		return !var_info(E, n->ref_var)->c_pointer;
+	if (n->kind == N_NAME && n->ref == REF_GLOBAL)
+		return true;
+	if (n->kind == N_FIELD)
+		return n->field && !n->field->c_pointer;
+	if (n->kind == N_CALL && n->callee_kind == CALLEE_BUILTIN && n->builtin == BI_LOAD)
+		return true;
+	/* a literal big enough to carry a U/ULL/LL suffix (int_literal) */
+	if (n->kind == N_INT && !n->negative && n->value > INT32_MAX && (t->size == 8 || !t->is_signed))
+		return true;
+	return false;
+}
+
+/* (u64 port) consumed as a __u16 where port is a __u16: the widening and
+ * the conversion back cancel, leaving port. */
+static Node *strip_cast_to(Node *n, const Type *to)
+{
+	while (n->kind == N_CAST && to && is_int_type(to) && n->lhs->type && is_int_type(n->lhs->type) &&
+	       n->cast_to->size >= n->lhs->type->size && type_equal(n->lhs->type, to))
+		n = n->lhs;
+	return n;
+}
+
+/* A cast (T)e where C would convert to T anyway, given that the value is
+ * consumed as type `to`: drop the cast. Only widening casts: a narrowing
+ * or sign-changing cast stays visible, it is the point of the line. */
+static bool value_preserving(const Type *from, const Type *to);
+
+static bool cast_is_implicit(const Node *n, const Type *to)
+{
+	if (n->kind != N_CAST || !to || !is_int_type(to) || !type_equal(n->cast_to, to))
+		return false;
+	const Node *a = n->lhs;
+	while (a->kind == N_CAST && value_preserving(a->lhs->type, a->cast_to))
+		a = a->lhs;
+	return is_int_type(a->type) && a->type->size < to->size;
+}
+
+static bool is_hoisted(const Emitter *E, const Node *n);
+
+/* Does converting a value of type from to type to keep every value? */
+static bool value_preserving(const Type *from, const Type *to)
+{
+	return from && to && is_int_type(from) && is_int_type(to) &&
+	       (from->size < to->size ? !from->is_signed || to->is_signed
+				      : from->size == to->size && from->is_signed == to->is_signed);
+}
+
+/* Context members the kernel fills with fewer bits than their C type has:
+ * __sk_buff's protocol and vlan_proto hold a __be16 in a __u32 (the
+ * verifier turns the access into a 2-byte load), so narrowing them to 16
+ * bits changes nothing and costs an instruction. */
+static const struct {
+	const char *record; /* C struct */
+	const char *member;
+	int bits;
+} narrow_context_members[] = {
+	{ "struct __sk_buff", "protocol", 16 },
+	{ "struct __sk_buff", "vlan_proto", 16 },
+};
+
+/* The bits a context member's value can have; its type's when not listed. */
+static int member_bits(const Node *f)
+{
+	const Type *p = f->lhs && f->lhs->type && f->lhs->type->kind == TY_PTR ? f->lhs->type->pointee : NULL;
+	for (size_t i = 0; p && p->record && i < sizeof(narrow_context_members) / sizeof(*narrow_context_members); i++)
+		if (p->record->is_context && p->record->c_name &&
+		    strcmp(p->record->c_name, narrow_context_members[i].record) == 0 &&
+		    strcmp(f->field->name, narrow_context_members[i].member) == 0)
+			return narrow_context_members[i].bits;
+	return f->type ? 8 * f->type->size : 64;
+}
+
+static CExpr lower_cast(Emitter *E, Node *n, bool implicit)
+{
+	Node *a = n->lhs;
+	if (a->kind == N_FIELD && a->field && !a->field->c_pointer && is_int_type(n->cast_to) &&
+	    !n->cast_to->is_signed && member_bits(a) <= 8 * n->cast_to->size)
+		return field_value(E, a, false); /* (u16 (. skb :protocol)) */
+	/* (i64 (u64 x)) of a __u32 x is (__s64)x: a conversion depends only
+	 * on the value, which the inner widening keeps */
+	while (a->kind == N_CAST && value_preserving(a->lhs->type, a->cast_to) && !is_hoisted(E, a))
+		a = a->lhs;
+	if (a->kind == N_FIELD && a->field && a->field->c_pointer && n->cast_to->size == 8) {
+		/* (u64 (. ctx :data)) where the member is a __bpf_md_ptr */
+		CExpr f = field_value(E, a, true);
+		return cx(arena_printf("(%s)(long)%s", n->cast_to->c_name, paren(f, PREC_UNARY)),
+			  PREC_UNARY);
+	}
+	if (!implicit && a->kind == N_CALL && a->callee_kind == CALLEE_BUILTIN && a->builtin == BI_LOAD &&
+	    a->builtin_type && n->cast_to->size == a->builtin_type->size) {
+		/* (i64 (load_u64 p 8)): load through the signed type */
+		Node **la = (Node **)a->args.items;
+		return memory_at(E, la[0], literal_value(la[1]), n->cast_to);
+	}
+	CExpr v = exact_value(E, a);
+	if (type_equal(a->type, n->cast_to) || implicit)
+		return v;
+	if (a->kind == N_BINOP && a->op == OP_SUB && prints_as_packet(E, a->lhs) && prints_as_packet(E, a->rhs)) {
+		/* (u32 (- data_end data)): one conversion, not two */
+		CExpr l = lower_value(E, a->lhs), r = lower_value(E, a->rhs);
+		return cx(arena_printf("(%s)(%s - %s)", n->cast_to->c_name, paren(l, PREC_ADD), paren(r, PREC_MUL)),
+			  PREC_UNARY);
+	}
+	/* (u64 (* a b)) of :i64 values: the unsigned product itself */
+	if (v.as_unsigned && !n->cast_to->is_signed && n->cast_to->size == a->type->size)
+		return *v.as_unsigned;
+	return cx(arena_printf("(%s)%s", n->cast_to->c_name, cast_operand(v)), PREC_UNARY);
+}
+
+static bool is_hoisted(const Emitter *E, const Node *n)
+{
+	for (int i = 0; i < E->hoisted.len; i++)
+		if (E->hoisted.items[i] == n)
+			return true;
+	return false;
+}
+
+/* n consumed by a context that converts to type `to` (a declaration, an
+ * assignment, a store, a return, an argument of one of our functions). */
+CExpr value_for(Emitter *E, Node *n, const Type *to)
+{
+	if (is_hoisted(E, n))
+		return lower_value(E, n);   /* its local, not its operand again */
+	n = strip_cast_to(n, to);
+	if (cast_is_implicit(n, to))
+		return lower_cast(E, n, true);
+	return lower_value(E, n);
+}
+
+static int binop_prec(BinOp op)
+{
+	switch (op) {
+	case OP_MUL: case OP_DIV: case OP_REM: return PREC_MUL;
+	case OP_ADD: case OP_SUB: return PREC_ADD;
+	case OP_SHL: case OP_SHR: return PREC_SHIFT;
+	case OP_LT: case OP_GT: case OP_LE: case OP_GE: return PREC_REL;
+	case OP_EQ: case OP_NE: return PREC_EQ;
+	case OP_AND: return PREC_BAND;
+	case OP_XOR: return PREC_BXOR;
+	case OP_OR: return PREC_BOR;
+	}
+	return PREC_COMMA;
+}
+
+bool is_bitwise(BinOp op)
+{
+	return op == OP_AND || op == OP_OR || op == OP_XOR;
+}
+
+/* An operand of a binary operator: parenthesised when precedence needs it
+ * and also where clang -Wall asks for clarity (& inside |, + inside <<,
+ * && inside ||) — and where a reader would want it anyway. */
+static const char *operand(CExpr e, int prec, BinOp parent, bool right)
+{
+	int need = right ? prec + 1 : prec;
+	if (e.prec < need)
+		return arena_printf("(%s)", e.s);
+	if (e.is_binop && e.op != parent && e.prec != PREC_MUL && e.prec != PREC_POSTFIX &&
+	    (is_bitwise(parent) || parent == OP_SHL || parent == OP_SHR) &&
+	    (is_bitwise(e.op) || e.prec == PREC_ADD || e.prec == PREC_SHIFT))
+		return arena_printf("(%s)", e.s);
+	return e.s;
+}
+
+CExpr literal_operand(Emitter *E, Node *n, bool own_type, bool hex)
+{
+	if (n->kind == N_INT)
+		return cx(int_literal(n->type, n->value, n->negative, own_type, hex,
+				      source_spelling(n->span, n->value, n->negative)),
+			  n->negative ? PREC_UNARY : PREC_POSTFIX);
+	return lower_value(E, n);
+}
+
+/* The C name of a division helper, "sdiv32" to "urem64": that plain name
+ * unless the program has a file-scope name like it, then the checker's
+ * reserved vbpf_ prefix. */
+const char *division_helper_name(const Emitter *E, int which)
+{
+	const char *plain = arena_printf("%c%s%d", which & DIV_SIGNED ? 's' : 'u',
+					 which & DIV_REM ? "rem" : "div", which & DIV_64 ? 64 : 32);
+	return nameset_has(&E->file_names, plain) ? arena_printf("vbpf_%s", plain) : plain;
+}
+
+/* The node that gives n its value, through let and do. */
+const Node *value_tail(const Node *n)
+{
+	while (n->kind == N_LET || (n->kind == N_DO && n->args.len > 0))
+		n = n->kind == N_LET ? n->body : n->args.items[n->args.len - 1];
+	return n;
+}
+
+/* (== x x) on one variable: clang -Wall calls it tautological, and it is:
+ * the value is known. */
+static bool self_comparison(const Node *n)
+{
+	if (n->kind != N_BINOP || !binop_is_comparison(n->op))
+		return false;
+	const Node *a = n->lhs, *b = n->rhs;
+	if (a->kind != N_NAME || b->kind != N_NAME || a->ref != b->ref)
+		return false;
+	if (a->ref == REF_VAR)
+		return a->ref_var == b->ref_var;
+	if (a->ref == REF_GLOBAL)
+		return a->ref_global == b->ref_global;
+	return false;
+}
+
+/* A load whose bytes the source swaps (bpf/be16 of it) reads a wire-order
+ * field: `*(__be16 *)(data + 12)`, as hand C types it. NULL when x is
+ * not a plain load through byte arithmetic. */
+static const char *wire_load(Emitter *E, Node *x)
+{
+	if (x->kind != N_CALL || x->callee_kind != CALLEE_BUILTIN || x->builtin != BI_LOAD || !x->type ||
+	    x->type->size < 2 || is_hoisted(E, x))
+		return NULL;
+	CExpr v = lower_value(E, x);
+	const char *host = arena_printf("*(%s *)", x->type->c_name);
+	if (strncmp(v.s, host, strlen(host)) != 0)
+		return NULL;
+	return arena_printf("*(__be%d *)%s", x->type->size * 8, v.s + strlen(host));
+}
+
+/* (== (bpf/be16 x) 0x0800) is written the way kernel code compares a
+ * header field with a constant: x == bpf_htons(0x0800). The swap moves to
+ * the constant, where clang folds it, and costs no instruction at run time.
+ * A byte swap is a bijection, so the comparison means the same. */
+static bool byte_order_comparison(Emitter *E, const Node *n, CExpr *out)
+{
+	const Node *swap = n->lhs, *lit = n->rhs;
+	if (lit->kind == N_CALL) {
+		swap = n->rhs;
+		lit = n->lhs;
+	}
+	if (swap->kind != N_CALL || swap->callee_kind != CALLEE_BUILTIN || swap->builtin != BI_BE ||
+	    lit->kind != N_INT || lit->negative || !swap->type)
+		return false;
+	int size = swap->type->size;
+	const char *fn = size == 2 ? "bpf_htons" : size == 4 ? "bpf_htonl" : "bpf_cpu_to_be64";
+	const char *suffix = size == 8 ? "ULL" : "";
+	E->uses_endian = true;
+	const char *wire = wire_load(E, swap->args.items[0]);
+	CExpr x = wire ? cx(wire, PREC_UNARY) : exact_value(E, swap->args.items[0]);
+	const char *spelled = source_spelling(lit->span, lit->value, false);
+	const char *c = spelled && spelled[0] == '0' && spelled[1] == 'x'
+				? arena_printf("%s%s", spelled, suffix)
+				: arena_printf("0x%0*" PRIx64 "%s", size * 2, lit->value, suffix);
+	*out = cx(arena_printf("%s %s %s(%s)", paren(x, PREC_EQ), binop_c_name(n->op), fn, c), PREC_EQ);
+	out->is_binop = true;
+	out->op = n->op;
+	return true;
+}
+
+/* Signed 32- and 64-bit +, -, * and << may leave the type's range: BPF
+ * wraps, C leaves it undefined and clang optimises on that (it may drop
+ * an overflow check or fold a + 1 > a to true; tests/native_diff.sh found
+ * it). So they are computed unsigned, where C wraps, and converted back:
+ * (__s64)((__u64)a * b). Narrower types are computed in int, where
+ * +, - and * of two of them cannot overflow. */
+bool wraps_unsigned(BinOp op, const Type *t)
+{
+	return is_int_type(t) && t->is_signed && t->size >= 4 &&
+	       (op == OP_ADD || op == OP_SUB || op == OP_MUL || op == OP_SHL);
+}
+
+/* e, the value of node n, as an operand of t's unsigned twin: the
+ * unsigned form of a wrapped operation of type t, else e, cast when
+ * `cast` (one unsigned operand makes C convert the other). */
+static CExpr as_unsigned(CExpr e, const Node *n, const Type *t, bool cast)
+{
+	if (e.as_unsigned && n->kind != N_CAST && type_equal(n->type, t))
+		return *e.as_unsigned;
+	if (!cast)
+		return e;
+	return cx(arena_printf("(%s)%s", t->size == 8 ? "__u64" : "__u32", cast_operand(e)), PREC_UNARY);
+}
+
+/* C promotes :u8 :u16 :i8 :i16 operands to int, where :u16 products
+ * and left shifts of :u16 values or of negative values may overflow
+ * (undefined); narrow + and - cannot. */
+static bool promotes_past_int(BinOp op, const Type *t)
+{
+	return is_narrow(t) &&
+	       ((op == OP_MUL && t->size == 2 && !t->is_signed) ||
+		(op == OP_SHL && (t->size == 2 || t->is_signed)));
+}
+
+static CExpr lower_binop(Emitter *E, Node *n)
+{
+	BinOp op = n->op;
+	Type *t = n->lhs->type;
+	if (self_comparison(n)) {
+		E->uses_bool = true;
+		return cx(op == OP_EQ || op == OP_LE || op == OP_GE ? "true" : "false", PREC_POSTFIX);
+	}
+	if (op == OP_EQ || op == OP_NE) {
+		CExpr swapped;
+		if (byte_order_comparison(E, n, &swapped))
+			return swapped;
+	}
+	if (op == OP_SUB && prints_as_packet(E, n->lhs) && prints_as_packet(E, n->rhs)) {
+		/* the distance between two packet pointers, as the source's
+		 * :u64 (C's is a signed ptrdiff_t) */
+		CExpr a = lower_value(E, n->lhs), b = lower_value(E, n->rhs);
+		return cx(arena_printf("(__u64)(%s - %s)", paren(a, PREC_ADD), paren(b, PREC_MUL)), PREC_UNARY);
+	}
+	bool both_literal = value_tail(n->lhs)->kind == N_INT && value_tail(n->rhs)->kind == N_INT;
+	bool is_shift = op == OP_SHL || op == OP_SHR;
+	bool hex = is_bitwise(op);
+	bool needs_exact = binop_is_comparison(op) || op == OP_DIV || op == OP_REM || op == OP_SHR;
+
+	/* Signed division always goes through a helper (clang 14 cannot emit
+	 * it); unsigned division too unless the divisor is a literal other
+	 * than 0, because C leaves x / 0 undefined and clang would assume the
+	 * divisor is not 0 (dropping a later test of it), where BPF defines
+	 * x / 0 = 0 and x % 0 = x. */
+	Node *ops[] = { n->lhs, n->rhs };
+	keep_operand_order(E, ops, 2);
+	const Node *divisor = value_tail(n->rhs);
+	if ((op == OP_DIV || op == OP_REM) && t &&
+	    (t->is_signed || divisor->kind != N_INT || divisor->value == 0)) {
+		int which = (t->is_signed ? DIV_SIGNED : 0) | (op == OP_REM ? DIV_REM : 0) |
+			    (t->size == 8 ? DIV_64 : 0);
+		E->uses_division[which] = true;
+		CExpr a = exact_value(E, n->lhs), b = exact_value(E, n->rhs);
+		CExpr r = cx(arena_printf("%s(%s, %s)", division_helper_name(E, which), a.s, b.s),
+			     PREC_POSTFIX);
+		/* -128 / -1 leaves an __s8's range; the __s32 helpers return
+		 * their own type (INT_MIN / -1 wraps inside them) */
+		r.wide = t->is_signed && t->size < 4;
+		return r;
+	}
+
+	/* a widening cast on one side is what C's usual conversions do when
+	 * the other side already has the type: (+ (u64 x) y) is x + y */
+	CExpr a, b;
+	const Node *lhs_tail = value_tail(n->lhs);
+	if (!is_shift && cast_is_implicit(n->lhs, t) && prints_as_type(E, n->rhs, t)) {
+		a = lower_cast(E, n->lhs, true);
+	} else if (lhs_tail->kind == N_INT && (both_literal || is_shift) && !is_hoisted(E, n->lhs)) {
+		/* a literal that must carry its own type (1ULL << 40), also
+		 * when it is the value of a do or let */
+		if (lhs_tail != n->lhs)
+			lower_value(E, n->lhs);
+		a = literal_operand(E, (Node *)lhs_tail, true, hex);
+		if (op == OP_SHL && lhs_tail->negative && t->size >= 4) {
+			/* -48 << 5 is undefined in C: shift the two's complement
+			 * bits unsigned, then read them signed */
+			CExpr u = cx(arena_printf("-%" PRIu64 "%s", -lhs_tail->value, t->size == 8 ? "ULL" : "U"),
+				     PREC_UNARY);
+			CExpr bx = exact_value(E, n->rhs);
+			return cx(arena_printf("(%s)(%s << %s)", t->c_name, u.s, paren(bx, PREC_ADD)), PREC_UNARY);
+		}
+	} else {
+		a = literal_operand(E, n->lhs, false, hex);
+	}
+	if (!is_shift && cast_is_implicit(n->rhs, t) &&
+	    (prints_as_type(E, n->lhs, t) ||
+	     /* a packet pointer plus a widened unsigned offset */
+	     (prints_as_packet(E, n->lhs) && !n->rhs->lhs->type->is_signed)))
+		b = lower_cast(E, n->rhs, true);
+	else
+		b = literal_operand(E, n->rhs, false, hex);
+	if (needs_exact)
+		a = exact(a, t);
+	if (needs_exact || is_shift)
+		b = exact(b, n->rhs->type);
+	int prec = binop_prec(op);
+	if (promotes_past_int(op, t)) {
+		/* 65535 * 65535 and -1 << 3 are undefined in int: computed in
+		 * unsigned int, narrowed where it matters like the rest */
+		if (lhs_tail->kind == N_INT && lhs_tail == n->lhs && !is_shift)
+			b = as_unsigned(b, n->rhs, ty_u32, true);
+		else
+			a = as_unsigned(a, n->lhs, ty_u32, true);
+	}
+	if (wraps_unsigned(op, t)) {
+		/* (__s64)((__u64)a * b): the operand that is not a literal
+		 * is made unsigned, C's conversions make the other so */
+		bool lit_a = lhs_tail->kind == N_INT && lhs_tail == n->lhs && !is_shift;
+		CExpr ua = as_unsigned(a, n->lhs, t, !lit_a);
+		CExpr ub = as_unsigned(b, n->rhs, t, lit_a);
+		CExpr *u = arena_alloc(sizeof(*u));
+		*u = cx(arena_printf("%s %s %s", operand(ua, prec, op, false), binop_c_name(op),
+				     operand(ub, prec, op, true)),
+			prec);
+		u->is_binop = true;
+		u->op = op;
+		CExpr r = cx(arena_printf("(%s)(%s)", t->c_name, u->s), PREC_UNARY);
+		r.as_unsigned = u;
+		return r;
+	}
+	CExpr r = cx(arena_printf("%s %s %s", operand(a, prec, op, false), binop_c_name(op),
+				  operand(b, prec, op, true)),
+		     prec);
+	r.is_binop = true;
+	r.op = op;
+	if (!binop_is_comparison(op) && is_narrow(t))
+		r.wide = op == OP_ADD || op == OP_SUB || op == OP_MUL || op == OP_SHL ||
+			 (is_bitwise(op) && (a.wide || b.wide));
+	return r;
+}
+
+/* Negation of a condition, the way a person writes it: a < b becomes
+ * a >= b (exact for integers), !x becomes x. */
+CExpr negate(CExpr c)
+{
+	static const struct {
+		BinOp op, inverse;
+		const char *text;
+	} comparisons[] = {
+		{ OP_EQ, OP_NE, " == " }, { OP_NE, OP_EQ, " != " }, { OP_LT, OP_GE, " < " },
+		{ OP_GT, OP_LE, " > " },  { OP_LE, OP_GT, " <= " }, { OP_GE, OP_LT, " >= " },
+	};
+	for (size_t i = 0; c.is_binop && i < sizeof(comparisons) / sizeof(*comparisons); i++) {
+		if (comparisons[i].op != c.op)
+			continue;
+		/* the top-level operator: the last occurrence outside
+		 * parentheses (operands of equal precedence on the right are
+		 * parenthesised) */
+		const char *at = NULL, *from = comparisons[i].text;
+		int depth = 0;
+		for (const char *s = c.s; *s; s++) {
+			if (*s == '(')
+				depth++;
+			else if (*s == ')')
+				depth--;
+			else if (depth == 0 && strncmp(s, from, strlen(from)) == 0)
+				at = s;
+		}
+		if (!at)
+			break;
+		BinOp inv = comparisons[i].inverse;
+		CExpr r = cx(arena_printf("%.*s %s %s", (int)(at - c.s), c.s, binop_c_name(inv),
+					  at + strlen(from)),
+			     c.prec);
+		r.is_binop = true;
+		r.op = inv;
+		return r;
+	}
+	if (c.s[0] == '!' && c.prec == PREC_UNARY) {
+		const char *inner = c.s + 1;
+		if (inner[0] == '(') {
+			/* !(a && b) -> a && b */
+			int depth = 0;
+			const char *s = inner;
+			for (; *s; s++) {
+				if (*s == '(')
+					depth++;
+				else if (*s == ')' && --depth == 0)
+					break;
+			}
+			if (s[0] == ')' && s[1] == '\0')
+				return cx(arena_strndup(inner + 1, strlen(inner) - 2), PREC_LOR);
+		}
+		return cx(inner, PREC_UNARY);
+	}
+	return cx(arena_printf("!%s", paren(c, PREC_UNARY)), PREC_UNARY);
+}
+
+static CExpr lower_call(Emitter *E, Node *n);
+
+/* Declares a variable for a value that needs statements (an if or match
+ * with non-trivial arms used inside an expression) and returns its name. */
+static CExpr value_via_local(Emitter *E, Node *n)
+{
+	const char *name = new_local(E, "tmp");
+	add_var(E, line_of(n), c_decl(E, n->type, name), name, NULL, true, false);
+	lower_stmt(E, n, (Dest){ DEST_ASSIGN, name, n->type });
+	return cx(name, PREC_POSTFIX);
+}
+
+
+/* Does evaluating n read state a statement could change (globals,
+ * memory, context fields)? */
+static bool reads_state(const Node *n)
+{
+	if (!n)
+		return false;
+	if (n->kind == N_NAME)
+		return n->ref == REF_GLOBAL && n->ref_global && !n->ref_global->is_const;
+	if (n->kind == N_FIELD || (n->kind == N_CALL && n->callee_kind == CALLEE_BUILTIN &&
+				   (n->builtin == BI_LOAD || n->builtin == BI_STACK_LOAD)))
+		return true;
+	/* a function or helper may read any global or map */
+	if (n->kind == N_CALL && n->callee_kind != CALLEE_BUILTIN)
+		return true;
+	for (int i = 0; i < n->args.len; i++)
+		if (reads_state(n->args.items[i]))
+			return true;
+	for (int i = 0; n->kind == N_LET && i < n->bindings.len; i++)
+		if (reads_state(((Binding *)n->bindings.items[i])->init))
+			return true;
+	for (int i = 0; n->kind == N_MATCH && i < n->clauses.len; i++)
+		if (reads_state(((MatchClause *)n->clauses.items[i])->body))
+			return true;
+	return reads_state(n->lhs) || reads_state(n->rhs) || reads_state(n->cond) || reads_state(n->then) ||
+	       reads_state(n->els) || reads_state(n->body);
+}
+
+/* Is n's value, once lowered, a local nothing can change any more? */
+static bool value_in_local(Emitter *E, const Node *n)
+{
+	while (n->kind == N_LET || (n->kind == N_DO && n->args.len > 0))
+		n = n->kind == N_LET ? n->body : n->args.items[n->args.len - 1];
+	if (is_var_ref(n))
+		return !var_info(E, n->ref_var)->c_pointer;
+	return (n->kind == N_IF || n->kind == N_MATCH || n->kind == N_AND || n->kind == N_OR) &&
+	       needs_stmts(E, n);
+}
+
+/* Operands are evaluated left to right. When a later operand needs
+ * statements that do something (a set!, a call inside a let), those run
+ * before the expression they belong to, so earlier operands with effects
+ * or reads of state are evaluated first, into locals; when its
+ * statements read state (a global, a field), so are earlier operands with
+ * effects (a call that sets the global). */
+static void keep_operand_order(Emitter *E, Node **ops, int n)
+{
+	int last = -1, last_reading = -1;
+	for (int i = 0; i < n; i++) {
+		if (needs_stmts(E, ops[i]) && has_effects(ops[i]))
+			last = i;
+		if (needs_stmts(E, ops[i]) && reads_state(ops[i]))
+			last_reading = i;
+	}
+	for (int i = 0; i < last || i < last_reading; i++) {
+		Node *op = ops[i];
+		bool effects = has_effects(op);
+		if (!op->type || op->type->kind == TY_UNIT || op->type->kind == TY_MAP ||
+		    !(i < last ? effects || reads_state(op) : effects))
+			continue;
+		CExpr v = lower_value(E, op);
+		if (value_in_local(E, op)) {
+			/* already an immutable local (a let's variable, or the
+			 * variable an if or match assigned) */
+			vec_push(&E->hoisted, op);
+			vec_push(&E->hoisted_as, (void *)v.s);
+			continue;
+		}
+		const char *name = new_local(E, "tmp");
+		add_var(E, line_of(op), c_decl(E, op->type, name), name, v.s, false, false);
+		vec_push(&E->hoisted, op);
+		vec_push(&E->hoisted_as, (void *)name);
+	}
+}
+
+CExpr lower_value(Emitter *E, Node *n)
+{
+	for (int i = 0; i < E->hoisted.len; i++)
+		if (E->hoisted.items[i] == n)
+			return cx(E->hoisted_as.items[i], PREC_POSTFIX);
+	if ((n->kind == N_CAST || n->kind == N_FIELD) && prints_as_packet(E, n)) {
+		/* (u64 (. ctx :data)) where a pointer is wanted */
+		Node *f = n->kind == N_CAST ? n->lhs : n;
+		CExpr m = field_value(E, f, true);
+		if (f->field->c_pointer)
+			return m;
+		return cx(arena_printf("(void *)(long)%s", paren(m, PREC_UNARY)), PREC_UNARY);
+	}
+	switch (n->kind) {
+	case N_INT:
+		return literal_operand(E, n, false, false);
+	case N_BOOL:
+		E->uses_bool = true;
+		return cx(n->value ? "true" : "false", PREC_POSTFIX);
+	case N_NAME:
+		switch (n->ref) {
+		case REF_VAR: {
+			VarInfo *vi = var_info(E, n->ref_var);
+			if (vi->c_pointer && !vi->map_handle && n->type && n->type->kind == TY_INT)
+				return cx(arena_printf("(%s)%s", n->type->c_name, vi->text), PREC_UNARY);
+			return cx(vi->text, PREC_POSTFIX);
+		}
+		case REF_MAP:
+			return cx(arena_printf("&%s", n->ref_map->c_name), PREC_UNARY);
+		case REF_GLOBAL:
+			return cx(n->ref_global->c_name, PREC_POSTFIX);
+		case REF_KCONST:
+			if (n->ref_kconst) {
+				const char *h = n->ref_kconst->header;
+				if (h && strcmp(h, "linux/bpf.h") != 0) {
+					bool seen = false;
+					for (int i = 0; i < E->kconst_headers.len; i++)
+						seen |= strcmp(E->kconst_headers.items[i], h) == 0;
+					if (!seen)
+						vec_push(&E->kconst_headers, (void *)h);
+				}
+				return cx(n->ref_kconst->name, PREC_POSTFIX);
+			}
+			return cx(n->name, PREC_POSTFIX);
+		case REF_NONE:
+			break;
+		}
+		return cx(n->name, PREC_POSTFIX);
+	case N_LET:
+		for (int i = 0; i < n->bindings.len; i++)
+			lower_binding(E, n->bindings.items[i]);
+		return lower_value(E, n->body);
+	case N_DO:
+		for (int i = 0; i + 1 < n->args.len; i++)
+			lower_stmt(E, n->args.items[i], (Dest){ DEST_DISCARD, NULL, NULL });
+		if (n->args.len == 0)
+			return cx("0", PREC_POSTFIX);
+		return lower_value(E, n->args.items[n->args.len - 1]);
+	case N_IF: {
+		if (needs_stmts(E, n))
+			return value_via_local(E, n);
+		CExpr c = lower_value(E, n->cond);
+		CExpr a = exact_value(E, n->then), b = exact_value(E, n->els);
+		return cx(arena_printf("%s ? %s : %s", paren(c, PREC_LOR), paren(a, PREC_LOR),
+				       paren(b, PREC_COND)),
+			  PREC_COND);
+	}
+	case N_AND:
+	case N_OR: {
+		if (needs_stmts(E, n->rhs))
+			return value_via_local(E, n);
+		bool and = n->kind == N_AND;
+		int prec = and ? PREC_LAND : PREC_LOR;
+		CExpr a = lower_value(E, n->lhs), b = lower_value(E, n->rhs);
+		/* && inside || gets parentheses (clang -Wlogical-op-parentheses) */
+		const char *as = a.prec == PREC_LAND && !and ? arena_printf("(%s)", a.s) : paren(a, prec);
+		const char *bs = b.prec == PREC_LAND && !and ? arena_printf("(%s)", b.s) : paren(b, prec + 1);
+		return cx(arena_printf("%s %s %s", as, and ? "&&" : "||", bs), prec);
+	}
+	case N_NOT:
+		return negate(lower_value(E, n->lhs));
+	case N_MATCH:
+	case N_FOR:
+	case N_SET:
+		return value_via_local(E, n);
+	case N_BINOP:
+		return lower_binop(E, n);
+	case N_NEG: {
+		if (n->lhs->kind == N_INT && !n->lhs->negative)
+			{
+			const char *sp = source_spelling(n->lhs->span, n->lhs->value, false);
+			return cx(int_literal(n->type, -n->lhs->value, true, false, false,
+					      sp && sp[0] != '\'' ? arena_printf("-%s", sp) : NULL),
+				  PREC_UNARY);
+		}
+		CExpr a = lower_value(E, n->lhs);
+		if (wraps_unsigned(OP_SUB, n->type)) {
+			/* -INT64_MIN overflows too: negated unsigned, as
+			 * lower_binop computes signed + - * */
+			CExpr *u = arena_alloc(sizeof(*u));
+			*u = cx(arena_printf("-%s", cast_operand(as_unsigned(a, n->lhs, n->type, true))),
+				PREC_UNARY);
+			CExpr r = cx(arena_printf("(%s)(%s)", n->type->c_name, u->s), PREC_UNARY);
+			r.as_unsigned = u;
+			return r;
+		}
+		/* -(-x), not --x: a decrement */
+		CExpr r = cx(arena_printf("-%s", a.s[0] == '-' ? arena_printf("(%s)", a.s) : paren(a, PREC_UNARY)),
+			     PREC_UNARY);
+		r.wide = is_narrow(n->type);
+		return r;
+	}
+	case N_CAST:
+		return lower_cast(E, n, false);
+	case N_FIELD:
+		return field_value(E, n, false);
+	case N_CALL:
+		return lower_call(E, n);
+	}
+	return cx("0", PREC_POSTFIX);
+}
+
+/* A by-value argument: &var, or the address of a copy declared here. */
+static const char *by_value_arg(Emitter *E, Node *call, int i, char kind)
+{
+	Node *arg = call->args.items[i];
+	if (by_value_direct(E, call, i))
+		return arena_printf("&%s", var_text(E, strip_cast_to(arg, helper_by_value_type(call, i))->ref_var));
+	Type *t = helper_by_value_type(call, i);
+	const char *base = kind == 'k' ? "key" : kind == 'v' ? "value" : "data";
+	CExpr v = value_for(E, arg, t);
+	const char *name = new_local(E, base);
+	add_var(E, line_of(arg), c_decl(E, t, name), name, v.s, true, false);
+	return arena_printf("&%s", name);
+}
+
+/* An argument of a libbpf helper: maps by address, addresses given as
+ * :u64 converted where the prototype takes a pointer. */
+static const char *helper_arg(Emitter *E, Node *call, int i)
+{
+	Node *arg = call->args.items[i];
+	int param = helper_param_is_pointer(call, i);
+	bool want_ptr = param == 1;
+	if (arg->type && arg->type->kind == TY_PTR && param == 0)
+		return arena_printf("(long)%s", paren(lower_value(E, arg), PREC_UNARY));
+	if (arg->type && arg->type->kind == TY_PTR && param == 1) {
+		/* a pointer the prototype types differently (a map value as
+		 * struct bpf_sock_tuple *): through void * */
+		const char *text = helper_param_text(call, i);
+		const Type *pt = arg->type->pointee;
+		bool generic = strstr(text, "void *") != NULL;
+		bool same = pt && pt->c_name && strncmp(text, pt->c_name, strlen(pt->c_name)) == 0;
+		if (!generic && !same)
+			return arena_printf("(void *)%s", paren(lower_value(E, arg), PREC_UNARY));
+	}
+	if (arg->type && (arg->type->kind == TY_MAP || arg->type->kind == TY_PTR))
+		return lower_value(E, arg).s;
+	if (is_var_ref(arg) && var_info(E, arg->ref_var)->c_pointer) {
+		VarInfo *vi = var_info(E, arg->ref_var);
+		return want_ptr ? vi->text : arena_printf("(long)%s", vi->text);
+	}
+	if (want_ptr && is_int_type(arg->type) && !(arg->kind == N_INT && arg->value == 0)) {
+		const Type *pointee;
+		return address_base(E, arg, &pointee).s;
+	}
+	return exact_value(E, arg).s;
+}
+
+static CExpr lower_builtin(Emitter *E, Node *n)
+{
+	Node **a = (Node **)n->args.items;
+	const Type *w = n->builtin_type;
+	switch (n->builtin) {
+	case BI_LOAD:
+		return memory_at(E, a[0], literal_value(a[1]), w);
+	case BI_STORE: {
+		CExpr lv = memory_at(E, a[0], literal_value(a[1]), w);
+		Node *v = a[2];
+		/* (store p off (+ (load p off) x)) -> lvalue += x */
+		if (v->kind == N_BINOP && !binop_is_comparison(v->op) &&
+		    !((v->op == OP_DIV || v->op == OP_REM) && w->is_signed) &&
+		    v->lhs->kind == N_CALL && v->lhs->callee_kind == CALLEE_BUILTIN &&
+		    v->lhs->builtin == BI_LOAD && type_equal(v->lhs->builtin_type, w) &&
+		    !has_effects(a[0])) {
+			Node **la = (Node **)v->lhs->args.items;
+			CExpr lv2 = memory_at(E, la[0], literal_value(la[1]), w);
+			if (strcmp(lv.s, lv2.s) == 0) {
+				CExpr r = v->rhs->kind == N_INT ? literal_operand(E, v->rhs, false, is_bitwise(v->op))
+								: value_for(E, v->rhs, w);
+				return cx(arena_printf("%s %s= %s", lv.s, binop_c_name(v->op), r.s),
+					  PREC_ASSIGN);
+			}
+		}
+		CExpr val = value_for(E, v, w);
+		return cx(arena_printf("%s = %s", lv.s, paren(val, PREC_ASSIGN)), PREC_ASSIGN);
+	}
+	case BI_STACK_LOAD:
+		return stack_slot(E, literal_value(a[0]), w);
+	case BI_STACK_STORE: {
+		CExpr val = value_for(E, a[1], w);
+		return cx(arena_printf("%s = %s", stack_slot(E, literal_value(a[0]), w).s,
+				       paren(val, PREC_ASSIGN)),
+			  PREC_ASSIGN);
+	}
+	case BI_BE: {
+		E->uses_endian = true;
+		const char *wire = wire_load(E, a[0]);
+		if (wire) /* a wire-order field read into host order */
+			return cx(arena_printf("%s(%s)",
+					       w->size == 2 ? "bpf_ntohs" : w->size == 4 ? "bpf_ntohl" : "bpf_be64_to_cpu",
+					       wire),
+				  PREC_POSTFIX);
+		const char *fn = w->size == 2 ? "bpf_htons" : w->size == 4 ? "bpf_htonl" : "bpf_cpu_to_be64";
+		return cx(arena_printf("%s(%s)", fn, exact_value(E, a[0]).s), PREC_POSTFIX);
+	}
+	case BI_LE: {
+		/* BPF programs run in the host's byte order, which for the
+		 * little-endian targets libbpf 1.1 supports is the identity */
+		CExpr v = lower_value(E, a[0]);
+		return v;
+	}
+	case BI_NONE:
+		break;
+	}
+	return cx("0", PREC_POSTFIX);
+}
+
+/* k/exists?, k/read-str, k/arg (LANGUAGE.md 11; the text: emit_kernel.c) */
+static CExpr lower_kernel_call(Emitter *E, Node *n)
+{
+	Node *chain = n->args.items[n->args.len - 1];
+	E->uses_core = true;
+	if (strcmp(n->name, "k/arg") == 0) {
+		/* the raw tracepoint's u64 argument N as the kernel's pointer */
+		Node *ctx = n->args.items[0];
+		return cx(arena_printf("(%s)%s->args[%" PRIu64 "]", n->type->c_name, var_text(E, ctx->ref_var),
+				       ((Node *)n->args.items[1])->value),
+			  PREC_UNARY);
+	}
+	const char *base = lower_value(E, (Node *)core_chain_base(chain)).s;
+	if (strcmp(n->name, "k/exists?") == 0)
+		return cx(emit_core_exists(chain, base), PREC_POSTFIX);
+	/* the destination is an array field: its address, so that the macro's
+	 * sizeof(*dst) is the array's size */
+	const char *dst = arena_printf("&%s", paren(lower_value(E, n->args.items[0]), PREC_POSTFIX));
+	return cx(emit_core_read_str(dst, chain, base), PREC_POSTFIX);
+}
+
+bool *fn_handle_params(Emitter *E, const FnDecl *fn)
+{
+	int i = ptrindex_get(&E->fn_index, fn);
+	return i < 0 ? NULL : E->fn_handles.items[i];
+}
+
+static CExpr lower_call(Emitter *E, Node *n)
+{
+	StrBuf sb = { 0 };
+	switch (n->callee_kind) {
+	case CALLEE_BUILTIN:
+		return lower_builtin(E, n);
+	case CALLEE_FN:
+	case CALLEE_C: {
+		/* a defn, or a function of hand-written C (extern c:) */
+		FnDecl *f = n->callee_kind == CALLEE_FN ? n->callee_fn : NULL;
+		const ExternDecl *c = n->callee_kind == CALLEE_C ? n->callee_extern : NULL;
+		keep_operand_order(E, (Node **)n->args.items, n->args.len);
+		sb_printf(&sb, "%s(", f ? f->c_name : c->name);
+		for (int i = 0; i < n->args.len; i++) {
+			Node *arg = n->args.items[i];
+			const Type *pt = f ? (i < f->nparams ? f->params[i]->type : NULL)
+					   : (i < c->nparams ? c->params[i] : NULL);
+			CExpr v;
+			if (is_var_ref(arg) && var_info(E, arg->ref_var)->c_pointer)
+				v = cx(var_text(E, arg->ref_var), PREC_POSTFIX);
+			else
+				v = value_for(E, arg, pt);
+			sb_printf(&sb, "%s%s", i ? ", " : "", paren(v, PREC_ASSIGN));
+		}
+		break;
+	}
+	case CALLEE_HELPER: {
+		keep_operand_order(E, (Node **)n->args.items, n->args.len);
+		/* copies for by-value arguments are declared first, in order */
+		const char **args = arena_alloc(sizeof(*args) * (size_t)(n->args.len + 1));
+		for (int i = 0; i < n->args.len; i++) {
+			int map_arg;
+			char k = helper_by_value_arg(n, i, &map_arg);
+			Node *arg = n->args.items[i];
+			/* a pointer already is the address the helper reads */
+			if (arg->type && arg->type->kind == TY_PTR)
+				k = 0;
+			args[i] = k ? by_value_arg(E, n, i, k) : helper_arg(E, n, i);
+		}
+		const char *name = n->callee_extern && n->callee_extern->helper
+					   ? n->callee_extern->helper->name
+					   : n->callee_extern ? n->callee_extern->name : n->name;
+		sb_printf(&sb, "bpf_%s(", name);
+		for (int i = 0; i < n->args.len; i++)
+			sb_printf(&sb, "%s%s", i ? ", " : "", args[i]);
+		break;
+	}
+	case CALLEE_KERNEL:
+		sb_free(&sb);
+		return lower_kernel_call(E, n);
+	case CALLEE_NONE:
+		sb_printf(&sb, "%s(", n->name);
+		break;
+	}
+	sb_putc(&sb, ')');
+	CExpr r = cx(arena_strdup(sb.data), PREC_POSTFIX);
+	sb_free(&sb);
+	return r;
+}
+

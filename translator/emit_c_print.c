@@ -1,0 +1,748 @@
+/* emit_c_print.c - printing the statement tree (see emit_c.h) in kernel
+ * style, a clang-format fixed point: line breaking, braces, blank lines
+ * after declarations, the #line directives that map the C to the .va, and
+ * the source's comments (docs/emit_c.md). */
+#include "emit_c.h"
+
+
+/* Prints text at the current depth; text may hold several lines (the
+ * stack scratch union), each indented. */
+static void print_raw_line(Printer *P, const char *text)
+{
+	for (;;) {
+		const char *nl = strchr(text, '\n');
+		for (int i = 0; i < P->depth; i++)
+			sb_putc(P->out, '\t');
+		sb_printf(P->out, "%.*s\n", nl ? (int)(nl - text) : (int)strlen(text), text);
+		if (P->line)
+			P->line++;
+		if (!nl)
+			return;
+		text = nl + 1;
+	}
+}
+
+/* ---- line breaking ----------------------------------------------------------
+ *
+ * The output must be a fixed point of clang-format with the kernel's
+ * .clang-format (80 columns, tabs of 8, operands aligned). For the shapes
+ * the emitter produces, clang-format 14 breaks a long statement like this,
+ * and so do we:
+ *   - a binary-operator chain: after the lowest-precedence top-level
+ *     operator, packing greedily, continuation lines aligned with the
+ *     expression's start (after "return ", "if (", "x = ");
+ *   - where that does not fit after "x = ": break after the "=" and
+ *     continue one indent (8 columns) deeper;
+ *   - a call: arguments packed greedily, aligned after the "(".
+ * Anything else is left long (clang-format would then rewrap it; the
+ * golden tests would say so). */
+
+enum { COLUMN_LIMIT = 80 };
+
+static const struct {
+	const char *text;
+	int prec;
+} c_binops[] = {
+	{ " || ", PREC_LOR }, { " && ", PREC_LAND }, { " | ", PREC_BOR },   { " ^ ", PREC_BXOR },
+	{ " & ", PREC_BAND }, { " == ", PREC_EQ },   { " != ", PREC_EQ },   { " <= ", PREC_REL },
+	{ " >= ", PREC_REL }, { " < ", PREC_REL },   { " > ", PREC_REL },   { " << ", PREC_SHIFT },
+	{ " >> ", PREC_SHIFT }, { " + ", PREC_ADD }, { " - ", PREC_ADD },   { " * ", PREC_MUL },
+	{ " / ", PREC_MUL },  { " % ", PREC_MUL },
+};
+
+/* Splits expr after each top-level operator of its lowest precedence.
+ * Returns the number of pieces (0: nothing to split at); pieces keep their
+ * trailing operator. */
+static int split_expr(const char *expr, Vec *pieces)
+{
+	int lowest = 1000;
+	int depth = 0;
+	size_t n = strlen(expr);
+	for (size_t i = 0; i < n; i++) {
+		char c = expr[i];
+		if (c == '(' || c == '[')
+			depth++;
+		else if (c == ')' || c == ']')
+			depth--;
+		else if (depth == 0 && c == ' ')
+			for (size_t k = 0; k < sizeof(c_binops) / sizeof(*c_binops); k++)
+				if (strncmp(expr + i, c_binops[k].text, strlen(c_binops[k].text)) == 0 &&
+				    c_binops[k].prec < lowest)
+					lowest = c_binops[k].prec;
+		if (depth == 0 && (c == '?' || c == '"'))
+			return 0; /* ternaries and strings: left alone */
+	}
+	if (lowest == 1000)
+		return 0;
+	size_t start = 0;
+	depth = 0;
+	for (size_t i = 0; i < n; i++) {
+		char c = expr[i];
+		if (c == '(' || c == '[')
+			depth++;
+		else if (c == ')' || c == ']')
+			depth--;
+		else if (depth == 0 && c == ' ') {
+			for (size_t k = 0; k < sizeof(c_binops) / sizeof(*c_binops); k++) {
+				size_t len = strlen(c_binops[k].text);
+				if (c_binops[k].prec == lowest && strncmp(expr + i, c_binops[k].text, len) == 0) {
+					/* piece ends with the operator, without the space after it */
+					vec_push(pieces, arena_strndup(expr + start, i + len - 1 - start));
+					start = i + len;
+					i += len - 1;
+					break;
+				}
+			}
+		}
+	}
+	vec_push(pieces, arena_strdup(expr + start));
+	return pieces->len;
+}
+
+/* The arguments of a call "name(a, b, c)": pieces "name(a," "b," "c)". */
+static int split_call(const char *expr, Vec *pieces)
+{
+	const char *open = strchr(expr, '(');
+	size_t n = strlen(expr);
+	if (!open || expr[n - 1] != ')')
+		return 0;
+	for (const char *p = expr; p < open; p++)
+		if (*p == ' ' || *p == '*' || *p == '&' || *p == '(')
+			return 0;
+	int depth = 0;
+	size_t start = 0;
+	for (size_t i = (size_t)(open - expr); i < n; i++) {
+		char c = expr[i];
+		if (c == '(' || c == '[')
+			depth++;
+		else if (c == ')' || c == ']') {
+			if (--depth == 0 && i != n - 1)
+				return 0; /* not one call */
+		} else if (depth == 1 && c == ',' && expr[i + 1] == ' ') {
+			vec_push(pieces, arena_strndup(expr + start, i + 1 - start));
+			start = i + 2;
+		}
+	}
+	vec_push(pieces, arena_strdup(expr + start));
+	return pieces->len;
+}
+
+/* For "(T)(inner)" or "(inner)": the offset of inner, else 0. */
+static size_t wrapped_inner(const char *expr)
+{
+	size_t n = strlen(expr), at = 0;
+	if (n < 3 || expr[n - 1] != ')')
+		return 0;
+	if (expr[0] == '(' && expr[1] != '(') {
+		/* a cast: "(T)" then "(" */
+		const char *close = strchr(expr, ')');
+		if (!close || close[1] != '(')
+			return 0;
+		at = (size_t)(close + 1 - expr);
+	}
+	if (expr[at] != '(')
+		return 0;
+	/* the "(" at `at` must close at the very end */
+	int depth = 0;
+	for (size_t i = at; i < n; i++) {
+		if (expr[i] == '(')
+			depth++;
+		else if (expr[i] == ')' && --depth == 0 && i != n - 1)
+			return 0;
+	}
+	return at + 1;
+}
+
+static void put_indent(StrBuf *out, int col)
+{
+	for (; col >= 8; col -= 8)
+		sb_putc(out, '\t');
+	for (; col > 0; col--)
+		sb_putc(out, ' ');
+}
+
+/* Packs pieces greedily: the first line starts at column first_col after
+ * head, continuation lines at column cont_col. Fails (returns false,
+ * writing nothing) when some line would not fit. */
+static bool pack(Printer *P, const char *head, int first_col, int cont_col, Vec *pieces, const char *tail,
+		 bool dry)
+{
+	StrBuf sb = { 0 };
+	int col = first_col;
+	bool fits = true;
+	sb_puts(&sb, head);
+	int lines = 1;
+	for (int i = 0; i < pieces->len; i++) {
+		const char *piece = pieces->items[i];
+		int len = (int)strlen(piece) + (i + 1 == pieces->len ? (int)strlen(tail) : 0);
+		bool at_start = i == 0;
+		if (!at_start && col + 1 + len > COLUMN_LIMIT) {
+			sb_putc(&sb, '\n');
+			put_indent(&sb, cont_col);
+			col = cont_col;
+			lines++;
+		} else if (!at_start) {
+			sb_putc(&sb, ' ');
+			col++;
+		}
+		sb_puts(&sb, piece);
+		col += (int)strlen(piece);
+		if (col + (i + 1 == pieces->len ? (int)strlen(tail) : 0) > COLUMN_LIMIT)
+			fits = false;
+	}
+	sb_puts(&sb, tail);
+	if (fits && !dry) {
+		sb_puts(P->out, sb.data);
+		sb_putc(P->out, '\n');
+		if (P->line)
+			P->line += lines;
+	}
+	sb_free(&sb);
+	return fits;
+}
+
+/* Finds where the expression of a statement starts: after "return ",
+ * "if (", or a top-level assignment operator; *tail_len gets the length of
+ * what follows the expression (";" or ")" or ") {"). */
+static size_t expr_start(const char *text, size_t *tail_len, bool *is_assign)
+{
+	size_t n = strlen(text);
+	*is_assign = false;
+	*tail_len = 0;
+	if (n && text[n - 1] == ';')
+		*tail_len = 1;
+	if (strncmp(text, "return ", 7) == 0)
+		return 7;
+	if (strncmp(text, "if (", 4) == 0 || strncmp(text, "} else if (", 11) == 0) {
+		*tail_len = text[n - 1] == '{' ? 3 : 1;
+		return strchr(text, '(') - text + 1;
+	}
+	int depth = 0;
+	for (size_t i = 0; i < n; i++) {
+		char c = text[i];
+		if (c == '(' || c == '[')
+			depth++;
+		else if (c == ')' || c == ']')
+			depth--;
+		else if (depth == 0 && c == '=' && i > 0 && text[i + 1] == ' ' &&
+			 (text[i - 1] == ' ' || (i > 1 && text[i - 2] == ' ' && strchr("+-*/%&|^", text[i - 1])) ||
+			  (i > 2 && text[i - 3] == ' ' && (text[i - 1] == '<' || text[i - 1] == '>')))) {
+			*is_assign = true;
+			return i + 2;
+		}
+	}
+	return 0;
+}
+
+/* "extern __u32 f(struct xdp_md *, __u32)": a declaration, which breaks
+ * like a signature, not like a call: a type, then a name and a list. */
+static bool is_prototype(const char *expr)
+{
+	const char *open = strchr(expr, '(');
+	const char *space = strchr(expr, ' ');
+	return open && space && space < open && strncmp(expr, "return ", 7) != 0;
+}
+
+void print_text(Printer *P, const char *text)
+{
+	int indent = P->depth * 8;
+	if (indent + (int)strlen(text) > COLUMN_LIMIT && !strchr(text, '\n')) {
+		size_t tail_len;
+		bool is_assign;
+		size_t start = expr_start(text, &tail_len, &is_assign);
+		size_t n = strlen(text);
+		const char *head = arena_strndup(text, start);
+		const char *expr = arena_strndup(text + start, n - start - tail_len);
+		const char *tail = text + n - tail_len;
+		Vec ops = { 0 }, args = { 0 };
+		int nops = split_expr(expr, &ops);
+		size_t inner = nops > 1 ? 0 : wrapped_inner(expr);
+		if (inner) {
+			/* (__u32)(a + b): break inside the parentheses, aligned
+			 * after the "(" */
+			Vec inner_ops = { 0 };
+			const char *in = arena_strndup(expr + inner, strlen(expr) - inner - 1);
+			if (split_expr(in, &inner_ops) > 1) {
+				StrBuf lead = { 0 };
+				for (int i = 0; i < P->depth; i++)
+					sb_putc(&lead, '\t');
+				sb_printf(&lead, "%s%.*s", head, (int)inner, expr);
+				int c0 = indent + (int)start + (int)inner;
+				const char *t = arena_printf(")%s", tail);
+				bool ok = pack(P, lead.data, c0, c0, &inner_ops, t, true) &&
+					  pack(P, lead.data, c0, c0, &inner_ops, t, false);
+				sb_free(&lead);
+				if (ok)
+					return;
+			}
+		}
+		int nargs = nops ? 0 : split_call(expr, &args);
+		StrBuf lead = { 0 };
+		for (int i = 0; i < P->depth; i++)
+			sb_putc(&lead, '\t');
+		sb_puts(&lead, head);
+		const char *lead_s = lead.data;
+		int col = indent + (int)start;
+		bool done = false;
+		if (nops > 1) {
+			if (pack(P, lead_s, col, col, &ops, tail, true)) {
+				done = pack(P, lead_s, col, col, &ops, tail, false);
+			} else if (is_assign) {
+				/* "x =" then the expression one indent deeper */
+				const char *h = arena_printf("%.*s\n", (int)(strlen(lead_s) - 1), lead_s);
+				StrBuf sb = { 0 };
+				sb_puts(&sb, h);
+				put_indent(&sb, indent + 8);
+				if (pack(P, sb.data, indent + 8, indent + 8, &ops, tail, true)) {
+					done = pack(P, sb.data, indent + 8, indent + 8, &ops, tail, false);
+					if (done && P->line)
+						P->line++;
+				}
+				sb_free(&sb);
+			}
+		} else if (nops == 0 && start == 0 && (tail_len == 0 || is_prototype(expr)) && strchr(expr, '(') &&
+			   strchr(expr, ' ') &&
+			   strchr(expr, ' ') < strchr(expr, '(') && expr[strlen(expr) - 1] == ')') {
+			/* a function signature: parameters aligned after the "(" that
+			 * opens them, the one matching the final ")" */
+			int depth = 0;
+			const char *o = expr + strlen(expr) - 1;
+			for (; o > expr; o--) {
+				if (*o == ')')
+					depth++;
+				else if (*o == '(' && --depth == 0)
+					break;
+			}
+			const char *name_start = o;
+			while (name_start > expr && name_start[-1] != ' ' && name_start[-1] != '*')
+				name_start--;
+			Vec params = { 0 };
+			split_call(name_start, &params);
+			if (params.len > 1) {
+				/* the first piece gets the whole head */
+				params.items[0] = arena_printf("%.*s%s", (int)(name_start - expr), expr,
+							       (const char *)params.items[0]);
+				done = pack(P, lead_s, col, indent + (int)(o + 1 - expr), &params, tail, false);
+			}
+		} else if (nargs > 1) {
+			if (is_assign && indent + 8 + (int)strlen(expr) + (int)tail_len <= COLUMN_LIMIT) {
+				sb_printf(P->out, "%.*s\n", (int)(strlen(lead_s) - 1), lead_s);
+				put_indent(P->out, indent + 8);
+				sb_printf(P->out, "%s%s\n", expr, tail);
+				if (P->line)
+					P->line += 2;
+				done = true;
+			} else {
+				int open = (int)(strchr(expr, '(') - expr) + 1;
+				done = pack(P, lead_s, col, col + open, &args, tail, false);
+				if (!done) {
+					/* clang-format's other break: after the "(", the
+					 * arguments one indent deeper */
+					StrBuf sb = { 0 };
+					sb_printf(&sb, "%s%.*s\n", lead_s, open, expr);
+					put_indent(&sb, indent + 8);
+					Vec rest = { 0 };
+					for (int i = 0; i < args.len; i++)
+						vec_push(&rest, i ? args.items[i]
+								  : (void *)arena_strdup((const char *)args.items[0] + open));
+					done = pack(P, sb.data, indent + 8, indent + 8, &rest, tail, false);
+					if (done && P->line)
+						P->line++;
+					sb_free(&sb);
+				}
+			}
+		}
+		sb_free(&lead);
+		if (done)
+			return;
+	}
+	print_raw_line(P, text);
+}
+
+/* ---- comments --------------------------------------------------------------
+ *
+ * The source's `;` comments go into the C where a reader looks for them
+ * (docs/emit_c.md, "Comments"): a comment on its own line(s) above the C
+ * of the form that follows it, a trailing comment after the statement
+ * its line produced. They are only ever added as lines or line ends: the
+ * statements are the same with and without them. */
+
+/* "/" "*" text "*" "/", or a // comment when the text would close a block
+ * comment early. */
+static const char *comment_text(const Comment *c)
+{
+	if (strstr(c->text, "*/"))
+		return arena_printf("//%s%s", *c->text ? " " : "", c->text);
+	return arena_printf("/* %s */", c->text);
+}
+
+/* Writes comments as block comments at depth tabs: each run of comments
+ * on consecutive source lines is one comment, `/" "* text *" "/` for one
+ * line, the kernel's multi-line style for more; a trailing comment moved
+ * above its statement stays a comment of its own. Returns the lines
+ * written. */
+int put_comments(StrBuf *out, int depth, const Vec *list)
+{
+	int lines = 0;
+	for (int i = 0; i < list->len;) {
+		int j = i + 1;
+		const Comment *first = list->items[i];
+		bool slashes = strstr(first->text, "*/") != NULL;
+		while (j < list->len && !first->trailing && !((const Comment *)list->items[j])->trailing &&
+		       ((const Comment *)list->items[j])->line == ((const Comment *)list->items[j - 1])->line + 1) {
+			slashes |= strstr(((const Comment *)list->items[j])->text, "*/") != NULL;
+			j++;
+		}
+		if (j - i == 1 || slashes) {
+			for (int k = i; k < j; k++, lines++) {
+				for (int t = 0; t < depth; t++)
+					sb_putc(out, '\t');
+				sb_printf(out, "%s\n", comment_text(list->items[k]));
+			}
+		} else {
+			for (int t = 0; t < depth; t++)
+				sb_putc(out, '\t');
+			sb_puts(out, "/*\n");
+			for (int k = i; k < j; k++) {
+				const Comment *c = list->items[k];
+				for (int t = 0; t < depth; t++)
+					sb_putc(out, '\t');
+				sb_printf(out, " *%s%s\n", *c->text ? " " : "", c->text);
+			}
+			for (int t = 0; t < depth; t++)
+				sb_putc(out, '\t');
+			sb_puts(out, " */\n");
+			lines += j - i + 2;
+		}
+		i = j;
+	}
+	return lines;
+}
+
+/* Columns the last line of text takes (tabs to 8). */
+static int last_line_width(const char *text, size_t len)
+{
+	size_t start = len;
+	while (start > 0 && text[start - 1] != '\n')
+		start--;
+	int col = 0;
+	for (size_t i = start; i < len; i++)
+		col = text[i] == '\t' ? (col / 8 + 1) * 8 : col + 1;
+	return col;
+}
+
+/* One output line produced by source line `line`: the comments planned
+ * above it, a #line directive when the line numbering does not already
+ * say so, the text, and a trailing comment when one was planned and fits
+ * in 80 columns (otherwise it goes above). */
+static void print_line(Printer *P, int line, const char *text)
+{
+	int call = P->call++;
+	if (P->record) {
+		vec_push(P->record, (void *)(intptr_t)line);
+		vec_push(P->record_start, (void *)(uintptr_t)P->src_start);
+		vec_push(P->record_end, (void *)(uintptr_t)P->src_end);
+	}
+	Vec *before = P->before && call < P->ncalls ? &P->before[call] : NULL;
+	const Comment *trailing = P->trailing && call < P->ncalls ? P->trailing[call] : NULL;
+	StrBuf body = { 0 };
+	long saved_line = P->line;
+	StrBuf *saved_out = P->out;
+	if (trailing) {
+		/* the statement first, to see whether the comment fits after it */
+		P->out = &body;
+		P->line = 0;
+		print_text(P, text);
+		P->out = saved_out;
+		P->line = saved_line;
+		const char *c = comment_text(trailing);
+		if (last_line_width(body.data, body.len - 1) + 1 + (int)strlen(c) > COLUMN_LIMIT) {
+			Vec one = { 0 };
+			if (before)
+				for (int i = 0; i < before->len; i++)
+					vec_push(&one, before->items[i]);
+			vec_push(&one, (void *)trailing);
+			before = arena_alloc(sizeof(*before));
+			*before = one;
+			trailing = NULL;
+		}
+	}
+	StrBuf comments = { 0 };
+	int k = before && before->len ? put_comments(&comments, P->depth, before) : 0;
+	if (P->directives && line > 0 && line != (P->line ? P->line + k : 0)) {
+		/* the directive goes above the comments (clang-format indents a
+		 * comment above a directive like the line before it), numbered
+		 * so that the statement gets its line */
+		if (line - k >= 1) {
+			sb_printf(P->out, "#line %d %s\n", line - k, P->file);
+		} else {
+			if (comments.data)
+				sb_puts(P->out, comments.data);
+			sb_free(&comments);
+			k = 0;
+			sb_printf(P->out, "#line %d %s\n", line, P->file);
+		}
+		P->line = line - k;
+	}
+	if (comments.data)
+		sb_puts(P->out, comments.data);
+	sb_free(&comments);
+	if (P->line)
+		P->line += k;
+	if (trailing) {
+		body.data[body.len - 1] = '\0';
+		sb_printf(P->out, "%s %s\n", body.data, comment_text(trailing));
+		for (size_t i = 0; i < body.len; i++)
+			if (body.data[i] == '\n' && P->line)
+				P->line++;
+		if (P->line)
+			P->line++;
+	} else {
+		print_text(P, text);
+	}
+	sb_free(&body);
+}
+
+static void print_block(Printer *P, const CBlock *b);
+
+/* Can block b be an unbraced body: one plain statement, not a
+ * declaration? */
+static bool bare_ok(const CBlock *b)
+{
+	if (!b || b->stmts.len != 1)
+		return false;
+	const CStmt *s = b->stmts.items[0];
+	return s->kind == CS_LINE && !s->is_decl;
+}
+
+static void print_stmt(Printer *P, const CStmt *s);
+
+/* Prints an if / else if / else chain, braces on every branch or none
+ * (kernel style), none only when each branch is one plain statement. */
+static void print_if_chain(Printer *P, const CStmt *s, bool braces)
+{
+	const CStmt *cur = s;
+	const char *kw = "if";
+	for (;;) {
+		P->src_start = cur->src_start;
+		P->src_end = cur->src_end;
+		if (braces) {
+			if (cur == s)
+				print_line(P, cur->line, arena_printf("if (%s) {", cur->text));
+			else
+				print_line(P, cur->line, arena_printf("} else if (%s) {", cur->text));
+		} else {
+			print_line(P, cur->line, arena_printf("%s (%s)", kw, cur->text));
+		}
+		P->depth++;
+		print_block(P, cur->then);
+		P->depth--;
+		const CBlock *els = cur->els;
+		if (!els) {
+			if (braces)
+				print_raw_line(P, "}");
+			return;
+		}
+		if (els->stmts.len == 1 && ((CStmt *)els->stmts.items[0])->kind == CS_IF) {
+			cur = els->stmts.items[0];
+			kw = "else if";
+			continue;
+		}
+		print_raw_line(P, braces ? "} else {" : "else");
+		P->depth++;
+		print_block(P, els);
+		P->depth--;
+		if (braces)
+			print_raw_line(P, "}");
+		return;
+	}
+}
+
+static bool chain_bare_ok(const CStmt *s)
+{
+	for (const CStmt *cur = s;;) {
+		if (!bare_ok(cur->then))
+			return false;
+		if (!cur->els)
+			return true;
+		if (cur->els->stmts.len == 1 && ((CStmt *)cur->els->stmts.items[0])->kind == CS_IF) {
+			cur = cur->els->stmts.items[0];
+			continue;
+		}
+		return bare_ok(cur->els);
+	}
+}
+
+/* A one-statement body goes without braces whether or not a #line lands
+ * inside it: the C's shape never depends on the directives (--no-line
+ * output is the default output without them). */
+static void print_body(Printer *P, const char *head, int line, const CBlock *b)
+{
+	if (bare_ok(b)) {
+		print_line(P, line, head);
+		P->depth++;
+		print_block(P, b);
+		P->depth--;
+		return;
+	}
+	print_line(P, line, arena_printf("%s {", head));
+	P->depth++;
+	print_block(P, b);
+	P->depth--;
+	print_raw_line(P, "}");
+}
+
+static void print_stmt(Printer *P, const CStmt *s)
+{
+	P->src_start = s->src_start;
+	P->src_end = s->src_end;
+	switch (s->kind) {
+	case CS_LINE:
+		print_line(P, s->line, s->text);
+		return;
+	case CS_IF:
+		print_if_chain(P, s, !chain_bare_ok(s));
+		return;
+	case CS_FOR:
+		if (block_empty(s->then)) {
+			print_line(P, s->line, arena_printf("for (%s)", s->text));
+			P->depth++;
+			print_raw_line(P, ";");
+			P->depth--;
+			return;
+		}
+		print_body(P, arena_printf("for (%s)", s->text), s->line, s->then);
+		return;
+	case CS_SWITCH:
+		print_line(P, s->line, arena_printf("switch (%s) {", s->text));
+		for (int i = 0; i < s->cases.len; i++) {
+			CCase *c = s->cases.items[i];
+			/* a case's declarations need their own scope: without braces
+			 * they would belong to the whole switch */
+			bool block = false;
+			for (int j = 0; j < c->body->stmts.len; j++)
+				block |= ((CStmt *)c->body->stmts.items[j])->is_decl;
+			print_raw_line(P, block ? arena_printf("%s {", c->label) : c->label);
+			P->depth++;
+			print_block(P, c->body);
+			P->depth--;
+			if (block)
+				print_raw_line(P, "}");
+		}
+		print_raw_line(P, "}");
+		return;
+	}
+}
+
+static void print_block(Printer *P, const CBlock *b)
+{
+	bool after_decl = false;
+	for (int i = 0; b && i < b->stmts.len; i++) {
+		const CStmt *s = b->stmts.items[i];
+		bool decl = s->kind == CS_LINE && s->is_decl;
+		const CStmt *prev = i > 0 ? b->stmts.items[i - 1] : NULL;
+		/* a copy made for a call's by-value argument stays with the
+		 * call: both come from one source form */
+		bool same_form = prev && prev->glued && after_decl && !decl;
+		if (i > 0 && after_decl != decl && !same_form) {
+			/* a blank line ends the declarations */
+			sb_putc(P->out, '\n');
+			if (P->line)
+				P->line++;
+		}
+		after_decl = decl;
+		print_stmt(P, s);
+	}
+}
+
+static void print_function_once(Printer *P, const char *sec, const char *head, int fn_line, const CBlock *body,
+				const Vec *at_end)
+{
+	if (sec)
+		print_raw_line(P, sec);
+	P->line = 0;
+	P->src_start = P->src_end = 0;
+	print_line(P, fn_line, head);
+	print_raw_line(P, "{");
+	P->depth = 1;
+	print_block(P, body);
+	if (at_end && at_end->len)
+		put_comments(P->out, P->depth, at_end);
+	P->depth = 0;
+	print_raw_line(P, "}");
+}
+
+/* A function with the comments of its body (docs/emit_c.md, "Comments").
+ * A first printing, thrown away, records the .va line of every statement
+ * printed; then each comment finds its statement: a trailing comment the
+ * last statement of its line, any other comment (or a trailing one whose
+ * line produced no statement) the first statement after it when that
+ * one's form starts after the comment, inside the innermost form holding
+ * the comment, else the statement of that innermost form, above it; what
+ * is left goes at the end of the body. */
+void print_function(Printer *P, const char *sec, const char *head, int fn_line, const CBlock *body,
+			   const Vec *comments)
+{
+	if (!comments || comments->len == 0) {
+		print_function_once(P, sec, head, fn_line, body, NULL);
+		return;
+	}
+	Vec lines = { 0 }, starts = { 0 }, ends = { 0 };
+	StrBuf scratch = { 0 };
+	Printer t = *P;
+	t.out = &scratch;
+	t.record = &lines;
+	t.record_start = &starts;
+	t.record_end = &ends;
+	t.call = 0;
+	print_function_once(&t, sec, head, fn_line, body, NULL);
+	sb_free(&scratch);
+
+	int n = lines.len;
+	Vec *before = arena_alloc(sizeof(Vec) * (size_t)(n + 1));
+	const Comment **trailing = arena_alloc(sizeof(Comment *) * (size_t)(n + 1));
+	Vec at_end = { 0 };
+	for (int i = 0; i < comments->len; i++) {
+		const Comment *c = comments->items[i];
+		int target = -1;
+		/* call 0 is the signature: its comments went above the function */
+		for (int k = 1; c->trailing && k < n; k++)
+			if ((intptr_t)lines.items[k] == (intptr_t)c->line && !trailing[k])
+				target = k;
+		if (target > 0) {
+			trailing[target] = c;
+			continue;
+		}
+		/* the innermost statement whose form holds the comment ... */
+		int holder = -1, next = -1;
+		for (int k = 1; k < n; k++) {
+			intptr_t line = (intptr_t)lines.items[k];
+			uintptr_t end = (uintptr_t)ends.items[k];
+			if (line > 0 && line <= (intptr_t)c->line && end > c->offset &&
+			    (holder < 0 || end < (uintptr_t)ends.items[holder]))
+				holder = k;
+		}
+		/* ... and the first one after it */
+		for (int k = 1; k < n && next < 0; k++)
+			if ((intptr_t)lines.items[k] >= (intptr_t)c->line)
+				next = k;
+		/* the one after it, when its form starts after the comment and
+		 * inside the holder's (a comment above a clause, a binding) */
+		uintptr_t next_start = next > 0 ? (uintptr_t)starts.items[next] : 0;
+		if (next > 0 && next_start >= c->offset &&
+		    (holder < 0 || next_start < (uintptr_t)ends.items[holder]))
+			target = next;
+		else
+			target = holder > 0 ? holder : next;
+		vec_push(target > 0 ? &before[target] : &at_end, (void *)c);
+	}
+	P->call = 0;
+	P->before = before;
+	P->trailing = trailing;
+	P->ncalls = n;
+	print_function_once(P, sec, head, fn_line, body, &at_end);
+	P->before = NULL;
+	P->trailing = NULL;
+	P->ncalls = 0;
+}
+

@@ -1,0 +1,525 @@
+/* emit_c_stmt.c - the C backend's statements (see emit_c.h): let, do,
+ * if, cond, match, for-range, set! and the value a form delivers (returned,
+ * assigned or dropped), as a tree of CStmt that emit_c_print.c prints. */
+#include "emit_c.h"
+
+/* ---- statements ---------------------------------------------------------------- */
+
+bool fn_returns_value(Emitter *E)
+{
+	return E->fn->ret && E->fn->ret->kind != TY_UNIT;
+}
+
+/* The value of n delivered to d as one statement. */
+/* Can n's value come from one of our defns returning __u32 (directly or
+ * as an arm of an if)? The entry returns int, and hand C would give that
+ * defn an int result; here the conversion is written out. */
+static bool returns_our_u32(const Node *n)
+{
+	n = value_tail(n);
+	if (n->kind == N_IF)
+		return returns_our_u32(n->then) || returns_our_u32(n->els);
+	return n->kind == N_CALL && n->callee_kind == CALLEE_FN;
+}
+
+static void deliver(Emitter *E, Node *n, Dest d)
+{
+	switch (d.kind) {
+	case DEST_DISCARD:
+		break;
+	case DEST_RETURN: {
+		CExpr v;
+		if (E->fn->is_entry) {
+			/* the entry returns int: the value of one of our defns
+			 * converts visibly (-Wsign-conversion), and a narrowing
+			 * to __u32 narrows to int instead */
+			v = exact_value(E, n);
+			bool literal = value_tail(n)->kind == N_INT ||
+				       (value_tail(n)->kind == N_NAME && value_tail(n)->ref == REF_KCONST);
+			if (!literal && n->type && is_int_type(n->type) && !n->type->is_signed && n->type->size == 4) {
+				if (v.prec == PREC_UNARY && strncmp(v.s, "(__u32)", 7) == 0)
+					v = cx(arena_printf("(int)%s", v.s + 7), PREC_UNARY);
+				else if (returns_our_u32(n))
+					v = cx(arena_printf("(int)%s", cast_operand(v)), PREC_UNARY);
+			}
+		} else
+			v = value_for(E, n, E->fn->ret);
+		add_line(E, line_of(n), arena_printf("return %s;", v.s));
+		return;
+	}
+	case DEST_ASSIGN: {
+		CExpr v = value_for(E, n, d.type);
+		add_line(E, line_of(n), arena_printf("%s = %s;", d.target, paren(v, PREC_ASSIGN)));
+		return;
+	}
+	}
+}
+
+/* n evaluated for its effects only. */
+static void discard(Emitter *E, Node *n)
+{
+	if (!has_effects(n))
+		return;
+	switch (n->kind) {
+	case N_CALL:
+		if (n->callee_kind == CALLEE_BUILTIN && n->builtin != BI_STORE && n->builtin != BI_STACK_STORE) {
+			for (int i = 0; i < n->args.len; i++)
+				discard(E, n->args.items[i]);
+			return;
+		}
+		add_line(E, line_of(n), arena_printf("%s;", lower_value(E, n).s));
+		return;
+	case N_BINOP:
+	case N_NEG:
+	case N_NOT:
+	case N_CAST:
+	case N_FIELD:
+		if (n->lhs)
+			discard(E, n->lhs);
+		if (n->rhs)
+			discard(E, n->rhs);
+		return;
+	default:
+		/* let, do, if, match, for, set!, andalso, orelse */
+		lower_stmt(E, n, (Dest){ DEST_DISCARD, NULL, NULL });
+		return;
+	}
+}
+
+/* A block built by lowering n into d. */
+static CBlock *branch(Emitter *E, Node *n, Dest d)
+{
+	CBlock *saved;
+	CBlock *b = enter_block(E, &saved);
+	if (n)
+		lower_stmt(E, n, d);
+	leave_block(E, saved);
+	return b;
+}
+
+/* Did lowering produce no statement at all? */
+bool block_empty(const CBlock *b)
+{
+	return !b || b->stmts.len == 0;
+}
+
+/* An if statement with branches already lowered; an empty then-branch
+ * turns the condition around. */
+static void emit_if(Emitter *E, int line, CExpr cond, CBlock *then, CBlock *els)
+{
+	if (block_empty(then) && block_empty(els))
+		return;
+	if (block_empty(then)) {
+		cond = negate(cond);
+		then = els;
+		els = NULL;
+	}
+	CStmt *s = add_stmt(E, CS_IF, line, cond.s);
+	s->then = then;
+	if (!block_empty(els))
+		s->els = els;
+}
+
+/* The line an if statement maps to: its condition's, which for a cond
+ * clause is the clause's line (the N_IF of a first clause has the cond
+ * form's). */
+static int if_line(const Node *n)
+{
+	return n->kind == N_IF && n->cond ? line_of(n->cond) : line_of(n);
+}
+
+static void lower_if(Emitter *E, Node *n, CExpr cond, Node *then, Node *els, Dest d)
+{
+	bool flatten = d.kind == DEST_RETURN && fn_returns_value(E);
+	if (flatten && els && then && !needs_stmts(E, els) && needs_stmts(E, then)) {
+		/* early return: if (!ok) return 0; ... */
+		cond = negate(cond);
+		Node *t = then;
+		then = els;
+		els = t;
+	}
+	CBlock *tb = branch(E, then, d);
+	if (flatten) {
+		CBlock *saved_cur = E->cur;
+		CStmt *s = add_stmt(E, CS_IF, if_line(n), cond.s);
+		s->then = tb;
+		E->cur = saved_cur;
+		if (els)
+			lower_stmt(E, els, d);
+		return;
+	}
+	CBlock *eb = branch(E, els, d);
+	emit_if(E, if_line(n), cond, tb, eb);
+}
+
+/* The first clause whose pattern matches a non-null pointer / a null one,
+ * (or true / false for a :bool scrutinee). */
+static MatchClause *first_clause(Node *n, bool want_some)
+{
+	for (int i = 0; i < n->clauses.len; i++) {
+		MatchClause *c = n->clauses.items[i];
+		PatternKind k = c->pattern->kind;
+		if (k == PAT_WILD || k == PAT_BIND)
+			return c;
+		if (want_some && (k == PAT_SOME || (k == PAT_BOOL && c->pattern->value)))
+			return c;
+		if (!want_some && (k == PAT_NONE || (k == PAT_BOOL && !c->pattern->value)))
+			return c;
+	}
+	return NULL;
+}
+
+/* The scrutinee as something that can be named several times: a variable
+ * as it is, else a declared local named after binding (when one of the
+ * clauses binds it), else the expression itself (named once). */
+static CExpr scrutinee(Emitter *E, Node *n, Var *binding, bool *declared)
+{
+	*declared = false;
+	if (is_var_ref(n->lhs))
+		return lower_value(E, n->lhs);
+	if (binding && var_info(E, binding)->uses > 0) {
+		CExpr v = value_for(E, n->lhs, binding->type);
+		add_var(E, line_of(n->lhs), c_decl(E, binding->type, binding->c_name), binding->c_name, v.s, false,
+			false);
+		*declared = true;
+		return cx(binding->c_name, PREC_POSTFIX);
+	}
+	return exact_value(E, n->lhs);
+}
+
+static void alias(Emitter *E, Var *v, CExpr e)
+{
+	if (v)
+		var_info(E, v)->text = e.prec >= PREC_POSTFIX ? e.s : arena_printf("(%s)", e.s);
+}
+
+/* match on a nullable pointer or a :bool: an if. */
+static void lower_match_two_way(Emitter *E, Node *n, Dest d)
+{
+	MatchClause *yes = first_clause(n, true), *no = first_clause(n, false);
+	Var *bind = NULL;
+	if (yes && yes->pattern->var && var_info(E, yes->pattern->var)->uses > 0)
+		bind = yes->pattern->var;
+	else if (no && no->pattern->kind == PAT_BIND && no->pattern->var &&
+		 var_info(E, no->pattern->var)->uses > 0)
+		bind = no->pattern->var;
+	if (d.kind == DEST_DISCARD && !has_effects(yes ? yes->body : NULL) &&
+	    !has_effects(no ? no->body : NULL)) {
+		discard(E, n->lhs);
+		return;
+	}
+	bool declared;
+	CExpr p = scrutinee(E, n, bind, &declared);
+	if (yes && yes->pattern->var)
+		alias(E, yes->pattern->var, p);
+	if (no && no->pattern->var)
+		alias(E, no->pattern->var, p);
+	lower_if(E, n, p, yes ? yes->body : NULL, no ? no->body : NULL, d);
+}
+
+/* match on an integer: a switch, or an if for a single literal. */
+static void lower_match_int(Emitter *E, Node *n, Dest d)
+{
+	Vec cases = { 0 }; /* MatchClause* with literal patterns, duplicates dropped */
+	MatchClause *deflt = NULL;
+	for (int i = 0; i < n->clauses.len && !deflt; i++) {
+		MatchClause *c = n->clauses.items[i];
+		if (c->pattern->kind != PAT_INT) {
+			deflt = c;
+			break;
+		}
+		bool dup = false;
+		for (int j = 0; j < cases.len; j++) {
+			MatchClause *o = cases.items[j];
+			dup |= o->pattern->value == c->pattern->value;
+		}
+		if (!dup)
+			vec_push(&cases, c);
+	}
+	Var *bind = deflt && deflt->pattern->kind == PAT_BIND ? deflt->pattern->var : NULL;
+	bool clause_effects = false;
+	for (int i = 0; i < n->clauses.len; i++)
+		clause_effects |= clause_emitted(n, i) && has_effects(((MatchClause *)n->clauses.items[i])->body);
+	if (d.kind == DEST_DISCARD && !clause_effects) {
+		discard(E, n->lhs);
+		return;
+	}
+	bool declared;
+	CExpr x = scrutinee(E, n, bind, &declared);
+	if (bind)
+		alias(E, bind, x);
+	Type *t = n->lhs->type;
+	bool flatten = d.kind == DEST_RETURN && fn_returns_value(E);
+
+	if (cases.len == 0) {
+		if (deflt)
+			lower_stmt(E, deflt->body, d);
+		return;
+	}
+	if (cases.len == 1) {
+		MatchClause *c = cases.items[0];
+		CExpr lit = cx(int_literal(t, c->pattern->value, c->pattern->negative, false, false,
+					   source_spelling(c->pattern->span, c->pattern->value, c->pattern->negative)),
+			       PREC_POSTFIX);
+		CExpr cond = cx(arena_printf("%s == %s", paren(x, PREC_EQ + 1), lit.s), PREC_EQ);
+		cond.is_binop = true;
+		cond.op = OP_EQ;
+		lower_if(E, n, cond, c->body, deflt ? deflt->body : NULL, d);
+		return;
+	}
+	CStmt *s = add_stmt(E, CS_SWITCH, line_of(n), paren(x, PREC_COMMA));
+	for (int i = 0; i <= cases.len; i++) {
+		MatchClause *c = i < cases.len ? cases.items[i] : deflt;
+		if (!c)
+			break;
+		CBlock *saved;
+		CBlock *b = enter_block(E, &saved);
+		lower_stmt(E, c->body, d);
+		if (!flatten)
+			add_line(E, 0, "break;");
+		leave_block(E, saved);
+		if (i == cases.len && !flatten && b->stmts.len == 1)
+			break; /* an empty default */
+		CCase *cc = arena_alloc(sizeof(*cc));
+		cc->label = i < cases.len ? arena_printf("case %s:", int_literal(t, c->pattern->value,
+										  c->pattern->negative, false, false,
+										  source_spelling(c->pattern->span, c->pattern->value, c->pattern->negative)))
+					  : "default:";
+		cc->body = b;
+		vec_push(&s->cases, cc);
+	}
+}
+
+static void lower_match(Emitter *E, Node *n, Dest d)
+{
+	Type *t = n->lhs->type;
+	if (t && (t->kind == TY_PTR || t->kind == TY_BOOL))
+		lower_match_two_way(E, n, d);
+	else
+		lower_match_int(E, n, d);
+}
+
+/* Is the loop bound n safe to re-evaluate on every iteration? */
+static bool stable_bound(const Node *n, const Node *body)
+{
+	if (n->kind == N_INT || is_var_ref(n) || (n->kind == N_NAME && n->ref == REF_KCONST))
+		return true;
+	if (n->kind == N_NAME && n->ref == REF_GLOBAL)
+		return n->ref_global->is_const || !has_effects(body);
+	return false;
+}
+
+static void lower_for(Emitter *E, Node *n)
+{
+	Var *v = n->var;
+	Type *t = v ? v->type : n->lhs->type;
+	const char *i = v ? var_text(E, v) : "i";
+	CExpr start = value_for(E, n->lhs, t);
+	CExpr end;
+	if (stable_bound(n->rhs, n->body)) {
+		end = exact_value(E, n->rhs);
+	} else {
+		CExpr e = value_for(E, n->rhs, t);
+		const char *name = new_local(E, "end");
+		add_var(E, line_of(n->rhs), c_decl(E, t, name), name, e.s, true, true);
+		end = cx(name, PREC_POSTFIX);
+	}
+	CStmt *s = add_stmt(E, CS_FOR, line_of(n),
+			    arena_printf("%s = %s; %s < %s; %s++", c_decl(E, t, i), start.s, i,
+					 paren(end, PREC_REL + 1), i));
+	s->then = branch(E, n->body, (Dest){ DEST_DISCARD, NULL, NULL });
+}
+
+static void lower_set(Emitter *E, Node *n)
+{
+	const char *target;
+	Type *t;
+	if (n->lhs) {
+		target = field_value(E, n->lhs, true).s;
+		t = n->lhs->type;
+	} else {
+		target = n->ref_global ? n->ref_global->c_name : n->name;
+		t = n->ref_global ? n->ref_global->type : n->rhs->type;
+	}
+	Node *v = n->rhs;
+	/* (set! g (+ g x)) -> g += x */
+	if (v->kind == N_BINOP && !binop_is_comparison(v->op) &&
+	    !((v->op == OP_DIV || v->op == OP_REM) && t && t->is_signed) && !wraps_unsigned(v->op, t)) {
+		bool same = false;
+		if (!n->lhs && v->lhs->kind == N_NAME && v->lhs->ref == REF_GLOBAL)
+			same = v->lhs->ref_global == n->ref_global;
+		else if (n->lhs && v->lhs->kind == N_FIELD && !has_effects(n->lhs))
+			same = strcmp(field_value(E, v->lhs, true).s, target) == 0;
+		if (same) {
+			CExpr r = v->rhs->kind == N_INT ? literal_operand(E, v->rhs, false, is_bitwise(v->op))
+							: value_for(E, v->rhs, t);
+			add_line(E, line_of(n), arena_printf("%s %s= %s;", target, binop_c_name(v->op), r.s));
+			return;
+		}
+	}
+	CExpr val = value_for(E, v, t);
+	add_line(E, line_of(n), arena_printf("%s = %s;", target, paren(val, PREC_ASSIGN)));
+}
+
+/* The C type a variable is declared with: its own, or the copy type of
+ * VarInfo.copy_type. */
+Type *var_decl_type(Emitter *E, const Var *v)
+{
+	VarInfo *vi = var_info(E, v);
+	return vi->let_bound && vi->copy_type && !vi->other_use ? vi->copy_type : v->type;
+}
+
+/* A let binding: a declaration, or nothing when the variable is unused
+ * (its initialiser's effects, if any, still happen). */
+static void lower_binding_form(Emitter *E, Binding *b);
+
+void lower_binding(Emitter *E, Binding *b)
+{
+	uint32_t saved_start = E->form_start, saved_end = E->form_end;
+	if (b->init) {
+		E->form_start = b->name_span.file ? b->name_span.offset : b->init->span.offset;
+		E->form_end = b->init->span.offset + b->init->span.len;
+	}
+	lower_binding_form(E, b);
+	E->form_start = saved_start;
+	E->form_end = saved_end;
+}
+
+static void lower_binding_form(Emitter *E, Binding *b)
+{
+	Var *v = b->var;
+	int line = b->name_span.line ? (int)b->name_span.line : line_of(b->init);
+	if (!v || var_info(E, v)->uses == 0) {
+		lower_stmt(E, b->init, (Dest){ DEST_DISCARD, NULL, NULL });
+		return;
+	}
+	const char *name = var_text(E, v);
+	Type *type = var_decl_type(E, v);
+	Node *init = b->init;
+	/* declarations and effects of an init that is itself a let or do
+	 * come first; the variable takes the final value */
+	while (init->kind == N_LET || (init->kind == N_DO && init->args.len > 0)) {
+		if (init->kind == N_LET) {
+			for (int i = 0; i < init->bindings.len; i++)
+				lower_binding(E, init->bindings.items[i]);
+			init = init->body;
+		} else {
+			for (int i = 0; i + 1 < init->args.len; i++)
+				lower_stmt(E, init->args.items[i], (Dest){ DEST_DISCARD, NULL, NULL });
+			init = init->args.items[init->args.len - 1];
+		}
+	}
+	if (needs_stmts(E, init) &&
+	    (init->kind == N_IF || init->kind == N_MATCH || init->kind == N_AND || init->kind == N_OR)) {
+		add_var(E, line, c_decl(E, type, name), name, NULL, true, false);
+		lower_stmt(E, init, (Dest){ DEST_ASSIGN, name, type });
+		return;
+	}
+	if (is_packet_var(E, v)) {
+		add_var(E, line, arena_printf("void *%s", name), name, lower_value(E, init).s, false, false);
+		return;
+	}
+	CExpr val = value_for(E, init, type);
+	add_var(E, line, c_decl(E, type, name), name, val.s, false, false);
+}
+
+/* Does n's source fit on one line? */
+static bool one_line(const Node *n)
+{
+	const SourceFile *f = n->span.file;
+	if (!f || !f->text || n->span.offset + n->span.len > f->len)
+		return false;
+	return memchr(f->text + n->span.offset, '\n', n->span.len) == NULL;
+}
+
+static void lower_stmt_form(Emitter *E, Node *n, Dest d);
+
+/* Lowers n into statements that remember where n ends in the source: a
+ * comment inside n goes above them (print_function). */
+void lower_stmt(Emitter *E, Node *n, Dest d)
+{
+	uint32_t saved_start = E->form_start, saved_end = E->form_end;
+	if (n) {
+		E->form_start = n->span.offset;
+		E->form_end = n->span.offset + n->span.len;
+	}
+	lower_stmt_form(E, n, d);
+	E->form_start = saved_start;
+	E->form_end = saved_end;
+}
+
+static void lower_stmt_form(Emitter *E, Node *n, Dest d)
+{
+	if (!n)
+		return;
+	/* a function returning nothing: its tail is a statement like any */
+	if (d.kind == DEST_RETURN && !fn_returns_value(E))
+		d.kind = DEST_DISCARD;
+	switch (n->kind) {
+	case N_LET:
+		for (int i = 0; i < n->bindings.len; i++)
+			lower_binding(E, n->bindings.items[i]);
+		lower_stmt(E, n->body, d);
+		return;
+	case N_DO:
+		for (int i = 0; i < n->args.len; i++)
+			lower_stmt(E, n->args.items[i], i + 1 < n->args.len ? (Dest){ DEST_DISCARD, NULL, NULL } : d);
+		return;
+	case N_IF:
+		if (d.kind == DEST_ASSIGN && !needs_stmts(E, n))
+			break;
+		/* written on one line, returned on one line */
+		if (d.kind == DEST_RETURN && !needs_stmts(E, n) && n->then->kind != N_IF &&
+		    n->els->kind != N_IF && one_line(n) && one_line(n->cond) && one_line(n->els) &&
+		    n->cond->span.line == n->span.line && n->els->span.line == n->span.line)
+			break;
+		if (d.kind == DEST_DISCARD && !has_effects(n->then) && !has_effects(n->els)) {
+			discard(E, n->cond);
+			return;
+		}
+		lower_if(E, n, lower_value(E, n->cond), n->then, n->els, d);
+		return;
+	case N_AND:
+	case N_OR:
+		if (d.kind == DEST_DISCARD) {
+			if (!has_effects(n->rhs)) {
+				discard(E, n->lhs);
+				return;
+			}
+			CExpr c = lower_value(E, n->lhs);
+			CBlock *b = branch(E, n->rhs, d);
+			emit_if(E, line_of(n), n->kind == N_AND ? c : negate(c), b, NULL);
+			return;
+		}
+		if (!needs_stmts(E, n->rhs))
+			break;
+		{
+			/* (andalso a b) is (if a b false), (orelse a b) is (if a true b) */
+			CExpr c = lower_value(E, n->lhs);
+			Node lit = { .kind = N_BOOL, .span = n->span, .type = ty_bool, .value = n->kind == N_OR };
+			Node *litp = arena_alloc(sizeof(*litp));
+			*litp = lit;
+			if (n->kind == N_AND)
+				lower_if(E, n, c, n->rhs, litp, d);
+			else
+				lower_if(E, n, c, litp, n->rhs, d);
+		}
+		return;
+	case N_MATCH:
+		lower_match(E, n, d);
+		return;
+	case N_FOR:
+		lower_for(E, n);
+		return;
+	case N_SET:
+		lower_set(E, n);
+		return;
+	default:
+		break;
+	}
+	if (d.kind == DEST_DISCARD)
+		discard(E, n);
+	else
+		deliver(E, n, d);
+}
+
