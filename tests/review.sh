@@ -3,7 +3,7 @@
 # (issue 12, docs/emit_c.md). For every program the translator accepts in
 # examples/, tests/gen/ and tests/ok/:
 #
-#   compile    the C compiles with clang -O2 -target bpf -Wall -Wextra -Werror
+#   compile    the C compiles as -c compiles it, clang -O2 -g -target bpf, with -Wall -Wextra -Werror
 #              -Wdeclaration-after-statement (the kernel builds with it)
 #   hex        every hexadecimal literal of the source appears in the C as
 #              written (digits and case)
@@ -114,7 +114,7 @@ for va in "$root"/examples/*.va "$root"/examples/mixed/*.va "$root"/tests/gen/*.
 	}
 	(cd "$dir" && "$vbpf2c" --no-line "$base") > "$work/noline.bpf.c" 2> "$work/err"
 
-	if "$clang" -O2 -target bpf $inc -Wall -Wextra -Werror -Wdeclaration-after-statement \
+	if "$clang" -O2 -g -target bpf $inc -Wall -Wextra -Werror -Wdeclaration-after-statement \
 		-c "$work/c.bpf.c" -o "$work/c.o" 2> "$work/cc.err"; then
 		passed=$((passed + 1))
 	else
