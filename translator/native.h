@@ -2,6 +2,8 @@
  * without clang (DESIGN.md, "The native backend").
  *
  *   native_lower.c    typed AST -> IR on unlimited 64-bit virtual registers
+ *   native_tidy.c     IR to IR: unreachable code and unread values removed,
+ *                     copies coalesced, every read checked to be set
  *   native_regalloc.c linear-scan allocation of virtual registers to r6-r9,
  *                     spilling the rest to the frame
  *   native_encode.c   IR + allocation -> struct bpf_insn, jumps resolved
@@ -93,8 +95,10 @@ typedef struct IrFunc {
 
 typedef struct NativeModule {
 	const Module *m;
-	IrFunc **funcs;          /* [0] is the entry */
+	IrFunc **funcs;          /* [0] is the entry when has_entry */
 	int nfuncs;
+	bool has_entry;          /* false for a file without (program): every
+	                          * function then goes to .text */
 	MapDecl **maps;          /* :extern ones too: undefined symbols */
 	int nmaps;
 	/* functions of hand-written C the program calls (extern c:): undefined
@@ -137,7 +141,12 @@ typedef struct NativeLine {
  * "native backend does not support X yet" and returns NULL for what it
  * cannot translate. */
 NativeModule *native_lower(const Module *m);
+/* Appends an instruction. The pointer is good until the next ir_emit:
+ * compute every operand (which may emit) before calling it. */
 IrInsn *ir_emit(IrFunc *f, IrOp op);
+
+/* native_tidy.c: false after reporting an internal error. */
+bool native_tidy(IrFunc *f);
 
 /* native_regalloc.c */
 bool native_regalloc(IrFunc *f);

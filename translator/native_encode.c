@@ -258,7 +258,7 @@ static bool falls_through(const IrFunc *f, const IrInsn *in, int label)
 	for (const IrInsn *next = in + 1; next < f->insns + f->len; next++) {
 		if (next->op == IR_LABEL && next->label == label)
 			return true;
-		if (next->op != IR_LINE && next->op != IR_LABEL)
+		if (next->op != IR_LINE && next->op != IR_LABEL && next->op != IR_NOP)
 			return false;
 	}
 	return false;
@@ -268,7 +268,7 @@ static bool falls_through(const IrFunc *f, const IrInsn *in, int label)
 static bool returns_next(const IrFunc *f, const IrInsn *in, int v)
 {
 	for (const IrInsn *next = in + 1; next < f->insns + f->len; next++) {
-		if (next->op == IR_LINE)
+		if (next->op == IR_LINE || next->op == IR_NOP)
 			continue;
 		return next->op == IR_RET && next->a.vreg == v && !next->a.remat;
 	}
@@ -456,7 +456,7 @@ bool native_compile(const Module *m, const char *license, const char *path)
 	if (!nm)
 		return false;
 	for (int i = 0; i < nm->nfuncs; i++)
-		if (!native_regalloc(nm->funcs[i]))
+		if (!native_tidy(nm->funcs[i]) || !native_regalloc(nm->funcs[i]))
 			return false;
 	return native_encode(nm) && native_write_elf(nm, license, path);
 }

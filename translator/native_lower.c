@@ -166,6 +166,17 @@ static int64_t wrap_const(int64_t v, const Type *t)
 	return (int64_t)u;
 }
 
+/* BPF's `be` byte swap of a constant, done here: the low size bytes of
+ * v reversed, zero-extended (what `rX = be16 rX` leaves on the
+ * little-endian hosts BPF runs on). */
+static int64_t byte_swap_const(int64_t v, int size)
+{
+	uint64_t u = (uint64_t)v, swapped = 0;
+	for (int i = 0; i < size; i++)
+		swapped |= ((u >> (8 * i)) & 0xff) << (8 * (size - 1 - i));
+	return (int64_t)swapped;
+}
+
 /* v made canonical for the integer type t: zero- or sign-extended from
  * t's width (native.h). */
 static IrVal wrap(Lower *L, IrVal v, const Type *t)
@@ -494,9 +505,10 @@ static int field_size(const Field *f)
 
 static IrVal load(Lower *L, IrVal base, int off, const Type *t, int size)
 {
+	IrVal a = in_reg(L, base);   /* before the load: it may emit a move */
 	IrInsn *in = ir_emit(L->f, IR_LOAD);
 	in->dst = new_vreg(L);
-	in->a = in_reg(L, base);
+	in->a = a;
 	in->off = off;
 	in->size = size;
 	if (t->kind == TY_INT && t->is_signed)
@@ -513,8 +525,9 @@ static IrVal load(Lower *L, IrVal base, int off, const Type *t, int size)
  * refuses a constant stored as an immediate (native.h). */
 static void store(Lower *L, IrVal base, int off, int size, IrVal v, bool not_ctx)
 {
+	IrVal a = in_reg(L, base);   /* before the store: it may emit a move */
 	IrInsn *in = ir_emit(L->f, IR_STORE);
-	in->a = in_reg(L, base);
+	in->a = a;
 	in->b = v;
 	in->off = off;
 	in->size = size;
@@ -734,9 +747,11 @@ static IrVal lower_call(Lower *L, Node *n)
 		}
 		case BI_BE: {
 			IrVal v = lower(L, a[0]);
+			if (!v.vreg)
+				return imm(byte_swap_const(v.imm, w->size));
 			IrInsn *in = ir_emit(L->f, IR_END);
 			in->dst = new_vreg(L);
-			in->a = in_reg(L, v);
+			in->a = v;
 			in->imm = w->size * 8;
 			IrVal r = reg(in->dst);
 			r.bits = w->size < 8 ? w->size * 8 : 0;   /* the swap zero-extends */
@@ -1152,43 +1167,10 @@ static void lower_tail(Lower *L, FnDecl *fn, Node *n)
 	default:
 		break;
 	}
-	IrVal v = lower(L, n);
-	ir_emit(L->f, IR_RET)->a = returned(L, fn, n, v);
-}
-
-/* `t = a + b; d = t` where t is read nowhere else becomes `d = a + b`:
- * an if's or a match's arm, a loop's increment, a call's result copied
- * into the register that holds it afterwards. The definition and the copy
- * are next to each other (lines between them aside), so d is the same
- * everywhere but between the two. */
-static void coalesce_copies(IrFunc *f)
-{
-	int *uses = calloc((size_t)f->nvregs + 1, sizeof(int));
-	for (int i = 0; i < f->len; i++) {
-		const IrInsn *in = &f->insns[i];
-		uses[in->dst]++;
-		uses[in->a.vreg]++;
-		uses[in->b.vreg]++;
-		for (int k = 0; k < in->nargs; k++)
-			uses[in->args[k].vreg]++;
-	}
-	for (int i = 1; i < f->len; i++) {
-		IrInsn *copy = &f->insns[i];
-		int t = copy->a.vreg;
-		if (copy->op != IR_MOV || !t || copy->a.remat || t == copy->dst || uses[t] != 2)
-			continue;
-		int j = i - 1;
-		while (j > 0 && f->insns[j].op == IR_LINE)
-			j--;
-		IrInsn *def = &f->insns[j];
-		if (def->dst != t || def->op == IR_PARAM)
-			continue;
-		def->dst = copy->dst;
-		copy->op = IR_NOP;
-		copy->dst = 0;
-		copy->a = (IrVal){ 0 };
-	}
-	free(uses);
+	/* the value first: returned() may emit a wrap, which must come
+	 * before the return, not after it */
+	IrVal v = returned(L, fn, n, lower(L, n));
+	ir_emit(L->f, IR_RET)->a = v;
 }
 
 static IrFunc *lower_function(Lower *L, FnDecl *fn)
@@ -1225,7 +1207,6 @@ static IrFunc *lower_function(Lower *L, FnDecl *fn)
 	L->stack_end = 0;
 	enter_stack_area(L, fn);
 	lower_tail(L, fn, fn->body);
-	coalesce_copies(f);
 	return f;
 }
 
@@ -1263,8 +1244,6 @@ NativeModule *native_lower(const Module *m)
 	NativeModule *nm = arena_alloc(sizeof(*nm));
 	nm->m = m;
 	Lower L = { .nm = nm };
-	if (!m->entry)
-		return NULL;
 	nm->maps = arena_alloc(sizeof(MapDecl *) * (size_t)(m->decls.len + 1));
 	size_t n = (size_t)(m->decls.len + 1);
 	nm->globals = arena_alloc(sizeof(GlobalDecl *) * n);
@@ -1279,7 +1258,12 @@ NativeModule *native_lower(const Module *m)
 			nm->maps[nm->nmaps++] = d->u.map;
 		}
 	}
-	fn_index(&L, m->entry);
+	/* without a (program) form there is no entry: the object holds the
+	 * maps, globals and exported functions, as clang's does (it drops
+	 * the unused static functions) */
+	nm->has_entry = m->entry != NULL;
+	if (m->entry)
+		fn_index(&L, m->entry);
 	/* exported defns are global functions, lowered whether or not the
 	 * entry calls them: hand-written C may */
 	for (int i = 0; i < m->decls.len; i++) {

@@ -1,0 +1,251 @@
+/* native_tidy.c - the IR between lowering and register allocation.
+ *
+ * The lowering writes what each form means, one form at a time, so it
+ * leaves code the verifier would refuse or that costs instructions for
+ * nothing; this pass removes it, on the whole function's control flow,
+ * whatever form left it:
+ *
+ *   - code no path reaches: a constant condition's other arm, `(if true
+ *     2 1)`, `(andalso x false)`, a condition an inlined call's literal
+ *     argument decides. The verifier refuses an object with an
+ *     instruction it cannot reach ("unreachable insn N").
+ *   - values nobody reads: a wrap of a helper's result that is dropped
+ *     would read r0 after a helper that leaves it unreadable (tail_call).
+ *     A call whose result nobody reads keeps only its effect.
+ *   - copies right after their value's definition (coalesce_copies).
+ *
+ * Then it checks what the encoder relies on: every value read is set on
+ * every path to the read, and no path runs off the function's end. A
+ * function that fails is an internal error at the line that reads the
+ * value, and no object is written (native.h: an object is either right
+ * or not written).
+ */
+#include "native.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static void make_nop(IrInsn *in)
+{
+	memset(in, 0, sizeof(*in));
+	in->op = IR_NOP;
+	in->fn = in->c_fn = in->map = in->global = -1;
+}
+
+/* Does control go on to the next instruction after in? */
+static bool falls_on(const IrInsn *in)
+{
+	return in->op != IR_JA && in->op != IR_RET;
+}
+
+static int *label_positions(const IrFunc *f)
+{
+	int *pos = malloc(sizeof(int) * (size_t)(f->nlabels + 1));
+	for (int l = 0; l <= f->nlabels; l++)
+		pos[l] = -1;
+	for (int i = 0; i < f->len; i++)
+		if (f->insns[i].op == IR_LABEL)
+			pos[f->insns[i].label] = i;
+	return pos;
+}
+
+/* Every instruction no path from the function's start reaches becomes a
+ * NOP (a structural walk, as the verifier's own check_cfg: both ways of
+ * every conditional jump count). */
+static void remove_unreachable(IrFunc *f)
+{
+	if (!f->len)
+		return;
+	int *label_pos = label_positions(f);
+	bool *reached = calloc((size_t)f->len, sizeof(bool));
+	int *work = malloc(sizeof(int) * (size_t)f->len), n = 0;
+	reached[0] = true;
+	work[n++] = 0;
+	while (n) {
+		int i = work[--n];
+		const IrInsn *in = &f->insns[i];
+		int next[2], nnext = 0;
+		if (falls_on(in) && i + 1 < f->len)
+			next[nnext++] = i + 1;
+		if (in->op == IR_JA || in->op == IR_JCC)
+			next[nnext++] = label_pos[in->label];
+		for (int k = 0; k < nnext; k++) {
+			if (next[k] >= 0 && !reached[next[k]]) {
+				reached[next[k]] = true;
+				work[n++] = next[k];
+			}
+		}
+	}
+	for (int i = 0; i < f->len; i++)
+		if (!reached[i])
+			make_nop(&f->insns[i]);
+	free(work);
+	free(reached);
+	free(label_pos);
+}
+
+/* An instruction whose only effect is its result. */
+static bool is_pure(const IrInsn *in)
+{
+	switch (in->op) {
+	case IR_MOV:
+	case IR_ALU:
+	case IR_ZEXT32:
+	case IR_END:
+	case IR_LOAD:
+	case IR_FRAME_LOAD:
+	case IR_FRAME_ADDR:
+	case IR_MAP:
+	case IR_GLOBAL:
+		return true;
+	default:
+		return false;
+	}
+}
+
+static void count_reads(const IrInsn *in, int *reads, int delta)
+{
+	reads[in->a.vreg] += delta;
+	reads[in->b.vreg] += delta;
+	for (int k = 0; k < in->nargs; k++)
+		reads[in->args[k].vreg] += delta;
+}
+
+/* Pure instructions whose result nobody reads go, until none is left
+ * (a wrap of a dropped value, then the value); a call's unread result is
+ * dropped, so nothing reads r0 after it. */
+static void remove_dead_values(IrFunc *f)
+{
+	int *reads = calloc((size_t)f->nvregs + 1, sizeof(int));
+	for (int i = 0; i < f->len; i++)
+		count_reads(&f->insns[i], reads, 1);
+	for (bool changed = true; changed;) {
+		changed = false;
+		for (int i = f->len - 1; i >= 0; i--) {
+			IrInsn *in = &f->insns[i];
+			if (!in->dst || reads[in->dst] > 0)
+				continue;
+			if (is_pure(in)) {
+				count_reads(in, reads, -1);
+				make_nop(in);
+				changed = true;
+			} else if (in->op == IR_CALL) {
+				in->dst = 0;
+			}
+		}
+	}
+	free(reads);
+}
+
+/* `t = a + b; d = t` where t is read nowhere else becomes `d = a + b`:
+ * an if's or a match's arm, a loop's increment, a call's result copied
+ * into the register that holds it afterwards. The definition and the copy
+ * are next to each other (lines between them aside), so d is the same
+ * everywhere but between the two. */
+static void coalesce_copies(IrFunc *f)
+{
+	int *uses = calloc((size_t)f->nvregs + 1, sizeof(int));
+	for (int i = 0; i < f->len; i++) {
+		const IrInsn *in = &f->insns[i];
+		uses[in->dst]++;
+		count_reads(in, uses, 1);
+	}
+	for (int i = 1; i < f->len; i++) {
+		IrInsn *copy = &f->insns[i];
+		int t = copy->a.vreg;
+		if (copy->op != IR_MOV || !t || copy->a.remat || t == copy->dst || uses[t] != 2)
+			continue;
+		int j = i - 1;
+		while (j > 0 && (f->insns[j].op == IR_LINE || f->insns[j].op == IR_NOP))
+			j--;
+		IrInsn *def = &f->insns[j];
+		if (def->dst != t || def->op == IR_PARAM)
+			continue;
+		def->dst = copy->dst;
+		make_nop(copy);
+	}
+	free(uses);
+}
+
+typedef uint64_t Word;
+enum { WORD_BITS = 64 };
+
+static bool is_set(const Word *s, int v) { return s[v / WORD_BITS] >> (v % WORD_BITS) & 1; }
+static void set_bit(Word *s, int v) { s[v / WORD_BITS] |= (Word)1 << (v % WORD_BITS); }
+
+/* Is every value read set on every path that reaches the read, and does
+ * every path end in a return? A forward pass in the IR's order: a value
+ * is set at a label when it is set on every jump to it from above and on
+ * the way falling into it. A loop's back edge adds nothing to that, since
+ * the sets only grow along a path and the loop is entered from above. */
+static bool check_defined(IrFunc *f)
+{
+	int words = f->nvregs / WORD_BITS + 1;
+	size_t bytes = sizeof(Word) * (size_t)words;
+	int *label_pos = label_positions(f);
+	Word **at_label = calloc((size_t)f->nlabels + 1, sizeof(Word *));
+	Word *cur = calloc((size_t)words, sizeof(Word));
+	bool live = true;   /* control can reach the current instruction */
+	bool ok = true;
+	Span line = f->decl->span;
+	for (int i = 0; i < f->len && ok; i++) {
+		IrInsn *in = &f->insns[i];
+		if (in->op == IR_LINE)
+			line = in->span;
+		if (in->op == IR_LABEL) {
+			Word *from_above = at_label[in->label];
+			if (!live && from_above)
+				memcpy(cur, from_above, bytes);
+			else if (from_above)
+				for (int w = 0; w < words; w++)
+					cur[w] &= from_above[w];
+			live = live || from_above;
+		}
+		if (!live)
+			continue;
+		IrVal reads[7] = { in->a, in->b };
+		int nreads = 2;
+		for (int k = 0; k < in->nargs; k++)
+			reads[nreads++] = in->args[k];
+		for (int k = 0; k < nreads && ok; k++) {
+			if (reads[k].vreg && !reads[k].remat && !is_set(cur, reads[k].vreg)) {
+				diag_error(line, "native backend: internal error in %s: a value is "
+					   "read before it is set (no object written)", f->name);
+				ok = false;
+			}
+		}
+		if (in->dst)
+			set_bit(cur, in->dst);
+		if ((in->op == IR_JA || in->op == IR_JCC) && label_pos[in->label] > i) {
+			Word **s = &at_label[in->label];
+			if (!*s) {
+				*s = malloc(bytes);
+				memcpy(*s, cur, bytes);
+			} else {
+				for (int w = 0; w < words; w++)
+					(*s)[w] &= cur[w];
+			}
+		}
+		if (!falls_on(in))
+			live = false;
+	}
+	if (ok && live) {
+		diag_error(line, "native backend: internal error in %s: a path runs past the "
+			   "function's end (no object written)", f->name);
+		ok = false;
+	}
+	for (int l = 0; l <= f->nlabels; l++)
+		free(at_label[l]);
+	free(at_label);
+	free(cur);
+	free(label_pos);
+	return ok;
+}
+
+bool native_tidy(IrFunc *f)
+{
+	remove_unreachable(f);
+	remove_dead_values(f);
+	coalesce_copies(f);
+	return check_defined(f);
+}
