@@ -226,13 +226,16 @@ static void set_var(Lower *L, const Var *var, IrVal v)
 	vec_push(&L->vars, vv);
 }
 
-static IrVal var_val(Lower *L, const Var *var)
+/* The value the name n (a variable) names; a variable this file never
+ * bound is a form it does not know, never a silent 0. */
+static IrVal var_val(Lower *L, const Node *n)
 {
 	for (int i = L->vars.len - 1; i >= 0; i--) {
 		VarVal *vv = L->vars.items[i];
-		if (vv->var == var)
+		if (vv->var == n->ref_var)
 			return vv->val;
 	}
+	unsupported(L, n->span, "this kind of variable");
 	return imm(0);
 }
 
@@ -253,12 +256,15 @@ static int map_index(Lower *L, const MapDecl *map)
 	return -1;
 }
 
-static int global_index(Lower *L, const GlobalDecl *g)
+/* g's index in nm->globals; -1 after reporting, for a global add_global
+ * refused (it reported that already). */
+static int global_index(Lower *L, const GlobalDecl *g, Span at)
 {
 	for (int i = 0; i < L->nm->nglobals; i++)
 		if (L->nm->globals[i] == g)
 			return i;
-	return 0;
+	unsupported(L, at, "this global");
+	return -1;
 }
 
 static IrVal global_addr(Lower *L, int g)
@@ -963,7 +969,9 @@ static void lower_sum_loop(Lower *L, Node *n, const GlobalDecl *g, IrVal start, 
 	IrVal tri = alu(L, BPF_ADD, alu(L, BPF_MUL, alu(L, BPF_RSH, count, imm(1)), less),
 			alu(L, BPF_MUL, alu(L, BPF_AND, count, imm(1)), alu(L, BPF_RSH, less, imm(1))));
 	IrVal sum = alu(L, BPF_ADD, alu(L, BPF_MUL, count, start), tri);
-	int gi = global_index(L, g);
+	int gi = global_index(L, g, n->span);
+	if (gi < 0)
+		return;
 	IrVal old = load(L, global_addr(L, gi), 0, g->type, g->type->size);
 	store(L, global_addr(L, gi), 0, g->type->size, wrap(L, alu(L, BPF_ADD, old, sum), g->type),
 	      true);
@@ -1008,7 +1016,7 @@ static IrVal lower_name(Lower *L, Node *n)
 {
 	switch (n->ref) {
 	case REF_VAR:
-		return var_val(L, n->ref_var);
+		return var_val(L, n);
 	case REF_MAP: {
 		int m = map_index(L, n->ref_map);
 		if (m < 0) {
@@ -1023,7 +1031,9 @@ static IrVal lower_name(Lower *L, Node *n)
 	case REF_KCONST:
 		return imm((int64_t)n->ref_kconst->value);
 	case REF_GLOBAL: {
-		int g = global_index(L, n->ref_global);
+		int g = global_index(L, n->ref_global, n->span);
+		if (g < 0)
+			return imm(0);
 		return load(L, global_addr(L, g), 0, n->ref_global->type, n->ref_global->type->size);
 	}
 	default:
@@ -1091,8 +1101,10 @@ static IrVal lower(Lower *L, Node *n)
 		return lower_call(L, n);
 	case N_SET: {
 		if (!n->lhs && n->ref == REF_GLOBAL && n->ref_global) {
-			int g = global_index(L, n->ref_global);
+			int g = global_index(L, n->ref_global, n->span);
 			IrVal v = lower(L, n->rhs);
+			if (g < 0)
+				return imm(0);
 			store(L, global_addr(L, g), 0, n->ref_global->type->size, v, true);
 			return imm(0);
 		}
@@ -1113,6 +1125,7 @@ static IrVal lower(Lower *L, Node *n)
 	case N_FOR:
 		return lower_for(L, n);
 	}
+	unsupported(L, n->span, "this form");
 	return imm(0);
 }
 
