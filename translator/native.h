@@ -147,6 +147,7 @@ IrInsn *ir_emit(IrFunc *f, IrOp op);
 
 /* native_tidy.c: false after reporting an internal error. */
 bool native_tidy(IrFunc *f);
+void native_drop_uncalled(NativeModule *nm);
 
 /* native_regalloc.c */
 bool native_regalloc(IrFunc *f);

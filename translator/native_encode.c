@@ -632,7 +632,11 @@ bool native_compile(const Module *m, const char *license, const char *path)
 	if (!nm)
 		return false;
 	for (int i = 0; i < nm->nfuncs; i++)
-		if (!native_tidy(nm->funcs[i]) || !native_regalloc(nm->funcs[i]))
+		if (!native_tidy(nm->funcs[i]))
+			return false;
+	native_drop_uncalled(nm);
+	for (int i = 0; i < nm->nfuncs; i++)
+		if (!native_regalloc(nm->funcs[i]))
 			return false;
 	return native_encode(nm) && native_write_elf(nm, license, path);
 }

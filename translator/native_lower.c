@@ -177,6 +177,18 @@ static int64_t byte_swap_const(int64_t v, int size)
 	return (int64_t)swapped;
 }
 
+/* `be` of the register v's low size bytes. */
+static IrVal byte_swap_reg(Lower *L, IrVal v, int size)
+{
+	IrInsn *in = ir_emit(L->f, IR_END);
+	in->dst = new_vreg(L);
+	in->a = v;
+	in->imm = size * 8;
+	IrVal r = reg(in->dst);
+	r.bits = size < 8 ? size * 8 : 0;   /* the swap zero-extends */
+	return r;
+}
+
 /* v made canonical for the integer type t: zero- or sign-extended from
  * t's width (native.h). */
 static IrVal wrap(Lower *L, IrVal v, const Type *t)
@@ -344,6 +356,46 @@ static bool const_cmp(BinOp op, bool is_signed, int64_t a, int64_t b)
 	}
 }
 
+/* Is n a byte swap, (bpf/be16 x) ...? */
+static bool is_byte_swap(const Node *n)
+{
+	return n->kind == N_CALL && n->callee_kind == CALLEE_BUILTIN && n->builtin == BI_BE &&
+	       n->builtin_type && n->args.len == 1;
+}
+
+/* (== (bpf/be16 x) K) compares x with K swapped instead, where the swap
+ * costs nothing (as the C backend writes x == bpf_htons(K) for clang to
+ * fold): a swap is a bijection on its width, so == and != mean the same.
+ * When one side is a swap and the other a constant of the swap's width,
+ * *a and *b get the comparison's operands in their order, true;
+ * otherwise nothing is lowered, false. */
+static bool swapped_comparison(Lower *L, Node *n, IrVal *a, IrVal *b)
+{
+	if (n->op != OP_EQ && n->op != OP_NE)
+		return false;
+	bool swap_left = is_byte_swap(n->lhs);
+	Node *swap = swap_left ? n->lhs : n->rhs, *other = swap_left ? n->rhs : n->lhs;
+	if (!is_byte_swap(swap) || is_byte_swap(other))
+		return false;
+	int size = swap->builtin_type->size;
+	/* the other side is lowered first only when it is first in the
+	 * source; a constant has no effects, so its order cannot matter */
+	if (!swap_left && other->kind != N_INT)
+		return false;
+	IrVal x = lower(L, swap->args.items[0]);
+	IrVal k = lower(L, other);
+	if (k.vreg || (size < 8 && (uint64_t)k.imm >> (size * 8))) {
+		/* not a constant of the swap's width: swap at run time */
+		IrVal swapped = x.vreg ? byte_swap_reg(L, x, size) : imm(byte_swap_const(x.imm, size));
+		*a = swap_left ? swapped : k;
+		*b = swap_left ? k : swapped;
+		return true;
+	}
+	*a = swap_left ? x : imm(byte_swap_const(k.imm, size));
+	*b = swap_left ? imm(byte_swap_const(k.imm, size)) : x;
+	return true;
+}
+
 /* Jumps to target when n evaluates to `when`; falls through otherwise. */
 static void branch(Lower *L, Node *n, bool when, int target)
 {
@@ -396,7 +448,11 @@ static void branch(Lower *L, Node *n, bool when, int target)
 		if (binop_is_comparison(n->op)) {
 			const Type *t = n->lhs->type;
 			bool is_signed = t && t->kind == TY_INT && t->is_signed;
-			IrVal a = lower(L, n->lhs), b = lower(L, n->rhs);
+			IrVal a, b;
+			if (!swapped_comparison(L, n, &a, &b)) {
+				a = lower(L, n->lhs);
+				b = lower(L, n->rhs);
+			}
 			BinOp op = when ? n->op : negate_cmp(n->op);
 			if (!a.vreg && !b.vreg) {
 				if (const_cmp(op, is_signed, a.imm, b.imm))
@@ -753,15 +809,7 @@ static IrVal lower_call(Lower *L, Node *n)
 		}
 		case BI_BE: {
 			IrVal v = lower(L, a[0]);
-			if (!v.vreg)
-				return imm(byte_swap_const(v.imm, w->size));
-			IrInsn *in = ir_emit(L->f, IR_END);
-			in->dst = new_vreg(L);
-			in->a = v;
-			in->imm = w->size * 8;
-			IrVal r = reg(in->dst);
-			r.bits = w->size < 8 ? w->size * 8 : 0;   /* the swap zero-extends */
-			return r;
+			return v.vreg ? byte_swap_reg(L, v, w->size) : imm(byte_swap_const(v.imm, w->size));
 		}
 		case BI_LE:
 			/* the identity on the little-endian hosts BPF runs on */

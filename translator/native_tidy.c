@@ -84,6 +84,95 @@ static void remove_unreachable(IrFunc *f)
 	free(label_pos);
 }
 
+/* Can the constant c stand as operand k (0: a, 1: b, 2: an argument) of
+ * in? Where the encoder reads a register only (a load's or store's base,
+ * a compare's left side), or where the verifier refuses an immediate 0
+ * (a divisor, native_lower.c's divisor()), it cannot. */
+static bool takes_constant(const IrInsn *in, int k, int64_t c)
+{
+	switch (in->op) {
+	case IR_ALU:
+		return k == 0 || !((in->alu == BPF_DIV || in->alu == BPF_MOD) && c == 0);
+	case IR_MOV:
+	case IR_RET:
+	case IR_CALL:
+		return true;
+	case IR_JCC:
+	case IR_STORE:
+	case IR_FRAME_STORE:
+		return k == 1;
+	default:
+		return false;
+	}
+}
+
+/* A value set once, by a constant or by a copy of another value set
+ * once, is that constant or value wherever it is read: the copy (an if's
+ * arm that a constant condition left alone, a loop's bound) then has no
+ * reader and goes with remove_dead_values. One definition that every read
+ * follows (check_defined) makes the replacement exact. */
+static void propagate_copies(IrFunc *f)
+{
+	int n = f->nvregs + 1;
+	int *defs = calloc((size_t)n, sizeof(int));
+	IrVal *source = calloc((size_t)n, sizeof(IrVal));
+	bool *copy = calloc((size_t)n, sizeof(bool));
+	for (int i = 0; i < f->len; i++)
+		defs[f->insns[i].dst]++;
+	for (int i = 0; i < f->len; i++) {
+		const IrInsn *in = &f->insns[i];
+		if (in->op != IR_MOV || !in->dst || defs[in->dst] != 1 || in->a.remat)
+			continue;
+		if (in->a.vreg && (defs[in->a.vreg] != 1 || in->a.vreg == in->dst))
+			continue;
+		source[in->dst] = in->a;
+		copy[in->dst] = true;
+	}
+	for (int i = 0; i < f->len; i++) {
+		IrInsn *in = &f->insns[i];
+		IrVal *ops[7] = { &in->a, &in->b };
+		int nops = 2;
+		for (int k = 0; k < in->nargs; k++)
+			ops[nops++] = &in->args[k];
+		for (int k = 0; k < nops; k++) {
+			IrVal *op = ops[k];
+			if (!op->vreg || op->remat)
+				continue;
+			IrVal to = *op;
+			for (int hops = 0; to.vreg && copy[to.vreg] && hops < n; hops++)
+				to = source[to.vreg];
+			if (to.vreg == op->vreg)
+				continue;
+			if (!to.vreg && !takes_constant(in, k < 2 ? k : 2, to.imm))
+				continue;
+			*op = (IrVal){ .vreg = to.vreg, .imm = to.imm };
+		}
+	}
+	free(defs);
+	free(source);
+	free(copy);
+}
+
+/* A conditional jump to where control goes anyway (its target comes
+ * next, or only lines and labels are between) decides nothing. */
+static void remove_empty_jumps(IrFunc *f)
+{
+	for (int i = 0; i < f->len; i++) {
+		IrInsn *in = &f->insns[i];
+		if (in->op != IR_JCC && in->op != IR_JA)
+			continue;
+		for (int j = i + 1; j < f->len; j++) {
+			const IrInsn *next = &f->insns[j];
+			if (next->op == IR_LABEL && next->label == in->label) {
+				make_nop(in);
+				break;
+			}
+			if (next->op != IR_LINE && next->op != IR_LABEL && next->op != IR_NOP)
+				break;
+		}
+	}
+}
+
 /* An instruction whose only effect is its result. */
 static bool is_pure(const IrInsn *in)
 {
@@ -245,7 +334,55 @@ static bool check_defined(IrFunc *f)
 bool native_tidy(IrFunc *f)
 {
 	remove_unreachable(f);
+	/* the checks first: the rewrites below rely on every read
+	 * following a definition */
+	if (!check_defined(f))
+		return false;
+	remove_empty_jumps(f);
+	propagate_copies(f);
 	remove_dead_values(f);
 	coalesce_copies(f);
 	return check_defined(f);
+}
+
+/* Functions only dead code called (a call in the arm of a constant
+ * condition) are left out of the object, as clang leaves them out: the
+ * entry, the exported functions and what their remaining code calls stay,
+ * in their order. Runs after native_tidy on every function. */
+void native_drop_uncalled(NativeModule *nm)
+{
+	bool *kept = calloc((size_t)nm->nfuncs + 1, sizeof(bool));
+	int *work = malloc(sizeof(int) * (size_t)(nm->nfuncs + 1)), n = 0;
+	for (int i = 0; i < nm->nfuncs; i++) {
+		if ((nm->has_entry && i == 0) || nm->funcs[i]->decl->exported) {
+			kept[i] = true;
+			work[n++] = i;
+		}
+	}
+	while (n) {
+		const IrFunc *f = nm->funcs[work[--n]];
+		for (int k = 0; k < f->len; k++) {
+			int callee = f->insns[k].op == IR_CALL ? f->insns[k].fn : -1;
+			if (callee >= 0 && !kept[callee]) {
+				kept[callee] = true;
+				work[n++] = callee;
+			}
+		}
+	}
+	int *index = malloc(sizeof(int) * (size_t)(nm->nfuncs + 1)), count = 0;
+	for (int i = 0; i < nm->nfuncs; i++) {
+		index[i] = kept[i] ? count : -1;
+		if (kept[i])
+			nm->funcs[count++] = nm->funcs[i];
+	}
+	for (int i = 0; i < count; i++) {
+		IrFunc *f = nm->funcs[i];
+		for (int k = 0; k < f->len; k++)
+			if (f->insns[k].op == IR_CALL && f->insns[k].fn >= 0)
+				f->insns[k].fn = index[f->insns[k].fn];
+	}
+	nm->nfuncs = count;
+	free(index);
+	free(work);
+	free(kept);
 }
