@@ -173,6 +173,100 @@ static void remove_empty_jumps(IrFunc *f)
 	}
 }
 
+/* Returns of one constant share the last of them: the others jump to it
+ * (one instruction instead of the constant's move and an exit), as clang
+ * merges the C's returns. The last, so every such jump goes forward. */
+static void merge_returns(IrFunc *f)
+{
+	for (int last = f->len - 1; last >= 0; last--) {
+		IrInsn *ret = &f->insns[last];
+		if (ret->op != IR_RET || ret->a.vreg || ret->a.remat || ret->label)
+			continue;
+		int64_t value = ret->a.imm;
+		int target = 0;
+		for (int i = 0; i < last; i++) {
+			IrInsn *in = &f->insns[i];
+			if (in->op != IR_RET || in->a.vreg || in->a.remat || in->a.imm != value)
+				continue;
+			if (!target) {
+				/* a label right before the shared return: the
+				 * array grows by one, instructions move up */
+				target = f->nlabels++;
+				ir_emit(f, IR_NOP);
+				memmove(&f->insns[last + 1], &f->insns[last],
+					sizeof(IrInsn) * (size_t)(f->len - 1 - last));
+				make_nop(&f->insns[last]);
+				f->insns[last].op = IR_LABEL;
+				f->insns[last].label = target;
+				f->insns[last + 1].label = -1;   /* merged: not again */
+			}
+			make_nop(in);
+			in->op = IR_JA;
+			in->label = target;
+		}
+	}
+	for (int i = 0; i < f->len; i++)
+		if (f->insns[i].op == IR_RET)
+			f->insns[i].label = 0;
+}
+
+/* The next instruction after i that does something (lines and NOPs
+ * skipped; labels too when skip_labels); f->len when none. */
+static int next_insn(const IrFunc *f, int i, bool skip_labels)
+{
+	for (int j = i + 1; j < f->len; j++) {
+		IrOp op = f->insns[j].op;
+		if (op != IR_LINE && op != IR_NOP && !(skip_labels && op == IR_LABEL))
+			return j;
+	}
+	return f->len;
+}
+
+/* The jump taken when jcc is not (BPF_JSET has none: -1). */
+static int inverse_jump(int jcc)
+{
+	switch (jcc) {
+	case BPF_JEQ: return BPF_JNE;
+	case BPF_JNE: return BPF_JEQ;
+	case BPF_JGT: return BPF_JLE;
+	case BPF_JLE: return BPF_JGT;
+	case BPF_JGE: return BPF_JLT;
+	case BPF_JLT: return BPF_JGE;
+	case BPF_JSGT: return BPF_JSLE;
+	case BPF_JSLE: return BPF_JSGT;
+	case BPF_JSGE: return BPF_JSLT;
+	case BPF_JSLT: return BPF_JSGE;
+	default: return -1;
+	}
+}
+
+/* `if c goto A; goto B; A:` is `if !c goto B; A:` - what a return
+ * merged into a jump (merge_returns) often leaves. */
+static void thread_jumps(IrFunc *f)
+{
+	for (int i = 0; i < f->len; i++) {
+		IrInsn *in = &f->insns[i];
+		if (in->op != IR_JCC || inverse_jump(in->alu) < 0)
+			continue;
+		int j = next_insn(f, i, false);
+		if (j == f->len || f->insns[j].op != IR_JA)
+			continue;
+		bool lands = false;   /* is A right after the goto? */
+		for (int k = j + 1; k < f->len; k++) {
+			IrOp op = f->insns[k].op;
+			if (op == IR_LABEL && f->insns[k].label == in->label)
+				lands = true;
+			if (op != IR_LINE && op != IR_NOP && op != IR_LABEL)
+				break;
+		}
+		if (!lands)
+			continue;
+		in->alu = inverse_jump(in->alu);
+		in->label = f->insns[j].label;
+		make_nop(&f->insns[j]);
+	}
+}
+
 /* An instruction whose only effect is its result. */
 static bool is_pure(const IrInsn *in)
 {
@@ -342,6 +436,8 @@ bool native_tidy(IrFunc *f)
 	propagate_copies(f);
 	remove_dead_values(f);
 	coalesce_copies(f);
+	merge_returns(f);
+	thread_jumps(f);
 	return check_defined(f);
 }
 
