@@ -153,11 +153,134 @@ static void propagate_copies(IrFunc *f)
 	free(copy);
 }
 
+/* What forward_globals knows of one global at a point: a value holding
+ * its address, and the value it holds (size bytes), as vregs set once. */
+typedef struct Known {
+	int addr;
+	bool has_value;
+	IrVal value;
+	int size;
+} Known;
+
+/* A global's address made once and its value read once, as long as
+ * nothing can have changed them: a second IR_GLOBAL of the same global
+ * reads the first's register instead; a load of a global just stored or
+ * loaded becomes a copy of that value (propagate_copies then reads it
+ * directly), as clang keeps the C's non-volatile globals in registers.
+ * Along straight code, and into a label only one jump reaches when
+ * control cannot fall into it (so what is known there held on every
+ * path). A call forgets everything (a function may write any global; and
+ * an address kept over it would need a register calls spare). */
+static void forward_globals(IrFunc *f)
+{
+	int nglobals = 0;
+	for (int i = 0; i < f->len; i++)
+		if (f->insns[i].op == IR_GLOBAL && f->insns[i].global >= nglobals)
+			nglobals = f->insns[i].global + 1;
+	if (!nglobals)
+		return;
+	int n = f->nvregs + 1;
+	int *defs = calloc((size_t)n, sizeof(int));
+	int *global_of = calloc((size_t)n, sizeof(int));   /* address of global - 1 */
+	int *rename = calloc((size_t)n, sizeof(int));
+	int *jumps_to = calloc((size_t)f->nlabels + 1, sizeof(int));
+	Known **at_label = calloc((size_t)f->nlabels + 1, sizeof(Known *));
+	size_t bytes = sizeof(Known) * (size_t)nglobals;
+	Known *known = calloc((size_t)nglobals, sizeof(Known));
+	for (int i = 0; i < f->len; i++) {
+		const IrInsn *in = &f->insns[i];
+		defs[in->dst]++;
+		if (in->op == IR_JA || in->op == IR_JCC)
+			jumps_to[in->label]++;
+	}
+	bool falls = true;
+	for (int i = 0; i < f->len; i++) {
+		IrInsn *in = &f->insns[i];
+		/* reads of a renamed address go to the one kept */
+		if (rename[in->a.vreg])
+			in->a.vreg = rename[in->a.vreg];
+		if (rename[in->b.vreg])
+			in->b.vreg = rename[in->b.vreg];
+		for (int k = 0; k < in->nargs; k++)
+			if (rename[in->args[k].vreg])
+				in->args[k].vreg = rename[in->args[k].vreg];
+		switch (in->op) {
+		case IR_LABEL:
+			if (!jumps_to[in->label])
+				break;   /* reached by falling in only */
+			if (!falls && jumps_to[in->label] == 1 && at_label[in->label])
+				memcpy(known, at_label[in->label], bytes);
+			else
+				memset(known, 0, bytes);
+			break;
+		case IR_JA:
+		case IR_JCC:
+			if (jumps_to[in->label] == 1 && !at_label[in->label]) {
+				at_label[in->label] = malloc(bytes);
+				memcpy(at_label[in->label], known, bytes);
+			}
+			break;
+		case IR_CALL:
+			memset(known, 0, bytes);
+			break;
+		case IR_GLOBAL: {
+			Known *k = &known[in->global];
+			if (k->addr && defs[in->dst] == 1) {
+				rename[in->dst] = k->addr;
+				make_nop(in);
+			} else if (defs[in->dst] == 1) {
+				k->addr = in->dst;
+				global_of[in->dst] = in->global + 1;
+			}
+			break;
+		}
+		case IR_LOAD:
+		case IR_STORE: {
+			int g = in->a.vreg ? global_of[in->a.vreg] - 1 : -1;
+			if (g < 0 || in->off != 0 || in->a.remat)
+				break;
+			Known *k = &known[g];
+			if (in->op == IR_STORE) {
+				bool lasting = !in->b.remat && (!in->b.vreg || defs[in->b.vreg] == 1);
+				k->has_value = lasting;
+				k->value = in->b;
+				k->size = in->size;
+			} else if (k->has_value && k->size == in->size) {
+				int dst = in->dst;
+				IrVal v = k->value;
+				make_nop(in);
+				in->op = IR_MOV;
+				in->dst = dst;
+				in->a = (IrVal){ .vreg = v.vreg, .imm = v.imm };
+			} else if (defs[in->dst] == 1) {
+				k->has_value = true;
+				k->value = (IrVal){ .vreg = in->dst };
+				k->size = in->size;
+			}
+			break;
+		}
+		default:
+			break;
+		}
+		falls = in->op != IR_JA && in->op != IR_RET && !(in->op == IR_NOP && !falls) &&
+			!(in->op == IR_LINE && !falls);
+	}
+	for (int l = 0; l <= f->nlabels; l++)
+		free(at_label[l]);
+	free(at_label);
+	free(jumps_to);
+	free(known);
+	free(rename);
+	free(global_of);
+	free(defs);
+}
+
 /* A conditional jump to where control goes anyway (its target comes
  * next, or only lines and labels are between) decides nothing. */
 static void remove_empty_jumps(IrFunc *f)
 {
-	for (int i = 0; i < f->len; i++) {
+	/* backwards: a jump removed may leave the one before it empty */
+	for (int i = f->len - 1; i >= 0; i--) {
 		IrInsn *in = &f->insns[i];
 		if (in->op != IR_JCC && in->op != IR_JA)
 			continue;
@@ -433,6 +556,7 @@ bool native_tidy(IrFunc *f)
 	if (!check_defined(f))
 		return false;
 	remove_empty_jumps(f);
+	forward_globals(f);
 	propagate_copies(f);
 	remove_dead_values(f);
 	coalesce_copies(f);
