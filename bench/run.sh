@@ -229,6 +229,11 @@ for va in "$root"/examples/*.va "$root"/tests/gen/*.va; do
 	"$vbpf2c" -c --backend=clang "$va" -o "$work/$name.clang.o"
 	native=$(insn_count "$work/$name.native.o")
 	viaclang=$(insn_count "$work/$name.clang.o")
+	if [ "$viaclang" -eq 0 ]; then
+		# a file without (program) or exported functions: no code
+		printf '   %-24s %7s %7s %7s\n' "$name" "$native" "$viaclang" "-"
+		continue
+	fi
 	echo "$native $viaclang" >> "$work/insn_ratios"
 	printf '   %-24s %7s %7s %7s\n' "$name" "$native" "$viaclang" "$(ratio "$native" "$viaclang")"
 done

@@ -438,9 +438,10 @@ static void branch(Lower *L, Node *n, bool when, int target)
 		if (goes_inline(L, n)) {
 			/* (if (tcp? proto) ...): the body's jumps, not a 0/1
 			 * tested again */
-			int saved = bind_arguments(L, n);
+			int vars = L->vars.len, saved = bind_arguments(L, n);
 			branch(L, n->callee_fn->body, when, target);
 			L->stack_end = saved;
+			L->vars.len = vars;
 			return;
 		}
 		break;
@@ -752,12 +753,14 @@ static int enter_stack_area(Lower *L, const FnDecl *fn)
  * values (language variables are immutable, native_lower.c's header). */
 static IrVal inline_call(Lower *L, FnDecl *fn, IrVal *args)
 {
+	int vars = L->vars.len;
 	for (int i = 0; i < fn->nparams; i++)
 		if (fn->params[i]->var)
 			set_var(L, fn->params[i]->var, args[i]);
 	int saved = enter_stack_area(L, fn);
 	IrVal v = returned(L, fn, fn->body, lower(L, fn->body));
 	L->stack_end = saved;
+	L->vars.len = vars;   /* this copy's names end with it */
 	return v;
 }
 
@@ -773,18 +776,25 @@ static bool goes_inline(Lower *L, const Node *n)
 
 /* The arguments of a call to one of our functions, each converted to
  * its parameter's type, bound to the parameters as inline_call does; the
- * previous stack area's end, for the caller to restore. */
+ * previous stack area's end, for the caller to restore (with vars.len).
+ * Every argument is lowered before any is bound: an argument may inline
+ * another copy of the same function, whose binding of a parameter would
+ * otherwise stand in for this one's ((f (g) (f x)), tests/gen/inline.va). */
 static int bind_arguments(Lower *L, Node *n)
 {
 	FnDecl *fn = n->callee_fn;
-	for (int i = 0; i < n->args.len && i < fn->nparams; i++) {
+	IrVal args[5];
+	int nargs = 0;
+	for (int i = 0; i < n->args.len && i < fn->nparams && i < 5; i++) {
 		Node *arg = n->args.items[i];
 		IrVal v = lower(L, arg);
 		if (!cast_is_free(arg->type, fn->params[i]->type))
 			v = wrap(L, v, fn->params[i]->type);
-		if (fn->params[i]->var)
-			set_var(L, fn->params[i]->var, v);
+		args[nargs++] = v;
 	}
+	for (int i = 0; i < nargs; i++)
+		if (fn->params[i]->var)
+			set_var(L, fn->params[i]->var, args[i]);
 	return enter_stack_area(L, fn);
 }
 
@@ -1219,9 +1229,10 @@ static void lower_tail(Lower *L, FnDecl *fn, Node *n)
 		if (goes_inline(L, n) && type_equal(n->callee_fn->ret, fn->ret)) {
 			/* the callee's tail is this function's: each of its arms
 			 * returns by itself too */
-			int saved = bind_arguments(L, n);
+			int vars = L->vars.len, saved = bind_arguments(L, n);
 			lower_tail(L, n->callee_fn, n->callee_fn->body);
 			L->stack_end = saved;
+			L->vars.len = vars;
 			return;
 		}
 		break;
