@@ -80,6 +80,8 @@ typedef struct IrInsn {
 	Span span;      /* IR_LINE */
 } IrInsn;
 
+enum { REG_R0 = 11 };   /* IrFunc.reg's r0: 0 there means no register */
+
 typedef struct IrFunc {
 	FnDecl *decl;
 	const char *name;
@@ -88,8 +90,9 @@ typedef struct IrFunc {
 	int nvregs;     /* vregs are 1..nvregs */
 	int nlabels;
 	int frame;      /* bytes of the frame the lowering used (copies) */
-	/* register allocation: reg[v] is r6..r9, or 0 with slot[v] (a
-	 * negative r10 offset) for a spilled vreg */
+	/* register allocation: reg[v] is r1..r4 or r6..r9, REG_R0 for a
+	 * call's result kept in r0, or 0 with slot[v] (a negative r10
+	 * offset) for a spilled vreg */
 	int *reg, *slot;
 } IrFunc;
 

@@ -88,7 +88,9 @@ static int bpf_size(int bytes)
 	}
 }
 
-static int reg_of(Enc *E, int v) { return E->f->reg[v]; }
+/* Does v live in a register (r0 included), and which. */
+static bool has_reg(Enc *E, int v) { return E->f->reg[v] != 0; }
+static int reg_of(Enc *E, int v) { return E->f->reg[v] == REG_R0 ? R0 : E->f->reg[v]; }
 
 static void add_reloc(Enc *E, int fn, int c_fn, int map, int global);
 
@@ -104,7 +106,7 @@ static void place(Enc *E, IrVal v, int r)
 		put(E, BPF_ALU64 | BPF_ADD | BPF_K, r, 0, 0, (int32_t)v.imm);
 	} else if (!v.vreg)
 		load_const(E, r, v.imm);
-	else if (reg_of(E, v.vreg))
+	else if (has_reg(E, v.vreg))
 		mov_reg(E, r, reg_of(E, v.vreg));
 	else
 		put(E, BPF_LDX | BPF_MEM | BPF_DW, r, R10, (int16_t)E->f->slot[v.vreg], 0);
@@ -113,7 +115,7 @@ static void place(Enc *E, IrVal v, int r)
 /* A register holding v: its own, or scratch loaded with it. */
 static int operand(Enc *E, IrVal v, int scratch)
 {
-	if (v.vreg && reg_of(E, v.vreg))
+	if (v.vreg && has_reg(E, v.vreg))
 		return reg_of(E, v.vreg);
 	place(E, v, scratch);
 	return scratch;
@@ -122,14 +124,14 @@ static int operand(Enc *E, IrVal v, int scratch)
 /* Where a result is computed: its register, or r0 to be stored. */
 static int result_reg(Enc *E, int dst)
 {
-	return dst && reg_of(E, dst) ? reg_of(E, dst) : R0;
+	return dst && has_reg(E, dst) ? reg_of(E, dst) : R0;
 }
 
 static void store_result(Enc *E, int dst, int r)
 {
-	if (!dst || (!reg_of(E, dst) && !E->f->slot[dst]))
+	if (!dst || (!has_reg(E, dst) && !E->f->slot[dst]))
 		return;   /* none, or never read (native_regalloc.c) */
-	if (reg_of(E, dst))
+	if (has_reg(E, dst))
 		mov_reg(E, reg_of(E, dst), r);
 	else
 		put(E, BPF_STX | BPF_MEM | BPF_DW, R10, r, (int16_t)E->f->slot[dst], 0);
@@ -139,7 +141,7 @@ static void encode_alu(Enc *E, IrInsn *in)
 {
 	int rd = result_reg(E, in->dst);
 	/* b in the result's register would be overwritten by a: work in r0 */
-	if (in->b.vreg && in->b.vreg != in->a.vreg && reg_of(E, in->b.vreg) == rd)
+	if (in->b.vreg && in->b.vreg != in->a.vreg && has_reg(E, in->b.vreg) && reg_of(E, in->b.vreg) == rd)
 		rd = R0;
 	place(E, in->a, rd);
 	if (in->alu == BPF_NEG) {
@@ -215,14 +217,14 @@ static void place_args(Enc *E, const IrVal *args, int nargs)
 {
 	int dst[5], src[5], n = 0;
 	for (int i = 0; i < nargs; i++) {
-		if (args[i].remat == REMAT_NONE && args[i].vreg && reg_of(E, args[i].vreg)) {
+		if (args[i].remat == REMAT_NONE && args[i].vreg && has_reg(E, args[i].vreg)) {
 			dst[n] = R1 + i;
 			src[n++] = reg_of(E, args[i].vreg);
 		}
 	}
 	parallel_move(E, dst, src, n);
 	for (int i = 0; i < nargs; i++)
-		if (!(args[i].remat == REMAT_NONE && args[i].vreg && reg_of(E, args[i].vreg)))
+		if (!(args[i].remat == REMAT_NONE && args[i].vreg && has_reg(E, args[i].vreg)))
 			place(E, args[i], R1 + i);
 }
 
@@ -234,11 +236,11 @@ static void encode_params(Enc *E, const IrInsn *first)
 	const IrInsn *end = E->f->insns + E->f->len;
 	int dst[5], src[5], n = 0;
 	for (const IrInsn *in = first; in < end && in->op == IR_PARAM; in++) {
-		if (!reg_of(E, in->dst))
+		if (!has_reg(E, in->dst))
 			store_result(E, in->dst, R1 + (int)in->imm);
 	}
 	for (const IrInsn *in = first; in < end && in->op == IR_PARAM; in++) {
-		if (in->dst && reg_of(E, in->dst)) {
+		if (in->dst && has_reg(E, in->dst)) {
 			dst[n] = reg_of(E, in->dst);
 			src[n++] = R1 + (int)in->imm;
 		}

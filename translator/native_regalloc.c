@@ -107,6 +107,60 @@ static int pick_register(const IrFunc *f, const int *holder, int pos, int from, 
 	return fallback;
 }
 
+static bool fits_s32(int64_t v) { return v >= INT32_MIN && v <= INT32_MAX; }
+
+/* Does the encoder use r0 as scratch for in, given the allocation
+ * (native_encode.c: a result with no register is computed in r0; an ALU
+ * whose second operand sits in its result's register works in r0; a
+ * store's base, a spilled stored value and a compare's left side not in
+ * a register go through r0; calls and parameters move through it)? */
+static bool uses_r0(const IrFunc *f, const IrInsn *in)
+{
+	const int *reg = f->reg;
+	if (in->op == IR_CALL || in->op == IR_PARAM)
+		return true;
+	if (in->dst && !reg[in->dst])
+		return true;
+	switch (in->op) {
+	case IR_ALU:
+		if (in->b.vreg && in->b.vreg != in->a.vreg && reg[in->b.vreg] == reg[in->dst])
+			return true;
+		return in->alu != BPF_NEG && !(in->b.vreg ? reg[in->b.vreg] : fits_s32(in->b.imm)) &&
+		       !in->b.remat;
+	case IR_STORE:
+		return !in->a.vreg || !reg[in->a.vreg] || in->a.remat;
+	case IR_FRAME_STORE:
+		return in->b.remat || (in->b.vreg ? !reg[in->b.vreg] : in->size == 8 && !fits_s32(in->b.imm));
+	case IR_JCC:
+		return !in->a.vreg || !reg[in->a.vreg] || in->a.remat;
+	default:
+		return false;
+	}
+}
+
+/* A call's result whose life, up to its last use, has no instruction that
+ * needs r0 (no call in it either) stays in r0, where the call left it, as
+ * clang tests `r0 == 0` after a map lookup: the copy out of r0 goes. A
+ * return in between is no conflict: it ends its path. */
+static void keep_results_in_r0(IrFunc *f, const int *start, const int *end)
+{
+	int *defs = calloc((size_t)f->nvregs + 1, sizeof(int));
+	for (int i = 0; i < f->len; i++)
+		defs[f->insns[i].dst]++;
+	for (int i = 0; i < f->len; i++) {
+		const IrInsn *call = &f->insns[i];
+		int v = call->dst;
+		if (call->op != IR_CALL || !v || !f->reg[v] || defs[v] != 1 || start[v] != i)
+			continue;
+		bool free = true;
+		for (int j = i + 1; j <= end[v] && free; j++)
+			free = !uses_r0(f, &f->insns[j]);
+		if (free)
+			f->reg[v] = REG_R0;
+	}
+	free(defs);
+}
+
 bool native_regalloc(IrFunc *f)
 {
 	int n = f->nvregs + 1;
@@ -180,6 +234,7 @@ bool native_regalloc(IrFunc *f)
 		holder[k] = v;
 		f->reg[v] = regs[k];
 	}
+	keep_results_in_r0(f, start, end);
 	free(calls);
 	free(order);
 	free(start);
