@@ -907,45 +907,87 @@ static IrVal lower_call(Lower *L, Node *n)
 	return n->callee_kind != CALLEE_FN ? wrap(L, reg(in->dst), ret) : reg(in->dst);
 }
 
-static IrVal lower_if(Lower *L, Node *n)
+static void lower_into(Lower *L, Node *n, int d);
+static void note_line(Lower *L, const Node *n);
+
+/* An if whose value goes to d (0: none): each arm writes d itself. */
+static void lower_if_into(Lower *L, Node *n, int d)
 {
-	bool has_value = n->type && n->type->kind != TY_UNIT;
-	int d = has_value ? new_vreg(L) : 0;
 	int els = new_label(L), done = new_label(L);
 	branch(L, n->cond, false, els);
-	IrVal t = lower(L, n->then);
-	if (d)
-		mov(L, d, t);
+	lower_into(L, n->then, d);
 	jump(L, done);
 	label(L, els);
-	if (n->els) {
-		IrVal e = lower(L, n->els);
-		if (d)
-			mov(L, d, e);
-	}
+	if (n->els)
+		lower_into(L, n->els, d);
 	label(L, done);
-	return d ? reg(d) : imm(0);
 }
 
 static void match_pattern(Lower *L, Pattern *p, IrVal s, int next, bool last);
 
-static IrVal lower_match(Lower *L, Node *n)
+static void lower_match_into(Lower *L, Node *n, int d)
 {
-	bool has_value = n->type && n->type->kind != TY_UNIT;
-	int d = has_value ? new_vreg(L) : 0;
 	int done = new_label(L);
 	IrVal s = in_reg(L, lower(L, n->lhs));
 	for (int i = 0; i < n->clauses.len; i++) {
 		MatchClause *c = n->clauses.items[i];
 		int next = new_label(L);
 		match_pattern(L, c->pattern, s, next, i == n->clauses.len - 1);
-		IrVal v = lower(L, c->body);
-		if (d)
-			mov(L, d, v);
+		lower_into(L, c->body, d);
 		jump(L, done);
 		label(L, next);
 	}
 	label(L, done);
+}
+
+/* n's value into the register d (0: n's value is not wanted). An if or
+ * a match - a cond too, nested ifs - writes d in each arm, so a nested
+ * one as an arm's value costs no copy at each join; let and do pass it
+ * on to their last form. */
+static void lower_into(Lower *L, Node *n, int d)
+{
+	if (L->failed || !n)
+		return;
+	note_line(L, n);
+	switch (n->kind) {
+	case N_IF:
+		lower_if_into(L, n, d);
+		return;
+	case N_MATCH:
+		lower_match_into(L, n, d);
+		return;
+	case N_LET:
+		bind_let(L, n);
+		lower_into(L, n->body, d);
+		return;
+	case N_DO:
+		if (n->args.len == 0)
+			break;
+		for (int i = 0; i + 1 < n->args.len; i++)
+			lower(L, n->args.items[i]);
+		lower_into(L, n->args.items[n->args.len - 1], d);
+		return;
+	default:
+		break;
+	}
+	IrVal v = lower(L, n);
+	if (d)
+		mov(L, d, v);
+}
+
+static IrVal lower_if(Lower *L, Node *n)
+{
+	bool has_value = n->type && n->type->kind != TY_UNIT;
+	int d = has_value ? new_vreg(L) : 0;
+	lower_if_into(L, n, d);
+	return d ? reg(d) : imm(0);
+}
+
+static IrVal lower_match(Lower *L, Node *n)
+{
+	bool has_value = n->type && n->type->kind != TY_UNIT;
+	int d = has_value ? new_vreg(L) : 0;
+	lower_match_into(L, n, d);
 	return d ? reg(d) : imm(0);
 }
 
@@ -1100,14 +1142,20 @@ static IrVal lower_name(Lower *L, Node *n)
 	}
 }
 
-static IrVal lower(Lower *L, Node *n)
+/* An IR_LINE for n when it starts a new source line. */
+static void note_line(Lower *L, const Node *n)
 {
-	if (L->failed || !n)
-		return imm(0);
 	if (n->span.line && n->span.line != L->line) {
 		L->line = n->span.line;
 		ir_emit(L->f, IR_LINE)->span = n->span;
 	}
+}
+
+static IrVal lower(Lower *L, Node *n)
+{
+	if (L->failed || !n)
+		return imm(0);
+	note_line(L, n);
 	switch (n->kind) {
 	case N_INT:
 		return imm((int64_t)n->value);

@@ -10,6 +10,9 @@
  * 8-byte frame slot for its whole life; when the registers run out, the
  * live interval ending last is the one spilled.
  *
+ * Last, a call's result stays in r0 when nothing in its life needs r0
+ * (keep_results_in_r0).
+ *
  * Intervals run from a value's first to its last appearance. Lowering
  * writes structured code whose every definition precedes its uses in that
  * order, so this covers every path except the back edge of a loop: a value

@@ -275,6 +275,85 @@ static void forward_globals(IrFunc *f)
 	free(defs);
 }
 
+/* How many low bits of operand k (0: a, 1: b) in reads (64: all of
+ * them): a mask, a left shift, a 32-bit move, a byte swap and a store
+ * read only the low ones. */
+static int bits_read(const IrInsn *in, int k)
+{
+	switch (in->op) {
+	case IR_ALU:
+		if (k != 0 || in->b.vreg || in->b.remat)
+			return 64;
+		if (in->alu == BPF_AND && in->b.imm >= 0) {
+			int w = 0;
+			while (w < 64 && (uint64_t)in->b.imm >> w)
+				w++;
+			return w;
+		}
+		if (in->alu == BPF_LSH && in->b.imm > 0 && in->b.imm < 64)
+			return 64 - (int)in->b.imm;
+		return 64;
+	case IR_ZEXT32:
+		return 32;
+	case IR_END:
+		return k == 0 ? (int)in->imm : 64;
+	case IR_STORE:
+	case IR_FRAME_STORE:
+		return k == 1 ? in->size * 8 : 64;
+	default:
+		return 64;
+	}
+}
+
+/* A wrap to a type (native_lower.c's wrap(): a 32-bit move, a mask, a
+ * shift left and arithmetic shift right) changes none of its operand's
+ * low bits it keeps. An instruction that reads no more of its operand
+ * than those (bits_read) reads the value before the wrap instead:
+ * `(u8 (i8 x))` masks x, without sign-extending it first; a u32 sum
+ * stored in 4 bytes needs no 32-bit move. The wrap then often has no
+ * reader left (remove_dead_values). Values set once only, so the value
+ * before the wrap is the same where it is read. */
+static void skip_wraps(IrFunc *f)
+{
+	int n = f->nvregs + 1;
+	int *defs = calloc((size_t)n, sizeof(int));
+	int *def_at = calloc((size_t)n, sizeof(int));
+	for (int i = 0; i < f->len; i++) {
+		defs[f->insns[i].dst]++;
+		def_at[f->insns[i].dst] = i;
+	}
+	for (int i = 0; i < f->len; i++) {
+		IrInsn *in = &f->insns[i];
+		for (int k = 0; k < 2; k++) {
+			IrVal *op = k == 0 ? &in->a : &in->b;
+			int want = bits_read(in, k);
+			while (want < 64 && op->vreg && !op->remat && defs[op->vreg] == 1) {
+				const IrInsn *w = &f->insns[def_at[op->vreg]];
+				IrVal from = w->a;
+				int kept = 0;
+				if (w->op == IR_ZEXT32)
+					kept = 32;
+				else if (w->op == IR_ALU && w->alu == BPF_AND && !w->b.vreg && w->b.imm >= 0)
+					kept = bits_read(w, 0);
+				else if (w->op == IR_ALU && w->alu == BPF_ARSH && !w->b.vreg && w->a.vreg &&
+					 defs[w->a.vreg] == 1) {
+					const IrInsn *up = &f->insns[def_at[w->a.vreg]];
+					if (up->op == IR_ALU && up->alu == BPF_LSH && !up->b.vreg &&
+					    up->b.imm == w->b.imm && w->b.imm > 0 && w->b.imm < 64) {
+						kept = 64 - (int)w->b.imm;
+						from = up->a;
+					}
+				}
+				if (!kept || want > kept || from.remat || (from.vreg && defs[from.vreg] != 1))
+					break;
+				*op = (IrVal){ .vreg = from.vreg, .imm = from.imm };
+			}
+		}
+	}
+	free(defs);
+	free(def_at);
+}
+
 /* A conditional jump to where control goes anyway (its target comes
  * next, or only lines and labels are between) decides nothing. */
 static void remove_empty_jumps(IrFunc *f)
@@ -558,6 +637,7 @@ bool native_tidy(IrFunc *f)
 	remove_empty_jumps(f);
 	forward_globals(f);
 	propagate_copies(f);
+	skip_wraps(f);
 	remove_dead_values(f);
 	coalesce_copies(f);
 	merge_returns(f);
