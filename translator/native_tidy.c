@@ -305,6 +305,15 @@ static int bits_read(const IrInsn *in, int k)
 	}
 }
 
+/* Is in `a & (2^k - 1)`, a wrap to k unsigned bits (any other mask
+ * changes bits below its highest)? */
+static bool is_low_mask(const IrInsn *in)
+{
+	uint64_t m = (uint64_t)in->b.imm;
+	return in->op == IR_ALU && in->alu == BPF_AND && !in->b.vreg && !in->b.remat &&
+	       in->b.imm > 0 && (m & (m + 1)) == 0;
+}
+
 /* A wrap to a type (native_lower.c's wrap(): a 32-bit move, a mask, a
  * shift left and arithmetic shift right) changes none of its operand's
  * low bits it keeps. An instruction that reads no more of its operand
@@ -333,7 +342,7 @@ static void skip_wraps(IrFunc *f)
 				int kept = 0;
 				if (w->op == IR_ZEXT32)
 					kept = 32;
-				else if (w->op == IR_ALU && w->alu == BPF_AND && !w->b.vreg && w->b.imm >= 0)
+				else if (is_low_mask(w))
 					kept = bits_read(w, 0);
 				else if (w->op == IR_ALU && w->alu == BPF_ARSH && !w->b.vreg && w->a.vreg &&
 					 defs[w->a.vreg] == 1) {
@@ -352,6 +361,100 @@ static void skip_wraps(IrFunc *f)
 	}
 	free(defs);
 	free(def_at);
+}
+
+/* The low bits of a value some reader needs (LLVM's demanded bits): an
+ * operation whose result's low d bits depend only on its operands' low d
+ * bits (+ - * neg and or xor, a left shift by a constant, a copy) passes
+ * its result's demand on to them; a mask, a 32-bit move, a byte swap and
+ * a store need no more than they keep; everything else - compares,
+ * divisions, right shifts, calls, returns, addresses - needs all 64. A
+ * wrap (a 32-bit move, a mask, a shift pair) whose result no reader
+ * needs beyond the bits it keeps is then a copy of its operand: a u32
+ * sum added to another before one 32-bit move at the end. */
+static void drop_undemanded_wraps(IrFunc *f)
+{
+	int n = f->nvregs + 1;
+	int *demand = calloc((size_t)n, sizeof(int));
+	for (bool changed = true; changed;) {
+		changed = false;
+		for (int i = f->len - 1; i >= 0; i--) {
+			const IrInsn *in = &f->insns[i];
+			int d = in->dst ? demand[in->dst] : 64;
+			IrVal ops[7] = { in->a, in->b };
+			int need[7] = { 64, 64 }, nops = 2;
+			for (int k = 0; k < in->nargs; k++) {
+				ops[nops] = in->args[k];
+				need[nops++] = 64;
+			}
+			if (in->op == IR_MOV) {
+				need[0] = d;
+			} else if (in->op == IR_ALU) {
+				switch (in->alu) {
+				case BPF_ADD: case BPF_SUB: case BPF_MUL: case BPF_NEG:
+				case BPF_AND: case BPF_OR: case BPF_XOR:
+					need[0] = need[1] = d;
+					if (in->alu == BPF_AND && !in->b.vreg && bits_read(in, 0) < d)
+						need[0] = bits_read(in, 0);
+					break;
+				case BPF_LSH:
+					if (!in->b.vreg && in->b.imm > 0 && in->b.imm < 64)
+						need[0] = d > in->b.imm ? d - (int)in->b.imm : 0;
+					break;
+				default:
+					break;
+				}
+			} else if (in->op == IR_ZEXT32) {
+				need[0] = d < 32 ? d : 32;
+			} else {
+				need[0] = bits_read(in, 0);
+				need[1] = bits_read(in, 1);
+			}
+			for (int k = 0; k < nops; k++) {
+				int v = ops[k].remat ? 0 : ops[k].vreg;
+				if (v && need[k] > demand[v]) {
+					demand[v] = need[k];
+					changed = true;
+				}
+			}
+		}
+	}
+	int *defs = calloc((size_t)n, sizeof(int));
+	int *def_at = calloc((size_t)n, sizeof(int));
+	for (int i = 0; i < f->len; i++) {
+		defs[f->insns[i].dst]++;
+		def_at[f->insns[i].dst] = i;
+	}
+	for (int i = 0; i < f->len; i++) {
+		IrInsn *w = &f->insns[i];
+		if (!w->dst)
+			continue;
+		IrVal from = w->a;
+		int kept = 0;
+		if (w->op == IR_ZEXT32)
+			kept = 32;
+		else if (is_low_mask(w))
+			kept = bits_read(w, 0);
+		else if (w->op == IR_ALU && w->alu == BPF_ARSH && !w->b.vreg && w->a.vreg &&
+			 defs[w->a.vreg] == 1) {
+			const IrInsn *up = &f->insns[def_at[w->a.vreg]];
+			if (up->op == IR_ALU && up->alu == BPF_LSH && !up->b.vreg && up->b.imm == w->b.imm &&
+			    w->b.imm > 0 && w->b.imm < 64 && (!up->a.vreg || defs[up->a.vreg] == 1)) {
+				kept = 64 - (int)w->b.imm;
+				from = up->a;
+			}
+		}
+		if (!kept || demand[w->dst] > kept || from.remat)
+			continue;
+		int dst = w->dst;
+		make_nop(w);
+		w->op = IR_MOV;
+		w->dst = dst;
+		w->a = (IrVal){ .vreg = from.vreg, .imm = from.imm };
+	}
+	free(defs);
+	free(def_at);
+	free(demand);
 }
 
 /* A conditional jump to where control goes anyway (its target comes
@@ -638,6 +741,8 @@ bool native_tidy(IrFunc *f)
 	forward_globals(f);
 	propagate_copies(f);
 	skip_wraps(f);
+	drop_undemanded_wraps(f);
+	propagate_copies(f);
 	remove_dead_values(f);
 	coalesce_copies(f);
 	merge_returns(f);
