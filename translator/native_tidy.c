@@ -162,14 +162,28 @@ typedef struct Known {
 	int size;
 } Known;
 
+/* What holds on two paths: what is known alike on both. */
+static void meet(Known *into, const Known *other, int nglobals)
+{
+	for (int g = 0; g < nglobals; g++) {
+		Known *a = &into[g];
+		const Known *b = &other[g];
+		if (a->addr != b->addr)
+			a->addr = 0;
+		if (!b->has_value || a->size != b->size || a->value.vreg != b->value.vreg ||
+		    (!a->value.vreg && a->value.imm != b->value.imm))
+			a->has_value = false;
+	}
+}
+
 /* A global's address made once and its value read once, as long as
  * nothing can have changed them: a second IR_GLOBAL of the same global
  * reads the first's register instead; a load of a global just stored or
  * loaded becomes a copy of that value (propagate_copies then reads it
  * directly), as clang keeps the C's non-volatile globals in registers.
- * Along straight code, and into a label only one jump reaches when
- * control cannot fall into it (so what is known there held on every
- * path). A call forgets everything (a function may write any global; and
+ * Along straight code; at a label, what is known alike on every way
+ * into it (the jumps from above and falling in); a loop's head knows
+ * nothing. A call forgets everything (a function may write any global; and
  * an address kept over it would need a register calls spare). */
 static void forward_globals(IrFunc *f)
 {
@@ -183,15 +197,16 @@ static void forward_globals(IrFunc *f)
 	int *defs = calloc((size_t)n, sizeof(int));
 	int *global_of = calloc((size_t)n, sizeof(int));   /* address of global - 1 */
 	int *rename = calloc((size_t)n, sizeof(int));
-	int *jumps_to = calloc((size_t)f->nlabels + 1, sizeof(int));
 	Known **at_label = calloc((size_t)f->nlabels + 1, sizeof(Known *));
 	size_t bytes = sizeof(Known) * (size_t)nglobals;
 	Known *known = calloc((size_t)nglobals, sizeof(Known));
+	int *label_pos = label_positions(f);
+	bool *loop_head = calloc((size_t)f->nlabels + 1, sizeof(bool));
 	for (int i = 0; i < f->len; i++) {
 		const IrInsn *in = &f->insns[i];
 		defs[in->dst]++;
-		if (in->op == IR_JA || in->op == IR_JCC)
-			jumps_to[in->label]++;
+		if ((in->op == IR_JA || in->op == IR_JCC) && label_pos[in->label] <= i)
+			loop_head[in->label] = true;
 	}
 	bool falls = true;
 	for (int i = 0; i < f->len; i++) {
@@ -205,19 +220,25 @@ static void forward_globals(IrFunc *f)
 			if (rename[in->args[k].vreg])
 				in->args[k].vreg = rename[in->args[k].vreg];
 		switch (in->op) {
-		case IR_LABEL:
-			if (!jumps_to[in->label])
-				break;   /* reached by falling in only */
-			if (!falls && jumps_to[in->label] == 1 && at_label[in->label])
-				memcpy(known, at_label[in->label], bytes);
-			else
+		case IR_LABEL: {
+			const Known *from = at_label[in->label];
+			if (loop_head[in->label] || (!falls && !from))
 				memset(known, 0, bytes);
+			else if (!falls)
+				memcpy(known, from, bytes);
+			else if (from)
+				meet(known, from, nglobals);
 			break;
+		}
 		case IR_JA:
 		case IR_JCC:
-			if (jumps_to[in->label] == 1 && !at_label[in->label]) {
+			if (label_pos[in->label] <= i)
+				break;   /* a loop's back edge: its head knows nothing */
+			if (!at_label[in->label]) {
 				at_label[in->label] = malloc(bytes);
 				memcpy(at_label[in->label], known, bytes);
+			} else {
+				meet(at_label[in->label], known, nglobals);
 			}
 			break;
 		case IR_CALL:
@@ -268,7 +289,8 @@ static void forward_globals(IrFunc *f)
 	for (int l = 0; l <= f->nlabels; l++)
 		free(at_label[l]);
 	free(at_label);
-	free(jumps_to);
+	free(loop_head);
+	free(label_pos);
 	free(known);
 	free(rename);
 	free(global_of);
