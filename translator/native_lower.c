@@ -925,8 +925,45 @@ static void lower_if_into(Lower *L, Node *n, int d)
 
 static void match_pattern(Lower *L, Pattern *p, IrVal s, int next, bool last);
 
+/* A match on a bool with a true/false clause first and a second clause
+ * for the other value (or any): an if, whose condition jumps instead
+ * of making 0/1 and comparing it. The second clause's name, if any, is
+ * bound to the value it then has. Its first clause's value, or -1. */
+static int bool_match_first(const Node *n)
+{
+	if (n->clauses.len != 2 || !n->lhs->type || n->lhs->type->kind != TY_BOOL)
+		return -1;
+	const Pattern *p0 = ((MatchClause *)n->clauses.items[0])->pattern;
+	const Pattern *p1 = ((MatchClause *)n->clauses.items[1])->pattern;
+	if (p0->kind != PAT_BOOL)
+		return -1;
+	bool other = p1->kind == PAT_WILD || p1->kind == PAT_BIND ||
+		     (p1->kind == PAT_BOOL && (p1->value != 0) != (p0->value != 0));
+	return other ? p0->value != 0 : -1;
+}
+
+/* The second clause of a bool match: its name names the other value. */
+static MatchClause *bool_match_second(Lower *L, const Node *n, int first)
+{
+	MatchClause *c = n->clauses.items[1];
+	if (c->pattern->kind == PAT_BIND && c->pattern->var)
+		set_var(L, c->pattern->var, imm(!first));
+	return c;
+}
+
 static void lower_match_into(Lower *L, Node *n, int d)
 {
+	int first = bool_match_first(n);
+	if (first >= 0) {
+		int second = new_label(L), done = new_label(L);
+		branch(L, n->lhs, !first, second);
+		lower_into(L, ((MatchClause *)n->clauses.items[0])->body, d);
+		jump(L, done);
+		label(L, second);
+		lower_into(L, bool_match_second(L, n, first)->body, d);
+		label(L, done);
+		return;
+	}
 	int done = new_label(L);
 	IrVal s = in_reg(L, lower(L, n->lhs));
 	for (int i = 0; i < n->clauses.len; i++) {
@@ -1263,6 +1300,15 @@ static void lower_tail(Lower *L, FnDecl *fn, Node *n)
 		return;
 	}
 	case N_MATCH: {
+		int first = bool_match_first(n);
+		if (first >= 0) {
+			int second = new_label(L);
+			branch(L, n->lhs, !first, second);
+			lower_tail(L, fn, ((MatchClause *)n->clauses.items[0])->body);
+			label(L, second);
+			lower_tail(L, fn, bool_match_second(L, n, first)->body);
+			return;
+		}
 		IrVal s = in_reg(L, lower(L, n->lhs));
 		for (int i = 0; i < n->clauses.len; i++) {
 			MatchClause *c = n->clauses.items[i];
