@@ -261,7 +261,10 @@ static void forward_globals(IrFunc *f)
 			if (g < 0 || in->off != 0 || in->a.remat)
 				break;
 			Known *k = &known[g];
-			if (in->op == IR_STORE) {
+			if (in->op == IR_STORE && k->has_value && k->size == in->size &&
+			    k->value.vreg == in->b.vreg && (in->b.vreg || k->value.imm == in->b.imm)) {
+				make_nop(in);   /* the global holds that already */
+			} else if (in->op == IR_STORE) {
 				bool lasting = !in->b.remat && (!in->b.vreg || defs[in->b.vreg] == 1);
 				k->has_value = lasting;
 				k->value = in->b;
@@ -765,6 +768,9 @@ bool native_tidy(IrFunc *f)
 	skip_wraps(f);
 	drop_undemanded_wraps(f);
 	propagate_copies(f);
+	remove_dead_values(f);
+	/* what the values removed leave: arms with nothing in them */
+	remove_empty_jumps(f);
 	remove_dead_values(f);
 	coalesce_copies(f);
 	merge_returns(f);
