@@ -622,7 +622,7 @@ static int frame_slot(Lower *L, int size)
  * nothing, roughly as clang inlines the C backend's static functions (a
  * helper call's argument set-up costs less in a function of its own than
  * repeated at every site, with only r6-r9 to keep values in). */
-enum { INLINE_LIMIT = 40, INLINE_ALWAYS = 12 };
+enum { INLINE_LIMIT = 400, INLINE_ALWAYS = 16 };
 
 static void count_calls(const Node *n, const FnDecl *fn, int *count)
 {
