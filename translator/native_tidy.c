@@ -183,8 +183,10 @@ static void meet(Known *into, const Known *other, int nglobals)
  * directly), as clang keeps the C's non-volatile globals in registers.
  * Along straight code; at a label, what is known alike on every way
  * into it (the jumps from above and falling in); a loop's head knows
- * nothing. A call forgets everything (a function may write any global; and
- * an address kept over it would need a register calls spare). */
+ * nothing. A call forgets the addresses (kept over it, they would need
+ * a register calls spare); a call of a function, not of a helper, the
+ * values too (a function may write any global; a helper cannot, as no
+ * pointer to a global exists in the language). */
 static void forward_globals(IrFunc *f)
 {
 	int nglobals = 0;
@@ -242,7 +244,15 @@ static void forward_globals(IrFunc *f)
 			}
 			break;
 		case IR_CALL:
-			memset(known, 0, bytes);
+			for (int g = 0; g < nglobals; g++) {
+				/* an address kept over a call would need a register
+				 * calls spare; a value goes only if the callee may
+				 * write globals: a helper cannot, no pointer to one
+				 * exists in the language */
+				known[g].addr = 0;
+				if (in->fn >= 0 || in->c_fn >= 0)
+					known[g].has_value = false;
+			}
 			break;
 		case IR_GLOBAL: {
 			Known *k = &known[in->global];
