@@ -539,6 +539,7 @@ static void merge_returns(IrFunc *f)
 				f->insns[last].op = IR_LABEL;
 				f->insns[last].label = target;
 				f->insns[last + 1].label = -1;   /* merged: not again */
+				in = &f->insns[i];   /* ir_emit may have moved the array */
 			}
 			make_nop(in);
 			in->op = IR_JA;
