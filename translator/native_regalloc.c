@@ -141,27 +141,39 @@ static bool uses_r0(const IrFunc *f, const IrInsn *in)
 	}
 }
 
-/* A call's result whose life, up to its last use, has no instruction that
- * needs r0 (no call in it either) stays in r0, where the call left it, as
- * clang tests `r0 == 0` after a map lookup: the copy out of r0 goes. A
- * return in between is no conflict: it ends its path. */
-static void keep_results_in_r0(IrFunc *f, const int *start, const int *end)
+/* A call's result, or a value a return reads last, whose life holds no
+ * instruction that needs r0 otherwise (no call in it either) lives in r0:
+ * where the call left it (`if r0 == 0` after a map lookup, as clang
+ * writes it), or where the return wants it (no copy before the exit). A
+ * return of another value in between is no conflict: it ends its path.
+ * The lives given r0 do not meet (a value read where the next one is
+ * made could be overwritten before it is read). */
+static void keep_results_in_r0(IrFunc *f, const int *start, const int *end, const int *order,
+			       int count)
 {
-	int *defs = calloc((size_t)f->nvregs + 1, sizeof(int));
+	bool *param = calloc((size_t)f->nvregs + 1, sizeof(bool));
 	for (int i = 0; i < f->len; i++)
-		defs[f->insns[i].dst]++;
-	for (int i = 0; i < f->len; i++) {
-		const IrInsn *call = &f->insns[i];
-		int v = call->dst;
-		if (call->op != IR_CALL || !v || !f->reg[v] || defs[v] != 1 || start[v] != i)
+		if (f->insns[i].op == IR_PARAM)
+			param[f->insns[i].dst] = true;
+	int last_end = -1;
+	for (int k = 0; k < count; k++) {
+		int v = order[k];   /* by start */
+		if (!f->reg[v] || param[v] || start[v] <= last_end)
 			continue;
-		bool free = true;
-		for (int j = i + 1; j <= end[v] && free; j++)
+		const IrInsn *first = &f->insns[start[v]], *last = &f->insns[end[v]];
+		bool from_call = first->op == IR_CALL && first->dst == v;
+		bool to_return = last->op == IR_RET && last->a.vreg == v && !last->a.remat;
+		if (!from_call && !to_return)
+			continue;
+		bool free = !uses_r0(f, first) || from_call;
+		for (int j = start[v] + 1; j <= end[v] && free; j++)
 			free = !uses_r0(f, &f->insns[j]);
-		if (free)
+		if (free) {
 			f->reg[v] = REG_R0;
+			last_end = end[v];
+		}
 	}
-	free(defs);
+	free(param);
 }
 
 bool native_regalloc(IrFunc *f)
@@ -237,7 +249,7 @@ bool native_regalloc(IrFunc *f)
 		holder[k] = v;
 		f->reg[v] = regs[k];
 	}
-	keep_results_in_r0(f, start, end);
+	keep_results_in_r0(f, start, end, order, count);
 	free(calls);
 	free(order);
 	free(start);
