@@ -161,7 +161,11 @@ bool native_encode(NativeModule *nm);
 /* native_elf.c: writes the object; false after reporting why. */
 bool native_write_elf(NativeModule *nm, const char *license, const char *path);
 
-/* The whole backend: lower, allocate, encode, write. */
+/* Lowered, tidied, allocated and encoded: the object's contents, or NULL
+ * after reporting why. */
+NativeModule *native_build(const Module *m);
+
+/* The whole backend: native_build, then write. */
 bool native_compile(const Module *m, const char *license, const char *path);
 
 #endif

@@ -628,17 +628,23 @@ bool native_encode(NativeModule *nm)
 	return true;
 }
 
-bool native_compile(const Module *m, const char *license, const char *path)
+NativeModule *native_build(const Module *m)
 {
 	NativeModule *nm = native_lower(m);
 	if (!nm)
-		return false;
+		return NULL;
 	for (int i = 0; i < nm->nfuncs; i++)
 		if (!native_tidy(nm->funcs[i]))
-			return false;
+			return NULL;
 	native_drop_uncalled(nm);
 	for (int i = 0; i < nm->nfuncs; i++)
 		if (!native_regalloc(nm->funcs[i]))
-			return false;
-	return native_encode(nm) && native_write_elf(nm, license, path);
+			return NULL;
+	return native_encode(nm) ? nm : NULL;
+}
+
+bool native_compile(const Module *m, const char *license, const char *path)
+{
+	NativeModule *nm = native_build(m);
+	return nm && native_write_elf(nm, license, path);
 }
