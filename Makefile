@@ -30,7 +30,8 @@ TRANSLATOR_OBJ = $(TRANSLATOR_SRC:translator/%.c=build/%.o)
 RUNTIME_SRC    = $(sort $(wildcard runtime/*.c))
 RUNTIME_OBJ    = $(RUNTIME_SRC:runtime/%.c=build/runtime_%.o)
 UNIT_SRC       = $(sort $(wildcard tests/unit/*.c))
-HEADERS        = $(wildcard translator/*.h translator/*.def runtime/*.h) build/helpers.gen.h build/templates.gen.h
+HEADERS        = $(wildcard translator/*.h translator/*.def runtime/*.h) build/helpers.gen.h build/templates.gen.h \
+                 build/uapi_structs.gen.h
 
 .PHONY: all deps test unit-test golden-test kernel-test mixing-test init-test native-diff-test examples fuzz bench install clean demo
 all: deps vbpf2c
@@ -49,12 +50,19 @@ deps:
 		fi; \
 	fi
 
-build:
+# Everything is built inside build/, and build/ waits for the packages:
+# with `make -j` the compilers and gen_helpers.sh's libbpf header must be
+# installed before the first rule that uses them starts.
+build: | deps
 	@mkdir -p build
 
 # libbpf's own helper list: one line per helper, generated, never typed by hand.
 build/helpers.gen.h: translator/gen_helpers.sh | build
 	sh translator/gen_helpers.sh /usr/include/bpf/bpf_helper_defs.h > $@.tmp && mv $@.tmp $@
+
+# The structs <linux/bpf.h> defines, which a kernel type may not redefine.
+build/uapi_structs.gen.h: translator/gen_uapi_structs.sh | build
+	sh translator/gen_uapi_structs.sh /usr/include/linux/bpf.h > $@.tmp && mv $@.tmp $@
 
 # templates/ embedded into the binary as C strings.
 # Directories too: removing a template changes its directory.
@@ -137,11 +145,12 @@ test: deps vbpf2c
 	$(MAKE) unit-test golden-test kernel-test mixing-test init-test native-diff-test
 
 # libFuzzer over reader + parser + checker, with ASan and UBSan.
-# The native backend (native_*.c) needs libbpf and libelf: not fuzzed here.
+# The native backend (native_*.c) is not fuzzed here. The checker reads
+# kernel types from BTF through libbpf (ktypes.c): linked, not instrumented.
 FUZZ_SRC = $(filter-out translator/native_%.c,$(TRANSLATOR_SRC))
 build/fuzz_frontend: tests/fuzz/fuzz_frontend.c $(FUZZ_SRC) $(HEADERS)
 	$(CLANG) -std=c11 -g -O1 -D_GNU_SOURCE -Ibuild -Itranslator -fsanitize=fuzzer,address,undefined \
-		-fno-sanitize-recover=undefined -o $@ tests/fuzz/fuzz_frontend.c $(FUZZ_SRC)
+		-fno-sanitize-recover=undefined -o $@ tests/fuzz/fuzz_frontend.c $(FUZZ_SRC) -lbpf -lelf -lz
 
 fuzz: deps build/fuzz_frontend
 	mkdir -p build/fuzz-corpus

@@ -144,13 +144,49 @@ static bool append_hex(struct parser *p, const char *word, uint8_t **buf, size_t
 	return true;
 }
 
-/* An integer (-5, 42, 0x1f), bytes ([0a 0b 0c]) or "pid": the process
- * running the cases, as bpf_get_current_pid_tgid() >> 32 sees it. */
+/* The words of a [bytes] literal: hex, or `pid` / `trigger-pid` as 4
+ * little-endian bytes (a tgid as a program stores it in a __u32). */
+static bool append_record(struct parser *p, const char *word, struct vbpf_literal *lit)
+{
+	char *copy = xstrdup(word);
+	bool ok = true;
+	for (char *tok = strtok(copy, "[] \t"); tok && ok; tok = strtok(NULL, "[] \t")) {
+		bool trigger = strcmp(tok, "trigger-pid") == 0;
+		if (!trigger && strcmp(tok, "pid") != 0) {
+			ok = append_hex(p, tok, &lit->bytes, &lit->nbytes);
+			continue;
+		}
+		if (trigger) {
+			if (lit->ntrigger_pid_at == 8) {
+				parse_error(p, "more than 8 `trigger-pid` in `%s`", word);
+				ok = false;
+				break;
+			}
+			lit->trigger_pid_at[lit->ntrigger_pid_at++] = lit->nbytes;
+		}
+		uint32_t pid = trigger ? 0 : (uint32_t)getpid();
+		for (int i = 0; i < 4; i++) {
+			lit->bytes = grow(lit->bytes, (int)lit->nbytes, 1);
+			lit->bytes[lit->nbytes++] = (uint8_t)(pid >> (8 * i));
+		}
+	}
+	free(copy);
+	return ok;
+}
+
+/* An integer (-5, 42, 0x1f), bytes ([0a 0b 0c], with `pid` and
+ * `trigger-pid` words), "pid": the process running the cases, as
+ * bpf_get_current_pid_tgid() >> 32 sees it, or "trigger-pid": the
+ * process the case's `trigger` started. */
 static bool parse_literal(struct parser *p, const char *word, struct vbpf_literal *lit)
 {
 	memset(lit, 0, sizeof(*lit));
 	if (strcmp(word, "pid") == 0) {
 		lit->value = (uint64_t)getpid();
+		return true;
+	}
+	if (strcmp(word, "trigger-pid") == 0) {
+		lit->trigger_pid = true;
 		return true;
 	}
 	if (word[0] == '[') {
@@ -159,7 +195,7 @@ static bool parse_literal(struct parser *p, const char *word, struct vbpf_litera
 			return false;
 		}
 		lit->is_bytes = true;
-		return append_hex(p, word, &lit->bytes, &lit->nbytes);
+		return append_record(p, word, lit);
 	}
 	lit->negative = word[0] == '-';
 	if (!parse_uint(word + lit->negative, &lit->value)) {
@@ -208,6 +244,21 @@ int vbpf_literal__encode(const struct vbpf_literal *lit, void *out, size_t size,
 	for (size_t i = 0; i < size; i++)
 		((uint8_t *)out)[i] = (uint8_t)(lit->value >> (8 * i));
 	return 0;
+}
+
+void vbpf_literal__bind_trigger_pid(const struct vbpf_literal *lit, int pid,
+				    struct vbpf_literal *out, uint8_t *buf)
+{
+	*out = *lit;
+	if (lit->trigger_pid)
+		out->value = (uint64_t)(uint32_t)pid;
+	if (!lit->is_bytes || !lit->ntrigger_pid_at)
+		return;
+	memcpy(buf, lit->bytes, lit->nbytes);
+	for (int k = 0; k < lit->ntrigger_pid_at; k++)
+		for (int i = 0; i < 4; i++)
+			buf[lit->trigger_pid_at[k] + (size_t)i] = (uint8_t)((uint32_t)pid >> (8 * i));
+	out->bytes = buf;
 }
 
 static struct vbpf_step *add_step(struct vbpf_step **steps, int *n)
@@ -266,6 +317,21 @@ static bool want_case(struct parser *p, const char *directive)
 		return true;
 	parse_error(p, "`%s` outside a case: start one with `case NAME`", directive);
 	return false;
+}
+
+/* EINVAL, ENOTSUPP, ... or a number below 4096; 0 when neither */
+static int parse_errno(const char *word)
+{
+	static const struct { const char *name; int value; } names[] = {
+		{ "EINVAL", EINVAL }, { "EPERM", EPERM }, { "EACCES", EACCES },
+		{ "ENOTSUPP", 524 }, { "EOPNOTSUPP", EOPNOTSUPP }, { "ENOSPC", ENOSPC },
+		{ "EFAULT", EFAULT }, { "E2BIG", E2BIG }, { "ENOENT", ENOENT },
+	};
+	uint64_t v;
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (strcmp(word, names[i].name) == 0)
+			return names[i].value;
+	return parse_uint(word, &v) && v > 0 && v < 4096 ? (int)v : 0;
 }
 
 static void parse_case_line(struct parser *p, char **w, int n)
@@ -349,23 +415,10 @@ static void parse_case_line(struct parser *p, char **w, int n)
 		c->expect_return = lit.value;
 		c->run = true;
 	} else if (strcmp(d, "errno") == 0) {
-		static const struct { const char *name; int value; } names[] = {
-			{ "EINVAL", EINVAL }, { "EPERM", EPERM }, { "EACCES", EACCES },
-			{ "ENOTSUPP", 524 }, { "EOPNOTSUPP", EOPNOTSUPP }, { "ENOSPC", ENOSPC },
-			{ "EFAULT", EFAULT }, { "E2BIG", E2BIG }, { "ENOENT", ENOENT },
-		};
 		if (!want_case(p, d))
 			return;
-		c->has_errno = false;
-		for (size_t i = 0; n == 2 && i < sizeof(names) / sizeof(names[0]); i++)
-			if (strcmp(w[1], names[i].name) == 0) {
-				c->has_errno = true;
-				c->expect_errno = names[i].value;
-			}
-		if (!c->has_errno && n == 2 && parse_uint(w[1], &v) && v < 4096) {
-			c->has_errno = true;
-			c->expect_errno = (int)v;
-		}
+		c->expect_errno = n == 2 ? parse_errno(w[1]) : 0;
+		c->has_errno = c->expect_errno > 0;
 		if (!c->has_errno) {
 			parse_error(p, "expected `errno NAME` (EINVAL, ENOTSUPP, ...) or a number");
 			return;
@@ -374,6 +427,39 @@ static void parse_case_line(struct parser *p, char **w, int n)
 	} else if (strcmp(d, "set") == 0 || strcmp(d, "delete") == 0) {
 		struct vbpf_step *step = add_step(&c->before, &c->nbefore);
 		parse_step(p, w, n, step);
+	} else if (strcmp(d, "trigger") == 0) {
+		if (!want_args(p, n, 2, "trigger COMMAND [ARG...]") || !want_case(p, d))
+			return;
+		if (c->trigger) {
+			parse_error(p, "one `trigger` per case");
+			return;
+		}
+		c->trigger = calloc((size_t)n, sizeof(*c->trigger));
+		if (!c->trigger) {
+			parse_error(p, "out of memory");
+			return;
+		}
+		for (int i = 1; i < n; i++)
+			c->trigger[i - 1] = xstrdup(w[i]);
+	} else if (strcmp(d, "expect-event") == 0) {
+		struct vbpf_step *step = add_step(&c->after, &c->nafter);
+		step->kind = VBPF_STEP_EXPECT_EVENT;
+		step->line = p->line;
+		if (n < 3) {
+			parse_error(p, "expected `expect-event MAP [RECORD]...`");
+			return;
+		}
+		step->map = xstrdup(w[1]);
+		for (int i = 2; i < n; i++) {
+			step->records = grow(step->records, step->nrecords, sizeof(*step->records));
+			struct vbpf_literal *rec = &step->records[step->nrecords++];
+			if (w[i][0] != '[') {
+				parse_error(p, "a record is written as [hex bytes], not `%s`", w[i]);
+				return;
+			}
+			if (!parse_literal(p, w[i], rec))
+				return;
+		}
 	} else if (strcmp(d, "expect-events") == 0) {
 		struct vbpf_step *step = add_step(&c->after, &c->nafter);
 		step->kind = VBPF_STEP_EXPECT_EVENTS;
@@ -443,6 +529,11 @@ static void parse_line(struct parser *p, char *line)
 		p->current = NULL;
 		return;
 	}
+	if (strcmp(w[0], "load-may-fail") == 0) {
+		if (p->current || n != 2 || !(p->cases->load_may_fail = parse_errno(w[1])))
+			parse_error(p, "expected `load-may-fail ERRNO` (EPERM, ...) before the first case");
+		return;
+	}
 	if (!p->current && (strcmp(w[0], "set") == 0 || strcmp(w[0], "delete") == 0)) {
 		struct vbpf_step *step = add_step(&p->cases->setup, &p->cases->nsetup);
 		parse_step(p, w, n, step);
@@ -480,10 +571,15 @@ struct vbpf_cases *vbpf_cases__parse(const char *name, const char *text, FILE *d
 	}
 	for (int i = 0; i < p.cases->ncases; i++) {
 		struct vbpf_case *c = &p.cases->cases[i];
-		if (!c->run && c->nafter == 0) {
+		if (!c->run && !c->trigger && c->nafter == 0) {
 			p.line = c->line;
 			parse_error(&p, "case `%s` neither runs the program nor checks anything",
 				    c->name);
+		}
+		if (c->run && c->trigger) {
+			p.line = c->line;
+			parse_error(&p, "case `%s` both test-runs the program and triggers it: "
+				    "use two cases", c->name);
 		}
 		if (c->run && !c->has_return && !c->has_errno) {
 			p.line = c->line;
@@ -549,6 +645,9 @@ void vbpf_cases__free(struct vbpf_cases *cases)
 		free(c->packet);
 		free(c->packet_out);
 		free(c->ctx);
+		for (int k = 0; c->trigger && c->trigger[k]; k++)
+			free(c->trigger[k]);
+		free(c->trigger);
 	}
 	free(cases->cases);
 	free_steps(cases->setup, cases->nsetup);

@@ -140,12 +140,110 @@ static void print_to_file(void *ctx, const char *fmt, va_list args)
 	vfprintf(ctx, fmt, args);
 }
 
+static const struct btf_type *skip_mods(const struct btf *btf, __u32 *id)
+{
+	const struct btf_type *t = btf__type_by_id(btf, *id);
+	while (t && (btf_is_mod(t) || btf_is_typedef(t))) {
+		*id = t->type;
+		t = btf__type_by_id(btf, *id);
+	}
+	return t;
+}
+
+/* Text in a byte array (LANGUAGE.md 10.9: comm): a C string, printable
+ * up to its NUL, which must come (bpf_probe_read_kernel_str leaves what
+ * follows it as it was). */
+static bool is_text(const unsigned char *p, size_t n)
+{
+	size_t len = 0;
+	while (len < n && p[len] >= 0x20 && p[len] < 0x7f)
+		len++;
+	return len > 0 && len < n && p[len] == 0;
+}
+
+/* One value of a record field: integers in decimal, text as "text",
+ * anything else as btf_dump prints it. false when it cannot. */
+static bool print_field(const struct btf *btf, __u32 id, const unsigned char *p, FILE *out)
+{
+	const struct btf_type *t = skip_mods(btf, &id);
+	if (t && btf_is_int(t) && t->size <= 8) {
+		unsigned long long v = 0;
+		for (__u32 i = t->size; i-- > 0;)
+			v = v << 8 | p[i];
+		if ((btf_int_encoding(t) & BTF_INT_BOOL))
+			fputs(v ? "true" : "false", out);
+		else if ((btf_int_encoding(t) & BTF_INT_SIGNED) && t->size < 8 && (v >> (t->size * 8 - 1)) & 1)
+			fprintf(out, "%lld", (long long)(v | ~0ULL << (t->size * 8)));
+		else if (btf_int_encoding(t) & BTF_INT_SIGNED)
+			fprintf(out, "%lld", (long long)v);
+		else
+			fprintf(out, "%llu", v);
+		return true;
+	}
+	if (t && btf_is_array(t)) {
+		__u32 elem_id = btf_array(t)->type;
+		const struct btf_type *elem = skip_mods(btf, &elem_id);
+		size_t n = btf_array(t)->nelems;
+		if (elem && btf_is_int(elem) && elem->size == 1 && is_text(p, n)) {
+			fprintf(out, "\"%s\"", (const char *)p);
+			return true;
+		}
+	}
+	long size = btf__resolve_size(btf, id);
+	struct btf_dump *d = size > 0 ? btf_dump__new(btf, print_to_file, out, NULL) : NULL;
+	if (!d)
+		return false;
+	LIBBPF_OPTS(btf_dump_type_data_opts, opts, .compact = true, .emit_zeroes = true);
+	int err = btf_dump__dump_type_data(d, id, p, (size_t)size, &opts);
+	btf_dump__free(d);
+	return err >= 0;
+}
+
+/* A record as `pid=4242 ppid=1 comm="bash"`: its fields by name. */
+static bool print_fields(const struct btf *btf, const struct btf_type *t, const unsigned char *p, FILE *out)
+{
+	const struct btf_member *m = btf_members(t);
+	for (int i = 0; i < btf_vlen(t); i++, m++) {
+		if (btf_member_bitfield_size(t, (__u32)i))
+			return false;
+		const char *name = btf__name_by_offset(btf, m->name_off);
+		fprintf(out, "%s%s=", i ? " " : "", name && *name ? name : "?");
+		if (!print_field(btf, m->type, p + btf_member_bit_offset(t, (__u32)i) / 8, out))
+			return false;
+	}
+	return true;
+}
+
+bool vbpf_btf__print_fields(const struct btf *btf, unsigned int type_id, const void *data, size_t size,
+			    FILE *out)
+{
+	__u32 id = type_id;
+	const struct btf_type *t = btf && id ? skip_mods(btf, &id) : NULL;
+	long type_size = t ? btf__resolve_size(btf, id) : -1;
+	if (!t || !btf_is_struct(t) || type_size <= 0 || (size_t)type_size > size)
+		return false;
+	/* printed to memory first, so that a field it cannot print leaves
+	 * nothing behind */
+	char *text = NULL;
+	size_t len = 0;
+	FILE *mem = open_memstream(&text, &len);
+	bool ok = mem && print_fields(btf, t, data, mem);
+	if (mem)
+		fclose(mem);
+	if (ok)
+		fputs(text, out);
+	free(text);
+	return ok;
+}
+
 void vbpf_event__print(const struct vbpf_event *event, const struct btf *btf, unsigned int type_id,
 		       FILE *out)
 {
 	const struct btf_type *t = btf && type_id ? btf__type_by_id(btf, type_id) : NULL;
 	struct btf_dump *d = NULL;
 	long type_size = t ? btf__resolve_size(btf, type_id) : -1;
+	if (vbpf_btf__print_fields(btf, type_id, event->data, event->size, out))
+		return;
 	if (type_size > 0 && (size_t)type_size <= event->size)
 		d = btf_dump__new(btf, print_to_file, out, NULL);
 	if (d) {
@@ -163,7 +261,8 @@ void vbpf_event__print(const struct vbpf_event *event, const struct btf *btf, un
 	fputc(']', out);
 }
 
-/* Structs every BPF object may carry that are never event records. */
+/* Structs every BPF object may carry that are never event records. The
+ * running kernel's BTF is loaded once and kept. */
 static bool is_kernel_struct(const char *name)
 {
 	static const char *const names[] = {
@@ -174,7 +273,19 @@ static bool is_kernel_struct(const char *name)
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
 		if (strcmp(name, names[i]) == 0)
 			return true;
-	return false;
+	/* the kernel structs a tracing program declares for CO-RE
+	 * (LANGUAGE.md 11): named as in the running kernel's BTF */
+	static struct btf *vmlinux;
+	static bool tried;
+	if (!tried) {
+		tried = true;
+		libbpf_print_fn_t old = libbpf_set_print(NULL);
+		vmlinux = btf__load_vmlinux_btf();
+		libbpf_set_print(old);
+		if (libbpf_get_error(vmlinux))
+			vmlinux = NULL;
+	}
+	return vmlinux && btf__find_by_name_kind(vmlinux, name, BTF_KIND_STRUCT) > 0;
 }
 
 unsigned int vbpf_event__record_type(const struct btf *btf, size_t size)

@@ -44,6 +44,9 @@ void vbpf_map__print_typed(const struct bpf_map *map, const struct btf *btf, boo
 			   const void *data, size_t size, FILE *out)
 {
 	__u32 type_id = is_key ? bpf_map__btf_key_type_id(map) : bpf_map__btf_value_type_id(map);
+	/* a record by its field names: pid=4242 comm="bash" */
+	if (vbpf_btf__print_fields(btf, type_id, data, size, out))
+		return;
 	struct btf_dump *d = btf && type_id ? btf_dump__new(btf, print_to_file, out, NULL) : NULL;
 	if (!d) {
 		print_hex(data, size, out);

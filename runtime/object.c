@@ -14,7 +14,10 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
+#include <linux/magic.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
@@ -46,6 +49,7 @@ struct vbpf_obj {
 	FILE *diag;
 	bool verbose;
 	char pin_dir[64];              /* private_pins: made here, removed at close */
+	bool pin_mount;                /* pin_dir is a bpffs this object mounted */
 	bool verifier_stats;
 	struct prog_stats *stats;      /* verifier_stats: one log per program */
 	int nstats;
@@ -133,6 +137,37 @@ int vbpf_kernel__probe(char *why, size_t why_size)
 	return -err;
 }
 
+/* The private pin directory: vbpf2c-PID-N under /sys/fs/bpf when a bpffs
+ * is mounted there. Many machines (containers, minimal VMs) mount none;
+ * then a bpffs of the object's own is mounted on /tmp/vbpf2c-bpffs-PID-N
+ * and unmounted at close, so `:pinned` maps load there as well. Without
+ * either (not root), pin_dir stays empty and libbpf reports the pinning. */
+static void make_pin_dir(struct vbpf_obj *obj)
+{
+	static int serial;
+	struct statfs fs;
+	int n = serial++;
+
+	if (statfs("/sys/fs/bpf", &fs) == 0 && fs.f_type == BPF_FS_MAGIC) {
+		snprintf(obj->pin_dir, sizeof(obj->pin_dir), "/sys/fs/bpf/vbpf2c-%d-%d",
+			 (int)getpid(), n);
+		if (mkdir(obj->pin_dir, 0700) != 0)
+			obj->pin_dir[0] = '\0';
+		return;
+	}
+	snprintf(obj->pin_dir, sizeof(obj->pin_dir), "/tmp/vbpf2c-bpffs-%d-%d", (int)getpid(), n);
+	if (mkdir(obj->pin_dir, 0700) != 0) {
+		obj->pin_dir[0] = '\0';
+		return;
+	}
+	if (mount("bpf", obj->pin_dir, "bpf", 0, "mode=0700") != 0) {
+		rmdir(obj->pin_dir);
+		obj->pin_dir[0] = '\0';
+		return;
+	}
+	obj->pin_mount = true;
+}
+
 /* bpf_object__open_file with our log buffer and pin directory; 0 or -errno. */
 static int open_bpf(struct vbpf_obj *obj)
 {
@@ -166,13 +201,8 @@ struct vbpf_obj *vbpf_obj__open_file(const char *path, const struct vbpf_obj_opt
 		return NULL;
 	}
 
-	if (opts && opts->private_pins) {
-		static int serial;
-		snprintf(obj->pin_dir, sizeof(obj->pin_dir), "/sys/fs/bpf/vbpf2c-%d-%d",
-			 (int)getpid(), serial++);
-		if (mkdir(obj->pin_dir, 0700) != 0)
-			obj->pin_dir[0] = '\0';   /* no bpffs: libbpf reports pinning */
-	}
+	if (opts && opts->private_pins)
+		make_pin_dir(obj);
 	obj->verifier_stats = opts && opts->verifier_stats;
 	int err = open_bpf(obj);
 	if (err) {
@@ -282,6 +312,8 @@ void vbpf_obj__close(struct vbpf_obj *obj)
 	if (obj->pin_dir[0]) {
 		if (obj->bpf)
 			bpf_object__unpin_maps(obj->bpf, NULL);
+		if (obj->pin_mount)
+			umount2(obj->pin_dir, MNT_DETACH);
 		rmdir(obj->pin_dir);
 	}
 	bpf_object__close(obj->bpf);

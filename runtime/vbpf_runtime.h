@@ -79,9 +79,10 @@ struct vbpf_obj_opts {
 	const char *source_dir;  /* where .va files named by #line live, if not cwd */
 	FILE *diag;              /* diagnostics; NULL means stderr */
 	bool verbose;            /* also print libbpf's own messages */
-	/* Pin `:pinned` maps in a directory of their own under /sys/fs/bpf,
-	 * removed with its pins by vbpf_obj__close: tests and runs leave
-	 * nothing behind and never pick up another run's maps. */
+	/* Pin `:pinned` maps in a directory of their own under /sys/fs/bpf
+	 * (or, where no bpffs is mounted there, on a bpffs of its own under
+	 * /tmp), removed with its pins by vbpf_obj__close: tests and runs
+	 * leave nothing behind and never pick up another run's maps. */
 	bool private_pins;
 	/* Load every program with the verifier's statistics (log level
 	 * BPF_LOG_STATS) for vbpf_obj__verified_insns. A rejection is still
@@ -182,12 +183,20 @@ int vbpf_perfbuf__drain(struct vbpf_perfbuf *pb, struct vbpf_event **events,
 			unsigned long long *lost);
 void vbpf_perfbuf__free(struct vbpf_perfbuf *pb);
 /* Prints one record as BTF type type_id of btf when it fits the record
- * (a record the program declared; perf records carry padding), else as
- * hex bytes. */
+ * (a record the program declared; perf records carry padding): a struct
+ * by its field names, `pid=4242 ppid=1 comm="bash"` (integers in decimal,
+ * a byte array holding text as a string), else as btf_dump prints it;
+ * without a type, as hex bytes. */
 void vbpf_event__print(const struct vbpf_event *event, const struct btf *btf,
 		       unsigned int type_id, FILE *out);
+/* Prints data as struct type_id of btf by its field names, as
+ * vbpf_event__print does; false (nothing printed) when type_id is no
+ * struct that fits in size bytes, or has a field it cannot print so. */
+bool vbpf_btf__print_fields(const struct btf *btf, unsigned int type_id, const void *data, size_t size,
+			    FILE *out);
 /* The record type a program declared for events of size bytes: the one
- * named struct of btf (context structs aside) with that size, or that
+ * named struct of btf (context structs and the kernel's structs aside)
+ * with that size, or that
  * size once padded as perf records are. 0 when there is none, or more
  * than one to choose from. */
 unsigned int vbpf_event__record_type(const struct btf *btf, size_t size);
@@ -202,6 +211,12 @@ struct vbpf_literal {
 	bool negative;
 	uint8_t *bytes;
 	size_t nbytes;
+	/* `trigger-pid`: the process the case's `trigger` started, known
+	 * only once it ran (vbpf_literal__bind_trigger_pid). An integer, or
+	 * 4 little-endian bytes at each offset listed of a [bytes] literal. */
+	bool trigger_pid;
+	size_t trigger_pid_at[8];
+	int ntrigger_pid_at;
 };
 
 enum vbpf_step_kind {
@@ -210,6 +225,7 @@ enum vbpf_step_kind {
 	VBPF_STEP_EXPECT,        /* expect MAP KEY = VALUE */
 	VBPF_STEP_EXPECT_ABSENT, /* expect MAP KEY absent */
 	VBPF_STEP_EXPECT_EVENTS, /* expect-events MAP N [RECORD...]: ringbuf or perf array */
+	VBPF_STEP_EXPECT_EVENT,  /* expect-event MAP [RECORD...]: each among the records */
 };
 
 struct vbpf_step {
@@ -241,10 +257,15 @@ struct vbpf_case {
 	uint64_t expect_return;  /* compared as the kernel's u32 retval */
 	bool has_errno;          /* expect the test run itself to fail */
 	int expect_errno;
+	char **trigger;          /* trigger CMD ARG...: NULL-terminated argv, or NULL */
 };
 
 struct vbpf_cases {
 	char *path;
+	/* load-may-fail ERRNO: a kernel that refuses the load with this
+	 * errno (fentry where the kernel has no trampolines) skips the
+	 * cases instead of failing them; 0 when not given */
+	int load_may_fail;
 	struct vbpf_step *setup;  /* top-level set/delete before the first case */
 	int nsetup;
 	struct vbpf_case *cases;
@@ -263,6 +284,10 @@ void vbpf_cases__free(struct vbpf_cases *cases);
  * or -1 with a message in why. */
 int vbpf_literal__encode(const struct vbpf_literal *lit, void *out, size_t size,
 			 char *why, size_t why_size);
+/* lit with every `trigger-pid` in it replaced by pid: a copy in *out whose
+ * bytes (if any) live in buf, which must hold lit->nbytes. */
+void vbpf_literal__bind_trigger_pid(const struct vbpf_literal *lit, int pid,
+				    struct vbpf_literal *out, uint8_t *buf);
 
 /* ---- running cases (test_driver.c) ------------------------------------ */
 

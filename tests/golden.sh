@@ -16,7 +16,7 @@
 #   examples/X.va    `vbpf2c --check` accepts it silently, and its C compiles
 #                    warning-free and is clang-format clean, as for tests/gen
 #   (cli)            the command line: exit statuses, -o/-c outputs written
-#                    atomically and only on success, --no-line, --license,
+#                    atomically and only on success, --no-line, --license, --btf,
 #                    standard input, clang's errors located in the .va
 #
 # vbpf2c runs inside the test's own directory with the bare file name, so
@@ -256,7 +256,7 @@ if cli_case "--version" 0 --version; then
 	cli_expect "prints 'vbpf2c VERSION'" grep -q '^vbpf2c [0-9][0-9.]*$' "$work/out"
 fi
 if cli_case "--help" 0 --help; then
-	for option in -o -c --check --license= --no-line --backend= --clang= -I -D \
+	for option in -o -c --check --license= --btf= --no-line --backend= --clang= -I -D \
 		--version --help "Exit status"; do
 		cli_expect "--help does not mention $option" grep -q -e "$option" "$work/out"
 	done
@@ -281,6 +281,19 @@ cli_case "--no-line" 0 --no-line ok.va &&
 		sh -c "grep -q '^int pass(' '$work/out' && ! grep -q '#line' '$work/out'"
 cli_case "--license" 0 --license=MIT ok.va &&
 	cli_expect "sets the license string" grep -q 'SEC("license") = "MIT";' "$work/out"
+# --btf: kernel types from the file named, never from another place
+printf '(program :tp_btf "sched_process_exec")\n(defn f [t :k/task_struct] :i32\n  (. t :tgid))\n' \
+	> "$work/kernel.va"
+if cli_case "--btf FILE that is missing" 1 --btf=missing.btf "$work/kernel.va"; then
+	cli_expect "says it cannot read missing.btf, at the type, once" \
+		sh -c "[ \$(grep -c \"error: cannot read the kernel's BTF from missing.btf\" '$work/err') -eq 1 ] &&
+			grep -q 'kernel.va:2:12: error:' '$work/err' && [ ! -s '$work/out' ]"
+fi
+if [ -r /sys/kernel/btf/vmlinux ] && cli_case "--btf /sys/kernel/btf/vmlinux" 0 --btf /sys/kernel/btf/vmlinux "$work/kernel.va"; then
+	cp "$work/out" "$work/btf-explicit.c"
+	cli_case "kernel types, default BTF" 0 "$work/kernel.va" &&
+		cli_expect "the same C as with --btf naming the default" cmp -s "$work/out" "$work/btf-explicit.c"
+fi
 cli_case "standard input" 0 - < "$work/ok.va" &&
 	cli_expect "translates it as <stdin>" grep -q '#line 2 "<stdin>"' "$work/out"
 if cli_case "rejected input" 1 -o out.c bad.va; then

@@ -9,7 +9,8 @@
 # KERNEL_BACKENDS runs everything once per backend (default "clang native"):
 # every case must give the same results with both objects. A program the
 # native backend does not support yet ("native backend does not support X
-# yet") is listed as skipped with that reason. Skips, saying why, when this process may not use bpf(). Last
+# yet", "X are not supported by the native backend") is listed as skipped
+# with that reason. Skips, saying why, when this process may not use bpf(). Last
 # line: "N passed, N failed, N skipped"; exit status 1 when anything failed.
 set -u
 cd "$(dirname "$0")/.." || exit 2
@@ -75,9 +76,10 @@ for backend in $BACKENDS; do
 		[ "$BACKENDS" = clang ] || label="$src [$backend]"
 		if [ "$backend" = native ] &&
 		   ! "$VBPF2C" --backend=native -c "$src" -o "$log.o" 2>"$log.err" &&
-		   why=$(grep -o 'native backend does not support .* yet' "$log.err" | head -1) &&
+		   why=$(grep -o -e 'native backend does not support .* yet' \
+			 -e '[^:]* are not supported by the native backend' "$log.err" | head -1) &&
 		   [ -n "$why" ]; then
-			echo "SKIP $label: $why"
+			echo "SKIP $label: ${why# }"
 			skipped=$((skipped + 1))
 			continue
 		fi

@@ -228,6 +228,8 @@ typedef struct Checker {
 	bool record_ok;         /* the expression is the target of `.` */
 	Node *untyped_result;   /* the result of a body whose return type
 				 * was rejected: a literal there stays silent */
+	bool kernel_str_ok;     /* the `.` chain is k/read-str's or k/exists?'s */
+	Vec kernel_args;        /* k/arg calls: checked against the entry */
 } Checker;
 
 /* ---- small helpers ------------------------------------------------------ */
@@ -435,6 +437,11 @@ static Type *resolve_type(Checker *ck, Type *t, Span at)
 	if (t->kind != TY_RECORD)
 		return t;
 	const char *name = t->record ? t->record->name : t->name;
+	if (name && strncmp(name, "k/", 2) == 0) {
+		/* LANGUAGE.md 11: :k/NAME is a pointer to the kernel's struct */
+		Record *kr = ktypes_struct(ck->m, name + 2, t->span.file ? t->span : at);
+		return kr ? type_ptr(type_record(kr), false) : NULL;
+	}
 	RecInfo *ri = name ? record_info(ck, name) : NULL;
 	if (!ri) {
 		diag_error(t->span.file ? t->span : at, "unknown type `:%s`", name ? name : "?");
@@ -480,6 +487,13 @@ static bool layout_user_record(Checker *ck, RecInfo *ri)
 		if (t && t->kind == TY_RECORD) {
 			const char *name = t->record ? t->record->name : t->name;
 			RecInfo *fi = name ? record_info(ck, name) : NULL;
+			if (!fi && name && strncmp(name, "k/", 2) == 0) {
+				diag_error(t->span.file ? t->span : f->span, "field `%s` of record `%s`: a kernel struct "
+					   "pointer (:%s) cannot be stored in a record", f->name, r->name, name);
+				diag_hint("store its address, `(u64 t)`, in a :u64 field");
+				ok = false;
+				continue;
+			}
 			if (!fi) {
 				diag_error(t->span.file ? t->span : f->span, "unknown type `:%s`", name ? name : "?");
 				diag_hint("declare it with `(deftype %s [field :type ...])`", name ? name : "Name");
@@ -497,6 +511,9 @@ static bool layout_user_record(Checker *ck, RecInfo *ri)
 			ok = false;
 		} else {
 			f->type = t;
+			/* the native backend's BTF has no array members yet */
+			if (f->array_len)
+				module_refuse_native(ck->m, f->span, "array fields (LANGUAGE.md 10.9)");
 		}
 		for (int j = 0; j < i; j++) {
 			if (strcmp(r->fields[j]->name, f->name) != 0 &&
@@ -1164,6 +1181,144 @@ static Type *check_match(Checker *ck, Node *n, Type *expected)
 	return agree ? result : NULL;
 }
 
+/* ---- kernel types (LANGUAGE.md 11; ktypes.c reads the BTF) ---------------- */
+
+/* (. t :f) on a kernel struct: a CO-RE read of the member. */
+static Type *check_kernel_member(Checker *ck, Node *n, Record *r, bool record_ok)
+{
+	Field *f = ktypes_member(ck->m, r, n->name, n->name_span.file ? n->name_span : n->span);
+	if (!f)
+		return NULL;
+	n->field = f;
+	if (n->rhs) {
+		diag_error(n->rhs->span, "kernel struct members are not indexed: a char array is read with k/read-str");
+		return NULL;
+	}
+	if (f->type->kind == TY_RECORD && !record_ok) {
+		diag_error(n->span, "member `%s` is an embedded struct (%s): it can only be the target of another `.`",
+			   f->name, f->c_decl);
+		return NULL;
+	}
+	if (f->array_len && !ck->kernel_str_ok) {
+		diag_error(n->span, "member `%s` of kernel struct `%s` is %s: read it into a record with k/read-str",
+			   f->name, r->name + 2, f->c_decl);
+		diag_hint("`(k/read-str (. e :%s) task :%s)` copies the string into e's array field", f->name, f->name);
+		return NULL;
+	}
+	return f->type;
+}
+
+/* (k/exists? t :f ...) -> :bool; (k/read-str dst t :f ...) -> :i64, the
+ * length read or a negative errno; (k/arg ctx N :k/NAME) -> :k/NAME. */
+static Type *check_kernel_call(Checker *ck, Node *n)
+{
+	n->callee_kind = CALLEE_KERNEL;
+	module_refuse_native(ck->m, n->span, "kernel types (CO-RE relocations)");
+	Node *chain = n->args.items[n->args.len - 1];
+	if (strcmp(n->name, "k/arg") == 0) {
+		Type *t = resolve_type(ck, n->builtin_type, n->span);
+		n->builtin_type = t;
+		Node *ctx = n->args.items[0], *index = n->args.items[1];
+		Type *ct = check_expr(ck, ctx, NULL);
+		check_expr(ck, index, ty_u32);
+		const ProgKindInfo *kind = ck->m->program ? ck->m->program->kind : NULL;
+		bool is_ctx = ctx->kind == N_NAME && ctx->ref == REF_VAR && ctx->ref_var->is_param &&
+			      ck->fn->fn->nparams > 0 && ck->fn->fn->params[0]->var == ctx->ref_var && is_u64(ct);
+		if (ct && (!kind || kind->kind != PK_RAW_TRACEPOINT || !is_ctx))
+			diag_error(ctx->span, "k/arg reads an argument of a :raw_tracepoint program: its first operand "
+				   "is the entry's :u64 context parameter");
+		else if (ct)
+			vec_push(&ck->kernel_args, n);
+		n->callee_fn = ck->fn->fn;  /* must be the entry: check_kernel_entry */
+		if (index->kind != N_INT || index->value > 11)
+			diag_error(index->span, "the argument number of k/arg must be a literal 0 ... 11");
+		if (t && !type_is_kernel(t)) {
+			diag_error(n->span, "k/arg gives a kernel struct pointer (:k/NAME), not %s", type_str(t));
+			return NULL;
+		}
+		return t;
+	}
+	bool read_str = strcmp(n->name, "k/read-str") == 0;
+	if (chain->kind != N_FIELD) {
+		diag_error(chain->span, "%s needs a member of a kernel struct", n->name);
+		return NULL;
+	}
+	ck->kernel_str_ok = true;  /* any member exists or not; read-str checks below */
+	ck->record_ok = true;
+	Type *mt = check_expr(ck, chain, NULL);
+	ck->kernel_str_ok = false;
+	ck->record_ok = false;
+	if (chain->field && !chain->field->c_decl) {
+		diag_error(chain->span, "%s needs a member of a kernel struct (:k/NAME), not of record `%s`", n->name,
+			   type_str(chain->lhs->type));
+		return NULL;
+	}
+	if (!read_str)
+		return ty_bool;
+	if (mt && chain->field && !chain->field->array_len) {
+		diag_error(chain->span, "k/read-str reads a char array member; `%s` is %s", chain->field->name,
+			   chain->field->c_decl);
+		return NULL;
+	}
+	Node *dst = n->args.items[0];
+	Type *dt = check_expr(ck, dst, ty_u64);
+	bool array_field = dst->kind == N_FIELD && dst->field && dst->field->array_len && !dst->field->c_decl;
+	if (dt && !array_field) {
+		diag_error(dst->span, "k/read-str writes into a record's array field, e.g. `(. e :comm)`, not %s",
+			   type_str(dt));
+		return NULL;
+	}
+	return ty_i64;
+}
+
+/* tp_btf, fentry, fexit: the entry's parameters are a prefix of the
+ * kernel's prototype; k/arg is read in a raw_tracepoint's entry only. */
+static void check_kernel_entry(Checker *ck, FnDecl *entry)
+{
+	const ProgramDecl *prog = ck->m->program;
+	for (int i = 0; i < ck->kernel_args.len; i++) {
+		Node *n = ck->kernel_args.items[i];
+		if (n->callee_fn != entry)
+			diag_error(n->span, "k/arg reads the context of the entry function `%s`, not of `%s`",
+				   entry ? entry->name : "?", n->callee_fn->name);
+	}
+	if (!entry || !prog->kind->btf_args || !prog->attach)
+		return;
+	module_refuse_native(ck->m, prog->span, "programs with BTF-typed arguments (:tp_btf, :fentry, :fexit)");
+	bool tp_btf = prog->kind->kind == PK_TP_BTF;
+	Field **params;
+	int n = ktypes_prototype(ck->m, prog->attach, tp_btf, prog->kind->kind == PK_FEXIT, entry->nparams, &params,
+				 prog->span);
+	if (n < 0)
+		return;
+	const char *what = tp_btf ? "tracepoint" : "kernel function";
+	if (entry->nparams > n) {
+		bool fexit = prog->kind->kind == PK_FEXIT;
+		int nargs = fexit ? n - 1 : n;
+		diag_error(entry->params[n]->span, "%s `%s` has %d parameter%s%s; `%s` declares %d", what,
+			   prog->attach, nargs, nargs == 1 ? "" : "s", fexit ? " and a return value" : "", entry->name,
+			   entry->nparams);
+		return;
+	}
+	for (int i = 0; i < entry->nparams; i++) {
+		Param *p = entry->params[i];
+		Field *k = params[i];
+		if (!k->type) {
+			diag_error(p->span, "parameter %d of %s `%s` is %s: the entry cannot take it", i + 1, what,
+				   prog->attach, k->c_decl);
+			return;
+		}
+		if (p->type && !type_equal(p->type, k->type)) {
+			const char *which = strcmp(k->name, KTYPES_RETURN_VALUE) == 0
+						    ? "the return value"
+						    : arena_printf("parameter %d", i + 1);
+			diag_error(p->span, "parameter `%s` of `%s` must be %s: %s of %s `%s` is `%s`", p->name,
+				   entry->name, type_str(k->type), which, what, prog->attach, k->c_member);
+			diag_hint("the entry takes a prefix of the kernel's prototype, with its types");
+		}
+	}
+}
+
 static Type *check_field(Checker *ck, Node *n)
 {
 	bool record_ok = ck->record_ok;
@@ -1186,10 +1341,31 @@ static Type *check_field(Checker *ck, Node *n)
 		diag_error(n->lhs->span, "field access requires a record pointer, got %s", type_str(t));
 		return NULL;
 	}
+	if (r->kernel_btf_id)
+		return check_kernel_member(ck, n, r, record_ok);
 	for (int i = 0; i < r->nfields; i++) {
 		Field *f = r->fields[i];
 		if (strcmp(f->name, n->name) == 0) {
 			n->field = f;
+			if (f->array_len && n->rhs) {
+				/* (. p :comm 3): one element, the index checked here */
+				n->rhs->type = ty_u32;
+				if (n->rhs->negative || n->rhs->value >= (uint64_t)f->array_len) {
+					diag_error(n->rhs->span, "index %s is outside `%s`, which has %d elements",
+						   int_text(n->rhs->value, n->rhs->negative), f->name, f->array_len);
+					return NULL;
+				}
+				return f->type;
+			}
+			if (n->rhs) {
+				diag_error(n->rhs->span, "field `%s` is not an array: it has no elements to index", f->name);
+				return NULL;
+			}
+			if (f->array_len) {
+				/* LANGUAGE.md 10.9: an array field is its address */
+				module_refuse_native(ck->m, n->span, "array fields (LANGUAGE.md 10.9)");
+				return type_ptr(f->type, false);
+			}
 			if (f->type && f->type->kind == TY_RECORD && !record_ok) {
 				diag_error(n->span, "field `%s` is a record (%s): it can only be the target of another `.`",
 					   f->name, type_str(f->type));
@@ -1219,6 +1395,13 @@ static Type *check_set(Checker *ck, Node *n)
 			}
 		}
 		what = n->lhs->name;
+		if (want && f && f->array_len && !n->lhs->rhs) {
+			diag_error(n->lhs->span, "field `%s` is an array: write into it with a helper", f->name);
+			want = NULL;
+		} else if (want && f && f->c_decl) {
+			diag_error(n->lhs->span, "kernel struct members are read-only");
+			want = NULL;
+		}
 	} else {
 		Span at = n->name_span.file ? n->name_span : n->span;
 		Sym *s = lookup_local(ck, n->name) ? NULL : table_get(&ck->values, n->name);
@@ -1282,6 +1465,9 @@ static Type *check_for(Checker *ck, Node *n)
 static Type *check_cast(Checker *ck, Node *n)
 {
 	Type *t = check_expr(ck, n->lhs, NULL);
+	/* LANGUAGE.md 11.3: (u64 t) is a kernel pointer's address */
+	if (t && type_is_kernel(t) && t->kind == TY_PTR && is_u64(n->cast_to))
+		return n->cast_to;
 	if (t && !is_int(t)) {
 		diag_error(n->lhs->span, "cast to %s requires an integer operand, got %s",
 			   type_str(n->cast_to), type_str(t));
@@ -1451,6 +1637,11 @@ static Type *helper_return_type(Checker *ck, ExternDecl *e, Node *call)
 			return type_ptr(type_record(ri->record), true);
 		return type_ptr(ty_u8, true);
 	}
+	/* LANGUAGE.md 11.3: libbpf types it struct task_struct *, never NULL */
+	if (strcmp(h, "get_current_task_btf") == 0) {
+		Record *r = ktypes_struct(ck->m, "task_struct", call->span);
+		return r ? type_ptr(type_record(r), false) : NULL;
+	}
 	/* ringbuf_reserve and every other pointer-returning helper: bytes */
 	if (e->helper && e->helper->returns_pointer)
 		return type_ptr(ty_u8, true);
@@ -1564,6 +1755,8 @@ static Type *check_call(Checker *ck, Node *n)
 	}
 	if (strncmp(name, "c/", 2) == 0)
 		return check_c_call(ck, n, name);
+	if (strcmp(name, "k/exists?") == 0 || strcmp(name, "k/read-str") == 0 || strcmp(name, "k/arg") == 0)
+		return check_kernel_call(ck, n);
 	Sym *s = lookup_local(ck, name) ? NULL : table_get(&ck->values, name);
 	if (s && s->kind == SYM_FN) {
 		FnDecl *fn = s->fn->fn;
@@ -1854,11 +2047,13 @@ static void check_program(Checker *ck)
 		return;
 	entry->is_entry = true;
 
+	/* tp_btf, fentry, fexit: the kernel's arguments, checked there */
+	check_kernel_entry(ck, entry);
 	/* The kernel passes only the context (r1); it returns int in C. */
-	if (entry->nparams > 1)
+	if (entry->nparams > 1 && !kind->btf_args)
 		diag_error(entry->params[1]->span, "the entry function `%s` takes only the context parameter",
 			   entry->name);
-	if (entry->nparams >= 1) {
+	if (entry->nparams >= 1 && !kind->btf_args) {
 		Param *p = entry->params[0];
 		Record *r = param_record(p);
 		bool is_context = r && want && strcmp(r->name, want) == 0;

@@ -54,8 +54,8 @@ static const char run_usage[] =
 	"  --duration=SEC  stop after SEC seconds (default: until Ctrl-C)\n"
 	"  --interval=SEC  print every SEC seconds (default 1)\n"
 	"  --traffic       xdp, tc, cgroup: send a UDP datagram every interval\n"
-	"  --backend=NAME, --clang=PATH, -I DIR, -D NAME[=VAL], -WFLAG, --license=STR\n"
-	"                  passed to the compiler, as for vbpf2c -c\n"
+	"  --backend=NAME, --clang=PATH, -I DIR, -D NAME[=VAL], -WFLAG, --license=STR,\n"
+	"  --btf=FILE      passed to the compiler, as for vbpf2c -c\n"
 	"  --help          this text\n";
 
 #define MAX_LINKS 256
@@ -261,6 +261,7 @@ static bool attach(struct run *r, struct bpf_program *prog)
 		ensure_tracefs(r);
 		/* fall through */
 	case BPF_PROG_TYPE_RAW_TRACEPOINT:
+	case BPF_PROG_TYPE_TRACING: /* tp_btf, fentry, fexit (LANGUAGE.md 11) */
 		if (!add_link(r, bpf_program__attach(prog), bpf_program__section_name(prog)))
 			return false;
 		printf("attached to %s\n", bpf_program__section_name(prog));

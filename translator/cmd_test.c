@@ -35,8 +35,8 @@ static const char test_usage[] =
 	"options:\n"
 	"  --dump          print every map after the cases\n"
 	"  --keep          keep the compiled object (file.bpf.o beside file.va)\n"
-	"  --backend=NAME, --clang=PATH, -I DIR, -D NAME[=VAL], -WFLAG, --license=STR\n"
-	"                  passed to the compiler, as for vbpf2c -c\n"
+	"  --backend=NAME, --clang=PATH, -I DIR, -D NAME[=VAL], -WFLAG, --license=STR,\n"
+	"  --btf=FILE      passed to the compiler, as for vbpf2c -c\n"
 	"  --help          this text\n"
 	"\n"
 	"exit status: 0 all passed (or skipped: bpf() refused), 1 a failure,\n"
@@ -64,7 +64,7 @@ int cmd_compile_option(int argc, char **argv, int i, char **compile_args, int *n
 	}
 	if (strncmp(arg, "-I", 2) == 0 || strncmp(arg, "-D", 2) == 0 || (strncmp(arg, "-W", 2) == 0 && arg[2]) ||
 	    strncmp(arg, "--backend=", 10) == 0 || strncmp(arg, "--clang=", 8) == 0 ||
-	    strncmp(arg, "--license=", 10) == 0) {
+	    strncmp(arg, "--license=", 10) == 0 || strncmp(arg, "--btf=", 6) == 0) {
 		compile_args[(*nargs)++] = argv[i];
 		return 1;
 	}

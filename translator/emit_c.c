@@ -233,6 +233,7 @@ typedef struct Emitter {
 
 	/* what the module uses, for #include and the helper functions */
 	bool uses_bool, uses_endian, uses_ptrace, uses_perf_event;
+	bool uses_core, uses_tracing; /* bpf_core_read.h, bpf_tracing.h (BPF_PROG) */
 	bool uses_division[8]; /* division helpers, indexed by DIV_* flags */
 	Vec kconst_headers; /* const char*, first use order */
 
@@ -803,11 +804,19 @@ static const char *var_text(Emitter *E, const Var *v)
 /* The record-field member: "->rx_queue_index" or ".x". */
 static CExpr field_value(Emitter *E, Node *n, bool as_pointer)
 {
+	if (is_kernel_member(n)) {
+		/* LANGUAGE.md 11: a CO-RE read (emit_kernel.c) */
+		E->uses_core = true;
+		const char *base = lower_value(E, (Node *)core_chain_base(n)).s;
+		return cx(emit_core_read(n, base), n->field->bitfield ? PREC_UNARY : PREC_POSTFIX);
+	}
 	CExpr base = lower_value(E, n->lhs);
 	Type *bt = n->lhs->type;
 	const char *member = n->field && n->field->c_member ? n->field->c_member : n->name;
 	const char *s = arena_printf("%s%s%s", paren(base, PREC_POSTFIX),
 				     bt && bt->kind == TY_PTR ? "->" : ".", member);
+	if (n->rhs) /* (. p :comm 3): an array field's element */
+		s = arena_printf("%s[%" PRIu64 "]", s, n->rhs->value);
 	if (n->field && n->field->c_pointer && !as_pointer)
 		return cx(arena_printf("(%s)(long)%s", n->type->c_name, s), PREC_UNARY);
 	return cx(s, PREC_POSTFIX);
@@ -1640,6 +1649,27 @@ static CExpr lower_builtin(Emitter *E, Node *n)
 	return cx("0", PREC_POSTFIX);
 }
 
+/* k/exists?, k/read-str, k/arg (LANGUAGE.md 11; the text: emit_kernel.c) */
+static CExpr lower_kernel_call(Emitter *E, Node *n)
+{
+	Node *chain = n->args.items[n->args.len - 1];
+	E->uses_core = true;
+	if (strcmp(n->name, "k/arg") == 0) {
+		/* the raw tracepoint's u64 argument N as the kernel's pointer */
+		Node *ctx = n->args.items[0];
+		return cx(arena_printf("(%s)%s->args[%" PRIu64 "]", n->type->c_name, var_text(E, ctx->ref_var),
+				       ((Node *)n->args.items[1])->value),
+			  PREC_UNARY);
+	}
+	const char *base = lower_value(E, (Node *)core_chain_base(chain)).s;
+	if (strcmp(n->name, "k/exists?") == 0)
+		return cx(emit_core_exists(chain, base), PREC_POSTFIX);
+	/* the destination is an array field: its address, so that the macro's
+	 * sizeof(*dst) is the array's size */
+	const char *dst = arena_printf("&%s", paren(lower_value(E, n->args.items[0]), PREC_POSTFIX));
+	return cx(emit_core_read_str(dst, chain, base), PREC_POSTFIX);
+}
+
 static bool *fn_handle_params(Emitter *E, const FnDecl *fn)
 {
 	int i = ptrindex_get(&E->fn_index, fn);
@@ -1693,6 +1723,9 @@ static CExpr lower_call(Emitter *E, Node *n)
 			sb_printf(&sb, "%s%s", i ? ", " : "", args[i]);
 		break;
 	}
+	case CALLEE_KERNEL:
+		sb_free(&sb);
+		return lower_kernel_call(E, n);
 	case CALLEE_NONE:
 		sb_printf(&sb, "%s(", n->name);
 		break;
@@ -2827,7 +2860,9 @@ static void lower_function(Emitter *E, FnDecl *fn, Printer *P, bool reachable)
 
 	/* the source calls the context `ctx`, which the checker reserves for
 	 * us (C name ctx_): a parameter can have it back */
-	for (int i = 0; i < fn->nparams; i++) {
+	const ProgKindInfo *entry_kind = fn->is_entry && E->m->program ? E->m->program->kind : NULL;
+	bool btf_args = entry_kind && entry_kind->btf_args; /* BPF_PROG defines its own ctx */
+	for (int i = 0; i < fn->nparams && !btf_args; i++) {
 		Var *v = fn->params[i]->var;
 		if (v && strcmp(v->name, "ctx") == 0)
 			var_info(E, v)->text = "ctx";
@@ -2856,7 +2891,20 @@ static void lower_function(Emitter *E, FnDecl *fn, Printer *P, bool reachable)
 	const ProgKindInfo *kind = prog ? prog->kind : NULL;
 	StrBuf sig = { 0 };
 	Var *ctx_var = fn->nparams > 0 ? fn->params[0]->var : NULL;
-	if (fn->is_entry) {
+	if (btf_args) {
+		/* LANGUAGE.md 11.4: the kernel's arguments by BPF_PROG, whose
+		 * hidden ctx parameter the body does not use */
+		E->uses_tracing = true;
+		sb_printf(&sig, "int BPF_PROG(%s", fn->c_name);
+		add_line(E, fn_line, "(void)ctx;");
+		for (int i = 0; i < fn->nparams; i++) {
+			VarInfo *vi = var_info(E, fn->params[i]->var);
+			sb_printf(&sig, ", %s", c_decl(E, fn->params[i]->type, vi->text));
+			if (vi->uses == 0)
+				add_line(E, fn_line, arena_printf("(void)%s;", vi->text));
+		}
+		sb_putc(&sig, ')');
+	} else if (fn->is_entry) {
 		const char *ctype = kind ? kind->c_context_type : "void *";
 		const char *cparam = "ctx";
 		const Type *pt = fn->nparams > 0 ? fn->params[0]->type : NULL;
@@ -3000,7 +3048,10 @@ static void emit_record(Emitter *E, StrBuf *out, Record *r, Vec *done)
 	sb_printf(out, "%s {\n", r->c_name);
 	for (int i = 0; i < r->nfields; i++) {
 		Field *f = r->fields[i];
-		sb_printf(out, "\t%s;\n", c_decl(E, f->type, f->c_member ? f->c_member : f->name));
+		sb_printf(out, "\t%s", c_decl(E, f->type, f->c_member ? f->c_member : f->name));
+		if (f->array_len)
+			sb_printf(out, "[%d]", f->array_len);
+		sb_puts(out, ";\n");
 	}
 	sb_puts(out, "};\n\n");
 }
@@ -3235,9 +3286,10 @@ void emit_c(const Module *m, const EmitOptions *opts, StrBuf *out)
 		}
 	}
 
-	/* data first (records, maps, globals), functions after */
+	/* data first (kernel structs, records, maps, globals), functions after */
 	StrBuf data = { 0 }, funcs = { 0 };
 	Vec done_records = { 0 };
+	emit_kernel_structs(m, &data);
 	for (int i = 0; i < m->decls.len; i++) {
 		Decl *d = m->decls.items[i];
 		if (d->kind == D_RECORD && d->u.record->record && !d->u.record->record->is_context)
@@ -3308,6 +3360,10 @@ void emit_c(const Module *m, const EmitOptions *opts, StrBuf *out)
 	if (E.uses_bool)
 		sb_puts(out, "#include <stdbool.h>\n");
 	sb_puts(out, "#include <bpf/bpf_helpers.h>\n");
+	if (E.uses_core)
+		sb_puts(out, "#include <bpf/bpf_core_read.h>\n");
+	if (E.uses_tracing)
+		sb_puts(out, "#include <bpf/bpf_tracing.h>\n");
 	if (E.uses_endian)
 		sb_puts(out, "#include <bpf/bpf_endian.h>\n");
 	sb_putc(out, '\n');

@@ -104,6 +104,8 @@ static const char usage_text[] =
 	"                  processed-instruction counts of both objects\n"
 	"  --license=STR   license string of the generated program (default: the\n"
 	"                  program's (license \"...\") form, else \"GPL\")\n"
+	"  --btf=FILE      read kernel types (:k/NAME) from the BTF in FILE (a vmlinux,\n"
+	"                  or a .btf file) instead of /sys/kernel/btf/vmlinux\n"
 	"  --no-line       leave out the #line directives that point the C (and the\n"
 	"                  BTF line info, and the verifier log) at FILE.va\n"
 	"  --backend=NAME  how -c (and --emit=asm) makes the object: clang, or native\n"
@@ -769,6 +771,12 @@ static void parse_options(int argc, char **argv, Options *opt)
 			/* warnings for clang: -Wall -Wextra -Werror on hand-written C */
 			opt->clang_args[opt->nclang_args++] = arg;
 			opt->compile_args[opt->ncompile_args++] = arg;
+		} else if ((value = long_value(argc, argv, &i, "--btf"))) {
+			/* kernel types (LANGUAGE.md 11) from this BTF file */
+			if (!*value)
+				usage_error("--btf needs a BTF file, e.g. /sys/kernel/btf/vmlinux");
+			ktypes_set_btf_path(value);
+			opt->compile_args[opt->ncompile_args++] = joined_option("--btf", value);
 		} else if ((value = long_value(argc, argv, &i, "--license"))) {
 			opt->license = value;
 			opt->compile_args[opt->ncompile_args++] = joined_option("--license", value);

@@ -1410,6 +1410,10 @@ NativeModule *native_lower(const Module *m)
 	NativeModule *nm = arena_alloc(sizeof(*nm));
 	nm->m = m;
 	Lower L = { .nm = nm };
+	if (m->native_refused_at.file) {
+		diag_error(m->native_refused_at, "%s are not supported by the native backend", m->native_refused_what);
+		return NULL;
+	}
 	nm->maps = arena_alloc(sizeof(MapDecl *) * (size_t)(m->decls.len + 1));
 	size_t n = (size_t)(m->decls.len + 1);
 	nm->globals = arena_alloc(sizeof(GlobalDecl *) * n);

@@ -214,7 +214,8 @@ static Type *parse_type(Sexp *s, int flags)
 			return NULL;
 		}
 	}
-	if (name[0] >= 'A' && name[0] <= 'Z') {
+	/* :k/NAME, a kernel struct (LANGUAGE.md 11): resolved by the checker */
+	if ((name[0] >= 'A' && name[0] <= 'Z') || (strncmp(name, "k/", 2) == 0 && name[2])) {
 		t = arena_alloc(sizeof(*t));
 		t->kind = TY_RECORD;
 		t->name = name;
@@ -225,6 +226,31 @@ static Type *parse_type(Sexp *s, int flags)
 	diag_hint("BPF types are :u8 ... :u64, :i8 ... :i64, :bool and records declared "
 		  "with deftype");
 	return NULL;
+}
+
+/* field-type = type | '[' type INT ']'   (an array field, LANGUAGE.md 10.9:
+ * [:u8 16]; integer elements, 1 ... 4096 of them) */
+static Type *parse_array_type(Sexp *s, int *len)
+{
+	*len = 0;
+	if (s->kind != SX_VECTOR)
+		return parse_type(s, 0);
+	if (s->nitems != 2 || s->items[1]->kind != SX_INT) {
+		diag_error(s->span, "an array field is written [:u8 16]: an element type and a length");
+		return NULL;
+	}
+	Type *t = parse_type(s->items[0], 0);
+	Sexp *n = s->items[1];
+	if (t && t->kind != TY_INT) {
+		diag_error(s->items[0]->span, "array elements must be integers, not %s", render(s->items[0]));
+		return NULL;
+	}
+	if (n->negative || n->value == 0 || n->value > 4096) {
+		diag_error(n->span, "an array field has 1 ... 4096 elements, not %s", render(n));
+		return NULL;
+	}
+	*len = (int)n->value;
+	return t;
 }
 
 /* ---- expressions ------------------------------------------------------ */
@@ -593,21 +619,92 @@ static Node *parse_cast(Parser *p, Sexp *form)
 	return n->lhs ? n : NULL;
 }
 
-/* field = '(' '.' expr (KW | NAME) ')' */
+/* The fields of a chain from form->items[from] on, applied to base:
+ * (. t :a :b) is (. (. t :a) :b). */
+static Node *parse_field_chain(Sexp *form, int from, Node *base)
+{
+	Node *n = base;
+	bool dot = from == 2;  /* (. base ...): the last step is the form */
+	for (int i = from; i < form->nitems && n; i++) {
+		Sexp *f = form->items[i];
+		if (dot && f->kind == SX_INT && i + 1 == form->nitems && i > from) {
+			/* (. p :comm 3): element 3 of an array field (LANGUAGE.md 10.9) */
+			Node *index = new_node(N_INT, f->span);
+			index->value = f->value;
+			index->negative = f->negative;
+			n->rhs = index;
+			n->span = form->span;
+			return n;
+		}
+		if (f->kind != SX_KEYWORD && f->kind != SX_SYMBOL) {
+			diag_error(f->span, "expected a field name like :len, found `%s`", render(f));
+			return NULL;
+		}
+		Span at = dot && i + 1 == form->nitems ? form->span : span_join(form->items[from - 1]->span, f->span);
+		Node *step = new_node(N_FIELD, at);
+		step->lhs = n;
+		step->name = f->text;
+		step->name_span = f->span;
+		n = step;
+	}
+	return n;
+}
+
+/* field = '(' '.' expr (KW | NAME) {KW | NAME} [INT] ')'
+ * (a chain: nested records, kernel types; INT: an array field's element) */
 static Node *parse_field(Parser *p, Sexp *form)
 {
-	if (!expect_operands(form, 2, "(. record :field)"))
-		return NULL;
-	Sexp *f = form->items[2];
-	Node *n = new_node(N_FIELD, form->span);
-	n->lhs = parse_expr(p, form->items[1]);
-	if (f->kind != SX_KEYWORD && f->kind != SX_SYMBOL) {
-		diag_error(f->span, "expected a field name like :len, found `%s`", render(f));
+	if (form->nitems < 3) {
+		expect_operands(form, 2, "(. record :field)");
 		return NULL;
 	}
-	n->name = f->text;
-	n->name_span = f->span;
-	return n->lhs ? n : NULL;
+	Node *base = parse_expr(p, form->items[1]);
+	return base ? parse_field_chain(form, 2, base) : NULL;
+}
+
+/* The CO-RE forms of LANGUAGE.md 11, calls whose field operands are
+ * written as `.` chains so the checker resolves them like reads:
+ *   (k/exists? t :f ...)          args: (. t :f ...)
+ *   (k/read-str dst t :f ...)     args: dst, (. t :f ...)
+ *   (k/arg ctx N :k/NAME)         args: ctx, N; builtin_type: the type */
+static Node *parse_kernel_form(Parser *p, Sexp *form)
+{
+	const char *name = form->items[0]->text;
+	bool read_str = strcmp(name, "k/read-str") == 0;
+	bool arg = strcmp(name, "k/arg") == 0;
+	int want = read_str ? 4 : arg ? 4 : 3;
+	if (form->nitems < want || (arg && form->nitems != want)) {
+		diag_error(form->span, "%s is written %s", name,
+			   read_str ? "(k/read-str (. e :field) task :comm)"
+			   : arg    ? "(k/arg ctx N :k/NAME)"
+				    : "(k/exists? task :field)");
+		return NULL;
+	}
+	Node *n = new_node(N_CALL, form->span);
+	n->name = name;
+	n->name_span = form->items[0]->span;
+	if (arg) {
+		Node *ctx = parse_expr(p, form->items[1]), *index = parse_expr(p, form->items[2]);
+		n->builtin_type = parse_type(form->items[3], 0);
+		if (!ctx || !index || !n->builtin_type)
+			return NULL;
+		vec_push(&n->args, ctx);
+		vec_push(&n->args, index);
+		return n;
+	}
+	if (read_str) {
+		Node *dst = parse_expr(p, form->items[1]);
+		if (!dst)
+			return NULL;
+		vec_push(&n->args, dst);
+	}
+	int base_at = read_str ? 2 : 1;
+	Node *base = parse_expr(p, form->items[base_at]);
+	Node *chain = base ? parse_field_chain(form, base_at + 1, base) : NULL;
+	if (!chain)
+		return NULL;
+	vec_push(&n->args, chain);
+	return n;
 }
 
 /* set = '(' 'set!' (NAME | '(' '.' expr field ')') expr ')' */
@@ -767,6 +864,8 @@ static const struct {
 	{ "bsr", parse_binop }, { "==", parse_binop },  { "!=", parse_binop },
 	{ "<", parse_binop },  { ">", parse_binop },   { "<=", parse_binop },
 	{ ">=", parse_binop },
+	{ "k/exists?", parse_kernel_form }, { "k/read-str", parse_kernel_form },
+	{ "k/arg", parse_kernel_form },
 };
 
 /* Special-form lookup is on the hot path (every list), so the table above
@@ -924,8 +1023,17 @@ static Decl *parse_program(Parser *p, Sexp *form)
 		}
 		pd->attach = attach->text;
 	} else if (info->attach_required) {
+		/* an attach string each kind takes */
+		static const struct { ProgKind kind; const char *attach; } examples[] = {
+			{ PK_LSM, "file_open" }, { PK_TP_BTF, "sched_process_exec" },
+			{ PK_FENTRY, "tcp_v4_connect" }, { PK_FEXIT, "tcp_v4_connect" },
+		};
+		const char *example = "connect4";
+		for (size_t i = 0; i < sizeof(examples) / sizeof(*examples); i++)
+			if (examples[i].kind == info->kind)
+				example = examples[i].attach;
 		diag_error(form->span, "program kind :%s needs an attach string", info->name);
-		diag_hint("for example (program :%s \"connect4\")", info->name);
+		diag_hint("for example (program :%s \"%s\")", info->name, example);
 		return NULL;
 	}
 	Decl *d = new_decl(D_PROGRAM, form);
@@ -1122,7 +1230,7 @@ static Decl *parse_deftype(Parser *p, Sexp *form)
 		Field *f = arena_alloc(sizeof(*f));
 		f->name = fname->text;
 		f->span = fname->span;
-		f->type = parse_type(vec->items[i + 1], 0);
+		f->type = parse_array_type(vec->items[i + 1], &f->array_len);
 		ok &= f->type != NULL;
 		for (int j = 0; j < r->nfields; j++) {
 			if (!strcmp(r->fields[j]->name, f->name)) {

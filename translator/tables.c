@@ -18,8 +18,8 @@
 /* ---- program kinds ------------------------------------------------------ */
 
 static const ProgKindInfo prog_kinds[PK_COUNT] = {
-#define PROG_KIND(id, src, section, prefix, record, c_type, required) \
-	[id] = { id, src, section, prefix, record, c_type, required },
+#define PROG_KIND(id, src, section, prefix, record, c_type, required, btf_args) \
+	[id] = { id, src, section, prefix, record, c_type, required, btf_args },
 #include "prog_kinds.def"
 #undef PROG_KIND
 };
@@ -75,6 +75,9 @@ static const struct {
 	{ PK_RAW_TRACEPOINT, "raw_tracepoint+" },
 	{ PK_RAW_TRACEPOINT, "raw_tp+" },
 	{ PK_LSM, "lsm+" },
+	{ PK_TP_BTF, "tp_btf+" },
+	{ PK_FENTRY, "fentry+" },
+	{ PK_FEXIT, "fexit+" },
 	{ PK_XDP, "xdp.frags/devmap" },
 	{ PK_XDP, "xdp/devmap" },
 	{ PK_XDP, "xdp.frags/cpumap" },

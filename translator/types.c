@@ -172,6 +172,8 @@ const char *type_str(const Type *t)
 	case TY_RECORD:
 		return arena_printf(":%s", t->name);
 	case TY_PTR:
+		if (type_is_kernel(t))
+			return arena_printf(":%s", t->pointee->name);  /* :k/task_struct */
 		return arena_printf("(Ptr %s)", type_str(t->pointee));
 	case TY_MAP:
 		return arena_printf("map `%s`", t->map ? t->map->name : t->name);
@@ -239,6 +241,8 @@ void record_layout(Record *r)
 		Field *f = r->fields[i];
 		int align = f->type && f->type->align > 0 ? f->type->align : 1;
 		int size = f->type ? f->type->size : 0;
+		if (f->array_len)
+			size *= f->array_len;
 		offset = align_up(offset, align);
 		f->offset = offset;
 		offset += size;

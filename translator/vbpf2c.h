@@ -179,6 +179,12 @@ typedef struct Field {
 	bool c_pointer;         /* context records: the C member is a pointer
 	                         * (__bpf_md_ptr) read as :u64, so C needs a
 	                         * cast: (__u64)(long)ctx->data */
+	/* kernel struct members (ktypes.c), read through CO-RE */
+	const char *c_decl;     /* "__s32 tgid", "struct task_struct *real_parent" */
+	bool bitfield;          /* BPF_CORE_READ_BITFIELD_PROBED */
+	int array_len;          /* an array field [:u8 16] (LANGUAGE.md 10.9) or
+	                         * a kernel char[N]: N, and type is the element
+	                         * type; (. p :f) is the array's address */
 } Field;
 
 struct Record {
@@ -191,10 +197,14 @@ struct Record {
 	bool read_only;         /* context records: fields may not be assigned */
 	Span span;              /* user records only */
 	Type *type;             /* types.c: cache of type_record() */
+	int kernel_btf_id;      /* a kernel struct (:k/NAME, ktypes.c): its
+	                         * BTF id; fields are then the members the
+	                         * program uses, in first-use order */
 };
 
 /* C layout of a user record: natural alignment of every field, size rounded
- * up to the largest alignment. Record-typed fields must be laid out first. */
+ * up to the largest alignment (an array field: array_len elements).
+ * Record-typed fields must be laid out first. */
 void record_layout(Record *r);
 
 /* ---- tables (tables.c) ------------------------------------------------ */
@@ -220,6 +230,8 @@ typedef struct ProgKindInfo {
 	const char *context_record; /* "XdpMd", or NULL when the kind has none */
 	const char *c_context_type; /* "struct xdp_md *" */
 	bool attach_required;
+	bool btf_args;              /* tp_btf, fentry, fexit: BPF_PROG(name,
+	                             * args...) with BTF-typed arguments */
 } ProgKindInfo;
 
 const ProgKindInfo *prog_kind_by_name(const char *name);
@@ -270,6 +282,38 @@ typedef struct KernelConst {
 const KernelConst *kernel_const_by_name(const char *name);
 const KernelConst *kernel_const_table(int *count);
 
+/* ---- kernel types (ktypes.c) --------------------------------------------- */
+
+/* LANGUAGE.md section 11. Kernel structs come from BTF, read with libbpf's
+ * BTF API: /sys/kernel/btf/vmlinux, or the file given to ktypes_set_btf_path
+ * (--btf; NULL: the running kernel's). The BTF is loaded at the first
+ * kernel type after that, and kept. */
+struct Module;
+void ktypes_set_btf_path(const char *path);
+/* The record of kernel struct name (no "k/" prefix), created once per
+ * module and remembered in m->kernel_records in first-use order; NULL after
+ * a located error (no BTF, no such struct: the nearest names as a hint). */
+Record *ktypes_struct(struct Module *m, const char *name, Span at);
+/* Member name of kernel record r, entered into r->fields on its first use
+ * (the C declares only those). Members of anonymous structs and unions are
+ * found as the kernel's C finds them. The field's type: an integer of the
+ * member's size and signedness (typedefs and enums resolved), (Ptr :k/X)
+ * for a pointer to a struct, the kernel record itself (TY_RECORD) for an
+ * embedded struct, :u8 with array_len set for char[N]. NULL after a located
+ * error naming the nearest members. */
+Field *ktypes_member(struct Module *m, Record *r, const char *name, Span at);
+/* The prototype of a tp_btf tracepoint (btf_trace_NAME) or an fentry/fexit
+ * function: its number of parameters (with_return: and then the function's
+ * return value, as fexit programs get it), and the first `want` of them as
+ * fields (name, type, c_member: the kernel's spelling of the type, "pid_t";
+ * type NULL and c_decl saying why when the language has no such type); -1
+ * after a located error. */
+int ktypes_prototype(struct Module *m, const char *func, bool tp_btf, bool with_return, int want, Field ***params,
+		     Span at);
+#define KTYPES_RETURN_VALUE "return value" /* the name of fexit's last field */
+/* (Ptr :k/X) or :k/X spelt for diagnostics: ":k/task_struct" */
+bool type_is_kernel(const Type *t);
+
 /* ---- AST (parser.c builds it, checker.c annotates it) ------------------- */
 
 /* Record types in source. The parser does not know every deftype when it
@@ -299,7 +343,8 @@ typedef enum NodeKind {
 	N_BINOP,      /* op, lhs, rhs */
 	N_NEG,        /* lhs */
 	N_CAST,       /* cast_to, lhs */
-	N_FIELD,      /* lhs = record pointer, name = field; checker sets field */
+	N_FIELD,      /* lhs = record pointer, name = field; checker sets field;
+	               * rhs = an N_INT index into an array field (10.9) */
 	N_CALL,       /* name (as written, '/' normalised), args; checker sets callee */
 	N_SET,        /* name = global (lhs NULL) or lhs = N_FIELD target; rhs = value */
 	N_FOR,        /* var_name, lhs = start, rhs = end, body */
@@ -328,6 +373,7 @@ typedef enum CalleeKind {
 	CALLEE_HELPER,   /* extern bpf:helper */
 	CALLEE_C,        /* extern c:name, defined in hand-written BPF C */
 	CALLEE_BUILTIN,  /* load_uN, store_uN, stack_*, be/le */
+	CALLEE_KERNEL,   /* k/exists? k/read-str k/arg (LANGUAGE.md 11) */
 } CalleeKind;
 
 typedef enum Builtin {
@@ -524,7 +570,24 @@ typedef struct Module {
 	ProgramDecl *program;           /* NULL when the file has none */
 	FnDecl *entry;                  /* checker */
 	const char *license;            /* "GPL" unless overridden */
+	Vec kernel_records;             /* Record* of :k/ structs, first use first */
+	bool kernel_btf_reported;       /* ktypes.c: no BTF, said once */
+	/* The first construct the native backend cannot compile (kernel
+	 * types: CO-RE relocations; array fields), which it refuses there;
+	 * file NULL when none. */
+	Span native_refused_at;
+	const char *native_refused_what;
+
 } Module;
+
+/* Remembers the first construct the native backend refuses. */
+static inline void module_refuse_native(Module *m, Span at, const char *what)
+{
+	if (!m->native_refused_at.file) {
+		m->native_refused_at = at;
+		m->native_refused_what = what;
+	}
+}
 
 /* LANGUAGE.md section 5: argument i of a helper call that the source passes
  * by value and the C by address: 'k' key, 'v' value, 'd' output data, or 0;
@@ -563,6 +626,16 @@ typedef struct EmitOptions {
 
 /* Writes the C translation of a checked module to out. */
 void emit_c(const Module *m, const EmitOptions *opts, StrBuf *out);
+
+/* The C of kernel types (emit_kernel.c, LANGUAGE.md 11): the declarations
+ * of the kernel structs m uses, and the CO-RE reads of a `.` chain n whose
+ * base (core_chain_base) C has already written as base. */
+void emit_kernel_structs(const Module *m, StrBuf *out);
+bool is_kernel_member(const Node *n);
+const Node *core_chain_base(const Node *n);
+const char *emit_core_read(const Node *n, const char *base);
+const char *emit_core_exists(const Node *n, const char *base);
+const char *emit_core_read_str(const char *dst, const Node *n, const char *base);
 
 /* Pieces of the C that the header (emit_h.c) repeats word for word, so the
  * two can never disagree on a layout or a map definition. Each sets

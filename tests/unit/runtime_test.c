@@ -3,6 +3,7 @@
  * its source line in a verifier log. (Loading and test runs are covered by
  * tests/kernel.sh, in the kernel.) */
 #include <criterion/criterion.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -255,4 +256,95 @@ Test(runtime_cases, packet_out_and_events)
 	/* Three records listed for two events: a mistake in the file. */
 	cr_assert_null(parse("case c\n expect-events ev 2 [0a] [0b] [0c]\n"));
 	cr_assert(strstr(errors, "3 records listed for 2 events"), "%s", errors);
+}
+
+/* ---- trigger, trigger-pid, expect-event, load-may-fail (kernel types) --------- */
+
+Test(runtime_cases, trigger_and_trigger_pid)
+{
+	struct vbpf_cases *cs = parse("load-may-fail EPERM\n"
+				      "case exec\n"
+				      "  trigger /bin/true -x\n"
+				      "  expect parents trigger-pid = pid\n"
+				      "  expect-event events [trigger-pid pid 74727565] [01]\n");
+	cr_assert_not_null(cs, "%s", errors);
+	cr_assert_eq(cs->load_may_fail, EPERM);
+	const struct vbpf_case *c = &cs->cases[0];
+	cr_assert_not(c->run);
+	cr_assert_str_eq(c->trigger[0], "/bin/true");
+	cr_assert_str_eq(c->trigger[1], "-x");
+	cr_assert_null(c->trigger[2]);
+	cr_assert_eq(c->nafter, 2);
+	cr_assert(c->after[0].key.trigger_pid);
+	cr_assert_eq(c->after[0].value.value, (uint64_t)getpid());
+	const struct vbpf_step *e = &c->after[1];
+	cr_assert_eq(e->kind, VBPF_STEP_EXPECT_EVENT);
+	cr_assert_eq(e->nrecords, 2);
+	/* trigger-pid is bound when the trigger has run: here, to 0x01020304 */
+	const struct vbpf_literal *rec = &e->records[0];
+	cr_assert_eq(rec->nbytes, 12);
+	cr_assert_eq(rec->ntrigger_pid_at, 1);
+	uint8_t buf[12];
+	struct vbpf_literal bound;
+	vbpf_literal__bind_trigger_pid(rec, 0x01020304, &bound, buf);
+	uint32_t me = (uint32_t)getpid();
+	uint8_t want[12] = { 4, 3, 2, 1, (uint8_t)me, (uint8_t)(me >> 8), (uint8_t)(me >> 16), (uint8_t)(me >> 24),
+			     0x74, 0x72, 0x75, 0x65 };
+	cr_assert_arr_eq(bound.bytes, want, 12);
+	vbpf_literal__bind_trigger_pid(&c->after[0].key, 77, &bound, NULL);
+	cr_assert_eq(bound.value, 77);
+	vbpf_cases__free(cs);
+}
+
+Test(runtime_cases, trigger_errors)
+{
+	cr_assert_null(parse("case a\n  trigger /bin/true\n  packet-len 64\n  return 2\n"));
+	cr_assert(strstr(errors, "both test-runs the program and triggers it"), "%s", errors);
+	free_errors();
+	cr_assert_null(parse("case a\n  trigger\n"));
+	cr_assert(strstr(errors, "t.cases:2: error: expected `trigger COMMAND [ARG...]`"), "%s", errors);
+	free_errors();
+	cr_assert_null(parse("case a\nload-may-fail EPERM\n"));
+	cr_assert(strstr(errors, "before the first case"), "%s", errors);
+	free_errors();
+	cr_assert_null(parse("case a\n  expect-event events 01\n"));
+	cr_assert(strstr(errors, "a record is written as [hex bytes]"), "%s", errors);
+}
+
+/* ---- printing records by field names ------------------------------------------ */
+
+#include <bpf/btf.h>
+
+Test(runtime_print, records_by_field_names)
+{
+	struct btf *b = btf__new_empty();
+	int u32 = btf__add_int(b, "unsigned int", 4, 0);
+	int s32 = btf__add_int(b, "int", 4, BTF_INT_SIGNED);
+	int u8 = btf__add_int(b, "unsigned char", 1, 0);
+	int comm = btf__add_array(b, u32, u8, 8);
+	int ev = btf__add_struct(b, "Event", 16);
+	btf__add_field(b, "pid", u32, 0, 0);
+	btf__add_field(b, "ppid", s32, 32, 0);
+	btf__add_field(b, "comm", comm, 64, 0);
+	unsigned char data[16] = { 7, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, 't', 'r', 'u', 'e', 0, 'x', 0, 0 };
+	char *text = NULL;
+	size_t len = 0;
+	FILE *out = open_memstream(&text, &len);
+	struct vbpf_event event = { data, sizeof(data) };
+	vbpf_event__print(&event, b, (unsigned)ev, out);
+	fputc('|', out);
+	/* not text (no NUL in the array): as btf_dump prints it */
+	data[12] = 'y';
+	data[13] = 'z';
+	data[14] = 'w';
+	data[15] = 'v';
+	cr_assert(vbpf_btf__print_fields(b, (unsigned)ev, data, sizeof(data), out));
+	fputc('|', out);
+	/* too short for the type: nothing */
+	cr_assert_not(vbpf_btf__print_fields(b, (unsigned)ev, data, 8, out));
+	fclose(out);
+	cr_assert(strncmp(text, "pid=7 ppid=-1 comm=\"true\"|pid=7 ppid=-1 comm=", 44) == 0, "%s", text);
+	cr_assert(strstr(text + 44, "'t','r','u','e','y','z','w','v'"), "%s", text);
+	free(text);
+	btf__free(b);
 }

@@ -270,6 +270,9 @@ static const struct {
 	{ PK_RAW_TRACEPOINT, BPF_PROG_TYPE_RAW_TRACEPOINT },
 	{ PK_LSM, BPF_PROG_TYPE_LSM },
 	{ PK_STRUCT_OPS, BPF_PROG_TYPE_STRUCT_OPS },
+	{ PK_TP_BTF, BPF_PROG_TYPE_TRACING },
+	{ PK_FENTRY, BPF_PROG_TYPE_TRACING },
+	{ PK_FEXIT, BPF_PROG_TYPE_TRACING },
 };
 
 static int quiet_print(enum libbpf_print_level level, const char *fmt, va_list ap)
