@@ -826,6 +826,28 @@ void native_drop_uncalled(NativeModule *nm)
 				f->insns[k].fn = index[f->insns[k].fn];
 	}
 	nm->nfuncs = count;
+	/* and the c: functions only they called (an undefined symbol
+	 * nothing calls would still ask the linker for a definition) */
+	int *c_index = malloc(sizeof(int) * (size_t)(nm->nc_fns + 1)), ncalled = 0;
+	const ExternDecl **called = arena_alloc(sizeof(*called) * (size_t)(nm->nc_fns + 1));
+	for (int c = 0; c < nm->nc_fns; c++)
+		c_index[c] = -1;
+	for (int i = 0; i < count; i++) {
+		IrFunc *f = nm->funcs[i];
+		for (int k = 0; k < f->len; k++) {
+			IrInsn *in = &f->insns[k];
+			if (in->op != IR_CALL || in->c_fn < 0)
+				continue;
+			if (c_index[in->c_fn] < 0) {
+				c_index[in->c_fn] = ncalled;
+				called[ncalled++] = nm->c_fns[in->c_fn];
+			}
+			in->c_fn = c_index[in->c_fn];
+		}
+	}
+	nm->c_fns = called;
+	nm->nc_fns = ncalled;
+	free(c_index);
 	free(index);
 	free(work);
 	free(kept);
