@@ -8,7 +8,8 @@
  * cycle of argument moves): r5 is only an argument of five-argument
  * calls, which are rare. A value that finds no register lives in an
  * 8-byte frame slot for its whole life; when the registers run out, the
- * live interval ending last is the one spilled.
+ * value whose reads are sparsest over its life is the one spilled (the
+ * fewest reloads), at equal density the one ending last.
  *
  * Last, a call's result stays in r0 when nothing in its life needs r0
  * (keep_results_in_r0).
@@ -176,6 +177,14 @@ static void keep_results_in_r0(IrFunc *f, const int *start, const int *end, cons
 	free(param);
 }
 
+/* Are a's reads sparser over its life than b's (fewer per instruction;
+ * at equal density, the one ending later)? */
+static bool sparser(int a, int b, const int *uses, const int *start, const int *end)
+{
+	long da = (long)uses[a] * (end[b] - start[b] + 1), db = (long)uses[b] * (end[a] - start[a] + 1);
+	return da != db ? da < db : end[a] > end[b];
+}
+
 bool native_regalloc(IrFunc *f)
 {
 	int n = f->nvregs + 1;
@@ -195,11 +204,17 @@ bool native_regalloc(IrFunc *f)
 	/* a value nobody reads (a call's result dropped, like the r0 of a
 	 * helper that returns void) gets no home: nothing stores it */
 	bool *read = calloc((size_t)n, sizeof(bool));
+	int *uses = calloc((size_t)n, sizeof(int));
 	for (int i = 0; i < f->len; i++) {
 		IrInsn *in = &f->insns[i];
 		read[in->a.vreg] = read[in->b.vreg] = true;
-		for (int k = 0; k < in->nargs; k++)
+		uses[in->a.vreg]++;
+		uses[in->b.vreg]++;
+		uses[in->dst]++;
+		for (int k = 0; k < in->nargs; k++) {
 			read[in->args[k].vreg] = true;
+			uses[in->args[k].vreg]++;
+		}
 	}
 	/* calls before each position: a value lives across a call when one
 	 * sits strictly inside its interval (its arguments end there, its
@@ -230,11 +245,13 @@ bool native_regalloc(IrFunc *f)
 		int from = crosses ? FIRST_SAVED : 0;
 		int k = pick_register(f, holder, start[v], from, end[v]);
 		if (k == NREGS) {
+			/* the value whose reads are sparsest over its life costs
+			 * the fewest reloads in the frame */
 			int victim = from;
 			for (int j = from + 1; j < NREGS; j++)
-				if (end[holder[j]] > end[holder[victim]])
+				if (sparser(holder[j], holder[victim], uses, start, end))
 					victim = j;
-			if (end[holder[victim]] > end[v]) {
+			if (sparser(holder[victim], v, uses, start, end)) {
 				int spilled = holder[victim];
 				f->reg[spilled] = 0;
 				frame += 8;
@@ -250,6 +267,7 @@ bool native_regalloc(IrFunc *f)
 		f->reg[v] = regs[k];
 	}
 	keep_results_in_r0(f, start, end, order, count);
+	free(uses);
 	free(calls);
 	free(order);
 	free(start);
