@@ -9,6 +9,11 @@ struct Pair {
 	__u16 hi;
 };
 
+/*
+ * A file without (program) (LANGUAGE.md section 3, issue 11): an object of
+ * maps and globals with their initial values, and no code - the unused
+ * static functions are left out, as clang leaves them out.
+ */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__type(key, __u32);
