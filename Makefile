@@ -5,7 +5,8 @@
 #                   init, and the two backends on NATIVE_DIFF_COUNT random
 #                   programs
 #   make examples   build examples/mixed: linked object, skeleton, loader
-#   make fuzz       run the front-end fuzzer for FUZZ_SECONDS (default 600)
+#   make fuzz       run the front-end fuzzer, then the one through every
+#                   backend, each for FUZZ_SECONDS (default 600)
 #   make bench      run the benchmarks in bench/
 #   make install    install vbpf2c and its man page under PREFIX
 
@@ -136,17 +137,26 @@ mixing-test: vbpf2c examples
 test: deps vbpf2c
 	$(MAKE) unit-test golden-test kernel-test mixing-test init-test native-diff-test
 
-# libFuzzer over reader + parser + checker, with ASan and UBSan.
-# The native backend (native_*.c) needs libbpf and libelf: not fuzzed here.
+# libFuzzer, with ASan and UBSan: fuzz_frontend over reader + parser +
+# checker; fuzz_backends over the front end and then every backend (C,
+# header, native bytecode and ELF, read back and disassembled). Each runs
+# FUZZ_SECONDS; findings land in build/ as crash-*, leak-*, timeout-*.
+FUZZ_FLAGS = -std=c11 -g -O1 -D_GNU_SOURCE -Ibuild -Itranslator -fsanitize=fuzzer,address,undefined \
+	-fno-sanitize-recover=all
 FUZZ_SRC = $(filter-out translator/native_%.c,$(TRANSLATOR_SRC))
 build/fuzz_frontend: tests/fuzz/fuzz_frontend.c $(FUZZ_SRC) $(HEADERS)
-	$(CLANG) -std=c11 -g -O1 -D_GNU_SOURCE -Ibuild -Itranslator -fsanitize=fuzzer,address,undefined \
-		-fno-sanitize-recover=undefined -o $@ tests/fuzz/fuzz_frontend.c $(FUZZ_SRC)
+	$(CLANG) $(FUZZ_FLAGS) -o $@ tests/fuzz/fuzz_frontend.c $(FUZZ_SRC)
 
-fuzz: deps build/fuzz_frontend
-	mkdir -p build/fuzz-corpus
+build/fuzz_backends: tests/fuzz/fuzz_backends.c $(TRANSLATOR_SRC) $(HEADERS)
+	$(CLANG) $(FUZZ_FLAGS) -o $@ tests/fuzz/fuzz_backends.c $(TRANSLATOR_SRC) -lbpf -lelf -lz
+
+FUZZ_SEEDS = examples tests/err tests/ok tests/gen
+fuzz: deps build/fuzz_frontend build/fuzz_backends
+	mkdir -p build/fuzz-corpus build/fuzz-corpus-backends
 	./build/fuzz_frontend -max_total_time=$(FUZZ_SECONDS) -timeout=10 -artifact_prefix=build/ \
-		build/fuzz-corpus examples tests/err tests/ok tests/gen
+		build/fuzz-corpus $(FUZZ_SEEDS)
+	./build/fuzz_backends -max_total_time=$(FUZZ_SECONDS) -timeout=10 -artifact_prefix=build/backends- \
+		build/fuzz-corpus-backends $(FUZZ_SEEDS)
 
 bench: vbpf2c
 	sh bench/run.sh

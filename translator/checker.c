@@ -1347,6 +1347,11 @@ static void check_offset_literal(Node *call, Node *off)
 	off->type = ty_u64;
 	if (off->negative)
 		diag_error(off->span, "the offset of `%s` must not be negative", call->name);
+	/* The offset field of a BPF load or store is a signed 16-bit number,
+	 * and the verifier allows no larger packet offset anyway. */
+	else if (off->value > INT16_MAX)
+		diag_error(off->span, "the offset of `%s` is out of range: use 0 to %d", call->name,
+			   INT16_MAX);
 }
 
 static void check_stack_offset(Node *call, Node *off, Type *width)
