@@ -444,6 +444,7 @@ struct MapDecl {
 	Span span;
 	const MapTypeInfo *map_type;
 	Type *key, *value;              /* NULL for "0" (none) */
+	Span key_span, value_span;      /* where they are written */
 	uint64_t max_entries;
 	uint64_t flags;                 /* extension: :flags N */
 	bool pinned, is_extern;         /* extension: :pinned true, :extern true */
