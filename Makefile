@@ -90,6 +90,7 @@ unit-test: build/unit_tests
 
 golden-test: vbpf2c
 	sh tests/golden.sh
+	sh tests/outputs.sh
 	sh tests/diffstable.sh
 	sh tests/asm.sh
 
