@@ -96,6 +96,7 @@ golden-test: vbpf2c
 
 kernel-test: vbpf2c
 	sh tests/kernel.sh
+	sh tests/run_cleanup.sh
 
 init-test: vbpf2c build/vbpf-runcases
 	sh tests/init.sh
