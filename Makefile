@@ -5,6 +5,9 @@
 #                   init, and the two backends on NATIVE_DIFF_COUNT random
 #                   programs
 #   make examples   build examples/mixed: linked object, skeleton, loader
+#   make sanitize   build vbpf2c and the unit tests with ASan and UBSan (no
+#                   recovery) into build/sanitize/, and run every test
+#                   with them
 #   make fuzz       run the front-end fuzzer, then the one through every
 #                   backend, each for FUZZ_SECONDS (default 600)
 #   make bench      run the benchmarks in bench/
@@ -20,6 +23,11 @@ DEB_PACKAGES = build-essential clang llvm libbpf-dev libelf-dev zlib1g-dev \
                libcriterion-dev bpftool pkg-config iproute2 clang-format strace
 
 CFLAGS   ?= -O2 -g
+
+# The vbpf2c every test script runs (they read $VBPF2C): `make sanitize`
+# points it at the sanitizer build.
+VBPF2C ?= $(CURDIR)/vbpf2c
+export VBPF2C
 WARN      = -Wall -Wextra -Werror
 ALL_CFLAGS = -std=c11 $(WARN) -D_GNU_SOURCE -Ibuild -Itranslator $(CFLAGS)
 
@@ -33,7 +41,8 @@ RUNTIME_OBJ    = $(RUNTIME_SRC:runtime/%.c=build/runtime_%.o)
 UNIT_SRC       = $(sort $(wildcard tests/unit/*.c))
 HEADERS        = $(wildcard translator/*.h translator/*.def runtime/*.h) build/helpers.gen.h build/templates.gen.h
 
-.PHONY: all deps test unit-test golden-test kernel-test mixing-test init-test native-diff-test examples fuzz bench install clean demo
+.PHONY: all deps test unit-test golden-test kernel-test mixing-test init-test native-diff-test \
+	cflags-test examples fuzz sanitize bench install clean demo
 all: deps vbpf2c
 
 # Installs what is missing when run as root; otherwise prints the command.
@@ -121,11 +130,11 @@ examples: $(MIXED)/loader
 
 $(MIXED)/flowstats.bpf.o: $(MIXED_SRC) vbpf2c
 	@mkdir -p $(MIXED)
-	./vbpf2c -c -Wall -Wextra -Werror $(MIXED_SRC) -o $@
+	$(VBPF2C) -c -Wall -Wextra -Werror $(MIXED_SRC) -o $@
 
 $(MIXED)/flowstats.h: examples/mixed/flowstats.va vbpf2c
 	@mkdir -p $(MIXED)
-	./vbpf2c --emit=h $< -o $@
+	$(VBPF2C) --emit=h $< -o $@
 
 $(MIXED)/flowstats.skel.h: $(MIXED)/flowstats.bpf.o
 	$(BPFTOOL) gen skeleton $< name flowstats > $@.tmp && mv $@.tmp $@
@@ -136,8 +145,34 @@ $(MIXED)/loader: examples/mixed/loader.c $(MIXED)/flowstats.skel.h $(MIXED)/flow
 mixing-test: vbpf2c examples
 	sh tests/mixing.sh
 
+# Every source builds warning-free at -O0 ... -O3 and -Os (make CFLAGS=...).
+cflags-test: build/helpers.gen.h build/templates.gen.h
+	sh tests/cflags.sh
+
 test: deps vbpf2c
-	$(MAKE) unit-test golden-test kernel-test mixing-test init-test native-diff-test
+	$(MAKE) unit-test golden-test kernel-test mixing-test init-test native-diff-test cflags-test
+
+# The whole suite again with AddressSanitizer and UndefinedBehaviorSanitizer
+# in vbpf2c (every subcommand, and the vbpf2c a link runs) and in the unit
+# tests; any report fails the run (-fno-sanitize-recover=all, ASan's
+# default abort). The mixed example is rebuilt by the sanitized vbpf2c.
+SANITIZE   = -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+SAN_CFLAGS = -std=c11 $(WARN) -D_GNU_SOURCE -Ibuild -Itranslator -Iruntime -O1 -g $(SANITIZE)
+SAN_SRC    = $(sort $(wildcard translator/*.c)) $(RUNTIME_SRC)
+
+build/sanitize/vbpf2c: $(SAN_SRC) $(HEADERS)
+	@mkdir -p build/sanitize
+	$(CC) $(SAN_CFLAGS) -o $@ $(SAN_SRC) -lbpf -lelf -lz
+
+build/sanitize/unit_tests: $(UNIT_SRC) $(wildcard tests/unit/*.h) $(TRANSLATOR_SRC) $(RUNTIME_SRC) $(HEADERS)
+	@mkdir -p build/sanitize
+	$(CC) $(SAN_CFLAGS) -o $@ $(UNIT_SRC) $(TRANSLATOR_SRC) $(RUNTIME_SRC) -lcriterion -lbpf -lelf -lz
+
+sanitize: deps vbpf2c build/sanitize/vbpf2c build/sanitize/unit_tests
+	./build/sanitize/unit_tests
+	rm -rf $(MIXED)
+	$(MAKE) VBPF2C=$(CURDIR)/build/sanitize/vbpf2c golden-test kernel-test mixing-test init-test \
+		native-diff-test
 
 # libFuzzer, with ASan and UBSan: fuzz_frontend over reader + parser +
 # checker; fuzz_backends over the front end and then every backend (C,

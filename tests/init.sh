@@ -12,7 +12,7 @@
 set -u
 cd "$(dirname "$0")/.." || exit 2
 
-VBPF2C=$(pwd)/vbpf2c
+VBPF2C=${VBPF2C:-$(pwd)/vbpf2c}
 RUNCASES=build/vbpf-runcases
 passed=0 failed=0 skipped=0
 
