@@ -9,10 +9,11 @@
  * (--check), writes the C (stdout or -o), or compiles the C with clang
  * (-c), or prints the object's instructions (--emit=asm, disasm.c), or
  * compares what the two backends make of it (--compare, cmd_compare.c).
- * Every output file is written to a temporary name in its own
- * directory and renamed into place, so a failure - or an interrupt - never
- * leaves a partial file behind, and nothing at all is written when the
- * program is rejected.
+ * Every output is staged in full and all are committed together
+ * (outfile.c): renamed into place when a regular file, written into when
+ * a device, FIFO or symlink. A failure - or an interrupt - never leaves a
+ * partial file behind, and nothing at all is written when the program is
+ * rejected.
  *
  * Exit status: 0 success, 1 the program was rejected (diagnostics on
  * stderr), 2 usage, I/O or tool failure.
@@ -121,8 +122,11 @@ static const char usage_text[] =
 	"\n"
 	"-c runs: CLANG -O2 -g -target bpf [-I/-D/-W options] " MULTIARCH_INCLUDE "\n"
 	"         -c NAME.bpf.c -o OBJECT\n"
-	"on a temporary copy of the C. Output files are written atomically: on any\n"
-	"failure no output file is created or changed.\n"
+	"on a temporary copy of the C, and the object must be a BPF ELF object.\n"
+	"All outputs are written together or not at all: on any failure no output\n"
+	"file is created or changed. Regular files are replaced atomically; devices,\n"
+	"FIFOs and symlinks (/dev/null, /dev/stdout) are written into. An output\n"
+	"that is an input is refused.\n"
 	"\n"
 	"Exit status:\n"
 	"  0  success\n"
