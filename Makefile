@@ -104,8 +104,8 @@ golden-test: vbpf2c
 	sh tests/asm.sh
 
 kernel-test: vbpf2c
-	sh tests/kernel.sh
 	sh tests/run_cleanup.sh
+	sh tests/kernel.sh
 
 init-test: vbpf2c build/vbpf-runcases
 	sh tests/init.sh
