@@ -81,7 +81,8 @@ int diag_error_count(void);
  * stopping now" and everything after that - errors, notes, hints - is
  * counted but not printed, so a flood of errors costs linear time. */
 void diag_set_max_errors(int n);
-/* Has the limit been passed? (The front end stops there.) */
+/* Has the limit been passed? (Checking goes on, silently: the exit status
+ * still counts every error.) */
 bool diag_limit_reached(void);
 /* Forgets the errors counted so far (not the limit). */
 void diag_reset(void);
