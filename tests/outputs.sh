@@ -173,10 +173,12 @@ cat > "$work/garbage-clang" <<'EOF'
 while [ $# -gt 0 ]; do [ "$1" = -o ] && out=$2; shift; done
 printf 'garbage\n' > "$out"
 EOF
-cat > "$work/host-clang" <<'EOF'
+# (an empty C file of its own: this test does not rely on /dev/null)
+: > "$work/empty.c"
+cat > "$work/host-clang" <<EOF
 #!/bin/sh
-while [ $# -gt 0 ]; do [ "$1" = -o ] && out=$2; shift; done
-exec ${CC:-cc} -c -x c /dev/null -o "$out"
+while [ \$# -gt 0 ]; do [ "\$1" = -o ] && out=\$2; shift; done
+exec ${CC:-cc} -c '$work/empty.c' -o "\$out"
 EOF
 chmod +x "$work/silent-clang" "$work/garbage-clang" "$work/host-clang"
 for fake in silent-clang garbage-clang host-clang; do
