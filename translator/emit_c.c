@@ -995,6 +995,15 @@ static bool cast_is_implicit(const Node *n, const Type *to)
 	       is_int_type(n->lhs->type) && n->lhs->type->size < to->size;
 }
 
+/* ... except where clang's -Wsign-compare would see a signed value
+ * compared with an unsigned one: (== d (u64 g)) with g a __s16 keeps
+ * (__u64)g. */
+static bool compares_across_signs(BinOp op, const Node *side, const Type *t)
+{
+	return binop_is_comparison(op) && side->kind == N_CAST && side->lhs->type &&
+	       side->lhs->type->is_signed && !t->is_signed;
+}
+
 static CExpr lower_cast(Emitter *E, Node *n, bool implicit)
 {
 	Node *a = n->lhs;
@@ -1224,7 +1233,8 @@ static CExpr lower_binop(Emitter *E, Node *n)
 	 * the other side already has the type: (+ (u64 x) y) is x + y */
 	CExpr a, b;
 	const Node *lhs_tail = value_tail(n->lhs);
-	if (!is_shift && cast_is_implicit(n->lhs, t) && prints_as_type(E, n->rhs, t)) {
+	if (!is_shift && cast_is_implicit(n->lhs, t) && !compares_across_signs(op, n->lhs, t) &&
+	    prints_as_type(E, n->rhs, t)) {
 		a = lower_cast(E, n->lhs, true);
 	} else if (lhs_tail->kind == N_INT && (both_literal || is_shift) && !is_hoisted(E, n->lhs)) {
 		/* a literal that must carry its own type (1ULL << 40), also
@@ -1243,7 +1253,8 @@ static CExpr lower_binop(Emitter *E, Node *n)
 	} else {
 		a = literal_operand(E, n->lhs, false, hex);
 	}
-	if (!is_shift && cast_is_implicit(n->rhs, t) && prints_as_type(E, n->lhs, t))
+	if (!is_shift && cast_is_implicit(n->rhs, t) && !compares_across_signs(op, n->rhs, t) &&
+	    prints_as_type(E, n->lhs, t))
 		b = lower_cast(E, n->rhs, true);
 	else
 		b = literal_operand(E, n->rhs, false, hex);
