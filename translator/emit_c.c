@@ -995,13 +995,17 @@ static bool cast_is_implicit(const Node *n, const Type *to)
 	       is_int_type(n->lhs->type) && n->lhs->type->size < to->size;
 }
 
-/* ... except where clang's -Wsign-compare would see a signed value
- * compared with an unsigned one: (== d (u64 g)) with g a __s16 keeps
- * (__u64)g. */
-static bool compares_across_signs(BinOp op, const Node *side, const Type *t)
+/* ... except in a comparison where clang would warn: -Wsign-compare on
+ * a signed value compared with an unsigned one ((== d (u64 g)) with g a
+ * __s16 keeps (__u64)g), -Wtautological-constant-out-of-range-compare
+ * on a narrow value compared with a literal out of its range
+ * ((<= (i64 g) 9223372036854775807) keeps (__s64)g). */
+static const Node *value_tail(const Node *n);
+
+static bool comparison_would_warn(BinOp op, const Node *side, const Node *other, const Type *t)
 {
 	return binop_is_comparison(op) && side->kind == N_CAST && side->lhs->type &&
-	       side->lhs->type->is_signed && !t->is_signed;
+	       ((side->lhs->type->is_signed && !t->is_signed) || value_tail(other)->kind == N_INT);
 }
 
 static CExpr lower_cast(Emitter *E, Node *n, bool implicit)
@@ -1233,7 +1237,7 @@ static CExpr lower_binop(Emitter *E, Node *n)
 	 * the other side already has the type: (+ (u64 x) y) is x + y */
 	CExpr a, b;
 	const Node *lhs_tail = value_tail(n->lhs);
-	if (!is_shift && cast_is_implicit(n->lhs, t) && !compares_across_signs(op, n->lhs, t) &&
+	if (!is_shift && cast_is_implicit(n->lhs, t) && !comparison_would_warn(op, n->lhs, n->rhs, t) &&
 	    prints_as_type(E, n->rhs, t)) {
 		a = lower_cast(E, n->lhs, true);
 	} else if (lhs_tail->kind == N_INT && (both_literal || is_shift) && !is_hoisted(E, n->lhs)) {
@@ -1253,7 +1257,7 @@ static CExpr lower_binop(Emitter *E, Node *n)
 	} else {
 		a = literal_operand(E, n->lhs, false, hex);
 	}
-	if (!is_shift && cast_is_implicit(n->rhs, t) && !compares_across_signs(op, n->rhs, t) &&
+	if (!is_shift && cast_is_implicit(n->rhs, t) && !comparison_would_warn(op, n->rhs, n->lhs, t) &&
 	    prints_as_type(E, n->lhs, t))
 		b = lower_cast(E, n->rhs, true);
 	else
@@ -1674,11 +1678,17 @@ static CExpr lower_call(Emitter *E, Node *n)
 			Node *arg = n->args.items[i];
 			const Type *pt = f ? (i < f->nparams ? f->params[i]->type : NULL)
 					   : (i < c->nparams ? c->params[i] : NULL);
+			/* a pointer goes as it is to a record or map handle
+			 * parameter, and as an address to a :u64 one */
+			bool takes_pointer = !pt || !is_int_type(pt) ||
+					     (f && var_info(E, f->params[i]->var)->map_handle);
 			CExpr v;
-			if (is_var_ref(arg) && var_info(E, arg->ref_var)->c_pointer)
+			if (is_var_ref(arg) && var_info(E, arg->ref_var)->c_pointer && takes_pointer)
 				v = cx(var_text(E, arg->ref_var), PREC_POSTFIX);
 			else
 				v = value_for(E, arg, pt);
+			if (!takes_pointer && arg->type && arg->type->kind == TY_PTR)
+				v = cx(arena_printf("(%s)%s", pt->c_name, paren(v, PREC_UNARY)), PREC_UNARY);
 			sb_printf(&sb, "%s%s", i ? ", " : "", paren(v, PREC_ASSIGN));
 		}
 		break;
