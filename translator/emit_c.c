@@ -1678,10 +1678,11 @@ static CExpr lower_call(Emitter *E, Node *n)
 			Node *arg = n->args.items[i];
 			const Type *pt = f ? (i < f->nparams ? f->params[i]->type : NULL)
 					   : (i < c->nparams ? c->params[i] : NULL);
-			/* a pointer goes as it is to a record or map handle
-			 * parameter, and as an address to a :u64 one */
+			/* a pointer goes as it is to a record parameter, a map
+			 * handle as it is to a map handle parameter, and any
+			 * other pointer as an address to a :u64 one */
 			bool takes_pointer = !pt || !is_int_type(pt) ||
-					     (f && var_info(E, f->params[i]->var)->map_handle);
+					     (is_var_ref(arg) && var_info(E, arg->ref_var)->map_handle);
 			CExpr v;
 			if (is_var_ref(arg) && var_info(E, arg->ref_var)->c_pointer && takes_pointer)
 				v = cx(var_text(E, arg->ref_var), PREC_POSTFIX);

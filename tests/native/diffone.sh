@@ -26,6 +26,9 @@
 set -u
 src=$1 cases=$2 dir=$3
 VBPF2C=${VBPF2C:-./vbpf2c}
+# Every step has a time limit: a translator that loops is a failure too
+# (signature "timeout").
+LIMIT=${DIFFONE_SECONDS:-60}
 # The objects have one file name in two directories: libbpf names the
 # .bss/.data/.rodata maps after the object's file.
 mkdir -p "$dir/clang" "$dir/native"
@@ -43,11 +46,18 @@ fail() {
 	exit 1
 }
 
-"$VBPF2C" --check "$src" 2>"$dir/check.err" >/dev/null ||
+limited() {
+	timeout "$LIMIT" "$@"
+	status=$?
+	[ $status -eq 124 ] && echo "error: timeout after ${LIMIT}s" >&2
+	return $status
+}
+
+limited "$VBPF2C" --check "$src" 2>"$dir/check.err" >/dev/null ||
 	fail check "$(signature "$dir/check.err")"
-"$VBPF2C" -c --backend=clang -Wall -Wextra -Werror "$src" -o "$dir/clang/prog.o" 2>"$dir/clang.err" ||
+limited "$VBPF2C" -c --backend=clang -Wall -Wextra -Werror "$src" -o "$dir/clang/prog.o" 2>"$dir/clang.err" ||
 	fail clang-compile "$(signature "$dir/clang.err")"
-if ! "$VBPF2C" -c --backend=native "$src" -o "$dir/native/prog.o" 2>"$dir/native.err" ||
+if ! limited "$VBPF2C" -c --backend=native "$src" -o "$dir/native/prog.o" 2>"$dir/native.err" ||
    [ ! -s "$dir/native/prog.o" ]; then
 	why=$(signature "$dir/native.err")
 	# a located error naming what it does not support is its contract
@@ -60,7 +70,7 @@ if ! "$VBPF2C" -c --backend=native "$src" -o "$dir/native/prog.o" 2>"$dir/native
 fi
 
 run() {
-	taskset -c 0 "$VBPF2C" test --dump "$dir/$1/prog.o" "$cases" >"$dir/$1.out" 2>"$dir/$1.run.err"
+	limited taskset -c 0 "$VBPF2C" test --dump "$dir/$1/prog.o" "$cases" >"$dir/$1.out" 2>"$dir/$1.run.err"
 	if grep -q '^FAIL load' "$dir/$1.out"; then
 		signature "$dir/$1.run.err" >"$dir/$1.why"
 		[ -s "$dir/$1.why" ] || echo "refused" >"$dir/$1.why"
