@@ -120,7 +120,7 @@ state "$dir/native.out" >"$dir/native.state"
 if ! cmp -s "$dir/clang.state" "$dir/native.state"; then
 	diff "$dir/clang.state" "$dir/native.state" >"$dir/state.diff"
 	# what differs first: the result, the packet, or which map
-	first=$(grep -m1 '^[<>]' "$dir/state.diff" | awk '{ print $4 }' | sed 's/:$//')
+	first=$(grep -m1 '^[<>]' "$dir/state.diff" | awk '{ print $5 }' | sed 's/:$//')
 	fail disagree "${first:-state} differs"
 fi
 echo pass
