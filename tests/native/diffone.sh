@@ -38,6 +38,7 @@ mkdir -p "$dir/clang" "$dir/native"
 signature() {
 	grep -m1 -E 'error:|!read_ok|invalid|unreachable|R[0-9]' "$1" |
 		sed -e 's/^.*error: //' -e "s/'[^']*'/'_'/g" -e 's/`[^`]*`/`_`/g' \
+		    -e 's|[^ ]*/[^ ]*\.[a-z]*|FILE|g' \
 		    -e 's/R[0-9][0-9]*/R/g' -e 's/[0-9][0-9]*/N/g' -e 's/  */ /g' | cut -c1-100
 }
 

@@ -1,6 +1,7 @@
 /* reduce - shrink a Vaisto program while a test keeps saying it fails.
  *
  *   reduce [--check VBPF2C] PROG.va COMMAND [ARG...]
+ *   reduce --format PROG.va      the program as candidates are written
  *
  * COMMAND ARG... CANDIDATE.va must exit 0 while the candidate still shows
  * the failure (tests/native/reduce.sh gives one that also throws away
@@ -275,10 +276,14 @@ static bool shrink(Node *parent)
 
 int main(int argc, char **argv)
 {
+	bool format_only = argc == 3 && strcmp(argv[1], "--format") == 0;
 	if (argc < 3) {
-		fprintf(stderr, "usage: reduce [--check VBPF2C] PROG.va COMMAND [ARG...]\n");
+		fprintf(stderr, "usage: reduce [--check VBPF2C] PROG.va COMMAND [ARG...]\n"
+				"       reduce --format PROG.va\n");
 		return 2;
 	}
+	if (format_only)
+		argv++;
 	if (strcmp(argv[1], "--check") == 0 && argc > 4) {
 		/* candidates the checker rejects are not worth the test */
 		check_command[0] = argv[2];
@@ -300,6 +305,14 @@ int main(int argc, char **argv)
 	top->open = '(';
 	for (skip_space(); *src; skip_space())
 		push(top, parse());
+	if (format_only) {
+		/* the layout candidates have: one top-level form a line */
+		for (int i = 0; i < top->n; i++) {
+			print(stdout, top->items[i], 0);
+			putchar('\n');
+		}
+		return 0;
+	}
 
 	char *path = NULL;
 	if (asprintf(&path, "%s.try.va", argv[1]) < 0)
