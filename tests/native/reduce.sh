@@ -36,7 +36,7 @@ if [ "${1:-}" = --test ]; then
 	case $class in
 	clang-compile)
 		"$VBPF2C" -c --backend=clang -Wall -Wextra -Werror "$prog" -o "$dir/clang/prog.o" \
-			>/dev/null 2>&1 && exit 1 ;;
+			>/dev/null 2>&1 && exit 1 ;;   # no warning, no error
 	native-compile)
 		"$VBPF2C" -c --backend=native "$prog" -o "$dir/native/prog.o" >/dev/null 2>&1 &&
 			[ -s "$dir/native/prog.o" ] && exit 1 ;;
