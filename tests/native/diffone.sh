@@ -40,7 +40,7 @@ signature() {
 	grep -m1 -E 'error:|warning:|!read_ok|invalid|unreachable|R[0-9]' "$1" |
 		sed -e 's/^.*error: //' -e 's/^.*warning: //' -e "s/'[^']*'/'_'/g" -e 's/`[^`]*`/`_`/g' \
 		    -e 's|[^ ]*/[^ ]*\.[a-z]*|FILE|g' \
-		    -e 's/R[0-9][0-9]*/R/g' -e 's/[0-9][0-9]*/N/g' -e 's/  */ /g' | cut -c1-100
+		    -e 's/0x[0-9a-f]*/0xN/g' -e 's/R[0-9][0-9]*/R/g' -e 's/[0-9][0-9]*/N/g' -e 's/  */ /g' | cut -c1-100
 }
 
 fail() {
