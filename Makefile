@@ -2,8 +2,10 @@
 #
 #   make            build ./vbpf2c (installs missing Debian packages when root)
 #   make test       build and run every test: unit, golden, kernel, mixing,
-#                   init, and the two backends on NATIVE_DIFF_COUNT random
-#                   programs
+#                   init, and the two backends on 300 generated programs
+#                   (NATIVE_DIFF_COUNT, from seed NATIVE_DIFF_SEED)
+#   make fuzz-diff  the two backends on fresh generated programs for
+#                   FUZZ_DIFF_SECONDS (default 600), each failure reduced
 #   make examples   build examples/mixed: linked object, skeleton, loader
 #   make sanitize   build vbpf2c and the unit tests with ASan and UBSan (no
 #                   recovery) into build/sanitize/, and run every test
@@ -17,6 +19,7 @@ PREFIX     ?= /usr/local
 CC         ?= cc
 CLANG      ?= clang
 FUZZ_SECONDS ?= 600
+FUZZ_DIFF_SECONDS ?= 600
 
 # Debian 12 packages the build, the tests and the generated C need.
 DEB_PACKAGES = build-essential clang llvm libbpf-dev libelf-dev zlib1g-dev \
@@ -43,7 +46,7 @@ HEADERS        = $(wildcard translator/*.h translator/*.def runtime/*.h) build/h
                  build/uapi_structs.gen.h
 
 .PHONY: all deps test unit-test golden-test kernel-test mixing-test init-test native-diff-test \
-	cflags-test examples fuzz sanitize bench install clean demo
+	fuzz-diff cflags-test examples fuzz sanitize bench install clean demo
 all: deps vbpf2c
 
 # Installs what is missing when run as root; otherwise prints the command.
@@ -119,11 +122,19 @@ kernel-test: vbpf2c
 init-test: vbpf2c build/vbpf-runcases
 	sh tests/init.sh
 
-# Both backends on random programs (tests/native/randprog.c), which must
-# leave the same maps and globals. NATIVE_DIFF_COUNT (default 200) programs
-# from NATIVE_DIFF_SEED (default 1).
-native-diff-test: vbpf2c
+# Both backends on generated programs (tests/native/randprog.c, oracle
+# tests/native/diffone.sh, docs/testing.md): each must pass --check, give
+# -Wall -Wextra -Werror clean C, load twice, and leave the same return
+# values, packets, maps and globals after every run. NATIVE_DIFF_COUNT
+# (default 300) programs from NATIVE_DIFF_SEED (default 1), two at a time.
+native-diff-test: vbpf2c build/vbpf-runcases
 	sh tests/native_diff.sh
+
+# The same on fresh seeds for FUZZ_DIFF_SECONDS; the first program of each
+# failure signature is reduced (tests/native/reduce.sh) into
+# build/native_diff/reduced/.
+fuzz-diff: deps vbpf2c build/vbpf-runcases
+	NATIVE_DIFF_SECONDS=$(FUZZ_DIFF_SECONDS) NATIVE_DIFF_REDUCE=1 sh tests/native_diff.sh
 
 demo: deps vbpf2c
 	sh tests/demo.sh

@@ -406,6 +406,12 @@ static void parse_case_line(struct parser *p, char **w, int n)
 		struct vbpf_literal lit;
 		if (!want_case(p, d))
 			return;
+		if (n == 2 && strcmp(w[1], "any") == 0) {
+			/* the run must succeed; --dump prints the value */
+			c->has_return = c->any_return = true;
+			c->run = true;
+			return;
+		}
 		if (n != 2 || !parse_literal(p, w[1], &lit) || lit.is_bytes) {
 			if (!p->failed)
 				parse_error(p, "expected `return N`");

@@ -486,7 +486,35 @@ detach:
 		bpf_link__destroy(links[--nlinks]);
 }
 
-static void run_case(struct vbpf_obj *obj, const struct vbpf_case *c, struct verdict *v)
+
+static void dump_maps(struct vbpf_obj *obj, FILE *out)
+{
+	const struct btf *btf = bpf_object__btf(vbpf_obj__bpf_object(obj));
+	struct bpf_map *map;
+	bpf_object__for_each_map(map, vbpf_obj__bpf_object(obj))
+		vbpf_map__dump(map, btf, out, VBPF_DUMP_SKIP_ZERO);
+}
+
+/* What --dump shows of one run: its return value (or why it failed) and
+ * the packet after it, every byte. */
+static void dump_run(int err, const struct vbpf_run_result *result, const uint8_t *packet,
+		     FILE *out)
+{
+	if (err) {
+		fprintf(out, "run failed: %s\n", errno_name(-err));
+		return;
+	}
+	fprintf(out, "returned %u\n", result->retval);
+	if (!packet)
+		return;
+	fprintf(out, "packet after (%u bytes):", result->data_size_out);
+	for (__u32 i = 0; i < result->data_size_out; i++)
+		fprintf(out, "%s%02x", i % 32 ? " " : "\n  ", packet[i]);
+	fputc('\n', out);
+}
+
+static void run_case(struct vbpf_obj *obj, const struct vbpf_case *c, struct verdict *v,
+		     FILE *dump)
 {
 	for (int i = 0; i < c->nbefore; i++)
 		run_step(obj, &c->before[i], v);
@@ -509,6 +537,8 @@ static void run_case(struct vbpf_obj *obj, const struct vbpf_case *c, struct ver
 		};
 		struct vbpf_run_result result;
 		int err = vbpf_prog__test_run(prog, &opts, &result);
+		if (dump)
+			dump_run(err, &result, out, dump);
 		if (!err && c->has_packet_out)
 			check_packet_out(c, out, result.data_size_out, v);
 		free(out);
@@ -522,17 +552,19 @@ static void run_case(struct vbpf_obj *obj, const struct vbpf_case *c, struct ver
 		} else if (err) {
 			fail(v, "BPF_PROG_TEST_RUN failed: %s (%s)", strerror(-err), errno_name(-err));
 			return;
-		} else if (result.retval != (uint32_t)c->expect_return) {
+		} else if (!c->any_return && result.retval != (uint32_t)c->expect_return) {
 			fail(v, "returned %u, expected %u", result.retval,
 			     (uint32_t)c->expect_return);
 		}
 	}
 	for (int i = 0; i < c->nafter; i++)
 		run_step(obj, &c->after[i], v);
+	if (dump && c->run)
+		dump_maps(obj, dump);
 }
 
 void vbpf_test__run_cases(struct vbpf_obj *obj, const struct vbpf_cases *cases, FILE *out,
-			  struct vbpf_test_stats *stats)
+			  bool dump_each_run, struct vbpf_test_stats *stats)
 {
 	struct verdict setup = { .len = 0 };
 	open_perf_readers(obj);
@@ -545,7 +577,9 @@ void vbpf_test__run_cases(struct vbpf_obj *obj, const struct vbpf_cases *cases, 
 	for (int i = 0; i < cases->ncases; i++) {
 		const struct vbpf_case *c = &cases->cases[i];
 		struct verdict v = { .len = 0 };
-		run_case(obj, c, &v);
+		if (dump_each_run && c->run)
+			fprintf(out, "run %s: ", c->name);
+		run_case(obj, c, &v, dump_each_run ? out : NULL);
 		if (v.failed) {
 			fprintf(out, "FAIL %s: %s\n", c->name, v.text);
 			stats->failed++;
@@ -621,12 +655,9 @@ struct vbpf_test_stats vbpf_test__run_object(const char *object_path,
 		nmaps, nmaps == 1 ? "" : "s");
 	stats.passed++;
 	if (cases)
-		vbpf_test__run_cases(obj, cases, out, &stats);
-	if (opts->dump_maps) {
-		const struct btf *btf = bpf_object__btf(vbpf_obj__bpf_object(obj));
-		bpf_object__for_each_map(map, vbpf_obj__bpf_object(obj))
-			vbpf_map__dump(map, btf, out, VBPF_DUMP_SKIP_ZERO);
-	}
+		vbpf_test__run_cases(obj, cases, out, opts->dump_maps, &stats);
+	if (opts->dump_maps)
+		dump_maps(obj, out);
 out:
 	vbpf_obj__close(obj);
 	vbpf_cases__free(cases);

@@ -254,6 +254,7 @@ struct vbpf_case {
 	size_t ctx_size;
 	unsigned repeat;
 	bool has_return;
+	bool any_return;         /* `return any`: any value, the run must succeed */
 	uint64_t expect_return;  /* compared as the kernel's u32 retval */
 	bool has_errno;          /* expect the test run itself to fail */
 	int expect_errno;
@@ -296,9 +297,11 @@ struct vbpf_test_stats {
 };
 
 /* Runs every case of cases against the loaded obj, printing one line per
- * case ("PASS name" / "FAIL name: why") to out, and adds to stats. */
+ * case ("PASS name" / "FAIL name: why") to out, and adds to stats. With
+ * dump_each_run, every run is followed by its return value, the packet
+ * after it and every map (the state two objects must agree on). */
 void vbpf_test__run_cases(struct vbpf_obj *obj, const struct vbpf_cases *cases, FILE *out,
-			  struct vbpf_test_stats *stats);
+			  bool dump_each_run, struct vbpf_test_stats *stats);
 
 /* The whole test of one object: probe bpf(), open, load (a rejection is
  * one failure, printed at the .va line), run cases_path when not NULL.
@@ -307,7 +310,7 @@ struct vbpf_test_opts {
 	const char *cases_path;  /* NULL: load only */
 	const char *name;        /* how to call the program in messages (its .va) */
 	const char *source_dir;
-	bool dump_maps;          /* print every map after the cases */
+	bool dump_maps;          /* print the state after every run and every map at the end */
 	FILE *out, *diag;        /* NULL: stdout, stderr */
 };
 struct vbpf_test_stats vbpf_test__run_object(const char *object_path,

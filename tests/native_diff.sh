@@ -1,100 +1,137 @@
 #!/bin/sh
-# Differential test of the two backends on random programs: for each seed,
-# tests/native/randprog.c writes a valid program (every integer width and
-# sign, casts, shifts, division and remainder by values that may be zero,
-# comparisons, nested if/cond/match, let, for-range loops, map updates and
-# lookups, globals, several functions calling each other) and its inputs;
-# the clang object and the native object are run on them with `vbpf2c test
-# --dump` and must leave the same map and global contents. A disagreement
-# prints the seed, the difference and the program.
+# Differential test of the two backends on generated programs
+# (docs/testing.md). For each seed, tests/native/randprog.c writes a
+# well-typed program over the whole accepted language (every integer type
+# and operator, casts, edge literals, let/if/cond/match/do, threading,
+# Some/None from lookups and ring buffers, records, globals, loops,
+# subprograms of 0-5 arguments taking packets and maps, every test-runnable
+# map type and program kind, byte order, packet and stack loads and
+# stores, helpers with and without used results) and its cases (real
+# Ethernet/VLAN/ARP/IPv4/IPv6/TCP/UDP/ICMP frames, truncated and random
+# ones; raw tracepoint arguments). tests/native/diffone.sh is the oracle:
+# `vbpf2c --check` must accept it, the C must be -Wall -Wextra -Werror
+# clean, both objects must load, and after every run the return value,
+# the packet, every map entry and every global must be the same (`vbpf2c
+# test --dump`). Any other outcome is a failure, named by class and
+# signature.
 #
-# NATIVE_DIFF_COUNT programs (default 200) from NATIVE_DIFF_SEED (default
-# 1); `make test` runs the default. Disagreements found so far, all in the
-# C backend (docs/emit_c.md): division by zero values (until every division
-# by a possibly-zero value went through a helper) and signed overflow
-# (until signed + - * were computed unsigned), C being undefined and clang
-# making use of it; and operands evaluated out of order around statements
-# that read globals. A seed whose clang object the verifier refuses (about
-# 1 in 400 beyond the default range: "BPF program is too large") fails too:
-# it is the C path's limit, not a disagreement, but says so loudly. Skips,
-# saying why, when this process may not use bpf(). Last line: "N passed,
-# N failed, N skipped"; exit status 1 when anything failed.
+#   NATIVE_DIFF_COUNT=N NATIVE_DIFF_SEED=S   seeds S .. S+N-1 (default 300
+#                                            from 1: what `make test` runs)
+#   NATIVE_DIFF_SECONDS=T                    instead: fresh seeds for T
+#                                            seconds (`make fuzz-diff`)
+#   NATIVE_DIFF_JOBS=J                       programs at a time (default 2)
+#   NATIVE_DIFF_REDUCE=1                     shrink the first program of
+#                                            each failure signature with
+#                                            tests/native/reduce.sh
+#
+# Prints each failure (seed, class, signature), a table of failures by
+# signature, the coverage holes (tests/native/coverage.sh: rows of the
+# language's tables no program reached; the whole table is in
+# build/native_diff/coverage.txt) and the time per program. Skips, saying
+# why, when this process may not use bpf(). Last line: "N passed, N
+# failed, N skipped"; exit status 1 when anything failed. Failing programs
+# stay in build/native_diff/ (rNNN.va, rNNN.cases, work/NNN/).
+#
+# What it has found is in tests/native/found/ (one reduced program per
+# bug, each saying what fails); earlier, with raw-tracepoint-only
+# programs, it found C-backend division by zero values, signed overflow
+# and operands evaluated out of order.
 set -u
 cd "$(dirname "$0")/.." || exit 2
 
 VBPF2C=${VBPF2C:-./vbpf2c}
-COUNT=${NATIVE_DIFF_COUNT:-200}
-FIRST=${NATIVE_DIFF_SEED:-1}
+export VBPF2C
 OUT=build/native_diff
-mkdir -p "$OUT"
+
+# One seed (run by xargs below): the program, its cases, the verdict.
+if [ "${1:-}" = --one ]; then
+	seed=$2
+	build/randprog "$seed" >"$OUT/r$seed.va"
+	build/randprog --cases "$seed" >"$OUT/r$seed.cases"
+	verdict=$(sh tests/native/diffone.sh "$OUT/r$seed.va" "$OUT/r$seed.cases" "$OUT/work/$seed")
+	echo "$seed $verdict"
+	cp "$OUT/r$seed.va" "$OUT/programs/"   # for the coverage table
+	case $verdict in
+	pass|skip:*) rm -rf "$OUT/r$seed.va" "$OUT/r$seed.cases" "$OUT/work/$seed" ;;
+	esac
+	exit 0
+fi
+
+COUNT=${NATIVE_DIFF_COUNT:-300}
+FIRST=${NATIVE_DIFF_SEED:-1}
+SECONDS_BUDGET=${NATIVE_DIFF_SECONDS:-}
+JOBS=${NATIVE_DIFF_JOBS:-2}
+rm -rf "$OUT"
+mkdir -p "$OUT/work" "$OUT/programs"
 
 if ! ${CC:-cc} -std=c11 -Wall -Wextra -Werror -O2 -o build/randprog tests/native/randprog.c; then
 	echo "native_diff.sh: cannot build build/randprog"
-	echo "0 passed, 1 failed"
+	echo "0 passed, 1 failed, 0 skipped"
 	exit 1
 fi
 
 # The same probe kernel.sh uses: can this process load programs?
 if [ -x build/vbpf-runcases ] && ! why=$(build/vbpf-runcases --probe); then
-	echo "SKIP all $COUNT random programs: $why"
-	echo "0 passed, 0 failed, $COUNT skipped"
+	echo "SKIP all generated programs: $why"
+	echo "0 passed, 0 failed, ${COUNT} skipped"
 	exit 0
 fi
 
-# A dump lists a hash map's entries in the kernel's hash order, and the
-# maps and a section's variables in each compiler's layout order: each
-# entry becomes a line "map: entry" and the lines are sorted, so only the
-# contents are compared.
-contents() {
-	awk '/^  / {
-		line = substr($0, 3)
-		if (match(line, /^SEC\("[^"]*"\) /)) {
-			line = substr(line, RLENGTH + 1)
-			n = split(line, vars, ";")
-			for (i = 1; i <= n; i++)
-				if (vars[i] != "")
-					print map ": " vars[i]
-			next
-		}
-		print map ": " line
-		next
-	}
-	{ map = $1; print }' "$1" | LC_ALL=C sort
-}
+start=$(date +%s)
+if [ -n "$SECONDS_BUDGET" ]; then
+	# fresh seeds, in batches, until the time is up
+	seed=$(( $(date +%s) % 100000 * 10000 ))
+	while [ $(( $(date +%s) - start )) -lt "$SECONDS_BUDGET" ]; do
+		seq "$seed" $((seed + 4 * JOBS - 1)) |
+			xargs -P "$JOBS" -n 1 sh tests/native_diff.sh --one >>"$OUT/results"
+		seed=$((seed + 4 * JOBS))
+	done
+else
+	seq "$FIRST" $((FIRST + COUNT - 1)) |
+		xargs -P "$JOBS" -n 1 sh tests/native_diff.sh --one >"$OUT/results"
+fi
+elapsed=$(( $(date +%s) - start ))
 
-passed=0 failed=0 skipped=0
-seed=$FIRST
-last=$((FIRST + COUNT - 1))
-while [ "$seed" -le "$last" ]; do
-	src=$OUT/r$seed.va cases=$OUT/r$seed.cases
-	build/randprog "$seed" >"$src"
-	build/randprog --cases "$seed" >"$cases"
-	# stdout only: clang's warnings on stderr are no disagreement
-	"$VBPF2C" test --dump --backend=clang "$src" "$cases" >"$OUT/r$seed.clang" 2>"$OUT/r$seed.clang.err"
-	clang_status=$?
-	"$VBPF2C" test --dump --backend=native "$src" "$cases" >"$OUT/r$seed.native" 2>"$OUT/r$seed.native.err"
-	native_status=$?
-	if [ $clang_status -ne 0 ] && grep -q '^FAIL compile' "$OUT/r$seed.clang"; then
-		# the generator's program refused: nothing to compare
-		echo "SKIP seed $seed: the clang path did not compile it:"
-		grep error "$OUT/r$seed.clang.err" | head -1 | sed "s/^/    /"
-		skipped=$((skipped + 1))
-	elif contents "$OUT/r$seed.clang" >"$OUT/r$seed.clang.sorted" &&
-	     contents "$OUT/r$seed.native" >"$OUT/r$seed.native.sorted" &&
-	     [ $clang_status -eq 0 ] && [ $native_status -eq 0 ] &&
-	     cmp -s "$OUT/r$seed.clang.sorted" "$OUT/r$seed.native.sorted"; then
-		passed=$((passed + 1))
-		rm -f "$src" "$cases" "$OUT/r$seed".*
-	else
-		echo "FAIL seed $seed: the backends disagree (NATIVE_DIFF_SEED=$seed NATIVE_DIFF_COUNT=1 to rerun)"
-		diff "$OUT/r$seed.clang.sorted" "$OUT/r$seed.native.sorted" | sed 's/^/    /'
-		grep -h -A3 error "$OUT/r$seed.clang.err" "$OUT/r$seed.native.err" | sed 's/^/    /'
-		sed 's/^/    | /' "$src"
-		failed=$((failed + 1))
-	fi
-	seed=$((seed + 1))
+sort -n "$OUT/results" -o "$OUT/results"
+passed=$(grep -c ' pass$' "$OUT/results")
+skipped=$(grep -c ' skip: ' "$OUT/results")
+failed=$(grep -v ' pass$' "$OUT/results" | grep -vc ' skip: ')
+total=$((passed + failed + skipped))
+
+grep ' skip: ' "$OUT/results" | awk '{ $1 = ""; n[$0]++ } END { for (s in n) printf "SKIP %d programs:%s\n", n[s], s }'
+grep -v ' pass$' "$OUT/results" | grep -v ' skip: ' | while read -r seed verdict; do
+	echo "FAIL seed $seed: $verdict (NATIVE_DIFF_SEED=$seed NATIVE_DIFF_COUNT=1 to rerun; $OUT/r$seed.va)"
 done
 
-echo "random programs: $passed passed, $failed failed, $skipped skipped"
+if [ "$failed" -gt 0 ]; then
+	echo
+	echo "failures by signature (count, first seed, class: signature):"
+	grep -v ' pass$' "$OUT/results" | grep -v ' skip: ' |
+		awk '{ seed = $1; $1 = ""; sub(/^ /, ""); n[$0]++; if (!($0 in first)) first[$0] = seed }
+		     END { for (s in n) printf "%6d  %-10s %s\n", n[s], first[s], s }' |
+		sort -rn | tee "$OUT/signatures"
+fi
+
+if [ "${NATIVE_DIFF_REDUCE:-0}" = 1 ] && [ "$failed" -gt 0 ]; then
+	echo
+	mkdir -p "$OUT/reduced"
+	n=0
+	while read -r count seed rest; do
+		n=$((n + 1))
+		class=${rest%%:*}
+		echo "reducing seed $seed ($rest)"
+		sh tests/native/reduce.sh "$OUT/r$seed.va" "$OUT/r$seed.cases" \
+			>"$OUT/reduced/$n-$class.va" 2>"$OUT/reduced/$n-$class.log"
+		echo "  -> $OUT/reduced/$n-$class.va ($(grep -vc '^;' "$OUT/reduced/$n-$class.va") lines)"
+		sed 's/^/    | /' "$OUT/reduced/$n-$class.va"
+	done <"$OUT/signatures"
+fi
+
+echo
+sh tests/native/coverage.sh "$OUT"/programs/*.va >"$OUT/coverage.txt"
+echo "coverage over $total programs ($OUT/coverage.txt), rows no program reached:"
+awk -F'\t' '$3 == 0 { printf "  %-14s %s\n", $1, $2 }' "$OUT/coverage.txt"
+echo "time: ${elapsed}s for $total programs, $JOBS at a time"
+echo "generated programs: $passed passed, $failed failed, $skipped skipped"
 echo "$passed passed, $failed failed, $skipped skipped"
 [ "$failed" -eq 0 ]

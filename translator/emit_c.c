@@ -141,8 +141,13 @@ static void packet_uses(Emitter *E, Node *n, bool ok, bool *changed, bool record
 		}
 		if ((binop_is_comparison(n->op) || n->op == OP_SUB) && is_packet_expr(E, n->lhs) &&
 		    is_packet_expr(E, n->rhs)) {
-			packet_uses(E, n->lhs, true, changed, record);
-			packet_uses(E, n->rhs, true, changed, record);
+			/* two members read straight from the context,
+			 * (- (u64 (. ctx :data_end)) (u64 (. ctx :data))),
+			 * subtract as the integers they are */
+			bool members = n->op == OP_SUB && !is_var_ref(n->lhs) && n->lhs->kind != N_BINOP &&
+				       !is_var_ref(n->rhs) && n->rhs->kind != N_BINOP;
+			packet_uses(E, n->lhs, !members, changed, record);
+			packet_uses(E, n->rhs, !members, changed, record);
 			return;
 		}
 		packet_uses(E, n->lhs, false, changed, record);

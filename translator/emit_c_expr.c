@@ -924,6 +924,17 @@ static Node *strip_cast_to(Node *n, const Type *to)
  * or sign-changing cast stays visible, it is the point of the line. */
 static bool value_preserving(const Type *from, const Type *to);
 
+/* ... except in a comparison where clang would warn: -Wsign-compare on
+ * a signed value compared with an unsigned one ((== d (u64 g)) with g a
+ * __s16 keeps (__u64)g), -Wtautological-constant-out-of-range-compare
+ * on a narrow value compared with a literal out of its range
+ * ((<= (i64 g) 9223372036854775807) keeps (__s64)g). */
+static bool comparison_would_warn(BinOp op, const Node *side, const Node *other, const Type *t)
+{
+	return binop_is_comparison(op) && side->kind == N_CAST && side->lhs->type &&
+	       ((side->lhs->type->is_signed && !t->is_signed) || value_tail(other)->kind == N_INT);
+}
+
 static bool cast_is_implicit(const Node *n, const Type *to)
 {
 	if (n->kind != N_CAST || !to || !is_int_type(to) || !type_equal(n->cast_to, to))
@@ -972,9 +983,13 @@ static int member_bits(const Node *f)
 static CExpr lower_cast(Emitter *E, Node *n, bool implicit)
 {
 	Node *a = n->lhs;
+	/* (u16 (. skb :protocol)): the member holds 16 bits. Only a cast
+	 * that does not widen: (u64 (. ctx :ifindex)) makes the arithmetic
+	 * around it 64-bit, and C's must be too. */
 	if (a->kind == N_FIELD && a->field && !a->field->c_pointer && is_int_type(n->cast_to) &&
-	    !n->cast_to->is_signed && member_bits(a) <= 8 * n->cast_to->size)
-		return field_value(E, a, false); /* (u16 (. skb :protocol)) */
+	    !n->cast_to->is_signed && member_bits(a) <= 8 * n->cast_to->size && a->type &&
+	    n->cast_to->size <= a->type->size)
+		return field_value(E, a, false);
 	/* (i64 (u64 x)) of a __u32 x is (__s64)x: a conversion depends only
 	 * on the value, which the inner widening keeps */
 	while (a->kind == N_CAST && value_preserving(a->lhs->type, a->cast_to) && !is_hoisted(E, a))
@@ -1233,7 +1248,8 @@ static CExpr lower_binop(Emitter *E, Node *n)
 	 * the other side already has the type: (+ (u64 x) y) is x + y */
 	CExpr a, b;
 	const Node *lhs_tail = value_tail(n->lhs);
-	if (!is_shift && cast_is_implicit(n->lhs, t) && prints_as_type(E, n->rhs, t)) {
+	if (!is_shift && cast_is_implicit(n->lhs, t) && !comparison_would_warn(op, n->lhs, n->rhs, t) &&
+	    prints_as_type(E, n->rhs, t)) {
 		a = lower_cast(E, n->lhs, true);
 	} else if (lhs_tail->kind == N_INT && (both_literal || is_shift) && !is_hoisted(E, n->lhs)) {
 		/* a literal that must carry its own type (1ULL << 40), also
@@ -1252,7 +1268,7 @@ static CExpr lower_binop(Emitter *E, Node *n)
 	} else {
 		a = literal_operand(E, n->lhs, false, hex);
 	}
-	if (!is_shift && cast_is_implicit(n->rhs, t) &&
+	if (!is_shift && cast_is_implicit(n->rhs, t) && !comparison_would_warn(op, n->rhs, n->lhs, t) &&
 	    (prints_as_type(E, n->lhs, t) ||
 	     /* a packet pointer plus a widened unsigned offset */
 	     (prints_as_packet(E, n->lhs) && !n->rhs->lhs->type->is_signed)))
@@ -1714,11 +1730,18 @@ static CExpr lower_call(Emitter *E, Node *n)
 			Node *arg = n->args.items[i];
 			const Type *pt = f ? (i < f->nparams ? f->params[i]->type : NULL)
 					   : (i < c->nparams ? c->params[i] : NULL);
+			/* a pointer goes as it is to a record parameter, a map
+			 * handle as it is to a map handle parameter, and any
+			 * other pointer as an address to a :u64 one */
+			bool takes_pointer = !pt || !is_int_type(pt) ||
+					     (is_var_ref(arg) && var_info(E, arg->ref_var)->map_handle);
 			CExpr v;
-			if (is_var_ref(arg) && var_info(E, arg->ref_var)->c_pointer)
+			if (is_var_ref(arg) && var_info(E, arg->ref_var)->c_pointer && takes_pointer)
 				v = cx(var_text(E, arg->ref_var), PREC_POSTFIX);
 			else
 				v = value_for(E, arg, pt);
+			if (!takes_pointer && arg->type && arg->type->kind == TY_PTR)
+				v = cx(arena_printf("(%s)%s", pt->c_name, paren(v, PREC_UNARY)), PREC_UNARY);
 			sb_printf(&sb, "%s%s", i ? ", " : "", paren(v, PREC_ASSIGN));
 		}
 		break;

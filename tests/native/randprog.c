@@ -1,26 +1,45 @@
-/* randprog - a random valid Vaisto BPF program for tests/native_diff.sh.
+/* randprog - a random well-typed Vaisto BPF program and its inputs, for
+ * tests/native_diff.sh (docs/testing.md).
  *
  *   randprog SEED > prog.va
  *   randprog --cases SEED > prog.cases
  *
- * The same seed gives the same program. A raw tracepoint takes four u64
- * arguments (ctx-u64) and feeds them through several functions of random
- * integer types, which may call the functions after them. The program
- * uses what issue 5 lists: arithmetic and negation on every width and
- * sign, casts, shifts by constant and variable amounts, division and
- * remainder by values that may be zero, comparisons combined with
- * andalso/orelse/not, nested if, cond and match (integer, bool, name
- * patterns), let, for-range loops (constant and run-time bounds, summing
- * into a global or storing into a map), map updates and lookups,
- * globals in .bss/.data/.rodata read and written. Each function's result
- * goes into the array map `out`; `table` and the globals hold the rest,
- * so the two backends' objects can be compared by their map contents.
+ * The same seed gives the same program. What it may write is data, in the
+ * tables below: the program kinds (with their context record, readable and
+ * writable fields, whether the kernel test-runs them and what they may
+ * return), the map types (with what a program does to each), the helpers
+ * (with their extern), the expression forms and the statement forms (each
+ * with a weight and the conditions it needs). A program is:
+ *
+ *   (program :KIND "attach")      or none at all (a file of defns)
+ *   (license ...)                 sometimes
+ *   (deftype R [...])             a record, the value of some maps
+ *   (defmap ...)                  `out` (array u32 -> u64) and 1-5 others
+ *   (defglobal ...) (defconst ...)
+ *   (extern bpf:... )             for each helper used
+ *   (defn entry [ctx :Ctx] ...)   reads the context (and the packet, after
+ *                                 a bounds check), calls f0..fN, stores
+ *                                 each result into `out`
+ *   (defn fN [0-5 params] ...)    random expressions; may call later fN
+ *
+ * The cases file holds real frames of the common protocols (Ethernet,
+ * VLAN, ARP, IPv4, IPv6, TCP, UDP, ICMP), truncated and random ones, or
+ * raw tracepoint arguments, each with `return any`: the oracle is the
+ * other backend, not an expected value. Which forms, types, kinds, map
+ * types and helpers the programs reach is counted by
+ * tests/native/coverage.sh from the program text, against the
+ * translator's own tables.
  */
+#include <linux/bpf.h>
+#include <linux/pkt_cls.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* ---- random numbers ------------------------------------------------------ */
 
 static uint64_t rng;
 
@@ -32,58 +51,234 @@ static uint32_t next(void)
 	return (uint32_t)(rng >> 11);
 }
 
-static int pick(int n) { return (int)(next() % (uint32_t)n); }
+static int pick(int n) { return n <= 1 ? 0 : (int)(next() % (uint32_t)n); }
+static bool chance(int percent) { return pick(100) < percent; }
+static uint64_t next64(void) { return (uint64_t)next() << 32 | next(); }
 
+/* ---- output: the body is written first, the externs it needed after ----- */
+
+static char *body;
+static size_t body_len, body_cap;
+
+__attribute__((format(printf, 1, 2)))
+static void out(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (body_len + (size_t)n + 1 > body_cap) {
+		body_cap = (body_cap + (size_t)n + 1) * 2;
+		body = realloc(body, body_cap);
+		if (!body)
+			exit(2);
+	}
+	va_start(ap, fmt);
+	vsnprintf(body + body_len, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	body_len += (size_t)n;
+}
+
+/* ---- types ---------------------------------------------------------------- */
+
+enum { U8, U16, U32, U64, I8, I16, I32, I64, NTYPES };
 static const struct {
 	const char *name;
 	int bits;
-	int is_signed;
-} types[] = {
-	{ "u8", 8, 0 }, { "u16", 16, 0 }, { "u32", 32, 0 }, { "u64", 64, 0 },
-	{ "i8", 8, 1 }, { "i16", 16, 1 }, { "i32", 32, 1 }, { "i64", 64, 1 },
-};
-enum {
-	NTYPES = sizeof(types) / sizeof(types[0]),
-	NPARAMS = 3,
-	NFUNCS = 4,
-	NGLOBALS = 4,   /* g0 g1 in .bss, g2 in .data, g3 a defconst */
-	MAX_SCOPE = 64,
+	bool is_signed;
+} types[NTYPES] = {
+	{ "u8", 8, false }, { "u16", 16, false }, { "u32", 32, false }, { "u64", 64, false },
+	{ "i8", 8, true },  { "i16", 16, true },  { "i32", 32, true },  { "i64", 64, true },
 };
 
-static const char *const arith[] = { "+", "-", "*", "band", "bor", "bxor", "div", "rem" };
-static const char *const compare[] = { "<", ">", "<=", ">=", "==", "!=" };
+/* ---- program kinds -------------------------------------------------------- */
 
-/* A literal of type t (never 0 when nonzero). */
-static void literal(int t, bool nonzero)
+typedef struct {
+	const char *name;
+	int type;
+} Field;
+
+#define END { NULL, 0 }
+static const Field skb_read[] = {
+	{ "len", U32 }, { "pkt_type", U32 }, { "mark", U32 }, { "protocol", U32 },
+	{ "priority", U32 }, { "ingress_ifindex", U32 }, { "ifindex", U32 },
+	{ "vlan_present", U32 }, { "vlan_tci", U32 }, { "vlan_proto", U32 },
+	{ "cb0", U32 }, { "cb1", U32 }, { "cb2", U32 }, { "cb3", U32 }, { "cb4", U32 },
+	{ "queue_mapping", U32 }, END,
+};
+static const Field sk_skb_read[] = {
+	{ "len", U32 }, { "protocol", U32 }, { "family", U32 }, { "remote_ip4", U32 },
+	{ "local_port", U32 }, END,
+};
+static const Field skb_tc_write[] = {
+	{ "mark", U32 }, { "priority", U32 }, { "cb0", U32 }, { "cb2", U32 }, { "cb4", U32 },
+	{ "tc_index", U32 }, { "tc_classid", U32 }, END,
+};
+static const Field skb_cb_write[] = { { "cb0", U32 }, { "cb1", U32 }, { "cb3", U32 }, END };
+static const Field skb_cg_write[] = { { "mark", U32 }, { "priority", U32 }, { "cb1", U32 }, END };
+static const Field xdp_read[] = {
+	{ "ingress_ifindex", U32 }, { "rx_queue_index", U32 }, END,
+};
+static const Field flow_read[] = {
+	{ "nhoff", U16 }, { "thoff", U16 }, { "addr_proto", U16 }, { "is_frag", U8 },
+	{ "ip_proto", U8 }, { "n_proto", U16 }, { "sport", U16 }, { "dport", U16 }, END,
+};
+static const Field flow_write[] = {
+	{ "thoff", U16 }, { "addr_proto", U16 }, { "ip_proto", U8 }, { "n_proto", U16 },
+	{ "sport", U16 }, { "dport", U16 }, { "ipv4_src", U32 }, END,
+};
+static const Field regs_read[] = {
+	{ "rdi", U64 }, { "rsi", U64 }, { "rdx", U64 }, { "rax", U64 }, { "rip", U64 }, END,
+};
+static const Field sock_read[] = {
+	{ "family", U32 }, { "type", U32 }, { "protocol", U32 }, { "mark", U32 }, END,
+};
+static const Field sock_write[] = { { "mark", U32 }, { "priority", U32 }, END };
+static const Field sock_addr_read[] = {
+	{ "user_family", U32 }, { "user_ip4", U32 }, { "user_port", U32 }, { "family", U32 },
+	{ "type", U32 }, { "protocol", U32 }, END,
+};
+static const Field sock_addr_write[] = { { "user_ip4", U32 }, { "user_port", U32 }, END };
+static const Field msg_read[] = {
+	{ "family", U32 }, { "remote_ip4", U32 }, { "local_ip4", U32 }, { "remote_port", U32 },
+	{ "local_port", U32 }, { "size", U32 }, END,
+};
+static const Field none[] = { END };
+
+enum packet { NO_PACKET, PACKET_READ, PACKET_WRITE };
+enum inputs { NO_RUN, FRAMES, RAW_ARGS };
+
+static const struct kind {
+	const char *name, *attach;
+	const char *ctx;            /* context record, or NULL: a :u64 context */
+	enum packet packet;         /* direct packet access */
+	enum inputs inputs;         /* what BPF_PROG_TEST_RUN gives it (NO_RUN: load only) */
+	bool verdict01;             /* the verifier wants 0 or 1 back */
+	bool tail_calls;            /* bpf_tail_call may be given its context */
+	const Field *read, *write;
+	int weight;
+} kinds[] = {
+	{ "xdp", NULL, "XdpMd", PACKET_WRITE, FRAMES, false, true, xdp_read, none, 8 },
+	{ "tc", NULL, "SkBuff", PACKET_WRITE, FRAMES, false, true, skb_read, skb_tc_write, 8 },
+	{ "socket_filter", NULL, "SkBuff", NO_PACKET, FRAMES, false, true, skb_read, skb_cb_write, 4 },
+	{ "cgroup_skb", "ingress", "SkBuff", PACKET_READ, FRAMES, true, false, skb_read, skb_cg_write, 4 },
+	{ "raw_tracepoint", "sys_enter", NULL, NO_PACKET, RAW_ARGS, false, true, none, none, 8 },
+	{ "flow_dissector", NULL, "BpfFlowKeys", NO_PACKET, FRAMES, false, false, flow_read, flow_write, 3 },
+	{ "sk_skb", "stream_verdict", "SkBuff", NO_PACKET, NO_RUN, false, false, sk_skb_read, none, 1 },
+	{ "sk_msg", NULL, "BpfSkMsg", NO_PACKET, NO_RUN, true, false, msg_read, none, 1 },
+	{ "cgroup_sock", "sock_create", "BpfSock", NO_PACKET, NO_RUN, true, false, sock_read, sock_write, 1 },
+	{ "cgroup_sock_addr", "connect4", "BpfSockAddr", NO_PACKET, NO_RUN, true, false, sock_addr_read, sock_addr_write, 1 },
+	{ "kprobe", "do_sys_openat2", "PtRegs", NO_PACKET, NO_RUN, false, true, regs_read, none, 1 },
+	{ "kretprobe", "do_sys_openat2", "PtRegs", NO_PACKET, NO_RUN, false, true, regs_read, none, 1 },
+	{ "uprobe", "/bin/sh:main", "PtRegs", NO_PACKET, NO_RUN, false, true, regs_read, none, 1 },
+	{ "uretprobe", "/bin/sh:main", "PtRegs", NO_PACKET, NO_RUN, false, true, regs_read, none, 1 },
+	{ "perf_event", NULL, "PtRegs", NO_PACKET, NO_RUN, false, true, regs_read, none, 1 },
+	{ "tracepoint", "syscalls/sys_enter_openat", NULL, NO_PACKET, NO_RUN, false, true, none, none, 1 },
+};
+enum { NKINDS = sizeof(kinds) / sizeof(kinds[0]) };
+static const struct kind *kind;
+static bool no_program;        /* a file of defns without (program) */
+
+/* ---- maps ----------------------------------------------------------------- */
+
+enum role { KEYED, QUEUE, RINGBUF, PROG_ARRAY, PERF_ARRAY, DECLARED };
+static const struct maptype {
+	const char *name;
+	enum role role;
+	bool array;                 /* keys 0 .. max-1, every one present */
+	int weight;
+} maptypes[] = {
+	{ "hash", KEYED, false, 6 },        { "array", KEYED, true, 6 },
+	{ "percpu_hash", KEYED, false, 2 }, { "percpu_array", KEYED, true, 2 },
+	{ "lru_hash", KEYED, false, 2 },    { "lru_percpu_hash", KEYED, false, 1 },
+	{ "queue", QUEUE, false, 2 },       { "stack", QUEUE, false, 2 },
+	{ "ringbuf", RINGBUF, false, 3 },   { "prog_array", PROG_ARRAY, true, 2 },
+	{ "perf_event_array", PERF_ARRAY, false, 1 },
+	/* declared only: their definitions (sizes, flags, BTF) are compared */
+	{ "lpm_trie", DECLARED, false, 1 },       { "stack_trace", DECLARED, false, 1 },
+	{ "devmap", DECLARED, true, 1 },          { "cpumap", DECLARED, true, 1 },
+	{ "xskmap", DECLARED, true, 1 },          { "sockmap", DECLARED, true, 1 },
+	{ "sockhash", DECLARED, false, 1 },
+};
+enum { NMAPTYPES = sizeof(maptypes) / sizeof(maptypes[0]), MAX_MAPS = 6 };
+
+static struct map {
+	const struct maptype *type;
+	int key, value;             /* int types; value -1: the record R */
+	int entries;
+} maps[MAX_MAPS];
+static int nmaps;
+
+/* The record, the value of some keyed maps: (Some p) then (. p :f). */
+enum { MAX_FIELDS = 5 };
+static int nrecord_fields, record_types[MAX_FIELDS];
+
+/* ---- helpers ---------------------------------------------------------------- */
+
+enum helper {
+	H_LOOKUP, H_UPDATE, H_DELETE, H_PUSH, H_POP, H_PEEK, H_RB_RESERVE, H_RB_SUBMIT,
+	H_RB_DISCARD, H_RB_OUTPUT, H_TAIL_CALL, H_KTIME, H_PRANDOM, H_CPU, H_PERF_OUTPUT,
+	H_SK_LOOKUP_TCP, H_SK_LOOKUP_UDP, H_SK_RELEASE, H_PID_TGID, NHELPERS
+};
+/* The key argument's type is the program's key_type (u32 or u64). */
+static const char *const helper_externs[NHELPERS] = {
+	[H_LOOKUP] = "map_lookup_elem [:u64 :%s] :u64",
+	[H_UPDATE] = "map_update_elem [:u64 :%s :u64 :u64] :u64",
+	[H_DELETE] = "map_delete_elem [:u64 :%s] :u64",
+	[H_PUSH] = "map_push_elem [:u64 :u64 :u64] :u64",
+	[H_POP] = "map_pop_elem [:u64 :u64] :u64",
+	[H_PEEK] = "map_peek_elem [:u64 :u64] :u64",
+	[H_RB_RESERVE] = "ringbuf_reserve [:u64 :u64 :u64] :u64",
+	[H_RB_SUBMIT] = "ringbuf_submit [:u64 :u64] :unit",
+	[H_RB_DISCARD] = "ringbuf_discard [:u64 :u64] :unit",
+	[H_RB_OUTPUT] = "ringbuf_output [:u64 :u64 :u64 :u64] :u64",
+	[H_TAIL_CALL] = "tail_call [:u64 :u64 :u32] :u64",
+	[H_KTIME] = "ktime_get_ns [] :u64",
+	[H_PRANDOM] = "get_prandom_u32 [] :u32",
+	[H_CPU] = "get_smp_processor_id [] :u32",
+	[H_PERF_OUTPUT] = "perf_event_output [:u64 :u64 :u64 :u64 :u64] :u64",
+	[H_SK_LOOKUP_TCP] = "sk_lookup_tcp [:u64 :u64 :u32 :u64 :u64] :u64",
+	[H_SK_LOOKUP_UDP] = "sk_lookup_udp [:u64 :u64 :u32 :u64 :u64] :u64",
+	[H_SK_RELEASE] = "sk_release [:u64] :u64",
+	[H_PID_TGID] = "get_current_pid_tgid [] :u64",
+};
+static bool helper_used[NHELPERS];
+static int key_type;          /* what the map helpers' extern says a key is */
+
+static const char *use(enum helper h)
 {
-	int bits = types[t].bits;
-	uint64_t v = ((uint64_t)next() << 32 | next());
-	if (pick(3) == 0)
-		v &= 7;               /* small values: zero divisors, exact results */
-	if (nonzero && (v & 0xff) == 0)
-		v |= 1;
-	if (types[t].is_signed) {
-		int64_t s = (int64_t)(v << (64 - bits)) >> (64 - bits);
-		printf("%lld", (long long)s);
-	} else {
-		printf("%llu", (unsigned long long)(bits == 64 ? v : v & ((UINT64_C(1) << bits) - 1)));
-	}
+	helper_used[h] = true;
+	const char *e = helper_externs[h];
+	static char names[NHELPERS][64];   /* one each: several go into one printf */
+	size_t n = strcspn(e, " ");
+	snprintf(names[h], sizeof(names[h]), "bpf/%.*s", (int)n, e);
+	return names[h];
 }
 
-/* The integer names in scope: parameters, let and match bindings, loop
- * variables and the globals. */
+/* ---- globals, functions, scope -------------------------------------------- */
+
+enum { NGLOBALS = 5, MAX_FUNCS = 6, MAX_PARAMS = 5, MAX_SCOPE = 96 };
+/* g0 g1 .bss, g2 .data, g3 g4 defconst */
+static int gtypes[NGLOBALS];
+static bool gconst[NGLOBALS];
+
+static struct func {
+	int nparams, params[MAX_PARAMS], ret;
+	int map;                     /* >= 0: its first parameter is this map, passed in */
+	bool packet;                 /* its first two parameters are data, data_end */
+} funcs[MAX_FUNCS];
+static int nfuncs;
+
 static struct {
 	char name[16];
 	int type;
 } scope[MAX_SCOPE];
 static int nscope, nfresh;
-static int gtypes[NGLOBALS];
 
-/* A fresh name ("v7"), not yet in scope. */
 static const char *fresh(const char *prefix)
 {
-	static char names[4096][8];
-	char *name = names[nfresh % 4096];
+	static char names[8192][24];
+	char *name = names[nfresh % 8192];
 	snprintf(name, sizeof(names[0]), "%s%d", prefix, nfresh);
 	nfresh++;
 	return name;
@@ -91,296 +286,1537 @@ static const char *fresh(const char *prefix)
 
 static void bind(const char *name, int t)
 {
+	if (nscope == MAX_SCOPE)
+		return;
 	snprintf(scope[nscope].name, sizeof(scope[nscope].name), "%s", name);
 	scope[nscope++].type = t;
 }
 
-/* The function being written, the calls it makes so far, and the types
- * of every function. The verifier follows every call anew, so a few
- * calls of functions that make a few calls multiply into more
- * instructions than it will follow (clang's code fails first). */
-static int cur, ncalls, rets[NFUNCS], params[NFUNCS][NPARAMS];
-enum { MAX_CALLS = 2 };
-/* Loop bodies are straight-line code without calls: clang rewrites some
- * loops with branches in their bodies into ones the verifier gives up on
- * ("the sequence of 8193 jumps is too complex"), and a call in a loop
- * can reach more loops, multiplying the rounds the verifier follows. */
-static bool in_loop;
-
-static void leaf(int t)
-{
-	int s = pick(nscope);
-	if (scope[s].type == t)
-		printf("%s", scope[s].name);
-	else
-		printf("(%s %s)", types[t].name, scope[s].name);
-}
+/* Where the expression being written is. */
+static struct {
+	int func;                    /* -1: the entry */
+	int calls;                   /* calls written in this function */
+	bool in_loop;                /* straight-line code only (see loop()) */
+	int packet_len;              /* > 0: data + packet_len <= data_end is known */
+	const char *data;            /* the packet start's name there */
+	const char *value_ptr;       /* a (Some p) of a u64-valued map in scope */
+	const char *record_ptr;      /* a (Some r) of the record-valued map in scope */
+	int stack_slot;              /* stack_store written to -8*slot in this function */
+} at;
+enum { MAX_CALLS = 3 };
 
 static void expr(int t, int depth);
+static void condition(int depth);
 
-static void condition(int depth)
+/* LANGUAGE.md section 2: a literal has no type of its own. Where nothing
+ * gives it one (a cast's operand, a let's value, a match scrutinee, both
+ * operands of a comparison, for-range bounds) the next expression is
+ * written with a type of its own: self_typed asks for that, and a form
+ * that honours it (typed_here) passes it on to its first operand. */
+static bool self_typed, typed_here;
+
+static void typed_expr(int t, int depth)
 {
-	int choice = depth <= 1 ? 0 : pick(6);
-	switch (choice) {
-	case 3:
-	case 4:
-		printf("(%s ", choice == 3 ? "andalso" : "orelse");
-		condition(depth - 1);
-		printf(" ");
-		condition(depth - 1);
-		printf(")");
-		break;
+	self_typed = true;
+	expr(t, depth);
+}
+static void statement(int depth);
+static void unit_statement(int depth);
+
+/* ---- literals --------------------------------------------------------------- */
+
+static uint64_t truncate_to(int t, uint64_t v)
+{
+	return types[t].bits == 64 ? v : v & ((UINT64_C(1) << types[t].bits) - 1);
+}
+
+static void print_value(int t, uint64_t v)
+{
+	int bits = types[t].bits;
+	if (types[t].is_signed) {
+		int64_t s = (int64_t)(v << (64 - bits)) >> (64 - bits);
+		out("%lld", (long long)s);
+	} else {
+		out("%llu", (unsigned long long)truncate_to(t, v));
+	}
+}
+
+/* Kernel constants by name (LANGUAGE.md 10.8), with their values from the
+ * same headers as translator/tables.c: one is written where it fits. */
+#define K(name) { #name, (long long)(name) }
+static const struct {
+	const char *name;
+	long long value;
+} kconsts[] = {
+	K(XDP_ABORTED), K(XDP_DROP), K(XDP_PASS), K(XDP_TX), K(XDP_REDIRECT),
+	K(TC_ACT_UNSPEC), K(TC_ACT_OK), K(TC_ACT_RECLASSIFY), K(TC_ACT_SHOT), K(TC_ACT_PIPE),
+	K(TC_ACT_STOLEN), K(TC_ACT_QUEUED), K(TC_ACT_REPEAT), K(TC_ACT_REDIRECT), K(TC_ACT_TRAP),
+	K(SK_DROP), K(SK_PASS), K(BPF_OK), K(BPF_DROP), K(BPF_REDIRECT),
+	K(BPF_FLOW_DISSECTOR_CONTINUE), K(BPF_ANY), K(BPF_NOEXIST), K(BPF_EXIST), K(BPF_F_LOCK),
+	K(BPF_F_NO_PREALLOC), K(BPF_F_NO_COMMON_LRU), K(BPF_F_NUMA_NODE), K(BPF_F_RDONLY_PROG),
+	K(BPF_F_WRONLY_PROG), K(BPF_F_MMAPABLE), K(BPF_F_INDEX_MASK), K(BPF_F_CURRENT_CPU),
+	K(BPF_F_USER_STACK), K(BPF_F_FAST_STACK_CMP), K(BPF_F_REUSE_STACKID),
+	K(BPF_RB_NO_WAKEUP), K(BPF_RB_FORCE_WAKEUP), K(BPF_F_INGRESS), K(BPF_F_RECOMPUTE_CSUM),
+	K(BPF_F_INVALIDATE_HASH), K(BPF_F_HDR_FIELD_MASK), K(BPF_F_PSEUDO_HDR),
+	K(BPF_F_MARK_MANGLED_0), K(BPF_F_MARK_ENFORCE),
+};
+#undef K
+
+static bool fits_type(int t, long long v)
+{
+	int bits = types[t].bits;
+	if (types[t].is_signed)
+		return bits == 64 || (v >= -(1LL << (bits - 1)) && v < (1LL << (bits - 1)));
+	return v >= 0 && (bits == 64 || (unsigned long long)v < (1ULL << bits));
+}
+static const char *const chars[] = { "\\a", "\\newline", "\\space", "\\tab", "\\return", "\\null", "\\z" };
+
+/* A literal of type t: the edges (0, 1, -1, max, min), hex, characters,
+ * kernel constants by name, small values (zero divisors, exact results)
+ * and random ones. nonzero: never 0 (a literal divisor). */
+static void literal(int t, bool nonzero)
+{
+	int bits = types[t].bits;
+	uint64_t max = types[t].is_signed ? (UINT64_C(1) << (bits - 1)) - 1 : truncate_to(t, UINT64_MAX);
+	uint64_t v;
+	switch (pick(12)) {
+	case 0: v = nonzero ? 1 : 0; break;
+	case 1: v = 1; break;
+	case 2: v = max; break;
+	case 3: v = types[t].is_signed ? UINT64_MAX : max; break;              /* -1 */
+	case 4: v = types[t].is_signed ? ~max : max - 1; break;                /* min */
 	case 5:
-		printf("(not ");
-		condition(depth - 1);
-		printf(")");
-		break;
-	default: {
-		int u = pick(NTYPES);
-		printf("(%s ", compare[pick(6)]);
-		expr(u, depth - 1);
-		printf(" ");
-		if (pick(4) == 0)
-			literal(u, false);
-		else
-			expr(u, depth - 1);
-		printf(")");
+		out("0x%llx", (unsigned long long)((next64() & max) | nonzero));
+		return;
+	case 6:
+		out("%s", chars[pick(nonzero ? 5 : 7) % 7]);
+		return;
+	case 7:
+		for (int tries = 0; tries < 4; tries++) {
+			int k = pick(sizeof(kconsts) / sizeof(kconsts[0]));
+			if (fits_type(t, kconsts[k].value) && (!nonzero || kconsts[k].value != 0)) {
+				out("%s", kconsts[k].name);
+				return;
+			}
+		}
+		/* fall through */
+	case 8:
+	case 9: v = next() & 7; break;
+	default: v = next64(); break;
 	}
-	}
+	if (nonzero && truncate_to(t, v) == 0)
+		v = 3;
+	print_value(t, v);
 }
 
-/* A call of a later function (no recursion) as a value of type t. */
-static void call(int t, int depth)
+/* ---- the forms, as data ------------------------------------------------------ */
+
+/* A leaf: a name in scope of type t, or cast to t. */
+static void leaf(int t)
 {
-	int f = cur + 1 + pick(NFUNCS - cur - 1);
-	if (rets[f] != t)
-		printf("(%s ", types[t].name);
-	printf("(f%d", f);
-	for (int p = 0; p < NPARAMS; p++) {
-		printf(" ");
-		expr(params[f][p], depth - 1);
+	bool must = self_typed || typed_here;
+	self_typed = typed_here = false;
+	if (!must && (nscope == 0 || chance(15))) {
+		literal(t, false);
+		return;
 	}
-	printf(rets[f] != t ? "))" : ")");
+	int s = pick(nscope);
+	for (int tries = 0; scope[s].type < 0 && tries < nscope; tries++)
+		s = (s + 1) % nscope;
+	if (scope[s].type < 0) {
+		literal(t, false);
+		return;
+	}
+	if (scope[s].type == t)
+		out("%s", scope[s].name);
+	else
+		out("(%s %s)", types[t].name, scope[s].name);
 }
 
-static void match(int t, int depth)
+static void leaf_form(int t, int depth) { leaf(t); (void)depth; }
+
+static const char *const arith_ops[] = { "+", "-", "*", "band", "bor", "bxor", "div", "rem" };
+static const char *const compare_ops[] = { "<", ">", "<=", ">=", "==", "!=" };
+
+static void binary(int t, int depth)
+{
+	int op = pick(8);
+	if (at.in_loop && op >= 6)
+		op = pick(6);   /* division has branches too */
+	out("(%s ", arith_ops[op]);
+	if (typed_here)
+		typed_expr(t, depth - 1);
+	else if (chance(10))
+		literal(t, false);   /* the literal on the left */
+	else
+		expr(t, depth - 1);
+	out(" ");
+	if (chance(30))
+		literal(t, op >= 6);   /* the checker refuses x / 0 */
+	else if (op >= 6)
+		typed_expr(t, depth - 1);   /* a value that may be zero, not a literal 0 */
+	else
+		expr(t, depth - 1);
+	out(")");
+}
+
+static void shift(int t, int depth)
+{
+	int bits = types[t].bits;
+	out("(%s ", pick(2) ? "bsl" : "bsr");
+	self_typed = typed_here;
+	expr(t, depth - 1);
+	if (pick(2)) {
+		out(" %d)", pick(bits));
+	} else {
+		/* a run-time amount below the width: C's shifts are undefined
+		 * beyond it */
+		out(" (band ");
+		expr(t, depth - 1);
+		out(" %d))", bits - 1);
+	}
+}
+
+static void negate(int t, int depth)
+{
+	out("(- ");
+	typed_expr(t, depth - 1);   /* (- 5) would be a literal -5: not a :u32 */
+	out(")");
+}
+
+static void cast(int t, int depth)
+{
+	out("(%s ", types[t].name);
+	typed_expr(pick(NTYPES), depth - 1);
+	out(")");
+}
+
+static void if_form(int t, int depth)
+{
+	out("(if ");
+	condition(depth - 1);
+	out(" ");
+	expr(t, depth - 1);
+	out(" ");
+	expr(t, depth - 1);
+	out(")");
+}
+
+static void cond_form(int t, int depth)
+{
+	out("(cond");
+	for (int n = 1 + pick(2); n > 0; n--) {
+		out(" [");
+		condition(depth - 1);
+		out(" ");
+		expr(t, depth - 1);
+		out("]");
+	}
+	out(" [:else ");
+	expr(t, depth - 1);
+	out("])");
+}
+
+static void match_int(int t, int depth)
 {
 	int u = pick(NTYPES), saved = nscope;
-	printf("(match ");
-	expr(u, depth - 1);
+	out("(match ");
+	typed_expr(u, depth - 1);
 	for (int n = 1 + pick(3); n > 0; n--) {
-		printf(" [");
+		out(" [");
 		literal(u, false);
-		printf(" ");
+		out(" ");
 		expr(t, depth - 1);
-		printf("]");
+		out("]");
 	}
 	if (pick(2)) {
-		printf(" [_ ");
+		out(" [_ ");
 	} else {
 		const char *name = fresh("w");
 		bind(name, u);
-		printf(" [%s ", name);
+		out(" [%s ", name);
 	}
 	expr(t, depth - 1);
-	printf("])");
+	out("])");
 	nscope = saved;
 }
 
-/* A form from its template: %c is a condition, %e an expression of type
- * t one level shallower, the rest is written as it is. */
-static void form(const char *template, int t, int depth)
+static void match_bool(int t, int depth)
 {
-	for (const char *p = template; *p; p++) {
-		if (p[0] == '%' && p[1] == 'c')
-			condition(depth);
-		else if (p[0] == '%' && p[1] == 'e')
-			expr(t, depth - 1);
-		else
-			putchar(*p);
-		p += p[0] == '%';
+	out("(match ");
+	condition(depth - 1);
+	if (pick(3)) {
+		out(" [true ");
+		expr(t, depth - 1);
+		out("] [false ");
+	} else {
+		out(" [false ");
+		expr(t, depth - 1);
+		out("] [_ ");
 	}
+	expr(t, depth - 1);
+	out("])");
+}
+
+static void let_form(int t, int depth)
+{
+	int saved = nscope;
+	out("(let [");
+	for (int n = 1 + pick(2); n > 0; n--) {
+		int u = pick(NTYPES);
+		const char *name = fresh("v");
+		out("%s ", name);
+		if (chance(20)) {
+			/* a bool binding, used as a condition */
+			condition(depth - 1);
+			bind(name, -1);
+		} else {
+			out("(%s ", types[u].name);   /* a let needs a typed value */
+			typed_expr(u, depth - 1);
+			out(")");
+			bind(name, u);
+		}
+		out(n > 1 ? " " : "");
+	}
+	out("] ");
+	expr(t, depth - 1);
+	out(")");
+	nscope = saved;
+}
+
+/* (do statement ... value) */
+static void do_form(int t, int depth)
+{
+	out("(do ");
+	statement(depth - 1);
+	out(" ");
+	expr(t, depth - 1);
+	out(")");
+}
+
+static bool can_call(void) { return at.func < nfuncs - 1 && !at.in_loop && at.calls < MAX_CALLS; }
+
+/* A function after the current one, by index. */
+static int callee(void)
+{
+	int f = at.func + 1 + pick(nfuncs - at.func - 1);
+	return f;
+}
+
+static void arguments(const struct func *f, int first, int last, int depth)
+{
+	for (int p = first; p < last; p++) {
+		out(" ");
+		if (f->map >= 0 && p == 0)
+			out("m%d", f->map);
+		else if (f->packet && p == 0)
+			out("%s", at.packet_len ? at.data : "0");
+		else if (f->packet && p == 1)
+			out("%s", at.packet_len ? "data_end" : "0");
+		else
+			expr(f->params[p], depth - 1);
+	}
+}
+
+static void call(int t, int depth)
+{
+	int g = callee();
+	const struct func *f = &funcs[g];
+	at.calls++;
+	if (f->ret != t)
+		out("(%s ", types[t].name);
+	out("(f%d", g);
+	arguments(f, 0, f->nparams, depth);
+	out(f->ret != t ? "))" : ")");
+}
+
+/* (-> x (f b c)) puts x first, (->> x (f a b)) last. */
+static void thread(int t, int depth)
+{
+	int g = callee(), tries = 0;
+	while ((funcs[g].nparams == 0 || funcs[g].map >= 0 || funcs[g].packet) && tries++ < 8)
+		g = callee();
+	const struct func *f = &funcs[g];
+	if (f->nparams == 0 || f->map >= 0 || f->packet) {
+		call(t, depth);
+		return;
+	}
+	at.calls++;
+	bool last = pick(2);
+	int p = last ? f->nparams - 1 : 0;
+	if (f->ret != t)
+		out("(%s ", types[t].name);
+	out("(%s ", last ? "->>" : "->");
+	expr(f->params[p], depth - 1);
+	if (f->nparams == 1 && pick(2)) {
+		out(" f%d)", g);
+	} else {
+		out(" (f%d", g);
+		arguments(f, last ? 0 : 1, last ? f->nparams - 1 : f->nparams, depth);
+		out("))");
+	}
+	if (f->ret != t)
+		out(")");
+}
+
+/* A keyed map with an integer value (or the record), or -1. */
+static int keyed_map(bool record)
+{
+	int found[MAX_MAPS], n = 0;
+	for (int m = 0; m < nmaps; m++)
+		if (maps[m].type->role == KEYED && (maps[m].value < 0) == record)
+			found[n++] = m;
+	return n ? found[pick(n)] : -1;
+}
+
+static int map_of_role(enum role role)
+{
+	int found[MAX_MAPS], n = 0;
+	for (int m = 0; m < nmaps; m++)
+		if (maps[m].type->role == role)
+			found[n++] = m;
+	return n ? found[pick(n)] : -1;
+}
+
+/* A key: often small, so that the entries the cases set are found. */
+static void key(int depth)
+{
+	if (chance(50)) {
+		out("(band ");
+		expr(key_type, depth - 1);
+		out(" 7)");
+	} else {
+		expr(key_type, depth - 1);
+	}
+}
+
+/* (match (lookup m k) [(Some p) ... p ...] [(None) default]) */
+static void lookup(int t, int depth)
+{
+	bool record = nrecord_fields && chance(40);
+	int m = keyed_map(record);
+	if (m < 0)
+		m = keyed_map(!record), record = !record;
+	if (m < 0 || at.value_ptr || at.record_ptr) {
+		leaf(t);
+		return;
+	}
+	const char *p = fresh(record ? "rec" : "ptr");
+	out("(match (%s m%d ", use(H_LOOKUP), m);
+	key(depth);
+	out(")\n      [(Some %s) ", p);
+	if (record)
+		at.record_ptr = p;
+	else if (maps[m].value == U64)
+		at.value_ptr = p;   /* 8 bytes to store, pop or peek into */
+	bool in_do = chance(50);
+	if (in_do) {
+		out("(do ");
+		statement(depth - 1);
+		out(" ");
+	}
+	int f = record ? pick(nrecord_fields) : 0;
+	if (record)
+		out("(%s (. %s :f%d))", types[t].name, p, f);
+	else if (maps[m].value == U64 && chance(50))
+		out("(%s (bpf/load_u64 %s 0))", types[t].name, p);
+	else
+		expr(t, depth - 1);
+	at.record_ptr = at.value_ptr = NULL;
+	if (in_do)
+		out(")");
+	out("]\n      [(None) ");
+	expr(t, depth - 1);
+	out("])");
+}
+
+/* A record field read through the pointer in scope. */
+static void record_field(int t, int depth)
+{
+	if (!at.record_ptr && typed_here) {
+		leaf(t);
+		return;
+	}
+	if (!at.record_ptr) {
+		lookup(t, depth);
+		return;
+	}
+	int f = pick(nrecord_fields);
+	if (record_types[f] == t)
+		out("(. %s :f%d)", at.record_ptr, f);
+	else
+		out("(%s (. %s :f%d))", types[t].name, at.record_ptr, f);
+}
+
+/* A load from the packet, inside a bounds check. */
+static void packet_load(int t, int depth)
+{
+	static const int widths[] = { 1, 2, 4, 8 };
+	int w = pick(4);
+	while (widths[w] > at.packet_len)
+		w--;
+	int off = pick(at.packet_len - widths[w] + 1);
+	bool swap = w > 0 && chance(40);
+	int bits = widths[w] * 8, loaded = w == 0 ? U8 : w == 1 ? U16 : w == 2 ? U32 : U64;
+	if (loaded != t)
+		out("(%s ", types[t].name);
+	if (swap)
+		out("(bpf/%s%d ", pick(2) ? "be" : "le", bits);
+	out("(bpf/load_u%d %s %d)", bits, at.data, off);
+	if (swap)
+		out(")");
+	if (loaded != t)
+		out(")");
+	(void)depth;
+}
+
+/* Byte order on constants and on values. */
+static void byte_order(int t, int depth)
+{
+	static const int widths[] = { U16, U32, U64 };
+	int w = widths[pick(3)];
+	if (w != t)
+		out("(%s ", types[t].name);
+	out("(bpf/%s%d ", pick(2) ? "be" : "le", types[w].bits);
+	if (chance(50))
+		literal(w, false);
+	else
+		expr(w, depth - 1);
+	out(")");
+	if (w != t)
+		out(")");
+}
+
+/* A context field of the entry. */
+static void ctx_field(int t, int depth)
+{
+	int n = 0;
+	while (kind->read[n].name)
+		n++;
+	if (at.func >= 0 || n == 0 || no_program) {
+		leaf(t);
+		return;
+	}
+	const Field *f = &kind->read[pick(n)];
+	if (f->type == t)
+		out("(. ctx :%s)", f->name);
+	else
+		out("(%s (. ctx :%s))", types[t].name, f->name);
+	(void)depth;
+}
+
+/* stack_store then stack_load of the same slot. */
+static void stack_value(int t, int depth)
+{
+	int w = pick(2) ? U32 : U64, slot = 1 + pick(4);
+	if (w != t)
+		out("(%s ", types[t].name);
+	out("(do (bpf/stack_store_%s -%d ", types[w].name, 8 * slot);
+	expr(w, depth - 1);
+	out(") (bpf/stack_load_%s -%d))", types[w].name, 8 * slot);
+	if (w != t)
+		out(")");
+}
+
+/* Helpers whose results are values: deterministic uses only (the two
+ * backends run at different times, maybe on different CPUs). */
+static void helper_value(int t, int depth)
+{
+	switch (pick(3)) {
+	case 0:
+		if (typed_here) {
+			out("(%s (band (%s) 0))", types[t].name, use(H_KTIME));
+			break;
+		}
+		out("(if (!= (%s) 0) ", use(H_KTIME));
+		expr(t, depth - 1);
+		out(" ");
+		literal(t, false);
+		out(")");
+		break;
+	case 1:
+		out("(%s (band (%s) 0))", types[t].name, use(H_PRANDOM));
+		break;
+	default: {
+		/* a used map_update/delete result: 0 or a negative errno */
+		int m = keyed_map(false);
+		if (m < 0) {
+			leaf(t);
+		} else if (!maps[m].type->array && pick(2)) {
+			out("(%s (%s m%d ", types[t].name, use(H_DELETE), m);
+			key(depth);
+			out("))");
+		} else {
+			out("(%s (%s m%d ", types[t].name, use(H_UPDATE), m);
+			key(depth);
+			out(" ");
+			expr(U64, depth - 1);
+			out(" 0))");
+		}
+		break;
+	}
+	}
+}
+
+typedef void (*FormWriter)(int t, int depth);
+
+/* The expression forms: weight, and whether each fits where we are. */
+enum where { ANYWHERE, NOT_IN_LOOP, CALLS, PACKET, ENTRY, RECORD_PTR };
+static const struct {
+	const char *what;
+	FormWriter write;
+	int weight;
+	enum where where;
+	bool typed;                 /* can have a type of its own (see self_typed) */
+} expr_forms[] = {
+	{ "leaf", leaf_form, 4, ANYWHERE, true },
+	{ "arithmetic", binary, 8, ANYWHERE, true },
+	{ "shift", shift, 2, ANYWHERE, true },
+	{ "negation", negate, 1, ANYWHERE, true },
+	{ "cast", cast, 2, ANYWHERE, true },
+	{ "byte order", byte_order, 2, ANYWHERE, true },
+	{ "if", if_form, 2, NOT_IN_LOOP, false },
+	{ "cond", cond_form, 1, NOT_IN_LOOP, false },
+	{ "match int", match_int, 1, NOT_IN_LOOP, false },
+	{ "match bool", match_bool, 1, NOT_IN_LOOP, false },
+	{ "let", let_form, 2, ANYWHERE, false },
+	{ "do", do_form, 1, NOT_IN_LOOP, false },
+	{ "call", call, 2, CALLS, true },
+	{ "threading", thread, 1, CALLS, true },
+	{ "lookup", lookup, 2, NOT_IN_LOOP, false },
+	{ "record field", record_field, 2, RECORD_PTR, false },
+	{ "packet load", packet_load, 3, PACKET, true },
+	{ "context field", ctx_field, 2, ENTRY, true },
+	{ "stack", stack_value, 1, NOT_IN_LOOP, true },
+	{ "helper value", helper_value, 1, NOT_IN_LOOP, true },
+};
+enum { NEXPR_FORMS = sizeof(expr_forms) / sizeof(expr_forms[0]) };
+
+static bool fits(enum where w)
+{
+	switch (w) {
+	case ANYWHERE: return true;
+	case NOT_IN_LOOP: return !at.in_loop;
+	case CALLS: return can_call();
+	case PACKET: return at.packet_len > 0;
+	case ENTRY: return at.func < 0 && !no_program;
+	case RECORD_PTR: return at.record_ptr != NULL || (!at.in_loop && nrecord_fields);
+	}
+	return false;
 }
 
 static void expr(int t, int depth)
 {
-	int choice = depth <= 0 ? 0 : pick(in_loop ? 7 : 16);
-	int bits = types[t].bits;
-	switch (choice) {
-	case 0:
+	bool must = self_typed;
+	self_typed = false;
+	if (depth <= 0) {
+		self_typed = must;
 		leaf(t);
-		break;
-	case 1:
-	case 2:
-	case 3: {
-		int op = pick(8);
-		if (in_loop && op >= 6)
-			op = pick(6);   /* division has branches too */
-		printf("(%s ", arith[op]);
-		expr(t, depth - 1);
-		printf(" ");
-		if (pick(3) == 0)
-			literal(t, op >= 6);   /* the checker refuses x / 0 */
-		else
-			expr(t, depth - 1);
-		printf(")");
-		break;
+		return;
 	}
-	case 4:
-		printf("(%s ", pick(2) ? "bsl" : "bsr");
-		expr(t, depth - 1);
-		if (pick(2)) {
-			printf(" %d)", pick(bits));
-		} else {
-			/* a run-time amount below the width: C's shifts
-			 * are undefined beyond it */
-			printf(" (band ");
-			expr(t, depth - 1);
-			printf(" %d))", bits - 1);
+	int total = 0;
+	for (int i = 0; i < NEXPR_FORMS; i++)
+		if (fits(expr_forms[i].where) && (!must || expr_forms[i].typed))
+			total += expr_forms[i].weight;
+	int r = pick(total);
+	for (int i = 0; i < NEXPR_FORMS; i++) {
+		if (!fits(expr_forms[i].where) || (must && !expr_forms[i].typed))
+			continue;
+		if (r < expr_forms[i].weight) {
+			typed_here = must;
+			expr_forms[i].write(t, depth);
+			typed_here = false;
+			return;
 		}
+		r -= expr_forms[i].weight;
+	}
+	self_typed = must;
+	leaf(t);
+}
+
+/* A :bool: comparisons, constants, short-circuits, bool names. */
+static void condition(int depth)
+{
+	int choice = depth <= 1 ? pick(8) == 0 ? 1 : 0 : pick(9);
+	switch (choice) {
+	case 1:
+		out(pick(2) ? "true" : "false");
+		break;
+	case 2:
+	case 3:
+		out("(%s ", choice == 2 ? "andalso" : "orelse");
+		condition(depth - 1);
+		out(" ");
+		condition(depth - 1);
+		out(")");
+		break;
+	case 4:
+		out("(not ");
+		condition(depth - 1);
+		out(")");
 		break;
 	case 5:
-		printf("(%s ", types[t].name);
-		expr(pick(NTYPES), depth - 1);
-		printf(")");
-		break;
-	case 6:
-		form("(- %e)", t, depth);
-		break;
-	case 7:
-		form("(if %c %e %e)", t, depth);
-		break;
-	case 8:
-		form("(cond [%c %e] [%c %e] [:else %e])", t, depth);
-		break;
-	case 9:
-		match(t, depth);
-		break;
-	case 10:
-		form("(match %c [true %e] [false %e])", t, depth);
-		break;
-	case 11: {
-		int u = pick(NTYPES), saved = nscope;
-		const char *name = fresh("v");
-		printf("(let [%s ", name);
-		expr(u, depth - 1);
-		bind(name, u);
-		printf("] ");
-		expr(t, depth - 1);
-		printf(")");
-		nscope = saved;
-		break;
-	}
-	case 12:
-		if (cur < NFUNCS - 1 && !in_loop && ncalls < MAX_CALLS) {
-			ncalls++;
-			call(t, depth);
-			break;
-		}
+		for (int s = nscope; s-- > 0;)
+			if (scope[s].type < 0) {
+				out("%s", scope[s].name);
+				return;
+			}
 		/* fall through */
-	case 13:
-		/* a lookup: the value stored, or a default when absent; every
-		 * pointer is called p, so nested lookups shadow each other */
-		printf("(match (bpf/map_lookup_elem table ");
-		expr(2, depth - 1);
-		printf(") [(Some p) (%s (bpf/load_u64 p 0))] [(None) ", types[t].name);
-		expr(t, depth - 1);
-		printf("])");
-		break;
-	default:
-		leaf(t);
-		break;
+	default: {
+		int u = pick(NTYPES);
+		out("(%s ", compare_ops[pick(6)]);
+		bool left_literal = chance(10);
+		if (left_literal)
+			literal(u, false);
+		else
+			typed_expr(u, depth - 1);
+		out(" ");
+		if (chance(25) && !left_literal)
+			literal(u, false);
+		else if (left_literal)
+			typed_expr(u, depth - 1);
+		else
+			expr(u, depth - 1);
+		out(")");
 	}
+	}
+}
+
+/* ---- statements (:unit) ---------------------------------------------------- */
+
+static int writable_global(void)
+{
+	int g;
+	do
+		g = pick(NGLOBALS);
+	while (gconst[g]);
+	return g;
+}
+
+static void set_global(int depth)
+{
+	int g = writable_global();
+	out("(set! g%d ", g);
+	expr(gtypes[g], depth - 1);
+	out(")");
 }
 
 /* A for-range loop of at most 7 rounds, so the verifier can follow
  * every one: a constant start and a run-time end, or the other way round
  * (a literal bound needs the other to give it a type). The start is not
  * negative: from -1 to a run-time end clang may count the rounds down in
- * 32 bits, a loop the verifier cannot bound. The body sums the variable
- * into a global (the shape both backends write in closed form), sets a
- * global from it, or stores into the table. */
+ * 32 bits, a loop the verifier cannot bound. Loop bodies are straight-line
+ * code without calls: clang rewrites some loops with branches in their
+ * bodies into ones the verifier gives up on, and a call in a loop
+ * multiplies the rounds the verifier follows. */
 static void loop(int depth)
 {
 	int t = pick(NTYPES), saved = nscope;
 	const char *var = fresh("i");
-	int body = pick(3);
+	int kind_of_body = pick(3);
 	/* clang sums a 64-bit (or a sign-extended 32-bit) variable in
 	 * closed form with a 128-bit multiplication, which BPF has not */
-	if (body == 0 && (types[t].bits == 64 || t == 6))
-		t = (int[]){ 0, 1, 2, 4, 5 }[pick(5)];
-	printf("(for-range %s ", var);
+	if (kind_of_body == 0 && (types[t].bits == 64 || t == I32))
+		t = (int[]){ U8, U16, U32, I8, I16 }[pick(5)];
+	out("(for-range %s ", var);
 	if (pick(3) == 0) {
-		printf("(band ");
+		out("(band ");
+		self_typed = true;
 		leaf(t);
-		printf(" 3) %d", pick(7));
+		out(" 3) %d", pick(7));
 	} else {
-		printf("%d (band ", pick(3));
-		expr(t, depth - 1);
-		printf(" 7)");
+		out("%d (band ", pick(3));
+		typed_expr(t, depth - 1);
+		out(" 7)");
 	}
 	bind(var, t);
-	in_loop = true;
-	int g = pick(NGLOBALS - 1);
-	switch (body) {
+	bool was = at.in_loop;
+	const char *vp = at.value_ptr, *rp = at.record_ptr;
+	at.in_loop = true;
+	at.value_ptr = at.record_ptr = NULL;
+	int g = writable_global();
+	int m = keyed_map(false);
+	switch (m < 0 && kind_of_body == 2 ? 1 : kind_of_body) {
 	case 0:
-		printf(" (set! g%d (+ g%d (%s %s))))", g, g, types[gtypes[g]].name, var);
+		out(" (set! g%d (+ g%d (%s %s))))", g, g, types[gtypes[g]].name, var);
 		break;
 	case 1:
-		printf(" (set! g%d ", g);
+		out(" (set! g%d ", g);
 		expr(gtypes[g], depth - 1);
-		printf("))");
+		out("))");
 		break;
 	default:
 		/* a key computed from the variable: the C would pass the
 		 * variable's own address, &i, and clang's loop over a
 		 * variable in memory is one the verifier cannot follow */
-		printf(" (bpf/map_update_elem table (+ (u32 %s) 1) ", var);
-		expr(3, depth - 1);
-		printf(" 0))");
+		out(" (%s m%d (+ (%s %s) 1) ", use(H_UPDATE), m, types[key_type].name, var);
+		expr(U64, depth - 1);
+		out(" 0))");
 		break;
 	}
-	in_loop = false;
+	at.in_loop = was;
+	at.value_ptr = vp, at.record_ptr = rp;
 	nscope = saved;
 }
 
-/* What a function does before its value: set a global, update the
- * table, run a loop. */
+static void update(int depth)
+{
+	int m = keyed_map(false);
+	if (m < 0) {
+		set_global(depth);
+		return;
+	}
+	out("(%s m%d ", use(H_UPDATE), m);
+	key(depth);
+	out(" ");
+	expr(U64, depth - 1);
+	out(" %s)", (const char *[]){ "0", "BPF_ANY", "BPF_NOEXIST", "BPF_EXIST" }[pick(4)]);
+}
+
+static void delete(int depth)
+{
+	int m = keyed_map(false);
+	if (m < 0 || maps[m].type->array) {
+		update(depth);
+		return;
+	}
+	out("(%s m%d ", use(H_DELETE), m);
+	key(depth);
+	out(")");
+}
+
+static void queue_op(int depth)
+{
+	int q = map_of_role(QUEUE);
+	if (q < 0) {
+		update(depth);
+		return;
+	}
+	if (at.value_ptr && pick(2)) {
+		/* pop/peek write into a pointer: a u64 map value */
+		out("(%s m%d %s)", use(pick(2) ? H_POP : H_PEEK), q, at.value_ptr);
+		return;
+	}
+	out("(%s m%d ", use(H_PUSH), q);
+	expr(U64, depth - 1);
+	out(" %s)", pick(2) ? "0" : "BPF_EXIST");
+}
+
+/* A ring buffer record: reserved, filled, submitted or discarded; or
+ * copied in with ringbuf_output. */
+static void ringbuf(int depth)
+{
+	int m = map_of_role(RINGBUF);
+	if (m < 0) {
+		queue_op(depth);
+		return;
+	}
+	if (pick(3) == 0) {
+		out("(%s m%d ", use(H_RB_OUTPUT), m);
+		expr(U64, depth - 1);
+		out(" 8 0)");
+		return;
+	}
+	const char *ev = fresh("ev");
+	out("(match (%s m%d 16 0)\n      [(Some %s) (do (bpf/store_u64 %s 0 ", use(H_RB_RESERVE), m, ev, ev);
+	expr(U64, depth - 1);
+	out(") (bpf/store_u32 %s %d ", ev, pick(2) ? 8 : 12);
+	expr(U32, depth - 1);
+	out(") ");
+	if (pick(2)) {
+		/* the record passed on to a function taking a :u64 (issue 11) */
+		out("(fill %s ", ev);
+		expr(U32, depth - 1);
+		out(") ");
+	}
+	out("(%s %s 0))]\n      [(None) (do)])", use(pick(4) ? H_RB_SUBMIT : H_RB_DISCARD), ev);
+}
+
+/* A tail call into an empty prog_array: it falls through. */
+static void tail_call(int depth)
+{
+	int m = map_of_role(PROG_ARRAY);
+	if (m < 0 || at.func >= 0 || !kind->tail_calls || no_program) {
+		ringbuf(depth);
+		return;
+	}
+	/* its result unused: the kernel's bpf_tail_call returns nothing
+	 * (RET_VOID), a used result is refused on both backends
+	 * (tests/native/found/checker-tail-call-result.va) */
+	out("(%s ctx m%d %d)", use(H_TAIL_CALL), m, pick(4));
+}
+
+static void perf_output(int depth)
+{
+	int m = map_of_role(PERF_ARRAY);
+	if (m < 0 || at.func >= 0 || no_program || !kind->tail_calls) {
+		tail_call(depth);
+		return;
+	}
+	out("(%s ctx m%d BPF_F_CURRENT_CPU ", use(H_PERF_OUTPUT), m);
+	expr(U64, depth - 1);
+	out(" 8)");
+}
+
+static void unused_helpers(int depth)
+{
+	switch (pick(4)) {
+	case 3: out("(%s)", use(H_PID_TGID)); break;
+	case 0: out("(%s)", use(H_KTIME)); break;
+	case 1: out("(%s)", use(H_PRANDOM)); break;
+	default: out("(%s)", use(H_CPU)); break;
+	}
+	(void)depth;
+}
+
+/* A socket lookup from a tuple in a map: (Some sk) must be released. */
+static bool tuple_map;
+
+static void socket_lookup(int depth)
+{
+	if (!tuple_map || at.func >= 0 || at.value_ptr || at.record_ptr) {
+		unused_helpers(depth);
+		return;
+	}
+	const char *t = fresh("tuple"), *sk = fresh("sk");
+	int g = writable_global();
+	/* the field is read before the release: after it, sk is gone */
+	out("(match (%s tuples 0)\n      [(Some %s) (match (%s ctx %s 12 0 0) [(Some %s) (do (set! g%d (%s (. %s :src_port))) (%s %s) (do))] [(None) (do)])]\n      [(None) (do)])",
+	    use(H_LOOKUP), t, use(pick(2) ? H_SK_LOOKUP_TCP : H_SK_LOOKUP_UDP), t, sk, g,
+	    types[gtypes[g]].name, sk, use(H_SK_RELEASE), sk);
+}
+
+static void packet_store(int depth)
+{
+	static const int widths[] = { 1, 2, 4, 8 };
+	if (at.packet_len == 0 || kind->packet != PACKET_WRITE) {
+		set_global(depth);
+		return;
+	}
+	int w = pick(4);
+	while (widths[w] > at.packet_len)
+		w--;
+	int bits = widths[w] * 8, t = w == 0 ? U8 : w == 1 ? U16 : w == 2 ? U32 : U64;
+	out("(bpf/store_u%d %s %d ", bits, at.data, pick(at.packet_len - widths[w] + 1));
+	expr(t, depth - 1);
+	out(")");
+}
+
+static void set_ctx_field(int depth)
+{
+	int n = 0;
+	while (kind->write[n].name)
+		n++;
+	if (n == 0 || at.func >= 0 || no_program) {
+		set_global(depth);
+		return;
+	}
+	const Field *f = &kind->write[pick(n)];
+	out("(set! (. ctx :%s) ", f->name);
+	expr(f->type, depth - 1);
+	out(")");
+}
+
+static void set_record_field(int depth)
+{
+	if (!at.record_ptr) {
+		if (at.value_ptr) {
+			out("(bpf/store_u64 %s 0 ", at.value_ptr);
+			expr(U64, depth - 1);
+			out(")");
+		} else {
+			set_global(depth);
+		}
+		return;
+	}
+	int f = pick(nrecord_fields);
+	out("(set! (. %s :f%d) ", at.record_ptr, f);
+	expr(record_types[f], depth - 1);
+	out(")");
+}
+
+static void stack_store(int depth)
+{
+	int w = pick(2) ? U32 : U64;
+	out("(bpf/stack_store_%s -%d ", types[w].name, 8 * (5 + pick(3)));
+	expr(w, depth - 1);
+	out(")");
+}
+
+static void if_statement(int depth)
+{
+	out("(if ");
+	condition(depth - 1);
+	out(" ");
+	unit_statement(depth - 1);
+	out(" ");
+	if (pick(3))
+		unit_statement(depth - 1);
+	else
+		out("(do)");
+	out(")");
+}
+
+/* A call whose result is dropped, or a lookup done for its effect. */
+static void call_statement(int depth)
+{
+	if (!can_call()) {
+		update(depth);
+		return;
+	}
+	int g = callee();
+	at.calls++;
+	out("(f%d", g);
+	arguments(&funcs[g], 0, funcs[g].nparams, depth);
+	out(")");
+}
+
+static void lookup_statement(int depth)
+{
+	int m = keyed_map(false);
+	if (m < 0 || at.value_ptr || at.record_ptr || at.in_loop) {
+		update(depth);
+		return;
+	}
+	const char *p = fresh("ptr");
+	out("(match (%s m%d ", use(H_LOOKUP), m);
+	key(depth);
+	out(")\n      [(Some %s) ", p);
+	if (maps[m].value == U64)
+		at.value_ptr = p;
+	if (maps[m].value == U64 && pick(2)) {
+		out("(bpf/store_u64 %s 0 (+ (bpf/load_u64 %s 0) ", p, p);
+		expr(U64, depth - 1);
+		out("))");
+	} else {
+		unit_statement(depth - 1);
+	}
+	at.value_ptr = NULL;
+	out("]\n      [(None) ");
+	unit_statement(depth - 1);
+	out("])");
+}
+
+typedef void (*StatementWriter)(int depth);
+static const struct {
+	const char *what;
+	StatementWriter write;
+	int weight;
+	enum where where;
+} statement_forms[] = {
+	{ "set! global", set_global, 4, ANYWHERE },
+	{ "for-range", loop, 2, NOT_IN_LOOP },
+	{ "map update", update, 3, NOT_IN_LOOP },
+	{ "map delete", delete, 1, NOT_IN_LOOP },
+	{ "queue/stack", queue_op, 1, NOT_IN_LOOP },
+	{ "ring buffer", ringbuf, 1, NOT_IN_LOOP },
+	{ "tail call", tail_call, 1, ENTRY },
+	{ "perf output", perf_output, 1, ENTRY },
+	{ "unused helper", unused_helpers, 1, NOT_IN_LOOP },
+	{ "socket lookup", socket_lookup, 1, ENTRY },
+	{ "packet store", packet_store, 2, PACKET },
+	{ "context store", set_ctx_field, 1, ENTRY },
+	{ "record store", set_record_field, 2, RECORD_PTR },
+	{ "stack store", stack_store, 1, NOT_IN_LOOP },
+	{ "if", if_statement, 2, NOT_IN_LOOP },
+	{ "call", call_statement, 1, CALLS },
+	{ "lookup", lookup_statement, 2, NOT_IN_LOOP },
+};
+enum { NSTATEMENT_FORMS = sizeof(statement_forms) / sizeof(statement_forms[0]) };
+
+/* Helpers and calls written as statements have values; where a :unit is
+ * needed (if and match branches that are statements) they become
+ * (do X (do)). */
+static bool returns_value(const char *text)
+{
+	static const char *const unit_heads[] = {
+		"(bpf/store_", "(bpf/stack_store_", "(bpf/ringbuf_submit", "(bpf/ringbuf_discard",
+	};
+	if (strncmp(text, "(f", 2) == 0 && strncmp(text, "(fill ", 6) != 0)
+		return true;
+	if (strncmp(text, "(bpf/", 5) != 0)
+		return false;
+	for (size_t i = 0; i < sizeof(unit_heads) / sizeof(unit_heads[0]); i++)
+		if (strncmp(text, unit_heads[i], strlen(unit_heads[i])) == 0)
+			return false;
+	return true;
+}
+
+static void unit_statement(int depth)
+{
+	size_t mark = body_len;
+	statement(depth);
+	if (!returns_value(body + mark))
+		return;
+	out(" (do))    ");   /* room for "(do " */
+	body_len -= 4;
+	memmove(body + mark + 4, body + mark, body_len - mark + 1);
+	memcpy(body + mark, "(do ", 4);
+	body_len += 4;
+}
+
 static void statement(int depth)
 {
-	switch (pick(3)) {
-	case 0: {
-		int g = pick(NGLOBALS - 1);
-		printf("(set! g%d ", g);
-		expr(gtypes[g], depth);
-		printf(")");
-		break;
+	if (depth <= 0 || at.in_loop) {
+		set_global(1);
+		return;
 	}
-	case 1:
-		printf("(bpf/map_update_elem table ");
-		expr(2, depth - 1);
-		printf(" ");
-		expr(3, depth - 1);
-		printf(" 0)");
-		break;
-	default:
-		loop(depth);
-		break;
+	int total = 0;
+	for (int i = 0; i < NSTATEMENT_FORMS; i++)
+		total += fits(statement_forms[i].where) ? statement_forms[i].weight : 0;
+	int r = pick(total);
+	for (int i = 0; i < NSTATEMENT_FORMS; i++) {
+		if (!fits(statement_forms[i].where))
+			continue;
+		if (r < statement_forms[i].weight) {
+			statement_forms[i].write(depth);
+			return;
+		}
+		r -= statement_forms[i].weight;
+	}
+	set_global(depth);
+}
+
+/* ---- the program ------------------------------------------------------------ */
+
+static void choose_kind(void)
+{
+	int total = 0;
+	for (int k = 0; k < NKINDS; k++)
+		total += kinds[k].weight;
+	int r = pick(total);
+	for (int k = 0; k < NKINDS; k++) {
+		if (r < kinds[k].weight) {
+			kind = &kinds[k];
+			break;
+		}
+		r -= kinds[k].weight;
+	}
+	no_program = chance(3);
+}
+
+static void choose_maps(void)
+{
+	int total = 0;
+	for (int i = 0; i < NMAPTYPES; i++)
+		total += maptypes[i].weight;
+	nmaps = 1 + pick(MAX_MAPS - 1);
+	for (int m = 0; m < nmaps; m++) {
+		int r = pick(total), i = 0;
+		for (; r >= maptypes[i].weight; i++)
+			r -= maptypes[i].weight;
+		struct map *map = &maps[m];
+		map->type = &maptypes[i];
+		map->key = map->type->array || pick(2) ? U32 : U64;
+		map->value = (int[]){ U64, U64, U64, U32, I16, -1 }[pick(6)];
+		if (map->value < 0 && !nrecord_fields)
+			map->value = U64;
+		if (map->type->role == KEYED && strstr(map->type->name, "percpu") && map->value < 0)
+			map->value = U64;
+		map->entries = map->type->role == RINGBUF ? 4096 : 8 + 8 * pick(3);
 	}
 }
 
-/* One case: four arguments, small ones (zero divisors, exact results)
- * as often as large ones. It returns 0; the maps hold the results. */
+static FILE *prog;   /* where the program goes (nowhere while writing cases) */
+
+static void print_maps(void)
+{
+	fprintf(prog, "(defmap out :array :u32 :u64 %d)\n", MAX_FUNCS + 2);
+	for (int m = 0; m < nmaps; m++) {
+		const struct map *map = &maps[m];
+		switch (map->type->role) {
+		case KEYED:
+			fprintf(prog, "(defmap m%d :%s :%s ", m, map->type->name, types[map->key].name);
+			if (map->value < 0)
+				fprintf(prog, ":R");
+			else
+				fprintf(prog, ":%s", types[map->value].name);
+			fprintf(prog, " %d)\n", map->entries);
+			break;
+		case QUEUE:
+			fprintf(prog, "(defmap m%d :%s 0 :u64 %d)\n", m, map->type->name, map->entries);
+			break;
+		case RINGBUF:
+			fprintf(prog, "(defmap m%d :ringbuf 0 0 %d)\n", m, map->entries);
+			break;
+		case PROG_ARRAY:
+			fprintf(prog, "(defmap m%d :prog_array :u32 :u32 %d)\n", m, map->entries);
+			break;
+		case PERF_ARRAY:
+			fprintf(prog, "(defmap m%d :perf_event_array :u32 :u32 %d)\n", m, map->entries);
+			break;
+		case DECLARED:
+			if (strcmp(map->type->name, "lpm_trie") == 0)
+				fprintf(prog, "(defmap m%d :lpm_trie :LpmKey :u64 %d)\n", m, map->entries);
+			else if (strcmp(map->type->name, "stack_trace") == 0)
+				fprintf(prog, "(defmap m%d :stack_trace :u32 :u64 %d)\n", m, map->entries);
+			else
+				fprintf(prog, "(defmap m%d :%s :u32 :u32 %d)\n", m, map->type->name,
+					map->entries);
+			break;
+		}
+	}
+}
+
+/* The entry: the context's values into a b c d, the functions' results
+ * into `out`, a bounds-checked region for the packet, the verdict. */
+static void entry(void)
+{
+	at = (__typeof__(at)){ .func = -1 };
+	nscope = 0;
+	for (int g = 0; g < NGLOBALS; g++) {
+		char name[16];
+		snprintf(name, sizeof(name), "g%d", g);
+		bind(name, gtypes[g]);
+	}
+	const char *ctx_type = kind->ctx ? kind->ctx : "u64";
+	int ret = (int[]){ U32, U32, U32, I32, U64, I64, U8 }[pick(7)];
+	if (kind->verdict01 && !no_program)
+		ret = U32;   /* (band x 1) of a wider or signed type: the verifier lost the range */
+	if (no_program)
+		out("(defn entry [ctx :u64] :%s\n  (let [", types[ret].name);
+	else
+		out("(defn entry [ctx :%s] :%s\n  (let [", ctx_type, types[ret].name);
+	static const char inputs[] = "abcd";
+	int nread = 0;
+	while (kind->read[nread].name)
+		nread++;
+	for (int i = 0; i < 4; i++) {
+		if (no_program)
+			out("%c (u64 g%d)", inputs[i], i);   /* ctx is a pointer: no arithmetic */
+		else if (!kind->ctx && kind->inputs == NO_RUN)
+			out("%c (bpf/load_u64 ctx %d)", inputs[i], 8 * (i + 1));
+		else if (!kind->ctx && kind->inputs == RAW_ARGS)
+			out("%c (bpf/load_u64 ctx %d)", inputs[i], 8 * i);
+		else if (nread)
+			out("%c (u64 (. ctx :%s))", inputs[i], kind->read[pick(nread)].name);
+		else
+			out("%c (u64 ctx)", inputs[i]);
+		out(i < 3 ? "\n        " : "");
+		bind((char[]){ inputs[i], 0 }, U64);
+	}
+	bool packet = kind->packet != NO_PACKET && !no_program;
+	if (packet)
+		out("\n        data (u64 (. ctx :data))\n        data_end (u64 (. ctx :data_end))");
+	out("]\n    (do");
+	for (int f = 0; f < nfuncs; f++) {
+		const struct func *fn = &funcs[f];
+		if (fn->packet && !packet)
+			continue;
+		out("\n      (bpf/map_update_elem out %d (u64 (f%d", f, f);
+		helper_used[H_UPDATE] = true;
+		if (fn->packet) {
+			at.packet_len = 0;
+			out(" data data_end");
+		}
+		if (fn->map >= 0)
+			out(" m%d", fn->map);
+		for (int p = fn->packet ? 2 : fn->map >= 0 ? 1 : 0; p < fn->nparams; p++) {
+			out(" ");
+			if (pick(2))
+				out("(%s %c)", types[fn->params[p]].name, inputs[pick(4)]);
+			else
+				expr(fn->params[p], 2);
+		}
+		out(")) 0)");
+	}
+	for (int n = pick(3); n > 0; n--) {
+		out("\n      ");
+		statement(3);
+	}
+	int verdict = kind->verdict01 && !no_program;
+	if (packet) {
+		int len = 14 + pick(41);
+		out("\n      (if (> (+ data %d) data_end)\n        ", len);
+		if (verdict)
+			out("(band ");
+		expr(ret, 2);
+		if (verdict)
+			out(" 1)");
+		at.packet_len = len;
+		at.data = "data";
+		out("\n        (do");
+		for (int n = 1 + pick(3); n > 0; n--) {
+			out("\n          ");
+			statement(3);
+		}
+		out("\n          ");
+	} else {
+		out("\n      ");
+	}
+	if (verdict)
+		out("(band ");
+	expr(ret, 4);
+	if (verdict)
+		out(" 1)");
+	out(packet ? ")))))\n" : ")))\n");
+}
+
+/* A function: a few statements, then its value. */
+static void function(int f)
+{
+	const struct func *fn = &funcs[f];
+	at = (__typeof__(at)){ .func = f };
+	nscope = 0;
+	for (int g = 0; g < NGLOBALS; g++) {
+		char name[16];
+		snprintf(name, sizeof(name), "g%d", g);
+		bind(name, gtypes[g]);
+	}
+	out("\n(defn f%d [", f);
+	for (int p = 0; p < fn->nparams; p++) {
+		const char *sep = p ? " " : "";
+		if (fn->packet && p < 2) {
+			out("%s%s :u64", sep, p ? "data_end" : "pkt");
+			continue;
+		}
+		if (fn->map >= 0 && p == 0) {
+			out("%smap :u64", sep);
+			continue;
+		}
+		out("%sp%d :%s", sep, p, types[fn->params[p]].name);
+		char name[16];
+		snprintf(name, sizeof(name), "p%d", p);
+		bind(name, fn->params[p]);
+		bind(name, fn->params[p]);   /* parameters twice as often as globals */
+	}
+	out("] :%s\n  ", types[fn->ret].name);
+	int close = 0;
+	if (fn->packet) {
+		/* from 2: clang turns pkt + 1 > end into pkt >= end, which gives
+		 * the verifier no range (tests/native/found/c-packet-check-plus-one.va) */
+		int len = 2 + pick(40);
+		out("(if (> (+ pkt %d) data_end) ", len);
+		literal(fn->ret, false);
+		out("\n    ");
+		at.packet_len = len;
+		at.data = "pkt";
+		close++;
+	}
+	out("(do");
+	close++;
+	if (fn->map >= 0) {
+		/* the map passed in, used as a map */
+		out(" (%s map ", use(H_UPDATE));
+		key(2);
+		out(" ");
+		expr(U64, 2);
+		out(" 0)");
+	}
+	for (int n = pick(3); n > 0; n--) {
+		out("\n    ");
+		statement(3);
+	}
+	out("\n    ");
+	expr(fn->ret, 4);
+	while (close--)
+		out(")");
+	out(")\n");
+}
+
+static void program(const char *seed)
+{
+	choose_kind();
+	key_type = pick(2) ? U32 : U64;
+	nrecord_fields = pick(3) ? 1 + pick(MAX_FIELDS) : 0;
+	for (int f = 0; f < nrecord_fields; f++)
+		record_types[f] = pick(NTYPES);
+	choose_maps();
+	tuple_map = !no_program && (kind == &kinds[0] || kind == &kinds[1]) && chance(30);
+	nfuncs = 1 + pick(MAX_FUNCS);
+	for (int f = 0; f < nfuncs; f++) {
+		struct func *fn = &funcs[f];
+		fn->nparams = pick(MAX_PARAMS + 1);
+		fn->ret = pick(NTYPES);
+		for (int p = 0; p < fn->nparams; p++)
+			fn->params[p] = pick(NTYPES);
+		fn->map = -1;
+		fn->packet = false;
+		if (fn->nparams >= 2 && chance(20)) {
+			fn->packet = true;
+			fn->params[0] = fn->params[1] = U64;
+		} else if (fn->nparams >= 1 && chance(15)) {
+			fn->map = keyed_map(false);
+			if (fn->map >= 0)
+				fn->params[0] = U64;
+		}
+	}
+	for (int g = 0; g < NGLOBALS; g++) {
+		gtypes[g] = pick(NTYPES);
+		gconst[g] = g >= 3;
+	}
+
+	/* the body first: it says which helpers the externs must declare */
+	entry();
+	for (int f = 0; f < nfuncs; f++)
+		function(f);
+	for (int m = 0; m < nmaps; m++)
+		if (maps[m].type->role == RINGBUF) {
+			/* a ring buffer record reaches it as a :u64 */
+			out("\n(defn fill [ev :u64 v :u32] :unit\n  (bpf/store_u32 ev 8 v))\n");
+			break;
+		}
+
+	fprintf(prog, "; randprog %s\n", seed);
+	if (no_program)
+		fprintf(prog, "; no (program): a file of functions\n");
+	else if (kind->attach)
+		fprintf(prog, "(program :%s \"%s\")\n", kind->name, kind->attach);
+	else
+		fprintf(prog, "(program :%s)\n", kind->name);
+	if (chance(30))
+		fprintf(prog, "(license \"%s\")\n", pick(2) ? "GPL" : "Dual BSD/GPL");
+	if (chance(5))
+		fprintf(prog, "(ns Gen%s)\n(import Other)\n(import Other :as O)\n", seed);
+	/* an exported function is verified on its own, its arguments as
+	 * scalars: not given maps or packets (tests/native/found/) */
+	if (chance(10) && funcs[0].map < 0 && !funcs[0].packet)
+		fprintf(prog, "(export f0)\n");
+	fprintf(prog, "\n");
+	for (int m = 0; m < nmaps; m++)
+		if (strcmp(maps[m].type->name, "lpm_trie") == 0) {
+			fprintf(prog, "(deftype LpmKey [prefixlen :u32 addr :u32])\n");
+			break;
+		}
+	if (tuple_map)
+		fprintf(prog, "(deftype Tuple [saddr :u32 daddr :u32 sport :u16 dport :u16 pad :u32])\n");
+	if (nrecord_fields) {
+		fprintf(prog, "(deftype R [");
+		for (int f = 0; f < nrecord_fields; f++)
+			fprintf(prog, "%sf%d :%s", f ? " " : "", f, types[record_types[f]].name);
+		fprintf(prog, "])\n");
+	}
+	print_maps();
+	if (tuple_map)
+		fprintf(prog, "(defmap tuples :array :u32 :Tuple 1)\n");
+	fprintf(prog, "\n");
+	for (int g = 0; g < NGLOBALS; g++) {
+		if (g < 2) {
+			fprintf(prog, "(defglobal g%d :%s)\n", g, types[gtypes[g]].name);
+			continue;
+		}
+		fprintf(prog, "(%s g%d :%s ", gconst[g] ? "defconst" : "defglobal", g, types[gtypes[g]].name);
+		size_t mark = body_len;
+		literal(gtypes[g], false);
+		fprintf(prog, "%s)\n", body + mark);
+		body_len = mark;
+		body[mark] = '\0';
+	}
+	fprintf(prog, "\n");
+	for (int h = 0; h < NHELPERS; h++)
+		if (helper_used[h]) {
+			fprintf(prog, "(extern bpf:");
+			fprintf(prog, helper_externs[h], types[key_type].name);
+			fprintf(prog, ")\n");
+		}
+	fprintf(prog, "\n%s", body);
+}
+
+/* ---- the cases ---------------------------------------------------------------- */
+
+static void bytes(const uint8_t *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		printf(i % 16 ? " %02x" : "\n  packet %02x", p[i]);
+}
+
+static void put16(uint8_t *p, unsigned v) { p[0] = (uint8_t)(v >> 8); p[1] = (uint8_t)v; }
+
+/* One frame: Ethernet, maybe a VLAN tag, then ARP, IPv4 or IPv6 with TCP,
+ * UDP or ICMP; or random bytes; the whole maybe cut short. */
+static size_t frame(uint8_t *f)
+{
+	size_t n = 0;
+	for (int i = 0; i < 12; i++)
+		f[n++] = (uint8_t)next();
+	int shape = pick(10);
+	if (shape == 9) {
+		size_t len = 14 + (size_t)pick(100);
+		for (; n < len; n++)
+			f[n] = (uint8_t)next();
+		return n;
+	}
+	if (pick(6) == 0) {
+		put16(f + n, 0x8100);
+		put16(f + n + 2, (unsigned)pick(4096));
+		n += 4;
+	}
+	int l3 = pick(7);   /* 0-2 IPv4, 3-5 IPv6, 6 ARP */
+	int l4 = (int[]){ 6, 17, 1 }[pick(3)];
+	if (l3 == 6) {
+		static const uint8_t arp[] = { 0x08, 0x06, 0, 1, 8, 0, 6, 4, 0, 1 };
+		memcpy(f + n, arp, sizeof(arp));
+		n += sizeof(arp);
+		for (int i = 0; i < 20; i++)
+			f[n++] = (uint8_t)next();
+	} else if (l3 < 3) {
+		put16(f + n, 0x0800);
+		n += 2;
+		uint8_t *ip = f + n;
+		memset(ip, 0, 20);
+		ip[0] = 0x45;
+		ip[8] = (uint8_t)(1 + pick(255));
+		ip[9] = (uint8_t)l4;
+		for (int i = 12; i < 20; i++)
+			ip[i] = (uint8_t)next();
+		n += 20;
+	} else {
+		put16(f + n, 0x86dd);
+		n += 2;
+		uint8_t *ip = f + n;
+		memset(ip, 0, 40);
+		ip[0] = 0x60;
+		ip[6] = (uint8_t)(l4 == 1 ? 58 : l4);
+		ip[7] = 64;
+		for (int i = 8; i < 40; i++)
+			ip[i] = (uint8_t)next();
+		n += 40;
+	}
+	if (l3 != 6) {
+		size_t l4len = l4 == 6 ? 20 : 8;
+		for (size_t i = 0; i < l4len; i++)
+			f[n + i] = (uint8_t)next();
+		if (l4 == 6)
+			f[n + 12] = 0x50;
+		n += l4len;
+		for (int i = pick(32); i > 0; i--)
+			f[n++] = (uint8_t)next();
+	}
+	/* IPv4 total length / IPv6 payload length */
+	if (chance(25))
+		n = 14 + (size_t)pick((int)n - 13);   /* truncated */
+	return n;
+}
+
 static void cases(void)
 {
-	printf("case inputs\n  ctx-u64");
-	for (int i = 0; i < 4; i++) {
-		uint64_t v = (uint64_t)next() << 32 | next();
-		if (pick(2))
-			v = (uint64_t)(int64_t)(pick(9) - 4);
-		printf(" %llu", (unsigned long long)v);
+	int ncases = 6 + pick(6);
+	/* entries for the lookups to find: keys 0-7 of the hash maps */
+	for (int m = 0; m < nmaps; m++)
+		if (maps[m].type->role == KEYED && maps[m].value >= 0 && !maps[m].type->array)
+			for (int k = pick(8); k < 8; k += 1 + pick(3))
+				printf("set m%d %d = %llu\n", m, k,
+				       (unsigned long long)truncate_to(maps[m].value, next64() >> pick(64)));
+	for (int c = 0; c < ncases; c++) {
+		printf("case c%d", c);
+		if (kind->inputs == FRAMES && !no_program) {
+			uint8_t f[256];
+			bytes(f, frame(f));
+		} else {
+			printf("\n  ctx-u64");
+			for (int i = 0; i < 4; i++) {
+				uint64_t v = next64();
+				if (pick(2))
+					v = (uint64_t)(int64_t)(pick(9) - 4);
+				printf(" %llu", (unsigned long long)v);
+			}
+		}
+		if (pick(4) == 0)
+			printf("\n  set global g%d = %d", pick(2), pick(100));
+		if (pick(8) == 0)
+			printf("\n  repeat %d", 2 + pick(3));
+		printf("\n  return any\n");
 	}
-	printf("\n  return 0\n");
 }
 
 int main(int argc, char **argv)
@@ -392,69 +1828,19 @@ int main(int argc, char **argv)
 	}
 	const char *seed = argv[argc - 1];
 	rng = strtoull(seed, NULL, 0) * 0x9E3779B97F4A7C15ull + 1;
-	if (want_cases) {
-		rng ^= 0x5DEECE66Dull;
-		cases();
+	/* The cases need the program's maps and kind: the program is made
+	 * again, written nowhere, and the cases come from a second stream. */
+	prog = want_cases ? fopen("/dev/null", "w") : stdout;
+	if (!prog)
+		return 2;
+	program(seed);
+	if (!want_cases)
+		return 0;
+	rng ^= 0x5DEECE66Dull;
+	if (no_program || kind->inputs == NO_RUN) {
+		printf("# load only: %s\n", no_program ? "no program" : "the kernel does not test-run it");
 		return 0;
 	}
-	for (int f = 0; f < NFUNCS; f++) {
-		rets[f] = pick(NTYPES);
-		for (int p = 0; p < NPARAMS; p++)
-			params[f][p] = pick(NTYPES);
-	}
-	printf("; randprog %s\n(program :raw_tracepoint \"sys_enter\")\n\n", seed);
-	printf("(defmap out :array :u32 :u64 %d)\n", NFUNCS);
-	printf("(defmap table :hash :u32 :u64 16)\n\n");
-	for (int g = 0; g < NGLOBALS; g++) {
-		gtypes[g] = pick(NTYPES);
-		if (g < 2) {
-			printf("(defglobal g%d :%s)\n", g, types[gtypes[g]].name);
-		} else {
-			printf("(%s g%d :%s ", g == 2 ? "defglobal" : "defconst", g, types[gtypes[g]].name);
-			literal(gtypes[g], true);
-			printf(")\n");
-		}
-	}
-	printf("\n(extern bpf:map_update_elem [:u64 :u32 :u64 :u64] :u64)\n");
-	printf("(extern bpf:map_lookup_elem [:u64 :u32] :u64)\n\n");
-	printf("(defn entry [ctx :u64] :u32\n");
-	printf("  (let [a (bpf/load_u64 ctx 0) b (bpf/load_u64 ctx 8)\n");
-	printf("        c (bpf/load_u64 ctx 16) d (bpf/load_u64 ctx 24)]\n    (do");
-	static const char inputs[] = "abcd";
-	for (int f = 0; f < NFUNCS; f++) {
-		printf("\n        (put %d (u64 (f%d", f, f);
-		for (int p = 0; p < NPARAMS; p++)
-			printf(" (%s %c)", types[params[f][p]].name, inputs[pick(4)]);
-		printf(")))");
-	}
-	printf("\n        0)))\n\n");
-	printf("(defn put [slot :u32 v :u64] :unit\n");
-	printf("  (do (bpf/map_update_elem out slot v 0) (do)))\n");
-	for (int f = 0; f < NFUNCS; f++) {
-		cur = f;
-		ncalls = 0;
-		nscope = 0;
-		for (int g = 0; g < NGLOBALS; g++) {
-			snprintf(scope[nscope].name, sizeof(scope[nscope].name), "g%d", g);
-			scope[nscope++].type = gtypes[g];
-		}
-		printf("\n(defn f%d [", f);
-		for (int p = 0; p < NPARAMS; p++) {
-			/* parameters are picked twice as often as globals */
-			for (int twice = 0; twice < 2; twice++) {
-				snprintf(scope[nscope].name, sizeof(scope[nscope].name), "p%d", p);
-				scope[nscope++].type = params[f][p];
-			}
-			printf("%sp%d :%s", p ? " " : "", p, types[params[f][p]].name);
-		}
-		printf("] :%s\n  (do", types[rets[f]].name);
-		for (int n = pick(3); n > 0; n--) {
-			printf("\n    ");
-			statement(3);
-		}
-		printf("\n    ");
-		expr(rets[f], 4);
-		printf("))\n");
-	}
+	cases();
 	return 0;
 }

@@ -70,6 +70,19 @@ Test(runtime_cases, case_with_packet_repeat_return_and_expectations)
 	vbpf_cases__free(cs);
 }
 
+/* `return any`: the run must succeed, its value is not checked (generated
+ * programs, whose oracle is the other backend) */
+Test(runtime_cases, return_any_runs_without_an_expected_value)
+{
+	struct vbpf_cases *cs = parse("case any\n  packet-len 20\n  return any\n"
+				      "case two\n  packet-len 20\n  return 2\n");
+	cr_assert_not_null(cs, "%s", errors);
+	cr_assert(cs->cases[0].run && cs->cases[0].has_return && cs->cases[0].any_return);
+	cr_assert(!cs->cases[1].any_return);
+	cr_assert_eq(cs->cases[1].expect_return, 2);
+	vbpf_cases__free(cs);
+}
+
 Test(runtime_cases, ctx_u64_is_little_endian_words)
 {
 	struct vbpf_cases *cs = parse("case sys\n ctx-u64 1 -2\n return 0\n");
