@@ -1015,6 +1015,25 @@ static bool is_hoisted(const Emitter *E, const Node *n)
 
 /* n consumed by a context that converts to type `to` (a declaration, an
  * assignment, a store, a return, an argument of one of our functions). */
+/* Is n's value known where it is compiled: literals, kernel constants and
+ * operators on them? */
+static bool is_constant_expr(const Node *n)
+{
+	switch (n->kind) {
+	case N_INT:
+		return true;
+	case N_NAME:
+		return n->ref == REF_KCONST;
+	case N_CAST:
+	case N_NEG:
+		return is_constant_expr(n->lhs);
+	case N_BINOP:
+		return is_constant_expr(n->lhs) && is_constant_expr(n->rhs);
+	default:
+		return false;
+	}
+}
+
 CExpr value_for(Emitter *E, Node *n, const Type *to)
 {
 	if (is_hoisted(E, n))
@@ -1022,7 +1041,13 @@ CExpr value_for(Emitter *E, Node *n, const Type *to)
 	n = strip_cast_to(n, to);
 	if (cast_is_implicit(n, to))
 		return lower_cast(E, n, true);
-	return lower_value(E, n);
+	CExpr v = lower_value(E, n);
+	/* a constant computed wider than its type, (__u32)(-1) << 0 of an
+	 * :i8, is narrowed explicitly: clang -Wconstant-conversion refuses
+	 * the implicit conversion of a constant that changes its value */
+	if (v.wide && is_constant_expr(n))
+		v = exact(v, n->type);
+	return v;
 }
 
 static int binop_prec(BinOp op)
