@@ -358,6 +358,10 @@ static void lower_set(Emitter *E, Node *n)
 		}
 	}
 	CExpr val = value_for(E, v, t);
+	/* (set! g g) changes nothing; C's g = g; is refused by clang -Wall
+	 * (-Wself-assign) */
+	if (strcmp(val.s, target) == 0)
+		return;
 	add_line(E, line_of(n), arena_printf("%s = %s;", target, paren(val, PREC_ASSIGN)));
 }
 
