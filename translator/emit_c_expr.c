@@ -1685,8 +1685,11 @@ static CExpr lower_builtin(Emitter *E, Node *n)
 	case BI_LE: {
 		/* BPF programs run in the host's byte order, which for the
 		 * little-endian targets libbpf 1.1 supports is the identity */
-		CExpr v = lower_value(E, a[0]);
-		return v;
+		if (a[0]->kind == N_INT)
+			/* the value has the call's width in C too: (bsl (bpf/le64
+			 * 9) 53) shifts a 64-bit 9 (clang -Wshift-count-overflow) */
+			return literal_operand(E, a[0], true, false);
+		return lower_value(E, a[0]);
 	}
 	case BI_NONE:
 		break;
