@@ -727,7 +727,10 @@ static void emit_map(Emitter *E, StrBuf *out, const MapDecl *md)
 			sb_printf(out, "\t__type(value, %s);\n", c_type(E, md->value));
 	}
 	sb_printf(out, "\t__uint(max_entries, %" PRIu64 ");\n", md->max_entries);
-	if (md->flags)
+	uint32_t required = md->map_type ? md->map_type->required_flags : 0;
+	if (required && md->flags == required)
+		sb_printf(out, "\t__uint(map_flags, %s);\n", md->map_type->required_flags_c);
+	else if (md->flags)
 		sb_printf(out, "\t__uint(map_flags, %" PRIu64 ");\n", md->flags);
 	if (md->pinned)
 		sb_puts(out, "\t__uint(pinning, LIBBPF_PIN_BY_NAME);\n");

@@ -268,6 +268,8 @@ typedef struct MapTypeInfo {
 	bool core;               /* in vaisto_bpf's set; else extension 10.2 */
 	bool key_must_be_none;   /* ringbuf, queue, stack: the kernel wants key_size 0 */
 	bool value_must_be_none; /* ringbuf: no value type either */
+	uint32_t required_flags; /* map_flags the kernel requires of the type */
+	const char *required_flags_c; /* their C spelling, "BPF_F_NO_PREALLOC" */
 } MapTypeInfo;
 const MapTypeInfo *map_type_by_name(const char *name);
 /* The whole table, for tests and for listing the names in a hint. */
