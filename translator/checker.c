@@ -1089,6 +1089,16 @@ static bool check_pattern(Checker *ck, Pattern *p, Type *st)
 {
 	const char *error = NULL;
 	Type *bind = st;
+	const KernelConst *kc = p->kind == PAT_BIND ? kernel_const_by_name(p->bind_name) : NULL;
+	if (kc) {
+		/* a kernel constant is its value, typed like a literal
+		 * (LANGUAGE.md 10.8), not a name that binds the scrutinee */
+		p->kind = PAT_INT;
+		p->value = kc->value;
+		p->negative = kc->negative;
+		p->kconst = kc;
+		p->bind_name = NULL;
+	}
 	switch (p->kind) {
 	case PAT_SOME:
 		if (st && st->kind != TY_PTR)
@@ -1101,9 +1111,13 @@ static bool check_pattern(Checker *ck, Pattern *p, Type *st)
 		break;
 	case PAT_INT:
 		if (st && !is_int(st))
-			error = arena_printf("integer pattern cannot match a value of type %s", type_str(st));
+			error = kc ? arena_printf("kernel constant %s (= %s) cannot match a value of type %s",
+						  kc->name, int_text(kc->value, kc->negative), type_str(st))
+				   : arena_printf("integer pattern cannot match a value of type %s", type_str(st));
 		else if (st && !int_fits(st, p->value, p->negative))
-			error = arena_printf("pattern %s does not fit in %s", int_text(p->value, p->negative),
+			error = arena_printf("pattern %s does not fit in %s",
+					     kc ? arena_printf("%s (= %s)", kc->name, int_text(kc->value, kc->negative))
+						: int_text(p->value, p->negative),
 					     type_str(st));
 		break;
 	case PAT_BOOL:

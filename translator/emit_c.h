@@ -296,6 +296,7 @@ CExpr field_value(Emitter *E, Node *n, bool as_pointer);
 CExpr value_for(Emitter *E, Node *n, const Type *to);
 bool is_bitwise(BinOp op);
 CExpr literal_operand(Emitter *E, Node *n, bool own_type, bool hex);
+const char *kconst_name(Emitter *E, const KernelConst *kc);
 const char *division_helper_name(const Emitter *E, int which);
 const Node *value_tail(const Node *n);
 bool wraps_unsigned(BinOp op, const Type *t);

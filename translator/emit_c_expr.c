@@ -1467,6 +1467,20 @@ static void keep_operand_order(Emitter *E, Node **ops, int n)
 	}
 }
 
+/* A kernel constant's C name; its header is included. */
+const char *kconst_name(Emitter *E, const KernelConst *kc)
+{
+	const char *h = kc->header;
+	if (h && strcmp(h, "linux/bpf.h") != 0) {
+		bool seen = false;
+		for (int i = 0; i < E->kconst_headers.len; i++)
+			seen |= strcmp(E->kconst_headers.items[i], h) == 0;
+		if (!seen)
+			vec_push(&E->kconst_headers, (void *)h);
+	}
+	return kc->name;
+}
+
 CExpr lower_value(Emitter *E, Node *n)
 {
 	for (int i = 0; i < E->hoisted.len; i++)
@@ -1499,17 +1513,8 @@ CExpr lower_value(Emitter *E, Node *n)
 		case REF_GLOBAL:
 			return cx(n->ref_global->c_name, PREC_POSTFIX);
 		case REF_KCONST:
-			if (n->ref_kconst) {
-				const char *h = n->ref_kconst->header;
-				if (h && strcmp(h, "linux/bpf.h") != 0) {
-					bool seen = false;
-					for (int i = 0; i < E->kconst_headers.len; i++)
-						seen |= strcmp(E->kconst_headers.items[i], h) == 0;
-					if (!seen)
-						vec_push(&E->kconst_headers, (void *)h);
-				}
-				return cx(n->ref_kconst->name, PREC_POSTFIX);
-			}
+			if (n->ref_kconst)
+				return cx(kconst_name(E, n->ref_kconst), PREC_POSTFIX);
 			return cx(n->name, PREC_POSTFIX);
 		case REF_NONE:
 			break;

@@ -217,6 +217,14 @@ static void lower_match_two_way(Emitter *E, Node *n, Dest d)
 	lower_if(E, n, p, yes ? yes->body : NULL, no ? no->body : NULL, d);
 }
 
+/* An integer pattern as written: 0x800, '\n', XDP_DROP. */
+static const char *pattern_literal(Emitter *E, const Type *t, const Pattern *p)
+{
+	if (p->kconst)
+		return kconst_name(E, p->kconst);
+	return int_literal(t, p->value, p->negative, false, false, source_spelling(p->span, p->value, p->negative));
+}
+
 /* match on an integer: a switch, or an if for a single literal. */
 static void lower_match_int(Emitter *E, Node *n, Dest d)
 {
@@ -258,9 +266,7 @@ static void lower_match_int(Emitter *E, Node *n, Dest d)
 	}
 	if (cases.len == 1) {
 		MatchClause *c = cases.items[0];
-		CExpr lit = cx(int_literal(t, c->pattern->value, c->pattern->negative, false, false,
-					   source_spelling(c->pattern->span, c->pattern->value, c->pattern->negative)),
-			       PREC_POSTFIX);
+		CExpr lit = cx(pattern_literal(E, t, c->pattern), PREC_POSTFIX);
 		CExpr cond = cx(arena_printf("%s == %s", paren(x, PREC_EQ + 1), lit.s), PREC_EQ);
 		cond.is_binop = true;
 		cond.op = OP_EQ;
@@ -281,10 +287,7 @@ static void lower_match_int(Emitter *E, Node *n, Dest d)
 		if (i == cases.len && !flatten && b->stmts.len == 1)
 			break; /* an empty default */
 		CCase *cc = arena_alloc(sizeof(*cc));
-		cc->label = i < cases.len ? arena_printf("case %s:", int_literal(t, c->pattern->value,
-										  c->pattern->negative, false, false,
-										  source_spelling(c->pattern->span, c->pattern->value, c->pattern->negative)))
-					  : "default:";
+		cc->label = i < cases.len ? arena_printf("case %s:", pattern_literal(E, t, c->pattern)) : "default:";
 		cc->body = b;
 		vec_push(&s->cases, cc);
 	}

@@ -408,7 +408,7 @@ typedef struct Binding {
 typedef enum PatternKind {
 	PAT_SOME,      /* (Some name) or (Some _): bind_name NULL for _ */
 	PAT_NONE,      /* (None) */
-	PAT_INT,       /* integer literal */
+	PAT_INT,       /* integer literal, or a kernel constant (kconst) */
 	PAT_BOOL,      /* true / false */
 	PAT_WILD,      /* _ */
 	PAT_BIND,      /* a name: binds the scrutinee */
@@ -420,6 +420,7 @@ typedef struct Pattern {
 	const char *bind_name;
 	uint64_t value;
 	bool negative;
+	const struct KernelConst *kconst; /* checker: a PAT_INT written XDP_DROP */
 	Var *var;                       /* checker: PAT_SOME / PAT_BIND */
 } Pattern;
 
