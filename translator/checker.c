@@ -613,6 +613,7 @@ static bool is_constant_init(const Node *n)
 }
 
 static Type *check_expr(Checker *ck, Node *n, Type *expected);
+static void hint_helper_returns_nothing(const Node *n);
 static bool needs_context(Checker *ck, const Node *n);
 
 static void declare_global(Checker *ck, GlobalDecl *g)
@@ -996,6 +997,7 @@ static Type *check_binop(Checker *ck, Node *n, Type *expected)
 			Node *bad = is_int(lt) ? n->rhs : n->lhs;
 			diag_error(bad->span, "%s requires integer operands, got %s", op,
 				   type_str(is_int(lt) ? rt : lt));
+			hint_helper_returns_nothing(bad);
 			return cmp ? ty_bool : NULL;
 		}
 		if (!same_type(lt, rt)) {
@@ -1047,6 +1049,7 @@ static Type *check_let(Checker *ck, Node *n, Type *expected)
 		Type *t = check_expr(ck, b->init, NULL);
 		if (t && t->kind == TY_UNIT) {
 			diag_error(b->init->span, "`%s` is bound to a value of type :unit", b->name);
+			hint_helper_returns_nothing(b->init);
 			t = NULL;
 		}
 		b->var = new_var(ck, b->name, t, b->name_span, false);
@@ -1443,7 +1446,10 @@ static Type *check_set(Checker *ck, Node *n)
 	Type *t = check_expr(ck, n->rhs, want);
 	if (want && t && !same_type(want, t)) {
 		diag_error(n->rhs->span, "set! of `%s` requires %s, got %s", what, type_str(want), type_str(t));
-		diag_hint("set! takes the exact type; convert with a cast such as `(%s x)`", want->name);
+		if (t->kind == TY_UNIT)
+			hint_helper_returns_nothing(n->rhs);
+		else
+			diag_hint("set! takes the exact type; convert with a cast such as `(%s x)`", want->name);
 	}
 	return ty_unit;
 }
@@ -1485,7 +1491,10 @@ static Type *check_cast(Checker *ck, Node *n)
 	if (t && !is_int(t)) {
 		diag_error(n->lhs->span, "cast to %s requires an integer operand, got %s",
 			   type_str(n->cast_to), type_str(t));
-		diag_hint("casts convert between integer types only");
+		if (t->kind == TY_UNIT)
+			hint_helper_returns_nothing(n->lhs);
+		else
+			diag_hint("casts convert between integer types only");
 	}
 	return n->cast_to;
 }
@@ -1627,12 +1636,29 @@ static Type *check_builtin(Checker *ck, Node *n, const BuiltinInfo *bi)
 	return NULL;
 }
 
+/* After an error about a :unit value: when it is a call of a helper that
+ * returns nothing, say so (its extern may declare :u64, as vaisto_bpf's
+ * do). */
+static void hint_helper_returns_nothing(const Node *n)
+{
+	if (n && n->kind == N_CALL && n->callee_kind == CALLEE_HELPER && n->callee_extern &&
+	    n->callee_extern->helper && n->callee_extern->helper->returns_nothing)
+		diag_hint("the kernel's bpf_%s returns nothing (RET_VOID): the verifier refuses a read of its result, "
+			  "so the call is :unit whatever its extern declares",
+			  n->callee_extern->helper->name);
+}
+
 /* The type a helper call really returns (LANGUAGE.md section 3: the true
  * return type of a known helper wins over the declared one). Pointers from
  * helpers are nullable and must be matched. */
 static Type *helper_return_type(Checker *ck, ExternDecl *e, Node *call)
 {
 	const char *h = e->name;
+	/* the kernel's RET_VOID (bpf_tail_call, bpf_ringbuf_submit): the
+	 * verifier refuses a read of r0 after it ("R0 !read_ok"), whatever
+	 * the extern declares */
+	if (e->helper && e->helper->returns_nothing)
+		return ty_unit;
 	if (strcmp(h, "map_lookup_elem") == 0) {
 		/* The value type of a known map; a map reached through a :u64
 		 * parameter is not known here, and then the value is read as
@@ -1687,6 +1713,7 @@ static void check_args(Checker *ck, Node *n, Type **types, Param **params, const
 			continue;
 		diag_error(arg->span, "argument %d of `%s` must be %s, got %s", i + 1, callee,
 			   type_str(want), type_str(t));
+		hint_helper_returns_nothing(arg);
 		if (is_int(want) && is_int(t))
 			diag_hint("BPF has no implicit widening; convert it with `(%s ...)`", want->name);
 	}
@@ -1912,6 +1939,7 @@ static void check_fn_body(Checker *ck, FnInfo *fi)
 		Node *last = last_expr(fn->body);
 		diag_error(last && last->span.file ? last->span : fn->span, "return type mismatch in `%s`", fn->name);
 		diag_hint("declared return type is %s but body has type %s", type_str(fn->ret), type_str(t));
+		hint_helper_returns_nothing(last);
 	}
 	ck->fn = NULL;
 }

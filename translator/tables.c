@@ -275,8 +275,8 @@ const KernelConst *kernel_const_table(int *count)
 /* ---- libbpf helpers ----------------------------------------------------- */
 
 static const HelperInfo helpers[] = {
-#define HELPER(name, id, nparams, returns_pointer, decl) \
-	{ name, id, decl, nparams, returns_pointer },
+#define HELPER(name, id, nparams, returns_pointer, returns_nothing, decl) \
+	{ name, id, decl, nparams, returns_pointer, returns_nothing },
 #include "helpers.gen.h"
 #undef HELPER
 };

@@ -282,6 +282,7 @@ typedef struct HelperInfo {
 	const char *c_decl;      /* the libbpf declaration, for messages */
 	int nparams;             /* -1 for variadic */
 	bool returns_pointer;
+	bool returns_nothing;    /* the kernel's RET_VOID: r0 is unreadable after */
 } HelperInfo;
 const HelperInfo *helper_by_name(const char *name);
 const HelperInfo *helper_table(int *count);
