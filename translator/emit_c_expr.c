@@ -1436,22 +1436,28 @@ static bool value_in_local(Emitter *E, const Node *n)
  * before the expression they belong to, so earlier operands with effects
  * or reads of state are evaluated first, into locals; when its
  * statements read state (a global, a field), so are earlier operands with
- * effects (a call that sets the global). */
+ * effects (a call that sets the global). An operand evaluated into a local
+ * is itself statements before the expression: the rule applies to the
+ * operands before it too (f(-g0, x + h(), if ...) where h sets g0 and the
+ * if is statements: x + h() is hoisted, so -g0 must be). */
 static void keep_operand_order(Emitter *E, Node **ops, int n)
 {
-	int last = -1, last_reading = -1;
-	for (int i = 0; i < n; i++) {
-		if (needs_stmts(E, ops[i]) && has_effects(ops[i]))
-			last = i;
-		if (needs_stmts(E, ops[i]) && reads_state(ops[i]))
-			last_reading = i;
-	}
-	for (int i = 0; i < last || i < last_reading; i++) {
+	bool *hoist = arena_alloc(sizeof(*hoist) * (size_t)(n + 1));
+	bool later_effects = false, later_reads = false;
+	for (int i = n - 1; i >= 0; i--) {
 		Node *op = ops[i];
-		bool effects = has_effects(op);
-		if (!op->type || op->type->kind == TY_UNIT || op->type->kind == TY_MAP ||
-		    !(i < last ? effects || reads_state(op) : effects))
+		bool effects = has_effects(op), reads = reads_state(op);
+		hoist[i] = op->type && op->type->kind != TY_UNIT && op->type->kind != TY_MAP &&
+			   ((later_effects && (effects || reads)) || (later_reads && effects));
+		if (hoist[i] || needs_stmts(E, op)) {
+			later_effects |= effects;
+			later_reads |= reads;
+		}
+	}
+	for (int i = 0; i < n; i++) {
+		if (!hoist[i])
 			continue;
+		Node *op = ops[i];
 		CExpr v = lower_value(E, op);
 		if (value_in_local(E, op)) {
 			/* already an immutable local (a let's variable, or the

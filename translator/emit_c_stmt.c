@@ -333,6 +333,48 @@ static void lower_for(Emitter *E, Node *n)
 	s->then = branch(E, n->body, (Dest){ DEST_DISCARD, NULL, NULL });
 }
 
+/* May evaluating n set the global g, itself or through the functions it
+ * calls? (Hand-written C may set anything.) */
+static bool may_set_global(const Node *n, const GlobalDecl *g, int depth)
+{
+	if (!n)
+		return false;
+	if (depth > 64)
+		return true;  /* no deeper call chain loads; stay safe */
+	switch (n->kind) {
+	case N_SET:
+		if (!n->lhs && n->ref_global == g)
+			return true;
+		break;
+	case N_CALL:
+		if (n->callee_kind == CALLEE_C ||
+		    (n->callee_kind == CALLEE_FN && may_set_global(n->callee_fn->body, g, depth + 1)))
+			return true;
+		/* the arguments, like a do's items */
+		__attribute__((fallthrough));
+	case N_DO:
+		for (int i = 0; i < n->args.len; i++)
+			if (may_set_global(n->args.items[i], g, depth))
+				return true;
+		break;
+	case N_LET:
+		for (int i = 0; i < n->bindings.len; i++)
+			if (may_set_global(((Binding *)n->bindings.items[i])->init, g, depth))
+				return true;
+		break;
+	case N_MATCH:
+		for (int i = 0; i < n->clauses.len; i++)
+			if (may_set_global(((MatchClause *)n->clauses.items[i])->body, g, depth))
+				return true;
+		break;
+	default:
+		break;
+	}
+	return may_set_global(n->lhs, g, depth) || may_set_global(n->rhs, g, depth) ||
+	       may_set_global(n->cond, g, depth) || may_set_global(n->then, g, depth) ||
+	       may_set_global(n->els, g, depth) || may_set_global(n->body, g, depth);
+}
+
 static void lower_set(Emitter *E, Node *n)
 {
 	const char *target;
@@ -345,8 +387,11 @@ static void lower_set(Emitter *E, Node *n)
 		t = n->ref_global ? n->ref_global->type : n->rhs->type;
 	}
 	Node *v = n->rhs;
-	/* (set! g (+ g x)) -> g += x */
+	/* (set! g (+ g x)) -> g += x; not when x may set g (a call of a
+	 * function that does): clang evaluates the right of g ^= f() before
+	 * it reads g, where the source reads g first */
 	if (v->kind == N_BINOP && !binop_is_comparison(v->op) &&
+	    !(n->lhs ? has_effects(v->rhs) : may_set_global(v->rhs, n->ref_global, 0)) &&
 	    !((v->op == OP_DIV || v->op == OP_REM) && t && t->is_signed) && !wraps_unsigned(v->op, t)) {
 		bool same = false;
 		if (!n->lhs && v->lhs->kind == N_NAME && v->lhs->ref == REF_GLOBAL)
