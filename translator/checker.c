@@ -2154,6 +2154,70 @@ static void check_export(Checker *ck, const ExportDecl *x)
 
 /* ---- the module ------------------------------------------------------------ */
 
+/* ---- maps passed to :u64 parameters ------------------------------------- */
+
+/* Param var receives one more map (NULL: a map of unknown identity). */
+static void receive_map(Var *param, const MapDecl *map, bool *changed)
+{
+	if (param->handle_maps_differ)
+		return;
+	if (map && (!param->handle_map || param->handle_map == map)) {
+		*changed |= param->handle_map != map;
+		param->handle_map = map;
+		return;
+	}
+	if (map && type_equal(param->handle_map->key, map->key) && type_equal(param->handle_map->value, map->value))
+		return;
+	param->handle_maps_differ = true;
+	param->handle_map = NULL;
+	*changed = true;
+}
+
+/* Every call in n that passes a map, or a parameter that received one, to a
+ * defn's parameter: the map reaches that parameter. */
+static void find_handle_maps(Node *n, bool *changed)
+{
+	if (!n)
+		return;
+	if (n->kind == N_CALL && n->callee_kind == CALLEE_FN && n->callee_fn) {
+		FnDecl *f = n->callee_fn;
+		for (int i = 0; i < n->args.len && i < f->nparams; i++) {
+			Node *a = n->args.items[i];
+			Var *p = f->params[i]->var;
+			if (!p)
+				continue;
+			if (a->kind == N_NAME && a->ref == REF_MAP)
+				receive_map(p, a->ref_map, changed);
+			else if (a->kind == N_NAME && a->ref == REF_VAR && a->ref_var && a->ref_var->is_param &&
+				 (a->ref_var->handle_map || a->ref_var->handle_maps_differ))
+				receive_map(p, a->ref_var->handle_map, changed);
+		}
+	}
+	switch (n->kind) {
+	case N_LET:
+		for (int i = 0; i < n->bindings.len; i++)
+			find_handle_maps(((Binding *)n->bindings.items[i])->init, changed);
+		break;
+	case N_MATCH:
+		for (int i = 0; i < n->clauses.len; i++)
+			find_handle_maps(((MatchClause *)n->clauses.items[i])->body, changed);
+		break;
+	case N_CALL:
+	case N_DO:
+		for (int i = 0; i < n->args.len; i++)
+			find_handle_maps(n->args.items[i], changed);
+		break;
+	default:
+		break;
+	}
+	find_handle_maps(n->lhs, changed);
+	find_handle_maps(n->rhs, changed);
+	find_handle_maps(n->cond, changed);
+	find_handle_maps(n->then, changed);
+	find_handle_maps(n->els, changed);
+	find_handle_maps(n->body, changed);
+}
+
 bool check_module(Module *m)
 {
 	int errors = diag_error_count();
@@ -2184,5 +2248,11 @@ bool check_module(Module *m)
 		check_fn_body(&ck, ck.fns.items[i]);
 	check_call_graph(&ck);
 	check_program(&ck);
+	if (diag_error_count() == errors)
+		for (bool changed = true; changed;) {
+			changed = false;
+			for (int i = 0; i < ck.fns.len; i++)
+				find_handle_maps(((FnInfo *)ck.fns.items[i])->fn->body, &changed);
+		}
 	return diag_error_count() == errors;
 }

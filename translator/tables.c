@@ -340,8 +340,12 @@ Type *helper_by_value_type(const Node *call, int i)
 	if (!kind)
 		return NULL;
 	Node *map = map_arg < call->args.len ? call->args.items[map_arg] : NULL;
-	if (map && map->kind == N_NAME && map->ref == REF_MAP && map->ref_map) {
-		Type *t = kind == 'k' ? map->ref_map->key : kind == 'v' ? map->ref_map->value : NULL;
+	/* the map itself, or a map handle parameter every call passes it */
+	const MapDecl *md = !map || map->kind != N_NAME ? NULL
+			    : map->ref == REF_MAP ? map->ref_map
+			    : map->ref == REF_VAR && map->ref_var ? map->ref_var->handle_map : NULL;
+	if (md) {
+		Type *t = kind == 'k' ? md->key : kind == 'v' ? md->value : NULL;
 		if (t)
 			return t;
 	}

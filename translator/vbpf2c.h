@@ -491,6 +491,13 @@ struct Var {
 	Span span;
 	bool is_param;
 	int uses;                       /* checker: reads of the variable */
+	/* checker: a :u64 parameter every call passes the same map (or maps
+	 * of the same key and value types), directly or through a parameter
+	 * of its caller: the map whose key and value types the helpers'
+	 * by-value copies take (LANGUAGE.md 5). NULL when none or when
+	 * handle_maps_differ. */
+	const struct MapDecl *handle_map;
+	bool handle_maps_differ;
 };
 
 /* ---- top-level declarations ------------------------------------------- */
