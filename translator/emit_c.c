@@ -232,6 +232,31 @@ static void packet_candidates(Emitter *E, const Node *n)
 			packet_candidates(E, ((MatchClause *)n->clauses.items[i])->body);
 }
 
+/* Does n read a packet address from the context? */
+static bool reads_packet_field(const Node *n)
+{
+	if (!n)
+		return false;
+	if (is_packet_field(n))
+		return true;
+	if (reads_packet_field(n->lhs) || reads_packet_field(n->rhs) || reads_packet_field(n->cond) ||
+	    reads_packet_field(n->then) || reads_packet_field(n->els) || reads_packet_field(n->body))
+		return true;
+	if (n->kind == N_CALL || n->kind == N_DO)
+		for (int i = 0; i < n->args.len; i++)
+			if (reads_packet_field(n->args.items[i]))
+				return true;
+	if (n->kind == N_LET)
+		for (int i = 0; i < n->bindings.len; i++)
+			if (reads_packet_field(((Binding *)n->bindings.items[i])->init))
+				return true;
+	if (n->kind == N_MATCH)
+		for (int i = 0; i < n->clauses.len; i++)
+			if (reads_packet_field(((MatchClause *)n->clauses.items[i])->body))
+				return true;
+	return false;
+}
+
 /* The packet variables and parameters of the whole module: the greatest
  * fixed point. Every :u64 let variable and parameter of a defn C does not
  * call starts as a packet pointer; walks drop the ones with an init, an
@@ -248,6 +273,7 @@ static void find_packet_pointers(Emitter *E)
 	E->packet_vars.values = arena_alloc(sizeof(*E->packet_vars.values) * E->packet_vars.cap);
 	for (int i = 0; i < E->fns.len; i++) {
 		FnDecl *fn = E->fns.items[i];
+		E->reads_packet |= reads_packet_field(fn->body);
 		for (int k = 0; k < fn->nparams && !fn->is_entry && !fn->exported; k++) {
 			Var *v = fn->params[k]->var;
 			if (v && type_equal(v->type, ty_u64))

@@ -239,6 +239,7 @@ typedef struct Emitter {
 	Vec *inside;             /* per defn decl: inside its body */
 	PtrIndex decl_index;     /* FnDecl/MapDecl/GlobalDecl/Record* -> decl */
 	PtrIndex packet_nodes;   /* packet expressions printed as void * */
+	bool reads_packet;       /* some function reads ctx data/data_end/data_meta */
 	PtrIndex packet_vars;    /* Var* -> PACKET or NOT_PACKET (find_packet_pointers) */
 } Emitter;
 

@@ -1223,6 +1223,34 @@ static bool compares_out_of_range(BinOp op, const Node *cast, const Node *other)
 	return false;
 }
 
+/* (> (+ pkt 1) data_end): clang folds x + 1 > y to x >= y, from which
+ * the verifier learns no packet range (it needs the register holding
+ * pkt + 1 compared with data_end), and refuses the access after it. The
+ * sum goes through libbpf's barrier_var(), which hides it from the
+ * optimiser, as kernel selftests do for such folds. Only + 1 folds so;
+ * only where the program reads packet addresses, and the sum of a
+ * variable (pure: hoisting it out of && or ?: changes nothing). */
+static bool folds_packet_check(Emitter *E, BinOp op, const Node *sum)
+{
+	if (!E->reads_packet || !binop_is_comparison(op) || op == OP_EQ || op == OP_NE)
+		return false;
+	if (sum->kind != N_BINOP || sum->op != OP_ADD || !type_equal(sum->type, ty_u64) || !is_var_ref(sum->lhs))
+		return false;
+	const Node *k = sum->rhs;
+	return k->kind == N_INT && k->value == 1 && !k->negative;
+}
+
+static void hide_from_folding(Emitter *E, Node *sum)
+{
+	CExpr v = lower_value(E, sum);
+	const char *name = new_local(E, "end");
+	const char *decl = prints_as_packet(E, sum) ? arena_printf("void *%s", name) : c_decl(E, sum->type, name);
+	add_var(E, line_of(sum), decl, name, v.s, false, false);
+	add_line(E, line_of(sum), arena_printf("barrier_var(%s);", name));
+	vec_push(&E->hoisted, sum);
+	vec_push(&E->hoisted_as, (void *)name);
+}
+
 static CExpr lower_binop(Emitter *E, Node *n)
 {
 	BinOp op = n->op;
@@ -1254,6 +1282,9 @@ static CExpr lower_binop(Emitter *E, Node *n)
 	 * x / 0 = 0 and x % 0 = x. */
 	Node *ops[] = { n->lhs, n->rhs };
 	keep_operand_order(E, ops, 2);
+	for (int i = 0; i < 2; i++)
+		if (folds_packet_check(E, op, ops[i]) && !is_hoisted(E, ops[i]))
+			hide_from_folding(E, ops[i]);
 	const Node *divisor = value_tail(n->rhs);
 	if ((op == OP_DIV || op == OP_REM) && t &&
 	    (t->is_signed || divisor->kind != N_INT || divisor->value == 0)) {
