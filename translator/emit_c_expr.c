@@ -1207,14 +1207,20 @@ static bool promotes_past_int(BinOp op, const Type *t)
 		(op == OP_SHL && (t->size == 2 || t->is_signed)));
 }
 
-/* (!= (i64 p) 4598843201546630673) of a :u16 p: without its widening C
- * compares p itself with a constant p cannot equal, which clang -Wall
- * refuses as tautological (-Wtautological-constant-out-of-range-compare);
- * the cast written out keeps the same meaning quiet. */
-static bool compares_out_of_range(BinOp op, const Node *cast, const Node *other)
+/* A widening C would do by itself that a comparison still writes out, to
+ * keep clang -Wall -Wextra quiet with the same meaning:
+ * - (!= (i64 p) 4598843201546630673) of a :u16 p: C would compare p itself
+ *   with a constant p cannot equal, "always true"
+ *   (-Wtautological-constant-out-of-range-compare);
+ * - (> (u64 g0) g2) of an :i8 g0: a signed operand of an unsigned
+ *   comparison (-Wsign-compare). */
+static bool comparison_keeps_cast(BinOp op, const Node *cast, const Node *other)
 {
 	if (!binop_is_comparison(op) || cast->kind != N_CAST || !cast->lhs->type)
 		return false;
+	const Type *from = cast->lhs->type, *to = cast->type;
+	if (is_int_type(from) && is_int_type(to) && from->is_signed && !to->is_signed && to->size >= 4)
+		return true;
 	const Node *k = value_tail(other);
 	if (k->kind == N_INT)
 		return !int_fits(cast->lhs->type, k->value, k->negative);
@@ -1305,7 +1311,7 @@ static CExpr lower_binop(Emitter *E, Node *n)
 	CExpr a, b;
 	const Node *lhs_tail = value_tail(n->lhs);
 	if (!is_shift && cast_is_implicit(n->lhs, t) && prints_as_type(E, n->rhs, t) &&
-	    !compares_out_of_range(op, n->lhs, n->rhs)) {
+	    !comparison_keeps_cast(op, n->lhs, n->rhs)) {
 		a = lower_cast(E, n->lhs, true);
 	} else if (lhs_tail->kind == N_INT && (both_literal || is_shift) && !is_hoisted(E, n->lhs)) {
 		/* a literal that must carry its own type (1ULL << 40), also
@@ -1324,7 +1330,7 @@ static CExpr lower_binop(Emitter *E, Node *n)
 	} else {
 		a = literal_operand(E, n->lhs, false, hex);
 	}
-	if (!is_shift && cast_is_implicit(n->rhs, t) && !compares_out_of_range(op, n->rhs, n->lhs) &&
+	if (!is_shift && cast_is_implicit(n->rhs, t) && !comparison_keeps_cast(op, n->rhs, n->lhs) &&
 	    (prints_as_type(E, n->lhs, t) ||
 	     /* a packet pointer plus a widened unsigned offset */
 	     (prints_as_packet(E, n->lhs) && !n->rhs->lhs->type->is_signed)))

@@ -5,38 +5,48 @@
  * type's range keeps its cast in the C: (!= (i64 p) 4598843201546630673)
  * written p != 4598843201546630673LL is "always true" to clang -Wall
  * (-Wtautological-constant-out-of-range-compare, an error under -Werror).
- * Old generator seeds 39 and 48.
+ * Old generator seeds 39 and 48. So does a signed value widened to an
+ * unsigned comparison: (> (u64 neg) big) written neg > big is a
+ * -Wsign-compare error under -Wextra (old generator seed 10 and 1 in 6).
  */
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
 
 __u16 small = 7;
 __u32 hits;
+__s8 neg = -3;
+__u64 big = 5;
 
 SEC("xdp")
-#line 9 "compare_widened_constant.va"
+#line 13 "compare_widened_constant.va"
 int entry(struct xdp_md *ctx)
 {
 	(void)ctx;
-#line 10 "compare_widened_constant.va"
+#line 14 "compare_widened_constant.va"
 	if ((__s64)small != 4598843201546630673LL)
-#line 10 "compare_widened_constant.va"
+#line 14 "compare_widened_constant.va"
 		hits += 1;
 	else
-#line 10 "compare_widened_constant.va"
+#line 14 "compare_widened_constant.va"
 		hits = 100;
 	if (4306845829161791958ULL == (__u64)small)
-#line 11 "compare_widened_constant.va"
+#line 15 "compare_widened_constant.va"
 		hits = 200;
 	else
-#line 11 "compare_widened_constant.va"
+#line 15 "compare_widened_constant.va"
 		hits += 10;
 	if ((__s32)small < -5)
-#line 12 "compare_widened_constant.va"
+#line 16 "compare_widened_constant.va"
 		hits = 300;
 	else
-#line 12 "compare_widened_constant.va"
+#line 16 "compare_widened_constant.va"
 		hits += 20;
+	if ((__u64)neg > big)
+#line 17 "compare_widened_constant.va"
+		hits += 400;
+	else
+#line 17 "compare_widened_constant.va"
+		hits = 0;
 	return 2;
 }
 
