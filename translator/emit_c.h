@@ -298,6 +298,7 @@ CExpr value_for(Emitter *E, Node *n, const Type *to);
 bool is_bitwise(BinOp op);
 CExpr literal_operand(Emitter *E, Node *n, bool own_type, bool hex);
 const char *kconst_name(Emitter *E, const KernelConst *kc);
+bool never_equals_bitwise(const Node *a, uint64_t bits);
 const char *division_helper_name(const Emitter *E, int which);
 const Node *value_tail(const Node *n);
 bool wraps_unsigned(BinOp op, const Type *t);

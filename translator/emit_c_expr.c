@@ -327,7 +327,7 @@ bool needs_stmts(Emitter *E, const Node *n)
  * `discard` is true where the value is thrown away, and then only parts
  * with effects are emitted. */
 
-static bool self_comparison(const Node *n);
+static bool self_comparison(const Node *n); /* constant_comparison */
 
 static void count_let_bindings(Emitter *E, const Node *n)
 {
@@ -1114,11 +1114,8 @@ const Node *value_tail(const Node *n)
 
 /* (== x x) on one variable: clang -Wall calls it tautological, and it is:
  * the value is known. */
-static bool self_comparison(const Node *n)
+static bool same_name(const Node *a, const Node *b)
 {
-	if (n->kind != N_BINOP || !binop_is_comparison(n->op))
-		return false;
-	const Node *a = n->lhs, *b = n->rhs;
 	if (a->kind != N_NAME || b->kind != N_NAME || a->ref != b->ref)
 		return false;
 	if (a->ref == REF_VAR)
@@ -1126,6 +1123,44 @@ static bool self_comparison(const Node *n)
 	if (a->ref == REF_GLOBAL)
 		return a->ref_global == b->ref_global;
 	return false;
+}
+
+/* (== (band x 0x0f) 0x1f), (!= (bor x 1) 2), a match of (band x 0x0f)
+ * with the one pattern 0x1f: a bitwise result a compared with a constant
+ * (bits) it can never equal, which clang -Wall refuses
+ * (-Wtautological-bitwise-compare) unless the bitwise operand is cast to
+ * its own type: (__u32)(x & 0x0f) == 0x1f, the same meaning, as written. */
+bool never_equals_bitwise(const Node *a, uint64_t bits)
+{
+	if (a->kind != N_BINOP || (a->op != OP_AND && a->op != OP_OR) || !a->type || !is_int_type(a->type))
+		return false;
+	const Node *k = value_tail(a->rhs)->kind == N_INT ? value_tail(a->rhs) : value_tail(a->lhs);
+	if (k->kind != N_INT)
+		return false;
+	uint64_t mask = a->type->size == 8 ? UINT64_MAX : (UINT64_C(1) << (8 * a->type->size)) - 1;
+	uint64_t k1 = k->value & mask, k2 = bits & mask;
+	return a->op == OP_AND ? (k2 & ~k1) != 0 : (k1 & ~k2) != 0;
+}
+
+/* A comparison whose result is known where it is compiled: (== x x) on
+ * one variable (through lets that do nothing), which clang -Wall calls
+ * tautological. *value is the result. */
+static bool constant_comparison(const Node *n, bool *value)
+{
+	if (n->kind != N_BINOP || !binop_is_comparison(n->op) || has_effects(n->lhs) || has_effects(n->rhs))
+		return false;
+	const Node *a = value_tail(n->lhs), *b = value_tail(n->rhs);
+	if (same_name(a, b)) {
+		*value = n->op == OP_EQ || n->op == OP_LE || n->op == OP_GE;
+		return true;
+	}
+	return false;
+}
+
+static bool self_comparison(const Node *n)
+{
+	bool value;
+	return constant_comparison(n, &value);
 }
 
 /* A load whose bytes the source swaps (bpf/be16 of it) reads a wire-order
@@ -1261,9 +1296,10 @@ static CExpr lower_binop(Emitter *E, Node *n)
 {
 	BinOp op = n->op;
 	Type *t = n->lhs->type;
-	if (self_comparison(n)) {
+	bool known;
+	if (constant_comparison(n, &known)) {
 		E->uses_bool = true;
-		return cx(op == OP_EQ || op == OP_LE || op == OP_GE ? "true" : "false", PREC_POSTFIX);
+		return cx(known ? "true" : "false", PREC_POSTFIX);
 	}
 	if (op == OP_EQ || op == OP_NE) {
 		CExpr swapped;
@@ -1365,6 +1401,13 @@ static CExpr lower_binop(Emitter *E, Node *n)
 		CExpr r = cx(arena_printf("(%s)(%s)", t->c_name, u->s), PREC_UNARY);
 		r.as_unsigned = u;
 		return r;
+	}
+	if (op == OP_EQ || op == OP_NE) {
+		const Node *ka = value_tail(n->lhs), *kb = value_tail(n->rhs);
+		if (kb->kind == N_INT && never_equals_bitwise(ka, kb->value))
+			a = cx(arena_printf("(%s)%s", t->c_name, paren(a, PREC_UNARY)), PREC_UNARY);
+		else if (ka->kind == N_INT && never_equals_bitwise(kb, ka->value))
+			b = cx(arena_printf("(%s)%s", t->c_name, paren(b, PREC_UNARY)), PREC_UNARY);
 	}
 	CExpr r = cx(arena_printf("%s %s %s", operand(a, prec, op, false), binop_c_name(op),
 				  operand(b, prec, op, true)),

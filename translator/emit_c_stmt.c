@@ -267,6 +267,8 @@ static void lower_match_int(Emitter *E, Node *n, Dest d)
 	if (cases.len == 1) {
 		MatchClause *c = cases.items[0];
 		CExpr lit = cx(pattern_literal(E, t, c->pattern), PREC_POSTFIX);
+		if (never_equals_bitwise(value_tail(n->lhs), c->pattern->value))
+			x = cx(arena_printf("(%s)%s", t->c_name, paren(x, PREC_UNARY)), PREC_UNARY);
 		CExpr cond = cx(arena_printf("%s == %s", paren(x, PREC_EQ + 1), lit.s), PREC_EQ);
 		cond.is_binop = true;
 		cond.op = OP_EQ;
