@@ -613,6 +613,7 @@ static bool is_constant_init(const Node *n)
 }
 
 static Type *check_expr(Checker *ck, Node *n, Type *expected);
+static void hint_helper_returns_nothing(const Node *n);
 static bool needs_context(Checker *ck, const Node *n);
 
 static void declare_global(Checker *ck, GlobalDecl *g)
@@ -1042,6 +1043,7 @@ static Type *check_binop(Checker *ck, Node *n, Type *expected)
 			Node *bad = is_int(lt) ? n->rhs : n->lhs;
 			diag_error(bad->span, "%s requires integer operands, got %s", op,
 				   type_str(is_int(lt) ? rt : lt));
+			hint_helper_returns_nothing(bad);
 			return cmp ? ty_bool : NULL;
 		}
 		if (!same_type(lt, rt)) {
@@ -1093,6 +1095,7 @@ static Type *check_let(Checker *ck, Node *n, Type *expected)
 		Type *t = check_expr(ck, b->init, NULL);
 		if (t && t->kind == TY_UNIT) {
 			diag_error(b->init->span, "`%s` is bound to a value of type :unit", b->name);
+			hint_helper_returns_nothing(b->init);
 			t = NULL;
 		}
 		b->var = new_var(ck, b->name, t, b->name_span, false);
@@ -1135,6 +1138,16 @@ static bool check_pattern(Checker *ck, Pattern *p, Type *st)
 {
 	const char *error = NULL;
 	Type *bind = st;
+	const KernelConst *kc = p->kind == PAT_BIND ? kernel_const_by_name(p->bind_name) : NULL;
+	if (kc) {
+		/* a kernel constant is its value, typed like a literal
+		 * (LANGUAGE.md 10.8), not a name that binds the scrutinee */
+		p->kind = PAT_INT;
+		p->value = kc->value;
+		p->negative = kc->negative;
+		p->kconst = kc;
+		p->bind_name = NULL;
+	}
 	switch (p->kind) {
 	case PAT_SOME:
 		if (st && st->kind != TY_PTR)
@@ -1147,9 +1160,13 @@ static bool check_pattern(Checker *ck, Pattern *p, Type *st)
 		break;
 	case PAT_INT:
 		if (st && !is_int(st))
-			error = arena_printf("integer pattern cannot match a value of type %s", type_str(st));
+			error = kc ? arena_printf("kernel constant %s (= %s) cannot match a value of type %s",
+						  kc->name, int_text(kc->value, kc->negative), type_str(st))
+				   : arena_printf("integer pattern cannot match a value of type %s", type_str(st));
 		else if (st && !int_fits(st, p->value, p->negative))
-			error = arena_printf("pattern %s does not fit in %s", int_text(p->value, p->negative),
+			error = arena_printf("pattern %s does not fit in %s",
+					     kc ? arena_printf("%s (= %s)", kc->name, int_text(kc->value, kc->negative))
+						: int_text(p->value, p->negative),
 					     type_str(st));
 		break;
 	case PAT_BOOL:
@@ -1475,7 +1492,10 @@ static Type *check_set(Checker *ck, Node *n)
 	Type *t = check_expr(ck, n->rhs, want);
 	if (want && t && !same_type(want, t)) {
 		diag_error(n->rhs->span, "set! of `%s` requires %s, got %s", what, type_str(want), type_str(t));
-		diag_hint("set! takes the exact type; convert with a cast such as `(%s x)`", want->name);
+		if (t->kind == TY_UNIT)
+			hint_helper_returns_nothing(n->rhs);
+		else
+			diag_hint("set! takes the exact type; convert with a cast such as `(%s x)`", want->name);
 	}
 	return ty_unit;
 }
@@ -1517,7 +1537,10 @@ static Type *check_cast(Checker *ck, Node *n)
 	if (t && !is_int(t)) {
 		diag_error(n->lhs->span, "cast to %s requires an integer operand, got %s",
 			   type_str(n->cast_to), type_str(t));
-		diag_hint("casts convert between integer types only");
+		if (t->kind == TY_UNIT)
+			hint_helper_returns_nothing(n->lhs);
+		else
+			diag_hint("casts convert between integer types only");
 	}
 	return n->cast_to;
 }
@@ -1664,12 +1687,29 @@ static Type *check_builtin(Checker *ck, Node *n, const BuiltinInfo *bi)
 	return NULL;
 }
 
+/* After an error about a :unit value: when it is a call of a helper that
+ * returns nothing, say so (its extern may declare :u64, as vaisto_bpf's
+ * do). */
+static void hint_helper_returns_nothing(const Node *n)
+{
+	if (n && n->kind == N_CALL && n->callee_kind == CALLEE_HELPER && n->callee_extern &&
+	    n->callee_extern->helper && n->callee_extern->helper->returns_nothing)
+		diag_hint("the kernel's bpf_%s returns nothing (RET_VOID): the verifier refuses a read of its result, "
+			  "so the call is :unit whatever its extern declares",
+			  n->callee_extern->helper->name);
+}
+
 /* The type a helper call really returns (LANGUAGE.md section 3: the true
  * return type of a known helper wins over the declared one). Pointers from
  * helpers are nullable and must be matched. */
 static Type *helper_return_type(Checker *ck, ExternDecl *e, Node *call)
 {
 	const char *h = e->name;
+	/* the kernel's RET_VOID (bpf_tail_call, bpf_ringbuf_submit): the
+	 * verifier refuses a read of r0 after it ("R0 !read_ok"), whatever
+	 * the extern declares */
+	if (e->helper && e->helper->returns_nothing)
+		return ty_unit;
 	if (strcmp(h, "map_lookup_elem") == 0) {
 		/* The value type of a known map; a map reached through a :u64
 		 * parameter is not known here, and then the value is read as
@@ -1724,6 +1764,7 @@ static void check_args(Checker *ck, Node *n, Type **types, Param **params, const
 			continue;
 		diag_error(arg->span, "argument %d of `%s` must be %s, got %s", i + 1, callee,
 			   type_str(want), type_str(t));
+		hint_helper_returns_nothing(arg);
 		if (is_int(want) && is_int(t))
 			diag_hint("BPF has no implicit widening; convert it with `(%s ...)`", want->name);
 	}
@@ -1964,6 +2005,7 @@ static void check_fn_body(Checker *ck, FnInfo *fi)
 		Node *last = last_expr(fn->body);
 		diag_error(last && last->span.file ? last->span : fn->span, "return type mismatch in `%s`", fn->name);
 		diag_hint("declared return type is %s but body has type %s", type_str(fn->ret), type_str(t));
+		hint_helper_returns_nothing(last);
 	}
 	ck->fn = NULL;
 }
@@ -2178,6 +2220,70 @@ static void check_export(Checker *ck, const ExportDecl *x)
 
 /* ---- the module ------------------------------------------------------------ */
 
+/* ---- maps passed to :u64 parameters ------------------------------------- */
+
+/* Param var receives one more map (NULL: a map of unknown identity). */
+static void receive_map(Var *param, const MapDecl *map, bool *changed)
+{
+	if (param->handle_maps_differ)
+		return;
+	if (map && (!param->handle_map || param->handle_map == map)) {
+		*changed |= param->handle_map != map;
+		param->handle_map = map;
+		return;
+	}
+	if (map && type_equal(param->handle_map->key, map->key) && type_equal(param->handle_map->value, map->value))
+		return;
+	param->handle_maps_differ = true;
+	param->handle_map = NULL;
+	*changed = true;
+}
+
+/* Every call in n that passes a map, or a parameter that received one, to a
+ * defn's parameter: the map reaches that parameter. */
+static void find_handle_maps(Node *n, bool *changed)
+{
+	if (!n)
+		return;
+	if (n->kind == N_CALL && n->callee_kind == CALLEE_FN && n->callee_fn) {
+		FnDecl *f = n->callee_fn;
+		for (int i = 0; i < n->args.len && i < f->nparams; i++) {
+			Node *a = n->args.items[i];
+			Var *p = f->params[i]->var;
+			if (!p)
+				continue;
+			if (a->kind == N_NAME && a->ref == REF_MAP)
+				receive_map(p, a->ref_map, changed);
+			else if (a->kind == N_NAME && a->ref == REF_VAR && a->ref_var && a->ref_var->is_param &&
+				 (a->ref_var->handle_map || a->ref_var->handle_maps_differ))
+				receive_map(p, a->ref_var->handle_map, changed);
+		}
+	}
+	switch (n->kind) {
+	case N_LET:
+		for (int i = 0; i < n->bindings.len; i++)
+			find_handle_maps(((Binding *)n->bindings.items[i])->init, changed);
+		break;
+	case N_MATCH:
+		for (int i = 0; i < n->clauses.len; i++)
+			find_handle_maps(((MatchClause *)n->clauses.items[i])->body, changed);
+		break;
+	case N_CALL:
+	case N_DO:
+		for (int i = 0; i < n->args.len; i++)
+			find_handle_maps(n->args.items[i], changed);
+		break;
+	default:
+		break;
+	}
+	find_handle_maps(n->lhs, changed);
+	find_handle_maps(n->rhs, changed);
+	find_handle_maps(n->cond, changed);
+	find_handle_maps(n->then, changed);
+	find_handle_maps(n->els, changed);
+	find_handle_maps(n->body, changed);
+}
+
 bool check_module(Module *m)
 {
 	int errors = diag_error_count();
@@ -2208,5 +2314,11 @@ bool check_module(Module *m)
 		check_fn_body(&ck, ck.fns.items[i]);
 	check_call_graph(&ck);
 	check_program(&ck);
+	if (diag_error_count() == errors)
+		for (bool changed = true; changed;) {
+			changed = false;
+			for (int i = 0; i < ck.fns.len; i++)
+				find_handle_maps(((FnInfo *)ck.fns.items[i])->fn->body, &changed);
+		}
 	return diag_error_count() == errors;
 }

@@ -237,6 +237,31 @@ static void packet_candidates(Emitter *E, const Node *n)
 			packet_candidates(E, ((MatchClause *)n->clauses.items[i])->body);
 }
 
+/* Does n read a packet address from the context? */
+static bool reads_packet_field(const Node *n)
+{
+	if (!n)
+		return false;
+	if (is_packet_field(n))
+		return true;
+	if (reads_packet_field(n->lhs) || reads_packet_field(n->rhs) || reads_packet_field(n->cond) ||
+	    reads_packet_field(n->then) || reads_packet_field(n->els) || reads_packet_field(n->body))
+		return true;
+	if (n->kind == N_CALL || n->kind == N_DO)
+		for (int i = 0; i < n->args.len; i++)
+			if (reads_packet_field(n->args.items[i]))
+				return true;
+	if (n->kind == N_LET)
+		for (int i = 0; i < n->bindings.len; i++)
+			if (reads_packet_field(((Binding *)n->bindings.items[i])->init))
+				return true;
+	if (n->kind == N_MATCH)
+		for (int i = 0; i < n->clauses.len; i++)
+			if (reads_packet_field(((MatchClause *)n->clauses.items[i])->body))
+				return true;
+	return false;
+}
+
 /* The packet variables and parameters of the whole module: the greatest
  * fixed point. Every :u64 let variable and parameter of a defn C does not
  * call starts as a packet pointer; walks drop the ones with an init, an
@@ -253,6 +278,7 @@ static void find_packet_pointers(Emitter *E)
 	E->packet_vars.values = arena_alloc(sizeof(*E->packet_vars.values) * E->packet_vars.cap);
 	for (int i = 0; i < E->fns.len; i++) {
 		FnDecl *fn = E->fns.items[i];
+		E->reads_packet |= reads_packet_field(fn->body);
 		for (int k = 0; k < fn->nparams && !fn->is_entry && !fn->exported; k++) {
 			Var *v = fn->params[k]->var;
 			if (v && type_equal(v->type, ty_u64))
@@ -732,7 +758,10 @@ static void emit_map(Emitter *E, StrBuf *out, const MapDecl *md)
 			sb_printf(out, "\t__type(value, %s);\n", c_type(E, md->value));
 	}
 	sb_printf(out, "\t__uint(max_entries, %" PRIu64 ");\n", md->max_entries);
-	if (md->flags)
+	uint32_t required = md->map_type ? md->map_type->required_flags : 0;
+	if (required && md->flags == required)
+		sb_printf(out, "\t__uint(map_flags, %s);\n", md->map_type->required_flags_c);
+	else if (md->flags)
 		sb_printf(out, "\t__uint(map_flags, %" PRIu64 ");\n", md->flags);
 	if (md->pinned)
 		sb_puts(out, "\t__uint(pinning, LIBBPF_PIN_BY_NAME);\n");

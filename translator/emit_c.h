@@ -239,6 +239,7 @@ typedef struct Emitter {
 	Vec *inside;             /* per defn decl: inside its body */
 	PtrIndex decl_index;     /* FnDecl/MapDecl/GlobalDecl/Record* -> decl */
 	PtrIndex packet_nodes;   /* packet expressions printed as void * */
+	bool reads_packet;       /* some function reads ctx data/data_end/data_meta */
 	PtrIndex packet_vars;    /* Var* -> PACKET or NOT_PACKET (find_packet_pointers) */
 } Emitter;
 
@@ -296,6 +297,8 @@ CExpr field_value(Emitter *E, Node *n, bool as_pointer);
 CExpr value_for(Emitter *E, Node *n, const Type *to);
 bool is_bitwise(BinOp op);
 CExpr literal_operand(Emitter *E, Node *n, bool own_type, bool hex);
+const char *kconst_name(Emitter *E, const KernelConst *kc);
+bool never_equals_bitwise(const Node *a, uint64_t bits);
 const char *division_helper_name(const Emitter *E, int which);
 const Node *value_tail(const Node *n);
 bool wraps_unsigned(BinOp op, const Type *t);

@@ -327,7 +327,7 @@ bool needs_stmts(Emitter *E, const Node *n)
  * `discard` is true where the value is thrown away, and then only parts
  * with effects are emitted. */
 
-static bool self_comparison(const Node *n);
+static bool self_comparison(const Node *n); /* constant_comparison */
 
 static void count_let_bindings(Emitter *E, const Node *n)
 {
@@ -924,17 +924,6 @@ static Node *strip_cast_to(Node *n, const Type *to)
  * or sign-changing cast stays visible, it is the point of the line. */
 static bool value_preserving(const Type *from, const Type *to);
 
-/* ... except in a comparison where clang would warn: -Wsign-compare on
- * a signed value compared with an unsigned one ((== d (u64 g)) with g a
- * __s16 keeps (__u64)g), -Wtautological-constant-out-of-range-compare
- * on a narrow value compared with a literal out of its range
- * ((<= (i64 g) 9223372036854775807) keeps (__s64)g). */
-static bool comparison_would_warn(BinOp op, const Node *side, const Node *other, const Type *t)
-{
-	return binop_is_comparison(op) && side->kind == N_CAST && side->lhs->type &&
-	       ((side->lhs->type->is_signed && !t->is_signed) || value_tail(other)->kind == N_INT);
-}
-
 static bool cast_is_implicit(const Node *n, const Type *to)
 {
 	if (n->kind != N_CAST || !to || !is_int_type(to) || !type_equal(n->cast_to, to))
@@ -1031,6 +1020,25 @@ static bool is_hoisted(const Emitter *E, const Node *n)
 
 /* n consumed by a context that converts to type `to` (a declaration, an
  * assignment, a store, a return, an argument of one of our functions). */
+/* Is n's value known where it is compiled: literals, kernel constants and
+ * operators on them? */
+static bool is_constant_expr(const Node *n)
+{
+	switch (n->kind) {
+	case N_INT:
+		return true;
+	case N_NAME:
+		return n->ref == REF_KCONST;
+	case N_CAST:
+	case N_NEG:
+		return is_constant_expr(n->lhs);
+	case N_BINOP:
+		return is_constant_expr(n->lhs) && is_constant_expr(n->rhs);
+	default:
+		return false;
+	}
+}
+
 CExpr value_for(Emitter *E, Node *n, const Type *to)
 {
 	if (is_hoisted(E, n))
@@ -1038,7 +1046,13 @@ CExpr value_for(Emitter *E, Node *n, const Type *to)
 	n = strip_cast_to(n, to);
 	if (cast_is_implicit(n, to))
 		return lower_cast(E, n, true);
-	return lower_value(E, n);
+	CExpr v = lower_value(E, n);
+	/* a constant computed wider than its type, (__u32)(-1) << 0 of an
+	 * :i8, is narrowed explicitly: clang -Wconstant-conversion refuses
+	 * the implicit conversion of a constant that changes its value */
+	if (v.wide && is_constant_expr(n))
+		v = exact(v, n->type);
+	return v;
 }
 
 static int binop_prec(BinOp op)
@@ -1105,11 +1119,8 @@ const Node *value_tail(const Node *n)
 
 /* (== x x) on one variable: clang -Wall calls it tautological, and it is:
  * the value is known. */
-static bool self_comparison(const Node *n)
+static bool same_name(const Node *a, const Node *b)
 {
-	if (n->kind != N_BINOP || !binop_is_comparison(n->op))
-		return false;
-	const Node *a = n->lhs, *b = n->rhs;
 	if (a->kind != N_NAME || b->kind != N_NAME || a->ref != b->ref)
 		return false;
 	if (a->ref == REF_VAR)
@@ -1117,6 +1128,44 @@ static bool self_comparison(const Node *n)
 	if (a->ref == REF_GLOBAL)
 		return a->ref_global == b->ref_global;
 	return false;
+}
+
+/* (== (band x 0x0f) 0x1f), (!= (bor x 1) 2), a match of (band x 0x0f)
+ * with the one pattern 0x1f: a bitwise result a compared with a constant
+ * (bits) it can never equal, which clang -Wall refuses
+ * (-Wtautological-bitwise-compare) unless the bitwise operand is cast to
+ * its own type: (__u32)(x & 0x0f) == 0x1f, the same meaning, as written. */
+bool never_equals_bitwise(const Node *a, uint64_t bits)
+{
+	if (a->kind != N_BINOP || (a->op != OP_AND && a->op != OP_OR) || !a->type || !is_int_type(a->type))
+		return false;
+	const Node *k = value_tail(a->rhs)->kind == N_INT ? value_tail(a->rhs) : value_tail(a->lhs);
+	if (k->kind != N_INT)
+		return false;
+	uint64_t mask = a->type->size == 8 ? UINT64_MAX : (UINT64_C(1) << (8 * a->type->size)) - 1;
+	uint64_t k1 = k->value & mask, k2 = bits & mask;
+	return a->op == OP_AND ? (k2 & ~k1) != 0 : (k1 & ~k2) != 0;
+}
+
+/* A comparison whose result is known where it is compiled: (== x x) on
+ * one variable (through lets that do nothing), which clang -Wall calls
+ * tautological. *value is the result. */
+static bool constant_comparison(const Node *n, bool *value)
+{
+	if (n->kind != N_BINOP || !binop_is_comparison(n->op) || has_effects(n->lhs) || has_effects(n->rhs))
+		return false;
+	const Node *a = value_tail(n->lhs), *b = value_tail(n->rhs);
+	if (same_name(a, b)) {
+		*value = n->op == OP_EQ || n->op == OP_LE || n->op == OP_GE;
+		return true;
+	}
+	return false;
+}
+
+static bool self_comparison(const Node *n)
+{
+	bool value;
+	return constant_comparison(n, &value);
 }
 
 /* A load whose bytes the source swaps (bpf/be16 of it) reads a wire-order
@@ -1198,13 +1247,64 @@ static bool promotes_past_int(BinOp op, const Type *t)
 		(op == OP_SHL && (t->size == 2 || t->is_signed)));
 }
 
+/* A widening C would do by itself that a comparison still writes out, to
+ * keep clang -Wall -Wextra quiet with the same meaning:
+ * - (!= (i64 p) 4598843201546630673) of a :u16 p: C would compare p itself
+ *   with a constant p cannot equal, "always true"
+ *   (-Wtautological-constant-out-of-range-compare);
+ * - (> (u64 g0) g2) of an :i8 g0: a signed operand of an unsigned
+ *   comparison (-Wsign-compare). */
+static bool comparison_keeps_cast(BinOp op, const Node *cast, const Node *other)
+{
+	if (!binop_is_comparison(op) || cast->kind != N_CAST || !cast->lhs->type)
+		return false;
+	const Type *from = cast->lhs->type, *to = cast->type;
+	if (is_int_type(from) && is_int_type(to) && from->is_signed && !to->is_signed && to->size >= 4)
+		return true;
+	const Node *k = value_tail(other);
+	if (k->kind == N_INT)
+		return !int_fits(cast->lhs->type, k->value, k->negative);
+	if (k->kind == N_NAME && k->ref == REF_KCONST && k->ref_kconst)
+		return !int_fits(cast->lhs->type, k->ref_kconst->value, k->ref_kconst->negative);
+	return false;
+}
+
+/* (> (+ pkt 1) data_end): clang folds x + 1 > y to x >= y, from which
+ * the verifier learns no packet range (it needs the register holding
+ * pkt + 1 compared with data_end), and refuses the access after it. The
+ * sum goes through libbpf's barrier_var(), which hides it from the
+ * optimiser, as kernel selftests do for such folds. Only + 1 folds so;
+ * only where the program reads packet addresses, and the sum of a
+ * variable (pure: hoisting it out of && or ?: changes nothing). */
+static bool folds_packet_check(Emitter *E, BinOp op, const Node *sum)
+{
+	if (!E->reads_packet || !binop_is_comparison(op) || op == OP_EQ || op == OP_NE)
+		return false;
+	if (sum->kind != N_BINOP || sum->op != OP_ADD || !type_equal(sum->type, ty_u64) || !is_var_ref(sum->lhs))
+		return false;
+	const Node *k = sum->rhs;
+	return k->kind == N_INT && k->value == 1 && !k->negative;
+}
+
+static void hide_from_folding(Emitter *E, Node *sum)
+{
+	CExpr v = lower_value(E, sum);
+	const char *name = new_local(E, "end");
+	const char *decl = prints_as_packet(E, sum) ? arena_printf("void *%s", name) : c_decl(E, sum->type, name);
+	add_var(E, line_of(sum), decl, name, v.s, false, false);
+	add_line(E, line_of(sum), arena_printf("barrier_var(%s);", name));
+	vec_push(&E->hoisted, sum);
+	vec_push(&E->hoisted_as, (void *)name);
+}
+
 static CExpr lower_binop(Emitter *E, Node *n)
 {
 	BinOp op = n->op;
 	Type *t = n->lhs->type;
-	if (self_comparison(n)) {
+	bool known;
+	if (constant_comparison(n, &known)) {
 		E->uses_bool = true;
-		return cx(op == OP_EQ || op == OP_LE || op == OP_GE ? "true" : "false", PREC_POSTFIX);
+		return cx(known ? "true" : "false", PREC_POSTFIX);
 	}
 	if (op == OP_EQ || op == OP_NE) {
 		CExpr swapped;
@@ -1229,6 +1329,9 @@ static CExpr lower_binop(Emitter *E, Node *n)
 	 * x / 0 = 0 and x % 0 = x. */
 	Node *ops[] = { n->lhs, n->rhs };
 	keep_operand_order(E, ops, 2);
+	for (int i = 0; i < 2; i++)
+		if (folds_packet_check(E, op, ops[i]) && !is_hoisted(E, ops[i]))
+			hide_from_folding(E, ops[i]);
 	const Node *divisor = value_tail(n->rhs);
 	if ((op == OP_DIV || op == OP_REM) && t &&
 	    (t->is_signed || divisor->kind != N_INT || divisor->value == 0)) {
@@ -1248,8 +1351,8 @@ static CExpr lower_binop(Emitter *E, Node *n)
 	 * the other side already has the type: (+ (u64 x) y) is x + y */
 	CExpr a, b;
 	const Node *lhs_tail = value_tail(n->lhs);
-	if (!is_shift && cast_is_implicit(n->lhs, t) && !comparison_would_warn(op, n->lhs, n->rhs, t) &&
-	    prints_as_type(E, n->rhs, t)) {
+	if (!is_shift && cast_is_implicit(n->lhs, t) && prints_as_type(E, n->rhs, t) &&
+	    !comparison_keeps_cast(op, n->lhs, n->rhs)) {
 		a = lower_cast(E, n->lhs, true);
 	} else if (lhs_tail->kind == N_INT && (both_literal || is_shift) && !is_hoisted(E, n->lhs)) {
 		/* a literal that must carry its own type (1ULL << 40), also
@@ -1268,7 +1371,7 @@ static CExpr lower_binop(Emitter *E, Node *n)
 	} else {
 		a = literal_operand(E, n->lhs, false, hex);
 	}
-	if (!is_shift && cast_is_implicit(n->rhs, t) && !comparison_would_warn(op, n->rhs, n->lhs, t) &&
+	if (!is_shift && cast_is_implicit(n->rhs, t) && !comparison_keeps_cast(op, n->rhs, n->lhs) &&
 	    (prints_as_type(E, n->lhs, t) ||
 	     /* a packet pointer plus a widened unsigned offset */
 	     (prints_as_packet(E, n->lhs) && !n->rhs->lhs->type->is_signed)))
@@ -1303,6 +1406,13 @@ static CExpr lower_binop(Emitter *E, Node *n)
 		CExpr r = cx(arena_printf("(%s)(%s)", t->c_name, u->s), PREC_UNARY);
 		r.as_unsigned = u;
 		return r;
+	}
+	if (op == OP_EQ || op == OP_NE) {
+		const Node *ka = value_tail(n->lhs), *kb = value_tail(n->rhs);
+		if (kb->kind == N_INT && never_equals_bitwise(ka, kb->value))
+			a = cx(arena_printf("(%s)%s", t->c_name, paren(a, PREC_UNARY)), PREC_UNARY);
+		else if (ka->kind == N_INT && never_equals_bitwise(kb, ka->value))
+			b = cx(arena_printf("(%s)%s", t->c_name, paren(b, PREC_UNARY)), PREC_UNARY);
 	}
 	CExpr r = cx(arena_printf("%s %s %s", operand(a, prec, op, false), binop_c_name(op),
 				  operand(b, prec, op, true)),
@@ -1428,22 +1538,28 @@ static bool value_in_local(Emitter *E, const Node *n)
  * before the expression they belong to, so earlier operands with effects
  * or reads of state are evaluated first, into locals; when its
  * statements read state (a global, a field), so are earlier operands with
- * effects (a call that sets the global). */
+ * effects (a call that sets the global). An operand evaluated into a local
+ * is itself statements before the expression: the rule applies to the
+ * operands before it too (f(-g0, x + h(), if ...) where h sets g0 and the
+ * if is statements: x + h() is hoisted, so -g0 must be). */
 static void keep_operand_order(Emitter *E, Node **ops, int n)
 {
-	int last = -1, last_reading = -1;
-	for (int i = 0; i < n; i++) {
-		if (needs_stmts(E, ops[i]) && has_effects(ops[i]))
-			last = i;
-		if (needs_stmts(E, ops[i]) && reads_state(ops[i]))
-			last_reading = i;
-	}
-	for (int i = 0; i < last || i < last_reading; i++) {
+	bool *hoist = arena_alloc(sizeof(*hoist) * (size_t)(n + 1));
+	bool later_effects = false, later_reads = false;
+	for (int i = n - 1; i >= 0; i--) {
 		Node *op = ops[i];
-		bool effects = has_effects(op);
-		if (!op->type || op->type->kind == TY_UNIT || op->type->kind == TY_MAP ||
-		    !(i < last ? effects || reads_state(op) : effects))
+		bool effects = has_effects(op), reads = reads_state(op);
+		hoist[i] = op->type && op->type->kind != TY_UNIT && op->type->kind != TY_MAP &&
+			   ((later_effects && (effects || reads)) || (later_reads && effects));
+		if (hoist[i] || needs_stmts(E, op)) {
+			later_effects |= effects;
+			later_reads |= reads;
+		}
+	}
+	for (int i = 0; i < n; i++) {
+		if (!hoist[i])
 			continue;
+		Node *op = ops[i];
 		CExpr v = lower_value(E, op);
 		if (value_in_local(E, op)) {
 			/* already an immutable local (a let's variable, or the
@@ -1457,6 +1573,20 @@ static void keep_operand_order(Emitter *E, Node **ops, int n)
 		vec_push(&E->hoisted, op);
 		vec_push(&E->hoisted_as, (void *)name);
 	}
+}
+
+/* A kernel constant's C name; its header is included. */
+const char *kconst_name(Emitter *E, const KernelConst *kc)
+{
+	const char *h = kc->header;
+	if (h && strcmp(h, "linux/bpf.h") != 0) {
+		bool seen = false;
+		for (int i = 0; i < E->kconst_headers.len; i++)
+			seen |= strcmp(E->kconst_headers.items[i], h) == 0;
+		if (!seen)
+			vec_push(&E->kconst_headers, (void *)h);
+	}
+	return kc->name;
 }
 
 CExpr lower_value(Emitter *E, Node *n)
@@ -1491,17 +1621,8 @@ CExpr lower_value(Emitter *E, Node *n)
 		case REF_GLOBAL:
 			return cx(n->ref_global->c_name, PREC_POSTFIX);
 		case REF_KCONST:
-			if (n->ref_kconst) {
-				const char *h = n->ref_kconst->header;
-				if (h && strcmp(h, "linux/bpf.h") != 0) {
-					bool seen = false;
-					for (int i = 0; i < E->kconst_headers.len; i++)
-						seen |= strcmp(E->kconst_headers.items[i], h) == 0;
-					if (!seen)
-						vec_push(&E->kconst_headers, (void *)h);
-				}
-				return cx(n->ref_kconst->name, PREC_POSTFIX);
-			}
+			if (n->ref_kconst)
+				return cx(kconst_name(E, n->ref_kconst), PREC_POSTFIX);
 			return cx(n->name, PREC_POSTFIX);
 		case REF_NONE:
 			break;
@@ -1677,8 +1798,11 @@ static CExpr lower_builtin(Emitter *E, Node *n)
 	case BI_LE: {
 		/* BPF programs run in the host's byte order, which for the
 		 * little-endian targets libbpf 1.1 supports is the identity */
-		CExpr v = lower_value(E, a[0]);
-		return v;
+		if (a[0]->kind == N_INT)
+			/* the value has the call's width in C too: (bsl (bpf/le64
+			 * 9) 53) shifts a 64-bit 9 (clang -Wshift-count-overflow) */
+			return literal_operand(E, a[0], true, false);
+		return lower_value(E, a[0]);
 	}
 	case BI_NONE:
 		break;

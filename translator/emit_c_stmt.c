@@ -217,6 +217,14 @@ static void lower_match_two_way(Emitter *E, Node *n, Dest d)
 	lower_if(E, n, p, yes ? yes->body : NULL, no ? no->body : NULL, d);
 }
 
+/* An integer pattern as written: 0x800, '\n', XDP_DROP. */
+static const char *pattern_literal(Emitter *E, const Type *t, const Pattern *p)
+{
+	if (p->kconst)
+		return kconst_name(E, p->kconst);
+	return int_literal(t, p->value, p->negative, false, false, source_spelling(p->span, p->value, p->negative));
+}
+
 /* match on an integer: a switch, or an if for a single literal. */
 static void lower_match_int(Emitter *E, Node *n, Dest d)
 {
@@ -258,9 +266,9 @@ static void lower_match_int(Emitter *E, Node *n, Dest d)
 	}
 	if (cases.len == 1) {
 		MatchClause *c = cases.items[0];
-		CExpr lit = cx(int_literal(t, c->pattern->value, c->pattern->negative, false, false,
-					   source_spelling(c->pattern->span, c->pattern->value, c->pattern->negative)),
-			       PREC_POSTFIX);
+		CExpr lit = cx(pattern_literal(E, t, c->pattern), PREC_POSTFIX);
+		if (never_equals_bitwise(value_tail(n->lhs), c->pattern->value))
+			x = cx(arena_printf("(%s)%s", t->c_name, paren(x, PREC_UNARY)), PREC_UNARY);
 		CExpr cond = cx(arena_printf("%s == %s", paren(x, PREC_EQ + 1), lit.s), PREC_EQ);
 		cond.is_binop = true;
 		cond.op = OP_EQ;
@@ -281,10 +289,7 @@ static void lower_match_int(Emitter *E, Node *n, Dest d)
 		if (i == cases.len && !flatten && b->stmts.len == 1)
 			break; /* an empty default */
 		CCase *cc = arena_alloc(sizeof(*cc));
-		cc->label = i < cases.len ? arena_printf("case %s:", int_literal(t, c->pattern->value,
-										  c->pattern->negative, false, false,
-										  source_spelling(c->pattern->span, c->pattern->value, c->pattern->negative)))
-					  : "default:";
+		cc->label = i < cases.len ? arena_printf("case %s:", pattern_literal(E, t, c->pattern)) : "default:";
 		cc->body = b;
 		vec_push(&s->cases, cc);
 	}
@@ -330,6 +335,48 @@ static void lower_for(Emitter *E, Node *n)
 	s->then = branch(E, n->body, (Dest){ DEST_DISCARD, NULL, NULL });
 }
 
+/* May evaluating n set the global g, itself or through the functions it
+ * calls? (Hand-written C may set anything.) */
+static bool may_set_global(const Node *n, const GlobalDecl *g, int depth)
+{
+	if (!n)
+		return false;
+	if (depth > 64)
+		return true;  /* no deeper call chain loads; stay safe */
+	switch (n->kind) {
+	case N_SET:
+		if (!n->lhs && n->ref_global == g)
+			return true;
+		break;
+	case N_CALL:
+		if (n->callee_kind == CALLEE_C ||
+		    (n->callee_kind == CALLEE_FN && may_set_global(n->callee_fn->body, g, depth + 1)))
+			return true;
+		/* the arguments, like a do's items */
+		__attribute__((fallthrough));
+	case N_DO:
+		for (int i = 0; i < n->args.len; i++)
+			if (may_set_global(n->args.items[i], g, depth))
+				return true;
+		break;
+	case N_LET:
+		for (int i = 0; i < n->bindings.len; i++)
+			if (may_set_global(((Binding *)n->bindings.items[i])->init, g, depth))
+				return true;
+		break;
+	case N_MATCH:
+		for (int i = 0; i < n->clauses.len; i++)
+			if (may_set_global(((MatchClause *)n->clauses.items[i])->body, g, depth))
+				return true;
+		break;
+	default:
+		break;
+	}
+	return may_set_global(n->lhs, g, depth) || may_set_global(n->rhs, g, depth) ||
+	       may_set_global(n->cond, g, depth) || may_set_global(n->then, g, depth) ||
+	       may_set_global(n->els, g, depth) || may_set_global(n->body, g, depth);
+}
+
 static void lower_set(Emitter *E, Node *n)
 {
 	const char *target;
@@ -342,8 +389,11 @@ static void lower_set(Emitter *E, Node *n)
 		t = n->ref_global ? n->ref_global->type : n->rhs->type;
 	}
 	Node *v = n->rhs;
-	/* (set! g (+ g x)) -> g += x */
+	/* (set! g (+ g x)) -> g += x; not when x may set g (a call of a
+	 * function that does): clang evaluates the right of g ^= f() before
+	 * it reads g, where the source reads g first */
 	if (v->kind == N_BINOP && !binop_is_comparison(v->op) &&
+	    !(n->lhs ? has_effects(v->rhs) : may_set_global(v->rhs, n->ref_global, 0)) &&
 	    !((v->op == OP_DIV || v->op == OP_REM) && t && t->is_signed) && !wraps_unsigned(v->op, t)) {
 		bool same = false;
 		if (!n->lhs && v->lhs->kind == N_NAME && v->lhs->ref == REF_GLOBAL)
@@ -358,6 +408,10 @@ static void lower_set(Emitter *E, Node *n)
 		}
 	}
 	CExpr val = value_for(E, v, t);
+	/* (set! g g) changes nothing; C's g = g; is refused by clang -Wall
+	 * (-Wself-assign) */
+	if (strcmp(val.s, target) == 0)
+		return;
 	add_line(E, line_of(n), arena_printf("%s = %s;", target, paren(val, PREC_ASSIGN)));
 }
 

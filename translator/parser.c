@@ -1158,6 +1158,8 @@ static Decl *parse_defmap(Parser *p, Sexp *form)
 	}
 	if (!ok)
 		return NULL;
+	if (md->map_type)
+		md->flags |= md->map_type->required_flags;
 	Decl *d = new_decl(D_MAP, form);
 	d->u.map = md;
 	return d;

@@ -144,27 +144,30 @@ bool prog_section_known(const ProgKindInfo *kind, const char *section)
  * perf_event_array may omit both (libbpf sizes them as 4-byte ints);
  * ringbuf, queue and stack must omit the key (the kernel requires
  * key_size 0) and ringbuf the value too. lpm_trie additionally needs
- * BPF_F_NO_PREALLOC in its flags: the emitter adds it. */
+ * BPF_F_NO_PREALLOC in its flags (the kernel's trie_alloc_check refuses
+ * it without): the parser adds the required flags to the map's. */
 static const MapTypeInfo map_types[] = {
-	/* name, c_enum, needs_key, needs_value, core, key none, value none */
-	{ "hash", "BPF_MAP_TYPE_HASH", true, true, true, false, false },
-	{ "array", "BPF_MAP_TYPE_ARRAY", true, true, true, false, false },
-	{ "prog_array", "BPF_MAP_TYPE_PROG_ARRAY", true, true, true, false, false },
-	{ "perf_event_array", "BPF_MAP_TYPE_PERF_EVENT_ARRAY", false, false, true, false, false },
-	{ "ringbuf", "BPF_MAP_TYPE_RINGBUF", false, false, true, true, true },
-	{ "percpu_hash", "BPF_MAP_TYPE_PERCPU_HASH", true, true, false, false, false },
-	{ "percpu_array", "BPF_MAP_TYPE_PERCPU_ARRAY", true, true, false, false, false },
-	{ "lru_hash", "BPF_MAP_TYPE_LRU_HASH", true, true, false, false, false },
-	{ "lru_percpu_hash", "BPF_MAP_TYPE_LRU_PERCPU_HASH", true, true, false, false, false },
-	{ "lpm_trie", "BPF_MAP_TYPE_LPM_TRIE", true, true, false, false, false },
-	{ "queue", "BPF_MAP_TYPE_QUEUE", false, true, false, true, false },
-	{ "stack", "BPF_MAP_TYPE_STACK", false, true, false, true, false },
-	{ "stack_trace", "BPF_MAP_TYPE_STACK_TRACE", true, true, false, false, false },
-	{ "devmap", "BPF_MAP_TYPE_DEVMAP", true, true, false, false, false },
-	{ "cpumap", "BPF_MAP_TYPE_CPUMAP", true, true, false, false, false },
-	{ "xskmap", "BPF_MAP_TYPE_XSKMAP", true, true, false, false, false },
-	{ "sockmap", "BPF_MAP_TYPE_SOCKMAP", true, true, false, false, false },
-	{ "sockhash", "BPF_MAP_TYPE_SOCKHASH", true, true, false, false, false },
+	/* name, c_enum, needs_key, needs_value, core, key none, value none,
+	 * required flags */
+	{ "hash", "BPF_MAP_TYPE_HASH", true, true, true, false, false, 0, NULL },
+	{ "array", "BPF_MAP_TYPE_ARRAY", true, true, true, false, false, 0, NULL },
+	{ "prog_array", "BPF_MAP_TYPE_PROG_ARRAY", true, true, true, false, false, 0, NULL },
+	{ "perf_event_array", "BPF_MAP_TYPE_PERF_EVENT_ARRAY", false, false, true, false, false, 0, NULL },
+	{ "ringbuf", "BPF_MAP_TYPE_RINGBUF", false, false, true, true, true, 0, NULL },
+	{ "percpu_hash", "BPF_MAP_TYPE_PERCPU_HASH", true, true, false, false, false, 0, NULL },
+	{ "percpu_array", "BPF_MAP_TYPE_PERCPU_ARRAY", true, true, false, false, false, 0, NULL },
+	{ "lru_hash", "BPF_MAP_TYPE_LRU_HASH", true, true, false, false, false, 0, NULL },
+	{ "lru_percpu_hash", "BPF_MAP_TYPE_LRU_PERCPU_HASH", true, true, false, false, false, 0, NULL },
+	{ "lpm_trie", "BPF_MAP_TYPE_LPM_TRIE", true, true, false, false, false, BPF_F_NO_PREALLOC,
+	  "BPF_F_NO_PREALLOC" },
+	{ "queue", "BPF_MAP_TYPE_QUEUE", false, true, false, true, false, 0, NULL },
+	{ "stack", "BPF_MAP_TYPE_STACK", false, true, false, true, false, 0, NULL },
+	{ "stack_trace", "BPF_MAP_TYPE_STACK_TRACE", true, true, false, false, false, 0, NULL },
+	{ "devmap", "BPF_MAP_TYPE_DEVMAP", true, true, false, false, false, 0, NULL },
+	{ "cpumap", "BPF_MAP_TYPE_CPUMAP", true, true, false, false, false, 0, NULL },
+	{ "xskmap", "BPF_MAP_TYPE_XSKMAP", true, true, false, false, false, 0, NULL },
+	{ "sockmap", "BPF_MAP_TYPE_SOCKMAP", true, true, false, false, false, 0, NULL },
+	{ "sockhash", "BPF_MAP_TYPE_SOCKHASH", true, true, false, false, false, 0, NULL },
 };
 
 const MapTypeInfo *map_type_by_name(const char *name)
@@ -272,8 +275,8 @@ const KernelConst *kernel_const_table(int *count)
 /* ---- libbpf helpers ----------------------------------------------------- */
 
 static const HelperInfo helpers[] = {
-#define HELPER(name, id, nparams, returns_pointer, decl) \
-	{ name, id, decl, nparams, returns_pointer },
+#define HELPER(name, id, nparams, returns_pointer, returns_nothing, decl) \
+	{ name, id, decl, nparams, returns_pointer, returns_nothing },
 #include "helpers.gen.h"
 #undef HELPER
 };
@@ -337,8 +340,12 @@ Type *helper_by_value_type(const Node *call, int i)
 	if (!kind)
 		return NULL;
 	Node *map = map_arg < call->args.len ? call->args.items[map_arg] : NULL;
-	if (map && map->kind == N_NAME && map->ref == REF_MAP && map->ref_map) {
-		Type *t = kind == 'k' ? map->ref_map->key : kind == 'v' ? map->ref_map->value : NULL;
+	/* the map itself, or a map handle parameter every call passes it */
+	const MapDecl *md = !map || map->kind != N_NAME ? NULL
+			    : map->ref == REF_MAP ? map->ref_map
+			    : map->ref == REF_VAR && map->ref_var ? map->ref_var->handle_map : NULL;
+	if (md) {
+		Type *t = kind == 'k' ? md->key : kind == 'v' ? md->value : NULL;
 		if (t)
 			return t;
 	}

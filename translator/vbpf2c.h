@@ -278,6 +278,8 @@ typedef struct MapTypeInfo {
 	bool core;               /* in vaisto_bpf's set; else extension 10.2 */
 	bool key_must_be_none;   /* ringbuf, queue, stack: the kernel wants key_size 0 */
 	bool value_must_be_none; /* ringbuf: no value type either */
+	uint32_t required_flags; /* map_flags the kernel requires of the type */
+	const char *required_flags_c; /* their C spelling, "BPF_F_NO_PREALLOC" */
 } MapTypeInfo;
 const MapTypeInfo *map_type_by_name(const char *name);
 /* The whole table, for tests and for listing the names in a hint. */
@@ -290,6 +292,7 @@ typedef struct HelperInfo {
 	const char *c_decl;      /* the libbpf declaration, for messages */
 	int nparams;             /* -1 for variadic */
 	bool returns_pointer;
+	bool returns_nothing;    /* the kernel's RET_VOID: r0 is unreadable after */
 } HelperInfo;
 const HelperInfo *helper_by_name(const char *name);
 const HelperInfo *helper_table(int *count);
@@ -416,7 +419,7 @@ typedef struct Binding {
 typedef enum PatternKind {
 	PAT_SOME,      /* (Some name) or (Some _): bind_name NULL for _ */
 	PAT_NONE,      /* (None) */
-	PAT_INT,       /* integer literal */
+	PAT_INT,       /* integer literal, or a kernel constant (kconst) */
 	PAT_BOOL,      /* true / false */
 	PAT_WILD,      /* _ */
 	PAT_BIND,      /* a name: binds the scrutinee */
@@ -428,6 +431,7 @@ typedef struct Pattern {
 	const char *bind_name;
 	uint64_t value;
 	bool negative;
+	const struct KernelConst *kconst; /* checker: a PAT_INT written XDP_DROP */
 	Var *var;                       /* checker: PAT_SOME / PAT_BIND */
 } Pattern;
 
@@ -497,6 +501,13 @@ struct Var {
 	Span span;
 	bool is_param;
 	int uses;                       /* checker: reads of the variable */
+	/* checker: a :u64 parameter every call passes the same map (or maps
+	 * of the same key and value types), directly or through a parameter
+	 * of its caller: the map whose key and value types the helpers'
+	 * by-value copies take (LANGUAGE.md 5). NULL when none or when
+	 * handle_maps_differ. */
+	const struct MapDecl *handle_map;
+	bool handle_maps_differ;
 };
 
 /* ---- top-level declarations ------------------------------------------- */

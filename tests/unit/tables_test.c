@@ -103,6 +103,11 @@ Test(tables, helper_signatures)
 				    "struct bpf_sock_tuple *tuple, __u32 tuple_size, "
 				    "__u64 netns, __u64 flags)");
 
+	/* the kernel's RET_VOID, whether libbpf says void or long */
+	cr_assert(helper_by_name("tail_call")->returns_nothing);
+	cr_assert(helper_by_name("ringbuf_submit")->returns_nothing);
+	cr_assert_not(helper_by_name("map_update_elem")->returns_nothing);
+
 	cr_assert_null(helper_by_name("no_such_helper"));
 	cr_assert_null(helper_by_name("bpf_map_lookup_elem"));
 	cr_assert_null(helper_by_name("map_lookup_and_delete_elem"));
@@ -128,9 +133,9 @@ Test(tables, gen_helpers_joins_wrapped_declarations)
 	size_t n = fread(out, 1, sizeof(out) - 1, p);
 	out[n] = '\0';
 	cr_assert_eq(pclose(p), 0);
-	cr_assert(strstr(out, "HELPER(\"wrapped\", 7, 2, false, \"long bpf_wrapped(void *a, __u32 b)\")\n"),
+	cr_assert(strstr(out, "HELPER(\"wrapped\", 7, 2, false, false, \"long bpf_wrapped(void *a, __u32 b)\")\n"),
 		  "got:\n%s", out);
-	cr_assert(strstr(out, "HELPER(\"ptr\", 9, 0, true, \"struct x *bpf_ptr(void)\")\n"),
+	cr_assert(strstr(out, "HELPER(\"ptr\", 9, 0, true, false, \"struct x *bpf_ptr(void)\")\n"),
 		  "got:\n%s", out);
 	cr_assert_null(strstr(out, "not_a_helper"));
 
