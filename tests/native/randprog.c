@@ -60,9 +60,12 @@ static uint64_t next64(void) { return (uint64_t)next() << 32 | next(); }
 static char *body;
 static size_t body_len, body_cap;
 
+static int literal_slot = -1;   /* see leaf(): anything written ends it */
+
 __attribute__((format(printf, 1, 2)))
 static void out(const char *fmt, ...)
 {
+	literal_slot = -1;
 	va_list ap;
 	va_start(ap, fmt);
 	int n = vsnprintf(NULL, 0, fmt, ap);
@@ -315,6 +318,13 @@ static void condition(int depth);
  * that honours it (typed_here) passes it on to its first operand. */
 static bool self_typed, typed_here;
 
+/* A literal passed as a map helper's key or value becomes a temporary of
+ * the map's key or value type (LANGUAGE.md section 5), so it must fit
+ * there as well as in the helper's parameter type. literal_slot, set just
+ * before such an argument, is that map type: a leaf written before
+ * anything else (the whole argument) takes it; out() ends it, since a
+ * literal inside a form is typed by its operator. -1 elsewhere. */
+
 static void typed_expr(int t, int depth)
 {
 	self_typed = true;
@@ -412,19 +422,32 @@ static void literal(int t, bool nonzero)
 /* ---- the forms, as data ------------------------------------------------------ */
 
 /* A leaf: a name in scope of type t, or cast to t. */
+/* The type whose literals fit both t and the map's slot type: unsigned
+ * parameters take a signed slot's non-negative values only. */
+static int literal_type_for(int t, int slot)
+{
+	if (slot < 0)
+		return t;
+	if (types[slot].is_signed != types[t].is_signed)
+		return U8;
+	return types[slot].bits < types[t].bits ? slot : t;
+}
+
 static void leaf(int t)
 {
 	bool must = self_typed || typed_here;
+	int lt = literal_type_for(t, literal_slot);
 	self_typed = typed_here = false;
+	literal_slot = -1;
 	if (!must && (nscope == 0 || chance(15))) {
-		literal(t, false);
+		literal(lt, false);
 		return;
 	}
 	int s = pick(nscope);
 	for (int tries = 0; scope[s].type < 0 && tries < nscope; tries++)
 		s = (s + 1) % nscope;
 	if (scope[s].type < 0) {
-		literal(t, false);
+		literal(lt, false);
 		return;
 	}
 	if (scope[s].type == t)
@@ -679,15 +702,25 @@ static int map_of_role(enum role role)
 }
 
 /* A key: often small, so that the entries the cases set are found. */
-static void key(int depth)
+static void key(int m, int depth)
 {
 	if (chance(50)) {
 		out("(band ");
 		expr(key_type, depth - 1);
 		out(" 7)");
 	} else {
+		literal_slot = m >= 0 ? maps[m].key : -1;
 		expr(key_type, depth - 1);
+		literal_slot = -1;
 	}
+}
+
+/* An integer value for map m (map_update_elem's third argument). */
+static void map_value(int m, int depth)
+{
+	literal_slot = m >= 0 ? maps[m].value : -1;
+	expr(U64, depth - 1);
+	literal_slot = -1;
 }
 
 /* (match (lookup m k) [(Some p) ... p ...] [(None) default]) */
@@ -703,7 +736,7 @@ static void lookup(int t, int depth)
 	}
 	const char *p = fresh(record ? "rec" : "ptr");
 	out("(match (%s m%d ", use(H_LOOKUP), m);
-	key(depth);
+	key(m, depth);
 	out(")\n      [(Some %s) ", p);
 	if (record)
 		at.record_ptr = p;
@@ -844,13 +877,13 @@ static void helper_value(int t, int depth)
 			leaf(t);
 		} else if (!maps[m].type->array && pick(2)) {
 			out("(%s (%s m%d ", types[t].name, use(H_DELETE), m);
-			key(depth);
+			key(m, depth);
 			out("))");
 		} else {
 			out("(%s (%s m%d ", types[t].name, use(H_UPDATE), m);
-			key(depth);
+			key(m, depth);
 			out(" ");
-			expr(U64, depth - 1);
+			map_value(m, depth);
 			out(" 0))");
 		}
 		break;
@@ -1050,7 +1083,7 @@ static void loop(int depth)
 		 * variable's own address, &i, and clang's loop over a
 		 * variable in memory is one the verifier cannot follow */
 		out(" (%s m%d (+ (%s %s) 1) ", use(H_UPDATE), m, types[key_type].name, var);
-		expr(U64, depth - 1);
+		map_value(m, depth);
 		out(" 0))");
 		break;
 	}
@@ -1067,9 +1100,9 @@ static void update(int depth)
 		return;
 	}
 	out("(%s m%d ", use(H_UPDATE), m);
-	key(depth);
+	key(m, depth);
 	out(" ");
-	expr(U64, depth - 1);
+	map_value(m, depth);
 	out(" %s)", (const char *[]){ "0", "BPF_ANY", "BPF_NOEXIST", "BPF_EXIST" }[pick(4)]);
 }
 
@@ -1081,7 +1114,7 @@ static void delete(int depth)
 		return;
 	}
 	out("(%s m%d ", use(H_DELETE), m);
-	key(depth);
+	key(m, depth);
 	out(")");
 }
 
@@ -1280,7 +1313,7 @@ static void lookup_statement(int depth)
 	}
 	const char *p = fresh("ptr");
 	out("(match (%s m%d ", use(H_LOOKUP), m);
-	key(depth);
+	key(m, depth);
 	out(")\n      [(Some %s) ", p);
 	if (maps[m].value == U64)
 		at.value_ptr = p;
@@ -1598,9 +1631,9 @@ static void function(int f)
 	if (fn->map >= 0) {
 		/* the map passed in, used as a map */
 		out(" (%s map ", use(H_UPDATE));
-		key(2);
+		key(fn->map, 2);
 		out(" ");
-		expr(U64, 2);
+		map_value(fn->map, 3);
 		out(" 0)");
 	}
 	for (int n = pick(3); n > 0; n--) {
