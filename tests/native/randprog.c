@@ -1652,7 +1652,8 @@ static void function(int f)
 
 /* A tenth of the programs are tracing programs over the kernel's types:
  * tp_btf, fentry and fexit entries typed by the kernel's prototypes,
- * raw_tracepoint arguments typed with k/arg, bpf/get_current_task_btf,
+ * raw_tracepoint arguments typed with k/arg, an lsm hook,
+ * bpf/get_current_task_btf,
  * CO-RE reads of task_struct members through chains of task pointers,
  * k/exists?, k/read-str into a record's array field, array fields read and
  * written by element. The native backend refuses them (a skip, at a
@@ -1679,6 +1680,8 @@ static const struct ktrace {
 	 * libbpf has resolved the target and the CO-RE reads */
 	{ "fentry", "wake_up_process", { "t0 :k/task_struct" }, 1, 0, KT_LOAD_EPERM },
 	{ "fexit", "wake_up_process", { "t0 :k/task_struct", "ret :i32" }, 1, 0, KT_LOAD_EPERM },
+	/* and every BPF LSM program: loaded as far as the kernel */
+	{ "lsm", "file_open", { "ctx :u64" }, 0, 0, KT_LOAD_EPERM },
 };
 static const struct ktrace *ktrace;
 
@@ -1838,7 +1841,8 @@ static void kernel_cases(void)
 {
 	switch (ktrace->test) {
 	case KT_LOAD_EPERM:
-		printf("# this kernel refuses fentry/fexit programs (docs/kernel_types.md)\nload-may-fail EPERM\n");
+		printf("# this kernel refuses fentry, fexit and lsm programs (docs/kernel_types.md)\n"
+		       "load-may-fail EPERM\n");
 		break;
 	case KT_TRIGGER:
 		/* attached, run by /bin/true's fork, exec and exit */
