@@ -6,9 +6,14 @@
 # Some/None from lookups and ring buffers, records, globals, loops,
 # subprograms of 0-5 arguments taking packets and maps, every test-runnable
 # map type and program kind, byte order, packet and stack loads and
-# stores, helpers with and without used results) and its cases (real
+# stores, helpers with and without used results; a tenth are tracing
+# programs over the kernel's types: tp_btf, fentry, fexit, lsm,
+# raw_tracepoint with k/arg, CO-RE reads, k/exists?, k/read-str, array
+# fields, which the native backend refuses and the clang side must load,
+# attach and run) and its cases (real
 # Ethernet/VLAN/ARP/IPv4/IPv6/TCP/UDP/ICMP frames, truncated and random
-# ones; raw tracepoint arguments). tests/native/diffone.sh is the oracle:
+# ones; raw tracepoint arguments; `trigger /bin/true` for attached
+# tracing programs). tests/native/diffone.sh is the oracle:
 # `vbpf2c --check` must accept it, the C must be -Wall -Wextra -Werror
 # clean, both objects must load, and after every run the return value,
 # the packet, every map entry and every global must be the same (`vbpf2c

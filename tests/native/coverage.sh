@@ -86,6 +86,20 @@ rows() {
 	printf 'statement\tconstant condition\t\\((if|cond \\[|andalso|orelse|not|match) (true|false)[ )]\n'
 	printf 'statement\tbyte order of a constant\t\\(bpf/(be|le)[0-9]+ [0-9\\\\A-Z]\n'
 	printf 'statement\tringbuf record to a :u64\t\\(fill ev\n'
+	# kernel types (LANGUAGE.md 11) and array fields (10.9)
+	printf 'kernel\t:k/ type\t:k/[a-z_]+\n'
+	# (randprog's kernel pointers: t0 t1 t entry and defn parameters,
+	# a0 a1 from k/arg, cur from get_current_task_btf)
+	printf 'kernel\tCO-RE read\t\\(\\. (t[0-9]?|a[0-9]|cur) :[a-z_]+[ )]\n'
+	printf 'kernel\tCO-RE chain through pointers\t\\(\\. (t[0-9]?|a[0-9]|cur) :(real_parent|parent|group_leader) :\n'
+	printf 'kernel\tCO-RE read of an embedded struct\t\\(\\. (t[0-9]?|a[0-9]|cur) (:[a-z_]+ )*:se :\n'
+	printf 'kernel\tCO-RE bitfield\t:in_execve\\)\n'
+	printf 'kernel\tget_current_task_btf typed\t\\(bpf/get_current_task_btf\\)\n'
+	printf 'kernel\tkernel pointer as a defn parameter\t\\(defn [a-z0-9_]+ \\[[^]]*:k/\n'
+	printf 'kernel\tkernel pointer as an address\t\\(== \\(u64 (t[0-9]?|a[0-9]|cur)\\) \n'
+	printf 'record\tarray field\t\\(deftype [A-Za-z]+ \\[[^]]*\\[:[a-z0-9]+ [0-9]+\\]\n'
+	printf 'record\tarray field address\t\\(\\. [a-z0-9]+ :comm\\) \n'
+	printf 'record\tarray element\t\\(\\. [a-z0-9]+ :[a-z_0-9]+ [0-9]+\\)\n'
 }
 
 rows >"${TMPDIR:-/tmp}/coverage-rows.$$"

@@ -60,9 +60,12 @@ static uint64_t next64(void) { return (uint64_t)next() << 32 | next(); }
 static char *body;
 static size_t body_len, body_cap;
 
+static int literal_slot = -1;   /* see leaf(): anything written ends it */
+
 __attribute__((format(printf, 1, 2)))
 static void out(const char *fmt, ...)
 {
+	literal_slot = -1;
 	va_list ap;
 	va_start(ap, fmt);
 	int n = vsnprintf(NULL, 0, fmt, ap);
@@ -315,6 +318,13 @@ static void condition(int depth);
  * that honours it (typed_here) passes it on to its first operand. */
 static bool self_typed, typed_here;
 
+/* A literal passed as a map helper's key or value becomes a temporary of
+ * the map's key or value type (LANGUAGE.md section 5), so it must fit
+ * there as well as in the helper's parameter type. literal_slot, set just
+ * before such an argument, is that map type: a leaf written before
+ * anything else (the whole argument) takes it; out() ends it, since a
+ * literal inside a form is typed by its operator. -1 elsewhere. */
+
 static void typed_expr(int t, int depth)
 {
 	self_typed = true;
@@ -412,19 +422,32 @@ static void literal(int t, bool nonzero)
 /* ---- the forms, as data ------------------------------------------------------ */
 
 /* A leaf: a name in scope of type t, or cast to t. */
+/* The type whose literals fit both t and the map's slot type: unsigned
+ * parameters take a signed slot's non-negative values only. */
+static int literal_type_for(int t, int slot)
+{
+	if (slot < 0)
+		return t;
+	if (types[slot].is_signed != types[t].is_signed)
+		return U8;
+	return types[slot].bits < types[t].bits ? slot : t;
+}
+
 static void leaf(int t)
 {
 	bool must = self_typed || typed_here;
+	int lt = literal_type_for(t, literal_slot);
 	self_typed = typed_here = false;
+	literal_slot = -1;
 	if (!must && (nscope == 0 || chance(15))) {
-		literal(t, false);
+		literal(lt, false);
 		return;
 	}
 	int s = pick(nscope);
 	for (int tries = 0; scope[s].type < 0 && tries < nscope; tries++)
 		s = (s + 1) % nscope;
 	if (scope[s].type < 0) {
-		literal(t, false);
+		literal(lt, false);
 		return;
 	}
 	if (scope[s].type == t)
@@ -679,15 +702,25 @@ static int map_of_role(enum role role)
 }
 
 /* A key: often small, so that the entries the cases set are found. */
-static void key(int depth)
+static void key(int m, int depth)
 {
 	if (chance(50)) {
 		out("(band ");
 		expr(key_type, depth - 1);
 		out(" 7)");
 	} else {
+		literal_slot = m >= 0 ? maps[m].key : -1;
 		expr(key_type, depth - 1);
+		literal_slot = -1;
 	}
+}
+
+/* An integer value for map m (map_update_elem's third argument). */
+static void map_value(int m, int depth)
+{
+	literal_slot = m >= 0 ? maps[m].value : -1;
+	expr(U64, depth - 1);
+	literal_slot = -1;
 }
 
 /* (match (lookup m k) [(Some p) ... p ...] [(None) default]) */
@@ -703,7 +736,7 @@ static void lookup(int t, int depth)
 	}
 	const char *p = fresh(record ? "rec" : "ptr");
 	out("(match (%s m%d ", use(H_LOOKUP), m);
-	key(depth);
+	key(m, depth);
 	out(")\n      [(Some %s) ", p);
 	if (record)
 		at.record_ptr = p;
@@ -844,13 +877,13 @@ static void helper_value(int t, int depth)
 			leaf(t);
 		} else if (!maps[m].type->array && pick(2)) {
 			out("(%s (%s m%d ", types[t].name, use(H_DELETE), m);
-			key(depth);
+			key(m, depth);
 			out("))");
 		} else {
 			out("(%s (%s m%d ", types[t].name, use(H_UPDATE), m);
-			key(depth);
+			key(m, depth);
 			out(" ");
-			expr(U64, depth - 1);
+			map_value(m, depth);
 			out(" 0))");
 		}
 		break;
@@ -1050,7 +1083,7 @@ static void loop(int depth)
 		 * variable's own address, &i, and clang's loop over a
 		 * variable in memory is one the verifier cannot follow */
 		out(" (%s m%d (+ (%s %s) 1) ", use(H_UPDATE), m, types[key_type].name, var);
-		expr(U64, depth - 1);
+		map_value(m, depth);
 		out(" 0))");
 		break;
 	}
@@ -1067,9 +1100,9 @@ static void update(int depth)
 		return;
 	}
 	out("(%s m%d ", use(H_UPDATE), m);
-	key(depth);
+	key(m, depth);
 	out(" ");
-	expr(U64, depth - 1);
+	map_value(m, depth);
 	out(" %s)", (const char *[]){ "0", "BPF_ANY", "BPF_NOEXIST", "BPF_EXIST" }[pick(4)]);
 }
 
@@ -1081,7 +1114,7 @@ static void delete(int depth)
 		return;
 	}
 	out("(%s m%d ", use(H_DELETE), m);
-	key(depth);
+	key(m, depth);
 	out(")");
 }
 
@@ -1280,7 +1313,7 @@ static void lookup_statement(int depth)
 	}
 	const char *p = fresh("ptr");
 	out("(match (%s m%d ", use(H_LOOKUP), m);
-	key(depth);
+	key(m, depth);
 	out(")\n      [(Some %s) ", p);
 	if (maps[m].value == U64)
 		at.value_ptr = p;
@@ -1598,9 +1631,9 @@ static void function(int f)
 	if (fn->map >= 0) {
 		/* the map passed in, used as a map */
 		out(" (%s map ", use(H_UPDATE));
-		key(2);
+		key(fn->map, 2);
 		out(" ");
-		expr(U64, 2);
+		map_value(fn->map, 3);
 		out(" 0)");
 	}
 	for (int n = pick(3); n > 0; n--) {
@@ -1614,8 +1647,226 @@ static void function(int f)
 	out(")\n");
 }
 
+
+/* ---- kernel types (LANGUAGE.md 11, 10.9) ------------------------------------- */
+
+/* A tenth of the programs are tracing programs over the kernel's types:
+ * tp_btf, fentry and fexit entries typed by the kernel's prototypes,
+ * raw_tracepoint arguments typed with k/arg, an lsm hook,
+ * bpf/get_current_task_btf,
+ * CO-RE reads of task_struct members through chains of task pointers,
+ * k/exists?, k/read-str into a record's array field, array fields read and
+ * written by element. The native backend refuses them (a skip, at a
+ * located error); the C must be warning-free, load, and attach or run. */
+static bool kernel_prog;
+
+enum ktest { KT_TRIGGER, KT_TEST_RUN, KT_LOAD_EPERM };
+static const struct ktrace {
+	const char *kind, *attach;
+	const char *params[3];      /* the kernel's prototype, as entry parameters */
+	int tasks;                  /* how many of them (from the first) are tasks */
+	int karg_tasks;             /* raw_tracepoint: k/arg N is a task for N < this */
+	enum ktest test;
+} ktraces[] = {
+	{ "tp_btf", "sched_process_exec", { "t0 :k/task_struct", "old_pid :i32" }, 1, 0, KT_TRIGGER },
+	{ "tp_btf", "sched_process_fork", { "t0 :k/task_struct", "t1 :k/task_struct" }, 2, 0, KT_TRIGGER },
+	{ "tp_btf", "sched_process_exit", { "t0 :k/task_struct" }, 1, 0, KT_TRIGGER },
+	{ "raw_tracepoint", "sched_process_exec", { "ctx :u64" }, 0, 1, KT_TRIGGER },
+	{ "raw_tracepoint", "sched_process_fork", { "ctx :u64" }, 0, 2, KT_TRIGGER },
+	/* test-run: the arguments are the cases' numbers, not tasks; a CO-RE
+	 * read through them (bpf_probe_read_kernel) fails safely with zeros */
+	{ "raw_tracepoint", "sched_process_exec", { "ctx :u64" }, 0, 1, KT_TEST_RUN },
+	/* this kernel refuses every fentry/fexit program with EPERM, after
+	 * libbpf has resolved the target and the CO-RE reads */
+	{ "fentry", "wake_up_process", { "t0 :k/task_struct" }, 1, 0, KT_LOAD_EPERM },
+	{ "fexit", "wake_up_process", { "t0 :k/task_struct", "ret :i32" }, 1, 0, KT_LOAD_EPERM },
+	/* and every BPF LSM program: loaded as far as the kernel */
+	{ "lsm", "file_open", { "ctx :u64" }, 0, 0, KT_LOAD_EPERM },
+};
+static const struct ktrace *ktrace;
+
+/* task_struct members of every kernel the CO-RE reads may meet (integer
+ * members, an embedded struct's, a bitfield) and the task pointers a
+ * chain steps through. */
+static const char *const task_ints[] = {
+	":tgid", ":pid", ":prio", ":static_prio", ":normal_prio", ":flags", ":exit_code",
+	":exit_signal", ":pdeath_signal", ":personality", ":start_time", ":utime", ":stime",
+	":nvcsw", ":nivcsw", ":se :sum_exec_runtime", ":se :vruntime", ":in_execve",
+};
+static const char *const task_ptrs[] = { ":real_parent", ":parent", ":group_leader" };
+#define NELEMS(a) ((int)(sizeof(a) / sizeof((a)[0])))
+
+static char ktasks[4][16];     /* the task names in scope */
+static int nktasks, nkvals, ktail_len, kfuncs;
+static bool krecord;           /* Ev and evs are declared (array fields) */
+
+/* TASK :ptr... :member, as the operand list of (. ...) or k/exists? */
+static void kchain(const char *task)
+{
+	out("%s", task);
+	for (int n = pick(4) == 0 ? 1 + pick(2) : 0; n > 0; n--)
+		out(" %s", task_ptrs[pick(NELEMS(task_ptrs))]);
+	out(" %s", task_ints[pick(NELEMS(task_ints))]);
+}
+
+/* A :u64 from the kernel: a member read, one of the values so far, or
+ * both combined. */
+static void kvalue(void)
+{
+	switch (pick(nkvals ? 4 : 2)) {
+	case 0:
+	case 1:
+		out("(u64 (. ");
+		kchain(ktasks[pick(nktasks)]);
+		out("))");
+		break;
+	case 2:
+		out("(%s v%d (u64 (. ", pick(2) ? "+" : "bxor", pick(nkvals));
+		kchain(ktasks[pick(nktasks)]);
+		out(")))");
+		break;
+	default:
+		out("(u64 (f%d %s))", pick(kfuncs), ktasks[pick(nktasks)]);
+		break;
+	}
+}
+
+static void kstatement(void)
+{
+	switch (pick(krecord ? 6 : 3)) {
+	case 0:
+		out("(bpf/map_update_elem out %d v%d BPF_ANY)", pick(8), pick(nkvals));
+		break;
+	case 1:
+		out("(if (k/exists? ");
+		kchain(ktasks[pick(nktasks)]);
+		out(") (set! g0 (+ g0 1)) (do))");
+		break;
+	case 2:
+		out("(if (== (u64 %s) (u64 %s)) (set! g1 v%d) (do))", ktasks[pick(nktasks)],
+		    ktasks[pick(nktasks)], pick(nkvals));
+		break;
+	default:
+		/* the record's array fields: a string read with CO-RE or the
+		 * helper, elements read and written at literal indexes */
+		out("(match (bpf/map_lookup_elem evs 0)\n      [(Some e) (do");
+		for (int n = 1 + pick(3); n > 0; n--)
+			switch (pick(5)) {
+			case 0: out(" (k/read-str (. e :comm) %s :comm)", ktasks[pick(nktasks)]); break;
+			case 1: out(" (bpf/get_current_comm (. e :comm) 16)"); break;
+			case 2: out(" (set! (. e :tail %d) (u16 v%d))", pick(ktail_len), pick(nkvals)); break;
+			case 3: out(" (set! (. e :flag) (. e :comm %d))", pick(16)); break;
+			default:
+				out(" (set! (. e :pid) (u32 (+ (u64 (. e :tail %d)) v%d)))", pick(ktail_len),
+				    pick(nkvals));
+				break;
+			}
+		out(" (set! g2 (+ g2 (u64 (. e :flag)))))]\n      [(None) (do)])");
+		break;
+	}
+}
+
+static void kernel_program(const char *seed)
+{
+	ktrace = &ktraces[pick(NELEMS(ktraces))];
+	ktail_len = 1 + pick(4);
+	/* without array fields, the native backend's refusal is the kernel
+	 * types' own */
+	krecord = chance(70);
+	kfuncs = 1 + pick(3);
+	int nparams = 1;
+	while (nparams < NELEMS(ktrace->params) && ktrace->params[nparams] && pick(2))
+		nparams++;
+
+	fprintf(prog, "; randprog %s: kernel types\n(program :%s \"%s\")\n", seed, ktrace->kind, ktrace->attach);
+	if (krecord)
+		fprintf(prog, "(deftype Ev [pid :u32 comm [:u8 16] flag :u8 tail [:u16 %d]])\n"
+			"(defmap evs :array :u32 :Ev 1)\n", ktail_len);
+	fprintf(prog, "(defmap out :array :u32 :u64 8)\n");
+	fprintf(prog, "(defglobal g0 :u64)\n(defglobal g1 :u64)\n(defglobal g2 :u64)\n");
+	fprintf(prog, "(extern bpf:map_update_elem [:u64 :u32 :u64 :u64] :i64)\n");
+	fprintf(prog, "(extern bpf:map_lookup_elem [:u64 :u32] :u64)\n");
+	fprintf(prog, "(extern bpf:get_current_comm [:u64 :u32] :i64)\n");
+	fprintf(prog, "(extern bpf:get_current_task_btf [] %s)\n\n", pick(2) ? ":k/task_struct" : ":u64");
+
+	/* the entry first (the first defn is the entry) */
+	fprintf(prog, "(defn on_event [");
+	for (int p = 0; p < nparams; p++)
+		fprintf(prog, "%s%s", p ? " " : "", ktrace->params[p]);
+	fprintf(prog, "] :i32\n  (let [");
+	nktasks = 0;
+	for (int p = 0; p < ktrace->tasks && p < nparams; p++)
+		snprintf(ktasks[nktasks++], sizeof(ktasks[0]), "t%d", p);
+	for (int n = 0; n < ktrace->karg_tasks; n++)
+		if (n == 0 || pick(2)) {
+			snprintf(ktasks[nktasks], sizeof(ktasks[0]), "a%d", n);
+			fprintf(prog, "a%d (k/arg ctx %d :k/task_struct)\n        ", n, n);
+			nktasks++;
+		}
+	if (nktasks == 0 || pick(2)) {
+		snprintf(ktasks[nktasks++], sizeof(ktasks[0]), "cur");
+		fprintf(prog, "cur (bpf/get_current_task_btf)\n        ");
+	}
+	nkvals = 0;
+	for (int n = 1 + pick(4); n > 0; n--) {
+		fprintf(prog, "v%d ", nkvals);
+		body_len = 0;
+		kvalue();
+		fprintf(prog, "%s\n        ", body);
+		nkvals++;
+	}
+	fprintf(prog, "]\n    (do");
+	for (int n = 2 + pick(5); n > 0; n--) {
+		body_len = 0;
+		kstatement();
+		fprintf(prog, "\n      %s", body);
+	}
+	fprintf(prog, "\n      0)))\n");
+	/* functions taking a task, each reading from it */
+	for (int f = 0; f < kfuncs; f++) {
+		snprintf(ktasks[0], sizeof(ktasks[0]), "t");
+		nktasks = 1;
+		body_len = 0;
+		out("(u64 (. ");
+		kchain("t");
+		out("))");
+		fprintf(prog, "\n(defn f%d [t :k/task_struct] :u64\n  %s)\n", f, body);
+	}
+	body_len = 0;
+	if (body)
+		body[0] = '\0';
+}
+
+static void kernel_cases(void)
+{
+	switch (ktrace->test) {
+	case KT_LOAD_EPERM:
+		printf("# this kernel refuses fentry, fexit and lsm programs (docs/kernel_types.md)\n"
+		       "load-may-fail EPERM\n");
+		break;
+	case KT_TRIGGER:
+		/* attached, run by /bin/true's fork, exec and exit */
+		for (int c = 1 + pick(2); c > 0; c--)
+			printf("case c%d\n  trigger /bin/true\n", c);
+		break;
+	case KT_TEST_RUN:
+		for (int c = 2 + pick(3); c > 0; c--) {
+			printf("case c%d\n  ctx-u64", c);
+			for (int i = 0; i < 4; i++)
+				printf(" %llu", (unsigned long long)(pick(2) ? next64() : (uint64_t)pick(5)));
+			printf("\n  return any\n");
+		}
+		break;
+	}
+}
+
 static void program(const char *seed)
 {
+	kernel_prog = chance(10);
+	if (kernel_prog) {
+		kernel_program(seed);
+		return;
+	}
 	choose_kind();
 	key_type = pick(2) ? U32 : U64;
 	nrecord_fields = pick(3) ? 1 + pick(MAX_FIELDS) : 0;
@@ -1837,6 +2088,10 @@ int main(int argc, char **argv)
 	if (!want_cases)
 		return 0;
 	rng ^= 0x5DEECE66Dull;
+	if (kernel_prog) {
+		kernel_cases();
+		return 0;
+	}
 	if (no_program || kind->inputs == NO_RUN) {
 		printf("# load only: %s\n", no_program ? "no program" : "the kernel does not test-run it");
 		return 0;
