@@ -11,6 +11,7 @@
  * BPF_LOG_STATS, which holds little but "processed N insns".
  */
 #include <errno.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -137,11 +138,36 @@ int vbpf_kernel__probe(char *why, size_t why_size)
 	return -err;
 }
 
+/* A process killed before vbpf_obj__close (a test's time limit, SIGKILL)
+ * leaves its bpffs mounted: the next object removes those of processes
+ * that no longer exist. */
+static void remove_dead_pin_mounts(void)
+{
+	FILE *f = fopen("/proc/self/mountinfo", "r");
+	char line[1024];
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f)) {
+		char mnt[256];
+		int pid, n;
+		/* id parent major:minor root mount-point ... */
+		if (sscanf(line, "%*s %*s %*s %*s %255s", mnt) != 1 ||
+		    sscanf(mnt, "/tmp/vbpf2c-bpffs-%d-%d", &pid, &n) != 2)
+			continue;
+		if (kill(pid, 0) == 0 || errno != ESRCH)
+			continue;
+		if (umount2(mnt, MNT_DETACH) == 0)
+			rmdir(mnt);
+	}
+	fclose(f);
+}
+
 /* The private pin directory: vbpf2c-PID-N under /sys/fs/bpf when a bpffs
  * is mounted there. Many machines (containers, minimal VMs) mount none;
  * then a bpffs of the object's own is mounted on /tmp/vbpf2c-bpffs-PID-N
- * and unmounted at close, so `:pinned` maps load there as well. Without
- * either (not root), pin_dir stays empty and libbpf reports the pinning. */
+ * and unmounted at close (or by a later object, if the process died
+ * first), so `:pinned` maps load there as well. Without either (not
+ * root), pin_dir stays empty and libbpf reports the pinning. */
 static void make_pin_dir(struct vbpf_obj *obj)
 {
 	static int serial;
@@ -155,6 +181,7 @@ static void make_pin_dir(struct vbpf_obj *obj)
 			obj->pin_dir[0] = '\0';
 		return;
 	}
+	remove_dead_pin_mounts();
 	snprintf(obj->pin_dir, sizeof(obj->pin_dir), "/tmp/vbpf2c-bpffs-%d-%d", (int)getpid(), n);
 	if (mkdir(obj->pin_dir, 0700) != 0) {
 		obj->pin_dir[0] = '\0';
