@@ -304,3 +304,53 @@ bool native_regalloc(IrFunc *f)
 	}
 	return true;
 }
+
+/* The deepest chain of BPF-to-BPF calls from function fi: its bytes
+ * (each frame rounded up to 16, as the verifier counts them for a JIT)
+ * in depth[fi], the callee it goes on to in next[fi] (-1: none).
+ * Functions call only functions defined after them, never themselves
+ * (LANGUAGE.md), so the recursion ends. */
+static int chain_depth(const NativeModule *nm, int fi, int *depth, int *next)
+{
+	if (depth[fi] >= 0)
+		return depth[fi];
+	const IrFunc *f = nm->funcs[fi];
+	int deepest = 0;
+	next[fi] = -1;
+	for (int k = 0; k < f->len; k++) {
+		int callee = f->insns[k].op == IR_CALL ? f->insns[k].fn : -1;
+		if (callee >= 0 && callee != fi) {
+			int d = chain_depth(nm, callee, depth, next);
+			if (d > deepest)
+				deepest = d, next[fi] = callee;
+		}
+	}
+	return depth[fi] = ((f->frame + 15) & ~15) + deepest;
+}
+
+bool native_check_call_chains(const NativeModule *nm)
+{
+	int *depth = malloc(sizeof(int) * (size_t)(nm->nfuncs + 1));
+	int *next = malloc(sizeof(int) * (size_t)(nm->nfuncs + 1));
+	for (int i = 0; i < nm->nfuncs; i++)
+		depth[i] = -1;
+	bool ok = true;
+	for (int i = 0; i < nm->nfuncs && ok; i++) {
+		if (chain_depth(nm, i, depth, next) <= MAX_FRAME)
+			continue;
+		/* the verifier refuses the object ("combined stack size of N
+		 * calls is N. Too large"): say so at the chain's first function */
+		char chain[512] = "";
+		size_t used = 0;
+		for (int c = i; c >= 0 && used < sizeof(chain); c = next[c])
+			used += (size_t)snprintf(chain + used, sizeof(chain) - used, "%s%s (%d)",
+						 c == i ? "" : " -> ", nm->funcs[c]->decl->name,
+						 nm->funcs[c]->frame);
+		diag_error(nm->funcs[i]->decl->span, "native backend: the calls %s need %d bytes of "
+			   "stack, more than the %d BPF allows a chain of calls", chain, depth[i], MAX_FRAME);
+		ok = false;
+	}
+	free(depth);
+	free(next);
+	return ok;
+}
