@@ -154,6 +154,9 @@ void native_drop_uncalled(NativeModule *nm);
 
 /* native_regalloc.c */
 bool native_regalloc(IrFunc *f);
+/* false, after saying where, when a chain of calls needs more than the
+ * verifier's 512 bytes of stack in all (run after native_regalloc) */
+bool native_check_call_chains(const NativeModule *nm);
 
 /* native_encode.c: fills nm->code, relocs and lines. */
 bool native_encode(NativeModule *nm);

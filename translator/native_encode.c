@@ -640,6 +640,8 @@ NativeModule *native_build(const Module *m)
 	for (int i = 0; i < nm->nfuncs; i++)
 		if (!native_regalloc(nm->funcs[i]))
 			return NULL;
+	if (!native_check_call_chains(nm))
+		return NULL;
 	return native_encode(nm) ? nm : NULL;
 }
 

@@ -32,7 +32,19 @@ typedef struct Lower {
 	int stack_end;    /* r10 offset just past the current function's
 	                   * stack built-in area (emit_c.md: slot off is
 	                   * the area's byte size + off) */
+	int frame_top;    /* bytes of the frame in use now: slots are taken
+	                   * and given back last-in first-out (frame_slot),
+	                   * f->frame keeps the most ever in use */
 } Lower;
+
+/* What a call or an inlined body gives back when it ends: the frame in
+ * use before it, and the stack built-ins' area. */
+typedef struct FrameMark {
+	int top, stack_end;
+} FrameMark;
+
+static FrameMark frame_mark(const Lower *L);
+static void leave_frame(Lower *L, FrameMark mark);
 
 static void unsupported(Lower *L, Span at, const char *what)
 {
@@ -302,7 +314,7 @@ static void bind_let(Lower *L, Node *n)
 
 static void branch(Lower *L, Node *n, bool when, int target);
 static bool goes_inline(Lower *L, const Node *n);
-static int bind_arguments(Lower *L, Node *n);
+static FrameMark bind_arguments(Lower *L, Node *n);
 
 /* A 0/1 value from the jumps of a condition. */
 static IrVal bool_value(Lower *L, Node *n)
@@ -438,9 +450,10 @@ static void branch(Lower *L, Node *n, bool when, int target)
 		if (goes_inline(L, n)) {
 			/* (if (tcp? proto) ...): the body's jumps, not a 0/1
 			 * tested again */
-			int vars = L->vars.len, saved = bind_arguments(L, n);
+			int vars = L->vars.len;
+			FrameMark saved = bind_arguments(L, n);
 			branch(L, n->callee_fn->body, when, target);
-			L->stack_end = saved;
+			leave_frame(L, saved);
 			L->vars.len = vars;
 			return;
 		}
@@ -610,11 +623,28 @@ static bool memory_width_ok(Lower *L, Node *n, int size, int64_t off)
 	return true;
 }
 
-/* A frame slot of size bytes, 8-aligned: its r10 offset. */
+/* A frame slot of size bytes, 8-aligned: its r10 offset. It is given
+ * back by leave_frame: a helper's by-value copies die with the call, an
+ * inlined body's stack built-in area with the body, so the slots of
+ * calls and bodies one after another overlap, as clang's allocas do
+ * (the verifier allows 512 bytes for a whole chain of calls). */
 static int frame_slot(Lower *L, int size)
 {
-	L->f->frame += (size + 7) & ~7;
-	return -L->f->frame;
+	L->frame_top += (size + 7) & ~7;
+	if (L->frame_top > L->f->frame)
+		L->f->frame = L->frame_top;
+	return -L->frame_top;
+}
+
+static FrameMark frame_mark(const Lower *L)
+{
+	return (FrameMark){ L->frame_top, L->stack_end };
+}
+
+static void leave_frame(Lower *L, FrameMark mark)
+{
+	L->frame_top = mark.top;
+	L->stack_end = mark.stack_end;
 }
 
 /* Functions called once whose bodies have fewer nodes than INLINE_LIMIT
@@ -738,11 +768,11 @@ static int stack_depth(const Node *n)
 static int frame_slot(Lower *L, int size);
 
 /* Gives fn's body (a function, or an inlined copy) its own area for the
- * stack built-ins, as the C backend's per-function array; returns the
- * previous one's end. */
-static int enter_stack_area(Lower *L, const FnDecl *fn)
+ * stack built-ins, as the C backend's per-function array; returns what
+ * leave_frame needs to give it back. */
+static FrameMark enter_stack_area(Lower *L, const FnDecl *fn)
 {
-	int saved = L->stack_end;
+	FrameMark saved = frame_mark(L);
 	int depth = (stack_depth(fn->body) + 7) & ~7;
 	if (depth)
 		L->stack_end = frame_slot(L, depth) + depth;
@@ -757,9 +787,9 @@ static IrVal inline_call(Lower *L, FnDecl *fn, IrVal *args)
 	for (int i = 0; i < fn->nparams; i++)
 		if (fn->params[i]->var)
 			set_var(L, fn->params[i]->var, args[i]);
-	int saved = enter_stack_area(L, fn);
+	FrameMark saved = enter_stack_area(L, fn);
 	IrVal v = returned(L, fn, fn->body, lower(L, fn->body));
-	L->stack_end = saved;
+	leave_frame(L, saved);
 	L->vars.len = vars;   /* this copy's names end with it */
 	return v;
 }
@@ -780,7 +810,7 @@ static bool goes_inline(Lower *L, const Node *n)
  * Every argument is lowered before any is bound: an argument may inline
  * another copy of the same function, whose binding of a parameter would
  * otherwise stand in for this one's ((f (g) (f x)), tests/gen/inline.va). */
-static int bind_arguments(Lower *L, Node *n)
+static FrameMark bind_arguments(Lower *L, Node *n)
 {
 	FnDecl *fn = n->callee_fn;
 	IrVal args[5];
@@ -845,6 +875,7 @@ static IrVal lower_call(Lower *L, Node *n)
 		}
 	}
 
+	FrameMark copies = frame_mark(L);   /* the by-value copies' slots */
 	IrVal args[5];
 	int nargs = n->args.len;
 	if (nargs > 5) {
@@ -884,6 +915,7 @@ static IrVal lower_call(Lower *L, Node *n)
 	IrInsn *in = ir_emit(L->f, IR_CALL);
 	memcpy(in->args, args, sizeof(args));
 	in->nargs = nargs;
+	leave_frame(L, copies);   /* the helper has read them */
 	Type *ret;
 	if (n->callee_kind == CALLEE_FN) {
 		in->fn = fn_index(L, n->callee_fn);
@@ -1323,9 +1355,10 @@ static void lower_tail(Lower *L, FnDecl *fn, Node *n)
 		if (goes_inline(L, n) && type_equal(n->callee_fn->ret, fn->ret)) {
 			/* the callee's tail is this function's: each of its arms
 			 * returns by itself too */
-			int vars = L->vars.len, saved = bind_arguments(L, n);
+			int vars = L->vars.len;
+			FrameMark saved = bind_arguments(L, n);
 			lower_tail(L, n->callee_fn, n->callee_fn->body);
-			L->stack_end = saved;
+			leave_frame(L, saved);
 			L->vars.len = vars;
 			return;
 		}
@@ -1371,6 +1404,7 @@ static IrFunc *lower_function(Lower *L, FnDecl *fn)
 		}
 	}
 	L->stack_end = 0;
+	L->frame_top = 0;
 	enter_stack_area(L, fn);
 	lower_tail(L, fn, fn->body);
 	return f;

@@ -7,7 +7,8 @@
  * registers (a spilled operand, a result computed before it is stored, a
  * cycle of argument moves): r5 is only an argument of five-argument
  * calls, which are rare. A value that finds no register lives in an
- * 8-byte frame slot for its whole life; when the registers run out, the
+ * 8-byte frame slot for its whole life (a slot whose earlier values all
+ * ended before this one starts is taken again); when the registers run out, the
  * value whose reads are sparsest over its life is the one spilled (the
  * fewest reloads), at equal density the one ending last.
  *
@@ -185,6 +186,30 @@ static bool sparser(int a, int b, const int *uses, const int *start, const int *
 	return da != db ? da < db : end[a] > end[b];
 }
 
+/* Spill slots, each with the last position any value kept in it is
+ * live: a value may have a slot whose values all ended before it starts
+ * (values are spilled for their whole interval, and handed out in order
+ * of start, so no earlier value of the slot is live again later). */
+typedef struct SpillSlots {
+	int *last_end;
+	int n;
+	int frame;   /* the frame's bytes: the lowering's, then the slots */
+} SpillSlots;
+
+static int spill_slot(SpillSlots *s, int start, int end)
+{
+	int k = 0;
+	while (k < s->n && s->last_end[k] >= start)
+		k++;
+	if (k == s->n) {
+		s->n++;
+		s->frame += 8;
+	}
+	if (end > s->last_end[k])
+		s->last_end[k] = end;
+	return -(s->frame - 8 * (s->n - 1 - k));
+}
+
 bool native_regalloc(IrFunc *f)
 {
 	int n = f->nvregs + 1;
@@ -233,7 +258,7 @@ bool native_regalloc(IrFunc *f)
 	f->reg = arena_alloc(sizeof(int) * (size_t)n);
 	f->slot = arena_alloc(sizeof(int) * (size_t)n);
 	int holder[NREGS] = { 0 };   /* vreg in regs[k], 0 when free */
-	int frame = (f->frame + 7) & ~7;
+	SpillSlots spills = { calloc((size_t)count + 1, sizeof(int)), 0, (f->frame + 7) & ~7 };
 	for (int i = 0; i < count; i++) {
 		int v = order[i];
 		/* a value whose last use is here may hand its register to the
@@ -254,12 +279,10 @@ bool native_regalloc(IrFunc *f)
 			if (sparser(holder[victim], v, uses, start, end)) {
 				int spilled = holder[victim];
 				f->reg[spilled] = 0;
-				frame += 8;
-				f->slot[spilled] = -frame;
+				f->slot[spilled] = spill_slot(&spills, start[spilled], end[spilled]);
 				k = victim;
 			} else {
-				frame += 8;
-				f->slot[v] = -frame;
+				f->slot[v] = spill_slot(&spills, start[v], end[v]);
 				continue;
 			}
 		}
@@ -272,11 +295,62 @@ bool native_regalloc(IrFunc *f)
 	free(order);
 	free(start);
 	free(end);
-	f->frame = frame;
-	if (frame > MAX_FRAME) {
+	free(spills.last_end);
+	f->frame = spills.frame;
+	if (f->frame > MAX_FRAME) {
 		diag_error(f->decl->span, "native backend: function %s needs %d bytes of stack, "
-			   "more than BPF's %d", f->decl->name, frame, MAX_FRAME);
+			   "more than BPF's %d", f->decl->name, f->frame, MAX_FRAME);
 		return false;
 	}
 	return true;
+}
+
+/* The deepest chain of BPF-to-BPF calls from function fi: its bytes
+ * (each frame rounded up to 16, as the verifier counts them for a JIT)
+ * in depth[fi], the callee it goes on to in next[fi] (-1: none).
+ * Functions call only functions defined after them, never themselves
+ * (LANGUAGE.md), so the recursion ends. */
+static int chain_depth(const NativeModule *nm, int fi, int *depth, int *next)
+{
+	if (depth[fi] >= 0)
+		return depth[fi];
+	const IrFunc *f = nm->funcs[fi];
+	int deepest = 0;
+	next[fi] = -1;
+	for (int k = 0; k < f->len; k++) {
+		int callee = f->insns[k].op == IR_CALL ? f->insns[k].fn : -1;
+		if (callee >= 0 && callee != fi) {
+			int d = chain_depth(nm, callee, depth, next);
+			if (d > deepest)
+				deepest = d, next[fi] = callee;
+		}
+	}
+	return depth[fi] = ((f->frame + 15) & ~15) + deepest;
+}
+
+bool native_check_call_chains(const NativeModule *nm)
+{
+	int *depth = malloc(sizeof(int) * (size_t)(nm->nfuncs + 1));
+	int *next = malloc(sizeof(int) * (size_t)(nm->nfuncs + 1));
+	for (int i = 0; i < nm->nfuncs; i++)
+		depth[i] = -1;
+	bool ok = true;
+	for (int i = 0; i < nm->nfuncs && ok; i++) {
+		if (chain_depth(nm, i, depth, next) <= MAX_FRAME)
+			continue;
+		/* the verifier refuses the object ("combined stack size of N
+		 * calls is N. Too large"): say so at the chain's first function */
+		char chain[512] = "";
+		size_t used = 0;
+		for (int c = i; c >= 0 && used < sizeof(chain); c = next[c])
+			used += (size_t)snprintf(chain + used, sizeof(chain) - used, "%s%s (%d)",
+						 c == i ? "" : " -> ", nm->funcs[c]->decl->name,
+						 nm->funcs[c]->frame);
+		diag_error(nm->funcs[i]->decl->span, "native backend: the calls %s need %d bytes of "
+			   "stack, more than the %d BPF allows a chain of calls", chain, depth[i], MAX_FRAME);
+		ok = false;
+	}
+	free(depth);
+	free(next);
+	return ok;
 }

@@ -252,3 +252,25 @@ Test(native, read_before_set_is_an_internal_error)
 				"read before it is set"),
 		  "%s", diags);
 }
+
+/* Three frames of 200 bytes each fit BPF's 512 alone, not as a chain of
+ * BPF-to-BPF calls (f and g are called twice: not inlined): the verifier
+ * would refuse the object ("combined stack size of 3 calls is 624"), so
+ * the backend says where instead of writing it. */
+Test(native, call_chain_over_512_bytes_is_a_located_error)
+{
+	NativeModule *nm = translate(
+		"(program :xdp)\n"
+		"(extern bpf:ktime_get_ns [] :u64)\n"
+		"(defn g [x :u64] :u64\n"
+		"  (do (bpf/stack_store_u64 -200 (bpf/ktime_get_ns)) (+ x (bpf/stack_load_u64 -200))))\n"
+		"(defn f [x :u64] :u64\n"
+		"  (do (bpf/stack_store_u64 -200 x) (+ (g (bpf/stack_load_u64 -200)) (g x))))\n"
+		"(defn entry [ctx :XdpMd] :u32\n"
+		"  (do (bpf/stack_store_u64 -200 (bpf/ktime_get_ns))\n"
+		"      (u32 (+ (f (bpf/stack_load_u64 -200)) (f 1)))))\n");
+	cr_assert_null(nm);
+	cr_assert(strstr(diags, "t.va:7:1: error: native backend: the calls entry (200) -> f (200) -> "
+			 "g (200) need 624 bytes of stack, more than the 512 BPF allows a chain of calls"),
+		  "%s", diags);
+}
