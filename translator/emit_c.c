@@ -331,8 +331,14 @@ static bool literal_init(const char *init)
 {
 	if (!init)
 		return false;
-	if (init[0] == '\'')
-		return true;
+	if (init[0] == '\'') {
+		/* the whole initialiser, not just its start ('\r' * tmp is
+		 * not a literal): one character or escape, then the quote */
+		if (!init[1])
+			return false;
+		const char *end = strchr(init + 2 + (init[1] == '\\'), '\'');
+		return end && end[1] == '\0';
+	}
 	const char *p = init + (init[0] == '-');
 	if (!(*p >= '0' && *p <= '9'))
 		return false;
