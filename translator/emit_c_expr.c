@@ -1802,7 +1802,9 @@ static CExpr lower_builtin(Emitter *E, Node *n)
 			/* the value has the call's width in C too: (bsl (bpf/le64
 			 * 9) 53) shifts a 64-bit 9 (clang -Wshift-count-overflow) */
 			return literal_operand(E, a[0], true, false);
-		return lower_value(E, a[0]);
+		/* exact: a call has its C type's bits (max_value), and
+		 * (bpf/le16 (- (u16 x))) is -(__u16)x, an int, cut to 16 */
+		return exact_value(E, a[0]);
 	}
 	case BI_NONE:
 		break;
