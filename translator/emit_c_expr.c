@@ -1471,6 +1471,11 @@ static CExpr lower_binop(Emitter *E, Node *n)
 			CExpr bx = exact_value(E, n->rhs);
 			return cx(arena_printf("(%s)(%s << %s)", t->c_name, u.s, paren(bx, PREC_ADD)), PREC_UNARY);
 		}
+	} else if (is_shift && lhs_tail->kind == N_NAME && lhs_tail->ref == REF_KCONST && lhs_tail == n->lhs &&
+		   (t->size == 8 || !t->is_signed)) {
+		/* BPF_NOEXIST is an int in C: (bsr BPF_NOEXIST 33) of a :u64
+		 * shifts it as one (clang -Wshift-count-overflow) */
+		a = cx(arena_printf("(%s)%s", t->c_name, lower_value(E, n->lhs).s), PREC_UNARY);
 	} else {
 		a = literal_operand(E, n->lhs, false, hex);
 	}
