@@ -228,6 +228,7 @@ typedef struct Emitter {
 	int stack_bytes;    /* scratch area for the stack built-ins */
 	bool stack_u32, stack_u64;
 	const char *stack_name;
+	bool stack_used; /* a stack slot was written: the dead arms that used them are dropped */
 	const char *base_is_int; /* set by address_base for a :u64 address */
 	Vec hoisted;             /* Node* already lowered into a local ... */
 	Vec hoisted_as;          /* ... and that local's name */

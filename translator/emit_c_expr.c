@@ -829,6 +829,7 @@ static int64_t literal_value(const Node *n)
 static CExpr stack_slot(Emitter *E, int64_t off, const Type *w)
 {
 	int64_t byte = E->stack_bytes + off;
+	E->stack_used = true;
 	bool both = E->stack_u32 && E->stack_u64;
 	const char *member = both ? (w->size == 8 ? ".u64" : ".u32") : "";
 	if (byte % w->size == 0)
