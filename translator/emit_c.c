@@ -331,8 +331,14 @@ static bool literal_init(const char *init)
 {
 	if (!init)
 		return false;
-	if (init[0] == '\'')
-		return true;
+	if (init[0] == '\'') {
+		/* the whole initialiser, not just its start ('\r' * tmp is
+		 * not a literal): one character or escape, then the quote */
+		if (!init[1])
+			return false;
+		const char *end = strchr(init + 2 + (init[1] == '\\'), '\'');
+		return end && end[1] == '\0';
+	}
 	const char *p = init + (init[0] == '-');
 	if (!(*p >= '0' && *p <= '9'))
 		return false;
@@ -645,6 +651,7 @@ static void lower_function(Emitter *E, FnDecl *fn, Printer *P, bool reachable)
 		sb_putc(&sig, ')');
 	}
 
+	int stack_decl = -1; /* its index in the body */
 	if (E->stack_bytes > 0) {
 		E->stack_name = new_local(E, "stack");
 		const char *decl;
@@ -656,9 +663,19 @@ static void lower_function(Emitter *E, FnDecl *fn, Printer *P, bool reachable)
 		else
 			decl = arena_printf("__u32 %s[%d];", E->stack_name, E->stack_bytes / 4);
 		add_decl(E, fn_line, arena_printf("/* frame slots of the bpf/stack_* built-ins */\n%s", decl));
+		stack_decl = E->cur->stmts.len - 1;
 	}
 
+	E->stack_used = false;
 	lower_stmt(E, fn->body, (Dest){ DEST_RETURN, NULL, fn->ret });
+	if (stack_decl >= 0 && !E->stack_used) {
+		/* every use was in code C does not get (a match arm no value
+		 * reaches): no array, which clang -Wunused-variable refuses */
+		Vec *stmts = &E->cur->stmts;
+		memmove(&stmts->items[stack_decl], &stmts->items[stack_decl + 1],
+			sizeof(void *) * (size_t)(stmts->len - stack_decl - 1));
+		stmts->len--;
+	}
 	if (fn->is_entry && !fn_returns_value(E))
 		add_line(E, 0, "return 0;");
 	leave_block(E, saved);

@@ -228,6 +228,7 @@ typedef struct Emitter {
 	int stack_bytes;    /* scratch area for the stack built-ins */
 	bool stack_u32, stack_u64;
 	const char *stack_name;
+	bool stack_used; /* a stack slot was written: the dead arms that used them are dropped */
 	const char *base_is_int; /* set by address_base for a :u64 address */
 	Vec hoisted;             /* Node* already lowered into a local ... */
 	Vec hoisted_as;          /* ... and that local's name */
@@ -271,6 +272,7 @@ enum { DIV_SIGNED = 1, DIV_REM = 2, DIV_64 = 4 };
 
 const char *escape_c_string(const char *s);
 bool is_int_type(const Type *t);
+CExpr narrow_constant(const Node *n, CExpr v, const Type *to, const char *spelling);
 const char *paren(CExpr e, int min_prec);
 const char *c_type(Emitter *E, const Type *t);
 const char *c_decl(Emitter *E, const Type *t, const char *name);

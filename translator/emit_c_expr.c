@@ -829,6 +829,7 @@ static int64_t literal_value(const Node *n)
 static CExpr stack_slot(Emitter *E, int64_t off, const Type *w)
 {
 	int64_t byte = E->stack_bytes + off;
+	E->stack_used = true;
 	bool both = E->stack_u32 && E->stack_u64;
 	const char *member = both ? (w->size == 8 ? ".u64" : ".u32") : "";
 	if (byte % w->size == 0)
@@ -1039,6 +1040,109 @@ static bool is_constant_expr(const Node *n)
 	}
 }
 
+/* v wrapped to the integer type t: its bits, sign-extended when signed. */
+static uint64_t wrap_to(const Type *t, uint64_t v)
+{
+	if (t->size >= 8)
+		return v;
+	int bits = 8 * t->size;
+	v &= (UINT64_C(1) << bits) - 1;
+	if (t->is_signed && (v >> (bits - 1)))
+		v |= ~((UINT64_C(1) << bits) - 1);
+	return v;
+}
+
+static uint64_t byte_swap(uint64_t v, int size)
+{
+	uint64_t r = 0;
+	for (int i = 0; i < size; i++)
+		r = (r << 8) | ((v >> (8 * i)) & 0xff);
+	return r;
+}
+
+/* The value of a constant expression of integer type as the language
+ * computes it, wrapped to its type; false when it is not one folded here
+ * (a variable, a division, a call other than bpf/be and bpf/le). */
+static bool constant_value(const Node *n, uint64_t *out)
+{
+	n = value_tail(n);
+	if (!n->type || !is_int_type(n->type))
+		return false;
+	uint64_t a, b;
+	switch (n->kind) {
+	case N_INT:
+		*out = wrap_to(n->type, n->value);
+		return true;
+	case N_NAME:
+		if (n->ref != REF_KCONST || !n->ref_kconst)
+			return false;
+		*out = wrap_to(n->type, n->ref_kconst->value);
+		return true;
+	case N_CAST:
+		if (!constant_value(n->lhs, &a))
+			return false;
+		*out = wrap_to(n->type, a);
+		return true;
+	case N_NEG:
+		if (!constant_value(n->lhs, &a))
+			return false;
+		*out = wrap_to(n->type, (uint64_t)0 - a);
+		return true;
+	case N_CALL:
+		if (n->callee_kind != CALLEE_BUILTIN || (n->builtin != BI_BE && n->builtin != BI_LE) ||
+		    !n->builtin_type || !constant_value(n->args.items[0], &a))
+			return false;
+		*out = wrap_to(n->type, n->builtin == BI_BE ? byte_swap(a, n->builtin_type->size) : a);
+		return true;
+	case N_BINOP:
+		if (!constant_value(n->lhs, &a) || !constant_value(n->rhs, &b))
+			return false;
+		switch (n->op) {
+		case OP_ADD: a += b; break;
+		case OP_SUB: a -= b; break;
+		case OP_MUL: a *= b; break;
+		case OP_AND: a &= b; break;
+		case OP_OR: a |= b; break;
+		case OP_XOR: a ^= b; break;
+		case OP_SHL:
+			if (b >= 64)
+				return false;
+			a <<= b;
+			break;
+		case OP_SHR:
+			if (b >= 64 || n->type->is_signed)
+				return false;
+			a >>= b;
+			break;
+		default:
+			return false;
+		}
+		*out = wrap_to(n->type, a);
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* v, the C of n, converted to `to` (written `spelling` when given) by a
+ * cast when n is a constant whose value `to` cannot hold: clang
+ * -Wconstant-conversion refuses the implicit conversion (`__s8 v = 255;`),
+ * the cast means the same. */
+CExpr narrow_constant(const Node *n, CExpr v, const Type *to, const char *spelling)
+{
+	uint64_t c;
+	if (!is_int_type(to) || !constant_value(n, &c))
+		return v;
+	bool negative = n->type->is_signed && (int64_t)c < 0;
+	/* int and wider change sign without this warning (-Wsign-conversion
+	 * is not in -Wall -Wextra): `__u32 x = -1` stays as written */
+	const Type *other = to->size == 4 ? (to->is_signed ? ty_u32 : ty_i32) :
+			    to->size == 8 ? (to->is_signed ? ty_u64 : ty_i64) : to;
+	if (int_fits(to, c, negative) || int_fits(other, c, negative))
+		return v;
+	return cx(arena_printf("(%s)%s", spelling ? spelling : to->c_name, cast_operand(v)), PREC_UNARY);
+}
+
 CExpr value_for(Emitter *E, Node *n, const Type *to)
 {
 	if (is_hoisted(E, n))
@@ -1052,7 +1156,7 @@ CExpr value_for(Emitter *E, Node *n, const Type *to)
 	 * the implicit conversion of a constant that changes its value */
 	if (v.wide && is_constant_expr(n))
 		v = exact(v, n->type);
-	return v;
+	return narrow_constant(n, v, to, NULL);
 }
 
 static int binop_prec(BinOp op)
@@ -1368,6 +1472,11 @@ static CExpr lower_binop(Emitter *E, Node *n)
 			CExpr bx = exact_value(E, n->rhs);
 			return cx(arena_printf("(%s)(%s << %s)", t->c_name, u.s, paren(bx, PREC_ADD)), PREC_UNARY);
 		}
+	} else if (is_shift && lhs_tail->kind == N_NAME && lhs_tail->ref == REF_KCONST && lhs_tail == n->lhs &&
+		   (t->size == 8 || !t->is_signed)) {
+		/* BPF_NOEXIST is an int in C: (bsr BPF_NOEXIST 33) of a :u64
+		 * shifts it as one (clang -Wshift-count-overflow) */
+		a = cx(arena_printf("(%s)%s", t->c_name, lower_value(E, n->lhs).s), PREC_UNARY);
 	} else {
 		a = literal_operand(E, n->lhs, false, hex);
 	}
@@ -1802,7 +1911,9 @@ static CExpr lower_builtin(Emitter *E, Node *n)
 			/* the value has the call's width in C too: (bsl (bpf/le64
 			 * 9) 53) shifts a 64-bit 9 (clang -Wshift-count-overflow) */
 			return literal_operand(E, a[0], true, false);
-		return lower_value(E, a[0]);
+		/* exact: a call has its C type's bits (max_value), and
+		 * (bpf/le16 (- (u16 x))) is -(__u16)x, an int, cut to 16 */
+		return exact_value(E, a[0]);
 	}
 	case BI_NONE:
 		break;

@@ -42,6 +42,9 @@ static void deliver(Emitter *E, Node *n, Dest d)
 				else if (returns_our_u32(n))
 					v = cx(arena_printf("(int)%s", cast_operand(v)), PREC_UNARY);
 			}
+			/* a constant too wide for int: (int) */
+			if (strncmp(v.s, "(int)", 5) != 0)
+				v = narrow_constant(n, v, ty_i32, "int");
 		} else
 			v = value_for(E, n, E->fn->ret);
 		add_line(E, line_of(n), arena_printf("return %s;", v.s));
