@@ -1731,6 +1731,96 @@ static Type *check_c_call(Checker *ck, Node *n, const char *name)
 	return e->ret;
 }
 
+/* Argument i of a map idiom, which must have the map's key or value type
+ * (want); a pointer to it (a Some binding) is the address the helper
+ * reads, as for the helpers of section 5. */
+static void check_idiom_arg(Checker *ck, Node *n, int i, Type *want, const char *what)
+{
+	Node *arg = n->args.items[i];
+	Type *t = check_arg(ck, arg, want);
+	if (!t || !want || same_type(t, want))
+		return;
+	if (t->kind == TY_PTR && t->pointee && same_type(t->pointee, want))
+		return;
+	diag_error(arg->span, "the %s of `%s` on map `%s` must be %s, got %s", what, n->name,
+		   ((Node *)n->args.items[0])->name, type_str(want), type_str(t));
+	if (is_int(want) && is_int(t))
+		diag_hint("BPF has no implicit widening; convert it with `(%s ...)`", want->name);
+}
+
+/* Arguments from the first on whose types are unknown (their map was
+ * wrong): checked for their own errors; a bare literal, which would need
+ * the map's types, stays silent. */
+static void check_args_untyped(Checker *ck, Node *n, int first)
+{
+	for (int i = first; i < n->args.len; i++)
+		if (!needs_context(ck, n->args.items[i]))
+			check_arg(ck, n->args.items[i], NULL);
+}
+
+/* (map/get m k) (map/put! m k v) (map/del! m k) (map/incr! m k n):
+ * LANGUAGE.md 10.7. The first three become the helper call they stand for
+ * (map_idioms.c); map/incr! stays a call of its own kind. */
+static Type *check_map_idiom(Checker *ck, Node *n, const MapIdiom *mi)
+{
+	if (n->args.len != mi->nargs) {
+		diag_error(n->span, "`%s` expects %d arguments, got %d", mi->name, mi->nargs, n->args.len);
+		diag_hint("write `(%s map key%s)`", mi->name,
+			  mi->kind == MI_PUT ? " value" : mi->kind == MI_INCR ? " amount" : "");
+		return NULL;
+	}
+	Node *m = n->args.items[0];
+	if (m->kind != N_NAME || !table_get(&ck->values, m->name) ||
+	    ((Sym *)table_get(&ck->values, m->name))->kind != SYM_MAP || lookup_local(ck, m->name)) {
+		diag_error(m->span, "the first argument of `%s` must be a map declared with defmap", mi->name);
+		check_args_untyped(ck, n, 0);
+		return NULL;
+	}
+	check_arg(ck, m, NULL);
+	MapDecl *md = m->ref_map;
+	bool bad = table_get(&ck->bad_maps, md->name) != NULL;
+	if (!bad && (!md->key || !md->value)) {
+		diag_error(m->span, "`%s` needs a map with keys and values; `%s` is a :%s map", mi->name,
+			   md->name, md->map_type->name);
+		bad = true;
+	}
+	if (!bad && mi->kind == MI_INCR && (!is_int(md->value) || md->value->size < 4)) {
+		/* BPF's atomic add works on 32- and 64-bit words only */
+		diag_error(m->span, "`map/incr!` adds atomically to :u32, :u64, :i32 or :i64 values; the values of `%s` are %s",
+			   md->name, type_str(md->value));
+		bad = true;
+	}
+	if (bad) {
+		check_args_untyped(ck, n, 1);
+		return NULL;
+	}
+	check_idiom_arg(ck, n, 1, md->key, "key");
+	if (mi->kind == MI_PUT)
+		check_idiom_arg(ck, n, 2, md->value, "value");
+	if (mi->kind == MI_INCR) {
+		check_idiom_arg(ck, n, 2, md->value, "amount");
+		n->callee_kind = CALLEE_MAP_INCR;
+		/* the native backend has no atomic add yet */
+		module_refuse_native(ck->m, n->span, "`map/incr!` calls");
+		return ty_unit;
+	}
+	n->callee_kind = CALLEE_HELPER;
+	n->callee_extern = map_idiom_extern(mi, md, n->span);
+	if (mi->kind == MI_PUT) {
+		Node *flags = arena_alloc(sizeof(*flags));
+		flags->kind = N_NAME;
+		flags->span = n->span;
+		flags->name = "BPF_ANY";
+		flags->ref = REF_KCONST;
+		flags->ref_kconst = kernel_const_by_name("BPF_ANY");
+		flags->type = ty_u64;
+		vec_push(&n->args, flags);
+	}
+	if (mi->kind == MI_GET)
+		return type_ptr(md->value, true);
+	return ty_i64;
+}
+
 static Type *check_call(Checker *ck, Node *n)
 {
 	const char *name = n->name;
@@ -1755,6 +1845,11 @@ static Type *check_call(Checker *ck, Node *n)
 	}
 	if (strncmp(name, "c/", 2) == 0)
 		return check_c_call(ck, n, name);
+	/* a defn of that name (a core program) keeps its meaning */
+	const MapIdiom *mi = map_idiom_by_name(name);
+	Sym *own = table_get(&ck->values, name);
+	if (mi && !(own && own->kind == SYM_FN))
+		return check_map_idiom(ck, n, mi);
 	if (strcmp(name, "k/exists?") == 0 || strcmp(name, "k/read-str") == 0 || strcmp(name, "k/arg") == 0)
 		return check_kernel_call(ck, n);
 	Sym *s = lookup_local(ck, name) ? NULL : table_get(&ck->values, name);

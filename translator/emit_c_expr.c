@@ -305,6 +305,8 @@ bool needs_stmts(Emitter *E, const Node *n)
 		if (n->callee_kind == CALLEE_BUILTIN &&
 		    (n->builtin == BI_STORE || n->builtin == BI_STACK_STORE))
 			return true;
+		if (n->callee_kind == CALLEE_MAP_INCR)
+			return true;
 		for (int i = 0; i < n->args.len; i++) {
 			int map_arg;
 			char k = helper_by_value_arg(n, i, &map_arg);
@@ -1565,7 +1567,7 @@ CExpr lower_value(Emitter *E, Node *n)
 }
 
 /* A by-value argument: &var, or the address of a copy declared here. */
-static const char *by_value_arg(Emitter *E, Node *call, int i, char kind)
+const char *by_value_arg(Emitter *E, Node *call, int i, char kind)
 {
 	Node *arg = call->args.items[i];
 	if (by_value_direct(E, call, i))
@@ -1746,6 +1748,10 @@ static CExpr lower_call(Emitter *E, Node *n)
 	case CALLEE_KERNEL:
 		sb_free(&sb);
 		return lower_kernel_call(E, n);
+	case CALLEE_MAP_INCR:
+		/* :unit, a statement: discard() writes it (emit_c_idioms.c) */
+		sb_free(&sb);
+		return cx("0", PREC_POSTFIX);
 	case CALLEE_NONE:
 		sb_printf(&sb, "%s(", n->name);
 		break;

@@ -62,6 +62,10 @@ static void discard(Emitter *E, Node *n)
 		return;
 	switch (n->kind) {
 	case N_CALL:
+		if (n->callee_kind == CALLEE_MAP_INCR) {
+			lower_map_incr(E, n);
+			return;
+		}
 		if (n->callee_kind == CALLEE_BUILTIN && n->builtin != BI_STORE && n->builtin != BI_STACK_STORE) {
 			for (int i = 0; i < n->args.len; i++)
 				discard(E, n->args.items[i]);

@@ -387,6 +387,7 @@ typedef enum CalleeKind {
 	CALLEE_C,        /* extern c:name, defined in hand-written BPF C */
 	CALLEE_BUILTIN,  /* load_uN, store_uN, stack_*, be/le */
 	CALLEE_KERNEL,   /* k/exists? k/read-str k/arg (LANGUAGE.md 11) */
+	CALLEE_MAP_INCR, /* (map/incr! m k n), LANGUAGE.md 10.7 */
 } CalleeKind;
 
 typedef enum Builtin {
@@ -609,6 +610,21 @@ char helper_by_value_arg(const Node *call, int i, int *map_arg);
 /* The type of that argument's stack copy: the map's key or value type when
  * the map is known, else the argument's own; NULL when not by value. */
 Type *helper_by_value_type(const Node *call, int i);
+
+/* LANGUAGE.md 10.7 map idioms (map_idioms.c). */
+typedef enum MapIdiomKind { MI_GET, MI_PUT, MI_DEL, MI_INCR } MapIdiomKind;
+typedef struct MapIdiom {
+	const char *name;        /* "map/get" */
+	const char *helper;      /* the helper it is: "map_lookup_elem"; NULL
+	                          * for map/incr!, which is several */
+	int nargs;               /* in the source */
+	MapIdiomKind kind;
+	int helper_nargs;        /* of that helper: map/put! adds BPF_ANY */
+} MapIdiom;
+const MapIdiom *map_idiom_by_name(const char *name);
+/* The helper declaration the idiom stands for, typed with map's key and
+ * value types (map/get, map/put!, map/del!). */
+ExternDecl *map_idiom_extern(const MapIdiom *mi, const MapDecl *map, Span at);
 
 /* ---- parser (parser.c) ------------------------------------------------ */
 
