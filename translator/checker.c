@@ -226,6 +226,8 @@ typedef struct Checker {
 	int nscope, scope_cap;
 	bool map_ok;            /* the expression is a call argument */
 	bool record_ok;         /* the expression is the target of `.` */
+	bool record_value_ok;   /* ... or where a record value may go (10.4):
+	                         * a let init, a by-value helper argument */
 	Node *untyped_result;   /* the result of a body whose return type
 				 * was rejected: a literal there stays silent */
 	bool kernel_str_ok;     /* the `.` chain is k/read-str's or k/exists?'s */
@@ -1044,6 +1046,7 @@ static Type *check_let(Checker *ck, Node *n, Type *expected)
 	int saved = ck->nscope;
 	for (int i = 0; i < n->bindings.len; i++) {
 		Binding *b = n->bindings.items[i];
+		ck->record_value_ok = true;
 		Type *t = check_expr(ck, b->init, NULL);
 		if (t && t->kind == TY_UNIT) {
 			diag_error(b->init->span, "`%s` is bound to a value of type :unit", b->name);
@@ -1323,6 +1326,7 @@ static Type *check_field(Checker *ck, Node *n)
 {
 	bool record_ok = ck->record_ok;
 	ck->record_ok = true;
+	ck->record_value_ok = true;
 	Type *t = check_expr(ck, n->lhs, NULL);
 	ck->record_ok = false;
 	if (!t)
@@ -1661,9 +1665,21 @@ static void check_args(Checker *ck, Node *n, Type **types, Param **params, const
 	for (int i = 0; i < n->args.len; i++) {
 		Node *arg = n->args.items[i];
 		Type *want = types ? types[i] : params[i]->type;
+		int map_arg;
+		bool by_value = types && helper_by_value_arg(n, i, &map_arg);
+		ck->record_value_ok = by_value;
 		Type *t = check_arg(ck, arg, want);
 		if (!t || !want)
 			continue;
+		if (by_value && t->kind == TY_RECORD) {
+			/* its address is passed (LANGUAGE.md 10.4); a map's
+			 * key or value must have the map's type */
+			Type *slot = helper_by_value_type(n, i);
+			if (slot && !same_type(slot, t))
+				diag_error(arg->span, "argument %d of `%s` must be %s, got %s", i + 1, callee,
+					   type_str(slot), type_str(t));
+			continue;
+		}
 		if (t->kind == TY_MAP && !is_u64(want)) {
 			diag_error(arg->span, "map `%s` can only be passed where :u64 is declared, not %s",
 				   arg->name, type_str(want));
@@ -1737,6 +1753,7 @@ static Type *check_c_call(Checker *ck, Node *n, const char *name)
 static void check_idiom_arg(Checker *ck, Node *n, int i, Type *want, const char *what)
 {
 	Node *arg = n->args.items[i];
+	ck->record_value_ok = true;
 	Type *t = check_arg(ck, arg, want);
 	if (!t || !want || same_type(t, want))
 		return;
@@ -1746,6 +1763,95 @@ static void check_idiom_arg(Checker *ck, Node *n, int i, Type *want, const char 
 		   ((Node *)n->args.items[0])->name, type_str(want), type_str(t));
 	if (is_int(want) && is_int(t))
 		diag_hint("BPF has no implicit widening; convert it with `(%s ...)`", want->name);
+}
+
+static void check_args_untyped(Checker *ck, Node *n, int first);
+
+/* A record value in the source: a construction or a variable holding one. */
+static bool is_record_value(const Node *n)
+{
+	return (n->kind == N_CALL && n->record_init) || (n->kind == N_NAME && n->ref == REF_VAR);
+}
+
+/* (Event :pid p :ts t): LANGUAGE.md 10.4. Fields not named are zero, and
+ * so is the padding (the C backend zeroes the whole record first). */
+static Type *check_record_value(Checker *ck, Node *n)
+{
+	RecordInit *in = n->record_init;
+	RecInfo *ri = record_info(ck, n->name);
+	Span at = n->name_span.file ? n->name_span : n->span;
+	if (!ri || !ri->ok || ri->record->is_context || ri->record->kernel_btf_id) {
+		if (!ri)
+			diag_error(at, "unknown record `%s`", n->name);
+		else if (ri->ok)
+			diag_error(at, "`%s` is the kernel's record: a program cannot build one", n->name);
+		if (!ri)
+			diag_hint("declare it with `(deftype %s [field :type ...])`", n->name);
+		check_args_untyped(ck, n, 0);
+		return NULL;
+	}
+	Record *r = ri->record;
+	n->callee_kind = CALLEE_RECORD;
+	in->fields = arena_alloc(sizeof(*in->fields) * (size_t)(in->n + 1));
+	bool ok = true;
+	for (int i = 0; i < in->n; i++) {
+		Node *v = n->args.items[i];
+		Field *f = NULL;
+		for (int j = 0; j < r->nfields && !f; j++)
+			if (strcmp(r->fields[j]->name, in->names[i]) == 0)
+				f = r->fields[j];
+		if (!f) {
+			diag_error(in->spans[i], "record `%s` has no field `%s`", r->name, in->names[i]);
+			ok = false;
+		}
+		for (int j = 0; j < i && f; j++)
+			if (in->fields[j] == f) {
+				diag_error(in->spans[i], "field `%s` is given twice", f->name);
+				f = NULL;
+				ok = false;
+			}
+		if (f && (f->array_len || f->type->kind == TY_RECORD)) {
+			diag_error(in->spans[i], "field `%s` of `%s` is %s: only integer and :bool fields take a value here",
+				   f->name, r->name, f->array_len ? "an array" : type_str(f->type));
+			diag_hint("fields not given are zero");
+			f = NULL;
+			ok = false;
+		}
+		in->fields[i] = f;
+		if (!f) {
+			if (!needs_context(ck, v))
+				check_arg(ck, v, NULL);
+			continue;
+		}
+		Type *t = check_arg(ck, v, f->type);
+		if (t && !same_type(t, f->type)) {
+			diag_error(v->span, "field `%s` of `%s` is %s, got %s", f->name, r->name, type_str(f->type),
+				   type_str(t));
+			if (is_int(f->type) && is_int(t))
+				diag_hint("BPF has no implicit widening; convert it with `(%s ...)`", f->type->name);
+			ok = false;
+		}
+	}
+	module_refuse_native(ck->m, n->span, "record values (LANGUAGE.md 10.4)");
+	return ok ? type_record(r) : NULL;
+}
+
+/* (sizeof :Event): the record's size, a literal typed by its context. */
+static Type *check_sizeof(Checker *ck, Node *n, Type *expected)
+{
+	Type *t = resolve_type(ck, n->builtin_type, n->span);
+	if (!t)
+		return NULL;
+	if (t->kind == TY_PTR || !t->size) {
+		diag_error(n->span, "(sizeof %s): only records and integers have a size", type_str(t));
+		return NULL;
+	}
+	/* value shares storage with builtin_type: set it last */
+	n->builtin_type = NULL;
+	n->kind = N_INT;
+	n->value = (uint64_t)t->size;
+	n->negative = false;
+	return literal_type(n, expected, n->value, false, NULL);
 }
 
 /* Arguments from the first on whose types are unknown (their map was
@@ -1938,6 +2044,10 @@ static Type *check_expr_inner(Checker *ck, Node *n, Type *expected)
 	case N_FIELD:
 		return check_field(ck, n);
 	case N_CALL:
+		if (n->record_init)
+			return check_record_value(ck, n);
+		if (n->builtin_type && strcmp(n->name, "sizeof") == 0 && !n->args.len)
+			return check_sizeof(ck, n, expected);
 		return check_call(ck, n);
 	case N_SET:
 		return check_set(ck, n);
@@ -1960,9 +2070,18 @@ static Type *check_expr(Checker *ck, Node *n, Type *expected)
 		n->type = NULL;
 		return NULL;
 	}
+	bool record_value_ok = ck->record_value_ok;
+	ck->record_value_ok = false;
 	Type *t = check_expr_inner(ck, n, expected);
 	ck->map_ok = map_ok;
 	ck->record_ok = record_ok;
+	ck->record_value_ok = record_value_ok;
+	if (t && t->kind == TY_RECORD && !record_value_ok && !record_ok && is_record_value(n)) {
+		diag_error(n->span, "a record value (%s) can only be let-bound, read with `.`, or given as a map key or value or helper data",
+			   type_str(t));
+		diag_hint("record values are not passed to or returned from functions: BPF passes scalars");
+		t = NULL;
+	}
 	n->type = t;
 	return t;
 }

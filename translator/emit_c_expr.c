@@ -240,8 +240,9 @@ bool has_effects(const Node *n)
 		}
 		return false;
 	case N_CALL:
-		if (n->callee_kind == CALLEE_BUILTIN && n->builtin != BI_STORE &&
-		    n->builtin != BI_STACK_STORE)
+		if ((n->callee_kind == CALLEE_BUILTIN && n->builtin != BI_STORE &&
+		     n->builtin != BI_STACK_STORE) ||
+		    n->callee_kind == CALLEE_RECORD)
 			return any_effects(&n->args);
 		return true;
 	case N_SET:
@@ -305,7 +306,7 @@ bool needs_stmts(Emitter *E, const Node *n)
 		if (n->callee_kind == CALLEE_BUILTIN &&
 		    (n->builtin == BI_STORE || n->builtin == BI_STACK_STORE))
 			return true;
-		if (n->callee_kind == CALLEE_MAP_INCR)
+		if (n->callee_kind == CALLEE_MAP_INCR || n->callee_kind == CALLEE_RECORD)
 			return true;
 		for (int i = 0; i < n->args.len; i++) {
 			int map_arg;
@@ -1574,6 +1575,8 @@ const char *by_value_arg(Emitter *E, Node *call, int i, char kind)
 		return arena_printf("&%s", var_text(E, strip_cast_to(arg, helper_by_value_type(call, i))->ref_var));
 	Type *t = helper_by_value_type(call, i);
 	const char *base = kind == 'k' ? "key" : kind == 'v' ? "value" : "data";
+	if (is_record_construction(arg))
+		return arena_printf("&%s", record_local(E, arg, base));
 	CExpr v = value_for(E, arg, t);
 	const char *name = new_local(E, base);
 	add_var(E, line_of(arg), c_decl(E, t, name), name, v.s, true, false);
@@ -1752,6 +1755,10 @@ static CExpr lower_call(Emitter *E, Node *n)
 		/* :unit, a statement: discard() writes it (emit_c_idioms.c) */
 		sb_free(&sb);
 		return cx("0", PREC_POSTFIX);
+	case CALLEE_RECORD:
+		/* a record value read in place, (. (Rec :f 1) :f): a local */
+		sb_free(&sb);
+		return cx(record_local(E, n, "record"), PREC_POSTFIX);
 	case CALLEE_NONE:
 		sb_printf(&sb, "%s(", n->name);
 		break;

@@ -16,6 +16,7 @@
  * and the form is left out of the module. The caller should not run the
  * checker after syntax errors: references to a left-out defn would only
  * produce follow-on errors. */
+#include <ctype.h>
 #include <string.h>
 
 #include "vbpf2c.h"
@@ -902,6 +903,55 @@ static FormParser find_special_form(const char *name)
 	return NULL;
 }
 
+/* (Event :pid p :ts t): a record value, LANGUAGE.md 10.4. A call of
+ * callee kind CALLEE_RECORD once checked; the field names in record_init,
+ * their values in args. */
+static Node *parse_record_value(Parser *p, Sexp *s)
+{
+	Node *n = new_node(N_CALL, s->span);
+	n->name = s->items[0]->text;
+	n->name_span = s->items[0]->span;
+	RecordInit *ri = arena_alloc(sizeof(*ri));
+	int max = s->nitems / 2;
+	ri->names = arena_alloc(sizeof(*ri->names) * (size_t)(max + 1));
+	ri->spans = arena_alloc(sizeof(*ri->spans) * (size_t)(max + 1));
+	n->record_init = ri;
+	bool ok = true;
+	for (int i = 1; i < s->nitems; i += 2) {
+		Sexp *key = s->items[i];
+		if (key->kind != SX_KEYWORD) {
+			diag_error(key->span, "expected a field name like :%s, found `%s`", "pid", render(key));
+			diag_hint("a record value is written (%s :field value ...)", n->name);
+			return NULL;
+		}
+		if (i + 1 >= s->nitems) {
+			diag_error(key->span, "field :%s has no value", key->text);
+			return NULL;
+		}
+		Node *v = parse_expr(p, s->items[i + 1]);
+		ok &= v != NULL;
+		ri->names[ri->n] = key->text;
+		ri->spans[ri->n] = key->span;
+		ri->n++;
+		vec_push(&n->args, v);
+	}
+	return ok ? n : NULL;
+}
+
+/* (sizeof :Event): a literal once the checker knows the layout. */
+static Node *parse_sizeof(Sexp *s)
+{
+	if (s->nitems != 2) {
+		expect_operands(s, 1, "(sizeof :Record)");
+		return NULL;
+	}
+	Node *n = new_node(N_CALL, s->span);
+	n->name = "sizeof";
+	n->name_span = s->items[0]->span;
+	n->builtin_type = parse_type(s->items[1], 0);
+	return n->builtin_type ? n : NULL;
+}
+
 /* call = '(' NAME {expr} ')'   NAME: f, bpf/helper or bpf:helper */
 static Node *parse_list(Parser *p, Sexp *s)
 {
@@ -924,6 +974,13 @@ static Node *parse_list(Parser *p, Sexp *s)
 	FormParser special = find_special_form(head->text);
 	if (special)
 		return special(p, s);
+	/* extensions (LANGUAGE.md 10.4): a keyword operand is no core call */
+	if (s->nitems >= 2 && s->items[1]->kind == SX_KEYWORD) {
+		if (isupper((unsigned char)head->text[0]))
+			return parse_record_value(p, s);
+		if (strcmp(head->text, "sizeof") == 0)
+			return parse_sizeof(s);
+	}
 	Node *n = new_node(N_CALL, s->span);
 	n->name = normalise_qualified(head->text);
 	n->name_span = head->span;

@@ -388,6 +388,7 @@ typedef enum CalleeKind {
 	CALLEE_BUILTIN,  /* load_uN, store_uN, stack_*, be/le */
 	CALLEE_KERNEL,   /* k/exists? k/read-str k/arg (LANGUAGE.md 11) */
 	CALLEE_MAP_INCR, /* (map/incr! m k n), LANGUAGE.md 10.7 */
+	CALLEE_RECORD,   /* (Rec :f v ...), a record value, LANGUAGE.md 10.4 */
 } CalleeKind;
 
 typedef enum Builtin {
@@ -475,10 +476,21 @@ struct Node {
 		struct {                        /* N_CALL (checker) */
 			FnDecl *callee_fn;
 			struct ExternDecl *callee_extern;
-			Type *builtin_type;     /* width of load/store/be/le */
+			Type *builtin_type;     /* width of load/store/be/le;
+			                         * (sizeof :T): T (parser) */
+			struct RecordInit *record_init; /* (Rec :f v ...) (parser) */
 		};
 	};
 };
+
+/* (Event :pid p :ts t): the fields named, in source order; args holds the
+ * values. LANGUAGE.md 10.4. */
+typedef struct RecordInit {
+	int n;
+	const char **names;
+	Span *spans;
+	Field **fields;                 /* checker */
+} RecordInit;
 
 /* A local value: parameter, let binding, pattern binding or loop variable. */
 struct Var {
