@@ -1836,6 +1836,65 @@ static Type *check_record_value(Checker *ck, Node *n)
 	return ok ? type_record(r) : NULL;
 }
 
+/* What conversion type want prints, for messages. */
+static const char *printk_wants(const Type *want)
+{
+	if (want->kind == TY_PTR)
+		return "a pointer";
+	if (want->size == 1)
+		return "a character (:u8 or :i8)";
+	return want->size == 8 ? "a 64-bit integer" : "an integer of at most 32 bits";
+}
+
+/* (printk "fmt" args...): LANGUAGE.md 10.5, the format checked against
+ * the arguments (printk.c); :unit. */
+static Type *check_printk(Checker *ck, Node *n)
+{
+	Type *want[3] = { NULL };
+	module_refuse_native(ck->m, n->span, "printk calls");
+	if (n->args.len > 3) {
+		diag_error(((Node *)n->args.items[3])->span, "printk prints at most 3 values, got %d", n->args.len);
+		diag_hint("split it into several printk");
+		check_args_untyped(ck, n, 0);
+		return ty_unit;
+	}
+	int convs = printk_conversions(n->printk_format, n->name_span, want, 3);
+	if (convs < 0) {
+		check_args_untyped(ck, n, 0);
+		return ty_unit;
+	}
+	if (convs != n->args.len) {
+		diag_error(n->name_span, "printk: the format has %d conversion%s, but %d value%s given", convs,
+			   convs == 1 ? "" : "s", n->args.len, n->args.len == 1 ? " is" : "s are");
+		check_args_untyped(ck, n, 0);
+		return ty_unit;
+	}
+	for (int i = 0; i < n->args.len; i++) {
+		Node *arg = n->args.items[i];
+		Type *t = check_arg(ck, arg, want[i]);
+		if (!t)
+			continue;
+		bool ok;
+		if (want[i]->kind == TY_PTR)
+			ok = t->kind == TY_PTR;
+		else if (want[i]->size == 1)
+			ok = is_int(t) && t->size == 1;
+		else if (want[i]->size == 8)
+			ok = is_int(t) && t->size == 8;
+		else
+			ok = (is_int(t) && t->size <= 4) || t->kind == TY_BOOL;
+		if (ok)
+			continue;
+		diag_error(arg->span, "printk: conversion %d of the format prints %s, got %s", i + 1,
+			   printk_wants(want[i]), type_str(t));
+		if (is_int(t) && t->size == 8)
+			diag_hint("print 64-bit values with %%lld, %%llu or %%llx");
+		else if (is_int(t))
+			diag_hint("print values of at most 32 bits with %%d, %%u or %%x");
+	}
+	return ty_unit;
+}
+
 /* (sizeof :Event): the record's size, a literal typed by its context. */
 static Type *check_sizeof(Checker *ck, Node *n, Type *expected)
 {
@@ -2044,6 +2103,8 @@ static Type *check_expr_inner(Checker *ck, Node *n, Type *expected)
 	case N_FIELD:
 		return check_field(ck, n);
 	case N_CALL:
+		if (n->callee_kind == CALLEE_PRINTK)
+			return check_printk(ck, n);
 		if (n->record_init)
 			return check_record_value(ck, n);
 		if (n->builtin_type && strcmp(n->name, "sizeof") == 0 && !n->args.len)

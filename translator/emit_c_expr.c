@@ -1755,6 +1755,14 @@ static CExpr lower_call(Emitter *E, Node *n)
 		/* :unit, a statement: discard() writes it (emit_c_idioms.c) */
 		sb_free(&sb);
 		return cx("0", PREC_POSTFIX);
+	case CALLEE_PRINTK:
+		/* bpf_helpers.h's macro: the format in a stack array, then
+		 * bpf_trace_printk (LANGUAGE.md 10.5) */
+		keep_operand_order(E, (Node **)n->args.items, n->args.len);
+		sb_printf(&sb, "bpf_printk(%s", escape_c_string(n->printk_format));
+		for (int i = 0; i < n->args.len; i++)
+			sb_printf(&sb, ", %s", paren(exact_value(E, n->args.items[i]), PREC_ASSIGN));
+		break;
 	case CALLEE_RECORD:
 		/* a record value read in place, (. (Rec :f 1) :f): a local */
 		sb_free(&sb);

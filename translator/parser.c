@@ -974,6 +974,15 @@ static Node *parse_list(Parser *p, Sexp *s)
 	FormParser special = find_special_form(head->text);
 	if (special)
 		return special(p, s);
+	/* LANGUAGE.md 10.5: the one place a string is an operand */
+	if (strcmp(head->text, "printk") == 0 && s->nitems >= 2 && s->items[1]->kind == SX_STRING) {
+		Node *n = new_node(N_CALL, s->span);
+		n->name = "printk";
+		n->name_span = s->items[1]->span; /* the format: where its errors point */
+		n->callee_kind = CALLEE_PRINTK;
+		n->printk_format = s->items[1]->text;
+		return parse_args(p, s, 2, &n->args) ? n : NULL;
+	}
 	/* extensions (LANGUAGE.md 10.4): a keyword operand is no core call */
 	if (s->nitems >= 2 && s->items[1]->kind == SX_KEYWORD) {
 		if (isupper((unsigned char)head->text[0]))

@@ -389,6 +389,8 @@ typedef enum CalleeKind {
 	CALLEE_KERNEL,   /* k/exists? k/read-str k/arg (LANGUAGE.md 11) */
 	CALLEE_MAP_INCR, /* (map/incr! m k n), LANGUAGE.md 10.7 */
 	CALLEE_RECORD,   /* (Rec :f v ...), a record value, LANGUAGE.md 10.4 */
+	CALLEE_PRINTK,   /* (printk "fmt" args...), LANGUAGE.md 10.5; set by
+	                  * the parser, which alone sees the string */
 } CalleeKind;
 
 typedef enum Builtin {
@@ -478,7 +480,10 @@ struct Node {
 			struct ExternDecl *callee_extern;
 			Type *builtin_type;     /* width of load/store/be/le;
 			                         * (sizeof :T): T (parser) */
-			struct RecordInit *record_init; /* (Rec :f v ...) (parser) */
+			union {
+				struct RecordInit *record_init; /* (Rec :f v ...) (parser) */
+				const char *printk_format;      /* CALLEE_PRINTK (parser) */
+			};
 		};
 	};
 };
@@ -637,6 +642,12 @@ const MapIdiom *map_idiom_by_name(const char *name);
 /* The helper declaration the idiom stands for, typed with map's key and
  * value types (map/get, map/put!, map/del!). */
 ExternDecl *map_idiom_extern(const MapIdiom *mi, const MapDecl *map, Span at);
+
+/* LANGUAGE.md 10.5 (printk.c): checks the format of (printk "fmt" args...)
+ * against the arguments, at most 3, as clang's -Wformat would; sets
+ * types[i] to the type conversion i expects (for literal arguments).
+ * Returns the number of conversions, or -1 after reporting at fmt_at. */
+int printk_conversions(const char *fmt, Span fmt_at, Type **types, int max);
 
 /* ---- parser (parser.c) ------------------------------------------------ */
 
