@@ -2018,6 +2018,12 @@ static Type *check_call(Checker *ck, Node *n)
 	if (strcmp(name, "k/exists?") == 0 || strcmp(name, "k/read-str") == 0 || strcmp(name, "k/arg") == 0)
 		return check_kernel_call(ck, n);
 	Sym *s = lookup_local(ck, name) ? NULL : table_get(&ck->values, name);
+	if (s && s->kind == SYM_FN && s->fn->fn->prog) {
+		diag_error(n->name_span.file ? n->name_span : n->span,
+			   "`%s` is a program (defprog): programs are not called", name);
+		diag_hint("tail-call it through a :prog_array, or move the shared code into a defn");
+		return NULL;
+	}
 	if (s && s->kind == SYM_FN) {
 		FnDecl *fn = s->fn->fn;
 		n->callee_kind = CALLEE_FN;
@@ -2278,9 +2284,107 @@ static Record *param_record(const Param *p)
 	return NULL;
 }
 
+/* The checks of the entry function of a program of kind: its parameter is
+ * the context, its result an integer. */
+static void check_entry_signature(FnDecl *entry, const ProgKindInfo *kind)
+{
+	const char *want = kind->context_record;
+	if (entry->nparams > 1 && !kind->btf_args)
+		diag_error(entry->params[1]->span, "the entry function `%s` takes only the context parameter",
+			   entry->name);
+	if (entry->nparams >= 1 && !kind->btf_args) {
+		Param *p = entry->params[0];
+		Record *r = param_record(p);
+		bool is_context = r && want && strcmp(r->name, want) == 0;
+		if (r && r->is_context && !is_context)
+			diag_error(p->span, "wrong context type for :%s program: expected %s, got %s", kind->name,
+				   want ? want : ":u64", r->name);
+		else if (p->type && !is_context && !is_u64(p->type) && !(r && r->is_context))
+			diag_error(p->span, "the entry function's parameter must be the context (%s%s) or :u64, got %s",
+				   want ? ":" : "", want ? want : "a pointer", type_str(p->type));
+	}
+	if (entry->ret && entry->ret->kind != TY_INT && entry->ret->kind != TY_BOOL &&
+	    entry->ret->kind != TY_UNIT)
+		diag_error(entry->span, "the entry function `%s` must return an integer, got %s",
+			   entry->name, type_str(entry->ret));
+}
+
+/* LANGUAGE.md 10.3: every defprog is an entry of its own kind; plain defns
+ * are shared subprograms. Returns false when the file has no defprog. */
+static bool check_defprogs(Checker *ck)
+{
+	Module *m = ck->m;
+	FnDecl *first = NULL;
+	for (int i = 0; i < ck->fns.len; i++) {
+		FnDecl *fn = ((FnInfo *)ck->fns.items[i])->fn;
+		if (!fn->prog)
+			continue;
+		if (!first)
+			first = fn;
+		if (m->program) {
+			if (fn == first) {
+				diag_error(fn->span, "a file has either one (program ...) or defprogs, not both");
+				diag_note(m->program->span, "the (program ...) form is here");
+			}
+			continue;
+		}
+		if (fn->prog->kind->btf_args) {
+			diag_error(fn->prog->span, "defprog of kind :%s is not supported yet", fn->prog->kind->name);
+			diag_hint("write it as the file's one (program :%s \"...\")", fn->prog->kind->name);
+			continue;
+		}
+		fn->is_entry = true;
+		check_entry_signature(fn, fn->prog->kind);
+	}
+	if (!first)
+		return false;
+	if (!m->program) {
+		m->entry = first;
+		module_refuse_native(m, first->span, "several programs in one file (defprog)");
+	}
+	for (int i = 0; i < ck->kernel_args.len; i++) {
+		Node *n = ck->kernel_args.items[i];
+		diag_error(n->span, "k/arg is not supported in defprog files yet");
+	}
+	return true;
+}
+
+/* (defmap jumps :prog_array :u32 :u32 8 :init [prog_a prog_b]) */
+static void check_map_init(Checker *ck, MapDecl *md)
+{
+	if (!md->ninit)
+		return;
+	if (strcmp(md->map_type->name, "prog_array") != 0) {
+		diag_error(md->span, "option :init fills a :prog_array; `%s` is a :%s map", md->name,
+			   md->map_type->name);
+		return;
+	}
+	if ((uint64_t)md->ninit > md->max_entries) {
+		diag_error(md->init_spans[md->max_entries], "`%s` has %llu slot%s, :init lists %d programs", md->name,
+			   (unsigned long long)md->max_entries, md->max_entries == 1 ? "" : "s", md->ninit);
+		return;
+	}
+	md->init_progs = arena_alloc(sizeof(*md->init_progs) * (size_t)md->ninit);
+	for (int i = 0; i < md->ninit; i++) {
+		Sym *s = table_get(&ck->values, md->init_names[i]);
+		if (!s || s->kind != SYM_FN || !s->fn->fn->prog) {
+			diag_error(md->init_spans[i], "`%s` is not a program: :init lists defprogs", md->init_names[i]);
+			continue;
+		}
+		md->init_progs[i] = s->fn->fn;
+	}
+}
+
 static void check_program(Checker *ck)
 {
 	Module *m = ck->m;
+	for (int i = 0; i < m->decls.len; i++) {
+		Decl *d = m->decls.items[i];
+		if (d->kind == D_MAP)
+			check_map_init(ck, d->u.map);
+	}
+	if (check_defprogs(ck))
+		return;
 	const ProgKindInfo *kind = m->program ? m->program->kind : NULL;
 	const char *want = kind ? kind->context_record : NULL;
 
@@ -2324,22 +2428,12 @@ static void check_program(Checker *ck)
 
 	/* tp_btf, fentry, fexit: the kernel's arguments, checked there */
 	check_kernel_entry(ck, entry);
-	/* The kernel passes only the context (r1); it returns int in C. */
-	if (entry->nparams > 1 && !kind->btf_args)
-		diag_error(entry->params[1]->span, "the entry function `%s` takes only the context parameter",
-			   entry->name);
-	if (entry->nparams >= 1 && !kind->btf_args) {
-		Param *p = entry->params[0];
-		Record *r = param_record(p);
-		bool is_context = r && want && strcmp(r->name, want) == 0;
-		if (p->type && !is_context && !is_u64(p->type) && !(r && r->is_context))
-			diag_error(p->span, "the entry function's parameter must be the context (%s%s) or :u64, got %s",
-				   want ? ":" : "", want ? want : "a pointer", type_str(p->type));
-	}
-	if (entry->ret && entry->ret->kind != TY_INT && entry->ret->kind != TY_BOOL &&
-	    entry->ret->kind != TY_UNIT)
-		diag_error(entry->span, "the entry function `%s` must return an integer, got %s",
-			   entry->name, type_str(entry->ret));
+	/* The kernel passes only the context (r1); it returns int in C. The
+	 * wrong context records were reported above. */
+	if (entry->nparams >= 1 && param_record(entry->params[0]) && param_record(entry->params[0])->is_context &&
+	    want && strcmp(param_record(entry->params[0])->name, want) != 0)
+		return;
+	check_entry_signature(entry, kind);
 }
 
 /* ---- exports (extension 10.6) ------------------------------------------------ */

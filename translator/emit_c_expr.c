@@ -767,7 +767,7 @@ static const char *context_member_at(Emitter *E, Node *p, int64_t off, const Typ
 		    off % w->size == 0)
 			return arena_printf("%s%s->%s[%" PRId64 "]", conv, vi->text, context_arrays[i].array,
 					    off / w->size);
-	const ProgramDecl *prog = E->m->program;
+	const ProgramDecl *prog = fn_program(E->m, E->fn);
 	const char *rec_name = prog && prog->kind ? prog->kind->context_record : NULL;
 	Record *r = rec_name ? context_record_by_name(rec_name) : NULL;
 	if (!r || !r->c_name || strncmp(vi->c_type, r->c_name, strlen(r->c_name)) != 0)

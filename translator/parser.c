@@ -1048,6 +1048,8 @@ static Decl *new_decl(DeclKind kind, Sexp *form)
 }
 
 /* program = '(' 'program' KW [STRING] ')' */
+static ProgramDecl *parse_kind_attach(Sexp *form, int at, bool has_attach);
+
 static Decl *parse_program(Parser *p, Sexp *form)
 {
 	if (p->seen_program) {
@@ -1061,7 +1063,19 @@ static Decl *parse_program(Parser *p, Sexp *form)
 		diag_error(form->span, "program is written (program :kind) or (program :kind \"attach\")");
 		return NULL;
 	}
-	Sexp *kind = form->items[1];
+	ProgramDecl *pd = parse_kind_attach(form, 1, form->nitems == 3);
+	if (!pd)
+		return NULL;
+	Decl *d = new_decl(D_PROGRAM, form);
+	d->u.program = pd;
+	return d;
+}
+
+/* :KIND at form->items[at], and the attach string after it when
+ * has_attach: a (program ...) or a (defprog ...). */
+static ProgramDecl *parse_kind_attach(Sexp *form, int at, bool has_attach)
+{
+	Sexp *kind = form->items[at];
 	if (kind->kind != SX_KEYWORD) {
 		diag_error(kind->span, "expected a program kind like :xdp, found `%s`", render(kind));
 		return NULL;
@@ -1080,8 +1094,8 @@ static Decl *parse_program(Parser *p, Sexp *form)
 	ProgramDecl *pd = arena_alloc(sizeof(*pd));
 	pd->kind = info;
 	pd->span = form->span;
-	if (form->nitems == 3) {
-		Sexp *attach = form->items[2];
+	if (has_attach) {
+		Sexp *attach = form->items[at + 1];
 		if (attach->kind != SX_STRING) {
 			diag_error(attach->span, "the attach point must be a string, found `%s`",
 				   render(attach));
@@ -1102,8 +1116,38 @@ static Decl *parse_program(Parser *p, Sexp *form)
 		diag_hint("for example (program :%s \"%s\")", info->name, example);
 		return NULL;
 	}
-	Decl *d = new_decl(D_PROGRAM, form);
-	d->u.program = pd;
+	return pd;
+}
+
+static Decl *parse_defn(Parser *p, Sexp *form);
+
+/* defprog = '(' 'defprog' NAME :KIND ["attach"] [param :type ...] :ret body ... ')'
+ * (LANGUAGE.md 10.3): a defn that is a program of its own, with its own
+ * section. Parsed as the defn it would be without the kind and attach. */
+static Decl *parse_defprog(Parser *p, Sexp *form)
+{
+	if (form->nitems < 3 || form->items[2]->kind != SX_KEYWORD) {
+		diag_error(form->span, "defprog is written (defprog name :kind [\"attach\"] [ctx :Context] :ret-type body ...)");
+		return NULL;
+	}
+	bool has_attach = form->nitems > 3 && form->items[3]->kind == SX_STRING;
+	ProgramDecl *pd = parse_kind_attach(form, 2, has_attach);
+	if (!pd)
+		return NULL;
+	int skip = has_attach ? 2 : 1;
+	Sexp defn = *form;
+	defn.nitems = form->nitems - skip;
+	defn.items = arena_alloc(sizeof(*defn.items) * (size_t)defn.nitems);
+	defn.items[0] = form->items[0];
+	defn.items[1] = form->items[1];
+	for (int i = 2; i < defn.nitems; i++)
+		defn.items[i] = form->items[i + skip];
+	Decl *d = parse_defn(p, &defn);
+	if (!d)
+		return NULL;
+	d->u.fn->prog = pd;
+	d->u.fn->span = form->span;
+	d->span = form->span;
 	return d;
 }
 
@@ -1208,6 +1252,21 @@ static Decl *parse_defmap(Parser *p, Sexp *form)
 			ok &= parse_flag(opt, value, &md->pinned);
 		} else if (!strcmp(opt->text, "extern")) {
 			ok &= parse_flag(opt, value, &md->is_extern);
+		} else if (!strcmp(opt->text, "init")) {
+			/* :init [prog_a prog_b] (LANGUAGE.md 10.3) */
+			if (value->kind != SX_VECTOR) {
+				diag_error(value->span, "option :init takes a vector of program names, e.g. [prog_a prog_b]");
+				ok = false;
+				continue;
+			}
+			md->init_names = arena_alloc(sizeof(*md->init_names) * (size_t)(value->nitems + 1));
+			md->init_spans = arena_alloc(sizeof(*md->init_spans) * (size_t)(value->nitems + 1));
+			for (int k = 0; k < value->nitems; k++) {
+				const char *name = expect_name(value->items[k], "a program name");
+				ok &= name != NULL;
+				md->init_names[md->ninit] = name;
+				md->init_spans[md->ninit++] = value->items[k]->span;
+			}
 		} else if (!strcmp(opt->text, "flags")) {
 			if (value->kind != SX_INT || value->negative || value->value > UINT32_MAX) {
 				diag_error(value->span, "option :flags takes an unsigned 32-bit integer");
@@ -1216,7 +1275,7 @@ static Decl *parse_defmap(Parser *p, Sexp *form)
 			md->flags = value->value;
 		} else {
 			diag_error(opt->span, "unknown defmap option :%s", opt->text);
-			diag_hint("the options are :pinned true, :flags N and :extern true");
+			diag_hint("the options are :pinned true, :flags N, :extern true and :init [prog ...]");
 			ok = false;
 		}
 	}
@@ -1526,7 +1585,7 @@ static const struct {
 	{ "program", parse_program },     { "defmap", parse_defmap },
 	{ "defglobal", parse_defglobal }, { "defconst", parse_defglobal },
 	{ "deftype", parse_deftype },     { "extern", parse_extern },
-	{ "defn", parse_defn },           { "ns", parse_ns },
+	{ "defn", parse_defn },           { "defprog", parse_defprog },           { "ns", parse_ns },
 	{ "import", parse_import },       { "license", parse_license },
 	{ "export", parse_export },
 };

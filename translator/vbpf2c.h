@@ -524,6 +524,11 @@ struct MapDecl {
 	uint64_t max_entries;
 	uint64_t flags;                 /* extension: :flags N */
 	bool pinned, is_extern;         /* extension: :pinned true, :extern true */
+	/* extension 10.3: a prog_array's :init [prog_a prog_b], slots 0, 1... */
+	const char **init_names;
+	Span *init_spans;
+	int ninit;
+	FnDecl **init_progs;            /* checker: the defprogs named */
 };
 
 typedef struct GlobalDecl {
@@ -573,6 +578,8 @@ struct FnDecl {
 	int nparams;
 	Type *ret;
 	Node *body;                     /* one N_DO of the body forms */
+	ProgramDecl *prog;              /* (defprog ...): its kind and attach
+	                                 * string (LANGUAGE.md 10.3); NULL for defn */
 	bool is_entry;                  /* checker: gets SEC() */
 	bool exported;                  /* checker: named by (export ...), global in C */
 	int call_depth;                 /* checker: longest call chain below */
@@ -610,6 +617,15 @@ typedef struct Module {
 	const char *native_refused_what;
 	Vec comments;                   /* Comment*, source order (parse_file) */
 } Module;
+
+/* The program a function is the entry of: its defprog's, else the file's
+ * (program ...) for its entry; NULL for other functions. */
+static inline const ProgramDecl *fn_program(const Module *m, const FnDecl *fn)
+{
+	if (fn && fn->prog)
+		return fn->prog;
+	return fn && fn->is_entry ? m->program : NULL;
+}
 
 /* Remembers the first construct the native backend refuses. */
 static inline void module_refuse_native(Module *m, Span at, const char *what)
