@@ -345,6 +345,12 @@ static void hoist_declarations(CBlock *b)
 			 * the call it was made for */
 			if (decls != out.len)
 				s->glued = false;
+			if (decls != out.len && !only_marks) {
+				/* moved above the code of earlier forms, whose
+				 * comments and lines are not its own */
+				s->src_start = s->src_end = 0;
+				s->line = 0;
+			}
 			vec_push(&out, NULL);
 			memmove(&out.items[decls + 1], &out.items[decls], sizeof(void *) * (size_t)(out.len - 1 - decls));
 			out.items[decls++] = s;

@@ -37,7 +37,21 @@ static CBlock *block_of_line(Emitter *E, const char *text)
 	return b;
 }
 
+static void lower_map_incr_form(Emitter *E, Node *n);
+
 void lower_map_incr(Emitter *E, Node *n)
+{
+	/* its statements come from this form: comments before it stay
+	 * before it (lower_stmt does the same for the forms it lowers) */
+	uint32_t saved_start = E->form_start, saved_end = E->form_end;
+	E->form_start = n->span.offset;
+	E->form_end = n->span.offset + n->span.len;
+	lower_map_incr_form(E, n);
+	E->form_start = saved_start;
+	E->form_end = saved_end;
+}
+
+static void lower_map_incr_form(Emitter *E, Node *n)
 {
 	Node *m = n->args.items[0];
 	Node *k = n->args.items[1];

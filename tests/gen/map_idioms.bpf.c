@@ -45,7 +45,6 @@ int handler(struct xdp_md *ctx)
 	void *start = (void *)(long)ctx->data;
 	__u32 len = (__u32)((void *)(long)ctx->data_end - start);
 	__u32 key = 0;
-#line 19 "map_idioms.va"
 	__u8 value = 1;
 
 #line 14 "map_idioms.va"

@@ -33,7 +33,6 @@ int handler(struct xdp_md *ctx)
 #line 12 "map_incr.va"
 	__u64 *entry = bpf_map_lookup_elem(&bytes_by_len, &len);
 	__u32 key;
-#line 13 "map_incr.va"
 	__u32 value_2 = 1;
 	__u32 *entry_2;
 

@@ -55,10 +55,8 @@ int handler(struct xdp_md *ctx)
 	__u64 value = 1;
 	__u64 *entry;
 	struct FlowKey key_2;
-#line 22 "record_values.va"
 	__u64 value_2 = 1;
 	__u64 *entry_2;
-#line 23 "record_values.va"
 	__u32 key_3 = 0;
 	struct FlowStats value_3;
 
