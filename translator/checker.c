@@ -232,6 +232,8 @@ typedef struct Checker {
 				 * was rejected: a literal there stays silent */
 	bool kernel_str_ok;     /* the `.` chain is k/read-str's or k/exists?'s */
 	Vec kernel_args;        /* k/arg calls: checked against the entry */
+	Vec sizeof_nodes;       /* (sizeof :Rec) literals (Node*) ... */
+	Vec sizeof_records;     /* ... and their records (Type*) */
 } Checker;
 
 /* ---- small helpers ------------------------------------------------------ */
@@ -1646,6 +1648,13 @@ static Type *helper_return_type(Checker *ck, ExternDecl *e, Node *call)
 		Record *r = ktypes_struct(ck->m, "task_struct", call->span);
 		return r ? type_ptr(type_record(r), false) : NULL;
 	}
+	/* (bpf/ringbuf_reserve rb (sizeof :Rec) 0): a pointer to the record
+	 * (LANGUAGE.md 10.4), whose fields the program then sets */
+	if (strcmp(h, "ringbuf_reserve") == 0 && call->args.len == 3) {
+		for (int i = 0; i < ck->sizeof_nodes.len; i++)
+			if (ck->sizeof_nodes.items[i] == call->args.items[1])
+				return type_ptr(ck->sizeof_records.items[i], true);
+	}
 	/* ringbuf_reserve and every other pointer-returning helper: bytes */
 	if (e->helper && e->helper->returns_pointer)
 		return type_ptr(ty_u8, true);
@@ -1904,6 +1913,10 @@ static Type *check_sizeof(Checker *ck, Node *n, Type *expected)
 	if (t->kind == TY_PTR || !t->size) {
 		diag_error(n->span, "(sizeof %s): only records and integers have a size", type_str(t));
 		return NULL;
+	}
+	if (t->kind == TY_RECORD) {
+		vec_push(&ck->sizeof_nodes, n);
+		vec_push(&ck->sizeof_records, t);
 	}
 	/* value shares storage with builtin_type: set it last */
 	n->builtin_type = NULL;
