@@ -44,11 +44,18 @@ struct {
 	__uint(max_entries, 4096);
 } events SEC(".maps");
 
+struct {
+	__uint(type, BPF_MAP_TYPE_PERF_EVENT_ARRAY);
+	__uint(key_size, sizeof(__u32));
+	__uint(value_size, sizeof(__u32));
+	__uint(max_entries, 128);
+} perf_events SEC(".maps");
+
 SEC("xdp")
-#line 17 "record_values.va"
+#line 19 "record_values.va"
 int handler(struct xdp_md *ctx)
 {
-#line 18 "record_values.va"
+#line 20 "record_values.va"
 	void *start = (void *)(long)ctx->data;
 	__u64 len = (__u64)((void *)(long)ctx->data_end - start);
 	struct FlowKey key;
@@ -59,17 +66,18 @@ int handler(struct xdp_md *ctx)
 	__u64 *entry_2;
 	__u32 key_3 = 0;
 	struct FlowStats value_3;
+	struct FlowStats data;
 
-#line 20 "record_values.va"
+#line 22 "record_values.va"
 	__builtin_memset(&key, 0, sizeof(key));
 	key.saddr = 0x0a000001;
 	key.daddr = 0x0a000002;
 	key.sport = 1234;
 	key.dport = 80;
 	key.proto = 6;
-#line 21 "record_values.va"
+#line 23 "record_values.va"
 	entry = bpf_map_lookup_elem(&flows, &key);
-#line 21 "record_values.va"
+#line 23 "record_values.va"
 	if (entry) {
 		__sync_fetch_and_add(entry, value);
 	} else if (bpf_map_update_elem(&flows, &key, &value, BPF_NOEXIST)) {
@@ -77,16 +85,16 @@ int handler(struct xdp_md *ctx)
 		if (entry)
 			__sync_fetch_and_add(entry, value);
 	}
-#line 22 "record_values.va"
+#line 24 "record_values.va"
 	__builtin_memset(&key_2, 0, sizeof(key_2));
 	key_2.proto = 6;
 	key_2.dport = 80;
 	key_2.sport = 1234;
 	key_2.daddr = 0x0a000002;
 	key_2.saddr = 0x0a000001;
-#line 22 "record_values.va"
+#line 24 "record_values.va"
 	entry_2 = bpf_map_lookup_elem(&flows, &key_2);
-#line 22 "record_values.va"
+#line 24 "record_values.va"
 	if (entry_2) {
 		__sync_fetch_and_add(entry_2, value_2);
 	} else if (bpf_map_update_elem(&flows, &key_2, &value_2, BPF_NOEXIST)) {
@@ -94,13 +102,17 @@ int handler(struct xdp_md *ctx)
 		if (entry_2)
 			__sync_fetch_and_add(entry_2, value_2);
 	}
-#line 23 "record_values.va"
+#line 25 "record_values.va"
 	__builtin_memset(&value_3, 0, sizeof(value_3));
 	value_3.packets = 1;
 	value_3.bytes = len;
-#line 23 "record_values.va"
+#line 25 "record_values.va"
 	bpf_map_update_elem(&stats, &key_3, &value_3, BPF_ANY);
 	bpf_ringbuf_output(&events, &key, 16, 0);
+	__builtin_memset(&data, 0, sizeof(data));
+	data.packets = 7;
+#line 27 "record_values.va"
+	bpf_perf_event_output(ctx, &perf_events, BPF_F_CURRENT_CPU, &data, 16);
 	return key.dport == 80 ? XDP_PASS : XDP_DROP;
 }
 
