@@ -1779,7 +1779,8 @@ static void check_args_untyped(Checker *ck, Node *n, int first);
 /* A record value in the source: a construction or a variable holding one. */
 static bool is_record_value(const Node *n)
 {
-	return (n->kind == N_CALL && n->record_init) || (n->kind == N_NAME && n->ref == REF_VAR);
+	return (n->kind == N_CALL && n->callee_kind != CALLEE_PRINTK && n->record_init) ||
+	       (n->kind == N_NAME && n->ref == REF_VAR);
 }
 
 /* (Event :pid p :ts t): LANGUAGE.md 10.4. Fields not named are zero, and
