@@ -757,6 +757,14 @@ int cmd_compare(const Module *m, const char *clang_object, const char *clang_mis
 /* Compiles source to a BPF object by running this executable with -c
  * (compile_args: -I/-D/--clang=/--backend=/--license= as given). */
 bool cmd_compile(const char *source, const char *object, char **compile_args, int nargs);
+/* Reads and checks source quietly (diagnostics are the compiler's to
+ * give): the module, or NULL; text keeps the source (sb_free it, and
+ * arena_reset, when done). (cmd_events.c) */
+Module *cmd_read_module(const char *source, StrBuf *text);
+/* A BTF of the records source sends as events, for the runtime's event
+ * printer (vbpf_events__set_records); NULL when there are none. Resets
+ * the arena. (cmd_events.c) */
+struct btf *cmd_event_records(const char *source);
 /* Runs path (searched on PATH when search_path) with argv and waits: its
  * exit status, or -1 (said why on stderr) when it could not run or died
  * of a signal. (cmd_link.c) */
