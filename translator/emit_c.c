@@ -758,10 +758,12 @@ static void emit_map(Emitter *E, StrBuf *out, const MapDecl *md)
 		sb_printf(out, "\t__uint(map_flags, %" PRIu64 ");\n", md->flags);
 	if (md->pinned)
 		sb_puts(out, "\t__uint(pinning, LIBBPF_PIN_BY_NAME);\n");
-	if (md->ninit && md->init_progs && !md->is_extern) {
+	if (md->ninit && md->init_progs) {
 		/* libbpf fills the slots from .values at load (10.3); the
 		 * values are an __array of programs, last (a flexible array) */
 		sb_puts(out, "\t__array(values, int(void *));\n");
+	}
+	if (md->ninit && md->init_progs && !md->is_extern) {
 		sb_printf(out, "} %s SEC(\".maps\") = {\n\t.values = {\n", md->c_name);
 		for (int i = 0; i < md->ninit; i++)
 			if (md->init_progs[i])
