@@ -2063,7 +2063,9 @@ static Type *check_call(Checker *ck, Node *n)
 		diag_error(at, "`%s` is not a function", name);
 	} else {
 		diag_error(at, "unknown function `%s`", name);
-		if (helper_by_name(name))
+		if (strcmp(name, "printk") == 0)
+			diag_hint("printk's first operand is its format string: (printk \"len %%u\\n\" len)");
+		else if (helper_by_name(name))
 			diag_hint("`%s` is a BPF helper: declare it with `(extern bpf:%s [arg-types] :ret-type)`",
 				  name, name);
 	}
