@@ -5,7 +5,11 @@
 #                   init, and the two backends on NATIVE_DIFF_COUNT random
 #                   programs
 #   make examples   build examples/mixed: linked object, skeleton, loader
-#   make fuzz       run the front-end fuzzer for FUZZ_SECONDS (default 600)
+#   make sanitize   build vbpf2c and the unit tests with ASan and UBSan (no
+#                   recovery) into build/sanitize/, and run every test
+#                   with them
+#   make fuzz       run the front-end fuzzer, then the one through every
+#                   backend, each for FUZZ_SECONDS (default 600)
 #   make bench      run the benchmarks in bench/
 #   make install    install vbpf2c and its man page under PREFIX
 
@@ -19,6 +23,11 @@ DEB_PACKAGES = build-essential clang llvm libbpf-dev libelf-dev zlib1g-dev \
                libcriterion-dev bpftool pkg-config iproute2 clang-format strace
 
 CFLAGS   ?= -O2 -g
+
+# The vbpf2c every test script runs (they read $VBPF2C): `make sanitize`
+# points it at the sanitizer build.
+VBPF2C ?= $(CURDIR)/vbpf2c
+export VBPF2C
 WARN      = -Wall -Wextra -Werror
 ALL_CFLAGS = -std=c11 $(WARN) -D_GNU_SOURCE -Ibuild -Itranslator $(CFLAGS)
 
@@ -33,7 +42,8 @@ UNIT_SRC       = $(sort $(wildcard tests/unit/*.c))
 HEADERS        = $(wildcard translator/*.h translator/*.def runtime/*.h) build/helpers.gen.h build/templates.gen.h \
                  build/uapi_structs.gen.h
 
-.PHONY: all deps test unit-test golden-test kernel-test mixing-test init-test native-diff-test examples fuzz bench install clean demo
+.PHONY: all deps test unit-test golden-test kernel-test mixing-test init-test native-diff-test \
+	cflags-test examples fuzz sanitize bench install clean demo
 all: deps vbpf2c
 
 # Installs what is missing when run as root; otherwise prints the command.
@@ -97,11 +107,13 @@ unit-test: build/unit_tests
 
 golden-test: vbpf2c
 	sh tests/golden.sh
+	sh tests/outputs.sh
 	sh tests/diffstable.sh
 	sh tests/review.sh
 	sh tests/asm.sh
 
 kernel-test: vbpf2c
+	sh tests/run_cleanup.sh
 	sh tests/kernel.sh
 
 init-test: vbpf2c build/vbpf-runcases
@@ -127,11 +139,11 @@ examples: $(MIXED)/loader
 
 $(MIXED)/flowstats.bpf.o: $(MIXED_SRC) vbpf2c
 	@mkdir -p $(MIXED)
-	./vbpf2c -c -Wall -Wextra -Werror $(MIXED_SRC) -o $@
+	$(VBPF2C) -c -Wall -Wextra -Werror $(MIXED_SRC) -o $@
 
 $(MIXED)/flowstats.h: examples/mixed/flowstats.va vbpf2c
 	@mkdir -p $(MIXED)
-	./vbpf2c --emit=h $< -o $@
+	$(VBPF2C) --emit=h $< -o $@
 
 $(MIXED)/flowstats.skel.h: $(MIXED)/flowstats.bpf.o
 	$(BPFTOOL) gen skeleton $< name flowstats > $@.tmp && mv $@.tmp $@
@@ -142,21 +154,60 @@ $(MIXED)/loader: examples/mixed/loader.c $(MIXED)/flowstats.skel.h $(MIXED)/flow
 mixing-test: vbpf2c examples
 	sh tests/mixing.sh
 
-test: deps vbpf2c
-	$(MAKE) unit-test golden-test kernel-test mixing-test init-test native-diff-test
+# Every source builds warning-free at -O0 ... -O3 and -Os (make CFLAGS=...).
+cflags-test: build/helpers.gen.h build/templates.gen.h
+	sh tests/cflags.sh
 
-# libFuzzer over reader + parser + checker, with ASan and UBSan.
-# The native backend (native_*.c) is not fuzzed here. The checker reads
-# kernel types from BTF through libbpf (ktypes.c): linked, not instrumented.
+test: deps vbpf2c
+	$(MAKE) unit-test golden-test kernel-test mixing-test init-test native-diff-test cflags-test
+
+# The whole suite again with AddressSanitizer and UndefinedBehaviorSanitizer
+# in vbpf2c (every subcommand, and the vbpf2c a link runs) and in the unit
+# tests; any report fails the run (-fno-sanitize-recover=all, ASan's
+# default abort). The mixed example is rebuilt by the sanitized vbpf2c.
+SANITIZE   = -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+SAN_CFLAGS = -std=c11 $(WARN) -D_GNU_SOURCE -Ibuild -Itranslator -Iruntime -O1 -g $(SANITIZE)
+SAN_SRC    = $(sort $(wildcard translator/*.c)) $(RUNTIME_SRC)
+
+build/sanitize/vbpf2c: $(SAN_SRC) $(HEADERS)
+	@mkdir -p build/sanitize
+	$(CC) $(SAN_CFLAGS) -o $@ $(SAN_SRC) -lbpf -lelf -lz
+
+build/sanitize/unit_tests: $(UNIT_SRC) $(wildcard tests/unit/*.h) $(TRANSLATOR_SRC) $(RUNTIME_SRC) $(HEADERS)
+	@mkdir -p build/sanitize
+	$(CC) $(SAN_CFLAGS) -o $@ $(UNIT_SRC) $(TRANSLATOR_SRC) $(RUNTIME_SRC) -lcriterion -lbpf -lelf -lz
+
+# Criterion's workers report a leak without failing the test: the log is
+# searched too.
+sanitize: deps vbpf2c build/sanitize/vbpf2c build/sanitize/unit_tests
+	./build/sanitize/unit_tests > build/sanitize/unit.log 2>&1; status=$$?; cat build/sanitize/unit.log; \
+		[ $$status -eq 0 ] && ! grep -q 'Sanitizer' build/sanitize/unit.log
+	rm -rf $(MIXED)
+	$(MAKE) -k VBPF2C=$(CURDIR)/build/sanitize/vbpf2c golden-test kernel-test mixing-test init-test \
+		native-diff-test
+
+# libFuzzer, with ASan and UBSan: fuzz_frontend over reader + parser +
+# checker; fuzz_backends over the front end and then every backend (C,
+# header, native bytecode and ELF, read back and disassembled). Each runs
+# FUZZ_SECONDS; findings land in build/ as crash-*, leak-*, timeout-*.
+# The checker reads kernel types from BTF through libbpf (ktypes.c):
+# linked, not instrumented.
+FUZZ_FLAGS = -std=c11 -g -O1 -D_GNU_SOURCE -Ibuild -Itranslator -fsanitize=fuzzer,address,undefined \
+	-fno-sanitize-recover=all
 FUZZ_SRC = $(filter-out translator/native_%.c,$(TRANSLATOR_SRC))
 build/fuzz_frontend: tests/fuzz/fuzz_frontend.c $(FUZZ_SRC) $(HEADERS)
-	$(CLANG) -std=c11 -g -O1 -D_GNU_SOURCE -Ibuild -Itranslator -fsanitize=fuzzer,address,undefined \
-		-fno-sanitize-recover=undefined -o $@ tests/fuzz/fuzz_frontend.c $(FUZZ_SRC) -lbpf -lelf -lz
+	$(CLANG) $(FUZZ_FLAGS) -o $@ tests/fuzz/fuzz_frontend.c $(FUZZ_SRC) -lbpf -lelf -lz
 
-fuzz: deps build/fuzz_frontend
-	mkdir -p build/fuzz-corpus
+build/fuzz_backends: tests/fuzz/fuzz_backends.c $(TRANSLATOR_SRC) $(HEADERS)
+	$(CLANG) $(FUZZ_FLAGS) -o $@ tests/fuzz/fuzz_backends.c $(TRANSLATOR_SRC) -lbpf -lelf -lz
+
+FUZZ_SEEDS = examples tests/err tests/ok tests/gen
+fuzz: deps build/fuzz_frontend build/fuzz_backends
+	mkdir -p build/fuzz-corpus build/fuzz-corpus-backends
 	./build/fuzz_frontend -max_total_time=$(FUZZ_SECONDS) -timeout=10 -artifact_prefix=build/ \
-		build/fuzz-corpus examples tests/err tests/ok tests/gen
+		build/fuzz-corpus $(FUZZ_SEEDS)
+	./build/fuzz_backends -max_total_time=$(FUZZ_SECONDS) -timeout=10 -artifact_prefix=build/backends- \
+		build/fuzz-corpus-backends $(FUZZ_SEEDS)
 
 bench: vbpf2c
 	sh bench/run.sh

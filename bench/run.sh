@@ -233,12 +233,32 @@ for va in "$root"/examples/*.va "$root"/tests/gen/*.va; do
 	"$vbpf2c" -c --backend=clang "$va" -o "$work/$name.clang.o"
 	native=$(insn_count "$work/$name.native.o")
 	viaclang=$(insn_count "$work/$name.clang.o")
+	if [ "$viaclang" -eq 0 ]; then
+		# a file without (program) or exported functions: no code
+		printf '   %-24s %7s %7s %7s\n' "$name" "$native" "$viaclang" "-"
+		continue
+	fi
 	echo "$native $viaclang" >> "$work/insn_ratios"
 	printf '   %-24s %7s %7s %7s\n' "$name" "$native" "$viaclang" "$(ratio "$native" "$viaclang")"
 done
 programs=$(wc -l < "$work/insn_ratios")
 geomean=$(awk '{ sum += log($1 / $2); n++ } END { printf "%.3f", exp(sum / n) }' "$work/insn_ratios")
 printf '   %-24s %7s %7s %7s\n' "geometric mean" "" "" "$geomean"
+# The same over the programs tests/native/randprog.c writes (seeds 1 to
+# BENCH_GEN), which use more of the language than the examples do.
+gen_count=${BENCH_GEN:-200}
+: > "$work/gen_ratios"
+if cc -std=c11 -O2 -o "$work/randprog" "$root/tests/native/randprog.c"; then
+	for seed in $(seq 1 "$gen_count"); do
+		"$work/randprog" "$seed" > "$work/gen.va"
+		"$vbpf2c" -c --backend=native "$work/gen.va" -o "$work/gen.native.o" 2>/dev/null &&
+			"$vbpf2c" -c --backend=clang "$work/gen.va" -o "$work/gen.clang.o" 2>/dev/null ||
+			continue
+		echo "$(insn_count "$work/gen.native.o") $(insn_count "$work/gen.clang.o")" >> "$work/gen_ratios"
+	done
+	printf '   %-24s %7s %7s %7s\n' "generated ($(wc -l < "$work/gen_ratios"))" "" "" \
+		"$(awk '{ sum += log($1 / $2); n++ } END { printf "%.3f", exp(sum / n) }' "$work/gen_ratios")"
+fi
 best_pair "sh $work/all_native.sh" "sh $work/all_clang.sh"
 echo "   compiling the $programs programs one after another: native $(seconds "$best_a"),"
 echo "   clang $(seconds "$best_b"), native ÷ clang $(ratio "$best_a" "$best_b")"

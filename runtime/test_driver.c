@@ -352,11 +352,11 @@ static void run_step(struct vbpf_obj *obj, const struct vbpf_step *s, struct ver
 	unsigned char *key = calloc(1, key_size ? key_size : 1);
 	unsigned char *want = calloc(1, user_size), *got = calloc(1, user_size);
 	char why[160], shown_key[256], shown[256], expected[128];
+	uint8_t *key_buf = NULL, *value_buf = NULL; /* freed at out: set before any goto */
 	if (!key || !want || !got) {
 		fail(v, "out of memory");
 		goto out;
 	}
-	uint8_t *key_buf, *value_buf;
 	struct vbpf_literal key_lit = bound(&s->key, &key_buf), value_lit = bound(&s->value, &value_buf);
 	if (vbpf_literal__encode(&key_lit, key, key_size, why, sizeof(why))) {
 		fail(v, "line %d: key of `%s`: %s", s->line, s->map, why);

@@ -264,9 +264,10 @@ expected_compare() {
 			print row | "sort"
 		}
 		close("sort")
-		row = "total||" tc "|" tn "|" ratio(tn, tc)
+		# an object without code (a file without a program) totals 0
+		row = "total||" (tc + 0) "|" (tn + 0) "|" ratio(tn, tc)
 		if (verifier == "true")
-			row = row "|" (vc == "rejected" ? "-" : vc) "|" (vn == "rejected" ? "-" : vn)
+			row = row "|" (vc == "rejected" ? "-" : vc + 0) "|" (vn == "rejected" ? "-" : vn + 0)
 		print row
 	}'
 }

@@ -12,7 +12,7 @@
 set -u
 cd "$(dirname "$0")/.." || exit 2
 
-VBPF2C=$(pwd)/vbpf2c
+VBPF2C=${VBPF2C:-$(pwd)/vbpf2c}
 RUNCASES=build/vbpf-runcases
 passed=0 failed=0 skipped=0
 
@@ -185,7 +185,8 @@ if command -v strace >/dev/null; then
 		      "renameat2:error=EIO|cannot create demo: Input/output error"; do
 		message=${inject#*|} inject=${inject%%|*}
 		rm -rf "$dir" && mkdir "$dir"
-		(cd "$dir" && strace -f -o /dev/null -e trace=all -e inject="$inject" \
+		# LeakSanitizer (make sanitize) cannot run under ptrace
+		(cd "$dir" && ASAN_OPTIONS=detect_leaks=0 strace -f -o /dev/null -e trace=all -e inject="$inject" \
 			"$VBPF2C" init xdp demo) >/dev/null 2>"$tmp/err.err"
 		status=$?
 		if [ "$status" -ne 2 ]; then
@@ -204,7 +205,7 @@ if command -v strace >/dev/null; then
 	# (An inner shell takes the death: this one would print "Terminated".)
 	rm -rf "$dir" && mkdir "$dir"
 	status=$(cd "$dir" && sh -c '"$@" >/dev/null 2>&1; echo $?' sh \
-		strace -f -o /dev/null -e trace=write -e inject=write:signal=SIGTERM:when=3 \
+		env ASAN_OPTIONS=detect_leaks=0 strace -f -o /dev/null -e trace=write -e inject=write:signal=SIGTERM:when=3 \
 		"$VBPF2C" init xdp demo 2>/dev/null)
 	if [ "$status" -ne 143 ]; then
 		fail "SIGTERM half-way: exit status $status, expected 143 (killed by SIGTERM)"

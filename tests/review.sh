@@ -50,8 +50,23 @@ code_of() {
 
 # The source's comments, one per line, as the C carries them: after the
 # leading ;s and one space, trailing blanks removed; empty ones skipped.
+# The comment starts at the first ; outside a string and a \x literal;
+# its own text is kept whole, quotes included.
 comments_of() {
-	code_of "$1" | grep ';' | sed -e 's/^[^;]*;*//' -e 's/^ //' -e 's/[[:space:]]*$//' | grep -v '^$'
+	awk '{
+		in_str = 0
+		for (i = 1; i <= length($0); i++) {
+			c = substr($0, i, 1)
+			if (c == "\\") { i++; continue }
+			if (c == "\"") { in_str = !in_str; continue }
+			if (c == ";" && !in_str) {
+				text = substr($0, i)
+				sub(/^;*/, "", text); sub(/^ /, "", text); sub(/[[:space:]]*$/, "", text)
+				if (text != "") print text
+				break
+			}
+		}
+	}' "$1"
 }
 
 # Instructions in an object's executable sections, in 8-byte slots.

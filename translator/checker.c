@@ -657,11 +657,57 @@ static void check_global_init(Checker *ck, GlobalDecl *g)
 			   g->name, type_str(g->type), type_str(t));
 }
 
+/* Map types whose kernel implementation accepts only one key or value
+ * size (array_map_alloc_check, fd_array_map_alloc_check, stack_map_alloc,
+ * the devmap/cpumap/xskmap/sockmap allocators); 0: any size. */
+static const struct {
+	const char *map_type;
+	int key_size, value_size;
+} fixed_map_sizes[] = {
+	{ "array", 4, 0 },      { "percpu_array", 4, 0 }, { "prog_array", 4, 4 },
+	{ "perf_event_array", 4, 4 }, { "stack_trace", 4, 0 }, { "devmap", 4, 0 },
+	{ "cpumap", 4, 0 },     { "xskmap", 4, 4 },       { "sockmap", 4, 0 },
+};
+
+/* A key or value type the kernel can create the map with, and C can name.
+ * A context record is the kernel's view of the program's context, not
+ * data: no map can hold it. Returns false after saying why. */
+static bool map_slot_ok(const MapDecl *md, const Type *t, Span at, const char *slot, int fixed_size)
+{
+	if (!t)
+		return true;
+	if (t->kind == TY_RECORD && t->record && t->record->is_context) {
+		diag_error(at, "map `%s`: the context record %s cannot be a map %s", md->name, type_str(t),
+			   slot);
+		diag_hint("declare a record (deftype) with the fields to keep, and store those");
+		return false;
+	}
+	if (fixed_size && t->size != fixed_size) {
+		diag_error(at, "map `%s`: a :%s map's %s is %d bytes, not %s (%d byte%s)", md->name,
+			   md->map_type->name, slot, fixed_size, type_str(t), t->size, t->size == 1 ? "" : "s");
+		if (fixed_size == 4)
+			diag_hint("use :u32");
+		return false;
+	}
+	return true;
+}
+
 static void check_map(Checker *ck, MapDecl *md)
 {
 	bool had_key = md->key, had_value = md->value;
 	md->key = resolve_type(ck, md->key, md->span);
 	md->value = resolve_type(ck, md->value, md->span);
+	int key_size = 0, value_size = 0;
+	for (size_t i = 0; md->map_type && i < sizeof(fixed_map_sizes) / sizeof(*fixed_map_sizes); i++) {
+		if (strcmp(fixed_map_sizes[i].map_type, md->map_type->name) == 0) {
+			key_size = fixed_map_sizes[i].key_size;
+			value_size = fixed_map_sizes[i].value_size;
+		}
+	}
+	if (!map_slot_ok(md, md->key, md->key_span, "key", key_size))
+		md->key = NULL;
+	if (!map_slot_ok(md, md->value, md->value_span, "value", value_size))
+		md->value = NULL;
 	if ((had_key && !md->key) || (had_value && !md->value))
 		table_put(&ck->bad_maps, md->name, md);
 	Sym *s = arena_alloc(sizeof(*s));
@@ -1539,6 +1585,11 @@ static void check_offset_literal(Node *call, Node *off)
 	off->type = ty_u64;
 	if (off->negative)
 		diag_error(off->span, "the offset of `%s` must not be negative", call->name);
+	/* The offset field of a BPF load or store is a signed 16-bit number,
+	 * and the verifier allows no larger packet offset anyway. */
+	else if (off->value > INT16_MAX)
+		diag_error(off->span, "the offset of `%s` is out of range: use 0 to %d", call->name,
+			   INT16_MAX);
 }
 
 static void check_stack_offset(Node *call, Node *off, Type *width)
@@ -1713,6 +1764,21 @@ static Type *check_helper_call(Checker *ck, Node *n, ExternDecl *e, const char *
 		return helper_return_type(ck, e, n);
 	}
 	check_args(ck, n, e->params, NULL, shown);
+	/* A literal key or value becomes a temporary of the map's key or value
+	 * type (LANGUAGE.md section 5): it must fit there, as anywhere else. */
+	for (int i = 0; i < n->args.len; i++) {
+		Node *arg = n->args.items[i];
+		int map_arg;
+		char kind = helper_by_value_arg(n, i, &map_arg);
+		Node *map = kind && map_arg < n->args.len ? n->args.items[map_arg] : NULL;
+		if (arg->kind != N_INT || !map || map->kind != N_NAME || map->ref != REF_MAP || !map->ref_map)
+			continue;
+		Type *slot = kind == 'k' ? map->ref_map->key : kind == 'v' ? map->ref_map->value : NULL;
+		if (slot && is_int(slot) && !int_fits(slot, arg->value, arg->negative))
+			diag_error(arg->span, "integer literal %s does not fit in %s, the %s type of map `%s`",
+				   int_text(arg->value, arg->negative), type_str(slot),
+				   kind == 'k' ? "key" : "value", map->ref_map->name);
+	}
 	if (helper_writes_value_arg(e->name) && n->args.len >= 2) {
 		Node *v = n->args.items[1];
 		if (v->type && v->type->kind != TY_PTR)

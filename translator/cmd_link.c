@@ -14,7 +14,10 @@
  *   4. libbpf's static linker (bpf_linker, what `bpftool gen object` runs)
  *      links them in command-line order, and the result is repaired where
  *      libbpf 1.1's linker is wrong (see repair_datasec_offsets);
- *   5. the object is renamed into place: nothing is written on failure.
+ *   5. the object is committed as every output is (outfile.c): renamed
+ *      into place, or written into a device; nothing is written on
+ *      failure, and a signal stops the tools it runs and removes the
+ *      temporaries.
  *
  * Exit status as for vbpf2c: 1 when a .va is rejected or the licenses
  * differ, 2 when a tool fails (clang on the hand-written C included).
@@ -39,32 +42,6 @@
 extern char **environ;
 
 enum { LINK_OK = 0, LINK_REJECTED = 1, LINK_TROUBLE = 2 };
-
-int spawn_and_wait(const char *path, char **argv, bool search_path)
-{
-	pid_t pid;
-	int err = search_path ? posix_spawnp(&pid, path, NULL, NULL, argv, environ)
-			      : posix_spawn(&pid, path, NULL, NULL, argv, environ);
-	if (err != 0) {
-		fprintf(stderr, "vbpf2c: cannot run %s: %s\n", argv[0], strerror(err));
-		if (err == ENOENT && search_path)
-			fputs("hint: install clang (apt-get install clang), or name it with "
-			      "--clang=PATH or $CLANG\n",
-			      stderr);
-		return -1;
-	}
-	int status;
-	while (waitpid(pid, &status, 0) < 0) {
-		if (errno != EINTR) {
-			fprintf(stderr, "vbpf2c: waiting for %s: %s\n", argv[0], strerror(errno));
-			return -1;
-		}
-	}
-	if (WIFEXITED(status))
-		return WEXITSTATUS(status);
-	fprintf(stderr, "vbpf2c: %s was killed by signal %d\n", argv[0], WTERMSIG(status));
-	return -1;
-}
 
 /* "dir/flows.va" -> "flows", "dir/hand.bpf.c" -> "hand.bpf" */
 static char *stem_of(const char *path)
@@ -293,6 +270,7 @@ int link_objects(const LinkJob *job)
 		free(dir);
 		return LINK_TROUBLE;
 	}
+	temp_register(dir);
 	char **objects = calloc((size_t)job->ninputs, sizeof(*objects));
 	char **made = calloc((size_t)job->ninputs * 2 + 1, sizeof(*made)); /* to remove */
 	int nmade = 0, status = LINK_OK;
@@ -321,6 +299,10 @@ int link_objects(const LinkJob *job)
 				numbered = NULL;
 			object = numbered ? path_in(dir, numbered, ".o") : NULL;
 			header = is_c ? NULL : path_in(dir, stem, ".h");
+			if (object)
+				temp_register(object);
+			if (header)
+				temp_register(header);
 			free(numbered);
 			free(stem);
 			if (!object || (!is_c && !header)) {
@@ -370,37 +352,28 @@ int link_objects(const LinkJob *job)
 	if (status == LINK_OK)
 		status = check_licenses(job, objects);
 	if (status == LINK_OK) {
-		/* beside the output, so the rename is atomic */
-		char *tmp = NULL;
-		if (asprintf(&tmp, "%s.XXXXXX", job->output) < 0) {
-			status = LINK_TROUBLE;
-			goto out;
-		}
-		int fd = mkstemp(tmp);
+		/* staged, and committed only once linked (outfile.c) */
+		OutFile out;
+		int fd = outfile_stage(&out, job->output);
 		if (fd < 0) {
-			fprintf(stderr, "vbpf2c: cannot write %s: %s\n", job->output, strerror(errno));
 			status = LINK_TROUBLE;
 		} else {
 			close(fd);
-			mode_t mask = umask(0);
-			umask(mask);
-			if (link_into((const char *const *)objects, job->ninputs, tmp) != 0) {
+			bool ok = link_into((const char *const *)objects, job->ninputs, out.staged) == 0;
+			if (!ok)
+				outfile_discard(&out);
+			else if (!outfile_commit_all(&out, 1))
+				ok = false;
+			if (!ok)
 				status = LINK_TROUBLE;
-			} else if (chmod(tmp, 0666 & ~mask) != 0 || rename(tmp, job->output) != 0) {
-				fprintf(stderr, "vbpf2c: cannot write %s: %s\n", job->output, strerror(errno));
-				status = LINK_TROUBLE;
-			}
-			if (status != LINK_OK)
-				unlink(tmp);
 		}
-		free(tmp);
 	}
 out:
 	for (int i = 0; i < nmade; i++) {
-		unlink(made[i]);
+		temp_remove(made[i]);
 		free(made[i]);
 	}
-	rmdir(dir);
+	temp_remove(dir);
 	free(dir);
 	free(objects);
 	free(made);

@@ -16,8 +16,14 @@
  * packets to see. Everything the run created - links, the
  * tc hook, the veth pair, the namespace, the cgroup, mounts, the object -
  * is removed on every exit path, including Ctrl-C.
+ *
+ * A run killed with SIGKILL cannot clean up, so everything a run creates
+ * carries its pid in its name (RUN_NAMES below), and every run first looks
+ * for those names with the pid of a process that no longer exists, removes
+ * what it finds and says so (remove_dead_runs_leftovers).
  */
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -61,19 +67,32 @@ static const char run_usage[] =
 
 #define MAX_LINKS 256
 
+/* The names a run gives what it creates; %d is its pid. The tracefs mount
+ * point cannot carry a name, so the run's directory holds a marker file
+ * while tracefs is mounted for it. */
+#define RUN_DIR_FORMAT "/tmp/vbpf2c-run-%d"          /* the object, markers */
+#define RUN_CGROUP_MOUNT_FORMAT "/tmp/vbpf2c-cgroup-%d" /* cgroup2 mounted for it */
+#define RUN_NETNS_FORMAT "vbpf2c-%d"                 /* /run/netns/vbpf2c-PID */
+#define RUN_VETH_FORMAT "vbpf%da"                    /* pid % 10^7: IFNAMSIZ */
+#define RUN_CGROUP_FORMAT "vbpf2c-run-%d"            /* in the cgroup2 root */
+#define RUN_PINS_PREFIX "vbpf2c-"                    /* /sys/fs/bpf/vbpf2c-PID-N (object.c) */
+#define TRACEFS_MARKER "tracefs-mounted"
+#define TRACEFS_DIR "/sys/kernel/tracing"
+
 /* What the run created, so that cleanup() can undo exactly that. */
 struct run {
 	struct bpf_link *links[MAX_LINKS];
 	int nlinks;
 	int perf_fds[MAX_LINKS];
 	int nperf_fds;
+	char dir[64];               /* RUN_DIR_FORMAT, "" when not made */
 	char netns[32], veth[IFNAMSIZ], veth_peer[IFNAMSIZ];
 	bool have_netns, have_veth;
 	struct bpf_tc_hook tc_hook;
 	bool have_tc_hook;
 	char cgroup[PATH_MAX];
 	bool have_cgroup;
-	char cgroup_mount[PATH_MAX];
+	char cgroup_mount[64];
 	bool mounted_cgroup, mounted_tracefs;
 	int cgroup_fd;
 	struct vbpf_perfbuf *perfbufs[MAX_LINKS];
@@ -122,13 +141,17 @@ static bool add_link(struct run *r, struct bpf_link *link, const char *what)
 	return true;
 }
 
+/* Mount points longer than this in /proc/mounts are not ours, nor a
+ * cgroup2 root a run would use. */
+#define MOUNT_PATH_MAX 512
+
 static bool is_mounted(const char *dir, const char *fstype)
 {
 	FILE *f = fopen("/proc/mounts", "r");
 	char line[1024];
 	bool found = false;
 	while (f && fgets(line, sizeof(line), f)) {
-		char where[512], type[64];
+		char where[MOUNT_PATH_MAX], type[64];
 		if (sscanf(line, "%*s %511s %63s", where, type) == 2 &&
 		    strcmp(type, fstype) == 0 && (!dir || strcmp(where, dir) == 0))
 			found = true;
@@ -138,15 +161,221 @@ static bool is_mounted(const char *dir, const char *fstype)
 	return found;
 }
 
+/* Up to max cgroup2 mount points, from /proc/mounts; how many. */
+static int cgroup2_roots(char (*roots)[MOUNT_PATH_MAX], int max)
+{
+	FILE *f = fopen("/proc/mounts", "r");
+	char line[1024];
+	int n = 0;
+	while (f && n < max && fgets(line, sizeof(line), f)) {
+		char type[64];
+		if (sscanf(line, "%*s %511s %63s", roots[n], type) == 2 && strcmp(type, "cgroup2") == 0)
+			n++;
+	}
+	if (f)
+		fclose(f);
+	return n;
+}
+
+/* Removes dir and the plain files in it (the object, markers, pins). */
+static bool remove_dir_and_files(const char *dir)
+{
+	DIR *d = opendir(dir);
+	if (!d)
+		return false;
+	struct dirent *e;
+	while ((e = readdir(d)))
+		if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, ".."))
+			unlinkat(dirfd(d), e->d_name, 0);
+	closedir(d);
+	return rmdir(dir) == 0;
+}
+
+static void remove_run_dir(const char *dir)
+{
+	remove_dir_and_files(dir);
+}
+
+/* ---- what runs killed with SIGKILL left --------------------------------- */
+
+/* "vbpf2c-123" against "vbpf2c-%d": the pid, or 0 when name is not exactly
+ * of that form. */
+static int pid_in_name(const char *name, const char *format)
+{
+	int pid = 0, end = 0;
+	char fmt[64];
+	if ((size_t)snprintf(fmt, sizeof(fmt), "%s%%n", format) >= sizeof(fmt))
+		return 0;
+	if (sscanf(name, fmt, &pid, &end) != 1 || name[end] != '\0' || pid <= 0)
+		return 0;
+	return pid;
+}
+
+/* A process that no longer exists, or a zombie (killed, not yet reaped):
+ * what carries its pid is garbage. */
+static bool pid_is_dead(int pid)
+{
+	if (pid <= 0 || pid == (int)getpid())
+		return false;
+	if (kill(pid, 0) != 0)
+		return errno == ESRCH;
+	char stat_path[64], state = 0;
+	snprintf(stat_path, sizeof(stat_path), "/proc/%d/stat", pid);
+	FILE *f = fopen(stat_path, "r");
+	/* "pid (comm) S ...": comm may hold spaces and parentheses */
+	if (f) {
+		char line[512];
+		if (fgets(line, sizeof(line), f)) {
+			char *paren = strrchr(line, ')');
+			if (paren && paren[1] == ' ')
+				state = paren[2];
+		}
+		fclose(f);
+	}
+	return state == 'Z';
+}
+
+enum { MAX_DEAD = 64 };
+
+/* Adds the pids of dead runs named in dir's entries (by format) to pids. */
+static void find_dead_pids(const char *dir, const char *format, int *pids, int *n)
+{
+	DIR *d = opendir(dir);
+	if (!d)
+		return;
+	struct dirent *e;
+	while ((e = readdir(d)) && *n < MAX_DEAD) {
+		int pid = pid_in_name(e->d_name, format);
+		if (!pid_is_dead(pid))
+			continue;
+		bool known = false;
+		for (int i = 0; i < *n; i++)
+			known |= pids[i] == pid;
+		if (!known)
+			pids[(*n)++] = pid;
+	}
+	closedir(d);
+}
+
+/* "a, b": what was removed, for the message. */
+static void removed(StrBuf *what, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void removed(StrBuf *what, const char *fmt, ...)
+{
+	if (what->len)
+		sb_puts(what, ", ");
+	va_list ap;
+	va_start(ap, fmt);
+	sb_vprintf(what, fmt, ap);
+	va_end(ap);
+}
+
+/* Everything a run with this pid creates (RUN_NAMES), removed when it
+ * exists; appended to what. */
+static void remove_leftovers_of(int pid, StrBuf *what)
+{
+	char name[64], path[PATH_MAX + 64];
+	/* the veth pair goes with its namespace; delete the host end anyway */
+	snprintf(name, sizeof(name), RUN_VETH_FORMAT, pid % 10000000);
+	if (if_nametoindex(name)) {
+		const char *del[] = { "ip", "link", "del", name, NULL };
+		if (run_command(del, true) == 0)
+			removed(what, "veth %s", name);
+	}
+	snprintf(name, sizeof(name), RUN_NETNS_FORMAT, pid);
+	snprintf(path, sizeof(path), "/run/netns/%s", name);
+	if (access(path, F_OK) == 0) {
+		const char *del[] = { "ip", "netns", "del", name, NULL };
+		if (run_command(del, true) == 0)
+			removed(what, "netns %s", name);
+	}
+	char roots[8][MOUNT_PATH_MAX];
+	int nroots = cgroup2_roots(roots, 8);
+	for (int i = 0; i < nroots; i++) {
+		snprintf(path, sizeof(path), "%s/" RUN_CGROUP_FORMAT, roots[i], pid);
+		if (rmdir(path) == 0)
+			removed(what, "cgroup %s", path);
+	}
+	snprintf(path, sizeof(path), RUN_CGROUP_MOUNT_FORMAT, pid);
+	if (access(path, F_OK) == 0) {
+		bool was_mounted = umount(path) == 0;
+		if (rmdir(path) == 0)
+			removed(what, "%s%s", was_mounted ? "the cgroup2 mount " : "", path);
+	}
+	DIR *d = opendir("/sys/fs/bpf");
+	struct dirent *e;
+	while (d && (e = readdir(d))) {
+		int owner = 0, serial = 0, end = 0;
+		if (sscanf(e->d_name, RUN_PINS_PREFIX "%d-%d%n", &owner, &serial, &end) == 2 &&
+		    !e->d_name[end] && owner == pid) {
+			snprintf(path, sizeof(path), "/sys/fs/bpf/%s", e->d_name);
+			if (remove_dir_and_files(path))
+				removed(what, "pins %s", path);
+		}
+	}
+	if (d)
+		closedir(d);
+	snprintf(path, sizeof(path), RUN_DIR_FORMAT "/" TRACEFS_MARKER, pid);
+	if (access(path, F_OK) == 0 && is_mounted(TRACEFS_DIR, "tracefs") && umount(TRACEFS_DIR) == 0)
+		removed(what, "the tracefs mount on " TRACEFS_DIR);
+	snprintf(path, sizeof(path), RUN_DIR_FORMAT, pid);
+	if (remove_dir_and_files(path))
+		removed(what, "%s", path);
+}
+
+/* Finds what runs that were killed before they could clean up left -
+ * names that carry the pid of a process that no longer exists - and
+ * removes it, saying so. */
+static void remove_dead_runs_leftovers(void)
+{
+	int pids[MAX_DEAD], n = 0;
+	find_dead_pids("/run/netns", RUN_NETNS_FORMAT, pids, &n);
+	find_dead_pids("/tmp", "vbpf2c-run-%d", pids, &n);
+	find_dead_pids("/tmp", "vbpf2c-cgroup-%d", pids, &n);
+	char roots[8][MOUNT_PATH_MAX];
+	int nroots = cgroup2_roots(roots, 8);
+	for (int i = 0; i < nroots; i++)
+		find_dead_pids(roots[i], RUN_CGROUP_FORMAT, pids, &n);
+	DIR *d = opendir("/sys/fs/bpf");
+	struct dirent *e;
+	while (d && (e = readdir(d)) && n < MAX_DEAD) {
+		int pid = 0, serial = 0, end = 0;
+		if (sscanf(e->d_name, RUN_PINS_PREFIX "%d-%d%n", &pid, &serial, &end) == 2 &&
+		    !e->d_name[end] && pid_is_dead(pid)) {
+			bool known = false;
+			for (int i = 0; i < n; i++)
+				known |= pids[i] == pid;
+			if (!known)
+				pids[n++] = pid;
+		}
+	}
+	if (d)
+		closedir(d);
+	for (int i = 0; i < n; i++) {
+		StrBuf what = { 0 };
+		remove_leftovers_of(pids[i], &what);
+		if (what.len)
+			fprintf(stderr, "vbpf2c run: removed what an earlier run (pid %d) left: %s\n", pids[i],
+				what.data);
+		sb_free(&what);
+	}
+}
+
 /* libbpf finds tracepoint ids and kprobe events through tracefs. */
 static void ensure_tracefs(struct run *r)
 {
 	if (is_mounted("/sys/kernel/tracing", "tracefs") ||
 	    is_mounted("/sys/kernel/debug/tracing", "tracefs"))
 		return;
-	if (mount("nodev", "/sys/kernel/tracing", "tracefs", 0, NULL) == 0) {
+	if (mount("nodev", TRACEFS_DIR, "tracefs", 0, NULL) == 0) {
 		r->mounted_tracefs = true;
-		printf("mounted tracefs on /sys/kernel/tracing for the run\n");
+		char marker[sizeof(r->dir) + sizeof(TRACEFS_MARKER) + 1];
+		if (r->dir[0] && (size_t)snprintf(marker, sizeof(marker), "%s/%s", r->dir, TRACEFS_MARKER) <
+					 sizeof(marker)) {
+			int fd = open(marker, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+			if (fd >= 0)
+				close(fd);
+		}
+		printf("mounted tracefs on " TRACEFS_DIR " for the run\n");
 	} else {
 		fprintf(stderr, "vbpf2c run: cannot mount tracefs: %s\n", strerror(errno));
 	}
@@ -155,8 +384,8 @@ static void ensure_tracefs(struct run *r)
 static bool setup_veth(struct run *r)
 {
 	int pid = (int)getpid();
-	snprintf(r->netns, sizeof(r->netns), "vbpf2c-%d", pid);
-	snprintf(r->veth, sizeof(r->veth), "vbpf%da", pid % 10000000);
+	snprintf(r->netns, sizeof(r->netns), RUN_NETNS_FORMAT, pid);
+	snprintf(r->veth, sizeof(r->veth), RUN_VETH_FORMAT, pid % 10000000);
 	snprintf(r->veth_peer, sizeof(r->veth_peer), "vbpf%db", pid % 10000000);
 	const char *add_ns[] = { "ip", "netns", "add", r->netns, NULL };
 	if (run_command(add_ns, false) != 0) {
@@ -191,31 +420,23 @@ static bool setup_veth(struct run *r)
 /* The cgroup v2 hierarchy, mounted for the run when there is none. */
 static bool setup_cgroup(struct run *r)
 {
-	FILE *f = fopen("/proc/mounts", "r");
-	char line[1024], root[PATH_MAX] = "";
-	while (f && fgets(line, sizeof(line), f)) {
-		char where[512], type[64];
-		if (sscanf(line, "%*s %511s %63s", where, type) == 2 && strcmp(type, "cgroup2") == 0) {
-			snprintf(root, sizeof(root), "%s", where);
-			break;
-		}
-	}
-	if (f)
-		fclose(f);
-	if (!root[0]) {
-		char dir[] = "/tmp/vbpf2c-cgroup.XXXXXX";
-		if (!mkdtemp(dir) || mount("none", dir, "cgroup2", 0, NULL) != 0) {
+	char roots[1][MOUNT_PATH_MAX] = { "" };
+	char *root = roots[0];
+	if (cgroup2_roots(roots, 1) == 0) {
+		snprintf(r->cgroup_mount, sizeof(r->cgroup_mount), RUN_CGROUP_MOUNT_FORMAT, (int)getpid());
+		if (mkdir(r->cgroup_mount, 0700) != 0 ||
+		    mount("none", r->cgroup_mount, "cgroup2", 0, NULL) != 0) {
 			fprintf(stderr, "vbpf2c run: no cgroup v2 hierarchy and cannot mount one: %s\n",
 				strerror(errno));
-			if (dir[0])
-				rmdir(dir);
+			rmdir(r->cgroup_mount);
+			r->cgroup_mount[0] = '\0';
 			return false;
 		}
-		snprintf(root, sizeof(root), "%s", dir);
-		snprintf(r->cgroup_mount, sizeof(r->cgroup_mount), "%s", dir);
+		snprintf(root, MOUNT_PATH_MAX, "%s", r->cgroup_mount);
 		r->mounted_cgroup = true;
 	}
-	snprintf(r->cgroup, sizeof(r->cgroup), "%s/vbpf2c-run-%d", root, (int)getpid());
+	/* root is at most MOUNT_PATH_MAX - 1 bytes: the name always fits */
+	snprintf(r->cgroup, sizeof(r->cgroup), "%s/" RUN_CGROUP_FORMAT, root, (int)getpid());
 	if (mkdir(r->cgroup, 0755) != 0) {
 		fprintf(stderr, "vbpf2c run: cannot create cgroup %s: %s\n", r->cgroup,
 			strerror(errno));
@@ -402,7 +623,9 @@ static void cleanup(struct run *r)
 		rmdir(r->cgroup_mount);
 	}
 	if (r->mounted_tracefs)
-		umount("/sys/kernel/tracing");
+		umount(TRACEFS_DIR);
+	if (r->dir[0])
+		remove_run_dir(r->dir);
 }
 
 static double now_seconds(void)
@@ -456,22 +679,30 @@ int cmd_run(int argc, char **argv)
 		return 1;
 	}
 
+	remove_dead_runs_leftovers();
+
 	int status = 2;
-	char tmpdir[] = "/tmp/vbpf2c-run.XXXXXX";
 	char object[PATH_MAX];
 	bool is_object = strlen(source) > 2 && strcmp(source + strlen(source) - 2, ".o") == 0;
 	struct vbpf_obj *obj = NULL;
 	struct btf *records = NULL; /* the records the program sends as events */
 	struct run r = { .cgroup_fd = -1 };
 
-	if (is_object) {
-		snprintf(object, sizeof(object), "%s", source);
-	} else if (!mkdtemp(tmpdir)) {
-		fprintf(stderr, "vbpf2c run: cannot make a temporary directory: %s\n", strerror(errno));
-		tmpdir[0] = '\0';
+	/* The run's own directory (RUN_DIR_FORMAT): the object, and the
+	 * marker of a tracefs mount. */
+	snprintf(r.dir, sizeof(r.dir), RUN_DIR_FORMAT, (int)getpid());
+	if (mkdir(r.dir, 0700) != 0) {
+		fprintf(stderr, "vbpf2c run: cannot make %s: %s\n", r.dir, strerror(errno));
+		r.dir[0] = '\0';
 		goto out;
+	}
+	if (is_object) {
+		if ((size_t)snprintf(object, sizeof(object), "%s", source) >= sizeof(object)) {
+			fprintf(stderr, "vbpf2c run: %s: file name too long\n", source);
+			goto out;
+		}
 	} else {
-		snprintf(object, sizeof(object), "%s/prog.bpf.o", tmpdir);
+		snprintf(object, sizeof(object), "%s/prog.bpf.o", r.dir);
 		if (!cmd_compile(source, object, compile_args, ncompile)) {
 			status = 1;
 			goto out;
@@ -547,10 +778,6 @@ out:
 	vbpf_obj__close(obj);
 	vbpf_events__set_records(NULL);
 	btf__free(records);
-	if (!is_object && tmpdir[0] && strcmp(tmpdir, "/tmp/vbpf2c-run.XXXXXX") != 0) {
-		unlink(object);
-		rmdir(tmpdir);
-	}
 	free(compile_args);
 	return status;
 }

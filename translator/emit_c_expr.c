@@ -814,8 +814,9 @@ static CExpr memory_at(Emitter *E, Node *p, int64_t off, const Type *w)
 	bool bytes = !pointee || (pointee->kind == TY_INT && pointee->size == 1);
 	const char *b = bytes ? paren(base, PREC_ADD)
 			      : arena_printf("(void *)%s", paren(base, PREC_UNARY));
-	if (off < 0)
-		return cx(arena_printf("*(%s *)(%s - %" PRId64 ")", w->c_name, b, -off), PREC_UNARY);
+	if (off < 0) /* the magnitude in unsigned arithmetic: -INT64_MIN overflows */
+		return cx(arena_printf("*(%s *)(%s - %" PRIu64 ")", w->c_name, b, 0 - (uint64_t)off),
+			  PREC_UNARY);
 	return cx(arena_printf("*(%s *)(%s + %" PRId64 ")", w->c_name, b, off), PREC_UNARY);
 }
 

@@ -9,10 +9,11 @@
  * (--check), writes the C (stdout or -o), or compiles the C with clang
  * (-c), or prints the object's instructions (--emit=asm, disasm.c), or
  * compares what the two backends make of it (--compare, cmd_compare.c).
- * Every output file is written to a temporary name in its own
- * directory and renamed into place, so a failure - or an interrupt - never
- * leaves a partial file behind, and nothing at all is written when the
- * program is rejected.
+ * Every output is staged in full and all are committed together
+ * (outfile.c): renamed into place when a regular file, written into when
+ * a device, FIFO or symlink. A failure - or an interrupt - never leaves a
+ * partial file behind, and nothing at all is written when the program is
+ * rejected.
  *
  * Exit status: 0 success, 1 the program was rejected (diagnostics on
  * stderr), 2 usage, I/O or tool failure.
@@ -117,13 +118,18 @@ static const char usage_text[] =
 	"  -I DIR          add DIR to clang's include path (with -c)\n"
 	"  -D NAME[=VAL]   define a macro for clang (with -c)\n"
 	"  -WFLAG          a warning option for clang (with -c), e.g. -Wall -Werror\n"
+	"  -fmax-errors=N  stop printing errors after N of them (default 20; 0: no\n"
+	"                  limit)\n"
 	"  --version       print the version and exit\n"
 	"  --help          print this help and exit\n"
 	"\n"
 	"-c runs: CLANG -O2 -g -target bpf [-I/-D/-W options] " MULTIARCH_INCLUDE "\n"
 	"         -c NAME.bpf.c -o OBJECT\n"
-	"on a temporary copy of the C. Output files are written atomically: on any\n"
-	"failure no output file is created or changed.\n"
+	"on a temporary copy of the C, and the object must be a BPF ELF object.\n"
+	"All outputs are written together or not at all: on any failure no output\n"
+	"file is created or changed. Regular files are replaced atomically; devices,\n"
+	"FIFOs and symlinks (/dev/null, /dev/stdout) are written into. An output\n"
+	"that is an input is refused.\n"
 	"\n"
 	"Exit status:\n"
 	"  0  success\n"
@@ -201,44 +207,8 @@ static char *xstrdup(const char *s)
 	return memcpy(xmalloc(n), s, n);
 }
 
-/* ---- temporary files, removed on failure and on SIGINT/SIGTERM ---------- */
-
-/* Paths to remove if we die before finishing: temporary outputs, the
- * temporary C file for clang and its directory (removed last, so it is
- * registered first), the objects --emit=asm and --compare read and their
- * directory. Only async-signal-safe calls touch it in the handler. */
-enum { MAX_TEMPS = 8 };
-static char *temp_paths[MAX_TEMPS];
-static volatile sig_atomic_t ntemps;
-
-static void temp_register(char *path)
-{
-	if (ntemps < MAX_TEMPS)
-		temp_paths[ntemps++] = path;
-}
-
-/* Forget the most recent temporary: it was renamed into place or removed. */
-static void temp_forget(void)
-{
-	if (ntemps > 0)
-		ntemps--;
-}
-
-static void temp_remove_all(void)
-{
-	while (ntemps > 0) {
-		const char *p = temp_paths[--ntemps];
-		if (unlink(p) != 0 && errno == EISDIR)
-			rmdir(p);
-	}
-}
-
-static void on_fatal_signal(int sig)
-{
-	temp_remove_all();
-	signal(sig, SIG_DFL);
-	raise(sig);
-}
+/* Temporaries, the signal handler, and the staged outputs that are
+ * committed together or not at all: outfile.c. */
 
 /* ---- paths ------------------------------------------------------------- */
 
@@ -269,87 +239,24 @@ static char *source_stem(const char *input)
 	return stem;
 }
 
-/* A fresh, registered temporary file next to path (same directory, so
- * rename() is atomic): "dir/.name.XXXXXX". Returns its fd, or -1. */
-static int temp_beside(const char *path, char **temp_path)
+/* Stages text as output path (outs[*n]), counting it. */
+static bool stage_text(OutFile *outs, int *n, const char *path, const StrBuf *text)
 {
-	const char *base = path_base(path);
-	size_t dir_len = (size_t)(base - path);
-	size_t n = dir_len + 1 + strlen(base) + sizeof(".XXXXXX");
-	char *tmp = xmalloc(n);
-	snprintf(tmp, n, "%.*s.%s.XXXXXX", (int)dir_len, path, base);
-	int fd = mkstemp(tmp);
-	if (fd < 0) {
-		fail("cannot write %s: %s", path, strerror(errno));
-		free(tmp);
-		return -1;
-	}
-	temp_register(tmp);
-	*temp_path = tmp;
-	return fd;
-}
-
-static mode_t creation_mode(void)
-{
-	mode_t mask = umask(0);
-	umask(mask);
-	return 0666 & ~mask;
-}
-
-/* Moves the registered temporary into place with the permissions a plain
- * open(O_CREAT, 0666) would have given (mkstemp creates 0600). */
-static bool temp_commit(char *tmp, const char *path)
-{
-	if (chmod(tmp, creation_mode()) != 0 || rename(tmp, path) != 0) {
-		fail("cannot write %s: %s", path, strerror(errno));
-		unlink(tmp);
-		temp_forget();
-		free(tmp);
+	if (!outfile_stage_data(&outs[*n], path, text->data ? text->data : "", text->len))
 		return false;
-	}
-	temp_forget();
-	free(tmp);
+	++*n;
 	return true;
 }
 
-static bool write_all(int fd, const char *data, size_t len)
+/* Commits every staged output, or, when an earlier step failed (ok false),
+ * discards them: either way no temporary is left. */
+static bool finish_outputs(OutFile *outs, int n, bool ok)
 {
-	while (len > 0) {
-		ssize_t n = write(fd, data, len);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return false;
-		}
-		data += n;
-		len -= (size_t)n;
-	}
-	return true;
-}
-
-static bool write_file_atomically(const char *path, const char *data, size_t len)
-{
-	char *tmp;
-	int fd = temp_beside(path, &tmp);
-	if (fd < 0)
-		return false;
-	if (!write_all(fd, data, len) || close(fd) != 0) {
-		fail("cannot write %s: %s", path, strerror(errno));
-		unlink(tmp);
-		temp_forget();
-		free(tmp);
-		return false;
-	}
-	return temp_commit(tmp, path);
-}
-
-static bool write_stdout(const char *data, size_t len)
-{
-	if (fwrite(data, 1, len, stdout) != len || fflush(stdout) != 0) {
-		fail("cannot write standard output: %s", strerror(errno));
-		return false;
-	}
-	return true;
+	if (ok)
+		return outfile_commit_all(outs, n);
+	for (int i = 0; i < n; i++)
+		outfile_discard(&outs[i]);
+	return false;
 }
 
 /* ---- reading the source ------------------------------------------------ */
@@ -416,35 +323,16 @@ error:
 
 /* ---- clang -------------------------------------------------------------- */
 
-/* Runs argv and waits. Returns true when it exited with status 0; says
- * why otherwise. clang's own diagnostics go straight to our stderr: the
- * #line directives make them name FILE.va and its lines. */
+/* Runs argv and waits (outfile.c: a signal that kills us kills it).
+ * Returns true when it exited with status 0; says why otherwise. clang's
+ * own diagnostics go straight to our stderr: the #line directives make
+ * them name FILE.va and its lines. */
 static bool run_tool(char **argv)
 {
-	pid_t pid;
-	int err = posix_spawnp(&pid, argv[0], NULL, NULL, argv, environ);
-	if (err != 0) {
-		fail("cannot run %s: %s", argv[0], strerror(err));
-		if (err == ENOENT)
-			fputs("hint: install clang (apt-get install clang), or name it with "
-			      "--clang=PATH or $CLANG\n",
-			      stderr);
-		return false;
-	}
-	int status;
-	while (waitpid(pid, &status, 0) < 0) {
-		if (errno != EINTR) {
-			fail("waiting for %s: %s", argv[0], strerror(errno));
-			return false;
-		}
-	}
-	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
-		return true;
-	if (WIFEXITED(status))
-		fail("%s failed with exit status %d", argv[0], WEXITSTATUS(status));
-	else if (WIFSIGNALED(status))
-		fail("%s was killed by signal %d", argv[0], WTERMSIG(status));
-	return false;
+	int status = spawn_and_wait(argv[0], argv, true);
+	if (status > 0)
+		fail("%s failed with exit status %d", argv[0], status);
+	return status == 0;
 }
 
 /* A fresh private directory under $TMPDIR, registered as a temporary;
@@ -468,7 +356,8 @@ static char *make_temp_dir(void)
 
 /* Writes the C into a private temporary directory as NAME.bpf.c - so any
  * message clang gives about the C itself names something recognisable -
- * and compiles it into object ("-" is standard output). */
+ * and compiles it into object (a temporary: -c stages its output, and
+ * checks what clang wrote before committing it). */
 static bool compile_with_clang(const Options *opt, const char *stem, const StrBuf *c,
 			       const char *object)
 {
@@ -480,7 +369,6 @@ static bool compile_with_clang(const Options *opt, const char *stem, const StrBu
 	char *c_path = xmalloc(n);
 	snprintf(c_path, n, "%s/%s.bpf.c", dir, stem);
 	bool ok = false;
-	char *tmp_object = NULL;
 	int fd = open(c_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (fd < 0) {
 		fail("cannot create %s: %s", c_path, strerror(errno));
@@ -490,14 +378,6 @@ static bool compile_with_clang(const Options *opt, const char *stem, const StrBu
 	if (!write_all(fd, c->data, c->len) || close(fd) != 0) {
 		fail("cannot write %s: %s", c_path, strerror(errno));
 		goto out_c;
-	}
-
-	bool to_stdout = strcmp(object, "-") == 0;
-	if (!to_stdout) {
-		int ofd = temp_beside(object, &tmp_object);
-		if (ofd < 0)
-			goto out_c;
-		close(ofd);
 	}
 
 	const char *fixed_args[] = { "-O2", "-g", "-target", "bpf" };
@@ -514,7 +394,7 @@ static bool compile_with_clang(const Options *opt, const char *stem, const StrBu
 	argv[argc++] = "-c";
 	argv[argc++] = c_path;
 	argv[argc++] = "-o";
-	argv[argc++] = to_stdout ? "-" : tmp_object;
+	argv[argc++] = (char *)object;
 	argv[argc] = NULL;
 
 	ok = run_tool(argv);
@@ -523,22 +403,10 @@ static bool compile_with_clang(const Options *opt, const char *stem, const StrBu
 		fprintf(stderr, "hint: %s.bpf.c was a temporary copy; "
 				"'vbpf2c --no-line %s > %s.bpf.c' writes the C clang rejected\n",
 			stem, opt->input, stem);
-	if (!to_stdout) {
-		if (ok) {
-			ok = temp_commit(tmp_object, object);
-		} else {
-			unlink(tmp_object);
-			temp_forget();
-			free(tmp_object);
-		}
-	}
-
 out_c:
-	unlink(c_path);
-	temp_forget();
+	temp_remove(c_path);
 out:
-	rmdir(dir);
-	temp_forget();
+	temp_remove(dir);
 	free(c_path);
 	free(dir);
 	return ok;
@@ -574,17 +442,14 @@ static char *compile_into(const Options *opt, const Module *m, const char *stem,
 			 : compile_with_clang(opt, stem, c, object);
 	if (ok)
 		return object;
-	unlink(object);
-	temp_forget();
+	temp_remove(object);
 	free(object);
 	return NULL;
 }
 
 static void remove_temp(char *path)
 {
-	if (unlink(path) != 0 && errno == EISDIR)
-		rmdir(path);
-	temp_forget();
+	temp_remove(path);
 	free(path);
 }
 
@@ -786,6 +651,15 @@ static void parse_options(int argc, char **argv, Options *opt)
 				usage_error("--clang needs a program name or path");
 			clang_option = value;
 			opt->compile_args[opt->ncompile_args++] = joined_option("--clang", value);
+		} else if (strncmp(arg, "-fmax-errors=", 13) == 0) {
+			char *end;
+			errno = 0;
+			long n = strtol(arg + 13, &end, 10);
+			if (!arg[13] || *end || n < 0 || n > INT_MAX || errno)
+				usage_error("-fmax-errors takes a number of errors (0: no limit), not '%s'",
+					    arg + 13);
+			diag_set_max_errors((int)n);
+			opt->compile_args[opt->ncompile_args++] = arg;
 		} else if ((value = long_value(argc, argv, &i, "--backend"))) {
 			backend = value;
 			opt->compile_args[opt->ncompile_args++] = joined_option("--backend", value);
@@ -918,18 +792,37 @@ int main(int argc, char **argv)
 			return subcommands[i].run(argc - 1, argv + 1);
 	}
 
-	Options opt = { 0 };
+	/* What the options and the source hold lives as long as the process:
+	 * static, so it stays reachable (LeakSanitizer, `make sanitize`). */
+	static Options opt;
 	parse_options(argc, argv, &opt);
+	cleanup_on_signals();
+
+	/* An output may not overwrite an input (vbpf2c x.va -o x.va), nor
+	 * another output; compared by inode, so hard links count. */
+	static char *default_object;
+	if (opt.compile && !opt.output && opt.input) {
+		char *stem = source_stem(opt.input);
+		size_t n = strlen(stem) + sizeof(".bpf.o");
+		default_object = xmalloc(n);
+		snprintf(default_object, n, "%s.bpf.o", stem);
+		free(stem);
+	}
+	const char *outputs[] = { opt.output ? opt.output : default_object, opt.header };
+	if (!outputs_spare_inputs(opt.inputs, opt.ninputs, outputs, 2))
+		return EXIT_TROUBLE;
 	if (opt.link)
 		return link_inputs(&opt);
 
-	static const int fatal_signals[] = { SIGINT, SIGTERM, SIGHUP };
-	for (size_t i = 0; i < sizeof(fatal_signals) / sizeof(fatal_signals[0]); i++)
-		signal(fatal_signals[i], on_fatal_signal);
-
-	SourceFile file;
+	static SourceFile file;
 	if (!read_source(opt.input, &file))
 		return EXIT_TROUBLE;
+
+	/* Every output is staged, then all are committed together (outfile.c):
+	 * a failure anywhere leaves every existing file as it was. */
+	OutFile outs[2];
+	int nouts = 0;
+	const char *main_output = opt.output ? opt.output : "-";
 
 	/* --emit=asm on an object (by its contents, or by its name: then a
 	 * file that is not one is refused as such): nothing to compile. */
@@ -937,9 +830,8 @@ int main(int argc, char **argv)
 	    (obj_is_elf(file.text, file.len) || input_kind(opt.input) == INPUT_OBJECT)) {
 		StrBuf out = { 0 };
 		bool ok = disassemble(file.text, file.len, file.name, &out) &&
-			  (!opt.output || strcmp(opt.output, "-") == 0
-				   ? write_stdout(out.data, out.len)
-				   : write_file_atomically(opt.output, out.data, out.len));
+			  stage_text(outs, &nouts, main_output, &out);
+		ok = finish_outputs(outs, nouts, ok);
 		sb_free(&out);
 		return ok ? EXIT_OK : EXIT_TROUBLE;
 	}
@@ -959,9 +851,8 @@ int main(int argc, char **argv)
 	if (opt.emit == EMIT_H || opt.header)
 		emit_h(m, &emit, &header);
 	if (opt.emit == EMIT_H) {
-		bool ok = !opt.output || strcmp(opt.output, "-") == 0
-				  ? write_stdout(header.data, header.len)
-				  : write_file_atomically(opt.output, header.data, header.len);
+		bool ok = stage_text(outs, &nouts, main_output, &header);
+		ok = finish_outputs(outs, nouts, ok);
 		sb_free(&header);
 		return ok ? EXIT_OK : EXIT_TROUBLE;
 	}
@@ -994,32 +885,34 @@ int main(int argc, char **argv)
 		}
 	}
 	if (opt.compile) {
-		char *default_object = NULL;
-		const char *object = opt.output;
-		if (!object) {
-			size_t n = strlen(stem) + sizeof(".bpf.o");
-			default_object = xmalloc(n);
-			snprintf(default_object, n, "%s.bpf.o", stem);
-			object = default_object;
+		/* The backend writes the staged file; what it wrote must be a
+		 * BPF object before it may replace anything. */
+		const char *object = opt.output ? opt.output : default_object;
+		int fd = outfile_stage(&outs[nouts], object);
+		ok = fd >= 0;
+		if (ok) {
+			close(fd);
+			OutFile *o = &outs[nouts++];
+			if (opt.native)
+				ok = native_compile(m, opt.license ? opt.license : m->license ? m->license : "GPL",
+						    o->staged) &&
+				     outfile_check_object(o, "the native backend");
+			else
+				ok = compile_with_clang(&opt, stem, &c, o->staged) &&
+				     outfile_check_object(o, opt.clang);
 		}
-		if (opt.native)
-			ok = native_compile(m, opt.license ? opt.license : m->license ? m->license : "GPL",
-					    object);
-		else
-			ok = compile_with_clang(&opt, stem, &c, object);
 		if (!ok && diag_error_count() > 0) {
+			finish_outputs(outs, nouts, false);
 			free(default_object);
 			return EXIT_REJECTED;
 		}
-		free(default_object);
-	} else if (!opt.output || strcmp(opt.output, "-") == 0) {
-		ok = write_stdout(c.data, c.len);
 	} else {
-		ok = write_file_atomically(opt.output, c.data, c.len);
+		ok = stage_text(outs, &nouts, main_output, &c);
 	}
-	/* the header once the main output is in place */
 	if (ok && opt.header)
-		ok = write_file_atomically(opt.header, header.data, header.len);
+		ok = stage_text(outs, &nouts, opt.header, &header);
+	ok = finish_outputs(outs, nouts, ok);
+	free(default_object);
 	free(stem);
 	sb_free(&c);
 	sb_free(&header);

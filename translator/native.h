@@ -2,6 +2,8 @@
  * without clang (DESIGN.md, "The native backend").
  *
  *   native_lower.c    typed AST -> IR on unlimited 64-bit virtual registers
+ *   native_tidy.c     IR to IR: unreachable code and unread values removed,
+ *                     copies coalesced, every read checked to be set
  *   native_regalloc.c linear-scan allocation of virtual registers to r6-r9,
  *                     spilling the rest to the frame
  *   native_encode.c   IR + allocation -> struct bpf_insn, jumps resolved
@@ -78,6 +80,8 @@ typedef struct IrInsn {
 	Span span;      /* IR_LINE */
 } IrInsn;
 
+enum { REG_R0 = 11 };   /* IrFunc.reg's r0: 0 there means no register */
+
 typedef struct IrFunc {
 	FnDecl *decl;
 	const char *name;
@@ -86,15 +90,18 @@ typedef struct IrFunc {
 	int nvregs;     /* vregs are 1..nvregs */
 	int nlabels;
 	int frame;      /* bytes of the frame the lowering used (copies) */
-	/* register allocation: reg[v] is r6..r9, or 0 with slot[v] (a
-	 * negative r10 offset) for a spilled vreg */
+	/* register allocation: reg[v] is r1..r4 or r6..r9, REG_R0 for a
+	 * call's result kept in r0, or 0 with slot[v] (a negative r10
+	 * offset) for a spilled vreg */
 	int *reg, *slot;
 } IrFunc;
 
 typedef struct NativeModule {
 	const Module *m;
-	IrFunc **funcs;          /* [0] is the entry */
+	IrFunc **funcs;          /* [0] is the entry when has_entry */
 	int nfuncs;
+	bool has_entry;          /* false for a file without (program): every
+	                          * function then goes to .text */
 	MapDecl **maps;          /* :extern ones too: undefined symbols */
 	int nmaps;
 	/* functions of hand-written C the program calls (extern c:): undefined
@@ -137,7 +144,13 @@ typedef struct NativeLine {
  * "native backend does not support X yet" and returns NULL for what it
  * cannot translate. */
 NativeModule *native_lower(const Module *m);
+/* Appends an instruction. The pointer is good until the next ir_emit:
+ * compute every operand (which may emit) before calling it. */
 IrInsn *ir_emit(IrFunc *f, IrOp op);
+
+/* native_tidy.c: false after reporting an internal error. */
+bool native_tidy(IrFunc *f);
+void native_drop_uncalled(NativeModule *nm);
 
 /* native_regalloc.c */
 bool native_regalloc(IrFunc *f);
@@ -148,7 +161,11 @@ bool native_encode(NativeModule *nm);
 /* native_elf.c: writes the object; false after reporting why. */
 bool native_write_elf(NativeModule *nm, const char *license, const char *path);
 
-/* The whole backend: lower, allocate, encode, write. */
+/* Lowered, tidied, allocated and encoded: the object's contents, or NULL
+ * after reporting why. */
+NativeModule *native_build(const Module *m);
+
+/* The whole backend: native_build, then write. */
 bool native_compile(const Module *m, const char *license, const char *path);
 
 #endif

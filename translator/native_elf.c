@@ -218,19 +218,38 @@ static void put_u32(StrBuf *sb, uint32_t v)
 		sb_putc(sb, (char)(v >> (8 * i)));
 }
 
-/* .BTF.ext: func_info and line_info of the program section (function 0)
- * and of .text (the rest, at their offsets in it). */
-static void btf_ext(Writer *W, const char *prog_sec, int *text_off, StrBuf *out)
+/* The code sections: the entry alone in its SEC() section, the other
+ * functions in .text; each holds nm->funcs[first..last-1], function f at
+ * instruction text_off[f] of it. A file without (program) has only
+ * .text, or no code at all. */
+typedef struct CodeSec {
+	const char *name;
+	int first, last;
+	int idx;      /* ELF section index */
+} CodeSec;
+
+static int code_sections(const NativeModule *nm, const char *prog_sec, CodeSec *out)
+{
+	int n = 0, text_first = nm->has_entry ? 1 : 0;
+	if (nm->has_entry)
+		out[n++] = (CodeSec){ .name = prog_sec, .first = 0, .last = 1 };
+	if (nm->nfuncs > text_first)
+		out[n++] = (CodeSec){ .name = ".text", .first = text_first, .last = nm->nfuncs };
+	return n;
+}
+
+/* .BTF.ext: func_info and line_info of each code section, functions at
+ * their offsets in it. */
+static void btf_ext(Writer *W, const CodeSec *code, int ncode, int *text_off, StrBuf *out)
 {
 	NativeModule *nm = W->nm;
-	int sec_name[2] = { btf__add_str(W->btf, prog_sec), btf__add_str(W->btf, ".text") };
-	int nsecs = nm->nfuncs > 1 ? 2 : 1;
 	StrBuf fi = { 0 }, li = { 0 };
 	put_u32(&fi, 8);
 	put_u32(&li, 16);
-	for (int s = 0; s < nsecs; s++) {
-		int first = s == 0 ? 0 : 1, last = s == 0 ? 1 : nm->nfuncs;
-		put_u32(&fi, (uint32_t)sec_name[s]);
+	for (int s = 0; s < ncode; s++) {
+		int first = code[s].first, last = code[s].last;
+		int sec_name = btf__add_str(W->btf, code[s].name);
+		put_u32(&fi, (uint32_t)sec_name);
 		put_u32(&fi, (uint32_t)(last - first));
 		int nlines = 0;
 		for (int f = first; f < last; f++) {
@@ -238,7 +257,7 @@ static void btf_ext(Writer *W, const char *prog_sec, int *text_off, StrBuf *out)
 			put_u32(&fi, (uint32_t)W->fn_type[f]);
 			nlines += nm->lines[f].len;
 		}
-		put_u32(&li, (uint32_t)sec_name[s]);
+		put_u32(&li, (uint32_t)sec_name);
 		put_u32(&li, (uint32_t)nlines);
 		for (int f = first; f < last; f++) {
 			for (int i = 0; i < nm->lines[f].len; i++) {
@@ -296,11 +315,16 @@ static int add_section(Section *secs, int *n, Section s)
 bool native_write_elf(NativeModule *nm, const char *license, const char *path)
 {
 	const Module *m = nm->m;
-	const char *sec_name = prog_section_name(m->program->kind, m->program->attach);
-	if (!sec_name) {
-		diag_error(m->program->span, "native backend: no section name for this program");
-		return false;
+	const char *sec_name = NULL;
+	if (nm->has_entry) {
+		sec_name = prog_section_name(m->program->kind, m->program->attach);
+		if (!sec_name) {
+			diag_error(m->program->span, "native backend: no section name for this program");
+			return false;
+		}
 	}
+	CodeSec code[2];
+	int ncode = code_sections(nm, sec_name, code);
 	Writer W = { .nm = nm };
 	W.btf = btf__new_empty();
 	if (!W.btf) {
@@ -309,20 +333,26 @@ bool native_write_elf(NativeModule *nm, const char *license, const char *path)
 	}
 	sb_putc(&W.strtab, '\0');
 
-	/* code: the entry alone in its section, the rest in .text */
-	int *text_off = arena_alloc(sizeof(int) * (size_t)nm->nfuncs);
-	int text_len = 0;
-	for (int f = 1; f < nm->nfuncs; f++) {
-		text_off[f] = text_len;
-		text_len += nm->ncode[f];
+	/* code: each section's functions one after another */
+	int *text_off = arena_alloc(sizeof(int) * (size_t)(nm->nfuncs + 1));
+	struct bpf_insn **sec_code = arena_alloc(sizeof(*sec_code) * 2);
+	size_t sec_bytes[2] = { 0 };
+	for (int s = 0; s < ncode; s++) {
+		int len = 0;
+		for (int f = code[s].first; f < code[s].last; f++) {
+			text_off[f] = len;
+			len += nm->ncode[f];
+		}
+		sec_code[s] = arena_alloc(sizeof(struct bpf_insn) * (size_t)(len + 1));
+		for (int f = code[s].first; f < code[s].last; f++)
+			memcpy(sec_code[s] + text_off[f], nm->code[f],
+			       sizeof(struct bpf_insn) * (size_t)nm->ncode[f]);
+		sec_bytes[s] = sizeof(struct bpf_insn) * (size_t)len;
 	}
-	struct bpf_insn *text = arena_alloc(sizeof(*text) * (size_t)(text_len + 1));
-	for (int f = 1; f < nm->nfuncs; f++)
-		memcpy(text + text_off[f], nm->code[f], sizeof(*text) * (size_t)nm->ncode[f]);
 
-	W.fn_type = arena_alloc(sizeof(int) * (size_t)nm->nfuncs);
+	W.fn_type = arena_alloc(sizeof(int) * (size_t)(nm->nfuncs + 1));
 	for (int f = 0; f < nm->nfuncs; f++)
-		W.fn_type[f] = btf_function(&W, nm->funcs[f], f == 0);
+		W.fn_type[f] = btf_function(&W, nm->funcs[f], nm->has_entry && f == 0);
 	for (int i = 0; i < nm->nc_fns; i++)
 		btf_c_function(&W, nm->c_fns[i]);
 
@@ -382,11 +412,17 @@ bool native_write_elf(NativeModule *nm, const char *license, const char *path)
 	btf__add_datasec_var_info(W.btf, license_var, 0, license_size);
 
 	StrBuf ext = { 0 };
-	btf_ext(&W, sec_name, text_off, &ext);
+	if (ncode)
+		btf_ext(&W, code, ncode, text_off, &ext);
 	uint32_t btf_size = 0;
 	const void *btf_data = btf__raw_data(W.btf, &btf_size);
 	if (W.failed || !btf_data) {
-		diag_error(m->entry->span, "native backend: cannot build the BTF of this program");
+		Span at = { .file = m->file, .line = 1, .col = 1 };
+		if (m->entry)
+			at = m->entry->span;
+		else if (m->decls.len)
+			at = ((Decl *)m->decls.items[0])->span;
+		diag_error(at, "native backend: cannot build the BTF of this program");
 		btf__free(W.btf);
 		sb_free(&ext);
 		return false;
@@ -396,14 +432,15 @@ bool native_write_elf(NativeModule *nm, const char *license, const char *path)
 	Section secs[20];
 	int nsecs = 0;
 	int strtab_idx = add_section(secs, &nsecs, (Section){ .name = ".strtab", .type = SHT_STRTAB });
-	int prog_idx = add_section(secs, &nsecs, (Section){
-		.name = sec_name, .type = SHT_PROGBITS, .flags = SHF_ALLOC | SHF_EXECINSTR,
-		.data = nm->code[0], .size = sizeof(struct bpf_insn) * (size_t)nm->ncode[0] });
-	int text_idx = 0;
-	if (nm->nfuncs > 1)
-		text_idx = add_section(secs, &nsecs, (Section){
-			.name = ".text", .type = SHT_PROGBITS, .flags = SHF_ALLOC | SHF_EXECINSTR,
-			.data = text, .size = sizeof(*text) * (size_t)text_len });
+	for (int s = 0; s < ncode; s++)
+		code[s].idx = add_section(secs, &nsecs, (Section){
+			.name = code[s].name, .type = SHT_PROGBITS, .flags = SHF_ALLOC | SHF_EXECINSTR,
+			.data = sec_code[s], .size = sec_bytes[s] });
+	/* the section of each function */
+	int *fn_sec = arena_alloc(sizeof(int) * (size_t)(nm->nfuncs + 1));
+	for (int s = 0; s < ncode; s++)
+		for (int f = code[s].first; f < code[s].last; f++)
+			fn_sec[f] = code[s].idx;
 	int maps_idx = 0;
 	char *maps_data = arena_alloc((size_t)maps_size + 1);
 	if (nm->nmaps)
@@ -431,8 +468,9 @@ bool native_write_elf(NativeModule *nm, const char *license, const char *path)
 		.data = license, .size = strlen(license) + 1 });
 	add_section(secs, &nsecs, (Section){ .name = ".BTF", .type = SHT_PROGBITS,
 					     .data = btf_data, .size = btf_size });
-	add_section(secs, &nsecs, (Section){ .name = ".BTF.ext", .type = SHT_PROGBITS,
-					     .data = ext.data, .size = ext.len });
+	if (ncode)
+		add_section(secs, &nsecs, (Section){ .name = ".BTF.ext", .type = SHT_PROGBITS,
+						     .data = ext.data, .size = ext.len });
 
 	/* symbols: locals (the .text functions) first, then globals */
 	int nsyms = 1 + nm->nfuncs + nm->nmaps + nm->nc_fns + nm->nglobals + 1;
@@ -444,22 +482,16 @@ bool native_write_elf(NativeModule *nm, const char *license, const char *path)
 	 * functions, then the entry and the exported ones */
 	int first_global = 0;
 	for (int pass = 0; pass < 2; pass++) {
-		if (pass == 1) {
+		if (pass == 1)
 			first_global = ns;
-			fn_sym[0] = ns;
-			syms[ns++] = (Elf64_Sym){ .st_name = name_of(&W, nm->funcs[0]->name),
-						  .st_info = ELF64_ST_INFO(STB_GLOBAL, STT_FUNC),
-						  .st_shndx = (uint16_t)prog_idx,
-						  .st_size = (uint64_t)nm->ncode[0] * 8 };
-		}
-		for (int f = 1; f < nm->nfuncs; f++) {
-			bool exported = nm->funcs[f]->decl->exported;
-			if (exported != (pass == 1))
+		for (int f = 0; f < nm->nfuncs; f++) {
+			bool global = (nm->has_entry && f == 0) || nm->funcs[f]->decl->exported;
+			if (global != (pass == 1))
 				continue;
 			fn_sym[f] = ns;
 			syms[ns++] = (Elf64_Sym){ .st_name = name_of(&W, nm->funcs[f]->name),
-						  .st_info = ELF64_ST_INFO(exported ? STB_GLOBAL : STB_LOCAL, STT_FUNC),
-						  .st_shndx = (uint16_t)text_idx,
+						  .st_info = ELF64_ST_INFO(global ? STB_GLOBAL : STB_LOCAL, STT_FUNC),
+						  .st_shndx = (uint16_t)fn_sec[f],
 						  .st_value = (uint64_t)text_off[f] * 8,
 						  .st_size = (uint64_t)nm->ncode[f] * 8 };
 		}
@@ -493,13 +525,12 @@ bool native_write_elf(NativeModule *nm, const char *license, const char *path)
 				  .st_info = ELF64_ST_INFO(STB_GLOBAL, STT_OBJECT),
 				  .st_shndx = (uint16_t)license_idx,
 				  .st_size = strlen(license) + 1 };
-	int symtab_idx = nsecs + 1 + (nm->nfuncs > 1 ? 2 : 1);
+	int symtab_idx = nsecs + 1 + ncode;
 
 	/* relocations per code section */
-	for (int s = 0; s < (nm->nfuncs > 1 ? 2 : 1); s++) {
+	for (int s = 0; s < ncode; s++) {
 		Vec rels = { 0 };
-		int first = s == 0 ? 0 : 1, last = s == 0 ? 1 : nm->nfuncs;
-		for (int f = first; f < last; f++) {
+		for (int f = code[s].first; f < code[s].last; f++) {
 			for (int i = 0; i < nm->relocs[f].len; i++) {
 				NativeReloc *r = nm->relocs[f].items[i];
 				Elf64_Rel *rel = arena_alloc(sizeof(*rel));
@@ -514,13 +545,12 @@ bool native_write_elf(NativeModule *nm, const char *license, const char *path)
 		Elf64_Rel *data = arena_alloc(sizeof(*data) * (size_t)(rels.len + 1));
 		for (int i = 0; i < rels.len; i++)
 			data[i] = *(Elf64_Rel *)rels.items[i];
-		const char *target = s == 0 ? sec_name : ".text";
 		add_section(secs, &nsecs, (Section){
 			/* SHF_INFO_LINK as clang sets it: libbpf's linker only
 			 * merges sections whose flags agree */
-			.name = arena_printf(".rel%s", target), .type = SHT_REL, .flags = SHF_INFO_LINK,
+			.name = arena_printf(".rel%s", code[s].name), .type = SHT_REL, .flags = SHF_INFO_LINK,
 			.data = data, .size = sizeof(*data) * (size_t)rels.len,
-			.link = (uint32_t)symtab_idx, .info = (uint32_t)(s == 0 ? prog_idx : text_idx),
+			.link = (uint32_t)symtab_idx, .info = (uint32_t)code[s].idx,
 			.entsize = sizeof(Elf64_Rel) });
 	}
 	add_section(secs, &nsecs, (Section){ .name = ".symtab", .type = SHT_SYMTAB,

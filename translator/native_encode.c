@@ -27,7 +27,14 @@ typedef struct Enc {
 	int *label_pos;
 	Vec fixups;     /* Fixup* */
 	int in_r0;      /* vreg a call just left in r0 for the return after it */
+	Vec calls;      /* CallSite*: what check_registers needs of each call */
 } Enc;
+
+typedef struct CallSite {
+	int insn;
+	int nargs;      /* r1..r(nargs) are read */
+	bool sets_r0;   /* false for a helper the kernel lets return nothing */
+} CallSite;
 
 typedef struct Fixup {
 	int insn, label;
@@ -81,7 +88,9 @@ static int bpf_size(int bytes)
 	}
 }
 
-static int reg_of(Enc *E, int v) { return E->f->reg[v]; }
+/* Does v live in a register (r0 included), and which. */
+static bool has_reg(Enc *E, int v) { return E->f->reg[v] != 0; }
+static int reg_of(Enc *E, int v) { return E->f->reg[v] == REG_R0 ? R0 : E->f->reg[v]; }
 
 static void add_reloc(Enc *E, int fn, int c_fn, int map, int global);
 
@@ -97,7 +106,7 @@ static void place(Enc *E, IrVal v, int r)
 		put(E, BPF_ALU64 | BPF_ADD | BPF_K, r, 0, 0, (int32_t)v.imm);
 	} else if (!v.vreg)
 		load_const(E, r, v.imm);
-	else if (reg_of(E, v.vreg))
+	else if (has_reg(E, v.vreg))
 		mov_reg(E, r, reg_of(E, v.vreg));
 	else
 		put(E, BPF_LDX | BPF_MEM | BPF_DW, r, R10, (int16_t)E->f->slot[v.vreg], 0);
@@ -106,7 +115,7 @@ static void place(Enc *E, IrVal v, int r)
 /* A register holding v: its own, or scratch loaded with it. */
 static int operand(Enc *E, IrVal v, int scratch)
 {
-	if (v.vreg && reg_of(E, v.vreg))
+	if (v.vreg && has_reg(E, v.vreg))
 		return reg_of(E, v.vreg);
 	place(E, v, scratch);
 	return scratch;
@@ -115,14 +124,14 @@ static int operand(Enc *E, IrVal v, int scratch)
 /* Where a result is computed: its register, or r0 to be stored. */
 static int result_reg(Enc *E, int dst)
 {
-	return dst && reg_of(E, dst) ? reg_of(E, dst) : R0;
+	return dst && has_reg(E, dst) ? reg_of(E, dst) : R0;
 }
 
 static void store_result(Enc *E, int dst, int r)
 {
-	if (!dst || (!reg_of(E, dst) && !E->f->slot[dst]))
+	if (!dst || (!has_reg(E, dst) && !E->f->slot[dst]))
 		return;   /* none, or never read (native_regalloc.c) */
-	if (reg_of(E, dst))
+	if (has_reg(E, dst))
 		mov_reg(E, reg_of(E, dst), r);
 	else
 		put(E, BPF_STX | BPF_MEM | BPF_DW, R10, r, (int16_t)E->f->slot[dst], 0);
@@ -132,7 +141,7 @@ static void encode_alu(Enc *E, IrInsn *in)
 {
 	int rd = result_reg(E, in->dst);
 	/* b in the result's register would be overwritten by a: work in r0 */
-	if (in->b.vreg && in->b.vreg != in->a.vreg && reg_of(E, in->b.vreg) == rd)
+	if (in->b.vreg && in->b.vreg != in->a.vreg && has_reg(E, in->b.vreg) && reg_of(E, in->b.vreg) == rd)
 		rd = R0;
 	place(E, in->a, rd);
 	if (in->alu == BPF_NEG) {
@@ -208,14 +217,14 @@ static void place_args(Enc *E, const IrVal *args, int nargs)
 {
 	int dst[5], src[5], n = 0;
 	for (int i = 0; i < nargs; i++) {
-		if (args[i].remat == REMAT_NONE && args[i].vreg && reg_of(E, args[i].vreg)) {
+		if (args[i].remat == REMAT_NONE && args[i].vreg && has_reg(E, args[i].vreg)) {
 			dst[n] = R1 + i;
 			src[n++] = reg_of(E, args[i].vreg);
 		}
 	}
 	parallel_move(E, dst, src, n);
 	for (int i = 0; i < nargs; i++)
-		if (!(args[i].remat == REMAT_NONE && args[i].vreg && reg_of(E, args[i].vreg)))
+		if (!(args[i].remat == REMAT_NONE && args[i].vreg && has_reg(E, args[i].vreg)))
 			place(E, args[i], R1 + i);
 }
 
@@ -227,11 +236,11 @@ static void encode_params(Enc *E, const IrInsn *first)
 	const IrInsn *end = E->f->insns + E->f->len;
 	int dst[5], src[5], n = 0;
 	for (const IrInsn *in = first; in < end && in->op == IR_PARAM; in++) {
-		if (!reg_of(E, in->dst))
+		if (!has_reg(E, in->dst))
 			store_result(E, in->dst, R1 + (int)in->imm);
 	}
 	for (const IrInsn *in = first; in < end && in->op == IR_PARAM; in++) {
-		if (in->dst && reg_of(E, in->dst)) {
+		if (in->dst && has_reg(E, in->dst)) {
 			dst[n] = reg_of(E, in->dst);
 			src[n++] = R1 + (int)in->imm;
 		}
@@ -258,7 +267,7 @@ static bool falls_through(const IrFunc *f, const IrInsn *in, int label)
 	for (const IrInsn *next = in + 1; next < f->insns + f->len; next++) {
 		if (next->op == IR_LABEL && next->label == label)
 			return true;
-		if (next->op != IR_LINE && next->op != IR_LABEL)
+		if (next->op != IR_LINE && next->op != IR_LABEL && next->op != IR_NOP)
 			return false;
 	}
 	return false;
@@ -268,10 +277,25 @@ static bool falls_through(const IrFunc *f, const IrInsn *in, int label)
 static bool returns_next(const IrFunc *f, const IrInsn *in, int v)
 {
 	for (const IrInsn *next = in + 1; next < f->insns + f->len; next++) {
-		if (next->op == IR_LINE)
+		if (next->op == IR_LINE || next->op == IR_NOP)
 			continue;
 		return next->op == IR_RET && next->a.vreg == v && !next->a.remat;
 	}
+	return false;
+}
+
+/* Helpers after which the verifier lets no one read r0: those libbpf
+ * declares void, and the few it declares long whose kernel side returns
+ * nothing (RET_VOID). */
+static bool helper_returns_nothing(int id)
+{
+	if (id == 12 /* tail_call */ || id == 93 /* spin_lock */ || id == 94 /* spin_unlock */)
+		return true;
+	int count;
+	const HelperInfo *h = helper_table(&count);
+	for (int i = 0; i < count; i++)
+		if (h[i].id == id)
+			return strncmp(h[i].c_decl, "void ", 5) == 0 && h[i].c_decl[5] != '*';
 	return false;
 }
 
@@ -360,6 +384,11 @@ static void encode(Enc *E, IrInsn *in)
 		} else {
 			put(E, BPF_JMP | BPF_CALL, 0, 0, 0, (int32_t)in->imm);
 		}
+		CallSite *cs = arena_alloc(sizeof(*cs));
+		cs->insn = E->len - 1;
+		cs->nargs = in->nargs;
+		cs->sets_r0 = in->fn >= 0 || in->c_fn >= 0 || !helper_returns_nothing((int)in->imm);
+		vec_push(&E->calls, cs);
 		/* a call's result returned at once stays in r0 (structured
 		 * code: nothing after the return reads it) */
 		if (in->dst && returns_next(E->f, in, in->dst))
@@ -412,6 +441,155 @@ static void encode(Enc *E, IrInsn *in)
 	}
 }
 
+/* The .va line instruction i came from. */
+static Span line_of(const Enc *E, int i)
+{
+	Span at = E->f->decl->span;
+	const Vec *lines = &E->nm->lines[E->fi];
+	for (int k = 0; k < lines->len; k++) {
+		const NativeLine *l = lines->items[k];
+		if (l->insn > i)
+			break;
+		at = l->span;
+	}
+	return at;
+}
+
+/* What the verifier would refuse of this function's code for reasons of
+ * our own making, checked before an object is written: an instruction no
+ * path reaches, a jump outside the function, a path running off its end,
+ * a register read that no path to it has set (the kernel's "R2
+ * !read_ok"). A forward pass to a fixed point of the registers set on
+ * every path to each instruction. */
+static bool check_registers(Enc *E)
+{
+	enum { R10_BIT = 1 << R10, CLOBBERED = 0x3f /* r0-r5 */ };
+	const struct bpf_insn *code = E->out;
+	int n = E->len;
+	uint16_t *set = calloc((size_t)n + 1, sizeof(uint16_t));
+	bool *seen = calloc((size_t)n + 1, sizeof(bool));
+	bool *queued = calloc((size_t)n + 1, sizeof(bool));
+	int *work = malloc(sizeof(int) * (size_t)(n + 1)), nwork = 0;
+	const CallSite **call_at = calloc((size_t)n + 1, sizeof(*call_at));
+	for (int k = 0; k < E->calls.len; k++) {
+		const CallSite *cs = E->calls.items[k];
+		call_at[cs->insn] = cs;
+	}
+	int nparams = E->f->decl->nparams;
+	if (E->f->decl->is_entry)
+		nparams = 1;   /* the context */
+	uint16_t entry = R10_BIT;
+	for (int r = 1; r <= nparams && r <= 5; r++)
+		entry |= (uint16_t)(1 << r);
+	const char *problem = NULL;
+	int bad = 0, bad_reg = 0;
+	if (n) {
+		set[0] = entry;
+		seen[0] = queued[0] = true;
+		work[nwork++] = 0;
+	}
+	/* pass 0 finds the fixed point; pass 1 checks every read against it */
+	for (int pass = 0; pass < 2 && !problem; pass++) {
+		if (pass == 1)   /* in order, so the first bad read is reported */
+			for (int i = n - 1; i >= 0; i--)
+				if (seen[i])
+					work[nwork++] = i;
+		while (nwork && !problem) {
+			int i = work[--nwork];
+			queued[i] = false;
+			const struct bpf_insn *in = &code[i];
+			uint16_t s = set[i], reads = 0, writes = 0;
+			int cls = BPF_CLASS(in->code), op = BPF_OP(in->code);
+			bool x = BPF_SRC(in->code) == BPF_X;
+			int next[2], nnext = 0;
+			bool falls = true;
+			if (cls == BPF_ALU || cls == BPF_ALU64) {
+				if (op == BPF_MOV)
+					reads = x ? 1 << in->src_reg : 0;
+				else
+					reads = (uint16_t)(1 << in->dst_reg | (x && op != BPF_NEG && op != BPF_END ?
+									 1 << in->src_reg : 0));
+				writes = (uint16_t)(1 << in->dst_reg);
+			} else if (cls == BPF_LDX) {
+				reads = (uint16_t)(1 << in->src_reg);
+				writes = (uint16_t)(1 << in->dst_reg);
+			} else if (cls == BPF_ST) {
+				reads = (uint16_t)(1 << in->dst_reg);
+			} else if (cls == BPF_STX) {
+				reads = (uint16_t)(1 << in->dst_reg | 1 << in->src_reg);
+			} else if (cls == BPF_LD && in->code == (BPF_LD | BPF_DW | BPF_IMM)) {
+				writes = (uint16_t)(1 << in->dst_reg);
+				falls = false;
+				next[nnext++] = i + 2;
+			} else if (cls == BPF_JMP && op == BPF_CALL) {
+				const CallSite *cs = call_at[i];
+				for (int r = 1; cs && r <= cs->nargs; r++)
+					reads |= (uint16_t)(1 << r);
+				s &= (uint16_t)~CLOBBERED;
+				if (!cs || cs->sets_r0)
+					s |= 1;
+			} else if (cls == BPF_JMP && op == BPF_EXIT) {
+				reads = 1;
+				falls = false;
+			} else if (cls == BPF_JMP && op == BPF_JA) {
+				falls = false;
+				next[nnext++] = i + 1 + in->off;
+			} else if (cls == BPF_JMP) {
+				reads = (uint16_t)(1 << in->dst_reg | (x ? 1 << in->src_reg : 0));
+				next[nnext++] = i + 1 + in->off;
+			} else {
+				problem = "an instruction it does not know";
+				bad = i;
+				break;
+			}
+			if (falls)
+				next[nnext++] = i + 1;
+			if (pass == 1 && (reads & ~set[i])) {
+				for (bad_reg = 0; !((reads & ~set[i]) >> bad_reg & 1); bad_reg++)
+					;
+				problem = "reads r%d before any path sets it";
+				bad = i;
+				break;
+			}
+			if (pass == 1)
+				continue;
+			uint16_t out = (uint16_t)(s | writes);
+			for (int k = 0; k < nnext; k++) {
+				int t = next[k];
+				if (t < 0 || t >= n) {
+					problem = t == n ? "runs past the function's end" :
+							   "jumps outside the function";
+					bad = i;
+					break;
+				}
+				if (!seen[t] || (set[t] & out) != set[t]) {
+					set[t] = seen[t] ? set[t] & out : out;
+					seen[t] = true;
+					if (!queued[t]) {
+						queued[t] = true;
+						work[nwork++] = t;
+					}
+				}
+			}
+		}
+	}
+	for (int i = 0; i < n && !problem; i++) {
+		if (!seen[i] && !(i > 0 && code[i - 1].code == (BPF_LD | BPF_DW | BPF_IMM) && seen[i - 1])) {
+			problem = "cannot be reached";
+			bad = i;
+		}
+	}
+	if (problem)
+		diag_error(line_of(E, bad), "native backend: internal error in %s: instruction %d %s "
+			   "(no object written)", E->f->name, bad, arena_printf(problem, bad_reg));
+	free(set);
+	free(seen);
+	free(work);
+	free(queued);
+	free(call_at);
+	return !problem;
+}
+
 static bool encode_function(NativeModule *nm, int fi)
 {
 	IrFunc *f = nm->funcs[fi];
@@ -435,7 +613,7 @@ static bool encode_function(NativeModule *nm, int fi)
 		lines->len--;
 	nm->code[fi] = E.out;
 	nm->ncode[fi] = E.len;
-	return true;
+	return check_registers(&E);
 }
 
 bool native_encode(NativeModule *nm)
@@ -450,13 +628,23 @@ bool native_encode(NativeModule *nm)
 	return true;
 }
 
-bool native_compile(const Module *m, const char *license, const char *path)
+NativeModule *native_build(const Module *m)
 {
 	NativeModule *nm = native_lower(m);
 	if (!nm)
-		return false;
+		return NULL;
+	for (int i = 0; i < nm->nfuncs; i++)
+		if (!native_tidy(nm->funcs[i]))
+			return NULL;
+	native_drop_uncalled(nm);
 	for (int i = 0; i < nm->nfuncs; i++)
 		if (!native_regalloc(nm->funcs[i]))
-			return false;
-	return native_encode(nm) && native_write_elf(nm, license, path);
+			return NULL;
+	return native_encode(nm) ? nm : NULL;
+}
+
+bool native_compile(const Module *m, const char *license, const char *path)
+{
+	NativeModule *nm = native_build(m);
+	return nm && native_write_elf(nm, license, path);
 }

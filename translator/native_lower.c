@@ -166,6 +166,29 @@ static int64_t wrap_const(int64_t v, const Type *t)
 	return (int64_t)u;
 }
 
+/* BPF's `be` byte swap of a constant, done here: the low size bytes of
+ * v reversed, zero-extended (what `rX = be16 rX` leaves on the
+ * little-endian hosts BPF runs on). */
+static int64_t byte_swap_const(int64_t v, int size)
+{
+	uint64_t u = (uint64_t)v, swapped = 0;
+	for (int i = 0; i < size; i++)
+		swapped |= ((u >> (8 * i)) & 0xff) << (8 * (size - 1 - i));
+	return (int64_t)swapped;
+}
+
+/* `be` of the register v's low size bytes. */
+static IrVal byte_swap_reg(Lower *L, IrVal v, int size)
+{
+	IrInsn *in = ir_emit(L->f, IR_END);
+	in->dst = new_vreg(L);
+	in->a = v;
+	in->imm = size * 8;
+	IrVal r = reg(in->dst);
+	r.bits = size < 8 ? size * 8 : 0;   /* the swap zero-extends */
+	return r;
+}
+
 /* v made canonical for the integer type t: zero- or sign-extended from
  * t's width (native.h). */
 static IrVal wrap(Lower *L, IrVal v, const Type *t)
@@ -215,13 +238,16 @@ static void set_var(Lower *L, const Var *var, IrVal v)
 	vec_push(&L->vars, vv);
 }
 
-static IrVal var_val(Lower *L, const Var *var)
+/* The value the name n (a variable) names; a variable this file never
+ * bound is a form it does not know, never a silent 0. */
+static IrVal var_val(Lower *L, const Node *n)
 {
 	for (int i = L->vars.len - 1; i >= 0; i--) {
 		VarVal *vv = L->vars.items[i];
-		if (vv->var == var)
+		if (vv->var == n->ref_var)
 			return vv->val;
 	}
+	unsupported(L, n->span, "this kind of variable");
 	return imm(0);
 }
 
@@ -242,12 +268,15 @@ static int map_index(Lower *L, const MapDecl *map)
 	return -1;
 }
 
-static int global_index(Lower *L, const GlobalDecl *g)
+/* g's index in nm->globals; -1 after reporting, for a global add_global
+ * refused (it reported that already). */
+static int global_index(Lower *L, const GlobalDecl *g, Span at)
 {
 	for (int i = 0; i < L->nm->nglobals; i++)
 		if (L->nm->globals[i] == g)
 			return i;
-	return 0;
+	unsupported(L, at, "this global");
+	return -1;
 }
 
 static IrVal global_addr(Lower *L, int g)
@@ -327,6 +356,46 @@ static bool const_cmp(BinOp op, bool is_signed, int64_t a, int64_t b)
 	}
 }
 
+/* Is n a byte swap, (bpf/be16 x) ...? */
+static bool is_byte_swap(const Node *n)
+{
+	return n->kind == N_CALL && n->callee_kind == CALLEE_BUILTIN && n->builtin == BI_BE &&
+	       n->builtin_type && n->args.len == 1;
+}
+
+/* (== (bpf/be16 x) K) compares x with K swapped instead, where the swap
+ * costs nothing (as the C backend writes x == bpf_htons(K) for clang to
+ * fold): a swap is a bijection on its width, so == and != mean the same.
+ * When one side is a swap and the other a constant of the swap's width,
+ * *a and *b get the comparison's operands in their order, true;
+ * otherwise nothing is lowered, false. */
+static bool swapped_comparison(Lower *L, Node *n, IrVal *a, IrVal *b)
+{
+	if (n->op != OP_EQ && n->op != OP_NE)
+		return false;
+	bool swap_left = is_byte_swap(n->lhs);
+	Node *swap = swap_left ? n->lhs : n->rhs, *other = swap_left ? n->rhs : n->lhs;
+	if (!is_byte_swap(swap) || is_byte_swap(other))
+		return false;
+	int size = swap->builtin_type->size;
+	/* the other side is lowered first only when it is first in the
+	 * source; a constant has no effects, so its order cannot matter */
+	if (!swap_left && other->kind != N_INT)
+		return false;
+	IrVal x = lower(L, swap->args.items[0]);
+	IrVal k = lower(L, other);
+	if (k.vreg || (size < 8 && (uint64_t)k.imm >> (size * 8))) {
+		/* not a constant of the swap's width: swap at run time */
+		IrVal swapped = x.vreg ? byte_swap_reg(L, x, size) : imm(byte_swap_const(x.imm, size));
+		*a = swap_left ? swapped : k;
+		*b = swap_left ? k : swapped;
+		return true;
+	}
+	*a = swap_left ? x : imm(byte_swap_const(k.imm, size));
+	*b = swap_left ? imm(byte_swap_const(k.imm, size)) : x;
+	return true;
+}
+
 /* Jumps to target when n evaluates to `when`; falls through otherwise. */
 static void branch(Lower *L, Node *n, bool when, int target)
 {
@@ -369,9 +438,10 @@ static void branch(Lower *L, Node *n, bool when, int target)
 		if (goes_inline(L, n)) {
 			/* (if (tcp? proto) ...): the body's jumps, not a 0/1
 			 * tested again */
-			int saved = bind_arguments(L, n);
+			int vars = L->vars.len, saved = bind_arguments(L, n);
 			branch(L, n->callee_fn->body, when, target);
 			L->stack_end = saved;
+			L->vars.len = vars;
 			return;
 		}
 		break;
@@ -379,7 +449,11 @@ static void branch(Lower *L, Node *n, bool when, int target)
 		if (binop_is_comparison(n->op)) {
 			const Type *t = n->lhs->type;
 			bool is_signed = t && t->kind == TY_INT && t->is_signed;
-			IrVal a = lower(L, n->lhs), b = lower(L, n->rhs);
+			IrVal a, b;
+			if (!swapped_comparison(L, n, &a, &b)) {
+				a = lower(L, n->lhs);
+				b = lower(L, n->rhs);
+			}
 			BinOp op = when ? n->op : negate_cmp(n->op);
 			if (!a.vreg && !b.vreg) {
 				if (const_cmp(op, is_signed, a.imm, b.imm))
@@ -494,9 +568,10 @@ static int field_size(const Field *f)
 
 static IrVal load(Lower *L, IrVal base, int off, const Type *t, int size)
 {
+	IrVal a = in_reg(L, base);   /* before the load: it may emit a move */
 	IrInsn *in = ir_emit(L->f, IR_LOAD);
 	in->dst = new_vreg(L);
-	in->a = in_reg(L, base);
+	in->a = a;
 	in->off = off;
 	in->size = size;
 	if (t->kind == TY_INT && t->is_signed)
@@ -513,8 +588,9 @@ static IrVal load(Lower *L, IrVal base, int off, const Type *t, int size)
  * refuses a constant stored as an immediate (native.h). */
 static void store(Lower *L, IrVal base, int off, int size, IrVal v, bool not_ctx)
 {
+	IrVal a = in_reg(L, base);   /* before the store: it may emit a move */
 	IrInsn *in = ir_emit(L->f, IR_STORE);
-	in->a = in_reg(L, base);
+	in->a = a;
 	in->b = v;
 	in->off = off;
 	in->size = size;
@@ -546,7 +622,7 @@ static int frame_slot(Lower *L, int size)
  * nothing, roughly as clang inlines the C backend's static functions (a
  * helper call's argument set-up costs less in a function of its own than
  * repeated at every site, with only r6-r9 to keep values in). */
-enum { INLINE_LIMIT = 40, INLINE_ALWAYS = 12 };
+enum { INLINE_LIMIT = 400, INLINE_ALWAYS = 16 };
 
 static void count_calls(const Node *n, const FnDecl *fn, int *count)
 {
@@ -677,12 +753,14 @@ static int enter_stack_area(Lower *L, const FnDecl *fn)
  * values (language variables are immutable, native_lower.c's header). */
 static IrVal inline_call(Lower *L, FnDecl *fn, IrVal *args)
 {
+	int vars = L->vars.len;
 	for (int i = 0; i < fn->nparams; i++)
 		if (fn->params[i]->var)
 			set_var(L, fn->params[i]->var, args[i]);
 	int saved = enter_stack_area(L, fn);
 	IrVal v = returned(L, fn, fn->body, lower(L, fn->body));
 	L->stack_end = saved;
+	L->vars.len = vars;   /* this copy's names end with it */
 	return v;
 }
 
@@ -698,18 +776,25 @@ static bool goes_inline(Lower *L, const Node *n)
 
 /* The arguments of a call to one of our functions, each converted to
  * its parameter's type, bound to the parameters as inline_call does; the
- * previous stack area's end, for the caller to restore. */
+ * previous stack area's end, for the caller to restore (with vars.len).
+ * Every argument is lowered before any is bound: an argument may inline
+ * another copy of the same function, whose binding of a parameter would
+ * otherwise stand in for this one's ((f (g) (f x)), tests/gen/inline.va). */
 static int bind_arguments(Lower *L, Node *n)
 {
 	FnDecl *fn = n->callee_fn;
-	for (int i = 0; i < n->args.len && i < fn->nparams; i++) {
+	IrVal args[5];
+	int nargs = 0;
+	for (int i = 0; i < n->args.len && i < fn->nparams && i < 5; i++) {
 		Node *arg = n->args.items[i];
 		IrVal v = lower(L, arg);
 		if (!cast_is_free(arg->type, fn->params[i]->type))
 			v = wrap(L, v, fn->params[i]->type);
-		if (fn->params[i]->var)
-			set_var(L, fn->params[i]->var, v);
+		args[nargs++] = v;
 	}
+	for (int i = 0; i < nargs; i++)
+		if (fn->params[i]->var)
+			set_var(L, fn->params[i]->var, args[i]);
 	return enter_stack_area(L, fn);
 }
 
@@ -734,13 +819,7 @@ static IrVal lower_call(Lower *L, Node *n)
 		}
 		case BI_BE: {
 			IrVal v = lower(L, a[0]);
-			IrInsn *in = ir_emit(L->f, IR_END);
-			in->dst = new_vreg(L);
-			in->a = in_reg(L, v);
-			in->imm = w->size * 8;
-			IrVal r = reg(in->dst);
-			r.bits = w->size < 8 ? w->size * 8 : 0;   /* the swap zero-extends */
-			return r;
+			return v.vreg ? byte_swap_reg(L, v, w->size) : imm(byte_swap_const(v.imm, w->size));
 		}
 		case BI_LE:
 			/* the identity on the little-endian hosts BPF runs on */
@@ -828,45 +907,124 @@ static IrVal lower_call(Lower *L, Node *n)
 	return n->callee_kind != CALLEE_FN ? wrap(L, reg(in->dst), ret) : reg(in->dst);
 }
 
-static IrVal lower_if(Lower *L, Node *n)
+static void lower_into(Lower *L, Node *n, int d);
+static void note_line(Lower *L, const Node *n);
+
+/* An if whose value goes to d (0: none): each arm writes d itself. */
+static void lower_if_into(Lower *L, Node *n, int d)
 {
-	bool has_value = n->type && n->type->kind != TY_UNIT;
-	int d = has_value ? new_vreg(L) : 0;
 	int els = new_label(L), done = new_label(L);
 	branch(L, n->cond, false, els);
-	IrVal t = lower(L, n->then);
-	if (d)
-		mov(L, d, t);
+	lower_into(L, n->then, d);
 	jump(L, done);
 	label(L, els);
-	if (n->els) {
-		IrVal e = lower(L, n->els);
-		if (d)
-			mov(L, d, e);
-	}
+	if (n->els)
+		lower_into(L, n->els, d);
 	label(L, done);
-	return d ? reg(d) : imm(0);
 }
 
 static void match_pattern(Lower *L, Pattern *p, IrVal s, int next, bool last);
 
-static IrVal lower_match(Lower *L, Node *n)
+/* A match on a bool with a true/false clause first and a second clause
+ * for the other value (or any): an if, whose condition jumps instead
+ * of making 0/1 and comparing it. The second clause's name, if any, is
+ * bound to the value it then has. Its first clause's value, or -1. */
+static int bool_match_first(const Node *n)
 {
-	bool has_value = n->type && n->type->kind != TY_UNIT;
-	int d = has_value ? new_vreg(L) : 0;
+	if (n->clauses.len != 2 || !n->lhs->type || n->lhs->type->kind != TY_BOOL)
+		return -1;
+	const Pattern *p0 = ((MatchClause *)n->clauses.items[0])->pattern;
+	const Pattern *p1 = ((MatchClause *)n->clauses.items[1])->pattern;
+	if (p0->kind != PAT_BOOL)
+		return -1;
+	bool other = p1->kind == PAT_WILD || p1->kind == PAT_BIND ||
+		     (p1->kind == PAT_BOOL && (p1->value != 0) != (p0->value != 0));
+	return other ? p0->value != 0 : -1;
+}
+
+/* The second clause of a bool match: its name names the other value. */
+static MatchClause *bool_match_second(Lower *L, const Node *n, int first)
+{
+	MatchClause *c = n->clauses.items[1];
+	if (c->pattern->kind == PAT_BIND && c->pattern->var)
+		set_var(L, c->pattern->var, imm(!first));
+	return c;
+}
+
+static void lower_match_into(Lower *L, Node *n, int d)
+{
+	int first = bool_match_first(n);
+	if (first >= 0) {
+		int second = new_label(L), done = new_label(L);
+		branch(L, n->lhs, !first, second);
+		lower_into(L, ((MatchClause *)n->clauses.items[0])->body, d);
+		jump(L, done);
+		label(L, second);
+		lower_into(L, bool_match_second(L, n, first)->body, d);
+		label(L, done);
+		return;
+	}
 	int done = new_label(L);
 	IrVal s = in_reg(L, lower(L, n->lhs));
 	for (int i = 0; i < n->clauses.len; i++) {
 		MatchClause *c = n->clauses.items[i];
 		int next = new_label(L);
 		match_pattern(L, c->pattern, s, next, i == n->clauses.len - 1);
-		IrVal v = lower(L, c->body);
-		if (d)
-			mov(L, d, v);
+		lower_into(L, c->body, d);
 		jump(L, done);
 		label(L, next);
 	}
 	label(L, done);
+}
+
+/* n's value into the register d (0: n's value is not wanted). An if or
+ * a match - a cond too, nested ifs - writes d in each arm, so a nested
+ * one as an arm's value costs no copy at each join; let and do pass it
+ * on to their last form. */
+static void lower_into(Lower *L, Node *n, int d)
+{
+	if (L->failed || !n)
+		return;
+	note_line(L, n);
+	switch (n->kind) {
+	case N_IF:
+		lower_if_into(L, n, d);
+		return;
+	case N_MATCH:
+		lower_match_into(L, n, d);
+		return;
+	case N_LET:
+		bind_let(L, n);
+		lower_into(L, n->body, d);
+		return;
+	case N_DO:
+		if (n->args.len == 0)
+			break;
+		for (int i = 0; i + 1 < n->args.len; i++)
+			lower(L, n->args.items[i]);
+		lower_into(L, n->args.items[n->args.len - 1], d);
+		return;
+	default:
+		break;
+	}
+	IrVal v = lower(L, n);
+	if (d)
+		mov(L, d, v);
+}
+
+static IrVal lower_if(Lower *L, Node *n)
+{
+	bool has_value = n->type && n->type->kind != TY_UNIT;
+	int d = has_value ? new_vreg(L) : 0;
+	lower_if_into(L, n, d);
+	return d ? reg(d) : imm(0);
+}
+
+static IrVal lower_match(Lower *L, Node *n)
+{
+	bool has_value = n->type && n->type->kind != TY_UNIT;
+	int d = has_value ? new_vreg(L) : 0;
+	lower_match_into(L, n, d);
 	return d ? reg(d) : imm(0);
 }
 
@@ -948,7 +1106,9 @@ static void lower_sum_loop(Lower *L, Node *n, const GlobalDecl *g, IrVal start, 
 	IrVal tri = alu(L, BPF_ADD, alu(L, BPF_MUL, alu(L, BPF_RSH, count, imm(1)), less),
 			alu(L, BPF_MUL, alu(L, BPF_AND, count, imm(1)), alu(L, BPF_RSH, less, imm(1))));
 	IrVal sum = alu(L, BPF_ADD, alu(L, BPF_MUL, count, start), tri);
-	int gi = global_index(L, g);
+	int gi = global_index(L, g, n->span);
+	if (gi < 0)
+		return;
 	IrVal old = load(L, global_addr(L, gi), 0, g->type, g->type->size);
 	store(L, global_addr(L, gi), 0, g->type->size, wrap(L, alu(L, BPF_ADD, old, sum), g->type),
 	      true);
@@ -993,7 +1153,7 @@ static IrVal lower_name(Lower *L, Node *n)
 {
 	switch (n->ref) {
 	case REF_VAR:
-		return var_val(L, n->ref_var);
+		return var_val(L, n);
 	case REF_MAP: {
 		int m = map_index(L, n->ref_map);
 		if (m < 0) {
@@ -1008,7 +1168,9 @@ static IrVal lower_name(Lower *L, Node *n)
 	case REF_KCONST:
 		return imm((int64_t)n->ref_kconst->value);
 	case REF_GLOBAL: {
-		int g = global_index(L, n->ref_global);
+		int g = global_index(L, n->ref_global, n->span);
+		if (g < 0)
+			return imm(0);
 		return load(L, global_addr(L, g), 0, n->ref_global->type, n->ref_global->type->size);
 	}
 	default:
@@ -1017,14 +1179,20 @@ static IrVal lower_name(Lower *L, Node *n)
 	}
 }
 
-static IrVal lower(Lower *L, Node *n)
+/* An IR_LINE for n when it starts a new source line. */
+static void note_line(Lower *L, const Node *n)
 {
-	if (L->failed || !n)
-		return imm(0);
 	if (n->span.line && n->span.line != L->line) {
 		L->line = n->span.line;
 		ir_emit(L->f, IR_LINE)->span = n->span;
 	}
+}
+
+static IrVal lower(Lower *L, Node *n)
+{
+	if (L->failed || !n)
+		return imm(0);
+	note_line(L, n);
 	switch (n->kind) {
 	case N_INT:
 		return imm((int64_t)n->value);
@@ -1076,8 +1244,10 @@ static IrVal lower(Lower *L, Node *n)
 		return lower_call(L, n);
 	case N_SET: {
 		if (!n->lhs && n->ref == REF_GLOBAL && n->ref_global) {
-			int g = global_index(L, n->ref_global);
+			int g = global_index(L, n->ref_global, n->span);
 			IrVal v = lower(L, n->rhs);
+			if (g < 0)
+				return imm(0);
 			store(L, global_addr(L, g), 0, n->ref_global->type->size, v, true);
 			return imm(0);
 		}
@@ -1098,6 +1268,7 @@ static IrVal lower(Lower *L, Node *n)
 	case N_FOR:
 		return lower_for(L, n);
 	}
+	unsupported(L, n->span, "this form");
 	return imm(0);
 }
 
@@ -1129,6 +1300,15 @@ static void lower_tail(Lower *L, FnDecl *fn, Node *n)
 		return;
 	}
 	case N_MATCH: {
+		int first = bool_match_first(n);
+		if (first >= 0) {
+			int second = new_label(L);
+			branch(L, n->lhs, !first, second);
+			lower_tail(L, fn, ((MatchClause *)n->clauses.items[0])->body);
+			label(L, second);
+			lower_tail(L, fn, bool_match_second(L, n, first)->body);
+			return;
+		}
 		IrVal s = in_reg(L, lower(L, n->lhs));
 		for (int i = 0; i < n->clauses.len; i++) {
 			MatchClause *c = n->clauses.items[i];
@@ -1143,52 +1323,20 @@ static void lower_tail(Lower *L, FnDecl *fn, Node *n)
 		if (goes_inline(L, n) && type_equal(n->callee_fn->ret, fn->ret)) {
 			/* the callee's tail is this function's: each of its arms
 			 * returns by itself too */
-			int saved = bind_arguments(L, n);
+			int vars = L->vars.len, saved = bind_arguments(L, n);
 			lower_tail(L, n->callee_fn, n->callee_fn->body);
 			L->stack_end = saved;
+			L->vars.len = vars;
 			return;
 		}
 		break;
 	default:
 		break;
 	}
-	IrVal v = lower(L, n);
-	ir_emit(L->f, IR_RET)->a = returned(L, fn, n, v);
-}
-
-/* `t = a + b; d = t` where t is read nowhere else becomes `d = a + b`:
- * an if's or a match's arm, a loop's increment, a call's result copied
- * into the register that holds it afterwards. The definition and the copy
- * are next to each other (lines between them aside), so d is the same
- * everywhere but between the two. */
-static void coalesce_copies(IrFunc *f)
-{
-	int *uses = calloc((size_t)f->nvregs + 1, sizeof(int));
-	for (int i = 0; i < f->len; i++) {
-		const IrInsn *in = &f->insns[i];
-		uses[in->dst]++;
-		uses[in->a.vreg]++;
-		uses[in->b.vreg]++;
-		for (int k = 0; k < in->nargs; k++)
-			uses[in->args[k].vreg]++;
-	}
-	for (int i = 1; i < f->len; i++) {
-		IrInsn *copy = &f->insns[i];
-		int t = copy->a.vreg;
-		if (copy->op != IR_MOV || !t || copy->a.remat || t == copy->dst || uses[t] != 2)
-			continue;
-		int j = i - 1;
-		while (j > 0 && f->insns[j].op == IR_LINE)
-			j--;
-		IrInsn *def = &f->insns[j];
-		if (def->dst != t || def->op == IR_PARAM)
-			continue;
-		def->dst = copy->dst;
-		copy->op = IR_NOP;
-		copy->dst = 0;
-		copy->a = (IrVal){ 0 };
-	}
-	free(uses);
+	/* the value first: returned() may emit a wrap, which must come
+	 * before the return, not after it */
+	IrVal v = returned(L, fn, n, lower(L, n));
+	ir_emit(L->f, IR_RET)->a = v;
 }
 
 static IrFunc *lower_function(Lower *L, FnDecl *fn)
@@ -1225,7 +1373,6 @@ static IrFunc *lower_function(Lower *L, FnDecl *fn)
 	L->stack_end = 0;
 	enter_stack_area(L, fn);
 	lower_tail(L, fn, fn->body);
-	coalesce_copies(f);
 	return f;
 }
 
@@ -1263,8 +1410,6 @@ NativeModule *native_lower(const Module *m)
 	NativeModule *nm = arena_alloc(sizeof(*nm));
 	nm->m = m;
 	Lower L = { .nm = nm };
-	if (!m->entry)
-		return NULL;
 	if (m->native_refused_at.file) {
 		diag_error(m->native_refused_at, "%s are not supported by the native backend", m->native_refused_what);
 		return NULL;
@@ -1283,7 +1428,12 @@ NativeModule *native_lower(const Module *m)
 			nm->maps[nm->nmaps++] = d->u.map;
 		}
 	}
-	fn_index(&L, m->entry);
+	/* without a (program) form there is no entry: the object holds the
+	 * maps, globals and exported functions, as clang's does (it drops
+	 * the unused static functions) */
+	nm->has_entry = m->entry != NULL;
+	if (m->entry)
+		fn_index(&L, m->entry);
 	/* exported defns are global functions, lowered whether or not the
 	 * entry calls them: hand-written C may */
 	for (int i = 0; i < m->decls.len; i++) {

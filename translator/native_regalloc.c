@@ -8,7 +8,11 @@
  * cycle of argument moves): r5 is only an argument of five-argument
  * calls, which are rare. A value that finds no register lives in an
  * 8-byte frame slot for its whole life; when the registers run out, the
- * live interval ending last is the one spilled.
+ * value whose reads are sparsest over its life is the one spilled (the
+ * fewest reloads), at equal density the one ending last.
+ *
+ * Last, a call's result stays in r0 when nothing in its life needs r0
+ * (keep_results_in_r0).
  *
  * Intervals run from a value's first to its last appearance. Lowering
  * writes structured code whose every definition precedes its uses in that
@@ -107,6 +111,80 @@ static int pick_register(const IrFunc *f, const int *holder, int pos, int from, 
 	return fallback;
 }
 
+static bool fits_s32(int64_t v) { return v >= INT32_MIN && v <= INT32_MAX; }
+
+/* Does the encoder use r0 as scratch for in, given the allocation
+ * (native_encode.c: a result with no register is computed in r0; an ALU
+ * whose second operand sits in its result's register works in r0; a
+ * store's base, a spilled stored value and a compare's left side not in
+ * a register go through r0; calls and parameters move through it)? */
+static bool uses_r0(const IrFunc *f, const IrInsn *in)
+{
+	const int *reg = f->reg;
+	if (in->op == IR_CALL || in->op == IR_PARAM)
+		return true;
+	if (in->dst && !reg[in->dst])
+		return true;
+	switch (in->op) {
+	case IR_ALU:
+		if (in->b.vreg && in->b.vreg != in->a.vreg && reg[in->b.vreg] == reg[in->dst])
+			return true;
+		return in->alu != BPF_NEG && !(in->b.vreg ? reg[in->b.vreg] : fits_s32(in->b.imm)) &&
+		       !in->b.remat;
+	case IR_STORE:
+		return !in->a.vreg || !reg[in->a.vreg] || in->a.remat;
+	case IR_FRAME_STORE:
+		return in->b.remat || (in->b.vreg ? !reg[in->b.vreg] : in->size == 8 && !fits_s32(in->b.imm));
+	case IR_JCC:
+		return !in->a.vreg || !reg[in->a.vreg] || in->a.remat;
+	default:
+		return false;
+	}
+}
+
+/* A call's result, or a value a return reads last, whose life holds no
+ * instruction that needs r0 otherwise (no call in it either) lives in r0:
+ * where the call left it (`if r0 == 0` after a map lookup, as clang
+ * writes it), or where the return wants it (no copy before the exit). A
+ * return of another value in between is no conflict: it ends its path.
+ * The lives given r0 do not meet (a value read where the next one is
+ * made could be overwritten before it is read). */
+static void keep_results_in_r0(IrFunc *f, const int *start, const int *end, const int *order,
+			       int count)
+{
+	bool *param = calloc((size_t)f->nvregs + 1, sizeof(bool));
+	for (int i = 0; i < f->len; i++)
+		if (f->insns[i].op == IR_PARAM)
+			param[f->insns[i].dst] = true;
+	int last_end = -1;
+	for (int k = 0; k < count; k++) {
+		int v = order[k];   /* by start */
+		if (!f->reg[v] || param[v] || start[v] <= last_end)
+			continue;
+		const IrInsn *first = &f->insns[start[v]], *last = &f->insns[end[v]];
+		bool from_call = first->op == IR_CALL && first->dst == v;
+		bool to_return = last->op == IR_RET && last->a.vreg == v && !last->a.remat;
+		if (!from_call && !to_return)
+			continue;
+		bool free = !uses_r0(f, first) || from_call;
+		for (int j = start[v] + 1; j <= end[v] && free; j++)
+			free = !uses_r0(f, &f->insns[j]);
+		if (free) {
+			f->reg[v] = REG_R0;
+			last_end = end[v];
+		}
+	}
+	free(param);
+}
+
+/* Are a's reads sparser over its life than b's (fewer per instruction;
+ * at equal density, the one ending later)? */
+static bool sparser(int a, int b, const int *uses, const int *start, const int *end)
+{
+	long da = (long)uses[a] * (end[b] - start[b] + 1), db = (long)uses[b] * (end[a] - start[a] + 1);
+	return da != db ? da < db : end[a] > end[b];
+}
+
 bool native_regalloc(IrFunc *f)
 {
 	int n = f->nvregs + 1;
@@ -126,11 +204,17 @@ bool native_regalloc(IrFunc *f)
 	/* a value nobody reads (a call's result dropped, like the r0 of a
 	 * helper that returns void) gets no home: nothing stores it */
 	bool *read = calloc((size_t)n, sizeof(bool));
+	int *uses = calloc((size_t)n, sizeof(int));
 	for (int i = 0; i < f->len; i++) {
 		IrInsn *in = &f->insns[i];
 		read[in->a.vreg] = read[in->b.vreg] = true;
-		for (int k = 0; k < in->nargs; k++)
+		uses[in->a.vreg]++;
+		uses[in->b.vreg]++;
+		uses[in->dst]++;
+		for (int k = 0; k < in->nargs; k++) {
 			read[in->args[k].vreg] = true;
+			uses[in->args[k].vreg]++;
+		}
 	}
 	/* calls before each position: a value lives across a call when one
 	 * sits strictly inside its interval (its arguments end there, its
@@ -161,11 +245,13 @@ bool native_regalloc(IrFunc *f)
 		int from = crosses ? FIRST_SAVED : 0;
 		int k = pick_register(f, holder, start[v], from, end[v]);
 		if (k == NREGS) {
+			/* the value whose reads are sparsest over its life costs
+			 * the fewest reloads in the frame */
 			int victim = from;
 			for (int j = from + 1; j < NREGS; j++)
-				if (end[holder[j]] > end[holder[victim]])
+				if (sparser(holder[j], holder[victim], uses, start, end))
 					victim = j;
-			if (end[holder[victim]] > end[v]) {
+			if (sparser(holder[victim], v, uses, start, end)) {
 				int spilled = holder[victim];
 				f->reg[spilled] = 0;
 				frame += 8;
@@ -180,6 +266,8 @@ bool native_regalloc(IrFunc *f)
 		holder[k] = v;
 		f->reg[v] = regs[k];
 	}
+	keep_results_in_r0(f, start, end, order, count);
+	free(uses);
 	free(calls);
 	free(order);
 	free(start);

@@ -1200,6 +1200,8 @@ static Decl *parse_defmap(Parser *p, Sexp *form)
 	}
 	ok &= parse_map_slot(form->items[3], &md->key);
 	ok &= parse_map_slot(form->items[4], &md->value);
+	md->key_span = form->items[3]->span;
+	md->value_span = form->items[4]->span;
 	if (ok && md->map_type) {
 		bool ringbuf = !strcmp(md->map_type->name, "ringbuf");
 		if (ringbuf && (md->key || md->value)) {

@@ -143,17 +143,23 @@ void sb_puts(StrBuf *sb, const char *s)
 	sb->len += n;
 }
 
+void sb_vprintf(StrBuf *sb, const char *fmt, va_list ap)
+{
+	va_list measure;
+	va_copy(measure, ap);
+	int n = vsnprintf(NULL, 0, fmt, measure);
+	va_end(measure);
+	sb_reserve(sb, (size_t)n);
+	vsnprintf(sb->data + sb->len, (size_t)n + 1, fmt, ap);
+	sb->len += (size_t)n;
+}
+
 void sb_printf(StrBuf *sb, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	int n = vsnprintf(NULL, 0, fmt, ap);
+	sb_vprintf(sb, fmt, ap);
 	va_end(ap);
-	sb_reserve(sb, (size_t)n);
-	va_start(ap, fmt);
-	vsnprintf(sb->data + sb->len, (size_t)n + 1, fmt, ap);
-	va_end(ap);
-	sb->len += (size_t)n;
 }
 
 void sb_free(StrBuf *sb)

@@ -49,6 +49,7 @@ typedef struct StrBuf {
 void sb_putc(StrBuf *sb, char c);
 void sb_puts(StrBuf *sb, const char *s);
 void sb_printf(StrBuf *sb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void sb_vprintf(StrBuf *sb, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 void sb_free(StrBuf *sb);
 
 /* ---- diag (diag.c) ---------------------------------------------------- */
@@ -75,6 +76,15 @@ void diag_note(Span at, const char *fmt, ...) __attribute__((format(printf, 2, 3
 /* A "hint:" line attached to the previous error; no location. */
 void diag_hint(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int diag_error_count(void);
+/* At most n errors are printed (0: no limit; default 20, as clang's
+ * -ferror-limit): the one after them prints "too many errors emitted,
+ * stopping now" and everything after that - errors, notes, hints - is
+ * counted but not printed, so a flood of errors costs linear time. */
+void diag_set_max_errors(int n);
+/* Has the limit been passed? (Checking goes on, silently: the exit status
+ * still counts every error.) */
+bool diag_limit_reached(void);
+/* Forgets the errors counted so far (not the limit). */
 void diag_reset(void);
 /* Where diagnostics go (default stderr); tests point it at a memstream. */
 void diag_set_output(FILE *out);
@@ -521,6 +531,7 @@ struct MapDecl {
 	Span span;
 	const MapTypeInfo *map_type;
 	Type *key, *value;              /* NULL for "0" (none) */
+	Span key_span, value_span;      /* where they are written */
 	uint64_t max_entries;
 	uint64_t flags;                 /* extension: :flags N */
 	bool pinned, is_extern;         /* extension: :pinned true, :extern true */
@@ -731,6 +742,49 @@ void emit_h(const Module *m, const EmitOptions *opts, StrBuf *out);
  * reporting every error found. */
 Module *frontend_run(const SourceFile *file);
 
+/* ---- output files, temporaries, children (outfile.c) ------------------- */
+
+/* SIGINT, SIGTERM, SIGHUP, SIGPIPE: forward the signal to the running child and wait
+ * for it, remove every registered temporary, then die of the signal. */
+void cleanup_on_signals(void);
+/* Temporaries the handler removes (a copy of path is kept); a directory is
+ * registered before the files in it. */
+void temp_register(const char *path);
+void temp_unregister(const char *path);
+void temp_remove(const char *path);   /* unlink (or rmdir) and unregister */
+/* Runs path (searched on PATH when search_path) with argv and waits: its
+ * exit status, or -1 (said why on stderr) when it could not run or died
+ * of a signal. The signal handler forwards to it and waits for it. */
+int spawn_and_wait(const char *path, char **argv, bool search_path);
+
+/* One output file, staged until every output of the run is ready. */
+typedef struct OutFile {
+	const char *path;       /* as given; "-" is standard output */
+	char *staged;           /* the temporary holding its bytes */
+	bool write_through;     /* a device, FIFO, symlink or stdout: its
+	                         * bytes are written into it, never renamed
+	                         * over it */
+} OutFile;
+/* Creates o's temporary: beside path for a regular or new file, in
+ * $TMPDIR otherwise. Its fd, or -1 after saying why. */
+int outfile_stage(OutFile *o, const char *path);
+bool outfile_stage_data(OutFile *o, const char *path, const char *data, size_t len);
+/* Is the staged file a relocatable BPF object (ELF, EM_BPF, ET_REL)? Says
+ * what tool wrote instead when it is not. */
+bool outfile_check_object(OutFile *o, const char *tool);
+void outfile_discard(OutFile *o);
+/* Writes the write-through outputs, then renames the others into place;
+ * stops at the first failure, so a failing device leaves every regular
+ * output untouched. Every temporary is gone afterwards. */
+bool outfile_commit_all(OutFile *outs, int n);
+/* Refuses (says why, false) when an output that exists is one of the
+ * inputs (same inode: hard links, ./x.va) or another output. */
+bool outputs_spare_inputs(const char *const *inputs, int ninputs, const char *const *outputs,
+			  int noutputs);
+bool write_all(int fd, const char *data, size_t len);
+/* The file's bytes, NUL-terminated, in malloc'd file->text. */
+bool read_whole_file(const char *path, SourceFile *file, char *why, size_t why_size);
+
 /* ---- subcommands (cmd_*.c, linked into vbpf2c only) -------------------- */
 
 /* `vbpf2c test [options] prog.va [prog.cases]` (cmd_test.c): compiles,
@@ -765,10 +819,6 @@ Module *cmd_read_module(const char *source, StrBuf *text);
  * printer (vbpf_events__set_records); NULL when there are none. Resets
  * the arena. (cmd_events.c) */
 struct btf *cmd_event_records(const char *source);
-/* Runs path (searched on PATH when search_path) with argv and waits: its
- * exit status, or -1 (said why on stderr) when it could not run or died
- * of a signal. (cmd_link.c) */
-int spawn_and_wait(const char *path, char **argv, bool search_path);
 
 typedef enum LinkInputKind { LINK_INPUT_VAISTO, LINK_INPUT_C, LINK_INPUT_OBJECT } LinkInputKind;
 

@@ -39,6 +39,7 @@ Test(diag, error_prints_location_line_and_caret)
 					"hint: did you mean `y`?\n");
 	cr_assert_eq(diag_error_count(), 1);
 	free(captured);
+	captured = NULL;
 }
 
 Test(diag, caret_follows_tabs_and_underlines_span)
@@ -50,6 +51,7 @@ Test(diag, caret_follows_tabs_and_underlines_span)
 	cr_assert_str_eq(capture_end(), "t.va:1:3: note: here\n\t(foo bar)\n\t ^~~\n");
 	cr_assert_eq(diag_error_count(), 0, "a note is not an error");
 	free(captured);
+	captured = NULL;
 }
 
 Test(diag, span_is_clipped_at_end_of_line)
@@ -60,6 +62,48 @@ Test(diag, span_is_clipped_at_end_of_line)
 	diag_error(span_at(&f, 0, 5, 1, 1), "unclosed");
 	cr_assert_str_eq(capture_end(), "c.va:1:1: error: unclosed\n(a\n^~\n");
 	free(captured);
+	captured = NULL;
+}
+
+/* A long line is shown as a window around the caret, "..." where cut:
+ * one error costs the same whatever the length of its line (issue 16). */
+Test(diag, long_line_is_clipped_around_the_caret)
+{
+	char text[1001];
+	memset(text, 'a', 1000);
+	text[1000] = '\0';
+	memcpy(text + 500, "(bad)", 5);
+	SourceFile f = { .name = "l.va", .text = text, .len = 1000 };
+	capture_start();
+	diag_error(span_at(&f, 500, 5, 1, 501), "here");
+	const char *out = capture_end();
+	char want[512];
+	snprintf(want, sizeof(want), "l.va:1:501: error: here\n...%.40s(bad)%.75s...\n%43s^~~~~\n",
+		 text, text, "");
+	cr_assert_str_eq(out, want);
+	free(captured);
+	captured = NULL;
+}
+
+Test(diag, errors_stop_after_the_limit)
+{
+	SourceFile f = { .name = "m.va", .text = "x" };
+	f.len = 1;
+	diag_set_max_errors(2);
+	capture_start();
+	for (int i = 0; i < 5; i++) {
+		diag_error(span_at(&f, 0, 1, 1, 1), "e%d", i);
+		diag_hint("h%d", i);
+	}
+	cr_assert_str_eq(capture_end(), "m.va:1:1: error: e0\nx\n^\nhint: h0\n"
+					"m.va:1:1: error: e1\nx\n^\nhint: h1\n"
+					"vbpf2c: fatal error: too many errors emitted, stopping now "
+					"[-fmax-errors=2]\n");
+	cr_assert_eq(diag_error_count(), 5, "every error is still counted");
+	cr_assert(diag_limit_reached());
+	diag_set_max_errors(20);
+	free(captured);
+	captured = NULL;
 }
 
 Test(util, arena_strings_and_vectors)

@@ -15,7 +15,7 @@
  * file: native_compile writes a path). */
 static char *compile(const char *src, size_t *len)
 {
-	char *diags;
+	char *diags = NULL;
 	size_t diags_len;
 	FILE *out = diag_capture_begin(&diags, &diags_len);
 	SourceFile source = source_from("t.va", src, strlen(src));
@@ -29,6 +29,7 @@ static char *compile(const char *src, size_t *len)
 	diag_capture_end(out);
 	cr_assert(ok, "native backend refused:\n%s", diags);
 	free(diags);
+	diags = NULL;
 	FILE *f = fopen(path, "rb");
 	cr_assert(f);
 	char *data = malloc(1 << 20);

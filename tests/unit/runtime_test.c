@@ -15,6 +15,8 @@ static size_t errors_len;
 
 static struct vbpf_cases *parse(const char *text)
 {
+	free(errors); /* the previous parse's, in a test that parses twice */
+	errors = NULL;
 	FILE *diag = open_memstream(&errors, &errors_len);
 	struct vbpf_cases *cases = vbpf_cases__parse("t.cases", text, diag);
 	fclose(diag);
@@ -125,7 +127,7 @@ Test(runtime_cases, errors_name_the_line)
 	cr_assert(strstr(errors, "unknown directive `frobnicate`"), "%s", errors);
 }
 
-TestSuite(runtime_literal);
+TestSuite(runtime_literal, .fini = free_errors);
 
 static int encode(const char *word, size_t size, uint8_t *out)
 {

@@ -1,0 +1,854 @@
+/* native_tidy.c - the IR between lowering and register allocation.
+ *
+ * The lowering writes what each form means, one form at a time, so it
+ * leaves code the verifier would refuse or that costs instructions for
+ * nothing; this pass removes it, on the whole function's control flow,
+ * whatever form left it:
+ *
+ *   - code no path reaches: a constant condition's other arm, `(if true
+ *     2 1)`, `(andalso x false)`, a condition an inlined call's literal
+ *     argument decides. The verifier refuses an object with an
+ *     instruction it cannot reach ("unreachable insn N").
+ *   - values nobody reads: a wrap of a helper's result that is dropped
+ *     would read r0 after a helper that leaves it unreadable (tail_call).
+ *     A call whose result nobody reads keeps only its effect.
+ *   - copies right after their value's definition (coalesce_copies).
+ *
+ * Then it checks what the encoder relies on: every value read is set on
+ * every path to the read, and no path runs off the function's end. A
+ * function that fails is an internal error at the line that reads the
+ * value, and no object is written (native.h: an object is either right
+ * or not written).
+ */
+#include "native.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static void make_nop(IrInsn *in)
+{
+	memset(in, 0, sizeof(*in));
+	in->op = IR_NOP;
+	in->fn = in->c_fn = in->map = in->global = -1;
+}
+
+/* Does control go on to the next instruction after in? */
+static bool falls_on(const IrInsn *in)
+{
+	return in->op != IR_JA && in->op != IR_RET;
+}
+
+static int *label_positions(const IrFunc *f)
+{
+	int *pos = malloc(sizeof(int) * (size_t)(f->nlabels + 1));
+	for (int l = 0; l <= f->nlabels; l++)
+		pos[l] = -1;
+	for (int i = 0; i < f->len; i++)
+		if (f->insns[i].op == IR_LABEL)
+			pos[f->insns[i].label] = i;
+	return pos;
+}
+
+/* Every instruction no path from the function's start reaches becomes a
+ * NOP (a structural walk, as the verifier's own check_cfg: both ways of
+ * every conditional jump count). */
+static void remove_unreachable(IrFunc *f)
+{
+	if (!f->len)
+		return;
+	int *label_pos = label_positions(f);
+	bool *reached = calloc((size_t)f->len, sizeof(bool));
+	int *work = malloc(sizeof(int) * (size_t)f->len), n = 0;
+	reached[0] = true;
+	work[n++] = 0;
+	while (n) {
+		int i = work[--n];
+		const IrInsn *in = &f->insns[i];
+		int next[2], nnext = 0;
+		if (falls_on(in) && i + 1 < f->len)
+			next[nnext++] = i + 1;
+		if (in->op == IR_JA || in->op == IR_JCC)
+			next[nnext++] = label_pos[in->label];
+		for (int k = 0; k < nnext; k++) {
+			if (next[k] >= 0 && !reached[next[k]]) {
+				reached[next[k]] = true;
+				work[n++] = next[k];
+			}
+		}
+	}
+	for (int i = 0; i < f->len; i++)
+		if (!reached[i])
+			make_nop(&f->insns[i]);
+	free(work);
+	free(reached);
+	free(label_pos);
+}
+
+/* Can the constant c stand as operand k (0: a, 1: b, 2: an argument) of
+ * in? Where the encoder reads a register only (a load's or store's base,
+ * a compare's left side), or where the verifier refuses an immediate 0
+ * (a divisor, native_lower.c's divisor()), it cannot. */
+static bool takes_constant(const IrInsn *in, int k, int64_t c)
+{
+	switch (in->op) {
+	case IR_ALU:
+		return k == 0 || !((in->alu == BPF_DIV || in->alu == BPF_MOD) && c == 0);
+	case IR_MOV:
+	case IR_RET:
+	case IR_CALL:
+		return true;
+	case IR_JCC:
+	case IR_STORE:
+	case IR_FRAME_STORE:
+		return k == 1;
+	default:
+		return false;
+	}
+}
+
+/* A value set once, by a constant or by a copy of another value set
+ * once, is that constant or value wherever it is read: the copy (an if's
+ * arm that a constant condition left alone, a loop's bound) then has no
+ * reader and goes with remove_dead_values. One definition that every read
+ * follows (check_defined) makes the replacement exact. */
+static void propagate_copies(IrFunc *f)
+{
+	int n = f->nvregs + 1;
+	int *defs = calloc((size_t)n, sizeof(int));
+	IrVal *source = calloc((size_t)n, sizeof(IrVal));
+	bool *copy = calloc((size_t)n, sizeof(bool));
+	for (int i = 0; i < f->len; i++)
+		defs[f->insns[i].dst]++;
+	for (int i = 0; i < f->len; i++) {
+		const IrInsn *in = &f->insns[i];
+		if (in->op != IR_MOV || !in->dst || defs[in->dst] != 1 || in->a.remat)
+			continue;
+		if (in->a.vreg && (defs[in->a.vreg] != 1 || in->a.vreg == in->dst))
+			continue;
+		source[in->dst] = in->a;
+		copy[in->dst] = true;
+	}
+	for (int i = 0; i < f->len; i++) {
+		IrInsn *in = &f->insns[i];
+		IrVal *ops[7] = { &in->a, &in->b };
+		int nops = 2;
+		for (int k = 0; k < in->nargs; k++)
+			ops[nops++] = &in->args[k];
+		for (int k = 0; k < nops; k++) {
+			IrVal *op = ops[k];
+			if (!op->vreg || op->remat)
+				continue;
+			IrVal to = *op;
+			for (int hops = 0; to.vreg && copy[to.vreg] && hops < n; hops++)
+				to = source[to.vreg];
+			if (to.vreg == op->vreg)
+				continue;
+			if (!to.vreg && !takes_constant(in, k < 2 ? k : 2, to.imm))
+				continue;
+			*op = (IrVal){ .vreg = to.vreg, .imm = to.imm };
+		}
+	}
+	free(defs);
+	free(source);
+	free(copy);
+}
+
+/* What forward_globals knows of one global at a point: a value holding
+ * its address, and the value it holds (size bytes), as vregs set once. */
+typedef struct Known {
+	int addr;
+	bool has_value;
+	IrVal value;
+	int size;
+} Known;
+
+/* What holds on two paths: what is known alike on both. */
+static void meet(Known *into, const Known *other, int nglobals)
+{
+	for (int g = 0; g < nglobals; g++) {
+		Known *a = &into[g];
+		const Known *b = &other[g];
+		if (a->addr != b->addr)
+			a->addr = 0;
+		if (!b->has_value || a->size != b->size || a->value.vreg != b->value.vreg ||
+		    (!a->value.vreg && a->value.imm != b->value.imm))
+			a->has_value = false;
+	}
+}
+
+/* A global's address made once and its value read once, as long as
+ * nothing can have changed them: a second IR_GLOBAL of the same global
+ * reads the first's register instead; a load of a global just stored or
+ * loaded becomes a copy of that value (propagate_copies then reads it
+ * directly), as clang keeps the C's non-volatile globals in registers.
+ * Along straight code; at a label, what is known alike on every way
+ * into it (the jumps from above and falling in); a loop's head knows
+ * nothing. A call forgets the addresses (kept over it, they would need
+ * a register calls spare); a call of a function, not of a helper, the
+ * values too (a function may write any global; a helper cannot, as no
+ * pointer to a global exists in the language). */
+static void forward_globals(IrFunc *f)
+{
+	int nglobals = 0;
+	for (int i = 0; i < f->len; i++)
+		if (f->insns[i].op == IR_GLOBAL && f->insns[i].global >= nglobals)
+			nglobals = f->insns[i].global + 1;
+	if (!nglobals)
+		return;
+	int n = f->nvregs + 1;
+	int *defs = calloc((size_t)n, sizeof(int));
+	int *global_of = calloc((size_t)n, sizeof(int));   /* address of global - 1 */
+	int *rename = calloc((size_t)n, sizeof(int));
+	Known **at_label = calloc((size_t)f->nlabels + 1, sizeof(Known *));
+	size_t bytes = sizeof(Known) * (size_t)nglobals;
+	Known *known = calloc((size_t)nglobals, sizeof(Known));
+	int *label_pos = label_positions(f);
+	bool *loop_head = calloc((size_t)f->nlabels + 1, sizeof(bool));
+	for (int i = 0; i < f->len; i++) {
+		const IrInsn *in = &f->insns[i];
+		defs[in->dst]++;
+		if ((in->op == IR_JA || in->op == IR_JCC) && label_pos[in->label] <= i)
+			loop_head[in->label] = true;
+	}
+	bool falls = true;
+	for (int i = 0; i < f->len; i++) {
+		IrInsn *in = &f->insns[i];
+		/* reads of a renamed address go to the one kept */
+		if (rename[in->a.vreg])
+			in->a.vreg = rename[in->a.vreg];
+		if (rename[in->b.vreg])
+			in->b.vreg = rename[in->b.vreg];
+		for (int k = 0; k < in->nargs; k++)
+			if (rename[in->args[k].vreg])
+				in->args[k].vreg = rename[in->args[k].vreg];
+		switch (in->op) {
+		case IR_LABEL: {
+			const Known *from = at_label[in->label];
+			if (loop_head[in->label] || (!falls && !from))
+				memset(known, 0, bytes);
+			else if (!falls)
+				memcpy(known, from, bytes);
+			else if (from)
+				meet(known, from, nglobals);
+			break;
+		}
+		case IR_JA:
+		case IR_JCC:
+			if (label_pos[in->label] <= i)
+				break;   /* a loop's back edge: its head knows nothing */
+			if (!at_label[in->label]) {
+				at_label[in->label] = malloc(bytes);
+				memcpy(at_label[in->label], known, bytes);
+			} else {
+				meet(at_label[in->label], known, nglobals);
+			}
+			break;
+		case IR_CALL:
+			for (int g = 0; g < nglobals; g++) {
+				/* an address kept over a call would need a register
+				 * calls spare; a value goes only if the callee may
+				 * write globals: a helper cannot, no pointer to one
+				 * exists in the language */
+				known[g].addr = 0;
+				if (in->fn >= 0 || in->c_fn >= 0)
+					known[g].has_value = false;
+			}
+			break;
+		case IR_GLOBAL: {
+			Known *k = &known[in->global];
+			if (k->addr && defs[in->dst] == 1) {
+				rename[in->dst] = k->addr;
+				make_nop(in);
+			} else if (defs[in->dst] == 1) {
+				k->addr = in->dst;
+				global_of[in->dst] = in->global + 1;
+			}
+			break;
+		}
+		case IR_LOAD:
+		case IR_STORE: {
+			int g = in->a.vreg ? global_of[in->a.vreg] - 1 : -1;
+			if (g < 0 || in->off != 0 || in->a.remat)
+				break;
+			Known *k = &known[g];
+			if (in->op == IR_STORE && k->has_value && k->size == in->size &&
+			    k->value.vreg == in->b.vreg && (in->b.vreg || k->value.imm == in->b.imm)) {
+				make_nop(in);   /* the global holds that already */
+			} else if (in->op == IR_STORE) {
+				bool lasting = !in->b.remat && (!in->b.vreg || defs[in->b.vreg] == 1);
+				k->has_value = lasting;
+				k->value = in->b;
+				k->size = in->size;
+			} else if (k->has_value && k->size == in->size) {
+				int dst = in->dst;
+				IrVal v = k->value;
+				make_nop(in);
+				in->op = IR_MOV;
+				in->dst = dst;
+				in->a = (IrVal){ .vreg = v.vreg, .imm = v.imm };
+			} else if (defs[in->dst] == 1) {
+				k->has_value = true;
+				k->value = (IrVal){ .vreg = in->dst };
+				k->size = in->size;
+			}
+			break;
+		}
+		default:
+			break;
+		}
+		falls = in->op != IR_JA && in->op != IR_RET && !(in->op == IR_NOP && !falls) &&
+			!(in->op == IR_LINE && !falls);
+	}
+	for (int l = 0; l <= f->nlabels; l++)
+		free(at_label[l]);
+	free(at_label);
+	free(loop_head);
+	free(label_pos);
+	free(known);
+	free(rename);
+	free(global_of);
+	free(defs);
+}
+
+/* How many low bits of operand k (0: a, 1: b) in reads (64: all of
+ * them): a mask, a left shift, a 32-bit move, a byte swap and a store
+ * read only the low ones. */
+static int bits_read(const IrInsn *in, int k)
+{
+	switch (in->op) {
+	case IR_ALU:
+		if (k != 0 || in->b.vreg || in->b.remat)
+			return 64;
+		if (in->alu == BPF_AND && in->b.imm >= 0) {
+			int w = 0;
+			while (w < 64 && (uint64_t)in->b.imm >> w)
+				w++;
+			return w;
+		}
+		if (in->alu == BPF_LSH && in->b.imm > 0 && in->b.imm < 64)
+			return 64 - (int)in->b.imm;
+		return 64;
+	case IR_ZEXT32:
+		return 32;
+	case IR_END:
+		return k == 0 ? (int)in->imm : 64;
+	case IR_STORE:
+	case IR_FRAME_STORE:
+		return k == 1 ? in->size * 8 : 64;
+	default:
+		return 64;
+	}
+}
+
+/* Is in `a & (2^k - 1)`, a wrap to k unsigned bits (any other mask
+ * changes bits below its highest)? */
+static bool is_low_mask(const IrInsn *in)
+{
+	uint64_t m = (uint64_t)in->b.imm;
+	return in->op == IR_ALU && in->alu == BPF_AND && !in->b.vreg && !in->b.remat &&
+	       in->b.imm > 0 && (m & (m + 1)) == 0;
+}
+
+/* A wrap to a type (native_lower.c's wrap(): a 32-bit move, a mask, a
+ * shift left and arithmetic shift right) changes none of its operand's
+ * low bits it keeps. An instruction that reads no more of its operand
+ * than those (bits_read) reads the value before the wrap instead:
+ * `(u8 (i8 x))` masks x, without sign-extending it first; a u32 sum
+ * stored in 4 bytes needs no 32-bit move. The wrap then often has no
+ * reader left (remove_dead_values). Values set once only, so the value
+ * before the wrap is the same where it is read. */
+static void skip_wraps(IrFunc *f)
+{
+	int n = f->nvregs + 1;
+	int *defs = calloc((size_t)n, sizeof(int));
+	int *def_at = calloc((size_t)n, sizeof(int));
+	for (int i = 0; i < f->len; i++) {
+		defs[f->insns[i].dst]++;
+		def_at[f->insns[i].dst] = i;
+	}
+	for (int i = 0; i < f->len; i++) {
+		IrInsn *in = &f->insns[i];
+		for (int k = 0; k < 2; k++) {
+			IrVal *op = k == 0 ? &in->a : &in->b;
+			int want = bits_read(in, k);
+			while (want < 64 && op->vreg && !op->remat && defs[op->vreg] == 1) {
+				const IrInsn *w = &f->insns[def_at[op->vreg]];
+				IrVal from = w->a;
+				int kept = 0;
+				if (w->op == IR_ZEXT32)
+					kept = 32;
+				else if (is_low_mask(w))
+					kept = bits_read(w, 0);
+				else if (w->op == IR_ALU && w->alu == BPF_ARSH && !w->b.vreg && w->a.vreg &&
+					 defs[w->a.vreg] == 1) {
+					const IrInsn *up = &f->insns[def_at[w->a.vreg]];
+					if (up->op == IR_ALU && up->alu == BPF_LSH && !up->b.vreg &&
+					    up->b.imm == w->b.imm && w->b.imm > 0 && w->b.imm < 64) {
+						kept = 64 - (int)w->b.imm;
+						from = up->a;
+					}
+				}
+				if (!kept || want > kept || from.remat || (from.vreg && defs[from.vreg] != 1))
+					break;
+				*op = (IrVal){ .vreg = from.vreg, .imm = from.imm };
+			}
+		}
+	}
+	free(defs);
+	free(def_at);
+}
+
+/* The low bits of a value some reader needs (LLVM's demanded bits): an
+ * operation whose result's low d bits depend only on its operands' low d
+ * bits (+ - * neg and or xor, a left shift by a constant, a copy) passes
+ * its result's demand on to them; a mask, a 32-bit move, a byte swap and
+ * a store need no more than they keep; everything else - compares,
+ * divisions, right shifts, calls, returns, addresses - needs all 64. A
+ * wrap (a 32-bit move, a mask, a shift pair) whose result no reader
+ * needs beyond the bits it keeps is then a copy of its operand: a u32
+ * sum added to another before one 32-bit move at the end. */
+static void drop_undemanded_wraps(IrFunc *f)
+{
+	int n = f->nvregs + 1;
+	int *demand = calloc((size_t)n, sizeof(int));
+	for (bool changed = true; changed;) {
+		changed = false;
+		for (int i = f->len - 1; i >= 0; i--) {
+			const IrInsn *in = &f->insns[i];
+			int d = in->dst ? demand[in->dst] : 64;
+			IrVal ops[7] = { in->a, in->b };
+			int need[7] = { 64, 64 }, nops = 2;
+			for (int k = 0; k < in->nargs; k++) {
+				ops[nops] = in->args[k];
+				need[nops++] = 64;
+			}
+			if (in->op == IR_MOV) {
+				need[0] = d;
+			} else if (in->op == IR_ALU) {
+				switch (in->alu) {
+				case BPF_ADD: case BPF_SUB: case BPF_MUL: case BPF_NEG:
+				case BPF_AND: case BPF_OR: case BPF_XOR:
+					need[0] = need[1] = d;
+					if (in->alu == BPF_AND && !in->b.vreg && bits_read(in, 0) < d)
+						need[0] = bits_read(in, 0);
+					break;
+				case BPF_LSH:
+					if (!in->b.vreg && in->b.imm > 0 && in->b.imm < 64)
+						need[0] = d > in->b.imm ? d - (int)in->b.imm : 0;
+					break;
+				default:
+					break;
+				}
+			} else if (in->op == IR_ZEXT32) {
+				need[0] = d < 32 ? d : 32;
+			} else {
+				need[0] = bits_read(in, 0);
+				need[1] = bits_read(in, 1);
+			}
+			for (int k = 0; k < nops; k++) {
+				int v = ops[k].remat ? 0 : ops[k].vreg;
+				if (v && need[k] > demand[v]) {
+					demand[v] = need[k];
+					changed = true;
+				}
+			}
+		}
+	}
+	int *defs = calloc((size_t)n, sizeof(int));
+	int *def_at = calloc((size_t)n, sizeof(int));
+	for (int i = 0; i < f->len; i++) {
+		defs[f->insns[i].dst]++;
+		def_at[f->insns[i].dst] = i;
+	}
+	for (int i = 0; i < f->len; i++) {
+		IrInsn *w = &f->insns[i];
+		if (!w->dst)
+			continue;
+		IrVal from = w->a;
+		int kept = 0;
+		if (w->op == IR_ZEXT32)
+			kept = 32;
+		else if (is_low_mask(w))
+			kept = bits_read(w, 0);
+		else if (w->op == IR_ALU && w->alu == BPF_ARSH && !w->b.vreg && w->a.vreg &&
+			 defs[w->a.vreg] == 1) {
+			const IrInsn *up = &f->insns[def_at[w->a.vreg]];
+			if (up->op == IR_ALU && up->alu == BPF_LSH && !up->b.vreg && up->b.imm == w->b.imm &&
+			    w->b.imm > 0 && w->b.imm < 64 && (!up->a.vreg || defs[up->a.vreg] == 1)) {
+				kept = 64 - (int)w->b.imm;
+				from = up->a;
+			}
+		}
+		if (!kept || demand[w->dst] > kept || from.remat)
+			continue;
+		int dst = w->dst;
+		make_nop(w);
+		w->op = IR_MOV;
+		w->dst = dst;
+		w->a = (IrVal){ .vreg = from.vreg, .imm = from.imm };
+	}
+	free(defs);
+	free(def_at);
+	free(demand);
+}
+
+/* A conditional jump to where control goes anyway (its target comes
+ * next, or only lines and labels are between) decides nothing. */
+static void remove_empty_jumps(IrFunc *f)
+{
+	/* backwards: a jump removed may leave the one before it empty */
+	for (int i = f->len - 1; i >= 0; i--) {
+		IrInsn *in = &f->insns[i];
+		if (in->op != IR_JCC && in->op != IR_JA)
+			continue;
+		for (int j = i + 1; j < f->len; j++) {
+			const IrInsn *next = &f->insns[j];
+			if (next->op == IR_LABEL && next->label == in->label) {
+				make_nop(in);
+				break;
+			}
+			if (next->op != IR_LINE && next->op != IR_LABEL && next->op != IR_NOP)
+				break;
+		}
+	}
+}
+
+/* Returns of one constant share the last of them: the others jump to it
+ * (one instruction instead of the constant's move and an exit), as clang
+ * merges the C's returns. The last, so every such jump goes forward. */
+static void merge_returns(IrFunc *f)
+{
+	for (int last = f->len - 1; last >= 0; last--) {
+		IrInsn *ret = &f->insns[last];
+		if (ret->op != IR_RET || ret->a.vreg || ret->a.remat || ret->label)
+			continue;
+		int64_t value = ret->a.imm;
+		int target = 0;
+		for (int i = 0; i < last; i++) {
+			IrInsn *in = &f->insns[i];
+			if (in->op != IR_RET || in->a.vreg || in->a.remat || in->a.imm != value)
+				continue;
+			if (!target) {
+				/* a label right before the shared return: the
+				 * array grows by one, instructions move up */
+				target = f->nlabels++;
+				ir_emit(f, IR_NOP);
+				memmove(&f->insns[last + 1], &f->insns[last],
+					sizeof(IrInsn) * (size_t)(f->len - 1 - last));
+				make_nop(&f->insns[last]);
+				f->insns[last].op = IR_LABEL;
+				f->insns[last].label = target;
+				f->insns[last + 1].label = -1;   /* merged: not again */
+				in = &f->insns[i];   /* ir_emit may have moved the array */
+			}
+			make_nop(in);
+			in->op = IR_JA;
+			in->label = target;
+		}
+	}
+	for (int i = 0; i < f->len; i++)
+		if (f->insns[i].op == IR_RET)
+			f->insns[i].label = 0;
+}
+
+/* The next instruction after i that does something (lines and NOPs
+ * skipped; labels too when skip_labels); f->len when none. */
+static int next_insn(const IrFunc *f, int i, bool skip_labels)
+{
+	for (int j = i + 1; j < f->len; j++) {
+		IrOp op = f->insns[j].op;
+		if (op != IR_LINE && op != IR_NOP && !(skip_labels && op == IR_LABEL))
+			return j;
+	}
+	return f->len;
+}
+
+/* The jump taken when jcc is not (BPF_JSET has none: -1). */
+static int inverse_jump(int jcc)
+{
+	switch (jcc) {
+	case BPF_JEQ: return BPF_JNE;
+	case BPF_JNE: return BPF_JEQ;
+	case BPF_JGT: return BPF_JLE;
+	case BPF_JLE: return BPF_JGT;
+	case BPF_JGE: return BPF_JLT;
+	case BPF_JLT: return BPF_JGE;
+	case BPF_JSGT: return BPF_JSLE;
+	case BPF_JSLE: return BPF_JSGT;
+	case BPF_JSGE: return BPF_JSLT;
+	case BPF_JSLT: return BPF_JSGE;
+	default: return -1;
+	}
+}
+
+/* `if c goto A; goto B; A:` is `if !c goto B; A:` - what a return
+ * merged into a jump (merge_returns) often leaves. */
+static void thread_jumps(IrFunc *f)
+{
+	for (int i = 0; i < f->len; i++) {
+		IrInsn *in = &f->insns[i];
+		if (in->op != IR_JCC || inverse_jump(in->alu) < 0)
+			continue;
+		int j = next_insn(f, i, false);
+		if (j == f->len || f->insns[j].op != IR_JA)
+			continue;
+		bool lands = false;   /* is A right after the goto? */
+		for (int k = j + 1; k < f->len; k++) {
+			IrOp op = f->insns[k].op;
+			if (op == IR_LABEL && f->insns[k].label == in->label)
+				lands = true;
+			if (op != IR_LINE && op != IR_NOP && op != IR_LABEL)
+				break;
+		}
+		if (!lands)
+			continue;
+		in->alu = inverse_jump(in->alu);
+		in->label = f->insns[j].label;
+		make_nop(&f->insns[j]);
+	}
+}
+
+/* An instruction whose only effect is its result. */
+static bool is_pure(const IrInsn *in)
+{
+	switch (in->op) {
+	case IR_MOV:
+	case IR_ALU:
+	case IR_ZEXT32:
+	case IR_END:
+	case IR_LOAD:
+	case IR_FRAME_LOAD:
+	case IR_FRAME_ADDR:
+	case IR_MAP:
+	case IR_GLOBAL:
+		return true;
+	default:
+		return false;
+	}
+}
+
+static void count_reads(const IrInsn *in, int *reads, int delta)
+{
+	reads[in->a.vreg] += delta;
+	reads[in->b.vreg] += delta;
+	for (int k = 0; k < in->nargs; k++)
+		reads[in->args[k].vreg] += delta;
+}
+
+/* Pure instructions whose result nobody reads go, until none is left
+ * (a wrap of a dropped value, then the value); a call's unread result is
+ * dropped, so nothing reads r0 after it. */
+static void remove_dead_values(IrFunc *f)
+{
+	int *reads = calloc((size_t)f->nvregs + 1, sizeof(int));
+	for (int i = 0; i < f->len; i++)
+		count_reads(&f->insns[i], reads, 1);
+	for (bool changed = true; changed;) {
+		changed = false;
+		for (int i = f->len - 1; i >= 0; i--) {
+			IrInsn *in = &f->insns[i];
+			if (!in->dst || reads[in->dst] > 0)
+				continue;
+			if (is_pure(in)) {
+				count_reads(in, reads, -1);
+				make_nop(in);
+				changed = true;
+			} else if (in->op == IR_CALL) {
+				in->dst = 0;
+			}
+		}
+	}
+	free(reads);
+}
+
+/* `t = a + b; d = t` where t is read nowhere else becomes `d = a + b`:
+ * an if's or a match's arm, a loop's increment, a call's result copied
+ * into the register that holds it afterwards. The definition and the copy
+ * are next to each other (lines between them aside), so d is the same
+ * everywhere but between the two. */
+static void coalesce_copies(IrFunc *f)
+{
+	int *uses = calloc((size_t)f->nvregs + 1, sizeof(int));
+	for (int i = 0; i < f->len; i++) {
+		const IrInsn *in = &f->insns[i];
+		uses[in->dst]++;
+		count_reads(in, uses, 1);
+	}
+	for (int i = 1; i < f->len; i++) {
+		IrInsn *copy = &f->insns[i];
+		int t = copy->a.vreg;
+		if (copy->op != IR_MOV || !t || copy->a.remat || t == copy->dst || uses[t] != 2)
+			continue;
+		int j = i - 1;
+		while (j > 0 && (f->insns[j].op == IR_LINE || f->insns[j].op == IR_NOP))
+			j--;
+		IrInsn *def = &f->insns[j];
+		if (def->dst != t || def->op == IR_PARAM)
+			continue;
+		def->dst = copy->dst;
+		make_nop(copy);
+	}
+	free(uses);
+}
+
+typedef uint64_t Word;
+enum { WORD_BITS = 64 };
+
+static bool is_set(const Word *s, int v) { return s[v / WORD_BITS] >> (v % WORD_BITS) & 1; }
+static void set_bit(Word *s, int v) { s[v / WORD_BITS] |= (Word)1 << (v % WORD_BITS); }
+
+/* Is every value read set on every path that reaches the read, and does
+ * every path end in a return? A forward pass in the IR's order: a value
+ * is set at a label when it is set on every jump to it from above and on
+ * the way falling into it. A loop's back edge adds nothing to that, since
+ * the sets only grow along a path and the loop is entered from above. */
+static bool check_defined(IrFunc *f)
+{
+	int words = f->nvregs / WORD_BITS + 1;
+	size_t bytes = sizeof(Word) * (size_t)words;
+	int *label_pos = label_positions(f);
+	Word **at_label = calloc((size_t)f->nlabels + 1, sizeof(Word *));
+	Word *cur = calloc((size_t)words, sizeof(Word));
+	bool live = true;   /* control can reach the current instruction */
+	bool ok = true;
+	Span line = f->decl->span;
+	for (int i = 0; i < f->len && ok; i++) {
+		IrInsn *in = &f->insns[i];
+		if (in->op == IR_LINE)
+			line = in->span;
+		if (in->op == IR_LABEL) {
+			Word *from_above = at_label[in->label];
+			if (!live && from_above)
+				memcpy(cur, from_above, bytes);
+			else if (from_above)
+				for (int w = 0; w < words; w++)
+					cur[w] &= from_above[w];
+			live = live || from_above;
+		}
+		if (!live)
+			continue;
+		IrVal reads[7] = { in->a, in->b };
+		int nreads = 2;
+		for (int k = 0; k < in->nargs; k++)
+			reads[nreads++] = in->args[k];
+		for (int k = 0; k < nreads && ok; k++) {
+			if (reads[k].vreg && !reads[k].remat && !is_set(cur, reads[k].vreg)) {
+				diag_error(line, "native backend: internal error in %s: a value is "
+					   "read before it is set (no object written)", f->name);
+				ok = false;
+			}
+		}
+		if (in->dst)
+			set_bit(cur, in->dst);
+		if ((in->op == IR_JA || in->op == IR_JCC) && label_pos[in->label] > i) {
+			Word **s = &at_label[in->label];
+			if (!*s) {
+				*s = malloc(bytes);
+				memcpy(*s, cur, bytes);
+			} else {
+				for (int w = 0; w < words; w++)
+					(*s)[w] &= cur[w];
+			}
+		}
+		if (!falls_on(in))
+			live = false;
+	}
+	if (ok && live) {
+		diag_error(line, "native backend: internal error in %s: a path runs past the "
+			   "function's end (no object written)", f->name);
+		ok = false;
+	}
+	for (int l = 0; l <= f->nlabels; l++)
+		free(at_label[l]);
+	free(at_label);
+	free(cur);
+	free(label_pos);
+	return ok;
+}
+
+bool native_tidy(IrFunc *f)
+{
+	remove_unreachable(f);
+	/* the checks first: the rewrites below rely on every read
+	 * following a definition */
+	if (!check_defined(f))
+		return false;
+	remove_empty_jumps(f);
+	forward_globals(f);
+	propagate_copies(f);
+	skip_wraps(f);
+	drop_undemanded_wraps(f);
+	propagate_copies(f);
+	remove_dead_values(f);
+	/* what the values removed leave: arms with nothing in them */
+	remove_empty_jumps(f);
+	remove_dead_values(f);
+	coalesce_copies(f);
+	merge_returns(f);
+	thread_jumps(f);
+	return check_defined(f);
+}
+
+/* Functions only dead code called (a call in the arm of a constant
+ * condition) are left out of the object, as clang leaves them out: the
+ * entry, the exported functions and what their remaining code calls stay,
+ * in their order. Runs after native_tidy on every function. */
+void native_drop_uncalled(NativeModule *nm)
+{
+	bool *kept = calloc((size_t)nm->nfuncs + 1, sizeof(bool));
+	int *work = malloc(sizeof(int) * (size_t)(nm->nfuncs + 1)), n = 0;
+	for (int i = 0; i < nm->nfuncs; i++) {
+		if ((nm->has_entry && i == 0) || nm->funcs[i]->decl->exported) {
+			kept[i] = true;
+			work[n++] = i;
+		}
+	}
+	while (n) {
+		const IrFunc *f = nm->funcs[work[--n]];
+		for (int k = 0; k < f->len; k++) {
+			int callee = f->insns[k].op == IR_CALL ? f->insns[k].fn : -1;
+			if (callee >= 0 && !kept[callee]) {
+				kept[callee] = true;
+				work[n++] = callee;
+			}
+		}
+	}
+	int *index = malloc(sizeof(int) * (size_t)(nm->nfuncs + 1)), count = 0;
+	for (int i = 0; i < nm->nfuncs; i++) {
+		index[i] = kept[i] ? count : -1;
+		if (kept[i])
+			nm->funcs[count++] = nm->funcs[i];
+	}
+	for (int i = 0; i < count; i++) {
+		IrFunc *f = nm->funcs[i];
+		for (int k = 0; k < f->len; k++)
+			if (f->insns[k].op == IR_CALL && f->insns[k].fn >= 0)
+				f->insns[k].fn = index[f->insns[k].fn];
+	}
+	nm->nfuncs = count;
+	/* and the c: functions only they called (an undefined symbol
+	 * nothing calls would still ask the linker for a definition) */
+	int *c_index = malloc(sizeof(int) * (size_t)(nm->nc_fns + 1)), ncalled = 0;
+	const ExternDecl **called = arena_alloc(sizeof(*called) * (size_t)(nm->nc_fns + 1));
+	for (int c = 0; c < nm->nc_fns; c++)
+		c_index[c] = -1;
+	for (int i = 0; i < count; i++) {
+		IrFunc *f = nm->funcs[i];
+		for (int k = 0; k < f->len; k++) {
+			IrInsn *in = &f->insns[k];
+			if (in->op != IR_CALL || in->c_fn < 0)
+				continue;
+			if (c_index[in->c_fn] < 0) {
+				c_index[in->c_fn] = ncalled;
+				called[ncalled++] = nm->c_fns[in->c_fn];
+			}
+			in->c_fn = c_index[in->c_fn];
+		}
+	}
+	nm->c_fns = called;
+	nm->nc_fns = ncalled;
+	free(c_index);
+	free(index);
+	free(work);
+	free(kept);
+}
