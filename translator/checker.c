@@ -2228,7 +2228,7 @@ static Type *check_expr(Checker *ck, Node *n, Type *expected)
 	if (t && t->kind == TY_RECORD && !record_value_ok && !record_ok && is_record_value(n)) {
 		diag_error(n->span, "a record value (%s) can only be let-bound, read with `.`, or given as a map key or value or helper data",
 			   type_str(t));
-		diag_hint("record values are not passed to or returned from functions: BPF passes scalars");
+		diag_hint("BPF passes scalars: bind the record with let, then read its fields or give it by address");
 		t = NULL;
 	}
 	n->type = t;
