@@ -2045,8 +2045,6 @@ static Type *check_map_idiom(Checker *ck, Node *n, const MapIdiom *mi)
 	if (mi->kind == MI_INCR) {
 		check_idiom_arg(ck, n, 2, md->value, "amount");
 		n->callee_kind = CALLEE_MAP_INCR;
-		/* the native backend has no atomic add yet */
-		module_refuse_native(ck->m, n->span, "`map/incr!` calls");
 		return ty_unit;
 	}
 	n->callee_kind = CALLEE_HELPER;

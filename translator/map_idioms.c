@@ -2,12 +2,12 @@
  * and the checker can see them.
  *
  * map/get, map/put! and map/del! are one helper call each: the checker
- * turns them into that call (map_idiom_as_helper), so the by-value key and
+ * turns them into that call (map_idiom_extern), so the by-value key and
  * value arguments of section 5, the C and the bytecode are those of the
  * helper, written by the code that already writes helpers. map/incr! is a
  * small algorithm (lookup, atomic add in place, insert when absent, one
  * retry when the insert loses a race) that the C backend writes out
- * (emit_c_idioms.c); the native backend refuses it (no atomic add yet). */
+ * (emit_c_idioms.c) and the native backend lowers (native_lower.c). */
 #include <string.h>
 
 #include "vbpf2c.h"

@@ -68,6 +68,8 @@ typedef struct IrInsn {
 	bool not_ctx;   /* IR_STORE: the base is not the context, so a
 	                 * constant may be an immediate (BPF_ST), which the
 	                 * verifier refuses for context stores */
+	bool atomic_add; /* IR_STORE: lock *(size *)(a + off) += b (a map
+	                  * value, never a global: map/incr!, LANGUAGE.md 10.7) */
 	int off;        /* memory offset */
 	int label;
 	int64_t imm;

@@ -798,9 +798,81 @@ static int bind_arguments(Lower *L, Node *n)
 	return enter_stack_area(L, fn);
 }
 
+/* A helper call of libbpf's name; its result, or imm(0). */
+static IrVal call_helper(Lower *L, const char *name, const IrVal *args, int nargs)
+{
+	IrInsn *in = ir_emit(L->f, IR_CALL);
+	memcpy(in->args, args, sizeof(*args) * (size_t)nargs);
+	in->nargs = nargs;
+	in->imm = helper_by_name(name)->id;
+	in->dst = new_vreg(L);
+	return reg(in->dst);
+}
+
+static void atomic_add(Lower *L, IrVal ptr, IrVal v, int size)
+{
+	IrInsn *in = ir_emit(L->f, IR_STORE);
+	in->a = ptr;
+	in->b = in_reg(L, v);
+	in->size = size;
+	in->not_ctx = true;
+	in->atomic_add = true;
+}
+
+/* (map/incr! m k n), LANGUAGE.md 10.7, as the C backend writes it
+ * (emit_c_idioms.c): a lookup and an atomic add in place; when the key
+ * is absent, an insert with BPF_NOEXIST, and when that fails (another CPU
+ * inserted first), one more lookup and add. */
+static IrVal lower_map_incr(Lower *L, Node *n)
+{
+	Node **a = (Node **)n->args.items;
+	const MapDecl *md = a[0]->ref_map;
+	Type *kt = md->key, *vt = md->value;
+	if (map_index(L, md) < 0 || !kt || (kt->kind != TY_INT && kt->kind != TY_BOOL)) {
+		unsupported(L, n->span, "map/incr! on this map");
+		return imm(0);
+	}
+	IrVal key;
+	if (a[1]->type && a[1]->type->kind == TY_PTR) {
+		key = in_reg(L, lower(L, a[1]));
+	} else {
+		IrVal k = lower(L, a[1]);
+		int off = frame_slot(L, kt->size);
+		IrInsn *st = ir_emit(L->f, IR_FRAME_STORE);
+		st->off = off;
+		st->size = kt->size;
+		st->b = k;
+		key = (IrVal){ .remat = REMAT_FRAME, .imm = off };
+	}
+	IrVal amount = in_reg(L, lower(L, a[2]));
+	int value_off = frame_slot(L, vt->size);
+	IrInsn *st = ir_emit(L->f, IR_FRAME_STORE);
+	st->off = value_off;
+	st->size = vt->size;
+	st->b = amount;
+	IrVal map = { .remat = REMAT_MAP, .imm = map_index(L, md) };
+	IrVal lookup_args[2] = { map, key };
+	IrVal insert_args[4] = { map, key, { .remat = REMAT_FRAME, .imm = value_off }, imm(BPF_NOEXIST) };
+	int insert = new_label(L), done = new_label(L);
+	IrVal entry = call_helper(L, "map_lookup_elem", lookup_args, 2);
+	jcc(L, BPF_JEQ, entry, imm(0), insert);
+	atomic_add(L, entry, amount, vt->size);
+	jump(L, done);
+	label(L, insert);
+	IrVal failed = call_helper(L, "map_update_elem", insert_args, 4);
+	jcc(L, BPF_JEQ, failed, imm(0), done);
+	entry = call_helper(L, "map_lookup_elem", lookup_args, 2);
+	jcc(L, BPF_JEQ, entry, imm(0), done);
+	atomic_add(L, entry, amount, vt->size);
+	label(L, done);
+	return imm(0);
+}
+
 static IrVal lower_call(Lower *L, Node *n)
 {
 	Node **a = (Node **)n->args.items;
+	if (n->callee_kind == CALLEE_MAP_INCR)
+		return lower_map_incr(L, n);
 	if (n->callee_kind == CALLEE_BUILTIN) {
 		const Type *w = n->builtin_type;
 		switch (n->builtin) {

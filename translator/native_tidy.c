@@ -268,7 +268,7 @@ static void forward_globals(IrFunc *f)
 		case IR_LOAD:
 		case IR_STORE: {
 			int g = in->a.vreg ? global_of[in->a.vreg] - 1 : -1;
-			if (g < 0 || in->off != 0 || in->a.remat)
+			if (g < 0 || in->off != 0 || in->a.remat || in->atomic_add)
 				break;
 			Known *k = &known[g];
 			if (in->op == IR_STORE && k->has_value && k->size == in->size &&
