@@ -1908,7 +1908,6 @@ static Type *check_record_value(Checker *ck, Node *n)
 			ok = false;
 		}
 	}
-	module_refuse_native(ck->m, n->span, "record values (LANGUAGE.md 10.4)");
 	return ok ? type_record(r) : NULL;
 }
 

@@ -289,12 +289,19 @@ static IrVal global_addr(Lower *L, int g)
 
 static IrVal lower(Lower *L, Node *n);
 
+static IrVal copy_record(Lower *L, IrVal from, const Type *t);
+static bool is_record_slot(IrVal v);
+
 /* A let's bindings: each name names its initialiser's value. */
 static void bind_let(Lower *L, Node *n)
 {
 	for (int i = 0; i < n->bindings.len; i++) {
 		Binding *b = n->bindings.items[i];
 		IrVal v = lower(L, b->init);
+		/* (let [b a] ...) of a record: b is a copy, not a's slot */
+		if (b->var && b->init->kind == N_NAME && is_record_slot(v) && b->init->type &&
+		    b->init->type->kind == TY_RECORD)
+			v = copy_record(L, v, b->init->type);
 		if (b->var)
 			set_var(L, b->var, v);
 	}
@@ -597,6 +604,73 @@ static void store(Lower *L, IrVal base, int off, int size, IrVal v, bool not_ctx
 	in->not_ctx = not_ctx;
 }
 
+/* ---- record values (LANGUAGE.md 10.4) --------------------------------------
+ *
+ * A record value lives in a frame slot of its own, and its value here is
+ * the slot's address as a helper argument takes it (REMAT_FRAME): given
+ * by value to a helper, it is passed as it is. It is zeroed whole first,
+ * padding included, as the C backend does (emit_c_records.c). */
+
+static void frame_store(Lower *L, int off, int size, IrVal v)
+{
+	IrInsn *st = ir_emit(L->f, IR_FRAME_STORE);
+	st->off = off;
+	st->size = size;
+	st->b = v;
+}
+
+static int frame_slot(Lower *L, int size);
+
+static IrVal lower_record_value(Lower *L, Node *n)
+{
+	const RecordInit *in = n->record_init;
+	int size = (n->type->size + 7) & ~7;
+	int off = frame_slot(L, size);
+	for (int k = 0; k < size; k += 8)
+		frame_store(L, off + k, 8, imm(0));
+	for (int i = 0; i < in->n; i++) {
+		const Field *f = in->fields[i];
+		IrVal v = lower(L, n->args.items[i]);
+		frame_store(L, off + f->offset, f->type->size, v);
+	}
+	return (IrVal){ .remat = REMAT_FRAME, .imm = off };
+}
+
+/* A record variable bound to another: a copy of its own. */
+static IrVal copy_record(Lower *L, IrVal from, const Type *t)
+{
+	int size = (t->size + 7) & ~7;
+	int off = frame_slot(L, size);
+	for (int k = 0; k < size; k += 8) {
+		IrInsn *ld = ir_emit(L->f, IR_FRAME_LOAD);
+		ld->dst = new_vreg(L);
+		ld->off = (int)from.imm + k;
+		ld->size = 8;
+		frame_store(L, off + k, 8, reg(ld->dst));
+	}
+	return (IrVal){ .remat = REMAT_FRAME, .imm = off };
+}
+
+static bool is_record_slot(IrVal v)
+{
+	return v.remat == REMAT_FRAME && !v.vreg;
+}
+
+/* (. e :f) of a record value */
+static IrVal frame_field(Lower *L, IrVal slot, const Field *f)
+{
+	IrInsn *ld = ir_emit(L->f, IR_FRAME_LOAD);
+	ld->dst = new_vreg(L);
+	ld->off = (int)slot.imm + f->offset;
+	ld->size = f->type->size;
+	if (f->type->kind == TY_INT && f->type->is_signed)
+		return wrap(L, reg(ld->dst), f->type);
+	IrVal r = reg(ld->dst);
+	if (f->type->kind == TY_INT && f->type->size < 8)
+		r.bits = f->type->size * 8;
+	return r;
+}
+
 static bool memory_width_ok(Lower *L, Node *n, int size, int64_t off)
 {
 	if (size != 1 && size != 2 && size != 4 && size != 8) {
@@ -828,13 +902,15 @@ static IrVal lower_map_incr(Lower *L, Node *n)
 	Node **a = (Node **)n->args.items;
 	const MapDecl *md = a[0]->ref_map;
 	Type *kt = md->key, *vt = md->value;
-	if (map_index(L, md) < 0 || !kt || (kt->kind != TY_INT && kt->kind != TY_BOOL)) {
+	if (map_index(L, md) < 0 || !kt) {
 		unsupported(L, n->span, "map/incr! on this map");
 		return imm(0);
 	}
 	IrVal key;
 	if (a[1]->type && a[1]->type->kind == TY_PTR) {
 		key = in_reg(L, lower(L, a[1]));
+	} else if (a[1]->type && a[1]->type->kind == TY_RECORD) {
+		key = lower(L, a[1]); /* a record value: its slot (10.4) */
 	} else {
 		IrVal k = lower(L, a[1]);
 		int off = frame_slot(L, kt->size);
@@ -873,6 +949,8 @@ static IrVal lower_call(Lower *L, Node *n)
 	Node **a = (Node **)n->args.items;
 	if (n->callee_kind == CALLEE_MAP_INCR)
 		return lower_map_incr(L, n);
+	if (n->callee_kind == CALLEE_RECORD)
+		return lower_record_value(L, n);
 	if (n->callee_kind == CALLEE_BUILTIN) {
 		const Type *w = n->builtin_type;
 		switch (n->builtin) {
@@ -926,7 +1004,14 @@ static IrVal lower_call(Lower *L, Node *n)
 	for (int i = 0; i < nargs; i++) {
 		Node *arg = a[i];
 		Type *copy = n->callee_kind == CALLEE_HELPER ? helper_by_value_type(n, i) : NULL;
-		if (copy && !(arg->type && arg->type->kind == TY_PTR)) {
+		if (copy && arg->type && arg->type->kind == TY_RECORD) {
+			/* a record value: its slot's address (10.4) */
+			args[i] = lower(L, arg);
+			if (!is_record_slot(args[i])) {
+				unsupported(L, arg->span, "this record argument");
+				return imm(0);
+			}
+		} else if (copy && !(arg->type && arg->type->kind == TY_PTR)) {
 			if (copy->kind != TY_INT && copy->kind != TY_BOOL) {
 				unsupported(L, arg->span, "by-value arguments of record type");
 				return imm(0);
@@ -1308,6 +1393,8 @@ static IrVal lower(Lower *L, Node *n)
 			return imm(0);
 		}
 		IrVal base = lower(L, n->lhs);
+		if (n->lhs->type && n->lhs->type->kind == TY_RECORD && is_record_slot(base))
+			return frame_field(L, base, f);
 		if (!memory_width_ok(L, n, field_size(f), f->offset))
 			return imm(0);
 		return load(L, base, f->offset, f->type, field_size(f));
@@ -1330,6 +1417,10 @@ static IrVal lower(Lower *L, Node *n)
 		Field *f = n->lhs->field;
 		IrVal base = lower(L, n->lhs->lhs);
 		IrVal v = lower(L, n->rhs);
+		if (n->lhs->lhs->type && n->lhs->lhs->type->kind == TY_RECORD && is_record_slot(base)) {
+			frame_store(L, (int)base.imm + f->offset, f->type->size, v);
+			return imm(0);
+		}
 		if (memory_width_ok(L, n, field_size(f), f->offset))
 			store(L, base, f->offset, field_size(f), v,
 			      n->lhs->lhs->type && n->lhs->lhs->type->kind == TY_PTR &&
