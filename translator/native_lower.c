@@ -893,6 +893,37 @@ static void atomic_add(Lower *L, IrVal ptr, IrVal v, int size)
 	in->atomic_add = true;
 }
 
+/* (printk "fmt" a b), LANGUAGE.md 10.5: bpf_trace_printk(fmt, size, a, b).
+ * libbpf's bpf_printk keeps the format in .rodata; the helper takes any
+ * readable memory, so here it is built in a frame slot, 8 bytes a store,
+ * NUL-terminated (the kernel parses it at run time and wants the NUL
+ * within size). */
+static IrVal lower_printk(Lower *L, Node *n)
+{
+	const char *fmt = n->printk_format;
+	size_t len = strlen(fmt) + 1;
+	size_t size = (len + 7) & ~(size_t)7;
+	if (size > 256) {
+		unsupported(L, n->span, "printk formats over 255 bytes");
+		return imm(0);
+	}
+	IrVal args[5];
+	int nargs = n->args.len;
+	for (int i = 0; i < nargs; i++)
+		args[2 + i] = lower(L, n->args.items[i]);
+	int off = frame_slot(L, (int)size);
+	for (size_t k = 0; k < size; k += 8) {
+		uint64_t word = 0;
+		for (size_t j = 0; j < 8 && k + j < len; j++)
+			word |= (uint64_t)(unsigned char)fmt[k + j] << (8 * j);
+		frame_store(L, off + (int)k, 8, imm((int64_t)word));
+	}
+	args[0] = (IrVal){ .remat = REMAT_FRAME, .imm = off };
+	args[1] = imm((int64_t)len);
+	call_helper(L, "trace_printk", args, 2 + nargs);
+	return imm(0);
+}
+
 /* (map/incr! m k n), LANGUAGE.md 10.7, as the C backend writes it
  * (emit_c_idioms.c): a lookup and an atomic add in place; when the key
  * is absent, an insert with BPF_NOEXIST, and when that fails (another CPU
@@ -951,6 +982,8 @@ static IrVal lower_call(Lower *L, Node *n)
 		return lower_map_incr(L, n);
 	if (n->callee_kind == CALLEE_RECORD)
 		return lower_record_value(L, n);
+	if (n->callee_kind == CALLEE_PRINTK)
+		return lower_printk(L, n);
 	if (n->callee_kind == CALLEE_BUILTIN) {
 		const Type *w = n->builtin_type;
 		switch (n->builtin) {
