@@ -2416,10 +2416,8 @@ static bool check_defprogs(Checker *ck)
 	}
 	if (!first)
 		return false;
-	if (!m->program) {
+	if (!m->program)
 		m->entry = first;
-		module_refuse_native(m, first->span, "several programs in one file (defprog)");
-	}
 	for (int i = 0; i < ck->kernel_args.len; i++) {
 		Node *n = ck->kernel_args.items[i];
 		diag_error(n->span, "k/arg is not supported in defprog files yet");
@@ -2442,6 +2440,9 @@ static void check_map_init(Checker *ck, MapDecl *md)
 			   (unsigned long long)md->max_entries, md->max_entries == 1 ? "" : "s", md->ninit);
 		return;
 	}
+	/* libbpf fills the table from relocations in .maps, which the
+	 * native ELF writer does not write yet */
+	module_refuse_native(ck->m, md->init_spans[0], "prog_array :init tables");
 	md->init_progs = arena_alloc(sizeof(*md->init_progs) * (size_t)md->ninit);
 	for (int i = 0; i < md->ninit; i++) {
 		Sym *s = table_get(&ck->values, md->init_names[i]);

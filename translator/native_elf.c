@@ -228,11 +228,11 @@ typedef struct CodeSec {
 	int idx;      /* ELF section index */
 } CodeSec;
 
-static int code_sections(const NativeModule *nm, const char *prog_sec, CodeSec *out)
+static int code_sections(const NativeModule *nm, const char *const *prog_secs, CodeSec *out)
 {
-	int n = 0, text_first = nm->has_entry ? 1 : 0;
-	if (nm->has_entry)
-		out[n++] = (CodeSec){ .name = prog_sec, .first = 0, .last = 1 };
+	int n = 0, text_first = nm->nentries;
+	for (int i = 0; i < nm->nentries; i++)
+		out[n++] = (CodeSec){ .name = prog_secs[i], .first = i, .last = i + 1 };
 	if (nm->nfuncs > text_first)
 		out[n++] = (CodeSec){ .name = ".text", .first = text_first, .last = nm->nfuncs };
 	return n;
@@ -315,16 +315,18 @@ static int add_section(Section *secs, int *n, Section s)
 bool native_write_elf(NativeModule *nm, const char *license, const char *path)
 {
 	const Module *m = nm->m;
-	const char *sec_name = NULL;
-	if (nm->has_entry) {
-		sec_name = prog_section_name(m->program->kind, m->program->attach);
-		if (!sec_name) {
-			diag_error(m->program->span, "native backend: no section name for this program");
+	const char **sec_names = arena_alloc(sizeof(char *) * (size_t)(nm->nentries + 1));
+	for (int i = 0; i < nm->nentries; i++) {
+		const ProgramDecl *prog = fn_program(m, nm->funcs[i]->decl);
+		sec_names[i] = prog ? prog_section_name(prog->kind, prog->attach) : NULL;
+		if (!sec_names[i]) {
+			diag_error(prog ? prog->span : nm->funcs[i]->decl->span,
+				   "native backend: no section name for this program");
 			return false;
 		}
 	}
-	CodeSec code[2];
-	int ncode = code_sections(nm, sec_name, code);
+	CodeSec *code = arena_alloc(sizeof(CodeSec) * (size_t)(nm->nentries + 1));
+	int ncode = code_sections(nm, sec_names, code);
 	Writer W = { .nm = nm };
 	W.btf = btf__new_empty();
 	if (!W.btf) {
@@ -335,8 +337,8 @@ bool native_write_elf(NativeModule *nm, const char *license, const char *path)
 
 	/* code: each section's functions one after another */
 	int *text_off = arena_alloc(sizeof(int) * (size_t)(nm->nfuncs + 1));
-	struct bpf_insn **sec_code = arena_alloc(sizeof(*sec_code) * 2);
-	size_t sec_bytes[2] = { 0 };
+	struct bpf_insn **sec_code = arena_alloc(sizeof(*sec_code) * (size_t)(ncode + 1));
+	size_t *sec_bytes = arena_alloc(sizeof(*sec_bytes) * (size_t)(ncode + 1));
 	for (int s = 0; s < ncode; s++) {
 		int len = 0;
 		for (int f = code[s].first; f < code[s].last; f++) {
@@ -352,7 +354,7 @@ bool native_write_elf(NativeModule *nm, const char *license, const char *path)
 
 	W.fn_type = arena_alloc(sizeof(int) * (size_t)(nm->nfuncs + 1));
 	for (int f = 0; f < nm->nfuncs; f++)
-		W.fn_type[f] = btf_function(&W, nm->funcs[f], nm->has_entry && f == 0);
+		W.fn_type[f] = btf_function(&W, nm->funcs[f], f < nm->nentries);
 	for (int i = 0; i < nm->nc_fns; i++)
 		btf_c_function(&W, nm->c_fns[i]);
 
@@ -428,8 +430,9 @@ bool native_write_elf(NativeModule *nm, const char *license, const char *path)
 		return false;
 	}
 
-	/* sections; indexes are fixed by the order they are added in */
-	Section secs[20];
+	/* sections; indexes are fixed by the order they are added in: the
+	 * code sections and their relocations, and at most 12 others */
+	Section *secs = arena_alloc(sizeof(Section) * (size_t)(2 * ncode + 12));
 	int nsecs = 0;
 	int strtab_idx = add_section(secs, &nsecs, (Section){ .name = ".strtab", .type = SHT_STRTAB });
 	for (int s = 0; s < ncode; s++)
@@ -485,7 +488,7 @@ bool native_write_elf(NativeModule *nm, const char *license, const char *path)
 		if (pass == 1)
 			first_global = ns;
 		for (int f = 0; f < nm->nfuncs; f++) {
-			bool global = (nm->has_entry && f == 0) || nm->funcs[f]->decl->exported;
+			bool global = f < nm->nentries || nm->funcs[f]->decl->exported;
 			if (global != (pass == 1))
 				continue;
 			fn_sym[f] = ns;

@@ -1558,7 +1558,7 @@ static IrFunc *lower_function(Lower *L, FnDecl *fn)
 	for (int i = 0; i < fn->nparams && i < 5; i++) {
 		if (fn->params[i]->var)
 			set_var(L, fn->params[i]->var, reg(first + i));
-		if (fn->is_entry && L->nm->m->program->kind->kind == PK_FLOW_DISSECTOR) {
+		if (fn->is_entry && fn_program(L->nm->m, fn)->kind->kind == PK_FLOW_DISSECTOR) {
 			/* the parameter is the keys: skb->flow_keys, as in the C */
 			IrVal keys = load(L, reg(first + i), offsetof(struct __sk_buff, flow_keys),
 					  ty_u64, 8);
@@ -1630,6 +1630,13 @@ NativeModule *native_lower(const Module *m)
 	nm->has_entry = m->entry != NULL;
 	if (m->entry)
 		fn_index(&L, m->entry);
+	/* several programs (defprog, 10.3): each an entry of its own */
+	for (int i = 0; i < m->decls.len; i++) {
+		Decl *d = m->decls.items[i];
+		if (d->kind == D_FN && d->u.fn->prog && d->u.fn->is_entry)
+			fn_index(&L, d->u.fn);
+	}
+	nm->nentries = L.fns.len;
 	/* exported defns are global functions, lowered whether or not the
 	 * entry calls them: hand-written C may */
 	for (int i = 0; i < m->decls.len; i++) {

@@ -798,7 +798,7 @@ void native_drop_uncalled(NativeModule *nm)
 	bool *kept = calloc((size_t)nm->nfuncs + 1, sizeof(bool));
 	int *work = malloc(sizeof(int) * (size_t)(nm->nfuncs + 1)), n = 0;
 	for (int i = 0; i < nm->nfuncs; i++) {
-		if ((nm->has_entry && i == 0) || nm->funcs[i]->decl->exported) {
+		if (i < nm->nentries || nm->funcs[i]->decl->exported) {
 			kept[i] = true;
 			work[n++] = i;
 		}
