@@ -2440,9 +2440,6 @@ static void check_map_init(Checker *ck, MapDecl *md)
 			   (unsigned long long)md->max_entries, md->max_entries == 1 ? "" : "s", md->ninit);
 		return;
 	}
-	/* libbpf fills the table from relocations in .maps, which the
-	 * native ELF writer does not write yet */
-	module_refuse_native(ck->m, md->init_spans[0], "prog_array :init tables");
 	md->init_progs = arena_alloc(sizeof(*md->init_progs) * (size_t)md->ninit);
 	for (int i = 0; i < md->ninit; i++) {
 		Sym *s = table_get(&ck->values, md->init_names[i]);
