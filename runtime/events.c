@@ -310,3 +310,19 @@ unsigned int vbpf_event__record_type(const struct btf *btf, size_t size)
 	}
 	return found;
 }
+
+static const struct btf *event_records;
+
+void vbpf_events__set_records(const struct btf *records)
+{
+	event_records = records;
+}
+
+bool vbpf_event__print_record(const struct vbpf_event *event, const struct btf *btf, FILE *out)
+{
+	unsigned int id = vbpf_event__record_type(btf, event->size);
+	if (id && vbpf_btf__print_fields(btf, id, event->data, event->size, out))
+		return true;
+	id = vbpf_event__record_type(event_records, event->size);
+	return id && vbpf_btf__print_fields(event_records, id, event->data, event->size, out);
+}

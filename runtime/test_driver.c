@@ -250,6 +250,22 @@ static int drain_events(struct bpf_map *map, struct vbpf_event **events)
 	return -ENODEV;
 }
 
+/* An event in a message: its bytes, as a case writes them, and its
+ * fields when its record is known. */
+static void print_event(const struct vbpf_event *event, const struct btf *btf, FILE *f)
+{
+	vbpf_event__print(event, btf, 0, f);
+	char *fields = NULL;
+	size_t len = 0;
+	FILE *mem = open_memstream(&fields, &len);
+	bool ok = mem && vbpf_event__print_record(event, btf, mem);
+	if (mem)
+		fclose(mem);
+	if (ok)
+		fprintf(f, " {%s}", fields);
+	free(fields);
+}
+
 /* The records written to a ring buffer or perf event array since the
  * last check. */
 static void events_step(struct bpf_map *map, const struct btf *btf, const struct vbpf_step *s,
@@ -282,7 +298,7 @@ static void events_step(struct bpf_map *map, const struct btf *btf, const struct
 				FILE *f = fmemopen(got, sizeof(got), "w");
 				for (int i = 0; f && i < n && i < 3; i++) {
 					fputs(i ? ", " : " (", f);
-					vbpf_event__print(&events[i], btf, 0, f);
+					print_event(&events[i], btf, f);
 				}
 				if (f) {
 					fputs(n > 3 ? ", ...)" : n ? ")" : "", f);
@@ -304,7 +320,7 @@ static void events_step(struct bpf_map *map, const struct btf *btf, const struct
 		char got[512], expected[512];
 		FILE *f = fmemopen(got, sizeof(got), "w");
 		if (f) {
-			vbpf_event__print(&events[i], btf, 0, f);
+			print_event(&events[i], btf, f);
 			fclose(f);
 		}
 		got[sizeof(got) - 1] = '\0';

@@ -203,11 +203,16 @@ bpftool_load() {
 verifier=false
 bpftool_load "" "$work/clang/xdp_packet_counter.bpf.o" > /dev/null 2>&1 && verifier=true
 
-# processed OBJECT: the verifier's "processed N insns" for the one program
-# of OBJECT, from bpftool's load log; "rejected" when it does not load.
+# processed OBJECT: the verifier's "processed N insns" of each program of
+# OBJECT (a file of defprogs has several), from bpftool's load log, as
+# "NAME=N ..."; "rejected" when it does not load.
 processed() {
 	if bpftool_load -d "$1" > "$work/bpftool" 2>&1; then
-		sed -n 's/^processed \([0-9]*\) insns.*/\1/p' "$work/bpftool" | tail -1
+		sed -n -e "s/^libbpf: prog '\([^']*\)': -- BEGIN PROG LOAD LOG --.*/prog \1/p" \
+			-e 's/^processed \([0-9]*\) insns.*/insns \1/p' "$work/bpftool" |
+			awk '$1 == "prog" { name = $2 }
+			     $1 == "insns" { count[name] = $2; if (!(name in seen)) order[++n] = name; seen[name] = 1 }
+			     END { for (i = 1; i <= n; i++) printf "%s%s=%s", (i > 1 ? " " : ""), order[i], count[order[i]] }'
 	else
 		echo rejected
 	fi
@@ -240,6 +245,29 @@ expected_compare() {
 	function cell(n) {
 		return n == "" ? "-" : n
 	}
+	# the count of program name in a processed() list; a list of one
+	# count without a name (no load log header) is the one program
+	function count_of(list, name,   n, i, kv, parts) {
+		if (list == "rejected")
+			return list
+		n = split(list, parts, " ")
+		for (i = 1; i <= n; i++) {
+			split(parts[i], kv, "=")
+			if (kv[1] == name || (n == 1 && kv[1] == ""))
+				return kv[2]
+		}
+		return ""
+	}
+	function total_of(list,   n, i, kv, parts, t) {
+		if (list == "rejected")
+			return "-"
+		n = split(list, parts, " ")
+		for (i = 1; i <= n; i++) {
+			split(parts[i], kv, "=")
+			t += kv[2]
+		}
+		return t + 0
+	}
 	function ratio(a, b) {
 		return a == "" || b == "" || b == 0 ? "-" : sprintf("%.2f", a / b)
 	}
@@ -260,14 +288,15 @@ expected_compare() {
 			tn += v
 			row = name "|" sect[name] "|" cell(c) "|" cell(v) "|" ratio(v, c)
 			if (verifier == "true")
-				row = row "|" (sect[name] == ".text" ? "-" : vc) "|" (sect[name] == ".text" ? "-" : vn)
+				row = row "|" (sect[name] == ".text" ? "-" : cell(count_of(vc, name))) "|" \
+				      (sect[name] == ".text" ? "-" : cell(count_of(vn, name)))
 			print row | "sort"
 		}
 		close("sort")
 		# an object without code (a file without a program) totals 0
 		row = "total||" (tc + 0) "|" (tn + 0) "|" ratio(tn, tc)
 		if (verifier == "true")
-			row = row "|" (vc == "rejected" ? "-" : vc + 0) "|" (vn == "rejected" ? "-" : vn + 0)
+			row = row "|" total_of(vc) "|" total_of(vn)
 		print row
 	}'
 }

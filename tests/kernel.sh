@@ -119,5 +119,22 @@ for backend in $BACKENDS; do
 	done
 done
 
+# A record the program only builds and sends (no BTF of it in the object)
+# is shown by its field names (translator/cmd_events.c): a wrong
+# expectation prints the record that came, bytes and fields.
+if $have_test; then
+	"$VBPF2C" test examples/xdp_conn_events.va tests/kernel/conn_events_wrong.cases \
+		>"$OUT/events_by_field.out" 2>&1
+	if grep -q '{saddr=167772161 daddr=167772162 sport=40000 dport=80 kind=1}, expected' \
+		"$OUT/events_by_field.out"; then
+		echo "PASS events by field names"
+		passed=$((passed + 1))
+	else
+		echo "FAIL events by field names:"
+		sed 's/^/    /' "$OUT/events_by_field.out"
+		failed=$((failed + 1))
+	fi
+fi
+
 echo "$passed passed, $failed failed, $skipped skipped"
 [ "$failed" -eq 0 ]

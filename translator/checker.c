@@ -226,10 +226,14 @@ typedef struct Checker {
 	int nscope, scope_cap;
 	bool map_ok;            /* the expression is a call argument */
 	bool record_ok;         /* the expression is the target of `.` */
+	bool record_value_ok;   /* ... or where a record value may go (10.4):
+	                         * a let init, a by-value helper argument */
 	Node *untyped_result;   /* the result of a body whose return type
 				 * was rejected: a literal there stays silent */
 	bool kernel_str_ok;     /* the `.` chain is k/read-str's or k/exists?'s */
 	Vec kernel_args;        /* k/arg calls: checked against the entry */
+	Vec sizeof_nodes;       /* (sizeof :Rec) literals (Node*) ... */
+	Vec sizeof_records;     /* ... and their records (Type*) */
 } Checker;
 
 /* ---- small helpers ------------------------------------------------------ */
@@ -1092,6 +1096,7 @@ static Type *check_let(Checker *ck, Node *n, Type *expected)
 	int saved = ck->nscope;
 	for (int i = 0; i < n->bindings.len; i++) {
 		Binding *b = n->bindings.items[i];
+		ck->record_value_ok = true;
 		Type *t = check_expr(ck, b->init, NULL);
 		if (t && t->kind == TY_UNIT) {
 			diag_error(b->init->span, "`%s` is bound to a value of type :unit", b->name);
@@ -1386,6 +1391,7 @@ static Type *check_field(Checker *ck, Node *n)
 {
 	bool record_ok = ck->record_ok;
 	ck->record_ok = true;
+	ck->record_value_ok = true;
 	Type *t = check_expr(ck, n->lhs, NULL);
 	ck->record_ok = false;
 	if (!t)
@@ -1733,6 +1739,13 @@ static Type *helper_return_type(Checker *ck, ExternDecl *e, Node *call)
 		Record *r = ktypes_struct(ck->m, "task_struct", call->span);
 		return r ? type_ptr(type_record(r), false) : NULL;
 	}
+	/* (bpf/ringbuf_reserve rb (sizeof :Rec) 0): a pointer to the record
+	 * (LANGUAGE.md 10.4), whose fields the program then sets */
+	if (strcmp(h, "ringbuf_reserve") == 0 && call->args.len == 3) {
+		for (int i = 0; i < ck->sizeof_nodes.len; i++)
+			if (ck->sizeof_nodes.items[i] == call->args.items[1])
+				return type_ptr(ck->sizeof_records.items[i], true);
+	}
 	/* ringbuf_reserve and every other pointer-returning helper: bytes */
 	if (e->helper && e->helper->returns_pointer)
 		return type_ptr(ty_u8, true);
@@ -1752,9 +1765,21 @@ static void check_args(Checker *ck, Node *n, Type **types, Param **params, const
 	for (int i = 0; i < n->args.len; i++) {
 		Node *arg = n->args.items[i];
 		Type *want = types ? types[i] : params[i]->type;
+		int map_arg;
+		bool by_value = types && helper_by_value_arg(n, i, &map_arg);
+		ck->record_value_ok = by_value;
 		Type *t = check_arg(ck, arg, want);
 		if (!t || !want)
 			continue;
+		if (by_value && t->kind == TY_RECORD) {
+			/* its address is passed (LANGUAGE.md 10.4); a map's
+			 * key or value must have the map's type */
+			Type *slot = helper_by_value_type(n, i);
+			if (slot && !same_type(slot, t))
+				diag_error(arg->span, "argument %d of `%s` must be %s, got %s", i + 1, callee,
+					   type_str(slot), type_str(t));
+			continue;
+		}
 		if (t->kind == TY_MAP && !is_u64(want)) {
 			diag_error(arg->span, "map `%s` can only be passed where :u64 is declared, not %s",
 				   arg->name, type_str(want));
@@ -1838,6 +1863,246 @@ static Type *check_c_call(Checker *ck, Node *n, const char *name)
 	return e->ret;
 }
 
+/* Argument i of a map idiom, which must have the map's key or value type
+ * (want); a pointer to it (a Some binding) is the address the helper
+ * reads, as for the helpers of section 5. */
+static void check_idiom_arg(Checker *ck, Node *n, int i, Type *want, const char *what)
+{
+	Node *arg = n->args.items[i];
+	ck->record_value_ok = true;
+	Type *t = check_arg(ck, arg, want);
+	if (!t || !want || same_type(t, want))
+		return;
+	if (t->kind == TY_PTR && t->pointee && same_type(t->pointee, want))
+		return;
+	diag_error(arg->span, "the %s of `%s` on map `%s` must be %s, got %s", what, n->name,
+		   ((Node *)n->args.items[0])->name, type_str(want), type_str(t));
+	if (is_int(want) && is_int(t))
+		diag_hint("BPF has no implicit widening; convert it with `(%s ...)`", want->name);
+}
+
+static void check_args_untyped(Checker *ck, Node *n, int first);
+
+/* A record value in the source: a construction or a variable holding one. */
+static bool is_record_value(const Node *n)
+{
+	return (n->kind == N_CALL && n->callee_kind != CALLEE_PRINTK && n->record_init) ||
+	       (n->kind == N_NAME && n->ref == REF_VAR);
+}
+
+/* (Event :pid p :ts t): LANGUAGE.md 10.4. Fields not named are zero, and
+ * so is the padding (the C backend zeroes the whole record first). */
+static Type *check_record_value(Checker *ck, Node *n)
+{
+	RecordInit *in = n->record_init;
+	RecInfo *ri = record_info(ck, n->name);
+	Span at = n->name_span.file ? n->name_span : n->span;
+	if (!ri || !ri->ok || ri->record->is_context || ri->record->kernel_btf_id) {
+		if (!ri)
+			diag_error(at, "unknown record `%s`", n->name);
+		else if (ri->ok)
+			diag_error(at, "`%s` is the kernel's record: a program cannot build one", n->name);
+		if (!ri)
+			diag_hint("declare it with `(deftype %s [field :type ...])`", n->name);
+		check_args_untyped(ck, n, 0);
+		return NULL;
+	}
+	Record *r = ri->record;
+	n->callee_kind = CALLEE_RECORD;
+	in->fields = arena_alloc(sizeof(*in->fields) * (size_t)(in->n + 1));
+	bool ok = true;
+	for (int i = 0; i < in->n; i++) {
+		Node *v = n->args.items[i];
+		Field *f = NULL;
+		for (int j = 0; j < r->nfields && !f; j++)
+			if (strcmp(r->fields[j]->name, in->names[i]) == 0)
+				f = r->fields[j];
+		if (!f) {
+			diag_error(in->spans[i], "record `%s` has no field `%s`", r->name, in->names[i]);
+			ok = false;
+		}
+		for (int j = 0; j < i && f; j++)
+			if (in->fields[j] == f) {
+				diag_error(in->spans[i], "field `%s` is given twice", f->name);
+				f = NULL;
+				ok = false;
+			}
+		if (f && (f->array_len || f->type->kind == TY_RECORD)) {
+			diag_error(in->spans[i], "field `%s` of `%s` is %s: only integer and :bool fields take a value here",
+				   f->name, r->name, f->array_len ? "an array" : type_str(f->type));
+			diag_hint("fields not given are zero");
+			f = NULL;
+			ok = false;
+		}
+		in->fields[i] = f;
+		if (!f) {
+			if (!needs_context(ck, v))
+				check_arg(ck, v, NULL);
+			continue;
+		}
+		Type *t = check_arg(ck, v, f->type);
+		if (t && !same_type(t, f->type)) {
+			diag_error(v->span, "field `%s` of `%s` is %s, got %s", f->name, r->name, type_str(f->type),
+				   type_str(t));
+			if (is_int(f->type) && is_int(t))
+				diag_hint("BPF has no implicit widening; convert it with `(%s ...)`", f->type->name);
+			ok = false;
+		}
+	}
+	return ok ? type_record(r) : NULL;
+}
+
+/* What conversion type want prints, for messages. */
+static const char *printk_wants(const Type *want)
+{
+	if (want->kind == TY_PTR)
+		return "a pointer";
+	if (want->size == 1)
+		return "a character (:u8 or :i8)";
+	return want->size == 8 ? "a 64-bit integer" : "an integer of at most 32 bits";
+}
+
+/* (printk "fmt" args...): LANGUAGE.md 10.5, the format checked against
+ * the arguments (printk.c); :unit. */
+static Type *check_printk(Checker *ck, Node *n)
+{
+	Type *want[3] = { NULL };
+	if (n->args.len > 3) {
+		diag_error(((Node *)n->args.items[3])->span, "printk prints at most 3 values, got %d", n->args.len);
+		diag_hint("split it into several printk");
+		check_args_untyped(ck, n, 0);
+		return ty_unit;
+	}
+	int convs = printk_conversions(n->printk_format, n->name_span, want, 3);
+	if (convs < 0) {
+		check_args_untyped(ck, n, 0);
+		return ty_unit;
+	}
+	if (convs != n->args.len) {
+		diag_error(n->name_span, "printk: the format has %d conversion%s, but %d value%s given", convs,
+			   convs == 1 ? "" : "s", n->args.len, n->args.len == 1 ? " is" : "s are");
+		check_args_untyped(ck, n, 0);
+		return ty_unit;
+	}
+	for (int i = 0; i < n->args.len; i++) {
+		Node *arg = n->args.items[i];
+		Type *t = check_arg(ck, arg, want[i]);
+		if (!t)
+			continue;
+		bool ok;
+		if (want[i]->kind == TY_PTR)
+			ok = t->kind == TY_PTR;
+		else if (want[i]->size == 1)
+			ok = is_int(t) && t->size == 1;
+		else if (want[i]->size == 8)
+			ok = is_int(t) && t->size == 8;
+		else
+			ok = (is_int(t) && t->size <= 4) || t->kind == TY_BOOL;
+		if (ok)
+			continue;
+		diag_error(arg->span, "printk: conversion %d of the format prints %s, got %s", i + 1,
+			   printk_wants(want[i]), type_str(t));
+		if (is_int(t) && t->size == 8)
+			diag_hint("print 64-bit values with %%lld, %%llu or %%llx");
+		else if (is_int(t))
+			diag_hint("print values of at most 32 bits with %%d, %%u or %%x");
+	}
+	return ty_unit;
+}
+
+/* (sizeof :Event): the record's size, a literal typed by its context. */
+static Type *check_sizeof(Checker *ck, Node *n, Type *expected)
+{
+	Type *t = resolve_type(ck, n->builtin_type, n->span);
+	if (!t)
+		return NULL;
+	if (t->kind == TY_PTR || !t->size) {
+		diag_error(n->span, "(sizeof %s): only records and integers have a size", type_str(t));
+		return NULL;
+	}
+	if (t->kind == TY_RECORD) {
+		vec_push(&ck->sizeof_nodes, n);
+		vec_push(&ck->sizeof_records, t);
+	}
+	/* value shares storage with builtin_type: set it last */
+	n->builtin_type = NULL;
+	n->kind = N_INT;
+	n->value = (uint64_t)t->size;
+	n->negative = false;
+	return literal_type(n, expected, n->value, false, NULL);
+}
+
+/* Arguments from the first on whose types are unknown (their map was
+ * wrong): checked for their own errors; a bare literal, which would need
+ * the map's types, stays silent. */
+static void check_args_untyped(Checker *ck, Node *n, int first)
+{
+	for (int i = first; i < n->args.len; i++)
+		if (!needs_context(ck, n->args.items[i]))
+			check_arg(ck, n->args.items[i], NULL);
+}
+
+/* (map/get m k) (map/put! m k v) (map/del! m k) (map/incr! m k n):
+ * LANGUAGE.md 10.7. The first three become the helper call they stand for
+ * (map_idioms.c); map/incr! stays a call of its own kind. */
+static Type *check_map_idiom(Checker *ck, Node *n, const MapIdiom *mi)
+{
+	if (n->args.len != mi->nargs) {
+		diag_error(n->span, "`%s` expects %d arguments, got %d", mi->name, mi->nargs, n->args.len);
+		diag_hint("write `(%s map key%s)`", mi->name,
+			  mi->kind == MI_PUT ? " value" : mi->kind == MI_INCR ? " amount" : "");
+		return NULL;
+	}
+	Node *m = n->args.items[0];
+	if (m->kind != N_NAME || !table_get(&ck->values, m->name) ||
+	    ((Sym *)table_get(&ck->values, m->name))->kind != SYM_MAP || lookup_local(ck, m->name)) {
+		diag_error(m->span, "the first argument of `%s` must be a map declared with defmap", mi->name);
+		check_args_untyped(ck, n, 0);
+		return NULL;
+	}
+	check_arg(ck, m, NULL);
+	MapDecl *md = m->ref_map;
+	bool bad = table_get(&ck->bad_maps, md->name) != NULL;
+	if (!bad && (!md->key || !md->value)) {
+		diag_error(m->span, "`%s` needs a map with keys and values; `%s` is a :%s map", mi->name,
+			   md->name, md->map_type->name);
+		bad = true;
+	}
+	if (!bad && mi->kind == MI_INCR && (!is_int(md->value) || md->value->size < 4)) {
+		/* BPF's atomic add works on 32- and 64-bit words only */
+		diag_error(m->span, "`map/incr!` adds atomically to :u32, :u64, :i32 or :i64 values; the values of `%s` are %s",
+			   md->name, type_str(md->value));
+		bad = true;
+	}
+	if (bad) {
+		check_args_untyped(ck, n, 1);
+		return NULL;
+	}
+	check_idiom_arg(ck, n, 1, md->key, "key");
+	if (mi->kind == MI_PUT)
+		check_idiom_arg(ck, n, 2, md->value, "value");
+	if (mi->kind == MI_INCR) {
+		check_idiom_arg(ck, n, 2, md->value, "amount");
+		n->callee_kind = CALLEE_MAP_INCR;
+		return ty_unit;
+	}
+	n->callee_kind = CALLEE_HELPER;
+	n->callee_extern = map_idiom_extern(mi, md, n->span);
+	if (mi->kind == MI_PUT) {
+		Node *flags = arena_alloc(sizeof(*flags));
+		flags->kind = N_NAME;
+		flags->span = n->span;
+		flags->name = "BPF_ANY";
+		flags->ref = REF_KCONST;
+		flags->ref_kconst = kernel_const_by_name("BPF_ANY");
+		flags->type = ty_u64;
+		vec_push(&n->args, flags);
+	}
+	if (mi->kind == MI_GET)
+		return type_ptr(md->value, true);
+	return ty_i64;
+}
+
 static Type *check_call(Checker *ck, Node *n)
 {
 	const char *name = n->name;
@@ -1862,9 +2127,20 @@ static Type *check_call(Checker *ck, Node *n)
 	}
 	if (strncmp(name, "c/", 2) == 0)
 		return check_c_call(ck, n, name);
+	/* a defn of that name (a core program) keeps its meaning */
+	const MapIdiom *mi = map_idiom_by_name(name);
+	Sym *own = table_get(&ck->values, name);
+	if (mi && !(own && own->kind == SYM_FN))
+		return check_map_idiom(ck, n, mi);
 	if (strcmp(name, "k/exists?") == 0 || strcmp(name, "k/read-str") == 0 || strcmp(name, "k/arg") == 0)
 		return check_kernel_call(ck, n);
 	Sym *s = lookup_local(ck, name) ? NULL : table_get(&ck->values, name);
+	if (s && s->kind == SYM_FN && s->fn->fn->prog) {
+		diag_error(n->name_span.file ? n->name_span : n->span,
+			   "`%s` is a program (defprog): programs are not called", name);
+		diag_hint("tail-call it through a :prog_array, or move the shared code into a defn");
+		return NULL;
+	}
 	if (s && s->kind == SYM_FN) {
 		FnDecl *fn = s->fn->fn;
 		n->callee_kind = CALLEE_FN;
@@ -1890,7 +2166,9 @@ static Type *check_call(Checker *ck, Node *n)
 		diag_error(at, "`%s` is not a function", name);
 	} else {
 		diag_error(at, "unknown function `%s`", name);
-		if (helper_by_name(name))
+		if (strcmp(name, "printk") == 0)
+			diag_hint("printk's first operand is its format string: (printk \"len %%u\\n\" len)");
+		else if (helper_by_name(name))
 			diag_hint("`%s` is a BPF helper: declare it with `(extern bpf:%s [arg-types] :ret-type)`",
 				  name, name);
 	}
@@ -1950,6 +2228,12 @@ static Type *check_expr_inner(Checker *ck, Node *n, Type *expected)
 	case N_FIELD:
 		return check_field(ck, n);
 	case N_CALL:
+		if (n->callee_kind == CALLEE_PRINTK)
+			return check_printk(ck, n);
+		if (n->record_init)
+			return check_record_value(ck, n);
+		if (n->builtin_type && strcmp(n->name, "sizeof") == 0 && !n->args.len)
+			return check_sizeof(ck, n, expected);
 		return check_call(ck, n);
 	case N_SET:
 		return check_set(ck, n);
@@ -1972,9 +2256,18 @@ static Type *check_expr(Checker *ck, Node *n, Type *expected)
 		n->type = NULL;
 		return NULL;
 	}
+	bool record_value_ok = ck->record_value_ok;
+	ck->record_value_ok = false;
 	Type *t = check_expr_inner(ck, n, expected);
 	ck->map_ok = map_ok;
 	ck->record_ok = record_ok;
+	ck->record_value_ok = record_value_ok;
+	if (t && t->kind == TY_RECORD && !record_value_ok && !record_ok && is_record_value(n)) {
+		diag_error(n->span, "a record value (%s) can only be let-bound, read with `.`, or given as a map key or value or helper data",
+			   type_str(t));
+		diag_hint("BPF passes scalars: bind the record with let, then read its fields or give it by address");
+		t = NULL;
+	}
 	n->type = t;
 	return t;
 }
@@ -2111,9 +2404,105 @@ static Record *param_record(const Param *p)
 	return NULL;
 }
 
+/* The checks of the entry function of a program of kind: its parameter is
+ * the context, its result an integer. */
+static void check_entry_signature(FnDecl *entry, const ProgKindInfo *kind)
+{
+	const char *want = kind->context_record;
+	if (entry->nparams > 1 && !kind->btf_args)
+		diag_error(entry->params[1]->span, "the entry function `%s` takes only the context parameter",
+			   entry->name);
+	if (entry->nparams >= 1 && !kind->btf_args) {
+		Param *p = entry->params[0];
+		Record *r = param_record(p);
+		bool is_context = r && want && strcmp(r->name, want) == 0;
+		if (r && r->is_context && !is_context)
+			diag_error(p->span, "wrong context type for :%s program: expected %s, got %s", kind->name,
+				   want ? want : ":u64", r->name);
+		else if (p->type && !is_context && !is_u64(p->type) && !(r && r->is_context))
+			diag_error(p->span, "the entry function's parameter must be the context (%s%s) or :u64, got %s",
+				   want ? ":" : "", want ? want : "a pointer", type_str(p->type));
+	}
+	if (entry->ret && entry->ret->kind != TY_INT && entry->ret->kind != TY_BOOL &&
+	    entry->ret->kind != TY_UNIT)
+		diag_error(entry->span, "the entry function `%s` must return an integer, got %s",
+			   entry->name, type_str(entry->ret));
+}
+
+/* LANGUAGE.md 10.3: every defprog is an entry of its own kind; plain defns
+ * are shared subprograms. Returns false when the file has no defprog. */
+static bool check_defprogs(Checker *ck)
+{
+	Module *m = ck->m;
+	FnDecl *first = NULL;
+	for (int i = 0; i < ck->fns.len; i++) {
+		FnDecl *fn = ((FnInfo *)ck->fns.items[i])->fn;
+		if (!fn->prog)
+			continue;
+		if (!first)
+			first = fn;
+		if (m->program) {
+			if (fn == first) {
+				diag_error(fn->span, "a file has either one (program ...) or defprogs, not both");
+				diag_note(m->program->span, "the (program ...) form is here");
+			}
+			continue;
+		}
+		if (fn->prog->kind->btf_args) {
+			diag_error(fn->prog->span, "defprog of kind :%s is not supported yet", fn->prog->kind->name);
+			diag_hint("write it as the file's one (program :%s \"...\")", fn->prog->kind->name);
+			continue;
+		}
+		fn->is_entry = true;
+		check_entry_signature(fn, fn->prog->kind);
+	}
+	if (!first)
+		return false;
+	if (!m->program)
+		m->entry = first;
+	for (int i = 0; i < ck->kernel_args.len; i++) {
+		Node *n = ck->kernel_args.items[i];
+		diag_error(n->span, "k/arg is not supported in defprog files yet");
+	}
+	return true;
+}
+
+/* (defmap jumps :prog_array :u32 :u32 8 :init [prog_a prog_b]) */
+static void check_map_init(Checker *ck, MapDecl *md)
+{
+	if (!md->ninit)
+		return;
+	if (strcmp(md->map_type->name, "prog_array") != 0) {
+		diag_error(md->span, "option :init fills a :prog_array; `%s` is a :%s map", md->name,
+			   md->map_type->name);
+		return;
+	}
+	if ((uint64_t)md->ninit > md->max_entries) {
+		diag_error(md->init_spans[md->max_entries], "`%s` has %llu slot%s, :init lists %d programs", md->name,
+			   (unsigned long long)md->max_entries, md->max_entries == 1 ? "" : "s", md->ninit);
+		return;
+	}
+	md->init_progs = arena_alloc(sizeof(*md->init_progs) * (size_t)md->ninit);
+	for (int i = 0; i < md->ninit; i++) {
+		Sym *s = table_get(&ck->values, md->init_names[i]);
+		if (!s || s->kind != SYM_FN || !s->fn->fn->prog) {
+			diag_error(md->init_spans[i], "`%s` is not a program: :init lists defprogs", md->init_names[i]);
+			continue;
+		}
+		md->init_progs[i] = s->fn->fn;
+	}
+}
+
 static void check_program(Checker *ck)
 {
 	Module *m = ck->m;
+	for (int i = 0; i < m->decls.len; i++) {
+		Decl *d = m->decls.items[i];
+		if (d->kind == D_MAP)
+			check_map_init(ck, d->u.map);
+	}
+	if (check_defprogs(ck))
+		return;
 	const ProgKindInfo *kind = m->program ? m->program->kind : NULL;
 	const char *want = kind ? kind->context_record : NULL;
 
@@ -2157,22 +2546,12 @@ static void check_program(Checker *ck)
 
 	/* tp_btf, fentry, fexit: the kernel's arguments, checked there */
 	check_kernel_entry(ck, entry);
-	/* The kernel passes only the context (r1); it returns int in C. */
-	if (entry->nparams > 1 && !kind->btf_args)
-		diag_error(entry->params[1]->span, "the entry function `%s` takes only the context parameter",
-			   entry->name);
-	if (entry->nparams >= 1 && !kind->btf_args) {
-		Param *p = entry->params[0];
-		Record *r = param_record(p);
-		bool is_context = r && want && strcmp(r->name, want) == 0;
-		if (p->type && !is_context && !is_u64(p->type) && !(r && r->is_context))
-			diag_error(p->span, "the entry function's parameter must be the context (%s%s) or :u64, got %s",
-				   want ? ":" : "", want ? want : "a pointer", type_str(p->type));
-	}
-	if (entry->ret && entry->ret->kind != TY_INT && entry->ret->kind != TY_BOOL &&
-	    entry->ret->kind != TY_UNIT)
-		diag_error(entry->span, "the entry function `%s` must return an integer, got %s",
-			   entry->name, type_str(entry->ret));
+	/* The kernel passes only the context (r1); it returns int in C. The
+	 * wrong context records were reported above. */
+	if (entry->nparams >= 1 && param_record(entry->params[0]) && param_record(entry->params[0])->is_context &&
+	    want && strcmp(param_record(entry->params[0])->name, want) != 0)
+		return;
+	check_entry_signature(entry, kind);
 }
 
 /* ---- exports (extension 10.6) ------------------------------------------------ */

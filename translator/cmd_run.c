@@ -43,6 +43,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 
 #include "vbpf2c.h"
@@ -580,8 +581,8 @@ static void print_perf_events(const struct bpf_map *map, const struct btf *btf,
 	int n = vbpf_perfbuf__drain(pb, &events, &lost);
 	for (int i = 0; i < n; i++) {
 		fputs("  event: ", stdout);
-		vbpf_event__print(&events[i], btf, vbpf_event__record_type(btf, events[i].size),
-				  stdout);
+		if (!vbpf_event__print_record(&events[i], btf, stdout))
+			vbpf_event__print(&events[i], btf, 0, stdout);
 		fputc('\n', stdout);
 	}
 	if (n > 0)
@@ -684,6 +685,7 @@ int cmd_run(int argc, char **argv)
 	char object[PATH_MAX];
 	bool is_object = strlen(source) > 2 && strcmp(source + strlen(source) - 2, ".o") == 0;
 	struct vbpf_obj *obj = NULL;
+	struct btf *records = NULL; /* the records the program sends as events */
 	struct run r = { .cgroup_fd = -1 };
 
 	/* The run's own directory (RUN_DIR_FORMAT): the object, and the
@@ -707,6 +709,8 @@ int cmd_run(int argc, char **argv)
 		}
 	}
 
+	records = is_object ? NULL : cmd_event_records(source);
+	vbpf_events__set_records(records);
 	struct vbpf_obj_opts obj_opts = { .private_pins = true };
 	obj = vbpf_obj__open_file(object, &obj_opts);
 	if (!obj || vbpf_obj__load(obj)) {
@@ -772,6 +776,8 @@ int cmd_run(int argc, char **argv)
 out:
 	cleanup(&r);
 	vbpf_obj__close(obj);
+	vbpf_events__set_records(NULL);
+	btf__free(records);
 	free(compile_args);
 	return status;
 }

@@ -26,6 +26,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <bpf/btf.h>
+
 #include "vbpf2c.h"
 #include "../runtime/vbpf_runtime.h"
 
@@ -160,29 +162,8 @@ static char *file_defining(const char *dir, const char *fn)
  * reports that). */
 static bool needs_linking(const char *source, const char *cases)
 {
-	FILE *f = fopen(source, "rb");
-	if (!f)
-		return false;
 	StrBuf text = { 0 };
-	char buf[65536];
-	size_t n;
-	while ((n = fread(buf, 1, sizeof(buf) - 1, f)) > 0) {
-		buf[n] = '\0';
-		sb_puts(&text, buf);
-	}
-	fclose(f);
-	if (!text.data) {
-		sb_free(&text);
-		return false;
-	}
-	SourceFile file = { .name = source, .text = text.data, .len = text.len };
-	FILE *quiet = fopen("/dev/null", "w");
-	diag_set_output(quiet);
-	Module *m = frontend_run(&file);
-	diag_set_output(stderr);
-	diag_reset();
-	if (quiet)
-		fclose(quiet);
+	Module *m = cmd_read_module(source, &text);
 	StrBuf what = { 0 };
 	const char *first_fn = NULL;
 	for (int i = 0; m && i < m->decls.len; i++) {
@@ -320,7 +301,12 @@ int cmd_test(int argc, char **argv)
 	};
 	/* Diagnostics and case lines interleave in the order they happen. */
 	fflush(stdout);
+	/* records the program sends as events, printed by field names */
+	struct btf *records = has_suffix(source, ".o") ? NULL : cmd_event_records(source);
+	vbpf_events__set_records(records);
 	struct vbpf_test_stats stats = vbpf_test__run_object(object, &opts);
+	vbpf_events__set_records(NULL);
+	btf__free(records);
 	free(source_dir);
 	printf("%d passed, %d failed", stats.passed, stats.failed);
 	if (stats.skipped)

@@ -382,6 +382,12 @@ static void hoist_declarations(CBlock *b)
 			 * the call it was made for */
 			if (decls != out.len)
 				s->glued = false;
+			if (decls != out.len && !only_marks) {
+				/* moved above the code of earlier forms, whose
+				 * comments and lines are not its own */
+				s->src_start = s->src_end = 0;
+				s->line = 0;
+			}
 			vec_push(&out, NULL);
 			memmove(&out.items[decls + 1], &out.items[decls], sizeof(void *) * (size_t)(out.len - 1 - decls));
 			out.items[decls++] = s;
@@ -533,7 +539,8 @@ static void lower_function(Emitter *E, FnDecl *fn, Printer *P, bool reachable)
 
 	/* the source calls the context `ctx`, which the checker reserves for
 	 * us (C name ctx_): a parameter can have it back */
-	const ProgKindInfo *entry_kind = fn->is_entry && E->m->program ? E->m->program->kind : NULL;
+	const ProgramDecl *entry_prog = fn_program(E->m, fn);
+	const ProgKindInfo *entry_kind = entry_prog ? entry_prog->kind : NULL;
 	bool btf_args = entry_kind && entry_kind->btf_args; /* BPF_PROG defines its own ctx */
 	for (int i = 0; i < fn->nparams && !btf_args; i++) {
 		Var *v = fn->params[i]->var;
@@ -561,7 +568,7 @@ static void lower_function(Emitter *E, FnDecl *fn, Printer *P, bool reachable)
 	int fn_line = (int)fn->span.line;
 
 	/* the signature */
-	const ProgramDecl *prog = E->m->program;
+	const ProgramDecl *prog = entry_prog;
 	const ProgKindInfo *kind = prog ? prog->kind : NULL;
 	StrBuf sig = { 0 };
 	Var *ctx_var = fn->nparams > 0 ? fn->params[0]->var : NULL;
@@ -760,12 +767,32 @@ static bool map_takes_sizes(const MapDecl *md)
 	return strcmp(e, "BPF_MAP_TYPE_PROG_ARRAY") == 0 || strcmp(e, "BPF_MAP_TYPE_PERF_EVENT_ARRAY") == 0;
 }
 
+/* The programs a prog_array's :init names are defined after the maps:
+ * declared before it. */
+static void declare_init_programs(const MapDecl *md, StrBuf *out)
+{
+	for (int i = 0; i < md->ninit; i++) {
+		const FnDecl *fn = md->init_progs[i];
+		if (!fn)
+			continue;
+		const char *ctype = fn->prog->kind->c_context_type ? fn->prog->kind->c_context_type : "void *";
+		emit_c_line(out, arena_printf("int %s(%s%sctx);", fn->c_name, ctype,
+					      ctype[strlen(ctype) - 1] == '*' ? "" : " "));
+	}
+	sb_putc(out, '\n');
+}
+
 static void emit_map(Emitter *E, StrBuf *out, const MapDecl *md)
 {
 	put_decl_comments(E, out, md);
+	if (md->ninit && md->init_progs && !md->is_extern)
+		declare_init_programs(md, out);
 	sb_printf(out, "%sstruct {\n", md->is_extern ? "extern " : "");
 	sb_printf(out, "\t__uint(type, %s);\n", md->map_type ? md->map_type->c_enum : "0");
-	if (map_takes_sizes(md)) {
+	if (md->ninit && md->init_progs) {
+		/* the values: __array below */
+		sb_printf(out, "\t__uint(key_size, sizeof(%s));\n", md->key ? md->key->c_name : "__u32");
+	} else if (map_takes_sizes(md)) {
 		sb_printf(out, "\t__uint(key_size, sizeof(%s));\n", md->key ? md->key->c_name : "__u32");
 		sb_printf(out, "\t__uint(value_size, sizeof(%s));\n", md->value ? md->value->c_name : "__u32");
 	} else {
@@ -782,8 +809,23 @@ static void emit_map(Emitter *E, StrBuf *out, const MapDecl *md)
 		sb_printf(out, "\t__uint(map_flags, %" PRIu64 ");\n", md->flags);
 	if (md->pinned)
 		sb_puts(out, "\t__uint(pinning, LIBBPF_PIN_BY_NAME);\n");
+	if (md->ninit && md->init_progs) {
+		/* libbpf fills the slots from .values at load (10.3); the
+		 * values are an __array of programs, last (a flexible array) */
+		sb_puts(out, "\t__array(values, int(void *));\n");
+	}
+	if (md->ninit && md->init_progs && !md->is_extern) {
+		sb_printf(out, "} %s SEC(\".maps\") = {\n\t.values = {\n", md->c_name);
+		for (int i = 0; i < md->ninit; i++)
+			if (md->init_progs[i])
+				sb_printf(out, "\t\t[%d] = (void *)&%s,\n", i, md->init_progs[i]->c_name);
+		sb_puts(out, "\t},\n};\n\n");
+		return;
+	}
 	sb_printf(out, "} %s SEC(\".maps\");\n\n", md->c_name);
 }
+
+
 
 /* "extern __u32 name(struct xdp_md *, __u32)": a function of another
  * object, by its types only. */
@@ -1145,6 +1187,9 @@ void emit_c(const Module *m, const EmitOptions *opts, StrBuf *out)
 	FnDecl *entry = m->entry;
 	if (entry)
 		reach_fn(&E, entry, NULL, reached);
+	for (int i = 0; i < E.fns.len; i++)
+		if (((FnDecl *)E.fns.items[i])->is_entry) /* defprogs (10.3) */
+			reach_fn(&E, E.fns.items[i], NULL, reached);
 	for (int i = 0; i < E.fns.len; i++)
 		if (((FnDecl *)E.fns.items[i])->exported)
 			reach_fn(&E, E.fns.items[i], NULL, reached);

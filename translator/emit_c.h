@@ -8,6 +8,8 @@
  *   emit_c_expr.c   expressions: names, literals, loads and stores, casts,
  *                   operators, calls; facts about nodes and use counts
  *   emit_c_stmt.c   statements: let, if, match, for, set!, returns
+ *   emit_c_idioms.c the map idioms that are more than a helper call
+ *   emit_c_records.c record values: zeroed, then filled
  *   emit_c_print.c  the statement tree in kernel style: line breaking,
  *                   braces, blank lines, #line directives and comments
  *
@@ -312,6 +314,12 @@ bool block_empty(const CBlock *b);
 Type *var_decl_type(Emitter *E, const Var *v);
 void lower_binding(Emitter *E, Binding *b);
 void lower_stmt(Emitter *E, Node *n, Dest d);
+const char *by_value_arg(Emitter *E, Node *call, int i, char kind);
+void lower_map_incr(Emitter *E, Node *n);
+/* record values (emit_c_records.c): n is a (Rec :f v ...) construction */
+bool is_record_construction(const Node *n);
+void lower_record_fill(Emitter *E, Node *n, const char *name);
+const char *record_local(Emitter *E, Node *n, const char *base);
 void print_text(Printer *P, const char *text);
 int put_comments(StrBuf *out, int depth, const Vec *list);
 void print_function(Printer *P, const char *sec, const char *head, int fn_line, const CBlock *body, const Vec *comments);

@@ -240,8 +240,9 @@ bool has_effects(const Node *n)
 		}
 		return false;
 	case N_CALL:
-		if (n->callee_kind == CALLEE_BUILTIN && n->builtin != BI_STORE &&
-		    n->builtin != BI_STACK_STORE)
+		if ((n->callee_kind == CALLEE_BUILTIN && n->builtin != BI_STORE &&
+		     n->builtin != BI_STACK_STORE) ||
+		    n->callee_kind == CALLEE_RECORD)
 			return any_effects(&n->args);
 		return true;
 	case N_SET:
@@ -304,6 +305,8 @@ bool needs_stmts(Emitter *E, const Node *n)
 			return true;
 		if (n->callee_kind == CALLEE_BUILTIN &&
 		    (n->builtin == BI_STORE || n->builtin == BI_STACK_STORE))
+			return true;
+		if (n->callee_kind == CALLEE_MAP_INCR || n->callee_kind == CALLEE_RECORD)
 			return true;
 		for (int i = 0; i < n->args.len; i++) {
 			int map_arg;
@@ -764,7 +767,7 @@ static const char *context_member_at(Emitter *E, Node *p, int64_t off, const Typ
 		    off % w->size == 0)
 			return arena_printf("%s%s->%s[%" PRId64 "]", conv, vi->text, context_arrays[i].array,
 					    off / w->size);
-	const ProgramDecl *prog = E->m->program;
+	const ProgramDecl *prog = fn_program(E->m, E->fn);
 	const char *rec_name = prog && prog->kind ? prog->kind->context_record : NULL;
 	Record *r = rec_name ? context_record_by_name(rec_name) : NULL;
 	if (!r || !r->c_name || strncmp(vi->c_type, r->c_name, strlen(r->c_name)) != 0)
@@ -1812,13 +1815,15 @@ CExpr lower_value(Emitter *E, Node *n)
 }
 
 /* A by-value argument: &var, or the address of a copy declared here. */
-static const char *by_value_arg(Emitter *E, Node *call, int i, char kind)
+const char *by_value_arg(Emitter *E, Node *call, int i, char kind)
 {
 	Node *arg = call->args.items[i];
 	if (by_value_direct(E, call, i))
 		return arena_printf("&%s", var_text(E, strip_cast_to(arg, helper_by_value_type(call, i))->ref_var));
 	Type *t = helper_by_value_type(call, i);
 	const char *base = kind == 'k' ? "key" : kind == 'v' ? "value" : "data";
+	if (is_record_construction(arg))
+		return arena_printf("&%s", record_local(E, arg, base));
 	CExpr v = value_for(E, arg, t);
 	const char *name = new_local(E, base);
 	add_var(E, line_of(arg), c_decl(E, t, name), name, v.s, true, false);
@@ -2005,6 +2010,22 @@ static CExpr lower_call(Emitter *E, Node *n)
 	case CALLEE_KERNEL:
 		sb_free(&sb);
 		return lower_kernel_call(E, n);
+	case CALLEE_MAP_INCR:
+		/* :unit, a statement: discard() writes it (emit_c_idioms.c) */
+		sb_free(&sb);
+		return cx("0", PREC_POSTFIX);
+	case CALLEE_PRINTK:
+		/* bpf_helpers.h's macro: the format in a stack array, then
+		 * bpf_trace_printk (LANGUAGE.md 10.5) */
+		keep_operand_order(E, (Node **)n->args.items, n->args.len);
+		sb_printf(&sb, "bpf_printk(%s", escape_c_string(n->printk_format));
+		for (int i = 0; i < n->args.len; i++)
+			sb_printf(&sb, ", %s", paren(exact_value(E, n->args.items[i]), PREC_ASSIGN));
+		break;
+	case CALLEE_RECORD:
+		/* a record value read in place, (. (Rec :f 1) :f): a local */
+		sb_free(&sb);
+		return cx(record_local(E, n, "record"), PREC_POSTFIX);
 	case CALLEE_NONE:
 		sb_printf(&sb, "%s(", n->name);
 		break;

@@ -65,7 +65,12 @@ static void discard(Emitter *E, Node *n)
 		return;
 	switch (n->kind) {
 	case N_CALL:
-		if (n->callee_kind == CALLEE_BUILTIN && n->builtin != BI_STORE && n->builtin != BI_STACK_STORE) {
+		if (n->callee_kind == CALLEE_MAP_INCR) {
+			lower_map_incr(E, n);
+			return;
+		}
+		if ((n->callee_kind == CALLEE_BUILTIN && n->builtin != BI_STORE && n->builtin != BI_STACK_STORE) ||
+		    n->callee_kind == CALLEE_RECORD) {
 			for (int i = 0; i < n->args.len; i++)
 				discard(E, n->args.items[i]);
 			return;
@@ -474,6 +479,11 @@ static void lower_binding_form(Emitter *E, Binding *b)
 	}
 	if (is_packet_var(E, v)) {
 		add_var(E, line, arena_printf("void *%s", name), name, lower_value(E, init).s, false, false);
+		return;
+	}
+	if (is_record_construction(init)) {
+		add_var(E, line, c_decl(E, type, name), name, NULL, false, false);
+		lower_record_fill(E, init, name);
 		return;
 	}
 	CExpr val = value_for(E, init, type);

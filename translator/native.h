@@ -68,6 +68,8 @@ typedef struct IrInsn {
 	bool not_ctx;   /* IR_STORE: the base is not the context, so a
 	                 * constant may be an immediate (BPF_ST), which the
 	                 * verifier refuses for context stores */
+	bool atomic_add; /* IR_STORE: lock *(size *)(a + off) += b (a map
+	                  * value, never a global: map/incr!, LANGUAGE.md 10.7) */
 	int off;        /* memory offset */
 	int label;
 	int64_t imm;
@@ -98,10 +100,12 @@ typedef struct IrFunc {
 
 typedef struct NativeModule {
 	const Module *m;
-	IrFunc **funcs;          /* [0] is the entry when has_entry */
+	IrFunc **funcs;          /* [0..nentries-1] are the entries: the
+	                          * program's, or every defprog's (10.3) */
+	int nentries;
 	int nfuncs;
-	bool has_entry;          /* false for a file without (program): every
-	                          * function then goes to .text */
+	bool has_entry;          /* false for a file without (program) or
+	                          * defprog: every function then goes to .text */
 	MapDecl **maps;          /* :extern ones too: undefined symbols */
 	int nmaps;
 	/* functions of hand-written C the program calls (extern c:): undefined

@@ -24,6 +24,9 @@
 #ifndef R_BPF_64_64
 #define R_BPF_64_64 1
 #endif
+#ifndef R_BPF_64_ABS64
+#define R_BPF_64_ABS64 2 /* data: a .maps slot's program (libbpf, clang) */
+#endif
 #ifndef R_BPF_64_32
 #define R_BPF_64_32 10
 #endif
@@ -113,10 +116,14 @@ static int btf_map(Writer *W, const MapDecl *map, int map_type, int *size)
 	const char *e = map->map_type->c_enum;
 	bool sizes = strcmp(e, "BPF_MAP_TYPE_PROG_ARRAY") == 0 ||
 		     strcmp(e, "BPF_MAP_TYPE_PERF_EVENT_ARRAY") == 0;
-	const char *names[6];
-	int types[6], n = 0;
+	bool init = map->ninit && map->init_progs;
+	const char *names[7];
+	int types[7], n = 0;
 	names[n] = "type", types[n++] = btf_uint_member(W, (uint32_t)map_type);
-	if (sizes) {
+	if (init) {
+		names[n] = "key_size";
+		types[n++] = btf_uint_member(W, map->key ? (uint32_t)map->key->size : 4);
+	} else if (sizes) {
 		names[n] = "key_size";
 		types[n++] = btf_uint_member(W, map->key ? (uint32_t)map->key->size : 4);
 		names[n] = "value_size";
@@ -132,8 +139,17 @@ static int btf_map(Writer *W, const MapDecl *map, int map_type, int *size)
 		names[n] = "map_flags", types[n++] = btf_uint_member(W, (uint32_t)map->flags);
 	if (map->pinned)
 		names[n] = "pinning", types[n++] = btf_uint_member(W, 1 /* LIBBPF_PIN_BY_NAME */);
-	*size = 8 * n;
-	int id = btf__add_struct(W->btf, NULL, (uint32_t)*size);
+	int struct_size = 8 * n;
+	if (init) {
+		/* __array(values, int(void *)): a flexible array of pointers
+		 * to programs, last; its slots are the initialiser's (10.3) */
+		int proto = btf__add_func_proto(W->btf, btf_int(W, 4, true));
+		btf__add_func_param(W->btf, NULL, btf__add_ptr(W->btf, 0));
+		names[n] = "values";
+		types[n++] = btf__add_array(W->btf, btf_int(W, 4, false), btf__add_ptr(W->btf, proto), 0);
+	}
+	*size = struct_size + (init ? 8 * map->ninit : 0);
+	int id = btf__add_struct(W->btf, NULL, (uint32_t)struct_size);
 	for (int i = 0; i < n; i++)
 		btf__add_field(W->btf, names[i], types[i], (uint32_t)(64 * i), 0);
 	return id;
@@ -228,11 +244,11 @@ typedef struct CodeSec {
 	int idx;      /* ELF section index */
 } CodeSec;
 
-static int code_sections(const NativeModule *nm, const char *prog_sec, CodeSec *out)
+static int code_sections(const NativeModule *nm, const char *const *prog_secs, CodeSec *out)
 {
-	int n = 0, text_first = nm->has_entry ? 1 : 0;
-	if (nm->has_entry)
-		out[n++] = (CodeSec){ .name = prog_sec, .first = 0, .last = 1 };
+	int n = 0, text_first = nm->nentries;
+	for (int i = 0; i < nm->nentries; i++)
+		out[n++] = (CodeSec){ .name = prog_secs[i], .first = i, .last = i + 1 };
 	if (nm->nfuncs > text_first)
 		out[n++] = (CodeSec){ .name = ".text", .first = text_first, .last = nm->nfuncs };
 	return n;
@@ -315,16 +331,18 @@ static int add_section(Section *secs, int *n, Section s)
 bool native_write_elf(NativeModule *nm, const char *license, const char *path)
 {
 	const Module *m = nm->m;
-	const char *sec_name = NULL;
-	if (nm->has_entry) {
-		sec_name = prog_section_name(m->program->kind, m->program->attach);
-		if (!sec_name) {
-			diag_error(m->program->span, "native backend: no section name for this program");
+	const char **sec_names = arena_alloc(sizeof(char *) * (size_t)(nm->nentries + 1));
+	for (int i = 0; i < nm->nentries; i++) {
+		const ProgramDecl *prog = fn_program(m, nm->funcs[i]->decl);
+		sec_names[i] = prog ? prog_section_name(prog->kind, prog->attach) : NULL;
+		if (!sec_names[i]) {
+			diag_error(prog ? prog->span : nm->funcs[i]->decl->span,
+				   "native backend: no section name for this program");
 			return false;
 		}
 	}
-	CodeSec code[2];
-	int ncode = code_sections(nm, sec_name, code);
+	CodeSec *code = arena_alloc(sizeof(CodeSec) * (size_t)(nm->nentries + 1));
+	int ncode = code_sections(nm, sec_names, code);
 	Writer W = { .nm = nm };
 	W.btf = btf__new_empty();
 	if (!W.btf) {
@@ -335,8 +353,8 @@ bool native_write_elf(NativeModule *nm, const char *license, const char *path)
 
 	/* code: each section's functions one after another */
 	int *text_off = arena_alloc(sizeof(int) * (size_t)(nm->nfuncs + 1));
-	struct bpf_insn **sec_code = arena_alloc(sizeof(*sec_code) * 2);
-	size_t sec_bytes[2] = { 0 };
+	struct bpf_insn **sec_code = arena_alloc(sizeof(*sec_code) * (size_t)(ncode + 1));
+	size_t *sec_bytes = arena_alloc(sizeof(*sec_bytes) * (size_t)(ncode + 1));
 	for (int s = 0; s < ncode; s++) {
 		int len = 0;
 		for (int f = code[s].first; f < code[s].last; f++) {
@@ -352,7 +370,7 @@ bool native_write_elf(NativeModule *nm, const char *license, const char *path)
 
 	W.fn_type = arena_alloc(sizeof(int) * (size_t)(nm->nfuncs + 1));
 	for (int f = 0; f < nm->nfuncs; f++)
-		W.fn_type[f] = btf_function(&W, nm->funcs[f], nm->has_entry && f == 0);
+		W.fn_type[f] = btf_function(&W, nm->funcs[f], f < nm->nentries);
 	for (int i = 0; i < nm->nc_fns; i++)
 		btf_c_function(&W, nm->c_fns[i]);
 
@@ -428,8 +446,9 @@ bool native_write_elf(NativeModule *nm, const char *license, const char *path)
 		return false;
 	}
 
-	/* sections; indexes are fixed by the order they are added in */
-	Section secs[20];
+	/* sections; indexes are fixed by the order they are added in: the
+	 * code sections and their relocations, and at most 12 others */
+	Section *secs = arena_alloc(sizeof(Section) * (size_t)(2 * ncode + 12));
 	int nsecs = 0;
 	int strtab_idx = add_section(secs, &nsecs, (Section){ .name = ".strtab", .type = SHT_STRTAB });
 	for (int s = 0; s < ncode; s++)
@@ -485,7 +504,7 @@ bool native_write_elf(NativeModule *nm, const char *license, const char *path)
 		if (pass == 1)
 			first_global = ns;
 		for (int f = 0; f < nm->nfuncs; f++) {
-			bool global = (nm->has_entry && f == 0) || nm->funcs[f]->decl->exported;
+			bool global = f < nm->nentries || nm->funcs[f]->decl->exported;
 			if (global != (pass == 1))
 				continue;
 			fn_sym[f] = ns;
@@ -525,7 +544,10 @@ bool native_write_elf(NativeModule *nm, const char *license, const char *path)
 				  .st_info = ELF64_ST_INFO(STB_GLOBAL, STT_OBJECT),
 				  .st_shndx = (uint16_t)license_idx,
 				  .st_size = strlen(license) + 1 };
-	int symtab_idx = nsecs + 1 + ncode;
+	bool map_relocs = false;
+	for (int i = 0; i < nm->nmaps; i++)
+		map_relocs |= nm->maps[i]->ninit && nm->maps[i]->init_progs && !nm->maps[i]->is_extern;
+	int symtab_idx = nsecs + 1 + ncode + map_relocs;
 
 	/* relocations per code section */
 	for (int s = 0; s < ncode; s++) {
@@ -551,6 +573,36 @@ bool native_write_elf(NativeModule *nm, const char *license, const char *path)
 			.name = arena_printf(".rel%s", code[s].name), .type = SHT_REL, .flags = SHF_INFO_LINK,
 			.data = data, .size = sizeof(*data) * (size_t)rels.len,
 			.link = (uint32_t)symtab_idx, .info = (uint32_t)code[s].idx,
+			.entsize = sizeof(Elf64_Rel) });
+	}
+	if (map_relocs) {
+		/* a prog_array's :init: a relocation per slot, against the
+		 * program's symbol, at the slot in the map's `values` (10.3) */
+		Vec rels = { 0 };
+		for (int i = 0; i < nm->nmaps; i++) {
+			const MapDecl *map = nm->maps[i];
+			if (!map->ninit || !map->init_progs || map->is_extern)
+				continue;
+			int values = map_off[i] + map_size[i] - 8 * map->ninit;
+			for (int k = 0; k < map->ninit; k++) {
+				int f = 0;
+				while (f < nm->nfuncs && nm->funcs[f]->decl != map->init_progs[k])
+					f++;
+				if (f == nm->nfuncs)
+					continue;
+				Elf64_Rel *rel = arena_alloc(sizeof(*rel));
+				rel->r_offset = (uint64_t)(values + 8 * k);
+				rel->r_info = ELF64_R_INFO(fn_sym[f], R_BPF_64_ABS64);
+				vec_push(&rels, rel);
+			}
+		}
+		Elf64_Rel *data = arena_alloc(sizeof(*data) * (size_t)(rels.len + 1));
+		for (int i = 0; i < rels.len; i++)
+			data[i] = *(Elf64_Rel *)rels.items[i];
+		add_section(secs, &nsecs, (Section){
+			.name = ".rel.maps", .type = SHT_REL, .flags = SHF_INFO_LINK,
+			.data = data, .size = sizeof(*data) * (size_t)rels.len,
+			.link = (uint32_t)symtab_idx, .info = (uint32_t)maps_idx,
 			.entsize = sizeof(Elf64_Rel) });
 	}
 	add_section(secs, &nsecs, (Section){ .name = ".symtab", .type = SHT_SYMTAB,

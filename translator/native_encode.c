@@ -332,6 +332,11 @@ static void encode(Enc *E, IrInsn *in)
 	}
 	case IR_STORE: {
 		int base = operand(E, in->a, R0);
+		if (in->atomic_add) {
+			int v = operand(E, in->b, R5);
+			put(E, BPF_STX | BPF_ATOMIC | (uint8_t)bpf_size(in->size), base, v, (int16_t)in->off, BPF_ADD);
+			break;
+		}
 		if (in->not_ctx && store_imm(E, base, in))
 			break;
 		int v = operand(E, in->b, R5);

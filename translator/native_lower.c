@@ -301,12 +301,19 @@ static IrVal global_addr(Lower *L, int g)
 
 static IrVal lower(Lower *L, Node *n);
 
+static IrVal copy_record(Lower *L, IrVal from, const Type *t);
+static bool is_record_slot(IrVal v);
+
 /* A let's bindings: each name names its initialiser's value. */
 static void bind_let(Lower *L, Node *n)
 {
 	for (int i = 0; i < n->bindings.len; i++) {
 		Binding *b = n->bindings.items[i];
 		IrVal v = lower(L, b->init);
+		/* (let [b a] ...) of a record: b is a copy, not a's slot */
+		if (b->var && b->init->kind == N_NAME && is_record_slot(v) && b->init->type &&
+		    b->init->type->kind == TY_RECORD)
+			v = copy_record(L, v, b->init->type);
 		if (b->var)
 			set_var(L, b->var, v);
 	}
@@ -610,6 +617,73 @@ static void store(Lower *L, IrVal base, int off, int size, IrVal v, bool not_ctx
 	in->not_ctx = not_ctx;
 }
 
+/* ---- record values (LANGUAGE.md 10.4) --------------------------------------
+ *
+ * A record value lives in a frame slot of its own, and its value here is
+ * the slot's address as a helper argument takes it (REMAT_FRAME): given
+ * by value to a helper, it is passed as it is. It is zeroed whole first,
+ * padding included, as the C backend does (emit_c_records.c). */
+
+static void frame_store(Lower *L, int off, int size, IrVal v)
+{
+	IrInsn *st = ir_emit(L->f, IR_FRAME_STORE);
+	st->off = off;
+	st->size = size;
+	st->b = v;
+}
+
+static int frame_slot(Lower *L, int size);
+
+static IrVal lower_record_value(Lower *L, Node *n)
+{
+	const RecordInit *in = n->record_init;
+	int size = (n->type->size + 7) & ~7;
+	int off = frame_slot(L, size);
+	for (int k = 0; k < size; k += 8)
+		frame_store(L, off + k, 8, imm(0));
+	for (int i = 0; i < in->n; i++) {
+		const Field *f = in->fields[i];
+		IrVal v = lower(L, n->args.items[i]);
+		frame_store(L, off + f->offset, f->type->size, v);
+	}
+	return (IrVal){ .remat = REMAT_FRAME, .imm = off };
+}
+
+/* A record variable bound to another: a copy of its own. */
+static IrVal copy_record(Lower *L, IrVal from, const Type *t)
+{
+	int size = (t->size + 7) & ~7;
+	int off = frame_slot(L, size);
+	for (int k = 0; k < size; k += 8) {
+		IrInsn *ld = ir_emit(L->f, IR_FRAME_LOAD);
+		ld->dst = new_vreg(L);
+		ld->off = (int)from.imm + k;
+		ld->size = 8;
+		frame_store(L, off + k, 8, reg(ld->dst));
+	}
+	return (IrVal){ .remat = REMAT_FRAME, .imm = off };
+}
+
+static bool is_record_slot(IrVal v)
+{
+	return v.remat == REMAT_FRAME && !v.vreg;
+}
+
+/* (. e :f) of a record value */
+static IrVal frame_field(Lower *L, IrVal slot, const Field *f)
+{
+	IrInsn *ld = ir_emit(L->f, IR_FRAME_LOAD);
+	ld->dst = new_vreg(L);
+	ld->off = (int)slot.imm + f->offset;
+	ld->size = f->type->size;
+	if (f->type->kind == TY_INT && f->type->is_signed)
+		return wrap(L, reg(ld->dst), f->type);
+	IrVal r = reg(ld->dst);
+	if (f->type->kind == TY_INT && f->type->size < 8)
+		r.bits = f->type->size * 8;
+	return r;
+}
+
 static bool memory_width_ok(Lower *L, Node *n, int size, int64_t off)
 {
 	if (size != 1 && size != 2 && size != 4 && size != 8) {
@@ -828,9 +902,118 @@ static FrameMark bind_arguments(Lower *L, Node *n)
 	return enter_stack_area(L, fn);
 }
 
+/* A helper call of libbpf's name; its result, or imm(0). */
+static IrVal call_helper(Lower *L, const char *name, const IrVal *args, int nargs)
+{
+	IrInsn *in = ir_emit(L->f, IR_CALL);
+	memcpy(in->args, args, sizeof(*args) * (size_t)nargs);
+	in->nargs = nargs;
+	in->imm = helper_by_name(name)->id;
+	in->dst = new_vreg(L);
+	return reg(in->dst);
+}
+
+static void atomic_add(Lower *L, IrVal ptr, IrVal v, int size)
+{
+	IrInsn *in = ir_emit(L->f, IR_STORE);
+	in->a = ptr;
+	in->b = in_reg(L, v);
+	in->size = size;
+	in->not_ctx = true;
+	in->atomic_add = true;
+}
+
+/* (printk "fmt" a b), LANGUAGE.md 10.5: bpf_trace_printk(fmt, size, a, b).
+ * libbpf's bpf_printk keeps the format in .rodata; the helper takes any
+ * readable memory, so here it is built in a frame slot, 8 bytes a store,
+ * NUL-terminated (the kernel parses it at run time and wants the NUL
+ * within size). */
+static IrVal lower_printk(Lower *L, Node *n)
+{
+	const char *fmt = n->printk_format;
+	size_t len = strlen(fmt) + 1;
+	size_t size = (len + 7) & ~(size_t)7;
+	if (size > 256) {
+		unsupported(L, n->span, "printk formats over 255 bytes");
+		return imm(0);
+	}
+	IrVal args[5];
+	int nargs = n->args.len;
+	for (int i = 0; i < nargs; i++)
+		args[2 + i] = lower(L, n->args.items[i]);
+	int off = frame_slot(L, (int)size);
+	for (size_t k = 0; k < size; k += 8) {
+		uint64_t word = 0;
+		for (size_t j = 0; j < 8 && k + j < len; j++)
+			word |= (uint64_t)(unsigned char)fmt[k + j] << (8 * j);
+		frame_store(L, off + (int)k, 8, imm((int64_t)word));
+	}
+	args[0] = (IrVal){ .remat = REMAT_FRAME, .imm = off };
+	args[1] = imm((int64_t)len);
+	call_helper(L, "trace_printk", args, 2 + nargs);
+	return imm(0);
+}
+
+/* (map/incr! m k n), LANGUAGE.md 10.7, as the C backend writes it
+ * (emit_c_idioms.c): a lookup and an atomic add in place; when the key
+ * is absent, an insert with BPF_NOEXIST, and when that fails (another CPU
+ * inserted first), one more lookup and add. */
+static IrVal lower_map_incr(Lower *L, Node *n)
+{
+	Node **a = (Node **)n->args.items;
+	const MapDecl *md = a[0]->ref_map;
+	Type *kt = md->key, *vt = md->value;
+	if (map_index(L, md) < 0 || !kt) {
+		unsupported(L, n->span, "map/incr! on this map");
+		return imm(0);
+	}
+	IrVal key;
+	if (a[1]->type && a[1]->type->kind == TY_PTR) {
+		key = in_reg(L, lower(L, a[1]));
+	} else if (a[1]->type && a[1]->type->kind == TY_RECORD) {
+		key = lower(L, a[1]); /* a record value: its slot (10.4) */
+	} else {
+		IrVal k = lower(L, a[1]);
+		int off = frame_slot(L, kt->size);
+		IrInsn *st = ir_emit(L->f, IR_FRAME_STORE);
+		st->off = off;
+		st->size = kt->size;
+		st->b = k;
+		key = (IrVal){ .remat = REMAT_FRAME, .imm = off };
+	}
+	IrVal amount = in_reg(L, lower(L, a[2]));
+	int value_off = frame_slot(L, vt->size);
+	IrInsn *st = ir_emit(L->f, IR_FRAME_STORE);
+	st->off = value_off;
+	st->size = vt->size;
+	st->b = amount;
+	IrVal map = { .remat = REMAT_MAP, .imm = map_index(L, md) };
+	IrVal lookup_args[2] = { map, key };
+	IrVal insert_args[4] = { map, key, { .remat = REMAT_FRAME, .imm = value_off }, imm(BPF_NOEXIST) };
+	int insert = new_label(L), done = new_label(L);
+	IrVal entry = call_helper(L, "map_lookup_elem", lookup_args, 2);
+	jcc(L, BPF_JEQ, entry, imm(0), insert);
+	atomic_add(L, entry, amount, vt->size);
+	jump(L, done);
+	label(L, insert);
+	IrVal failed = call_helper(L, "map_update_elem", insert_args, 4);
+	jcc(L, BPF_JEQ, failed, imm(0), done);
+	entry = call_helper(L, "map_lookup_elem", lookup_args, 2);
+	jcc(L, BPF_JEQ, entry, imm(0), done);
+	atomic_add(L, entry, amount, vt->size);
+	label(L, done);
+	return imm(0);
+}
+
 static IrVal lower_call(Lower *L, Node *n)
 {
 	Node **a = (Node **)n->args.items;
+	if (n->callee_kind == CALLEE_MAP_INCR)
+		return lower_map_incr(L, n);
+	if (n->callee_kind == CALLEE_RECORD)
+		return lower_record_value(L, n);
+	if (n->callee_kind == CALLEE_PRINTK)
+		return lower_printk(L, n);
 	if (n->callee_kind == CALLEE_BUILTIN) {
 		const Type *w = n->builtin_type;
 		switch (n->builtin) {
@@ -885,7 +1068,14 @@ static IrVal lower_call(Lower *L, Node *n)
 	for (int i = 0; i < nargs; i++) {
 		Node *arg = a[i];
 		Type *copy = n->callee_kind == CALLEE_HELPER ? helper_by_value_type(n, i) : NULL;
-		if (copy && !(arg->type && arg->type->kind == TY_PTR)) {
+		if (copy && arg->type && arg->type->kind == TY_RECORD) {
+			/* a record value: its slot's address (10.4) */
+			args[i] = lower(L, arg);
+			if (!is_record_slot(args[i])) {
+				unsupported(L, arg->span, "this record argument");
+				return imm(0);
+			}
+		} else if (copy && !(arg->type && arg->type->kind == TY_PTR)) {
 			if (copy->kind != TY_INT && copy->kind != TY_BOOL) {
 				unsupported(L, arg->span, "by-value arguments of record type");
 				return imm(0);
@@ -1268,6 +1458,8 @@ static IrVal lower(Lower *L, Node *n)
 			return imm(0);
 		}
 		IrVal base = lower(L, n->lhs);
+		if (n->lhs->type && n->lhs->type->kind == TY_RECORD && is_record_slot(base))
+			return frame_field(L, base, f);
 		if (!memory_width_ok(L, n, field_size(f), f->offset))
 			return imm(0);
 		return load(L, base, f->offset, f->type, field_size(f));
@@ -1290,6 +1482,10 @@ static IrVal lower(Lower *L, Node *n)
 		Field *f = n->lhs->field;
 		IrVal base = lower(L, n->lhs->lhs);
 		IrVal v = lower(L, n->rhs);
+		if (n->lhs->lhs->type && n->lhs->lhs->type->kind == TY_RECORD && is_record_slot(base)) {
+			frame_store(L, (int)base.imm + f->offset, f->type->size, v);
+			return imm(0);
+		}
 		if (memory_width_ok(L, n, field_size(f), f->offset))
 			store(L, base, f->offset, field_size(f), v,
 			      n->lhs->lhs->type && n->lhs->lhs->type->kind == TY_PTR &&
@@ -1395,7 +1591,7 @@ static IrFunc *lower_function(Lower *L, FnDecl *fn)
 	for (int i = 0; i < fn->nparams && i < 5; i++) {
 		if (fn->params[i]->var)
 			set_var(L, fn->params[i]->var, reg(first + i));
-		if (fn->is_entry && L->nm->m->program->kind->kind == PK_FLOW_DISSECTOR) {
+		if (fn->is_entry && fn_program(L->nm->m, fn)->kind->kind == PK_FLOW_DISSECTOR) {
 			/* the parameter is the keys: skb->flow_keys, as in the C */
 			IrVal keys = load(L, reg(first + i), offsetof(struct __sk_buff, flow_keys),
 					  ty_u64, 8);
@@ -1468,6 +1664,13 @@ NativeModule *native_lower(const Module *m)
 	nm->has_entry = m->entry != NULL;
 	if (m->entry)
 		fn_index(&L, m->entry);
+	/* several programs (defprog, 10.3): each an entry of its own */
+	for (int i = 0; i < m->decls.len; i++) {
+		Decl *d = m->decls.items[i];
+		if (d->kind == D_FN && d->u.fn->prog && d->u.fn->is_entry)
+			fn_index(&L, d->u.fn);
+	}
+	nm->nentries = L.fns.len;
 	/* exported defns are global functions, lowered whether or not the
 	 * entry calls them: hand-written C may */
 	for (int i = 0; i < m->decls.len; i++) {

@@ -268,7 +268,7 @@ static void forward_globals(IrFunc *f)
 		case IR_LOAD:
 		case IR_STORE: {
 			int g = in->a.vreg ? global_of[in->a.vreg] - 1 : -1;
-			if (g < 0 || in->off != 0 || in->a.remat)
+			if (g < 0 || in->off != 0 || in->a.remat || in->atomic_add)
 				break;
 			Known *k = &known[g];
 			if (in->op == IR_STORE && k->has_value && k->size == in->size &&
@@ -798,7 +798,7 @@ void native_drop_uncalled(NativeModule *nm)
 	bool *kept = calloc((size_t)nm->nfuncs + 1, sizeof(bool));
 	int *work = malloc(sizeof(int) * (size_t)(nm->nfuncs + 1)), n = 0;
 	for (int i = 0; i < nm->nfuncs; i++) {
-		if ((nm->has_entry && i == 0) || nm->funcs[i]->decl->exported) {
+		if (i < nm->nentries || nm->funcs[i]->decl->exported) {
 			kept[i] = true;
 			work[n++] = i;
 		}

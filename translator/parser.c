@@ -16,6 +16,7 @@
  * and the form is left out of the module. The caller should not run the
  * checker after syntax errors: references to a left-out defn would only
  * produce follow-on errors. */
+#include <ctype.h>
 #include <string.h>
 
 #include "vbpf2c.h"
@@ -902,6 +903,55 @@ static FormParser find_special_form(const char *name)
 	return NULL;
 }
 
+/* (Event :pid p :ts t): a record value, LANGUAGE.md 10.4. A call of
+ * callee kind CALLEE_RECORD once checked; the field names in record_init,
+ * their values in args. */
+static Node *parse_record_value(Parser *p, Sexp *s)
+{
+	Node *n = new_node(N_CALL, s->span);
+	n->name = s->items[0]->text;
+	n->name_span = s->items[0]->span;
+	RecordInit *ri = arena_alloc(sizeof(*ri));
+	int max = s->nitems / 2;
+	ri->names = arena_alloc(sizeof(*ri->names) * (size_t)(max + 1));
+	ri->spans = arena_alloc(sizeof(*ri->spans) * (size_t)(max + 1));
+	n->record_init = ri;
+	bool ok = true;
+	for (int i = 1; i < s->nitems; i += 2) {
+		Sexp *key = s->items[i];
+		if (key->kind != SX_KEYWORD) {
+			diag_error(key->span, "expected a field name like :%s, found `%s`", "pid", render(key));
+			diag_hint("a record value is written (%s :field value ...)", n->name);
+			return NULL;
+		}
+		if (i + 1 >= s->nitems) {
+			diag_error(key->span, "field :%s has no value", key->text);
+			return NULL;
+		}
+		Node *v = parse_expr(p, s->items[i + 1]);
+		ok &= v != NULL;
+		ri->names[ri->n] = key->text;
+		ri->spans[ri->n] = key->span;
+		ri->n++;
+		vec_push(&n->args, v);
+	}
+	return ok ? n : NULL;
+}
+
+/* (sizeof :Event): a literal once the checker knows the layout. */
+static Node *parse_sizeof(Sexp *s)
+{
+	if (s->nitems != 2) {
+		expect_operands(s, 1, "(sizeof :Record)");
+		return NULL;
+	}
+	Node *n = new_node(N_CALL, s->span);
+	n->name = "sizeof";
+	n->name_span = s->items[0]->span;
+	n->builtin_type = parse_type(s->items[1], 0);
+	return n->builtin_type ? n : NULL;
+}
+
 /* call = '(' NAME {expr} ')'   NAME: f, bpf/helper or bpf:helper */
 static Node *parse_list(Parser *p, Sexp *s)
 {
@@ -924,6 +974,22 @@ static Node *parse_list(Parser *p, Sexp *s)
 	FormParser special = find_special_form(head->text);
 	if (special)
 		return special(p, s);
+	/* LANGUAGE.md 10.5: the one place a string is an operand */
+	if (strcmp(head->text, "printk") == 0 && s->nitems >= 2 && s->items[1]->kind == SX_STRING) {
+		Node *n = new_node(N_CALL, s->span);
+		n->name = "printk";
+		n->name_span = s->items[1]->span; /* the format: where its errors point */
+		n->callee_kind = CALLEE_PRINTK;
+		n->printk_format = s->items[1]->text;
+		return parse_args(p, s, 2, &n->args) ? n : NULL;
+	}
+	/* extensions (LANGUAGE.md 10.4): a keyword operand is no core call */
+	if (s->nitems >= 2 && s->items[1]->kind == SX_KEYWORD) {
+		if (isupper((unsigned char)head->text[0]))
+			return parse_record_value(p, s);
+		if (strcmp(head->text, "sizeof") == 0)
+			return parse_sizeof(s);
+	}
 	Node *n = new_node(N_CALL, s->span);
 	n->name = normalise_qualified(head->text);
 	n->name_span = head->span;
@@ -982,6 +1048,8 @@ static Decl *new_decl(DeclKind kind, Sexp *form)
 }
 
 /* program = '(' 'program' KW [STRING] ')' */
+static ProgramDecl *parse_kind_attach(Sexp *form, int at, bool has_attach);
+
 static Decl *parse_program(Parser *p, Sexp *form)
 {
 	if (p->seen_program) {
@@ -995,7 +1063,19 @@ static Decl *parse_program(Parser *p, Sexp *form)
 		diag_error(form->span, "program is written (program :kind) or (program :kind \"attach\")");
 		return NULL;
 	}
-	Sexp *kind = form->items[1];
+	ProgramDecl *pd = parse_kind_attach(form, 1, form->nitems == 3);
+	if (!pd)
+		return NULL;
+	Decl *d = new_decl(D_PROGRAM, form);
+	d->u.program = pd;
+	return d;
+}
+
+/* :KIND at form->items[at], and the attach string after it when
+ * has_attach: a (program ...) or a (defprog ...). */
+static ProgramDecl *parse_kind_attach(Sexp *form, int at, bool has_attach)
+{
+	Sexp *kind = form->items[at];
 	if (kind->kind != SX_KEYWORD) {
 		diag_error(kind->span, "expected a program kind like :xdp, found `%s`", render(kind));
 		return NULL;
@@ -1014,8 +1094,8 @@ static Decl *parse_program(Parser *p, Sexp *form)
 	ProgramDecl *pd = arena_alloc(sizeof(*pd));
 	pd->kind = info;
 	pd->span = form->span;
-	if (form->nitems == 3) {
-		Sexp *attach = form->items[2];
+	if (has_attach) {
+		Sexp *attach = form->items[at + 1];
 		if (attach->kind != SX_STRING) {
 			diag_error(attach->span, "the attach point must be a string, found `%s`",
 				   render(attach));
@@ -1036,8 +1116,38 @@ static Decl *parse_program(Parser *p, Sexp *form)
 		diag_hint("for example (program :%s \"%s\")", info->name, example);
 		return NULL;
 	}
-	Decl *d = new_decl(D_PROGRAM, form);
-	d->u.program = pd;
+	return pd;
+}
+
+static Decl *parse_defn(Parser *p, Sexp *form);
+
+/* defprog = '(' 'defprog' NAME :KIND ["attach"] [param :type ...] :ret body ... ')'
+ * (LANGUAGE.md 10.3): a defn that is a program of its own, with its own
+ * section. Parsed as the defn it would be without the kind and attach. */
+static Decl *parse_defprog(Parser *p, Sexp *form)
+{
+	if (form->nitems < 3 || form->items[2]->kind != SX_KEYWORD) {
+		diag_error(form->span, "defprog is written (defprog name :kind [\"attach\"] [ctx :Context] :ret-type body ...)");
+		return NULL;
+	}
+	bool has_attach = form->nitems > 3 && form->items[3]->kind == SX_STRING;
+	ProgramDecl *pd = parse_kind_attach(form, 2, has_attach);
+	if (!pd)
+		return NULL;
+	int skip = has_attach ? 2 : 1;
+	Sexp defn = *form;
+	defn.nitems = form->nitems - skip;
+	defn.items = arena_alloc(sizeof(*defn.items) * (size_t)defn.nitems);
+	defn.items[0] = form->items[0];
+	defn.items[1] = form->items[1];
+	for (int i = 2; i < defn.nitems; i++)
+		defn.items[i] = form->items[i + skip];
+	Decl *d = parse_defn(p, &defn);
+	if (!d)
+		return NULL;
+	d->u.fn->prog = pd;
+	d->u.fn->span = form->span;
+	d->span = form->span;
 	return d;
 }
 
@@ -1144,6 +1254,21 @@ static Decl *parse_defmap(Parser *p, Sexp *form)
 			ok &= parse_flag(opt, value, &md->pinned);
 		} else if (!strcmp(opt->text, "extern")) {
 			ok &= parse_flag(opt, value, &md->is_extern);
+		} else if (!strcmp(opt->text, "init")) {
+			/* :init [prog_a prog_b] (LANGUAGE.md 10.3) */
+			if (value->kind != SX_VECTOR) {
+				diag_error(value->span, "option :init takes a vector of program names, e.g. [prog_a prog_b]");
+				ok = false;
+				continue;
+			}
+			md->init_names = arena_alloc(sizeof(*md->init_names) * (size_t)(value->nitems + 1));
+			md->init_spans = arena_alloc(sizeof(*md->init_spans) * (size_t)(value->nitems + 1));
+			for (int k = 0; k < value->nitems; k++) {
+				const char *name = expect_name(value->items[k], "a program name");
+				ok &= name != NULL;
+				md->init_names[md->ninit] = name;
+				md->init_spans[md->ninit++] = value->items[k]->span;
+			}
 		} else if (!strcmp(opt->text, "flags")) {
 			if (value->kind != SX_INT || value->negative || value->value > UINT32_MAX) {
 				diag_error(value->span, "option :flags takes an unsigned 32-bit integer");
@@ -1152,7 +1277,7 @@ static Decl *parse_defmap(Parser *p, Sexp *form)
 			md->flags = value->value;
 		} else {
 			diag_error(opt->span, "unknown defmap option :%s", opt->text);
-			diag_hint("the options are :pinned true, :flags N and :extern true");
+			diag_hint("the options are :pinned true, :flags N, :extern true and :init [prog ...]");
 			ok = false;
 		}
 	}
@@ -1464,7 +1589,7 @@ static const struct {
 	{ "program", parse_program },     { "defmap", parse_defmap },
 	{ "defglobal", parse_defglobal }, { "defconst", parse_defglobal },
 	{ "deftype", parse_deftype },     { "extern", parse_extern },
-	{ "defn", parse_defn },           { "ns", parse_ns },
+	{ "defn", parse_defn },           { "defprog", parse_defprog },           { "ns", parse_ns },
 	{ "import", parse_import },       { "license", parse_license },
 	{ "export", parse_export },
 };

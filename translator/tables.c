@@ -318,6 +318,11 @@ static const struct {
 
 char helper_by_value_arg(const Node *call, int i, int *map_arg)
 {
+	/* (map/incr! m k n): the key, and the amount the insert stores */
+	if (call->callee_kind == CALLEE_MAP_INCR) {
+		*map_arg = 0;
+		return i == 1 ? 'k' : i == 2 ? 'v' : 0;
+	}
 	if (call->callee_kind != CALLEE_HELPER || !call->callee_extern)
 		return 0;
 	const char *h = call->callee_extern->name;

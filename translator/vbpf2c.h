@@ -400,6 +400,10 @@ typedef enum CalleeKind {
 	CALLEE_C,        /* extern c:name, defined in hand-written BPF C */
 	CALLEE_BUILTIN,  /* load_uN, store_uN, stack_*, be/le */
 	CALLEE_KERNEL,   /* k/exists? k/read-str k/arg (LANGUAGE.md 11) */
+	CALLEE_MAP_INCR, /* (map/incr! m k n), LANGUAGE.md 10.7 */
+	CALLEE_RECORD,   /* (Rec :f v ...), a record value, LANGUAGE.md 10.4 */
+	CALLEE_PRINTK,   /* (printk "fmt" args...), LANGUAGE.md 10.5; set by
+	                  * the parser, which alone sees the string */
 } CalleeKind;
 
 typedef enum Builtin {
@@ -488,10 +492,24 @@ struct Node {
 		struct {                        /* N_CALL (checker) */
 			FnDecl *callee_fn;
 			struct ExternDecl *callee_extern;
-			Type *builtin_type;     /* width of load/store/be/le */
+			Type *builtin_type;     /* width of load/store/be/le;
+			                         * (sizeof :T): T (parser) */
+			union {
+				struct RecordInit *record_init; /* (Rec :f v ...) (parser) */
+				const char *printk_format;      /* CALLEE_PRINTK (parser) */
+			};
 		};
 	};
 };
+
+/* (Event :pid p :ts t): the fields named, in source order; args holds the
+ * values. LANGUAGE.md 10.4. */
+typedef struct RecordInit {
+	int n;
+	const char **names;
+	Span *spans;
+	Field **fields;                 /* checker */
+} RecordInit;
 
 /* A local value: parameter, let binding, pattern binding or loop variable. */
 struct Var {
@@ -528,6 +546,11 @@ struct MapDecl {
 	uint64_t max_entries;
 	uint64_t flags;                 /* extension: :flags N */
 	bool pinned, is_extern;         /* extension: :pinned true, :extern true */
+	/* extension 10.3: a prog_array's :init [prog_a prog_b], slots 0, 1... */
+	const char **init_names;
+	Span *init_spans;
+	int ninit;
+	FnDecl **init_progs;            /* checker: the defprogs named */
 };
 
 typedef struct GlobalDecl {
@@ -577,6 +600,8 @@ struct FnDecl {
 	int nparams;
 	Type *ret;
 	Node *body;                     /* one N_DO of the body forms */
+	ProgramDecl *prog;              /* (defprog ...): its kind and attach
+	                                 * string (LANGUAGE.md 10.3); NULL for defn */
 	bool is_entry;                  /* checker: gets SEC() */
 	bool exported;                  /* checker: named by (export ...), global in C */
 	int call_depth;                 /* checker: longest call chain below */
@@ -615,6 +640,15 @@ typedef struct Module {
 	Vec comments;                   /* Comment*, source order (parse_file) */
 } Module;
 
+/* The program a function is the entry of: its defprog's, else the file's
+ * (program ...) for its entry; NULL for other functions. */
+static inline const ProgramDecl *fn_program(const Module *m, const FnDecl *fn)
+{
+	if (fn && fn->prog)
+		return fn->prog;
+	return fn && fn->is_entry ? m->program : NULL;
+}
+
 /* Remembers the first construct the native backend refuses. */
 static inline void module_refuse_native(Module *m, Span at, const char *what)
 {
@@ -631,6 +665,27 @@ char helper_by_value_arg(const Node *call, int i, int *map_arg);
 /* The type of that argument's stack copy: the map's key or value type when
  * the map is known, else the argument's own; NULL when not by value. */
 Type *helper_by_value_type(const Node *call, int i);
+
+/* LANGUAGE.md 10.7 map idioms (map_idioms.c). */
+typedef enum MapIdiomKind { MI_GET, MI_PUT, MI_DEL, MI_INCR } MapIdiomKind;
+typedef struct MapIdiom {
+	const char *name;        /* "map/get" */
+	const char *helper;      /* the helper it is: "map_lookup_elem"; NULL
+	                          * for map/incr!, which is several */
+	int nargs;               /* in the source */
+	MapIdiomKind kind;
+	int helper_nargs;        /* of that helper: map/put! adds BPF_ANY */
+} MapIdiom;
+const MapIdiom *map_idiom_by_name(const char *name);
+/* The helper declaration the idiom stands for, typed with map's key and
+ * value types (map/get, map/put!, map/del!). */
+ExternDecl *map_idiom_extern(const MapIdiom *mi, const MapDecl *map, Span at);
+
+/* LANGUAGE.md 10.5 (printk.c): checks the format of (printk "fmt" args...)
+ * against the arguments, at most 3, as clang's -Wformat would; sets
+ * types[i] to the type conversion i expects (for literal arguments).
+ * Returns the number of conversions, or -1 after reporting at fmt_at. */
+int printk_conversions(const char *fmt, Span fmt_at, Type **types, int max);
 
 /* ---- parser (parser.c) ------------------------------------------------ */
 
@@ -767,6 +822,14 @@ int cmd_compare(const Module *m, const char *clang_object, const char *clang_mis
 /* Compiles source to a BPF object by running this executable with -c
  * (compile_args: -I/-D/--clang=/--backend=/--license= as given). */
 bool cmd_compile(const char *source, const char *object, char **compile_args, int nargs);
+/* Reads and checks source quietly (diagnostics are the compiler's to
+ * give): the module, or NULL; text keeps the source (sb_free it, and
+ * arena_reset, when done). (cmd_events.c) */
+Module *cmd_read_module(const char *source, StrBuf *text);
+/* A BTF of the records source sends as events, for the runtime's event
+ * printer (vbpf_events__set_records); NULL when there are none. Resets
+ * the arena. (cmd_events.c) */
+struct btf *cmd_event_records(const char *source);
 
 typedef enum LinkInputKind { LINK_INPUT_VAISTO, LINK_INPUT_C, LINK_INPUT_OBJECT } LinkInputKind;
 

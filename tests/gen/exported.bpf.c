@@ -60,7 +60,6 @@ int handler(struct xdp_md *ctx)
 {
 #line 27 "exported.va"
 	__u32 len = ctx->data_end - ctx->data;
-#line 29 "exported.va"
 	__u32 key = 0;
 	struct Window *w;
 

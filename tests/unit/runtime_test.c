@@ -363,3 +363,31 @@ Test(runtime_print, records_by_field_names)
 	free(text);
 	btf__free(b);
 }
+
+/* A record missing from the object's BTF is found among the records set
+ * with vbpf_events__set_records (what vbpf2c knows from the source). */
+Test(runtime_print, records_set_aside)
+{
+	struct btf *object = btf__new_empty();
+	btf__add_int(object, "unsigned int", 4, 0);
+	struct btf *records = btf__new_empty();
+	int u16 = btf__add_int(records, "__u16", 2, 0);
+	int ev = btf__add_struct(records, "Ports", 4);
+	btf__add_field(records, "sport", u16, 0, 0);
+	btf__add_field(records, "dport", u16, 16, 0);
+	cr_assert(ev > 0);
+	unsigned char data[4] = { 0x40, 0x9c, 80, 0 };
+	struct vbpf_event event = { data, sizeof(data) };
+	char *text = NULL;
+	size_t len = 0;
+	FILE *out = open_memstream(&text, &len);
+	cr_assert_not(vbpf_event__print_record(&event, object, out));
+	vbpf_events__set_records(records);
+	cr_assert(vbpf_event__print_record(&event, object, out));
+	vbpf_events__set_records(NULL);
+	fclose(out);
+	cr_assert_str_eq(text, "sport=40000 dport=80");
+	free(text);
+	btf__free(records);
+	btf__free(object);
+}
