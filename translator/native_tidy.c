@@ -349,6 +349,31 @@ static bool is_low_mask(const IrInsn *in)
 	       in->b.imm > 0 && (m & (m + 1)) == 0;
 }
 
+/* If w is a wrap to a type (native_lower.c's wrap(): a 32-bit move, a
+ * low mask, or a shift left and arithmetic shift right by one amount),
+ * the low bits it keeps, and in *from the value it wraps; else 0. The
+ * shift pair's operand must be set once, so that it holds the same value
+ * where the wrap is. defs/def_at: how often and where each register is
+ * set. */
+static int wrap_source(const IrFunc *f, const IrInsn *w, const int *defs, const int *def_at,
+		       IrVal *from)
+{
+	*from = w->a;
+	if (w->op == IR_ZEXT32)
+		return 32;
+	if (is_low_mask(w))
+		return bits_read(w, 0);
+	if (w->op == IR_ALU && w->alu == BPF_ARSH && !w->b.vreg && w->a.vreg && defs[w->a.vreg] == 1) {
+		const IrInsn *up = &f->insns[def_at[w->a.vreg]];
+		if (up->op == IR_ALU && up->alu == BPF_LSH && !up->b.vreg && up->b.imm == w->b.imm &&
+		    w->b.imm > 0 && w->b.imm < 64 && (!up->a.vreg || defs[up->a.vreg] == 1)) {
+			*from = up->a;
+			return 64 - (int)w->b.imm;
+		}
+	}
+	return 0;
+}
+
 /* A wrap to a type (native_lower.c's wrap(): a 32-bit move, a mask, a
  * shift left and arithmetic shift right) changes none of its operand's
  * low bits it keeps. An instruction that reads no more of its operand
@@ -372,22 +397,8 @@ static void skip_wraps(IrFunc *f)
 			IrVal *op = k == 0 ? &in->a : &in->b;
 			int want = bits_read(in, k);
 			while (want < 64 && op->vreg && !op->remat && defs[op->vreg] == 1) {
-				const IrInsn *w = &f->insns[def_at[op->vreg]];
-				IrVal from = w->a;
-				int kept = 0;
-				if (w->op == IR_ZEXT32)
-					kept = 32;
-				else if (is_low_mask(w))
-					kept = bits_read(w, 0);
-				else if (w->op == IR_ALU && w->alu == BPF_ARSH && !w->b.vreg && w->a.vreg &&
-					 defs[w->a.vreg] == 1) {
-					const IrInsn *up = &f->insns[def_at[w->a.vreg]];
-					if (up->op == IR_ALU && up->alu == BPF_LSH && !up->b.vreg &&
-					    up->b.imm == w->b.imm && w->b.imm > 0 && w->b.imm < 64) {
-						kept = 64 - (int)w->b.imm;
-						from = up->a;
-					}
-				}
+				IrVal from;
+				int kept = wrap_source(f, &f->insns[def_at[op->vreg]], defs, def_at, &from);
 				if (!kept || want > kept || from.remat || (from.vreg && defs[from.vreg] != 1))
 					break;
 				*op = (IrVal){ .vreg = from.vreg, .imm = from.imm };
@@ -464,21 +475,8 @@ static void drop_undemanded_wraps(IrFunc *f)
 		IrInsn *w = &f->insns[i];
 		if (!w->dst)
 			continue;
-		IrVal from = w->a;
-		int kept = 0;
-		if (w->op == IR_ZEXT32)
-			kept = 32;
-		else if (is_low_mask(w))
-			kept = bits_read(w, 0);
-		else if (w->op == IR_ALU && w->alu == BPF_ARSH && !w->b.vreg && w->a.vreg &&
-			 defs[w->a.vreg] == 1) {
-			const IrInsn *up = &f->insns[def_at[w->a.vreg]];
-			if (up->op == IR_ALU && up->alu == BPF_LSH && !up->b.vreg && up->b.imm == w->b.imm &&
-			    w->b.imm > 0 && w->b.imm < 64 && (!up->a.vreg || defs[up->a.vreg] == 1)) {
-				kept = 64 - (int)w->b.imm;
-				from = up->a;
-			}
-		}
+		IrVal from;
+		int kept = wrap_source(f, w, defs, def_at, &from);
 		if (!kept || demand[w->dst] > kept || from.remat)
 			continue;
 		int dst = w->dst;
