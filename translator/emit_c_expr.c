@@ -244,6 +244,9 @@ bool has_effects(const Node *n)
 		     n->builtin != BI_STACK_STORE) ||
 		    n->callee_kind == CALLEE_RECORD)
 			return any_effects(&n->args);
+		/* k/arg and k/exists? only read; k/read-str writes its destination */
+		if (n->callee_kind == CALLEE_KERNEL && strcmp(n->name, "k/read-str") != 0)
+			return any_effects(&n->args);
 		return true;
 	case N_SET:
 	case N_FOR:
