@@ -470,6 +470,9 @@ void count(Emitter *E, const Node *n, bool discard)
 				count(E, n->args.items[i], true);
 			return;
 		}
+		if (n->callee_kind == CALLEE_KERNEL && strcmp(n->name, "k/exists?") == 0 &&
+		    !core_exists_reads_base(n->args.items[n->args.len - 1]))
+			return; /* only the type is read (emit_core_exists) */
 		for (int i = 0; i < n->args.len; i++) {
 			if (!count_by_value_var(E, n, i))
 				count(E, n->args.items[i], false);
@@ -1941,8 +1944,11 @@ static CExpr lower_kernel_call(Emitter *E, Node *n)
 				       ((Node *)n->args.items[1])->value),
 			  PREC_UNARY);
 	}
-	const char *base = lower_value(E, (Node *)core_chain_base(chain)).s;
-	if (strcmp(n->name, "k/exists?") == 0)
+	bool exists = strcmp(n->name, "k/exists?") == 0;
+	const char *base = exists && !core_exists_reads_base(chain)
+				   ? NULL
+				   : lower_value(E, (Node *)core_chain_base(chain)).s;
+	if (exists)
 		return cx(emit_core_exists(chain, base), PREC_POSTFIX);
 	/* the destination is an array field: its address, so that the macro's
 	 * sizeof(*dst) is the array's size */

@@ -138,6 +138,16 @@ const char *emit_core_exists(const Node *n, const char *base)
 	return arena_printf("bpf_core_field_exists(((%s)0)->%s)", start->lhs->type->c_name, acc + last);
 }
 
+/* Does emit_core_exists write base? Behind a pointer it names the struct
+ * by a null pointer instead, and base is no use of its variable. */
+bool core_exists_reads_base(const Node *n)
+{
+	size_t last;
+	const Node *start;
+	accessors(n, &last, &start);
+	return last == 0;
+}
+
 const char *emit_core_read_str(const char *dst, const Node *n, const char *base)
 {
 	size_t last;

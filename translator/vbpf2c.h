@@ -725,6 +725,7 @@ bool is_kernel_member(const Node *n);
 const Node *core_chain_base(const Node *n);
 const char *emit_core_read(const Node *n, const char *base);
 const char *emit_core_exists(const Node *n, const char *base);
+bool core_exists_reads_base(const Node *n);
 const char *emit_core_read_str(const char *dst, const Node *n, const char *base);
 
 /* Pieces of the C that the header (emit_h.c) repeats word for word, so the
