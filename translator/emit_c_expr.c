@@ -692,6 +692,14 @@ CExpr field_value(Emitter *E, Node *n, bool as_pointer)
 		/* LANGUAGE.md 11: a CO-RE read (emit_kernel.c) */
 		E->uses_core = true;
 		const char *base = lower_value(E, (Node *)core_chain_base(n)).s;
+		const Node *holder;
+		const char *s = n->field->bitfield ? core_bitfield_struct(n, base, &holder) : NULL;
+		if (s) {
+			/* clang 14 cannot nest the pointer read in the bitfield read */
+			const char *name = new_local(E, holder->field->c_member);
+			add_var(E, line_of(n), c_decl(E, holder->type, name), name, s, false, false);
+			return cx(emit_core_read_bitfield(n, name), PREC_UNARY);
+		}
 		return cx(emit_core_read(n, base), n->field->bitfield ? PREC_UNARY : PREC_POSTFIX);
 	}
 	CExpr base = lower_value(E, n->lhs);
