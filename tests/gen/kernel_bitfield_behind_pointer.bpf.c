@@ -35,7 +35,8 @@ int BPF_PROG(on_exec, struct task_struct *t, __s32 old_pid)
 #line 14 "kernel_bitfield_behind_pointer.va"
 	struct task_struct *group_leader = BPF_CORE_READ(t, group_leader);
 #line 14 "kernel_bitfield_behind_pointer.va"
-	__u32 value = (__u32)BPF_CORE_READ_BITFIELD_PROBED(group_leader, in_execve);
+	__u32 value =
+		(__u32)BPF_CORE_READ_BITFIELD_PROBED(group_leader, in_execve);
 
 	(void)ctx;
 #line 14 "kernel_bitfield_behind_pointer.va"
