@@ -1145,17 +1145,41 @@ static bool constant_value(const Node *n, uint64_t *out)
  * cast when n is a constant whose value `to` cannot hold: clang
  * -Wconstant-conversion refuses the implicit conversion (`__s8 v = 255;`),
  * the cast means the same. */
-CExpr narrow_constant(const Node *n, CExpr v, const Type *to, const char *spelling)
+static bool constant_misfits(const Node *n, const Type *to)
 {
 	uint64_t c;
-	if (!is_int_type(to) || !constant_value(n, &c))
-		return v;
+	if (!n || !is_int_type(to) || !constant_value(n, &c))
+		return false;
 	bool negative = n->type->is_signed && (int64_t)c < 0;
 	/* int and wider change sign without this warning (-Wsign-conversion
 	 * is not in -Wall -Wextra): `__u32 x = -1` stays as written */
 	const Type *other = to->size == 4 ? (to->is_signed ? ty_u32 : ty_i32) :
 			    to->size == 8 ? (to->is_signed ? ty_u64 : ty_i64) : to;
-	if (int_fits(to, c, negative) || int_fits(other, c, negative))
+	return !int_fits(to, c, negative) && !int_fits(other, c, negative);
+}
+
+/* Is n written as a C conditional with a constant arm `to` cannot hold?
+ * clang -Wconstant-conversion looks into the arms of ?: as well. */
+static bool arm_misfits(const Node *n, const Type *to)
+{
+	if (!n)
+		return false;
+	switch (n->kind) {
+	case N_IF:
+		return constant_misfits(n->then, to) || constant_misfits(n->els, to) ||
+		       arm_misfits(n->then, to) || arm_misfits(n->els, to);
+	case N_LET:
+		return arm_misfits(n->body, to);
+	case N_DO:
+		return n->args.len && arm_misfits(n->args.items[n->args.len - 1], to);
+	default:
+		return false;
+	}
+}
+
+CExpr narrow_constant(const Node *n, CExpr v, const Type *to, const char *spelling)
+{
+	if (!constant_misfits(n, to) && !arm_misfits(n, to))
 		return v;
 	return cx(arena_printf("(%s)%s", spelling ? spelling : to->c_name, cast_operand(v)), PREC_UNARY);
 }
