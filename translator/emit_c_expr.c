@@ -1052,6 +1052,10 @@ static bool is_constant_expr(const Node *n)
 		return is_constant_expr(n->lhs);
 	case N_BINOP:
 		return is_constant_expr(n->lhs) && is_constant_expr(n->rhs);
+	case N_CALL:
+		/* bpf_cpu_to_be64(K) folds; le is no call at all here */
+		return n->callee_kind == CALLEE_BUILTIN && (n->builtin == BI_BE || n->builtin == BI_LE) &&
+		       is_constant_expr(n->args.items[0]);
 	default:
 		return false;
 	}
