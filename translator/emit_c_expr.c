@@ -1403,6 +1403,31 @@ static bool promotes_past_int(BinOp op, const Type *t)
  *   (-Wtautological-constant-out-of-range-compare);
  * - (> (u64 g0) g2) of an :i8 g0: a signed operand of an unsigned
  *   comparison (-Wsign-compare). */
+/* Is n a call of a libbpf helper whose C result is an integer of the
+ * other signedness than t: `long bpf_map_update_elem(...)` of an extern
+ * declared :u64? Compared with a variable of t, clang -Wsign-compare
+ * refuses it, so the comparison converts it explicitly. */
+static bool helper_result_sign_differs(const Node *n, const Type *t)
+{
+	/* (u64 call) of a :u64 call writes no cast */
+	while (n && n->kind == N_CAST && n->lhs->type && type_equal(n->lhs->type, n->type))
+		n = value_tail(n->lhs);
+	if (!n || n->kind != N_CALL || n->callee_kind != CALLEE_HELPER || !n->callee_extern ||
+	    !n->callee_extern->helper || !n->callee_extern->helper->c_decl || !is_int_type(t))
+		return false;
+	const char *decl = n->callee_extern->helper->c_decl;
+	static const struct {
+		const char *prefix;
+		bool is_signed;
+	} results[] = { { "long ", true }, { "int ", true }, { "__s64 ", true }, { "__u64 ", false }, { "__u32 ", false } };
+	for (size_t i = 0; i < sizeof(results) / sizeof(*results); i++)
+		if (strncmp(decl, results[i].prefix, strlen(results[i].prefix)) == 0)
+			return results[i].is_signed != t->is_signed;
+	return false;
+}
+
+static bool is_constant_expr(const Node *n);
+
 static bool comparison_keeps_cast(BinOp op, const Node *cast, const Node *other)
 {
 	if (!binop_is_comparison(op) || cast->kind != N_CAST || !cast->lhs->type)
@@ -1560,6 +1585,12 @@ static CExpr lower_binop(Emitter *E, Node *n)
 		CExpr r = cx(arena_printf("(%s)(%s)", t->c_name, u->s), PREC_UNARY);
 		r.as_unsigned = u;
 		return r;
+	}
+	if (binop_is_comparison(op) && !is_constant_expr(n->lhs) && !is_constant_expr(n->rhs)) {
+		if (helper_result_sign_differs(value_tail(n->lhs), t) && !is_hoisted(E, n->lhs))
+			a = cx(arena_printf("(%s)%s", t->c_name, paren(a, PREC_UNARY)), PREC_UNARY);
+		if (helper_result_sign_differs(value_tail(n->rhs), t) && !is_hoisted(E, n->rhs))
+			b = cx(arena_printf("(%s)%s", t->c_name, paren(b, PREC_UNARY)), PREC_UNARY);
 	}
 	if (op == OP_EQ || op == OP_NE) {
 		const Node *ka = value_tail(n->lhs), *kb = value_tail(n->rhs);
