@@ -248,7 +248,12 @@ bool has_effects(const Node *n)
 		if (n->callee_kind == CALLEE_KERNEL && strcmp(n->name, "k/read-str") != 0)
 			return any_effects(&n->args);
 		return true;
-	case N_SET:
+	case N_SET: {
+		/* (set! g g) changes nothing, and lower_set writes nothing */
+		const Node *v = n->rhs;
+		return n->lhs || !n->ref_global || !v || v->kind != N_NAME || v->ref != REF_GLOBAL ||
+		       v->ref_global != n->ref_global;
+	}
 	case N_FOR:
 		return true;
 	default:
