@@ -1547,10 +1547,13 @@ static CExpr lower_binop(Emitter *E, Node *n)
 			CExpr bx = exact_value(E, n->rhs);
 			return cx(arena_printf("(%s)(%s << %s)", t->c_name, u.s, paren(bx, PREC_ADD)), PREC_UNARY);
 		}
-	} else if (is_shift && lhs_tail->kind == N_NAME && lhs_tail->ref == REF_KCONST && lhs_tail == n->lhs &&
+	} else if ((is_shift || ((op == OP_MUL || op == OP_ADD || op == OP_SUB) && is_constant_expr(n->rhs))) &&
+		   lhs_tail->kind == N_NAME && lhs_tail->ref == REF_KCONST && lhs_tail == n->lhs &&
 		   (t->size == 8 || !t->is_signed)) {
 		/* BPF_NOEXIST is an int in C: (bsr BPF_NOEXIST 33) of a :u64
-		 * shifts it as one (clang -Wshift-count-overflow) */
+		 * shifts it as one (clang -Wshift-count-overflow), and
+		 * (bsl (* K 1) 28) of a :u32 computes K * 1 unsigned, not as
+		 * an int the shift overflows (-Wshift-overflow) */
 		a = cx(arena_printf("(%s)%s", t->c_name, lower_value(E, n->lhs).s), PREC_UNARY);
 	} else {
 		a = literal_operand(E, n->lhs, false, hex);
