@@ -244,8 +244,16 @@ bool has_effects(const Node *n)
 		     n->builtin != BI_STACK_STORE) ||
 		    n->callee_kind == CALLEE_RECORD)
 			return any_effects(&n->args);
+		/* k/arg and k/exists? only read; k/read-str writes its destination */
+		if (n->callee_kind == CALLEE_KERNEL && strcmp(n->name, "k/read-str") != 0)
+			return any_effects(&n->args);
 		return true;
-	case N_SET:
+	case N_SET: {
+		/* (set! g g) changes nothing, and lower_set writes nothing */
+		const Node *v = n->rhs;
+		return n->lhs || !n->ref_global || !v || v->kind != N_NAME || v->ref != REF_GLOBAL ||
+		       v->ref_global != n->ref_global;
+	}
 	case N_FOR:
 		return true;
 	default:
@@ -467,6 +475,9 @@ void count(Emitter *E, const Node *n, bool discard)
 				count(E, n->args.items[i], true);
 			return;
 		}
+		if (n->callee_kind == CALLEE_KERNEL && strcmp(n->name, "k/exists?") == 0 &&
+		    !core_exists_reads_base(n->args.items[n->args.len - 1]))
+			return; /* only the type is read (emit_core_exists) */
 		for (int i = 0; i < n->args.len; i++) {
 			if (!count_by_value_var(E, n, i))
 				count(E, n->args.items[i], false);
@@ -686,6 +697,14 @@ CExpr field_value(Emitter *E, Node *n, bool as_pointer)
 		/* LANGUAGE.md 11: a CO-RE read (emit_kernel.c) */
 		E->uses_core = true;
 		const char *base = lower_value(E, (Node *)core_chain_base(n)).s;
+		const Node *holder;
+		const char *s = n->field->bitfield ? core_bitfield_struct(n, base, &holder) : NULL;
+		if (s) {
+			/* clang 14 cannot nest the pointer read in the bitfield read */
+			const char *name = new_local(E, holder->field->c_member);
+			add_var(E, line_of(n), c_decl(E, holder->type, name), name, s, false, false);
+			return cx(emit_core_read_bitfield(n, name), PREC_UNARY);
+		}
 		return cx(emit_core_read(n, base), n->field->bitfield ? PREC_UNARY : PREC_POSTFIX);
 	}
 	CExpr base = lower_value(E, n->lhs);
@@ -1038,6 +1057,10 @@ static bool is_constant_expr(const Node *n)
 		return is_constant_expr(n->lhs);
 	case N_BINOP:
 		return is_constant_expr(n->lhs) && is_constant_expr(n->rhs);
+	case N_CALL:
+		/* bpf_cpu_to_be64(K) folds; le is no call at all here */
+		return n->callee_kind == CALLEE_BUILTIN && (n->builtin == BI_BE || n->builtin == BI_LE) &&
+		       is_constant_expr(n->args.items[0]);
 	default:
 		return false;
 	}
@@ -1131,17 +1154,41 @@ static bool constant_value(const Node *n, uint64_t *out)
  * cast when n is a constant whose value `to` cannot hold: clang
  * -Wconstant-conversion refuses the implicit conversion (`__s8 v = 255;`),
  * the cast means the same. */
-CExpr narrow_constant(const Node *n, CExpr v, const Type *to, const char *spelling)
+static bool constant_misfits(const Node *n, const Type *to)
 {
 	uint64_t c;
-	if (!is_int_type(to) || !constant_value(n, &c))
-		return v;
+	if (!n || !is_int_type(to) || !constant_value(n, &c))
+		return false;
 	bool negative = n->type->is_signed && (int64_t)c < 0;
 	/* int and wider change sign without this warning (-Wsign-conversion
 	 * is not in -Wall -Wextra): `__u32 x = -1` stays as written */
 	const Type *other = to->size == 4 ? (to->is_signed ? ty_u32 : ty_i32) :
 			    to->size == 8 ? (to->is_signed ? ty_u64 : ty_i64) : to;
-	if (int_fits(to, c, negative) || int_fits(other, c, negative))
+	return !int_fits(to, c, negative) && !int_fits(other, c, negative);
+}
+
+/* Is n written as a C conditional with a constant arm `to` cannot hold?
+ * clang -Wconstant-conversion looks into the arms of ?: as well. */
+static bool arm_misfits(const Node *n, const Type *to)
+{
+	if (!n)
+		return false;
+	switch (n->kind) {
+	case N_IF:
+		return constant_misfits(n->then, to) || constant_misfits(n->els, to) ||
+		       arm_misfits(n->then, to) || arm_misfits(n->els, to);
+	case N_LET:
+		return arm_misfits(n->body, to);
+	case N_DO:
+		return n->args.len && arm_misfits(n->args.items[n->args.len - 1], to);
+	default:
+		return false;
+	}
+}
+
+CExpr narrow_constant(const Node *n, CExpr v, const Type *to, const char *spelling)
+{
+	if (!constant_misfits(n, to) && !arm_misfits(n, to))
 		return v;
 	return cx(arena_printf("(%s)%s", spelling ? spelling : to->c_name, cast_operand(v)), PREC_UNARY);
 }
@@ -1361,6 +1408,31 @@ static bool promotes_past_int(BinOp op, const Type *t)
  *   (-Wtautological-constant-out-of-range-compare);
  * - (> (u64 g0) g2) of an :i8 g0: a signed operand of an unsigned
  *   comparison (-Wsign-compare). */
+/* Is n a call of a libbpf helper whose C result is an integer of the
+ * other signedness than t: `long bpf_map_update_elem(...)` of an extern
+ * declared :u64? Compared with a variable of t, clang -Wsign-compare
+ * refuses it, so the comparison converts it explicitly. */
+static bool helper_result_sign_differs(const Node *n, const Type *t)
+{
+	/* (u64 call) of a :u64 call writes no cast */
+	while (n && n->kind == N_CAST && n->lhs->type && type_equal(n->lhs->type, n->type))
+		n = value_tail(n->lhs);
+	if (!n || n->kind != N_CALL || n->callee_kind != CALLEE_HELPER || !n->callee_extern ||
+	    !n->callee_extern->helper || !n->callee_extern->helper->c_decl || !is_int_type(t))
+		return false;
+	const char *decl = n->callee_extern->helper->c_decl;
+	static const struct {
+		const char *prefix;
+		bool is_signed;
+	} results[] = { { "long ", true }, { "int ", true }, { "__s64 ", true }, { "__u64 ", false }, { "__u32 ", false } };
+	for (size_t i = 0; i < sizeof(results) / sizeof(*results); i++)
+		if (strncmp(decl, results[i].prefix, strlen(results[i].prefix)) == 0)
+			return results[i].is_signed != t->is_signed;
+	return false;
+}
+
+static bool is_constant_expr(const Node *n);
+
 static bool comparison_keeps_cast(BinOp op, const Node *cast, const Node *other)
 {
 	if (!binop_is_comparison(op) || cast->kind != N_CAST || !cast->lhs->type)
@@ -1475,10 +1547,13 @@ static CExpr lower_binop(Emitter *E, Node *n)
 			CExpr bx = exact_value(E, n->rhs);
 			return cx(arena_printf("(%s)(%s << %s)", t->c_name, u.s, paren(bx, PREC_ADD)), PREC_UNARY);
 		}
-	} else if (is_shift && lhs_tail->kind == N_NAME && lhs_tail->ref == REF_KCONST && lhs_tail == n->lhs &&
+	} else if ((is_shift || ((op == OP_MUL || op == OP_ADD || op == OP_SUB) && is_constant_expr(n->rhs))) &&
+		   lhs_tail->kind == N_NAME && lhs_tail->ref == REF_KCONST && lhs_tail == n->lhs &&
 		   (t->size == 8 || !t->is_signed)) {
 		/* BPF_NOEXIST is an int in C: (bsr BPF_NOEXIST 33) of a :u64
-		 * shifts it as one (clang -Wshift-count-overflow) */
+		 * shifts it as one (clang -Wshift-count-overflow), and
+		 * (bsl (* K 1) 28) of a :u32 computes K * 1 unsigned, not as
+		 * an int the shift overflows (-Wshift-overflow) */
 		a = cx(arena_printf("(%s)%s", t->c_name, lower_value(E, n->lhs).s), PREC_UNARY);
 	} else {
 		a = literal_operand(E, n->lhs, false, hex);
@@ -1518,6 +1593,12 @@ static CExpr lower_binop(Emitter *E, Node *n)
 		CExpr r = cx(arena_printf("(%s)(%s)", t->c_name, u->s), PREC_UNARY);
 		r.as_unsigned = u;
 		return r;
+	}
+	if (binop_is_comparison(op) && !is_constant_expr(n->lhs) && !is_constant_expr(n->rhs)) {
+		if (helper_result_sign_differs(value_tail(n->lhs), t) && !is_hoisted(E, n->lhs))
+			a = cx(arena_printf("(%s)%s", t->c_name, paren(a, PREC_UNARY)), PREC_UNARY);
+		if (helper_result_sign_differs(value_tail(n->rhs), t) && !is_hoisted(E, n->rhs))
+			b = cx(arena_printf("(%s)%s", t->c_name, paren(b, PREC_UNARY)), PREC_UNARY);
 	}
 	if (op == OP_EQ || op == OP_NE) {
 		const Node *ka = value_tail(n->lhs), *kb = value_tail(n->rhs);
@@ -1938,8 +2019,11 @@ static CExpr lower_kernel_call(Emitter *E, Node *n)
 				       ((Node *)n->args.items[1])->value),
 			  PREC_UNARY);
 	}
-	const char *base = lower_value(E, (Node *)core_chain_base(chain)).s;
-	if (strcmp(n->name, "k/exists?") == 0)
+	bool exists = strcmp(n->name, "k/exists?") == 0;
+	const char *base = exists && !core_exists_reads_base(chain)
+				   ? NULL
+				   : lower_value(E, (Node *)core_chain_base(chain)).s;
+	if (exists)
 		return cx(emit_core_exists(chain, base), PREC_POSTFIX);
 	/* the destination is an array field: its address, so that the macro's
 	 * sizeof(*dst) is the array's size */

@@ -352,6 +352,16 @@ void print_text(Printer *P, const char *text)
 				}
 			}
 		}
+		if (!done && nops <= 1 && is_assign && indent + 8 + (int)strlen(expr) + (int)tail_len <= COLUMN_LIMIT) {
+			/* one operand that is no plain call, (__u32)f(a, b):
+			 * clang-format breaks after the "=" when that fits */
+			sb_printf(P->out, "%.*s\n", (int)(strlen(lead_s) - 1), lead_s);
+			put_indent(P->out, indent + 8);
+			sb_printf(P->out, "%s%s\n", expr, tail);
+			if (P->line)
+				P->line += 2;
+			done = true;
+		}
 		sb_free(&lead);
 		if (done)
 			return;

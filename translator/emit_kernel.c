@@ -112,13 +112,38 @@ static const char *final_struct(const Node *n, const char *base, const char **gr
 	return arena_printf("BPF_CORE_READ(%s, %.*s)", base, (int)(last - 2), acc);
 }
 
+/* A bitfield behind pointers: the BPF_CORE_READ of the struct pointer
+ * its final group is read from, *holder the step that reads it. clang 14
+ * refuses that read nested in the bitfield read ("nested
+ * builtin_preserve_access_index() not supported"), so the caller puts it
+ * in a local and reads the bitfield from that (emit_core_read_bitfield).
+ * NULL when the group is read from base itself. */
+const char *core_bitfield_struct(const Node *n, const char *base, const Node **holder)
+{
+	const char *group;
+	const char *s = final_struct(n, base, &group);
+	size_t last;
+	const Node *start;
+	accessors(n, &last, &start);
+	*holder = start->lhs;
+	return s == base ? NULL : s;
+}
+
+/* The bitfield n read from the struct pointer s its final group is in. */
+const char *emit_core_read_bitfield(const Node *n, const char *s)
+{
+	size_t last;
+	const Node *start;
+	const char *acc = accessors(n, &last, &start);
+	return arena_printf("(%s)BPF_CORE_READ_BITFIELD_PROBED(%s, %s)", n->type->c_name, s, acc + last);
+}
+
 const char *emit_core_read(const Node *n, const char *base)
 {
 	const Field *f = n->field;
 	if (f->bitfield) {
 		const char *group;
-		const char *s = final_struct(n, base, &group);
-		return arena_printf("(%s)BPF_CORE_READ_BITFIELD_PROBED(%s, %s)", n->type->c_name, s, group);
+		return emit_core_read_bitfield(n, final_struct(n, base, &group));
 	}
 	size_t last;
 	const Node *start;
@@ -136,6 +161,16 @@ const char *emit_core_exists(const Node *n, const char *base)
 	if (last == 0)
 		return arena_printf("bpf_core_field_exists(%s->%s)", base, acc);
 	return arena_printf("bpf_core_field_exists(((%s)0)->%s)", start->lhs->type->c_name, acc + last);
+}
+
+/* Does emit_core_exists write base? Behind a pointer it names the struct
+ * by a null pointer instead, and base is no use of its variable. */
+bool core_exists_reads_base(const Node *n)
+{
+	size_t last;
+	const Node *start;
+	accessors(n, &last, &start);
+	return last == 0;
 }
 
 const char *emit_core_read_str(const char *dst, const Node *n, const char *base)

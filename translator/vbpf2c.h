@@ -724,7 +724,10 @@ void emit_kernel_structs(const Module *m, StrBuf *out);
 bool is_kernel_member(const Node *n);
 const Node *core_chain_base(const Node *n);
 const char *emit_core_read(const Node *n, const char *base);
+const char *core_bitfield_struct(const Node *n, const char *base, const Node **holder);
+const char *emit_core_read_bitfield(const Node *n, const char *s);
 const char *emit_core_exists(const Node *n, const char *base);
+bool core_exists_reads_base(const Node *n);
 const char *emit_core_read_str(const char *dst, const Node *n, const char *base);
 
 /* Pieces of the C that the header (emit_h.c) repeats word for word, so the
