@@ -260,6 +260,14 @@ static void lower_match_int(Emitter *E, Node *n, Dest d)
 		discard(E, n->lhs);
 		return;
 	}
+	if (cases.len == 0 && !(bind && var_info(E, bind)->uses > 0)) {
+		/* only a catch-all that does not read the value: the
+		 * scrutinee still runs first, for its effects */
+		discard(E, n->lhs);
+		if (deflt)
+			lower_stmt(E, deflt->body, d);
+		return;
+	}
 	bool declared;
 	CExpr x = scrutinee(E, n, bind, &declared);
 	if (bind)
@@ -268,6 +276,7 @@ static void lower_match_int(Emitter *E, Node *n, Dest d)
 	bool flatten = d.kind == DEST_RETURN && fn_returns_value(E);
 
 	if (cases.len == 0) {
+		/* the catch-all reads the declared binding */
 		if (deflt)
 			lower_stmt(E, deflt->body, d);
 		return;
