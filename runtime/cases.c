@@ -267,6 +267,21 @@ static struct vbpf_step *add_step(struct vbpf_step **steps, int *n)
 	return &(*steps)[(*n)++];
 }
 
+/* The records an expect-event(s) line lists, each written as [hex bytes]. */
+static void parse_records(struct parser *p, char **words, int n, struct vbpf_step *step)
+{
+	for (int i = 0; i < n; i++) {
+		step->records = grow(step->records, step->nrecords, sizeof(*step->records));
+		struct vbpf_literal *rec = &step->records[step->nrecords++];
+		if (words[i][0] != '[') {
+			parse_error(p, "a record is written as [hex bytes], not `%s`", words[i]);
+			return;
+		}
+		if (!parse_literal(p, words[i], rec))
+			return;
+	}
+}
+
 /* set MAP KEY = VALUE | delete MAP KEY | expect MAP KEY = VALUE |
  * expect MAP KEY absent | expect global NAME = VALUE | set global NAME = VALUE */
 static bool parse_step(struct parser *p, char **w, int n, struct vbpf_step *step)
@@ -456,16 +471,7 @@ static void parse_case_line(struct parser *p, char **w, int n)
 			return;
 		}
 		step->map = xstrdup(w[1]);
-		for (int i = 2; i < n; i++) {
-			step->records = grow(step->records, step->nrecords, sizeof(*step->records));
-			struct vbpf_literal *rec = &step->records[step->nrecords++];
-			if (w[i][0] != '[') {
-				parse_error(p, "a record is written as [hex bytes], not `%s`", w[i]);
-				return;
-			}
-			if (!parse_literal(p, w[i], rec))
-				return;
-		}
+		parse_records(p, w + 2, n - 2, step);
 	} else if (strcmp(d, "expect-events") == 0) {
 		struct vbpf_step *step = add_step(&c->after, &c->nafter);
 		step->kind = VBPF_STEP_EXPECT_EVENTS;
@@ -481,16 +487,7 @@ static void parse_case_line(struct parser *p, char **w, int n)
 				    (unsigned long long)v);
 			return;
 		}
-		for (int i = 3; i < n; i++) {
-			step->records = grow(step->records, step->nrecords, sizeof(*step->records));
-			struct vbpf_literal *rec = &step->records[step->nrecords++];
-			if (w[i][0] != '[') {
-				parse_error(p, "a record is written as [hex bytes], not `%s`", w[i]);
-				return;
-			}
-			if (!parse_literal(p, w[i], rec))
-				return;
-		}
+		parse_records(p, w + 3, n - 3, step);
 	} else if (strcmp(d, "expect") == 0) {
 		struct vbpf_step *step = add_step(&c->after, &c->nafter);
 		parse_step(p, w, n, step);
