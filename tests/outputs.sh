@@ -25,22 +25,8 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/outputs.XXXXXX") || exit 2
 trap 'rm -rf "$work"' EXIT
 trap 'exit 2' HUP INT TERM
 
-passed=0
-failed=0
+. "$root/tests/check.sh"
 skipped=0
-
-# check NAME COMMAND...: pass when COMMAND succeeds; else show stderr.
-check() {
-	name=$1
-	shift
-	if "$@"; then
-		passed=$((passed + 1))
-	else
-		failed=$((failed + 1))
-		echo "FAIL $name"
-		[ -s "$work/err" ] && sed 's/^/    /' "$work/err" | head -20
-	fi
-}
 
 printf '(program :xdp)\n(defn pass [ctx :XdpMd] :u32\n  (. ctx :rx_queue_index))\n' > "$work/ok.va"
 (cd "$work" && "$vbpf2c" ok.va) > "$work/ok.c" 2> "$work/err" || { echo "FAIL: ok.va does not translate"; exit 1; }

@@ -42,19 +42,7 @@ scrub() {
 trap scrub EXIT
 trap 'exit 2' HUP INT TERM
 
-passed=0
-failed=0
-check() {
-	name=$1
-	shift
-	if "$@"; then
-		passed=$((passed + 1))
-	else
-		failed=$((failed + 1))
-		echo "FAIL $name"
-		[ -s "$work/err" ] && sed 's/^/    /' "$work/err" | head -20
-	fi
-}
+. "$root/tests/check.sh"
 
 # start_and_kill EXAMPLE: a run, SIGKILLed once it says it is running;
 # leaves its pid in $pid.
@@ -63,7 +51,7 @@ start_and_kill() {
 	pid=$!
 	pids="$pids $pid"
 	tries=0
-	until grep -q '^running' "$work/$1.out" || [ $tries -ge 100 ]; do
+	until grep -qs '^running' "$work/$1.out" || [ $tries -ge 100 ]; do
 		sleep 0.1
 		tries=$((tries + 1))
 	done
