@@ -1754,9 +1754,9 @@ static void keep_operand_order(Emitter *E, Node **ops, int n)
 			continue;
 		Node *op = ops[i];
 		CExpr v = lower_value(E, op);
-		if (value_in_local(E, op)) {
-			/* already an immutable local (a let's variable, or the
-			 * variable an if or match assigned) */
+		if (value_in_local(E, op) || is_record_construction(op)) {
+			/* already an immutable local (a let's variable, the
+			 * variable an if or match assigned, a record built) */
 			vec_push(&E->hoisted, op);
 			vec_push(&E->hoisted_as, (void *)v.s);
 			continue;
@@ -1782,11 +1782,20 @@ const char *kconst_name(Emitter *E, const KernelConst *kc)
 	return kc->name;
 }
 
-CExpr lower_value(Emitter *E, Node *n)
+/* The local keep_operand_order evaluated n into, or NULL. */
+static const char *hoisted_local(Emitter *E, const Node *n)
 {
 	for (int i = 0; i < E->hoisted.len; i++)
 		if (E->hoisted.items[i] == n)
-			return cx(E->hoisted_as.items[i], PREC_POSTFIX);
+			return E->hoisted_as.items[i];
+	return NULL;
+}
+
+CExpr lower_value(Emitter *E, Node *n)
+{
+	const char *hoisted = hoisted_local(E, n);
+	if (hoisted)
+		return cx(hoisted, PREC_POSTFIX);
 	if ((n->kind == N_CAST || n->kind == N_FIELD) && prints_as_packet(E, n)) {
 		/* (u64 (. ctx :data)) where a pointer is wanted */
 		Node *f = n->kind == N_CAST ? n->lhs : n;
@@ -1903,6 +1912,11 @@ const char *by_value_arg(Emitter *E, Node *call, int i, char kind)
 		return arena_printf("&%s", var_text(E, strip_cast_to(arg, helper_by_value_type(call, i))->ref_var));
 	Type *t = helper_by_value_type(call, i);
 	const char *base = kind == 'k' ? "key" : kind == 'v' ? "value" : "data";
+	/* a record built earlier to keep the arguments' order is passed as
+	 * it is: building it again would run its fields' effects twice
+	 * (tests/gen/record_key_order) */
+	if (is_record_construction(arg) && hoisted_local(E, arg))
+		return arena_printf("&%s", hoisted_local(E, arg));
 	if (is_record_construction(arg))
 		return arena_printf("&%s", record_local(E, arg, base));
 	CExpr v = value_for(E, arg, t);
