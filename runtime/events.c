@@ -304,6 +304,11 @@ unsigned int vbpf_event__record_type(const struct btf *btf, size_t size)
 		if (is_kernel_struct(name) || t->size > size || size - t->size >= 8 ||
 		    (t->size != size && (t->size + 4 + 7) / 8 * 8 - 4 != size))
 			continue;
+		/* one record declared again under its name is no second
+		 * candidate (the native backend writes a record's BTF once per
+		 * map that uses it) */
+		if (found && strcmp(btf__name_by_offset(btf, btf__type_by_id(btf, found)->name_off), name) == 0)
+			continue;
 		if (found)
 			return 0;   /* two candidates: do not guess */
 		found = id;
