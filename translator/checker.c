@@ -2230,6 +2230,12 @@ static Type *check_expr_inner(Checker *ck, Node *n, Type *expected)
 	case N_CALL:
 		if (n->callee_kind == CALLEE_PRINTK)
 			return check_printk(ck, n);
+		if (!n->record_init && !n->args.len && isupper((unsigned char)n->name[0]) &&
+		    !table_get(&ck->values, n->name) && record_info(ck, n->name)) {
+			/* (Event): every field omitted, all zero (LANGUAGE.md
+			 * 10.4); the parser cannot tell it from a call */
+			n->record_init = arena_alloc(sizeof(*n->record_init));
+		}
 		if (n->record_init)
 			return check_record_value(ck, n);
 		if (n->builtin_type && strcmp(n->name, "sizeof") == 0 && !n->args.len)
