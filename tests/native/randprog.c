@@ -1257,6 +1257,9 @@ static void loop(int depth)
 	at.value_ptr = at.record_ptr = at.record_val = NULL;
 	int g = writable_global();
 	int m = keyed_map(false);
+	/* and so does it a narrow variable summed into a 64-bit global */
+	if (kind_of_body == 0 && types[gtypes[g]].bits == 64)
+		kind_of_body = 1;
 	switch (m < 0 && kind_of_body == 2 ? 1 : kind_of_body) {
 	case 0:
 		out(" (set! g%d (+ g%d (%s %s))))", g, g, types[gtypes[g]].name, var);
