@@ -1967,12 +1967,16 @@ static CExpr lower_builtin(Emitter *E, Node *n)
 	case BI_STORE: {
 		CExpr lv = memory_at(E, a[0], literal_value(a[1]), w);
 		Node *v = a[2];
-		/* (store p off (+ (load p off) x)) -> lvalue += x */
+		/* (store p off (+ (load p off) x)) -> lvalue += x; not when x
+		 * has effects (a call that stores there too): C leaves the
+		 * read of the lvalue and x unsequenced, and clang evaluates x
+		 * first, where the source loads first
+		 * (tests/gen/store_add_effects) */
 		if (v->kind == N_BINOP && !binop_is_comparison(v->op) &&
 		    !((v->op == OP_DIV || v->op == OP_REM) && w->is_signed) &&
 		    v->lhs->kind == N_CALL && v->lhs->callee_kind == CALLEE_BUILTIN &&
 		    v->lhs->builtin == BI_LOAD && type_equal(v->lhs->builtin_type, w) &&
-		    !has_effects(a[0])) {
+		    !has_effects(a[0]) && !has_effects(v->rhs)) {
 			Node **la = (Node **)v->lhs->args.items;
 			CExpr lv2 = memory_at(E, la[0], literal_value(la[1]), w);
 			if (strcmp(lv.s, lv2.s) == 0) {
