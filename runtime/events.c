@@ -304,6 +304,11 @@ unsigned int vbpf_event__record_type(const struct btf *btf, size_t size)
 		if (is_kernel_struct(name) || t->size > size || size - t->size >= 8 ||
 		    (t->size != size && (t->size + 4 + 7) / 8 * 8 - 4 != size))
 			continue;
+		/* one record declared again under its name is no second
+		 * candidate (the native backend writes a record's BTF once per
+		 * map that uses it) */
+		if (found && strcmp(btf__name_by_offset(btf, btf__type_by_id(btf, found)->name_off), name) == 0)
+			continue;
 		if (found)
 			return 0;   /* two candidates: do not guess */
 		found = id;
@@ -318,9 +323,30 @@ void vbpf_events__set_records(const struct btf *records)
 	event_records = records;
 }
 
-bool vbpf_event__print_record(const struct vbpf_event *event, const struct btf *btf, FILE *out)
+/* The record the source sends to map (a typedef named after it), when
+ * the event has its size, or that size padded as perf records are. */
+static unsigned int map_record(const struct btf *records, const char *map, size_t size)
 {
-	unsigned int id = vbpf_event__record_type(btf, event->size);
+	int id = records && map ? btf__find_by_name_kind(records, map, BTF_KIND_TYPEDEF) : -1;
+	if (id <= 0)
+		return 0;
+	__u32 target = btf__type_by_id(records, (__u32)id)->type;
+	const struct btf_type *t = btf__type_by_id(records, target);
+	if (!t || !btf_is_struct(t) || t->size > size ||
+	    (t->size != size && (t->size + 4 + 7) / 8 * 8 - 4 != size))
+		return 0;
+	return target;
+}
+
+bool vbpf_event__print_record(const struct vbpf_event *event, const char *map, const struct btf *btf,
+			      FILE *out)
+{
+	/* the map's own record first: two records of one size are no
+	 * guess when the source says which goes where */
+	unsigned int id = map_record(event_records, map, event->size);
+	if (id && vbpf_btf__print_fields(event_records, id, event->data, event->size, out))
+		return true;
+	id = vbpf_event__record_type(btf, event->size);
 	if (id && vbpf_btf__print_fields(btf, id, event->data, event->size, out))
 		return true;
 	id = vbpf_event__record_type(event_records, event->size);

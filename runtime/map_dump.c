@@ -96,7 +96,7 @@ int vbpf_map__dump(const struct bpf_map *map, const struct btf *btf, FILE *out, 
 		int n = vbpf_ringbuf__drain(map, &events);
 		for (int i = 0; i < n; i++) {
 			fputs("  event: ", out);
-			if (!vbpf_event__print_record(&events[i], btf, out))
+			if (!vbpf_event__print_record(&events[i], bpf_map__name(map), btf, out))
 				vbpf_event__print(&events[i], btf, 0, out);
 			fputc('\n', out);
 		}

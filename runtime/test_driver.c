@@ -252,13 +252,14 @@ static int drain_events(struct bpf_map *map, struct vbpf_event **events)
 
 /* An event in a message: its bytes, as a case writes them, and its
  * fields when its record is known. */
-static void print_event(const struct vbpf_event *event, const struct btf *btf, FILE *f)
+static void print_event(const struct vbpf_event *event, const struct bpf_map *map, const struct btf *btf,
+			FILE *f)
 {
 	vbpf_event__print(event, btf, 0, f);
 	char *fields = NULL;
 	size_t len = 0;
 	FILE *mem = open_memstream(&fields, &len);
-	bool ok = mem && vbpf_event__print_record(event, btf, mem);
+	bool ok = mem && vbpf_event__print_record(event, bpf_map__name(map), btf, mem);
 	if (mem)
 		fclose(mem);
 	if (ok)
@@ -298,7 +299,7 @@ static void events_step(struct bpf_map *map, const struct btf *btf, const struct
 				FILE *f = fmemopen(got, sizeof(got), "w");
 				for (int i = 0; f && i < n && i < 3; i++) {
 					fputs(i ? ", " : " (", f);
-					print_event(&events[i], btf, f);
+					print_event(&events[i], map, btf, f);
 				}
 				if (f) {
 					fputs(n > 3 ? ", ...)" : n ? ")" : "", f);
@@ -320,7 +321,7 @@ static void events_step(struct bpf_map *map, const struct btf *btf, const struct
 		char got[512], expected[512];
 		FILE *f = fmemopen(got, sizeof(got), "w");
 		if (f) {
-			print_event(&events[i], btf, f);
+			print_event(&events[i], map, btf, f);
 			fclose(f);
 		}
 		got[sizeof(got) - 1] = '\0';

@@ -203,13 +203,16 @@ unsigned int vbpf_event__record_type(const struct btf *btf, size_t size);
 /* The records a program sends as events, when the object's BTF lacks them
  * (clang writes no BTF for the type of a local variable, and a ring
  * buffer cannot carry a value type): a BTF of those records alone, made
- * by whoever knows them (vbpf2c, from the source). NULL: none. Kept, not
- * copied. */
+ * by whoever knows them (vbpf2c, from the source), with a typedef named
+ * after each map that receives one record type only, to that record.
+ * NULL: none. Kept, not copied. */
 void vbpf_events__set_records(const struct btf *records);
-/* An event by its record's field names: the record of its size in btf (the
- * object's), else among the records set above; false, nothing printed,
- * when neither has one. */
-bool vbpf_event__print_record(const struct vbpf_event *event, const struct btf *btf, FILE *out);
+/* An event of the map named map (NULL: unknown) by its record's field
+ * names: the record the records set above name for that map, else the
+ * record of its size in btf (the object's), else among the records set
+ * above; false, nothing printed, when none has one. */
+bool vbpf_event__print_record(const struct vbpf_event *event, const char *map, const struct btf *btf,
+			      FILE *out);
 
 /* ---- cases files (cases.c) -------------------------------------------- */
 

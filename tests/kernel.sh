@@ -136,5 +136,26 @@ if $have_test; then
 	fi
 fi
 
+# --dump prints a ring buffer's records by their field names, from every
+# backend's object alone, the object's BTF the only source of the record
+# (tests/gen/record_event_dump.va; the generated-program test compares
+# objects so).
+if $have_test; then
+	for backend in $BACKENDS; do
+		"$VBPF2C" -c --backend="$backend" tests/gen/record_event_dump.va \
+			-o "$OUT/event_dump.$backend.o" >"$OUT/event_dump.$backend.out" 2>&1 &&
+		"$VBPF2C" test --dump "$OUT/event_dump.$backend.o" tests/gen/record_event_dump.cases \
+			>"$OUT/event_dump.$backend.out" 2>&1
+		if grep -q '^  event: a=7 b=1 c=9$' "$OUT/event_dump.$backend.out"; then
+			echo "PASS --dump events by field names [$backend]"
+			passed=$((passed + 1))
+		else
+			echo "FAIL --dump events by field names [$backend]:"
+			sed 's/^/    /' "$OUT/event_dump.$backend.out"
+			failed=$((failed + 1))
+		fi
+	done
+fi
+
 echo "$passed passed, $failed failed, $skipped skipped"
 [ "$failed" -eq 0 ]

@@ -2230,6 +2230,12 @@ static Type *check_expr_inner(Checker *ck, Node *n, Type *expected)
 	case N_CALL:
 		if (n->callee_kind == CALLEE_PRINTK)
 			return check_printk(ck, n);
+		if (!n->record_init && !n->args.len && isupper((unsigned char)n->name[0]) &&
+		    !table_get(&ck->values, n->name) && record_info(ck, n->name)) {
+			/* (Event): every field omitted, all zero (LANGUAGE.md
+			 * 10.4); the parser cannot tell it from a call */
+			n->record_init = arena_alloc(sizeof(*n->record_init));
+		}
 		if (n->record_init)
 			return check_record_value(ck, n);
 		if (n->builtin_type && strcmp(n->name, "sizeof") == 0 && !n->args.len)
@@ -2467,6 +2473,13 @@ static bool check_defprogs(Checker *ck)
 	return true;
 }
 
+/* The kernel's program type of a kind: kprobe, kretprobe, uprobe and
+ * uretprobe are all BPF_PROG_TYPE_KPROBE; every other kind is its own. */
+static ProgKind prog_type_of(ProgKind k)
+{
+	return k == PK_KRETPROBE || k == PK_UPROBE || k == PK_URETPROBE ? PK_KPROBE : k;
+}
+
 /* (defmap jumps :prog_array :u32 :u32 8 :init [prog_a prog_b]) */
 static void check_map_init(Checker *ck, MapDecl *md)
 {
@@ -2490,6 +2503,15 @@ static void check_map_init(Checker *ck, MapDecl *md)
 			continue;
 		}
 		md->init_progs[i] = s->fn->fn;
+		/* the kernel keeps one program type per prog_array: libbpf's
+		 * filling of a slot with another fails the whole load */
+		const ProgramDecl *first = md->init_progs[0] ? md->init_progs[0]->prog : NULL;
+		const ProgramDecl *this = s->fn->fn->prog;
+		if (i > 0 && first && prog_type_of(this->kind->kind) != prog_type_of(first->kind->kind)) {
+			diag_error(md->init_spans[i], "`%s` is a :%s program, `%s` a :%s one: a prog_array holds programs of one type",
+				   md->init_names[i], this->kind->name, md->init_names[0], first->kind->name);
+			diag_hint("give each program type its own prog_array");
+		}
 	}
 }
 

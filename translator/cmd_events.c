@@ -42,13 +42,21 @@ Module *cmd_read_module(const char *source, StrBuf *text)
 	return m;
 }
 
-/* The record n sends, or NULL. */
-static Record *event_record(const Node *n)
+/* The record n sends, or NULL; *map, the map it goes to when the call
+ * names one (NULL: a map handle parameter). */
+static Record *event_record(const Node *n, const char **map)
 {
+	*map = NULL;
 	if (n->kind != N_CALL || n->callee_kind != CALLEE_HELPER || !n->callee_extern)
 		return NULL;
 	const char *h = n->callee_extern->name;
 	int data = strcmp(h, "ringbuf_output") == 0 ? 1 : strcmp(h, "perf_event_output") == 0 ? 3 : -1;
+	int map_arg = strcmp(h, "perf_event_output") == 0 ? 1 : 0;
+	if (map_arg < n->args.len) {
+		const Node *m = n->args.items[map_arg];
+		if (m->kind == N_NAME && m->ref_map)
+			*map = m->ref_map->name;
+	}
 	if (data >= 0 && data < n->args.len) {
 		const Node *arg = n->args.items[data];
 		if (arg->type && arg->type->kind == TY_RECORD)
@@ -60,32 +68,52 @@ static Record *event_record(const Node *n)
 	return NULL;
 }
 
-static void add_unique(Vec *records, Record *r)
+/* The records sent, each once, and what each named map receives: one
+ * record, or several (then none is its own). */
+typedef struct {
+	Vec records;       /* Record * */
+	Vec maps;          /* const char * */
+	Vec map_records;   /* Record *, NULL: more than one */
+} Events;
+
+static void add_event(Events *ev, Record *r, const char *map)
 {
-	for (int i = 0; i < records->len; i++)
-		if (records->items[i] == r)
+	bool seen = false;
+	for (int i = 0; i < ev->records.len; i++)
+		seen |= ev->records.items[i] == r;
+	if (!seen)
+		vec_push(&ev->records, r);
+	if (!map)
+		return;
+	for (int i = 0; i < ev->maps.len; i++)
+		if (strcmp(ev->maps.items[i], map) == 0) {
+			if (ev->map_records.items[i] != r)
+				ev->map_records.items[i] = NULL;
 			return;
-	vec_push(records, r);
+		}
+	vec_push(&ev->maps, (void *)map);
+	vec_push(&ev->map_records, r);
 }
 
-static void find_events(const Node *n, Vec *records)
+static void find_events(const Node *n, Events *ev)
 {
 	if (!n)
 		return;
-	Record *r = event_record(n);
+	const char *map;
+	Record *r = event_record(n, &map);
 	if (r && !r->is_context && !r->kernel_btf_id)
-		add_unique(records, r);
+		add_event(ev, r, map);
 	const Node *kids[] = { n->lhs, n->rhs, n->cond, n->then, n->els, n->body };
 	for (size_t i = 0; i < sizeof(kids) / sizeof(*kids); i++)
-		find_events(kids[i], records);
+		find_events(kids[i], ev);
 	for (int i = 0; i < n->args.len; i++)
-		find_events(n->args.items[i], records);
+		find_events(n->args.items[i], ev);
 	if (n->kind == N_LET)
 		for (int i = 0; i < n->bindings.len; i++)
-			find_events(((Binding *)n->bindings.items[i])->init, records);
+			find_events(((Binding *)n->bindings.items[i])->init, ev);
 	if (n->kind == N_MATCH)
 		for (int i = 0; i < n->clauses.len; i++)
-			find_events(((MatchClause *)n->clauses.items[i])->body, records);
+			find_events(((MatchClause *)n->clauses.items[i])->body, ev);
 }
 
 static int add_type(struct btf *btf, const Type *t);
@@ -128,18 +156,26 @@ struct btf *cmd_event_records(const char *source)
 {
 	StrBuf text = { 0 };
 	Module *m = cmd_read_module(source, &text);
-	Vec records = { 0 };
+	Events ev = { 0 };
 	for (int i = 0; m && i < m->decls.len; i++) {
 		const Decl *d = m->decls.items[i];
 		if (d->kind == D_FN)
-			find_events(d->u.fn->body, &records);
+			find_events(d->u.fn->body, &ev);
 	}
-	struct btf *btf = records.len ? btf__new_empty() : NULL;
-	for (int i = 0; btf && i < records.len; i++)
-		if (add_record(btf, records.items[i]) <= 0) {
+	struct btf *btf = ev.records.len ? btf__new_empty() : NULL;
+	int *ids = btf ? calloc((size_t)ev.records.len, sizeof(int)) : NULL;
+	for (int i = 0; btf && i < ev.records.len; i++)
+		if (!ids || (ids[i] = add_record(btf, ev.records.items[i])) <= 0) {
 			btf__free(btf);
 			btf = NULL;
 		}
+	/* typedef MAP -> its record: which record a map's events are when
+	 * two records have one size (vbpf_event__print_record) */
+	for (int i = 0; btf && i < ev.maps.len; i++)
+		for (int j = 0; ev.map_records.items[i] && j < ev.records.len; j++)
+			if (ev.records.items[j] == ev.map_records.items[i])
+				btf__add_typedef(btf, ev.maps.items[i], ids[j]);
+	free(ids);
 	sb_free(&text);
 	arena_reset();
 	return btf;

@@ -581,7 +581,7 @@ static void print_perf_events(const struct bpf_map *map, const struct btf *btf,
 	int n = vbpf_perfbuf__drain(pb, &events, &lost);
 	for (int i = 0; i < n; i++) {
 		fputs("  event: ", stdout);
-		if (!vbpf_event__print_record(&events[i], btf, stdout))
+		if (!vbpf_event__print_record(&events[i], bpf_map__name(map), btf, stdout))
 			vbpf_event__print(&events[i], btf, 0, stdout);
 		fputc('\n', stdout);
 	}

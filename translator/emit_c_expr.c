@@ -997,10 +997,12 @@ static CExpr lower_cast(Emitter *E, Node *n, bool implicit)
 	Node *a = n->lhs;
 	/* (u16 (. skb :protocol)): the member holds 16 bits. Only a cast
 	 * that does not widen: (u64 (. ctx :ifindex)) makes the arithmetic
-	 * around it 64-bit, and C's must be too. */
+	 * around it 64-bit, and C's must be too; and only of an unsigned
+	 * member: (u8 (. r :f)) of an :i8 f is 255 where f is -1
+	 * (tests/gen/record_field_cast) */
 	if (a->kind == N_FIELD && a->field && !a->field->c_pointer && is_int_type(n->cast_to) &&
 	    !n->cast_to->is_signed && member_bits(a) <= 8 * n->cast_to->size && a->type &&
-	    n->cast_to->size <= a->type->size)
+	    !a->type->is_signed && n->cast_to->size <= a->type->size)
 		return field_value(E, a, false);
 	/* (i64 (u64 x)) of a __u32 x is (__s64)x: a conversion depends only
 	 * on the value, which the inner widening keeps */
@@ -1754,9 +1756,9 @@ static void keep_operand_order(Emitter *E, Node **ops, int n)
 			continue;
 		Node *op = ops[i];
 		CExpr v = lower_value(E, op);
-		if (value_in_local(E, op)) {
-			/* already an immutable local (a let's variable, or the
-			 * variable an if or match assigned) */
+		if (value_in_local(E, op) || is_record_construction(op)) {
+			/* already an immutable local (a let's variable, the
+			 * variable an if or match assigned, a record built) */
 			vec_push(&E->hoisted, op);
 			vec_push(&E->hoisted_as, (void *)v.s);
 			continue;
@@ -1782,11 +1784,20 @@ const char *kconst_name(Emitter *E, const KernelConst *kc)
 	return kc->name;
 }
 
-CExpr lower_value(Emitter *E, Node *n)
+/* The local keep_operand_order evaluated n into, or NULL. */
+static const char *hoisted_local(Emitter *E, const Node *n)
 {
 	for (int i = 0; i < E->hoisted.len; i++)
 		if (E->hoisted.items[i] == n)
-			return cx(E->hoisted_as.items[i], PREC_POSTFIX);
+			return E->hoisted_as.items[i];
+	return NULL;
+}
+
+CExpr lower_value(Emitter *E, Node *n)
+{
+	const char *hoisted = hoisted_local(E, n);
+	if (hoisted)
+		return cx(hoisted, PREC_POSTFIX);
 	if ((n->kind == N_CAST || n->kind == N_FIELD) && prints_as_packet(E, n)) {
 		/* (u64 (. ctx :data)) where a pointer is wanted */
 		Node *f = n->kind == N_CAST ? n->lhs : n;
@@ -1903,6 +1914,11 @@ const char *by_value_arg(Emitter *E, Node *call, int i, char kind)
 		return arena_printf("&%s", var_text(E, strip_cast_to(arg, helper_by_value_type(call, i))->ref_var));
 	Type *t = helper_by_value_type(call, i);
 	const char *base = kind == 'k' ? "key" : kind == 'v' ? "value" : "data";
+	/* a record built earlier to keep the arguments' order is passed as
+	 * it is: building it again would run its fields' effects twice
+	 * (tests/gen/record_key_order) */
+	if (is_record_construction(arg) && hoisted_local(E, arg))
+		return arena_printf("&%s", hoisted_local(E, arg));
 	if (is_record_construction(arg))
 		return arena_printf("&%s", record_local(E, arg, base));
 	CExpr v = value_for(E, arg, t);
@@ -1953,12 +1969,16 @@ static CExpr lower_builtin(Emitter *E, Node *n)
 	case BI_STORE: {
 		CExpr lv = memory_at(E, a[0], literal_value(a[1]), w);
 		Node *v = a[2];
-		/* (store p off (+ (load p off) x)) -> lvalue += x */
+		/* (store p off (+ (load p off) x)) -> lvalue += x; not when x
+		 * has effects (a call that stores there too): C leaves the
+		 * read of the lvalue and x unsequenced, and clang evaluates x
+		 * first, where the source loads first
+		 * (tests/gen/store_add_effects) */
 		if (v->kind == N_BINOP && !binop_is_comparison(v->op) &&
 		    !((v->op == OP_DIV || v->op == OP_REM) && w->is_signed) &&
 		    v->lhs->kind == N_CALL && v->lhs->callee_kind == CALLEE_BUILTIN &&
 		    v->lhs->builtin == BI_LOAD && type_equal(v->lhs->builtin_type, w) &&
-		    !has_effects(a[0])) {
+		    !has_effects(a[0]) && !has_effects(v->rhs)) {
 			Node **la = (Node **)v->lhs->args.items;
 			CExpr lv2 = memory_at(E, la[0], literal_value(la[1]), w);
 			if (strcmp(lv.s, lv2.s) == 0) {

@@ -66,6 +66,13 @@ static void lower_map_incr_form(Emitter *E, Node *n)
 	const char *entry = new_local(E, "entry");
 	const char *lookup = arena_printf("bpf_map_lookup_elem(%s, %s)", map, key);
 	const char *add = arena_printf("__sync_fetch_and_add(%s, %s);", entry, value + 1);
+	/* clang 14 turns an atomic add of a constant 0 into an atomic or,
+	 * which it cannot select for 32 bits without -mcpu=v3 ("Unsupported
+	 * atomic operations", a crash): an amount it might fold to 0 goes
+	 * through libbpf's barrier_var first (tests/gen/map_incr_zero) */
+	Node *amount = n->args.items[2];
+	if (md->value->size == 4 && !(amount->kind == N_INT && amount->value != 0))
+		add_line(E, line, arena_printf("barrier_var(%s);", value + 1));
 	add_var(E, line, c_decl(E, type_ptr(md->value, false), entry), entry, lookup, false, false);
 
 	CBlock *saved;

@@ -4,7 +4,7 @@
  * time (bpf_bprintf_prepare) and clang not at all: a %d given a 64-bit
  * value prints its low half, a %s given an integer faults. So the checker
  * does what clang's -Wformat does for printf, against what the kernel
- * accepts: flags `-+ #0` and a width, then d i u x X with no length (an
+ * accepts: flags `-+ 0` and a width, then d i u x X with no length (an
  * integer of at most 32 bits), `l` or `ll` (64 bits), or %c (8 bits), %p
  * (a pointer) and %%. %s (a string pointer) has no source type to give it.
  * Every conversion needs an argument, and there are at most 3 (the kernel's
@@ -22,8 +22,16 @@ int printk_conversions(const char *fmt, Span at, Type **types, int max)
 		const char *start = p++;
 		if (*p == '%')
 			continue;
-		while (*p && strchr("-+ #0", *p))
+		while (*p && strchr("-+ 0", *p))
 			p++;
+		if (*p == '#') {
+			/* vsnprintf takes it, the kernel's format check does
+			 * not: the call fails with -EINVAL and prints nothing */
+			diag_error(at, "printk: the kernel's printk refuses the `#` flag of `%.*s`",
+				   (int)(p - start) + 2, start);
+			diag_hint("write the prefix into the format: 0x%%x");
+			return -1;
+		}
 		while (*p >= '0' && *p <= '9')
 			p++;
 		int longs = 0;

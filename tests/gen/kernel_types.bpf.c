@@ -45,7 +45,7 @@ __u64 orphans;
 static __u32 tgid_of(struct task_struct *t)
 {
 #line 28 "kernel_types.va"
-	return BPF_CORE_READ(t, tgid);
+	return (__u32)BPF_CORE_READ(t, tgid);
 }
 
 SEC("tp_btf/sched_process_exec")

@@ -100,6 +100,40 @@ rows() {
 	printf 'record\tarray field\t\\(deftype [A-Za-z]+ \\[[^]]*\\[:[a-z0-9]+ [0-9]+\\]\n'
 	printf 'record\tarray field address\t\\(\\. [a-z0-9]+ :comm\\) \n'
 	printf 'record\tarray element\t\\(\\. [a-z0-9]+ :[a-z_0-9]+ [0-9]+\\)\n'
+	# LANGUAGE.md 10.3-10.5 and 10.7 (issue 13): the map idioms from
+	# their table (map_idioms.c); defprog files, records as values (R,
+	# and K, randprog's record key, which always has padding) and printk
+	# as randprog writes them (rvN, kvN: its let-bound record values)
+	for f in $(table translator/map_idioms.c 'MapIdiom map_idioms\[\] = {'); do
+		printf 'idiom\t%s\t\\(%s[ )]\n' "$f" "$(esc "$f")"
+	done
+	printf 'idiom\tmap/incr! of a record key\t\\(map/incr! m[0-9]+ (kv[0-9]+|\\(K :)\n'
+	printf 'idiom\tmap/get of a record key\t\\(map/get m[0-9]+ \\(K :\n'
+	printf 'idiom\tmap/put! or map/del! result used\t\\([ui][0-9]+ \\(map/(put|del)! \n'
+	printf 'program\tseveral defprogs\t\\(defprog [^@]*\\(defprog \n'
+	printf 'program\tthree defprogs\t\\(defprog [^@]*\\(defprog [^@]*\\(defprog \n'
+	printf 'program\tprog_array :init\t:init \\[\n'
+	printf 'program\t:init with the caller (a loop of tail calls)\t:init \\[[^]]*entry\n'
+	printf 'program\ttail call through :init\t:init \\[[^@]*\\(bpf/tail_call \n'
+	printf 'program\ttail call from a second defprog\t\\(defprog q[0-9] [^@]*\\(bpf/tail_call \n'
+	printf 'record\tvalue built\t\\([RK] :[fk][0-9]\n'
+	printf 'record\tlet-bound value\t\\[(rv[0-9]+ \\(R|kv[0-9]+ \\(K) :\n'
+	printf 'record\tfield of a value\t\\(\\. rv[0-9]+ :f\n'
+	printf 'record\tkey with padding\t\\(defmap [^ ]+ :[a-z_]*hash :K \n'
+	printf 'record\tkey built twice, one entry\t\\(let \\[kv[0-9]+ \\(K \n'
+	printf 'record\tmap value by value\t\\(map/put! m[0-9]+ [^\\n]*(\\(R :| rv[0-9]+\\))\n'
+	printf 'record\tset! through a record pointer\t\\(set! \\(\\. rec[0-9]+ :f\n'
+	printf 'record\tsizeof\t\\(sizeof :[A-Z][A-Za-z]*\\)\n'
+	printf 'record\tring buffer output\t\\(bpf/ringbuf_output m[0-9]+ (rv[0-9]+|\\(R :)\n'
+	printf 'record\tperf output\t\\(bpf/perf_event_output ctx m[0-9]+ BPF_F_CURRENT_CPU (rv[0-9]+|\\(R :)\n'
+	printf 'printk\tno value\t\\(printk "[^"%%]*(%%%%[^"%%]*)*"\\)\n'
+	printf 'printk\t32-bit conversion\t\\(printk "[^"]*%%[-+ 0]*[0-9]*[diuxX]\n'
+	printf 'printk\t64-bit conversion\t\\(printk "[^"]*%%[-+ 0]*[0-9]*ll?[diuxX]\n'
+	printf 'printk\tflags and width\t\\(printk "[^"]*%%[-+ 0]*[-+ 0][0-9]*l*[diuxX]\n'
+	printf 'printk\t%%c\t\\(printk "[^"]*%%c\n'
+	printf 'printk\t%%p\t\\(printk "[^"]*%%p\n'
+	printf 'printk\t%%%%\t\\(printk "[^"]*%%%%\n'
+	printf 'printk\t:bool value\t\\(printk "[^"]*" [^\\n]*\\((==|!=|<|>|<=|>=|andalso|orelse|not) \n'
 }
 
 rows >"${TMPDIR:-/tmp}/coverage-rows.$$"

@@ -131,7 +131,11 @@ fi
 # compiler: a hash map's entries come in the kernel's hash order and a
 # section's variables in each compiler's layout order, so every entry
 # becomes "run: map: entry" and the lines of one run are sorted. The
-# "PASS/FAIL case" and the last summary lines say nothing more.
+# "PASS/FAIL case" and the last summary lines say nothing more. printk's
+# formats are no state: bpf_printk keeps them in .rodata (NAME.____fmt),
+# the native backend builds them on the stack (native_lower.c); so a
+# section's zero variables go too, which the dump leaves out when the
+# whole section is zero ("(all 1 entries zero)", also dropped).
 state() {
 	awk '
 	/^run / { run++; sub(/:.*/, ""); block = $0; next }
@@ -145,10 +149,12 @@ state() {
 			line = substr(line, RLENGTH + 1)
 			n = split(line, vars, ";")
 			for (i = 1; i <= n; i++)
-				if (vars[i] != "")
+				if (vars[i] != "" && vars[i] !~ /\.____fmt(\.[0-9]+)? = / && vars[i] !~ / = (0|false)$/)
 					printf "%05d %s %s:%s\n", run, block, map, vars[i]
 			next
 		}
+		if (map ~ /\.(rodata|data|bss)$/ && line ~ /^\(all [0-9]+ entries zero\)$/)
+			next
 		printf "%05d %s %s: %s\n", run, block, map, line
 	}' "$1" | LC_ALL=C sort
 }

@@ -207,14 +207,31 @@ enum { NMAPTYPES = sizeof(maptypes) / sizeof(maptypes[0]), MAX_MAPS = 6 };
 
 static struct map {
 	const struct maptype *type;
-	int key, value;             /* int types; value -1: the record R */
+	int key, value;             /* int types; key -1: the record K, value -1: the record R */
+	bool init;                  /* a prog_array filled at load (:init) */
 	int entries;
 } maps[MAX_MAPS];
 static int nmaps;
 
-/* The record, the value of some keyed maps: (Some p) then (. p :f). */
+/* The record, the value of some keyed maps: (Some p) then (. p :f); and,
+ * as a value (LANGUAGE.md 10.4), built with (R :f0 x ...), let-bound,
+ * stored by value, sent to a ring buffer or perf array. */
 enum { MAX_FIELDS = 5 };
 static int nrecord_fields, record_types[MAX_FIELDS];
+/* K: the key of some hash maps, a record with padding (written by map
+ * idioms only: the helpers' externs take integer keys). */
+static int nkey_fields, key_types[MAX_FIELDS + 2];
+
+/* Several programs in one file (LANGUAGE.md 10.3): the entry and one or
+ * two more defprogs, named entry q1 q2. Those of the file's kind may
+ * tail-call each other through a prog_array filled at load (:init);
+ * one of another kind that takes the same inputs neither calls nor is
+ * called (the kernel wants one program type per prog_array). */
+enum { MAX_PROGS = 3 };
+static bool multiprog;
+static int nprogs;
+static const struct kind *prog_kinds[MAX_PROGS];
+static const char *const prog_names[MAX_PROGS] = { "entry", "q1", "q2" };
 
 /* ---- helpers ---------------------------------------------------------------- */
 
@@ -304,6 +321,7 @@ static struct {
 	const char *data;            /* the packet start's name there */
 	const char *value_ptr;       /* a (Some p) of a u64-valued map in scope */
 	const char *record_ptr;      /* a (Some r) of the record-valued map in scope */
+	const char *record_val;      /* a let-bound record value R in scope */
 	int stack_slot;              /* stack_store written to -8*slot in this function */
 } at;
 enum { MAX_CALLS = 3 };
@@ -682,13 +700,30 @@ static void thread(int t, int depth)
 		out(")");
 }
 
-/* A keyed map with an integer value (or the record), or -1. */
+/* A keyed map with an integer key and an integer value (or the record),
+ * or -1: what the helpers' externs, typed with key_type, can be given. */
 static int keyed_map(bool record)
 {
 	int found[MAX_MAPS], n = 0;
 	for (int m = 0; m < nmaps; m++)
-		if (maps[m].type->role == KEYED && (maps[m].value < 0) == record)
+		if (maps[m].type->role == KEYED && maps[m].key >= 0 && (maps[m].value < 0) == record)
 			found[n++] = m;
+	return n ? found[pick(n)] : -1;
+}
+
+/* Any keyed map (keys and values integers or records), for the map
+ * idioms, which take the map's own key and value types; incr: one whose
+ * values map/incr! can add to (32 or 64 bits); record: 1 a map of R
+ * values, 0 of integers, -1 either. -1 when none. */
+static int idiom_map(bool incr, int record)
+{
+	int found[MAX_MAPS], n = 0;
+	for (int m = 0; m < nmaps; m++) {
+		int v = maps[m].value;
+		if (maps[m].type->role == KEYED && (!incr || (v >= 0 && types[v].bits >= 32)) &&
+		    (record < 0 || (v < 0) == record))
+			found[n++] = m;
+	}
 	return n ? found[pick(n)] : -1;
 }
 
@@ -723,20 +758,99 @@ static void map_value(int m, int depth)
 	literal_slot = -1;
 }
 
+/* (R :f2 x :f0 y) or (K ...): some of the fields, in any order (at least
+ * one: a record value names a field), the others zero. Key fields are
+ * often small, so that keys built twice meet. */
+static void record_value(bool key_record, int depth)
+{
+	int n = key_record ? nkey_fields : nrecord_fields;
+	const int *ft = key_record ? key_types : record_types;
+	int order[MAX_FIELDS + 2];
+	for (int i = 0; i < n; i++)
+		order[i] = i;
+	for (int i = n - 1; i > 0; i--) {
+		int j = pick(i + 1), o = order[i];
+		order[i] = order[j];
+		order[j] = o;
+	}
+	out("(%s", key_record ? "K" : "R");
+	for (int i = 0; i < n; i++) {
+		if (i > 0 && chance(30))
+			continue;
+		out(" :%c%d ", key_record ? 'k' : 'f', order[i]);
+		if (key_record && chance(50)) {
+			out("(band ");
+			expr(ft[order[i]], depth - 1);
+			out(" 3)");
+		} else {
+			expr(ft[order[i]], depth - 1);
+		}
+	}
+	out(")");
+}
+
+/* A key for a map idiom, of the map's own key type: a K record, or an
+ * integer (often small). */
+static void idiom_key(int m, int depth)
+{
+	if (maps[m].key < 0) {
+		record_value(true, depth);
+	} else if (chance(50)) {
+		out("(band ");
+		expr(maps[m].key, depth - 1);
+		out(" 7)");
+	} else {
+		expr(maps[m].key, depth - 1);
+	}
+}
+
+/* A value for map/put!: an R (built here or let-bound) or an integer. */
+static void idiom_value(int m, int depth)
+{
+	if (maps[m].value >= 0)
+		expr(maps[m].value, depth - 1);
+	else if (at.record_val && chance(50))
+		out("%s", at.record_val);
+	else
+		record_value(false, depth);
+}
+
+/* (map/put! m k v) or (map/del! m k): :i64, 0 or a negative errno. */
+static void idiom_put_del(int m, int depth)
+{
+	if (!maps[m].type->array && chance(40)) {
+		out("(map/del! m%d ", m);
+		idiom_key(m, depth);
+	} else {
+		out("(map/put! m%d ", m);
+		idiom_key(m, depth);
+		out(" ");
+		idiom_value(m, depth);
+	}
+	out(")");
+}
+
 /* (match (lookup m k) [(Some p) ... p ...] [(None) default]) */
 static void lookup(int t, int depth)
 {
 	bool record = nrecord_fields && chance(40);
-	int m = keyed_map(record);
+	/* map/get (LANGUAGE.md 10.7): any keyed map, record keys too */
+	bool idiom = chance(35);
+	int m = idiom ? idiom_map(false, record) : keyed_map(record);
 	if (m < 0)
-		m = keyed_map(!record), record = !record;
+		m = idiom ? idiom_map(false, !record) : keyed_map(!record), record = !record;
 	if (m < 0 || at.value_ptr || at.record_ptr) {
 		leaf(t);
 		return;
 	}
 	const char *p = fresh(record ? "rec" : "ptr");
-	out("(match (%s m%d ", use(H_LOOKUP), m);
-	key(m, depth);
+	if (idiom) {
+		out("(match (map/get m%d ", m);
+		idiom_key(m, depth);
+	} else {
+		out("(match (%s m%d ", use(H_LOOKUP), m);
+		key(m, depth);
+	}
 	out(")\n      [(Some %s) ", p);
 	if (record)
 		at.record_ptr = p;
@@ -766,19 +880,77 @@ static void lookup(int t, int depth)
 /* A record field read through the pointer in scope. */
 static void record_field(int t, int depth)
 {
-	if (!at.record_ptr && typed_here) {
+	const char *r = at.record_ptr;
+	if (at.record_val && (!r || pick(2)))
+		r = at.record_val;   /* a let-bound record value */
+	if (!r && typed_here) {
 		leaf(t);
 		return;
 	}
-	if (!at.record_ptr) {
+	if (!r) {
 		lookup(t, depth);
 		return;
 	}
 	int f = pick(nrecord_fields);
 	if (record_types[f] == t)
-		out("(. %s :f%d)", at.record_ptr, f);
+		out("(. %s :f%d)", r, f);
 	else
-		out("(%s (. %s :f%d))", types[t].name, at.record_ptr, f);
+		out("(%s (. %s :f%d))", types[t].name, r, f);
+}
+
+/* A record value sent out by value (LANGUAGE.md 10.4): to a ring buffer,
+ * or, from an entry, to a perf event array. */
+static void record_output(int depth);
+
+/* (let [rvN (R ...)] [use] value): a record value, let-bound, maybe sent
+ * out or stored, its fields read. */
+static void record_let(int t, int depth)
+{
+	if (!nrecord_fields) {
+		leaf(t);
+		return;
+	}
+	const char *saved = at.record_val, *rv = fresh("rv");
+	out("(let [%s ", rv);
+	record_value(false, depth);
+	out("]");
+	at.record_val = rv;
+	if (chance(40)) {
+		out(" ");
+		int m = idiom_map(false, 1);
+		if (m >= 0 && pick(2)) {
+			out("(map/put! m%d ", m);
+			idiom_key(m, depth);
+			out(" %s)", rv);
+		} else {
+			record_output(depth);
+		}
+	}
+	int f = pick(nrecord_fields);
+	bool combined = chance(50);
+	out(combined ? " (bxor " : " ");
+	if (record_types[f] == t)
+		out("(. %s :f%d)", rv, f);
+	else
+		out("(%s (. %s :f%d))", types[t].name, rv, f);
+	if (combined) {
+		out(" ");
+		expr(t, depth - 1);
+		out(")");
+	}
+	out(")");
+	at.record_val = saved;
+}
+
+/* (sizeof :R): typed like a literal (at most 40 here: any type holds it). */
+static void sizeof_form(int t, int depth)
+{
+	if (!nrecord_fields && !nkey_fields) {
+		leaf(t);
+		return;
+	}
+	out("(sizeof :%s)", nkey_fields && (!nrecord_fields || pick(2)) ? "K" : "R");
+	(void)depth;
 }
 
 /* A load from the packet, inside a bounds check. */
@@ -855,7 +1027,19 @@ static void stack_value(int t, int depth)
  * backends run at different times, maybe on different CPUs). */
 static void helper_value(int t, int depth)
 {
-	switch (pick(3)) {
+	switch (pick(4)) {
+	case 3: {
+		/* a used map/put! or map/del! result: 0 or a negative errno */
+		int m = idiom_map(false, -1);
+		if (m < 0) {
+			leaf(t);
+			break;
+		}
+		out("(%s ", types[t].name);
+		idiom_put_del(m, depth);
+		out(")");
+		break;
+	}
 	case 0:
 		if (typed_here) {
 			out("(%s (band (%s) 0))", types[t].name, use(H_KTIME));
@@ -894,7 +1078,7 @@ static void helper_value(int t, int depth)
 typedef void (*FormWriter)(int t, int depth);
 
 /* The expression forms: weight, and whether each fits where we are. */
-enum where { ANYWHERE, NOT_IN_LOOP, CALLS, PACKET, ENTRY, RECORD_PTR };
+enum where { ANYWHERE, NOT_IN_LOOP, CALLS, PACKET, ENTRY, RECORD_PTR, RECORDS, RECORD_KEY };
 static const struct {
 	const char *what;
 	FormWriter write;
@@ -922,6 +1106,8 @@ static const struct {
 	{ "context field", ctx_field, 2, ENTRY, true },
 	{ "stack", stack_value, 1, NOT_IN_LOOP, true },
 	{ "helper value", helper_value, 1, NOT_IN_LOOP, true },
+	{ "record value", record_let, 1, RECORDS, false },
+	{ "sizeof", sizeof_form, 1, RECORDS, false },
 };
 enum { NEXPR_FORMS = sizeof(expr_forms) / sizeof(expr_forms[0]) };
 
@@ -933,7 +1119,9 @@ static bool fits(enum where w)
 	case CALLS: return can_call();
 	case PACKET: return at.packet_len > 0;
 	case ENTRY: return at.func < 0 && !no_program;
-	case RECORD_PTR: return at.record_ptr != NULL || (!at.in_loop && nrecord_fields);
+	case RECORD_PTR: return at.record_ptr != NULL || at.record_val != NULL || (!at.in_loop && nrecord_fields);
+	case RECORDS: return !at.in_loop && (nrecord_fields || nkey_fields);
+	case RECORD_KEY: return !at.in_loop && nkey_fields;
 	}
 	return false;
 }
@@ -1064,11 +1252,14 @@ static void loop(int depth)
 	}
 	bind(var, t);
 	bool was = at.in_loop;
-	const char *vp = at.value_ptr, *rp = at.record_ptr;
+	const char *vp = at.value_ptr, *rp = at.record_ptr, *rv = at.record_val;
 	at.in_loop = true;
-	at.value_ptr = at.record_ptr = NULL;
+	at.value_ptr = at.record_ptr = at.record_val = NULL;
 	int g = writable_global();
 	int m = keyed_map(false);
+	/* and so does it a narrow variable summed into a 64-bit global */
+	if (kind_of_body == 0 && types[gtypes[g]].bits == 64)
+		kind_of_body = 1;
 	switch (m < 0 && kind_of_body == 2 ? 1 : kind_of_body) {
 	case 0:
 		out(" (set! g%d (+ g%d (%s %s))))", g, g, types[gtypes[g]].name, var);
@@ -1088,7 +1279,7 @@ static void loop(int depth)
 		break;
 	}
 	at.in_loop = was;
-	at.value_ptr = vp, at.record_ptr = rp;
+	at.value_ptr = vp, at.record_ptr = rp, at.record_val = rv;
 	nscope = saved;
 }
 
@@ -1165,11 +1356,13 @@ static void ringbuf(int depth)
 	out("(%s %s 0))]\n      [(None) (do)])", use(pick(4) ? H_RB_SUBMIT : H_RB_DISCARD), ev);
 }
 
-/* A tail call into an empty prog_array: it falls through. */
+/* A tail call into a prog_array: empty, it falls through; filled at load
+ * (:init, in a file of defprogs) it ends in another program, or this one
+ * again (the kernel stops after 33). */
 static void tail_call(int depth)
 {
 	int m = map_of_role(PROG_ARRAY);
-	if (m < 0 || at.func >= 0 || !kind->tail_calls || no_program) {
+	if (m < 0 || at.func >= 0 || !kind->tail_calls || no_program || kind != prog_kinds[0]) {
 		ringbuf(depth);
 		return;
 	}
@@ -1207,7 +1400,7 @@ static bool tuple_map;
 
 static void socket_lookup(int depth)
 {
-	if (!tuple_map || at.func >= 0 || at.value_ptr || at.record_ptr) {
+	if (!tuple_map || at.func >= 0 || at.value_ptr || at.record_ptr || kind != prog_kinds[0]) {
 		unused_helpers(depth);
 		return;
 	}
@@ -1330,6 +1523,173 @@ static void lookup_statement(int depth)
 	out("])");
 }
 
+/* ---- the extensions of LANGUAGE.md 10 (records, map idioms, printk) ------- */
+
+/* (map/incr! m k n), (map/put! m k v) or (map/del! m k) as a statement. */
+static void idiom_statement(int depth)
+{
+	int m = chance(50) ? idiom_map(true, 0) : idiom_map(false, -1);
+	if (m < 0) {
+		update(depth);
+		return;
+	}
+	int v = maps[m].value;
+	if (v >= 0 && types[v].bits >= 32 && chance(60)) {
+		out("(map/incr! m%d ", m);
+		idiom_key(m, depth);
+		out(" ");
+		expr(v, depth - 1);
+		out(")");
+	} else {
+		idiom_put_del(m, depth);
+	}
+}
+
+/* The use of a K key: an increment where the values can take one, else
+ * a put. */
+static void key_use(int m, const char *k, int depth)
+{
+	int v = maps[m].value;
+	if (v >= 0 && types[v].bits >= 32) {
+		out("(map/incr! m%d %s ", m, k);
+		expr(v, depth - 1);
+	} else {
+		out("(map/put! m%d %s ", m, k);
+		idiom_value(m, depth);
+	}
+	out(")");
+}
+
+/* A K key built twice from the same values, its fields in two orders,
+ * once let-bound and once in place: K has padding, zeroed with the rest,
+ * so both are one entry (LANGUAGE.md 10.4). */
+static void record_key_twice(int depth)
+{
+	int found[MAX_MAPS], n = 0;
+	for (int m = 0; m < nmaps; m++)
+		if (maps[m].type->role == KEYED && maps[m].key < 0)
+			found[n++] = m;
+	if (!n) {
+		idiom_statement(depth);
+		return;
+	}
+	int m = found[pick(n)];
+	char vals[MAX_FIELDS + 2][96];
+	bool given[MAX_FIELDS + 2];
+	for (int f = 0; f < nkey_fields; f++) {
+		given[f] = f == 0 || chance(70);
+		size_t mark = body_len;
+		expr(key_types[f], 0);   /* a leaf: no effects, the same value twice */
+		snprintf(vals[f], sizeof(vals[f]), "%s", body + mark);
+		body_len = mark;
+		body[mark] = '\0';
+	}
+	const char *kv = fresh("kv");
+	out("(let [%s (K", kv);
+	for (int f = 0; f < nkey_fields; f++)
+		if (given[f])
+			out(" :k%d %s", f, vals[f]);
+	out(")]\n        ");
+	key_use(m, kv, depth);
+	out("\n        ");
+	size_t mark = body_len;
+	out("(K");
+	for (int f = nkey_fields; f-- > 0;)
+		if (given[f])
+			out(" :k%d %s", f, vals[f]);
+	out(")");
+	char again[512];
+	snprintf(again, sizeof(again), "%s", body + mark);
+	body_len = mark;
+	body[mark] = '\0';
+	key_use(m, again, depth);
+	out(" (do))");
+}
+
+static void record_output(int depth)
+{
+	int rb = map_of_role(RINGBUF), pa = map_of_role(PERF_ARRAY);
+	bool perf = pa >= 0 && at.func < 0 && !no_program && kind->tail_calls && (rb < 0 || pick(2));
+	if (!nrecord_fields || (rb < 0 && !perf)) {
+		idiom_statement(depth);
+		return;
+	}
+	if (perf)
+		out("(%s ctx m%d BPF_F_CURRENT_CPU ", use(H_PERF_OUTPUT), pa);
+	else
+		out("(%s m%d ", use(H_RB_OUTPUT), rb);
+	if (at.record_val && chance(50))
+		out("%s", at.record_val);
+	else
+		record_value(false, depth);
+	out(" (sizeof :R)%s)", perf ? "" : " 0");
+}
+
+/* (printk "fmt" ...): 0-3 values, each with a conversion its type takes
+ * (LANGUAGE.md 10.5): %d %i of signed ones of at most 32 bits or a
+ * :bool, %u %x %X of unsigned ones, %l.. %ll.. of 64 bits, %c of a :u8,
+ * %p of a pointer; flags and widths the kernel accepts; %% as text. */
+enum printk_arg { PK_SIGNED, PK_UNSIGNED, PK_BOOL, PK_U64, PK_I64, PK_CHAR, PK_POINTER };
+static void printk_statement(int depth)
+{
+	static const char *const flags[] = { "-", "0", " ", "+", "-0" };
+	char fmt[128];
+	int len = snprintf(fmt, sizeof(fmt), "r%d", nfresh++);
+	enum printk_arg kinds_of[3];
+	int arg_types[3];
+	const char *ptr = at.value_ptr ? at.value_ptr : at.record_ptr;
+	int nargs = pick(4);
+	for (int i = 0; i < nargs; i++) {
+		enum printk_arg a = (enum printk_arg)pick(ptr ? 7 : 6);
+		int t = 0;
+		const char *conv = "d";
+		switch (a) {
+		case PK_SIGNED:
+			t = (int[]){ I8, I16, I32 }[pick(3)];
+			conv = pick(2) ? "d" : "i";
+			break;
+		case PK_BOOL: conv = "d"; break;
+		case PK_UNSIGNED:
+			t = (int[]){ U8, U16, U32 }[pick(3)];
+			conv = (const char *[]){ "u", "x", "X" }[pick(3)];
+			break;
+		case PK_U64:
+			t = U64;
+			conv = (const char *[]){ "lu", "llu", "lx", "llx", "lX" }[pick(5)];
+			break;
+		case PK_I64:
+			t = I64;
+			conv = (const char *[]){ "ld", "lld", "li" }[pick(3)];
+			break;
+		case PK_CHAR: t = U8; conv = "c"; break;
+		case PK_POINTER: conv = "p"; break;
+		}
+		kinds_of[i] = a;
+		arg_types[i] = t;
+		len += snprintf(fmt + len, sizeof(fmt) - (size_t)len, " %%%s%s%s", a == PK_CHAR || a == PK_POINTER || !chance(25) ? "" : flags[pick(5)],
+				a == PK_CHAR || a == PK_POINTER || !chance(25) ? "" : (const char *[]){ "1", "4", "12" }[pick(3)], conv);
+		if (chance(10))
+			len += snprintf(fmt + len, sizeof(fmt) - (size_t)len, " %%%%");
+	}
+	out("(printk \"%s%s\"", fmt, chance(80) ? "\\n" : "");
+	for (int i = 0; i < nargs; i++) {
+		out(" ");
+		switch (kinds_of[i]) {
+		case PK_BOOL: condition(depth - 1); break;
+		case PK_POINTER: out("%s", ptr); break;
+		default:
+			/* the conversion types a literal (one of this type
+			 * fits it); anything else has a type of its own */
+			if (chance(20))
+				literal(arg_types[i], false);
+			else
+				typed_expr(arg_types[i], depth - 1);
+			break;
+		}
+	}
+	out(")");
+}
+
 typedef void (*StatementWriter)(int depth);
 static const struct {
 	const char *what;
@@ -1354,6 +1714,10 @@ static const struct {
 	{ "if", if_statement, 2, NOT_IN_LOOP },
 	{ "call", call_statement, 1, CALLS },
 	{ "lookup", lookup_statement, 2, NOT_IN_LOOP },
+	{ "map idiom", idiom_statement, 2, NOT_IN_LOOP },
+	{ "record key twice", record_key_twice, 1, RECORD_KEY },
+	{ "record output", record_output, 1, RECORDS },
+	{ "printk", printk_statement, 1, NOT_IN_LOOP },
 };
 enum { NSTATEMENT_FORMS = sizeof(statement_forms) / sizeof(statement_forms[0]) };
 
@@ -1367,6 +1731,8 @@ static bool returns_value(const char *text)
 	};
 	if (strncmp(text, "(f", 2) == 0 && strncmp(text, "(fill ", 6) != 0)
 		return true;
+	if (strncmp(text, "(map/put! ", 10) == 0 || strncmp(text, "(map/del! ", 10) == 0)
+		return true;   /* :i64 (LANGUAGE.md 10.7) */
 	if (strncmp(text, "(bpf/", 5) != 0)
 		return false;
 	for (size_t i = 0; i < sizeof(unit_heads) / sizeof(unit_heads[0]); i++)
@@ -1428,6 +1794,48 @@ static void choose_kind(void)
 	no_program = chance(3);
 }
 
+/* K, the record key of some hash maps: 1-4 fields, with padding (a u8
+ * and a u64 after it are added when the fields have none). */
+static void choose_key_record(void)
+{
+	nkey_fields = chance(40) ? 1 + pick(4) : 0;
+	for (int f = 0; f < nkey_fields; f++)
+		key_types[f] = pick(NTYPES);
+	if (!nkey_fields)
+		return;
+	int off = 0, align = 1;
+	bool padded = false;
+	for (int f = 0; f < nkey_fields; f++) {
+		int size = types[key_types[f]].bits / 8;
+		padded |= off % size != 0;
+		off = (off + size - 1) / size * size + size;
+		align = size > align ? size : align;
+	}
+	padded |= off % align != 0;
+	if (!padded) {
+		key_types[nkey_fields++] = U8;
+		key_types[nkey_fields++] = U64;
+	}
+}
+
+/* A file of defprogs, sometimes: the entry and one or two more, of the
+ * entry's kind or, a quarter of them, of another kind the same inputs
+ * (frames, raw arguments, none) can test. */
+static void choose_programs(void)
+{
+	multiprog = !no_program && chance(15);
+	nprogs = multiprog ? 2 + pick(2) : 1;
+	prog_kinds[0] = kind;
+	for (int q = 1; q < nprogs; q++) {
+		prog_kinds[q] = kind;
+		if (chance(25)) {
+			int k = pick(NKINDS);
+			if (kinds[k].inputs == kind->inputs)
+				prog_kinds[q] = &kinds[k];
+		}
+	}
+}
+
 static void choose_maps(void)
 {
 	int total = 0;
@@ -1441,6 +1849,8 @@ static void choose_maps(void)
 		struct map *map = &maps[m];
 		map->type = &maptypes[i];
 		map->key = map->type->array || pick(2) ? U32 : U64;
+		if (nkey_fields && !map->type->array && map->type->role == KEYED && chance(30))
+			map->key = -1;   /* the record K */
 		map->value = (int[]){ U64, U64, U64, U32, I16, -1 }[pick(6)];
 		if (map->value < 0 && !nrecord_fields)
 			map->value = U64;
@@ -1448,6 +1858,14 @@ static void choose_maps(void)
 			map->value = U64;
 		map->entries = map->type->role == RINGBUF ? 4096 : 8 + 8 * pick(3);
 	}
+	/* defprogs that can tail-call: a prog_array to call through, often */
+	bool has_prog_array = false;
+	for (int m = 0; m < nmaps; m++)
+		has_prog_array |= maps[m].type->role == PROG_ARRAY;
+	if (multiprog && kind->tail_calls && !has_prog_array && chance(60))
+		for (int i = 0; i < NMAPTYPES; i++)
+			if (maptypes[i].role == PROG_ARRAY)
+				maps[nmaps - 1] = (struct map){ &maptypes[i], U32, U32, false, 8 };
 }
 
 static FILE *prog;   /* where the program goes (nowhere while writing cases) */
@@ -1459,7 +1877,7 @@ static void print_maps(void)
 		const struct map *map = &maps[m];
 		switch (map->type->role) {
 		case KEYED:
-			fprintf(prog, "(defmap m%d :%s :%s ", m, map->type->name, types[map->key].name);
+			fprintf(prog, "(defmap m%d :%s :%s ", m, map->type->name, map->key < 0 ? "K" : types[map->key].name);
 			if (map->value < 0)
 				fprintf(prog, ":R");
 			else
@@ -1473,7 +1891,27 @@ static void print_maps(void)
 			fprintf(prog, "(defmap m%d :ringbuf 0 0 %d)\n", m, map->entries);
 			break;
 		case PROG_ARRAY:
-			fprintf(prog, "(defmap m%d :prog_array :u32 :u32 %d)\n", m, map->entries);
+			fprintf(prog, "(defmap m%d :prog_array :u32 :u32 %d", m, map->entries);
+			if (map->init) {
+				/* the programs of the file's kind, in some order;
+				 * the entry itself less often (a loop of 33) */
+				int order[MAX_PROGS], n = 0;
+				for (int q = 1; q < nprogs; q++)
+					if (prog_kinds[q] == prog_kinds[0] && chance(85))
+						order[n++] = q;
+				if (n == 0 || chance(25))
+					order[n++] = 0;
+				for (int i = n - 1; i > 0; i--) {
+					int j = pick(i + 1), o = order[i];
+					order[i] = order[j];
+					order[j] = o;
+				}
+				fprintf(prog, " :init [");
+				for (int i = 0; i < n; i++)
+					fprintf(prog, "%s%s", i ? " " : "", prog_names[order[i]]);
+				fprintf(prog, "]");
+			}
+			fprintf(prog, ")\n");
 			break;
 		case PERF_ARRAY:
 			fprintf(prog, "(defmap m%d :perf_event_array :u32 :u32 %d)\n", m, map->entries);
@@ -1492,9 +1930,12 @@ static void print_maps(void)
 }
 
 /* The entry: the context's values into a b c d, the functions' results
- * into `out`, a bounds-checked region for the packet, the verdict. */
-static void entry(void)
+ * into `out`, a bounds-checked region for the packet, the verdict. In a
+ * file of defprogs, program number `prog` (entry q1 q2): the others store
+ * fewer results (`kind` is theirs while they are written). */
+static void entry(int prog)
 {
+	kind = prog_kinds[prog];
 	at = (__typeof__(at)){ .func = -1 };
 	nscope = 0;
 	for (int g = 0; g < NGLOBALS; g++) {
@@ -1508,6 +1949,10 @@ static void entry(void)
 		ret = U32;   /* (band x 1) of a wider or signed type: the verifier lost the range */
 	if (no_program)
 		out("(defn entry [ctx :u64] :%s\n  (let [", types[ret].name);
+	else if (multiprog)
+		out("%s(defprog %s :%s%s%s%s [ctx :%s] :%s\n  (let [", prog ? "\n" : "", prog_names[prog],
+		    kind->name, kind->attach ? " \"" : "", kind->attach ? kind->attach : "",
+		    kind->attach ? "\"" : "", ctx_type, types[ret].name);
 	else
 		out("(defn entry [ctx :%s] :%s\n  (let [", ctx_type, types[ret].name);
 	static const char inputs[] = "abcd";
@@ -1534,7 +1979,7 @@ static void entry(void)
 	out("]\n    (do");
 	for (int f = 0; f < nfuncs; f++) {
 		const struct func *fn = &funcs[f];
-		if (fn->packet && !packet)
+		if ((fn->packet && !packet) || (prog > 0 && !chance(30)))
 			continue;
 		out("\n      (bpf/map_update_elem out %d (u64 (f%d", f, f);
 		helper_used[H_UPDATE] = true;
@@ -1556,6 +2001,14 @@ static void entry(void)
 	for (int n = pick(3); n > 0; n--) {
 		out("\n      ");
 		statement(3);
+	}
+	bool init_array = false;
+	for (int m = 0; m < nmaps; m++)
+		init_array |= maps[m].init;
+	if (init_array && chance(50)) {
+		/* defprogs: a tail call into the table filled at load, often */
+		out("\n      ");
+		tail_call(3);
 	}
 	int verdict = kind->verdict01 && !no_program;
 	if (packet) {
@@ -1872,7 +2325,11 @@ static void program(const char *seed)
 	nrecord_fields = pick(3) ? 1 + pick(MAX_FIELDS) : 0;
 	for (int f = 0; f < nrecord_fields; f++)
 		record_types[f] = pick(NTYPES);
+	choose_key_record();
+	choose_programs();
 	choose_maps();
+	for (int m = 0; m < nmaps; m++)
+		maps[m].init = maps[m].type->role == PROG_ARRAY && multiprog && kind->tail_calls;
 	tuple_map = !no_program && (kind == &kinds[0] || kind == &kinds[1]) && chance(30);
 	nfuncs = 1 + pick(MAX_FUNCS);
 	for (int f = 0; f < nfuncs; f++) {
@@ -1898,7 +2355,10 @@ static void program(const char *seed)
 	}
 
 	/* the body first: it says which helpers the externs must declare */
-	entry();
+	entry(0);
+	for (int q = 1; q < nprogs; q++)
+		entry(q);
+	kind = prog_kinds[0];
 	for (int f = 0; f < nfuncs; f++)
 		function(f);
 	for (int m = 0; m < nmaps; m++)
@@ -1911,6 +2371,8 @@ static void program(const char *seed)
 	fprintf(prog, "; randprog %s\n", seed);
 	if (no_program)
 		fprintf(prog, "; no (program): a file of functions\n");
+	else if (multiprog)
+		fprintf(prog, "; %d programs (defprog)\n", nprogs);
 	else if (kind->attach)
 		fprintf(prog, "(program :%s \"%s\")\n", kind->name, kind->attach);
 	else
@@ -1935,6 +2397,12 @@ static void program(const char *seed)
 		fprintf(prog, "(deftype R [");
 		for (int f = 0; f < nrecord_fields; f++)
 			fprintf(prog, "%sf%d :%s", f ? " " : "", f, types[record_types[f]].name);
+		fprintf(prog, "])\n");
+	}
+	if (nkey_fields) {
+		fprintf(prog, "(deftype K [");
+		for (int f = 0; f < nkey_fields; f++)
+			fprintf(prog, "%sk%d :%s", f ? " " : "", f, types[key_types[f]].name);
 		fprintf(prog, "])\n");
 	}
 	print_maps();
@@ -2039,16 +2507,23 @@ static size_t frame(uint8_t *f)
 	return n;
 }
 
+/* The cases of a file of defprogs run each program in turn ("program
+ * NAME", docs/cases.md): the entry's, then a few for each other one. */
 static void cases(void)
 {
 	int ncases = 6 + pick(6);
 	/* entries for the lookups to find: keys 0-7 of the hash maps */
 	for (int m = 0; m < nmaps; m++)
-		if (maps[m].type->role == KEYED && maps[m].value >= 0 && !maps[m].type->array)
+		if (maps[m].type->role == KEYED && maps[m].key >= 0 && maps[m].value >= 0 && !maps[m].type->array)
 			for (int k = pick(8); k < 8; k += 1 + pick(3))
 				printf("set m%d %d = %llu\n", m, k,
 				       (unsigned long long)truncate_to(maps[m].value, next64() >> pick(64)));
+	int prog = 0;
+	if (multiprog)
+		printf("program entry\n");
 	for (int c = 0; c < ncases; c++) {
+		if (multiprog && c >= ncases - 2 * (nprogs - 1) && (c - ncases) % 2 == 0)
+			printf("program %s\n", prog_names[++prog]);
 		printf("case c%d", c);
 		if (kind->inputs == FRAMES && !no_program) {
 			uint8_t f[256];

@@ -364,6 +364,39 @@ Test(runtime_print, records_by_field_names)
 	btf__free(b);
 }
 
+/* Two records of one size: the typedef named after the map (what vbpf2c
+ * knows from the source: which record goes to which map) chooses; a map
+ * without one gets no guess. */
+Test(runtime_print, record_of_the_map)
+{
+	struct btf *records = btf__new_empty();
+	int u16 = btf__add_int(records, "__u16", 2, 0);
+	int ports = btf__add_struct(records, "Ports", 4);
+	btf__add_field(records, "sport", u16, 0, 0);
+	btf__add_field(records, "dport", u16, 16, 0);
+	int pair = btf__add_struct(records, "Pair", 4);
+	btf__add_field(records, "a", u16, 0, 0);
+	btf__add_field(records, "b", u16, 16, 0);
+	cr_assert(ports > 0 && pair > 0);
+	cr_assert(btf__add_typedef(records, "flows", ports) > 0);
+	cr_assert(btf__add_typedef(records, "pairs", pair) > 0);
+	unsigned char data[4] = { 0x40, 0x9c, 80, 0 };
+	struct vbpf_event event = { data, sizeof(data) };
+	char *text = NULL;
+	size_t len = 0;
+	FILE *out = open_memstream(&text, &len);
+	vbpf_events__set_records(records);
+	cr_assert(vbpf_event__print_record(&event, "flows", NULL, out));
+	fputc('|', out);
+	cr_assert(vbpf_event__print_record(&event, "pairs", NULL, out));
+	cr_assert_not(vbpf_event__print_record(&event, "other", NULL, out));
+	vbpf_events__set_records(NULL);
+	fclose(out);
+	cr_assert_str_eq(text, "sport=40000 dport=80|a=40000 b=80");
+	free(text);
+	btf__free(records);
+}
+
 /* A record missing from the object's BTF is found among the records set
  * with vbpf_events__set_records (what vbpf2c knows from the source). */
 Test(runtime_print, records_set_aside)
@@ -381,9 +414,9 @@ Test(runtime_print, records_set_aside)
 	char *text = NULL;
 	size_t len = 0;
 	FILE *out = open_memstream(&text, &len);
-	cr_assert_not(vbpf_event__print_record(&event, object, out));
+	cr_assert_not(vbpf_event__print_record(&event, "events", object, out));
 	vbpf_events__set_records(records);
-	cr_assert(vbpf_event__print_record(&event, object, out));
+	cr_assert(vbpf_event__print_record(&event, "events", object, out));
 	vbpf_events__set_records(NULL);
 	fclose(out);
 	cr_assert_str_eq(text, "sport=40000 dport=80");
