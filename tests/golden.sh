@@ -14,8 +14,11 @@
 #                    when tests/gen/X.h exists, `vbpf2c --emit=h X.va` is that
 #                    header, which compiles as BPF C, as user-space C, as
 #                    C++, and as BPF C after the kernel's vmlinux.h
-#   examples/X.va    `vbpf2c --check` accepts it silently, and its C compiles
-#                    warning-free and is clang-format clean, as for tests/gen
+#   examples/X.va    `vbpf2c --check` accepts it silently, its C is byte for
+#                    byte examples/X.bpf.c (committed beside it, so a change
+#                    to the C an example gives shows in review), and that C
+#                    compiles warning-free and is clang-format clean, as for
+#                    tests/gen
 #   (cli)            the command line: exit statuses, -o/-c outputs written
 #                    atomically and only on success, --no-line, --license, --btf,
 #                    standard input, clang's errors located in the .va
@@ -240,6 +243,14 @@ for va in "$root"/examples/*.va; do
 		continue
 	fi
 	mv "$work/out" "$work/example.bpf.c"
+	expected=${va%.va}.bpf.c
+	if [ ! -e "$expected" ]; then
+		fail "$name" "no ${expected##*/} (write it with tests/regen.sh, then review)"
+	elif diff -u "$expected" "$work/example.bpf.c" > "$work/diff"; then
+		pass
+	else
+		fail "$name" "output differs from ${expected##*/}" "$work/diff"
+	fi
 	check_c "$name" "$work/example.bpf.c"
 done
 

@@ -5,8 +5,9 @@
 #   tests/err/X.va -> tests/err/X.expected   (stderr of --check; must exit 1)
 #   tests/gen/X.va -> tests/gen/X.bpf.c      (the C; must exit 0)
 #                     and tests/gen/X.h       (--emit=h; only where it exists)
+#   examples/X.va  -> examples/X.bpf.c       (the C; must exit 0)
 #
-# With no arguments every file in both directories is redone.
+# With no arguments every file in the three directories is redone.
 #
 # This records the translator's current behaviour, right or wrong. It is
 # for reviewing a change: run it, then read `git diff tests/` line by line
@@ -22,7 +23,7 @@ vbpf2c=${VBPF2C:-$root/vbpf2c}
 trouble=0
 
 if [ $# -eq 0 ]; then
-	set -- "$root"/tests/err/*.va "$root"/tests/gen/*.va
+	set -- "$root"/tests/err/*.va "$root"/tests/gen/*.va "$root"/examples/*.va
 fi
 
 for va in "$@"; do
@@ -54,8 +55,14 @@ for va in "$@"; do
 			rm -f "$header.tmp"
 		fi
 		;;
+	*/examples)
+		out=${va%.va}.bpf.c
+		(cd "$dir" && "$vbpf2c" "$base") > "$out.tmp"
+		status=$?
+		want=0
+		;;
 	*)
-		echo "regen.sh: $va is not in tests/err or tests/gen" >&2
+		echo "regen.sh: $va is not in tests/err, tests/gen or examples" >&2
 		trouble=1
 		continue
 		;;
@@ -74,5 +81,5 @@ for va in "$@"; do
 	fi
 done
 
-echo "now review: git diff -- tests/"
+echo "now review: git diff -- tests/ examples/"
 exit "$trouble"
