@@ -30,6 +30,7 @@
 #include <spawn.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -111,8 +112,42 @@ void cleanup_on_signals(void)
 		signal(fatal_signals[i], on_fatal_signal);
 }
 
+/* Writes input into the child's end of its standard input, then closes
+ * it. A socket rather than a pipe: send(MSG_NOSIGNAL) gets EPIPE, not our
+ * SIGPIPE handler, when the child quits without reading it all (its exit
+ * status then says what happened). */
+static void feed_child(int fd, const char *const *input, const size_t *len, int nparts)
+{
+	for (int i = 0; i < nparts; i++) {
+		const char *p = input[i];
+		size_t left = len[i];
+		while (left > 0) {
+			ssize_t n = send(fd, p, left, MSG_NOSIGNAL);
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n <= 0)
+				goto done;
+			p += n;
+			left -= (size_t)n;
+		}
+	}
+done:
+	close(fd);
+}
+
 int spawn_and_wait(const char *path, char **argv, bool search_path)
 {
+	return spawn_feed_and_wait(path, argv, search_path, NULL, NULL, 0);
+}
+
+int spawn_feed_and_wait(const char *path, char **argv, bool search_path, const char *const *input,
+			const size_t *len, int nparts)
+{
+	int sv[2] = { -1, -1 };
+	if (input && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
+		fprintf(stderr, "vbpf2c: cannot run %s: %s\n", argv[0], strerror(errno));
+		return -1;
+	}
 	/* The signals stay blocked from before the child exists until its
 	 * pid is recorded, so the handler never misses it; the child gets
 	 * the mask we had. */
@@ -125,14 +160,23 @@ int spawn_and_wait(const char *path, char **argv, bool search_path)
 	posix_spawnattr_init(&attr);
 	posix_spawnattr_setsigmask(&attr, &old);
 	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK);
+	posix_spawn_file_actions_t actions;
+	posix_spawn_file_actions_init(&actions);
+	if (input)
+		posix_spawn_file_actions_adddup2(&actions, sv[1], STDIN_FILENO);
 	pid_t pid;
-	int err = search_path ? posix_spawnp(&pid, path, NULL, &attr, argv, environ)
-			      : posix_spawn(&pid, path, NULL, &attr, argv, environ);
+	int err = search_path ? posix_spawnp(&pid, path, &actions, &attr, argv, environ)
+			      : posix_spawn(&pid, path, &actions, &attr, argv, environ);
+	posix_spawn_file_actions_destroy(&actions);
 	posix_spawnattr_destroy(&attr);
 	if (err == 0)
 		child_pid = pid;
 	sigprocmask(SIG_SETMASK, &old, NULL);
+	if (input)
+		close(sv[1]);
 	if (err != 0) {
+		if (input)
+			close(sv[0]);
 		fprintf(stderr, "vbpf2c: cannot run %s: %s\n", argv[0], strerror(err));
 		if (err == ENOENT && search_path)
 			fputs("hint: install clang (apt-get install clang), or name it with "
@@ -140,6 +184,8 @@ int spawn_and_wait(const char *path, char **argv, bool search_path)
 			      stderr);
 		return -1;
 	}
+	if (input)
+		feed_child(sv[0], input, len, nparts);
 	int status;
 	while (waitpid(pid, &status, 0) < 0) {
 		if (errno != EINTR) {

@@ -770,6 +770,10 @@ void temp_remove(const char *path);   /* unlink (or rmdir) and unregister */
  * exit status, or -1 (said why on stderr) when it could not run or died
  * of a signal. The signal handler forwards to it and waits for it. */
 int spawn_and_wait(const char *path, char **argv, bool search_path);
+/* The same, with the child's standard input reading the nparts pieces of
+ * input (input[i], len[i] bytes each) in turn, then end-of-file. */
+int spawn_feed_and_wait(const char *path, char **argv, bool search_path, const char *const *input,
+			const size_t *len, int nparts);
 
 /* One output file, staged until every output of the run is ready. */
 typedef struct OutFile {
