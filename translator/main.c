@@ -838,11 +838,11 @@ int main(int argc, char **argv)
 		return ok ? EXIT_OK : EXIT_TROUBLE;
 	}
 
+	if (opt.check_only)
+		return frontend_check(&file) && diag_error_count() == 0 ? EXIT_OK : EXIT_REJECTED;
 	Module *m = frontend_run(&file);
 	if (!m || diag_error_count() > 0)
 		return EXIT_REJECTED;
-	if (opt.check_only)
-		return EXIT_OK;
 
 	EmitOptions emit = {
 		.line_directives = opt.line_directives,

@@ -35,6 +35,8 @@ typedef struct Parser {
 	bool seen_program;
 	Span first_license;
 	bool seen_license;
+	bool drop_bodies;       /* parse_file_declarations: parse each defn
+	                         * body for its errors, then let it go */
 } Parser;
 
 static Node *parse_expr(Parser *p, Sexp *s);
@@ -43,7 +45,7 @@ static Node *parse_expr(Parser *p, Sexp *s);
 
 static Node *new_node(NodeKind kind, Span span)
 {
-	Node *n = arena_alloc(sizeof(*n));
+	Node *n = arena_alloc_transient(sizeof(*n));
 	n->kind = kind;
 	n->span = span;
 	return n;
@@ -326,7 +328,7 @@ static Node *parse_let(Parser *p, Sexp *form)
 			ok = false;
 			break;
 		}
-		Binding *b = arena_alloc(sizeof(*b));
+		Binding *b = arena_alloc_transient(sizeof(*b));
 		b->name = name->text;
 		b->name_span = name->span;
 		b->init = parse_expr(p, vec->items[i + 1]);
@@ -448,7 +450,7 @@ static Node *parse_not(Parser *p, Sexp *form)
  *         | '_' | NAME */
 static Pattern *parse_pattern(Sexp *s)
 {
-	Pattern *pat = arena_alloc(sizeof(*pat));
+	Pattern *pat = arena_alloc_transient(sizeof(*pat));
 	pat->span = s->span;
 	switch (s->kind) {
 	case SX_INT:
@@ -538,7 +540,7 @@ static Node *parse_match(Parser *p, Sexp *form)
 			ok = false;
 			continue;
 		}
-		MatchClause *mc = arena_alloc(sizeof(*mc));
+		MatchClause *mc = arena_alloc_transient(sizeof(*mc));
 		mc->span = c->span;
 		mc->pattern = parse_pattern(c->items[0]);
 		mc->body = parse_body(p, c, 1, "match clause");
@@ -753,10 +755,10 @@ static Node *parse_for(Parser *p, Sexp *form)
 /* A list made of head's elements with x inserted at index `at`. */
 static Sexp *sexp_insert(Sexp *list, int at, Sexp *x)
 {
-	Sexp *s = arena_alloc(sizeof(*s));
+	Sexp *s = arena_alloc_transient(sizeof(*s));
 	*s = *list;
 	s->nitems = list->nitems + 1;
-	s->items = arena_alloc(sizeof(*s->items) * (size_t)s->nitems);
+	s->items = arena_alloc_transient(sizeof(*s->items) * (size_t)s->nitems);
 	for (int i = 0, j = 0; i < s->nitems; i++)
 		s->items[i] = i == at ? x : list->items[j++];
 	return s;
@@ -795,20 +797,20 @@ static Node *parse_thread(Parser *p, Sexp *form)
 			break;
 		case SX_SYMBOL:
 		case SX_KEYWORD:
-			wrap = arena_alloc(sizeof(*wrap));
+			wrap = arena_alloc_transient(sizeof(*wrap));
 			wrap->kind = SX_LIST;
 			wrap->span = step->span;
 			if (step->kind == SX_SYMBOL) {
 				wrap->nitems = 1;
-				wrap->items = arena_alloc(sizeof(*wrap->items));
+				wrap->items = arena_alloc_transient(sizeof(*wrap->items));
 				wrap->items[0] = step;
 			} else {
-				Sexp *dot = arena_alloc(sizeof(*dot));
+				Sexp *dot = arena_alloc_transient(sizeof(*dot));
 				dot->kind = SX_SYMBOL;
 				dot->span = step->span;
 				dot->text = ".";
 				wrap->nitems = 2;
-				wrap->items = arena_alloc(sizeof(*wrap->items) * 2);
+				wrap->items = arena_alloc_transient(sizeof(*wrap->items) * 2);
 				wrap->items[0] = dot;
 				wrap->items[1] = step;
 			}
@@ -911,10 +913,10 @@ static Node *parse_record_value(Parser *p, Sexp *s)
 	Node *n = new_node(N_CALL, s->span);
 	n->name = s->items[0]->text;
 	n->name_span = s->items[0]->span;
-	RecordInit *ri = arena_alloc(sizeof(*ri));
+	RecordInit *ri = arena_alloc_transient(sizeof(*ri));
 	int max = s->nitems / 2;
-	ri->names = arena_alloc(sizeof(*ri->names) * (size_t)(max + 1));
-	ri->spans = arena_alloc(sizeof(*ri->spans) * (size_t)(max + 1));
+	ri->names = arena_alloc_transient(sizeof(*ri->names) * (size_t)(max + 1));
+	ri->spans = arena_alloc_transient(sizeof(*ri->spans) * (size_t)(max + 1));
 	n->record_init = ri;
 	bool ok = true;
 	for (int i = 1; i < s->nitems; i += 2) {
@@ -1041,7 +1043,7 @@ static Node *parse_expr(Parser *p, Sexp *s)
 
 static Decl *new_decl(DeclKind kind, Sexp *form)
 {
-	Decl *d = arena_alloc(sizeof(*d));
+	Decl *d = arena_alloc_transient(sizeof(*d));
 	d->kind = kind;
 	d->span = form->span;
 	return d;
@@ -1439,13 +1441,13 @@ static Decl *parse_defn(Parser *p, Sexp *form)
 		}
 		return NULL;
 	}
-	FnDecl *fn = arena_alloc(sizeof(*fn));
+	FnDecl *fn = arena_alloc_transient(sizeof(*fn));
 	fn->name = name;
 	fn->span = form->span;
 	fn->name_span = form->items[1]->span;
 	Sexp *vec = form->items[2];
 	bool ok = true;
-	fn->params = arena_alloc(sizeof(*fn->params) * (size_t)(vec->nitems + 1));
+	fn->params = arena_alloc_transient(sizeof(*fn->params) * (size_t)(vec->nitems + 1));
 	for (int i = 0; i < vec->nitems; i += 2) {
 		Sexp *pname = vec->items[i];
 		if (!expect_name(pname, "a parameter name")) {
@@ -1460,7 +1462,7 @@ static Decl *parse_defn(Parser *p, Sexp *form)
 			i--;    /* the next element is the next parameter's name */
 			continue;
 		}
-		Param *prm = arena_alloc(sizeof(*prm));
+		Param *prm = arena_alloc_transient(sizeof(*prm));
 		prm->name = pname->text;
 		prm->span = pname->span;
 		prm->type = parse_type(ptype, 0);
@@ -1497,9 +1499,15 @@ static Decl *parse_defn(Parser *p, Sexp *form)
 		diag_error(closing_span(form), "function `%s` has no body", name);
 		return NULL;
 	}
+	if (p->drop_bodies)
+		arena_transient_begin();
 	fn->body = new_node(N_DO, span_join(form->items[4]->span,
 					    form->items[form->nitems - 1]->span));
 	ok &= parse_args(p, form, 4, &fn->body->args);
+	if (p->drop_bodies) {
+		fn->body = NULL;
+		arena_transient_end();
+	}
 	if (!ok)
 		return NULL;
 	Decl *d = new_decl(D_FN, form);
@@ -1644,4 +1652,41 @@ Module *parse_file(const SourceFile *file)
 	Parser p = { .file = file, .m = new_module(file) };
 	read_file_each_with_comments(file, parse_form, &p, &p.m->comments);
 	return p.m;
+}
+
+Module *parse_file_declarations(const SourceFile *file)
+{
+	Parser p = { .file = file, .m = new_module(file), .drop_bodies = true };
+	read_file_each(file, parse_form, &p);
+	return p.m;
+}
+
+typedef struct DefnPass {
+	Parser parser;
+	void (*each)(FnDecl *fn, void *ctx);
+	void *ctx;
+} DefnPass;
+
+static bool is_defn_form(const Sexp *form)
+{
+	return form->kind == SX_LIST && form->nitems && form->items[0]->kind == SX_SYMBOL &&
+	       (!strcmp(form->items[0]->text, "defn") || !strcmp(form->items[0]->text, "defprog"));
+}
+
+static void parse_defn_form(Sexp *form, void *pass)
+{
+	DefnPass *dp = pass;
+	if (!is_defn_form(form))
+		return;
+	arena_transient_begin();
+	Decl *d = parse_toplevel(&dp->parser, form);
+	if (d && d->kind == D_FN)
+		dp->each(d->u.fn, dp->ctx);
+	arena_transient_end();
+}
+
+void parse_file_defns(const SourceFile *file, void (*each)(FnDecl *fn, void *ctx), void *ctx)
+{
+	DefnPass dp = { .parser = { .file = file, .m = new_module(file) }, .each = each, .ctx = ctx };
+	read_file_each(file, parse_defn_form, &dp);
 }

@@ -708,12 +708,38 @@ static void read_comment(Reader *r)
 	vec_push(r->comments, c);
 }
 
+/* The intern table reader_keep_names() keeps from one read of a file to
+ * the next. */
+static struct {
+	bool keep;
+	const SourceFile *file;
+	struct InternSlot *interned;
+	uint32_t intern_cap, intern_count;
+} kept_names;
+
+void reader_keep_names(bool keep)
+{
+	kept_names.keep = keep;
+	if (!keep && kept_names.interned) {
+		intern_slots_free(kept_names.interned, kept_names.intern_cap);
+		kept_names.interned = NULL;
+		kept_names.intern_cap = kept_names.intern_count = 0;
+		kept_names.file = NULL;
+	}
+}
+
 static void read_forms(const SourceFile *file, bool recycle, void (*each)(Sexp *form, void *ctx),
 		       void *ctx, Vec *comments)
 {
 	init_char_class();
 	Reader r = { .file = file, .text = (const unsigned char *)file->text, .len = file->len,
 		     .line = 1, .recycle = recycle, .each = each, .each_ctx = ctx, .comments = comments };
+	if (kept_names.interned && kept_names.file == file) {
+		r.interned = kept_names.interned;
+		r.intern_cap = kept_names.intern_cap;
+		r.intern_count = kept_names.intern_count;
+		kept_names.interned = NULL;
+	}
 	const unsigned char *t = r.text;
 
 	while (r.pos < r.len) {
@@ -786,7 +812,16 @@ static void read_forms(const SourceFile *file, bool recycle, void (*each)(Sexp *
 		diag_note(f->open_span, "to match this '%s'", opener_text(f->opener));
 	}
 	free(r.elems);
-	intern_slots_free(r.interned, r.intern_cap);
+	if (kept_names.keep) {
+		reader_keep_names(false);
+		kept_names.keep = true;
+		kept_names.file = file;
+		kept_names.interned = r.interned;
+		kept_names.intern_cap = r.intern_cap;
+		kept_names.intern_count = r.intern_count;
+	} else {
+		intern_slots_free(r.interned, r.intern_cap);
+	}
 	for (int i = 0; i < r.pool_len; i++)
 		free(r.pool[i].data);
 	free(r.pool);

@@ -33,6 +33,15 @@ char *arena_strndup(const char *s, size_t n);
 char *arena_strdup(const char *s);
 char *arena_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void arena_reset(void);
+/* The transient region (util.c): between arena_transient_begin() and
+ * arena_transient_end(), arena_alloc_transient() allocates memory that
+ * _end() releases (outside a span it is arena_alloc). A vector that lives
+ * there grows there (vec_push). arena_transient_keep() keeps everything
+ * allocated so far: _end() then releases only what comes after. */
+void arena_transient_begin(void);
+void *arena_alloc_transient(size_t size);   /* zeroed, never NULL */
+void arena_transient_keep(void);
+void arena_transient_end(void);
 
 /* A growable array of pointers, allocated in the arena. */
 typedef struct Vec {
@@ -139,6 +148,12 @@ void read_file_each(const SourceFile *file, void (*each)(Sexp *form, void *ctx),
  * order) to comments. */
 void read_file_each_with_comments(const SourceFile *file, void (*each)(Sexp *form, void *ctx), void *ctx,
 				  Vec *comments);
+
+/* reader_keep_names(true): the next reads of a file keep their intern
+ * table for the read after them, so a second pass over the same file
+ * gets every name at the address the first pass gave it (and interns
+ * nothing twice); false frees it. */
+void reader_keep_names(bool keep);
 
 /* ---- types (types.c) -------------------------------------------------- */
 
@@ -699,12 +714,33 @@ Module *parse_module(const SourceFile *file, Vec forms);
  * lexical errors come just before its syntax errors, where reading the
  * whole file first reports every lexical error before any syntax error. */
 Module *parse_file(const SourceFile *file);
+/* parse_file for a checker that takes one body at a time (frontend_check):
+ * the same declarations and diagnostics, but every defn's body is NULL -
+ * parsed for its errors, then released. */
+Module *parse_file_declarations(const SourceFile *file);
+/* The second pass: each defn of the file (a file parse_file_declarations
+ * found no error in), in source order, parsed again with its body into
+ * the transient region (arena_alloc_transient); each(fn) may call
+ * arena_transient_keep() to keep it, else it is released when each
+ * returns. */
+void parse_file_defns(const SourceFile *file, void (*each)(FnDecl *fn, void *ctx), void *ctx);
 
 /* ---- checker (checker.c) ---------------------------------------------- */
 
 /* Resolves names, checks types and safety rules, picks the entry function,
  * mangles C names. Returns true when no error was reported. */
 bool check_module(Module *m);
+/* check_module in steps, for a front end that holds one body at a time
+ * (frontend_check): check_begin checks the declarations (every defn's
+ * signature, no body); check_body checks fn's body, for every defn in
+ * source order (it skips a second defn of a name, as check_module does),
+ * and says whether the checker keeps pointers into that body (then it
+ * must stay); check_end checks the call graph and the program's entry.
+ * The diagnostics are check_module's, in its order. */
+typedef struct Checker Checker;
+Checker *check_begin(Module *m);
+bool check_body(Checker *ck, FnDecl *fn);
+bool check_end(Checker *ck);
 
 /* ---- backends --------------------------------------------------------- */
 
@@ -755,6 +791,9 @@ void emit_h(const Module *m, const EmitOptions *opts, StrBuf *out);
 /* Reads, parses and checks text; returns the module, or NULL after
  * reporting every error found. */
 Module *frontend_run(const SourceFile *file);
+/* frontend_run for --check: the same diagnostics and verdict, in memory
+ * that does not grow with the size of the bodies (frontend.c). */
+bool frontend_check(const SourceFile *file);
 
 /* ---- output files, temporaries, children (outfile.c) ------------------- */
 
