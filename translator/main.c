@@ -25,6 +25,7 @@
 #include <spawn.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -261,7 +262,8 @@ static bool finish_outputs(OutFile *outs, int n, bool ok)
 
 /* ---- reading the source ------------------------------------------------ */
 
-/* Reads the whole file (or stdin for "-"), NUL-terminated. Spans hold
+/* Reads the whole file (or stdin for "-"), NUL-terminated; the text is
+ * the process's for good (it may be a mapping: never free it). Spans hold
  * 32-bit offsets, so larger inputs are refused here rather than
  * mislocated later. */
 static bool read_source(const char *path, SourceFile *file)
@@ -274,9 +276,27 @@ static bool read_source(const char *path, SourceFile *file)
 	}
 	struct stat st;
 	size_t cap = 64 * 1024;
+	bool regular = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0;
+	/* A regular file whose last page has room for the NUL is mapped, not
+	 * read: the bytes past the end of a file in its last mapped page are
+	 * zero, and a big program is then neither copied nor backed by fresh
+	 * pages the kernel must clear (copy-on-write keeps our view of it
+	 * private; vbpf2c never writes to it). */
+	long page = sysconf(_SC_PAGESIZE);
+	if (regular && !is_stdin && page > 0 && st.st_size % page != 0 &&
+	    (uint64_t)st.st_size <= UINT32_MAX - 1) {
+		void *map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+		if (map != MAP_FAILED) {
+			close(fd);
+			file->name = path;
+			file->text = map;
+			file->len = (size_t)st.st_size;
+			return true;
+		}
+	}
 	/* Room for the whole file, the read that sees end-of-file, and the
 	 * NUL: a regular file is read without ever growing the buffer. */
-	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0)
+	if (regular)
 		cap = (size_t)st.st_size + 2;
 	char *text = xmalloc(cap);
 	size_t len = 0;
@@ -467,7 +487,10 @@ static bool disassemble_compiled(const Options *opt, const Module *m, const char
 	snprintf(name, n, "%s.bpf.o", stem);
 	char *object = compile_into(opt, m, stem, c, dir, name, opt->native);
 	SourceFile bytes;
-	bool ok = object && read_source(object, &bytes);
+	char why[256];
+	bool ok = object && read_whole_file(object, &bytes, why, sizeof(why));
+	if (object && !ok)
+		fail("cannot read %s: %s", object, why);
 	if (ok) {
 		ok = disassemble(bytes.text, bytes.len, name, out);
 		free((char *)bytes.text);
