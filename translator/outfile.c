@@ -9,9 +9,11 @@
  *     itself (".NAME.XXXXXX" in the same directory) and renamed into
  *     place, so it is replaced atomically and never left half written;
  *   - anything else that exists - a device (/dev/null), a FIFO, a
- *     symbolic link (/dev/stdout), "-" for standard output - is staged in
- *     $TMPDIR and its bytes are written into it, as cc does: renaming over
- *     /dev/null would replace the device with a regular file.
+ *     symbolic link (/dev/stdout), "-" for standard output - has its bytes
+ *     written into it, as cc does: renaming over /dev/null would replace
+ *     the device with a regular file. Bytes the caller holds in memory
+ *     (the C, a header: outfile_stage_data) wait there; an object a tool
+ *     writes is staged in $TMPDIR.
  *
  * The write-through outputs are committed before the renames, so a failing
  * device (-H /dev/full: ENOSPC) leaves every regular file untouched.
@@ -259,6 +261,17 @@ int outfile_stage(OutFile *o, const char *path)
 
 bool outfile_stage_data(OutFile *o, const char *path, const char *data, size_t len)
 {
+	/* A write-through output of bytes already in memory needs no copy in
+	 * $TMPDIR: they are written into it at the commit, from here. */
+	struct stat st;
+	if (strcmp(path, "-") == 0 || (lstat(path, &st) == 0 && !S_ISREG(st.st_mode))) {
+		memset(o, 0, sizeof(*o));
+		o->path = path;
+		o->write_through = true;
+		o->data = data;
+		o->len = len;
+		return true;
+	}
 	int fd = outfile_stage(o, path);
 	if (fd < 0)
 		return false;
@@ -308,11 +321,13 @@ bool outfile_check_object(OutFile *o, const char *tool)
 static bool write_through(const OutFile *o)
 {
 	bool to_stdout = strcmp(o->path, "-") == 0;
-	int in = open(o->staged, O_RDONLY | O_CLOEXEC);
+	int in = o->data ? -1 : open(o->staged, O_RDONLY | O_CLOEXEC);
 	int out = to_stdout ? STDOUT_FILENO : open(o->path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
-	bool ok = in >= 0 && out >= 0;
+	bool ok = (o->data || in >= 0) && out >= 0;
+	if (ok && o->data)
+		ok = write_all(out, o->data, o->len);
 	char buf[65536];
-	while (ok) {
+	while (ok && !o->data) {
 		ssize_t n = read(in, buf, sizeof(buf));
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -342,7 +357,7 @@ bool outfile_commit_all(OutFile *outs, int n)
 {
 	bool ok = true;
 	for (int i = 0; ok && i < n; i++)
-		if (outs[i].staged && outs[i].write_through)
+		if ((outs[i].staged || outs[i].data) && outs[i].write_through)
 			ok = write_through(&outs[i]);
 	/* mkstemp creates 0600: give the file what open(O_CREAT, 0666) would */
 	for (int i = 0; ok && i < n; i++) {

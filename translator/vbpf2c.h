@@ -821,10 +821,16 @@ typedef struct OutFile {
 	bool write_through;     /* a device, FIFO, symlink or stdout: its
 	                         * bytes are written into it, never renamed
 	                         * over it */
+	/* outfile_stage_data on a write-through output: its bytes, kept by
+	 * the caller until the commit, instead of a staged copy */
+	const char *data;
+	size_t len;
 } OutFile;
 /* Creates o's temporary: beside path for a regular or new file, in
  * $TMPDIR otherwise. Its fd, or -1 after saying why. */
 int outfile_stage(OutFile *o, const char *path);
+/* Stages len bytes of data as path's; for a write-through output the
+ * bytes are not copied: data must stay until the commit or discard. */
 bool outfile_stage_data(OutFile *o, const char *path, const char *data, size_t len);
 /* Is the staged file a relocatable BPF object (ELF, EM_BPF, ET_REL)? Says
  * what tool wrote instead when it is not. */
