@@ -41,6 +41,13 @@ typedef struct Parser {
 
 static Node *parse_expr(Parser *p, Sexp *s);
 
+/* The reader's vocabulary (reader_set_vocabulary): the special forms,
+ * then the top-level forms; a Sexp's word says which one it is. */
+static void set_vocabulary(void);
+/* The BinOp of vocabulary word i, or -1 (set_vocabulary fills it). */
+enum { MAX_VOCABULARY = 96 };
+static signed char word_binop[MAX_VOCABULARY];
+
 /* ---- small helpers ---------------------------------------------------- */
 
 static Node *new_node(NodeKind kind, Span span)
@@ -600,10 +607,15 @@ static Node *parse_binop(Parser *p, Sexp *form)
 		return NULL;
 	}
 	Node *n = new_node(N_BINOP, form->span);
-	for (size_t i = 0; i < sizeof(binops) / sizeof(binops[0]); i++) {
-		if (!strcmp(binops[i].name, name)) {
-			n->op = (BinOp)i;
-			break;
+	int word = form->items[0]->word;
+	if (word >= 2 && word_binop[word - 2] >= 0) {
+		n->op = (BinOp)word_binop[word - 2];
+	} else {
+		for (size_t i = 0; i < sizeof(binops) / sizeof(binops[0]); i++) {
+			if (!strcmp(binops[i].name, name)) {
+				n->op = (BinOp)i;
+				break;
+			}
 		}
 	}
 	n->lhs = parse_expr(p, form->items[1]);
@@ -905,6 +917,19 @@ static FormParser find_special_form(const char *name)
 	return NULL;
 }
 
+enum { NSPECIAL = sizeof(special_forms) / sizeof(special_forms[0]) };
+
+/* find_special_form of a list's head, by its word when the reader knows
+ * it. */
+static FormParser special_form_of(const Sexp *head)
+{
+	if (head->word == 1)
+		return NULL;
+	if (head->word >= 2)
+		return head->word - 2 < NSPECIAL ? special_forms[head->word - 2].parse : NULL;
+	return find_special_form(head->text);
+}
+
 /* (Event :pid p :ts t): a record value, LANGUAGE.md 10.4. A call of
  * callee kind CALLEE_RECORD once checked; the field names in record_init,
  * their values in args. */
@@ -964,7 +989,7 @@ static Node *parse_list(Parser *p, Sexp *s)
 	}
 	Sexp *head = s->items[0];
 	if (head->kind == SX_LIST && head->nitems && head->items[0]->kind == SX_SYMBOL &&
-	    find_special_form(head->items[0]->text) == parse_fn_literal)
+	    special_form_of(head->items[0]) == parse_fn_literal)
 		return parse_fn_literal(p, head);
 	if (head->kind != SX_SYMBOL) {
 		if (head->kind == SX_KEYWORD)
@@ -973,7 +998,7 @@ static Node *parse_list(Parser *p, Sexp *s)
 			diag_error(head->span, "expected a function name, found `%s`", render(head));
 		return NULL;
 	}
-	FormParser special = find_special_form(head->text);
+	FormParser special = special_form_of(head);
 	if (special)
 		return special(p, s);
 	/* LANGUAGE.md 10.5: the one place a string is an operand */
@@ -1602,13 +1627,49 @@ static const struct {
 	{ "export", parse_export },
 };
 
+enum { NTOPLEVEL = sizeof(toplevel_forms) / sizeof(toplevel_forms[0]) };
+
+static const char *vocabulary[NSPECIAL + NTOPLEVEL];
+
+static void set_vocabulary(void)
+{
+	_Static_assert(NSPECIAL + NTOPLEVEL <= MAX_VOCABULARY, "vocabulary too long");
+	if (!vocabulary[0]) {
+		for (int i = 0; i < NSPECIAL; i++) {
+			vocabulary[i] = special_forms[i].name;
+			word_binop[i] = -1;
+			for (size_t op = 0; op < sizeof(binops) / sizeof(binops[0]); op++)
+				if (special_forms[i].parse == parse_binop && !strcmp(binops[op].name, vocabulary[i]))
+					word_binop[i] = (signed char)op;
+		}
+		for (int i = 0; i < NTOPLEVEL; i++) {
+			vocabulary[NSPECIAL + i] = toplevel_forms[i].name;
+			word_binop[NSPECIAL + i] = -1;
+		}
+	}
+	reader_set_vocabulary(vocabulary, NSPECIAL + NTOPLEVEL);
+}
+
+/* Which top-level form head is: its index in toplevel_forms, or -1. */
+static int toplevel_form_of(const Sexp *head)
+{
+	if (head->word >= 2)
+		return head->word - 2 >= NSPECIAL ? head->word - 2 - NSPECIAL : -1;
+	if (head->word == 1)
+		return -1;
+	for (int i = 0; i < NTOPLEVEL; i++)
+		if (!strcmp(toplevel_forms[i].name, head->text))
+			return i;
+	return -1;
+}
+
 static Decl *parse_toplevel(Parser *p, Sexp *form)
 {
 	if (form->kind == SX_LIST && form->nitems && form->items[0]->kind == SX_SYMBOL) {
 		const char *head = form->items[0]->text;
-		for (size_t i = 0; i < sizeof(toplevel_forms) / sizeof(toplevel_forms[0]); i++)
-			if (!strcmp(toplevel_forms[i].name, head))
-				return toplevel_forms[i].parse(p, form);
+		int top = toplevel_form_of(form->items[0]);
+		if (top >= 0)
+			return toplevel_forms[top].parse(p, form);
 		if (!strcmp(head, "fn") || !strcmp(head, "lambda")) {
 			diag_error(form->span, "anonymous functions are not supported in BPF modules");
 			return NULL;
@@ -1649,6 +1710,7 @@ Module *parse_module(const SourceFile *file, Vec forms)
 
 Module *parse_file(const SourceFile *file)
 {
+	set_vocabulary();
 	Parser p = { .file = file, .m = new_module(file) };
 	read_file_each_with_comments(file, parse_form, &p, &p.m->comments);
 	return p.m;
@@ -1656,6 +1718,7 @@ Module *parse_file(const SourceFile *file)
 
 Module *parse_file_declarations(const SourceFile *file)
 {
+	set_vocabulary();
 	Parser p = { .file = file, .m = new_module(file), .drop_bodies = true };
 	read_file_each(file, parse_form, &p);
 	return p.m;
@@ -1669,8 +1732,10 @@ typedef struct DefnPass {
 
 static bool is_defn_form(const Sexp *form)
 {
-	return form->kind == SX_LIST && form->nitems && form->items[0]->kind == SX_SYMBOL &&
-	       (!strcmp(form->items[0]->text, "defn") || !strcmp(form->items[0]->text, "defprog"));
+	if (form->kind != SX_LIST || !form->nitems || form->items[0]->kind != SX_SYMBOL)
+		return false;
+	int top = toplevel_form_of(form->items[0]);
+	return top >= 0 && (toplevel_forms[top].parse == parse_defn || toplevel_forms[top].parse == parse_defprog);
 }
 
 static void parse_defn_form(Sexp *form, void *pass)
@@ -1687,6 +1752,7 @@ static void parse_defn_form(Sexp *form, void *pass)
 
 void parse_file_defns(const SourceFile *file, void (*each)(FnDecl *fn, void *ctx), void *ctx)
 {
+	set_vocabulary();
 	DefnPass dp = { .parser = { .file = file, .m = new_module(file) }, .each = each, .ctx = ctx };
 	read_file_each(file, parse_defn_form, &dp);
 }

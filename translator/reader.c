@@ -283,8 +283,37 @@ static void intern_slots_free(struct InternSlot *slots, uint32_t cap)
 		munmap(slots, bytes);
 }
 
+static const char *const *vocabulary;
+static int vocabulary_len;
+
+void reader_set_vocabulary(const char *const *words, int n)
+{
+	vocabulary = words;
+	vocabulary_len = n;
+}
+
+/* Sexp.word of a new spelling. */
+static uint8_t vocabulary_word(const unsigned char *s, size_t n)
+{
+	if (!vocabulary_len)
+		return 0;   /* not known: the parser looks it up */
+	for (int i = 0; i < vocabulary_len; i++) {
+		const char *w = vocabulary[i];
+		if (w[0] == (char)s[0] && strlen(w) == n && !memcmp(w, s, n))
+			return (uint8_t)(i + 2);
+	}
+	return 1;
+}
+
+/* The Sexp.word of an interned text: kept in the byte before it. */
+static uint8_t interned_word(const char *text)
+{
+	return (uint8_t)text[-1];
+}
+
 /* Names repeat: one arena copy per spelling keeps memory per token low,
- * and the reader's speed is mostly its memory traffic. */
+ * and the reader's speed is mostly its memory traffic. Each copy is
+ * preceded by its Sexp.word, so the word is found once per spelling. */
 static const char *intern(Reader *r, const unsigned char *s, size_t n)
 {
 	uint32_t h = 2166136261u;
@@ -314,7 +343,10 @@ static const char *intern(Reader *r, const unsigned char *s, size_t n)
 		if (slot->hash == h && slot->len == n && !memcmp(slot->text, s, n))
 			return slot->text;
 	}
-	r->interned[j] = (struct InternSlot){ arena_strndup((const char *)s, n), h, (uint32_t)n };
+	char *copy = arena_alloc(n + 2);
+	copy[0] = (char)vocabulary_word(s, n);
+	memcpy(copy + 1, s, n);
+	r->interned[j] = (struct InternSlot){ copy + 1, h, (uint32_t)n };
 	r->intern_count++;
 	return r->interned[j].text;
 }
@@ -573,6 +605,7 @@ static void read_atom(Reader *r)
 			/* 0x1G: vaisto reads it as a name, and so do we. */
 			x = new_sexp(r, SX_SYMBOL, at);
 			x->text = intern(r, s, n);
+			x->word = interned_word(x->text);
 		}
 	} else if (looks_like_float(s, n)) {
 		x = new_sexp(r, SX_FLOAT, at);
@@ -580,6 +613,7 @@ static void read_atom(Reader *r)
 	} else if (s[0] == ':') {
 		x = new_sexp(r, SX_KEYWORD, at);
 		x->text = intern(r, s + 1, n - 1);
+		x->word = interned_word(x->text);
 		if (n == 1) {
 			diag_error(at, "expected a keyword name after ':'");
 			r->drop_form = true;
@@ -587,6 +621,7 @@ static void read_atom(Reader *r)
 	} else {
 		x = new_sexp(r, SX_SYMBOL, at);
 		x->text = intern(r, s, n);
+		x->word = interned_word(x->text);
 	}
 	if (high && x->kind != SX_INT)
 		diag_error(at, "names must be ASCII: non-ASCII byte in `%s%s`",

@@ -123,6 +123,10 @@ struct Sexp {
 	uint64_t value;     /* SX_INT: two's-complement 64-bit value */
 	Sexp **items;       /* LIST/VECTOR elements */
 	bool negative;      /* SX_INT written with a leading '-' */
+	uint8_t word;       /* SYMBOL/KEYWORD: which word of the reader's
+			     * vocabulary the text is, looked up once per
+			     * spelling: 2 + its index, 1 none of them, 0
+			     * not known (a Sexp the parser made) */
 };  /* field order keeps it at 64 bytes: one per token, so size matters */
 
 /* A `;` comment, kept so the C backend can carry it into the C. */
@@ -154,6 +158,10 @@ void read_file_each_with_comments(const SourceFile *file, void (*each)(Sexp *for
  * gets every name at the address the first pass gave it (and interns
  * nothing twice); false frees it. */
 void reader_keep_names(bool keep);
+/* The words (at most 250) whose index the reader puts in Sexp.word: the
+ * parser's special and top-level forms, so that telling them apart is
+ * done once per spelling, not once per use. Set it before reading. */
+void reader_set_vocabulary(const char *const *words, int n);
 
 /* ---- types (types.c) -------------------------------------------------- */
 
