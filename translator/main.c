@@ -881,9 +881,13 @@ int main(int argc, char **argv)
 		sb_free(&header);
 		return ok ? EXIT_OK : EXIT_TROUBLE;
 	}
-	emit_c(m, &emit, &c);
-	/* The emitter may still refuse something the checker let through;
-	 * then, as for any rejected input, nothing is written. */
+	/* The native backend makes its object from the module: the C is
+	 * written only for clang, or to be the output. (The C emitter
+	 * refuses nothing the checker let through: both backends see the
+	 * same programs.) */
+	bool native_only = opt.native && !opt.compare && (opt.compile || opt.emit == EMIT_ASM);
+	if (!native_only)
+		emit_c(m, &emit, &c);
 	if (diag_error_count() > 0)
 		return EXIT_REJECTED;
 	if (!c.data)
