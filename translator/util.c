@@ -15,6 +15,16 @@
 
 #include "vbpf2c.h"
 
+/* Under AddressSanitizer (`make sanitize`) released transient memory is
+ * poisoned until it is handed out again, so a pointer that outlived its
+ * body is reported where it is used. */
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/asan_interface.h>
+#else
+#define ASAN_POISON_MEMORY_REGION(addr, size) ((void)(addr), (void)(size))
+#define ASAN_UNPOISON_MEMORY_REGION(addr, size) ((void)(addr), (void)(size))
+#endif
+
 /* Small first blocks keep tiny translations cheap; later blocks double up
  * to ARENA_MAX_BLOCK so a 10 MB program needs only a handful of mappings. */
 enum { ARENA_MIN_BLOCK = 1 << 20, ARENA_MAX_BLOCK = 64 << 20 };
@@ -107,6 +117,7 @@ void *arena_alloc_transient(size_t size)
 	ArenaBlock *b = transient.blocks[transient.cur];
 	void *p = (char *)b->data + b->used;
 	b->used += size;
+	ASAN_UNPOISON_MEMORY_REGION(p, size);
 	return p;
 }
 
@@ -136,8 +147,10 @@ void arena_transient_end(void)
 	for (int i = transient.floor_block; i < transient.nblocks; i++) {
 		ArenaBlock *b = transient.blocks[i];
 		size_t from = i == transient.floor_block ? transient.floor_used : 0;
-		if (b->used > from)
+		if (b->used > from) {
 			memset((char *)b->data + from, 0, b->used - from);
+			ASAN_POISON_MEMORY_REGION((char *)b->data + from, b->used - from);
+		}
 		b->used = from;
 	}
 	transient.cur = transient.floor_block;
@@ -150,8 +163,10 @@ void arena_reset(void)
 		munmap(arena_head, arena_head->size + sizeof(ArenaBlock));
 		arena_head = next;
 	}
-	for (int i = 0; i < transient.nblocks; i++)
+	for (int i = 0; i < transient.nblocks; i++) {
+		ASAN_UNPOISON_MEMORY_REGION(transient.blocks[i]->data, transient.blocks[i]->size);
 		munmap(transient.blocks[i], transient.blocks[i]->size + sizeof(ArenaBlock));
+	}
 	free(transient.blocks);
 	memset(&transient, 0, sizeof(transient));
 	arena_next_block = ARENA_MIN_BLOCK;
