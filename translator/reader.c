@@ -314,11 +314,12 @@ static uint8_t interned_word(const char *text)
 /* Names repeat: one arena copy per spelling keeps memory per token low,
  * and the reader's speed is mostly its memory traffic. Each copy is
  * preceded by its Sexp.word, so the word is found once per spelling. */
-static const char *intern(Reader *r, const unsigned char *s, size_t n)
+enum { NAME_HASH_SEED = 2166136261u, NAME_HASH_PRIME = 16777619u }; /* FNV-1a */
+
+/* h: the FNV-1a hash of the n bytes at s, which read_atom computes as it
+ * scans them (hashing the token once). */
+static const char *intern(Reader *r, const unsigned char *s, size_t n, uint32_t h)
 {
-	uint32_t h = 2166136261u;
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ s[i]) * 16777619u;
 	if (r->intern_count * 2 >= r->intern_cap) {
 		uint32_t cap = r->intern_cap ? r->intern_cap * 2 : intern_initial_cap(r->len);
 		struct InternSlot *slots = intern_slots_alloc(cap);
@@ -569,8 +570,14 @@ static void read_atom(Reader *r)
 	if (t[end] == '\\' && end + 1 < r->len && char_class[t[end + 1]] != C_SPACE &&
 	    char_class[t[end + 1]] != C_NL && t[end + 1] != '\0')
 		end += 2;
-	for (; end < r->len && !ends_token(t[end]); end++)
+	/* The name's hash as it is scanned: a keyword's leaves out the ':'. */
+	uint32_t h = NAME_HASH_SEED;
+	if (end == start && t[end] == ':')
+		end++;
+	for (; end < r->len && !ends_token(t[end]); end++) {
 		high |= t[end] >= 0x80;
+		h = (h ^ t[end]) * NAME_HASH_PRIME;
+	}
 	r->pos = end;
 	note_token_end(r, end);
 
@@ -604,7 +611,7 @@ static void read_atom(Reader *r)
 		} else {
 			/* 0x1G: vaisto reads it as a name, and so do we. */
 			x = new_sexp(r, SX_SYMBOL, at);
-			x->text = intern(r, s, n);
+			x->text = intern(r, s, n, h);
 			x->word = interned_word(x->text);
 		}
 	} else if (looks_like_float(s, n)) {
@@ -612,7 +619,7 @@ static void read_atom(Reader *r)
 		x->text = arena_strndup((const char *)s, n);
 	} else if (s[0] == ':') {
 		x = new_sexp(r, SX_KEYWORD, at);
-		x->text = intern(r, s + 1, n - 1);
+		x->text = intern(r, s + 1, n - 1, h);
 		x->word = interned_word(x->text);
 		if (n == 1) {
 			diag_error(at, "expected a keyword name after ':'");
@@ -620,7 +627,7 @@ static void read_atom(Reader *r)
 		}
 	} else {
 		x = new_sexp(r, SX_SYMBOL, at);
-		x->text = intern(r, s, n);
+		x->text = intern(r, s, n, h);
 		x->word = interned_word(x->text);
 	}
 	if (high && x->kind != SX_INT)
@@ -781,7 +788,10 @@ static void read_forms(const SourceFile *file, bool recycle, void (*each)(Sexp *
 		unsigned char c = t[r.pos];
 		switch (char_class[c]) {
 		case C_SPACE:
-			r.pos++;
+			/* indentation and separators: a run of blanks at once */
+			do
+				r.pos++;
+			while (r.pos < r.len && t[r.pos] == ' ');
 			break;
 		case C_NL:
 			r.pos++;
