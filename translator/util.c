@@ -39,12 +39,15 @@ struct ArenaBlock {
 static ArenaBlock *arena_head;
 static size_t arena_next_block = ARENA_MIN_BLOCK;
 
-static ArenaBlock *arena_new_block(size_t min_size)
+/* A block of at least min_size usable bytes, starting from `first`
+ * bytes (a transient block: ARENA_MIN_BLOCK, and the arena's own sizes
+ * go on as they would without it), else from the arena's next size. */
+static ArenaBlock *arena_map_block(size_t min_size, size_t first)
 {
-	size_t size = arena_next_block;
+	size_t size = first ? first : arena_next_block;
 	while (size < min_size + sizeof(ArenaBlock))
 		size *= 2;
-	if (arena_next_block < ARENA_MAX_BLOCK)
+	if (!first && arena_next_block < ARENA_MAX_BLOCK)
 		arena_next_block *= 2;
 	ArenaBlock *b = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (b == MAP_FAILED) {
@@ -63,7 +66,7 @@ void *arena_alloc(size_t size)
 {
 	size = (size + sizeof(max_align_t) - 1) & ~(sizeof(max_align_t) - 1);
 	if (!arena_head || arena_head->size - arena_head->used < size) {
-		ArenaBlock *b = arena_new_block(size);
+		ArenaBlock *b = arena_map_block(size, 0);
 		b->next = arena_head;
 		arena_head = b;
 	}
@@ -112,7 +115,7 @@ void *arena_alloc_transient(size_t size)
 			exit(2);
 		}
 		transient.blocks = grown;
-		transient.blocks[transient.nblocks++] = arena_new_block(size);
+		transient.blocks[transient.nblocks++] = arena_map_block(size, ARENA_MIN_BLOCK);
 	}
 	ArenaBlock *b = transient.blocks[transient.cur];
 	void *p = (char *)b->data + b->used;
