@@ -4,7 +4,9 @@
 # Which checks a file gets depends on the directory it sits in (cproc style):
 #
 #   tests/err/X.va   `vbpf2c --check X.va` exits 1 and its standard error is
-#                    exactly tests/err/X.expected, and standard output is empty
+#                    exactly tests/err/X.expected, and standard output is empty;
+#                    so does `vbpf2c X.va` (the front end that keeps every
+#                    body, where --check keeps one at a time)
 #   tests/ok/X.va    `vbpf2c --check X.va` exits 0 and prints nothing at all
 #   tests/gen/X.va   `vbpf2c X.va` exits 0, prints nothing on stderr, and its
 #                    output is byte for byte tests/gen/X.bpf.c; a second run
@@ -166,6 +168,17 @@ for va in "$root"/tests/err/*.va; do
 		pass
 	else
 		fail "$name" "diagnostics differ from ${expected##*/}" "$work/diff"
+		continue
+	fi
+	# --check holds one body at a time (frontend_check); translating
+	# holds the whole program (frontend_run): both must say the same.
+	run_vbpf2c "${va%/*}" "${va##*/}"
+	if [ "$status" -ne 1 ] || [ -s "$work/out" ]; then
+		fail "$name (translated)" "exit status $status, or output written" "$work/err"
+	elif diff -u "$expected" "$work/err" > "$work/diff"; then
+		pass
+	else
+		fail "$name (translated)" "diagnostics differ from ${expected##*/}" "$work/diff"
 	fi
 done
 

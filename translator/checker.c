@@ -210,7 +210,7 @@ typedef struct ScopeEntry {
 	Var *var;
 } ScopeEntry;
 
-typedef struct Checker {
+struct Checker {
 	Module *m;
 	Table values;           /* source name -> Sym */
 	Table records;          /* record name -> RecInfo (user and built-in) */
@@ -234,7 +234,9 @@ typedef struct Checker {
 	Vec kernel_args;        /* k/arg calls: checked against the entry */
 	Vec sizeof_nodes;       /* (sizeof :Rec) literals (Node*) ... */
 	Vec sizeof_records;     /* ... and their records (Type*) */
-} Checker;
+	int next_body;          /* check_body: the fns entry it expects */
+	int errors_before;      /* diag_error_count() at check_begin */
+};
 
 /* ---- small helpers ------------------------------------------------------ */
 
@@ -856,7 +858,7 @@ static void declare_fn(Checker *ck, FnDecl *fn)
 
 static Var *new_var(Checker *ck, const char *name, Type *type, Span span, bool is_param)
 {
-	Var *v = arena_alloc(sizeof(*v));
+	Var *v = arena_alloc_transient(sizeof(*v));
 	v->name = name;
 	v->type = type;
 	v->span = span;
@@ -2685,41 +2687,63 @@ static void find_handle_maps(Node *n, bool *changed)
 	find_handle_maps(n->body, changed);
 }
 
-bool check_module(Module *m)
+/* The declarations: records, maps, externs, functions' signatures,
+ * globals and their initialisers, exports. */
+Checker *check_begin(Module *m)
 {
-	int errors = diag_error_count();
-	Checker ck = { 0 };
-	ck.m = m;
-	table_init(&ck.values, m->decls.len);
-	table_init(&ck.file_cnames, m->decls.len);
+	Checker *ck = arena_alloc(sizeof(*ck));
+	ck->m = m;
+	ck->errors_before = diag_error_count();
+	table_init(&ck->values, m->decls.len);
+	table_init(&ck->file_cnames, m->decls.len);
 
-	check_records(&ck);
+	check_records(ck);
 	for (int i = 0; i < m->decls.len; i++) {
 		Decl *d = m->decls.items[i];
 		switch (d->kind) {
-		case D_MAP: check_map(&ck, d->u.map); break;
-		case D_EXTERN: check_extern(&ck, d->u.ext); break;
-		case D_FN: declare_fn(&ck, d->u.fn); break;
-		case D_GLOBAL: declare_global(&ck, d->u.global); break;
+		case D_MAP: check_map(ck, d->u.map); break;
+		case D_EXTERN: check_extern(ck, d->u.ext); break;
+		case D_FN: declare_fn(ck, d->u.fn); break;
+		case D_GLOBAL: declare_global(ck, d->u.global); break;
 		default: break;
 		}
 	}
 	for (int i = 0; i < m->decls.len; i++) {
 		Decl *d = m->decls.items[i];
 		if (d->kind == D_GLOBAL)
-			check_global_init(&ck, d->u.global);
+			check_global_init(ck, d->u.global);
 		else if (d->kind == D_EXPORT)
-			check_export(&ck, d->u.export);
+			check_export(ck, d->u.export);
 	}
-	for (int i = 0; i < ck.fns.len; i++)
-		check_fn_body(&ck, ck.fns.items[i]);
-	check_call_graph(&ck);
-	check_program(&ck);
-	if (diag_error_count() == errors)
+	return ck;
+}
+
+bool check_body(Checker *ck, FnDecl *fn)
+{
+	if (ck->next_body >= ck->fns.len || ((FnInfo *)ck->fns.items[ck->next_body])->fn != fn)
+		return false;   /* a second defn of a name: never checked */
+	int kernel_args = ck->kernel_args.len, sizeofs = ck->sizeof_nodes.len;
+	check_fn_body(ck, ck->fns.items[ck->next_body++]);
+	return ck->kernel_args.len != kernel_args || ck->sizeof_nodes.len != sizeofs;
+}
+
+bool check_end(Checker *ck)
+{
+	check_call_graph(ck);
+	check_program(ck);
+	if (diag_error_count() == ck->errors_before)
 		for (bool changed = true; changed;) {
 			changed = false;
-			for (int i = 0; i < ck.fns.len; i++)
-				find_handle_maps(((FnInfo *)ck.fns.items[i])->fn->body, &changed);
+			for (int i = 0; i < ck->fns.len; i++)
+				find_handle_maps(((FnInfo *)ck->fns.items[i])->fn->body, &changed);
 		}
-	return diag_error_count() == errors;
+	return diag_error_count() == ck->errors_before;
+}
+
+bool check_module(Module *m)
+{
+	Checker *ck = check_begin(m);
+	for (int i = 0; i < ck->fns.len; i++)
+		check_body(ck, ((FnInfo *)ck->fns.items[i])->fn);
+	return check_end(ck);
 }

@@ -25,6 +25,7 @@
 #include <spawn.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -123,8 +124,9 @@ static const char usage_text[] =
 	"  --help          print this help and exit\n"
 	"\n"
 	"-c runs: CLANG -O2 -g -target bpf [-I/-D/-W options] " MULTIARCH_INCLUDE "\n"
-	"         -c NAME.bpf.c -o OBJECT\n"
-	"on a temporary copy of the C, and the object must be a BPF ELF object.\n"
+	"         -x c -c - -o OBJECT\n"
+	"with the C, named NAME.bpf.c, on its standard input, and the object must be\n"
+	"a BPF ELF object.\n"
 	"All outputs are written together or not at all: on any failure no output\n"
 	"file is created or changed. Regular files are replaced atomically; devices,\n"
 	"FIFOs and symlinks (/dev/null, /dev/stdout) are written into. An output\n"
@@ -260,7 +262,8 @@ static bool finish_outputs(OutFile *outs, int n, bool ok)
 
 /* ---- reading the source ------------------------------------------------ */
 
-/* Reads the whole file (or stdin for "-"), NUL-terminated. Spans hold
+/* Reads the whole file (or stdin for "-"), NUL-terminated; the text is
+ * the process's for good (it may be a mapping: never free it). Spans hold
  * 32-bit offsets, so larger inputs are refused here rather than
  * mislocated later. */
 static bool read_source(const char *path, SourceFile *file)
@@ -273,9 +276,27 @@ static bool read_source(const char *path, SourceFile *file)
 	}
 	struct stat st;
 	size_t cap = 64 * 1024;
+	bool regular = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0;
+	/* A regular file whose last page has room for the NUL is mapped, not
+	 * read: the bytes past the end of a file in its last mapped page are
+	 * zero, and a big program is then neither copied nor backed by fresh
+	 * pages the kernel must clear (copy-on-write keeps our view of it
+	 * private; vbpf2c never writes to it). */
+	long page = sysconf(_SC_PAGESIZE);
+	if (regular && !is_stdin && page > 0 && st.st_size % page != 0 &&
+	    (uint64_t)st.st_size <= UINT32_MAX - 1) {
+		void *map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+		if (map != MAP_FAILED) {
+			close(fd);
+			file->name = path;
+			file->text = map;
+			file->len = (size_t)st.st_size;
+			return true;
+		}
+	}
 	/* Room for the whole file, the read that sees end-of-file, and the
 	 * NUL: a regular file is read without ever growing the buffer. */
-	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0)
+	if (regular)
 		cap = (size_t)st.st_size + 2;
 	char *text = xmalloc(cap);
 	size_t len = 0;
@@ -322,13 +343,14 @@ error:
 
 /* ---- clang -------------------------------------------------------------- */
 
-/* Runs argv and waits (outfile.c: a signal that kills us kills it).
- * Returns true when it exited with status 0; says why otherwise. clang's
- * own diagnostics go straight to our stderr: the #line directives make
- * them name FILE.va and its lines. */
-static bool run_tool(char **argv)
+/* Runs argv, its standard input reading input (NULL: ours), and waits
+ * (outfile.c: a signal that kills us kills it). Returns true when it
+ * exited with status 0; says why otherwise. clang's own diagnostics go
+ * straight to our stderr: the #line directives make them name FILE.va
+ * and its lines. */
+static bool run_tool(char **argv, const char *const *input, const size_t *len, int nparts)
 {
-	int status = spawn_and_wait(argv[0], argv, true);
+	int status = spawn_feed_and_wait(argv[0], argv, true, input, len, nparts);
 	if (status > 0)
 		fail("%s failed with exit status %d", argv[0], status);
 	return status == 0;
@@ -353,36 +375,33 @@ static char *make_temp_dir(void)
 	return dir;
 }
 
-/* Writes the C into a private temporary directory as NAME.bpf.c - so any
- * message clang gives about the C itself names something recognisable -
- * and compiles it into object (a temporary: -c stages its output, and
- * checks what clang wrote before committing it). */
+/* Compiles the C into object (a temporary: -c stages its output, and
+ * checks what clang wrote before committing it). clang reads the C on its
+ * standard input - no file to write, read back and remove - behind a line
+ * marker naming it NAME.bpf.c, and -main-file-name gives the debug info
+ * the same name, so anything clang says about the C itself (before the
+ * first #line, or with --no-line) names what `vbpf2c FILE.va > NAME.bpf.c`
+ * writes. */
 static bool compile_with_clang(const Options *opt, const char *stem, const StrBuf *c,
 			       const char *object)
 {
-	char *dir = make_temp_dir();
-	if (!dir)
-		return false;
-
-	size_t n = strlen(dir) + 1 + strlen(stem) + sizeof(".bpf.c");
-	char *c_path = xmalloc(n);
-	snprintf(c_path, n, "%s/%s.bpf.c", dir, stem);
-	bool ok = false;
-	int fd = open(c_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	if (fd < 0) {
-		fail("cannot create %s: %s", c_path, strerror(errno));
-		goto out;
+	size_t n = strlen(stem) + sizeof(".bpf.c");
+	char *c_name = xmalloc(n);
+	snprintf(c_name, n, "%s.bpf.c", stem);
+	/* # 1 "NAME.bpf.c": the name as a C string literal */
+	StrBuf marker = { 0 };
+	sb_puts(&marker, "# 1 \"");
+	for (const char *p = c_name; *p; p++) {
+		if (*p == '"' || *p == '\\')
+			sb_putc(&marker, '\\');
+		sb_putc(&marker, *p);
 	}
-	temp_register(c_path);
-	if (!write_all(fd, c->data, c->len) || close(fd) != 0) {
-		fail("cannot write %s: %s", c_path, strerror(errno));
-		goto out_c;
-	}
+	sb_puts(&marker, "\"\n");
 
 	const char *fixed_args[] = { "-O2", "-g", "-target", "bpf" };
 	enum { NFIXED = sizeof(fixed_args) / sizeof(fixed_args[0]) };
 	int argc = 0;
-	char **argv = xmalloc(sizeof(*argv) * (size_t)(NFIXED + opt->nclang_args + 8));
+	char **argv = xmalloc(sizeof(*argv) * (size_t)(NFIXED + opt->nclang_args + 14));
 	argv[argc++] = (char *)opt->clang;
 	for (int i = 0; i < NFIXED; i++)
 		argv[argc++] = (char *)fixed_args[i];
@@ -390,24 +409,28 @@ static bool compile_with_clang(const Options *opt, const char *stem, const StrBu
 	for (int i = 0; i < opt->nclang_args; i++)
 		argv[argc++] = (char *)opt->clang_args[i];
 	argv[argc++] = MULTIARCH_INCLUDE;
+	argv[argc++] = "-Xclang";
+	argv[argc++] = "-main-file-name";
+	argv[argc++] = "-Xclang";
+	argv[argc++] = c_name;
+	argv[argc++] = "-x";
+	argv[argc++] = "c";
 	argv[argc++] = "-c";
-	argv[argc++] = c_path;
+	argv[argc++] = "-";
 	argv[argc++] = "-o";
 	argv[argc++] = (char *)object;
 	argv[argc] = NULL;
 
-	ok = run_tool(argv);
+	const char *input[] = { marker.data, c->data ? c->data : "" };
+	size_t len[] = { marker.len, c->len };
+	bool ok = run_tool(argv, input, len, 2);
 	free(argv);
 	if (!ok && !opt->line_directives)
 		fprintf(stderr, "hint: %s.bpf.c was a temporary copy; "
 				"'vbpf2c --no-line %s > %s.bpf.c' writes the C clang rejected\n",
 			stem, opt->input, stem);
-out_c:
-	temp_remove(c_path);
-out:
-	temp_remove(dir);
-	free(c_path);
-	free(dir);
+	sb_free(&marker);
+	free(c_name);
 	return ok;
 }
 
@@ -464,7 +487,10 @@ static bool disassemble_compiled(const Options *opt, const Module *m, const char
 	snprintf(name, n, "%s.bpf.o", stem);
 	char *object = compile_into(opt, m, stem, c, dir, name, opt->native);
 	SourceFile bytes;
-	bool ok = object && read_source(object, &bytes);
+	char why[256];
+	bool ok = object && read_whole_file(object, &bytes, why, sizeof(why));
+	if (object && !ok)
+		fail("cannot read %s: %s", object, why);
 	if (ok) {
 		ok = disassemble(bytes.text, bytes.len, name, out);
 		free((char *)bytes.text);
@@ -835,11 +861,11 @@ int main(int argc, char **argv)
 		return ok ? EXIT_OK : EXIT_TROUBLE;
 	}
 
+	if (opt.check_only)
+		return frontend_check(&file) && diag_error_count() == 0 ? EXIT_OK : EXIT_REJECTED;
 	Module *m = frontend_run(&file);
 	if (!m || diag_error_count() > 0)
 		return EXIT_REJECTED;
-	if (opt.check_only)
-		return EXIT_OK;
 
 	EmitOptions emit = {
 		.line_directives = opt.line_directives,
@@ -855,9 +881,13 @@ int main(int argc, char **argv)
 		sb_free(&header);
 		return ok ? EXIT_OK : EXIT_TROUBLE;
 	}
-	emit_c(m, &emit, &c);
-	/* The emitter may still refuse something the checker let through;
-	 * then, as for any rejected input, nothing is written. */
+	/* The native backend makes its object from the module: the C is
+	 * written only for clang, or to be the output. (The C emitter
+	 * refuses nothing the checker let through: both backends see the
+	 * same programs.) */
+	bool native_only = opt.native && !opt.compare && (opt.compile || opt.emit == EMIT_ASM);
+	if (!native_only)
+		emit_c(m, &emit, &c);
 	if (diag_error_count() > 0)
 		return EXIT_REJECTED;
 	if (!c.data)

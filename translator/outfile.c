@@ -9,9 +9,11 @@
  *     itself (".NAME.XXXXXX" in the same directory) and renamed into
  *     place, so it is replaced atomically and never left half written;
  *   - anything else that exists - a device (/dev/null), a FIFO, a
- *     symbolic link (/dev/stdout), "-" for standard output - is staged in
- *     $TMPDIR and its bytes are written into it, as cc does: renaming over
- *     /dev/null would replace the device with a regular file.
+ *     symbolic link (/dev/stdout), "-" for standard output - has its bytes
+ *     written into it, as cc does: renaming over /dev/null would replace
+ *     the device with a regular file. Bytes the caller holds in memory
+ *     (the C, a header: outfile_stage_data) wait there; an object a tool
+ *     writes is staged in $TMPDIR.
  *
  * The write-through outputs are committed before the renames, so a failing
  * device (-H /dev/full: ENOSPC) leaves every regular file untouched.
@@ -30,6 +32,7 @@
 #include <spawn.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -111,8 +114,42 @@ void cleanup_on_signals(void)
 		signal(fatal_signals[i], on_fatal_signal);
 }
 
+/* Writes input into the child's end of its standard input, then closes
+ * it. A socket rather than a pipe: send(MSG_NOSIGNAL) gets EPIPE, not our
+ * SIGPIPE handler, when the child quits without reading it all (its exit
+ * status then says what happened). */
+static void feed_child(int fd, const char *const *input, const size_t *len, int nparts)
+{
+	for (int i = 0; i < nparts; i++) {
+		const char *p = input[i];
+		size_t left = len[i];
+		while (left > 0) {
+			ssize_t n = send(fd, p, left, MSG_NOSIGNAL);
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n <= 0)
+				goto done;
+			p += n;
+			left -= (size_t)n;
+		}
+	}
+done:
+	close(fd);
+}
+
 int spawn_and_wait(const char *path, char **argv, bool search_path)
 {
+	return spawn_feed_and_wait(path, argv, search_path, NULL, NULL, 0);
+}
+
+int spawn_feed_and_wait(const char *path, char **argv, bool search_path, const char *const *input,
+			const size_t *len, int nparts)
+{
+	int sv[2] = { -1, -1 };
+	if (input && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
+		fprintf(stderr, "vbpf2c: cannot run %s: %s\n", argv[0], strerror(errno));
+		return -1;
+	}
 	/* The signals stay blocked from before the child exists until its
 	 * pid is recorded, so the handler never misses it; the child gets
 	 * the mask we had. */
@@ -125,14 +162,23 @@ int spawn_and_wait(const char *path, char **argv, bool search_path)
 	posix_spawnattr_init(&attr);
 	posix_spawnattr_setsigmask(&attr, &old);
 	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK);
+	posix_spawn_file_actions_t actions;
+	posix_spawn_file_actions_init(&actions);
+	if (input)
+		posix_spawn_file_actions_adddup2(&actions, sv[1], STDIN_FILENO);
 	pid_t pid;
-	int err = search_path ? posix_spawnp(&pid, path, NULL, &attr, argv, environ)
-			      : posix_spawn(&pid, path, NULL, &attr, argv, environ);
+	int err = search_path ? posix_spawnp(&pid, path, &actions, &attr, argv, environ)
+			      : posix_spawn(&pid, path, &actions, &attr, argv, environ);
+	posix_spawn_file_actions_destroy(&actions);
 	posix_spawnattr_destroy(&attr);
 	if (err == 0)
 		child_pid = pid;
 	sigprocmask(SIG_SETMASK, &old, NULL);
+	if (input)
+		close(sv[1]);
 	if (err != 0) {
+		if (input)
+			close(sv[0]);
 		fprintf(stderr, "vbpf2c: cannot run %s: %s\n", argv[0], strerror(err));
 		if (err == ENOENT && search_path)
 			fputs("hint: install clang (apt-get install clang), or name it with "
@@ -140,6 +186,8 @@ int spawn_and_wait(const char *path, char **argv, bool search_path)
 			      stderr);
 		return -1;
 	}
+	if (input)
+		feed_child(sv[0], input, len, nparts);
 	int status;
 	while (waitpid(pid, &status, 0) < 0) {
 		if (errno != EINTR) {
@@ -213,6 +261,17 @@ int outfile_stage(OutFile *o, const char *path)
 
 bool outfile_stage_data(OutFile *o, const char *path, const char *data, size_t len)
 {
+	/* A write-through output of bytes already in memory needs no copy in
+	 * $TMPDIR: they are written into it at the commit, from here. */
+	struct stat st;
+	if (strcmp(path, "-") == 0 || (lstat(path, &st) == 0 && !S_ISREG(st.st_mode))) {
+		memset(o, 0, sizeof(*o));
+		o->path = path;
+		o->write_through = true;
+		o->data = data;
+		o->len = len;
+		return true;
+	}
 	int fd = outfile_stage(o, path);
 	if (fd < 0)
 		return false;
@@ -262,11 +321,13 @@ bool outfile_check_object(OutFile *o, const char *tool)
 static bool write_through(const OutFile *o)
 {
 	bool to_stdout = strcmp(o->path, "-") == 0;
-	int in = open(o->staged, O_RDONLY | O_CLOEXEC);
+	int in = o->data ? -1 : open(o->staged, O_RDONLY | O_CLOEXEC);
 	int out = to_stdout ? STDOUT_FILENO : open(o->path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
-	bool ok = in >= 0 && out >= 0;
+	bool ok = (o->data || in >= 0) && out >= 0;
+	if (ok && o->data)
+		ok = write_all(out, o->data, o->len);
 	char buf[65536];
-	while (ok) {
+	while (ok && !o->data) {
 		ssize_t n = read(in, buf, sizeof(buf));
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -296,7 +357,7 @@ bool outfile_commit_all(OutFile *outs, int n)
 {
 	bool ok = true;
 	for (int i = 0; ok && i < n; i++)
-		if (outs[i].staged && outs[i].write_through)
+		if ((outs[i].staged || outs[i].data) && outs[i].write_through)
 			ok = write_through(&outs[i]);
 	/* mkstemp creates 0600: give the file what open(O_CREAT, 0666) would */
 	for (int i = 0; ok && i < n; i++) {

@@ -35,15 +35,24 @@ typedef struct Parser {
 	bool seen_program;
 	Span first_license;
 	bool seen_license;
+	bool drop_bodies;       /* parse_file_declarations: parse each defn
+	                         * body for its errors, then let it go */
 } Parser;
 
 static Node *parse_expr(Parser *p, Sexp *s);
+
+/* The reader's vocabulary (reader_set_vocabulary): the special forms,
+ * then the top-level forms; a Sexp's word says which one it is. */
+static void set_vocabulary(void);
+/* The BinOp of vocabulary word i, or -1 (set_vocabulary fills it). */
+enum { MAX_VOCABULARY = 96 };
+static signed char word_binop[MAX_VOCABULARY];
 
 /* ---- small helpers ---------------------------------------------------- */
 
 static Node *new_node(NodeKind kind, Span span)
 {
-	Node *n = arena_alloc(sizeof(*n));
+	Node *n = arena_alloc_transient(sizeof(*n));
 	n->kind = kind;
 	n->span = span;
 	return n;
@@ -326,7 +335,7 @@ static Node *parse_let(Parser *p, Sexp *form)
 			ok = false;
 			break;
 		}
-		Binding *b = arena_alloc(sizeof(*b));
+		Binding *b = arena_alloc_transient(sizeof(*b));
 		b->name = name->text;
 		b->name_span = name->span;
 		b->init = parse_expr(p, vec->items[i + 1]);
@@ -448,7 +457,7 @@ static Node *parse_not(Parser *p, Sexp *form)
  *         | '_' | NAME */
 static Pattern *parse_pattern(Sexp *s)
 {
-	Pattern *pat = arena_alloc(sizeof(*pat));
+	Pattern *pat = arena_alloc_transient(sizeof(*pat));
 	pat->span = s->span;
 	switch (s->kind) {
 	case SX_INT:
@@ -538,7 +547,7 @@ static Node *parse_match(Parser *p, Sexp *form)
 			ok = false;
 			continue;
 		}
-		MatchClause *mc = arena_alloc(sizeof(*mc));
+		MatchClause *mc = arena_alloc_transient(sizeof(*mc));
 		mc->span = c->span;
 		mc->pattern = parse_pattern(c->items[0]);
 		mc->body = parse_body(p, c, 1, "match clause");
@@ -598,10 +607,15 @@ static Node *parse_binop(Parser *p, Sexp *form)
 		return NULL;
 	}
 	Node *n = new_node(N_BINOP, form->span);
-	for (size_t i = 0; i < sizeof(binops) / sizeof(binops[0]); i++) {
-		if (!strcmp(binops[i].name, name)) {
-			n->op = (BinOp)i;
-			break;
+	int word = form->items[0]->word;
+	if (word >= 2 && word_binop[word - 2] >= 0) {
+		n->op = (BinOp)word_binop[word - 2];
+	} else {
+		for (size_t i = 0; i < sizeof(binops) / sizeof(binops[0]); i++) {
+			if (!strcmp(binops[i].name, name)) {
+				n->op = (BinOp)i;
+				break;
+			}
 		}
 	}
 	n->lhs = parse_expr(p, form->items[1]);
@@ -753,10 +767,10 @@ static Node *parse_for(Parser *p, Sexp *form)
 /* A list made of head's elements with x inserted at index `at`. */
 static Sexp *sexp_insert(Sexp *list, int at, Sexp *x)
 {
-	Sexp *s = arena_alloc(sizeof(*s));
+	Sexp *s = arena_alloc_transient(sizeof(*s));
 	*s = *list;
 	s->nitems = list->nitems + 1;
-	s->items = arena_alloc(sizeof(*s->items) * (size_t)s->nitems);
+	s->items = arena_alloc_transient(sizeof(*s->items) * (size_t)s->nitems);
 	for (int i = 0, j = 0; i < s->nitems; i++)
 		s->items[i] = i == at ? x : list->items[j++];
 	return s;
@@ -795,20 +809,20 @@ static Node *parse_thread(Parser *p, Sexp *form)
 			break;
 		case SX_SYMBOL:
 		case SX_KEYWORD:
-			wrap = arena_alloc(sizeof(*wrap));
+			wrap = arena_alloc_transient(sizeof(*wrap));
 			wrap->kind = SX_LIST;
 			wrap->span = step->span;
 			if (step->kind == SX_SYMBOL) {
 				wrap->nitems = 1;
-				wrap->items = arena_alloc(sizeof(*wrap->items));
+				wrap->items = arena_alloc_transient(sizeof(*wrap->items));
 				wrap->items[0] = step;
 			} else {
-				Sexp *dot = arena_alloc(sizeof(*dot));
+				Sexp *dot = arena_alloc_transient(sizeof(*dot));
 				dot->kind = SX_SYMBOL;
 				dot->span = step->span;
 				dot->text = ".";
 				wrap->nitems = 2;
-				wrap->items = arena_alloc(sizeof(*wrap->items) * 2);
+				wrap->items = arena_alloc_transient(sizeof(*wrap->items) * 2);
 				wrap->items[0] = dot;
 				wrap->items[1] = step;
 			}
@@ -903,6 +917,19 @@ static FormParser find_special_form(const char *name)
 	return NULL;
 }
 
+enum { NSPECIAL = sizeof(special_forms) / sizeof(special_forms[0]) };
+
+/* find_special_form of a list's head, by its word when the reader knows
+ * it. */
+static FormParser special_form_of(const Sexp *head)
+{
+	if (head->word == 1)
+		return NULL;
+	if (head->word >= 2)
+		return head->word - 2 < NSPECIAL ? special_forms[head->word - 2].parse : NULL;
+	return find_special_form(head->text);
+}
+
 /* (Event :pid p :ts t): a record value, LANGUAGE.md 10.4. A call of
  * callee kind CALLEE_RECORD once checked; the field names in record_init,
  * their values in args. */
@@ -911,10 +938,10 @@ static Node *parse_record_value(Parser *p, Sexp *s)
 	Node *n = new_node(N_CALL, s->span);
 	n->name = s->items[0]->text;
 	n->name_span = s->items[0]->span;
-	RecordInit *ri = arena_alloc(sizeof(*ri));
+	RecordInit *ri = arena_alloc_transient(sizeof(*ri));
 	int max = s->nitems / 2;
-	ri->names = arena_alloc(sizeof(*ri->names) * (size_t)(max + 1));
-	ri->spans = arena_alloc(sizeof(*ri->spans) * (size_t)(max + 1));
+	ri->names = arena_alloc_transient(sizeof(*ri->names) * (size_t)(max + 1));
+	ri->spans = arena_alloc_transient(sizeof(*ri->spans) * (size_t)(max + 1));
 	n->record_init = ri;
 	bool ok = true;
 	for (int i = 1; i < s->nitems; i += 2) {
@@ -962,7 +989,7 @@ static Node *parse_list(Parser *p, Sexp *s)
 	}
 	Sexp *head = s->items[0];
 	if (head->kind == SX_LIST && head->nitems && head->items[0]->kind == SX_SYMBOL &&
-	    find_special_form(head->items[0]->text) == parse_fn_literal)
+	    special_form_of(head->items[0]) == parse_fn_literal)
 		return parse_fn_literal(p, head);
 	if (head->kind != SX_SYMBOL) {
 		if (head->kind == SX_KEYWORD)
@@ -971,7 +998,7 @@ static Node *parse_list(Parser *p, Sexp *s)
 			diag_error(head->span, "expected a function name, found `%s`", render(head));
 		return NULL;
 	}
-	FormParser special = find_special_form(head->text);
+	FormParser special = special_form_of(head);
 	if (special)
 		return special(p, s);
 	/* LANGUAGE.md 10.5: the one place a string is an operand */
@@ -1041,7 +1068,7 @@ static Node *parse_expr(Parser *p, Sexp *s)
 
 static Decl *new_decl(DeclKind kind, Sexp *form)
 {
-	Decl *d = arena_alloc(sizeof(*d));
+	Decl *d = arena_alloc_transient(sizeof(*d));
 	d->kind = kind;
 	d->span = form->span;
 	return d;
@@ -1439,13 +1466,13 @@ static Decl *parse_defn(Parser *p, Sexp *form)
 		}
 		return NULL;
 	}
-	FnDecl *fn = arena_alloc(sizeof(*fn));
+	FnDecl *fn = arena_alloc_transient(sizeof(*fn));
 	fn->name = name;
 	fn->span = form->span;
 	fn->name_span = form->items[1]->span;
 	Sexp *vec = form->items[2];
 	bool ok = true;
-	fn->params = arena_alloc(sizeof(*fn->params) * (size_t)(vec->nitems + 1));
+	fn->params = arena_alloc_transient(sizeof(*fn->params) * (size_t)(vec->nitems + 1));
 	for (int i = 0; i < vec->nitems; i += 2) {
 		Sexp *pname = vec->items[i];
 		if (!expect_name(pname, "a parameter name")) {
@@ -1460,7 +1487,7 @@ static Decl *parse_defn(Parser *p, Sexp *form)
 			i--;    /* the next element is the next parameter's name */
 			continue;
 		}
-		Param *prm = arena_alloc(sizeof(*prm));
+		Param *prm = arena_alloc_transient(sizeof(*prm));
 		prm->name = pname->text;
 		prm->span = pname->span;
 		prm->type = parse_type(ptype, 0);
@@ -1497,9 +1524,15 @@ static Decl *parse_defn(Parser *p, Sexp *form)
 		diag_error(closing_span(form), "function `%s` has no body", name);
 		return NULL;
 	}
+	if (p->drop_bodies)
+		arena_transient_begin();
 	fn->body = new_node(N_DO, span_join(form->items[4]->span,
 					    form->items[form->nitems - 1]->span));
 	ok &= parse_args(p, form, 4, &fn->body->args);
+	if (p->drop_bodies) {
+		fn->body = NULL;
+		arena_transient_end();
+	}
 	if (!ok)
 		return NULL;
 	Decl *d = new_decl(D_FN, form);
@@ -1594,13 +1627,49 @@ static const struct {
 	{ "export", parse_export },
 };
 
+enum { NTOPLEVEL = sizeof(toplevel_forms) / sizeof(toplevel_forms[0]) };
+
+static const char *vocabulary[NSPECIAL + NTOPLEVEL];
+
+static void set_vocabulary(void)
+{
+	_Static_assert(NSPECIAL + NTOPLEVEL <= MAX_VOCABULARY, "vocabulary too long");
+	if (!vocabulary[0]) {
+		for (int i = 0; i < NSPECIAL; i++) {
+			vocabulary[i] = special_forms[i].name;
+			word_binop[i] = -1;
+			for (size_t op = 0; op < sizeof(binops) / sizeof(binops[0]); op++)
+				if (special_forms[i].parse == parse_binop && !strcmp(binops[op].name, vocabulary[i]))
+					word_binop[i] = (signed char)op;
+		}
+		for (int i = 0; i < NTOPLEVEL; i++) {
+			vocabulary[NSPECIAL + i] = toplevel_forms[i].name;
+			word_binop[NSPECIAL + i] = -1;
+		}
+	}
+	reader_set_vocabulary(vocabulary, NSPECIAL + NTOPLEVEL);
+}
+
+/* Which top-level form head is: its index in toplevel_forms, or -1. */
+static int toplevel_form_of(const Sexp *head)
+{
+	if (head->word >= 2)
+		return head->word - 2 >= NSPECIAL ? head->word - 2 - NSPECIAL : -1;
+	if (head->word == 1)
+		return -1;
+	for (int i = 0; i < NTOPLEVEL; i++)
+		if (!strcmp(toplevel_forms[i].name, head->text))
+			return i;
+	return -1;
+}
+
 static Decl *parse_toplevel(Parser *p, Sexp *form)
 {
 	if (form->kind == SX_LIST && form->nitems && form->items[0]->kind == SX_SYMBOL) {
 		const char *head = form->items[0]->text;
-		for (size_t i = 0; i < sizeof(toplevel_forms) / sizeof(toplevel_forms[0]); i++)
-			if (!strcmp(toplevel_forms[i].name, head))
-				return toplevel_forms[i].parse(p, form);
+		int top = toplevel_form_of(form->items[0]);
+		if (top >= 0)
+			return toplevel_forms[top].parse(p, form);
 		if (!strcmp(head, "fn") || !strcmp(head, "lambda")) {
 			diag_error(form->span, "anonymous functions are not supported in BPF modules");
 			return NULL;
@@ -1641,7 +1710,49 @@ Module *parse_module(const SourceFile *file, Vec forms)
 
 Module *parse_file(const SourceFile *file)
 {
+	set_vocabulary();
 	Parser p = { .file = file, .m = new_module(file) };
 	read_file_each_with_comments(file, parse_form, &p, &p.m->comments);
 	return p.m;
+}
+
+Module *parse_file_declarations(const SourceFile *file)
+{
+	set_vocabulary();
+	Parser p = { .file = file, .m = new_module(file), .drop_bodies = true };
+	read_file_each(file, parse_form, &p);
+	return p.m;
+}
+
+typedef struct DefnPass {
+	Parser parser;
+	void (*each)(FnDecl *fn, void *ctx);
+	void *ctx;
+} DefnPass;
+
+static bool is_defn_form(const Sexp *form)
+{
+	if (form->kind != SX_LIST || !form->nitems || form->items[0]->kind != SX_SYMBOL)
+		return false;
+	int top = toplevel_form_of(form->items[0]);
+	return top >= 0 && (toplevel_forms[top].parse == parse_defn || toplevel_forms[top].parse == parse_defprog);
+}
+
+static void parse_defn_form(Sexp *form, void *pass)
+{
+	DefnPass *dp = pass;
+	if (!is_defn_form(form))
+		return;
+	arena_transient_begin();
+	Decl *d = parse_toplevel(&dp->parser, form);
+	if (d && d->kind == D_FN)
+		dp->each(d->u.fn, dp->ctx);
+	arena_transient_end();
+}
+
+void parse_file_defns(const SourceFile *file, void (*each)(FnDecl *fn, void *ctx), void *ctx)
+{
+	set_vocabulary();
+	DefnPass dp = { .parser = { .file = file, .m = new_module(file) }, .each = each, .ctx = ctx };
+	read_file_each(file, parse_defn_form, &dp);
 }

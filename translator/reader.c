@@ -283,13 +283,43 @@ static void intern_slots_free(struct InternSlot *slots, uint32_t cap)
 		munmap(slots, bytes);
 }
 
-/* Names repeat: one arena copy per spelling keeps memory per token low,
- * and the reader's speed is mostly its memory traffic. */
-static const char *intern(Reader *r, const unsigned char *s, size_t n)
+static const char *const *vocabulary;
+static int vocabulary_len;
+
+void reader_set_vocabulary(const char *const *words, int n)
 {
-	uint32_t h = 2166136261u;
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ s[i]) * 16777619u;
+	vocabulary = words;
+	vocabulary_len = n;
+}
+
+/* Sexp.word of a new spelling. */
+static uint8_t vocabulary_word(const unsigned char *s, size_t n)
+{
+	if (!vocabulary_len)
+		return 0;   /* not known: the parser looks it up */
+	for (int i = 0; i < vocabulary_len; i++) {
+		const char *w = vocabulary[i];
+		if (w[0] == (char)s[0] && strlen(w) == n && !memcmp(w, s, n))
+			return (uint8_t)(i + 2);
+	}
+	return 1;
+}
+
+/* The Sexp.word of an interned text: kept in the byte before it. */
+static uint8_t interned_word(const char *text)
+{
+	return (uint8_t)text[-1];
+}
+
+/* Names repeat: one arena copy per spelling keeps memory per token low,
+ * and the reader's speed is mostly its memory traffic. Each copy is
+ * preceded by its Sexp.word, so the word is found once per spelling. */
+enum { NAME_HASH_SEED = 2166136261u, NAME_HASH_PRIME = 16777619u }; /* FNV-1a */
+
+/* h: the FNV-1a hash of the n bytes at s, which read_atom computes as it
+ * scans them (hashing the token once). */
+static const char *intern(Reader *r, const unsigned char *s, size_t n, uint32_t h)
+{
 	if (r->intern_count * 2 >= r->intern_cap) {
 		uint32_t cap = r->intern_cap ? r->intern_cap * 2 : intern_initial_cap(r->len);
 		struct InternSlot *slots = intern_slots_alloc(cap);
@@ -314,7 +344,10 @@ static const char *intern(Reader *r, const unsigned char *s, size_t n)
 		if (slot->hash == h && slot->len == n && !memcmp(slot->text, s, n))
 			return slot->text;
 	}
-	r->interned[j] = (struct InternSlot){ arena_strndup((const char *)s, n), h, (uint32_t)n };
+	char *copy = arena_alloc(n + 2);
+	copy[0] = (char)vocabulary_word(s, n);
+	memcpy(copy + 1, s, n);
+	r->interned[j] = (struct InternSlot){ copy + 1, h, (uint32_t)n };
 	r->intern_count++;
 	return r->interned[j].text;
 }
@@ -537,8 +570,14 @@ static void read_atom(Reader *r)
 	if (t[end] == '\\' && end + 1 < r->len && char_class[t[end + 1]] != C_SPACE &&
 	    char_class[t[end + 1]] != C_NL && t[end + 1] != '\0')
 		end += 2;
-	for (; end < r->len && !ends_token(t[end]); end++)
+	/* The name's hash as it is scanned: a keyword's leaves out the ':'. */
+	uint32_t h = NAME_HASH_SEED;
+	if (end == start && t[end] == ':')
+		end++;
+	for (; end < r->len && !ends_token(t[end]); end++) {
 		high |= t[end] >= 0x80;
+		h = (h ^ t[end]) * NAME_HASH_PRIME;
+	}
 	r->pos = end;
 	note_token_end(r, end);
 
@@ -572,21 +611,24 @@ static void read_atom(Reader *r)
 		} else {
 			/* 0x1G: vaisto reads it as a name, and so do we. */
 			x = new_sexp(r, SX_SYMBOL, at);
-			x->text = intern(r, s, n);
+			x->text = intern(r, s, n, h);
+			x->word = interned_word(x->text);
 		}
 	} else if (looks_like_float(s, n)) {
 		x = new_sexp(r, SX_FLOAT, at);
 		x->text = arena_strndup((const char *)s, n);
 	} else if (s[0] == ':') {
 		x = new_sexp(r, SX_KEYWORD, at);
-		x->text = intern(r, s + 1, n - 1);
+		x->text = intern(r, s + 1, n - 1, h);
+		x->word = interned_word(x->text);
 		if (n == 1) {
 			diag_error(at, "expected a keyword name after ':'");
 			r->drop_form = true;
 		}
 	} else {
 		x = new_sexp(r, SX_SYMBOL, at);
-		x->text = intern(r, s, n);
+		x->text = intern(r, s, n, h);
+		x->word = interned_word(x->text);
 	}
 	if (high && x->kind != SX_INT)
 		diag_error(at, "names must be ASCII: non-ASCII byte in `%s%s`",
@@ -708,19 +750,48 @@ static void read_comment(Reader *r)
 	vec_push(r->comments, c);
 }
 
+/* The intern table reader_keep_names() keeps from one read of a file to
+ * the next. */
+static struct {
+	bool keep;
+	const SourceFile *file;
+	struct InternSlot *interned;
+	uint32_t intern_cap, intern_count;
+} kept_names;
+
+void reader_keep_names(bool keep)
+{
+	kept_names.keep = keep;
+	if (!keep && kept_names.interned) {
+		intern_slots_free(kept_names.interned, kept_names.intern_cap);
+		kept_names.interned = NULL;
+		kept_names.intern_cap = kept_names.intern_count = 0;
+		kept_names.file = NULL;
+	}
+}
+
 static void read_forms(const SourceFile *file, bool recycle, void (*each)(Sexp *form, void *ctx),
 		       void *ctx, Vec *comments)
 {
 	init_char_class();
 	Reader r = { .file = file, .text = (const unsigned char *)file->text, .len = file->len,
 		     .line = 1, .recycle = recycle, .each = each, .each_ctx = ctx, .comments = comments };
+	if (kept_names.interned && kept_names.file == file) {
+		r.interned = kept_names.interned;
+		r.intern_cap = kept_names.intern_cap;
+		r.intern_count = kept_names.intern_count;
+		kept_names.interned = NULL;
+	}
 	const unsigned char *t = r.text;
 
 	while (r.pos < r.len) {
 		unsigned char c = t[r.pos];
 		switch (char_class[c]) {
 		case C_SPACE:
-			r.pos++;
+			/* indentation and separators: a run of blanks at once */
+			do
+				r.pos++;
+			while (r.pos < r.len && t[r.pos] == ' ');
 			break;
 		case C_NL:
 			r.pos++;
@@ -786,7 +857,16 @@ static void read_forms(const SourceFile *file, bool recycle, void (*each)(Sexp *
 		diag_note(f->open_span, "to match this '%s'", opener_text(f->opener));
 	}
 	free(r.elems);
-	intern_slots_free(r.interned, r.intern_cap);
+	if (kept_names.keep) {
+		reader_keep_names(false);
+		kept_names.keep = true;
+		kept_names.file = file;
+		kept_names.interned = r.interned;
+		kept_names.intern_cap = r.intern_cap;
+		kept_names.intern_count = r.intern_count;
+	} else {
+		intern_slots_free(r.interned, r.intern_cap);
+	}
 	for (int i = 0; i < r.pool_len; i++)
 		free(r.pool[i].data);
 	free(r.pool);

@@ -15,6 +15,16 @@
 
 #include "vbpf2c.h"
 
+/* Under AddressSanitizer (`make sanitize`) released transient memory is
+ * poisoned until it is handed out again, so a pointer that outlived its
+ * body is reported where it is used. */
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/asan_interface.h>
+#else
+#define ASAN_POISON_MEMORY_REGION(addr, size) ((void)(addr), (void)(size))
+#define ASAN_UNPOISON_MEMORY_REGION(addr, size) ((void)(addr), (void)(size))
+#endif
+
 /* Small first blocks keep tiny translations cheap; later blocks double up
  * to ARENA_MAX_BLOCK so a 10 MB program needs only a handful of mappings. */
 enum { ARENA_MIN_BLOCK = 1 << 20, ARENA_MAX_BLOCK = 64 << 20 };
@@ -29,12 +39,15 @@ struct ArenaBlock {
 static ArenaBlock *arena_head;
 static size_t arena_next_block = ARENA_MIN_BLOCK;
 
-static ArenaBlock *arena_new_block(size_t min_size)
+/* A block of at least min_size usable bytes, starting from `first`
+ * bytes (a transient block: ARENA_MIN_BLOCK, and the arena's own sizes
+ * go on as they would without it), else from the arena's next size. */
+static ArenaBlock *arena_map_block(size_t min_size, size_t first)
 {
-	size_t size = arena_next_block;
+	size_t size = first ? first : arena_next_block;
 	while (size < min_size + sizeof(ArenaBlock))
 		size *= 2;
-	if (arena_next_block < ARENA_MAX_BLOCK)
+	if (!first && arena_next_block < ARENA_MAX_BLOCK)
 		arena_next_block *= 2;
 	ArenaBlock *b = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (b == MAP_FAILED) {
@@ -53,7 +66,7 @@ void *arena_alloc(size_t size)
 {
 	size = (size + sizeof(max_align_t) - 1) & ~(sizeof(max_align_t) - 1);
 	if (!arena_head || arena_head->size - arena_head->used < size) {
-		ArenaBlock *b = arena_new_block(size);
+		ArenaBlock *b = arena_map_block(size, 0);
 		b->next = arena_head;
 		arena_head = b;
 	}
@@ -63,6 +76,89 @@ void *arena_alloc(size_t size)
 	return p;
 }
 
+/* ---- the transient region -------------------------------------------------
+ *
+ * `--check` checks one defn at a time (frontend_check): the nodes of a body
+ * are allocated here (arena_alloc_transient) while a transient span is
+ * open, and arena_transient_end() hands their memory back for the next
+ * body, zeroed. Only what is asked for explicitly goes here; everything
+ * else (types, call edges, names...) stays in the arena, so nothing that
+ * outlives a body can point into a released one by accident. The blocks
+ * are kept, so the next body reuses memory that is already mapped and in
+ * the cache: the front end's speed on big inputs is that of its page
+ * faults, and a whole program's AST is most of its memory. */
+static struct {
+	ArenaBlock **blocks;
+	int nblocks, cur;           /* cur: the block allocations come from */
+	int depth;                  /* open transient spans */
+	int floor_block;            /* arena_transient_keep(): released down */
+	size_t floor_used;          /* to here only */
+} transient;
+
+void arena_transient_begin(void)
+{
+	transient.depth++;
+}
+
+void *arena_alloc_transient(size_t size)
+{
+	if (!transient.depth)
+		return arena_alloc(size);
+	size = (size + sizeof(max_align_t) - 1) & ~(sizeof(max_align_t) - 1);
+	while (transient.cur < transient.nblocks &&
+	       transient.blocks[transient.cur]->size - transient.blocks[transient.cur]->used < size)
+		transient.cur++;
+	if (transient.cur == transient.nblocks) {
+		ArenaBlock **grown = realloc(transient.blocks, sizeof(*grown) * (size_t)(transient.nblocks + 1));
+		if (!grown) {
+			fputs("vbpf2c: out of memory\n", stderr);
+			exit(2);
+		}
+		transient.blocks = grown;
+		transient.blocks[transient.nblocks++] = arena_map_block(size, ARENA_MIN_BLOCK);
+	}
+	ArenaBlock *b = transient.blocks[transient.cur];
+	void *p = (char *)b->data + b->used;
+	b->used += size;
+	ASAN_UNPOISON_MEMORY_REGION(p, size);
+	return p;
+}
+
+/* Is p in the transient region? (vec_push grows a vector where it lives.) */
+static bool in_transient(const void *p)
+{
+	for (int i = 0; i < transient.nblocks; i++) {
+		const ArenaBlock *b = transient.blocks[i];
+		if ((const char *)p >= (const char *)b->data && (const char *)p < (const char *)b->data + b->size)
+			return true;
+	}
+	return false;
+}
+
+void arena_transient_keep(void)
+{
+	transient.floor_block = transient.cur;
+	transient.floor_used = transient.cur < transient.nblocks ? transient.blocks[transient.cur]->used : 0;
+}
+
+void arena_transient_end(void)
+{
+	if (--transient.depth > 0)
+		return;
+	/* Zero what was used above the floor: allocations promise zeroed
+	 * memory, and only this part of the blocks was touched. */
+	for (int i = transient.floor_block; i < transient.nblocks; i++) {
+		ArenaBlock *b = transient.blocks[i];
+		size_t from = i == transient.floor_block ? transient.floor_used : 0;
+		if (b->used > from) {
+			memset((char *)b->data + from, 0, b->used - from);
+			ASAN_POISON_MEMORY_REGION((char *)b->data + from, b->used - from);
+		}
+		b->used = from;
+	}
+	transient.cur = transient.floor_block;
+}
+
 void arena_reset(void)
 {
 	while (arena_head) {
@@ -70,6 +166,12 @@ void arena_reset(void)
 		munmap(arena_head, arena_head->size + sizeof(ArenaBlock));
 		arena_head = next;
 	}
+	for (int i = 0; i < transient.nblocks; i++) {
+		ASAN_UNPOISON_MEMORY_REGION(transient.blocks[i]->data, transient.blocks[i]->size);
+		munmap(transient.blocks[i], transient.blocks[i]->size + sizeof(ArenaBlock));
+	}
+	free(transient.blocks);
+	memset(&transient, 0, sizeof(transient));
 	arena_next_block = ARENA_MIN_BLOCK;
 }
 
@@ -103,7 +205,9 @@ void vec_push(Vec *v, void *item)
 {
 	if (v->len == v->cap) {
 		int cap = v->cap ? v->cap * 2 : 4;
-		void **items = arena_alloc(sizeof(*items) * (size_t)cap);
+		/* a vector in a transient node grows in the transient region */
+		size_t bytes = sizeof(void *) * (size_t)cap;
+		void **items = transient.nblocks && in_transient(v) ? arena_alloc_transient(bytes) : arena_alloc(bytes);
 		if (v->len)
 			memcpy(items, v->items, sizeof(*items) * (size_t)v->len);
 		v->items = items;

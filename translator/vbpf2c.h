@@ -33,6 +33,15 @@ char *arena_strndup(const char *s, size_t n);
 char *arena_strdup(const char *s);
 char *arena_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void arena_reset(void);
+/* The transient region (util.c): between arena_transient_begin() and
+ * arena_transient_end(), arena_alloc_transient() allocates memory that
+ * _end() releases (outside a span it is arena_alloc). A vector that lives
+ * there grows there (vec_push). arena_transient_keep() keeps everything
+ * allocated so far: _end() then releases only what comes after. */
+void arena_transient_begin(void);
+void *arena_alloc_transient(size_t size);   /* zeroed, never NULL */
+void arena_transient_keep(void);
+void arena_transient_end(void);
 
 /* A growable array of pointers, allocated in the arena. */
 typedef struct Vec {
@@ -114,6 +123,10 @@ struct Sexp {
 	uint64_t value;     /* SX_INT: two's-complement 64-bit value */
 	Sexp **items;       /* LIST/VECTOR elements */
 	bool negative;      /* SX_INT written with a leading '-' */
+	uint8_t word;       /* SYMBOL/KEYWORD: which word of the reader's
+			     * vocabulary the text is, looked up once per
+			     * spelling: 2 + its index, 1 none of them, 0
+			     * not known (a Sexp the parser made) */
 };  /* field order keeps it at 64 bytes: one per token, so size matters */
 
 /* A `;` comment, kept so the C backend can carry it into the C. */
@@ -139,6 +152,16 @@ void read_file_each(const SourceFile *file, void (*each)(Sexp *form, void *ctx),
  * order) to comments. */
 void read_file_each_with_comments(const SourceFile *file, void (*each)(Sexp *form, void *ctx), void *ctx,
 				  Vec *comments);
+
+/* reader_keep_names(true): the next reads of a file keep their intern
+ * table for the read after them, so a second pass over the same file
+ * gets every name at the address the first pass gave it (and interns
+ * nothing twice); false frees it. */
+void reader_keep_names(bool keep);
+/* The words (at most 250) whose index the reader puts in Sexp.word: the
+ * parser's special and top-level forms, so that telling them apart is
+ * done once per spelling, not once per use. Set it before reading. */
+void reader_set_vocabulary(const char *const *words, int n);
 
 /* ---- types (types.c) -------------------------------------------------- */
 
@@ -699,12 +722,33 @@ Module *parse_module(const SourceFile *file, Vec forms);
  * lexical errors come just before its syntax errors, where reading the
  * whole file first reports every lexical error before any syntax error. */
 Module *parse_file(const SourceFile *file);
+/* parse_file for a checker that takes one body at a time (frontend_check):
+ * the same declarations and diagnostics, but every defn's body is NULL -
+ * parsed for its errors, then released. */
+Module *parse_file_declarations(const SourceFile *file);
+/* The second pass: each defn of the file (a file parse_file_declarations
+ * found no error in), in source order, parsed again with its body into
+ * the transient region (arena_alloc_transient); each(fn) may call
+ * arena_transient_keep() to keep it, else it is released when each
+ * returns. */
+void parse_file_defns(const SourceFile *file, void (*each)(FnDecl *fn, void *ctx), void *ctx);
 
 /* ---- checker (checker.c) ---------------------------------------------- */
 
 /* Resolves names, checks types and safety rules, picks the entry function,
  * mangles C names. Returns true when no error was reported. */
 bool check_module(Module *m);
+/* check_module in steps, for a front end that holds one body at a time
+ * (frontend_check): check_begin checks the declarations (every defn's
+ * signature, no body); check_body checks fn's body, for every defn in
+ * source order (it skips a second defn of a name, as check_module does),
+ * and says whether the checker keeps pointers into that body (then it
+ * must stay); check_end checks the call graph and the program's entry.
+ * The diagnostics are check_module's, in its order. */
+typedef struct Checker Checker;
+Checker *check_begin(Module *m);
+bool check_body(Checker *ck, FnDecl *fn);
+bool check_end(Checker *ck);
 
 /* ---- backends --------------------------------------------------------- */
 
@@ -755,6 +799,9 @@ void emit_h(const Module *m, const EmitOptions *opts, StrBuf *out);
 /* Reads, parses and checks text; returns the module, or NULL after
  * reporting every error found. */
 Module *frontend_run(const SourceFile *file);
+/* frontend_run for --check: the same diagnostics and verdict, in memory
+ * that does not grow with the size of the bodies (frontend.c). */
+bool frontend_check(const SourceFile *file);
 
 /* ---- output files, temporaries, children (outfile.c) ------------------- */
 
@@ -770,6 +817,10 @@ void temp_remove(const char *path);   /* unlink (or rmdir) and unregister */
  * exit status, or -1 (said why on stderr) when it could not run or died
  * of a signal. The signal handler forwards to it and waits for it. */
 int spawn_and_wait(const char *path, char **argv, bool search_path);
+/* The same, with the child's standard input reading the nparts pieces of
+ * input (input[i], len[i] bytes each) in turn, then end-of-file. */
+int spawn_feed_and_wait(const char *path, char **argv, bool search_path, const char *const *input,
+			const size_t *len, int nparts);
 
 /* One output file, staged until every output of the run is ready. */
 typedef struct OutFile {
@@ -778,10 +829,16 @@ typedef struct OutFile {
 	bool write_through;     /* a device, FIFO, symlink or stdout: its
 	                         * bytes are written into it, never renamed
 	                         * over it */
+	/* outfile_stage_data on a write-through output: its bytes, kept by
+	 * the caller until the commit, instead of a staged copy */
+	const char *data;
+	size_t len;
 } OutFile;
 /* Creates o's temporary: beside path for a regular or new file, in
  * $TMPDIR otherwise. Its fd, or -1 after saying why. */
 int outfile_stage(OutFile *o, const char *path);
+/* Stages len bytes of data as path's; for a write-through output the
+ * bytes are not copied: data must stay until the commit or discard. */
 bool outfile_stage_data(OutFile *o, const char *path, const char *data, size_t len);
 /* Is the staged file a relocatable BPF object (ELF, EM_BPF, ET_REL)? Says
  * what tool wrote instead when it is not. */

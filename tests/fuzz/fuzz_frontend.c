@@ -4,6 +4,9 @@
  *
  *   make fuzz FUZZ_SECONDS=600
  *
+ * Each input goes through frontend_run and then frontend_check (--check),
+ * which must find the same number of errors.
+ *
  * Each input is copied into a NUL-terminated buffer of its own (the
  * reader relies on the terminator; a fresh allocation lets ASan catch any
  * read past it), diagnostics are formatted into /dev/null so their
@@ -38,6 +41,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	Module *m = frontend_run(&file);
 	/* The contract of frontend_run: a module exactly when no error. */
 	if ((m != NULL) != (diag_error_count() == 0))
+		abort();
+	int errors = diag_error_count();
+
+	/* --check's front end (one body at a time, in the transient region
+	 * that ASan sees poisoned once released) says the same. */
+	arena_reset();
+	diag_reset();
+	bool checked = frontend_check(&file);
+	if (checked != (m != NULL) || diag_error_count() != errors)
 		abort();
 
 	arena_reset();

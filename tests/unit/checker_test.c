@@ -12,13 +12,24 @@ static char *captured;
 static size_t captured_len;
 static SourceFile source;
 
-/* Runs the front end on src; diagnostics land in `captured`. */
+static char *captured_check;
+static size_t captured_check_len;
+
+/* Runs the front end on src; diagnostics land in `captured`. Every test
+ * also runs frontend_check (--check: one body at a time, two passes),
+ * which must give the same verdict and the same diagnostics. */
 static Module *run(const char *src)
 {
-	FILE *out = diag_capture_begin(&captured, &captured_len);
 	source = source_from("t.va", src, strlen(src));
+	FILE *out = diag_capture_begin(&captured_check, &captured_check_len);
+	bool checked = frontend_check(&source);
+	diag_capture_end(out);
+	out = diag_capture_begin(&captured, &captured_len);
 	Module *m = frontend_run(&source);
 	diag_capture_end(out);
+	cr_assert_eq(checked, m != NULL, "frontend_check says %s, frontend_run %s:\n%s", checked ? "ok" : "rejected",
+		     m ? "ok" : "rejected", src);
+	cr_assert_str_eq(captured_check, captured, "frontend_check and frontend_run differ on:\n%s", src);
 	return m;
 }
 
@@ -72,6 +83,8 @@ static void teardown(void)
 {
 	free(captured);
 	captured = NULL;
+	free(captured_check);
+	captured_check = NULL;
 	arena_reset();
 	diag_reset();
 }

@@ -73,12 +73,22 @@ static void remove_btf(void)
 
 TestSuite(ktypes, .init = write_btf, .fini = remove_btf);
 
+static char *captured_check;
+static size_t captured_check_len;
+
+/* frontend_run, after frontend_check (--check, one body at a time: k/arg
+ * calls keep theirs), which must say the same. */
 static Module *run(const char *src)
 {
-	FILE *out = diag_capture_begin(&captured, &captured_len);
 	source = source_from("t.va", src, strlen(src));
+	FILE *out = diag_capture_begin(&captured_check, &captured_check_len);
+	bool checked = frontend_check(&source);
+	diag_capture_end(out);
+	out = diag_capture_begin(&captured, &captured_len);
 	Module *m = frontend_run(&source);
 	diag_capture_end(out);
+	cr_assert_eq(checked, m != NULL, "frontend_check and frontend_run disagree on:\n%s", src);
+	cr_assert_str_eq(captured_check, captured, "frontend_check and frontend_run differ on:\n%s", src);
 	return m;
 }
 
