@@ -153,6 +153,155 @@ static void propagate_copies(IrFunc *f)
 	free(copy);
 }
 
+/* The 64-bit result of the BPF instruction op on the constants a and b
+ * (the unsigned division and remainder by 0 as BPF leaves them: 0 and
+ * a), in *r; false where the instruction's result is not one constant
+ * the encoder would compute alike: a shift by an amount outside 0..63
+ * (its result depends on the machine). */
+static bool alu_result(int op, uint64_t a, uint64_t b, uint64_t *r)
+{
+	switch (op) {
+	case BPF_ADD: *r = a + b; return true;
+	case BPF_SUB: *r = a - b; return true;
+	case BPF_MUL: *r = a * b; return true;
+	case BPF_DIV: *r = b ? a / b : 0; return true;
+	case BPF_MOD: *r = b ? a % b : a; return true;
+	case BPF_AND: *r = a & b; return true;
+	case BPF_OR: *r = a | b; return true;
+	case BPF_XOR: *r = a ^ b; return true;
+	case BPF_NEG: *r = -a; return true;
+	case BPF_LSH:
+	case BPF_RSH:
+	case BPF_ARSH:
+		if (b > 63)
+			return false;
+		if (op == BPF_LSH)
+			*r = a << b;
+		else if (op == BPF_RSH)
+			*r = a >> b;
+		else   /* arithmetic: the sign bit copied in, whatever C's >> does */
+			*r = (a >> b) | ((a >> 63) && b ? ~(~UINT64_C(0) >> b) : 0);
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* Does the jump op on the constants a and b go (BPF_JSET: a & b)? */
+static bool jump_taken(int op, uint64_t a, uint64_t b)
+{
+	int64_t sa = (int64_t)a, sb = (int64_t)b;
+	switch (op) {
+	case BPF_JEQ: return a == b;
+	case BPF_JNE: return a != b;
+	case BPF_JGT: return a > b;
+	case BPF_JGE: return a >= b;
+	case BPF_JLT: return a < b;
+	case BPF_JLE: return a <= b;
+	case BPF_JSGT: return sa > sb;
+	case BPF_JSGE: return sa >= sb;
+	case BPF_JSLT: return sa < sb;
+	case BPF_JSLE: return sa <= sb;
+	default: return (a & b) != 0;   /* BPF_JSET */
+	}
+}
+
+static void make_copy(IrInsn *in, IrVal from)
+{
+	int dst = in->dst;
+	make_nop(in);
+	in->op = IR_MOV;
+	in->dst = dst;
+	in->a = (IrVal){ .vreg = from.vreg, .imm = from.imm };
+}
+
+/* Arithmetic on constants done here, as clang folds the C's: an
+ * operation whose operands are constants (literals, or values set once
+ * by one) becomes its result, a jump on two constants a goto or nothing,
+ * and an operation with a neutral constant (x + 0, x * 1, x & -1, shifts
+ * by 0...) a copy, x * 0 and x & 0 the constant 0. What a jump leaves
+ * unreachable then goes (remove_unreachable), and the copies and
+ * constants reach their readers with propagate_copies. In the IR's
+ * order, as each value set once is set before it is read
+ * (check_defined), so a constant made here is known further down.
+ * Returns whether anything changed. */
+static bool fold_constants(IrFunc *f)
+{
+	int n = f->nvregs + 1;
+	int *defs = calloc((size_t)n, sizeof(int));
+	bool *known = calloc((size_t)n, sizeof(bool));
+	uint64_t *value = calloc((size_t)n, sizeof(uint64_t));
+	bool changed = false;
+	for (int i = 0; i < f->len; i++)
+		defs[f->insns[i].dst]++;
+	for (int i = 0; i < f->len; i++) {
+		IrInsn *in = &f->insns[i];
+		bool ka = false, kb = false;
+		uint64_t a = 0, b = 0;
+		if (!in->a.remat && (!in->a.vreg || known[in->a.vreg])) {
+			ka = true;
+			a = in->a.vreg ? value[in->a.vreg] : (uint64_t)in->a.imm;
+		}
+		if (!in->b.remat && (!in->b.vreg || known[in->b.vreg])) {
+			kb = true;
+			b = in->b.vreg ? value[in->b.vreg] : (uint64_t)in->b.imm;
+		}
+		uint64_t r;
+		switch (in->op) {
+		case IR_ALU:
+			if (ka && (kb || in->alu == BPF_NEG) && alu_result(in->alu, a, b, &r)) {
+				make_copy(in, (IrVal){ .imm = (int64_t)r });
+				changed = true;
+			} else if (kb && !in->b.vreg) {
+				bool neutral = (b == 0 && (in->alu == BPF_ADD || in->alu == BPF_SUB ||
+							   in->alu == BPF_OR || in->alu == BPF_XOR ||
+							   in->alu == BPF_LSH || in->alu == BPF_RSH ||
+							   in->alu == BPF_ARSH)) ||
+					       (b == 1 && (in->alu == BPF_MUL || in->alu == BPF_DIV)) ||
+					       (b == ~UINT64_C(0) && in->alu == BPF_AND);
+				bool zero = b == 0 && (in->alu == BPF_MUL || in->alu == BPF_AND);
+				if (neutral && !in->a.remat) {
+					make_copy(in, in->a);
+					changed = true;
+				} else if (zero) {
+					make_copy(in, (IrVal){ .imm = 0 });
+					changed = true;
+				}
+			}
+			break;
+		case IR_ZEXT32:
+			if (ka) {
+				make_copy(in, (IrVal){ .imm = (int64_t)(uint32_t)a });
+				changed = true;
+			}
+			break;
+		case IR_JCC:
+			if (ka && kb) {
+				bool taken = jump_taken(in->alu, a, b);
+				int label = in->label;
+				make_nop(in);
+				if (taken) {
+					in->op = IR_JA;
+					in->label = label;
+				}
+				changed = true;
+			}
+			break;
+		default:
+			break;
+		}
+		if (in->op == IR_MOV && in->dst && defs[in->dst] == 1 && !in->a.remat &&
+		    (!in->a.vreg || known[in->a.vreg])) {
+			known[in->dst] = true;
+			value[in->dst] = in->a.vreg ? value[in->a.vreg] : (uint64_t)in->a.imm;
+		}
+	}
+	free(defs);
+	free(known);
+	free(value);
+	return changed;
+}
+
 /* What forward_globals knows of one global at a point: a value holding
  * its address, and the value it holds (size bytes), as vregs set once. */
 typedef struct Known {
@@ -773,7 +922,11 @@ bool native_tidy(IrFunc *f)
 		return false;
 	remove_empty_jumps(f);
 	forward_globals(f);
-	propagate_copies(f);
+	do
+		propagate_copies(f);
+	while (fold_constants(f));
+	remove_unreachable(f);
+	remove_empty_jumps(f);
 	skip_wraps(f);
 	drop_undemanded_wraps(f);
 	propagate_copies(f);

@@ -216,6 +216,31 @@ Test(native, constant_condition_leaves_one_arm)
 	cr_assert_eq(nm->code[0][0].imm, 2);
 }
 
+/* Arithmetic on constants is folded, with each type's wrap (an inlined
+ * call's literal arguments: 250 + 10 as :u8 is 4), and a comparison of
+ * the folded values decides its if: one store of 4, no ALU instruction
+ * and no conditional jump left. */
+Test(native, arithmetic_on_constants_is_folded)
+{
+	NativeModule *nm = translate("(program :xdp)\n"
+				     "(defglobal g :u8)\n"
+				     "(defn add8 [x :u8 y :u8] :u8 (+ x y))\n"
+				     "(defn f [ctx :XdpMd] :u32\n"
+				     "  (do (set! g (add8 250 10)) (if (< (add8 1 2) 3) 1 2)))\n");
+	cr_assert(nm, "%s", diags);
+	for (int i = 0; i < nm->ncode[0]; i++) {
+		uint8_t code = nm->code[0][i].code, cls = BPF_CLASS(code);
+		bool alu = (cls == BPF_ALU64 || cls == BPF_ALU) && BPF_OP(code) != BPF_MOV;
+		bool branch = cls == BPF_JMP && BPF_OP(code) != BPF_CALL && BPF_OP(code) != BPF_EXIT;
+		cr_assert(!alu && !branch,
+			  "instruction %d computes at run time", i);
+	}
+	const struct bpf_insn *st = find_code(nm, BPF_ST | BPF_MEM | BPF_B);
+	cr_assert(st && st->imm == 4, "no store of (u8 (+ 250 10)) = 4");
+	const struct bpf_insn *ret = find_code(nm, BPF_ALU64 | BPF_MOV | BPF_K);
+	cr_assert(ret && ret->imm == 2 && ret->dst_reg == BPF_REG_0, "no return of 2");
+}
+
 /* Issue 11: a dropped tail_call result is not converted to its declared
  * type: nothing reads r0 after the call (the verifier: R0 !read_ok). */
 Test(native, unread_helper_result_is_not_read)
