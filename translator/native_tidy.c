@@ -187,22 +187,110 @@ static bool alu_result(int op, uint64_t a, uint64_t b, uint64_t *r)
 	}
 }
 
-/* Does the jump op on the constants a and b go (BPF_JSET: a & b)? */
-static bool jump_taken(int op, uint64_t a, uint64_t b)
+/* What is known of a value's bits: those known to be 0 and those known
+ * to be 1 (LLVM's known bits). A constant is known whole. */
+typedef struct Bits {
+	uint64_t zero, one;
+} Bits;
+
+static bool bits_whole(Bits k) { return (k.zero | k.one) == ~UINT64_C(0); }
+static Bits bits_const(uint64_t c) { return (Bits){ ~c, c }; }
+
+/* The bits a register holds below 2^width are all that can be set. */
+static Bits bits_below(int width)
 {
-	int64_t sa = (int64_t)a, sb = (int64_t)b;
+	return width > 0 && width < 64 ? (Bits){ ~UINT64_C(0) << width, 0 } : (Bits){ 0, 0 };
+}
+
+/* The smallest and largest value k allows, unsigned and signed. */
+static uint64_t umin_of(Bits k) { return k.one; }
+static uint64_t umax_of(Bits k) { return ~k.zero; }
+static int64_t smin_of(Bits k)
+{
+	uint64_t sign = UINT64_C(1) << 63, free = ~(k.zero | k.one);
+	return (int64_t)(k.one | (free & sign));
+}
+static int64_t smax_of(Bits k)
+{
+	uint64_t sign = UINT64_C(1) << 63, free = ~(k.zero | k.one);
+	return (int64_t)((k.one | free) & ~(free & sign));
+}
+
+/* Whether the jump op goes on values known as a and b: 1 always, 0
+ * never, -1 when it depends on the run (BPF_JSET: a & b != 0). */
+static int jump_decided(int op, Bits a, Bits b)
+{
+	bool differ = (a.one & b.zero) || (a.zero & b.one);
+	bool equal = bits_whole(a) && bits_whole(b) && a.one == b.one;
 	switch (op) {
-	case BPF_JEQ: return a == b;
-	case BPF_JNE: return a != b;
-	case BPF_JGT: return a > b;
-	case BPF_JGE: return a >= b;
-	case BPF_JLT: return a < b;
-	case BPF_JLE: return a <= b;
-	case BPF_JSGT: return sa > sb;
-	case BPF_JSGE: return sa >= sb;
-	case BPF_JSLT: return sa < sb;
-	case BPF_JSLE: return sa <= sb;
-	default: return (a & b) != 0;   /* BPF_JSET */
+	case BPF_JEQ: return differ ? 0 : equal ? 1 : -1;
+	case BPF_JNE: return differ ? 1 : equal ? 0 : -1;
+	case BPF_JGT: return umin_of(a) > umax_of(b) ? 1 : umax_of(a) <= umin_of(b) ? 0 : -1;
+	case BPF_JGE: return umin_of(a) >= umax_of(b) ? 1 : umax_of(a) < umin_of(b) ? 0 : -1;
+	case BPF_JLT: return umax_of(a) < umin_of(b) ? 1 : umin_of(a) >= umax_of(b) ? 0 : -1;
+	case BPF_JLE: return umax_of(a) <= umin_of(b) ? 1 : umin_of(a) > umax_of(b) ? 0 : -1;
+	case BPF_JSGT: return smin_of(a) > smax_of(b) ? 1 : smax_of(a) <= smin_of(b) ? 0 : -1;
+	case BPF_JSGE: return smin_of(a) >= smax_of(b) ? 1 : smax_of(a) < smin_of(b) ? 0 : -1;
+	case BPF_JSLT: return smax_of(a) < smin_of(b) ? 1 : smin_of(a) >= smax_of(b) ? 0 : -1;
+	case BPF_JSLE: return smax_of(a) <= smin_of(b) ? 1 : smin_of(a) > smax_of(b) ? 0 : -1;
+	case BPF_JSET: return a.one & b.one ? 1 : (~a.zero & ~b.zero) == 0 ? 0 : -1;
+	default: return -1;
+	}
+}
+
+/* A jump comparing a value with itself. */
+static int jump_on_itself(int op)
+{
+	switch (op) {
+	case BPF_JEQ: case BPF_JGE: case BPF_JLE: case BPF_JSGE: case BPF_JSLE: return 1;
+	case BPF_JNE: case BPF_JGT: case BPF_JLT: case BPF_JSGT: case BPF_JSLT: return 0;
+	default: return -1;
+	}
+}
+
+/* The bits of in's result from its operands' (a, b), where the
+ * operation allows knowing some without knowing the values. */
+static Bits result_bits(const IrInsn *in, Bits a, Bits b)
+{
+	Bits none = { 0, 0 };
+	switch (in->op) {
+	case IR_MOV:
+		return a;
+	case IR_ZEXT32:
+		return (Bits){ a.zero | ~UINT64_C(0) << 32, a.one & 0xffffffffu };
+	case IR_END:
+		return bits_below((int)in->imm);
+	case IR_LOAD:
+	case IR_FRAME_LOAD:
+		/* loads zero-extend; not a 4-byte one, which may be a
+		 * context pointer the verifier widens (native_lower.c) */
+		return in->size < 4 ? bits_below(in->size * 8) : none;
+	case IR_ALU:
+		break;
+	default:
+		return none;
+	}
+	uint64_t s = b.one;
+	bool shift = bits_whole(b) && s < 64;
+	switch (in->alu) {
+	case BPF_AND: return (Bits){ a.zero | b.zero, a.one & b.one };
+	case BPF_OR: return (Bits){ a.zero & b.zero, a.one | b.one };
+	case BPF_XOR: return (Bits){ (a.zero & b.zero) | (a.one & b.one), (a.zero & b.one) | (a.one & b.zero) };
+	case BPF_LSH:
+		return shift ? (Bits){ a.zero << s | ((UINT64_C(1) << s) - 1), a.one << s } : none;
+	case BPF_RSH:
+		return shift ? (Bits){ a.zero >> s | ~(~UINT64_C(0) >> s), a.one >> s } : none;
+	case BPF_ARSH:   /* the sign bit, known or not, copied in */
+		return shift ? (Bits){ (uint64_t)((int64_t)a.zero >> s), (uint64_t)((int64_t)a.one >> s) } : none;
+	case BPF_DIV:
+	case BPF_MOD: {   /* no larger than the dividend (x % 0 is x) */
+		int w = 64;
+		while (w > 0 && !(umax_of(a) >> (w - 1)))
+			w--;
+		return bits_below(w ? w : 1);
+	}
+	default:
+		return none;
 	}
 }
 
@@ -217,50 +305,58 @@ static void make_copy(IrInsn *in, IrVal from)
 
 /* Arithmetic on constants done here, as clang folds the C's: an
  * operation whose operands are constants (literals, or values set once
- * by one) becomes its result, a jump on two constants a goto or nothing,
- * and an operation with a neutral constant (x + 0, x * 1, x & -1, shifts
- * by 0...) a copy, x * 0 and x & 0 the constant 0. What a jump leaves
- * unreachable then goes (remove_unreachable), and the copies and
- * constants reach their readers with propagate_copies. In the IR's
- * order, as each value set once is set before it is read
- * (check_defined), so a constant made here is known further down.
- * Returns whether anything changed. */
+ * by one) becomes its result, a jump whose outcome the operands' known
+ * bits decide (a constant, a load's width, a mask, a shift: a u16 is not
+ * 4598843201546630673, x & 15 is not 31, x | 1 is not 2) a goto or
+ * nothing, and an operation with a neutral constant (x + 0, x * 1, x & -1,
+ * shifts by 0, a mask keeping every bit x may have) a copy, x * 0 and
+ * x & 0 the constant 0. What a jump leaves unreachable then goes
+ * (remove_unreachable), and the copies and constants reach their readers
+ * with propagate_copies. In the IR's order, as each value set once is set
+ * before it is read (check_defined), so what is known of it holds
+ * wherever it is read. Returns whether anything changed. */
 static bool fold_constants(IrFunc *f)
 {
 	int n = f->nvregs + 1;
 	int *defs = calloc((size_t)n, sizeof(int));
-	bool *known = calloc((size_t)n, sizeof(bool));
-	uint64_t *value = calloc((size_t)n, sizeof(uint64_t));
+	Bits *known = calloc((size_t)n, sizeof(Bits));
 	bool changed = false;
 	for (int i = 0; i < f->len; i++)
 		defs[f->insns[i].dst]++;
+	/* the lowering's bound on a register (IrVal.bits) holds wherever a
+	 * value set once is read */
+	for (int i = 0; i < f->len; i++) {
+		const IrInsn *in = &f->insns[i];
+		const IrVal *ops[7] = { &in->a, &in->b };
+		int nops = 2;
+		for (int k = 0; k < in->nargs; k++)
+			ops[nops++] = &in->args[k];
+		for (int k = 0; k < nops; k++)
+			if (ops[k]->vreg && !ops[k]->remat && defs[ops[k]->vreg] == 1)
+				known[ops[k]->vreg].zero |= bits_below(ops[k]->bits).zero;
+	}
 	for (int i = 0; i < f->len; i++) {
 		IrInsn *in = &f->insns[i];
-		bool ka = false, kb = false;
-		uint64_t a = 0, b = 0;
-		if (!in->a.remat && (!in->a.vreg || known[in->a.vreg])) {
-			ka = true;
-			a = in->a.vreg ? value[in->a.vreg] : (uint64_t)in->a.imm;
-		}
-		if (!in->b.remat && (!in->b.vreg || known[in->b.vreg])) {
-			kb = true;
-			b = in->b.vreg ? value[in->b.vreg] : (uint64_t)in->b.imm;
-		}
+		Bits none = { 0, 0 };
+		Bits a = in->a.remat ? none : in->a.vreg ? known[in->a.vreg] : bits_const((uint64_t)in->a.imm);
+		Bits b = in->b.remat ? none : in->b.vreg ? known[in->b.vreg] : bits_const((uint64_t)in->b.imm);
+		bool ka = bits_whole(a), kb = bits_whole(b);
 		uint64_t r;
 		switch (in->op) {
 		case IR_ALU:
-			if (ka && (kb || in->alu == BPF_NEG) && alu_result(in->alu, a, b, &r)) {
+			if (ka && (kb || in->alu == BPF_NEG) && alu_result(in->alu, a.one, b.one, &r)) {
 				make_copy(in, (IrVal){ .imm = (int64_t)r });
 				changed = true;
-			} else if (kb && !in->b.vreg) {
-				bool neutral = (b == 0 && (in->alu == BPF_ADD || in->alu == BPF_SUB ||
+			} else if (kb && !in->a.remat) {
+				uint64_t c = b.one;
+				bool neutral = (c == 0 && (in->alu == BPF_ADD || in->alu == BPF_SUB ||
 							   in->alu == BPF_OR || in->alu == BPF_XOR ||
 							   in->alu == BPF_LSH || in->alu == BPF_RSH ||
 							   in->alu == BPF_ARSH)) ||
-					       (b == 1 && (in->alu == BPF_MUL || in->alu == BPF_DIV)) ||
-					       (b == ~UINT64_C(0) && in->alu == BPF_AND);
-				bool zero = b == 0 && (in->alu == BPF_MUL || in->alu == BPF_AND);
-				if (neutral && !in->a.remat) {
+					       (c == 1 && (in->alu == BPF_MUL || in->alu == BPF_DIV)) ||
+					       (in->alu == BPF_AND && (umax_of(a) & ~c) == 0);
+				bool zero = c == 0 && (in->alu == BPF_MUL || in->alu == BPF_AND);
+				if (neutral) {
 					make_copy(in, in->a);
 					changed = true;
 				} else if (zero) {
@@ -270,14 +366,15 @@ static bool fold_constants(IrFunc *f)
 			}
 			break;
 		case IR_ZEXT32:
-			if (ka) {
-				make_copy(in, (IrVal){ .imm = (int64_t)(uint32_t)a });
+			if (ka || (a.zero >> 32) == 0xffffffffu) {
+				make_copy(in, ka ? (IrVal){ .imm = (int64_t)(uint32_t)a.one } : in->a);
 				changed = true;
 			}
 			break;
-		case IR_JCC:
-			if (ka && kb) {
-				bool taken = jump_taken(in->alu, a, b);
+		case IR_JCC: {
+			int taken = in->a.vreg && in->a.vreg == in->b.vreg && !in->a.remat && !in->b.remat ?
+				    jump_on_itself(in->alu) : jump_decided(in->alu, a, b);
+			if (taken >= 0) {
 				int label = in->label;
 				make_nop(in);
 				if (taken) {
@@ -287,18 +384,21 @@ static bool fold_constants(IrFunc *f)
 				changed = true;
 			}
 			break;
+		}
 		default:
 			break;
 		}
-		if (in->op == IR_MOV && in->dst && defs[in->dst] == 1 && !in->a.remat &&
-		    (!in->a.vreg || known[in->a.vreg])) {
-			known[in->dst] = true;
-			value[in->dst] = in->a.vreg ? value[in->a.vreg] : (uint64_t)in->a.imm;
+		if (in->dst && defs[in->dst] == 1) {
+			/* the operands again: a folded instruction is a copy now */
+			a = in->a.remat ? none : in->a.vreg ? known[in->a.vreg] : bits_const((uint64_t)in->a.imm);
+			b = in->b.remat ? none : in->b.vreg ? known[in->b.vreg] : bits_const((uint64_t)in->b.imm);
+			Bits got = result_bits(in, a, b);
+			known[in->dst].zero |= got.zero;
+			known[in->dst].one |= got.one;
 		}
 	}
 	free(defs);
 	free(known);
-	free(value);
 	return changed;
 }
 

@@ -44,11 +44,13 @@ static const struct bpf_insn *find_code(const NativeModule *nm, uint8_t code)
 	return NULL;
 }
 
+/* Minus 1, so the value may be any 64 bits: a u32 compared with a 33-bit
+ * constant is decided where it is compiled (its known bits). */
 Test(native, wide_constant_is_ld_imm64)
 {
 	NativeModule *nm = translate("(program :xdp)\n"
 				     "(defn f [ctx :XdpMd] :u32\n"
-				     "  (if (== (u64 (. ctx :rx_queue_index)) 0x123456789) 1 2))\n");
+				     "  (if (== (- (u64 (. ctx :rx_queue_index)) 1) 0x123456789) 1 2))\n");
 	cr_assert(nm, "%s", diags);
 	const struct bpf_insn *ld = find_code(nm, BPF_LD | BPF_DW | BPF_IMM);
 	cr_assert(ld, "no LD_IMM64 for a constant outside 32 bits");
@@ -239,6 +241,25 @@ Test(native, arithmetic_on_constants_is_folded)
 	cr_assert(st && st->imm == 4, "no store of (u8 (+ 250 10)) = 4");
 	const struct bpf_insn *ret = find_code(nm, BPF_ALU64 | BPF_MOV | BPF_K);
 	cr_assert(ret && ret->imm == 2 && ret->dst_reg == BPF_REG_0, "no return of 2");
+}
+
+/* A comparison the operands' known bits decide leaves one arm: a u16
+ * load is never above 70000, a value ORed with 1 never 2, x & 15 never
+ * 31 - three returns of 1, so one `r0 = 1; exit` and no jump. */
+Test(native, comparison_decided_by_known_bits_leaves_one_arm)
+{
+	NativeModule *nm = translate("(program :xdp)\n"
+				     "(defn f [ctx :XdpMd] :u32\n"
+				     "  (let [x (u64 (. ctx :rx_queue_index))]\n"
+				     "    (if (> (u32 (u16 x)) 70000) 2\n"
+				     "      (if (== (bor x 1) 2) 3\n"
+				     "        (if (!= (band x 15) 31) 1 4)))))\n");
+	cr_assert(nm, "%s", diags);
+	for (int i = 0; i < nm->ncode[0]; i++) {
+		uint8_t code = nm->code[0][i].code;
+		cr_assert(!(BPF_CLASS(code) == BPF_JMP && BPF_OP(code) != BPF_EXIT), "instruction %d jumps", i);
+	}
+	cr_assert_eq(nm->ncode[0], 2, "expected r0 = 1; exit, got %d instructions", nm->ncode[0]);
 }
 
 /* Issue 11: a dropped tail_call result is not converted to its declared
