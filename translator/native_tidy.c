@@ -559,6 +559,71 @@ static void forward_globals(IrFunc *f)
 	free(defs);
 }
 
+/* A store to a global that a later store of the same bytes overwrites
+ * before anything can read them goes, as clang drops the C's: along
+ * straight code (a jump or return ends the search: the global may be
+ * read elsewhere), past helper calls (no pointer to a global exists, so
+ * a helper reads none) but not calls of functions, which may. */
+static void remove_dead_global_stores(IrFunc *f)
+{
+	int n = f->nvregs + 1;
+	int *defs = calloc((size_t)n, sizeof(int));
+	int *global_of = calloc((size_t)n, sizeof(int));   /* global + 1 */
+	for (int i = 0; i < f->len; i++)
+		defs[f->insns[i].dst]++;
+	/* what may hold a global's address another way (a copy, an
+	 * offset): a base the search cannot tell from this global's */
+	bool *maybe_global = calloc((size_t)n, sizeof(bool));
+	for (bool changed = true; changed;) {
+		changed = false;
+		for (int i = 0; i < f->len; i++) {
+			const IrInsn *in = &f->insns[i];
+			bool from = in->op == IR_GLOBAL ||
+				    ((in->op == IR_MOV || in->op == IR_ALU) &&
+				     ((in->a.vreg && maybe_global[in->a.vreg]) ||
+				      (in->b.vreg && maybe_global[in->b.vreg])));
+			if (in->dst && from && !maybe_global[in->dst])
+				changed = maybe_global[in->dst] = true;
+		}
+	}
+	for (int i = 0; i < f->len; i++) {
+		const IrInsn *in = &f->insns[i];
+		if (in->op == IR_GLOBAL && defs[in->dst] == 1)
+			global_of[in->dst] = in->global + 1;
+	}
+	for (int i = 0; i < f->len; i++) {
+		IrInsn *st = &f->insns[i];
+		int g = st->op == IR_STORE && !st->atomic_add && st->a.vreg && !st->a.remat ?
+			global_of[st->a.vreg] : 0;
+		if (!g)
+			continue;
+		for (int j = i + 1; j < f->len; j++) {
+			const IrInsn *in = &f->insns[j];
+			if (in->op == IR_JA || in->op == IR_JCC || in->op == IR_RET ||
+			    (in->op == IR_CALL && (in->fn >= 0 || in->c_fn >= 0)))
+				break;
+			bool access = (in->op == IR_LOAD || in->op == IR_STORE) && in->a.vreg && !in->a.remat;
+			if (!access || !maybe_global[in->a.vreg])
+				continue;
+			if (global_of[in->a.vreg] != g) {
+				if (!global_of[in->a.vreg])
+					break;   /* some global: maybe this one */
+				continue;
+			}
+			if (in->op == IR_STORE && !in->atomic_add && in->off <= st->off &&
+			    in->off + in->size >= st->off + st->size) {
+				make_nop(st);
+				break;
+			}
+			if (in->op == IR_LOAD || in->op == IR_STORE)
+				break;   /* read, or written in part */
+		}
+	}
+	free(maybe_global);
+	free(defs);
+	free(global_of);
+}
+
 /* How many low bits of operand k (0: a, 1: b) in reads (64: all of
  * them): a mask, a left shift, a 32-bit move, a byte swap and a store
  * read only the low ones. */
@@ -1021,12 +1086,20 @@ bool native_tidy(IrFunc *f)
 	if (!check_defined(f))
 		return false;
 	remove_empty_jumps(f);
-	forward_globals(f);
-	do
-		propagate_copies(f);
-	while (fold_constants(f));
-	remove_unreachable(f);
-	remove_empty_jumps(f);
+	/* a jump folding decides leaves one way into what follows, where
+	 * more of the globals is known: again until nothing folds */
+	for (int round = 0; round < 8; round++) {
+		forward_globals(f);
+		bool folded = false;
+		do
+			propagate_copies(f);
+		while (fold_constants(f) && (folded = true));
+		if (!folded)
+			break;
+		remove_unreachable(f);
+		remove_empty_jumps(f);
+	}
+	remove_dead_global_stores(f);
 	skip_wraps(f);
 	drop_undemanded_wraps(f);
 	propagate_copies(f);

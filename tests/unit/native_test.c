@@ -262,6 +262,29 @@ Test(native, comparison_decided_by_known_bits_leaves_one_arm)
 	cr_assert_eq(nm->ncode[0], 2, "expected r0 = 1; exit, got %d instructions", nm->ncode[0]);
 }
 
+/* A store to a global overwritten before anything can read it goes: over
+ * a helper call (a helper reaches no global), not over a call of a
+ * function (which may read it): 1 is never stored, 2 and 3 are. */
+Test(native, overwritten_global_store_goes_except_over_a_function_call)
+{
+	NativeModule *nm = translate("(program :xdp)\n"
+				     "(defglobal g :u32)\n"
+				     "(defglobal seen :u32)\n"
+				     "(extern bpf:ktime_get_ns [] :u64)\n"
+				     "(defn look [] :u32 (do (set! seen g) (bpf/ktime_get_ns) (set! seen g) 0))\n"
+				     "(defn f [ctx :XdpMd] :u32\n"
+				     "  (do (set! g 1) (bpf/ktime_get_ns) (set! g 2) (look) (look) (set! g 3) 2))\n");
+	cr_assert(nm, "%s", diags);
+	bool stored[4] = { false };
+	for (int i = 0; i < nm->ncode[0]; i++) {
+		const struct bpf_insn *in = &nm->code[0][i];
+		if (in->code == (BPF_ST | BPF_MEM | BPF_W) && in->imm >= 0 && in->imm < 4)
+			stored[in->imm] = true;
+	}
+	cr_assert(!stored[1] && stored[2] && stored[3], "stores of 1, 2, 3: %d %d %d", stored[1], stored[2],
+		  stored[3]);
+}
+
 /* Issue 11: a dropped tail_call result is not converted to its declared
  * type: nothing reads r0 after the call (the verifier: R0 !read_ok). */
 Test(native, unread_helper_result_is_not_read)
