@@ -624,6 +624,122 @@ static void remove_dead_global_stores(IrFunc *f)
 	free(global_of);
 }
 
+/* Does in hand a frame address on (a helper's argument made in its
+ * register, or such an address copied into a value)? */
+static bool passes_frame_address(const IrInsn *in, int *lowest)
+{
+	const IrVal *ops[7] = { &in->a, &in->b };
+	int nops = 2;
+	bool any = false;
+	for (int k = 0; k < in->nargs; k++)
+		ops[nops++] = &in->args[k];
+	for (int k = 0; k < nops; k++) {
+		if (ops[k]->remat == REMAT_FRAME) {
+			any = true;
+			if (ops[k]->imm < *lowest)
+				*lowest = (int)ops[k]->imm;
+		}
+	}
+	return any;
+}
+
+/* The lowering's frame slots (the stack built-ins' areas, records,
+ * by-value copies) kept in registers where it can tell what they hold,
+ * as clang keeps the C's local arrays and structs in registers: a load
+ * of a slot just stored reads the value stored (a narrower load of a
+ * constant, its low bytes), a load of one just loaded the value loaded.
+ * Along straight code, through labels only falling in; a call that is
+ * given a frame address may write the frame (anything else cannot: the
+ * frame's address is never a value in a register of this IR unless
+ * copied there, and then loads and stores through any pointer count as
+ * well). Then a store to a slot nothing in the function reads - no load
+ * overlapping it, no call given an address at or below it - goes. */
+typedef struct SlotValue {
+	int off, size;
+	IrVal value;
+} SlotValue;
+
+static void forward_frame_slots(IrFunc *f)
+{
+	int n = f->nvregs + 1;
+	int *defs = calloc((size_t)n, sizeof(int));
+	int *jumps_to = calloc((size_t)f->nlabels + 1, sizeof(int));
+	bool escapes = false;   /* a frame address in a register */
+	int lowest_passed = 0;   /* the lowest frame address a call is given */
+	for (int i = 0; i < f->len; i++) {
+		const IrInsn *in = &f->insns[i];
+		defs[in->dst]++;
+		if (in->op == IR_JA || in->op == IR_JCC)
+			jumps_to[in->label]++;
+		if (passes_frame_address(in, &lowest_passed) && in->op != IR_CALL)
+			escapes = true;
+	}
+	SlotValue *known = malloc(sizeof(SlotValue) * (size_t)(f->len + 1));
+	int nknown = 0;
+	for (int i = 0; i < f->len; i++) {
+		IrInsn *in = &f->insns[i];
+		int lowest = 0;
+		switch (in->op) {
+		case IR_LABEL:
+			if (jumps_to[in->label])
+				nknown = 0;
+			break;
+		case IR_CALL:
+			if (escapes || passes_frame_address(in, &lowest))
+				nknown = 0;
+			break;
+		case IR_LOAD:
+		case IR_STORE:
+			if (escapes)
+				nknown = 0;
+			break;
+		case IR_FRAME_STORE: {
+			int k = 0;
+			for (int j = 0; j < nknown; j++)
+				if (known[j].off + known[j].size <= in->off || in->off + in->size <= known[j].off)
+					known[k++] = known[j];
+			nknown = k;
+			if (!in->b.remat && (!in->b.vreg || defs[in->b.vreg] == 1))
+				known[nknown++] = (SlotValue){ in->off, in->size,
+							       (IrVal){ .vreg = in->b.vreg, .imm = in->b.imm } };
+			break;
+		}
+		case IR_FRAME_LOAD: {
+			const SlotValue *hit = NULL;
+			for (int j = 0; j < nknown; j++)
+				if (known[j].off == in->off && known[j].size == in->size)
+					hit = &known[j];
+			if (hit && (in->size == 8 || !hit->value.vreg)) {
+				IrVal v = hit->value;
+				if (!v.vreg && in->size < 8)
+					v.imm = (int64_t)((uint64_t)v.imm & ((UINT64_C(1) << (in->size * 8)) - 1));
+				make_copy(in, v);
+			} else if (!hit && defs[in->dst] == 1) {
+				known[nknown++] = (SlotValue){ in->off, in->size, (IrVal){ .vreg = in->dst } };
+			}
+			break;
+		}
+		default:
+			break;
+		}
+	}
+	for (int i = 0; i < f->len && !escapes; i++) {
+		IrInsn *st = &f->insns[i];
+		if (st->op != IR_FRAME_STORE || st->off + st->size > lowest_passed)
+			continue;
+		bool read = false;
+		for (int j = 0; j < f->len && !read; j++) {
+			const IrInsn *ld = &f->insns[j];
+			read = ld->op == IR_FRAME_LOAD && ld->off < st->off + st->size && st->off < ld->off + ld->size;
+		}
+		if (!read)
+			make_nop(st);
+	}
+	free(known);
+	free(jumps_to);
+	free(defs);
+}
+
 /* How many low bits of operand k (0: a, 1: b) in reads (64: all of
  * them): a mask, a left shift, a 32-bit move, a byte swap and a store
  * read only the low ones. */
@@ -1090,6 +1206,7 @@ bool native_tidy(IrFunc *f)
 	 * more of the globals is known: again until nothing folds */
 	for (int round = 0; round < 8; round++) {
 		forward_globals(f);
+		forward_frame_slots(f);
 		bool folded = false;
 		do
 			propagate_copies(f);
