@@ -32,6 +32,8 @@ static void make_nop(IrInsn *in)
 	in->fn = in->c_fn = in->map = in->global = -1;
 }
 
+static void count_reads(const IrInsn *in, int *reads, int delta);
+
 /* Does control go on to the next instruction after in? */
 static bool falls_on(const IrInsn *in)
 {
@@ -740,6 +742,175 @@ static void forward_frame_slots(IrFunc *f)
 	free(defs);
 }
 
+/* A value as leaf * mul + add (64-bit, wrapping), leaf a register set
+ * once or 0 for a constant: what + - * neg and left shifts by constants
+ * make of one value. */
+typedef struct Linear {
+	bool known;
+	int leaf;
+	uint64_t mul, add;
+} Linear;
+
+static Linear linear_of(const IrVal *v, const Linear *forms, const int *defs)
+{
+	if (v->remat)
+		return (Linear){ 0 };
+	if (!v->vreg)
+		return (Linear){ true, 0, 0, (uint64_t)v->imm };
+	if (defs[v->vreg] != 1)
+		return (Linear){ 0 };
+	return forms[v->vreg].known ? forms[v->vreg] : (Linear){ true, v->vreg, 1, 0 };
+}
+
+/* The form of in's result, if it is linear in one leaf. */
+static Linear linear_result(const IrInsn *in, Linear a, Linear b)
+{
+	Linear none = { 0 };
+	if (in->op == IR_MOV)
+		return a;
+	if (in->op != IR_ALU || !a.known)
+		return none;
+	if (in->alu == BPF_NEG)
+		return (Linear){ true, a.leaf, -a.mul, -a.add };
+	if (!b.known)
+		return none;
+	switch (in->alu) {
+	case BPF_ADD:
+	case BPF_SUB: {
+		if (a.leaf && b.leaf && a.leaf != b.leaf)
+			return none;
+		uint64_t sign = in->alu == BPF_SUB ? ~UINT64_C(0) : 1;
+		return (Linear){ true, a.leaf ? a.leaf : b.leaf, a.mul + sign * b.mul, a.add + sign * b.add };
+	}
+	case BPF_MUL:
+		if (!b.leaf)
+			return (Linear){ true, a.leaf, a.mul * b.add, a.add * b.add };
+		if (!a.leaf)
+			return (Linear){ true, b.leaf, b.mul * a.add, b.add * a.add };
+		return none;
+	case BPF_LSH:
+		if (b.leaf || b.add > 63)
+			return none;
+		return (Linear){ true, a.leaf, a.mul << b.add, a.add << b.add };
+	default:
+		return none;
+	}
+}
+
+/* Instruction slots leaf * mul + add takes made anew (a constant outside
+ * 32 signed bits is a 64-bit load first). */
+static int linear_cost(Linear l)
+{
+	int wide_mul = (int64_t)l.mul != (int32_t)l.mul ? 2 : 0;
+	int wide_add = (int64_t)l.add != (int32_t)l.add ? 2 : 0;
+	if (!l.leaf || !l.mul)
+		return 1 + wide_add / 2;
+	if (l.mul == 1)
+		return l.add ? 1 + wide_add : 0;
+	return 1 + wide_mul + (l.add ? 1 + wide_add : 0);
+}
+
+/* Sums and products of one value with constants computed from that
+ * value once, as clang reassociates the C's: `(+ (* (+ g 1) 3) (* (+ g 2)
+ * 4))` is g * 7 + 11. Where a chain of + - * neg and shifts, each read
+ * only by the next, reads one register set once (and constants), its
+ * last instruction is remade from that register when that takes fewer
+ * instructions than the chain; the rest of the chain then has no reader
+ * and goes (remove_dead_values). The arithmetic wraps at 64 bits as the
+ * instructions do, so the value is the same. */
+static void reassociate(IrFunc *f)
+{
+	int n = f->nvregs + 1;
+	int *defs = calloc((size_t)n, sizeof(int));
+	int *reads = calloc((size_t)n, sizeof(int));
+	int *def_at = calloc((size_t)n, sizeof(int));
+	int *chain = calloc((size_t)n, sizeof(int));   /* instructions that die with it */
+	Linear *forms = calloc((size_t)n, sizeof(Linear));
+	for (int i = 0; i < f->len; i++) {
+		const IrInsn *in = &f->insns[i];
+		defs[in->dst]++;
+		def_at[in->dst] = i;
+		count_reads(in, reads, 1);
+	}
+	for (int i = 0; i < f->len; i++) {
+		const IrInsn *in = &f->insns[i];
+		if (!in->dst || defs[in->dst] != 1 || (in->op != IR_ALU && in->op != IR_MOV))
+			continue;
+		Linear l = linear_result(in, linear_of(&in->a, forms, defs), linear_of(&in->b, forms, defs));
+		if (!l.known)
+			continue;
+		forms[in->dst] = l;
+		chain[in->dst] = in->op == IR_ALU;
+		const IrVal *ops[2] = { &in->a, &in->b };
+		for (int k = 0; k < 2; k++) {
+			int v = ops[k]->vreg;
+			if (v && !ops[k]->remat && forms[v].known && reads[v] == 1)
+				chain[in->dst] += chain[v];
+		}
+	}
+	/* the rewrites: each replaces one instruction by up to two */
+	IrInsn *out = arena_alloc(sizeof(IrInsn) * (size_t)(2 * f->len + 1));   /* as ir_emit's */
+	int len = 0;
+	bool *remade = calloc((size_t)f->len + 1, sizeof(bool));
+	for (int i = f->len - 1; i >= 0; i--) {
+		IrInsn *in = &f->insns[i];
+		int v = in->dst;
+		if (!v || in->op != IR_ALU || defs[v] != 1 || !forms[v].known || !reads[v] ||
+		    linear_cost(forms[v]) >= chain[v])
+			continue;
+		count_reads(in, reads, -1);
+		remade[i] = true;
+	}
+	for (int i = 0; i < f->len; i++) {
+		IrInsn *in = &f->insns[i];
+		if (!remade[i]) {
+			out[len++] = *in;
+			continue;
+		}
+		Linear l = forms[in->dst];
+		IrInsn base = *in;
+		base.a = base.b = (IrVal){ 0 };
+		if (!l.leaf || !l.mul) {
+			base.op = IR_MOV;
+			base.a.imm = (int64_t)l.add;
+			out[len++] = base;
+			continue;
+		}
+		IrVal scaled = { .vreg = l.leaf };
+		if (l.mul != 1) {
+			IrInsn mul = base;
+			mul.alu = BPF_MUL;
+			mul.a = scaled;
+			mul.b.imm = (int64_t)l.mul;
+			if (l.add) {
+				mul.dst = ++f->nvregs;
+				scaled = (IrVal){ .vreg = mul.dst };
+			}
+			out[len++] = mul;
+			if (!l.add)
+				continue;
+		}
+		if (l.add) {
+			base.alu = BPF_ADD;
+			base.a = scaled;
+			base.b.imm = (int64_t)l.add;
+		} else {
+			base.op = IR_MOV;
+			base.a = scaled;
+		}
+		out[len++] = base;
+	}
+	f->cap = 2 * f->len + 1;
+	f->insns = out;
+	f->len = len;
+	free(remade);
+	free(forms);
+	free(chain);
+	free(def_at);
+	free(reads);
+	free(defs);
+}
+
 /* How many low bits of operand k (0: a, 1: b) in reads (64: all of
  * them): a mask, a left shift, a 32-bit move, a byte swap and a store
  * read only the low ones. */
@@ -1219,6 +1390,9 @@ bool native_tidy(IrFunc *f)
 	remove_dead_global_stores(f);
 	skip_wraps(f);
 	drop_undemanded_wraps(f);
+	propagate_copies(f);
+	remove_dead_values(f);   /* so a chain's wraps left unread do not count as readers */
+	reassociate(f);
 	propagate_copies(f);
 	remove_dead_values(f);
 	/* what the values removed leave: arms with nothing in them */
