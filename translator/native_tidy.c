@@ -13,6 +13,12 @@
  *     would read r0 after a helper that leaves it unreadable (tail_call).
  *     A call whose result nobody reads keeps only its effect.
  *   - copies right after their value's definition (coalesce_copies).
+ *   - work clang's optimiser does on the C: arithmetic on constants and
+ *     jumps the operands' known bits decide (fold_constants), globals and
+ *     frame slots kept in registers (forward_globals,
+ *     forward_frame_slots), stores nothing reads (remove_dead_global_stores,
+ *     forward_frame_slots), chains of + - * on one value remade from it
+ *     (reassociate).
  *
  * Then it checks what the encoder relies on: every value read is set on
  * every path to the read, and no path runs off the function's end. A

@@ -285,6 +285,50 @@ Test(native, overwritten_global_store_goes_except_over_a_function_call)
 		  stored[3]);
 }
 
+/* A chain of + and * on one value and constants is made from the value
+ * once: x * 7 + 11, one multiplication and one addition. */
+Test(native, sums_of_products_of_one_value_are_reassociated)
+{
+	NativeModule *nm = translate("(program :raw_tracepoint \"sys_enter\")\n"
+				     "(defn f [ctx :u64] :u32\n"
+				     "  (let [x (bpf/load_u64 ctx 0)]\n"
+				     "    (u32 (+ (* (+ x 1) 3) (* (+ x 2) 4)))))\n");
+	cr_assert(nm, "%s", diags);
+	cr_assert_eq(count_code(nm, BPF_ALU64 | BPF_MUL | BPF_K), 1);
+	const struct bpf_insn *mul = find_code(nm, BPF_ALU64 | BPF_MUL | BPF_K);
+	cr_assert_eq(mul->imm, 7);
+	cr_assert_eq(count_code(nm, BPF_ALU64 | BPF_ADD | BPF_K), 1);
+	cr_assert_eq(find_code(nm, BPF_ALU64 | BPF_ADD | BPF_K)->imm, 11);
+}
+
+/* A stack slot just stored is read from the register stored; the load
+ * of another width reads memory, and a slot nothing reads is not
+ * stored: one 8-byte store, one 4-byte load, no 8-byte load. */
+Test(native, frame_slot_just_stored_is_read_from_the_register)
+{
+	NativeModule *nm = translate("(program :raw_tracepoint \"sys_enter\")\n"
+				     "(defglobal g :u64)\n"
+				     "(defn f [ctx :u64] :u32\n"
+				     "  (do (bpf/stack_store_u64 -8 (bpf/load_u64 ctx 0))\n"
+				     "      (bpf/stack_store_u64 -16 5)\n"
+				     "      (set! g (bpf/stack_load_u64 -8))\n"
+				     "      (bpf/stack_load_u32 -8)))\n");
+	cr_assert(nm, "%s", diags);
+	int frame_stores = 0, frame_loads8 = 0, frame_loads4 = 0;
+	for (int i = 0; i < nm->ncode[0]; i++) {
+		const struct bpf_insn *in = &nm->code[0][i];
+		bool frame = BPF_CLASS(in->code) == BPF_LDX ? in->src_reg == BPF_REG_10 : in->dst_reg == BPF_REG_10;
+		if (!frame)
+			continue;
+		frame_stores += BPF_CLASS(in->code) == BPF_STX || BPF_CLASS(in->code) == BPF_ST;
+		frame_loads8 += in->code == (BPF_LDX | BPF_MEM | BPF_DW);
+		frame_loads4 += in->code == (BPF_LDX | BPF_MEM | BPF_W);
+	}
+	cr_assert_eq(frame_stores, 1);
+	cr_assert_eq(frame_loads8, 0);
+	cr_assert_eq(frame_loads4, 1);
+}
+
 /* Issue 11: a dropped tail_call result is not converted to its declared
  * type: nothing reads r0 after the call (the verifier: R0 !read_ok). */
 Test(native, unread_helper_result_is_not_read)
