@@ -257,7 +257,11 @@ static int jump_on_itself(int op)
 }
 
 /* The bits of in's result from its operands' (a, b), where the
- * operation allows knowing some without knowing the values. */
+ * operation allows knowing some without knowing the values - and the
+ * verifier knows them too (its tnums: masks, or, xor, shifts by
+ * constants, 32-bit moves, narrow loads): a mask or a check left out for
+ * what only this pass knows would leave the verifier a value it cannot
+ * bound (tests/gen/verifier_bounds.va). */
 static Bits result_bits(const IrInsn *in, Bits a, Bits b)
 {
 	Bits none = { 0, 0 };
@@ -266,8 +270,6 @@ static Bits result_bits(const IrInsn *in, Bits a, Bits b)
 		return a;
 	case IR_ZEXT32:
 		return (Bits){ a.zero | ~UINT64_C(0) << 32, a.one & 0xffffffffu };
-	case IR_END:
-		return bits_below((int)in->imm);
 	case IR_LOAD:
 	case IR_FRAME_LOAD:
 		/* loads zero-extend; not a 4-byte one, which may be a
@@ -290,14 +292,8 @@ static Bits result_bits(const IrInsn *in, Bits a, Bits b)
 		return shift ? (Bits){ a.zero >> s | ~(~UINT64_C(0) >> s), a.one >> s } : none;
 	case BPF_ARSH:   /* the sign bit, known or not, copied in */
 		return shift ? (Bits){ (uint64_t)((int64_t)a.zero >> s), (uint64_t)((int64_t)a.one >> s) } : none;
-	case BPF_DIV:
-	case BPF_MOD: {   /* no larger than the dividend (x % 0 is x) */
-		int w = 64;
-		while (w > 0 && !(umax_of(a) >> (w - 1)))
-			w--;
-		return bits_below(w ? w : 1);
-	}
-	default:
+	default:   /* + - * / %: bounds the verifier keeps as ranges, or
+		    * not at all (a quotient): nothing known here */
 		return none;
 	}
 }
@@ -332,17 +328,28 @@ static bool fold_constants(IrFunc *f)
 	for (int i = 0; i < f->len; i++)
 		defs[f->insns[i].dst]++;
 	/* the lowering's bound on a register (IrVal.bits) holds wherever a
-	 * value set once is read */
+	 * value set once is read; only a load's and a 32-bit move's, not an
+	 * arithmetic result's or a byte swap's: its bound on a quotient, or
+	 * on a swap, may be one the verifier does not know, and a mask or a check dropped for it
+	 * would leave the verifier a value it cannot bound (a cgroup_skb
+	 * return of (band (div 0 x) 1): "R0 has unknown scalar value") */
+	int *def_at = calloc((size_t)n, sizeof(int));
+	for (int i = 0; i < f->len; i++)
+		def_at[f->insns[i].dst] = i;
 	for (int i = 0; i < f->len; i++) {
 		const IrInsn *in = &f->insns[i];
 		const IrVal *ops[7] = { &in->a, &in->b };
 		int nops = 2;
 		for (int k = 0; k < in->nargs; k++)
 			ops[nops++] = &in->args[k];
-		for (int k = 0; k < nops; k++)
-			if (ops[k]->vreg && !ops[k]->remat && defs[ops[k]->vreg] == 1)
-				known[ops[k]->vreg].zero |= bits_below(ops[k]->bits).zero;
+		for (int k = 0; k < nops; k++) {
+			int v = ops[k]->remat ? 0 : ops[k]->vreg;
+			IrOp by = v ? f->insns[def_at[v]].op : IR_NOP;
+			if (v && defs[v] == 1 && by != IR_ALU && by != IR_END)
+				known[v].zero |= bits_below(ops[k]->bits).zero;
+		}
 	}
+	free(def_at);
 	for (int i = 0; i < f->len; i++) {
 		IrInsn *in = &f->insns[i];
 		Bits none = { 0, 0 };
