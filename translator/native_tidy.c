@@ -313,8 +313,8 @@ static void make_copy(IrInsn *in, IrVal from)
  * bits decide (a constant, a load's width, a mask, a shift: a u16 is not
  * 4598843201546630673, x & 15 is not 31, x | 1 is not 2) a goto or
  * nothing, and an operation with a neutral constant (x + 0, x * 1, x & -1,
- * shifts by 0, a mask keeping every bit x may have) a copy, x * 0 and
- * x & 0 the constant 0. What a jump leaves unreachable then goes
+ * shifts by 0, a mask keeping every bit x may have) a copy, x * 0,
+ * x & 0, 0 / x, 0 % x and 0 shifted the constant 0. What a jump leaves unreachable then goes
  * (remove_unreachable), and the copies and constants reach their readers
  * with propagate_copies. In the IR's order, as each value set once is set
  * before it is read (check_defined), so what is known of it holds
@@ -361,6 +361,11 @@ static bool fold_constants(IrFunc *f)
 		case IR_ALU:
 			if (ka && (kb || in->alu == BPF_NEG) && alu_result(in->alu, a.one, b.one, &r)) {
 				make_copy(in, (IrVal){ .imm = (int64_t)r });
+				changed = true;
+			} else if (ka && a.one == 0 && in->alu != BPF_ADD && in->alu != BPF_SUB &&
+				   in->alu != BPF_OR && in->alu != BPF_XOR) {
+				/* 0 * x, 0 & x, 0 / x, 0 % x (0 % 0 is 0 too), 0 shifted */
+				make_copy(in, (IrVal){ .imm = 0 });
 				changed = true;
 			} else if (kb && !in->a.remat) {
 				uint64_t c = b.one;

@@ -329,6 +329,29 @@ Test(native, frame_slot_just_stored_is_read_from_the_register)
 	cr_assert_eq(frame_loads4, 1);
 }
 
+/* Bits the verifier does not know stay unused: a quotient of (len & 1)
+ * is at most 1, but the verifier keeps no bound for a division, so the
+ * mask bounding this cgroup_skb return to 0..1 stays
+ * (tests/gen/verifier_bounds.va; clang drops it, and the verifier then
+ * refuses clang's object). */
+Test(native, mask_of_a_quotient_stays_for_the_verifier)
+{
+	NativeModule *nm = translate("(program :cgroup_skb \"ingress\")\n"
+				     "(defn entry [ctx :SkBuff] :u32\n"
+				     "  (band (div (band (. ctx :len) 1) (. ctx :ifindex)) 1))\n");
+	cr_assert(nm, "%s", diags);
+	int div = -1, mask_after = 0;
+	for (int i = 0; i < nm->ncode[0]; i++) {
+		const struct bpf_insn *in = &nm->code[0][i];
+		if (in->code == (BPF_ALU64 | BPF_DIV | BPF_X))
+			div = i;
+		if (div >= 0 && in->code == (BPF_ALU64 | BPF_AND | BPF_K) && in->imm == 1)
+			mask_after++;
+	}
+	cr_assert(div >= 0, "no division");
+	cr_assert_eq(mask_after, 1, "the quotient's mask was left out");
+}
+
 /* Issue 11: a dropped tail_call result is not converted to its declared
  * type: nothing reads r0 after the call (the verifier: R0 !read_ok). */
 Test(native, unread_helper_result_is_not_read)
