@@ -13,6 +13,12 @@
  *     would read r0 after a helper that leaves it unreadable (tail_call).
  *     A call whose result nobody reads keeps only its effect.
  *   - copies right after their value's definition (coalesce_copies).
+ *   - work clang's optimiser does on the C: arithmetic on constants and
+ *     jumps the operands' known bits decide (fold_constants), globals and
+ *     frame slots kept in registers (forward_globals,
+ *     forward_frame_slots), stores nothing reads (remove_dead_global_stores,
+ *     forward_frame_slots), chains of + - * on one value remade from it
+ *     (reassociate).
  *
  * Then it checks what the encoder relies on: every value read is set on
  * every path to the read, and no path runs off the function's end. A
@@ -31,6 +37,8 @@ static void make_nop(IrInsn *in)
 	in->op = IR_NOP;
 	in->fn = in->c_fn = in->map = in->global = -1;
 }
+
+static void count_reads(const IrInsn *in, int *reads, int delta);
 
 /* Does control go on to the next instruction after in? */
 static bool falls_on(const IrInsn *in)
@@ -151,6 +159,267 @@ static void propagate_copies(IrFunc *f)
 	free(defs);
 	free(source);
 	free(copy);
+}
+
+/* The 64-bit result of the BPF instruction op on the constants a and b
+ * (the unsigned division and remainder by 0 as BPF leaves them: 0 and
+ * a), in *r; false where the instruction's result is not one constant
+ * the encoder would compute alike: a shift by an amount outside 0..63
+ * (its result depends on the machine). */
+static bool alu_result(int op, uint64_t a, uint64_t b, uint64_t *r)
+{
+	switch (op) {
+	case BPF_ADD: *r = a + b; return true;
+	case BPF_SUB: *r = a - b; return true;
+	case BPF_MUL: *r = a * b; return true;
+	case BPF_DIV: *r = b ? a / b : 0; return true;
+	case BPF_MOD: *r = b ? a % b : a; return true;
+	case BPF_AND: *r = a & b; return true;
+	case BPF_OR: *r = a | b; return true;
+	case BPF_XOR: *r = a ^ b; return true;
+	case BPF_NEG: *r = -a; return true;
+	case BPF_LSH:
+	case BPF_RSH:
+	case BPF_ARSH:
+		if (b > 63)
+			return false;
+		if (op == BPF_LSH)
+			*r = a << b;
+		else if (op == BPF_RSH)
+			*r = a >> b;
+		else   /* arithmetic: the sign bit copied in, whatever C's >> does */
+			*r = (a >> b) | ((a >> 63) && b ? ~(~UINT64_C(0) >> b) : 0);
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* What is known of a value's bits: those known to be 0 and those known
+ * to be 1 (LLVM's known bits). A constant is known whole. */
+typedef struct Bits {
+	uint64_t zero, one;
+} Bits;
+
+static bool bits_whole(Bits k) { return (k.zero | k.one) == ~UINT64_C(0); }
+static Bits bits_const(uint64_t c) { return (Bits){ ~c, c }; }
+
+/* The bits a register holds below 2^width are all that can be set. */
+static Bits bits_below(int width)
+{
+	return width > 0 && width < 64 ? (Bits){ ~UINT64_C(0) << width, 0 } : (Bits){ 0, 0 };
+}
+
+/* The smallest and largest value k allows, unsigned and signed. */
+static uint64_t umin_of(Bits k) { return k.one; }
+static uint64_t umax_of(Bits k) { return ~k.zero; }
+static int64_t smin_of(Bits k)
+{
+	uint64_t sign = UINT64_C(1) << 63, free = ~(k.zero | k.one);
+	return (int64_t)(k.one | (free & sign));
+}
+static int64_t smax_of(Bits k)
+{
+	uint64_t sign = UINT64_C(1) << 63, free = ~(k.zero | k.one);
+	return (int64_t)((k.one | free) & ~(free & sign));
+}
+
+/* Whether the jump op goes on values known as a and b: 1 always, 0
+ * never, -1 when it depends on the run (BPF_JSET: a & b != 0). */
+static int jump_decided(int op, Bits a, Bits b)
+{
+	bool differ = (a.one & b.zero) || (a.zero & b.one);
+	bool equal = bits_whole(a) && bits_whole(b) && a.one == b.one;
+	switch (op) {
+	case BPF_JEQ: return differ ? 0 : equal ? 1 : -1;
+	case BPF_JNE: return differ ? 1 : equal ? 0 : -1;
+	case BPF_JGT: return umin_of(a) > umax_of(b) ? 1 : umax_of(a) <= umin_of(b) ? 0 : -1;
+	case BPF_JGE: return umin_of(a) >= umax_of(b) ? 1 : umax_of(a) < umin_of(b) ? 0 : -1;
+	case BPF_JLT: return umax_of(a) < umin_of(b) ? 1 : umin_of(a) >= umax_of(b) ? 0 : -1;
+	case BPF_JLE: return umax_of(a) <= umin_of(b) ? 1 : umin_of(a) > umax_of(b) ? 0 : -1;
+	case BPF_JSGT: return smin_of(a) > smax_of(b) ? 1 : smax_of(a) <= smin_of(b) ? 0 : -1;
+	case BPF_JSGE: return smin_of(a) >= smax_of(b) ? 1 : smax_of(a) < smin_of(b) ? 0 : -1;
+	case BPF_JSLT: return smax_of(a) < smin_of(b) ? 1 : smin_of(a) >= smax_of(b) ? 0 : -1;
+	case BPF_JSLE: return smax_of(a) <= smin_of(b) ? 1 : smin_of(a) > smax_of(b) ? 0 : -1;
+	case BPF_JSET: return a.one & b.one ? 1 : (~a.zero & ~b.zero) == 0 ? 0 : -1;
+	default: return -1;
+	}
+}
+
+/* A jump comparing a value with itself. */
+static int jump_on_itself(int op)
+{
+	switch (op) {
+	case BPF_JEQ: case BPF_JGE: case BPF_JLE: case BPF_JSGE: case BPF_JSLE: return 1;
+	case BPF_JNE: case BPF_JGT: case BPF_JLT: case BPF_JSGT: case BPF_JSLT: return 0;
+	default: return -1;
+	}
+}
+
+/* The bits of in's result from its operands' (a, b), where the
+ * operation allows knowing some without knowing the values - and the
+ * verifier knows them too (its tnums: masks, or, xor, shifts by
+ * constants, 32-bit moves, narrow loads): a mask or a check left out for
+ * what only this pass knows would leave the verifier a value it cannot
+ * bound (tests/gen/verifier_bounds.va). */
+static Bits result_bits(const IrInsn *in, Bits a, Bits b)
+{
+	Bits none = { 0, 0 };
+	switch (in->op) {
+	case IR_MOV:
+		return a;
+	case IR_ZEXT32:
+		return (Bits){ a.zero | ~UINT64_C(0) << 32, a.one & 0xffffffffu };
+	case IR_LOAD:
+	case IR_FRAME_LOAD:
+		/* loads zero-extend; not a 4-byte one, which may be a
+		 * context pointer the verifier widens (native_lower.c) */
+		return in->size < 4 ? bits_below(in->size * 8) : none;
+	case IR_ALU:
+		break;
+	default:
+		return none;
+	}
+	uint64_t s = b.one;
+	bool shift = bits_whole(b) && s < 64;
+	switch (in->alu) {
+	case BPF_AND: return (Bits){ a.zero | b.zero, a.one & b.one };
+	case BPF_OR: return (Bits){ a.zero & b.zero, a.one | b.one };
+	case BPF_XOR: return (Bits){ (a.zero & b.zero) | (a.one & b.one), (a.zero & b.one) | (a.one & b.zero) };
+	case BPF_LSH:
+		return shift ? (Bits){ a.zero << s | ((UINT64_C(1) << s) - 1), a.one << s } : none;
+	case BPF_RSH:
+		return shift ? (Bits){ a.zero >> s | ~(~UINT64_C(0) >> s), a.one >> s } : none;
+	case BPF_ARSH:   /* the sign bit, known or not, copied in */
+		return shift ? (Bits){ (uint64_t)((int64_t)a.zero >> s), (uint64_t)((int64_t)a.one >> s) } : none;
+	default:   /* + - * / %: bounds the verifier keeps as ranges, or
+		    * not at all (a quotient): nothing known here */
+		return none;
+	}
+}
+
+static void make_copy(IrInsn *in, IrVal from)
+{
+	int dst = in->dst;
+	make_nop(in);
+	in->op = IR_MOV;
+	in->dst = dst;
+	in->a = (IrVal){ .vreg = from.vreg, .imm = from.imm };
+}
+
+/* Arithmetic on constants done here, as clang folds the C's: an
+ * operation whose operands are constants (literals, or values set once
+ * by one) becomes its result, a jump whose outcome the operands' known
+ * bits decide (a constant, a load's width, a mask, a shift: a u16 is not
+ * 4598843201546630673, x & 15 is not 31, x | 1 is not 2) a goto or
+ * nothing, and an operation with a neutral constant (x + 0, x * 1, x & -1,
+ * shifts by 0, a mask keeping every bit x may have) a copy, x * 0,
+ * x & 0, 0 / x, 0 % x and 0 shifted the constant 0. What a jump leaves unreachable then goes
+ * (remove_unreachable), and the copies and constants reach their readers
+ * with propagate_copies. In the IR's order, as each value set once is set
+ * before it is read (check_defined), so what is known of it holds
+ * wherever it is read. Returns whether anything changed. */
+static bool fold_constants(IrFunc *f)
+{
+	int n = f->nvregs + 1;
+	int *defs = calloc((size_t)n, sizeof(int));
+	Bits *known = calloc((size_t)n, sizeof(Bits));
+	bool changed = false;
+	for (int i = 0; i < f->len; i++)
+		defs[f->insns[i].dst]++;
+	/* the lowering's bound on a register (IrVal.bits) holds wherever a
+	 * value set once is read; only a load's and a 32-bit move's, not an
+	 * arithmetic result's or a byte swap's: its bound on a quotient, or
+	 * on a swap, may be one the verifier does not know, and a mask or a check dropped for it
+	 * would leave the verifier a value it cannot bound (a cgroup_skb
+	 * return of (band (div 0 x) 1): "R0 has unknown scalar value") */
+	int *def_at = calloc((size_t)n, sizeof(int));
+	for (int i = 0; i < f->len; i++)
+		def_at[f->insns[i].dst] = i;
+	for (int i = 0; i < f->len; i++) {
+		const IrInsn *in = &f->insns[i];
+		const IrVal *ops[7] = { &in->a, &in->b };
+		int nops = 2;
+		for (int k = 0; k < in->nargs; k++)
+			ops[nops++] = &in->args[k];
+		for (int k = 0; k < nops; k++) {
+			int v = ops[k]->remat ? 0 : ops[k]->vreg;
+			IrOp by = v ? f->insns[def_at[v]].op : IR_NOP;
+			if (v && defs[v] == 1 && by != IR_ALU && by != IR_END)
+				known[v].zero |= bits_below(ops[k]->bits).zero;
+		}
+	}
+	free(def_at);
+	for (int i = 0; i < f->len; i++) {
+		IrInsn *in = &f->insns[i];
+		Bits none = { 0, 0 };
+		Bits a = in->a.remat ? none : in->a.vreg ? known[in->a.vreg] : bits_const((uint64_t)in->a.imm);
+		Bits b = in->b.remat ? none : in->b.vreg ? known[in->b.vreg] : bits_const((uint64_t)in->b.imm);
+		bool ka = bits_whole(a), kb = bits_whole(b);
+		uint64_t r;
+		switch (in->op) {
+		case IR_ALU:
+			if (ka && (kb || in->alu == BPF_NEG) && alu_result(in->alu, a.one, b.one, &r)) {
+				make_copy(in, (IrVal){ .imm = (int64_t)r });
+				changed = true;
+			} else if (ka && a.one == 0 && in->alu != BPF_ADD && in->alu != BPF_SUB &&
+				   in->alu != BPF_OR && in->alu != BPF_XOR) {
+				/* 0 * x, 0 & x, 0 / x, 0 % x (0 % 0 is 0 too), 0 shifted */
+				make_copy(in, (IrVal){ .imm = 0 });
+				changed = true;
+			} else if (kb && !in->a.remat) {
+				uint64_t c = b.one;
+				bool neutral = (c == 0 && (in->alu == BPF_ADD || in->alu == BPF_SUB ||
+							   in->alu == BPF_OR || in->alu == BPF_XOR ||
+							   in->alu == BPF_LSH || in->alu == BPF_RSH ||
+							   in->alu == BPF_ARSH)) ||
+					       (c == 1 && (in->alu == BPF_MUL || in->alu == BPF_DIV)) ||
+					       (in->alu == BPF_AND && (umax_of(a) & ~c) == 0);
+				bool zero = c == 0 && (in->alu == BPF_MUL || in->alu == BPF_AND);
+				if (neutral) {
+					make_copy(in, in->a);
+					changed = true;
+				} else if (zero) {
+					make_copy(in, (IrVal){ .imm = 0 });
+					changed = true;
+				}
+			}
+			break;
+		case IR_ZEXT32:
+			if (ka || (a.zero >> 32) == 0xffffffffu) {
+				make_copy(in, ka ? (IrVal){ .imm = (int64_t)(uint32_t)a.one } : in->a);
+				changed = true;
+			}
+			break;
+		case IR_JCC: {
+			int taken = in->a.vreg && in->a.vreg == in->b.vreg && !in->a.remat && !in->b.remat ?
+				    jump_on_itself(in->alu) : jump_decided(in->alu, a, b);
+			if (taken >= 0) {
+				int label = in->label;
+				make_nop(in);
+				if (taken) {
+					in->op = IR_JA;
+					in->label = label;
+				}
+				changed = true;
+			}
+			break;
+		}
+		default:
+			break;
+		}
+		if (in->dst && defs[in->dst] == 1) {
+			/* the operands again: a folded instruction is a copy now */
+			a = in->a.remat ? none : in->a.vreg ? known[in->a.vreg] : bits_const((uint64_t)in->a.imm);
+			b = in->b.remat ? none : in->b.vreg ? known[in->b.vreg] : bits_const((uint64_t)in->b.imm);
+			Bits got = result_bits(in, a, b);
+			known[in->dst].zero |= got.zero;
+			known[in->dst].one |= got.one;
+		}
+	}
+	free(defs);
+	free(known);
+	return changed;
 }
 
 /* What forward_globals knows of one global at a point: a value holding
@@ -307,6 +576,356 @@ static void forward_globals(IrFunc *f)
 	free(known);
 	free(rename);
 	free(global_of);
+	free(defs);
+}
+
+/* A store to a global that a later store of the same bytes overwrites
+ * before anything can read them goes, as clang drops the C's: along
+ * straight code (a jump or return ends the search: the global may be
+ * read elsewhere), past helper calls (no pointer to a global exists, so
+ * a helper reads none) but not calls of functions, which may. */
+static void remove_dead_global_stores(IrFunc *f)
+{
+	int n = f->nvregs + 1;
+	int *defs = calloc((size_t)n, sizeof(int));
+	int *global_of = calloc((size_t)n, sizeof(int));   /* global + 1 */
+	for (int i = 0; i < f->len; i++)
+		defs[f->insns[i].dst]++;
+	/* what may hold a global's address another way (a copy, an
+	 * offset): a base the search cannot tell from this global's */
+	bool *maybe_global = calloc((size_t)n, sizeof(bool));
+	for (bool changed = true; changed;) {
+		changed = false;
+		for (int i = 0; i < f->len; i++) {
+			const IrInsn *in = &f->insns[i];
+			bool from = in->op == IR_GLOBAL ||
+				    ((in->op == IR_MOV || in->op == IR_ALU) &&
+				     ((in->a.vreg && maybe_global[in->a.vreg]) ||
+				      (in->b.vreg && maybe_global[in->b.vreg])));
+			if (in->dst && from && !maybe_global[in->dst])
+				changed = maybe_global[in->dst] = true;
+		}
+	}
+	for (int i = 0; i < f->len; i++) {
+		const IrInsn *in = &f->insns[i];
+		if (in->op == IR_GLOBAL && defs[in->dst] == 1)
+			global_of[in->dst] = in->global + 1;
+	}
+	for (int i = 0; i < f->len; i++) {
+		IrInsn *st = &f->insns[i];
+		int g = st->op == IR_STORE && !st->atomic_add && st->a.vreg && !st->a.remat ?
+			global_of[st->a.vreg] : 0;
+		if (!g)
+			continue;
+		for (int j = i + 1; j < f->len; j++) {
+			const IrInsn *in = &f->insns[j];
+			if (in->op == IR_JA || in->op == IR_JCC || in->op == IR_RET ||
+			    (in->op == IR_CALL && (in->fn >= 0 || in->c_fn >= 0)))
+				break;
+			bool access = (in->op == IR_LOAD || in->op == IR_STORE) && in->a.vreg && !in->a.remat;
+			if (!access || !maybe_global[in->a.vreg])
+				continue;
+			if (global_of[in->a.vreg] != g) {
+				if (!global_of[in->a.vreg])
+					break;   /* some global: maybe this one */
+				continue;
+			}
+			if (in->op == IR_STORE && !in->atomic_add && in->off <= st->off &&
+			    in->off + in->size >= st->off + st->size) {
+				make_nop(st);
+				break;
+			}
+			if (in->op == IR_LOAD || in->op == IR_STORE)
+				break;   /* read, or written in part */
+		}
+	}
+	free(maybe_global);
+	free(defs);
+	free(global_of);
+}
+
+/* Does in hand a frame address on (a helper's argument made in its
+ * register, or such an address copied into a value)? */
+static bool passes_frame_address(const IrInsn *in, int *lowest)
+{
+	const IrVal *ops[7] = { &in->a, &in->b };
+	int nops = 2;
+	bool any = false;
+	for (int k = 0; k < in->nargs; k++)
+		ops[nops++] = &in->args[k];
+	for (int k = 0; k < nops; k++) {
+		if (ops[k]->remat == REMAT_FRAME) {
+			any = true;
+			if (ops[k]->imm < *lowest)
+				*lowest = (int)ops[k]->imm;
+		}
+	}
+	return any;
+}
+
+/* The lowering's frame slots (the stack built-ins' areas, records,
+ * by-value copies) kept in registers where it can tell what they hold,
+ * as clang keeps the C's local arrays and structs in registers: a load
+ * of a slot just stored reads the value stored (a narrower load of a
+ * constant, its low bytes), a load of one just loaded the value loaded.
+ * Along straight code, through labels only falling in; a call that is
+ * given a frame address may write the frame (anything else cannot: the
+ * frame's address is never a value in a register of this IR unless
+ * copied there, and then loads and stores through any pointer count as
+ * well). Then a store to a slot nothing in the function reads - no load
+ * overlapping it, no call given an address at or below it - goes. */
+typedef struct SlotValue {
+	int off, size;
+	IrVal value;
+} SlotValue;
+
+static void forward_frame_slots(IrFunc *f)
+{
+	int n = f->nvregs + 1;
+	int *defs = calloc((size_t)n, sizeof(int));
+	int *jumps_to = calloc((size_t)f->nlabels + 1, sizeof(int));
+	bool escapes = false;   /* a frame address in a register */
+	int lowest_passed = 0;   /* the lowest frame address a call is given */
+	for (int i = 0; i < f->len; i++) {
+		const IrInsn *in = &f->insns[i];
+		defs[in->dst]++;
+		if (in->op == IR_JA || in->op == IR_JCC)
+			jumps_to[in->label]++;
+		if (passes_frame_address(in, &lowest_passed) && in->op != IR_CALL)
+			escapes = true;
+	}
+	SlotValue *known = malloc(sizeof(SlotValue) * (size_t)(f->len + 1));
+	int nknown = 0;
+	for (int i = 0; i < f->len; i++) {
+		IrInsn *in = &f->insns[i];
+		int lowest = 0;
+		switch (in->op) {
+		case IR_LABEL:
+			if (jumps_to[in->label])
+				nknown = 0;
+			break;
+		case IR_CALL:
+			if (escapes || passes_frame_address(in, &lowest))
+				nknown = 0;
+			break;
+		case IR_LOAD:
+		case IR_STORE:
+			if (escapes)
+				nknown = 0;
+			break;
+		case IR_FRAME_STORE: {
+			int k = 0;
+			for (int j = 0; j < nknown; j++)
+				if (known[j].off + known[j].size <= in->off || in->off + in->size <= known[j].off)
+					known[k++] = known[j];
+			nknown = k;
+			if (!in->b.remat && (!in->b.vreg || defs[in->b.vreg] == 1))
+				known[nknown++] = (SlotValue){ in->off, in->size,
+							       (IrVal){ .vreg = in->b.vreg, .imm = in->b.imm } };
+			break;
+		}
+		case IR_FRAME_LOAD: {
+			const SlotValue *hit = NULL;
+			for (int j = 0; j < nknown; j++)
+				if (known[j].off == in->off && known[j].size == in->size)
+					hit = &known[j];
+			if (hit && (in->size == 8 || !hit->value.vreg)) {
+				IrVal v = hit->value;
+				if (!v.vreg && in->size < 8)
+					v.imm = (int64_t)((uint64_t)v.imm & ((UINT64_C(1) << (in->size * 8)) - 1));
+				make_copy(in, v);
+			} else if (!hit && defs[in->dst] == 1) {
+				known[nknown++] = (SlotValue){ in->off, in->size, (IrVal){ .vreg = in->dst } };
+			}
+			break;
+		}
+		default:
+			break;
+		}
+	}
+	for (int i = 0; i < f->len && !escapes; i++) {
+		IrInsn *st = &f->insns[i];
+		if (st->op != IR_FRAME_STORE || st->off + st->size > lowest_passed)
+			continue;
+		bool read = false;
+		for (int j = 0; j < f->len && !read; j++) {
+			const IrInsn *ld = &f->insns[j];
+			read = ld->op == IR_FRAME_LOAD && ld->off < st->off + st->size && st->off < ld->off + ld->size;
+		}
+		if (!read)
+			make_nop(st);
+	}
+	free(known);
+	free(jumps_to);
+	free(defs);
+}
+
+/* A value as leaf * mul + add (64-bit, wrapping), leaf a register set
+ * once or 0 for a constant: what + - * neg and left shifts by constants
+ * make of one value. */
+typedef struct Linear {
+	bool known;
+	int leaf;
+	uint64_t mul, add;
+} Linear;
+
+static Linear linear_of(const IrVal *v, const Linear *forms, const int *defs)
+{
+	if (v->remat)
+		return (Linear){ 0 };
+	if (!v->vreg)
+		return (Linear){ true, 0, 0, (uint64_t)v->imm };
+	if (defs[v->vreg] != 1)
+		return (Linear){ 0 };
+	return forms[v->vreg].known ? forms[v->vreg] : (Linear){ true, v->vreg, 1, 0 };
+}
+
+/* The form of in's result, if it is linear in one leaf. */
+static Linear linear_result(const IrInsn *in, Linear a, Linear b)
+{
+	Linear none = { 0 };
+	if (in->op == IR_MOV)
+		return a;
+	if (in->op != IR_ALU || !a.known)
+		return none;
+	if (in->alu == BPF_NEG)
+		return (Linear){ true, a.leaf, -a.mul, -a.add };
+	if (!b.known)
+		return none;
+	switch (in->alu) {
+	case BPF_ADD:
+	case BPF_SUB: {
+		if (a.leaf && b.leaf && a.leaf != b.leaf)
+			return none;
+		uint64_t sign = in->alu == BPF_SUB ? ~UINT64_C(0) : 1;
+		return (Linear){ true, a.leaf ? a.leaf : b.leaf, a.mul + sign * b.mul, a.add + sign * b.add };
+	}
+	case BPF_MUL:
+		if (!b.leaf)
+			return (Linear){ true, a.leaf, a.mul * b.add, a.add * b.add };
+		if (!a.leaf)
+			return (Linear){ true, b.leaf, b.mul * a.add, b.add * a.add };
+		return none;
+	case BPF_LSH:
+		if (b.leaf || b.add > 63)
+			return none;
+		return (Linear){ true, a.leaf, a.mul << b.add, a.add << b.add };
+	default:
+		return none;
+	}
+}
+
+/* Instruction slots leaf * mul + add takes made anew (a constant outside
+ * 32 signed bits is a 64-bit load first). */
+static int linear_cost(Linear l)
+{
+	int wide_mul = (int64_t)l.mul != (int32_t)l.mul ? 2 : 0;
+	int wide_add = (int64_t)l.add != (int32_t)l.add ? 2 : 0;
+	if (!l.leaf || !l.mul)
+		return 1 + wide_add / 2;
+	if (l.mul == 1)
+		return l.add ? 1 + wide_add : 0;
+	return 1 + wide_mul + (l.add ? 1 + wide_add : 0);
+}
+
+/* Sums and products of one value with constants computed from that
+ * value once, as clang reassociates the C's: `(+ (* (+ g 1) 3) (* (+ g 2)
+ * 4))` is g * 7 + 11. Where a chain of + - * neg and shifts, each read
+ * only by the next, reads one register set once (and constants), its
+ * last instruction is remade from that register when that takes fewer
+ * instructions than the chain; the rest of the chain then has no reader
+ * and goes (remove_dead_values). The arithmetic wraps at 64 bits as the
+ * instructions do, so the value is the same. */
+static void reassociate(IrFunc *f)
+{
+	int n = f->nvregs + 1;
+	int *defs = calloc((size_t)n, sizeof(int));
+	int *reads = calloc((size_t)n, sizeof(int));
+	int *def_at = calloc((size_t)n, sizeof(int));
+	int *chain = calloc((size_t)n, sizeof(int));   /* instructions that die with it */
+	Linear *forms = calloc((size_t)n, sizeof(Linear));
+	for (int i = 0; i < f->len; i++) {
+		const IrInsn *in = &f->insns[i];
+		defs[in->dst]++;
+		def_at[in->dst] = i;
+		count_reads(in, reads, 1);
+	}
+	for (int i = 0; i < f->len; i++) {
+		const IrInsn *in = &f->insns[i];
+		if (!in->dst || defs[in->dst] != 1 || (in->op != IR_ALU && in->op != IR_MOV))
+			continue;
+		Linear l = linear_result(in, linear_of(&in->a, forms, defs), linear_of(&in->b, forms, defs));
+		if (!l.known)
+			continue;
+		forms[in->dst] = l;
+		chain[in->dst] = in->op == IR_ALU;
+		const IrVal *ops[2] = { &in->a, &in->b };
+		for (int k = 0; k < 2; k++) {
+			int v = ops[k]->vreg;
+			if (v && !ops[k]->remat && forms[v].known && reads[v] == 1)
+				chain[in->dst] += chain[v];
+		}
+	}
+	/* the rewrites: each replaces one instruction by up to two */
+	IrInsn *out = arena_alloc(sizeof(IrInsn) * (size_t)(2 * f->len + 1));   /* as ir_emit's */
+	int len = 0;
+	bool *remade = calloc((size_t)f->len + 1, sizeof(bool));
+	for (int i = f->len - 1; i >= 0; i--) {
+		IrInsn *in = &f->insns[i];
+		int v = in->dst;
+		if (!v || in->op != IR_ALU || defs[v] != 1 || !forms[v].known || !reads[v] ||
+		    linear_cost(forms[v]) >= chain[v])
+			continue;
+		count_reads(in, reads, -1);
+		remade[i] = true;
+	}
+	for (int i = 0; i < f->len; i++) {
+		IrInsn *in = &f->insns[i];
+		if (!remade[i]) {
+			out[len++] = *in;
+			continue;
+		}
+		Linear l = forms[in->dst];
+		IrInsn base = *in;
+		base.a = base.b = (IrVal){ 0 };
+		if (!l.leaf || !l.mul) {
+			base.op = IR_MOV;
+			base.a.imm = (int64_t)l.add;
+			out[len++] = base;
+			continue;
+		}
+		IrVal scaled = { .vreg = l.leaf };
+		if (l.mul != 1) {
+			IrInsn mul = base;
+			mul.alu = BPF_MUL;
+			mul.a = scaled;
+			mul.b.imm = (int64_t)l.mul;
+			if (l.add) {
+				mul.dst = ++f->nvregs;
+				scaled = (IrVal){ .vreg = mul.dst };
+			}
+			out[len++] = mul;
+			if (!l.add)
+				continue;
+		}
+		if (l.add) {
+			base.alu = BPF_ADD;
+			base.a = scaled;
+			base.b.imm = (int64_t)l.add;
+		} else {
+			base.op = IR_MOV;
+			base.a = scaled;
+		}
+		out[len++] = base;
+	}
+	f->cap = 2 * f->len + 1;
+	f->insns = out;
+	f->len = len;
+	free(remade);
+	free(forms);
+	free(chain);
+	free(def_at);
+	free(reads);
 	free(defs);
 }
 
@@ -772,10 +1391,26 @@ bool native_tidy(IrFunc *f)
 	if (!check_defined(f))
 		return false;
 	remove_empty_jumps(f);
-	forward_globals(f);
-	propagate_copies(f);
+	/* a jump folding decides leaves one way into what follows, where
+	 * more of the globals is known: again until nothing folds */
+	for (int round = 0; round < 8; round++) {
+		forward_globals(f);
+		forward_frame_slots(f);
+		bool folded = false;
+		do
+			propagate_copies(f);
+		while (fold_constants(f) && (folded = true));
+		if (!folded)
+			break;
+		remove_unreachable(f);
+		remove_empty_jumps(f);
+	}
+	remove_dead_global_stores(f);
 	skip_wraps(f);
 	drop_undemanded_wraps(f);
+	propagate_copies(f);
+	remove_dead_values(f);   /* so a chain's wraps left unread do not count as readers */
+	reassociate(f);
 	propagate_copies(f);
 	remove_dead_values(f);
 	/* what the values removed leave: arms with nothing in them */

@@ -5,7 +5,9 @@
  * six go to frame slots. Twelve such blocks one after another took 576
  * bytes of frame when every spilled value had a slot of its own, more
  * than BPF's 512; a value now takes the slot of one whose life has ended
- * (native_regalloc.c, spill_slot).
+ * (native_regalloc.c, spill_slot). An exclusive or, not a product: the
+ * native backend computes sums of products of one value with constants
+ * from the value once (native_tidy.c, reassociate), which needs no slot.
  */
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
@@ -14,28 +16,28 @@ __u64 g = 1;
 __u64 total;
 
 SEC("xdp")
-#line 13 "spill_reuse.va"
+#line 15 "spill_reuse.va"
 int entry(struct xdp_md *ctx)
 {
-	__u64 a0 = (g + 0) * 2;
-#line 15 "spill_reuse.va"
-	__u64 a1 = (g + 1) * 3;
-#line 15 "spill_reuse.va"
-	__u64 a2 = (g + 2) * 4;
-#line 15 "spill_reuse.va"
-	__u64 a3 = (g + 3) * 5;
-#line 15 "spill_reuse.va"
-	__u64 a4 = (g + 4) * 6;
-#line 15 "spill_reuse.va"
-	__u64 a5 = (g + 5) * 7;
-#line 15 "spill_reuse.va"
-	__u64 a6 = (g + 6) * 8;
-#line 15 "spill_reuse.va"
-	__u64 a7 = (g + 7) * 9;
-#line 15 "spill_reuse.va"
-	__u64 a8 = (g + 8) * 10;
-#line 15 "spill_reuse.va"
-	__u64 a9 = (g + 9) * 11;
+	__u64 a0 = (g + 0) ^ 2;
+#line 17 "spill_reuse.va"
+	__u64 a1 = (g + 1) ^ 3;
+#line 17 "spill_reuse.va"
+	__u64 a2 = (g + 2) ^ 4;
+#line 17 "spill_reuse.va"
+	__u64 a3 = (g + 3) ^ 5;
+#line 17 "spill_reuse.va"
+	__u64 a4 = (g + 4) ^ 6;
+#line 17 "spill_reuse.va"
+	__u64 a5 = (g + 5) ^ 7;
+#line 17 "spill_reuse.va"
+	__u64 a6 = (g + 6) ^ 8;
+#line 17 "spill_reuse.va"
+	__u64 a7 = (g + 7) ^ 9;
+#line 17 "spill_reuse.va"
+	__u64 a8 = (g + 8) ^ 10;
+#line 17 "spill_reuse.va"
+	__u64 a9 = (g + 9) ^ 11;
 	__u64 a0_1;
 	__u64 a1_1;
 	__u64 a2_1;
@@ -148,262 +150,262 @@ int entry(struct xdp_md *ctx)
 	__u64 a9_11;
 
 	(void)ctx;
-#line 16 "spill_reuse.va"
+#line 18 "spill_reuse.va"
 	bpf_ktime_get_ns();
 	total += a0 + a1 + a2 + a3 + a4 + a5 + a6 + a7 + a8 + a9;
-	a0_1 = (g + 10) * 2;
-#line 18 "spill_reuse.va"
-	a1_1 = (g + 11) * 3;
-#line 18 "spill_reuse.va"
-	a2_1 = (g + 12) * 4;
-#line 18 "spill_reuse.va"
-	a3_1 = (g + 13) * 5;
-#line 18 "spill_reuse.va"
-	a4_1 = (g + 14) * 6;
-#line 18 "spill_reuse.va"
-	a5_1 = (g + 15) * 7;
-#line 18 "spill_reuse.va"
-	a6_1 = (g + 16) * 8;
-#line 18 "spill_reuse.va"
-	a7_1 = (g + 17) * 9;
-#line 18 "spill_reuse.va"
-	a8_1 = (g + 18) * 10;
-#line 18 "spill_reuse.va"
-	a9_1 = (g + 19) * 11;
+	a0_1 = (g + 10) ^ 2;
+#line 20 "spill_reuse.va"
+	a1_1 = (g + 11) ^ 3;
+#line 20 "spill_reuse.va"
+	a2_1 = (g + 12) ^ 4;
+#line 20 "spill_reuse.va"
+	a3_1 = (g + 13) ^ 5;
+#line 20 "spill_reuse.va"
+	a4_1 = (g + 14) ^ 6;
+#line 20 "spill_reuse.va"
+	a5_1 = (g + 15) ^ 7;
+#line 20 "spill_reuse.va"
+	a6_1 = (g + 16) ^ 8;
+#line 20 "spill_reuse.va"
+	a7_1 = (g + 17) ^ 9;
+#line 20 "spill_reuse.va"
+	a8_1 = (g + 18) ^ 10;
+#line 20 "spill_reuse.va"
+	a9_1 = (g + 19) ^ 11;
 	bpf_ktime_get_ns();
 	total += a0_1 + a1_1 + a2_1 + a3_1 + a4_1 + a5_1 + a6_1 + a7_1 + a8_1 +
 		 a9_1;
-#line 21 "spill_reuse.va"
-	a0_2 = (g + 20) * 2;
-#line 21 "spill_reuse.va"
-	a1_2 = (g + 21) * 3;
-#line 21 "spill_reuse.va"
-	a2_2 = (g + 22) * 4;
-#line 21 "spill_reuse.va"
-	a3_2 = (g + 23) * 5;
-#line 21 "spill_reuse.va"
-	a4_2 = (g + 24) * 6;
-#line 21 "spill_reuse.va"
-	a5_2 = (g + 25) * 7;
-#line 21 "spill_reuse.va"
-	a6_2 = (g + 26) * 8;
-#line 21 "spill_reuse.va"
-	a7_2 = (g + 27) * 9;
-#line 21 "spill_reuse.va"
-	a8_2 = (g + 28) * 10;
-#line 21 "spill_reuse.va"
-	a9_2 = (g + 29) * 11;
+#line 23 "spill_reuse.va"
+	a0_2 = (g + 20) ^ 2;
+#line 23 "spill_reuse.va"
+	a1_2 = (g + 21) ^ 3;
+#line 23 "spill_reuse.va"
+	a2_2 = (g + 22) ^ 4;
+#line 23 "spill_reuse.va"
+	a3_2 = (g + 23) ^ 5;
+#line 23 "spill_reuse.va"
+	a4_2 = (g + 24) ^ 6;
+#line 23 "spill_reuse.va"
+	a5_2 = (g + 25) ^ 7;
+#line 23 "spill_reuse.va"
+	a6_2 = (g + 26) ^ 8;
+#line 23 "spill_reuse.va"
+	a7_2 = (g + 27) ^ 9;
+#line 23 "spill_reuse.va"
+	a8_2 = (g + 28) ^ 10;
+#line 23 "spill_reuse.va"
+	a9_2 = (g + 29) ^ 11;
 	bpf_ktime_get_ns();
 	total += a0_2 + a1_2 + a2_2 + a3_2 + a4_2 + a5_2 + a6_2 + a7_2 + a8_2 +
 		 a9_2;
-#line 24 "spill_reuse.va"
-	a0_3 = (g + 30) * 2;
-#line 24 "spill_reuse.va"
-	a1_3 = (g + 31) * 3;
-#line 24 "spill_reuse.va"
-	a2_3 = (g + 32) * 4;
-#line 24 "spill_reuse.va"
-	a3_3 = (g + 33) * 5;
-#line 24 "spill_reuse.va"
-	a4_3 = (g + 34) * 6;
-#line 24 "spill_reuse.va"
-	a5_3 = (g + 35) * 7;
-#line 24 "spill_reuse.va"
-	a6_3 = (g + 36) * 8;
-#line 24 "spill_reuse.va"
-	a7_3 = (g + 37) * 9;
-#line 24 "spill_reuse.va"
-	a8_3 = (g + 38) * 10;
-#line 24 "spill_reuse.va"
-	a9_3 = (g + 39) * 11;
+#line 26 "spill_reuse.va"
+	a0_3 = (g + 30) ^ 2;
+#line 26 "spill_reuse.va"
+	a1_3 = (g + 31) ^ 3;
+#line 26 "spill_reuse.va"
+	a2_3 = (g + 32) ^ 4;
+#line 26 "spill_reuse.va"
+	a3_3 = (g + 33) ^ 5;
+#line 26 "spill_reuse.va"
+	a4_3 = (g + 34) ^ 6;
+#line 26 "spill_reuse.va"
+	a5_3 = (g + 35) ^ 7;
+#line 26 "spill_reuse.va"
+	a6_3 = (g + 36) ^ 8;
+#line 26 "spill_reuse.va"
+	a7_3 = (g + 37) ^ 9;
+#line 26 "spill_reuse.va"
+	a8_3 = (g + 38) ^ 10;
+#line 26 "spill_reuse.va"
+	a9_3 = (g + 39) ^ 11;
 	bpf_ktime_get_ns();
 	total += a0_3 + a1_3 + a2_3 + a3_3 + a4_3 + a5_3 + a6_3 + a7_3 + a8_3 +
 		 a9_3;
-#line 27 "spill_reuse.va"
-	a0_4 = (g + 40) * 2;
-#line 27 "spill_reuse.va"
-	a1_4 = (g + 41) * 3;
-#line 27 "spill_reuse.va"
-	a2_4 = (g + 42) * 4;
-#line 27 "spill_reuse.va"
-	a3_4 = (g + 43) * 5;
-#line 27 "spill_reuse.va"
-	a4_4 = (g + 44) * 6;
-#line 27 "spill_reuse.va"
-	a5_4 = (g + 45) * 7;
-#line 27 "spill_reuse.va"
-	a6_4 = (g + 46) * 8;
-#line 27 "spill_reuse.va"
-	a7_4 = (g + 47) * 9;
-#line 27 "spill_reuse.va"
-	a8_4 = (g + 48) * 10;
-#line 27 "spill_reuse.va"
-	a9_4 = (g + 49) * 11;
+#line 29 "spill_reuse.va"
+	a0_4 = (g + 40) ^ 2;
+#line 29 "spill_reuse.va"
+	a1_4 = (g + 41) ^ 3;
+#line 29 "spill_reuse.va"
+	a2_4 = (g + 42) ^ 4;
+#line 29 "spill_reuse.va"
+	a3_4 = (g + 43) ^ 5;
+#line 29 "spill_reuse.va"
+	a4_4 = (g + 44) ^ 6;
+#line 29 "spill_reuse.va"
+	a5_4 = (g + 45) ^ 7;
+#line 29 "spill_reuse.va"
+	a6_4 = (g + 46) ^ 8;
+#line 29 "spill_reuse.va"
+	a7_4 = (g + 47) ^ 9;
+#line 29 "spill_reuse.va"
+	a8_4 = (g + 48) ^ 10;
+#line 29 "spill_reuse.va"
+	a9_4 = (g + 49) ^ 11;
 	bpf_ktime_get_ns();
 	total += a0_4 + a1_4 + a2_4 + a3_4 + a4_4 + a5_4 + a6_4 + a7_4 + a8_4 +
 		 a9_4;
-#line 30 "spill_reuse.va"
-	a0_5 = (g + 50) * 2;
-#line 30 "spill_reuse.va"
-	a1_5 = (g + 51) * 3;
-#line 30 "spill_reuse.va"
-	a2_5 = (g + 52) * 4;
-#line 30 "spill_reuse.va"
-	a3_5 = (g + 53) * 5;
-#line 30 "spill_reuse.va"
-	a4_5 = (g + 54) * 6;
-#line 30 "spill_reuse.va"
-	a5_5 = (g + 55) * 7;
-#line 30 "spill_reuse.va"
-	a6_5 = (g + 56) * 8;
-#line 30 "spill_reuse.va"
-	a7_5 = (g + 57) * 9;
-#line 30 "spill_reuse.va"
-	a8_5 = (g + 58) * 10;
-#line 30 "spill_reuse.va"
-	a9_5 = (g + 59) * 11;
+#line 32 "spill_reuse.va"
+	a0_5 = (g + 50) ^ 2;
+#line 32 "spill_reuse.va"
+	a1_5 = (g + 51) ^ 3;
+#line 32 "spill_reuse.va"
+	a2_5 = (g + 52) ^ 4;
+#line 32 "spill_reuse.va"
+	a3_5 = (g + 53) ^ 5;
+#line 32 "spill_reuse.va"
+	a4_5 = (g + 54) ^ 6;
+#line 32 "spill_reuse.va"
+	a5_5 = (g + 55) ^ 7;
+#line 32 "spill_reuse.va"
+	a6_5 = (g + 56) ^ 8;
+#line 32 "spill_reuse.va"
+	a7_5 = (g + 57) ^ 9;
+#line 32 "spill_reuse.va"
+	a8_5 = (g + 58) ^ 10;
+#line 32 "spill_reuse.va"
+	a9_5 = (g + 59) ^ 11;
 	bpf_ktime_get_ns();
 	total += a0_5 + a1_5 + a2_5 + a3_5 + a4_5 + a5_5 + a6_5 + a7_5 + a8_5 +
 		 a9_5;
-#line 33 "spill_reuse.va"
-	a0_6 = (g + 60) * 2;
-#line 33 "spill_reuse.va"
-	a1_6 = (g + 61) * 3;
-#line 33 "spill_reuse.va"
-	a2_6 = (g + 62) * 4;
-#line 33 "spill_reuse.va"
-	a3_6 = (g + 63) * 5;
-#line 33 "spill_reuse.va"
-	a4_6 = (g + 64) * 6;
-#line 33 "spill_reuse.va"
-	a5_6 = (g + 65) * 7;
-#line 33 "spill_reuse.va"
-	a6_6 = (g + 66) * 8;
-#line 33 "spill_reuse.va"
-	a7_6 = (g + 67) * 9;
-#line 33 "spill_reuse.va"
-	a8_6 = (g + 68) * 10;
-#line 33 "spill_reuse.va"
-	a9_6 = (g + 69) * 11;
+#line 35 "spill_reuse.va"
+	a0_6 = (g + 60) ^ 2;
+#line 35 "spill_reuse.va"
+	a1_6 = (g + 61) ^ 3;
+#line 35 "spill_reuse.va"
+	a2_6 = (g + 62) ^ 4;
+#line 35 "spill_reuse.va"
+	a3_6 = (g + 63) ^ 5;
+#line 35 "spill_reuse.va"
+	a4_6 = (g + 64) ^ 6;
+#line 35 "spill_reuse.va"
+	a5_6 = (g + 65) ^ 7;
+#line 35 "spill_reuse.va"
+	a6_6 = (g + 66) ^ 8;
+#line 35 "spill_reuse.va"
+	a7_6 = (g + 67) ^ 9;
+#line 35 "spill_reuse.va"
+	a8_6 = (g + 68) ^ 10;
+#line 35 "spill_reuse.va"
+	a9_6 = (g + 69) ^ 11;
 	bpf_ktime_get_ns();
 	total += a0_6 + a1_6 + a2_6 + a3_6 + a4_6 + a5_6 + a6_6 + a7_6 + a8_6 +
 		 a9_6;
-#line 36 "spill_reuse.va"
-	a0_7 = (g + 70) * 2;
-#line 36 "spill_reuse.va"
-	a1_7 = (g + 71) * 3;
-#line 36 "spill_reuse.va"
-	a2_7 = (g + 72) * 4;
-#line 36 "spill_reuse.va"
-	a3_7 = (g + 73) * 5;
-#line 36 "spill_reuse.va"
-	a4_7 = (g + 74) * 6;
-#line 36 "spill_reuse.va"
-	a5_7 = (g + 75) * 7;
-#line 36 "spill_reuse.va"
-	a6_7 = (g + 76) * 8;
-#line 36 "spill_reuse.va"
-	a7_7 = (g + 77) * 9;
-#line 36 "spill_reuse.va"
-	a8_7 = (g + 78) * 10;
-#line 36 "spill_reuse.va"
-	a9_7 = (g + 79) * 11;
+#line 38 "spill_reuse.va"
+	a0_7 = (g + 70) ^ 2;
+#line 38 "spill_reuse.va"
+	a1_7 = (g + 71) ^ 3;
+#line 38 "spill_reuse.va"
+	a2_7 = (g + 72) ^ 4;
+#line 38 "spill_reuse.va"
+	a3_7 = (g + 73) ^ 5;
+#line 38 "spill_reuse.va"
+	a4_7 = (g + 74) ^ 6;
+#line 38 "spill_reuse.va"
+	a5_7 = (g + 75) ^ 7;
+#line 38 "spill_reuse.va"
+	a6_7 = (g + 76) ^ 8;
+#line 38 "spill_reuse.va"
+	a7_7 = (g + 77) ^ 9;
+#line 38 "spill_reuse.va"
+	a8_7 = (g + 78) ^ 10;
+#line 38 "spill_reuse.va"
+	a9_7 = (g + 79) ^ 11;
 	bpf_ktime_get_ns();
 	total += a0_7 + a1_7 + a2_7 + a3_7 + a4_7 + a5_7 + a6_7 + a7_7 + a8_7 +
 		 a9_7;
-#line 39 "spill_reuse.va"
-	a0_8 = (g + 80) * 2;
-#line 39 "spill_reuse.va"
-	a1_8 = (g + 81) * 3;
-#line 39 "spill_reuse.va"
-	a2_8 = (g + 82) * 4;
-#line 39 "spill_reuse.va"
-	a3_8 = (g + 83) * 5;
-#line 39 "spill_reuse.va"
-	a4_8 = (g + 84) * 6;
-#line 39 "spill_reuse.va"
-	a5_8 = (g + 85) * 7;
-#line 39 "spill_reuse.va"
-	a6_8 = (g + 86) * 8;
-#line 39 "spill_reuse.va"
-	a7_8 = (g + 87) * 9;
-#line 39 "spill_reuse.va"
-	a8_8 = (g + 88) * 10;
-#line 39 "spill_reuse.va"
-	a9_8 = (g + 89) * 11;
+#line 41 "spill_reuse.va"
+	a0_8 = (g + 80) ^ 2;
+#line 41 "spill_reuse.va"
+	a1_8 = (g + 81) ^ 3;
+#line 41 "spill_reuse.va"
+	a2_8 = (g + 82) ^ 4;
+#line 41 "spill_reuse.va"
+	a3_8 = (g + 83) ^ 5;
+#line 41 "spill_reuse.va"
+	a4_8 = (g + 84) ^ 6;
+#line 41 "spill_reuse.va"
+	a5_8 = (g + 85) ^ 7;
+#line 41 "spill_reuse.va"
+	a6_8 = (g + 86) ^ 8;
+#line 41 "spill_reuse.va"
+	a7_8 = (g + 87) ^ 9;
+#line 41 "spill_reuse.va"
+	a8_8 = (g + 88) ^ 10;
+#line 41 "spill_reuse.va"
+	a9_8 = (g + 89) ^ 11;
 	bpf_ktime_get_ns();
 	total += a0_8 + a1_8 + a2_8 + a3_8 + a4_8 + a5_8 + a6_8 + a7_8 + a8_8 +
 		 a9_8;
-#line 42 "spill_reuse.va"
-	a0_9 = (g + 90) * 2;
-#line 42 "spill_reuse.va"
-	a1_9 = (g + 91) * 3;
-#line 42 "spill_reuse.va"
-	a2_9 = (g + 92) * 4;
-#line 42 "spill_reuse.va"
-	a3_9 = (g + 93) * 5;
-#line 42 "spill_reuse.va"
-	a4_9 = (g + 94) * 6;
-#line 42 "spill_reuse.va"
-	a5_9 = (g + 95) * 7;
-#line 42 "spill_reuse.va"
-	a6_9 = (g + 96) * 8;
-#line 42 "spill_reuse.va"
-	a7_9 = (g + 97) * 9;
-#line 42 "spill_reuse.va"
-	a8_9 = (g + 98) * 10;
-#line 42 "spill_reuse.va"
-	a9_9 = (g + 99) * 11;
+#line 44 "spill_reuse.va"
+	a0_9 = (g + 90) ^ 2;
+#line 44 "spill_reuse.va"
+	a1_9 = (g + 91) ^ 3;
+#line 44 "spill_reuse.va"
+	a2_9 = (g + 92) ^ 4;
+#line 44 "spill_reuse.va"
+	a3_9 = (g + 93) ^ 5;
+#line 44 "spill_reuse.va"
+	a4_9 = (g + 94) ^ 6;
+#line 44 "spill_reuse.va"
+	a5_9 = (g + 95) ^ 7;
+#line 44 "spill_reuse.va"
+	a6_9 = (g + 96) ^ 8;
+#line 44 "spill_reuse.va"
+	a7_9 = (g + 97) ^ 9;
+#line 44 "spill_reuse.va"
+	a8_9 = (g + 98) ^ 10;
+#line 44 "spill_reuse.va"
+	a9_9 = (g + 99) ^ 11;
 	bpf_ktime_get_ns();
 	total += a0_9 + a1_9 + a2_9 + a3_9 + a4_9 + a5_9 + a6_9 + a7_9 + a8_9 +
 		 a9_9;
-#line 45 "spill_reuse.va"
-	a0_10 = (g + 100) * 2;
-#line 45 "spill_reuse.va"
-	a1_10 = (g + 101) * 3;
-#line 45 "spill_reuse.va"
-	a2_10 = (g + 102) * 4;
-#line 45 "spill_reuse.va"
-	a3_10 = (g + 103) * 5;
-#line 45 "spill_reuse.va"
-	a4_10 = (g + 104) * 6;
-#line 45 "spill_reuse.va"
-	a5_10 = (g + 105) * 7;
-#line 45 "spill_reuse.va"
-	a6_10 = (g + 106) * 8;
-#line 45 "spill_reuse.va"
-	a7_10 = (g + 107) * 9;
-#line 45 "spill_reuse.va"
-	a8_10 = (g + 108) * 10;
-#line 45 "spill_reuse.va"
-	a9_10 = (g + 109) * 11;
+#line 47 "spill_reuse.va"
+	a0_10 = (g + 100) ^ 2;
+#line 47 "spill_reuse.va"
+	a1_10 = (g + 101) ^ 3;
+#line 47 "spill_reuse.va"
+	a2_10 = (g + 102) ^ 4;
+#line 47 "spill_reuse.va"
+	a3_10 = (g + 103) ^ 5;
+#line 47 "spill_reuse.va"
+	a4_10 = (g + 104) ^ 6;
+#line 47 "spill_reuse.va"
+	a5_10 = (g + 105) ^ 7;
+#line 47 "spill_reuse.va"
+	a6_10 = (g + 106) ^ 8;
+#line 47 "spill_reuse.va"
+	a7_10 = (g + 107) ^ 9;
+#line 47 "spill_reuse.va"
+	a8_10 = (g + 108) ^ 10;
+#line 47 "spill_reuse.va"
+	a9_10 = (g + 109) ^ 11;
 	bpf_ktime_get_ns();
 	total += a0_10 + a1_10 + a2_10 + a3_10 + a4_10 + a5_10 + a6_10 + a7_10 +
 		 a8_10 + a9_10;
-#line 48 "spill_reuse.va"
-	a0_11 = (g + 110) * 2;
-#line 48 "spill_reuse.va"
-	a1_11 = (g + 111) * 3;
-#line 48 "spill_reuse.va"
-	a2_11 = (g + 112) * 4;
-#line 48 "spill_reuse.va"
-	a3_11 = (g + 113) * 5;
-#line 48 "spill_reuse.va"
-	a4_11 = (g + 114) * 6;
-#line 48 "spill_reuse.va"
-	a5_11 = (g + 115) * 7;
-#line 48 "spill_reuse.va"
-	a6_11 = (g + 116) * 8;
-#line 48 "spill_reuse.va"
-	a7_11 = (g + 117) * 9;
-#line 48 "spill_reuse.va"
-	a8_11 = (g + 118) * 10;
-#line 48 "spill_reuse.va"
-	a9_11 = (g + 119) * 11;
+#line 50 "spill_reuse.va"
+	a0_11 = (g + 110) ^ 2;
+#line 50 "spill_reuse.va"
+	a1_11 = (g + 111) ^ 3;
+#line 50 "spill_reuse.va"
+	a2_11 = (g + 112) ^ 4;
+#line 50 "spill_reuse.va"
+	a3_11 = (g + 113) ^ 5;
+#line 50 "spill_reuse.va"
+	a4_11 = (g + 114) ^ 6;
+#line 50 "spill_reuse.va"
+	a5_11 = (g + 115) ^ 7;
+#line 50 "spill_reuse.va"
+	a6_11 = (g + 116) ^ 8;
+#line 50 "spill_reuse.va"
+	a7_11 = (g + 117) ^ 9;
+#line 50 "spill_reuse.va"
+	a8_11 = (g + 118) ^ 10;
+#line 50 "spill_reuse.va"
+	a9_11 = (g + 119) ^ 11;
 	bpf_ktime_get_ns();
 	total += a0_11 + a1_11 + a2_11 + a3_11 + a4_11 + a5_11 + a6_11 + a7_11 +
 		 a8_11 + a9_11;
-#line 51 "spill_reuse.va"
+#line 53 "spill_reuse.va"
 	return (int)total;
 }
 

@@ -44,11 +44,13 @@ static const struct bpf_insn *find_code(const NativeModule *nm, uint8_t code)
 	return NULL;
 }
 
+/* Minus 1, so the value may be any 64 bits: a u32 compared with a 33-bit
+ * constant is decided where it is compiled (its known bits). */
 Test(native, wide_constant_is_ld_imm64)
 {
 	NativeModule *nm = translate("(program :xdp)\n"
 				     "(defn f [ctx :XdpMd] :u32\n"
-				     "  (if (== (u64 (. ctx :rx_queue_index)) 0x123456789) 1 2))\n");
+				     "  (if (== (- (u64 (. ctx :rx_queue_index)) 1) 0x123456789) 1 2))\n");
 	cr_assert(nm, "%s", diags);
 	const struct bpf_insn *ld = find_code(nm, BPF_LD | BPF_DW | BPF_IMM);
 	cr_assert(ld, "no LD_IMM64 for a constant outside 32 bits");
@@ -214,6 +216,140 @@ Test(native, constant_condition_leaves_one_arm)
 	cr_assert(nm, "%s", diags);
 	cr_assert_eq(nm->ncode[0], 2, "expected r0 = 2; exit, got %d instructions", nm->ncode[0]);
 	cr_assert_eq(nm->code[0][0].imm, 2);
+}
+
+/* Arithmetic on constants is folded, with each type's wrap (an inlined
+ * call's literal arguments: 250 + 10 as :u8 is 4), and a comparison of
+ * the folded values decides its if: one store of 4, no ALU instruction
+ * and no conditional jump left. */
+Test(native, arithmetic_on_constants_is_folded)
+{
+	NativeModule *nm = translate("(program :xdp)\n"
+				     "(defglobal g :u8)\n"
+				     "(defn add8 [x :u8 y :u8] :u8 (+ x y))\n"
+				     "(defn f [ctx :XdpMd] :u32\n"
+				     "  (do (set! g (add8 250 10)) (if (< (add8 1 2) 3) 1 2)))\n");
+	cr_assert(nm, "%s", diags);
+	for (int i = 0; i < nm->ncode[0]; i++) {
+		uint8_t code = nm->code[0][i].code, cls = BPF_CLASS(code);
+		bool alu = (cls == BPF_ALU64 || cls == BPF_ALU) && BPF_OP(code) != BPF_MOV;
+		bool branch = cls == BPF_JMP && BPF_OP(code) != BPF_CALL && BPF_OP(code) != BPF_EXIT;
+		cr_assert(!alu && !branch,
+			  "instruction %d computes at run time", i);
+	}
+	const struct bpf_insn *st = find_code(nm, BPF_ST | BPF_MEM | BPF_B);
+	cr_assert(st && st->imm == 4, "no store of (u8 (+ 250 10)) = 4");
+	const struct bpf_insn *ret = find_code(nm, BPF_ALU64 | BPF_MOV | BPF_K);
+	cr_assert(ret && ret->imm == 2 && ret->dst_reg == BPF_REG_0, "no return of 2");
+}
+
+/* A comparison the operands' known bits decide leaves one arm: a u16
+ * load is never above 70000, a value ORed with 1 never 2, x & 15 never
+ * 31 - three returns of 1, so one `r0 = 1; exit` and no jump. */
+Test(native, comparison_decided_by_known_bits_leaves_one_arm)
+{
+	NativeModule *nm = translate("(program :xdp)\n"
+				     "(defn f [ctx :XdpMd] :u32\n"
+				     "  (let [x (u64 (. ctx :rx_queue_index))]\n"
+				     "    (if (> (u32 (u16 x)) 70000) 2\n"
+				     "      (if (== (bor x 1) 2) 3\n"
+				     "        (if (!= (band x 15) 31) 1 4)))))\n");
+	cr_assert(nm, "%s", diags);
+	for (int i = 0; i < nm->ncode[0]; i++) {
+		uint8_t code = nm->code[0][i].code;
+		cr_assert(!(BPF_CLASS(code) == BPF_JMP && BPF_OP(code) != BPF_EXIT), "instruction %d jumps", i);
+	}
+	cr_assert_eq(nm->ncode[0], 2, "expected r0 = 1; exit, got %d instructions", nm->ncode[0]);
+}
+
+/* A store to a global overwritten before anything can read it goes: over
+ * a helper call (a helper reaches no global), not over a call of a
+ * function (which may read it): 1 is never stored, 2 and 3 are. */
+Test(native, overwritten_global_store_goes_except_over_a_function_call)
+{
+	NativeModule *nm = translate("(program :xdp)\n"
+				     "(defglobal g :u32)\n"
+				     "(defglobal seen :u32)\n"
+				     "(extern bpf:ktime_get_ns [] :u64)\n"
+				     "(defn look [] :u32 (do (set! seen g) (bpf/ktime_get_ns) (set! seen g) 0))\n"
+				     "(defn f [ctx :XdpMd] :u32\n"
+				     "  (do (set! g 1) (bpf/ktime_get_ns) (set! g 2) (look) (look) (set! g 3) 2))\n");
+	cr_assert(nm, "%s", diags);
+	bool stored[4] = { false };
+	for (int i = 0; i < nm->ncode[0]; i++) {
+		const struct bpf_insn *in = &nm->code[0][i];
+		if (in->code == (BPF_ST | BPF_MEM | BPF_W) && in->imm >= 0 && in->imm < 4)
+			stored[in->imm] = true;
+	}
+	cr_assert(!stored[1] && stored[2] && stored[3], "stores of 1, 2, 3: %d %d %d", stored[1], stored[2],
+		  stored[3]);
+}
+
+/* A chain of + and * on one value and constants is made from the value
+ * once: x * 7 + 11, one multiplication and one addition. */
+Test(native, sums_of_products_of_one_value_are_reassociated)
+{
+	NativeModule *nm = translate("(program :raw_tracepoint \"sys_enter\")\n"
+				     "(defn f [ctx :u64] :u32\n"
+				     "  (let [x (bpf/load_u64 ctx 0)]\n"
+				     "    (u32 (+ (* (+ x 1) 3) (* (+ x 2) 4)))))\n");
+	cr_assert(nm, "%s", diags);
+	cr_assert_eq(count_code(nm, BPF_ALU64 | BPF_MUL | BPF_K), 1);
+	const struct bpf_insn *mul = find_code(nm, BPF_ALU64 | BPF_MUL | BPF_K);
+	cr_assert_eq(mul->imm, 7);
+	cr_assert_eq(count_code(nm, BPF_ALU64 | BPF_ADD | BPF_K), 1);
+	cr_assert_eq(find_code(nm, BPF_ALU64 | BPF_ADD | BPF_K)->imm, 11);
+}
+
+/* A stack slot just stored is read from the register stored; the load
+ * of another width reads memory, and a slot nothing reads is not
+ * stored: one 8-byte store, one 4-byte load, no 8-byte load. */
+Test(native, frame_slot_just_stored_is_read_from_the_register)
+{
+	NativeModule *nm = translate("(program :raw_tracepoint \"sys_enter\")\n"
+				     "(defglobal g :u64)\n"
+				     "(defn f [ctx :u64] :u32\n"
+				     "  (do (bpf/stack_store_u64 -8 (bpf/load_u64 ctx 0))\n"
+				     "      (bpf/stack_store_u64 -16 5)\n"
+				     "      (set! g (bpf/stack_load_u64 -8))\n"
+				     "      (bpf/stack_load_u32 -8)))\n");
+	cr_assert(nm, "%s", diags);
+	int frame_stores = 0, frame_loads8 = 0, frame_loads4 = 0;
+	for (int i = 0; i < nm->ncode[0]; i++) {
+		const struct bpf_insn *in = &nm->code[0][i];
+		bool frame = BPF_CLASS(in->code) == BPF_LDX ? in->src_reg == BPF_REG_10 : in->dst_reg == BPF_REG_10;
+		if (!frame)
+			continue;
+		frame_stores += BPF_CLASS(in->code) == BPF_STX || BPF_CLASS(in->code) == BPF_ST;
+		frame_loads8 += in->code == (BPF_LDX | BPF_MEM | BPF_DW);
+		frame_loads4 += in->code == (BPF_LDX | BPF_MEM | BPF_W);
+	}
+	cr_assert_eq(frame_stores, 1);
+	cr_assert_eq(frame_loads8, 0);
+	cr_assert_eq(frame_loads4, 1);
+}
+
+/* Bits the verifier does not know stay unused: a quotient of (len & 1)
+ * is at most 1, but the verifier keeps no bound for a division, so the
+ * mask bounding this cgroup_skb return to 0..1 stays
+ * (tests/gen/verifier_bounds.va; clang drops it, and the verifier then
+ * refuses clang's object). */
+Test(native, mask_of_a_quotient_stays_for_the_verifier)
+{
+	NativeModule *nm = translate("(program :cgroup_skb \"ingress\")\n"
+				     "(defn entry [ctx :SkBuff] :u32\n"
+				     "  (band (div (band (. ctx :len) 1) (. ctx :ifindex)) 1))\n");
+	cr_assert(nm, "%s", diags);
+	int div = -1, mask_after = 0;
+	for (int i = 0; i < nm->ncode[0]; i++) {
+		const struct bpf_insn *in = &nm->code[0][i];
+		if (in->code == (BPF_ALU64 | BPF_DIV | BPF_X))
+			div = i;
+		if (div >= 0 && in->code == (BPF_ALU64 | BPF_AND | BPF_K) && in->imm == 1)
+			mask_after++;
+	}
+	cr_assert(div >= 0, "no division");
+	cr_assert_eq(mask_after, 1, "the quotient's mask was left out");
 }
 
 /* Issue 11: a dropped tail_call result is not converted to its declared
