@@ -1047,6 +1047,7 @@ static bool is_hoisted(const Emitter *E, const Node *n)
  * operators on them? */
 static bool is_constant_expr(const Node *n)
 {
+	n = value_tail(n); /* (do K) prints as K; a let's body is its value */
 	switch (n->kind) {
 	case N_INT:
 		return true;
@@ -1140,6 +1141,16 @@ static bool constant_value(const Node *n, uint64_t *out)
 				return false;
 			a >>= b;
 			break;
+		case OP_DIV: /* unsigned: BPF's x / 0 is 0, x % 0 is x */
+			if (n->type->is_signed)
+				return false;
+			a = b ? a / b : 0;
+			break;
+		case OP_REM:
+			if (n->type->is_signed)
+				return false;
+			a = b ? a % b : a;
+			break;
 		default:
 			return false;
 		}
@@ -1161,9 +1172,16 @@ static bool constant_misfits(const Node *n, const Type *to)
 		return false;
 	bool negative = n->type->is_signed && (int64_t)c < 0;
 	/* int and wider change sign without this warning (-Wsign-conversion
-	 * is not in -Wall -Wextra): `__u32 x = -1` stays as written */
-	const Type *other = to->size == 4 ? (to->is_signed ? ty_u32 : ty_i32) :
-			    to->size == 8 ? (to->is_signed ? ty_u64 : ty_i64) : to;
+	 * is not in -Wall -Wextra): `__u32 x = -1` and `__u32 x = -1LL` stay
+	 * as written, and so does `int x = 4294967295U`; but a truncation
+	 * that changes the value is one, `int x = 4294967295LL` (C computes
+	 * a narrow type in int) */
+	int from_size = n->type->size < 4 ? 4 : n->type->size;
+	const Type *other = to;
+	if (to->size >= 4 && negative && !to->is_signed)
+		other = to->size == 4 ? ty_i32 : ty_i64;
+	else if (to->size >= 4 && !negative && to->is_signed && from_size == to->size)
+		other = to->size == 4 ? ty_u32 : ty_u64;
 	return !int_fits(to, c, negative) && !int_fits(other, c, negative);
 }
 
