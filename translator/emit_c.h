@@ -275,6 +275,7 @@ enum { DIV_SIGNED = 1, DIV_REM = 2, DIV_64 = 4 };
 const char *escape_c_string(const char *s);
 bool is_int_type(const Type *t);
 CExpr narrow_constant(const Node *n, CExpr v, const Type *to, const char *spelling);
+CExpr exact_constant(const Node *n, CExpr v);
 const char *paren(CExpr e, int min_prec);
 const char *c_type(Emitter *E, const Type *t);
 const char *c_decl(Emitter *E, const Type *t, const char *name);

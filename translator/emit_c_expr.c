@@ -1058,6 +1058,10 @@ static bool is_constant_expr(const Node *n)
 		return is_constant_expr(n->lhs);
 	case N_BINOP:
 		return is_constant_expr(n->lhs) && is_constant_expr(n->rhs);
+	case N_IF:
+		/* false ? x : 255 is a constant to clang */
+		return value_tail(n->cond)->kind == N_BOOL &&
+		       is_constant_expr(value_tail(n->cond)->value ? n->then : n->els);
 	case N_CALL:
 		/* bpf_cpu_to_be64(K) folds; le is no call at all here */
 		return n->callee_kind == CALLEE_BUILTIN && (n->builtin == BI_BE || n->builtin == BI_LE) &&
@@ -1121,6 +1125,13 @@ static bool constant_value(const Node *n, uint64_t *out)
 			return false;
 		*out = wrap_to(n->type, n->builtin == BI_BE ? byte_swap(a, n->builtin_type->size) : a);
 		return true;
+	case N_IF: {
+		const Node *c = value_tail(n->cond);
+		if (c->kind != N_BOOL || !constant_value(c->value ? n->then : n->els, &a))
+			return false;
+		*out = wrap_to(n->type, a);
+		return true;
+	}
 	case N_BINOP:
 		if (!constant_value(n->lhs, &a) || !constant_value(n->rhs, &b))
 			return false;
@@ -1211,6 +1222,40 @@ CExpr narrow_constant(const Node *n, CExpr v, const Type *to, const char *spelli
 	return cx(arena_printf("(%s)%s", spelling ? spelling : to->c_name, cast_operand(v)), PREC_UNARY);
 }
 
+/* Does C compute constant n in a type wider than n's own? An enumerator
+ * beyond int (BPF_F_INDEX_MASK) is an unsigned long, and so is the :u32
+ * (- 4 BPF_F_INDEX_MASK) C computes with it. */
+static bool has_wide_kconst(const Node *n, int size)
+{
+	n = value_tail(n);
+	switch (n->kind) {
+	case N_NAME:
+		return n->ref == REF_KCONST && n->ref_kconst && n->ref_kconst->c_size > size;
+	case N_NEG:
+		return has_wide_kconst(n->lhs, size);
+	case N_BINOP:
+		return has_wide_kconst(n->lhs, size) ||
+		       (n->op != OP_SHL && n->op != OP_SHR && has_wide_kconst(n->rhs, size));
+	case N_IF:
+		return has_wide_kconst(n->then, size) || has_wide_kconst(n->els, size);
+	default:
+		return false;
+	}
+}
+
+/* v, the C of constant expression n, cut to n's type where C computes it
+ * wider ((__u32)(-1) << 0 of an :i8, 4 - BPF_F_INDEX_MASK of a :u32):
+ * clang -Wconstant-conversion refuses the implicit conversion of a
+ * constant that changes its value. */
+CExpr exact_constant(const Node *n, CExpr v)
+{
+	if (!n->type || !is_int_type(n->type) || !is_constant_expr(n))
+		return v;
+	if (has_wide_kconst(n, n->type->size))
+		v.wide = true;
+	return v.wide ? exact(v, n->type) : v;
+}
+
 CExpr value_for(Emitter *E, Node *n, const Type *to)
 {
 	if (is_hoisted(E, n))
@@ -1218,12 +1263,7 @@ CExpr value_for(Emitter *E, Node *n, const Type *to)
 	n = strip_cast_to(n, to);
 	if (cast_is_implicit(n, to))
 		return lower_cast(E, n, true);
-	CExpr v = lower_value(E, n);
-	/* a constant computed wider than its type, (__u32)(-1) << 0 of an
-	 * :i8, is narrowed explicitly: clang -Wconstant-conversion refuses
-	 * the implicit conversion of a constant that changes its value */
-	if (v.wide && is_constant_expr(n))
-		v = exact(v, n->type);
+	CExpr v = exact_constant(n, lower_value(E, n));
 	return narrow_constant(n, v, to, NULL);
 }
 

@@ -33,7 +33,7 @@ static void deliver(Emitter *E, Node *n, Dest d)
 			/* the entry returns int: the value of one of our defns
 			 * converts visibly (-Wsign-conversion), and a narrowing
 			 * to __u32 narrows to int instead */
-			v = exact_value(E, n);
+			v = exact_constant(n, exact_value(E, n));
 			bool literal = value_tail(n)->kind == N_INT ||
 				       (value_tail(n)->kind == N_NAME && value_tail(n)->ref == REF_KCONST);
 			if (!literal && n->type && is_int_type(n->type) && !n->type->is_signed && n->type->size == 4) {

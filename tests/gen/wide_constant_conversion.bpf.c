@@ -8,9 +8,13 @@
  * an :i16 shift whose operand was a (do K) (not seen as a constant:
  * 98304 to __s16), and an :i64 constant of 32 bits returned as the
  * entry's int (int takes a 32-bit constant of a 32-bit type silently,
- * not of a 64-bit one).
+ * not of a 64-bit one). Seeds 271531421, 271532316, 271531661: a
+ * conditional with a constant condition is a constant to clang
+ * (255 * (false ? x : 255) to a __u8), and an enumerator beyond int makes
+ * unsigned long arithmetic of a :u32 (4 - BPF_F_INDEX_MASK).
  */
 #include <linux/bpf.h>
+#include <stdbool.h>
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
 
@@ -22,27 +26,34 @@ struct {
 } m SEC(".maps");
 
 __s16 h;
+__u8 x = 7;
+__u8 b;
+__u16 s;
+__u32 w;
 
-#line 13 "wide_constant_conversion.va"
+#line 20 "wide_constant_conversion.va"
 static __s16 shifted(void)
 {
-#line 13 "wide_constant_conversion.va"
+#line 20 "wide_constant_conversion.va"
 	return (__s16)((__u32)(__s16)bpf_htons(768) << 15);
 }
 
 SEC("xdp")
-#line 14 "wide_constant_conversion.va"
+#line 21 "wide_constant_conversion.va"
 int entry(struct xdp_md *ctx)
 {
-#line 15 "wide_constant_conversion.va"
+#line 22 "wide_constant_conversion.va"
 	__u32 key = 0;
-#line 15 "wide_constant_conversion.va"
+#line 22 "wide_constant_conversion.va"
 	__u32 value = (__u32)(18446744073709551614ULL % 0x12528f014a75d461ULL);
 
 	(void)ctx;
-#line 15 "wide_constant_conversion.va"
+#line 22 "wide_constant_conversion.va"
 	bpf_map_update_elem(&m, &key, &value, 0);
 	h = shifted();
+	b = (__u8)(255 * (false ? x : 255));
+	s = (__u16)((__u32)(false ? (__u16)x : 31034) << 5);
+	w = (__u32)(4 - BPF_F_INDEX_MASK);
 	return (int)(__s64)bpf_htonl(4294967295U);
 }
 
