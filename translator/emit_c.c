@@ -65,7 +65,7 @@
  * __u64, as before. Found by a fixed point: variables are added from
  * their inits and dropped at their first other use. */
 
-static bool is_packet_field(const Node *n)
+bool is_packet_field(const Node *n)
 {
 	if (n->kind != N_FIELD || !n->field || !n->lhs || !n->lhs->type || n->lhs->type->kind != TY_PTR)
 		return false;
@@ -524,9 +524,43 @@ static const struct {
 	{ PK_PERF_EVENT, "ctx", "&%s->regs", "regs" },
 };
 
+/* Does n branch and join again in C: a conditional, a match, a loop, or
+ * a call of one of our functions (clang may inline it into a branch)? */
+static bool has_join(const Node *n)
+{
+	if (!n)
+		return false;
+	switch (n->kind) {
+	case N_IF:
+	case N_AND:
+	case N_OR:
+	case N_MATCH:
+	case N_FOR:
+		return true;
+	case N_CALL:
+		if (n->callee_kind == CALLEE_FN || n->callee_kind == CALLEE_MAP_INCR)
+			return true;
+		break;
+	case N_LET:
+		for (int i = 0; i < n->bindings.len; i++)
+			if (has_join(((Binding *)n->bindings.items[i])->init))
+				return true;
+		break;
+	default:
+		break;
+	}
+	if (n->kind == N_CALL || n->kind == N_DO)
+		for (int i = 0; i < n->args.len; i++)
+			if (has_join(n->args.items[i]))
+				return true;
+	return has_join(n->lhs) || has_join(n->rhs) || has_join(n->body);
+}
+
 static void lower_function(Emitter *E, FnDecl *fn, Printer *P, bool reachable)
 {
 	E->fn = fn;
+	/* a function other than the entry may be inlined into a branch */
+	E->context_joins = !fn->is_entry || has_join(fn->body);
 	int cap = 16;
 	while (cap < 2 * (fn->locals.len + fn->nparams + 4))
 		cap *= 2;

@@ -243,6 +243,8 @@ typedef struct Emitter {
 	PtrIndex decl_index;     /* FnDecl/MapDecl/GlobalDecl/Record* -> decl */
 	PtrIndex packet_nodes;   /* packet expressions printed as void * */
 	bool reads_packet;       /* some function reads ctx data/data_end/data_meta */
+	bool context_joins;      /* E->fn's context reads may meet another load
+	                          * where its branches join (context_read) */
 	PtrIndex packet_vars;    /* Var* -> PACKET or NOT_PACKET (find_packet_pointers) */
 } Emitter;
 
@@ -276,6 +278,8 @@ const char *escape_c_string(const char *s);
 bool is_int_type(const Type *t);
 CExpr narrow_constant(const Node *n, CExpr v, const Type *to, const char *spelling);
 CExpr exact_constant(const Node *n, CExpr v);
+bool is_packet_field(const Node *n);
+bool barriered_context_read(const Emitter *E, const Node *n);
 const char *paren(CExpr e, int min_prec);
 const char *c_type(Emitter *E, const Type *t);
 const char *c_decl(Emitter *E, const Type *t, const char *name);

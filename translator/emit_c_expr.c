@@ -305,6 +305,9 @@ bool needs_stmts(Emitter *E, const Node *n)
 		return true;
 	case N_DO:
 		return n->args.len != 1 || needs_stmts(E, n->args.items[0]);
+	case N_FIELD:
+		/* a context read behind barrier_var() (context_read) */
+		return barriered_context_read(E, n) || needs_stmts(E, n->lhs);
 	case N_IF:
 		return !n->type || n->type->kind == TY_UNIT || needs_stmts(E, n->cond) ||
 		       needs_stmts(E, n->then) || needs_stmts(E, n->els);
@@ -690,6 +693,8 @@ const char *var_text(Emitter *E, const Var *v)
 	return var_info(E, v)->text;
 }
 
+static CExpr context_read(Emitter *E, Node *n, const char *s, const char *member);
+
 /* The record-field member: "->rx_queue_index" or ".x". */
 CExpr field_value(Emitter *E, Node *n, bool as_pointer)
 {
@@ -716,7 +721,46 @@ CExpr field_value(Emitter *E, Node *n, bool as_pointer)
 		s = arena_printf("%s[%" PRIu64 "]", s, n->rhs->value);
 	if (n->field && n->field->c_pointer && !as_pointer)
 		return cx(arena_printf("(%s)(long)%s", n->type->c_name, s), PREC_UNARY);
+	if (!as_pointer && barriered_context_read(E, n))
+		return context_read(E, n, s, member);
 	return cx(s, PREC_POSTFIX);
+}
+
+/* A read of the context's member `member` (C text s) as a value. Where
+ * the function's branches join, clang 14 merges two loads of its sibling
+ * branches into one load through a pointer that the branch chooses
+ * (InstCombine folds a phi of loads; SimplifyCFG sinks the common
+ * arithmetic above them first), and the verifier refuses any context
+ * access but ctx + constant ("dereference of modified ctx ptr", "same
+ * insn cannot be used with different pointers"). Even a read in the
+ * straight code before the branch merges when its value is one branch's.
+ * The read goes through libbpf's barrier_var(), as kernel selftests do:
+ * what reaches the join is no longer a load. Not in an entry that never
+ * branches (nothing joins there; an entry is never inlined), nor for the
+ * packet's bounds (data, data_end: pointers to the verifier, compared,
+ * not merged). needs_stmts() says such a read is a statement, so that a
+ * conditional reading one is an if (the read stays in its branch) and
+ * operands before it keep their order (keep_operand_order). */
+bool barriered_context_read(const Emitter *E, const Node *n)
+{
+	if (!E->context_joins || n->kind != N_FIELD || !n->field || n->field->c_pointer || is_packet_field(n) ||
+	    is_kernel_member(n))
+		return false;
+	const Type *bt = n->lhs ? n->lhs->type : NULL;
+	return bt && bt->kind == TY_PTR && bt->pointee && bt->pointee->record && bt->pointee->record->is_context;
+}
+
+static CExpr context_read(Emitter *E, Node *n, const char *s, const char *member)
+{
+	for (int i = 0; i < E->hoisted.len; i++)
+		if (E->hoisted.items[i] == n)
+			return cx(E->hoisted_as.items[i], PREC_POSTFIX);
+	const char *name = new_local(E, member);
+	add_var(E, line_of(n), c_decl(E, n->type, name), name, s, false, false);
+	add_line(E, line_of(n), arena_printf("barrier_var(%s);", name));
+	vec_push(&E->hoisted, n);
+	vec_push(&E->hoisted_as, (void *)name);
+	return cx(name, PREC_POSTFIX);
 }
 
 /* The C pointer for an address operand of load/store: a pointer variable

@@ -495,6 +495,16 @@ static void lower_binding_form(Emitter *E, Binding *b)
 		lower_record_fill(E, init, name);
 		return;
 	}
+	if (barriered_context_read(E, init) && type_equal(type, init->type)) {
+		/* the variable itself goes through barrier_var()
+		 * (emit_c_expr.c context_read), not a copy of it */
+		E->context_joins = false;
+		CExpr val = value_for(E, init, type);
+		E->context_joins = true;
+		add_var(E, line, c_decl(E, type, name), name, val.s, false, false);
+		add_line(E, line, arena_printf("barrier_var(%s);", name));
+		return;
+	}
 	CExpr val = value_for(E, init, type);
 	add_var(E, line, c_decl(E, type, name), name, val.s, false, false);
 }

@@ -104,12 +104,15 @@ int entry(struct xdp_md *ctx)
 {
 #line 48 "control.va"
 	__u32 q = ctx->rx_queue_index;
-	__u32 kind = classify((__u8)q);
-	__u32 scaled = small_p(q) ? q * 2 : q;
+	__u32 kind;
+	__u32 scaled;
 	__u32 level;
 	__u64 w;
 
-#line 51 "control.va"
+#line 48 "control.va"
+	barrier_var(q);
+	kind = classify((__u8)q);
+	scaled = small_p(q) ? q * 2 : q;
 	if (q > 4) {
 		__u32 d = q - 4;
 

@@ -17,9 +17,11 @@ int handler(struct xdp_md *ctx)
 {
 #line 9 "counter.va"
 	__u32 key = ctx->rx_queue_index;
-	__u64 *ptr = bpf_map_lookup_elem(&pkt_count, &key);
+	__u64 *ptr;
 
-#line 11 "counter.va"
+#line 9 "counter.va"
+	barrier_var(key);
+	ptr = bpf_map_lookup_elem(&pkt_count, &key);
 	if (ptr)
 		*ptr += 1;
 #line 14 "counter.va"

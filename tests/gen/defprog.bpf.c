@@ -69,9 +69,15 @@ SEC("socket")
 #line 20 "defprog.va"
 int counter(struct __sk_buff *skb)
 {
+	__u32 len;
+
 #line 21 "defprog.va"
 	hit(0);
-	return skb->len;
+	len = skb->len;
+#line 22 "defprog.va"
+	barrier_var(len);
+#line 22 "defprog.va"
+	return len;
 }
 
 char LICENSE[] SEC("license") = "GPL";

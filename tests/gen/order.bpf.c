@@ -64,15 +64,18 @@ int filter(struct __sk_buff *skb)
 {
 #line 25 "order.va"
 	__u32 len = skb->len;
-	__u64 tmp = (__u64)bump();
+	__u64 tmp;
 	__u32 tmp_2;
-#line 27 "order.va"
-	__u64 *p = bpf_map_lookup_elem(&seen, &len);
+	__u64 *p;
 	__u32 tmp_3;
 	__u32 c;
 	__u32 tmp_4;
 	__u32 c_1;
 
+#line 25 "order.va"
+	barrier_var(len);
+	tmp = (__u64)bump();
+	p = bpf_map_lookup_elem(&seen, &len);
 #line 27 "order.va"
 	if (p)
 		tmp_2 = (__u32)(*p);

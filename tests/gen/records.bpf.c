@@ -93,7 +93,8 @@ int classify(struct __sk_buff *skb)
 	__u64 data;
 	__u64 *n;
 
-#line 41 "records.va"
+#line 40 "records.va"
+	barrier_var(len);
 	packets += 1;
 	last_len = len;
 	data = packets;
