@@ -722,7 +722,7 @@ CExpr field_value(Emitter *E, Node *n, bool as_pointer)
 	if (n->field && n->field->c_pointer && !as_pointer)
 		return cx(arena_printf("(%s)(long)%s", n->type->c_name, s), PREC_UNARY);
 	if (!as_pointer && barriered_context_read(E, n))
-		return context_read(E, n, s, member);
+		return context_read(E, n, s, n->field->name); /* cb3, not cb[3] */
 	return cx(s, PREC_POSTFIX);
 }
 
