@@ -1696,7 +1696,9 @@ static CExpr lower_binop(Emitter *E, Node *n)
 		r.as_unsigned = u;
 		return r;
 	}
-	if (binop_is_comparison(op) && !is_constant_expr(n->lhs) && !is_constant_expr(n->rhs)) {
+	/* also against a constant: bpf_map_delete_elem() > 5 compares a
+	 * long, where the source compares a :u64 (-ENOENT is above 5) */
+	if (binop_is_comparison(op)) {
 		if (helper_result_sign_differs(value_tail(n->lhs), t) && !is_hoisted(E, n->lhs))
 			a = cx(arena_printf("(%s)%s", t->c_name, paren(a, PREC_UNARY)), PREC_UNARY);
 		if (helper_result_sign_differs(value_tail(n->rhs), t) && !is_hoisted(E, n->rhs))
@@ -1916,6 +1918,13 @@ CExpr lower_value(Emitter *E, Node *n)
 		case REF_GLOBAL:
 			return cx(n->ref_global->c_name, PREC_POSTFIX);
 		case REF_KCONST:
+			if (n->ref_kconst && n->ref_kconst->c_size == 8 && n->type && is_int_type(n->type) &&
+			    n->type->size == 8 && n->type->is_signed != n->ref_kconst->negative)
+				/* an enumerator beyond int is an unsigned long (a
+				 * long when negative): as the :i64 the source makes
+				 * it, a signed comparison, not C's unsigned one */
+				return cx(arena_printf("(%s)%s", n->type->c_name, kconst_name(E, n->ref_kconst)),
+					  PREC_UNARY);
 			if (n->ref_kconst)
 				return cx(kconst_name(E, n->ref_kconst), PREC_POSTFIX);
 			return cx(n->name, PREC_POSTFIX);
