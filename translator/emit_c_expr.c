@@ -249,10 +249,13 @@ bool has_effects(const Node *n)
 			return any_effects(&n->args);
 		return true;
 	case N_SET: {
-		/* (set! g g) changes nothing, and lower_set writes nothing */
-		const Node *v = n->rhs;
-		return n->lhs || !n->ref_global || !v || v->kind != N_NAME || v->ref != REF_GLOBAL ||
-		       v->ref_global != n->ref_global;
+		/* (set! g g) changes nothing, and lower_set writes nothing;
+		 * nor does (set! g (do (set! h h) g)) */
+		const Node *v = n->rhs ? value_tail(n->rhs) : NULL;
+		if (n->lhs || !n->ref_global || !v || v->kind != N_NAME || v->ref != REF_GLOBAL ||
+		    v->ref_global != n->ref_global)
+			return true;
+		return n->rhs != v && has_effects(n->rhs);
 	}
 	case N_FOR:
 		return true;
