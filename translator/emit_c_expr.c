@@ -1545,11 +1545,16 @@ static bool comparison_keeps_cast(BinOp op, const Node *cast, const Node *other)
 	const Type *from = cast->lhs->type, *to = cast->type;
 	if (is_int_type(from) && is_int_type(to) && from->is_signed && !to->is_signed && to->size >= 4)
 		return true;
+	/* (i64 (i64 g)) of an :i32 g: C compares g itself, as lower_cast
+	 * drops the value-preserving casts */
+	const Node *in = cast->lhs;
+	while (in->kind == N_CAST && in->lhs->type && value_preserving(in->lhs->type, in->cast_to))
+		in = in->lhs;
 	const Node *k = value_tail(other);
 	if (k->kind == N_INT)
-		return !int_fits(cast->lhs->type, k->value, k->negative);
+		return !int_fits(in->type, k->value, k->negative);
 	if (k->kind == N_NAME && k->ref == REF_KCONST && k->ref_kconst)
-		return !int_fits(cast->lhs->type, k->ref_kconst->value, k->ref_kconst->negative);
+		return !int_fits(in->type, k->ref_kconst->value, k->ref_kconst->negative);
 	return false;
 }
 
