@@ -279,6 +279,8 @@ bool is_int_type(const Type *t);
 CExpr narrow_constant(const Node *n, CExpr v, const Type *to, const char *spelling);
 CExpr exact_constant(const Node *n, CExpr v);
 bool is_packet_field(const Node *n);
+void hide_from_optimiser(Emitter *E, Node *n, const char *base);
+bool is_hoisted(const Emitter *E, const Node *n);
 bool barriered_context_read(const Emitter *E, const Node *n);
 const char *paren(CExpr e, int min_prec);
 const char *c_type(Emitter *E, const Type *t);

@@ -1004,7 +1004,6 @@ static bool cast_is_implicit(const Node *n, const Type *to)
 	return is_int_type(a->type) && a->type->size < to->size;
 }
 
-static bool is_hoisted(const Emitter *E, const Node *n);
 
 /* Does converting a value of type from to type to keep every value? */
 static bool value_preserving(const Type *from, const Type *to)
@@ -1080,7 +1079,7 @@ static CExpr lower_cast(Emitter *E, Node *n, bool implicit)
 	return cx(arena_printf("(%s)%s", n->cast_to->c_name, cast_operand(v)), PREC_UNARY);
 }
 
-static bool is_hoisted(const Emitter *E, const Node *n)
+bool is_hoisted(const Emitter *E, const Node *n)
 {
 	for (int i = 0; i < E->hoisted.len; i++)
 		if (E->hoisted.items[i] == n)
@@ -1575,15 +1574,23 @@ static bool folds_packet_check(Emitter *E, BinOp op, const Node *sum)
 	return k->kind == N_INT && k->value == 1 && !k->negative;
 }
 
+/* n's value into a local named after base that goes through libbpf's
+ * barrier_var(), hidden from the optimiser; n prints as the local from
+ * then on. */
+void hide_from_optimiser(Emitter *E, Node *n, const char *base)
+{
+	CExpr v = exact_value(E, n);
+	const char *name = new_local(E, base);
+	const char *decl = prints_as_packet(E, n) ? arena_printf("void *%s", name) : c_decl(E, n->type, name);
+	add_var(E, line_of(n), decl, name, v.s, false, false);
+	add_line(E, line_of(n), arena_printf("barrier_var(%s);", name));
+	vec_push(&E->hoisted, n);
+	vec_push(&E->hoisted_as, (void *)name);
+}
+
 static void hide_from_folding(Emitter *E, Node *sum)
 {
-	CExpr v = lower_value(E, sum);
-	const char *name = new_local(E, "end");
-	const char *decl = prints_as_packet(E, sum) ? arena_printf("void *%s", name) : c_decl(E, sum->type, name);
-	add_var(E, line_of(sum), decl, name, v.s, false, false);
-	add_line(E, line_of(sum), arena_printf("barrier_var(%s);", name));
-	vec_push(&E->hoisted, sum);
-	vec_push(&E->hoisted_as, (void *)name);
+	hide_from_optimiser(E, sum, "end");
 }
 
 static CExpr lower_binop(Emitter *E, Node *n)
