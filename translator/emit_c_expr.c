@@ -1040,6 +1040,9 @@ static int member_bits(const Node *f)
 
 static CExpr lower_cast(Emitter *E, Node *n, bool implicit)
 {
+	for (int i = 0; i < E->hoisted.len; i++) /* keep_operand_order's local */
+		if (E->hoisted.items[i] == n)
+			return cx(E->hoisted_as.items[i], PREC_POSTFIX);
 	Node *a = n->lhs;
 	/* (u16 (. skb :protocol)): the member holds 16 bits. Only a cast
 	 * that does not widen: (u64 (. ctx :ifindex)) makes the arithmetic
@@ -1873,6 +1876,8 @@ static void keep_operand_order(Emitter *E, Node **ops, int n)
 			continue;
 		Node *op = ops[i];
 		CExpr v = lower_value(E, op);
+		if (is_hoisted(E, op))
+			continue; /* lowered into a local of its own (context_read) */
 		if (value_in_local(E, op)) {
 			/* already an immutable local (a let's variable, or the
 			 * variable an if or match assigned) */
