@@ -113,6 +113,8 @@ typedef struct VarInfo {
 	Type *copy_type;   /* the one copy type seen so far */
 	bool other_use;    /* read somewhere else, or as two copy types */
 	bool let_bound;    /* declared by lower_binding, so its type is ours */
+	bool loop_counter; /* a for-range variable: never passed by address
+	                    * (by_value_arg), so it stays in a register */
 } VarInfo;
 
 /* A set of strings (the file-scope C names) and a map from pointers to
@@ -279,6 +281,7 @@ bool is_int_type(const Type *t);
 CExpr narrow_constant(const Node *n, CExpr v, const Type *to, const char *spelling);
 CExpr exact_constant(const Node *n, CExpr v);
 bool is_packet_field(const Node *n);
+bool is_constant_expr(const Node *n);
 void hide_from_optimiser(Emitter *E, Node *n, const char *base);
 bool is_hoisted(const Emitter *E, const Node *n);
 bool barriered_context_read(const Emitter *E, const Node *n);

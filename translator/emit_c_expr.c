@@ -276,7 +276,10 @@ static Node *strip_cast_to(Node *n, const Type *to);
 static bool by_value_direct(Emitter *E, const Node *call, int i)
 {
 	Node *arg = strip_cast_to(call->args.items[i], helper_by_value_type(call, i));
-	return is_var_ref(arg) && arg->type &&
+	/* a loop counter whose address a helper takes lives on the stack,
+	 * where the verifier loses a 32-bit counter's value (a spill of
+	 * fewer than 8 bytes) and never sees the loop end: a copy goes */
+	return is_var_ref(arg) && arg->type && !var_info(E, arg->ref_var)->loop_counter &&
 	       type_equal(var_decl_type(E, arg->ref_var), helper_by_value_type(call, i));
 }
 
@@ -288,6 +291,8 @@ static bool any_needs_stmts(Emitter *E, const Vec *v)
 			return true;
 	return false;
 }
+
+static Node *masked_quotient(const Node *n);
 
 /* Does n, as a value, need statements before it (declarations, a copy for
  * a by-value argument, an if/switch assigning a variable)? When false, n
@@ -311,6 +316,9 @@ bool needs_stmts(Emitter *E, const Node *n)
 	case N_FIELD:
 		/* a context read behind barrier_var() (context_read) */
 		return barriered_context_read(E, n) || needs_stmts(E, n->lhs);
+	case N_BINOP:
+		/* a quotient behind barrier_var() (masked_quotient) */
+		return masked_quotient(n) || needs_stmts(E, n->lhs) || needs_stmts(E, n->rhs);
 	case N_IF:
 		return !n->type || n->type->kind == TY_UNIT || needs_stmts(E, n->cond) ||
 		       needs_stmts(E, n->then) || needs_stmts(E, n->els);
@@ -1094,7 +1102,7 @@ bool is_hoisted(const Emitter *E, const Node *n)
  * assignment, a store, a return, an argument of one of our functions). */
 /* Is n's value known where it is compiled: literals, kernel constants and
  * operators on them? */
-static bool is_constant_expr(const Node *n)
+bool is_constant_expr(const Node *n)
 {
 	n = value_tail(n); /* (do K) prints as K; a let's body is its value */
 	switch (n->kind) {
@@ -1538,7 +1546,6 @@ static bool helper_result_sign_differs(const Node *n, const Type *t)
 	return false;
 }
 
-static bool is_constant_expr(const Node *n);
 
 static bool comparison_keeps_cast(BinOp op, const Node *cast, const Node *other)
 {
@@ -1596,9 +1603,52 @@ static void hide_from_folding(Emitter *E, Node *sum)
 	hide_from_optimiser(E, sum, "end");
 }
 
+/* Does n divide (/ or %) anywhere? */
+static bool divides(const Node *n)
+{
+	if (!n)
+		return false;
+	if (n->kind == N_BINOP && (n->op == OP_DIV || n->op == OP_REM))
+		return true;
+	if (n->kind == N_CALL || n->kind == N_DO)
+		for (int i = 0; i < n->args.len; i++)
+			if (divides(n->args.items[i]))
+				return true;
+	if (n->kind == N_LET)
+		for (int i = 0; i < n->bindings.len; i++)
+			if (divides(((Binding *)n->bindings.items[i])->init))
+				return true;
+	if (n->kind == N_MATCH)
+		for (int i = 0; i < n->clauses.len; i++)
+			if (divides(((MatchClause *)n->clauses.items[i])->body))
+				return true;
+	return divides(n->lhs) || divides(n->rhs) || divides(n->cond) || divides(n->then) || divides(n->els) ||
+	       divides(n->body);
+}
+
+/* The x of (band x K) where x divides, else NULL. A mask is how a program
+ * bounds a value for the verifier (a return value of a kind that keeps it
+ * in a range, a loop's end, an index), and clang 14 drops one it can
+ * prove redundant: it knows (x | 3) / 1427764809 is at most 3 and 7 / g
+ * / 5 at most 1, where the verifier knows nothing of a quotient's range
+ * and then refuses the exit or never sees the loop end ("BPF program is
+ * too large"). x goes through barrier_var() (hide_from_optimiser), so the
+ * mask stays; needs_stmts() says so, so that what comes before it keeps
+ * its order. */
+static Node *masked_quotient(const Node *n)
+{
+	if (n->kind != N_BINOP || n->op != OP_AND || !n->type || !is_int_type(n->type))
+		return NULL;
+	Node *x = value_tail(n->rhs)->kind == N_INT ? n->lhs : value_tail(n->lhs)->kind == N_INT ? n->rhs : NULL;
+	return x && x->type && is_int_type(x->type) && divides(x) ? x : NULL;
+}
+
 static CExpr lower_binop(Emitter *E, Node *n)
 {
 	BinOp op = n->op;
+	Node *quotient = masked_quotient(n);
+	if (quotient && !is_hoisted(E, quotient))
+		hide_from_optimiser(E, quotient, "q");
 	Type *t = n->lhs->type;
 	bool known;
 	if (constant_comparison(n, &known)) {

@@ -22,45 +22,6 @@ static bool returns_our_u32(const Node *n)
 	return n->kind == N_CALL && n->callee_kind == CALLEE_FN;
 }
 
-/* Does n divide (/ or %) anywhere? */
-static bool divides(const Node *n)
-{
-	if (!n)
-		return false;
-	if (n->kind == N_BINOP && (n->op == OP_DIV || n->op == OP_REM))
-		return true;
-	if (n->kind == N_CALL || n->kind == N_DO)
-		for (int i = 0; i < n->args.len; i++)
-			if (divides(n->args.items[i]))
-				return true;
-	if (n->kind == N_LET)
-		for (int i = 0; i < n->bindings.len; i++)
-			if (divides(((Binding *)n->bindings.items[i])->init))
-				return true;
-	if (n->kind == N_MATCH)
-		for (int i = 0; i < n->clauses.len; i++)
-			if (divides(((MatchClause *)n->clauses.items[i])->body))
-				return true;
-	return divides(n->lhs) || divides(n->rhs) || divides(n->cond) || divides(n->then) || divides(n->els) ||
-	       divides(n->body);
-}
-
-/* An entry's (band x 1), for a program kind whose return value the
- * verifier keeps in a range: where x divides, clang may know x is at most
- * 1 already (7 / y / 5) and drop the mask, while the verifier knows
- * nothing of a quotient's range and refuses the exit ("R0 has unknown
- * scalar value should have been in [0, 1]"). x goes through
- * barrier_var(), so the mask stays. */
-static void keep_return_mask(Emitter *E, Node *n)
-{
-	Node *t = (Node *)value_tail(n);
-	if (t->kind != N_BINOP || t->op != OP_AND || !t->type || !is_int_type(t->type))
-		return;
-	Node *x = value_tail(t->rhs)->kind == N_INT ? t->lhs : value_tail(t->lhs)->kind == N_INT ? t->rhs : NULL;
-	if (x && divides(x) && !is_hoisted(E, x) && is_int_type(x->type))
-		hide_from_optimiser(E, x, "ret");
-}
-
 static void deliver(Emitter *E, Node *n, Dest d)
 {
 	switch (d.kind) {
@@ -69,7 +30,6 @@ static void deliver(Emitter *E, Node *n, Dest d)
 	case DEST_RETURN: {
 		CExpr v;
 		if (E->fn->is_entry) {
-			keep_return_mask(E, n);
 			/* the entry returns int: the value of one of our defns
 			 * converts visibly (-Wsign-conversion), and a narrowing
 			 * to __u32 narrows to int instead */
@@ -376,6 +336,8 @@ static void lower_for(Emitter *E, Node *n)
 	Var *v = n->var;
 	Type *t = v ? v->type : n->lhs->type;
 	const char *i = v ? var_text(E, v) : "i";
+	if (v)
+		var_info(E, v)->loop_counter = true;
 	CExpr start = value_for(E, n->lhs, t);
 	CExpr end;
 	if (stable_bound(n->rhs, n->body)) {
@@ -389,7 +351,19 @@ static void lower_for(Emitter *E, Node *n)
 	CStmt *s = add_stmt(E, CS_FOR, line_of(n),
 			    arena_printf("%s = %s; %s < %s; %s++", c_decl(E, t, i), start.s, i,
 					 paren(end, PREC_REL + 1), i));
-	s->then = branch(E, n->body, (Dest){ DEST_DISCARD, NULL, NULL });
+	/* A bound known only at run time: the counter goes through
+	 * barrier_var() at the end of each round, so that clang sees no
+	 * induction variable in it. Otherwise clang 14 rewrites i < end as
+	 * i != end (the verifier, knowing end only as a range, never sees
+	 * the loop end: "BPF program is too large"), or sums over the
+	 * counter in closed form with 128-bit arithmetic BPF has not
+	 * ("A call to built-in function '__multi3' is not supported"). */
+	CBlock *saved;
+	s->then = enter_block(E, &saved);
+	lower_stmt(E, n->body, (Dest){ DEST_DISCARD, NULL, NULL });
+	if (!is_constant_expr(n->rhs))
+		add_line(E, line_of(n), arena_printf("barrier_var(%s);", i));
+	leave_block(E, saved);
 }
 
 /* May evaluating n set the global g, itself or through the functions it

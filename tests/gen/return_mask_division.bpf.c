@@ -27,13 +27,13 @@ SEC("cgroup/connect4")
 int entry(struct bpf_sock_addr *ctx)
 {
 #line 9 "return_mask_division.va"
-	__u32 ret = udiv32(7, g) / 5;
+	__u32 q = udiv32(7, g) / 5;
 
 	(void)ctx;
 #line 9 "return_mask_division.va"
-	barrier_var(ret);
+	barrier_var(q);
 #line 9 "return_mask_division.va"
-	return ret & 1;
+	return q & 1;
 }
 
 char LICENSE[] SEC("license") = "GPL";
