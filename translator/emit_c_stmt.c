@@ -351,19 +351,7 @@ static void lower_for(Emitter *E, Node *n)
 	CStmt *s = add_stmt(E, CS_FOR, line_of(n),
 			    arena_printf("%s = %s; %s < %s; %s++", c_decl(E, t, i), start.s, i,
 					 paren(end, PREC_REL + 1), i));
-	/* A bound known only at run time: the counter goes through
-	 * barrier_var() at the end of each round, so that clang sees no
-	 * induction variable in it. Otherwise clang 14 rewrites i < end as
-	 * i != end (the verifier, knowing end only as a range, never sees
-	 * the loop end: "BPF program is too large"), or sums over the
-	 * counter in closed form with 128-bit arithmetic BPF has not
-	 * ("A call to built-in function '__multi3' is not supported"). */
-	CBlock *saved;
-	s->then = enter_block(E, &saved);
-	lower_stmt(E, n->body, (Dest){ DEST_DISCARD, NULL, NULL });
-	if (!is_constant_expr(n->rhs))
-		add_line(E, line_of(n), arena_printf("barrier_var(%s);", i));
-	leave_block(E, saved);
+	s->then = branch(E, n->body, (Dest){ DEST_DISCARD, NULL, NULL });
 }
 
 /* May evaluating n set the global g, itself or through the functions it

@@ -91,16 +91,10 @@ static __u64 sum_to(__u32 n)
 	total = 0;
 	end = n + 1;
 #line 41 "control.va"
-	for (__u32 i = 0; i < end; i++) {
+	for (__u32 i = 0; i < end; i++)
 		total += i;
-#line 41 "control.va"
-		barrier_var(i);
-	}
-	for (__u32 j = 0; j < limit; j++) {
+	for (__u32 j = 0; j < limit; j++)
 		bump(&hits, j);
-#line 43 "control.va"
-		barrier_var(j);
-	}
 	return total;
 }
 
