@@ -2139,7 +2139,10 @@ static CExpr lower_builtin(Emitter *E, Node *n)
 		    !((v->op == OP_DIV || v->op == OP_REM) && w->is_signed) &&
 		    v->lhs->kind == N_CALL && v->lhs->callee_kind == CALLEE_BUILTIN &&
 		    v->lhs->builtin == BI_LOAD && type_equal(v->lhs->builtin_type, w) &&
-		    !has_effects(a[0])) {
+		    !has_effects(a[0]) && !has_effects(v->rhs)) {
+			/* not when x has effects: C may evaluate it before it
+			 * reads the lvalue, which x may write (a map update of
+			 * the value p points to) */
 			Node **la = (Node **)v->lhs->args.items;
 			CExpr lv2 = memory_at(E, la[0], literal_value(la[1]), w);
 			if (strcmp(lv.s, lv2.s) == 0) {
