@@ -1765,8 +1765,10 @@ static CExpr lower_binop(Emitter *E, Node *n)
 		return r;
 	}
 	/* also against a constant: bpf_map_delete_elem() > 5 compares a
-	 * long, where the source compares a :u64 (-ENOENT is above 5) */
-	if (binop_is_comparison(op)) {
+	 * long, where the source compares a :u64 (-ENOENT is above 5); and
+	 * where the result depends on the sign: a long's >> 1 shifts its
+	 * sign in, its / 3 divides signed */
+	if (binop_is_comparison(op) || op == OP_SHR || op == OP_DIV || op == OP_REM) {
 		if (helper_result_sign_differs(value_tail(n->lhs), t) && !is_hoisted(E, n->lhs))
 			a = cx(arena_printf("(%s)%s", t->c_name, paren(a, PREC_UNARY)), PREC_UNARY);
 		if (helper_result_sign_differs(value_tail(n->rhs), t) && !is_hoisted(E, n->rhs))
