@@ -3,6 +3,7 @@
  * integer rules of LANGUAGE.md section 9 (emit_c.c's file comment), and the
  * facts about nodes (effects, statements needed, use counts) the lowering
  * of statements asks for. */
+#include <ctype.h>
 #include "emit_c.h"
 
 /* ---- small utilities ------------------------------------------------------ */
@@ -1267,6 +1268,10 @@ static bool arm_misfits(const Node *n, const Type *to)
 		return arm_misfits(n->body, to);
 	case N_DO:
 		return n->args.len && arm_misfits(n->args.items[n->args.len - 1], to);
+	case N_CALL:
+		/* bpf/le is no call in C: (bpf/le64 (if c x K)) is c ? x : K */
+		return n->callee_kind == CALLEE_BUILTIN && n->builtin == BI_LE && n->args.len == 1 &&
+		       arm_misfits(n->args.items[0], to);
 	default:
 		return false;
 	}
@@ -1424,6 +1429,11 @@ static bool constant_comparison(const Node *n, bool *value)
 	if (n->kind != N_BINOP || !binop_is_comparison(n->op) || has_effects(n->lhs) || has_effects(n->rhs))
 		return false;
 	const Node *a = value_tail(n->lhs), *b = value_tail(n->rhs);
+	/* (== (i8 p) p) of an :i8 p is p == p in C */
+	while (a->kind == N_CAST && a->lhs->type && type_equal(a->lhs->type, a->type))
+		a = value_tail(a->lhs);
+	while (b->kind == N_CAST && b->lhs->type && type_equal(b->lhs->type, b->type))
+		b = value_tail(b->lhs);
 	if (same_name(a, b)) {
 		*value = n->op == OP_EQ || n->op == OP_LE || n->op == OP_GE;
 		return true;
@@ -1643,6 +1653,15 @@ static Node *masked_quotient(const Node *n)
 	return x && x->type && is_int_type(x->type) && divides(x) ? x : NULL;
 }
 
+/* n without the bpf/le calls around it, which C does not make: the
+ * identity on the hosts BPF runs on */
+static const Node *le_operand(const Node *n)
+{
+	while (n->kind == N_CALL && n->callee_kind == CALLEE_BUILTIN && n->builtin == BI_LE && n->args.len == 1)
+		n = value_tail(n->args.items[0]);
+	return n;
+}
+
 static CExpr lower_binop(Emitter *E, Node *n)
 {
 	BinOp op = n->op;
@@ -1718,8 +1737,8 @@ static CExpr lower_binop(Emitter *E, Node *n)
 			return cx(arena_printf("(%s)(%s << %s)", t->c_name, u.s, paren(bx, PREC_ADD)), PREC_UNARY);
 		}
 	} else if ((is_shift || ((op == OP_MUL || op == OP_ADD || op == OP_SUB) && is_constant_expr(n->rhs))) &&
-		   lhs_tail->kind == N_NAME && lhs_tail->ref == REF_KCONST && lhs_tail == n->lhs &&
-		   (t->size == 8 || !t->is_signed)) {
+		   le_operand(lhs_tail)->kind == N_NAME && le_operand(lhs_tail)->ref == REF_KCONST &&
+		   (lhs_tail == n->lhs || !needs_stmts(E, n->lhs)) && (t->size == 8 || !t->is_signed)) {
 		/* BPF_NOEXIST is an int in C: (bsr BPF_NOEXIST 33) of a :u64
 		 * shifts it as one (clang -Wshift-count-overflow), and
 		 * (bsl (* K 1) 28) of a :u32 computes K * 1 unsigned, not as
@@ -1727,6 +1746,12 @@ static CExpr lower_binop(Emitter *E, Node *n)
 		a = cx(arena_printf("(%s)%s", t->c_name, lower_value(E, n->lhs).s), PREC_UNARY);
 	} else {
 		a = literal_operand(E, n->lhs, false, hex);
+		/* 2 ^ x and 10 ^ x look like powers to clang -Wall
+		 * (-Wxor-used-as-pow); in hex they do not */
+		if (op == OP_XOR && a.s[0] == '2' && !isdigit((unsigned char)a.s[1]))
+			a.s = arena_printf("0x2%s", a.s + 1);
+		else if (op == OP_XOR && a.s[0] == '1' && a.s[1] == '0' && !isdigit((unsigned char)a.s[2]))
+			a.s = arena_printf("0xa%s", a.s + 2);
 	}
 	if (!is_shift && cast_is_implicit(n->rhs, t) && !comparison_keeps_cast(op, n->rhs, n->lhs) &&
 	    (prints_as_type(E, n->lhs, t) ||

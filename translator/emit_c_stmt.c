@@ -415,8 +415,10 @@ static void lower_set(Emitter *E, Node *n)
 	    !(n->lhs ? has_effects(v->rhs) : may_set_global(v->rhs, n->ref_global, 0)) &&
 	    !((v->op == OP_DIV || v->op == OP_REM) && t && t->is_signed) && !wraps_unsigned(v->op, t)) {
 		bool same = false;
+		/* not g |= g: clang -Wall's -Wself-assign */
 		if (!n->lhs && v->lhs->kind == N_NAME && v->lhs->ref == REF_GLOBAL)
-			same = v->lhs->ref_global == n->ref_global;
+			same = v->lhs->ref_global == n->ref_global &&
+			       !(v->rhs->kind == N_NAME && v->rhs->ref == REF_GLOBAL && v->rhs->ref_global == n->ref_global);
 		else if (n->lhs && v->lhs->kind == N_FIELD && !has_effects(n->lhs))
 			same = strcmp(field_value(E, v->lhs, true).s, target) == 0;
 		if (same) {
