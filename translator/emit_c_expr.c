@@ -1746,12 +1746,6 @@ static CExpr lower_binop(Emitter *E, Node *n)
 		a = cx(arena_printf("(%s)%s", t->c_name, lower_value(E, n->lhs).s), PREC_UNARY);
 	} else {
 		a = literal_operand(E, n->lhs, false, hex);
-		/* 2 ^ x and 10 ^ x look like powers to clang -Wall
-		 * (-Wxor-used-as-pow); in hex they do not */
-		if (op == OP_XOR && a.s[0] == '2' && !isdigit((unsigned char)a.s[1]))
-			a.s = arena_printf("0x2%s", a.s + 1);
-		else if (op == OP_XOR && a.s[0] == '1' && a.s[1] == '0' && !isdigit((unsigned char)a.s[2]))
-			a.s = arena_printf("0xa%s", a.s + 2);
 	}
 	if (!is_shift && cast_is_implicit(n->rhs, t) && !comparison_keeps_cast(op, n->rhs, n->lhs) &&
 	    (prints_as_type(E, n->lhs, t) ||
@@ -1789,6 +1783,12 @@ static CExpr lower_binop(Emitter *E, Node *n)
 		r.as_unsigned = u;
 		return r;
 	}
+	/* 2 ^ x and 10 ^ x look like powers to clang -Wall
+	 * (-Wxor-used-as-pow); in hex they do not */
+	if (op == OP_XOR && a.s[0] == '2' && !isdigit((unsigned char)a.s[1]))
+		a.s = arena_printf("0x2%s", a.s + 1);
+	else if (op == OP_XOR && a.s[0] == '1' && a.s[1] == '0' && !isdigit((unsigned char)a.s[2]))
+		a.s = arena_printf("0xa%s", a.s + 2);
 	/* also against a constant: bpf_map_delete_elem() > 5 compares a
 	 * long, where the source compares a :u64 (-ENOENT is above 5); and
 	 * where the result depends on the sign: a long's >> 1 shifts its

@@ -3,7 +3,7 @@
 /*
  * Shapes clang -Wall -Wextra refused in make fuzz-diff's generated
  * programs (seeds 307690125, 307692304, 307690875, 307690537):
- * (set! g (bor g g)) as g |= g (-Wself-assign); 2 ^ K (-Wxor-used-as-pow:
+ * (set! g (bor g g)) as g |= g (-Wself-assign); 2 ^ K and 2 ^ 1 (-Wxor-used-as-pow, also seed 318570660:
  * 2 is written 0x2); a constant arm under bpf/le64, which C does not
  * call (-Wconstant-conversion: the conversion is a cast); a kernel
  * constant shifted as a :u64 through a do (-Wshift-count-overflow: cast
@@ -24,27 +24,29 @@ __s16 g = 5;
 __u8 k = 3;
 __u64 s;
 __u8 x;
+__u8 z;
 
-#line 15 "warning_shapes.va"
+#line 16 "warning_shapes.va"
 static __u8 id8(__u8 v)
 {
-#line 15 "warning_shapes.va"
+#line 16 "warning_shapes.va"
 	return v;
 }
 
 SEC("xdp")
-#line 16 "warning_shapes.va"
+#line 17 "warning_shapes.va"
 int entry(struct xdp_md *ctx)
 {
 	__u32 key = 0;
 	__u32 value;
 
 	(void)ctx;
-#line 17 "warning_shapes.va"
+#line 18 "warning_shapes.va"
 	g = g | g;
 	x = id8((__u8)(0x2 ^ TC_ACT_REDIRECT));
+	z = id8(0x2 ^ 1);
 	value = (__u32)(k == 4 ? (__u64)k : 0x513395e254382bf8ULL);
-#line 19 "warning_shapes.va"
+#line 21 "warning_shapes.va"
 	bpf_map_update_elem(&m, &key, &value, 0);
 	s = (__u64)BPF_REDIRECT << 61;
 	return 0;
