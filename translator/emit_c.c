@@ -526,7 +526,7 @@ static const struct {
 
 /* Does n branch and join again in C: a conditional, a match, a loop, or
  * a call of one of our functions (clang may inline it into a branch)? */
-static bool has_join(const Node *n)
+bool has_join(const Node *n)
 {
 	if (!n)
 		return false;

@@ -2113,7 +2113,16 @@ const char *by_value_arg(Emitter *E, Node *call, int i, char kind)
 	const char *base = kind == 'k' ? "key" : kind == 'v' ? "value" : "data";
 	if (is_record_construction(arg))
 		return arena_printf("&%s", record_local(E, arg, base));
+	/* a context read copied for a helper goes to a stack slot of its
+	 * own, never to a join: no barrier_var() (context_read) */
+	const Node *read = arg;
+	while (read->kind == N_CAST)
+		read = read->lhs;
+	bool saved = E->context_joins;
+	if (barriered_context_read(E, read))
+		E->context_joins = false;
 	CExpr v = value_for(E, arg, t);
+	E->context_joins = saved;
 	const char *name = new_local(E, base);
 	add_var(E, line_of(arg), c_decl(E, t, name), name, v.s, true, false);
 	return arena_printf("&%s", name);

@@ -22,6 +22,34 @@ static bool returns_our_u32(const Node *n)
 	return n->kind == N_CALL && n->callee_kind == CALLEE_FN;
 }
 
+/* Is every value body can return a constant, but `read`? Then a return
+ * of read meets no other load where the returns join. */
+static bool other_tails_constant(const Node *body, const Node *read)
+{
+	if (!body)
+		return true;
+	switch (body->kind) {
+	case N_LET:
+		return other_tails_constant(body->body, read);
+	case N_DO:
+		return !body->args.len || other_tails_constant(body->args.items[body->args.len - 1], read);
+	case N_IF:
+		return other_tails_constant(body->then, read) && other_tails_constant(body->els, read);
+	case N_MATCH:
+		for (int i = 0; i < body->clauses.len; i++)
+			if (!other_tails_constant(((MatchClause *)body->clauses.items[i])->body, read))
+				return false;
+		return true;
+	case N_INT:
+	case N_BOOL:
+		return true;
+	case N_NAME:
+		return body->ref == REF_KCONST;
+	default:
+		return body == read;
+	}
+}
+
 static void deliver(Emitter *E, Node *n, Dest d)
 {
 	switch (d.kind) {
@@ -29,6 +57,11 @@ static void deliver(Emitter *E, Node *n, Dest d)
 		break;
 	case DEST_RETURN: {
 		CExpr v;
+		/* a context read returned where every other return is a
+		 * constant: no barrier_var() (emit_c_expr.c context_read) */
+		bool saved_joins = E->context_joins;
+		if (barriered_context_read(E, n) && E->fn->is_entry && other_tails_constant(E->fn->body, n))
+			E->context_joins = false;
 		if (E->fn->is_entry) {
 			/* the entry returns int: the value of one of our defns
 			 * converts visibly (-Wsign-conversion), and a narrowing
@@ -47,6 +80,7 @@ static void deliver(Emitter *E, Node *n, Dest d)
 				v = narrow_constant(n, v, ty_i32, "int");
 		} else
 			v = value_for(E, n, E->fn->ret);
+		E->context_joins = saved_joins;
 		add_line(E, line_of(n), arena_printf("return %s;", v.s));
 		return;
 	}
@@ -524,6 +558,24 @@ static bool one_line(const Node *n)
 
 static void lower_stmt_form(Emitter *E, Node *n, Dest d);
 
+/* The condition of an if statement in the function's own block. A
+ * context read in a comparison there goes only to the comparison and
+ * the branch, never to a join where clang could merge it with another
+ * load: no barrier_var() (emit_c_expr.c context_read), as hand-written C
+ * reads `if (skb->protocol != bpf_htons(0x0800))`. Not inside a branch
+ * (clang may turn a nested if into a select, whose value does join), nor
+ * when the condition itself branches. */
+static CExpr branch_condition(Emitter *E, Node *cond)
+{
+	if (E->scopes.len != 1 || cond->kind != N_BINOP || !binop_is_comparison(cond->op) || has_join(cond))
+		return lower_value(E, cond);
+	bool saved = E->context_joins;
+	E->context_joins = false;
+	CExpr c = lower_value(E, cond);
+	E->context_joins = saved;
+	return c;
+}
+
 /* Lowers n into statements that remember where n ends in the source: a
  * comment inside n goes above them (print_function). */
 void lower_stmt(Emitter *E, Node *n, Dest d)
@@ -567,7 +619,7 @@ static void lower_stmt_form(Emitter *E, Node *n, Dest d)
 			discard(E, n->cond);
 			return;
 		}
-		lower_if(E, n, lower_value(E, n->cond), n->then, n->els, d);
+		lower_if(E, n, branch_condition(E, n->cond), n->then, n->els, d);
 		return;
 	case N_AND:
 	case N_OR:

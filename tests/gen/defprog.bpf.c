@@ -69,15 +69,9 @@ SEC("socket")
 #line 20 "defprog.va"
 int counter(struct __sk_buff *skb)
 {
-	__u32 len;
-
 #line 21 "defprog.va"
 	hit(0);
-	len = skb->len;
-#line 22 "defprog.va"
-	barrier_var(len);
-#line 22 "defprog.va"
-	return len;
+	return skb->len;
 }
 
 char LICENSE[] SEC("license") = "GPL";

@@ -10,19 +10,16 @@ int dissect(struct __sk_buff *skb)
 {
 #line 4 "flow.va"
 	struct bpf_flow_keys *keys = skb->flow_keys;
-	__u16 nhoff = keys->nhoff;
-	__u16 nhoff_2;
+	__u16 nhoff;
 
 #line 5 "flow.va"
-	barrier_var(nhoff);
-#line 5 "flow.va"
-	if (nhoff > 1500)
+	if (keys->nhoff > 1500)
 		return 2; /* BPF_DROP */
-	nhoff_2 = keys->nhoff;
+	nhoff = keys->nhoff;
 #line 7 "flow.va"
-	barrier_var(nhoff_2);
+	barrier_var(nhoff);
 #line 7 "flow.va"
-	keys->thoff = nhoff_2 + 20;
+	keys->thoff = nhoff + 20;
 	return 0; /* BPF_OK */
 }
 
