@@ -286,6 +286,7 @@ bool is_constant_expr(const Node *n);
 void hide_from_optimiser(Emitter *E, Node *n, const char *base);
 bool is_hoisted(const Emitter *E, const Node *n);
 bool barriered_context_read(const Emitter *E, const Node *n);
+bool barriered_context_load(Emitter *E, const Node *n);
 const char *paren(CExpr e, int min_prec);
 const char *c_type(Emitter *E, const Type *t);
 const char *c_decl(Emitter *E, const Type *t, const char *name);

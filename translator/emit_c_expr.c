@@ -324,7 +324,7 @@ bool needs_stmts(Emitter *E, const Node *n)
 		return !n->type || n->type->kind == TY_UNIT || needs_stmts(E, n->cond) ||
 		       needs_stmts(E, n->then) || needs_stmts(E, n->els);
 	case N_CALL:
-		if (any_needs_stmts(E, &n->args))
+		if (any_needs_stmts(E, &n->args) || barriered_context_load(E, n))
 			return true;
 		if (n->callee_kind == CALLEE_BUILTIN &&
 		    (n->builtin == BI_STORE || n->builtin == BI_STACK_STORE))
@@ -706,6 +706,7 @@ const char *var_text(Emitter *E, const Var *v)
 }
 
 static CExpr context_read(Emitter *E, Node *n, const char *s, const char *member);
+static const char *context_member_at(Emitter *E, Node *p, int64_t off, const Type *w);
 
 /* The record-field member: "->rx_queue_index" or ".x". */
 CExpr field_value(Emitter *E, Node *n, bool as_pointer)
@@ -760,6 +761,18 @@ bool barriered_context_read(const Emitter *E, const Node *n)
 		return false;
 	const Type *bt = n->lhs ? n->lhs->type : NULL;
 	return bt && bt->kind == TY_PTR && bt->pointee && bt->pointee->record && bt->pointee->record->is_context;
+}
+
+/* A load through the entry's context taken as :u64 at a member's offset
+ * ((bpf/load_u64 ctx 8) of a raw tracepoint): the same as a member read. */
+bool barriered_context_load(Emitter *E, const Node *n)
+{
+	if (!E->context_joins || n->kind != N_CALL || n->callee_kind != CALLEE_BUILTIN || n->builtin != BI_LOAD ||
+	    n->args.len != 2 || !n->builtin_type)
+		return false;
+	Node *p = n->args.items[0], *off = n->args.items[1];
+	return off->kind == N_INT && !off->negative &&
+	       context_member_at(E, p, (int64_t)off->value, n->builtin_type) != NULL;
 }
 
 static CExpr context_read(Emitter *E, Node *n, const char *s, const char *member)
@@ -2166,6 +2179,11 @@ static CExpr lower_builtin(Emitter *E, Node *n)
 	const Type *w = n->builtin_type;
 	switch (n->builtin) {
 	case BI_LOAD:
+		if (barriered_context_load(E, n)) {
+			/* (bpf/load_u64 ctx 8), ctx->args[1]: as a member read */
+			const char *member = context_member_at(E, a[0], literal_value(a[1]), w);
+			return context_read(E, n, member, "arg");
+		}
 		return memory_at(E, a[0], literal_value(a[1]), w);
 	case BI_STORE: {
 		CExpr lv = memory_at(E, a[0], literal_value(a[1]), w);

@@ -533,7 +533,7 @@ static void lower_binding_form(Emitter *E, Binding *b)
 		lower_record_fill(E, init, name);
 		return;
 	}
-	if (barriered_context_read(E, init) && type_equal(type, init->type)) {
+	if ((barriered_context_read(E, init) || barriered_context_load(E, init)) && type_equal(type, init->type)) {
 		/* the variable itself goes through barrier_var()
 		 * (emit_c_expr.c context_read), not a copy of it */
 		E->context_joins = false;

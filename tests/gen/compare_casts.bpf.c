@@ -20,7 +20,8 @@ int entry(struct bpf_raw_tracepoint_args *ctx)
 #line 12 "compare_casts.va"
 	__u64 arg = ctx->args[0];
 
-#line 13 "compare_casts.va"
+#line 12 "compare_casts.va"
+	barrier_var(arg);
 	if (arg == (__u64)small)
 #line 13 "compare_casts.va"
 		seen = 1;

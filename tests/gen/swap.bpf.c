@@ -41,9 +41,13 @@ int entry(struct bpf_raw_tracepoint_args *ctx)
 {
 #line 12 "swap.va"
 	__u64 a = ctx->args[0];
-	__u64 b = ctx->args[1];
+	__u64 b;
 
-#line 14 "swap.va"
+#line 12 "swap.va"
+	barrier_var(a);
+	b = ctx->args[1];
+#line 13 "swap.va"
+	barrier_var(b);
 	return (int)(flip(a, b) + (flip(b, a) << 16) + (diff(a, b) << 32));
 }
 
