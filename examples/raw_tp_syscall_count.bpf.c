@@ -63,9 +63,15 @@ SEC("raw_tracepoint/sys_enter")
 #line 14 "raw_tp_syscall_count.va"
 int on_sys_enter(struct bpf_raw_tracepoint_args *ctx)
 {
+	__u64 arg;
+
 #line 15 "raw_tp_syscall_count.va"
 	count_pid((__u32)(bpf_get_current_pid_tgid() >> 32));
-	count_syscall((__u32)ctx->args[1]);
+	arg = ctx->args[1];
+#line 16 "raw_tp_syscall_count.va"
+	barrier_var(arg);
+#line 16 "raw_tp_syscall_count.va"
+	count_syscall((__u32)arg);
 	total += 1;
 	return 0;
 }

@@ -41,9 +41,11 @@ int keep_ip(struct __sk_buff *skb)
 
 #line 18 "socket_filter_ip.va"
 	count(ethertype);
-	if (ethertype == 0x0800 || ethertype == 0x86dd)
-		return skb->len;
-	return 0;
+	if (!(ethertype == 0x0800 || ethertype == 0x86dd))
+#line 21 "socket_filter_ip.va"
+		return 0;
+#line 20 "socket_filter_ip.va"
+	return skb->len;
 }
 
 char LICENSE[] SEC("license") = "GPL";

@@ -207,9 +207,21 @@ static int open_bpf(struct vbpf_obj *obj)
 	obj->bpf = bpf_object__open_file(obj->path, &open_opts);
 	end_capture();
 	int err = libbpf_get_error(obj->bpf);
-	if (err)
+	if (err) {
 		obj->bpf = NULL;
-	return err;
+		return err;
+	}
+	/* A global function in .text is a subprogram for the program that
+	 * calls it, which a C half linked with the object may supply (an
+	 * `(export f)` file, docs/mixing.md). libbpf takes such a function
+	 * for a program of no type when it is the object's only one (two
+	 * are subprograms), and then refuses to load the object: a
+	 * function of .text is never loaded as a program of its own. */
+	struct bpf_program *prog;
+	bpf_object__for_each_program(prog, obj->bpf)
+		if (strcmp(bpf_program__section_name(prog), ".text") == 0)
+			bpf_program__set_autoload(prog, false);
+	return 0;
 }
 
 struct vbpf_obj *vbpf_obj__open_file(const char *path, const struct vbpf_obj_opts *opts)

@@ -472,6 +472,8 @@ static void run_trigger(struct vbpf_obj *obj, char **argv, struct verdict *v)
 	int nlinks = 0;
 	struct bpf_program *prog;
 	bpf_object__for_each_program(prog, vbpf_obj__bpf_object(obj)) {
+		if (!bpf_program__autoload(prog))
+			continue; /* not loaded (object.c) */
 		struct bpf_link *link = nlinks < 64 ? bpf_program__attach(prog) : NULL;
 		if (!link) {
 			fail(v, "cannot attach `%s` (%s): %s", bpf_program__name(prog),
@@ -665,7 +667,7 @@ struct vbpf_test_stats vbpf_test__run_object(const char *object_path,
 	struct bpf_program *prog;
 	struct bpf_map *map;
 	bpf_object__for_each_program(prog, vbpf_obj__bpf_object(obj))
-		nprogs++;
+		nprogs += bpf_program__autoload(prog);
 	bpf_object__for_each_map(map, vbpf_obj__bpf_object(obj))
 		nmaps++;
 	fprintf(out, "PASS load (%d program%s, %d map%s)\n", nprogs, nprogs == 1 ? "" : "s",

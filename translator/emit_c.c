@@ -65,7 +65,7 @@
  * __u64, as before. Found by a fixed point: variables are added from
  * their inits and dropped at their first other use. */
 
-static bool is_packet_field(const Node *n)
+bool is_packet_field(const Node *n)
 {
 	if (n->kind != N_FIELD || !n->field || !n->lhs || !n->lhs->type || n->lhs->type->kind != TY_PTR)
 		return false;
@@ -524,9 +524,43 @@ static const struct {
 	{ PK_PERF_EVENT, "ctx", "&%s->regs", "regs" },
 };
 
+/* Does n branch and join again in C: a conditional, a match, a loop, or
+ * a call of one of our functions (clang may inline it into a branch)? */
+bool has_join(const Node *n)
+{
+	if (!n)
+		return false;
+	switch (n->kind) {
+	case N_IF:
+	case N_AND:
+	case N_OR:
+	case N_MATCH:
+	case N_FOR:
+		return true;
+	case N_CALL:
+		if (n->callee_kind == CALLEE_FN || n->callee_kind == CALLEE_MAP_INCR)
+			return true;
+		break;
+	case N_LET:
+		for (int i = 0; i < n->bindings.len; i++)
+			if (has_join(((Binding *)n->bindings.items[i])->init))
+				return true;
+		break;
+	default:
+		break;
+	}
+	if (n->kind == N_CALL || n->kind == N_DO)
+		for (int i = 0; i < n->args.len; i++)
+			if (has_join(n->args.items[i]))
+				return true;
+	return has_join(n->lhs) || has_join(n->rhs) || has_join(n->body);
+}
+
 static void lower_function(Emitter *E, FnDecl *fn, Printer *P, bool reachable)
 {
 	E->fn = fn;
+	/* a function other than the entry may be inlined into a branch */
+	E->context_joins = !fn->is_entry || has_join(fn->body);
 	int cap = 16;
 	while (cap < 2 * (fn->locals.len + fn->nparams + 4))
 		cap *= 2;
@@ -650,8 +684,13 @@ static void lower_function(Emitter *E, FnDecl *fn, Printer *P, bool reachable)
 			sb_printf(&sig, "%s%s", i ? ", " : "",
 				  vi->map_handle || is_packet_var(E, v) ? arena_printf("void *%s", vi->text)
 									: c_decl(E, t, vi->text));
+			/* an exported function is a global one: the verifier
+			 * checks each of its arguments at every call, but clang
+			 * passes nothing in the register of an argument it sees
+			 * unused in a call from this file ("R3 is not a
+			 * scalar"); barrier_var() is a use */
 			if (vi->uses == 0)
-				add_line(E, 0, arena_printf("(void)%s;", vi->text));
+				add_line(E, 0, arena_printf(fn->exported ? "barrier_var(%s);" : "(void)%s;", vi->text));
 		}
 		if (fn->nparams == 0)
 			sb_puts(&sig, "void");

@@ -113,6 +113,8 @@ typedef struct VarInfo {
 	Type *copy_type;   /* the one copy type seen so far */
 	bool other_use;    /* read somewhere else, or as two copy types */
 	bool let_bound;    /* declared by lower_binding, so its type is ours */
+	bool loop_counter; /* a for-range variable: never passed by address
+	                    * (by_value_arg), so it stays in a register */
 } VarInfo;
 
 /* A set of strings (the file-scope C names) and a map from pointers to
@@ -243,6 +245,9 @@ typedef struct Emitter {
 	PtrIndex decl_index;     /* FnDecl/MapDecl/GlobalDecl/Record* -> decl */
 	PtrIndex packet_nodes;   /* packet expressions printed as void * */
 	bool reads_packet;       /* some function reads ctx data/data_end/data_meta */
+	bool context_joins;      /* E->fn's context reads may meet another load
+	                          * where its branches join (context_read) */
+	const Node *lowering_let; /* the let whose bindings are being lowered */
 	PtrIndex packet_vars;    /* Var* -> PACKET or NOT_PACKET (find_packet_pointers) */
 } Emitter;
 
@@ -275,6 +280,14 @@ enum { DIV_SIGNED = 1, DIV_REM = 2, DIV_64 = 4 };
 const char *escape_c_string(const char *s);
 bool is_int_type(const Type *t);
 CExpr narrow_constant(const Node *n, CExpr v, const Type *to, const char *spelling);
+CExpr exact_constant(const Node *n, CExpr v);
+bool is_packet_field(const Node *n);
+bool has_join(const Node *n);
+bool is_constant_expr(const Node *n);
+void hide_from_optimiser(Emitter *E, Node *n, const char *base);
+bool is_hoisted(const Emitter *E, const Node *n);
+bool barriered_context_read(const Emitter *E, const Node *n);
+bool barriered_context_load(Emitter *E, const Node *n);
 const char *paren(CExpr e, int min_prec);
 const char *c_type(Emitter *E, const Type *t);
 const char *c_decl(Emitter *E, const Type *t, const char *name);

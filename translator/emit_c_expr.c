@@ -3,6 +3,7 @@
  * integer rules of LANGUAGE.md section 9 (emit_c.c's file comment), and the
  * facts about nodes (effects, statements needed, use counts) the lowering
  * of statements asks for. */
+#include <ctype.h>
 #include "emit_c.h"
 
 /* ---- small utilities ------------------------------------------------------ */
@@ -249,10 +250,13 @@ bool has_effects(const Node *n)
 			return any_effects(&n->args);
 		return true;
 	case N_SET: {
-		/* (set! g g) changes nothing, and lower_set writes nothing */
-		const Node *v = n->rhs;
-		return n->lhs || !n->ref_global || !v || v->kind != N_NAME || v->ref != REF_GLOBAL ||
-		       v->ref_global != n->ref_global;
+		/* (set! g g) changes nothing, and lower_set writes nothing;
+		 * nor does (set! g (do (set! h h) g)) */
+		const Node *v = n->rhs ? value_tail(n->rhs) : NULL;
+		if (n->lhs || !n->ref_global || !v || v->kind != N_NAME || v->ref != REF_GLOBAL ||
+		    v->ref_global != n->ref_global)
+			return true;
+		return n->rhs != v && has_effects(n->rhs);
 	}
 	case N_FOR:
 		return true;
@@ -273,7 +277,10 @@ static Node *strip_cast_to(Node *n, const Type *to);
 static bool by_value_direct(Emitter *E, const Node *call, int i)
 {
 	Node *arg = strip_cast_to(call->args.items[i], helper_by_value_type(call, i));
-	return is_var_ref(arg) && arg->type &&
+	/* a loop counter whose address a helper takes lives on the stack,
+	 * where the verifier loses a 32-bit counter's value (a spill of
+	 * fewer than 8 bytes) and never sees the loop end: a copy goes */
+	return is_var_ref(arg) && arg->type && !var_info(E, arg->ref_var)->loop_counter &&
 	       type_equal(var_decl_type(E, arg->ref_var), helper_by_value_type(call, i));
 }
 
@@ -285,6 +292,8 @@ static bool any_needs_stmts(Emitter *E, const Vec *v)
 			return true;
 	return false;
 }
+
+static Node *masked_quotient(const Node *n);
 
 /* Does n, as a value, need statements before it (declarations, a copy for
  * a by-value argument, an if/switch assigning a variable)? When false, n
@@ -305,11 +314,17 @@ bool needs_stmts(Emitter *E, const Node *n)
 		return true;
 	case N_DO:
 		return n->args.len != 1 || needs_stmts(E, n->args.items[0]);
+	case N_FIELD:
+		/* a context read behind barrier_var() (context_read) */
+		return barriered_context_read(E, n) || needs_stmts(E, n->lhs);
+	case N_BINOP:
+		/* a quotient behind barrier_var() (masked_quotient) */
+		return masked_quotient(n) || needs_stmts(E, n->lhs) || needs_stmts(E, n->rhs);
 	case N_IF:
 		return !n->type || n->type->kind == TY_UNIT || needs_stmts(E, n->cond) ||
 		       needs_stmts(E, n->then) || needs_stmts(E, n->els);
 	case N_CALL:
-		if (any_needs_stmts(E, &n->args))
+		if (any_needs_stmts(E, &n->args) || barriered_context_load(E, n))
 			return true;
 		if (n->callee_kind == CALLEE_BUILTIN &&
 		    (n->builtin == BI_STORE || n->builtin == BI_STACK_STORE))
@@ -690,6 +705,9 @@ const char *var_text(Emitter *E, const Var *v)
 	return var_info(E, v)->text;
 }
 
+static CExpr context_read(Emitter *E, Node *n, const char *s, const char *member);
+static const char *context_member_at(Emitter *E, Node *p, int64_t off, const Type *w);
+
 /* The record-field member: "->rx_queue_index" or ".x". */
 CExpr field_value(Emitter *E, Node *n, bool as_pointer)
 {
@@ -716,7 +734,58 @@ CExpr field_value(Emitter *E, Node *n, bool as_pointer)
 		s = arena_printf("%s[%" PRIu64 "]", s, n->rhs->value);
 	if (n->field && n->field->c_pointer && !as_pointer)
 		return cx(arena_printf("(%s)(long)%s", n->type->c_name, s), PREC_UNARY);
+	if (!as_pointer && barriered_context_read(E, n))
+		return context_read(E, n, s, n->field->name); /* cb3, not cb[3] */
 	return cx(s, PREC_POSTFIX);
+}
+
+/* A read of the context's member `member` (C text s) as a value. Where
+ * the function's branches join, clang 14 merges two loads of its sibling
+ * branches into one load through a pointer that the branch chooses
+ * (InstCombine folds a phi of loads; SimplifyCFG sinks the common
+ * arithmetic above them first), and the verifier refuses any context
+ * access but ctx + constant ("dereference of modified ctx ptr", "same
+ * insn cannot be used with different pointers"). Even a read in the
+ * straight code before the branch merges when its value is one branch's.
+ * The read goes through libbpf's barrier_var(), as kernel selftests do:
+ * what reaches the join is no longer a load. Not in an entry that never
+ * branches (nothing joins there; an entry is never inlined), nor for the
+ * packet's bounds (data, data_end: pointers to the verifier, compared,
+ * not merged). needs_stmts() says such a read is a statement, so that a
+ * conditional reading one is an if (the read stays in its branch) and
+ * operands before it keep their order (keep_operand_order). */
+bool barriered_context_read(const Emitter *E, const Node *n)
+{
+	if (!E->context_joins || n->kind != N_FIELD || !n->field || n->field->c_pointer || is_packet_field(n) ||
+	    is_kernel_member(n))
+		return false;
+	const Type *bt = n->lhs ? n->lhs->type : NULL;
+	return bt && bt->kind == TY_PTR && bt->pointee && bt->pointee->record && bt->pointee->record->is_context;
+}
+
+/* A load through the entry's context taken as :u64 at a member's offset
+ * ((bpf/load_u64 ctx 8) of a raw tracepoint): the same as a member read. */
+bool barriered_context_load(Emitter *E, const Node *n)
+{
+	if (!E->context_joins || n->kind != N_CALL || n->callee_kind != CALLEE_BUILTIN || n->builtin != BI_LOAD ||
+	    n->args.len != 2 || !n->builtin_type)
+		return false;
+	Node *p = n->args.items[0], *off = n->args.items[1];
+	return off->kind == N_INT && !off->negative &&
+	       context_member_at(E, p, (int64_t)off->value, n->builtin_type) != NULL;
+}
+
+static CExpr context_read(Emitter *E, Node *n, const char *s, const char *member)
+{
+	for (int i = 0; i < E->hoisted.len; i++)
+		if (E->hoisted.items[i] == n)
+			return cx(E->hoisted_as.items[i], PREC_POSTFIX);
+	const char *name = new_local(E, member);
+	add_var(E, line_of(n), c_decl(E, n->type, name), name, s, false, false);
+	add_line(E, line_of(n), arena_printf("barrier_var(%s);", name));
+	vec_push(&E->hoisted, n);
+	vec_push(&E->hoisted_as, (void *)name);
+	return cx(name, PREC_POSTFIX);
 }
 
 /* The C pointer for an address operand of load/store: a pointer variable
@@ -957,7 +1026,6 @@ static bool cast_is_implicit(const Node *n, const Type *to)
 	return is_int_type(a->type) && a->type->size < to->size;
 }
 
-static bool is_hoisted(const Emitter *E, const Node *n);
 
 /* Does converting a value of type from to type to keep every value? */
 static bool value_preserving(const Type *from, const Type *to)
@@ -994,6 +1062,9 @@ static int member_bits(const Node *f)
 
 static CExpr lower_cast(Emitter *E, Node *n, bool implicit)
 {
+	for (int i = 0; i < E->hoisted.len; i++) /* keep_operand_order's local */
+		if (E->hoisted.items[i] == n)
+			return cx(E->hoisted_as.items[i], PREC_POSTFIX);
 	Node *a = n->lhs;
 	/* (u16 (. skb :protocol)): the member holds 16 bits. Only a cast
 	 * that does not widen: (u64 (. ctx :ifindex)) makes the arithmetic
@@ -1035,7 +1106,7 @@ static CExpr lower_cast(Emitter *E, Node *n, bool implicit)
 	return cx(arena_printf("(%s)%s", n->cast_to->c_name, cast_operand(v)), PREC_UNARY);
 }
 
-static bool is_hoisted(const Emitter *E, const Node *n)
+bool is_hoisted(const Emitter *E, const Node *n)
 {
 	for (int i = 0; i < E->hoisted.len; i++)
 		if (E->hoisted.items[i] == n)
@@ -1047,8 +1118,9 @@ static bool is_hoisted(const Emitter *E, const Node *n)
  * assignment, a store, a return, an argument of one of our functions). */
 /* Is n's value known where it is compiled: literals, kernel constants and
  * operators on them? */
-static bool is_constant_expr(const Node *n)
+bool is_constant_expr(const Node *n)
 {
+	n = value_tail(n); /* (do K) prints as K; a let's body is its value */
 	switch (n->kind) {
 	case N_INT:
 		return true;
@@ -1059,6 +1131,10 @@ static bool is_constant_expr(const Node *n)
 		return is_constant_expr(n->lhs);
 	case N_BINOP:
 		return is_constant_expr(n->lhs) && is_constant_expr(n->rhs);
+	case N_IF:
+		/* false ? x : 255 is a constant to clang */
+		return value_tail(n->cond)->kind == N_BOOL &&
+		       is_constant_expr(value_tail(n->cond)->value ? n->then : n->els);
 	case N_CALL:
 		/* bpf_cpu_to_be64(K) folds; le is no call at all here */
 		return n->callee_kind == CALLEE_BUILTIN && (n->builtin == BI_BE || n->builtin == BI_LE) &&
@@ -1122,6 +1198,13 @@ static bool constant_value(const Node *n, uint64_t *out)
 			return false;
 		*out = wrap_to(n->type, n->builtin == BI_BE ? byte_swap(a, n->builtin_type->size) : a);
 		return true;
+	case N_IF: {
+		const Node *c = value_tail(n->cond);
+		if (c->kind != N_BOOL || !constant_value(c->value ? n->then : n->els, &a))
+			return false;
+		*out = wrap_to(n->type, a);
+		return true;
+	}
 	case N_BINOP:
 		if (!constant_value(n->lhs, &a) || !constant_value(n->rhs, &b))
 			return false;
@@ -1141,6 +1224,16 @@ static bool constant_value(const Node *n, uint64_t *out)
 			if (b >= 64 || n->type->is_signed)
 				return false;
 			a >>= b;
+			break;
+		case OP_DIV: /* unsigned: BPF's x / 0 is 0, x % 0 is x */
+			if (n->type->is_signed)
+				return false;
+			a = b ? a / b : 0;
+			break;
+		case OP_REM:
+			if (n->type->is_signed)
+				return false;
+			a = b ? a % b : a;
 			break;
 		default:
 			return false;
@@ -1163,9 +1256,16 @@ static bool constant_misfits(const Node *n, const Type *to)
 		return false;
 	bool negative = n->type->is_signed && (int64_t)c < 0;
 	/* int and wider change sign without this warning (-Wsign-conversion
-	 * is not in -Wall -Wextra): `__u32 x = -1` stays as written */
-	const Type *other = to->size == 4 ? (to->is_signed ? ty_u32 : ty_i32) :
-			    to->size == 8 ? (to->is_signed ? ty_u64 : ty_i64) : to;
+	 * is not in -Wall -Wextra): `__u32 x = -1` and `__u32 x = -1LL` stay
+	 * as written, and so does `int x = 4294967295U`; but a truncation
+	 * that changes the value is one, `int x = 4294967295LL` (C computes
+	 * a narrow type in int) */
+	int from_size = n->type->size < 4 ? 4 : n->type->size;
+	const Type *other = to;
+	if (to->size >= 4 && negative && !to->is_signed)
+		other = to->size == 4 ? ty_i32 : ty_i64;
+	else if (to->size >= 4 && !negative && to->is_signed && from_size == to->size)
+		other = to->size == 4 ? ty_u32 : ty_u64;
 	return !int_fits(to, c, negative) && !int_fits(other, c, negative);
 }
 
@@ -1183,6 +1283,10 @@ static bool arm_misfits(const Node *n, const Type *to)
 		return arm_misfits(n->body, to);
 	case N_DO:
 		return n->args.len && arm_misfits(n->args.items[n->args.len - 1], to);
+	case N_CALL:
+		/* bpf/le is no call in C: (bpf/le64 (if c x K)) is c ? x : K */
+		return n->callee_kind == CALLEE_BUILTIN && n->builtin == BI_LE && n->args.len == 1 &&
+		       arm_misfits(n->args.items[0], to);
 	default:
 		return false;
 	}
@@ -1195,6 +1299,40 @@ CExpr narrow_constant(const Node *n, CExpr v, const Type *to, const char *spelli
 	return cx(arena_printf("(%s)%s", spelling ? spelling : to->c_name, cast_operand(v)), PREC_UNARY);
 }
 
+/* Does C compute constant n in a type wider than n's own? An enumerator
+ * beyond int (BPF_F_INDEX_MASK) is an unsigned long, and so is the :u32
+ * (- 4 BPF_F_INDEX_MASK) C computes with it. */
+static bool has_wide_kconst(const Node *n, int size)
+{
+	n = value_tail(n);
+	switch (n->kind) {
+	case N_NAME:
+		return n->ref == REF_KCONST && n->ref_kconst && n->ref_kconst->c_size > size;
+	case N_NEG:
+		return has_wide_kconst(n->lhs, size);
+	case N_BINOP:
+		return has_wide_kconst(n->lhs, size) ||
+		       (n->op != OP_SHL && n->op != OP_SHR && has_wide_kconst(n->rhs, size));
+	case N_IF:
+		return has_wide_kconst(n->then, size) || has_wide_kconst(n->els, size);
+	default:
+		return false;
+	}
+}
+
+/* v, the C of constant expression n, cut to n's type where C computes it
+ * wider ((__u32)(-1) << 0 of an :i8, 4 - BPF_F_INDEX_MASK of a :u32):
+ * clang -Wconstant-conversion refuses the implicit conversion of a
+ * constant that changes its value. */
+CExpr exact_constant(const Node *n, CExpr v)
+{
+	if (!n->type || !is_int_type(n->type) || !is_constant_expr(n))
+		return v;
+	if (has_wide_kconst(n, n->type->size))
+		v.wide = true;
+	return v.wide ? exact(v, n->type) : v;
+}
+
 CExpr value_for(Emitter *E, Node *n, const Type *to)
 {
 	if (is_hoisted(E, n))
@@ -1202,12 +1340,7 @@ CExpr value_for(Emitter *E, Node *n, const Type *to)
 	n = strip_cast_to(n, to);
 	if (cast_is_implicit(n, to))
 		return lower_cast(E, n, true);
-	CExpr v = lower_value(E, n);
-	/* a constant computed wider than its type, (__u32)(-1) << 0 of an
-	 * :i8, is narrowed explicitly: clang -Wconstant-conversion refuses
-	 * the implicit conversion of a constant that changes its value */
-	if (v.wide && is_constant_expr(n))
-		v = exact(v, n->type);
+	CExpr v = exact_constant(n, lower_value(E, n));
 	return narrow_constant(n, v, to, NULL);
 }
 
@@ -1311,6 +1444,11 @@ static bool constant_comparison(const Node *n, bool *value)
 	if (n->kind != N_BINOP || !binop_is_comparison(n->op) || has_effects(n->lhs) || has_effects(n->rhs))
 		return false;
 	const Node *a = value_tail(n->lhs), *b = value_tail(n->rhs);
+	/* (== (i8 p) p) of an :i8 p is p == p in C */
+	while (a->kind == N_CAST && a->lhs->type && type_equal(a->lhs->type, a->type))
+		a = value_tail(a->lhs);
+	while (b->kind == N_CAST && b->lhs->type && type_equal(b->lhs->type, b->type))
+		b = value_tail(b->lhs);
 	if (same_name(a, b)) {
 		*value = n->op == OP_EQ || n->op == OP_LE || n->op == OP_GE;
 		return true;
@@ -1433,7 +1571,6 @@ static bool helper_result_sign_differs(const Node *n, const Type *t)
 	return false;
 }
 
-static bool is_constant_expr(const Node *n);
 
 static bool comparison_keeps_cast(BinOp op, const Node *cast, const Node *other)
 {
@@ -1442,11 +1579,16 @@ static bool comparison_keeps_cast(BinOp op, const Node *cast, const Node *other)
 	const Type *from = cast->lhs->type, *to = cast->type;
 	if (is_int_type(from) && is_int_type(to) && from->is_signed && !to->is_signed && to->size >= 4)
 		return true;
+	/* (i64 (i64 g)) of an :i32 g: C compares g itself, as lower_cast
+	 * drops the value-preserving casts */
+	const Node *in = cast->lhs;
+	while (in->kind == N_CAST && in->lhs->type && value_preserving(in->lhs->type, in->cast_to))
+		in = in->lhs;
 	const Node *k = value_tail(other);
 	if (k->kind == N_INT)
-		return !int_fits(cast->lhs->type, k->value, k->negative);
+		return !int_fits(in->type, k->value, k->negative);
 	if (k->kind == N_NAME && k->ref == REF_KCONST && k->ref_kconst)
-		return !int_fits(cast->lhs->type, k->ref_kconst->value, k->ref_kconst->negative);
+		return !int_fits(in->type, k->ref_kconst->value, k->ref_kconst->negative);
 	return false;
 }
 
@@ -1467,20 +1609,80 @@ static bool folds_packet_check(Emitter *E, BinOp op, const Node *sum)
 	return k->kind == N_INT && k->value == 1 && !k->negative;
 }
 
+/* n's value into a local named after base that goes through libbpf's
+ * barrier_var(), hidden from the optimiser; n prints as the local from
+ * then on. */
+void hide_from_optimiser(Emitter *E, Node *n, const char *base)
+{
+	CExpr v = exact_value(E, n);
+	const char *name = new_local(E, base);
+	const char *decl = prints_as_packet(E, n) ? arena_printf("void *%s", name) : c_decl(E, n->type, name);
+	add_var(E, line_of(n), decl, name, v.s, false, false);
+	add_line(E, line_of(n), arena_printf("barrier_var(%s);", name));
+	vec_push(&E->hoisted, n);
+	vec_push(&E->hoisted_as, (void *)name);
+}
+
 static void hide_from_folding(Emitter *E, Node *sum)
 {
-	CExpr v = lower_value(E, sum);
-	const char *name = new_local(E, "end");
-	const char *decl = prints_as_packet(E, sum) ? arena_printf("void *%s", name) : c_decl(E, sum->type, name);
-	add_var(E, line_of(sum), decl, name, v.s, false, false);
-	add_line(E, line_of(sum), arena_printf("barrier_var(%s);", name));
-	vec_push(&E->hoisted, sum);
-	vec_push(&E->hoisted_as, (void *)name);
+	hide_from_optimiser(E, sum, "end");
+}
+
+/* Does n divide (/ or %) anywhere? */
+static bool divides(const Node *n)
+{
+	if (!n)
+		return false;
+	if (n->kind == N_BINOP && (n->op == OP_DIV || n->op == OP_REM))
+		return true;
+	if (n->kind == N_CALL || n->kind == N_DO)
+		for (int i = 0; i < n->args.len; i++)
+			if (divides(n->args.items[i]))
+				return true;
+	if (n->kind == N_LET)
+		for (int i = 0; i < n->bindings.len; i++)
+			if (divides(((Binding *)n->bindings.items[i])->init))
+				return true;
+	if (n->kind == N_MATCH)
+		for (int i = 0; i < n->clauses.len; i++)
+			if (divides(((MatchClause *)n->clauses.items[i])->body))
+				return true;
+	return divides(n->lhs) || divides(n->rhs) || divides(n->cond) || divides(n->then) || divides(n->els) ||
+	       divides(n->body);
+}
+
+/* The x of (band x K) where x divides, else NULL. A mask is how a program
+ * bounds a value for the verifier (a return value of a kind that keeps it
+ * in a range, a loop's end, an index), and clang 14 drops one it can
+ * prove redundant: it knows (x | 3) / 1427764809 is at most 3 and 7 / g
+ * / 5 at most 1, where the verifier knows nothing of a quotient's range
+ * and then refuses the exit or never sees the loop end ("BPF program is
+ * too large"). x goes through barrier_var() (hide_from_optimiser), so the
+ * mask stays; needs_stmts() says so, so that what comes before it keeps
+ * its order. */
+static Node *masked_quotient(const Node *n)
+{
+	if (n->kind != N_BINOP || n->op != OP_AND || !n->type || !is_int_type(n->type))
+		return NULL;
+	Node *x = value_tail(n->rhs)->kind == N_INT ? n->lhs : value_tail(n->lhs)->kind == N_INT ? n->rhs : NULL;
+	return x && x->type && is_int_type(x->type) && divides(x) ? x : NULL;
+}
+
+/* n without the bpf/le calls around it, which C does not make: the
+ * identity on the hosts BPF runs on */
+static const Node *le_operand(const Node *n)
+{
+	while (n->kind == N_CALL && n->callee_kind == CALLEE_BUILTIN && n->builtin == BI_LE && n->args.len == 1)
+		n = value_tail(n->args.items[0]);
+	return n;
 }
 
 static CExpr lower_binop(Emitter *E, Node *n)
 {
 	BinOp op = n->op;
+	Node *quotient = masked_quotient(n);
+	if (quotient && !is_hoisted(E, quotient))
+		hide_from_optimiser(E, quotient, "q");
 	Type *t = n->lhs->type;
 	bool known;
 	if (constant_comparison(n, &known)) {
@@ -1550,8 +1752,8 @@ static CExpr lower_binop(Emitter *E, Node *n)
 			return cx(arena_printf("(%s)(%s << %s)", t->c_name, u.s, paren(bx, PREC_ADD)), PREC_UNARY);
 		}
 	} else if ((is_shift || ((op == OP_MUL || op == OP_ADD || op == OP_SUB) && is_constant_expr(n->rhs))) &&
-		   lhs_tail->kind == N_NAME && lhs_tail->ref == REF_KCONST && lhs_tail == n->lhs &&
-		   (t->size == 8 || !t->is_signed)) {
+		   le_operand(lhs_tail)->kind == N_NAME && le_operand(lhs_tail)->ref == REF_KCONST &&
+		   (lhs_tail == n->lhs || !needs_stmts(E, n->lhs)) && (t->size == 8 || !t->is_signed)) {
 		/* BPF_NOEXIST is an int in C: (bsr BPF_NOEXIST 33) of a :u64
 		 * shifts it as one (clang -Wshift-count-overflow), and
 		 * (bsl (* K 1) 28) of a :u32 computes K * 1 unsigned, not as
@@ -1596,7 +1798,17 @@ static CExpr lower_binop(Emitter *E, Node *n)
 		r.as_unsigned = u;
 		return r;
 	}
-	if (binop_is_comparison(op) && !is_constant_expr(n->lhs) && !is_constant_expr(n->rhs)) {
+	/* 2 ^ x and 10 ^ x look like powers to clang -Wall
+	 * (-Wxor-used-as-pow); in hex they do not */
+	if (op == OP_XOR && a.s[0] == '2' && !isdigit((unsigned char)a.s[1]))
+		a.s = arena_printf("0x2%s", a.s + 1);
+	else if (op == OP_XOR && a.s[0] == '1' && a.s[1] == '0' && !isdigit((unsigned char)a.s[2]))
+		a.s = arena_printf("0xa%s", a.s + 2);
+	/* also against a constant: bpf_map_delete_elem() > 5 compares a
+	 * long, where the source compares a :u64 (-ENOENT is above 5); and
+	 * where the result depends on the sign: a long's >> 1 shifts its
+	 * sign in, its / 3 divides signed */
+	if (binop_is_comparison(op) || op == OP_SHR || op == OP_DIV || op == OP_REM) {
 		if (helper_result_sign_differs(value_tail(n->lhs), t) && !is_hoisted(E, n->lhs))
 			a = cx(arena_printf("(%s)%s", t->c_name, paren(a, PREC_UNARY)), PREC_UNARY);
 		if (helper_result_sign_differs(value_tail(n->rhs), t) && !is_hoisted(E, n->rhs))
@@ -1717,6 +1929,16 @@ static bool reads_state(const Node *n)
 	       reads_state(n->els) || reads_state(n->body);
 }
 
+/* Can evaluating n change what another operand reads? A helper called
+ * with no arguments (bpf_ktime_get_ns, bpf_get_prandom_u32) has effects -
+ * two calls keep their order - but writes nothing a program reads. */
+static bool writes_state(const Node *n)
+{
+	if (n->kind == N_CALL && n->callee_kind == CALLEE_HELPER && n->args.len == 0)
+		return false;
+	return has_effects(n);
+}
+
 /* Is n's value, once lowered, a local nothing can change any more? */
 static bool value_in_local(Emitter *E, const Node *n)
 {
@@ -1740,22 +1962,28 @@ static bool value_in_local(Emitter *E, const Node *n)
 static void keep_operand_order(Emitter *E, Node **ops, int n)
 {
 	bool *hoist = arena_alloc(sizeof(*hoist) * (size_t)(n + 1));
-	bool later_effects = false, later_reads = false;
+	bool later_effects = false, later_writes = false, later_reads = false;
 	for (int i = n - 1; i >= 0; i--) {
 		Node *op = ops[i];
-		bool effects = has_effects(op), reads = reads_state(op);
+		bool effects = has_effects(op), writes = writes_state(op), reads = reads_state(op);
 		hoist[i] = op->type && op->type->kind != TY_UNIT && op->type->kind != TY_MAP &&
-			   ((later_effects && (effects || reads)) || (later_reads && effects));
-		if (hoist[i] || needs_stmts(E, op)) {
-			later_effects |= effects;
-			later_reads |= reads;
-		}
+			   ((later_writes && (effects || reads)) || (later_effects && effects) ||
+			    (later_reads && writes));
+		/* C sequences neither a call nor a load against the other
+		 * operands of one expression, so this holds for later
+		 * operands that are plain expressions too (*p + f() where f
+		 * writes *p: tests/gen/store_add_effects) */
+		later_effects |= effects;
+		later_writes |= writes;
+		later_reads |= reads;
 	}
 	for (int i = 0; i < n; i++) {
 		if (!hoist[i])
 			continue;
 		Node *op = ops[i];
 		CExpr v = lower_value(E, op);
+		if (is_hoisted(E, op))
+			continue; /* lowered into a local of its own (context_read) */
 		if (value_in_local(E, op) || is_record_construction(op)) {
 			/* already an immutable local (a let's variable, the
 			 * variable an if or match assigned, a record built) */
@@ -1825,6 +2053,13 @@ CExpr lower_value(Emitter *E, Node *n)
 		case REF_GLOBAL:
 			return cx(n->ref_global->c_name, PREC_POSTFIX);
 		case REF_KCONST:
+			if (n->ref_kconst && n->ref_kconst->c_size == 8 && n->type && is_int_type(n->type) &&
+			    n->type->size == 8 && n->type->is_signed != n->ref_kconst->negative)
+				/* an enumerator beyond int is an unsigned long (a
+				 * long when negative): as the :i64 the source makes
+				 * it, a signed comparison, not C's unsigned one */
+				return cx(arena_printf("(%s)%s", n->type->c_name, kconst_name(E, n->ref_kconst)),
+					  PREC_UNARY);
 			if (n->ref_kconst)
 				return cx(kconst_name(E, n->ref_kconst), PREC_POSTFIX);
 			return cx(n->name, PREC_POSTFIX);
@@ -1921,7 +2156,16 @@ const char *by_value_arg(Emitter *E, Node *call, int i, char kind)
 		return arena_printf("&%s", hoisted_local(E, arg));
 	if (is_record_construction(arg))
 		return arena_printf("&%s", record_local(E, arg, base));
+	/* a context read copied for a helper goes to a stack slot of its
+	 * own, never to a join: no barrier_var() (context_read) */
+	const Node *read = arg;
+	while (read->kind == N_CAST)
+		read = read->lhs;
+	bool saved = E->context_joins;
+	if (barriered_context_read(E, read))
+		E->context_joins = false;
 	CExpr v = value_for(E, arg, t);
+	E->context_joins = saved;
 	const char *name = new_local(E, base);
 	add_var(E, line_of(arg), c_decl(E, t, name), name, v.s, true, false);
 	return arena_printf("&%s", name);
@@ -1965,6 +2209,11 @@ static CExpr lower_builtin(Emitter *E, Node *n)
 	const Type *w = n->builtin_type;
 	switch (n->builtin) {
 	case BI_LOAD:
+		if (barriered_context_load(E, n)) {
+			/* (bpf/load_u64 ctx 8), ctx->args[1]: as a member read */
+			const char *member = context_member_at(E, a[0], literal_value(a[1]), w);
+			return context_read(E, n, member, "arg");
+		}
 		return memory_at(E, a[0], literal_value(a[1]), w);
 	case BI_STORE: {
 		CExpr lv = memory_at(E, a[0], literal_value(a[1]), w);
@@ -1979,6 +2228,9 @@ static CExpr lower_builtin(Emitter *E, Node *n)
 		    v->lhs->kind == N_CALL && v->lhs->callee_kind == CALLEE_BUILTIN &&
 		    v->lhs->builtin == BI_LOAD && type_equal(v->lhs->builtin_type, w) &&
 		    !has_effects(a[0]) && !has_effects(v->rhs)) {
+			/* not when x has effects: C may evaluate it before it
+			 * reads the lvalue, which x may write (a map update of
+			 * the value p points to) */
 			Node **la = (Node **)v->lhs->args.items;
 			CExpr lv2 = memory_at(E, la[0], literal_value(la[1]), w);
 			if (strcmp(lv.s, lv2.s) == 0) {

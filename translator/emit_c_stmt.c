@@ -22,6 +22,34 @@ static bool returns_our_u32(const Node *n)
 	return n->kind == N_CALL && n->callee_kind == CALLEE_FN;
 }
 
+/* Is every value body can return a constant, but `read`? Then a return
+ * of read meets no other load where the returns join. */
+static bool other_tails_constant(const Node *body, const Node *read)
+{
+	if (!body)
+		return true;
+	switch (body->kind) {
+	case N_LET:
+		return other_tails_constant(body->body, read);
+	case N_DO:
+		return !body->args.len || other_tails_constant(body->args.items[body->args.len - 1], read);
+	case N_IF:
+		return other_tails_constant(body->then, read) && other_tails_constant(body->els, read);
+	case N_MATCH:
+		for (int i = 0; i < body->clauses.len; i++)
+			if (!other_tails_constant(((MatchClause *)body->clauses.items[i])->body, read))
+				return false;
+		return true;
+	case N_INT:
+	case N_BOOL:
+		return true;
+	case N_NAME:
+		return body->ref == REF_KCONST;
+	default:
+		return body == read;
+	}
+}
+
 static void deliver(Emitter *E, Node *n, Dest d)
 {
 	switch (d.kind) {
@@ -29,11 +57,16 @@ static void deliver(Emitter *E, Node *n, Dest d)
 		break;
 	case DEST_RETURN: {
 		CExpr v;
+		/* a context read returned where every other return is a
+		 * constant: no barrier_var() (emit_c_expr.c context_read) */
+		bool saved_joins = E->context_joins;
+		if (barriered_context_read(E, n) && E->fn->is_entry && other_tails_constant(E->fn->body, n))
+			E->context_joins = false;
 		if (E->fn->is_entry) {
 			/* the entry returns int: the value of one of our defns
 			 * converts visibly (-Wsign-conversion), and a narrowing
 			 * to __u32 narrows to int instead */
-			v = exact_value(E, n);
+			v = exact_constant(n, exact_value(E, n));
 			bool literal = value_tail(n)->kind == N_INT ||
 				       (value_tail(n)->kind == N_NAME && value_tail(n)->ref == REF_KCONST);
 			if (!literal && n->type && is_int_type(n->type) && !n->type->is_signed && n->type->size == 4) {
@@ -47,6 +80,7 @@ static void deliver(Emitter *E, Node *n, Dest d)
 				v = narrow_constant(n, v, ty_i32, "int");
 		} else
 			v = value_for(E, n, E->fn->ret);
+		E->context_joins = saved_joins;
 		add_line(E, line_of(n), arena_printf("return %s;", v.s));
 		return;
 	}
@@ -336,6 +370,8 @@ static void lower_for(Emitter *E, Node *n)
 	Var *v = n->var;
 	Type *t = v ? v->type : n->lhs->type;
 	const char *i = v ? var_text(E, v) : "i";
+	if (v)
+		var_info(E, v)->loop_counter = true;
 	CExpr start = value_for(E, n->lhs, t);
 	CExpr end;
 	if (stable_bound(n->rhs, n->body)) {
@@ -413,8 +449,10 @@ static void lower_set(Emitter *E, Node *n)
 	    !(n->lhs ? has_effects(v->rhs) : may_set_global(v->rhs, n->ref_global, 0)) &&
 	    !((v->op == OP_DIV || v->op == OP_REM) && t && t->is_signed) && !wraps_unsigned(v->op, t)) {
 		bool same = false;
+		/* not g |= g: clang -Wall's -Wself-assign */
 		if (!n->lhs && v->lhs->kind == N_NAME && v->lhs->ref == REF_GLOBAL)
-			same = v->lhs->ref_global == n->ref_global;
+			same = v->lhs->ref_global == n->ref_global &&
+			       !(v->rhs->kind == N_NAME && v->rhs->ref == REF_GLOBAL && v->rhs->ref_global == n->ref_global);
 		else if (n->lhs && v->lhs->kind == N_FIELD && !has_effects(n->lhs))
 			same = strcmp(field_value(E, v->lhs, true).s, target) == 0;
 		if (same) {
@@ -438,6 +476,68 @@ Type *var_decl_type(Emitter *E, const Var *v)
 {
 	VarInfo *vi = var_info(E, v);
 	return vi->let_bound && vi->copy_type && !vi->other_use ? vi->copy_type : v->type;
+}
+
+/* Is v read wherever n is evaluated: outside every arm of an if, match,
+ * andalso or orelse in n, and outside loop bodies? */
+static bool read_unconditionally(const Node *n, const Var *v)
+{
+	if (!n)
+		return false;
+	switch (n->kind) {
+	case N_NAME:
+		return is_var_ref(n) && n->ref_var == v;
+	case N_LET:
+		for (int i = 0; i < n->bindings.len; i++)
+			if (read_unconditionally(((Binding *)n->bindings.items[i])->init, v))
+				return true;
+		return read_unconditionally(n->body, v);
+	case N_DO:
+	case N_CALL:
+		for (int i = 0; i < n->args.len; i++)
+			if (read_unconditionally(n->args.items[i], v))
+				return true;
+		return false;
+	case N_IF:
+		return read_unconditionally(n->cond, v);
+	case N_AND:
+	case N_OR:
+	case N_NOT:
+	case N_NEG:
+	case N_CAST:
+	case N_FIELD:
+	case N_MATCH:
+	case N_FOR: /* the start; its end and body may not run */
+		return read_unconditionally(n->lhs, v);
+	case N_BINOP:
+		return read_unconditionally(n->lhs, v) || read_unconditionally(n->rhs, v);
+	case N_SET:
+		return read_unconditionally(n->lhs, v) || read_unconditionally(n->rhs, v);
+	default:
+		return false;
+	}
+}
+
+/* The context reads of a let's initialiser need no barrier_var() in the
+ * entry's own block when the initialiser does not branch and the let
+ * reads its variable on every path: a load with a use
+ * in a block every path runs is never sunk into an arm, where clang could
+ * merge it with a sibling arm's load (context_read); the entry is never
+ * inlined into a caller's arm. socket_filter_ip's
+ * `ethertype = bpf_htons(skb->protocol)`, passed straight to count(). */
+static bool context_read_stays(const Emitter *E, const Var *v)
+{
+	const Node *let = E->lowering_let;
+	if (!E->fn->is_entry || E->scopes.len != 1 || !let)
+		return false;
+	bool after = false;
+	for (int i = 0; i < let->bindings.len; i++) {
+		Binding *b = let->bindings.items[i];
+		if (after && read_unconditionally(b->init, v))
+			return true;
+		after |= b->var == v;
+	}
+	return read_unconditionally(let->body, v);
 }
 
 /* A let binding: a declaration, or nothing when the variable is unused
@@ -495,6 +595,24 @@ static void lower_binding_form(Emitter *E, Binding *b)
 		lower_record_fill(E, init, name);
 		return;
 	}
+	if (E->context_joins && !has_join(init) && context_read_stays(E, v)) {
+		bool saved = E->context_joins;
+		E->context_joins = false;
+		CExpr val = value_for(E, init, type);
+		E->context_joins = saved;
+		add_var(E, line, c_decl(E, type, name), name, val.s, false, false);
+		return;
+	}
+	if ((barriered_context_read(E, init) || barriered_context_load(E, init)) && type_equal(type, init->type)) {
+		/* the variable itself goes through barrier_var()
+		 * (emit_c_expr.c context_read), not a copy of it */
+		E->context_joins = false;
+		CExpr val = value_for(E, init, type);
+		E->context_joins = true;
+		add_var(E, line, c_decl(E, type, name), name, val.s, false, false);
+		add_line(E, line, arena_printf("barrier_var(%s);", name));
+		return;
+	}
 	CExpr val = value_for(E, init, type);
 	add_var(E, line, c_decl(E, type, name), name, val.s, false, false);
 }
@@ -509,6 +627,24 @@ static bool one_line(const Node *n)
 }
 
 static void lower_stmt_form(Emitter *E, Node *n, Dest d);
+
+/* The condition of an if statement in the function's own block. A
+ * context read in a comparison there goes only to the comparison and
+ * the branch, never to a join where clang could merge it with another
+ * load: no barrier_var() (emit_c_expr.c context_read), as hand-written C
+ * reads `if (skb->protocol != bpf_htons(0x0800))`. Not inside a branch
+ * (clang may turn a nested if into a select, whose value does join), nor
+ * when the condition itself branches. */
+static CExpr branch_condition(Emitter *E, Node *cond)
+{
+	if (E->scopes.len != 1 || cond->kind != N_BINOP || !binop_is_comparison(cond->op) || has_join(cond))
+		return lower_value(E, cond);
+	bool saved = E->context_joins;
+	E->context_joins = false;
+	CExpr c = lower_value(E, cond);
+	E->context_joins = saved;
+	return c;
+}
 
 /* Lowers n into statements that remember where n ends in the source: a
  * comment inside n goes above them (print_function). */
@@ -532,11 +668,15 @@ static void lower_stmt_form(Emitter *E, Node *n, Dest d)
 	if (d.kind == DEST_RETURN && !fn_returns_value(E))
 		d.kind = DEST_DISCARD;
 	switch (n->kind) {
-	case N_LET:
+	case N_LET: {
+		const Node *saved_let = E->lowering_let;
+		E->lowering_let = n;
 		for (int i = 0; i < n->bindings.len; i++)
 			lower_binding(E, n->bindings.items[i]);
+		E->lowering_let = saved_let;
 		lower_stmt(E, n->body, d);
 		return;
+	}
 	case N_DO:
 		for (int i = 0; i < n->args.len; i++)
 			lower_stmt(E, n->args.items[i], i + 1 < n->args.len ? (Dest){ DEST_DISCARD, NULL, NULL } : d);
@@ -553,7 +693,7 @@ static void lower_stmt_form(Emitter *E, Node *n, Dest d)
 			discard(E, n->cond);
 			return;
 		}
-		lower_if(E, n, lower_value(E, n->cond), n->then, n->els, d);
+		lower_if(E, n, branch_condition(E, n->cond), n->then, n->els, d);
 		return;
 	case N_AND:
 	case N_OR:

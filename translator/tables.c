@@ -193,7 +193,7 @@ const MapTypeInfo *map_type_table(int *count)
  * cannot drift from what clang will see; the emitter writes the name. The
  * cast through long long tells negative constants (TC_ACT_UNSPEC) from
  * large unsigned ones (BPF_F_CURRENT_CPU). */
-#define KCONST(name, header) { #name, (uint64_t)(name), (long long)(name) < 0, header }
+#define KCONST(name, header) { #name, (uint64_t)(name), (long long)(name) < 0, header, (int)sizeof(name) }
 #define HDR_BPF "linux/bpf.h"
 #define HDR_PKT_CLS "linux/pkt_cls.h"
 

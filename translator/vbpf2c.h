@@ -327,6 +327,8 @@ typedef struct KernelConst {
 	bool negative;
 	const char *header;      /* UAPI header that defines it, for #include:
 	                          * "linux/bpf.h", "linux/pkt_cls.h" */
+	int c_size;              /* sizeof its C type: 8 for an enumerator
+	                          * beyond int (BPF_F_INDEX_MASK) */
 } KernelConst;
 const KernelConst *kernel_const_by_name(const char *name);
 const KernelConst *kernel_const_table(int *count);

@@ -8,6 +8,8 @@
  * Old generator seeds 39 and 48. So does a signed value widened to an
  * unsigned comparison: (> (u64 neg) big) written neg > big is a
  * -Wsign-compare error under -Wextra (old generator seed 10 and 1 in 6).
+ * Through a cast of a cast too: (i64 (i64 wide)) of an :i32 wide is wide
+ * in C (make fuzz-diff seed 271530685).
  */
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
@@ -16,37 +18,44 @@ __u16 small = 7;
 __u32 hits;
 __s8 neg = -3;
 __u64 big = 5;
+__s32 wide = 9;
 
 SEC("xdp")
-#line 13 "compare_widened_constant.va"
+#line 16 "compare_widened_constant.va"
 int entry(struct xdp_md *ctx)
 {
 	(void)ctx;
-#line 14 "compare_widened_constant.va"
+#line 17 "compare_widened_constant.va"
 	if ((__s64)small != 4598843201546630673LL)
-#line 14 "compare_widened_constant.va"
+#line 17 "compare_widened_constant.va"
 		hits += 1;
 	else
-#line 14 "compare_widened_constant.va"
+#line 17 "compare_widened_constant.va"
 		hits = 100;
 	if (4306845829161791958ULL == (__u64)small)
-#line 15 "compare_widened_constant.va"
+#line 18 "compare_widened_constant.va"
 		hits = 200;
 	else
-#line 15 "compare_widened_constant.va"
+#line 18 "compare_widened_constant.va"
 		hits += 10;
 	if ((__s32)small < -5)
-#line 16 "compare_widened_constant.va"
+#line 19 "compare_widened_constant.va"
 		hits = 300;
 	else
-#line 16 "compare_widened_constant.va"
+#line 19 "compare_widened_constant.va"
 		hits += 20;
 	if ((__u64)neg > big)
-#line 17 "compare_widened_constant.va"
+#line 20 "compare_widened_constant.va"
 		hits += 400;
 	else
-#line 17 "compare_widened_constant.va"
+#line 20 "compare_widened_constant.va"
 		hits = 0;
+	if (8459054563279741623LL == (__s64)wide)
+#line 21 "compare_widened_constant.va"
+		hits = 0;
+	else
+#line 21 "compare_widened_constant.va"
+		hits += 1000;
 	return 2;
 }
 

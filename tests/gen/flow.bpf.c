@@ -10,11 +10,16 @@ int dissect(struct __sk_buff *skb)
 {
 #line 4 "flow.va"
 	struct bpf_flow_keys *keys = skb->flow_keys;
+	__u16 nhoff;
 
 #line 5 "flow.va"
 	if (keys->nhoff > 1500)
 		return 2; /* BPF_DROP */
-	keys->thoff = keys->nhoff + 20;
+	nhoff = keys->nhoff;
+#line 7 "flow.va"
+	barrier_var(nhoff);
+#line 7 "flow.va"
+	keys->thoff = nhoff + 20;
 	return 0; /* BPF_OK */
 }
 

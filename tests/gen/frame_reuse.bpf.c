@@ -96,10 +96,19 @@ SEC("xdp")
 #line 42 "frame_reuse.va"
 int entry(struct xdp_md *ctx)
 {
+#line 43 "frame_reuse.va"
+	__u64 tmp = f1(total);
+#line 43 "frame_reuse.va"
+	__u64 tmp_2 = tmp + f2(total);
+#line 43 "frame_reuse.va"
+	__u64 tmp_3 = f3(total);
+#line 43 "frame_reuse.va"
+	__u64 tmp_4 = tmp_2 + (tmp_3 + f4(total));
+	__u64 tmp_5 = f5(total);
+
 	(void)ctx;
 #line 43 "frame_reuse.va"
-	return (int)(f1(total) + f2(total) + (f3(total) + f4(total)) +
-		     (f5(total) + f6(total)));
+	return (int)(tmp_4 + (tmp_5 + f6(total)));
 }
 
 char LICENSE[] SEC("license") = "GPL";

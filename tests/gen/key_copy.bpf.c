@@ -27,9 +27,15 @@ struct {
 static __u64 queue_hits(struct xdp_md *ctx)
 {
 #line 17 "key_copy.va"
-	__u32 key = ctx->rx_queue_index;
-	__u64 *hits = bpf_map_lookup_elem(&per_queue, &key);
+	__u32 rx_queue_index = ctx->rx_queue_index;
+	__u32 key;
+	__u64 *hits;
 
+#line 17 "key_copy.va"
+	barrier_var(rx_queue_index);
+#line 17 "key_copy.va"
+	key = rx_queue_index;
+	hits = bpf_map_lookup_elem(&per_queue, &key);
 #line 18 "key_copy.va"
 	if (hits)
 		return *hits;
@@ -57,7 +63,14 @@ SEC("xdp")
 int entry(struct xdp_md *ctx)
 {
 #line 14 "key_copy.va"
-	return (int)(queue_hits(ctx) + forget(ctx->ingress_ifindex));
+	__u64 tmp = queue_hits(ctx);
+#line 14 "key_copy.va"
+	__u32 ingress_ifindex = ctx->ingress_ifindex;
+
+#line 14 "key_copy.va"
+	barrier_var(ingress_ifindex);
+#line 14 "key_copy.va"
+	return (int)(tmp + forget(ingress_ifindex));
 }
 
 char LICENSE[] SEC("license") = "GPL";

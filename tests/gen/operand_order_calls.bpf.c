@@ -71,9 +71,12 @@ SEC("xdp")
 #line 27 "operand_order_calls.va"
 int entry(struct xdp_md *ctx)
 {
+#line 28 "operand_order_calls.va"
+	__s32 tmp = g1;
+
 	(void)ctx;
 #line 28 "operand_order_calls.va"
-	g1 = g1 ^ f1(3);
+	g1 = tmp ^ f1(3);
 	result = h(2);
 	return 2;
 }

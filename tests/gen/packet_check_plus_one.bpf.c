@@ -24,13 +24,16 @@ static __s32 first_byte(__u64 pkt, __u64 data_end)
 {
 #line 10 "packet_check_plus_one.va"
 	__u64 end = pkt + 1;
+	__s32 tmp;
 
 #line 10 "packet_check_plus_one.va"
 	barrier_var(end);
 #line 10 "packet_check_plus_one.va"
 	if (end > data_end)
 		return -1;
-	return (__s32)((__u32)(__s32)(*(__u8 *)pkt) + ignored(pkt));
+	tmp = (__s32)(*(__u8 *)pkt);
+#line 12 "packet_check_plus_one.va"
+	return (__s32)((__u32)tmp + ignored(pkt));
 }
 
 SEC("tc")
@@ -41,10 +44,12 @@ int entry(struct __sk_buff *ctx)
 	__u64 data = ctx->data;
 #line 14 "packet_check_plus_one.va"
 	__u64 data_end = ctx->data_end;
+	__s32 tmp = first_byte(data, data_end);
+#line 15 "packet_check_plus_one.va"
+	__s32 tmp_2 = first_byte(data + 1, data_end);
 
 #line 15 "packet_check_plus_one.va"
-	return (__s32)((__u32)first_byte(data, data_end) +
-		       ((__u32)first_byte(data + 1, data_end) + ignored(7)));
+	return (__s32)((__u32)tmp + ((__u32)tmp_2 + ignored(7)));
 }
 
 char LICENSE[] SEC("license") = "GPL";

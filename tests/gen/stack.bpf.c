@@ -48,7 +48,9 @@ int on_getpid(void *ctx)
 	__u64 id = *(__u64 *)(ctx + 8);
 	__u32 key = 0;
 #line 10 "stack.va"
-	__u64 value = spill(id) + mixed(7, id);
+	__u64 tmp = spill(id);
+#line 10 "stack.va"
+	__u64 value = tmp + mixed(7, id);
 #line 10 "stack.va"
 	bpf_map_update_elem(&seen, &key, &value, 0);
 	return 0;

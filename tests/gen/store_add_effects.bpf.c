@@ -44,9 +44,12 @@ int handler(struct __sk_buff *skb)
 
 	(void)skb;
 #line 20 "store_add_effects.va"
-	if (p)
-		*p = *p + overwrite();
-#line 23 "store_add_effects.va"
+	if (p) {
+		__u64 tmp = *p;
+
+#line 21 "store_add_effects.va"
+		*p = tmp + overwrite();
+	}
 	return 0;
 }
 

@@ -42,9 +42,12 @@ int entry(struct bpf_raw_tracepoint_args *ctx)
 #line 12 "swap.va"
 	__u64 a = ctx->args[0];
 	__u64 b = ctx->args[1];
+	__u64 tmp = flip(a, b);
+#line 14 "swap.va"
+	__u64 tmp_2 = tmp + (flip(b, a) << 16);
 
 #line 14 "swap.va"
-	return (int)(flip(a, b) + (flip(b, a) << 16) + (diff(a, b) << 32));
+	return (int)(tmp_2 + (diff(a, b) << 32));
 }
 
 char LICENSE[] SEC("license") = "GPL";
