@@ -609,6 +609,7 @@ const char *int_literal(const Type *t, uint64_t value, bool negative, bool own_t
 /* ---- expressions ------------------------------------------------------------- */
 
 static void keep_operand_order(Emitter *E, Node **ops, int n);
+static bool computed_as_int(const Node *n);
 
 /* The operand of a cast. (T)(*p) and (T)(-x) keep their parentheses:
  * clang-format reads (T)*p and (T)-x as binary operators and spaces them. */
@@ -1759,6 +1760,13 @@ static CExpr lower_binop(Emitter *E, Node *n)
 		 * (bsl (* K 1) 28) of a :u32 computes K * 1 unsigned, not as
 		 * an int the shift overflows (-Wshift-overflow) */
 		a = cx(arena_printf("(%s)%s", t->c_name, lower_value(E, n->lhs).s), PREC_UNARY);
+	} else if (is_shift && computed_as_int(n->lhs) && !is_hoisted(E, n->lhs) && !needs_stmts(E, n->lhs) &&
+		   (t->size == 8 || (t->size == 4 && !t->is_signed))) {
+		/* any other constant C computes as an int: (true ? 0 : 0) and
+		 * BPF_F_MARK_ENFORCE ^ 'z' shifted as a :u64 by 41 shift an
+		 * int (undefined; clang stored garbage), as a :u32 by 27 an
+		 * int that overflows (-Wshift-overflow) */
+		a = cx(arena_printf("(%s)%s", t->c_name, paren(lower_value(E, n->lhs), PREC_UNARY)), PREC_UNARY);
 	} else {
 		a = literal_operand(E, n->lhs, false, hex);
 	}
@@ -1927,6 +1935,26 @@ static bool reads_state(const Node *n)
 			return true;
 	return reads_state(n->lhs) || reads_state(n->rhs) || reads_state(n->cond) || reads_state(n->then) ||
 	       reads_state(n->els) || reads_state(n->body);
+}
+
+/* Does C compute n as an int: a literal, a kernel constant (enumerators
+ * are ints), a conditional choosing between such values, or their
+ * bitwise combination, all printed without a cast? */
+static bool computed_as_int(const Node *n)
+{
+	n = value_tail(n);
+	switch (n->kind) {
+	case N_INT:
+		return !n->negative && n->value <= INT32_MAX;
+	case N_NAME:
+		return n->ref == REF_KCONST;
+	case N_IF:
+		return computed_as_int(n->then) && computed_as_int(n->els);
+	case N_BINOP:
+		return is_bitwise(n->op) && computed_as_int(n->lhs) && computed_as_int(n->rhs);
+	default:
+		return false;
+	}
 }
 
 /* Can evaluating n change what another operand reads? A helper called
