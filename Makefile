@@ -32,17 +32,23 @@ CFLAGS   ?= -O2 -g
 VBPF2C ?= $(CURDIR)/vbpf2c
 export VBPF2C
 WARN      = -Wall -Wextra -Werror
-ALL_CFLAGS = -std=c11 $(WARN) -D_GNU_SOURCE -Ibuild -Itranslator $(CFLAGS)
+# translator/: one folder per stage (frontend, cbackend, native, object,
+# commands); the header every stage shares sits above them.
+TRANSLATOR_DIRS = $(sort $(dir $(wildcard translator/*/*.c)))
+TRANSLATOR_INC  = -Itranslator $(patsubst %/,-I%,$(TRANSLATOR_DIRS))
+vpath %.c $(TRANSLATOR_DIRS)
+ALL_CFLAGS = -std=c11 $(WARN) -D_GNU_SOURCE -Ibuild $(TRANSLATOR_INC) $(CFLAGS)
 
 # main.c and the subcommands that need libbpf (cmd_*.c) go into vbpf2c only,
 # so the fuzzer and the library stay free of the runtime.
-TRANSLATOR_SRC = $(sort $(filter-out translator/main.c translator/cmd_%.c,$(wildcard translator/*.c)))
-COMMAND_OBJ    = $(patsubst translator/%.c,build/%.o,$(wildcard translator/cmd_*.c))
-TRANSLATOR_OBJ = $(TRANSLATOR_SRC:translator/%.c=build/%.o)
+TRANSLATOR_SRC = $(sort $(filter-out translator/commands/main.c translator/commands/cmd_%.c,\
+                 $(wildcard translator/*/*.c)))
+COMMAND_OBJ    = $(patsubst translator/commands/%.c,build/%.o,$(wildcard translator/commands/cmd_*.c))
+TRANSLATOR_OBJ = $(patsubst %.c,build/%.o,$(notdir $(TRANSLATOR_SRC)))
 RUNTIME_SRC    = $(sort $(wildcard runtime/*.c))
 RUNTIME_OBJ    = $(RUNTIME_SRC:runtime/%.c=build/runtime_%.o)
 UNIT_SRC       = $(sort $(wildcard tests/unit/*.c))
-HEADERS        = $(wildcard translator/*.h translator/*.def runtime/*.h) build/helpers.gen.h build/templates.gen.h \
+HEADERS        = $(wildcard translator/*.h translator/*/*.h translator/*.def runtime/*.h) build/helpers.gen.h build/templates.gen.h \
                  build/uapi_structs.gen.h
 
 .PHONY: all deps test unit-test golden-test kernel-test mixing-test init-test native-diff-test \
@@ -70,19 +76,19 @@ build: | deps
 	@mkdir -p build
 
 # libbpf's own helper list: one line per helper, generated, never typed by hand.
-build/helpers.gen.h: translator/gen_helpers.sh | build
-	sh translator/gen_helpers.sh /usr/include/bpf/bpf_helper_defs.h > $@.tmp && mv $@.tmp $@
+build/helpers.gen.h: translator/frontend/gen_helpers.sh | build
+	sh translator/frontend/gen_helpers.sh /usr/include/bpf/bpf_helper_defs.h > $@.tmp && mv $@.tmp $@
 
 # The structs <linux/bpf.h> defines, which a kernel type may not redefine.
-build/uapi_structs.gen.h: translator/gen_uapi_structs.sh | build
-	sh translator/gen_uapi_structs.sh /usr/include/linux/bpf.h > $@.tmp && mv $@.tmp $@
+build/uapi_structs.gen.h: translator/frontend/gen_uapi_structs.sh | build
+	sh translator/frontend/gen_uapi_structs.sh /usr/include/linux/bpf.h > $@.tmp && mv $@.tmp $@
 
 # templates/ embedded into the binary as C strings.
 # Directories too: removing a template changes its directory.
-build/templates.gen.h: translator/gen_templates.sh $(shell find templates) | build
-	sh translator/gen_templates.sh templates > $@.tmp && mv $@.tmp $@
+build/templates.gen.h: translator/commands/gen_templates.sh $(shell find templates) | build
+	sh translator/commands/gen_templates.sh templates > $@.tmp && mv $@.tmp $@
 
-build/%.o: translator/%.c $(HEADERS) | build
+build/%.o: %.c $(HEADERS) | build
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
 
 build/runtime_%.o: runtime/%.c $(HEADERS) | build
@@ -177,8 +183,8 @@ test: deps vbpf2c
 # tests; any report fails the run (-fno-sanitize-recover=all, ASan's
 # default abort). The mixed example is rebuilt by the sanitized vbpf2c.
 SANITIZE   = -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
-SAN_CFLAGS = -std=c11 $(WARN) -D_GNU_SOURCE -Ibuild -Itranslator -Iruntime -O1 -g $(SANITIZE)
-SAN_SRC    = $(sort $(wildcard translator/*.c)) $(RUNTIME_SRC)
+SAN_CFLAGS = -std=c11 $(WARN) -D_GNU_SOURCE -Ibuild $(TRANSLATOR_INC) -Iruntime -O1 -g $(SANITIZE)
+SAN_SRC    = $(sort $(wildcard translator/*/*.c)) $(RUNTIME_SRC)
 
 build/sanitize/vbpf2c: $(SAN_SRC) $(HEADERS)
 	@mkdir -p build/sanitize
@@ -203,9 +209,9 @@ sanitize: deps vbpf2c build/sanitize/vbpf2c build/sanitize/unit_tests
 # FUZZ_SECONDS; findings land in build/ as crash-*, leak-*, timeout-*.
 # The checker reads kernel types from BTF through libbpf (ktypes.c):
 # linked, not instrumented.
-FUZZ_FLAGS = -std=c11 -g -O1 -D_GNU_SOURCE -Ibuild -Itranslator -fsanitize=fuzzer,address,undefined \
+FUZZ_FLAGS = -std=c11 -g -O1 -D_GNU_SOURCE -Ibuild $(TRANSLATOR_INC) -fsanitize=fuzzer,address,undefined \
 	-fno-sanitize-recover=all
-FUZZ_SRC = $(filter-out translator/native_%.c,$(TRANSLATOR_SRC))
+FUZZ_SRC = $(filter-out translator/native/%.c,$(TRANSLATOR_SRC))
 build/fuzz_frontend: tests/fuzz/fuzz_frontend.c $(FUZZ_SRC) $(HEADERS)
 	$(CLANG) $(FUZZ_FLAGS) -o $@ tests/fuzz/fuzz_frontend.c $(FUZZ_SRC) -lbpf -lelf -lz
 

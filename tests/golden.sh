@@ -267,7 +267,7 @@ for va in "$root"/examples/*.va; do
 	check_c "$name" "$work/example.bpf.c"
 done
 
-# ---- the command line itself (translator/main.c) ---------------------------
+# ---- the command line itself (translator/commands/main.c) ---------------------------
 # Small programs written here, run in a scratch directory of their own so
 # "nothing else was written" can be checked by listing it.
 cli=$work/cli

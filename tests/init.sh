@@ -289,7 +289,7 @@ int main(int argc, char **argv)
 	return 0;
 }
 EOC
-if ! sh translator/gen_templates.sh "$dir/t" >"$dir/templates.gen.h" ||
+if ! sh translator/commands/gen_templates.sh "$dir/t" >"$dir/templates.gen.h" ||
    ! cc -std=c11 -Wall -Wextra -Werror -I"$dir" -o "$dir/dump" "$dir/dump.c" 2>"$dir/cc.err"; then
 	fail "gen_templates.sh: its header does not compile:"
 	sed 's/^/    /' "$dir/cc.err"

@@ -120,7 +120,7 @@ for backend in $BACKENDS; do
 done
 
 # A record the program only builds and sends (no BTF of it in the object)
-# is shown by its field names (translator/cmd_events.c): a wrong
+# is shown by its field names (translator/commands/cmd_events.c): a wrong
 # expectation prints the record that came, bytes and fields.
 if $have_test; then
 	"$VBPF2C" test examples/xdp_conn_events.va tests/kernel/conn_events_wrong.cases \

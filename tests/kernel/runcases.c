@@ -1,6 +1,6 @@
 /* runcases - load one BPF object, run its cases in the kernel, print one
  * line per case and "N passed, N failed". tests/kernel.sh builds it into
- * build/vbpf-runcases; `vbpf2c test` (translator/cmd_test.c) does the same
+ * build/vbpf-runcases; `vbpf2c test` (translator/commands/cmd_test.c) does the same
  * from a .va file.
  *
  *   build/vbpf-runcases [--dump] [--source-dir DIR] prog.bpf.o [prog.cases]

@@ -29,17 +29,17 @@ table() {   # the quoted names of a C table: table FILE 'START REGEX'
 }
 
 rows() {
-	for f in $(table translator/parser.c 'toplevel_forms\[\] = {'); do
+	for f in $(table translator/frontend/parser.c 'toplevel_forms\[\] = {'); do
 		printf 'top-level\t%s\t\\(%s[ )\\n]\n' "$f" "$(esc "$f")"
 	done
-	for f in $(table translator/parser.c 'special_forms\[\] = {'); do
+	for f in $(table translator/frontend/parser.c 'special_forms\[\] = {'); do
 		case $f in
 		fn|lambda|fn\*) printf 'form\t%s (rejected)\t-\n' "$f" ;;
 		Some|None) ;;   # patterns, below
 		*) printf 'form\t%s\t\\(%s[ )\\n]\n' "$f" "$(esc "$f")" ;;
 		esac
 	done
-	for f in $(table translator/checker.c 'BuiltinInfo builtins\[\] = {'); do
+	for f in $(table translator/frontend/frontend.checker.c 'BuiltinInfo builtins\[\] = {'); do
 		printf 'built-in\tbpf/%s\t\\(bpf/%s[ )]\n' "$f" "$f"
 	done
 	for t in u8 u16 u32 u64 i8 i16 i32 i64; do
@@ -51,10 +51,10 @@ rows() {
 	grep -o '^PROG_KIND([A-Z_]*, "[^"]*"' translator/prog_kinds.def | cut -d'"' -f2 |
 		while read -r k; do printf 'kind\t%s\t\\(program :%s[ )]\n' "$k" "$k"; done
 	printf 'kind\t(no program)\t^; no \\(program\\)\n'
-	for m in $(table translator/tables.c 'MapTypeInfo map_types\[\] = {'); do
+	for m in $(table translator/frontend/tables.c 'MapTypeInfo map_types\[\] = {'); do
 		printf 'map type\t%s\t\\(defmap [^ ]* :%s \n' "$m" "$m"
 	done
-	grep -o 'KCONST([A-Z_][A-Z_0-9]*' translator/tables.c | cut -c8- | while read -r c; do
+	grep -o 'KCONST([A-Z_][A-Z_0-9]*' translator/frontend/tables.c | cut -c8- | while read -r c; do
 		printf 'constant\t%s\t[ []%s[] )]\n' "$c" "$c"
 	done
 	cat examples/*.va tests/gen/*.va tests/ok/*.va tests/kernel/*.va 2>/dev/null | grep -o '(extern bpf[:/][a-z0-9_]*' |
@@ -104,7 +104,7 @@ rows() {
 	# their table (map_idioms.c); defprog files, records as values (R,
 	# and K, randprog's record key, which always has padding) and printk
 	# as randprog writes them (rvN, kvN: its let-bound record values)
-	for f in $(table translator/map_idioms.c 'MapIdiom map_idioms\[\] = {'); do
+	for f in $(table translator/frontend/map_idioms.c 'MapIdiom map_idioms\[\] = {'); do
 		printf 'idiom\t%s\t\\(%s[ )]\n' "$f" "$(esc "$f")"
 	done
 	printf 'idiom\tmap/incr! of a record key\t\\(map/incr! m[0-9]+ (kv[0-9]+|\\(K :)\n'

@@ -74,7 +74,7 @@ if ! limited "$VBPF2C" -c --backend=native "$src" -o "$dir/native/prog.o" 2>"$di
 	# a located error naming what it does not support is its contract
 	# (issue 11), not a failure: nothing to compare, but the clang
 	# object must still load and its C be warning-free
-	# (translator/native_lower.c, native_elf.c: "native backend does not
+	# (translator/native/native_lower.c, native_elf.c: "native backend does not
 	# support X yet", "X are not supported by the native backend")
 	grep -qE '^[^:]*:[0-9]+:[0-9]+: error: (native backend does not support|.* not supported by the native backend)' "$dir/native.err" ||
 		fail native-compile "${why:-no message, no object}"

@@ -370,7 +370,7 @@ static void print_value(int t, uint64_t v)
 }
 
 /* Kernel constants by name (LANGUAGE.md 10.8), with their values from the
- * same headers as translator/tables.c: one is written where it fits. */
+ * same headers as translator/frontend/tables.c: one is written where it fits. */
 #define K(name) { #name, (long long)(name) }
 static const struct {
 	const char *name;

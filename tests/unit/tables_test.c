@@ -126,7 +126,7 @@ Test(tables, gen_helpers_joins_wrapped_declarations)
 	      "static long\n  (*bpf_wrapped)(void *a,\n\t__u32 b) = (void *) 7;\n"
 	      "static struct x *(*bpf_ptr)(void) = (void *) 9;\n", f);
 	fclose(f);
-	snprintf(cmd, sizeof(cmd), "sh translator/gen_helpers.sh %s", in);
+	snprintf(cmd, sizeof(cmd), "sh translator/frontend/gen_helpers.sh %s", in);
 	FILE *p = popen(cmd, "r");
 	cr_assert_not_null(p);
 	char out[1024] = "";
@@ -143,7 +143,7 @@ Test(tables, gen_helpers_joins_wrapped_declarations)
 	f = fopen(in, "w");
 	fputs("static long (*bpf_cut)(void *a,\n", f);
 	fclose(f);
-	snprintf(cmd, sizeof(cmd), "sh translator/gen_helpers.sh %s >/dev/null 2>&1", in);
+	snprintf(cmd, sizeof(cmd), "sh translator/frontend/gen_helpers.sh %s >/dev/null 2>&1", in);
 	cr_assert_neq(system(cmd), 0);
 	remove(in);
 	remove(dir);
