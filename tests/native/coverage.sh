@@ -39,7 +39,7 @@ rows() {
 		*) printf 'form\t%s\t\\(%s[ )\\n]\n' "$f" "$(esc "$f")" ;;
 		esac
 	done
-	for f in $(table translator/frontend/frontend.checker.c 'BuiltinInfo builtins\[\] = {'); do
+	for f in $(table translator/frontend/checker.c 'BuiltinInfo builtins\[\] = {'); do
 		printf 'built-in\tbpf/%s\t\\(bpf/%s[ )]\n' "$f" "$f"
 	done
 	for t in u8 u16 u32 u64 i8 i16 i32 i64; do
