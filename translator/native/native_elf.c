@@ -175,6 +175,11 @@ static int map_type_number(const char *c_enum)
 		{ "BPF_MAP_TYPE_QUEUE", BPF_MAP_TYPE_QUEUE },
 		{ "BPF_MAP_TYPE_STACK", BPF_MAP_TYPE_STACK },
 		{ "BPF_MAP_TYPE_RINGBUF", BPF_MAP_TYPE_RINGBUF },
+		{ "BPF_MAP_TYPE_DEVMAP", BPF_MAP_TYPE_DEVMAP },
+		{ "BPF_MAP_TYPE_CPUMAP", BPF_MAP_TYPE_CPUMAP },
+		{ "BPF_MAP_TYPE_XSKMAP", BPF_MAP_TYPE_XSKMAP },
+		{ "BPF_MAP_TYPE_SOCKMAP", BPF_MAP_TYPE_SOCKMAP },
+		{ "BPF_MAP_TYPE_SOCKHASH", BPF_MAP_TYPE_SOCKHASH },
 	};
 	for (size_t i = 0; i < sizeof(types) / sizeof(*types); i++)
 		if (strcmp(types[i].name, c_enum) == 0)
