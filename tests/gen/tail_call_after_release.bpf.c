@@ -4,7 +4,8 @@
  * A tail call after the ring-buffer record is submitted or discarded, on
  * every path or on the path that released it, is accepted by the checker
  * and by the verifier (tests/err/tail-call-reference-held.va is the one
- * made while the record is held: make fuzz-diff seed 500002909).
+ * made while the record is held: make fuzz-diff seed 500002909). So is
+ * one after a defn given the record submitted it.
  */
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
@@ -28,42 +29,57 @@ struct {
 	__uint(max_entries, 1);
 } out SEC(".maps");
 
-SEC("xdp")
-#line 13 "tail_call_after_release.va"
-int entry(struct xdp_md *ctx)
+#line 14 "tail_call_after_release.va"
+static void finish(__u64 ev)
 {
 #line 14 "tail_call_after_release.va"
+	bpf_ringbuf_submit((void *)ev, 0);
+}
+
+SEC("xdp")
+#line 15 "tail_call_after_release.va"
+int entry(struct xdp_md *ctx)
+{
+#line 16 "tail_call_after_release.va"
 	__u8 *ev = bpf_ringbuf_reserve(&events, 8, 0);
 	__u8 *ev_1;
+	__u8 *ev_2;
 	__u32 key = 0;
 	__u64 value = 7;
 
-#line 14 "tail_call_after_release.va"
+#line 16 "tail_call_after_release.va"
 	if (ev) {
 		__u32 ingress_ifindex;
 
-#line 15 "tail_call_after_release.va"
+#line 17 "tail_call_after_release.va"
 		*(__u64 *)ev = 1;
 		ingress_ifindex = ctx->ingress_ifindex;
-#line 16 "tail_call_after_release.va"
+#line 18 "tail_call_after_release.va"
 		barrier_var(ingress_ifindex);
-#line 16 "tail_call_after_release.va"
+#line 18 "tail_call_after_release.va"
 		if (ingress_ifindex == 1)
 			bpf_ringbuf_discard(ev, 0);
 		else
-#line 18 "tail_call_after_release.va"
+#line 20 "tail_call_after_release.va"
 			bpf_ringbuf_submit(ev, 0);
 		bpf_tail_call(ctx, &jumps, 0);
 	} else {
-#line 20 "tail_call_after_release.va"
+#line 22 "tail_call_after_release.va"
 		bpf_tail_call(ctx, &jumps, 0);
 	}
-#line 21 "tail_call_after_release.va"
+#line 23 "tail_call_after_release.va"
 	ev_1 = bpf_ringbuf_reserve(&events, 8, 0);
-#line 21 "tail_call_after_release.va"
+#line 23 "tail_call_after_release.va"
 	if (ev_1) {
 		bpf_ringbuf_submit(ev_1, 0);
-#line 22 "tail_call_after_release.va"
+#line 24 "tail_call_after_release.va"
+		bpf_tail_call(ctx, &jumps, 0);
+	}
+	ev_2 = bpf_ringbuf_reserve(&events, 8, 0);
+#line 26 "tail_call_after_release.va"
+	if (ev_2) {
+		finish((__u64)ev_2);
+#line 27 "tail_call_after_release.va"
 		bpf_tail_call(ctx, &jumps, 0);
 	}
 	bpf_map_update_elem(&out, &key, &value, BPF_ANY);

@@ -17,8 +17,9 @@
  * join (the branches of an if, the clauses of a match) the reference
  * counts as released when one path released it, so a program is refused
  * only for a tail call that runs with the reference held on the path that
- * reaches it. Not followed: a reference matched through a let variable,
- * and tail calls inside the defns a clause calls.
+ * reaches it. A reference given to a defn counts as released there (it
+ * may be). Not followed: a reference matched through a let variable, and
+ * tail calls inside the defns a clause calls.
  *
  * An acquiring call in a do, not its last form, throws the reference away
  * where it is made: that is reported too (the same seed, reduced). */
@@ -79,17 +80,22 @@ static void scan_call(const Node *n, Held *held)
 	for (int i = 0; i < n->args.len; i++)
 		scan(n->args.items[i], held);
 	const char *h = helper_of(n);
-	if (!h)
-		return;
-	if (is_release(h) && n->args.len > 0) {
-		const Node *a = n->args.items[0];
-		while (a->kind == N_CAST)
-			a = a->lhs;
-		for (int i = 0; i < held->n; i++)
-			if (a->kind == N_NAME && a->ref == REF_VAR && a->ref_var == held->var[i])
-				held->released[i] = true;
+	/* a defn (or C function) given the reference may release it: the
+	 * verifier follows it there, this walk does not */
+	bool passes_on = n->callee_kind == CALLEE_FN || n->callee_kind == CALLEE_C;
+	if ((h && is_release(h)) || passes_on) {
+		for (int k = 0; k < (passes_on ? n->args.len : n->args.len > 0); k++) {
+			const Node *a = n->args.items[k];
+			while (a->kind == N_CAST)
+				a = a->lhs;
+			for (int i = 0; i < held->n; i++)
+				if (a->kind == N_NAME && a->ref == REF_VAR && a->ref_var == held->var[i])
+					held->released[i] = true;
+		}
 		return;
 	}
+	if (!h)
+		return;
 	if (strcmp(h, "tail_call") != 0)
 		return;
 	for (int i = held->n - 1; i >= 0; i--) {
