@@ -712,6 +712,10 @@ ExternDecl *map_idiom_extern(const MapIdiom *mi, const MapDecl *map, Span at);
  * Returns the number of conversions, or -1 after reporting at fmt_at. */
 int printk_conversions(const char *fmt, Span fmt_at, Type **types, int max);
 
+/* references.c: reports a bpf/tail_call made while a ring-buffer record or
+ * a socket is held (the verifier refuses it). On a checked body. */
+void check_tail_calls_release(const Node *body);
+
 /* ---- parser (parser.c) ------------------------------------------------ */
 
 /* Builds the module from the reader's forms. Syntax errors are reported

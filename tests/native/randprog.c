@@ -323,6 +323,9 @@ static struct {
 	const char *record_ptr;      /* a (Some r) of the record-valued map in scope */
 	const char *record_val;      /* a let-bound record value R in scope */
 	int stack_slot;              /* stack_store written to -8*slot in this function */
+	bool reference_held;         /* in a reserved record's (Some ev), before its
+	                              * submit: no tail call (the checker refuses
+	                              * it, as the verifier would) */
 } at;
 enum { MAX_CALLS = 3 };
 
@@ -1342,6 +1345,8 @@ static void ringbuf(int depth)
 		return;
 	}
 	const char *ev = fresh("ev");
+	bool was_held = at.reference_held;
+	at.reference_held = true;
 	out("(match (%s m%d 16 0)\n      [(Some %s) (do (bpf/store_u64 %s 0 ", use(H_RB_RESERVE), m, ev, ev);
 	expr(U64, depth - 1);
 	out(") (bpf/store_u32 %s %d ", ev, pick(2) ? 8 : 12);
@@ -1353,6 +1358,7 @@ static void ringbuf(int depth)
 		expr(U32, depth - 1);
 		out(") ");
 	}
+	at.reference_held = was_held;
 	out("(%s %s 0))]\n      [(None) (do)])", use(pick(4) ? H_RB_SUBMIT : H_RB_DISCARD), ev);
 }
 
@@ -1362,7 +1368,8 @@ static void ringbuf(int depth)
 static void tail_call(int depth)
 {
 	int m = map_of_role(PROG_ARRAY);
-	if (m < 0 || at.func >= 0 || !kind->tail_calls || no_program || kind != prog_kinds[0]) {
+	if (m < 0 || at.func >= 0 || !kind->tail_calls || no_program || kind != prog_kinds[0] ||
+	    at.reference_held) {
 		ringbuf(depth);
 		return;
 	}

@@ -294,6 +294,14 @@ static bool any_needs_stmts(Emitter *E, const Vec *v)
 }
 
 static Node *masked_quotient(const Node *n);
+static bool hoists_an_operand(Node *const *ops, int n);
+
+/* Does a call keep its arguments' order through keep_operand_order? */
+static bool call_orders_operands(const Node *n)
+{
+	return n->callee_kind == CALLEE_FN || n->callee_kind == CALLEE_C || n->callee_kind == CALLEE_HELPER ||
+	       n->callee_kind == CALLEE_PRINTK;
+}
 
 /* Does n, as a value, need statements before it (declarations, a copy for
  * a by-value argument, an if/switch assigning a variable)? When false, n
@@ -319,12 +327,15 @@ bool needs_stmts(Emitter *E, const Node *n)
 		return barriered_context_read(E, n) || needs_stmts(E, n->lhs);
 	case N_BINOP:
 		/* a quotient behind barrier_var() (masked_quotient) */
-		return masked_quotient(n) || needs_stmts(E, n->lhs) || needs_stmts(E, n->rhs);
+		return masked_quotient(n) || needs_stmts(E, n->lhs) || needs_stmts(E, n->rhs) ||
+		       hoists_an_operand((Node *const[]){ n->lhs, n->rhs }, 2);
 	case N_IF:
 		return !n->type || n->type->kind == TY_UNIT || needs_stmts(E, n->cond) ||
 		       needs_stmts(E, n->then) || needs_stmts(E, n->els);
 	case N_CALL:
 		if (any_needs_stmts(E, &n->args) || barriered_context_load(E, n))
+			return true;
+		if (call_orders_operands(n) && hoists_an_operand((Node *const *)n->args.items, n->args.len))
 			return true;
 		if (n->callee_kind == CALLEE_BUILTIN &&
 		    (n->builtin == BI_STORE || n->builtin == BI_STACK_STORE))
@@ -1987,10 +1998,9 @@ static bool value_in_local(Emitter *E, const Node *n)
  * is itself statements before the expression: the rule applies to the
  * operands before it too (f(-g0, x + h(), if ...) where h sets g0 and the
  * if is statements: x + h() is hoisted, so -g0 must be). */
-static void keep_operand_order(Emitter *E, Node **ops, int n)
+static bool mark_operands_to_hoist(Node *const *ops, int n, bool *hoist)
 {
-	bool *hoist = arena_alloc(sizeof(*hoist) * (size_t)(n + 1));
-	bool later_effects = false, later_writes = false, later_reads = false;
+	bool later_effects = false, later_writes = false, later_reads = false, any = false;
 	for (int i = n - 1; i >= 0; i--) {
 		Node *op = ops[i];
 		bool effects = has_effects(op), writes = writes_state(op), reads = reads_state(op);
@@ -2004,7 +2014,25 @@ static void keep_operand_order(Emitter *E, Node **ops, int n)
 		later_effects |= effects;
 		later_writes |= writes;
 		later_reads |= reads;
+		any |= hoist[i];
 	}
+	return any;
+}
+
+/* Will keep_operand_order evaluate one of ops into a local, a statement
+ * before the expression? needs_stmts() must say so: an if whose branch
+ * does is no ?: (the local would be set before the condition ran:
+ * tests/gen/operand_order_branch) */
+static bool hoists_an_operand(Node *const *ops, int n)
+{
+	bool *hoist = arena_alloc(sizeof(*hoist) * (size_t)(n + 1));
+	return mark_operands_to_hoist(ops, n, hoist);
+}
+
+static void keep_operand_order(Emitter *E, Node **ops, int n)
+{
+	bool *hoist = arena_alloc(sizeof(*hoist) * (size_t)(n + 1));
+	mark_operands_to_hoist(ops, n, hoist);
 	for (int i = 0; i < n; i++) {
 		if (!hoist[i])
 			continue;

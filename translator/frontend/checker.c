@@ -2300,8 +2300,11 @@ static void check_fn_body(Checker *ck, FnInfo *fi)
 		}
 	}
 	ck->untyped_result = fn->ret ? NULL : last_expr(fn->body);
+	int errors = diag_error_count();
 	Type *t = check_expr(ck, fn->body, fn->ret);
 	ck->untyped_result = NULL;
+	if (diag_error_count() == errors)
+		check_tail_calls_release(fn->body);
 	if (t && fn->ret && !same_type(t, fn->ret)) {
 		Node *last = last_expr(fn->body);
 		diag_error(last && last->span.file ? last->span : fn->span, "return type mismatch in `%s`", fn->name);
