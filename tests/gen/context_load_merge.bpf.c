@@ -22,7 +22,9 @@ int entry(struct bpf_raw_tracepoint_args *ctx)
 #line 12 "context_load_merge.va"
 	__u64 a = ctx->args[0];
 	__u64 tmp;
-#line 13 "context_load_merge.va"
+
+#line 12 "context_load_merge.va"
+	barrier_var(a);
 	if ((__u32)a != g1) {
 #line 13 "context_load_merge.va"
 		tmp = g2;

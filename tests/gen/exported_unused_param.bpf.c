@@ -84,10 +84,18 @@ SEC("cgroup/skb")
 int entry(struct __sk_buff *ctx)
 {
 #line 15 "exported_unused_param.va"
-	__u64 c = ctx->cb[3];
-#line 15 "exported_unused_param.va"
-	__u32 d = ctx->cb[4];
+	__u32 cb3 = ctx->cb[3];
+	__u64 c;
+	__u32 d;
 
+#line 15 "exported_unused_param.va"
+	barrier_var(cb3);
+#line 15 "exported_unused_param.va"
+	c = cb3;
+#line 15 "exported_unused_param.va"
+	d = ctx->cb[4];
+#line 15 "exported_unused_param.va"
+	barrier_var(d);
 #line 15 "exported_unused_param.va"
 	f1(0, (__s16)f0(c, d, g2, 0, 0), 0, 0, 0);
 #line 15 "exported_unused_param.va"

@@ -41,11 +41,18 @@ int entry(struct bpf_raw_tracepoint_args *ctx)
 {
 #line 12 "swap.va"
 	__u64 a = ctx->args[0];
-	__u64 b = ctx->args[1];
-	__u64 tmp = flip(a, b);
-#line 14 "swap.va"
-	__u64 tmp_2 = tmp + (flip(b, a) << 16);
+	__u64 b;
+	__u64 tmp;
+	__u64 tmp_2;
 
+#line 12 "swap.va"
+	barrier_var(a);
+	b = ctx->args[1];
+#line 13 "swap.va"
+	barrier_var(b);
+	tmp = flip(a, b);
+#line 14 "swap.va"
+	tmp_2 = tmp + (flip(b, a) << 16);
 #line 14 "swap.va"
 	return (int)(tmp_2 + (diff(a, b) << 32));
 }

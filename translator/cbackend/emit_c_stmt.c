@@ -478,49 +478,70 @@ Type *var_decl_type(Emitter *E, const Var *v)
 	return vi->let_bound && vi->copy_type && !vi->other_use ? vi->copy_type : v->type;
 }
 
-/* Is v read wherever n is evaluated: outside every arm of an if, match,
- * andalso or orelse in n, and outside loop bodies? */
-static bool read_unconditionally(const Node *n, const Var *v)
+/* Is v's value certainly used wherever n is evaluated - outside every
+ * arm of an if, match, andalso or orelse in n, and outside loop bodies -
+ * where clang cannot find the use dead: v passed straight to a helper,
+ * or compared, in a condition, with a value its type can hold (not with
+ * a literal out of its range, a comparison clang folds). A use clang
+ * drops does not keep the load where it is (context_read_stays). */
+static bool used_in_condition(const Node *cond, const Var *v);
+
+static bool value_used(const Node *n, const Var *v)
 {
 	if (!n)
 		return false;
 	switch (n->kind) {
-	case N_NAME:
-		return is_var_ref(n) && n->ref_var == v;
 	case N_LET:
 		for (int i = 0; i < n->bindings.len; i++)
-			if (read_unconditionally(((Binding *)n->bindings.items[i])->init, v))
+			if (value_used(((Binding *)n->bindings.items[i])->init, v))
 				return true;
-		return read_unconditionally(n->body, v);
-	case N_DO:
+		return value_used(n->body, v);
 	case N_CALL:
+		for (int i = 0; i < n->args.len; i++) {
+			const Node *arg = n->args.items[i];
+			while (arg->kind == N_CAST)
+				arg = arg->lhs;
+			if (n->callee_kind == CALLEE_HELPER && is_var_ref(arg) && arg->ref_var == v)
+				return true;
+			if (value_used(arg, v))
+				return true;
+		}
+		return false;
+	case N_DO:
 		for (int i = 0; i < n->args.len; i++)
-			if (read_unconditionally(n->args.items[i], v))
+			if (value_used(n->args.items[i], v))
 				return true;
 		return false;
 	case N_IF:
-		return read_unconditionally(n->cond, v);
-	case N_AND:
-	case N_OR:
-	case N_NOT:
-	case N_NEG:
-	case N_CAST:
-	case N_FIELD:
+		return used_in_condition(n->cond, v) || value_used(n->cond, v);
 	case N_MATCH:
-	case N_FOR: /* the start; its end and body may not run */
-		return read_unconditionally(n->lhs, v);
-	case N_BINOP:
-		return read_unconditionally(n->lhs, v) || read_unconditionally(n->rhs, v);
-	case N_SET:
-		return read_unconditionally(n->lhs, v) || read_unconditionally(n->rhs, v);
+		return value_used(n->lhs, v);
 	default:
 		return false;
 	}
 }
 
+/* Does the condition cond certainly compare v: v itself, or a comparison
+ * of v with a non-literal or a literal of v's range, or the first operand
+ * of an andalso/orelse (always evaluated) that does? */
+static bool used_in_condition(const Node *cond, const Var *v)
+{
+	if (cond->kind == N_AND || cond->kind == N_OR || cond->kind == N_NOT)
+		return used_in_condition(cond->lhs, v);
+	if (cond->kind != N_BINOP || !binop_is_comparison(cond->op))
+		return false;
+	for (int side = 0; side < 2; side++) {
+		const Node *mine = side ? cond->rhs : cond->lhs, *other = side ? cond->lhs : cond->rhs;
+		if (is_var_ref(mine) && mine->ref_var == v &&
+		    (other->kind != N_INT || (v->type && int_fits(v->type, other->value, other->negative))))
+			return true;
+	}
+	return false;
+}
+
 /* The context reads of a let's initialiser need no barrier_var() in the
  * entry's own block when the initialiser does not branch and the let
- * reads its variable on every path: a load with a use
+ * uses its variable on every path, where clang cannot drop the use: a load with a use
  * in a block every path runs is never sunk into an arm, where clang could
  * merge it with a sibling arm's load (context_read); the entry is never
  * inlined into a caller's arm. socket_filter_ip's
@@ -533,11 +554,11 @@ static bool context_read_stays(const Emitter *E, const Var *v)
 	bool after = false;
 	for (int i = 0; i < let->bindings.len; i++) {
 		Binding *b = let->bindings.items[i];
-		if (after && read_unconditionally(b->init, v))
+		if (after && value_used(b->init, v))
 			return true;
 		after |= b->var == v;
 	}
-	return read_unconditionally(let->body, v);
+	return value_used(let->body, v);
 }
 
 /* A let binding: a declaration, or nothing when the variable is unused
