@@ -579,11 +579,19 @@ static void forward_globals(IrFunc *f)
 	free(defs);
 }
 
+/* Does the call in run code that may read any global: a function, or
+ * bpf_tail_call, whose program shares this object's globals (entry sets
+ * g, tail-calls q1, which reads it: tests/gen/tail_call_global)? */
+static bool call_reads_globals(const IrInsn *in)
+{
+	return in->op == IR_CALL && (in->fn >= 0 || in->c_fn >= 0 || in->imm == BPF_FUNC_tail_call);
+}
+
 /* A store to a global that a later store of the same bytes overwrites
  * before anything can read them goes, as clang drops the C's: along
  * straight code (a jump or return ends the search: the global may be
  * read elsewhere), past helper calls (no pointer to a global exists, so
- * a helper reads none) but not calls of functions, which may. */
+ * a helper reads none) but not calls that run other code. */
 static void remove_dead_global_stores(IrFunc *f)
 {
 	int n = f->nvregs + 1;
@@ -619,8 +627,7 @@ static void remove_dead_global_stores(IrFunc *f)
 			continue;
 		for (int j = i + 1; j < f->len; j++) {
 			const IrInsn *in = &f->insns[j];
-			if (in->op == IR_JA || in->op == IR_JCC || in->op == IR_RET ||
-			    (in->op == IR_CALL && (in->fn >= 0 || in->c_fn >= 0)))
+			if (in->op == IR_JA || in->op == IR_JCC || in->op == IR_RET || call_reads_globals(in))
 				break;
 			bool access = (in->op == IR_LOAD || in->op == IR_STORE) && in->a.vreg && !in->a.remat;
 			if (!access || !maybe_global[in->a.vreg])
