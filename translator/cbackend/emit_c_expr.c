@@ -2009,7 +2009,9 @@ static void keep_operand_order(Emitter *E, Node **ops, int n)
 		if (!hoist[i])
 			continue;
 		Node *op = ops[i];
-		CExpr v = lower_value(E, op);
+		/* a constant C computes wider than the local's type is cut
+		 * to it: __s8 tmp = -128 * -91 is -Wconstant-conversion */
+		CExpr v = exact_constant(op, lower_value(E, op));
 		if (is_hoisted(E, op))
 			continue; /* lowered into a local of its own (context_read) */
 		if (value_in_local(E, op) || is_record_construction(op)) {
