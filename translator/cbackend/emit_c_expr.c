@@ -1738,9 +1738,15 @@ static CExpr lower_binop(Emitter *E, Node *n)
 	if (!is_shift && cast_is_implicit(n->lhs, t) && prints_as_type(E, n->rhs, t) &&
 	    !comparison_keeps_cast(op, n->lhs, n->rhs)) {
 		a = lower_cast(E, n->lhs, true);
-	} else if (lhs_tail->kind == N_INT && (both_literal || is_shift) && !is_hoisted(E, n->lhs)) {
+	} else if (lhs_tail->kind == N_INT &&
+		   (both_literal || is_shift ||
+		    ((op == OP_MUL || op == OP_ADD || op == OP_SUB) && is_constant_expr(n->rhs))) &&
+		   !is_hoisted(E, n->lhs)) {
 		/* a literal that must carry its own type (1ULL << 40), also
-		 * when it is the value of a do or let */
+		 * when it is the value of a do or let; and before a kernel
+		 * constant, an int in C: 1780721075 * XDP_TX of a :u32
+		 * overflows an int (-Winteger-overflow), 1780721075U * XDP_TX
+		 * wraps as the source's :u32 does */
 		if (lhs_tail != n->lhs)
 			lower_value(E, n->lhs);
 		a = literal_operand(E, (Node *)lhs_tail, true, hex);
