@@ -1437,19 +1437,32 @@ bool never_equals_bitwise(const Node *a, uint64_t bits)
 	return a->op == OP_AND ? (k2 & ~k1) != 0 : (k1 & ~k2) != 0;
 }
 
+/* The operand n prints as, through what writes nothing in C: a cast to
+ * its own type ((i8 p) of an :i8 p is p) and a little-endian conversion
+ * (bpf/le32 p is p on BPF's byte order). */
+static const Node *prints_as_operand(const Node *n)
+{
+	for (;;) {
+		if (n->kind == N_CAST && n->lhs->type && type_equal(n->lhs->type, n->type))
+			n = value_tail(n->lhs);
+		else if (n->kind == N_CALL && n->callee_kind == CALLEE_BUILTIN && n->builtin == BI_LE &&
+			 n->args.len == 1 && ((const Node *)n->args.items[0])->type &&
+			 type_equal(((const Node *)n->args.items[0])->type, n->type))
+			n = value_tail(n->args.items[0]);
+		else
+			return n;
+	}
+}
+
 /* A comparison whose result is known where it is compiled: (== x x) on
- * one variable (through lets that do nothing), which clang -Wall calls
+ * one variable (through lets that do nothing, casts to its own type,
+ * (bpf/le32 x)), which clang -Wall calls
  * tautological. *value is the result. */
 static bool constant_comparison(const Node *n, bool *value)
 {
 	if (n->kind != N_BINOP || !binop_is_comparison(n->op) || has_effects(n->lhs) || has_effects(n->rhs))
 		return false;
-	const Node *a = value_tail(n->lhs), *b = value_tail(n->rhs);
-	/* (== (i8 p) p) of an :i8 p is p == p in C */
-	while (a->kind == N_CAST && a->lhs->type && type_equal(a->lhs->type, a->type))
-		a = value_tail(a->lhs);
-	while (b->kind == N_CAST && b->lhs->type && type_equal(b->lhs->type, b->type))
-		b = value_tail(b->lhs);
+	const Node *a = prints_as_operand(value_tail(n->lhs)), *b = prints_as_operand(value_tail(n->rhs));
 	if (same_name(a, b)) {
 		*value = n->op == OP_EQ || n->op == OP_LE || n->op == OP_GE;
 		return true;
