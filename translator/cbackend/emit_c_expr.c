@@ -1586,6 +1586,22 @@ static bool helper_result_sign_differs(const Node *n, const Type *t)
 }
 
 
+/* v, the C of n, cast to n's type where C computes it in another one
+ * that a comparison with n's constants would see: the long of
+ * bpf_map_delete_elem() of an extern declared :u64 compared with
+ * 0xe22e79f2ba4518c7ULL (-Wsign-compare), BPF_F_LOCK (an int) switched
+ * on as a :u64 with case 9976774016761155616ULL (-Wswitch: the case
+ * value overflows the int). A match's scrutinee goes through this. */
+CExpr in_source_type(const Emitter *E, const Node *n, CExpr v)
+{
+	const Type *t = n->type;
+	if (!t || !is_int_type(t) || is_hoisted(E, n))
+		return v;
+	if (helper_result_sign_differs(value_tail(n), t) || (t->size == 8 && computed_as_int(prints_as_operand(n))))
+		return cx(arena_printf("(%s)%s", t->c_name, cast_operand(v)), PREC_UNARY);
+	return v;
+}
+
 static bool comparison_keeps_cast(BinOp op, const Node *cast, const Node *other)
 {
 	if (!binop_is_comparison(op) || cast->kind != N_CAST || !cast->lhs->type)
