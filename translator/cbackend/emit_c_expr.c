@@ -764,8 +764,20 @@ bool barriered_context_read(const Emitter *E, const Node *n)
 	return bt && bt->kind == TY_PTR && bt->pointee && bt->pointee->record && bt->pointee->record->is_context;
 }
 
+/* Is p the entry's context, a void * in C (a tracepoint's :u64 ctx)? */
+static bool is_untyped_context(Emitter *E, const Node *p)
+{
+	if (!E->fn || !E->fn->is_entry || E->fn->nparams < 1 || !is_var_ref(p) ||
+	    p->ref_var != E->fn->params[0]->var)
+		return false;
+	VarInfo *vi = var_info(E, p->ref_var);
+	return vi->c_pointer && !vi->map_handle && vi->c_type && strcmp(vi->c_type, "void *") == 0;
+}
+
 /* A load through the entry's context taken as :u64 at a member's offset
- * ((bpf/load_u64 ctx 8) of a raw tracepoint): the same as a member read. */
+ * ((bpf/load_u64 ctx 8) of a raw tracepoint), or at any offset of a
+ * context C has as a void * ((bpf/load_u64 ctx 32) of a tracepoint,
+ * *(__u64 *)(ctx + 32)): the same as a member read. */
 bool barriered_context_load(Emitter *E, const Node *n)
 {
 	if (!E->context_joins || n->kind != N_CALL || n->callee_kind != CALLEE_BUILTIN || n->builtin != BI_LOAD ||
@@ -773,7 +785,7 @@ bool barriered_context_load(Emitter *E, const Node *n)
 		return false;
 	Node *p = n->args.items[0], *off = n->args.items[1];
 	return off->kind == N_INT && !off->negative &&
-	       context_member_at(E, p, (int64_t)off->value, n->builtin_type) != NULL;
+	       (context_member_at(E, p, (int64_t)off->value, n->builtin_type) != NULL || is_untyped_context(E, p));
 }
 
 static CExpr context_read(Emitter *E, Node *n, const char *s, const char *member)
@@ -2277,6 +2289,8 @@ static CExpr lower_builtin(Emitter *E, Node *n)
 		if (barriered_context_load(E, n)) {
 			/* (bpf/load_u64 ctx 8), ctx->args[1]: as a member read */
 			const char *member = context_member_at(E, a[0], literal_value(a[1]), w);
+			if (!member) /* *(__u64 *)(ctx + 32) */
+				member = memory_at(E, a[0], literal_value(a[1]), w).s;
 			return context_read(E, n, member, "arg");
 		}
 		return memory_at(E, a[0], literal_value(a[1]), w);
