@@ -492,8 +492,13 @@ static bool read_unconditionally(const Node *n, const Var *v)
 			if (read_unconditionally(((Binding *)n->bindings.items[i])->init, v))
 				return true;
 		return read_unconditionally(n->body, v);
-	case N_DO:
 	case N_CALL:
+		/* a record's field is no use clang must keep: the record may
+		 * be read only in its other fields, and the store goes */
+		if (is_record_construction(n))
+			return false;
+		/* fallthrough */
+	case N_DO:
 		for (int i = 0; i < n->args.len; i++)
 			if (read_unconditionally(n->args.items[i], v))
 				return true;
