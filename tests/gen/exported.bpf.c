@@ -31,9 +31,11 @@ struct {
 #line 15 "exported.va"
 __u64 count_hit(__u32 slot)
 {
-#line 16 "exported.va"
-	__u64 *n = bpf_map_lookup_elem(&hits, &slot);
+	__u64 *n;
 
+	barrier_var(slot);
+#line 16 "exported.va"
+	n = bpf_map_lookup_elem(&hits, &slot);
 #line 16 "exported.va"
 	if (!n)
 #line 19 "exported.va"
@@ -46,6 +48,9 @@ __u64 count_hit(__u32 slot)
 #line 21 "exported.va"
 bool in_window_p(__u32 lo, __u32 hi, __u32 x)
 {
+	barrier_var(lo);
+	barrier_var(hi);
+	barrier_var(x);
 #line 22 "exported.va"
 	return x >= lo && x < hi;
 }

@@ -70,6 +70,7 @@ __s64 f0(__u64 p0, __u32 p1, __u64 p2, __s16 p3, __s8 p4)
 	barrier_var(p0);
 	barrier_var(p1);
 	barrier_var(p2);
+	barrier_var(p3);
 	barrier_var(p4);
 #line 16 "exported_unused_param.va"
 	if (bpf_map_lookup_elem(&m1, &key))

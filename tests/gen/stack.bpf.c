@@ -47,10 +47,14 @@ int on_getpid(void *ctx)
 #line 9 "stack.va"
 	__u64 id = *(__u64 *)(ctx + 8);
 	__u32 key = 0;
+	__u64 tmp;
+	__u64 value;
+
+#line 9 "stack.va"
+	barrier_var(id);
+	tmp = spill(id);
 #line 10 "stack.va"
-	__u64 tmp = spill(id);
-#line 10 "stack.va"
-	__u64 value = tmp + mixed(7, id);
+	value = tmp + mixed(7, id);
 #line 10 "stack.va"
 	bpf_map_update_elem(&seen, &key, &value, 0);
 	return 0;

@@ -686,11 +686,17 @@ static void lower_function(Emitter *E, FnDecl *fn, Printer *P, bool reachable)
 									: c_decl(E, t, vi->text));
 			/* an exported function is a global one: the verifier
 			 * checks each of its arguments at every call, but clang
-			 * passes nothing in the register of an argument it sees
+			 * passes nothing in the register of an argument it finds
 			 * unused in a call from this file ("R3 is not a
-			 * scalar"); barrier_var() is a use */
-			if (vi->uses == 0)
-				add_line(E, 0, arena_printf(fn->exported ? "barrier_var(%s);" : "(void)%s;", vi->text));
+			 * scalar") - unused in the source, or only after it
+			 * folded the code that reads it away ((> p p) never
+			 * true). barrier_var() is a use no folding removes, so
+			 * every parameter of an exported function goes through
+			 * it */
+			if (fn->exported)
+				add_line(E, 0, arena_printf("barrier_var(%s);", vi->text));
+			else if (vi->uses == 0)
+				add_line(E, 0, arena_printf("(void)%s;", vi->text));
 		}
 		if (fn->nparams == 0)
 			sb_puts(&sig, "void");

@@ -775,8 +775,20 @@ bool barriered_context_read(const Emitter *E, const Node *n)
 	return bt && bt->kind == TY_PTR && bt->pointee && bt->pointee->record && bt->pointee->record->is_context;
 }
 
+/* Is p the entry's context, a void * in C (a tracepoint's :u64 ctx)? */
+static bool is_untyped_context(Emitter *E, const Node *p)
+{
+	if (!E->fn || !E->fn->is_entry || E->fn->nparams < 1 || !is_var_ref(p) ||
+	    p->ref_var != E->fn->params[0]->var)
+		return false;
+	VarInfo *vi = var_info(E, p->ref_var);
+	return vi->c_pointer && !vi->map_handle && vi->c_type && strcmp(vi->c_type, "void *") == 0;
+}
+
 /* A load through the entry's context taken as :u64 at a member's offset
- * ((bpf/load_u64 ctx 8) of a raw tracepoint): the same as a member read. */
+ * ((bpf/load_u64 ctx 8) of a raw tracepoint), or at any offset of a
+ * context C has as a void * ((bpf/load_u64 ctx 32) of a tracepoint,
+ * *(__u64 *)(ctx + 32)): the same as a member read. */
 bool barriered_context_load(Emitter *E, const Node *n)
 {
 	if (!E->context_joins || n->kind != N_CALL || n->callee_kind != CALLEE_BUILTIN || n->builtin != BI_LOAD ||
@@ -784,7 +796,7 @@ bool barriered_context_load(Emitter *E, const Node *n)
 		return false;
 	Node *p = n->args.items[0], *off = n->args.items[1];
 	return off->kind == N_INT && !off->negative &&
-	       context_member_at(E, p, (int64_t)off->value, n->builtin_type) != NULL;
+	       (context_member_at(E, p, (int64_t)off->value, n->builtin_type) != NULL || is_untyped_context(E, p));
 }
 
 static CExpr context_read(Emitter *E, Node *n, const char *s, const char *member)
@@ -1448,19 +1460,32 @@ bool never_equals_bitwise(const Node *a, uint64_t bits)
 	return a->op == OP_AND ? (k2 & ~k1) != 0 : (k1 & ~k2) != 0;
 }
 
+/* The operand n prints as, through what writes nothing in C: a cast to
+ * its own type ((i8 p) of an :i8 p is p) and a little-endian conversion
+ * (bpf/le32 p is p on BPF's byte order). */
+static const Node *prints_as_operand(const Node *n)
+{
+	for (;;) {
+		if (n->kind == N_CAST && n->lhs->type && type_equal(n->lhs->type, n->type))
+			n = value_tail(n->lhs);
+		else if (n->kind == N_CALL && n->callee_kind == CALLEE_BUILTIN && n->builtin == BI_LE &&
+			 n->args.len == 1 && ((const Node *)n->args.items[0])->type &&
+			 type_equal(((const Node *)n->args.items[0])->type, n->type))
+			n = value_tail(n->args.items[0]);
+		else
+			return n;
+	}
+}
+
 /* A comparison whose result is known where it is compiled: (== x x) on
- * one variable (through lets that do nothing), which clang -Wall calls
+ * one variable (through lets that do nothing, casts to its own type,
+ * (bpf/le32 x)), which clang -Wall calls
  * tautological. *value is the result. */
 static bool constant_comparison(const Node *n, bool *value)
 {
 	if (n->kind != N_BINOP || !binop_is_comparison(n->op) || has_effects(n->lhs) || has_effects(n->rhs))
 		return false;
-	const Node *a = value_tail(n->lhs), *b = value_tail(n->rhs);
-	/* (== (i8 p) p) of an :i8 p is p == p in C */
-	while (a->kind == N_CAST && a->lhs->type && type_equal(a->lhs->type, a->type))
-		a = value_tail(a->lhs);
-	while (b->kind == N_CAST && b->lhs->type && type_equal(b->lhs->type, b->type))
-		b = value_tail(b->lhs);
+	const Node *a = prints_as_operand(value_tail(n->lhs)), *b = prints_as_operand(value_tail(n->rhs));
 	if (same_name(a, b)) {
 		*value = n->op == OP_EQ || n->op == OP_LE || n->op == OP_GE;
 		return true;
@@ -1583,6 +1608,22 @@ static bool helper_result_sign_differs(const Node *n, const Type *t)
 	return false;
 }
 
+
+/* v, the C of n, cast to n's type where C computes it in another one
+ * that a comparison with n's constants would see: the long of
+ * bpf_map_delete_elem() of an extern declared :u64 compared with
+ * 0xe22e79f2ba4518c7ULL (-Wsign-compare), BPF_F_LOCK (an int) switched
+ * on as a :u64 with case 9976774016761155616ULL (-Wswitch: the case
+ * value overflows the int). A match's scrutinee goes through this. */
+CExpr in_source_type(const Emitter *E, const Node *n, CExpr v)
+{
+	const Type *t = n->type;
+	if (!t || !is_int_type(t) || is_hoisted(E, n))
+		return v;
+	if (helper_result_sign_differs(value_tail(n), t) || (t->size == 8 && computed_as_int(prints_as_operand(n))))
+		return cx(arena_printf("(%s)%s", t->c_name, cast_operand(v)), PREC_UNARY);
+	return v;
+}
 
 static bool comparison_keeps_cast(BinOp op, const Node *cast, const Node *other)
 {
@@ -1749,9 +1790,15 @@ static CExpr lower_binop(Emitter *E, Node *n)
 	if (!is_shift && cast_is_implicit(n->lhs, t) && prints_as_type(E, n->rhs, t) &&
 	    !comparison_keeps_cast(op, n->lhs, n->rhs)) {
 		a = lower_cast(E, n->lhs, true);
-	} else if (lhs_tail->kind == N_INT && (both_literal || is_shift) && !is_hoisted(E, n->lhs)) {
+	} else if (lhs_tail->kind == N_INT &&
+		   (both_literal || is_shift ||
+		    ((op == OP_MUL || op == OP_ADD || op == OP_SUB) && is_constant_expr(n->rhs))) &&
+		   !is_hoisted(E, n->lhs)) {
 		/* a literal that must carry its own type (1ULL << 40), also
-		 * when it is the value of a do or let */
+		 * when it is the value of a do or let; and before a kernel
+		 * constant, an int in C: 1780721075 * XDP_TX of a :u32
+		 * overflows an int (-Winteger-overflow), 1780721075U * XDP_TX
+		 * wraps as the source's :u32 does */
 		if (lhs_tail != n->lhs)
 			lower_value(E, n->lhs);
 		a = literal_operand(E, (Node *)lhs_tail, true, hex);
@@ -2037,7 +2084,9 @@ static void keep_operand_order(Emitter *E, Node **ops, int n)
 		if (!hoist[i])
 			continue;
 		Node *op = ops[i];
-		CExpr v = lower_value(E, op);
+		/* a constant C computes wider than the local's type is cut
+		 * to it: __s8 tmp = -128 * -91 is -Wconstant-conversion */
+		CExpr v = exact_constant(op, lower_value(E, op));
 		if (is_hoisted(E, op))
 			continue; /* lowered into a local of its own (context_read) */
 		if (value_in_local(E, op) || is_record_construction(op)) {
@@ -2268,6 +2317,8 @@ static CExpr lower_builtin(Emitter *E, Node *n)
 		if (barriered_context_load(E, n)) {
 			/* (bpf/load_u64 ctx 8), ctx->args[1]: as a member read */
 			const char *member = context_member_at(E, a[0], literal_value(a[1]), w);
+			if (!member) /* *(__u64 *)(ctx + 32) */
+				member = memory_at(E, a[0], literal_value(a[1]), w).s;
 			return context_read(E, n, member, "arg");
 		}
 		return memory_at(E, a[0], literal_value(a[1]), w);

@@ -226,7 +226,7 @@ static CExpr scrutinee(Emitter *E, Node *n, Var *binding, bool *declared)
 		*declared = true;
 		return cx(binding->c_name, PREC_POSTFIX);
 	}
-	return exact_value(E, n->lhs);
+	return in_source_type(E, n->lhs, exact_value(E, n->lhs));
 }
 
 static void alias(Emitter *E, Var *v, CExpr e)
