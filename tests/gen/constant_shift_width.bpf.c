@@ -5,8 +5,9 @@
  * constant combined with a literal - shifted as a wider source type: the
  * C shifted the int ((true ? 1 : 0) << 40 is undefined, and clang stored
  * garbage; BPF_F_MARK_ENFORCE ^ 'z' << 27 overflowed, -Wshift-overflow).
- * It is cast to the source's type first. make fuzz-diff seeds 302130470,
- * randprog seed 124; tests/native/found/c-constant-shift-*.va.
+ * It is cast to the source's type first, also when a let wraps it. make
+ * fuzz-diff seeds 302130470, 510005314, randprog seed 124;
+ * tests/native/found/c-constant-shift-*.va.
  */
 #include <linux/bpf.h>
 #include <stdbool.h>
@@ -16,33 +17,38 @@ struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__type(key, __u32);
 	__type(value, __u64);
-	__uint(max_entries, 2);
+	__uint(max_entries, 3);
 } out SEC(".maps");
 
-#line 11 "constant_shift_width.va"
+#line 12 "constant_shift_width.va"
 static __u32 mark(void)
 {
-#line 12 "constant_shift_width.va"
+#line 13 "constant_shift_width.va"
 	return (__u32)(BPF_F_MARK_ENFORCE ^ 'z') << 27;
 }
 
 SEC("xdp")
-#line 14 "constant_shift_width.va"
+#line 15 "constant_shift_width.va"
 int entry(struct xdp_md *ctx)
 {
-#line 15 "constant_shift_width.va"
+#line 16 "constant_shift_width.va"
 	__u32 key = 0;
-#line 15 "constant_shift_width.va"
+#line 16 "constant_shift_width.va"
 	__u64 value = (__u64)(true ? 1 : 0) << 40;
 	__u32 key_2 = 1;
 	__u64 value_2;
+	__u32 key_3 = 2;
+	__u64 value_3;
 
 	(void)ctx;
-#line 15 "constant_shift_width.va"
+#line 16 "constant_shift_width.va"
 	bpf_map_update_elem(&out, &key, &value, BPF_ANY);
 	value_2 = mark();
-#line 16 "constant_shift_width.va"
+#line 17 "constant_shift_width.va"
 	bpf_map_update_elem(&out, &key_2, &value_2, BPF_ANY);
+	value_3 = (__u64)XDP_TX << 40;
+#line 18 "constant_shift_width.va"
+	bpf_map_update_elem(&out, &key_3, &value_3, BPF_ANY);
 	return XDP_PASS;
 }
 

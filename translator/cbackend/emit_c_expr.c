@@ -1818,7 +1818,10 @@ static CExpr lower_binop(Emitter *E, Node *n)
 		 * (bsl (* K 1) 28) of a :u32 computes K * 1 unsigned, not as
 		 * an int the shift overflows (-Wshift-overflow) */
 		a = cx(arena_printf("(%s)%s", t->c_name, lower_value(E, n->lhs).s), PREC_UNARY);
-	} else if (is_shift && computed_as_int(n->lhs) && !is_hoisted(E, n->lhs) && !needs_stmts(E, n->lhs) &&
+	} else if (is_shift && computed_as_int(n->lhs) && !is_hoisted(E, n->lhs) &&
+		   /* a conditional with statements is a local of the source's
+		    * type already; a let or do around a constant is not */
+		   (!needs_stmts(E, n->lhs) || value_tail(n->lhs)->kind != N_IF) &&
 		   (t->size == 8 || (t->size == 4 && !t->is_signed))) {
 		/* any other constant C computes as an int: (true ? 0 : 0) and
 		 * BPF_F_MARK_ENFORCE ^ 'z' shifted as a :u64 by 41 shift an
