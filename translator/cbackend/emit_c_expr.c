@@ -2248,6 +2248,13 @@ CExpr lower_value(Emitter *E, Node *n)
 				  PREC_UNARY);
 		}
 		CExpr a = lower_value(E, n->lhs);
+		if (computed_as_int(n->lhs) && !is_hoisted(E, n->lhs) && !needs_stmts(E, n->lhs) &&
+		    (n->type->size == 8 || (n->type->size == 4 && !n->type->is_signed))) {
+			/* a kernel constant is an int in C: -BPF_F_USER_STACK of
+			 * a :u64 is negated in the source's type, not as a
+			 * negative int (-Wsign-compare against a __u64) */
+			a = cx(arena_printf("(%s)%s", n->type->c_name, paren(a, PREC_UNARY)), PREC_UNARY);
+		}
 		if (wraps_unsigned(OP_SUB, n->type)) {
 			/* -INT64_MIN overflows too: negated unsigned, as
 			 * lower_binop computes signed + - * */
