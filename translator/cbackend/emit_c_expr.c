@@ -1493,6 +1493,22 @@ static bool constant_comparison(const Node *n, bool *value)
 	return false;
 }
 
+/* The same, for operands with effects of their own: their values are
+ * what the comparison reads, once the effects have run. */
+static bool constant_comparison_of_values(const Node *n, bool *value)
+{
+	if (n->kind != N_BINOP || !binop_is_comparison(n->op))
+		return false;
+	const Node *a = prints_as_operand(value_tail(n->lhs)), *b = prints_as_operand(value_tail(n->rhs));
+	if (has_effects(a) || has_effects(b) || !same_name(a, b))
+		return false;
+	/* a global an operand's effects may set is read after them */
+	if (a->kind == N_NAME && a->ref == REF_GLOBAL && !a->ref_global->is_const)
+		return false;
+	*value = n->op == OP_EQ || n->op == OP_LE || n->op == OP_GE;
+	return true;
+}
+
 static bool self_comparison(const Node *n)
 {
 	bool value;
@@ -1739,6 +1755,15 @@ static CExpr lower_binop(Emitter *E, Node *n)
 	Type *t = n->lhs->type;
 	bool known;
 	if (constant_comparison(n, &known)) {
+		E->uses_bool = true;
+		return cx(known ? "true" : "false", PREC_POSTFIX);
+	}
+	if (constant_comparison_of_values(n, &known)) {
+		/* (> g (let [v (effect)] g)): the operands' effects run, in
+		 * order, and the known result stands for the comparison
+		 * (clang -Wtautological-compare refuses g > g) */
+		lower_stmt(E, n->lhs, (Dest){ DEST_DISCARD, NULL, NULL });
+		lower_stmt(E, n->rhs, (Dest){ DEST_DISCARD, NULL, NULL });
 		E->uses_bool = true;
 		return cx(known ? "true" : "false", PREC_POSTFIX);
 	}
@@ -2223,6 +2248,13 @@ CExpr lower_value(Emitter *E, Node *n)
 				  PREC_UNARY);
 		}
 		CExpr a = lower_value(E, n->lhs);
+		if (computed_as_int(n->lhs) && !is_hoisted(E, n->lhs) && !needs_stmts(E, n->lhs) &&
+		    (n->type->size == 8 || (n->type->size == 4 && !n->type->is_signed))) {
+			/* a kernel constant is an int in C: -BPF_F_USER_STACK of
+			 * a :u64 is negated in the source's type, not as a
+			 * negative int (-Wsign-compare against a __u64) */
+			a = cx(arena_printf("(%s)%s", n->type->c_name, paren(a, PREC_UNARY)), PREC_UNARY);
+		}
 		if (wraps_unsigned(OP_SUB, n->type)) {
 			/* -INT64_MIN overflows too: negated unsigned, as
 			 * lower_binop computes signed + - * */
