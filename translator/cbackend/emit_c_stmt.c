@@ -449,17 +449,19 @@ static void lower_set(Emitter *E, Node *n)
 	    !(n->lhs ? has_effects(v->rhs) : may_set_global(v->rhs, n->ref_global, 0)) &&
 	    !((v->op == OP_DIV || v->op == OP_REM) && t && t->is_signed) && !wraps_unsigned(v->op, t)) {
 		bool same = false;
-		/* not g |= g: clang -Wall's -Wself-assign */
 		if (!n->lhs && v->lhs->kind == N_NAME && v->lhs->ref == REF_GLOBAL)
-			same = v->lhs->ref_global == n->ref_global &&
-			       !(v->rhs->kind == N_NAME && v->rhs->ref == REF_GLOBAL && v->rhs->ref_global == n->ref_global);
+			same = v->lhs->ref_global == n->ref_global;
 		else if (n->lhs && v->lhs->kind == N_FIELD && !has_effects(n->lhs))
 			same = strcmp(field_value(E, v->lhs, true).s, target) == 0;
-		if (same) {
+		/* not g |= g, nor g &= (u8 (i32 g)) of a :u8 g, which prints as
+		 * g: clang -Wall's -Wself-assign */
+		if (same && !needs_stmts(E, v->rhs)) {
 			CExpr r = v->rhs->kind == N_INT ? literal_operand(E, v->rhs, false, is_bitwise(v->op))
 							: value_for(E, v->rhs, t);
-			add_line(E, line_of(n), arena_printf("%s %s= %s;", target, binop_c_name(v->op), r.s));
-			return;
+			if (strcmp(r.s, target) != 0) {
+				add_line(E, line_of(n), arena_printf("%s %s= %s;", target, binop_c_name(v->op), r.s));
+				return;
+			}
 		}
 	}
 	CExpr val = value_for(E, v, t);
