@@ -4,7 +4,8 @@
  * A kernel constant negated as a :u64: C's enumerators are ints, so
  * -BPF_F_USER_STACK compared with a __u64 was a negative int against an
  * unsigned operand (clang -Wsign-compare). It is negated in the source's
- * type. make fuzz-diff seed 510002077, reduced:
+ * type, also through bpf/le64 (nothing in C). make fuzz-diff seed
+ * 510002077, reduced:
  * tests/native/found/c-negated-kconst.va.
  */
 #include <linux/bpf.h>
@@ -18,14 +19,14 @@ struct {
 } out SEC(".maps");
 
 SEC("xdp")
-#line 10 "negated_kconst.va"
+#line 11 "negated_kconst.va"
 int entry(struct xdp_md *ctx)
 {
-#line 11 "negated_kconst.va"
+#line 12 "negated_kconst.va"
 	__u32 key = 0;
-#line 11 "negated_kconst.va"
+#line 12 "negated_kconst.va"
 	__u64 value = -(__u64)BPF_F_USER_STACK;
-#line 11 "negated_kconst.va"
+#line 12 "negated_kconst.va"
 	bpf_map_update_elem(&out, &key, &value, BPF_ANY);
 	if (-(__u64)BPF_F_USER_STACK >= (__u64)ctx->rx_queue_index)
 		return XDP_PASS;

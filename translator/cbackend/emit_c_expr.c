@@ -2038,6 +2038,10 @@ static bool computed_as_int(const Node *n)
 		return computed_as_int(n->then) && computed_as_int(n->els);
 	case N_BINOP:
 		return is_bitwise(n->op) && computed_as_int(n->lhs) && computed_as_int(n->rhs);
+	case N_CALL: /* bpf/le64 K prints as K on BPF's byte order (a literal
+		      * takes the conversion's type: 9ULL) */
+		return n->callee_kind == CALLEE_BUILTIN && n->builtin == BI_LE && n->args.len == 1 &&
+		       value_tail(n->args.items[0])->kind != N_INT && computed_as_int(n->args.items[0]);
 	default:
 		return false;
 	}
