@@ -153,6 +153,18 @@ else
 	echo "note: no vmlinux.h (bpftool or /sys/kernel/btf/vmlinux missing): headers not checked beside it"
 fi
 
+# same_as_golden NAME EXPECTED ACTUAL: the C vbpf2c wrote is byte for byte
+# the committed golden file.
+same_as_golden() {
+	if [ ! -e "$2" ]; then
+		fail "$1" "no ${2##*/} (write it with tests/regen.sh, then review)"
+	elif diff -u "$2" "$3" > "$work/diff"; then
+		pass
+	else
+		fail "$1" "output differs from ${2##*/}" "$work/diff"
+	fi
+}
+
 for va in "$root"/tests/err/*.va; do
 	[ -e "$va" ] || continue
 	name=tests/err/${va##*/}
@@ -206,13 +218,7 @@ for va in "$root"/tests/gen/*.va; do
 		continue
 	fi
 	mv "$work/out" "$work/first"
-	if [ ! -e "$expected" ]; then
-		fail "$name" "no ${expected##*/} (write it with tests/regen.sh, then review)"
-	elif diff -u "$expected" "$work/first" > "$work/diff"; then
-		pass
-	else
-		fail "$name" "output differs from ${expected##*/}" "$work/diff"
-	fi
+	same_as_golden "$name" "$expected" "$work/first"
 
 	run_vbpf2c "${va%/*}" "${va##*/}"
 	if [ "$status" -eq 0 ] && cmp -s "$work/first" "$work/out"; then
@@ -256,14 +262,7 @@ for va in "$root"/examples/*.va; do
 		continue
 	fi
 	mv "$work/out" "$work/example.bpf.c"
-	expected=${va%.va}.bpf.c
-	if [ ! -e "$expected" ]; then
-		fail "$name" "no ${expected##*/} (write it with tests/regen.sh, then review)"
-	elif diff -u "$expected" "$work/example.bpf.c" > "$work/diff"; then
-		pass
-	else
-		fail "$name" "output differs from ${expected##*/}" "$work/diff"
-	fi
+	same_as_golden "$name" "${va%.va}.bpf.c" "$work/example.bpf.c"
 	check_c "$name" "$work/example.bpf.c"
 done
 
