@@ -31,6 +31,22 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* How many instructions set each virtual register (calloc'd, the
+ * caller frees it) and, where asked, the index of the last of them. */
+static int *count_defs(const IrFunc *f, int **def_at)
+{
+	int n = f->nvregs + 1;
+	int *defs = calloc((size_t)n, sizeof(int));
+	if (def_at)
+		*def_at = calloc((size_t)n, sizeof(int));
+	for (int i = 0; i < f->len; i++) {
+		defs[f->insns[i].dst]++;
+		if (def_at)
+			(*def_at)[f->insns[i].dst] = i;
+	}
+	return defs;
+}
+
 static void make_nop(IrInsn *in)
 {
 	memset(in, 0, sizeof(*in));
@@ -122,11 +138,9 @@ static bool takes_constant(const IrInsn *in, int k, int64_t c)
 static void propagate_copies(IrFunc *f)
 {
 	int n = f->nvregs + 1;
-	int *defs = calloc((size_t)n, sizeof(int));
+	int *defs = count_defs(f, NULL);
 	IrVal *source = calloc((size_t)n, sizeof(IrVal));
 	bool *copy = calloc((size_t)n, sizeof(bool));
-	for (int i = 0; i < f->len; i++)
-		defs[f->insns[i].dst]++;
 	for (int i = 0; i < f->len; i++) {
 		const IrInsn *in = &f->insns[i];
 		if (in->op != IR_MOV || !in->dst || defs[in->dst] != 1 || in->a.remat)
@@ -322,20 +336,16 @@ static void make_copy(IrInsn *in, IrVal from)
 static bool fold_constants(IrFunc *f)
 {
 	int n = f->nvregs + 1;
-	int *defs = calloc((size_t)n, sizeof(int));
+	int *def_at;
+	int *defs = count_defs(f, &def_at);
 	Bits *known = calloc((size_t)n, sizeof(Bits));
 	bool changed = false;
-	for (int i = 0; i < f->len; i++)
-		defs[f->insns[i].dst]++;
 	/* the lowering's bound on a register (IrVal.bits) holds wherever a
 	 * value set once is read; only a load's and a 32-bit move's, not an
 	 * arithmetic result's or a byte swap's: its bound on a quotient, or
 	 * on a swap, may be one the verifier does not know, and a mask or a check dropped for it
 	 * would leave the verifier a value it cannot bound (a cgroup_skb
 	 * return of (band (div 0 x) 1): "R0 has unknown scalar value") */
-	int *def_at = calloc((size_t)n, sizeof(int));
-	for (int i = 0; i < f->len; i++)
-		def_at[f->insns[i].dst] = i;
 	for (int i = 0; i < f->len; i++) {
 		const IrInsn *in = &f->insns[i];
 		const IrVal *ops[7] = { &in->a, &in->b };
@@ -595,10 +605,8 @@ static bool call_reads_globals(const IrInsn *in)
 static void remove_dead_global_stores(IrFunc *f)
 {
 	int n = f->nvregs + 1;
-	int *defs = calloc((size_t)n, sizeof(int));
+	int *defs = count_defs(f, NULL);
 	int *global_of = calloc((size_t)n, sizeof(int));   /* global + 1 */
-	for (int i = 0; i < f->len; i++)
-		defs[f->insns[i].dst]++;
 	/* what may hold a global's address another way (a copy, an
 	 * offset): a base the search cannot tell from this global's */
 	bool *maybe_global = calloc((size_t)n, sizeof(bool));
@@ -1010,13 +1018,8 @@ static int wrap_source(const IrFunc *f, const IrInsn *w, const int *defs, const 
  * before the wrap is the same where it is read. */
 static void skip_wraps(IrFunc *f)
 {
-	int n = f->nvregs + 1;
-	int *defs = calloc((size_t)n, sizeof(int));
-	int *def_at = calloc((size_t)n, sizeof(int));
-	for (int i = 0; i < f->len; i++) {
-		defs[f->insns[i].dst]++;
-		def_at[f->insns[i].dst] = i;
-	}
+	int *def_at;
+	int *defs = count_defs(f, &def_at);
 	for (int i = 0; i < f->len; i++) {
 		IrInsn *in = &f->insns[i];
 		for (int k = 0; k < 2; k++) {
@@ -1091,12 +1094,8 @@ static void drop_undemanded_wraps(IrFunc *f)
 			}
 		}
 	}
-	int *defs = calloc((size_t)n, sizeof(int));
-	int *def_at = calloc((size_t)n, sizeof(int));
-	for (int i = 0; i < f->len; i++) {
-		defs[f->insns[i].dst]++;
-		def_at[f->insns[i].dst] = i;
-	}
+	int *def_at;
+	int *defs = count_defs(f, &def_at);
 	for (int i = 0; i < f->len; i++) {
 		IrInsn *w = &f->insns[i];
 		if (!w->dst)
