@@ -1479,31 +1479,19 @@ static const Node *prints_as_operand(const Node *n)
 
 /* A comparison whose result is known where it is compiled: (== x x) on
  * one variable (through lets that do nothing, casts to its own type,
- * (bpf/le32 x)), which clang -Wall calls
- * tautological. *value is the result. */
-static bool constant_comparison(const Node *n, bool *value)
-{
-	if (n->kind != N_BINOP || !binop_is_comparison(n->op) || has_effects(n->lhs) || has_effects(n->rhs))
-		return false;
-	const Node *a = prints_as_operand(value_tail(n->lhs)), *b = prints_as_operand(value_tail(n->rhs));
-	if (same_name(a, b)) {
-		*value = n->op == OP_EQ || n->op == OP_LE || n->op == OP_GE;
-		return true;
-	}
-	return false;
-}
-
-/* The same, for operands with effects of their own: their values are
- * what the comparison reads, once the effects have run. */
-static bool constant_comparison_of_values(const Node *n, bool *value)
+ * (bpf/le32 x)), which clang -Wall calls tautological. *value is the
+ * result; *effects says the operands have effects of their own, which
+ * must still run: then the value is one they cannot change (not a
+ * global they may set). */
+static bool constant_comparison(const Node *n, bool *value, bool *effects)
 {
 	if (n->kind != N_BINOP || !binop_is_comparison(n->op))
 		return false;
 	const Node *a = prints_as_operand(value_tail(n->lhs)), *b = prints_as_operand(value_tail(n->rhs));
-	if (has_effects(a) || has_effects(b) || !same_name(a, b))
+	if (!same_name(a, b) || has_effects(a))
 		return false;
-	/* a global an operand's effects may set is read after them */
-	if (a->kind == N_NAME && a->ref == REF_GLOBAL && !a->ref_global->is_const)
+	*effects = has_effects(n->lhs) || has_effects(n->rhs);
+	if (*effects && a->kind == N_NAME && a->ref == REF_GLOBAL && !a->ref_global->is_const)
 		return false;
 	*value = n->op == OP_EQ || n->op == OP_LE || n->op == OP_GE;
 	return true;
@@ -1511,8 +1499,8 @@ static bool constant_comparison_of_values(const Node *n, bool *value)
 
 static bool self_comparison(const Node *n)
 {
-	bool value;
-	return constant_comparison(n, &value);
+	bool value, effects;
+	return constant_comparison(n, &value, &effects) && !effects;
 }
 
 /* A load whose bytes the source swaps (bpf/be16 of it) reads a wire-order
@@ -1753,17 +1741,14 @@ static CExpr lower_binop(Emitter *E, Node *n)
 	if (quotient && !is_hoisted(E, quotient))
 		hide_from_optimiser(E, quotient, "q");
 	Type *t = n->lhs->type;
-	bool known;
-	if (constant_comparison(n, &known)) {
-		E->uses_bool = true;
-		return cx(known ? "true" : "false", PREC_POSTFIX);
-	}
-	if (constant_comparison_of_values(n, &known)) {
+	bool known, effects;
+	if (constant_comparison(n, &known, &effects)) {
 		/* (> g (let [v (effect)] g)): the operands' effects run, in
-		 * order, and the known result stands for the comparison
-		 * (clang -Wtautological-compare refuses g > g) */
-		lower_stmt(E, n->lhs, (Dest){ DEST_DISCARD, NULL, NULL });
-		lower_stmt(E, n->rhs, (Dest){ DEST_DISCARD, NULL, NULL });
+		 * order, and the known result stands for the comparison */
+		if (effects) {
+			lower_stmt(E, n->lhs, (Dest){ DEST_DISCARD, NULL, NULL });
+			lower_stmt(E, n->rhs, (Dest){ DEST_DISCARD, NULL, NULL });
+		}
 		E->uses_bool = true;
 		return cx(known ? "true" : "false", PREC_POSTFIX);
 	}
