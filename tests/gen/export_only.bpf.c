@@ -22,7 +22,6 @@ struct {
 #line 10 "export_only.va"
 __u64 f0(__u8 p0)
 {
-	barrier_var(p0);
 #line 10 "export_only.va"
 	return p0;
 }

@@ -691,9 +691,10 @@ static void lower_function(Emitter *E, FnDecl *fn, Printer *P, bool reachable)
 			 * scalar") - unused in the source, or only after it
 			 * folded the code that reads it away ((> p p) never
 			 * true). barrier_var() is a use no folding removes, so
-			 * every parameter of an exported function goes through
-			 * it */
-			if (fn->exported)
+			 * every parameter of an exported function this file
+			 * calls goes through it (hand-written callers are
+			 * compiled apart and pass every argument) */
+			if (fn->exported && E->called[ptrindex_get(&E->fn_index, fn)])
 				add_line(E, 0, arena_printf("barrier_var(%s);", vi->text));
 			else if (vi->uses == 0)
 				add_line(E, 0, arena_printf("(void)%s;", vi->text));
@@ -996,6 +997,15 @@ static void reach_fn(Emitter *E, FnDecl *fn, Vec *unused, char *state)
 	for_each_call(E, fn->body, fn, unused, state, reach_fn);
 }
 
+/* Marks a function some function of this file calls (state[i] = 1). */
+static void mark_called(Emitter *E, FnDecl *fn, Vec *unused, char *state)
+{
+	(void)unused;
+	int i = ptrindex_get(&E->fn_index, fn);
+	if (i >= 0)
+		state[i] = 1;
+}
+
 /* ---- the declarations the header shares (emit_h.c) ------------------------ */
 
 void emit_c_line(StrBuf *out, const char *text)
@@ -1238,6 +1248,12 @@ void emit_c(const Module *m, const EmitOptions *opts, StrBuf *out)
 	for (int i = 0; i < E.fns.len; i++)
 		if (((FnDecl *)E.fns.items[i])->exported)
 			reach_fn(&E, E.fns.items[i], NULL, reached);
+	char *called = arena_alloc((size_t)E.fns.len + 1);
+	for (int i = 0; i < E.fns.len; i++) {
+		FnDecl *fn = E.fns.items[i];
+		for_each_call(&E, fn->body, fn, NULL, called, mark_called);
+	}
+	E.called = called;
 	for (int i = 0; i < E.fns.len; i++)
 		visit_fn(&E, E.fns.items[i], &order, placed);
 	Printer P = {

@@ -248,6 +248,7 @@ typedef struct Emitter {
 	bool context_joins;      /* E->fn's context reads may meet another load
 	                          * where its branches join (context_read) */
 	const Node *lowering_let; /* the let whose bindings are being lowered */
+	const char *called;      /* per fns: called by a function of this file */
 	PtrIndex packet_vars;    /* Var* -> PACKET or NOT_PACKET (find_packet_pointers) */
 } Emitter;
 
