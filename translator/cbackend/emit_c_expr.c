@@ -1339,6 +1339,9 @@ static bool has_wide_kconst(const Node *n, int size)
 		       (n->op != OP_SHL && n->op != OP_SHR && has_wide_kconst(n->rhs, size));
 	case N_IF:
 		return has_wide_kconst(n->then, size) || has_wide_kconst(n->els, size);
+	case N_CALL: /* (bpf/le32 K) prints as K */
+		return n->callee_kind == CALLEE_BUILTIN && n->builtin == BI_LE && n->args.len == 1 &&
+		       has_wide_kconst(n->args.items[0], size);
 	default:
 		return false;
 	}
@@ -1443,6 +1446,8 @@ static bool same_name(const Node *a, const Node *b)
 	return false;
 }
 
+static const Node *prints_as_operand(const Node *n);
+
 /* (== (band x 0x0f) 0x1f), (!= (bor x 1) 2), a match of (band x 0x0f)
  * with the one pattern 0x1f: a bitwise result a compared with a constant
  * (bits) it can never equal, which clang -Wall refuses
@@ -1450,6 +1455,7 @@ static bool same_name(const Node *a, const Node *b)
  * its own type: (__u32)(x & 0x0f) == 0x1f, the same meaning, as written. */
 bool never_equals_bitwise(const Node *a, uint64_t bits)
 {
+	a = prints_as_operand(value_tail(a));
 	if (a->kind != N_BINOP || (a->op != OP_AND && a->op != OP_OR) || !a->type || !is_int_type(a->type))
 		return false;
 	const Node *k = value_tail(a->rhs)->kind == N_INT ? value_tail(a->rhs) : value_tail(a->lhs);
@@ -1734,6 +1740,14 @@ static const Node *le_operand(const Node *n)
 	return n;
 }
 
+/* A kernel constant (through bpf/le) whose value is one of two. */
+static bool is_kconst_of(const Node *n, uint64_t v1, uint64_t v2)
+{
+	n = le_operand(n);
+	return n->kind == N_NAME && n->ref == REF_KCONST && !n->ref_kconst->negative &&
+	       (n->ref_kconst->value == v1 || n->ref_kconst->value == v2);
+}
+
 static CExpr lower_binop(Emitter *E, Node *n)
 {
 	BinOp op = n->op;
@@ -1878,11 +1892,16 @@ static CExpr lower_binop(Emitter *E, Node *n)
 		return r;
 	}
 	/* 2 ^ x and 10 ^ x look like powers to clang -Wall
-	 * (-Wxor-used-as-pow); in hex they do not */
+	 * (-Wxor-used-as-pow); in hex they do not. A kernel constant that
+	 * is 2 or 10 (TC_ACT_SHOT) is the literal to clang: then the
+	 * decimal literal after it is the one written in hex */
 	if (op == OP_XOR && a.s[0] == '2' && !isdigit((unsigned char)a.s[1]))
 		a.s = arena_printf("0x2%s", a.s + 1);
 	else if (op == OP_XOR && a.s[0] == '1' && a.s[1] == '0' && !isdigit((unsigned char)a.s[2]))
 		a.s = arena_printf("0xa%s", a.s + 2);
+	else if (op == OP_XOR && is_kconst_of(lhs_tail, 2, 10) && value_tail(n->rhs)->kind == N_INT &&
+		 strspn(b.s, "0123456789") == strlen(b.s))
+		b.s = arena_printf("0x%" PRIx64, value_tail(n->rhs)->value);
 	/* also against a constant: bpf_map_delete_elem() > 5 compares a
 	 * long, where the source compares a :u64 (-ENOENT is above 5); and
 	 * where the result depends on the sign: a long's >> 1 shifts its
@@ -2021,8 +2040,10 @@ static bool computed_as_int(const Node *n)
 		return n->ref == REF_KCONST;
 	case N_IF:
 		return computed_as_int(n->then) && computed_as_int(n->els);
-	case N_BINOP:
-		return is_bitwise(n->op) && computed_as_int(n->lhs) && computed_as_int(n->rhs);
+	case N_BINOP: /* + - * give the literal or kernel constant on the
+		       * left the source's type; / and % leave both ints */
+		return (is_bitwise(n->op) || n->op == OP_DIV || n->op == OP_REM) && computed_as_int(n->lhs) &&
+		       computed_as_int(n->rhs);
 	case N_CALL: /* bpf/le64 K prints as K on BPF's byte order (a literal
 		      * takes the conversion's type: 9ULL) */
 		return n->callee_kind == CALLEE_BUILTIN && n->builtin == BI_LE && n->args.len == 1 &&
