@@ -249,6 +249,8 @@ typedef struct Emitter {
 	                          * where its branches join (context_read) */
 	const Node *lowering_let; /* the let whose bindings are being lowered */
 	const char *called;      /* per fns: called by a function of this file */
+	const char *rechecked;   /* per fns: takes packet addresses a caller
+	                          * has checked (find_rechecked) */
 	PtrIndex packet_vars;    /* Var* -> PACKET or NOT_PACKET (find_packet_pointers) */
 } Emitter;
 

@@ -1691,6 +1691,21 @@ static void hide_from_folding(Emitter *E, Node *sum)
 	hide_from_optimiser(E, sum, "end");
 }
 
+/* The address a bounds check compares with the packet's end - the left
+ * of > and >=, the right of < and <= - in a function whose packet
+ * addresses a caller has checked already (find_rechecked): hidden from
+ * clang like the sum above, so that after inlining it is no register a
+ * load of the caller's uses. pkt and (+ pkt K) of a variable. */
+static bool rechecked_bound(Emitter *E, BinOp op, const Node *addr, const Node *end, bool left)
+{
+	int fn = E->rechecked && E->fn ? ptrindex_get(&E->fn_index, E->fn) : -1;
+	if (fn < 0 || !E->rechecked[fn] || !binop_is_comparison(op) || op == OP_EQ || op == OP_NE ||
+	    left != (op == OP_GT || op == OP_GE) || !prints_as_packet(E, addr) || !prints_as_packet(E, end))
+		return false;
+	const Node *base = addr->kind == N_BINOP && addr->op == OP_ADD && addr->rhs->kind == N_INT ? addr->lhs : addr;
+	return is_var_ref(base) && is_packet_var(E, base->ref_var);
+}
+
 /* Does n divide (/ or %) anywhere? */
 static bool divides(const Node *n)
 {
@@ -1790,7 +1805,8 @@ static CExpr lower_binop(Emitter *E, Node *n)
 	Node *ops[] = { n->lhs, n->rhs };
 	keep_operand_order(E, ops, 2);
 	for (int i = 0; i < 2; i++)
-		if (folds_packet_check(E, op, ops[i]) && !is_hoisted(E, ops[i]))
+		if ((folds_packet_check(E, op, ops[i]) || rechecked_bound(E, op, ops[i], ops[1 - i], i == 0)) &&
+		    !is_hoisted(E, ops[i]))
 			hide_from_folding(E, ops[i]);
 	const Node *divisor = value_tail(n->rhs);
 	if ((op == OP_DIV || op == OP_REM) && t &&
