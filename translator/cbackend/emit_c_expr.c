@@ -1706,27 +1706,16 @@ static bool rechecked_bound(Emitter *E, BinOp op, const Node *addr, const Node *
 	return is_var_ref(base) && is_packet_var(E, base->ref_var);
 }
 
+static bool is_division(const Node *n, const void *unused)
+{
+	(void)unused;
+	return n->kind == N_BINOP && (n->op == OP_DIV || n->op == OP_REM);
+}
+
 /* Does n divide (/ or %) anywhere? */
 static bool divides(const Node *n)
 {
-	if (!n)
-		return false;
-	if (n->kind == N_BINOP && (n->op == OP_DIV || n->op == OP_REM))
-		return true;
-	if (n->kind == N_CALL || n->kind == N_DO)
-		for (int i = 0; i < n->args.len; i++)
-			if (divides(n->args.items[i]))
-				return true;
-	if (n->kind == N_LET)
-		for (int i = 0; i < n->bindings.len; i++)
-			if (divides(((Binding *)n->bindings.items[i])->init))
-				return true;
-	if (n->kind == N_MATCH)
-		for (int i = 0; i < n->clauses.len; i++)
-			if (divides(((MatchClause *)n->clauses.items[i])->body))
-				return true;
-	return divides(n->lhs) || divides(n->rhs) || divides(n->cond) || divides(n->then) || divides(n->els) ||
-	       divides(n->body);
+	return node_any(n, is_division, NULL);
 }
 
 /* The x of (band x K) where x divides, else NULL. A mask is how a program
