@@ -1244,10 +1244,10 @@ static bool constant_value(const Node *n, uint64_t *out)
 				return false;
 			a <<= b;
 			break;
-		case OP_SHR:
-			if (b >= 64 || n->type->is_signed)
+		case OP_SHR: /* arithmetic on a signed type, as C's >> */
+			if (b >= 64)
 				return false;
-			a >>= b;
+			a = n->type->is_signed ? (uint64_t)((int64_t)a >> b) : a >> b;
 			break;
 		case OP_DIV: /* unsigned: BPF's x / 0 is 0, x % 0 is x */
 			if (n->type->is_signed)
@@ -1458,11 +1458,12 @@ bool never_equals_bitwise(const Node *a, uint64_t bits)
 	a = prints_as_operand(value_tail(a));
 	if (a->kind != N_BINOP || (a->op != OP_AND && a->op != OP_OR) || !a->type || !is_int_type(a->type))
 		return false;
-	const Node *k = value_tail(a->rhs)->kind == N_INT ? value_tail(a->rhs) : value_tail(a->lhs);
-	if (k->kind != N_INT)
+	uint64_t k1;
+	if (!constant_value(a->rhs, &k1) && !constant_value(a->lhs, &k1))
 		return false;
 	uint64_t mask = a->type->size == 8 ? UINT64_MAX : (UINT64_C(1) << (8 * a->type->size)) - 1;
-	uint64_t k1 = k->value & mask, k2 = bits & mask;
+	k1 &= mask;
+	uint64_t k2 = bits & mask;
 	return a->op == OP_AND ? (k2 & ~k1) != 0 : (k1 & ~k2) != 0;
 }
 
@@ -1918,10 +1919,10 @@ static CExpr lower_binop(Emitter *E, Node *n)
 			b = cx(arena_printf("(%s)%s", t->c_name, paren(b, PREC_UNARY)), PREC_UNARY);
 	}
 	if (op == OP_EQ || op == OP_NE) {
-		const Node *ka = value_tail(n->lhs), *kb = value_tail(n->rhs);
-		if (kb->kind == N_INT && never_equals_bitwise(ka, kb->value))
+		uint64_t k;
+		if (constant_value(n->rhs, &k) && never_equals_bitwise(n->lhs, k))
 			a = cx(arena_printf("(%s)%s", t->c_name, paren(a, PREC_UNARY)), PREC_UNARY);
-		else if (ka->kind == N_INT && never_equals_bitwise(kb, ka->value))
+		else if (constant_value(n->lhs, &k) && never_equals_bitwise(n->rhs, k))
 			b = cx(arena_printf("(%s)%s", t->c_name, paren(b, PREC_UNARY)), PREC_UNARY);
 	}
 	CExpr r = cx(arena_printf("%s %s %s", operand(a, prec, op, false), binop_c_name(op),
