@@ -1467,14 +1467,27 @@ bool never_equals_bitwise(const Node *a, uint64_t bits)
 	return a->op == OP_AND ? (k2 & ~k1) != 0 : (k1 & ~k2) != 0;
 }
 
+/* The cast's operand through casts that keep every value: (u8 (i16 p))
+ * of a :u8 p is p's value, which C writes as p. */
+static const Node *round_trip(const Node *cast)
+{
+	const Node *in = cast->lhs;
+	while (in->kind == N_CAST && in->lhs->type && value_preserving(in->lhs->type, in->type))
+		in = in->lhs;
+	return in;
+}
+
 /* The operand n prints as, through what writes nothing in C: a cast to
- * its own type ((i8 p) of an :i8 p is p) and a little-endian conversion
- * (bpf/le32 p is p on BPF's byte order). */
+ * its own type ((i8 p) of an :i8 p is p, also through a widening and
+ * back, (u8 (i16 p))) and a little-endian conversion (bpf/le32 p is p on
+ * BPF's byte order). */
 static const Node *prints_as_operand(const Node *n)
 {
 	for (;;) {
 		if (n->kind == N_CAST && n->lhs->type && type_equal(n->lhs->type, n->type))
 			n = value_tail(n->lhs);
+		else if (n->kind == N_CAST && round_trip(n)->type && type_equal(round_trip(n)->type, n->type))
+			n = value_tail(round_trip(n));
 		else if (n->kind == N_CALL && n->callee_kind == CALLEE_BUILTIN && n->builtin == BI_LE &&
 			 n->args.len == 1 && ((const Node *)n->args.items[0])->type &&
 			 type_equal(((const Node *)n->args.items[0])->type, n->type))
