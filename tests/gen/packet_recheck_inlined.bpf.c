@@ -30,6 +30,8 @@ static __u8 ttl(void *pkt, void *data_end)
 	void *end = pkt;
 
 #line 18 "packet_recheck_inlined.va"
+	/* not the register the caller checked */
+#line 18 "packet_recheck_inlined.va"
 	barrier_var(end);
 #line 18 "packet_recheck_inlined.va"
 	if (end > data_end)

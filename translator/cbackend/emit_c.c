@@ -541,6 +541,7 @@ bool has_join(const Node *n)
 static void lower_function(Emitter *E, FnDecl *fn, Printer *P, bool reachable)
 {
 	E->fn = fn;
+	E->barriers_explained = 0;
 	/* a function other than the entry may be inlined into a branch */
 	E->context_joins = !fn->is_entry || has_join(fn->body);
 	int cap = 16;
@@ -677,7 +678,7 @@ static void lower_function(Emitter *E, FnDecl *fn, Printer *P, bool reachable)
 			 * calls goes through it (hand-written callers are
 			 * compiled apart and pass every argument) */
 			if (fn->exported && E->called[ptrindex_get(&E->fn_index, fn)])
-				add_line(E, 0, arena_printf("barrier_var(%s);", vi->text));
+				add_barrier(E, 0, vi->text, BARRIER_GLOBAL_ARG);
 			else if (vi->uses == 0)
 				add_line(E, 0, arena_printf("(void)%s;", vi->text));
 		}

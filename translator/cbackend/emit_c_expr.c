@@ -157,6 +157,29 @@ void add_line(Emitter *E, int line, const char *text)
 	add_stmt(E, CS_LINE, line, text);
 }
 
+/* Why a value goes through barrier_var(), as the C says it: a reviewer
+ * sees no reason for it in the source. At most 40 characters: a comment
+ * line four blocks deep (clang-format would reflow a longer one). */
+static const char *const barrier_reasons[] = {
+	[BARRIER_CONTEXT_READ] = "stops clang 14 merging context loads",
+	[BARRIER_PLUS_ONE] = "keeps the + 1 the verifier needs",
+	[BARRIER_RECHECK] = "not the register the caller checked",
+	[BARRIER_MASK] = "keeps the mask that bounds it",
+	[BARRIER_ATOMIC_ZERO] = "stops clang 14 making an atomic or",
+	[BARRIER_GLOBAL_ARG] = "the verifier checks every argument",
+};
+
+/* barrier_var(name), libbpf's empty asm that hides a value from clang;
+ * the first for each reason in a function says why, on the line above. */
+void add_barrier(Emitter *E, int line, const char *name, BarrierReason why)
+{
+	if (!(E->barriers_explained & (1u << why))) {
+		E->barriers_explained |= 1u << why;
+		add_line(E, line, arena_printf("/* %s */", barrier_reasons[why]));
+	}
+	add_line(E, line, arena_printf("barrier_var(%s);", name));
+}
+
 void add_decl(Emitter *E, int line, const char *text)
 {
 	add_stmt(E, CS_LINE, line, text)->is_decl = true;
@@ -806,7 +829,7 @@ static CExpr context_read(Emitter *E, Node *n, const char *s, const char *member
 			return cx(E->hoisted_as.items[i], PREC_POSTFIX);
 	const char *name = new_local(E, member);
 	add_var(E, line_of(n), c_decl(E, n->type, name), name, s, false, false);
-	add_line(E, line_of(n), arena_printf("barrier_var(%s);", name));
+	add_barrier(E, line_of(n), name, BARRIER_CONTEXT_READ);
 	vec_push(&E->hoisted, n);
 	vec_push(&E->hoisted_as, (void *)name);
 	return cx(name, PREC_POSTFIX);
@@ -1689,21 +1712,17 @@ static bool folds_packet_check(Emitter *E, BinOp op, const Node *sum)
 /* n's value into a local named after base that goes through libbpf's
  * barrier_var(), hidden from the optimiser; n prints as the local from
  * then on. */
-void hide_from_optimiser(Emitter *E, Node *n, const char *base)
+void hide_from_optimiser(Emitter *E, Node *n, const char *base, BarrierReason why)
 {
 	CExpr v = exact_value(E, n);
 	const char *name = new_local(E, base);
 	const char *decl = prints_as_packet(E, n) ? arena_printf("void *%s", name) : c_decl(E, n->type, name);
 	add_var(E, line_of(n), decl, name, v.s, false, false);
-	add_line(E, line_of(n), arena_printf("barrier_var(%s);", name));
+	add_barrier(E, line_of(n), name, why);
 	vec_push(&E->hoisted, n);
 	vec_push(&E->hoisted_as, (void *)name);
 }
 
-static void hide_from_folding(Emitter *E, Node *sum)
-{
-	hide_from_optimiser(E, sum, "end");
-}
 
 /* The address a bounds check compares with the packet's end - the left
  * of > and >=, the right of < and <= - in a function whose packet
@@ -1771,7 +1790,7 @@ static CExpr lower_binop(Emitter *E, Node *n)
 	BinOp op = n->op;
 	Node *quotient = masked_quotient(n);
 	if (quotient && !is_hoisted(E, quotient))
-		hide_from_optimiser(E, quotient, "q");
+		hide_from_optimiser(E, quotient, "q", BARRIER_MASK);
 	Type *t = n->lhs->type;
 	bool known, effects;
 	if (constant_comparison(n, &known, &effects)) {
@@ -1808,9 +1827,12 @@ static CExpr lower_binop(Emitter *E, Node *n)
 	Node *ops[] = { n->lhs, n->rhs };
 	keep_operand_order(E, ops, 2);
 	for (int i = 0; i < 2; i++)
-		if ((folds_packet_check(E, op, ops[i]) || rechecked_bound(E, op, ops[i], ops[1 - i], i == 0)) &&
-		    !is_hoisted(E, ops[i]))
-			hide_from_folding(E, ops[i]);
+		if (is_hoisted(E, ops[i]))
+			continue;
+		else if (folds_packet_check(E, op, ops[i]))
+			hide_from_optimiser(E, ops[i], "end", BARRIER_PLUS_ONE);
+		else if (rechecked_bound(E, op, ops[i], ops[1 - i], i == 0))
+			hide_from_optimiser(E, ops[i], "end", BARRIER_RECHECK);
 	const Node *divisor = value_tail(n->rhs);
 	if ((op == OP_DIV || op == OP_REM) && t &&
 	    (t->is_signed || divisor->kind != N_INT || divisor->value == 0)) {
@@ -2381,9 +2403,12 @@ static CExpr lower_builtin(Emitter *E, Node *n)
 		if (barriered_context_load(E, n)) {
 			/* (bpf/load_u64 ctx 8), ctx->args[1]: as a member read */
 			const char *member = context_member_at(E, a[0], literal_value(a[1]), w);
-			if (!member) /* *(__u64 *)(ctx + 32) */
-				member = memory_at(E, a[0], literal_value(a[1]), w).s;
-			return context_read(E, n, member, "arg");
+			if (member)
+				return context_read(E, n, member, "arg");
+			/* *(__u64 *)(ctx + 32): a tracepoint's field, named by
+			 * its offset */
+			return context_read(E, n, memory_at(E, a[0], literal_value(a[1]), w).s,
+					    arena_printf("field%" PRId64, literal_value(a[1])));
 		}
 		return memory_at(E, a[0], literal_value(a[1]), w);
 	case BI_STORE: {
