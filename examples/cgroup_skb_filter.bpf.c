@@ -32,6 +32,8 @@ int filter(struct __sk_buff *skb)
 	__u32 port;
 
 #line 15 "cgroup_skb_filter.va"
+	/* stops clang 14 merging context loads */
+#line 15 "cgroup_skb_filter.va"
 	barrier_var(remote_port);
 #line 15 "cgroup_skb_filter.va"
 	port = bpf_htons((__u16)(remote_port >> 16));

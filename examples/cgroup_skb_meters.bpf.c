@@ -67,6 +67,8 @@ int ingress(struct __sk_buff *skb)
 	__u32 len = skb->len;
 
 #line 15 "cgroup_skb_meters.va"
+	/* stops clang 14 merging context loads */
+#line 15 "cgroup_skb_meters.va"
 	barrier_var(len);
 #line 15 "cgroup_skb_meters.va"
 	meter(INGRESS, len);
@@ -80,6 +82,8 @@ int egress(struct __sk_buff *skb)
 #line 19 "cgroup_skb_meters.va"
 	__u32 len = skb->len;
 
+#line 19 "cgroup_skb_meters.va"
+	/* stops clang 14 merging context loads */
 #line 19 "cgroup_skb_meters.va"
 	barrier_var(len);
 #line 19 "cgroup_skb_meters.va"

@@ -26,7 +26,7 @@ int on_fork(void *ctx)
 #line 15 "tracepoint_fork_count.va"
 	__u32 parent = *(__u32 *)(ctx + 12);
 	__u64 *n = bpf_map_lookup_elem(&forks, &parent);
-	__u32 arg;
+	__u32 field20;
 
 #line 16 "tracepoint_fork_count.va"
 	if (n) {
@@ -39,11 +39,13 @@ int on_fork(void *ctx)
 		bpf_map_update_elem(&forks, &parent, &value, 1);
 	}
 #line 19 "tracepoint_fork_count.va"
-	arg = *(__u32 *)(ctx + 20);
+	field20 = *(__u32 *)(ctx + 20);
 #line 19 "tracepoint_fork_count.va"
-	barrier_var(arg);
+	/* stops clang 14 merging context loads */
 #line 19 "tracepoint_fork_count.va"
-	last_child = arg;
+	barrier_var(field20);
+#line 19 "tracepoint_fork_count.va"
+	last_child = field20;
 	return 0;
 }
 

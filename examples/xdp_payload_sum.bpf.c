@@ -25,6 +25,8 @@ int handler(struct xdp_md *ctx)
 		void *end = p + 1;
 
 #line 16 "xdp_payload_sum.va"
+		/* keeps the + 1 the verifier needs */
+#line 16 "xdp_payload_sum.va"
 		barrier_var(end);
 #line 16 "xdp_payload_sum.va"
 		if (end <= data_end)

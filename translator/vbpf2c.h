@@ -718,6 +718,10 @@ void check_tail_calls_release(const Node *body);
 
 /* ---- parser (parser.c) ------------------------------------------------ */
 
+/* Does pred(node, ctx) hold for n or any node inside it (the bodies of
+ * lets, matches, calls and dos included)? */
+bool node_any(const Node *n, bool (*pred)(const Node *n, const void *ctx), const void *ctx);
+
 /* Builds the module from the reader's forms. Syntax errors are reported
  * through diag; the parser skips the bad form and goes on. Threading
  * macros (-> ->>) are expanded here; cond becomes nested N_IF. */

@@ -24,6 +24,8 @@ int entry(struct bpf_raw_tracepoint_args *ctx)
 	__u64 tmp;
 
 #line 12 "context_load_merge.va"
+	/* stops clang 14 merging context loads */
+#line 12 "context_load_merge.va"
 	barrier_var(a);
 	if ((__u32)a != g1) {
 #line 13 "context_load_merge.va"

@@ -32,6 +32,8 @@ int entry(void *ctx)
 	__u64 value = 0;
 
 #line 13 "context_load_untyped.va"
+	/* stops clang 14 merging context loads */
+#line 13 "context_load_untyped.va"
 	barrier_var(d);
 	key = 0 >= b ? d : g2;
 #line 14 "context_load_untyped.va"

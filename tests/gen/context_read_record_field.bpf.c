@@ -39,6 +39,8 @@ int entry(void *ctx)
 	struct R r;
 
 #line 14 "context_read_record_field.va"
+	/* stops clang 14 merging context loads */
+#line 14 "context_read_record_field.va"
 	barrier_var(b);
 	d = *(__u64 *)(ctx + 32);
 #line 15 "context_read_record_field.va"

@@ -33,6 +33,7 @@ __u64 count_hit(__u32 slot)
 {
 	__u64 *n;
 
+	/* the verifier checks every argument */
 	barrier_var(slot);
 #line 16 "exported.va"
 	n = bpf_map_lookup_elem(&hits, &slot);
@@ -48,6 +49,7 @@ __u64 count_hit(__u32 slot)
 #line 21 "exported.va"
 bool in_window_p(__u32 lo, __u32 hi, __u32 x)
 {
+	/* the verifier checks every argument */
 	barrier_var(lo);
 	barrier_var(hi);
 	barrier_var(x);

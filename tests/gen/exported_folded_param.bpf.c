@@ -54,6 +54,7 @@ __u16 f0(__u8 p0, __s64 p1, __u64 p2, __s64 p3)
 	/* frame slots of the bpf/stack_* built-ins */
 	__u64 stack[5];
 
+	/* the verifier checks every argument */
 	barrier_var(p0);
 	barrier_var(p1);
 	barrier_var(p2);

@@ -67,6 +67,7 @@ __s64 f0(__u64 p0, __u32 p1, __u64 p2, __s16 p3, __s8 p4)
 {
 	__u32 key = 0;
 
+	/* the verifier checks every argument */
 	barrier_var(p0);
 	barrier_var(p1);
 	barrier_var(p2);
@@ -89,6 +90,8 @@ int entry(struct __sk_buff *ctx)
 	__u64 c;
 	__u32 d;
 
+#line 15 "exported_unused_param.va"
+	/* stops clang 14 merging context loads */
 #line 15 "exported_unused_param.va"
 	barrier_var(cb3);
 #line 15 "exported_unused_param.va"

@@ -17,6 +17,8 @@ int dissect(struct __sk_buff *skb)
 		return 2; /* BPF_DROP */
 	nhoff = keys->nhoff;
 #line 7 "flow.va"
+	/* stops clang 14 merging context loads */
+#line 7 "flow.va"
 	barrier_var(nhoff);
 #line 7 "flow.va"
 	keys->thoff = nhoff + 20;

@@ -38,6 +38,8 @@ int entry(struct __sk_buff *ctx)
 #line 11 "hoisted_cast_operand.va"
 	mark = ctx->mark;
 #line 11 "hoisted_cast_operand.va"
+	/* stops clang 14 merging context loads */
+#line 11 "hoisted_cast_operand.va"
 	barrier_var(mark);
 #line 11 "hoisted_cast_operand.va"
 	return tmp - mark;

@@ -128,6 +128,8 @@ int filter(struct __sk_buff *skb)
 	__u64 mask;
 
 #line 33 "integers.va"
+	/* stops clang 14 merging context loads */
+#line 33 "integers.va"
 	barrier_var(len);
 	mask = len & 0xFFFF0000ULL;
 	put(0, (__u64)len << 40);

@@ -7,7 +7,11 @@
  * result; a bitwise result compared with a constant it cannot equal
  * (-Wtautological-bitwise-compare, seeds 20212, 20286), also as a match's
  * one literal, casts the bitwise result to its own type, which clang
- * accepts: the same meaning, the literals as written.
+ * accepts: the same meaning, the literals as written. Also where the
+ * bitwise result is wrapped in what prints as nothing: bpf/le32 (seed
+ * 520002836) and a cast to its own type (seed 520005501). A variable
+ * compared with itself through a widening and back, (u8 (i16 b)) against
+ * (u8 (i32 b)), which C writes b != b (seed 520005952), is its result.
  */
 #include <linux/bpf.h>
 #include <stdbool.h>
@@ -15,43 +19,71 @@
 
 __u32 g = 3;
 __u32 trace;
+__u16 h = 6;
 
-#line 11 "known_comparisons.va"
+#line 16 "known_comparisons.va"
 static __u32 pick(__u32 p)
 {
-#line 12 "known_comparisons.va"
+#line 17 "known_comparisons.va"
 	if ((__u32)(p & 0x0f) == 0x1f)
-#line 12 "known_comparisons.va"
+#line 17 "known_comparisons.va"
 		return 1;
-#line 12 "known_comparisons.va"
+#line 17 "known_comparisons.va"
 	return 5;
 }
 
+#line 18 "known_comparisons.va"
+static __u32 same(__u8 b)
+{
+	(void)b;
+#line 19 "known_comparisons.va"
+	return !true ? 1 : 20000;
+}
+
+#line 20 "known_comparisons.va"
+static __u32 pick_le(__u32 p)
+{
+#line 21 "known_comparisons.va"
+	if ((__u32)((p << 22) & 4188181675U) == 4294967295U)
+#line 21 "known_comparisons.va"
+		return 1;
+#line 21 "known_comparisons.va"
+	return 7;
+}
+
 SEC("xdp")
-#line 13 "known_comparisons.va"
+#line 22 "known_comparisons.va"
 int entry(struct xdp_md *ctx)
 {
 	(void)ctx;
-#line 14 "known_comparisons.va"
+#line 23 "known_comparisons.va"
 	if (true)
-#line 14 "known_comparisons.va"
+#line 23 "known_comparisons.va"
 		trace = 10;
 	else
-#line 14 "known_comparisons.va"
+#line 23 "known_comparisons.va"
 		trace = 20;
 	if ((__u32)(g & 0x0f) == 0x1f)
-#line 15 "known_comparisons.va"
+#line 24 "known_comparisons.va"
 		trace += 100;
 	else
-#line 15 "known_comparisons.va"
+#line 24 "known_comparisons.va"
 		trace += 200;
 	if ((__u32)(g | 1) != 2)
-#line 16 "known_comparisons.va"
+#line 25 "known_comparisons.va"
 		trace += 1000;
 	else
-#line 16 "known_comparisons.va"
+#line 25 "known_comparisons.va"
 		trace = 0;
 	trace += pick(g);
+	trace += pick_le(g);
+	if ((__s8)((__s8)h | 1) != 0)
+#line 28 "known_comparisons.va"
+		trace += 10000;
+	else
+#line 28 "known_comparisons.va"
+		trace = 0;
+	trace += same((__u8)g);
 	return 2;
 }
 

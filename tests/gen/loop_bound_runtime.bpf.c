@@ -32,6 +32,8 @@ int entry(struct xdp_md *ctx)
 
 	(void)ctx;
 #line 14 "loop_bound_runtime.va"
+	/* keeps the mask that bounds it */
+#line 14 "loop_bound_runtime.va"
 	barrier_var(q);
 #line 14 "loop_bound_runtime.va"
 	end = q & 7;

@@ -48,6 +48,8 @@ int handler(struct xdp_md *ctx)
 
 	(void)ctx;
 #line 13 "map_incr_zero.va"
+	/* stops clang 14 making an atomic or */
+#line 13 "map_incr_zero.va"
 	barrier_var(value);
 #line 13 "map_incr_zero.va"
 	entry = bpf_map_lookup_elem(&packets, &key);

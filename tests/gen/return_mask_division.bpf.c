@@ -31,6 +31,8 @@ int entry(struct bpf_sock_addr *ctx)
 
 	(void)ctx;
 #line 9 "return_mask_division.va"
+	/* keeps the mask that bounds it */
+#line 9 "return_mask_division.va"
 	barrier_var(q);
 #line 9 "return_mask_division.va"
 	return q & 1;

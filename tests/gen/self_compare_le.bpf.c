@@ -36,6 +36,8 @@ int entry(struct xdp_md *ctx)
 	__u64 value;
 
 #line 9 "self_compare_le.va"
+	/* stops clang 14 merging context loads */
+#line 9 "self_compare_le.va"
 	barrier_var(ingress_ifindex);
 #line 9 "self_compare_le.va"
 	value = same(ingress_ifindex);

@@ -51,6 +51,8 @@ int on_getpid(void *ctx)
 	__u64 value;
 
 #line 9 "stack.va"
+	/* stops clang 14 merging context loads */
+#line 9 "stack.va"
 	barrier_var(id);
 	tmp = spill(id);
 #line 10 "stack.va"

@@ -46,6 +46,8 @@ int entry(struct bpf_raw_tracepoint_args *ctx)
 	__u64 tmp_2;
 
 #line 12 "swap.va"
+	/* stops clang 14 merging context loads */
+#line 12 "swap.va"
 	barrier_var(a);
 	b = ctx->args[1];
 #line 13 "swap.va"

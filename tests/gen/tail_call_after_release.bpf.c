@@ -55,6 +55,8 @@ int entry(struct xdp_md *ctx)
 		*(__u64 *)ev = 1;
 		ingress_ifindex = ctx->ingress_ifindex;
 #line 18 "tail_call_after_release.va"
+		/* stops clang 14 merging context loads */
+#line 18 "tail_call_after_release.va"
 		barrier_var(ingress_ifindex);
 #line 18 "tail_call_after_release.va"
 		if (ingress_ifindex == 1)

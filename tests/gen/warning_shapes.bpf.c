@@ -7,7 +7,11 @@
  * 2 is written 0x2); a constant arm under bpf/le64, which C does not
  * call (-Wconstant-conversion: the conversion is a cast); a kernel
  * constant shifted as a :u64 through a do (-Wshift-count-overflow: cast
- * to __u64 first).
+ * to __u64 first). Seeds 520005315, 520005143, 520007828, 520007327:
+ * TC_ACT_SHOT ^ 1 is 2 ^ 1 to clang (the 1 is written 0x1); a kernel
+ * constant's remainder or quotient is an int too, shifted as a :u64 (cast
+ * first; BPF_REDIRECT / 1 >> 62 made the two backends disagree); a wide
+ * enumerator under bpf/le32 in a :u32 negation (cast to __u32 first).
  */
 #include <linux/bpf.h>
 #include <linux/pkt_cls.h>
@@ -25,30 +29,38 @@ __u8 k = 3;
 __u64 s;
 __u8 x;
 __u8 z;
+__u8 w;
+__u64 r;
+__u64 q;
+__u32 n;
 
-#line 16 "warning_shapes.va"
+#line 24 "warning_shapes.va"
 static __u8 id8(__u8 v)
 {
-#line 16 "warning_shapes.va"
+#line 24 "warning_shapes.va"
 	return v;
 }
 
 SEC("xdp")
-#line 17 "warning_shapes.va"
+#line 25 "warning_shapes.va"
 int entry(struct xdp_md *ctx)
 {
 	__u32 key = 0;
 	__u32 value;
 
 	(void)ctx;
-#line 18 "warning_shapes.va"
+#line 26 "warning_shapes.va"
 	g = g | g;
 	x = id8((__u8)(0x2 ^ TC_ACT_REDIRECT));
 	z = id8(0x2 ^ 1);
 	value = (__u32)(k == 4 ? (__u64)k : 0x513395e254382bf8ULL);
-#line 21 "warning_shapes.va"
+#line 29 "warning_shapes.va"
 	bpf_map_update_elem(&m, &key, &value, 0);
 	s = (__u64)BPF_REDIRECT << 61;
+	w = id8((__u8)(TC_ACT_SHOT ^ 0x1));
+	r = (__u64)(BPF_RB_FORCE_WAKEUP % 3) << 39;
+	q = (__u64)(BPF_REDIRECT / 2) << 60;
+	n = (__u32)(-(BPF_F_INDEX_MASK / 4294967295U));
 	return 0;
 }
 

@@ -49,6 +49,8 @@ int filter(struct __sk_buff *skb)
 	__s32 big32;
 
 #line 22 "wrap.va"
+	/* stops clang 14 merging context loads */
+#line 22 "wrap.va"
 	barrier_var(len);
 	big = (__s64)(9223372036854775707LL + (__u64)len);
 	big32 = (__s32)(2147483547 + (__u32)(__s32)len);

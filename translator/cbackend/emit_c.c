@@ -92,7 +92,7 @@ static void drop_packet_var(Emitter *E, const Var *v, bool *changed)
 	}
 }
 
-static bool is_packet_expr(Emitter *E, const Node *n)
+static bool is_packet_expr(const Emitter *E, const Node *n)
 {
 	if (!n || !n->type || !type_equal(n->type, ty_u64))
 		return false;
@@ -238,28 +238,10 @@ static void packet_candidates(Emitter *E, const Node *n)
 }
 
 /* Does n read a packet address from the context? */
-static bool reads_packet_field(const Node *n)
+static bool is_packet_field_node(const Node *n, const void *unused)
 {
-	if (!n)
-		return false;
-	if (is_packet_field(n))
-		return true;
-	if (reads_packet_field(n->lhs) || reads_packet_field(n->rhs) || reads_packet_field(n->cond) ||
-	    reads_packet_field(n->then) || reads_packet_field(n->els) || reads_packet_field(n->body))
-		return true;
-	if (n->kind == N_CALL || n->kind == N_DO)
-		for (int i = 0; i < n->args.len; i++)
-			if (reads_packet_field(n->args.items[i]))
-				return true;
-	if (n->kind == N_LET)
-		for (int i = 0; i < n->bindings.len; i++)
-			if (reads_packet_field(((Binding *)n->bindings.items[i])->init))
-				return true;
-	if (n->kind == N_MATCH)
-		for (int i = 0; i < n->clauses.len; i++)
-			if (reads_packet_field(((MatchClause *)n->clauses.items[i])->body))
-				return true;
-	return false;
+	(void)unused;
+	return is_packet_field(n);
 }
 
 /* The packet variables and parameters of the whole module: the greatest
@@ -278,7 +260,7 @@ static void find_packet_pointers(Emitter *E)
 	E->packet_vars.values = arena_alloc(sizeof(*E->packet_vars.values) * E->packet_vars.cap);
 	for (int i = 0; i < E->fns.len; i++) {
 		FnDecl *fn = E->fns.items[i];
-		E->reads_packet |= reads_packet_field(fn->body);
+		E->reads_packet |= node_any(fn->body, is_packet_field_node, NULL);
 		for (int k = 0; k < fn->nparams && !fn->is_entry && !fn->exported; k++) {
 			Var *v = fn->params[k]->var;
 			if (v && type_equal(v->type, ty_u64))
@@ -559,6 +541,7 @@ bool has_join(const Node *n)
 static void lower_function(Emitter *E, FnDecl *fn, Printer *P, bool reachable)
 {
 	E->fn = fn;
+	E->barriers_explained = 0;
 	/* a function other than the entry may be inlined into a branch */
 	E->context_joins = !fn->is_entry || has_join(fn->body);
 	int cap = 16;
@@ -695,7 +678,7 @@ static void lower_function(Emitter *E, FnDecl *fn, Printer *P, bool reachable)
 			 * calls goes through it (hand-written callers are
 			 * compiled apart and pass every argument) */
 			if (fn->exported && E->called[ptrindex_get(&E->fn_index, fn)])
-				add_line(E, 0, arena_printf("barrier_var(%s);", vi->text));
+				add_barrier(E, 0, vi->text, BARRIER_GLOBAL_ARG);
 			else if (vi->uses == 0)
 				add_line(E, 0, arena_printf("(void)%s;", vi->text));
 		}
@@ -971,6 +954,56 @@ static void for_each_call(Emitter *E, const Node *n, FnDecl *from, Vec *order, c
 	const Node *kids[] = { n->lhs, n->rhs, n->cond, n->then, n->els, n->body };
 	for (size_t i = 0; i < sizeof(kids) / sizeof(*kids); i++)
 		for_each_call(E, kids[i], from, order, state, f);
+}
+
+/* A comparison of two packet addresses: a bounds check. */
+static bool is_packet_check(const Node *n, const void *emitter)
+{
+	const Emitter *E = emitter;
+	return n->kind == N_BINOP && binop_is_comparison(n->op) && n->op != OP_EQ && n->op != OP_NE &&
+	       is_packet_expr(E, n->lhs) && is_packet_expr(E, n->rhs);
+}
+
+static bool has_packet_param(const Emitter *E, const FnDecl *fn)
+{
+	for (int i = 0; i < fn->nparams; i++)
+		if (is_packet_var(E, fn->params[i]->var))
+			return true;
+	return false;
+}
+
+/* Marks a callee that takes a packet address (state[i] = 1). */
+static void mark_packet_callee(Emitter *E, FnDecl *fn, Vec *unused, char *state)
+{
+	(void)unused;
+	int i = ptrindex_get(&E->fn_index, fn);
+	if (i >= 0 && has_packet_param(E, fn))
+		state[i] = 1;
+}
+
+/* The functions that take packet addresses from a caller that checks
+ * the packet's bounds itself (or takes them from such a caller in turn).
+ * Inlined there, their own bounds check repeats the caller's, and clang
+ * may compute it in the register a load of the caller uses as its
+ * address: the verifier then walks the repeated check's branch that
+ * cannot happen, marks that register past the packet's end and refuses
+ * the load (fuzz seed 520008461). Their checks go through barrier_var()
+ * (rechecked_bound in emit_c_expr.c). Per fns, 1 when so. */
+static char *find_rechecked(Emitter *E)
+{
+	char *rechecked = arena_alloc((size_t)E->fns.len + 1);
+	for (int marked = 0, before = -1; marked != before;) {
+		before = marked;
+		for (int i = 0; i < E->fns.len; i++) {
+			FnDecl *fn = E->fns.items[i];
+			if (rechecked[i] || node_any(fn->body, is_packet_check, E))
+				for_each_call(E, fn->body, fn, NULL, rechecked, mark_packet_callee);
+		}
+		marked = 0;
+		for (int i = 0; i < E->fns.len; i++)
+			marked += rechecked[i];
+	}
+	return rechecked;
 }
 
 /* Functions in an order C accepts without prototypes: callees first,
@@ -1254,6 +1287,7 @@ void emit_c(const Module *m, const EmitOptions *opts, StrBuf *out)
 		for_each_call(&E, fn->body, fn, NULL, called, mark_called);
 	}
 	E.called = called;
+	E.rechecked = find_rechecked(&E);
 	for (int i = 0; i < E.fns.len; i++)
 		visit_fn(&E, E.fns.items[i], &order, placed);
 	Printer P = {

@@ -26,6 +26,16 @@
 
 typedef enum CStmtKind { CS_LINE, CS_IF, CS_SWITCH, CS_FOR } CStmtKind;
 
+/* Why a value goes through barrier_var() (add_barrier) */
+typedef enum BarrierReason {
+	BARRIER_CONTEXT_READ, /* barriered_context_read */
+	BARRIER_PLUS_ONE,     /* folds_packet_check */
+	BARRIER_RECHECK,      /* rechecked_bound */
+	BARRIER_MASK,         /* masked_quotient */
+	BARRIER_ATOMIC_ZERO,  /* map/incr! of 32 bits (emit_c_idioms.c) */
+	BARRIER_GLOBAL_ARG,   /* an exported function's parameters */
+} BarrierReason;
+
 typedef struct CBlock {
 	Vec stmts; /* CStmt* */
 } CBlock;
@@ -249,6 +259,9 @@ typedef struct Emitter {
 	                          * where its branches join (context_read) */
 	const Node *lowering_let; /* the let whose bindings are being lowered */
 	const char *called;      /* per fns: called by a function of this file */
+	unsigned barriers_explained; /* E->fn's BarrierReasons said in a comment */
+	const char *rechecked;   /* per fns: takes packet addresses a caller
+	                          * has checked (find_rechecked) */
 	PtrIndex packet_vars;    /* Var* -> PACKET or NOT_PACKET (find_packet_pointers) */
 } Emitter;
 
@@ -286,7 +299,8 @@ CExpr in_source_type(const Emitter *E, const Node *n, CExpr v);
 bool is_packet_field(const Node *n);
 bool has_join(const Node *n);
 bool is_constant_expr(const Node *n);
-void hide_from_optimiser(Emitter *E, Node *n, const char *base);
+void hide_from_optimiser(Emitter *E, Node *n, const char *base, BarrierReason why);
+void add_barrier(Emitter *E, int line, const char *name, BarrierReason why);
 bool is_hoisted(const Emitter *E, const Node *n);
 bool barriered_context_read(const Emitter *E, const Node *n);
 bool barriered_context_load(Emitter *E, const Node *n);

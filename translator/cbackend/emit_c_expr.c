@@ -157,6 +157,29 @@ void add_line(Emitter *E, int line, const char *text)
 	add_stmt(E, CS_LINE, line, text);
 }
 
+/* Why a value goes through barrier_var(), as the C says it: a reviewer
+ * sees no reason for it in the source. At most 40 characters: a comment
+ * line four blocks deep (clang-format would reflow a longer one). */
+static const char *const barrier_reasons[] = {
+	[BARRIER_CONTEXT_READ] = "stops clang 14 merging context loads",
+	[BARRIER_PLUS_ONE] = "keeps the + 1 the verifier needs",
+	[BARRIER_RECHECK] = "not the register the caller checked",
+	[BARRIER_MASK] = "keeps the mask that bounds it",
+	[BARRIER_ATOMIC_ZERO] = "stops clang 14 making an atomic or",
+	[BARRIER_GLOBAL_ARG] = "the verifier checks every argument",
+};
+
+/* barrier_var(name), libbpf's empty asm that hides a value from clang;
+ * the first for each reason in a function says why, on the line above. */
+void add_barrier(Emitter *E, int line, const char *name, BarrierReason why)
+{
+	if (!(E->barriers_explained & (1u << why))) {
+		E->barriers_explained |= 1u << why;
+		add_line(E, line, arena_printf("/* %s */", barrier_reasons[why]));
+	}
+	add_line(E, line, arena_printf("barrier_var(%s);", name));
+}
+
 void add_decl(Emitter *E, int line, const char *text)
 {
 	add_stmt(E, CS_LINE, line, text)->is_decl = true;
@@ -806,7 +829,7 @@ static CExpr context_read(Emitter *E, Node *n, const char *s, const char *member
 			return cx(E->hoisted_as.items[i], PREC_POSTFIX);
 	const char *name = new_local(E, member);
 	add_var(E, line_of(n), c_decl(E, n->type, name), name, s, false, false);
-	add_line(E, line_of(n), arena_printf("barrier_var(%s);", name));
+	add_barrier(E, line_of(n), name, BARRIER_CONTEXT_READ);
 	vec_push(&E->hoisted, n);
 	vec_push(&E->hoisted_as, (void *)name);
 	return cx(name, PREC_POSTFIX);
@@ -1244,10 +1267,10 @@ static bool constant_value(const Node *n, uint64_t *out)
 				return false;
 			a <<= b;
 			break;
-		case OP_SHR:
-			if (b >= 64 || n->type->is_signed)
+		case OP_SHR: /* arithmetic on a signed type, as C's >> */
+			if (b >= 64)
 				return false;
-			a >>= b;
+			a = n->type->is_signed ? (uint64_t)((int64_t)a >> b) : a >> b;
 			break;
 		case OP_DIV: /* unsigned: BPF's x / 0 is 0, x % 0 is x */
 			if (n->type->is_signed)
@@ -1339,6 +1362,9 @@ static bool has_wide_kconst(const Node *n, int size)
 		       (n->op != OP_SHL && n->op != OP_SHR && has_wide_kconst(n->rhs, size));
 	case N_IF:
 		return has_wide_kconst(n->then, size) || has_wide_kconst(n->els, size);
+	case N_CALL: /* (bpf/le32 K) prints as K */
+		return n->callee_kind == CALLEE_BUILTIN && n->builtin == BI_LE && n->args.len == 1 &&
+		       has_wide_kconst(n->args.items[0], size);
 	default:
 		return false;
 	}
@@ -1443,6 +1469,8 @@ static bool same_name(const Node *a, const Node *b)
 	return false;
 }
 
+static const Node *prints_as_operand(const Node *n);
+
 /* (== (band x 0x0f) 0x1f), (!= (bor x 1) 2), a match of (band x 0x0f)
  * with the one pattern 0x1f: a bitwise result a compared with a constant
  * (bits) it can never equal, which clang -Wall refuses
@@ -1450,24 +1478,39 @@ static bool same_name(const Node *a, const Node *b)
  * its own type: (__u32)(x & 0x0f) == 0x1f, the same meaning, as written. */
 bool never_equals_bitwise(const Node *a, uint64_t bits)
 {
+	a = prints_as_operand(value_tail(a));
 	if (a->kind != N_BINOP || (a->op != OP_AND && a->op != OP_OR) || !a->type || !is_int_type(a->type))
 		return false;
-	const Node *k = value_tail(a->rhs)->kind == N_INT ? value_tail(a->rhs) : value_tail(a->lhs);
-	if (k->kind != N_INT)
+	uint64_t k1;
+	if (!constant_value(a->rhs, &k1) && !constant_value(a->lhs, &k1))
 		return false;
 	uint64_t mask = a->type->size == 8 ? UINT64_MAX : (UINT64_C(1) << (8 * a->type->size)) - 1;
-	uint64_t k1 = k->value & mask, k2 = bits & mask;
+	k1 &= mask;
+	uint64_t k2 = bits & mask;
 	return a->op == OP_AND ? (k2 & ~k1) != 0 : (k1 & ~k2) != 0;
 }
 
+/* The cast's operand through casts that keep every value: (u8 (i16 p))
+ * of a :u8 p is p's value, which C writes as p. */
+static const Node *round_trip(const Node *cast)
+{
+	const Node *in = cast->lhs;
+	while (in->kind == N_CAST && in->lhs->type && value_preserving(in->lhs->type, in->type))
+		in = in->lhs;
+	return in;
+}
+
 /* The operand n prints as, through what writes nothing in C: a cast to
- * its own type ((i8 p) of an :i8 p is p) and a little-endian conversion
- * (bpf/le32 p is p on BPF's byte order). */
+ * its own type ((i8 p) of an :i8 p is p, also through a widening and
+ * back, (u8 (i16 p))) and a little-endian conversion (bpf/le32 p is p on
+ * BPF's byte order). */
 static const Node *prints_as_operand(const Node *n)
 {
 	for (;;) {
 		if (n->kind == N_CAST && n->lhs->type && type_equal(n->lhs->type, n->type))
 			n = value_tail(n->lhs);
+		else if (n->kind == N_CAST && round_trip(n)->type && type_equal(round_trip(n)->type, n->type))
+			n = value_tail(round_trip(n));
 		else if (n->kind == N_CALL && n->callee_kind == CALLEE_BUILTIN && n->builtin == BI_LE &&
 			 n->args.len == 1 && ((const Node *)n->args.items[0])->type &&
 			 type_equal(((const Node *)n->args.items[0])->type, n->type))
@@ -1669,43 +1712,43 @@ static bool folds_packet_check(Emitter *E, BinOp op, const Node *sum)
 /* n's value into a local named after base that goes through libbpf's
  * barrier_var(), hidden from the optimiser; n prints as the local from
  * then on. */
-void hide_from_optimiser(Emitter *E, Node *n, const char *base)
+void hide_from_optimiser(Emitter *E, Node *n, const char *base, BarrierReason why)
 {
 	CExpr v = exact_value(E, n);
 	const char *name = new_local(E, base);
 	const char *decl = prints_as_packet(E, n) ? arena_printf("void *%s", name) : c_decl(E, n->type, name);
 	add_var(E, line_of(n), decl, name, v.s, false, false);
-	add_line(E, line_of(n), arena_printf("barrier_var(%s);", name));
+	add_barrier(E, line_of(n), name, why);
 	vec_push(&E->hoisted, n);
 	vec_push(&E->hoisted_as, (void *)name);
 }
 
-static void hide_from_folding(Emitter *E, Node *sum)
+
+/* The address a bounds check compares with the packet's end - the left
+ * of > and >=, the right of < and <= - in a function whose packet
+ * addresses a caller has checked already (find_rechecked): hidden from
+ * clang like the sum above, so that after inlining it is no register a
+ * load of the caller's uses. pkt and (+ pkt K) of a variable. */
+static bool rechecked_bound(Emitter *E, BinOp op, const Node *addr, const Node *end, bool left)
 {
-	hide_from_optimiser(E, sum, "end");
+	int fn = E->rechecked && E->fn ? ptrindex_get(&E->fn_index, E->fn) : -1;
+	if (fn < 0 || !E->rechecked[fn] || !binop_is_comparison(op) || op == OP_EQ || op == OP_NE ||
+	    left != (op == OP_GT || op == OP_GE) || !prints_as_packet(E, addr) || !prints_as_packet(E, end))
+		return false;
+	const Node *base = addr->kind == N_BINOP && addr->op == OP_ADD && addr->rhs->kind == N_INT ? addr->lhs : addr;
+	return is_var_ref(base) && is_packet_var(E, base->ref_var);
+}
+
+static bool is_division(const Node *n, const void *unused)
+{
+	(void)unused;
+	return n->kind == N_BINOP && (n->op == OP_DIV || n->op == OP_REM);
 }
 
 /* Does n divide (/ or %) anywhere? */
 static bool divides(const Node *n)
 {
-	if (!n)
-		return false;
-	if (n->kind == N_BINOP && (n->op == OP_DIV || n->op == OP_REM))
-		return true;
-	if (n->kind == N_CALL || n->kind == N_DO)
-		for (int i = 0; i < n->args.len; i++)
-			if (divides(n->args.items[i]))
-				return true;
-	if (n->kind == N_LET)
-		for (int i = 0; i < n->bindings.len; i++)
-			if (divides(((Binding *)n->bindings.items[i])->init))
-				return true;
-	if (n->kind == N_MATCH)
-		for (int i = 0; i < n->clauses.len; i++)
-			if (divides(((MatchClause *)n->clauses.items[i])->body))
-				return true;
-	return divides(n->lhs) || divides(n->rhs) || divides(n->cond) || divides(n->then) || divides(n->els) ||
-	       divides(n->body);
+	return node_any(n, is_division, NULL);
 }
 
 /* The x of (band x K) where x divides, else NULL. A mask is how a program
@@ -1734,12 +1777,20 @@ static const Node *le_operand(const Node *n)
 	return n;
 }
 
+/* A kernel constant (through bpf/le) whose value is one of two. */
+static bool is_kconst_of(const Node *n, uint64_t v1, uint64_t v2)
+{
+	n = le_operand(n);
+	return n->kind == N_NAME && n->ref == REF_KCONST && !n->ref_kconst->negative &&
+	       (n->ref_kconst->value == v1 || n->ref_kconst->value == v2);
+}
+
 static CExpr lower_binop(Emitter *E, Node *n)
 {
 	BinOp op = n->op;
 	Node *quotient = masked_quotient(n);
 	if (quotient && !is_hoisted(E, quotient))
-		hide_from_optimiser(E, quotient, "q");
+		hide_from_optimiser(E, quotient, "q", BARRIER_MASK);
 	Type *t = n->lhs->type;
 	bool known, effects;
 	if (constant_comparison(n, &known, &effects)) {
@@ -1776,8 +1827,12 @@ static CExpr lower_binop(Emitter *E, Node *n)
 	Node *ops[] = { n->lhs, n->rhs };
 	keep_operand_order(E, ops, 2);
 	for (int i = 0; i < 2; i++)
-		if (folds_packet_check(E, op, ops[i]) && !is_hoisted(E, ops[i]))
-			hide_from_folding(E, ops[i]);
+		if (is_hoisted(E, ops[i]))
+			continue;
+		else if (folds_packet_check(E, op, ops[i]))
+			hide_from_optimiser(E, ops[i], "end", BARRIER_PLUS_ONE);
+		else if (rechecked_bound(E, op, ops[i], ops[1 - i], i == 0))
+			hide_from_optimiser(E, ops[i], "end", BARRIER_RECHECK);
 	const Node *divisor = value_tail(n->rhs);
 	if ((op == OP_DIV || op == OP_REM) && t &&
 	    (t->is_signed || divisor->kind != N_INT || divisor->value == 0)) {
@@ -1878,11 +1933,16 @@ static CExpr lower_binop(Emitter *E, Node *n)
 		return r;
 	}
 	/* 2 ^ x and 10 ^ x look like powers to clang -Wall
-	 * (-Wxor-used-as-pow); in hex they do not */
+	 * (-Wxor-used-as-pow); in hex they do not. A kernel constant that
+	 * is 2 or 10 (TC_ACT_SHOT) is the literal to clang: then the
+	 * decimal literal after it is the one written in hex */
 	if (op == OP_XOR && a.s[0] == '2' && !isdigit((unsigned char)a.s[1]))
 		a.s = arena_printf("0x2%s", a.s + 1);
 	else if (op == OP_XOR && a.s[0] == '1' && a.s[1] == '0' && !isdigit((unsigned char)a.s[2]))
 		a.s = arena_printf("0xa%s", a.s + 2);
+	else if (op == OP_XOR && is_kconst_of(lhs_tail, 2, 10) && value_tail(n->rhs)->kind == N_INT &&
+		 strspn(b.s, "0123456789") == strlen(b.s))
+		b.s = arena_printf("0x%" PRIx64, value_tail(n->rhs)->value);
 	/* also against a constant: bpf_map_delete_elem() > 5 compares a
 	 * long, where the source compares a :u64 (-ENOENT is above 5); and
 	 * where the result depends on the sign: a long's >> 1 shifts its
@@ -1894,10 +1954,10 @@ static CExpr lower_binop(Emitter *E, Node *n)
 			b = cx(arena_printf("(%s)%s", t->c_name, paren(b, PREC_UNARY)), PREC_UNARY);
 	}
 	if (op == OP_EQ || op == OP_NE) {
-		const Node *ka = value_tail(n->lhs), *kb = value_tail(n->rhs);
-		if (kb->kind == N_INT && never_equals_bitwise(ka, kb->value))
+		uint64_t k;
+		if (constant_value(n->rhs, &k) && never_equals_bitwise(n->lhs, k))
 			a = cx(arena_printf("(%s)%s", t->c_name, paren(a, PREC_UNARY)), PREC_UNARY);
-		else if (ka->kind == N_INT && never_equals_bitwise(kb, ka->value))
+		else if (constant_value(n->lhs, &k) && never_equals_bitwise(n->rhs, k))
 			b = cx(arena_printf("(%s)%s", t->c_name, paren(b, PREC_UNARY)), PREC_UNARY);
 	}
 	CExpr r = cx(arena_printf("%s %s %s", operand(a, prec, op, false), binop_c_name(op),
@@ -2021,8 +2081,10 @@ static bool computed_as_int(const Node *n)
 		return n->ref == REF_KCONST;
 	case N_IF:
 		return computed_as_int(n->then) && computed_as_int(n->els);
-	case N_BINOP:
-		return is_bitwise(n->op) && computed_as_int(n->lhs) && computed_as_int(n->rhs);
+	case N_BINOP: /* + - * give the literal or kernel constant on the
+		       * left the source's type; / and % leave both ints */
+		return (is_bitwise(n->op) || n->op == OP_DIV || n->op == OP_REM) && computed_as_int(n->lhs) &&
+		       computed_as_int(n->rhs);
 	case N_CALL: /* bpf/le64 K prints as K on BPF's byte order (a literal
 		      * takes the conversion's type: 9ULL) */
 		return n->callee_kind == CALLEE_BUILTIN && n->builtin == BI_LE && n->args.len == 1 &&
@@ -2341,9 +2403,12 @@ static CExpr lower_builtin(Emitter *E, Node *n)
 		if (barriered_context_load(E, n)) {
 			/* (bpf/load_u64 ctx 8), ctx->args[1]: as a member read */
 			const char *member = context_member_at(E, a[0], literal_value(a[1]), w);
-			if (!member) /* *(__u64 *)(ctx + 32) */
-				member = memory_at(E, a[0], literal_value(a[1]), w).s;
-			return context_read(E, n, member, "arg");
+			if (member)
+				return context_read(E, n, member, "arg");
+			/* *(__u64 *)(ctx + 32): a tracepoint's field, named by
+			 * its offset */
+			return context_read(E, n, memory_at(E, a[0], literal_value(a[1]), w).s,
+					    arena_printf("field%" PRId64, literal_value(a[1])));
 		}
 		return memory_at(E, a[0], literal_value(a[1]), w);
 	case BI_STORE: {

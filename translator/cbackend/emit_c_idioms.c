@@ -72,7 +72,7 @@ static void lower_map_incr_form(Emitter *E, Node *n)
 	 * through libbpf's barrier_var first (tests/gen/map_incr_zero) */
 	Node *amount = n->args.items[2];
 	if (md->value->size == 4 && !(amount->kind == N_INT && amount->value != 0))
-		add_line(E, line, arena_printf("barrier_var(%s);", value + 1));
+		add_barrier(E, line, value + 1, BARRIER_ATOMIC_ZERO);
 	add_var(E, line, c_decl(E, type_ptr(md->value, false), entry), entry, lookup, false, false);
 
 	CBlock *saved;

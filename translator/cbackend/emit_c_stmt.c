@@ -633,7 +633,7 @@ static void lower_binding_form(Emitter *E, Binding *b)
 		CExpr val = value_for(E, init, type);
 		E->context_joins = true;
 		add_var(E, line, c_decl(E, type, name), name, val.s, false, false);
-		add_line(E, line, arena_printf("barrier_var(%s);", name));
+		add_barrier(E, line, name, BARRIER_CONTEXT_READ);
 		return;
 	}
 	CExpr val = value_for(E, init, type);

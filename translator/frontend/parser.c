@@ -588,6 +588,28 @@ bool binop_is_comparison(BinOp op)
 	return binops[op].comparison;
 }
 
+bool node_any(const Node *n, bool (*pred)(const Node *n, const void *ctx), const void *ctx)
+{
+	if (!n)
+		return false;
+	if (pred(n, ctx))
+		return true;
+	const Node *kids[] = { n->lhs, n->rhs, n->cond, n->then, n->els, n->body };
+	for (size_t i = 0; i < sizeof(kids) / sizeof(*kids); i++)
+		if (node_any(kids[i], pred, ctx))
+			return true;
+	for (int i = 0; i < n->args.len; i++)
+		if (node_any(n->args.items[i], pred, ctx))
+			return true;
+	for (int i = 0; n->kind == N_LET && i < n->bindings.len; i++)
+		if (node_any(((Binding *)n->bindings.items[i])->init, pred, ctx))
+			return true;
+	for (int i = 0; n->kind == N_MATCH && i < n->clauses.len; i++)
+		if (node_any(((MatchClause *)n->clauses.items[i])->body, pred, ctx))
+			return true;
+	return false;
+}
+
 /* binop = '(' OP expr expr ')'   neg = '(' '-' expr ')' */
 static Node *parse_binop(Parser *p, Sexp *form)
 {

@@ -745,24 +745,32 @@ static void count_calls(const Node *n, const FnDecl *fn, int *count)
 		count_calls(((MatchClause *)n->clauses.items[i])->body, fn, count);
 }
 
+static bool is_call(const Node *n, const void *unused)
+{
+	(void)unused;
+	return n->kind == N_CALL && n->callee_kind != CALLEE_BUILTIN;
+}
+
 static bool has_calls(const Node *n)
 {
-	if (!n)
+	return node_any(n, is_call, NULL);
+}
+
+static bool is_u64_var(const Node *n)
+{
+	return n->kind == N_NAME && n->ref == REF_VAR && n->ref_var && n->type && type_equal(n->type, ty_u64);
+}
+
+/* (> pkt data_end): two :u64 variables ordered, one of them a parameter
+ * of fn itself, not an address computed from it. */
+static bool compares_param(const Node *n, const void *fn_decl)
+{
+	const FnDecl *fn = fn_decl;
+	if (n->kind != N_BINOP || !binop_is_comparison(n->op) || n->op == OP_EQ || n->op == OP_NE ||
+	    !is_u64_var(n->lhs) || !is_u64_var(n->rhs))
 		return false;
-	if (n->kind == N_CALL && n->callee_kind != CALLEE_BUILTIN)
-		return true;
-	const Node *kids[] = { n->lhs, n->rhs, n->cond, n->then, n->els, n->body };
-	for (size_t i = 0; i < sizeof(kids) / sizeof(*kids); i++)
-		if (has_calls(kids[i]))
-			return true;
-	for (int i = 0; i < n->args.len; i++)
-		if (has_calls(n->args.items[i]))
-			return true;
-	for (int i = 0; n->kind == N_LET && i < n->bindings.len; i++)
-		if (has_calls(((Binding *)n->bindings.items[i])->init))
-			return true;
-	for (int i = 0; n->kind == N_MATCH && i < n->clauses.len; i++)
-		if (has_calls(((MatchClause *)n->clauses.items[i])->body))
+	for (int i = 0; i < fn->nparams; i++)
+		if (n->lhs->ref_var == fn->params[i]->var || n->rhs->ref_var == fn->params[i]->var)
 			return true;
 	return false;
 }
@@ -874,6 +882,15 @@ static bool goes_inline(Lower *L, const Node *n)
 	if (n->kind != N_CALL || n->callee_kind != CALLEE_FN || !n->callee_fn)
 		return false;
 	const FnDecl *fn = n->callee_fn;
+	/* A parameter compared as it is - a bounds check of a packet
+	 * address the caller passes, (> pkt data_end) - would compare the
+	 * caller's own register inlined: the verifier marks it past the
+	 * packet's end on the branch where the check fails, even one that
+	 * cannot happen after the caller's check, and refuses the caller's
+	 * later loads through it (tests/gen/packet_recheck_inlined). Called,
+	 * the function compares its copy. */
+	if (node_any(fn->body, compares_param, fn))
+		return false;
 	int limit = call_sites(L, fn) == 1 ? INLINE_LIMIT : has_calls(fn->body) ? 0 : INLINE_ALWAYS;
 	return node_size(fn->body, INLINE_LIMIT) < limit;
 }
