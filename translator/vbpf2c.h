@@ -824,9 +824,10 @@ void temp_remove(const char *path);   /* unlink (or rmdir) and unregister */
  * of a signal. The signal handler forwards to it and waits for it. */
 int spawn_and_wait(const char *path, char **argv, bool search_path);
 /* The same, with the child's standard input reading the nparts pieces of
- * input (input[i], len[i] bytes each) in turn, then end-of-file. */
+ * input (input[i], len[i] bytes each) in turn, then end-of-file, and
+ * pass_fd (unless -1) open in the child under the same number. */
 int spawn_feed_and_wait(const char *path, char **argv, bool search_path, const char *const *input,
-			const size_t *len, int nparts);
+			const size_t *len, int nparts, int pass_fd);
 
 /* One output file, staged until every output of the run is ready. */
 typedef struct OutFile {
