@@ -335,10 +335,10 @@ const KernelConst *kernel_const_table(int *count);
 
 /* ---- kernel types (ktypes.c) --------------------------------------------- */
 
-/* LANGUAGE.md section 11. Kernel structs come from BTF, read with libbpf's
- * BTF API: /sys/kernel/btf/vmlinux, or the file given to ktypes_set_btf_path
- * (--btf; NULL: the running kernel's). The BTF is loaded at the first
- * kernel type after that, and kept. */
+/* LANGUAGE.md section 11. Kernel structs come from BTF, read in place
+ * (btf_reader.c): /sys/kernel/btf/vmlinux, or the file given to
+ * ktypes_set_btf_path (--btf; NULL: the running kernel's). The BTF is read
+ * at the first kernel type after that, and kept. */
 struct Module;
 void ktypes_set_btf_path(const char *path);
 /* The record of kernel struct name (no "k/" prefix), created once per

@@ -4,7 +4,8 @@
  * read through CO-RE has; the C emitter prints, from what was asked, the
  * declarations of exactly the structs and members the program uses. Nothing
  * here parses a header: the kernel's BTF (/sys/kernel/btf/vmlinux, or the
- * file given with --btf) is read with libbpf's BTF API, once.
+ * file given with --btf) is read once, and asked through btf_reader.c
+ * (libbpf's BTF API reads it where the reader cannot map it).
  *
  * A kernel struct is a Record with kernel_btf_id set; its fields are the
  * members used so far, in first-use order, each with the C declaration the
