@@ -154,6 +154,8 @@ typedef struct Options {
 	bool line_directives;       /* off with --no-line */
 	const char *license;        /* --license, NULL: the module's */
 	const char *clang;          /* --clang, $CLANG or "clang" */
+	char *clang_found;          /* where PATH had clang, when it was
+	                             * looked up: run from there */
 	const char **clang_args;    /* -I, -D and -W, in command-line order */
 	int nclang_args;
 	bool native;                /* --backend=native */
@@ -207,6 +209,13 @@ static char *xstrdup(const char *s)
 {
 	size_t n = strlen(s) + 1;
 	return memcpy(xmalloc(n), s, n);
+}
+
+/* Where PATH has name: a copy, or NULL. */
+static char *find_on_path(const char *name)
+{
+	char found[PATH_MAX];
+	return cmd_find_on_path(name, found, sizeof(found)) ? xstrdup(found) : NULL;
 }
 
 /* Temporaries, the signal handler, and the staged outputs that are
@@ -349,9 +358,13 @@ error:
  * exited with status 0; says why otherwise. clang's own diagnostics go
  * straight to our stderr: the #line directives make them name FILE.va
  * and its lines. */
-static bool run_tool(char **argv, const char *const *input, const size_t *len, int nparts, int pass_fd)
+static bool run_tool(const char *found, char **argv, const char *const *input, const size_t *len, int nparts,
+		     int pass_fd)
 {
-	int status = spawn_feed_and_wait(argv[0], argv, true, input, len, nparts, pass_fd);
+	/* found: the search of PATH is done (posix_spawnp would try execve
+	 * in every directory before it) */
+	int status = found ? spawn_feed_and_wait(found, argv, false, input, len, nparts, pass_fd)
+			   : spawn_feed_and_wait(argv[0], argv, true, input, len, nparts, pass_fd);
 	if (status > 0)
 		fail("%s failed with exit status %d", argv[0], status);
 	return status == 0;
@@ -440,7 +453,7 @@ static bool compile_with_clang(const Options *opt, const char *stem, const StrBu
 
 	const char *input[] = { marker.data, c->data ? c->data : "" };
 	size_t len[] = { marker.len, c->len };
-	bool ok = run_tool(argv, input, len, 2, object_fd);
+	bool ok = run_tool(opt->clang_found, argv, input, len, 2, object_fd);
 	free(argv);
 	if (!ok && !opt->line_directives)
 		fprintf(stderr, "hint: %s.bpf.c was a temporary copy; "
@@ -769,7 +782,7 @@ static void parse_options(int argc, char **argv, Options *opt)
 	/* The native backend is the fallback when no clang was named and none
 	 * is installed: -c still produces an object, and says how. */
 	if ((opt->compile || opt->emit == EMIT_ASM) && !backend && !clang_option && !(env_clang && *env_clang) &&
-	    !program_on_path(opt->clang)) {
+	    !(opt->clang_found = find_on_path(opt->clang))) {
 		fputs("vbpf2c: warning: clang not found on PATH: using the native backend "
 		      "(--backend=native)\n", stderr);
 		opt->native = true;
