@@ -100,8 +100,15 @@ build/libvbpf2c.a: $(TRANSLATOR_OBJ)
 build/libvbpf2c_runtime.a: $(RUNTIME_OBJ)
 	rm -f $@ && ar rcs $@ $^
 
+# vbpf2c is linked statically (the -dev packages above ship libbpf.a,
+# libelf.a and libz.a): the dynamic loader's work at every start - four
+# libraries mapped and their symbols bound - cost more than a whole
+# translation of a small program, and `vbpf2c -c` pays it on top of clang
+# (bench/README.md).
+# `make VBPF2C_LDFLAGS=` links it against the shared libraries instead.
+VBPF2C_LDFLAGS ?= -static-pie
 vbpf2c: build/main.o $(COMMAND_OBJ) build/libvbpf2c.a build/libvbpf2c_runtime.a
-	$(CC) $(ALL_CFLAGS) -o $@ $^ -lbpf -lelf -lz
+	$(CC) $(ALL_CFLAGS) $(VBPF2C_LDFLAGS) -o $@ $^ -lbpf -lelf -lz
 
 build/unit_tests: $(UNIT_SRC) $(wildcard tests/unit/*.h) build/libvbpf2c.a build/libvbpf2c_runtime.a $(HEADERS)
 	$(CC) $(ALL_CFLAGS) -Iruntime -o $@ $(UNIT_SRC) build/libvbpf2c.a build/libvbpf2c_runtime.a -lcriterion -lbpf -lelf -lz

@@ -335,10 +335,10 @@ const KernelConst *kernel_const_table(int *count);
 
 /* ---- kernel types (ktypes.c) --------------------------------------------- */
 
-/* LANGUAGE.md section 11. Kernel structs come from BTF, read with libbpf's
- * BTF API: /sys/kernel/btf/vmlinux, or the file given to ktypes_set_btf_path
- * (--btf; NULL: the running kernel's). The BTF is loaded at the first
- * kernel type after that, and kept. */
+/* LANGUAGE.md section 11. Kernel structs come from BTF, read in place
+ * (btf_reader.c): /sys/kernel/btf/vmlinux, or the file given to
+ * ktypes_set_btf_path (--btf; NULL: the running kernel's). The BTF is read
+ * at the first kernel type after that, and kept. */
 struct Module;
 void ktypes_set_btf_path(const char *path);
 /* The record of kernel struct name (no "k/" prefix), created once per
@@ -828,9 +828,10 @@ void temp_remove(const char *path);   /* unlink (or rmdir) and unregister */
  * of a signal. The signal handler forwards to it and waits for it. */
 int spawn_and_wait(const char *path, char **argv, bool search_path);
 /* The same, with the child's standard input reading the nparts pieces of
- * input (input[i], len[i] bytes each) in turn, then end-of-file. */
+ * input (input[i], len[i] bytes each) in turn, then end-of-file, and
+ * pass_fd (unless -1) open in the child under the same number. */
 int spawn_feed_and_wait(const char *path, char **argv, bool search_path, const char *const *input,
-			const size_t *len, int nparts);
+			const size_t *len, int nparts, int pass_fd);
 
 /* One output file, staged until every output of the run is ready. */
 typedef struct OutFile {

@@ -21,7 +21,8 @@ static char *captured;
 static size_t captured_len;
 static SourceFile source;
 
-static void write_btf(void)
+/* The BTF above, written to path in the given byte order. */
+static void write_btf_file(char *path, enum btf_endianness order)
 {
 	struct btf *b = btf__new_empty();
 	int u32 = btf__add_int(b, "unsigned int", 4, 0);
@@ -56,12 +57,18 @@ static void write_btf(void)
 	btf__add_func_param(b, "sk", task_ptr);
 	btf__add_func_param(b, "len", s32);
 	btf__add_func(b, "tcp_v4_connect", BTF_FUNC_GLOBAL, fproto);
+	cr_assert_eq(btf__set_endianness(b, order), 0);
 	__u32 size;
 	const void *raw = btf__raw_data(b, &size);
-	int fd = mkstemp(btf_file);
+	int fd = mkstemp(path);
 	cr_assert(fd >= 0 && write(fd, raw, size) == (ssize_t)size);
 	close(fd);
 	btf__free(b);
+}
+
+static void write_btf(void)
+{
+	write_btf_file(btf_file, __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__ ? BTF_LITTLE_ENDIAN : BTF_BIG_ENDIAN);
 	ktypes_set_btf_path(btf_file);
 }
 
@@ -187,4 +194,24 @@ Test(ktypes, unreadable_btf_is_one_located_error)
 	const char *first = strstr(captured, "cannot read");
 	cr_assert_null(strstr(first + 1, "cannot read"), "said twice:\n%s", captured);
 	ktypes_set_btf_path(btf_file);
+}
+
+/* libbpf reads BTF of the other byte order (--btf FILE); ktypes.c reads
+ * what it read in this machine's. */
+Test(ktypes, btf_of_the_other_byte_order)
+{
+	char swapped[] = "/tmp/ktypes_test_swapped.XXXXXX";
+	write_btf_file(swapped,
+		       __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__ ? BTF_BIG_ENDIAN : BTF_LITTLE_ENDIAN);
+	ktypes_set_btf_path(swapped);
+	Module *m = run(TP "(defn f [t :k/task_struct] :i32\n"
+			   "  (let [p (. t :real_parent)] (+ (. p :tgid) (i32 (. t :in_execve)))))\n");
+	unlink(swapped);
+	ktypes_set_btf_path(btf_file);
+	cr_assert(m, "%s", captured);
+	Record *task = m->kernel_records.items[0];
+	cr_assert_eq(task->nfields, 3);
+	cr_assert_str_eq(task->fields[0]->c_decl, "struct task_struct *real_parent");
+	cr_assert_str_eq(task->fields[1]->c_decl, "__s32 tgid");
+	cr_assert_str_eq(task->fields[2]->c_decl, "__u32 in_execve : 1");
 }

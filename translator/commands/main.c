@@ -125,8 +125,9 @@ static const char usage_text[] =
 	"\n"
 	"-c runs: CLANG -O2 -g -target bpf [-I/-D/-W options] " MULTIARCH_INCLUDE "\n"
 	"         -x c -c - -o OBJECT\n"
-	"with the C, named NAME.bpf.c, on its standard input, and the object must be\n"
-	"a BPF ELF object.\n"
+	"with the C, named NAME.bpf.c, on its standard input; OBJECT is /dev/fd/N, the\n"
+	"staged output file, open (clang writes straight into it), and what clang\n"
+	"wrote must be a BPF ELF object.\n"
 	"All outputs are written together or not at all: on any failure no output\n"
 	"file is created or changed. Regular files are replaced atomically; devices,\n"
 	"FIFOs and symlinks (/dev/null, /dev/stdout) are written into. An output\n"
@@ -153,6 +154,8 @@ typedef struct Options {
 	bool line_directives;       /* off with --no-line */
 	const char *license;        /* --license, NULL: the module's */
 	const char *clang;          /* --clang, $CLANG or "clang" */
+	char *clang_found;          /* where PATH had clang, when it was
+	                             * looked up: run from there */
 	const char **clang_args;    /* -I, -D and -W, in command-line order */
 	int nclang_args;
 	bool native;                /* --backend=native */
@@ -206,6 +209,13 @@ static char *xstrdup(const char *s)
 {
 	size_t n = strlen(s) + 1;
 	return memcpy(xmalloc(n), s, n);
+}
+
+/* Where PATH has name: a copy, or NULL. */
+static char *find_on_path(const char *name)
+{
+	char found[PATH_MAX];
+	return cmd_find_on_path(name, found, sizeof(found)) ? xstrdup(found) : NULL;
 }
 
 /* Temporaries, the signal handler, and the staged outputs that are
@@ -348,9 +358,13 @@ error:
  * exited with status 0; says why otherwise. clang's own diagnostics go
  * straight to our stderr: the #line directives make them name FILE.va
  * and its lines. */
-static bool run_tool(char **argv, const char *const *input, const size_t *len, int nparts)
+static bool run_tool(const char *found, char **argv, const char *const *input, const size_t *len, int nparts,
+		     int pass_fd)
 {
-	int status = spawn_feed_and_wait(argv[0], argv, true, input, len, nparts);
+	/* found: the search of PATH is done (posix_spawnp would try execve
+	 * in every directory before it) */
+	int status = found ? spawn_feed_and_wait(found, argv, false, input, len, nparts, pass_fd)
+			   : spawn_feed_and_wait(argv[0], argv, true, input, len, nparts, pass_fd);
 	if (status > 0)
 		fail("%s failed with exit status %d", argv[0], status);
 	return status == 0;
@@ -381,10 +395,26 @@ static char *make_temp_dir(void)
  * marker naming it NAME.bpf.c, and -main-file-name gives the debug info
  * the same name, so anything clang says about the C itself (before the
  * first #line, or with --no-line) names what `vbpf2c FILE.va > NAME.bpf.c`
- * writes. */
+ * writes.
+ *
+ * object_fd (unless -1) is object open for writing: clang then writes
+ * through /dev/fd/N. Given object's own name it would write a temporary
+ * beside it and rename that over it; /dev/fd has no room for a temporary,
+ * so clang writes straight into the file (the bytes are the same). That is
+ * one file created and renamed per compile fewer, which on ext4 cost
+ * about what the rest of -c adds to clang. */
 static bool compile_with_clang(const Options *opt, const char *stem, const StrBuf *c,
-			       const char *object)
+			       const char *object, int object_fd)
 {
+	char fd_path[32];
+	if (object_fd >= 0) {
+		snprintf(fd_path, sizeof(fd_path), "/dev/fd/%d", object_fd);
+		/* no /proc, no /dev/fd: clang gets the name */
+		if (access(fd_path, W_OK) == 0)
+			object = fd_path;
+		else
+			object_fd = -1;
+	}
 	size_t n = strlen(stem) + sizeof(".bpf.c");
 	char *c_name = xmalloc(n);
 	snprintf(c_name, n, "%s.bpf.c", stem);
@@ -423,7 +453,7 @@ static bool compile_with_clang(const Options *opt, const char *stem, const StrBu
 
 	const char *input[] = { marker.data, c->data ? c->data : "" };
 	size_t len[] = { marker.len, c->len };
-	bool ok = run_tool(argv, input, len, 2);
+	bool ok = run_tool(opt->clang_found, argv, input, len, 2, object_fd);
 	free(argv);
 	if (!ok && !opt->line_directives)
 		fprintf(stderr, "hint: %s.bpf.c was a temporary copy; "
@@ -461,7 +491,7 @@ static char *compile_into(const Options *opt, const Module *m, const char *stem,
 	temp_register(object);
 	bool ok = native ? native_compile(m, opt->license ? opt->license : m->license ? m->license : "GPL",
 					  object)
-			 : compile_with_clang(opt, stem, c, object);
+			 : compile_with_clang(opt, stem, c, object, -1);
 	if (ok)
 		return object;
 	temp_remove(object);
@@ -752,7 +782,7 @@ static void parse_options(int argc, char **argv, Options *opt)
 	/* The native backend is the fallback when no clang was named and none
 	 * is installed: -c still produces an object, and says how. */
 	if ((opt->compile || opt->emit == EMIT_ASM) && !backend && !clang_option && !(env_clang && *env_clang) &&
-	    !program_on_path(opt->clang)) {
+	    !(opt->clang_found = find_on_path(opt->clang))) {
 		fputs("vbpf2c: warning: clang not found on PATH: using the native backend "
 		      "(--backend=native)\n", stderr);
 		opt->native = true;
@@ -920,15 +950,14 @@ int main(int argc, char **argv)
 		int fd = outfile_stage(&outs[nouts], object);
 		ok = fd >= 0;
 		if (ok) {
-			close(fd);
 			OutFile *o = &outs[nouts++];
 			if (opt.native)
 				ok = native_compile(m, opt.license ? opt.license : m->license ? m->license : "GPL",
-						    o->staged) &&
-				     outfile_check_object(o, "the native backend");
+						    o->staged);
 			else
-				ok = compile_with_clang(&opt, stem, &c, o->staged) &&
-				     outfile_check_object(o, opt.clang);
+				ok = compile_with_clang(&opt, stem, &c, o->staged, fd);
+			close(fd);
+			ok = ok && outfile_check_object(o, opt.native ? "the native backend" : opt.clang);
 		}
 		if (!ok && diag_error_count() > 0) {
 			finish_outputs(outs, nouts, false);

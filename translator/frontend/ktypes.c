@@ -4,7 +4,8 @@
  * read through CO-RE has; the C emitter prints, from what was asked, the
  * declarations of exactly the structs and members the program uses. Nothing
  * here parses a header: the kernel's BTF (/sys/kernel/btf/vmlinux, or the
- * file given with --btf) is read with libbpf's BTF API, once.
+ * file given with --btf) is read once, and asked through btf_reader.c
+ * (libbpf's BTF API reads it where the reader cannot map it).
  *
  * A kernel struct is a Record with kernel_btf_id set; its fields are the
  * members used so far, in first-use order, each with the C declaration the
@@ -25,17 +26,34 @@
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
 
+#include "btf_reader.h"
 #include "vbpf2c.h"
 
-static const char *btf_path;    /* NULL: the running kernel's */
-static struct btf *kernel_btf;  /* loaded once, outlives arena_reset */
-static char btf_error[256];     /* why loading failed, once it has */
+static const char *btf_path;     /* NULL: the running kernel's */
+/* The BTF, read once; it outlives arena_reset. kernel_btf reads either
+ * vmlinux_map or the raw data of libbpf_btf. */
+static BtfReader kernel_btf;
+static bool kernel_btf_read;
+static void *vmlinux_map;
+static size_t vmlinux_map_len;
+static struct btf *libbpf_btf;
+static char btf_error[256];      /* why reading it failed, once it has */
+
+static void release_btf(void)
+{
+	btf_reader_close(&kernel_btf);
+	kernel_btf_read = false;
+	if (vmlinux_map)
+		munmap(vmlinux_map, vmlinux_map_len);
+	vmlinux_map = NULL;
+	btf__free(libbpf_btf);
+	libbpf_btf = NULL;
+}
 
 void ktypes_set_btf_path(const char *path)
 {
 	btf_path = path;
-	btf__free(kernel_btf);  /* the next kernel type reads the new one */
-	kernel_btf = NULL;
+	release_btf(); /* the next kernel type reads the new one */
 	btf_error[0] = '\0';
 }
 
@@ -50,54 +68,75 @@ static int quiet(enum libbpf_print_level level, const char *fmt, va_list ap)
 	return 0;
 }
 
-/* The running kernel's BTF, from a read-only private mapping of
- * /sys/kernel/btf/vmlinux where the kernel allows one (6.16 and later):
- * btf__new copies it once, where reading the file copies it twice into
- * fresh pages, which took half of a translation's time. NULL: read it as
- * libbpf does. */
-static struct btf *map_vmlinux_btf(void)
+/* The running kernel's BTF, read in place (btf_reader.c) from a read-only
+ * private mapping of /sys/kernel/btf/vmlinux where the kernel allows one
+ * (6.16 and later): no copy, and only the pages a lookup steps on are
+ * read. Copying its 5 MB into fresh pages (btf__new) cost more than the
+ * rest of a translation. False: read it as libbpf does. */
+static bool map_vmlinux_btf(void)
 {
 	int fd = open("/sys/kernel/btf/vmlinux", O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
-		return NULL;
+		return false;
 	struct stat st;
-	struct btf *btf = NULL;
-	if (fstat(fd, &st) == 0 && st.st_size > 0) {
-		void *data = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
-		if (data != MAP_FAILED) {
-			btf = btf__new(data, (__u32)st.st_size);
-			if (libbpf_get_error(btf))
-				btf = NULL;
-			munmap(data, (size_t)st.st_size);
-		}
-	}
+	void *data = MAP_FAILED;
+	if (fstat(fd, &st) == 0 && st.st_size > 0)
+		data = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
 	close(fd);
-	return btf;
+	if (data == MAP_FAILED)
+		return false;
+	if (!btf_reader_open(&kernel_btf, data, (size_t)st.st_size)) {
+		munmap(data, (size_t)st.st_size);
+		return false;
+	}
+	vmlinux_map = data;
+	vmlinux_map_len = (size_t)st.st_size;
+	return true;
 }
 
-/* The BTF, loaded at the first use. When it cannot be read, the first use
- * in each translation says why; the others stay silent. */
-static struct btf *load_btf(Module *m, Span at)
+/* BTF libbpf read (a --btf file, raw or ELF; the running kernel's where
+ * it cannot be mapped), read through its raw data in this machine's byte
+ * order. 0, or a negative errno. */
+static int read_libbpf_btf(struct btf *btf)
 {
-	if (!kernel_btf && !btf_error[0]) {
+	int err = libbpf_get_error(btf);
+	if (err || !btf)
+		return err ? err : -EINVAL;
+	libbpf_btf = btf;
+	btf__set_endianness(btf, __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__ ? BTF_LITTLE_ENDIAN : BTF_BIG_ENDIAN);
+	__u32 size;
+	const void *raw = btf__raw_data(btf, &size);
+	if (!raw)
+		return -ENOMEM;
+	return btf_reader_open(&kernel_btf, raw, size) ? 0 : -EINVAL;
+}
+
+/* The BTF, read at the first use. When it cannot be read, the first use
+ * in each translation says why; the others stay silent. */
+static BtfReader *load_btf(Module *m, Span at)
+{
+	if (!kernel_btf_read && !btf_error[0]) {
 		/* libbpf's own messages would repeat ours, unlocated */
 		libbpf_print_fn_t old = libbpf_set_print(quiet);
-		kernel_btf = btf_path ? btf__parse(btf_path, NULL) : map_vmlinux_btf();
-		if (!btf_path && !kernel_btf)
-			kernel_btf = btf__load_vmlinux_btf();
+		int err = 0;
+		if (btf_path)
+			err = read_libbpf_btf(btf__parse(btf_path, NULL));
+		else if (!map_vmlinux_btf())
+			err = read_libbpf_btf(btf__load_vmlinux_btf());
 		libbpf_set_print(old);
-		int err = libbpf_get_error(kernel_btf);
-		if (err || !kernel_btf) {
-			kernel_btf = NULL;
-			libbpf_strerror(err ? err : -EINVAL, btf_error, sizeof(btf_error));
+		if (err) {
+			release_btf();
+			libbpf_strerror(err, btf_error, sizeof(btf_error));
+		} else {
+			kernel_btf_read = true;
 		}
 	}
-	if (!kernel_btf && !m->kernel_btf_reported) {
+	if (!kernel_btf_read && !m->kernel_btf_reported) {
 		m->kernel_btf_reported = true;
 		diag_error(at, "cannot read the kernel's BTF from %s: %s", btf_shown_path(), btf_error);
 		diag_hint("kernel types need BTF: a kernel built with CONFIG_DEBUG_INFO_BTF, or --btf FILE");
 	}
-	return kernel_btf;
+	return kernel_btf_read ? &kernel_btf : NULL;
 }
 
 /* ---- did you mean --------------------------------------------------------- */
@@ -181,20 +220,20 @@ static const char *nearest_text(const Nearest *n)
 /* ---- types ------------------------------------------------------------------ */
 
 /* Past typedefs, const, volatile, restrict and type tags. */
-static __u32 skip_mods(const struct btf *btf, __u32 id, const struct btf_type **out)
+static __u32 skip_mods(BtfReader *btf, __u32 id, const struct btf_type **out)
 {
-	const struct btf_type *t = btf__type_by_id(btf, id);
+	const struct btf_type *t = btf_reader_type(btf, id);
 	while (t && (btf_is_typedef(t) || btf_is_mod(t) || btf_is_type_tag(t))) {
 		id = t->type;
-		t = btf__type_by_id(btf, id);
+		t = btf_reader_type(btf, id);
 	}
 	*out = t;
 	return id;
 }
 
-static const char *btf_name(const struct btf *btf, const struct btf_type *t)
+static const char *btf_name(BtfReader *btf, const struct btf_type *t)
 {
-	const char *s = t ? btf__name_by_offset(btf, t->name_off) : NULL;
+	const char *s = t ? btf_reader_name(btf, t->name_off) : NULL;
 	return s ? s : "";
 }
 
@@ -216,20 +255,17 @@ Record *ktypes_struct(Module *m, const char *name, Span at)
 			return r;
 	}
 	module_refuse_native(m, at, "kernel types (CO-RE relocations)");
-	struct btf *btf = load_btf(m, at);
+	BtfReader *btf = load_btf(m, at);
 	if (!btf)
 		return NULL;
-	__s32 id = btf__find_by_name_kind(btf, name, BTF_KIND_STRUCT);
+	__s32 id = btf_reader_find(btf, name, BTF_KIND_STRUCT);
 	if (id <= 0) {
 		diag_error(at, "unknown kernel struct `%s` in %s", name, btf_shown_path());
 		Nearest near;
 		nearest_init(&near, name);
-		__u32 n = btf__type_cnt(btf);
-		for (__u32 i = 1; i < n; i++) {
-			const struct btf_type *t = btf__type_by_id(btf, i);
-			if (btf_is_struct(t))
-				nearest_offer(&near, name, btf_name(btf, t));
-		}
+		for (BtfCursor c = { 0 }; btf_reader_next(btf, &c);)
+			if (btf_is_struct(c.type))
+				nearest_offer(&near, name, btf_name(btf, c.type));
 		const char *text = nearest_text(&near);
 		if (text)
 			diag_hint("did you mean %s?", text);
@@ -243,7 +279,7 @@ Record *ktypes_struct(Module *m, const char *name, Span at)
 		diag_hint("the context records (XdpMd, SkBuff, BpfSock, ...) read these structs");
 		return NULL;
 	}
-	const struct btf_type *t = btf__type_by_id(btf, id);
+	const struct btf_type *t = btf_reader_type(btf, id);
 	Record *r = arena_alloc(sizeof(*r));
 	r->name = arena_printf("k/%s", name);
 	r->c_name = arena_printf("struct %s", name);
@@ -281,7 +317,7 @@ static Type *int_of(const struct btf_type *t)
 
 /* The type and C declaration of a value of BTF type id named name (a member
  * or a parameter); NULL with *why set when the language has no such type. */
-static Type *value_type(Module *m, const struct btf *btf, __u32 id, const char *name, const char **c_decl,
+static Type *value_type(Module *m, BtfReader *btf, __u32 id, const char *name, const char **c_decl,
 			int *array_len, const char **why, Span at)
 {
 	const struct btf_type *t;
@@ -340,12 +376,12 @@ static Type *value_type(Module *m, const struct btf *btf, __u32 id, const char *
 
 /* Finds member name in composite type t, descending into anonymous struct
  * and union members; offers every name seen to near. */
-static const struct btf_member *find_member(const struct btf *btf, const struct btf_type *t, const char *name,
+static const struct btf_member *find_member(BtfReader *btf, const struct btf_type *t, const char *name,
 					    Nearest *near, const struct btf_type **owner, int *index)
 {
 	const struct btf_member *mem = btf_members(t);
 	for (int i = 0; i < btf_vlen(t); i++, mem++) {
-		const char *mname = btf__name_by_offset(btf, mem->name_off);
+		const char *mname = btf_reader_name(btf, mem->name_off);
 		if (mname && *mname) {
 			if (strcmp(mname, name) == 0) {
 				*owner = t;
@@ -371,10 +407,10 @@ Field *ktypes_member(Module *m, Record *r, const char *name, Span at)
 	for (int i = 0; i < r->nfields; i++)
 		if (strcmp(r->fields[i]->name, name) == 0)
 			return r->fields[i];
-	struct btf *btf = load_btf(m, at);
+	BtfReader *btf = load_btf(m, at);
 	if (!btf)
 		return NULL;
-	const struct btf_type *t = btf__type_by_id(btf, (__u32)r->kernel_btf_id);
+	const struct btf_type *t = btf_reader_type(btf, (__u32)r->kernel_btf_id);
 	Nearest near;
 	nearest_init(&near, name);
 	const struct btf_type *owner = NULL;
@@ -417,7 +453,7 @@ Field *ktypes_member(Module *m, Record *r, const char *name, Span at)
 }
 
 /* Parameter i of a prototype, named name (arg<i> when unnamed). */
-static Field *prototype_field(Module *m, const struct btf *btf, const char *name, __u32 type_id, int i, Span at)
+static Field *prototype_field(Module *m, BtfReader *btf, const char *name, __u32 type_id, int i, Span at)
 {
 	Field *f = arena_alloc(sizeof(*f));
 	f->name = name && *name ? arena_strdup(name) : arena_printf("arg%d", i);
@@ -425,7 +461,7 @@ static Field *prototype_field(Module *m, const struct btf *btf, const char *name
 	int array_len;
 	f->type = value_type(m, btf, type_id, f->name, &f->c_decl, &array_len, &why, at);
 	/* the kernel's spelling, for messages: "pid_t", "int", else the C */
-	const struct btf_type *pt = btf__type_by_id(btf, type_id);
+	const struct btf_type *pt = btf_reader_type(btf, type_id);
 	if (pt && (btf_is_typedef(pt) || btf_is_int(pt)) && *btf_name(btf, pt))
 		f->c_member = arena_strdup(btf_name(btf, pt));
 	else if (f->type)
@@ -438,29 +474,27 @@ static Field *prototype_field(Module *m, const struct btf *btf, const char *name
 int ktypes_prototype(Module *m, const char *func, bool tp_btf, bool with_return, int want, Field ***params,
 		     Span at)
 {
-	struct btf *btf = load_btf(m, at);
+	BtfReader *btf = load_btf(m, at);
 	if (!btf)
 		return -1;
 	const char *what = tp_btf ? "tracepoint" : "kernel function";
 	const char *lookup = tp_btf ? arena_printf("btf_trace_%s", func) : func;
-	__s32 id = btf__find_by_name_kind(btf, lookup, tp_btf ? BTF_KIND_TYPEDEF : BTF_KIND_FUNC);
-	const struct btf_type *t = id > 0 ? btf__type_by_id(btf, (__u32)id) : NULL;
+	__s32 id = btf_reader_find(btf, lookup, tp_btf ? BTF_KIND_TYPEDEF : BTF_KIND_FUNC);
+	const struct btf_type *t = id > 0 ? btf_reader_type(btf, (__u32)id) : NULL;
 	if (t && tp_btf) {
 		skip_mods(btf, t->type, &t); /* typedef -> pointer */
 		if (t && btf_is_ptr(t))
 			skip_mods(btf, t->type, &t);
 	} else if (t) {
-		t = btf__type_by_id(btf, t->type);
+		t = btf_reader_type(btf, t->type);
 	}
 	if (!t || !btf_is_func_proto(t)) {
 		diag_error(at, "unknown %s `%s` in %s", what, func, btf_shown_path());
 		Nearest near;
 		nearest_init(&near, func);
-		__u32 n = btf__type_cnt(btf);
-		for (__u32 i = 1; i < n; i++) {
-			const struct btf_type *c = btf__type_by_id(btf, i);
-			if (tp_btf ? btf_is_typedef(c) : btf_is_func(c)) {
-				const char *cn = btf_name(btf, c);
+		for (BtfCursor c = { 0 }; btf_reader_next(btf, &c);) {
+			if (tp_btf ? btf_is_typedef(c.type) : btf_is_func(c.type)) {
+				const char *cn = btf_name(btf, c.type);
 				if (!tp_btf)
 					nearest_offer(&near, func, cn);
 				else if (strncmp(cn, "btf_trace_", 10) == 0)
@@ -481,7 +515,7 @@ int ktypes_prototype(Module *m, const char *func, bool tp_btf, bool with_return,
 	Field **out = arena_alloc(sizeof(*out) * (size_t)(n + 2));
 	const struct btf_param *p = btf_params(t) + skip;
 	for (int i = 0; i < n && i < want; i++, p++)
-		out[i] = prototype_field(m, btf, btf__name_by_offset(btf, p->name_off), p->type, i, at);
+		out[i] = prototype_field(m, btf, btf_reader_name(btf, p->name_off), p->type, i, at);
 	if (ret && want > n)
 		out[n] = prototype_field(m, btf, KTYPES_RETURN_VALUE, t->type, n, at);
 	*params = out;
