@@ -828,10 +828,9 @@ void temp_remove(const char *path);   /* unlink (or rmdir) and unregister */
  * of a signal. The signal handler forwards to it and waits for it. */
 int spawn_and_wait(const char *path, char **argv, bool search_path);
 /* The same, with the child's standard input reading the nparts pieces of
- * input (input[i], len[i] bytes each) in turn, then end-of-file, and
- * pass_fd (unless -1) open in the child under the same number. */
+ * input (input[i], len[i] bytes each) in turn, then end-of-file. */
 int spawn_feed_and_wait(const char *path, char **argv, bool search_path, const char *const *input,
-			const size_t *len, int nparts, int pass_fd);
+			const size_t *len, int nparts);
 
 /* One output file, staged until every output of the run is ready. */
 typedef struct OutFile {

@@ -357,13 +357,12 @@ error:
  * exited with status 0; says why otherwise. clang's own diagnostics go
  * straight to our stderr: the #line directives make them name FILE.va
  * and its lines. */
-static bool run_tool(const char *found, char **argv, const char *const *input, const size_t *len, int nparts,
-		     int pass_fd)
+static bool run_tool(const char *found, char **argv, const char *const *input, const size_t *len, int nparts)
 {
 	/* found: the search of PATH is done (posix_spawnp would try execve
 	 * in every directory before it) */
-	int status = found ? spawn_feed_and_wait(found, argv, false, input, len, nparts, pass_fd)
-			   : spawn_feed_and_wait(argv[0], argv, true, input, len, nparts, pass_fd);
+	int status = found ? spawn_feed_and_wait(found, argv, false, input, len, nparts)
+			   : spawn_feed_and_wait(argv[0], argv, true, input, len, nparts);
 	if (status > 0)
 		fail("%s failed with exit status %d", argv[0], status);
 	return status == 0;
@@ -394,26 +393,10 @@ static char *make_temp_dir(void)
  * marker naming it NAME.bpf.c, and -main-file-name gives the debug info
  * the same name, so anything clang says about the C itself (before the
  * first #line, or with --no-line) names what `vbpf2c FILE.va > NAME.bpf.c`
- * writes.
- *
- * object_fd (unless -1) is object open for writing: clang then writes
- * through /dev/fd/N. Given object's own name it would write a temporary
- * beside it and rename that over it; /dev/fd has no room for a temporary,
- * so clang writes straight into the file (the bytes are the same). That is
- * one file created and renamed per compile fewer, which on ext4 cost
- * about what the rest of -c adds to clang. */
+ * writes. */
 static bool compile_with_clang(const Options *opt, const char *stem, const StrBuf *c,
-			       const char *object, int object_fd)
+			       const char *object)
 {
-	char fd_path[32];
-	if (object_fd >= 0) {
-		snprintf(fd_path, sizeof(fd_path), "/dev/fd/%d", object_fd);
-		/* no /proc, no /dev/fd: clang gets the name */
-		if (access(fd_path, W_OK) == 0)
-			object = fd_path;
-		else
-			object_fd = -1;
-	}
 	size_t n = strlen(stem) + sizeof(".bpf.c");
 	char *c_name = xmalloc(n);
 	snprintf(c_name, n, "%s.bpf.c", stem);
@@ -452,7 +435,7 @@ static bool compile_with_clang(const Options *opt, const char *stem, const StrBu
 
 	const char *input[] = { marker.data, c->data ? c->data : "" };
 	size_t len[] = { marker.len, c->len };
-	bool ok = run_tool(opt->clang_found, argv, input, len, 2, object_fd);
+	bool ok = run_tool(opt->clang_found, argv, input, len, 2);
 	free(argv);
 	if (!ok && !opt->line_directives)
 		fprintf(stderr, "hint: %s.bpf.c was a temporary copy; "
@@ -490,7 +473,7 @@ static char *compile_into(const Options *opt, const Module *m, const char *stem,
 	temp_register(object);
 	bool ok = native ? native_compile(m, opt->license ? opt->license : m->license ? m->license : "GPL",
 					  object)
-			 : compile_with_clang(opt, stem, c, object, -1);
+			 : compile_with_clang(opt, stem, c, object);
 	if (ok)
 		return object;
 	temp_remove(object);
@@ -949,14 +932,15 @@ int main(int argc, char **argv)
 		int fd = outfile_stage(&outs[nouts], object);
 		ok = fd >= 0;
 		if (ok) {
+			close(fd);
 			OutFile *o = &outs[nouts++];
 			if (opt.native)
 				ok = native_compile(m, opt.license ? opt.license : m->license ? m->license : "GPL",
-						    o->staged);
+						    o->staged) &&
+				     outfile_check_object(o, "the native backend");
 			else
-				ok = compile_with_clang(&opt, stem, &c, o->staged, fd);
-			close(fd);
-			ok = ok && outfile_check_object(o, opt.native ? "the native backend" : opt.clang);
+				ok = compile_with_clang(&opt, stem, &c, o->staged) &&
+				     outfile_check_object(o, opt.clang);
 		}
 		if (!ok && diag_error_count() > 0) {
 			finish_outputs(outs, nouts, false);

@@ -139,11 +139,11 @@ done:
 
 int spawn_and_wait(const char *path, char **argv, bool search_path)
 {
-	return spawn_feed_and_wait(path, argv, search_path, NULL, NULL, 0, -1);
+	return spawn_feed_and_wait(path, argv, search_path, NULL, NULL, 0);
 }
 
 int spawn_feed_and_wait(const char *path, char **argv, bool search_path, const char *const *input,
-			const size_t *len, int nparts, int pass_fd)
+			const size_t *len, int nparts)
 {
 	int sv[2] = { -1, -1 };
 	if (input && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
@@ -166,9 +166,6 @@ int spawn_feed_and_wait(const char *path, char **argv, bool search_path, const c
 	posix_spawn_file_actions_init(&actions);
 	if (input)
 		posix_spawn_file_actions_adddup2(&actions, sv[1], STDIN_FILENO);
-	/* onto itself: clears its FD_CLOEXEC in the child only */
-	if (pass_fd >= 0)
-		posix_spawn_file_actions_adddup2(&actions, pass_fd, pass_fd);
 	pid_t pid;
 	int err = search_path ? posix_spawnp(&pid, path, &actions, &attr, argv, environ)
 			      : posix_spawn(&pid, path, &actions, &attr, argv, environ);
