@@ -151,6 +151,16 @@ expect_failure "link: a rejected .va" 1 'rejected.va:2:32: error:' \
 printf 'int broken(void) { return missing; }\n' >"$OUT/broken.c"
 expect_failure "link: C that clang refuses" 2 'clang failed on' -c tests/gen/exported.va "$OUT/broken.c"
 expect_failure "link: needs -c" 2 'use -c' tests/gen/exported.va tests/mixing/exported_caller.bpf.c
+# clang refusing the C of a program (here a warning made an error): its
+# diagnostics and ours, nothing else - no object, and no complaint of
+# clang's about an output it could not remove (the session that passed it
+# -o /dev/fd/N printed "unable to remove file")
+expect_failure "clang refuses the C" 2 'clang failed with exit status 1' -c -Werror -Wpadded examples/xdp_flow_table.va
+if grep -q 'unable to remove' "$OUT/err"; then
+	fail "clang refuses the C: clang could not remove its output" "$OUT/err"
+else
+	pass "clang refuses the C: no word of its output"
+fi
 
 # `vbpf2c test` on the Vaisto half alone: it cannot load without the C
 # half, so the command says why and shows how to link and test (issue 12).
