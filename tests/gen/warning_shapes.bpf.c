@@ -12,10 +12,19 @@
  * constant's remainder or quotient is an int too, shifted as a :u64 (cast
  * first; BPF_REDIRECT / 1 >> 62 made the two backends disagree); a wide
  * enumerator under bpf/le32 in a :u32 negation (cast to __u32 first).
+ * Seeds 550002135, 550002343: a constant difference shifted left, which C
+ * computes as a negative int (-Wshift-negative-value: shifted unsigned);
+ * a parameter used only in a record field nothing reads
+ * (-Wunused-parameter: (void)p).
  */
 #include <linux/bpf.h>
 #include <linux/pkt_cls.h>
 #include <bpf/bpf_helpers.h>
+
+struct Pair {
+	__u64 a;
+	__u64 b;
+};
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -33,34 +42,50 @@ __u8 w;
 __u64 r;
 __u64 q;
 __u32 n;
+__u8 t8;
+__s32 t32;
+__u64 u;
 
-#line 24 "warning_shapes.va"
+#line 28 "warning_shapes.va"
 static __u8 id8(__u8 v)
 {
-#line 24 "warning_shapes.va"
+#line 28 "warning_shapes.va"
 	return v;
 }
 
+#line 30 "warning_shapes.va"
+static __u64 unread(__u8 p)
+{
+	(void)p;
+#line 31 "warning_shapes.va"
+	id8(3);
+#line 31 "warning_shapes.va"
+	return 0;
+}
+
 SEC("xdp")
-#line 25 "warning_shapes.va"
+#line 35 "warning_shapes.va"
 int entry(struct xdp_md *ctx)
 {
 	__u32 key = 0;
 	__u32 value;
 
 	(void)ctx;
-#line 26 "warning_shapes.va"
+#line 36 "warning_shapes.va"
 	g = g | g;
 	x = id8((__u8)(0x2 ^ TC_ACT_REDIRECT));
 	z = id8(0x2 ^ 1);
 	value = (__u32)(k == 4 ? (__u64)k : 0x513395e254382bf8ULL);
-#line 29 "warning_shapes.va"
+#line 39 "warning_shapes.va"
 	bpf_map_update_elem(&m, &key, &value, 0);
 	s = (__u64)BPF_REDIRECT << 61;
 	w = id8((__u8)(TC_ACT_SHOT ^ 0x1));
 	r = (__u64)(BPF_RB_FORCE_WAKEUP % 3) << 39;
 	q = (__u64)(BPF_REDIRECT / 2) << 60;
 	n = (__u32)(-(BPF_F_INDEX_MASK / 4294967295U));
+	t8 = (__u8)((__u8)(1 - 3) << 1);
+	t32 = (__s32)((__u32)(__s32)(1 - (__u32)3) << 4);
+	u = unread(9);
 	return 0;
 }
 

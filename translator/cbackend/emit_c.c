@@ -50,6 +50,8 @@
  *     statements (keep_operand_order); otherwise C's unspecified operand
  *     order is what clang does, as in hand-written code.
  */
+#include <ctype.h>
+
 #include "emit_c.h"
 
 /* ---- packet pointers -----------------------------------------------------------
@@ -290,6 +292,34 @@ static void find_packet_nodes(Emitter *E, Node *body)
 bool prints_as_packet(const Emitter *E, const Node *n)
 {
 	return E->packet_nodes.cap && ptrindex_get(&E->packet_nodes, n) > 0;
+}
+
+/* Does text name the C identifier name (not as part of a longer one)? */
+static bool names_identifier(const char *text, const char *name)
+{
+	size_t len = strlen(name);
+	for (const char *p = text; p && (p = strstr(p, name)); p += len) {
+		bool before = p > text && (isalnum((unsigned char)p[-1]) || p[-1] == '_');
+		bool after = isalnum((unsigned char)p[len]) || p[len] == '_';
+		if (!before && !after)
+			return true;
+	}
+	return false;
+}
+
+/* Does any statement of b, nested ones too, name the identifier? */
+static bool block_mentions(const CBlock *b, const char *name)
+{
+	for (int i = 0; b && i < b->stmts.len; i++) {
+		const CStmt *st = b->stmts.items[i];
+		if ((st->text && names_identifier(st->text, name)) || block_mentions(st->then, name) ||
+		    block_mentions(st->els, name))
+			return true;
+		for (int k = 0; k < st->cases.len; k++)
+			if (block_mentions(((const CCase *)st->cases.items[k])->body, name))
+				return true;
+	}
+	return false;
 }
 
 /* ---- declarations first ------------------------------------------------------
@@ -714,6 +744,18 @@ static void lower_function(Emitter *E, FnDecl *fn, Printer *P, bool reachable)
 	}
 	if (fn->is_entry && !fn_returns_value(E))
 		add_line(E, 0, "return 0;");
+	/* a parameter the source uses only where the C writes nothing (a
+	 * record field no one reads): unused to clang -Wunused-parameter */
+	for (int i = 0; !fn->is_entry && i < fn->nparams; i++) {
+		VarInfo *vi = fn->params[i]->var ? var_info(E, fn->params[i]->var) : NULL;
+		if (vi && vi->uses > 0 && !block_mentions(body, vi->text)) {
+			add_line(E, 0, arena_printf("(void)%s;", vi->text));
+			Vec *stmts = &body->stmts;
+			void *mark = stmts->items[stmts->len - 1];
+			memmove(&stmts->items[1], &stmts->items[0], sizeof(void *) * (size_t)(stmts->len - 1));
+			stmts->items[0] = mark;
+		}
+	}
 	leave_block(E, saved);
 	hoist_declarations(body);
 

@@ -1768,6 +1768,13 @@ static Node *masked_quotient(const Node *n)
 	return x && x->type && is_int_type(x->type) && divides(x) ? x : NULL;
 }
 
+/* A subtraction or negation, which may make a constant negative. */
+static bool subtracts(const Node *n, const void *unused)
+{
+	(void)unused;
+	return n->kind == N_NEG || (n->kind == N_BINOP && n->op == OP_SUB);
+}
+
 /* n without the bpf/le calls around it, which C does not make: the
  * identity on the hosts BPF runs on */
 static const Node *le_operand(const Node *n)
@@ -1893,6 +1900,19 @@ static CExpr lower_binop(Emitter *E, Node *n)
 		 * int (undefined; clang stored garbage), as a :u32 by 27 an
 		 * int that overflows (-Wshift-overflow) */
 		a = cx(arena_printf("(%s)%s", t->c_name, paren(lower_value(E, n->lhs), PREC_UNARY)), PREC_UNARY);
+	} else if (op == OP_SHL && lhs_tail->kind != N_INT && is_constant_expr(n->lhs) &&
+		   node_any(n->lhs, subtracts, NULL) && !is_hoisted(E, n->lhs) && !needs_stmts(E, n->lhs)) {
+		/* (bsl (- 1 3) 2): C computes 1 - 3 as an int, -2, and
+		 * shifting a negative value is undefined
+		 * (-Wshift-negative-value): shifted unsigned, as the source's
+		 * bits are, then read in the source's type */
+		CExpr v = lower_value(E, n->lhs);
+		if (!t->is_signed)
+			a = cx(arena_printf("(%s)%s", t->c_name, paren(v, PREC_UNARY)), PREC_UNARY);
+		else
+			return cx(arena_printf("(%s)((%s)%s << %s)", t->c_name, t->size == 8 ? "__u64" : "__u32",
+					       paren(v, PREC_UNARY), paren(exact_value(E, n->rhs), PREC_ADD)),
+				  PREC_UNARY);
 	} else {
 		a = literal_operand(E, n->lhs, false, hex);
 	}
