@@ -15,7 +15,8 @@
  * Seeds 550002135, 550002343: a constant difference shifted left, which C
  * computes as a negative int (-Wshift-negative-value: shifted unsigned);
  * a parameter used only in a record field nothing reads
- * (-Wunused-parameter: (void)p).
+ * (-Wunused-parameter: (void)p). Seed 550005407: a local read only in a
+ * match arm whose value nothing reads (-Wunused-but-set-variable: (void)v).
  */
 #include <linux/bpf.h>
 #include <linux/pkt_cls.h>
@@ -46,37 +47,50 @@ __u8 t8;
 __s32 t32;
 __u64 u;
 
-#line 28 "warning_shapes.va"
+#line 30 "warning_shapes.va"
 static __u8 id8(__u8 v)
 {
-#line 28 "warning_shapes.va"
+#line 30 "warning_shapes.va"
 	return v;
 }
 
-#line 30 "warning_shapes.va"
+#line 32 "warning_shapes.va"
 static __u64 unread(__u8 p)
 {
 	(void)p;
-#line 31 "warning_shapes.va"
+#line 33 "warning_shapes.va"
 	id8(3);
-#line 31 "warning_shapes.va"
+#line 33 "warning_shapes.va"
 	return 0;
 }
 
-SEC("xdp")
+#line 34 "warning_shapes.va"
+static __u8 unread_arm(__u8 q_1)
+{
 #line 35 "warning_shapes.va"
+	__u64 v = q_1;
+	__u32 key = 0;
+
+	(void)v;
+#line 36 "warning_shapes.va"
+	bpf_map_lookup_elem(&m, &key);
+	return q_1 + 1;
+}
+
+SEC("xdp")
+#line 41 "warning_shapes.va"
 int entry(struct xdp_md *ctx)
 {
 	__u32 key = 0;
 	__u32 value;
 
 	(void)ctx;
-#line 36 "warning_shapes.va"
+#line 42 "warning_shapes.va"
 	g = g | g;
 	x = id8((__u8)(0x2 ^ TC_ACT_REDIRECT));
 	z = id8(0x2 ^ 1);
 	value = (__u32)(k == 4 ? (__u64)k : 0x513395e254382bf8ULL);
-#line 39 "warning_shapes.va"
+#line 45 "warning_shapes.va"
 	bpf_map_update_elem(&m, &key, &value, 0);
 	s = (__u64)BPF_REDIRECT << 61;
 	w = id8((__u8)(TC_ACT_SHOT ^ 0x1));
@@ -86,6 +100,7 @@ int entry(struct xdp_md *ctx)
 	t8 = (__u8)((__u8)(1 - 3) << 1);
 	t32 = (__s32)((__u32)(__s32)(1 - (__u32)3) << 4);
 	u = unread(9);
+	k = unread_arm(k);
 	return 0;
 }
 

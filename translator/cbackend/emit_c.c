@@ -322,6 +322,54 @@ static bool block_mentions(const CBlock *b, const char *name)
 	return false;
 }
 
+/* Does the C read name anywhere in b? Any mention but the one that a
+ * declaration of it or an assignment to it (`name = ...;`) writes. */
+static bool block_reads(const CBlock *b, const char *name)
+{
+	size_t len = strlen(name);
+	for (int i = 0; b && i < b->stmts.len; i++) {
+		const CStmt *st = b->stmts.items[i];
+		const char *t = st->text;
+		if (st->kind == CS_LINE && st->is_decl && st->var_name && strcmp(st->var_name, name) == 0)
+			t = st->init;
+		else if (st->kind == CS_LINE && t && strncmp(t, name, len) == 0 && strncmp(t + len, " = ", 3) == 0)
+			t += len + 3;
+		if ((t && names_identifier(t, name)) || block_reads(st->then, name) || block_reads(st->els, name))
+			return true;
+		for (int k = 0; k < st->cases.len; k++)
+			if (block_reads(((const CCase *)st->cases.items[k])->body, name))
+				return true;
+	}
+	return false;
+}
+
+/* A local of b (or of a block inside it) that the C of the function
+ * (root) sets but never reads: its reads were in code C does not get (a
+ * match arm no value reaches), and clang -Wunused-but-set-variable
+ * refuses it. `(void)name;` after its declaration is the read. */
+static void read_unread_locals(CBlock *root, CBlock *b)
+{
+	for (int i = 0; b && i < b->stmts.len; i++) {
+		CStmt *st = b->stmts.items[i];
+		if (st->kind == CS_LINE && st->is_decl && st->var_name && !block_reads(root, st->var_name)) {
+			CStmt *mark = arena_alloc(sizeof(*mark));
+			*mark = (CStmt){ .kind = CS_LINE,
+					 .text = arena_printf("(void)%s;", st->var_name),
+					 .src_start = st->src_start,
+					 .src_end = st->src_end };
+			vec_push(&b->stmts, NULL);
+			memmove(&b->stmts.items[i + 2], &b->stmts.items[i + 1],
+				sizeof(void *) * (size_t)(b->stmts.len - i - 2));
+			b->stmts.items[++i] = mark;
+			continue;
+		}
+		read_unread_locals(root, st->then);
+		read_unread_locals(root, st->els);
+		for (int k = 0; k < st->cases.len; k++)
+			read_unread_locals(root, ((CCase *)st->cases.items[k])->body);
+	}
+}
+
 /* ---- declarations first ------------------------------------------------------
  *
  * C90 wants a block's declarations before its statements, and the kernel
@@ -757,6 +805,7 @@ static void lower_function(Emitter *E, FnDecl *fn, Printer *P, bool reachable)
 		}
 	}
 	leave_block(E, saved);
+	read_unread_locals(body, body);
 	hoist_declarations(body);
 
 	/* print */

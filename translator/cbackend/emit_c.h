@@ -329,6 +329,7 @@ const char *var_text(Emitter *E, const Var *v);
 CExpr field_value(Emitter *E, Node *n, bool as_pointer);
 CExpr value_for(Emitter *E, Node *n, const Type *to);
 bool is_bitwise(BinOp op);
+bool divides_by_helper(const Node *n, const Type *t);
 CExpr literal_operand(Emitter *E, Node *n, bool own_type, bool hex);
 const char *kconst_name(Emitter *E, const KernelConst *kc);
 bool never_equals_bitwise(const Node *a, uint64_t bits);

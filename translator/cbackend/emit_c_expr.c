@@ -1768,6 +1768,21 @@ static Node *masked_quotient(const Node *n)
 	return x && x->type && is_int_type(x->type) && divides(x) ? x : NULL;
 }
 
+/* Does the C of n, a binop of type t, divide through one of the division
+ * helpers? Signed division always does (clang 14 cannot emit it), and
+ * unsigned division unless the divisor is a literal other than 0: C
+ * leaves x / 0 undefined, and clang assumes the divisor is not 0 (it
+ * dropped a later test of it, and a whole loop after g %= p of a p it
+ * knew was 0), where BPF defines x / 0 = 0 and x % 0 = x. Then no
+ * compound assignment (g %= p) either. */
+bool divides_by_helper(const Node *n, const Type *t)
+{
+	if (n->kind != N_BINOP || (n->op != OP_DIV && n->op != OP_REM) || !t)
+		return false;
+	const Node *divisor = value_tail(n->rhs);
+	return t->is_signed || divisor->kind != N_INT || divisor->value == 0;
+}
+
 /* A subtraction or negation, which may make a constant negative. */
 static bool subtracts(const Node *n, const void *unused)
 {
@@ -1826,11 +1841,6 @@ static CExpr lower_binop(Emitter *E, Node *n)
 	bool hex = is_bitwise(op);
 	bool needs_exact = binop_is_comparison(op) || op == OP_DIV || op == OP_REM || op == OP_SHR;
 
-	/* Signed division always goes through a helper (clang 14 cannot emit
-	 * it); unsigned division too unless the divisor is a literal other
-	 * than 0, because C leaves x / 0 undefined and clang would assume the
-	 * divisor is not 0 (dropping a later test of it), where BPF defines
-	 * x / 0 = 0 and x % 0 = x. */
 	Node *ops[] = { n->lhs, n->rhs };
 	keep_operand_order(E, ops, 2);
 	for (int i = 0; i < 2; i++)
@@ -1840,9 +1850,7 @@ static CExpr lower_binop(Emitter *E, Node *n)
 			hide_from_optimiser(E, ops[i], "end", BARRIER_PLUS_ONE);
 		else if (rechecked_bound(E, op, ops[i], ops[1 - i], i == 0))
 			hide_from_optimiser(E, ops[i], "end", BARRIER_RECHECK);
-	const Node *divisor = value_tail(n->rhs);
-	if ((op == OP_DIV || op == OP_REM) && t &&
-	    (t->is_signed || divisor->kind != N_INT || divisor->value == 0)) {
+	if (divides_by_helper(n, t)) { /* (see there) */
 		int which = (t->is_signed ? DIV_SIGNED : 0) | (op == OP_REM ? DIV_REM : 0) |
 			    (t->size == 8 ? DIV_64 : 0);
 		E->uses_division[which] = true;
@@ -2439,8 +2447,7 @@ static CExpr lower_builtin(Emitter *E, Node *n)
 		 * read of the lvalue and x unsequenced, and clang evaluates x
 		 * first, where the source loads first
 		 * (tests/gen/store_add_effects) */
-		if (v->kind == N_BINOP && !binop_is_comparison(v->op) &&
-		    !((v->op == OP_DIV || v->op == OP_REM) && w->is_signed) &&
+		if (v->kind == N_BINOP && !binop_is_comparison(v->op) && !divides_by_helper(v, w) &&
 		    v->lhs->kind == N_CALL && v->lhs->callee_kind == CALLEE_BUILTIN &&
 		    v->lhs->builtin == BI_LOAD && type_equal(v->lhs->builtin_type, w) &&
 		    !has_effects(a[0]) && !has_effects(v->rhs)) {

@@ -447,7 +447,7 @@ static void lower_set(Emitter *E, Node *n)
 	 * it reads g, where the source reads g first */
 	if (v->kind == N_BINOP && !binop_is_comparison(v->op) &&
 	    !(n->lhs ? has_effects(v->rhs) : may_set_global(v->rhs, n->ref_global, 0)) &&
-	    !((v->op == OP_DIV || v->op == OP_REM) && t && t->is_signed) && !wraps_unsigned(v->op, t)) {
+	    !divides_by_helper(v, t) && !wraps_unsigned(v->op, t)) {
 		bool same = false;
 		if (!n->lhs && v->lhs->kind == N_NAME && v->lhs->ref == REF_GLOBAL)
 			same = v->lhs->ref_global == n->ref_global;
