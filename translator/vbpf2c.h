@@ -97,6 +97,12 @@ bool diag_limit_reached(void);
 void diag_reset(void);
 /* Where diagnostics go (default stderr); tests point it at a memstream. */
 void diag_set_output(FILE *out);
+/* diag_hold() keeps what is reported from here on (counted as usual) until
+ * diag_release(keep): written out when keep, else forgotten - the error
+ * count and the limit back to what they were at diag_hold(). For a fast
+ * path that may give up and leave the diagnostics to an exact one. */
+void diag_hold(void);
+void diag_release(bool keep);
 /* Span covering a through b (same file, a before b). */
 Span span_join(Span a, Span b);
 
@@ -127,6 +133,9 @@ struct Sexp {
 			     * vocabulary the text is, looked up once per
 			     * spelling: 2 + its index, 1 none of them, 0
 			     * not known (a Sexp the parser made) */
+	bool skimmed;       /* a defn whose body the reader skipped
+			     * (read_file_each_skimming): items hold its
+			     * name, parameters and return type only */
 };  /* field order keeps it at 64 bytes: one per token, so size matters */
 
 /* A `;` comment, kept so the C backend can carry it into the C. */
@@ -148,6 +157,15 @@ Vec read_file_forms(const SourceFile *file);
  * returns (their texts stay in the arena), so the reader's memory stays as
  * small as the largest form: what the front end's speed depends on. */
 void read_file_each(const SourceFile *file, void (*each)(Sexp *form, void *ctx), void *ctx);
+/* read_file_each for a pass that wants the declarations only: the body of
+ * a top-level (defn NAME [...] :ret body ...) - defn_word its head's
+ * Sexp.word - is skipped, not read, and the form marked skimmed, when it
+ * is plain enough to skip exactly (balanced brackets, names, numbers,
+ * strings with known escapes, comments). A body that is not is read as
+ * usual. Nothing is reported about a skipped body: a pass that reads it
+ * later finds its errors. */
+void read_file_each_skimming(const SourceFile *file, void (*each)(Sexp *form, void *ctx), void *ctx,
+			     uint8_t defn_word);
 /* read_file_each that also appends every comment (Comment*, in source
  * order) to comments. */
 void read_file_each_with_comments(const SourceFile *file, void (*each)(Sexp *form, void *ctx), void *ctx,
@@ -730,14 +748,17 @@ Module *parse_module(const SourceFile *file, Vec forms);
 Module *parse_file(const SourceFile *file);
 /* parse_file for a checker that takes one body at a time (frontend_check):
  * the same declarations and diagnostics, but every defn's body is NULL -
- * parsed for its errors, then released. */
-Module *parse_file_declarations(const SourceFile *file);
+ * parsed for its errors, then released; with skim_bodies, the reader
+ * skips what bodies it can (read_file_each_skimming), so their errors
+ * are left to parse_file_defns. */
+Module *parse_file_declarations(const SourceFile *file, bool skim_bodies);
 /* The second pass: each defn of the file (a file parse_file_declarations
  * found no error in), in source order, parsed again with its body into
  * the transient region (arena_alloc_transient); each(fn) may call
  * arena_transient_keep() to keep it, else it is released when each
- * returns. */
-void parse_file_defns(const SourceFile *file, void (*each)(FnDecl *fn, void *ctx), void *ctx);
+ * returns. Reading or parsing a body the first pass skimmed may report an
+ * error: then each is not called again, and it returns false. */
+bool parse_file_defns(const SourceFile *file, void (*each)(FnDecl *fn, void *ctx), void *ctx);
 
 /* ---- checker (checker.c) ---------------------------------------------- */
 

@@ -106,6 +106,36 @@ Test(diag, errors_stop_after_the_limit)
 	captured = NULL;
 }
 
+Test(diag, held_diagnostics_are_written_or_forgotten_whole)
+{
+	SourceFile f = { .name = "h.va", .text = "x" };
+	f.len = 1;
+	diag_set_max_errors(2);
+	capture_start();
+	diag_error(span_at(&f, 0, 1, 1, 1), "before");
+	diag_hold();
+	diag_error(span_at(&f, 0, 1, 1, 1), "dropped");
+	diag_error(span_at(&f, 0, 1, 1, 1), "over the limit");
+	cr_assert_eq(diag_error_count(), 3);
+	cr_assert(diag_limit_reached());
+	diag_release(false);
+	cr_assert_eq(diag_error_count(), 1, "forgotten errors are not counted");
+	cr_assert(!diag_limit_reached(), "nor do they count towards the limit");
+	diag_hold();
+	diag_error(span_at(&f, 0, 1, 1, 1), "kept");
+	diag_hint("with its hint");
+	diag_error(span_at(&f, 0, 1, 1, 1), "past the limit");
+	diag_release(true);
+	cr_assert_str_eq(capture_end(), "h.va:1:1: error: before\nx\n^\n"
+					"h.va:1:1: error: kept\nx\n^\nhint: with its hint\n"
+					"vbpf2c: fatal error: too many errors emitted, stopping now "
+					"[-fmax-errors=2]\n");
+	cr_assert_eq(diag_error_count(), 3);
+	diag_set_max_errors(20);
+	free(captured);
+	captured = NULL;
+}
+
 Test(util, arena_strings_and_vectors)
 {
 	char *s = arena_printf("%s-%d", "map", 7);

@@ -103,6 +103,10 @@ typedef struct Reader {
 	bool unterminated_string;
 	/* The current top-level form lost part of its contents to an error. */
 	bool drop_form;
+	/* read_file_each_skimming: the head word of forms whose body is
+	 * skipped (0: none), and whether the current form's was */
+	uint8_t skim_word;
+	bool skimmed;
 
 	/* Streaming (read_file_each): the Sexps of a top-level form come from
 	 * a pool that is reused once the callback has seen the form, so the
@@ -412,6 +416,7 @@ static void close_top_frame(Reader *r, size_t close_end)
 		memcpy(s->items, r->elems + r->nelems, sizeof(*s->items) * (size_t)n);
 	}
 	s->nitems = n;
+	s->skimmed = r->depth == 0 && r->skimmed;
 	push_elem(r, s);
 }
 
@@ -712,6 +717,101 @@ static void read_string(Reader *r)
 
 /* ---- the scanner loop -------------------------------------------------- */
 
+/* Is the reader just after the return type of a top-level defn, the
+ * kind of form read_file_each_skimming skips the body of? */
+static bool at_skippable_body(const Reader *r)
+{
+	if (r->depth != 1 || r->skip_depth || r->drop_form || r->frames[0].opener != '(' ||
+	    r->frames[0].discard || r->nelems - r->frames[0].elem_base != 4)
+		return false;
+	Sexp *const *e = r->elems + r->frames[0].elem_base;
+	return e[0]->kind == SX_SYMBOL && e[0]->word == r->skim_word && e[2]->kind == SX_VECTOR &&
+	       e[3]->kind == SX_KEYWORD;
+}
+
+/* Skips a defn's body up to the ')' that closes the defn, leaving the
+ * reader there, as reading it would have but with nothing built. Gives
+ * up (the reader where it was, false) at anything the reader would
+ * report or treat specially - a brace, comma, control or non-ASCII byte
+ * outside a string or comment, '#', '\\', an unknown escape, a wrong or
+ * missing closer, nesting the reader refuses - and on an empty body, so
+ * that the reader reads those and says what it says. */
+static bool skip_body(Reader *r)
+{
+	const unsigned char *t = r->text;
+	size_t i = r->pos, len = r->len, line_start = r->line_start;
+	uint32_t line = r->line;
+	char open[MAX_NESTING];
+	int depth = 0, tokens = 0;
+	while (i < len) {
+		unsigned char c = t[i];
+		switch (char_class[c]) {
+		case C_SPACE:
+			i++;
+			break;
+		case C_NL:
+			i++;
+			line++;
+			line_start = i;
+			break;
+		case C_SEMI:
+			while (i < len && t[i] != '\n')
+				i++;
+			break;
+		case C_OPEN:
+			if (depth + 2 > MAX_NESTING)
+				return false;
+			open[depth++] = (char)c;
+			tokens++;
+			i++;
+			break;
+		case C_CLOSE:
+			if (depth == 0) {
+				if (c != ')' || !tokens)
+					return false;
+				r->pos = i;
+				r->line = line;
+				r->line_start = line_start;
+				r->skimmed = true;
+				return true;
+			}
+			if (closer_for(open[--depth]) != (char)c)
+				return false;
+			i++;
+			break;
+		case C_QUOTE:
+			for (i++;; i++) {
+				if (i >= len)
+					return false;
+				if (t[i] == '"')
+					break;
+				if (t[i] == '\n') {
+					line++;
+					line_start = i + 1;
+				} else if (t[i] == '\\') {
+					unsigned char e = i + 1 < len ? t[i + 1] : 0;
+					if (e != '\\' && e != '"' && e != 'n' && e != 't' && e != 'r')
+						return false;
+					i++;
+				}
+			}
+			i++;
+			tokens++;
+			break;
+		case C_OTHER:
+			if (c == '#' || c == '\\')
+				return false;
+			while (i < len && char_class[t[i]] == C_OTHER)
+				i++;
+			tokens++;
+			break;
+		default:
+			return false;
+		}
+	}
+	return false;
+}
+
 /* A top-level form is complete: hand it over, then recycle its memory. */
 static void flush_top_level(Reader *r)
 {
@@ -719,6 +819,7 @@ static void flush_top_level(Reader *r)
 		r->each(r->elems[i], r->each_ctx);
 	r->nelems = 0;
 	r->drop_form = false;
+	r->skimmed = false;
 	r->pool_cur = 0;
 	r->pool_used = 0;
 }
@@ -771,11 +872,12 @@ void reader_keep_names(bool keep)
 }
 
 static void read_forms(const SourceFile *file, bool recycle, void (*each)(Sexp *form, void *ctx),
-		       void *ctx, Vec *comments)
+		       void *ctx, Vec *comments, uint8_t skim_word)
 {
 	init_char_class();
 	Reader r = { .file = file, .text = (const unsigned char *)file->text, .len = file->len,
-		     .line = 1, .recycle = recycle, .each = each, .each_ctx = ctx, .comments = comments };
+		     .line = 1, .recycle = recycle, .each = each, .each_ctx = ctx, .comments = comments,
+		     .skim_word = skim_word };
 	if (kept_names.interned && kept_names.file == file) {
 		r.interned = kept_names.interned;
 		r.intern_cap = kept_names.intern_cap;
@@ -845,6 +947,8 @@ static void read_forms(const SourceFile *file, bool recycle, void (*each)(Sexp *
 			read_atom(&r);
 			break;
 		}
+		if (r.skim_word && r.depth == 1 && at_skippable_body(&r))
+			skip_body(&r);
 		if (r.depth == 0 && (r.nelems || r.drop_form))
 			flush_top_level(&r);
 	}
@@ -880,17 +984,23 @@ static void collect_form(Sexp *form, void *forms)
 Vec read_file_forms(const SourceFile *file)
 {
 	Vec forms = { 0 };
-	read_forms(file, false, collect_form, &forms, NULL);
+	read_forms(file, false, collect_form, &forms, NULL, 0);
 	return forms;
 }
 
 void read_file_each(const SourceFile *file, void (*each)(Sexp *form, void *ctx), void *ctx)
 {
-	read_forms(file, true, each, ctx, NULL);
+	read_forms(file, true, each, ctx, NULL, 0);
+}
+
+void read_file_each_skimming(const SourceFile *file, void (*each)(Sexp *form, void *ctx), void *ctx,
+			     uint8_t defn_word)
+{
+	read_forms(file, true, each, ctx, NULL, defn_word);
 }
 
 void read_file_each_with_comments(const SourceFile *file, void (*each)(Sexp *form, void *ctx), void *ctx,
 				  Vec *comments)
 {
-	read_forms(file, true, each, ctx, comments);
+	read_forms(file, true, each, ctx, comments, 0);
 }
