@@ -42,6 +42,16 @@ void arena_transient_begin(void);
 void *arena_alloc_transient(size_t size);   /* zeroed, never NULL */
 void arena_transient_keep(void);
 void arena_transient_end(void);
+/* A transient span in which every allocation is transient, arena_alloc's
+ * and arena_printf's too (the C backend lowers each function in one):
+ * closed by arena_transient_end(). What must outlive it - a cache in a
+ * shared object, a vector that does not live in the span - is allocated
+ * between arena_lasting_begin() and arena_lasting_end(), which go back to
+ * the arena for a while (vec_push does it for a vector that lives
+ * outside the transient region). */
+void arena_transient_begin_all(void);
+bool arena_lasting_begin(void);             /* returns what to give _end */
+void arena_lasting_end(bool was);
 
 /* A growable array of pointers, allocated in the arena. */
 typedef struct Vec {

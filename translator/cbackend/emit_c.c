@@ -1264,7 +1264,13 @@ void emit_c(const Module *m, const EmitOptions *opts, StrBuf *out)
 	for (int i = 0; i < order.len; i++) {
 		FnDecl *fn = order.items[i];
 		bool reachable = reached[ptrindex_get(&E.fn_index, fn)];
+		/* the function's C is in funcs once printed: what lowering
+		 * it took is released for the next one, so the backend's
+		 * memory is the module's and the C's, whatever the number of
+		 * functions */
+		arena_transient_begin_all();
 		lower_function(&E, fn, &P, reachable);
+		arena_transient_end();
 		sb_putc(&funcs, '\n');
 	}
 

@@ -83,8 +83,11 @@ Type *type_ptr(Type *pointee, bool nullable)
 		t->permanent = true;
 		t->c_name = permanent_concat(c_name, sep, "");
 	} else {
+		/* cached in the pointee: outlives a transient span */
+		bool was = arena_lasting_begin();
 		t = arena_alloc(sizeof(*t));
 		t->c_name = arena_printf("%s%s", c_name, sep);
+		arena_lasting_end(was);
 	}
 	t->kind = TY_PTR;
 	t->size = t->align = 8; /* BPF is a 64-bit target */
@@ -109,7 +112,9 @@ Type *type_record(Record *r)
 {
 	if (r->type)
 		return r->type;
+	bool was = arena_lasting_begin(); /* cached in the record */
 	Type *t = r->is_context ? permanent_alloc(sizeof(*t)) : arena_alloc(sizeof(*t));
+	arena_lasting_end(was);
 	t->kind = TY_RECORD;
 	t->size = r->size;
 	t->align = r->align;

@@ -62,7 +62,7 @@ static ArenaBlock *arena_map_block(size_t min_size, size_t first)
 	return b;
 }
 
-void *arena_alloc(size_t size)
+static void *arena_alloc_lasting(size_t size)
 {
 	size = (size + sizeof(max_align_t) - 1) & ~(sizeof(max_align_t) - 1);
 	if (!arena_head || arena_head->size - arena_head->used < size) {
@@ -93,7 +93,32 @@ static struct {
 	int depth;                  /* open transient spans */
 	int floor_block;            /* arena_transient_keep(): released down */
 	size_t floor_used;          /* to here only */
+	bool all;                   /* arena_transient_begin_all(): arena_alloc
+	                             * allocates here too */
 } transient;
+
+void *arena_alloc(size_t size)
+{
+	return transient.all ? arena_alloc_transient(size) : arena_alloc_lasting(size);
+}
+
+void arena_transient_begin_all(void)
+{
+	transient.depth++;
+	transient.all = true;
+}
+
+bool arena_lasting_begin(void)
+{
+	bool was = transient.all;
+	transient.all = false;
+	return was;
+}
+
+void arena_lasting_end(bool was)
+{
+	transient.all = was;
+}
 
 void arena_transient_begin(void)
 {
@@ -103,7 +128,7 @@ void arena_transient_begin(void)
 void *arena_alloc_transient(size_t size)
 {
 	if (!transient.depth)
-		return arena_alloc(size);
+		return arena_alloc_lasting(size);
 	size = (size + sizeof(max_align_t) - 1) & ~(sizeof(max_align_t) - 1);
 	while (transient.cur < transient.nblocks &&
 	       transient.blocks[transient.cur]->size - transient.blocks[transient.cur]->used < size)
@@ -145,6 +170,7 @@ void arena_transient_end(void)
 {
 	if (--transient.depth > 0)
 		return;
+	transient.all = false;
 	/* Zero what was used above the floor: allocations promise zeroed
 	 * memory, and only this part of the blocks was touched. */
 	for (int i = transient.floor_block; i < transient.nblocks; i++) {
@@ -207,7 +233,7 @@ void vec_push(Vec *v, void *item)
 		int cap = v->cap ? v->cap * 2 : 4;
 		/* a vector in a transient node grows in the transient region */
 		size_t bytes = sizeof(void *) * (size_t)cap;
-		void **items = transient.nblocks && in_transient(v) ? arena_alloc_transient(bytes) : arena_alloc(bytes);
+		void **items = transient.nblocks && in_transient(v) ? arena_alloc_transient(bytes) : arena_alloc_lasting(bytes);
 		if (v->len)
 			memcpy(items, v->items, sizeof(*items) * (size_t)v->len);
 		v->items = items;
