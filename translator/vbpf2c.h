@@ -69,6 +69,8 @@ void sb_putc(StrBuf *sb, char c);
 void sb_puts(StrBuf *sb, const char *s);
 void sb_printf(StrBuf *sb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void sb_vprintf(StrBuf *sb, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
+/* n bytes of s into sb at offset at (at most sb->len) */
+void sb_insert(StrBuf *sb, size_t at, const char *s, size_t n);
 void sb_free(StrBuf *sb);
 
 /* ---- diag (diag.c) ---------------------------------------------------- */

@@ -292,6 +292,14 @@ void sb_printf(StrBuf *sb, const char *fmt, ...)
 	va_end(ap);
 }
 
+void sb_insert(StrBuf *sb, size_t at, const char *s, size_t n)
+{
+	sb_reserve(sb, n);
+	memmove(sb->data + at + n, sb->data + at, sb->len - at + 1);
+	memcpy(sb->data + at, s, n);
+	sb->len += n;
+}
+
 void sb_free(StrBuf *sb)
 {
 	free(sb->data);
