@@ -145,10 +145,12 @@ struct Sexp {
 			     * vocabulary the text is, looked up once per
 			     * spelling: 2 + its index, 1 none of them, 0
 			     * not known (a Sexp the parser made) */
-	bool skimmed;       /* a defn whose body the reader skipped
-			     * (read_file_each_skimming): items hold its
-			     * name, parameters and return type only */
+	uint8_t skipped;    /* what read_file_each_skimming skipped of this
+			     * defn, whose items lack it: SKIPPED_BODY or
+			     * SKIPPED_HEADER (name, parameters, return
+			     * type), or 0 */
 };  /* field order keeps it at 64 bytes: one per token, so size matters */
+enum { SKIPPED_BODY = 1, SKIPPED_HEADER };
 
 /* A `;` comment, kept so the C backend can carry it into the C. */
 typedef struct Comment {
@@ -169,15 +171,18 @@ Vec read_file_forms(const SourceFile *file);
  * returns (their texts stay in the arena), so the reader's memory stays as
  * small as the largest form: what the front end's speed depends on. */
 void read_file_each(const SourceFile *file, void (*each)(Sexp *form, void *ctx), void *ctx);
-/* read_file_each for a pass that wants the declarations only: the body of
- * a top-level (defn NAME [...] :ret body ...) - defn_word its head's
- * Sexp.word - is skipped, not read, and the form marked skimmed, when it
- * is plain enough to skip exactly (balanced brackets, names, numbers,
- * strings with known escapes, comments). A body that is not is read as
- * usual. Nothing is reported about a skipped body: a pass that reads it
- * later finds its errors. */
+/* read_file_each for the two passes of frontend_check, which each want
+ * one part of every defn: of a top-level (defn NAME [...] :ret body ...),
+ * defn_word its head's Sexp.word, the reader skips the body (SKIP_BODIES:
+ * the declarations pass) or the name, parameters and return type
+ * (SKIP_HEADERS: the pass over the bodies) without reading it, and marks
+ * the form (Sexp.skipped), when the part is plain enough to skip exactly
+ * (balanced brackets, names, numbers, strings with known escapes,
+ * comments). A part that is not is read as usual. Nothing is reported
+ * about a skipped part: the other pass reads it. */
+typedef enum SkipPart { SKIP_BODIES, SKIP_HEADERS } SkipPart;
 void read_file_each_skimming(const SourceFile *file, void (*each)(Sexp *form, void *ctx), void *ctx,
-			     uint8_t defn_word);
+			     uint8_t defn_word, SkipPart skip);
 /* read_file_each that also appends every comment (Comment*, in source
  * order) to comments. */
 void read_file_each_with_comments(const SourceFile *file, void (*each)(Sexp *form, void *ctx), void *ctx,
@@ -768,9 +773,12 @@ Module *parse_file_declarations(const SourceFile *file, bool skim_bodies);
  * found no error in), in source order, parsed again with its body into
  * the transient region (arena_alloc_transient); each(fn) may call
  * arena_transient_keep() to keep it, else it is released when each
- * returns. Reading or parsing a body the first pass skimmed may report an
- * error: then each is not called again, and it returns false. */
-bool parse_file_defns(const SourceFile *file, void (*each)(FnDecl *fn, void *ctx), void *ctx);
+ * returns. skip_headers: the reader skips what headers it can
+ * (SKIP_HEADERS), and fn then has a body only. Reading or parsing a body
+ * the first pass skimmed may report an error: then each is not called
+ * again, and it returns false. */
+bool parse_file_defns(const SourceFile *file, bool skip_headers, void (*each)(FnDecl *fn, void *ctx),
+		      void *ctx);
 
 /* ---- checker (checker.c) ---------------------------------------------- */
 

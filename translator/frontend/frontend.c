@@ -10,11 +10,12 @@
  * front end never holds a whole program's worth of them.
  *
  * frontend_check (--check) never holds a whole program's worth of AST
- * either, and reads each body once. A first pass reads the declarations
- * and skips defn bodies without reading them (the reader only matches
- * their brackets); the checker checks the declarations; a second pass
- * reads the file again and parses each body into the transient region,
- * checks it while it is still in the cache and releases it.
+ * either, and reads each part of a defn once. A first pass reads the
+ * declarations and skips defn bodies without reading them (the reader
+ * only matches their brackets); the checker checks the declarations; a
+ * second pass reads the file again, skipping the defn headers the first
+ * read, and parses each body into the transient region, checks it while
+ * it is still in the cache and releases it.
  *
  * That order can only give check_module's diagnostics when the program
  * has no syntax error: a syntax error in a body would come after the
@@ -82,7 +83,7 @@ static enum Verdict check_in_two_passes(const SourceFile *file, bool skim)
 			if (d->kind == D_FN)
 				bp.fns[bp.nfns++] = d->u.fn;
 		}
-		if (!parse_file_defns(file, check_one_body, &bp))
+		if (!parse_file_defns(file, skim, check_one_body, &bp))
 			v = GAVE_UP;   /* only after a skimmed first pass */
 		else if (!check_end(bp.ck) || diag_error_count() != errors)
 			v = REJECTED;

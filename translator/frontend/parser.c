@@ -1520,7 +1520,7 @@ static Decl *parse_defn(Parser *p, Sexp *form)
 	}
 	fn->ret = parse_type(form->items[3], TYPE_ALLOW_UNIT);
 	ok &= fn->ret != NULL;
-	if (form->skimmed) {
+	if (form->skipped == SKIPPED_BODY) {
 		/* the reader skipped the body: a later pass parses it */
 		Decl *d = ok ? new_decl(D_FN, form) : NULL;
 		if (d)
@@ -1670,12 +1670,12 @@ static int toplevel_form_of(const Sexp *head)
 	return -1;
 }
 
-/* defn's index in toplevel_forms */
-static int defn_form_index(void)
+/* The Sexp.word of `defn` */
+static uint8_t defn_word(void)
 {
 	for (int i = 0;; i++)
 		if (toplevel_forms[i].parse == parse_defn)
-			return i;
+			return (uint8_t)(2 + NSPECIAL + i);
 }
 
 static Decl *parse_toplevel(Parser *p, Sexp *form)
@@ -1736,7 +1736,7 @@ Module *parse_file_declarations(const SourceFile *file, bool skim_bodies)
 	set_vocabulary();
 	Parser p = { .file = file, .m = new_module(file), .drop_bodies = true };
 	if (skim_bodies)
-		read_file_each_skimming(file, parse_form, &p, (uint8_t)(2 + NSPECIAL + defn_form_index()));
+		read_file_each_skimming(file, parse_form, &p, defn_word(), SKIP_BODIES);
 	else
 		read_file_each(file, parse_form, &p);
 	return p.m;
@@ -1765,20 +1765,34 @@ static void parse_defn_form(Sexp *form, void *pass)
 	if (dp->failed || !is_defn_form(form))
 		return;
 	arena_transient_begin();
-	Decl *d = parse_toplevel(&dp->parser, form);
+	FnDecl *fn = NULL;
+	if (form->skipped == SKIPPED_HEADER) {
+		/* (defn body ...): the first pass parsed the rest */
+		fn = arena_alloc_transient(sizeof(*fn));
+		fn->body = new_node(N_DO, span_join(form->items[1]->span, form->items[form->nitems - 1]->span));
+		if (!parse_args(&dp->parser, form, 1, &fn->body->args))
+			fn = NULL;
+	} else {
+		Decl *d = parse_toplevel(&dp->parser, form);
+		fn = d && d->kind == D_FN ? d->u.fn : NULL;
+	}
 	dp->failed |= diag_error_count() != dp->errors;
-	if (!dp->failed && d && d->kind == D_FN) {
-		dp->each(d->u.fn, dp->ctx);
+	if (!dp->failed && fn) {
+		dp->each(fn, dp->ctx);
 		dp->errors = diag_error_count();
 	}
 	arena_transient_end();
 }
 
-bool parse_file_defns(const SourceFile *file, void (*each)(FnDecl *fn, void *ctx), void *ctx)
+bool parse_file_defns(const SourceFile *file, bool skip_headers, void (*each)(FnDecl *fn, void *ctx),
+		      void *ctx)
 {
 	set_vocabulary();
 	DefnPass dp = { .parser = { .file = file, .m = new_module(file) }, .each = each, .ctx = ctx,
 			.errors = diag_error_count() };
-	read_file_each(file, parse_defn_form, &dp);
+	if (skip_headers)
+		read_file_each_skimming(file, parse_defn_form, &dp, defn_word(), SKIP_HEADERS);
+	else
+		read_file_each(file, parse_defn_form, &dp);
 	return !dp.failed && diag_error_count() == dp.errors;
 }

@@ -103,10 +103,13 @@ typedef struct Reader {
 	bool unterminated_string;
 	/* The current top-level form lost part of its contents to an error. */
 	bool drop_form;
-	/* read_file_each_skimming: the head word of forms whose body is
-	 * skipped (0: none), and whether the current form's was */
-	uint8_t skim_word;
-	bool skimmed;
+	/* read_file_each_skimming: what it skips, of forms whose head has
+	 * word skip_word (0: none), and what it skipped of the current form
+	 * (Sexp.skipped) */
+	SkipPart skip;
+	uint8_t skip_word;
+	uint8_t skipped;
+	bool skip_tried;        /* once per form, whatever came of it */
 
 	/* Streaming (read_file_each): the Sexps of a top-level form come from
 	 * a pool that is reused once the callback has seen the form, so the
@@ -416,7 +419,7 @@ static void close_top_frame(Reader *r, size_t close_end)
 		memcpy(s->items, r->elems + r->nelems, sizeof(*s->items) * (size_t)n);
 	}
 	s->nitems = n;
-	s->skimmed = r->depth == 0 && r->skimmed;
+	s->skipped = r->depth == 0 ? r->skipped : 0;
 	push_elem(r, s);
 }
 
@@ -717,62 +720,57 @@ static void read_string(Reader *r)
 
 /* ---- the scanner loop -------------------------------------------------- */
 
-/* Is the reader just after the return type of a top-level defn, the
- * kind of form read_file_each_skimming skips the body of? */
-static bool at_skippable_body(const Reader *r)
-{
-	if (r->depth != 1 || r->skip_depth || r->drop_form || r->frames[0].opener != '(' ||
-	    r->frames[0].discard || r->nelems - r->frames[0].elem_base != 4)
-		return false;
-	Sexp *const *e = r->elems + r->frames[0].elem_base;
-	return e[0]->kind == SX_SYMBOL && e[0]->word == r->skim_word && e[2]->kind == SX_VECTOR &&
-	       e[3]->kind == SX_KEYWORD;
-}
+/* Where skip_elements ends: the reader's position, and its line. */
+typedef struct SkipEnd {
+	size_t pos, line_start;
+	uint32_t line;
+} SkipEnd;
 
-/* Skips a defn's body up to the ')' that closes the defn, leaving the
- * reader there, as reading it would have but with nothing built. Gives
- * up (the reader where it was, false) at anything the reader would
- * report or treat specially - a brace, comma, control or non-ASCII byte
- * outside a string or comment, '#', '\\', an unknown escape, a wrong or
- * missing closer, nesting the reader refuses - and on an empty body, so
- * that the reader reads those and says what it says. */
-static bool skip_body(Reader *r)
+/* Skips elements of the open list from the reader's position, building
+ * nothing: count of them (then *end is just after the last, and first[k]
+ * is the first byte of the k-th), or with count 0 every one up to the ')'
+ * that closes the list (then *end is at it; there must be one at least).
+ * Gives up (false) at anything the reader would report or treat
+ * specially - a brace, comma, control or non-ASCII byte outside a string
+ * or comment, '#', '\\', an unknown escape, a wrong or missing closer,
+ * nesting the reader refuses - so that the reader reads those and says
+ * what it says. */
+static bool skip_elements(const Reader *r, int count, unsigned char *first, SkipEnd *end)
 {
 	const unsigned char *t = r->text;
 	size_t i = r->pos, len = r->len, line_start = r->line_start;
 	uint32_t line = r->line;
 	char open[MAX_NESTING];
-	int depth = 0, tokens = 0;
+	int depth = 0, done = 0;
 	while (i < len) {
 		unsigned char c = t[i];
+		if (depth == 0 && count && done < count && char_class[c] != C_SPACE &&
+		    char_class[c] != C_NL && char_class[c] != C_SEMI)
+			first[done] = c;
 		switch (char_class[c]) {
 		case C_SPACE:
 			i++;
-			break;
+			continue;
 		case C_NL:
 			i++;
 			line++;
 			line_start = i;
-			break;
+			continue;
 		case C_SEMI:
 			while (i < len && t[i] != '\n')
 				i++;
-			break;
+			continue;
 		case C_OPEN:
 			if (depth + 2 > MAX_NESTING)
 				return false;
 			open[depth++] = (char)c;
-			tokens++;
 			i++;
-			break;
+			continue;
 		case C_CLOSE:
 			if (depth == 0) {
-				if (c != ')' || !tokens)
+				if (count || c != ')' || !done)
 					return false;
-				r->pos = i;
-				r->line = line;
-				r->line_start = line_start;
-				r->skimmed = true;
+				*end = (SkipEnd){ i, line_start, line };
 				return true;
 			}
 			if (closer_for(open[--depth]) != (char)c)
@@ -796,20 +794,139 @@ static bool skip_body(Reader *r)
 				}
 			}
 			i++;
-			tokens++;
 			break;
 		case C_OTHER:
 			if (c == '#' || c == '\\')
 				return false;
 			while (i < len && char_class[t[i]] == C_OTHER)
 				i++;
-			tokens++;
+			break;
+		default:
+			return false;
+		}
+		/* an element ended: an atom, a string, or a list back at depth 0 */
+		if (depth == 0 && ++done == count) {
+			*end = (SkipEnd){ i, line_start, line };
+			return true;
+		}
+	}
+	return false;
+}
+
+/* Bytes skip_to_close passes over without looking: 1 blanks, 2 the bytes
+ * of names and numbers (not '#' or '\\', which may start something else). */
+static unsigned char skip_plain[256];
+
+static void init_skip_plain(void)
+{
+	if (skip_plain['a'])
+		return;
+	for (int c = 0; c < 256; c++)
+		skip_plain[c] = char_class[c] == C_SPACE ? 1 : char_class[c] == C_OTHER ? 2 : 0;
+	skip_plain['#'] = skip_plain['\\'] = 0;
+}
+
+/* skip_elements(r, 0, ...), faster: the elements up to the ')' that
+ * closes the list, looking only at brackets, newlines, strings and
+ * comments (a body is most of a program, and this the whole first pass
+ * over it). Gives up where skip_elements does, and at any '#' or '\\'. */
+static bool skip_to_close(const Reader *r, SkipEnd *end)
+{
+	const unsigned char *t = r->text;
+	size_t i = r->pos, len = r->len, line_start = r->line_start;
+	uint32_t line = r->line;
+	char open[MAX_NESTING];
+	int depth = 0;
+	unsigned seen = 0;      /* 2: something other than blanks */
+	for (;;) {
+		unsigned k;
+		while (i < len && (k = skip_plain[t[i]])) {
+			seen |= k;
+			i++;
+		}
+		if (i >= len)
+			return false;
+		unsigned char c = t[i];
+		switch (char_class[c]) {
+		case C_NL:
+			i++;
+			line++;
+			line_start = i;
+			break;
+		case C_SEMI:
+			while (i < len && t[i] != '\n')
+				i++;
+			break;
+		case C_OPEN:
+			if (depth + 2 > MAX_NESTING)
+				return false;
+			open[depth++] = (char)c;
+			seen |= 2;
+			i++;
+			break;
+		case C_CLOSE:
+			if (depth == 0) {
+				if (c != ')' || !(seen & 2))
+					return false;
+				*end = (SkipEnd){ i, line_start, line };
+				return true;
+			}
+			if (closer_for(open[--depth]) != (char)c)
+				return false;
+			i++;
+			break;
+		case C_QUOTE:
+			for (i++;; i++) {
+				if (i >= len)
+					return false;
+				if (t[i] == '"')
+					break;
+				if (t[i] == '\n') {
+					line++;
+					line_start = i + 1;
+				} else if (t[i] == '\\') {
+					unsigned char e = i + 1 < len ? t[i + 1] : 0;
+					if (e != '\\' && e != '"' && e != 'n' && e != 't' && e != 'r')
+						return false;
+					i++;
+				}
+			}
+			seen |= 2;
+			i++;
 			break;
 		default:
 			return false;
 		}
 	}
-	return false;
+}
+
+/* read_file_each_skimming: at the part of a top-level defn it skips -
+ * its body just after the return type (SKIP_BODIES), or its name,
+ * parameters and return type just after `defn` (SKIP_HEADERS) - skip it
+ * when skip_elements can, and mark the form. */
+static void skip_defn_part(Reader *r)
+{
+	int have = r->nelems - r->frames[0].elem_base;
+	if (r->skip_tried || have != (r->skip == SKIP_BODIES ? 4 : 1) || r->skip_depth || r->drop_form ||
+	    r->frames[0].opener != '(' || r->frames[0].discard)
+		return;
+	Sexp *const *e = r->elems + r->frames[0].elem_base;
+	if (e[0]->kind != SX_SYMBOL || e[0]->word != r->skip_word)
+		return;
+	r->skip_tried = true;
+	SkipEnd end;
+	unsigned char first[3];
+	if (r->skip == SKIP_BODIES) {
+		if (e[2]->kind != SX_VECTOR || e[3]->kind != SX_KEYWORD || !skip_to_close(r, &end))
+			return;
+	} else {
+		if (!skip_elements(r, 3, first, &end) || first[0] == ':' || first[1] != '[' || first[2] != ':')
+			return;
+	}
+	r->pos = end.pos;
+	r->line = end.line;
+	r->line_start = end.line_start;
+	r->skipped = r->skip == SKIP_BODIES ? SKIPPED_BODY : SKIPPED_HEADER;
 }
 
 /* A top-level form is complete: hand it over, then recycle its memory. */
@@ -819,7 +936,8 @@ static void flush_top_level(Reader *r)
 		r->each(r->elems[i], r->each_ctx);
 	r->nelems = 0;
 	r->drop_form = false;
-	r->skimmed = false;
+	r->skipped = 0;
+	r->skip_tried = false;
 	r->pool_cur = 0;
 	r->pool_used = 0;
 }
@@ -872,12 +990,13 @@ void reader_keep_names(bool keep)
 }
 
 static void read_forms(const SourceFile *file, bool recycle, void (*each)(Sexp *form, void *ctx),
-		       void *ctx, Vec *comments, uint8_t skim_word)
+		       void *ctx, Vec *comments, uint8_t skip_word, SkipPart skip)
 {
 	init_char_class();
+	init_skip_plain();
 	Reader r = { .file = file, .text = (const unsigned char *)file->text, .len = file->len,
 		     .line = 1, .recycle = recycle, .each = each, .each_ctx = ctx, .comments = comments,
-		     .skim_word = skim_word };
+		     .skip = skip, .skip_word = skip_word };
 	if (kept_names.interned && kept_names.file == file) {
 		r.interned = kept_names.interned;
 		r.intern_cap = kept_names.intern_cap;
@@ -947,8 +1066,8 @@ static void read_forms(const SourceFile *file, bool recycle, void (*each)(Sexp *
 			read_atom(&r);
 			break;
 		}
-		if (r.skim_word && r.depth == 1 && at_skippable_body(&r))
-			skip_body(&r);
+		if (r.skip_word && r.depth == 1)
+			skip_defn_part(&r);
 		if (r.depth == 0 && (r.nelems || r.drop_form))
 			flush_top_level(&r);
 	}
@@ -984,23 +1103,23 @@ static void collect_form(Sexp *form, void *forms)
 Vec read_file_forms(const SourceFile *file)
 {
 	Vec forms = { 0 };
-	read_forms(file, false, collect_form, &forms, NULL, 0);
+	read_forms(file, false, collect_form, &forms, NULL, 0, SKIP_BODIES);
 	return forms;
 }
 
 void read_file_each(const SourceFile *file, void (*each)(Sexp *form, void *ctx), void *ctx)
 {
-	read_forms(file, true, each, ctx, NULL, 0);
+	read_forms(file, true, each, ctx, NULL, 0, SKIP_BODIES);
 }
 
 void read_file_each_skimming(const SourceFile *file, void (*each)(Sexp *form, void *ctx), void *ctx,
-			     uint8_t defn_word)
+			     uint8_t defn_word, SkipPart skip)
 {
-	read_forms(file, true, each, ctx, NULL, defn_word);
+	read_forms(file, true, each, ctx, NULL, defn_word, skip);
 }
 
 void read_file_each_with_comments(const SourceFile *file, void (*each)(Sexp *form, void *ctx), void *ctx,
 				  Vec *comments)
 {
-	read_forms(file, true, each, ctx, comments, 0);
+	read_forms(file, true, each, ctx, comments, 0, SKIP_BODIES);
 }
