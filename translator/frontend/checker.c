@@ -315,8 +315,7 @@ static Node *last_expr(Node *n)
  * `vbpf_` (reserved here) or that it checks against these tables.
  */
 
-/* Sorted (strcmp order) for bsearch: every name of every scope is looked
- * up here. */
+/* Every name of every scope is looked up here (is_reserved_word). */
 static const char *const reserved_words[] = {
 	/* C11 keywords, GNU C, and the identifiers the generated C's headers
 	 * define */
@@ -340,15 +339,34 @@ static const char *const reserved_prefixes[] = {
 	"bpf_", "BPF_", "XDP_", "TC_ACT_", "SK_", "__", "vbpf_",
 };
 
-static int compare_words(const void *key, const void *elem)
+/* reserved_words as a hash set: every local and file-scope name is
+ * looked up, and a binary search took seven strcmp calls for each. */
+enum { RESERVED_SLOTS = 256 };
+static const char *reserved_set[RESERVED_SLOTS];
+static bool reserved_set_ready;
+
+static bool is_reserved_word(const char *s)
 {
-	return strcmp(key, *(const char *const *)elem);
+	enum { NWORDS = sizeof(reserved_words) / sizeof(*reserved_words) };
+	_Static_assert(NWORDS * 2 <= RESERVED_SLOTS, "reserved_set too small");
+	if (!reserved_set_ready) {
+		reserved_set_ready = true;
+		for (size_t i = 0; i < NWORDS; i++) {
+			uint32_t j = hash_str(reserved_words[i]) & (RESERVED_SLOTS - 1);
+			while (reserved_set[j])
+				j = (j + 1) & (RESERVED_SLOTS - 1);
+			reserved_set[j] = reserved_words[i];
+		}
+	}
+	for (uint32_t j = hash_str(s) & (RESERVED_SLOTS - 1); reserved_set[j]; j = (j + 1) & (RESERVED_SLOTS - 1))
+		if (strcmp(reserved_set[j], s) == 0)
+			return true;
+	return false;
 }
 
 static bool is_reserved_c_name(const char *s)
 {
-	if (bsearch(s, reserved_words, sizeof(reserved_words) / sizeof(*reserved_words),
-		    sizeof(*reserved_words), compare_words))
+	if (is_reserved_word(s))
 		return true;
 	if (isupper((unsigned char)s[0]) && kernel_const_by_name(s))
 		return true;
