@@ -750,6 +750,9 @@ int printk_conversions(const char *fmt, Span fmt_at, Type **types, int max);
 /* references.c: reports a bpf/tail_call made while a ring-buffer record or
  * a socket is held (the verifier refuses it). On a checked body. */
 void check_tail_calls_release(const Node *body);
+/* Does a call of e hand out a reference (ring-buffer record, socket)?
+ * A body with no such call has nothing check_tail_calls_release reports. */
+bool helper_acquires_reference(const ExternDecl *e);
 
 /* ---- parser (parser.c) ------------------------------------------------ */
 

@@ -252,6 +252,8 @@ struct Checker {
 	Vec kernel_args;        /* k/arg calls: checked against the entry */
 	Vec sizeof_nodes;       /* (sizeof :Rec) literals (Node*) ... */
 	Vec sizeof_records;     /* ... and their records (Type*) */
+	bool acquires;          /* the body calls a helper that hands out a
+	                         * reference (helper_acquires_reference) */
 	int next_body;          /* check_body: the fns entry it expects */
 	int errors_before;      /* diag_error_count() at check_begin */
 };
@@ -1834,6 +1836,7 @@ static Type *check_helper_call(Checker *ck, Node *n, ExternDecl *e, const char *
 {
 	n->callee_kind = CALLEE_HELPER;
 	n->callee_extern = e;
+	ck->acquires |= helper_acquires_reference(e);
 	if (n->args.len != e->nparams) {
 		diag_error(n->span, "helper `%s` expects %d arguments, got %d", shown, e->nparams,
 			   n->args.len);
@@ -2334,9 +2337,10 @@ static void check_fn_body(Checker *ck, FnInfo *fi)
 	}
 	ck->untyped_result = fn->ret ? NULL : last_expr(fn->body);
 	int errors = diag_error_count();
+	ck->acquires = false;
 	Type *t = check_expr(ck, fn->body, fn->ret);
 	ck->untyped_result = NULL;
-	if (diag_error_count() == errors)
+	if (diag_error_count() == errors && ck->acquires)
 		check_tail_calls_release(fn->body);
 	if (t && fn->ret && !same_type(t, fn->ret)) {
 		Node *last = last_expr(fn->body);
