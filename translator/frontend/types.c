@@ -204,12 +204,21 @@ Type *type_int_by_name(const char *name)
 	default:
 		return NULL;
 	}
-	static const char *const widths[] = { "8", "16", "32", "64" };
-	for (int log2 = 0; log2 < 4; log2++) {
-		if (strcmp(name + 1, widths[log2]) == 0)
-			return &int_types[log2 * 2 + is_signed];
-	}
-	return NULL;
+	/* "8", "16", "32", "64", byte by byte: every cast and every
+	 * integer type written in the source comes here */
+	const char *w = name + 1;
+	int log2;
+	if (w[0] == '8' && !w[1])
+		log2 = 0;
+	else if (w[0] == '1' && w[1] == '6' && !w[2])
+		log2 = 1;
+	else if (w[0] == '3' && w[1] == '2' && !w[2])
+		log2 = 2;
+	else if (w[0] == '6' && w[1] == '4' && !w[2])
+		log2 = 3;
+	else
+		return NULL;
+	return &int_types[log2 * 2 + is_signed];
 }
 
 /* value is the literal's two's-complement 64-bit pattern and negative says
