@@ -191,7 +191,8 @@ static void push_elem(Reader *r, Sexp *s)
 
 enum { POOL_BLOCK_SIZE = 64 * 1024 };
 
-/* Zeroed memory for Sexps and their item arrays. */
+/* Memory for Sexps and their item arrays, which their makers fill whole
+ * (zeroed only when it comes from the arena). */
 static void *reader_alloc(Reader *r, size_t size)
 {
 	if (!r->recycle)
@@ -209,14 +210,13 @@ static void *reader_alloc(Reader *r, size_t size)
 	}
 	void *p = r->pool[r->pool_cur].data + r->pool_used;
 	r->pool_used += size;
-	return memset(p, 0, size);
+	return p;
 }
 
 static Sexp *new_sexp(Reader *r, SexpKind kind, Span span)
 {
 	Sexp *s = reader_alloc(r, sizeof(*s));
-	s->kind = kind;
-	s->span = span;
+	*s = (Sexp){ .kind = kind, .span = span };
 	return s;
 }
 
