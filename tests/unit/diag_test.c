@@ -158,3 +158,16 @@ Test(util, strbuf_grows)
 	cr_assert_eq(strncmp(sb.data, "0,1,2,", 6), 0);
 	sb_free(&sb);
 }
+
+Test(util, strbuf_insert)
+{
+	StrBuf sb = { 0 };
+	sb_insert(&sb, 0, "mid", 3);
+	cr_assert_str_eq(sb.data, "mid");
+	sb_insert(&sb, 0, "<<", 2);
+	sb_insert(&sb, sb.len, ">>", 2);
+	sb_insert(&sb, 2, "a\0b", 3);   /* bytes, NUL included */
+	cr_assert_eq(sb.len, 10);
+	cr_assert_eq(memcmp(sb.data, "<<a\0bmid>>", 11), 0, "NUL-terminated after the last insert");
+	sb_free(&sb);
+}

@@ -79,7 +79,7 @@ static void flush_to_output(StrBuf *sb)
 {
 	if (held.on) {
 		if (sb->len)
-			sb_printf(&held.text, "%.*s", (int)sb->len, sb->data);
+			sb_insert(&held.text, held.text.len, sb->data, sb->len);
 	} else if (sb->len) {
 		fwrite(sb->data, 1, sb->len, out_stream());
 	}

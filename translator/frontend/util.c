@@ -299,9 +299,10 @@ void sb_printf(StrBuf *sb, const char *fmt, ...)
 void sb_insert(StrBuf *sb, size_t at, const char *s, size_t n)
 {
 	sb_reserve(sb, n);
-	memmove(sb->data + at + n, sb->data + at, sb->len - at + 1);
+	memmove(sb->data + at + n, sb->data + at, sb->len - at);
 	memcpy(sb->data + at, s, n);
 	sb->len += n;
+	sb->data[sb->len] = '\0';
 }
 
 void sb_free(StrBuf *sb)
