@@ -323,6 +323,16 @@ static uint8_t interned_word(const char *text)
  * preceded by its Sexp.word, so the word is found once per spelling. */
 enum { NAME_HASH_SEED = 2166136261u, NAME_HASH_PRIME = 16777619u }; /* FNV-1a */
 
+/* memcmp(a, b, n) == 0 for the few bytes of a name, without a call: the
+ * hash and length already match, so this nearly always succeeds. */
+static bool same_bytes(const char *a, const unsigned char *b, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)a[i] != b[i])
+			return false;
+	return true;
+}
+
 /* h: the FNV-1a hash of the n bytes at s, which read_atom computes as it
  * scans them (hashing the token once). */
 static const char *intern(Reader *r, const unsigned char *s, size_t n, uint32_t h)
@@ -348,7 +358,7 @@ static const char *intern(Reader *r, const unsigned char *s, size_t n, uint32_t 
 		struct InternSlot *slot = &r->interned[j];
 		if (!slot->text)
 			break;
-		if (slot->hash == h && slot->len == n && !memcmp(slot->text, s, n))
+		if (slot->hash == h && slot->len == n && same_bytes(slot->text, s, n))
 			return slot->text;
 	}
 	char *copy = arena_alloc(n + 2);
