@@ -90,7 +90,12 @@ static void *arena_alloc_lasting(size_t size)
  * outlives a body can point into a released one by accident. The blocks
  * are kept, so the next body reuses memory that is already mapped and in
  * the cache: the front end's speed on big inputs is that of its page
- * faults, and a whole program's AST is most of its memory. */
+ * faults, and a whole program's AST is most of its memory.
+ *
+ * The C backend lowers one function at a time the same way, but its
+ * lowering allocates everywhere (arena_printf...): in a span opened by
+ * arena_transient_begin_all() arena_alloc itself allocates here, and what
+ * must outlive the span asks for the arena (arena_lasting_begin). */
 static struct {
 	ArenaBlock **blocks;
 	int nblocks, cur;           /* cur: the block allocations come from */
