@@ -730,95 +730,111 @@ static void read_string(Reader *r)
 
 /* ---- the scanner loop -------------------------------------------------- */
 
-/* Where skip_elements ends: the reader's position, and its line. */
-typedef struct SkipEnd {
-	size_t pos, line_start;
+/* Skipping part of a form without building anything (read_file_each_
+ * skimming): where the skip has got to, its line, and the brackets it is
+ * inside. */
+typedef struct Skip {
+	const unsigned char *t;
+	size_t i, len, line_start;
 	uint32_t line;
-} SkipEnd;
-
-/* Skips elements of the open list from the reader's position, building
- * nothing: count of them (then *end is just after the last, and first[k]
- * is the first byte of the k-th), or with count 0 every one up to the ')'
- * that closes the list (then *end is at it; there must be one at least).
- * Gives up (false) at anything the reader would report or treat
- * specially - a brace, comma, control or non-ASCII byte outside a string
- * or comment, '#', '\\', an unknown escape, a wrong or missing closer,
- * nesting the reader refuses - so that the reader reads those and says
- * what it says. */
-static bool skip_elements(const Reader *r, int count, unsigned char *first, SkipEnd *end)
-{
-	const unsigned char *t = r->text;
-	size_t i = r->pos, len = r->len, line_start = r->line_start;
-	uint32_t line = r->line;
+	int depth;
 	char open[MAX_NESTING];
-	int depth = 0, done = 0;
-	while (i < len) {
-		unsigned char c = t[i];
-		if (depth == 0 && count && done < count && char_class[c] != C_SPACE &&
-		    char_class[c] != C_NL && char_class[c] != C_SEMI)
+} Skip;
+
+enum SkipStep { SKIP_ON, SKIP_GIVE_UP, SKIP_AT_CLOSER };
+
+/* One step over what is not a name or a blank at k->i: a newline, a
+ * comment, a bracket, a string. SKIP_AT_CLOSER: a closer of the list the
+ * skip started in (k->i stays at it). SKIP_GIVE_UP at anything the reader
+ * would report or treat specially - a brace, comma, control or non-ASCII
+ * byte outside a string or comment, '#', '\\', an unknown escape, a wrong
+ * or missing closer, nesting the reader refuses - so that the reader
+ * reads it and says what it says. */
+static inline enum SkipStep skip_step(Skip *k)
+{
+	const unsigned char *t = k->t;
+	unsigned char c = t[k->i];
+	switch (char_class[c]) {
+	case C_NL:
+		k->i++;
+		k->line++;
+		k->line_start = k->i;
+		return SKIP_ON;
+	case C_SEMI:
+		while (k->i < k->len && t[k->i] != '\n')
+			k->i++;
+		return SKIP_ON;
+	case C_OPEN:
+		if (k->depth + 2 > MAX_NESTING)
+			return SKIP_GIVE_UP;
+		k->open[k->depth++] = (char)c;
+		k->i++;
+		return SKIP_ON;
+	case C_CLOSE:
+		if (k->depth == 0)
+			return SKIP_AT_CLOSER;
+		if (closer_for(k->open[--k->depth]) != (char)c)
+			return SKIP_GIVE_UP;
+		k->i++;
+		return SKIP_ON;
+	case C_QUOTE:
+		for (k->i++;; k->i++) {
+			if (k->i >= k->len)
+				return SKIP_GIVE_UP;
+			if (t[k->i] == '"')
+				break;
+			if (t[k->i] == '\n') {
+				k->line++;
+				k->line_start = k->i + 1;
+			} else if (t[k->i] == '\\') {
+				unsigned char e = k->i + 1 < k->len ? t[k->i + 1] : 0;
+				if (e != '\\' && e != '"' && e != 'n' && e != 't' && e != 'r')
+					return SKIP_GIVE_UP;
+				k->i++;
+			}
+		}
+		k->i++;
+		return SKIP_ON;
+	default:
+		return SKIP_GIVE_UP;
+	}
+}
+
+static Skip skip_start(const Reader *r)
+{
+	return (Skip){ .t = r->text, .i = r->pos, .len = r->len, .line_start = r->line_start, .line = r->line };
+}
+
+/* Skips count elements of the open list from the reader's position: true
+ * with k just after the last, first[j] the first byte of the j-th. */
+static bool skip_elements(const Reader *r, int count, unsigned char *first, Skip *k)
+{
+	*k = skip_start(r);
+	int done = 0;
+	while (k->i < k->len) {
+		unsigned char c = k->t[k->i];
+		unsigned char cls = char_class[c];
+		if (cls == C_SPACE) {
+			k->i++;
+			continue;
+		}
+		if (k->depth == 0 && cls != C_NL && cls != C_SEMI)
 			first[done] = c;
-		switch (char_class[c]) {
-		case C_SPACE:
-			i++;
-			continue;
-		case C_NL:
-			i++;
-			line++;
-			line_start = i;
-			continue;
-		case C_SEMI:
-			while (i < len && t[i] != '\n')
+		if (cls == C_OTHER && c != '#' && c != '\\') {
+			size_t i = k->i;
+			while (i < k->len && char_class[k->t[i]] == C_OTHER)
 				i++;
-			continue;
-		case C_OPEN:
-			if (depth + 2 > MAX_NESTING)
+			k->i = i;
+		} else {
+			enum SkipStep step = skip_step(k);
+			if (step != SKIP_ON)
 				return false;
-			open[depth++] = (char)c;
-			i++;
-			continue;
-		case C_CLOSE:
-			if (depth == 0) {
-				if (count || c != ')' || !done)
-					return false;
-				*end = (SkipEnd){ i, line_start, line };
-				return true;
-			}
-			if (closer_for(open[--depth]) != (char)c)
-				return false;
-			i++;
-			break;
-		case C_QUOTE:
-			for (i++;; i++) {
-				if (i >= len)
-					return false;
-				if (t[i] == '"')
-					break;
-				if (t[i] == '\n') {
-					line++;
-					line_start = i + 1;
-				} else if (t[i] == '\\') {
-					unsigned char e = i + 1 < len ? t[i + 1] : 0;
-					if (e != '\\' && e != '"' && e != 'n' && e != 't' && e != 'r')
-						return false;
-					i++;
-				}
-			}
-			i++;
-			break;
-		case C_OTHER:
-			if (c == '#' || c == '\\')
-				return false;
-			while (i < len && char_class[t[i]] == C_OTHER)
-				i++;
-			break;
-		default:
-			return false;
+			if (cls == C_NL || cls == C_SEMI || cls == C_OPEN)
+				continue;
 		}
 		/* an element ended: an atom, a string, or a list back at depth 0 */
-		if (depth == 0 && ++done == count) {
-			*end = (SkipEnd){ i, line_start, line };
+		if (k->depth == 0 && ++done == count)
 			return true;
-		}
 	}
 	return false;
 }
@@ -836,85 +852,45 @@ static void init_skip_plain(void)
 	skip_plain['#'] = skip_plain['\\'] = 0;
 }
 
-/* skip_elements(r, 0, ...), faster: the elements up to the ')' that
- * closes the list, looking only at brackets, newlines, strings and
- * comments (a body is most of a program, and this the whole first pass
- * over it). Gives up where skip_elements does, and at any '#' or '\\'. */
-static bool skip_to_close(const Reader *r, SkipEnd *end)
+/* Skips every element of the open list up to the ')' that closes it (there
+ * must be one at least): true with k at that ')'. Looks only at brackets,
+ * newlines, strings and comments - a body is most of a program, and this
+ * the whole first pass over it. */
+static bool skip_to_close(const Reader *r, Skip *k)
 {
-	const unsigned char *t = r->text;
-	size_t i = r->pos, len = r->len, line_start = r->line_start;
-	uint32_t line = r->line;
-	char open[MAX_NESTING];
-	int depth = 0;
+	*k = skip_start(r);
 	unsigned seen = 0;      /* 2: something other than blanks */
+	const unsigned char *t = k->t;
+	size_t len = k->len;
 	for (;;) {
-		unsigned k;
-		while (i < len && (k = skip_plain[t[i]])) {
-			seen |= k;
+		/* in locals: k's fields would be reloaded after every byte read */
+		size_t i = k->i;
+		unsigned plain;
+		while (i < len && (plain = skip_plain[t[i]])) {
+			seen |= plain;
 			i++;
 		}
+		k->i = i;
 		if (i >= len)
 			return false;
 		unsigned char c = t[i];
-		switch (char_class[c]) {
-		case C_NL:
-			i++;
-			line++;
-			line_start = i;
-			break;
-		case C_SEMI:
-			while (i < len && t[i] != '\n')
-				i++;
-			break;
-		case C_OPEN:
-			if (depth + 2 > MAX_NESTING)
-				return false;
-			open[depth++] = (char)c;
-			seen |= 2;
-			i++;
-			break;
-		case C_CLOSE:
-			if (depth == 0) {
-				if (c != ')' || !(seen & 2))
-					return false;
-				*end = (SkipEnd){ i, line_start, line };
-				return true;
-			}
-			if (closer_for(open[--depth]) != (char)c)
-				return false;
-			i++;
-			break;
-		case C_QUOTE:
-			for (i++;; i++) {
-				if (i >= len)
-					return false;
-				if (t[i] == '"')
-					break;
-				if (t[i] == '\n') {
-					line++;
-					line_start = i + 1;
-				} else if (t[i] == '\\') {
-					unsigned char e = i + 1 < len ? t[i + 1] : 0;
-					if (e != '\\' && e != '"' && e != 'n' && e != 't' && e != 'r')
-						return false;
-					i++;
-				}
-			}
-			seen |= 2;
-			i++;
-			break;
-		default:
+		enum SkipStep step = skip_step(k);
+		if (step == SKIP_AT_CLOSER)
+			return c == ')' && (seen & 2);
+		if (step == SKIP_GIVE_UP)
 			return false;
-		}
+		if (char_class[c] == C_OPEN || char_class[c] == C_QUOTE)
+			seen |= 2;
 	}
 }
 
 /* read_file_each_skimming: at the part of a top-level defn it skips -
  * its body just after the return type (SKIP_BODIES), or its name,
  * parameters and return type just after `defn` (SKIP_HEADERS) - skip it
- * when skip_elements can, and mark the form. */
-static void skip_defn_part(Reader *r)
+ * when it can be skipped exactly, and mark the form. Not inlined: in the
+ * scanner loop its Skip (a stack of brackets) cost the loop its
+ * registers. */
+__attribute__((noinline)) static void skip_defn_part(Reader *r)
 {
 	int have = r->nelems - r->frames[0].elem_base;
 	if (r->skip_tried || have != (r->skip == SKIP_BODIES ? 4 : 1) || r->skip_depth || r->drop_form ||
@@ -924,18 +900,18 @@ static void skip_defn_part(Reader *r)
 	if (e[0]->kind != SX_SYMBOL || e[0]->word != r->skip_word)
 		return;
 	r->skip_tried = true;
-	SkipEnd end;
+	Skip k;
 	unsigned char first[3];
 	if (r->skip == SKIP_BODIES) {
-		if (e[2]->kind != SX_VECTOR || e[3]->kind != SX_KEYWORD || !skip_to_close(r, &end))
+		if (e[2]->kind != SX_VECTOR || e[3]->kind != SX_KEYWORD || !skip_to_close(r, &k))
 			return;
 	} else {
-		if (!skip_elements(r, 3, first, &end) || first[0] == ':' || first[1] != '[' || first[2] != ':')
+		if (!skip_elements(r, 3, first, &k) || first[0] == ':' || first[1] != '[' || first[2] != ':')
 			return;
 	}
-	r->pos = end.pos;
-	r->line = end.line;
-	r->line_start = end.line_start;
+	r->pos = k.i;
+	r->line = k.line;
+	r->line_start = k.line_start;
 	r->skipped = r->skip == SKIP_BODIES ? SKIPPED_BODY : SKIPPED_HEADER;
 }
 
@@ -1076,7 +1052,7 @@ static void read_forms(const SourceFile *file, bool recycle, void (*each)(Sexp *
 			read_atom(&r);
 			break;
 		}
-		if (r.skip_word && r.depth == 1)
+		if (r.skip_word && r.depth == 1 && !r.skip_tried)
 			skip_defn_part(&r);
 		if (r.depth == 0 && (r.nelems || r.drop_form))
 			flush_top_level(&r);
