@@ -42,6 +42,16 @@ void arena_transient_begin(void);
 void *arena_alloc_transient(size_t size);   /* zeroed, never NULL */
 void arena_transient_keep(void);
 void arena_transient_end(void);
+/* A transient span in which every allocation is transient, arena_alloc's
+ * and arena_printf's too (the C backend lowers each function in one):
+ * closed by arena_transient_end(). What must outlive it - a cache in a
+ * shared object, a vector that does not live in the span - is allocated
+ * between arena_lasting_begin() and arena_lasting_end(), which go back to
+ * the arena for a while (vec_push does it for a vector that lives
+ * outside the transient region). */
+void arena_transient_begin_all(void);
+bool arena_lasting_begin(void);             /* returns what to give _end */
+void arena_lasting_end(bool was);
 
 /* A growable array of pointers, allocated in the arena. */
 typedef struct Vec {
@@ -59,6 +69,8 @@ void sb_putc(StrBuf *sb, char c);
 void sb_puts(StrBuf *sb, const char *s);
 void sb_printf(StrBuf *sb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void sb_vprintf(StrBuf *sb, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
+/* n bytes of s into sb at offset at (at most sb->len) */
+void sb_insert(StrBuf *sb, size_t at, const char *s, size_t n);
 void sb_free(StrBuf *sb);
 
 /* ---- diag (diag.c) ---------------------------------------------------- */
@@ -97,6 +109,12 @@ bool diag_limit_reached(void);
 void diag_reset(void);
 /* Where diagnostics go (default stderr); tests point it at a memstream. */
 void diag_set_output(FILE *out);
+/* diag_hold() keeps what is reported from here on (counted as usual) until
+ * diag_release(keep): written out when keep, else forgotten - the error
+ * count and the limit back to what they were at diag_hold(). For a fast
+ * path that may give up and leave the diagnostics to an exact one. */
+void diag_hold(void);
+void diag_release(bool keep);
 /* Span covering a through b (same file, a before b). */
 Span span_join(Span a, Span b);
 
@@ -127,7 +145,12 @@ struct Sexp {
 			     * vocabulary the text is, looked up once per
 			     * spelling: 2 + its index, 1 none of them, 0
 			     * not known (a Sexp the parser made) */
+	uint8_t skipped;    /* what read_file_each_skimming skipped of this
+			     * defn, whose items lack it: SKIPPED_BODY or
+			     * SKIPPED_HEADER (name, parameters, return
+			     * type), or 0 */
 };  /* field order keeps it at 64 bytes: one per token, so size matters */
+enum { SKIPPED_BODY = 1, SKIPPED_HEADER };
 
 /* A `;` comment, kept so the C backend can carry it into the C. */
 typedef struct Comment {
@@ -148,6 +171,18 @@ Vec read_file_forms(const SourceFile *file);
  * returns (their texts stay in the arena), so the reader's memory stays as
  * small as the largest form: what the front end's speed depends on. */
 void read_file_each(const SourceFile *file, void (*each)(Sexp *form, void *ctx), void *ctx);
+/* read_file_each for the two passes of frontend_check, which each want
+ * one part of every defn: of a top-level (defn NAME [...] :ret body ...),
+ * defn_word its head's Sexp.word, the reader skips the body (SKIP_BODIES:
+ * the declarations pass) or the name, parameters and return type
+ * (SKIP_HEADERS: the pass over the bodies) without reading it, and marks
+ * the form (Sexp.skipped), when the part is plain enough to skip exactly
+ * (balanced brackets, names, numbers, strings with known escapes,
+ * comments). A part that is not is read as usual. Nothing is reported
+ * about a skipped part: the other pass reads it. */
+typedef enum SkipPart { SKIP_BODIES, SKIP_HEADERS } SkipPart;
+void read_file_each_skimming(const SourceFile *file, void (*each)(Sexp *form, void *ctx), void *ctx,
+			     uint8_t defn_word, SkipPart skip);
 /* read_file_each that also appends every comment (Comment*, in source
  * order) to comments. */
 void read_file_each_with_comments(const SourceFile *file, void (*each)(Sexp *form, void *ctx), void *ctx,
@@ -715,6 +750,9 @@ int printk_conversions(const char *fmt, Span fmt_at, Type **types, int max);
 /* references.c: reports a bpf/tail_call made while a ring-buffer record or
  * a socket is held (the verifier refuses it). On a checked body. */
 void check_tail_calls_release(const Node *body);
+/* Does a call of e hand out a reference (ring-buffer record, socket)?
+ * A body with no such call has nothing check_tail_calls_release reports. */
+bool helper_acquires_reference(const ExternDecl *e);
 
 /* ---- parser (parser.c) ------------------------------------------------ */
 
@@ -734,14 +772,20 @@ Module *parse_module(const SourceFile *file, Vec forms);
 Module *parse_file(const SourceFile *file);
 /* parse_file for a checker that takes one body at a time (frontend_check):
  * the same declarations and diagnostics, but every defn's body is NULL -
- * parsed for its errors, then released. */
-Module *parse_file_declarations(const SourceFile *file);
+ * parsed for its errors, then released; with skim_bodies, the reader
+ * skips what bodies it can (read_file_each_skimming), so their errors
+ * are left to parse_file_defns. */
+Module *parse_file_declarations(const SourceFile *file, bool skim_bodies);
 /* The second pass: each defn of the file (a file parse_file_declarations
  * found no error in), in source order, parsed again with its body into
  * the transient region (arena_alloc_transient); each(fn) may call
  * arena_transient_keep() to keep it, else it is released when each
- * returns. */
-void parse_file_defns(const SourceFile *file, void (*each)(FnDecl *fn, void *ctx), void *ctx);
+ * returns. skip_headers: the reader skips what headers it can
+ * (SKIP_HEADERS), and fn then has a body only. Reading or parsing a body
+ * the first pass skimmed may report an error: then each is not called
+ * again, and it returns false. */
+bool parse_file_defns(const SourceFile *file, bool skip_headers, void (*each)(FnDecl *fn, void *ctx),
+		      void *ctx);
 
 /* ---- checker (checker.c) ---------------------------------------------- */
 

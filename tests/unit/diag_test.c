@@ -106,6 +106,36 @@ Test(diag, errors_stop_after_the_limit)
 	captured = NULL;
 }
 
+Test(diag, held_diagnostics_are_written_or_forgotten_whole)
+{
+	SourceFile f = { .name = "h.va", .text = "x" };
+	f.len = 1;
+	diag_set_max_errors(2);
+	capture_start();
+	diag_error(span_at(&f, 0, 1, 1, 1), "before");
+	diag_hold();
+	diag_error(span_at(&f, 0, 1, 1, 1), "dropped");
+	diag_error(span_at(&f, 0, 1, 1, 1), "over the limit");
+	cr_assert_eq(diag_error_count(), 3);
+	cr_assert(diag_limit_reached());
+	diag_release(false);
+	cr_assert_eq(diag_error_count(), 1, "forgotten errors are not counted");
+	cr_assert(!diag_limit_reached(), "nor do they count towards the limit");
+	diag_hold();
+	diag_error(span_at(&f, 0, 1, 1, 1), "kept");
+	diag_hint("with its hint");
+	diag_error(span_at(&f, 0, 1, 1, 1), "past the limit");
+	diag_release(true);
+	cr_assert_str_eq(capture_end(), "h.va:1:1: error: before\nx\n^\n"
+					"h.va:1:1: error: kept\nx\n^\nhint: with its hint\n"
+					"vbpf2c: fatal error: too many errors emitted, stopping now "
+					"[-fmax-errors=2]\n");
+	cr_assert_eq(diag_error_count(), 3);
+	diag_set_max_errors(20);
+	free(captured);
+	captured = NULL;
+}
+
 Test(util, arena_strings_and_vectors)
 {
 	char *s = arena_printf("%s-%d", "map", 7);
@@ -126,5 +156,18 @@ Test(util, strbuf_grows)
 		sb_printf(&sb, "%d,", i % 10);
 	cr_assert_eq(sb.len, 2000);
 	cr_assert_eq(strncmp(sb.data, "0,1,2,", 6), 0);
+	sb_free(&sb);
+}
+
+Test(util, strbuf_insert)
+{
+	StrBuf sb = { 0 };
+	sb_insert(&sb, 0, "mid", 3);
+	cr_assert_str_eq(sb.data, "mid");
+	sb_insert(&sb, 0, "<<", 2);
+	sb_insert(&sb, sb.len, ">>", 2);
+	sb_insert(&sb, 2, "a\0b", 3);   /* bytes, NUL included */
+	cr_assert_eq(sb.len, 10);
+	cr_assert_eq(memcmp(sb.data, "<<a\0bmid>>", 11), 0, "NUL-terminated after the last insert");
 	sb_free(&sb);
 }

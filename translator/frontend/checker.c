@@ -95,6 +95,24 @@ static void table_grow(Table *t)
 	*t = bigger;
 }
 
+/* Inserts val unless key is there already: returns what is there, or
+ * NULL after inserting. One probe, where table_get then table_put take
+ * two: declaring tens of thousands of functions is mostly cache misses
+ * on those probes. */
+static void *table_put_new(Table *t, const char *key, void *val)
+{
+	if ((t->len + 1) * 4 > t->cap * 3)
+		table_grow(t);
+	uint32_t h = hash_str(key);
+	uint32_t i = h & (t->cap - 1);
+	for (; t->slots[i].key; i = (i + 1) & (t->cap - 1))
+		if (same_key(&t->slots[i], key, h))
+			return t->slots[i].val;
+	t->len++;
+	t->slots[i] = (TableSlot){ key, h, val };
+	return NULL;
+}
+
 /* Inserts or replaces. */
 static void table_put(Table *t, const char *key, void *val)
 {
@@ -234,6 +252,8 @@ struct Checker {
 	Vec kernel_args;        /* k/arg calls: checked against the entry */
 	Vec sizeof_nodes;       /* (sizeof :Rec) literals (Node*) ... */
 	Vec sizeof_records;     /* ... and their records (Type*) */
+	bool acquires;          /* the body calls a helper that hands out a
+	                         * reference (helper_acquires_reference) */
 	int next_body;          /* check_body: the fns entry it expects */
 	int errors_before;      /* diag_error_count() at check_begin */
 };
@@ -297,8 +317,7 @@ static Node *last_expr(Node *n)
  * `vbpf_` (reserved here) or that it checks against these tables.
  */
 
-/* Sorted (strcmp order) for bsearch: every name of every scope is looked
- * up here. */
+/* Every name of every scope is looked up here (is_reserved_word). */
 static const char *const reserved_words[] = {
 	/* C11 keywords, GNU C, and the identifiers the generated C's headers
 	 * define */
@@ -322,15 +341,34 @@ static const char *const reserved_prefixes[] = {
 	"bpf_", "BPF_", "XDP_", "TC_ACT_", "SK_", "__", "vbpf_",
 };
 
-static int compare_words(const void *key, const void *elem)
+/* reserved_words as a hash set: every local and file-scope name is
+ * looked up, and a binary search took seven strcmp calls for each. */
+enum { RESERVED_SLOTS = 256 };
+static const char *reserved_set[RESERVED_SLOTS];
+static bool reserved_set_ready;
+
+static bool is_reserved_word(const char *s)
 {
-	return strcmp(key, *(const char *const *)elem);
+	enum { NWORDS = sizeof(reserved_words) / sizeof(*reserved_words) };
+	_Static_assert(NWORDS * 2 <= RESERVED_SLOTS, "reserved_set too small");
+	if (!reserved_set_ready) {
+		reserved_set_ready = true;
+		for (size_t i = 0; i < NWORDS; i++) {
+			uint32_t j = hash_str(reserved_words[i]) & (RESERVED_SLOTS - 1);
+			while (reserved_set[j])
+				j = (j + 1) & (RESERVED_SLOTS - 1);
+			reserved_set[j] = reserved_words[i];
+		}
+	}
+	for (uint32_t j = hash_str(s) & (RESERVED_SLOTS - 1); reserved_set[j]; j = (j + 1) & (RESERVED_SLOTS - 1))
+		if (strcmp(reserved_set[j], s) == 0)
+			return true;
+	return false;
 }
 
 static bool is_reserved_c_name(const char *s)
 {
-	if (bsearch(s, reserved_words, sizeof(reserved_words) / sizeof(*reserved_words),
-		    sizeof(*reserved_words), compare_words))
+	if (is_reserved_word(s))
 		return true;
 	if (isupper((unsigned char)s[0]) && kernel_const_by_name(s))
 		return true;
@@ -386,17 +424,15 @@ static const char *mangle(const char *src)
 static const char *file_c_name(Checker *ck, const char *source, Span span)
 {
 	const char *c = mangle(source);
-	CNameOwner *owner = table_get(&ck->file_cnames, c);
-	if (owner) {
-		diag_error(span, "`%s` would be named `%s` in C, which is already the C name of `%s`",
-			   source, c, owner->source);
-		diag_note(owner->span, "`%s` is declared here", owner->source);
-		return c;
-	}
-	owner = arena_alloc(sizeof(*owner));
+	CNameOwner *owner = arena_alloc(sizeof(*owner));
 	owner->source = source;
 	owner->span = span;
-	table_put(&ck->file_cnames, c, owner);
+	CNameOwner *first = table_put_new(&ck->file_cnames, c, owner);
+	if (first) {
+		diag_error(span, "`%s` would be named `%s` in C, which is already the C name of `%s`",
+			   source, c, first->source);
+		diag_note(first->span, "`%s` is declared here", first->source);
+	}
 	return c;
 }
 
@@ -597,13 +633,12 @@ static const char *sym_what(const Sym *s)
 /* Enters a name into the file scope; false (after an error) when taken. */
 static bool declare_value(Checker *ck, const char *name, Sym *sym)
 {
-	Sym *old = table_get(&ck->values, name);
+	Sym *old = table_put_new(&ck->values, name, sym);
 	if (old) {
 		diag_error(sym->span, "`%s` is defined twice", name);
 		diag_note(old->span, "first definition of `%s` (a %s)", name, sym_what(old));
 		return false;
 	}
-	table_put(&ck->values, name, sym);
 	return true;
 }
 
@@ -1801,6 +1836,7 @@ static Type *check_helper_call(Checker *ck, Node *n, ExternDecl *e, const char *
 {
 	n->callee_kind = CALLEE_HELPER;
 	n->callee_extern = e;
+	ck->acquires |= helper_acquires_reference(e);
 	if (n->args.len != e->nparams) {
 		diag_error(n->span, "helper `%s` expects %d arguments, got %d", shown, e->nparams,
 			   n->args.len);
@@ -2301,9 +2337,10 @@ static void check_fn_body(Checker *ck, FnInfo *fi)
 	}
 	ck->untyped_result = fn->ret ? NULL : last_expr(fn->body);
 	int errors = diag_error_count();
+	ck->acquires = false;
 	Type *t = check_expr(ck, fn->body, fn->ret);
 	ck->untyped_result = NULL;
-	if (diag_error_count() == errors)
+	if (diag_error_count() == errors && ck->acquires)
 		check_tail_calls_release(fn->body);
 	if (t && fn->ret && !same_type(t, fn->ret)) {
 		Node *last = last_expr(fn->body);

@@ -54,6 +54,22 @@ void diag_reset(void)
 	over_limit = false;
 }
 
+/* diag_hold: what is reported waits here, and the state to go back to. */
+static struct {
+	bool on;
+	StrBuf text;
+	int error_count;
+	bool over_limit;
+} held;
+
+void diag_hold(void)
+{
+	held.on = true;
+	held.text.len = 0;
+	held.error_count = error_count;
+	held.over_limit = over_limit;
+}
+
 static FILE *out_stream(void)
 {
 	return diag_out ? diag_out : stderr;
@@ -61,9 +77,25 @@ static FILE *out_stream(void)
 
 static void flush_to_output(StrBuf *sb)
 {
-	if (sb->len)
+	if (held.on) {
+		if (sb->len)
+			sb_insert(&held.text, held.text.len, sb->data, sb->len);
+	} else if (sb->len) {
 		fwrite(sb->data, 1, sb->len, out_stream());
+	}
 	sb_free(sb);
+}
+
+void diag_release(bool keep)
+{
+	held.on = false;
+	if (keep) {
+		flush_to_output(&held.text);
+	} else {
+		sb_free(&held.text);
+		error_count = held.error_count;
+		over_limit = held.over_limit;
+	}
 }
 
 /* A UTF-8 continuation byte: a window never starts or ends on one. */
@@ -142,9 +174,10 @@ void diag_error(Span at, const char *fmt, ...)
 		return;
 	if (max_errors && error_count > max_errors) {
 		over_limit = true;
-		fprintf(out_stream(),
-			"vbpf2c: fatal error: too many errors emitted, stopping now [-fmax-errors=%d]\n",
-			max_errors);
+		StrBuf sb = { 0 };
+		sb_printf(&sb, "vbpf2c: fatal error: too many errors emitted, stopping now [-fmax-errors=%d]\n",
+			  max_errors);
+		flush_to_output(&sb);
 		return;
 	}
 	va_list ap;

@@ -10,13 +10,22 @@
  * front end never holds a whole program's worth of them.
  *
  * frontend_check (--check) never holds a whole program's worth of AST
- * either: a first pass parses every form, releasing each defn body once
- * its syntax is checked; the checker then checks the declarations; a
- * second pass reads the file again and parses each body into the
- * transient region, checks it while it is still in the cache and
- * releases it. The second read costs less than the memory it saves: on a
- * big program most of the time went into the kernel zeroing fresh pages
- * for an AST of some 20 bytes per source byte. */
+ * either, and reads each part of a defn once. A first pass reads the
+ * declarations and skips defn bodies without reading them (the reader
+ * only matches their brackets); the checker checks the declarations; a
+ * second pass reads the file again, skipping the defn headers the first
+ * read, and parses each body into the transient region, checks it while
+ * it is still in the cache and releases it.
+ *
+ * That order can only give check_module's diagnostics when the program
+ * has no syntax error: a syntax error in a body would come after the
+ * checker's errors about earlier ones, where parse_file reports every
+ * syntax error and checks nothing. So the streaming check holds its
+ * diagnostics (diag_hold) and, at the first error that is not the
+ * checker's, gives up: the exact path then parses every form, bodies
+ * included, before it checks anything (as frontend_run does, one body in
+ * memory at a time). Valid programs, and programs whose only errors are
+ * the checker's, never take it. */
 #include "vbpf2c.h"
 
 Module *frontend_run(const SourceFile *file)
@@ -55,13 +64,18 @@ static void check_one_body(FnDecl *parsed, void *pass)
 		fn->params[i]->var = NULL;
 }
 
-bool frontend_check(const SourceFile *file)
+enum Verdict { ACCEPTED, REJECTED, GAVE_UP };
+
+/* The declarations, then the bodies. skim: the first pass skips the
+ * bodies it can, and an error in reading or parsing makes it give up
+ * (the diagnostics would not be in check_module's order). */
+static enum Verdict check_in_two_passes(const SourceFile *file, bool skim)
 {
 	int errors = diag_error_count();
 	reader_keep_names(true);
-	Module *m = parse_file_declarations(file);
-	bool ok = m && diag_error_count() == errors;
-	if (ok) {
+	Module *m = parse_file_declarations(file, skim);
+	enum Verdict v = m && diag_error_count() == errors ? ACCEPTED : skim ? GAVE_UP : REJECTED;
+	if (v == ACCEPTED) {
 		BodyPass bp = { .ck = check_begin(m) };
 		bp.fns = arena_alloc(sizeof(*bp.fns) * (size_t)(m->decls.len + 1));
 		for (int i = 0; i < m->decls.len; i++) {
@@ -69,9 +83,21 @@ bool frontend_check(const SourceFile *file)
 			if (d->kind == D_FN)
 				bp.fns[bp.nfns++] = d->u.fn;
 		}
-		parse_file_defns(file, check_one_body, &bp);
-		ok = check_end(bp.ck) && diag_error_count() == errors;
+		if (!parse_file_defns(file, skim, check_one_body, &bp))
+			v = GAVE_UP;   /* only after a skimmed first pass */
+		else if (!check_end(bp.ck) || diag_error_count() != errors)
+			v = REJECTED;
 	}
 	reader_keep_names(false);
-	return ok;
+	return v;
+}
+
+bool frontend_check(const SourceFile *file)
+{
+	diag_hold();
+	enum Verdict v = check_in_two_passes(file, true);
+	diag_release(v != GAVE_UP);
+	if (v == GAVE_UP)
+		v = check_in_two_passes(file, false);
+	return v == ACCEPTED;
 }

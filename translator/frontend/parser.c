@@ -1542,6 +1542,13 @@ static Decl *parse_defn(Parser *p, Sexp *form)
 	}
 	fn->ret = parse_type(form->items[3], TYPE_ALLOW_UNIT);
 	ok &= fn->ret != NULL;
+	if (form->skipped == SKIPPED_BODY) {
+		/* the reader skipped the body: a later pass parses it */
+		Decl *d = ok ? new_decl(D_FN, form) : NULL;
+		if (d)
+			d->u.fn = fn;
+		return d;
+	}
 	if (form->nitems < 5) {
 		diag_error(closing_span(form), "function `%s` has no body", name);
 		return NULL;
@@ -1685,6 +1692,14 @@ static int toplevel_form_of(const Sexp *head)
 	return -1;
 }
 
+/* The Sexp.word of `defn` */
+static uint8_t defn_word(void)
+{
+	for (int i = 0;; i++)
+		if (toplevel_forms[i].parse == parse_defn)
+			return (uint8_t)(2 + NSPECIAL + i);
+}
+
 static Decl *parse_toplevel(Parser *p, Sexp *form)
 {
 	if (form->kind == SX_LIST && form->nitems && form->items[0]->kind == SX_SYMBOL) {
@@ -1738,11 +1753,14 @@ Module *parse_file(const SourceFile *file)
 	return p.m;
 }
 
-Module *parse_file_declarations(const SourceFile *file)
+Module *parse_file_declarations(const SourceFile *file, bool skim_bodies)
 {
 	set_vocabulary();
 	Parser p = { .file = file, .m = new_module(file), .drop_bodies = true };
-	read_file_each(file, parse_form, &p);
+	if (skim_bodies)
+		read_file_each_skimming(file, parse_form, &p, defn_word(), SKIP_BODIES);
+	else
+		read_file_each(file, parse_form, &p);
 	return p.m;
 }
 
@@ -1750,6 +1768,8 @@ typedef struct DefnPass {
 	Parser parser;
 	void (*each)(FnDecl *fn, void *ctx);
 	void *ctx;
+	int errors;             /* diag_error_count() after the last each() */
+	bool failed;            /* reading or parsing reported an error */
 } DefnPass;
 
 static bool is_defn_form(const Sexp *form)
@@ -1763,18 +1783,38 @@ static bool is_defn_form(const Sexp *form)
 static void parse_defn_form(Sexp *form, void *pass)
 {
 	DefnPass *dp = pass;
-	if (!is_defn_form(form))
+	dp->failed |= diag_error_count() != dp->errors;
+	if (dp->failed || !is_defn_form(form))
 		return;
 	arena_transient_begin();
-	Decl *d = parse_toplevel(&dp->parser, form);
-	if (d && d->kind == D_FN)
-		dp->each(d->u.fn, dp->ctx);
+	FnDecl *fn = NULL;
+	if (form->skipped == SKIPPED_HEADER) {
+		/* (defn body ...): the first pass parsed the rest */
+		fn = arena_alloc_transient(sizeof(*fn));
+		fn->body = new_node(N_DO, span_join(form->items[1]->span, form->items[form->nitems - 1]->span));
+		if (!parse_args(&dp->parser, form, 1, &fn->body->args))
+			fn = NULL;
+	} else {
+		Decl *d = parse_toplevel(&dp->parser, form);
+		fn = d && d->kind == D_FN ? d->u.fn : NULL;
+	}
+	dp->failed |= diag_error_count() != dp->errors;
+	if (!dp->failed && fn) {
+		dp->each(fn, dp->ctx);
+		dp->errors = diag_error_count();
+	}
 	arena_transient_end();
 }
 
-void parse_file_defns(const SourceFile *file, void (*each)(FnDecl *fn, void *ctx), void *ctx)
+bool parse_file_defns(const SourceFile *file, bool skip_headers, void (*each)(FnDecl *fn, void *ctx),
+		      void *ctx)
 {
 	set_vocabulary();
-	DefnPass dp = { .parser = { .file = file, .m = new_module(file) }, .each = each, .ctx = ctx };
-	read_file_each(file, parse_defn_form, &dp);
+	DefnPass dp = { .parser = { .file = file, .m = new_module(file) }, .each = each, .ctx = ctx,
+			.errors = diag_error_count() };
+	if (skip_headers)
+		read_file_each_skimming(file, parse_defn_form, &dp, defn_word(), SKIP_HEADERS);
+	else
+		read_file_each(file, parse_defn_form, &dp);
+	return !dp.failed && diag_error_count() == dp.errors;
 }

@@ -103,6 +103,13 @@ typedef struct Reader {
 	bool unterminated_string;
 	/* The current top-level form lost part of its contents to an error. */
 	bool drop_form;
+	/* read_file_each_skimming: what it skips, of forms whose head has
+	 * word skip_word (0: none), and what it skipped of the current form
+	 * (Sexp.skipped) */
+	SkipPart skip;
+	uint8_t skip_word;
+	uint8_t skipped;
+	bool skip_tried;        /* once per form, whatever came of it */
 
 	/* Streaming (read_file_each): the Sexps of a top-level form come from
 	 * a pool that is reused once the callback has seen the form, so the
@@ -184,7 +191,8 @@ static void push_elem(Reader *r, Sexp *s)
 
 enum { POOL_BLOCK_SIZE = 64 * 1024 };
 
-/* Zeroed memory for Sexps and their item arrays. */
+/* Memory for Sexps and their item arrays, which their makers fill whole
+ * (zeroed only when it comes from the arena). */
 static void *reader_alloc(Reader *r, size_t size)
 {
 	if (!r->recycle)
@@ -202,14 +210,13 @@ static void *reader_alloc(Reader *r, size_t size)
 	}
 	void *p = r->pool[r->pool_cur].data + r->pool_used;
 	r->pool_used += size;
-	return memset(p, 0, size);
+	return p;
 }
 
 static Sexp *new_sexp(Reader *r, SexpKind kind, Span span)
 {
 	Sexp *s = reader_alloc(r, sizeof(*s));
-	s->kind = kind;
-	s->span = span;
+	*s = (Sexp){ .kind = kind, .span = span };
 	return s;
 }
 
@@ -316,6 +323,16 @@ static uint8_t interned_word(const char *text)
  * preceded by its Sexp.word, so the word is found once per spelling. */
 enum { NAME_HASH_SEED = 2166136261u, NAME_HASH_PRIME = 16777619u }; /* FNV-1a */
 
+/* memcmp(a, b, n) == 0 for the few bytes of a name, without a call: the
+ * hash and length already match, so this nearly always succeeds. */
+static bool same_bytes(const char *a, const unsigned char *b, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)a[i] != b[i])
+			return false;
+	return true;
+}
+
 /* h: the FNV-1a hash of the n bytes at s, which read_atom computes as it
  * scans them (hashing the token once). */
 static const char *intern(Reader *r, const unsigned char *s, size_t n, uint32_t h)
@@ -341,7 +358,7 @@ static const char *intern(Reader *r, const unsigned char *s, size_t n, uint32_t 
 		struct InternSlot *slot = &r->interned[j];
 		if (!slot->text)
 			break;
-		if (slot->hash == h && slot->len == n && !memcmp(slot->text, s, n))
+		if (slot->hash == h && slot->len == n && same_bytes(slot->text, s, n))
 			return slot->text;
 	}
 	char *copy = arena_alloc(n + 2);
@@ -412,6 +429,7 @@ static void close_top_frame(Reader *r, size_t close_end)
 		memcpy(s->items, r->elems + r->nelems, sizeof(*s->items) * (size_t)n);
 	}
 	s->nitems = n;
+	s->skipped = r->depth == 0 ? r->skipped : 0;
 	push_elem(r, s);
 }
 
@@ -712,6 +730,191 @@ static void read_string(Reader *r)
 
 /* ---- the scanner loop -------------------------------------------------- */
 
+/* Skipping part of a form without building anything (read_file_each_
+ * skimming): where the skip has got to, its line, and the brackets it is
+ * inside. */
+typedef struct Skip {
+	const unsigned char *t;
+	size_t i, len, line_start;
+	uint32_t line;
+	int depth;
+	char open[MAX_NESTING];
+} Skip;
+
+enum SkipStep { SKIP_ON, SKIP_GIVE_UP, SKIP_AT_CLOSER };
+
+/* One step over what is not a name or a blank at k->i: a newline, a
+ * comment, a bracket, a string. SKIP_AT_CLOSER: a closer of the list the
+ * skip started in (k->i stays at it). SKIP_GIVE_UP at anything the reader
+ * would report or treat specially - a brace, comma, control or non-ASCII
+ * byte outside a string or comment, '#', '\\', an unknown escape, a wrong
+ * or missing closer, nesting the reader refuses - so that the reader
+ * reads it and says what it says. */
+static inline enum SkipStep skip_step(Skip *k)
+{
+	const unsigned char *t = k->t;
+	unsigned char c = t[k->i];
+	switch (char_class[c]) {
+	case C_NL:
+		k->i++;
+		k->line++;
+		k->line_start = k->i;
+		return SKIP_ON;
+	case C_SEMI:
+		while (k->i < k->len && t[k->i] != '\n')
+			k->i++;
+		return SKIP_ON;
+	case C_OPEN:
+		if (k->depth + 2 > MAX_NESTING)
+			return SKIP_GIVE_UP;
+		k->open[k->depth++] = (char)c;
+		k->i++;
+		return SKIP_ON;
+	case C_CLOSE:
+		if (k->depth == 0)
+			return SKIP_AT_CLOSER;
+		if (closer_for(k->open[--k->depth]) != (char)c)
+			return SKIP_GIVE_UP;
+		k->i++;
+		return SKIP_ON;
+	case C_QUOTE:
+		for (k->i++;; k->i++) {
+			if (k->i >= k->len)
+				return SKIP_GIVE_UP;
+			if (t[k->i] == '"')
+				break;
+			if (t[k->i] == '\n') {
+				k->line++;
+				k->line_start = k->i + 1;
+			} else if (t[k->i] == '\\') {
+				unsigned char e = k->i + 1 < k->len ? t[k->i + 1] : 0;
+				if (e != '\\' && e != '"' && e != 'n' && e != 't' && e != 'r')
+					return SKIP_GIVE_UP;
+				k->i++;
+			}
+		}
+		k->i++;
+		return SKIP_ON;
+	default:
+		return SKIP_GIVE_UP;
+	}
+}
+
+static Skip skip_start(const Reader *r)
+{
+	return (Skip){ .t = r->text, .i = r->pos, .len = r->len, .line_start = r->line_start, .line = r->line };
+}
+
+/* Skips count elements of the open list from the reader's position: true
+ * with k just after the last, first[j] the first byte of the j-th. */
+static bool skip_elements(const Reader *r, int count, unsigned char *first, Skip *k)
+{
+	*k = skip_start(r);
+	int done = 0;
+	while (k->i < k->len) {
+		unsigned char c = k->t[k->i];
+		unsigned char cls = char_class[c];
+		if (cls == C_SPACE) {
+			k->i++;
+			continue;
+		}
+		if (k->depth == 0 && cls != C_NL && cls != C_SEMI)
+			first[done] = c;
+		if (cls == C_OTHER && c != '#' && c != '\\') {
+			size_t i = k->i;
+			while (i < k->len && char_class[k->t[i]] == C_OTHER)
+				i++;
+			k->i = i;
+		} else {
+			enum SkipStep step = skip_step(k);
+			if (step != SKIP_ON)
+				return false;
+			if (cls == C_NL || cls == C_SEMI || cls == C_OPEN)
+				continue;
+		}
+		/* an element ended: an atom, a string, or a list back at depth 0 */
+		if (k->depth == 0 && ++done == count)
+			return true;
+	}
+	return false;
+}
+
+/* Bytes skip_to_close passes over without looking: 1 blanks, 2 the bytes
+ * of names and numbers (not '#' or '\\', which may start something else). */
+static unsigned char skip_plain[256];
+
+static void init_skip_plain(void)
+{
+	if (skip_plain['a'])
+		return;
+	for (int c = 0; c < 256; c++)
+		skip_plain[c] = char_class[c] == C_SPACE ? 1 : char_class[c] == C_OTHER ? 2 : 0;
+	skip_plain['#'] = skip_plain['\\'] = 0;
+}
+
+/* Skips every element of the open list up to the ')' that closes it (there
+ * must be one at least): true with k at that ')'. Looks only at brackets,
+ * newlines, strings and comments - a body is most of a program, and this
+ * the whole first pass over it. */
+static bool skip_to_close(const Reader *r, Skip *k)
+{
+	*k = skip_start(r);
+	unsigned seen = 0;      /* 2: something other than blanks */
+	const unsigned char *t = k->t;
+	size_t len = k->len;
+	for (;;) {
+		/* in locals: k's fields would be reloaded after every byte read */
+		size_t i = k->i;
+		unsigned plain;
+		while (i < len && (plain = skip_plain[t[i]])) {
+			seen |= plain;
+			i++;
+		}
+		k->i = i;
+		if (i >= len)
+			return false;
+		unsigned char c = t[i];
+		enum SkipStep step = skip_step(k);
+		if (step == SKIP_AT_CLOSER)
+			return c == ')' && (seen & 2);
+		if (step == SKIP_GIVE_UP)
+			return false;
+		if (char_class[c] == C_OPEN || char_class[c] == C_QUOTE)
+			seen |= 2;
+	}
+}
+
+/* read_file_each_skimming: at the part of a top-level defn it skips -
+ * its body just after the return type (SKIP_BODIES), or its name,
+ * parameters and return type just after `defn` (SKIP_HEADERS) - skip it
+ * when it can be skipped exactly, and mark the form. Not inlined: in the
+ * scanner loop its Skip (a stack of brackets) cost the loop its
+ * registers. */
+__attribute__((noinline)) static void skip_defn_part(Reader *r)
+{
+	int have = r->nelems - r->frames[0].elem_base;
+	if (r->skip_tried || have != (r->skip == SKIP_BODIES ? 4 : 1) || r->skip_depth || r->drop_form ||
+	    r->frames[0].opener != '(' || r->frames[0].discard)
+		return;
+	Sexp *const *e = r->elems + r->frames[0].elem_base;
+	if (e[0]->kind != SX_SYMBOL || e[0]->word != r->skip_word)
+		return;
+	r->skip_tried = true;
+	Skip k;
+	unsigned char first[3];
+	if (r->skip == SKIP_BODIES) {
+		if (e[2]->kind != SX_VECTOR || e[3]->kind != SX_KEYWORD || !skip_to_close(r, &k))
+			return;
+	} else {
+		if (!skip_elements(r, 3, first, &k) || first[0] == ':' || first[1] != '[' || first[2] != ':')
+			return;
+	}
+	r->pos = k.i;
+	r->line = k.line;
+	r->line_start = k.line_start;
+	r->skipped = r->skip == SKIP_BODIES ? SKIPPED_BODY : SKIPPED_HEADER;
+}
+
 /* A top-level form is complete: hand it over, then recycle its memory. */
 static void flush_top_level(Reader *r)
 {
@@ -719,6 +922,8 @@ static void flush_top_level(Reader *r)
 		r->each(r->elems[i], r->each_ctx);
 	r->nelems = 0;
 	r->drop_form = false;
+	r->skipped = 0;
+	r->skip_tried = false;
 	r->pool_cur = 0;
 	r->pool_used = 0;
 }
@@ -771,11 +976,13 @@ void reader_keep_names(bool keep)
 }
 
 static void read_forms(const SourceFile *file, bool recycle, void (*each)(Sexp *form, void *ctx),
-		       void *ctx, Vec *comments)
+		       void *ctx, Vec *comments, uint8_t skip_word, SkipPart skip)
 {
 	init_char_class();
+	init_skip_plain();
 	Reader r = { .file = file, .text = (const unsigned char *)file->text, .len = file->len,
-		     .line = 1, .recycle = recycle, .each = each, .each_ctx = ctx, .comments = comments };
+		     .line = 1, .recycle = recycle, .each = each, .each_ctx = ctx, .comments = comments,
+		     .skip = skip, .skip_word = skip_word };
 	if (kept_names.interned && kept_names.file == file) {
 		r.interned = kept_names.interned;
 		r.intern_cap = kept_names.intern_cap;
@@ -845,6 +1052,8 @@ static void read_forms(const SourceFile *file, bool recycle, void (*each)(Sexp *
 			read_atom(&r);
 			break;
 		}
+		if (r.skip_word && r.depth == 1 && !r.skip_tried)
+			skip_defn_part(&r);
 		if (r.depth == 0 && (r.nelems || r.drop_form))
 			flush_top_level(&r);
 	}
@@ -880,17 +1089,23 @@ static void collect_form(Sexp *form, void *forms)
 Vec read_file_forms(const SourceFile *file)
 {
 	Vec forms = { 0 };
-	read_forms(file, false, collect_form, &forms, NULL);
+	read_forms(file, false, collect_form, &forms, NULL, 0, SKIP_BODIES);
 	return forms;
 }
 
 void read_file_each(const SourceFile *file, void (*each)(Sexp *form, void *ctx), void *ctx)
 {
-	read_forms(file, true, each, ctx, NULL);
+	read_forms(file, true, each, ctx, NULL, 0, SKIP_BODIES);
+}
+
+void read_file_each_skimming(const SourceFile *file, void (*each)(Sexp *form, void *ctx), void *ctx,
+			     uint8_t defn_word, SkipPart skip)
+{
+	read_forms(file, true, each, ctx, NULL, defn_word, skip);
 }
 
 void read_file_each_with_comments(const SourceFile *file, void (*each)(Sexp *form, void *ctx), void *ctx,
 				  Vec *comments)
 {
-	read_forms(file, true, each, ctx, comments);
+	read_forms(file, true, each, ctx, comments, 0, SKIP_BODIES);
 }

@@ -182,6 +182,11 @@ static void scan(const Node *n, Held *held)
 	}
 }
 
+bool helper_acquires_reference(const ExternDecl *e)
+{
+	return acquires(e->helper ? e->helper->name : e->name);
+}
+
 void check_tail_calls_release(const Node *body)
 {
 	Held held = { 0 };

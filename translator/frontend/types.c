@@ -83,8 +83,11 @@ Type *type_ptr(Type *pointee, bool nullable)
 		t->permanent = true;
 		t->c_name = permanent_concat(c_name, sep, "");
 	} else {
+		/* cached in the pointee: outlives a transient span */
+		bool was = arena_lasting_begin();
 		t = arena_alloc(sizeof(*t));
 		t->c_name = arena_printf("%s%s", c_name, sep);
+		arena_lasting_end(was);
 	}
 	t->kind = TY_PTR;
 	t->size = t->align = 8; /* BPF is a 64-bit target */
@@ -109,7 +112,9 @@ Type *type_record(Record *r)
 {
 	if (r->type)
 		return r->type;
+	bool was = arena_lasting_begin(); /* cached in the record */
 	Type *t = r->is_context ? permanent_alloc(sizeof(*t)) : arena_alloc(sizeof(*t));
+	arena_lasting_end(was);
 	t->kind = TY_RECORD;
 	t->size = r->size;
 	t->align = r->align;
@@ -199,12 +204,21 @@ Type *type_int_by_name(const char *name)
 	default:
 		return NULL;
 	}
-	static const char *const widths[] = { "8", "16", "32", "64" };
-	for (int log2 = 0; log2 < 4; log2++) {
-		if (strcmp(name + 1, widths[log2]) == 0)
-			return &int_types[log2 * 2 + is_signed];
-	}
-	return NULL;
+	/* "8", "16", "32", "64", byte by byte: every cast and every
+	 * integer type written in the source comes here */
+	const char *w = name + 1;
+	int log2;
+	if (w[0] == '8' && !w[1])
+		log2 = 0;
+	else if (w[0] == '1' && w[1] == '6' && !w[2])
+		log2 = 1;
+	else if (w[0] == '3' && w[1] == '2' && !w[2])
+		log2 = 2;
+	else if (w[0] == '6' && w[1] == '4' && !w[2])
+		log2 = 3;
+	else
+		return NULL;
+	return &int_types[log2 * 2 + is_signed];
 }
 
 /* value is the literal's two's-complement 64-bit pattern and negative says

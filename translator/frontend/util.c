@@ -54,15 +54,19 @@ static ArenaBlock *arena_map_block(size_t min_size, size_t first)
 		fputs("vbpf2c: out of memory\n", stderr);
 		exit(2);
 	}
+	/* Huge pages from 16 MiB blocks on: a huge page is resident whole
+	 * once touched, and the last block is partly used - in a 4 MiB block
+	 * that was a fifth more memory per source byte at 1 MB than at 10
+	 * MB (bench/run.sh, --check). */
 #ifdef MADV_HUGEPAGE
-	if (size >= (4u << 20))
+	if (size >= (16u << 20))
 		madvise(b, size, MADV_HUGEPAGE);
 #endif
 	b->size = size - sizeof(ArenaBlock);
 	return b;
 }
 
-void *arena_alloc(size_t size)
+static void *arena_alloc_lasting(size_t size)
 {
 	size = (size + sizeof(max_align_t) - 1) & ~(sizeof(max_align_t) - 1);
 	if (!arena_head || arena_head->size - arena_head->used < size) {
@@ -86,14 +90,44 @@ void *arena_alloc(size_t size)
  * outlives a body can point into a released one by accident. The blocks
  * are kept, so the next body reuses memory that is already mapped and in
  * the cache: the front end's speed on big inputs is that of its page
- * faults, and a whole program's AST is most of its memory. */
+ * faults, and a whole program's AST is most of its memory.
+ *
+ * The C backend lowers one function at a time the same way, but its
+ * lowering allocates everywhere (arena_printf...): in a span opened by
+ * arena_transient_begin_all() arena_alloc itself allocates here, and what
+ * must outlive the span asks for the arena (arena_lasting_begin). */
 static struct {
 	ArenaBlock **blocks;
 	int nblocks, cur;           /* cur: the block allocations come from */
 	int depth;                  /* open transient spans */
 	int floor_block;            /* arena_transient_keep(): released down */
 	size_t floor_used;          /* to here only */
+	bool all;                   /* arena_transient_begin_all(): arena_alloc
+	                             * allocates here too */
 } transient;
+
+void *arena_alloc(size_t size)
+{
+	return transient.all ? arena_alloc_transient(size) : arena_alloc_lasting(size);
+}
+
+void arena_transient_begin_all(void)
+{
+	transient.depth++;
+	transient.all = true;
+}
+
+bool arena_lasting_begin(void)
+{
+	bool was = transient.all;
+	transient.all = false;
+	return was;
+}
+
+void arena_lasting_end(bool was)
+{
+	transient.all = was;
+}
 
 void arena_transient_begin(void)
 {
@@ -103,7 +137,7 @@ void arena_transient_begin(void)
 void *arena_alloc_transient(size_t size)
 {
 	if (!transient.depth)
-		return arena_alloc(size);
+		return arena_alloc_lasting(size);
 	size = (size + sizeof(max_align_t) - 1) & ~(sizeof(max_align_t) - 1);
 	while (transient.cur < transient.nblocks &&
 	       transient.blocks[transient.cur]->size - transient.blocks[transient.cur]->used < size)
@@ -145,6 +179,7 @@ void arena_transient_end(void)
 {
 	if (--transient.depth > 0)
 		return;
+	transient.all = false;
 	/* Zero what was used above the floor: allocations promise zeroed
 	 * memory, and only this part of the blocks was touched. */
 	for (int i = transient.floor_block; i < transient.nblocks; i++) {
@@ -207,7 +242,7 @@ void vec_push(Vec *v, void *item)
 		int cap = v->cap ? v->cap * 2 : 4;
 		/* a vector in a transient node grows in the transient region */
 		size_t bytes = sizeof(void *) * (size_t)cap;
-		void **items = transient.nblocks && in_transient(v) ? arena_alloc_transient(bytes) : arena_alloc(bytes);
+		void **items = transient.nblocks && in_transient(v) ? arena_alloc_transient(bytes) : arena_alloc_lasting(bytes);
 		if (v->len)
 			memcpy(items, v->items, sizeof(*items) * (size_t)v->len);
 		v->items = items;
@@ -264,6 +299,15 @@ void sb_printf(StrBuf *sb, const char *fmt, ...)
 	va_start(ap, fmt);
 	sb_vprintf(sb, fmt, ap);
 	va_end(ap);
+}
+
+void sb_insert(StrBuf *sb, size_t at, const char *s, size_t n)
+{
+	sb_reserve(sb, n);
+	memmove(sb->data + at + n, sb->data + at, sb->len - at);
+	memcpy(sb->data + at, s, n);
+	sb->len += n;
+	sb->data[sb->len] = '\0';
 }
 
 void sb_free(StrBuf *sb)
