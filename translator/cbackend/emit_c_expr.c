@@ -1460,14 +1460,28 @@ bool never_equals_bitwise(const Node *a, uint64_t bits)
 	return a->op == OP_AND ? (k2 & ~k1) != 0 : (k1 & ~k2) != 0;
 }
 
+/* The cast n, when it writes nothing in C: the operand under it and the
+ * widenings lower_cast looks through ((u8 (u16 p)) of a :u8 p is p) has
+ * its type already. NULL otherwise. */
+static const Node *cast_printing_nothing(const Node *n)
+{
+	if (n->kind != N_CAST)
+		return NULL;
+	const Node *a = n->lhs;
+	while (a->kind == N_CAST && value_preserving(a->lhs->type, a->cast_to))
+		a = a->lhs;
+	return a->type && type_equal(a->type, n->type) ? a : NULL;
+}
+
 /* The operand n prints as, through what writes nothing in C: a cast to
- * its own type ((i8 p) of an :i8 p is p) and a little-endian conversion
- * (bpf/le32 p is p on BPF's byte order). */
+ * its own type ((i8 p) of an :i8 p is p, also through widenings: (u8
+ * (u16 p))) and a little-endian conversion (bpf/le32 p is p on BPF's
+ * byte order). */
 static const Node *prints_as_operand(const Node *n)
 {
 	for (;;) {
-		if (n->kind == N_CAST && n->lhs->type && type_equal(n->lhs->type, n->type))
-			n = value_tail(n->lhs);
+		if (cast_printing_nothing(n))
+			n = value_tail(cast_printing_nothing(n));
 		else if (n->kind == N_CALL && n->callee_kind == CALLEE_BUILTIN && n->builtin == BI_LE &&
 			 n->args.len == 1 && ((const Node *)n->args.items[0])->type &&
 			 type_equal(((const Node *)n->args.items[0])->type, n->type))
