@@ -293,7 +293,7 @@ static bool any_needs_stmts(Emitter *E, const Vec *v)
 	return false;
 }
 
-static Node *masked_quotient(const Node *n);
+static Node *masked_unranged(const Node *n);
 static bool hoists_an_operand(Node *const *ops, int n);
 
 /* Does a call keep its arguments' order through keep_operand_order? */
@@ -326,8 +326,8 @@ bool needs_stmts(Emitter *E, const Node *n)
 		/* a context read behind barrier_var() (context_read) */
 		return barriered_context_read(E, n) || needs_stmts(E, n->lhs);
 	case N_BINOP:
-		/* a quotient behind barrier_var() (masked_quotient) */
-		return masked_quotient(n) || needs_stmts(E, n->lhs) || needs_stmts(E, n->rhs) ||
+		/* a quotient or variable shift behind barrier_var() (masked_unranged) */
+		return masked_unranged(n) || needs_stmts(E, n->lhs) || needs_stmts(E, n->rhs) ||
 		       hoists_an_operand((Node *const[]){ n->lhs, n->rhs }, 2);
 	case N_IF:
 		return !n->type || n->type->kind == TY_UNIT || needs_stmts(E, n->cond) ||
@@ -1699,44 +1699,55 @@ static void hide_from_folding(Emitter *E, Node *sum)
 	hide_from_optimiser(E, sum, "end");
 }
 
-/* Does n divide (/ or %) anywhere? */
-static bool divides(const Node *n)
+/* An operation whose result the verifier knows no range of: a division
+ * or remainder, and a shift by an amount that is not a literal (its
+ * range tracking gives up on a shift count it does not know). */
+static bool range_unknown_to_verifier(const Node *n)
+{
+	return n->kind == N_BINOP &&
+	       (n->op == OP_DIV || n->op == OP_REM ||
+		((n->op == OP_SHL || n->op == OP_SHR) && value_tail(n->rhs)->kind != N_INT));
+}
+
+/* Is there such an operation anywhere in n? */
+static bool loses_range(const Node *n)
 {
 	if (!n)
 		return false;
-	if (n->kind == N_BINOP && (n->op == OP_DIV || n->op == OP_REM))
+	if (range_unknown_to_verifier(n))
 		return true;
 	if (n->kind == N_CALL || n->kind == N_DO)
 		for (int i = 0; i < n->args.len; i++)
-			if (divides(n->args.items[i]))
+			if (loses_range(n->args.items[i]))
 				return true;
 	if (n->kind == N_LET)
 		for (int i = 0; i < n->bindings.len; i++)
-			if (divides(((Binding *)n->bindings.items[i])->init))
+			if (loses_range(((Binding *)n->bindings.items[i])->init))
 				return true;
 	if (n->kind == N_MATCH)
 		for (int i = 0; i < n->clauses.len; i++)
-			if (divides(((MatchClause *)n->clauses.items[i])->body))
+			if (loses_range(((MatchClause *)n->clauses.items[i])->body))
 				return true;
-	return divides(n->lhs) || divides(n->rhs) || divides(n->cond) || divides(n->then) || divides(n->els) ||
-	       divides(n->body);
+	return loses_range(n->lhs) || loses_range(n->rhs) || loses_range(n->cond) || loses_range(n->then) ||
+	       loses_range(n->els) || loses_range(n->body);
 }
 
-/* The x of (band x K) where x divides, else NULL. A mask is how a program
- * bounds a value for the verifier (a return value of a kind that keeps it
- * in a range, a loop's end, an index), and clang 14 drops one it can
- * prove redundant: it knows (x | 3) / 1427764809 is at most 3 and 7 / g
- * / 5 at most 1, where the verifier knows nothing of a quotient's range
- * and then refuses the exit or never sees the loop end ("BPF program is
- * too large"). x goes through barrier_var() (hide_from_optimiser), so the
- * mask stays; needs_stmts() says so, so that what comes before it keeps
- * its order. */
-static Node *masked_quotient(const Node *n)
+/* The x of (band x K) where x divides or shifts by a variable amount,
+ * else NULL. A mask is how a program bounds a value for the verifier (a
+ * return value of a kind that keeps it in a range, a loop's end, an
+ * index), and clang 14 drops one it can prove redundant: it knows (x | 3)
+ * / 1427764809 is at most 3, 7 / g / 5 at most 1 and (1 >> s) at most 1,
+ * where the verifier knows nothing of a quotient's or a variable shift's
+ * range and then refuses the exit ("should have been in [0, 1]") or never
+ * sees the loop end ("BPF program is too large"). x goes through
+ * barrier_var() (hide_from_optimiser), so the mask stays; needs_stmts()
+ * says so, so that what comes before it keeps its order. */
+static Node *masked_unranged(const Node *n)
 {
 	if (n->kind != N_BINOP || n->op != OP_AND || !n->type || !is_int_type(n->type))
 		return NULL;
 	Node *x = value_tail(n->rhs)->kind == N_INT ? n->lhs : value_tail(n->lhs)->kind == N_INT ? n->rhs : NULL;
-	return x && x->type && is_int_type(x->type) && divides(x) ? x : NULL;
+	return x && x->type && is_int_type(x->type) && loses_range(x) ? x : NULL;
 }
 
 /* n without the bpf/le calls around it, which C does not make: the
@@ -1751,7 +1762,7 @@ static const Node *le_operand(const Node *n)
 static CExpr lower_binop(Emitter *E, Node *n)
 {
 	BinOp op = n->op;
-	Node *quotient = masked_quotient(n);
+	Node *quotient = masked_unranged(n);
 	if (quotient && !is_hoisted(E, quotient))
 		hide_from_optimiser(E, quotient, "q");
 	Type *t = n->lhs->type;
