@@ -24,7 +24,9 @@
 
 /* ---- the C statement tree ------------------------------------------------ */
 
-typedef enum CStmtKind { CS_LINE, CS_IF, CS_SWITCH, CS_FOR } CStmtKind;
+/* CS_BLOCK: a compound statement { ... } of its own (body in then), which
+ * ends the lifetime of what it declares (lower_stmt's scoped_item) */
+typedef enum CStmtKind { CS_LINE, CS_IF, CS_SWITCH, CS_FOR, CS_BLOCK } CStmtKind;
 
 typedef struct CBlock {
 	Vec stmts; /* CStmt* */
@@ -44,7 +46,7 @@ typedef struct CStmt {
 	bool glued;        /* LINE: a declaration made for the next statement
 	                    * (a by-value copy, a variable an if assigns): no
 	                    * blank line between them */
-	CBlock *then, *els; /* IF (els may be NULL); FOR: body in then */
+	CBlock *then, *els; /* IF (els may be NULL); FOR, BLOCK: body in then */
 	/* LINE declarations of a variable: its parts, so that one after a
 	 * statement can be split (hoist_declarations) */
 	const char *declarator; /* "__u64 *seen" */

@@ -623,6 +623,13 @@ static void print_stmt(Printer *P, const CStmt *s)
 		}
 		print_body(P, arena_printf("for (%s)", s->text), s->line, s->then);
 		return;
+	case CS_BLOCK:
+		print_raw_line(P, "{");
+		P->depth++;
+		print_block(P, s->then);
+		P->depth--;
+		print_raw_line(P, "}");
+		return;
 	case CS_SWITCH:
 		print_line(P, s->line, arena_printf("switch (%s) {", s->text));
 		for (int i = 0; i < s->cases.len; i++) {

@@ -1,6 +1,8 @@
 /* emit_c_stmt.c - the C backend's statements (see emit_c.h): let, do,
  * if, cond, match, for-range, set! and the value a form delivers (returned,
  * assigned or dropped), as a tree of CStmt that emit_c_print.c prints. */
+#include <ctype.h>
+
 #include "emit_c.h"
 
 /* ---- statements ---------------------------------------------------------------- */
@@ -671,6 +673,74 @@ static CExpr branch_condition(Emitter *E, Node *cond)
 
 /* Lowers n into statements that remember where n ends in the source: a
  * comment inside n goes above them (print_function). */
+/* Is &name, the address of the variable name, somewhere in block b? */
+static bool takes_address(const CBlock *b, const char *name)
+{
+	size_t len = strlen(name);
+	for (int i = 0; b && i < b->stmts.len; i++) {
+		const CStmt *s = b->stmts.items[i];
+		for (const char *t = s->text; t && (t = strchr(t, '&')); t++)
+			if (strncmp(t + 1, name, len) == 0 && !isalnum((unsigned char)t[1 + len]) && t[1 + len] != '_')
+				return true;
+		if (takes_address(s->then, name) || takes_address(s->els, name))
+			return true;
+		for (int j = 0; j < s->cases.len; j++)
+			if (takes_address(((CCase *)s->cases.items[j])->body, name))
+				return true;
+	}
+	return false;
+}
+
+/* Does block b declare, outside its inner blocks, a variable whose
+ * address it takes: a by-value copy for a helper, a record? Such a
+ * variable lives in the frame, not in a register. */
+static bool declares_frame_variable(const CBlock *b)
+{
+	for (int i = 0; i < b->stmts.len; i++) {
+		const CStmt *s = b->stmts.items[i];
+		if (s->kind == CS_LINE && s->is_decl && s->var_name && takes_address(b, s->var_name))
+			return true;
+	}
+	return false;
+}
+
+/* A do: its items in order, the last one's value to d. An item that
+ * declares variables living in the frame (each map call's key and value
+ * copies, records) is a block { ... } of its own when another item does
+ * too: clang 14 gives every variable alive at once a slot of its own,
+ * and a variable of a function's outermost block is alive in all of it,
+ * so a function of many map calls had a frame as large as all their
+ * copies, and a chain of calls went past the verifier's 512 bytes
+ * ("combined stack size of 4 calls is 528") where the native backend,
+ * which gives a call's copies back after it, fits. Ended at the block's
+ * end, the copies of one item share the slots of the next one's. Names
+ * stay unique in the function all the same (a later variable of the
+ * enclosing block is declared at its top: it would be shadowed). The
+ * last item's variables live to the end anyway: it is never a block. */
+static void lower_do(Emitter *E, Node *n, Dest d)
+{
+	int len = n->args.len;
+	CBlock **items = arena_alloc(sizeof(*items) * (size_t)(len ? len : 1));
+	int in_frame = 0;
+	for (int i = 0; i < len; i++) {
+		/* not enter_block(): the item is in the enclosing block as far
+		 * as lowering goes (branch_condition), and its names are */
+		CBlock *saved = E->cur;
+		E->cur = items[i] = arena_alloc(sizeof(CBlock));
+		lower_stmt(E, n->args.items[i], i + 1 < len ? (Dest){ DEST_DISCARD, NULL, NULL } : d);
+		E->cur = saved;
+		in_frame += declares_frame_variable(items[i]);
+	}
+	for (int i = 0; i < len; i++) {
+		if (i + 1 < len && in_frame >= 2 && declares_frame_variable(items[i])) {
+			add_stmt(E, CS_BLOCK, 0, NULL)->then = items[i];
+			continue;
+		}
+		for (int j = 0; j < items[i]->stmts.len; j++)
+			vec_push(&E->cur->stmts, items[i]->stmts.items[j]);
+	}
+}
+
 void lower_stmt(Emitter *E, Node *n, Dest d)
 {
 	uint32_t saved_start = E->form_start, saved_end = E->form_end;
@@ -701,8 +771,7 @@ static void lower_stmt_form(Emitter *E, Node *n, Dest d)
 		return;
 	}
 	case N_DO:
-		for (int i = 0; i < n->args.len; i++)
-			lower_stmt(E, n->args.items[i], i + 1 < n->args.len ? (Dest){ DEST_DISCARD, NULL, NULL } : d);
+		lower_do(E, n, d);
 		return;
 	case N_IF:
 		if (d.kind == DEST_ASSIGN && !needs_stmts(E, n))
