@@ -43,6 +43,7 @@ int entry(struct xdp_md *ctx)
 		__u32 value = i;
 #line 14 "loop_bound_runtime.va"
 		bpf_map_update_elem(&m1, &key, &value, 0);
+		barrier_var(i);
 	}
 #line 15 "loop_bound_runtime.va"
 	return 0;

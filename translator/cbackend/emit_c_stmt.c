@@ -367,6 +367,53 @@ static bool stable_bound(const Node *n, const Node *body)
 	return false;
 }
 
+/* Does evaluating n call anything - a helper, a map operation, printk, a
+ * hand-written C function, or a function of the file that does? */
+static bool makes_calls(const Node *n, int depth)
+{
+	if (!n || depth > 64)
+		return n != NULL;
+	if (n->kind == N_CALL) {
+		switch (n->callee_kind) {
+		case CALLEE_HELPER:
+		case CALLEE_C:
+		case CALLEE_MAP_INCR:
+		case CALLEE_PRINTK:
+			return true;
+		case CALLEE_FN:
+			if (n->callee_fn && makes_calls(n->callee_fn->body, depth + 1))
+				return true;
+			break;
+		default:
+			break;
+		}
+	}
+	if (n->kind == N_CALL || n->kind == N_DO)
+		for (int i = 0; i < n->args.len; i++)
+			if (makes_calls(n->args.items[i], depth))
+				return true;
+	if (n->kind == N_LET)
+		for (int i = 0; i < n->bindings.len; i++)
+			if (makes_calls(((Binding *)n->bindings.items[i])->init, depth))
+				return true;
+	if (n->kind == N_MATCH)
+		for (int i = 0; i < n->clauses.len; i++)
+			if (makes_calls(((MatchClause *)n->clauses.items[i])->body, depth))
+				return true;
+	return makes_calls(n->lhs, depth) || makes_calls(n->rhs, depth) || makes_calls(n->cond, depth) ||
+	       makes_calls(n->then, depth) || makes_calls(n->els, depth) || makes_calls(n->body, depth);
+}
+
+/* Is n a value the verifier knows exactly: a constant, or a defconst
+ * (read from the frozen .rodata), through casts? */
+static bool exact_to_verifier(const Node *n)
+{
+	n = value_tail(n);
+	while (n->kind == N_CAST)
+		n = value_tail(n->lhs);
+	return is_constant_expr(n) || (n->kind == N_NAME && n->ref == REF_GLOBAL && n->ref_global->is_const);
+}
+
 static void lower_for(Emitter *E, Node *n)
 {
 	Var *v = n->var;
@@ -388,6 +435,24 @@ static void lower_for(Emitter *E, Node *n)
 			    arena_printf("%s = %s; %s < %s; %s++", c_decl(E, t, i), start.s, i,
 					 paren(end, PREC_REL + 1), i));
 	s->then = branch(E, n->body, (Dest){ DEST_DISCARD, NULL, NULL });
+	/* clang 14 rewrites the exit test i < end as i != end once it can
+	 * count the rounds (LLVM's linear function test replacement), and
+	 * the verifier cannot bound that loop when end's known bits skip
+	 * values the counter passes: (bor x 1) is odd, i != 2 is known true
+	 * and teaches it nothing, and it walks on past end's largest value
+	 * ("BPF program is too large"; the native backend keeps i < end).
+	 * The counter through barrier_var() after the body cannot be
+	 * counted, so the test stays as written. Only in a loop that calls
+	 * something, which clang never removes: a loop it can sum in closed
+	 * form (total += i) it removes, and the verifier never sees it
+	 * (tests/gen/control's sum_to). Nor when the verifier knows end
+	 * exactly: i != 8 ends where i < 8 does. */
+	if (makes_calls(n->body, 0) && !exact_to_verifier(n->rhs)) {
+		CBlock *saved = E->cur;
+		E->cur = s->then;
+		add_line(E, 0, arena_printf("barrier_var(%s);", i));
+		E->cur = saved;
+	}
 }
 
 /* May evaluating n set the global g, itself or through the functions it
