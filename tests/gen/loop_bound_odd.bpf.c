@@ -27,13 +27,18 @@ int entry(struct xdp_md *ctx)
 {
 #line 12 "loop_bound_odd.va"
 	__u32 ingress_ifindex = ctx->ingress_ifindex;
+	__u64 bound;
 	__u64 end;
 
 #line 12 "loop_bound_odd.va"
 	barrier_var(ingress_ifindex);
 #line 12 "loop_bound_odd.va"
 	g = (__u16)ingress_ifindex;
-	end = ((__u64)g | 1) & 7;
+	bound = (__u64)g | 1;
+#line 13 "loop_bound_odd.va"
+	barrier_var(bound);
+#line 13 "loop_bound_odd.va"
+	end = bound & 7;
 #line 13 "loop_bound_odd.va"
 	for (__u64 i = 0; i < end; i++) {
 		__u32 key = (__u32)i;

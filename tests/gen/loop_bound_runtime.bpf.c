@@ -27,14 +27,14 @@ SEC("xdp")
 int entry(struct xdp_md *ctx)
 {
 #line 14 "loop_bound_runtime.va"
-	__u32 q = (p | 3) / 1427764809;
+	__u32 bound = (p | 3) / 1427764809;
 	__u32 end;
 
 	(void)ctx;
 #line 14 "loop_bound_runtime.va"
-	barrier_var(q);
+	barrier_var(bound);
 #line 14 "loop_bound_runtime.va"
-	end = q & 7;
+	end = bound & 7;
 #line 14 "loop_bound_runtime.va"
 	for (__u32 i = 0; i < end; i++) {
 #line 14 "loop_bound_runtime.va"

@@ -414,6 +414,18 @@ static bool exact_to_verifier(const Node *n)
 	return is_constant_expr(n) || (n->kind == N_NAME && n->ref == REF_GLOBAL && n->ref_global->is_const);
 }
 
+/* The x of an end (band x K), through casts, that the verifier does not
+ * know exactly; else NULL. */
+static Node *masked_loop_end(Node *end)
+{
+	while (end->kind == N_CAST)
+		end = end->lhs;
+	if (end->kind != N_BINOP || end->op != OP_AND)
+		return NULL;
+	Node *x = end->rhs->kind == N_INT ? end->lhs : end->lhs->kind == N_INT ? end->rhs : NULL;
+	return x && !exact_to_verifier(x) ? x : NULL;
+}
+
 static void lower_for(Emitter *E, Node *n)
 {
 	Var *v = n->var;
@@ -422,6 +434,17 @@ static void lower_for(Emitter *E, Node *n)
 	if (v)
 		var_info(E, v)->loop_counter = true;
 	CExpr start = value_for(E, n->lhs, t);
+	/* (for-range i 0 (band p 7) ...): the mask is the bound the verifier
+	 * walks the loop to. clang 14 drops it where it can prove it
+	 * redundant, also from what it learns by inlining the function into
+	 * its caller (p a quotient there, (x >> 5) / y, at most 7), and the
+	 * verifier, which knows no quotient's range, walks on ("BPF program
+	 * is too large"; seed 531000927). x goes through barrier_var(), as
+	 * a masked quotient does (emit_c_expr.c masked_unranged); not when
+	 * the start has effects, which run first. */
+	Node *masked = masked_loop_end(n->rhs);
+	if (masked && !is_hoisted(E, masked) && !has_effects(n->lhs))
+		hide_from_optimiser(E, masked, "bound");
 	CExpr end;
 	if (stable_bound(n->rhs, n->body)) {
 		end = exact_value(E, n->rhs);
