@@ -1344,6 +1344,15 @@ static bool has_wide_kconst(const Node *n, int size)
 	}
 }
 
+/* Is n a kernel constant whose C type is wider than t and than int (a
+ * narrower one C promotes to int with the rest of the operation)? */
+static bool kconst_wider_than(const Node *n, const Type *t)
+{
+	n = value_tail(n);
+	return n->kind == N_NAME && n->ref == REF_KCONST && n->ref_kconst && t && is_int_type(t) &&
+	       n->ref_kconst->c_size > t->size && n->ref_kconst->c_size > 4;
+}
+
 /* v, the C of constant expression n, cut to n's type where C computes it
  * wider ((__u32)(-1) << 0 of an :i8, 4 - BPF_F_INDEX_MASK of a :u32):
  * clang -Wconstant-conversion refuses the implicit conversion of a
@@ -1877,6 +1886,16 @@ static CExpr lower_binop(Emitter *E, Node *n)
 		a = exact(a, t);
 	if (needs_exact || is_shift)
 		b = exact(b, n->rhs->type);
+	/* a kernel constant C types wider than the operation
+	 * (BPF_F_INDEX_MASK is an unsigned long) would make C compute all of
+	 * it wider: (__u32)p - BPF_F_INDEX_MASK is 0xffffffff00000001 for
+	 * p = 0, where the :u32 subtraction is 1 (seed 531002821; a constant
+	 * one drew -Wconstant-conversion, seed 531000201). The constant is
+	 * the operation's type, as in the source. */
+	if (kconst_wider_than(n->lhs, t))
+		a = cx(arena_printf("(%s)%s", t->c_name, paren(a, PREC_UNARY)), PREC_UNARY);
+	if (!is_shift && kconst_wider_than(n->rhs, t))
+		b = cx(arena_printf("(%s)%s", t->c_name, paren(b, PREC_UNARY)), PREC_UNARY);
 	int prec = binop_prec(op);
 	if (promotes_past_int(op, t)) {
 		/* 65535 * 65535 and -1 << 3 are undefined in int: computed in
