@@ -76,9 +76,11 @@ static __u64 f4(__u32 p, __u64 q)
 		__builtin_memset(&value_3, 0, sizeof(value_3));
 		value_3.c = q;
 		value_3.e = g;
-		value_2.b = (__u64)bpf_map_update_elem(&rs, &key_2, &value_3, BPF_ANY);
+		value_2.b = (__u64)bpf_map_update_elem(&rs, &key_2, &value_3,
+						       BPF_ANY);
 		value_2.c = q;
-		value.a = (__u64)bpf_map_update_elem(&rs, &key, &value_2, BPF_ANY);
+		value.a = (__u64)bpf_map_update_elem(&rs, &key, &value_2,
+						     BPF_ANY);
 		value.b = q;
 #line 17 "record_frames.va"
 		bpf_map_update_elem(&rs, &p, &value, BPF_ANY);
@@ -134,9 +136,11 @@ static __u64 f3(__u32 p, __u64 q)
 		__builtin_memset(&value_3, 0, sizeof(value_3));
 		value_3.c = q;
 		value_3.e = g;
-		value_2.b = (__u64)bpf_map_update_elem(&rs, &key_2, &value_3, BPF_ANY);
+		value_2.b = (__u64)bpf_map_update_elem(&rs, &key_2, &value_3,
+						       BPF_ANY);
 		value_2.c = q;
-		value.a = (__u64)bpf_map_update_elem(&rs, &key, &value_2, BPF_ANY);
+		value.a = (__u64)bpf_map_update_elem(&rs, &key, &value_2,
+						     BPF_ANY);
 		value.b = q;
 #line 22 "record_frames.va"
 		bpf_map_update_elem(&rs, &p, &value, BPF_ANY);
@@ -194,9 +198,11 @@ static __u64 f2(__u32 p, __u64 q)
 		__builtin_memset(&value_3, 0, sizeof(value_3));
 		value_3.c = q;
 		value_3.e = g;
-		value_2.b = (__u64)bpf_map_update_elem(&rs, &key_2, &value_3, BPF_ANY);
+		value_2.b = (__u64)bpf_map_update_elem(&rs, &key_2, &value_3,
+						       BPF_ANY);
 		value_2.c = q;
-		value.a = (__u64)bpf_map_update_elem(&rs, &key, &value_2, BPF_ANY);
+		value.a = (__u64)bpf_map_update_elem(&rs, &key, &value_2,
+						     BPF_ANY);
 		value.b = q;
 #line 27 "record_frames.va"
 		bpf_map_update_elem(&rs, &p, &value, BPF_ANY);
@@ -254,9 +260,11 @@ static __u64 f1(__u32 p, __u64 q)
 		__builtin_memset(&value_3, 0, sizeof(value_3));
 		value_3.c = q;
 		value_3.e = g;
-		value_2.b = (__u64)bpf_map_update_elem(&rs, &key_2, &value_3, BPF_ANY);
+		value_2.b = (__u64)bpf_map_update_elem(&rs, &key_2, &value_3,
+						       BPF_ANY);
 		value_2.c = q;
-		value.a = (__u64)bpf_map_update_elem(&rs, &key, &value_2, BPF_ANY);
+		value.a = (__u64)bpf_map_update_elem(&rs, &key, &value_2,
+						     BPF_ANY);
 		value.b = q;
 #line 32 "record_frames.va"
 		bpf_map_update_elem(&rs, &p, &value, BPF_ANY);
