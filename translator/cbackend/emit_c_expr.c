@@ -1893,6 +1893,16 @@ static CExpr lower_binop(Emitter *E, Node *n)
 		a = exact(a, t);
 	if (needs_exact || is_shift)
 		b = exact(b, n->rhs->type);
+	/* two narrow values multiply within an int, but a product that was
+	 * not cut to its type times a third can leave it: 29342 * -32768 *
+	 * 'a' of an :i16 overflows the int (-Winteger-overflow, undefined;
+	 * seed 531000222). Cut first, as the source's type wraps. */
+	if (op == OP_MUL && is_narrow(t)) {
+		if (a.wide)
+			a = exact(a, t);
+		if (b.wide)
+			b = exact(b, t);
+	}
 	/* a kernel constant C types wider than the operation
 	 * (BPF_F_INDEX_MASK is an unsigned long) would make C compute all of
 	 * it wider: (__u32)p - BPF_F_INDEX_MASK is 0xffffffff00000001 for
