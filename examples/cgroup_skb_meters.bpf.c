@@ -28,21 +28,24 @@ const volatile __u32 EGRESS = 1;
 #line 10 "cgroup_skb_meters.va"
 static void meter(__u32 direction, __u32 len)
 {
-#line 11 "cgroup_skb_meters.va"
-	__u64 value = 1;
-#line 11 "cgroup_skb_meters.va"
-	__u64 *entry = bpf_map_lookup_elem(&packets, &direction);
 	__u64 value_2;
 	__u64 *entry_2;
 
+	{
 #line 11 "cgroup_skb_meters.va"
-	if (entry) {
-		__sync_fetch_and_add(entry, value);
-	} else if (bpf_map_update_elem(&packets, &direction, &value,
-				       BPF_NOEXIST)) {
-		entry = bpf_map_lookup_elem(&packets, &direction);
-		if (entry)
+		__u64 value = 1;
+#line 11 "cgroup_skb_meters.va"
+		__u64 *entry = bpf_map_lookup_elem(&packets, &direction);
+
+#line 11 "cgroup_skb_meters.va"
+		if (entry) {
 			__sync_fetch_and_add(entry, value);
+		} else if (bpf_map_update_elem(&packets, &direction, &value,
+					       BPF_NOEXIST)) {
+			entry = bpf_map_lookup_elem(&packets, &direction);
+			if (entry)
+				__sync_fetch_and_add(entry, value);
+		}
 	}
 #line 12 "cgroup_skb_meters.va"
 	value_2 = len;

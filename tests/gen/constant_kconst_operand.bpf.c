@@ -30,19 +30,24 @@ SEC("xdp")
 #line 11 "constant_kconst_operand.va"
 int entry(struct xdp_md *ctx)
 {
-#line 12 "constant_kconst_operand.va"
-	__u32 key = 0;
-#line 12 "constant_kconst_operand.va"
-	__u64 value = product();
-	__u32 key_2 = 1;
-	__u64 value_2;
-
 	(void)ctx;
+	{
 #line 12 "constant_kconst_operand.va"
-	bpf_map_update_elem(&out, &key, &value, BPF_ANY);
-	value_2 = ((1ULL + BPF_F_INVALIDATE_HASH) << 41) >> 40;
+		__u32 key = 0;
+#line 12 "constant_kconst_operand.va"
+		__u64 value = product();
+#line 12 "constant_kconst_operand.va"
+		bpf_map_update_elem(&out, &key, &value, BPF_ANY);
+	}
+	{
 #line 13 "constant_kconst_operand.va"
-	bpf_map_update_elem(&out, &key_2, &value_2, BPF_ANY);
+		__u32 key_2 = 1;
+#line 13 "constant_kconst_operand.va"
+		__u64 value_2 = ((1ULL + BPF_F_INVALIDATE_HASH) << 41) >> 40;
+#line 13 "constant_kconst_operand.va"
+		bpf_map_update_elem(&out, &key_2, &value_2, BPF_ANY);
+	}
+#line 14 "constant_kconst_operand.va"
 	return XDP_PASS;
 }
 

@@ -34,8 +34,6 @@ int entry(void *ctx)
 #line 14 "context_read_record_field.va"
 	__u64 b = *(__u64 *)(ctx + 16);
 	__u64 d;
-	__u64 key;
-	__u64 value = 0;
 	struct R r;
 
 #line 14 "context_read_record_field.va"
@@ -45,9 +43,15 @@ int entry(void *ctx)
 	d = *(__u64 *)(ctx + 32);
 #line 15 "context_read_record_field.va"
 	barrier_var(d);
-	key = g0 >= (__u8)b ? d : g2;
+	{
 #line 16 "context_read_record_field.va"
-	bpf_map_update_elem(&m0, &key, &value, BPF_ANY);
+		__u64 key = g0 >= (__u8)b ? d : g2;
+#line 16 "context_read_record_field.va"
+		__u64 value = 0;
+#line 16 "context_read_record_field.va"
+		bpf_map_update_elem(&m0, &key, &value, BPF_ANY);
+	}
+#line 17 "context_read_record_field.va"
 	__builtin_memset(&r, 0, sizeof(r));
 	r.f2 = (__s64)(-(__u64)(__s64)d);
 	r.f0 = 7;

@@ -24,17 +24,24 @@ SEC("xdp")
 #line 11 "helper_result_shift_divide.va"
 int entry(struct xdp_md *ctx)
 {
-#line 12 "helper_result_shift_divide.va"
-	__u32 key = 1;
-#line 12 "helper_result_shift_divide.va"
-	__u32 value = 0;
-	__u32 key_2 = 1;
-	__u32 value_2 = 0;
-
 	(void)ctx;
+	{
 #line 12 "helper_result_shift_divide.va"
-	r = (__u64)bpf_map_update_elem(&m1, &key, &value, 0) >> 1;
-	d = (__u64)bpf_map_update_elem(&m1, &key_2, &value_2, 0) / 3;
+		__u32 key = 1;
+#line 12 "helper_result_shift_divide.va"
+		__u32 value = 0;
+#line 12 "helper_result_shift_divide.va"
+		r = (__u64)bpf_map_update_elem(&m1, &key, &value, 0) >> 1;
+	}
+	{
+#line 13 "helper_result_shift_divide.va"
+		__u32 key_2 = 1;
+#line 13 "helper_result_shift_divide.va"
+		__u32 value_2 = 0;
+#line 13 "helper_result_shift_divide.va"
+		d = (__u64)bpf_map_update_elem(&m1, &key_2, &value_2, 0) / 3;
+	}
+#line 14 "helper_result_shift_divide.va"
 	return 0;
 }
 

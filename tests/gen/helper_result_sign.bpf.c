@@ -22,17 +22,20 @@ SEC("xdp")
 #line 9 "helper_result_sign.va"
 int entry(struct xdp_md *ctx)
 {
-#line 10 "helper_result_sign.va"
-	__u32 key = 0;
-#line 10 "helper_result_sign.va"
-	__u64 value = 5;
 	__u64 tmp;
 	__u32 key_2 = 0;
 	__u64 value_2 = 6;
 
 	(void)ctx;
+	{
 #line 10 "helper_result_sign.va"
-	bpf_map_update_elem(&m, &key, &value, BPF_NOEXIST);
+		__u32 key = 0;
+#line 10 "helper_result_sign.va"
+		__u64 value = 5;
+#line 10 "helper_result_sign.va"
+		bpf_map_update_elem(&m, &key, &value, BPF_NOEXIST);
+	}
+#line 11 "helper_result_sign.va"
 	tmp = g;
 #line 11 "helper_result_sign.va"
 	if (tmp >=

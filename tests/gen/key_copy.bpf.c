@@ -49,14 +49,20 @@ static __u64 forget(__u32 q)
 {
 #line 23 "key_copy.va"
 	__u64 k = q;
-	__u32 key = k;
-	__u16 key_2;
 
+	{
 #line 24 "key_copy.va"
-	bpf_map_delete_elem(&per_queue, &key);
-	key_2 = k;
+		__u32 key = k;
+#line 24 "key_copy.va"
+		bpf_map_delete_elem(&per_queue, &key);
+	}
+	{
 #line 25 "key_copy.va"
-	bpf_map_delete_elem(&per_port, &key_2);
+		__u16 key_2 = k;
+#line 25 "key_copy.va"
+		bpf_map_delete_elem(&per_port, &key_2);
+	}
+#line 26 "key_copy.va"
 	return k;
 }
 

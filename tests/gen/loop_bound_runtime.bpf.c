@@ -27,16 +27,16 @@ SEC("xdp")
 int entry(struct xdp_md *ctx)
 {
 #line 14 "loop_bound_runtime.va"
-	__u32 q = (p | 3) / 1427764809;
+	__u32 bound = (p | 3) / 1427764809;
 	__u32 end;
 
 	(void)ctx;
 #line 14 "loop_bound_runtime.va"
 	/* keeps the mask that bounds it */
 #line 14 "loop_bound_runtime.va"
-	barrier_var(q);
+	barrier_var(bound);
 #line 14 "loop_bound_runtime.va"
-	end = q & 7;
+	end = bound & 7;
 #line 14 "loop_bound_runtime.va"
 	for (__u32 i = 0; i < end; i++) {
 #line 14 "loop_bound_runtime.va"
@@ -45,6 +45,8 @@ int entry(struct xdp_md *ctx)
 		__u32 value = i;
 #line 14 "loop_bound_runtime.va"
 		bpf_map_update_elem(&m1, &key, &value, 0);
+		/* keeps the exit test i < end as written */
+		barrier_var(i);
 	}
 #line 15 "loop_bound_runtime.va"
 	return 0;

@@ -44,13 +44,15 @@ int handler(struct xdp_md *ctx)
 #line 12 "map_idioms.va"
 	void *start = (void *)(long)ctx->data;
 	__u32 len = (__u32)((void *)(long)ctx->data_end - start);
-	__u32 key = 0;
 	__u8 value = 1;
 
+	{
 #line 14 "map_idioms.va"
-	if (bpf_map_update_elem(&last_len, &key, &len, BPF_ANY) < 0)
-		put_failures += 1;
-#line 17 "map_idioms.va"
+		__u32 key = 0;
+#line 14 "map_idioms.va"
+		if (bpf_map_update_elem(&last_len, &key, &len, BPF_ANY) < 0)
+			put_failures += 1;
+	}
 	if (bpf_map_lookup_elem(&seen, &len)) {
 		bpf_map_delete_elem(&seen, &len);
 #line 18 "map_idioms.va"

@@ -29,33 +29,40 @@ int handler(struct xdp_md *ctx)
 #line 10 "map_incr.va"
 	void *start = (void *)(long)ctx->data;
 	__u32 len = (__u32)((void *)(long)ctx->data_end - start);
-	__u64 value = len;
+
+	{
 #line 12 "map_incr.va"
-	__u64 *entry = bpf_map_lookup_elem(&bytes_by_len, &len);
-	__u32 key;
-	__u32 value_2 = 1;
-	__u32 *entry_2;
+		__u64 value = len;
+#line 12 "map_incr.va"
+		__u64 *entry = bpf_map_lookup_elem(&bytes_by_len, &len);
 
 #line 12 "map_incr.va"
-	if (entry) {
-		__sync_fetch_and_add(entry, value);
-	} else if (bpf_map_update_elem(&bytes_by_len, &len, &value,
-				       BPF_NOEXIST)) {
-		entry = bpf_map_lookup_elem(&bytes_by_len, &len);
-		if (entry)
+		if (entry) {
 			__sync_fetch_and_add(entry, value);
+		} else if (bpf_map_update_elem(&bytes_by_len, &len, &value,
+					       BPF_NOEXIST)) {
+			entry = bpf_map_lookup_elem(&bytes_by_len, &len);
+			if (entry)
+				__sync_fetch_and_add(entry, value);
+		}
 	}
+	{
 #line 13 "map_incr.va"
-	key = len & 3;
+		__u32 key = len & 3;
 #line 13 "map_incr.va"
-	entry_2 = bpf_map_lookup_elem(&packets, &key);
+		__u32 value_2 = 1;
 #line 13 "map_incr.va"
-	if (entry_2) {
-		__sync_fetch_and_add(entry_2, value_2);
-	} else if (bpf_map_update_elem(&packets, &key, &value_2, BPF_NOEXIST)) {
-		entry_2 = bpf_map_lookup_elem(&packets, &key);
-		if (entry_2)
+		__u32 *entry_2 = bpf_map_lookup_elem(&packets, &key);
+
+#line 13 "map_incr.va"
+		if (entry_2) {
 			__sync_fetch_and_add(entry_2, value_2);
+		} else if (bpf_map_update_elem(&packets, &key, &value_2,
+					       BPF_NOEXIST)) {
+			entry_2 = bpf_map_lookup_elem(&packets, &key);
+			if (entry_2)
+				__sync_fetch_and_add(entry_2, value_2);
+		}
 	}
 #line 14 "map_incr.va"
 	return XDP_PASS;

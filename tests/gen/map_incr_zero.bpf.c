@@ -34,58 +34,68 @@ SEC("xdp")
 #line 12 "map_incr_zero.va"
 int handler(struct xdp_md *ctx)
 {
-#line 13 "map_incr_zero.va"
-	__u32 key = 0;
-#line 13 "map_incr_zero.va"
-	__u32 value = nothing();
-	__u32 *entry;
-	__u32 key_2 = 1;
-	__s32 value_2;
-	__s32 *entry_2;
-	__u32 key_3 = 1;
-	__u32 value_3 = 1;
-	__u32 *entry_3;
-
 	(void)ctx;
+	{
 #line 13 "map_incr_zero.va"
-	/* stops clang 14 making an atomic or */
+		__u32 key = 0;
 #line 13 "map_incr_zero.va"
-	barrier_var(value);
+		__u32 value = nothing();
+		__u32 *entry;
+
 #line 13 "map_incr_zero.va"
-	entry = bpf_map_lookup_elem(&packets, &key);
+		/* stops clang 14 making an atomic or */
 #line 13 "map_incr_zero.va"
-	if (entry) {
-		__sync_fetch_and_add(entry, value);
-	} else if (bpf_map_update_elem(&packets, &key, &value, BPF_NOEXIST)) {
+		barrier_var(value);
+#line 13 "map_incr_zero.va"
 		entry = bpf_map_lookup_elem(&packets, &key);
-		if (entry)
+#line 13 "map_incr_zero.va"
+		if (entry) {
 			__sync_fetch_and_add(entry, value);
+		} else if (bpf_map_update_elem(&packets, &key, &value,
+					       BPF_NOEXIST)) {
+			entry = bpf_map_lookup_elem(&packets, &key);
+			if (entry)
+				__sync_fetch_and_add(entry, value);
+		}
 	}
+	{
 #line 14 "map_incr_zero.va"
-	value_2 = (__s32)((__u32)(__s32)nothing() * 5);
+		__u32 key_2 = 1;
 #line 14 "map_incr_zero.va"
-	barrier_var(value_2);
+		__s32 value_2 = (__s32)((__u32)(__s32)nothing() * 5);
+		__s32 *entry_2;
+
 #line 14 "map_incr_zero.va"
-	entry_2 = bpf_map_lookup_elem(&totals, &key_2);
+		barrier_var(value_2);
 #line 14 "map_incr_zero.va"
-	if (entry_2) {
-		__sync_fetch_and_add(entry_2, value_2);
-	} else if (bpf_map_update_elem(&totals, &key_2, &value_2,
-				       BPF_NOEXIST)) {
 		entry_2 = bpf_map_lookup_elem(&totals, &key_2);
-		if (entry_2)
+#line 14 "map_incr_zero.va"
+		if (entry_2) {
 			__sync_fetch_and_add(entry_2, value_2);
+		} else if (bpf_map_update_elem(&totals, &key_2, &value_2,
+					       BPF_NOEXIST)) {
+			entry_2 = bpf_map_lookup_elem(&totals, &key_2);
+			if (entry_2)
+				__sync_fetch_and_add(entry_2, value_2);
+		}
 	}
+	{
 #line 15 "map_incr_zero.va"
-	entry_3 = bpf_map_lookup_elem(&packets, &key_3);
+		__u32 key_3 = 1;
 #line 15 "map_incr_zero.va"
-	if (entry_3) {
-		__sync_fetch_and_add(entry_3, value_3);
-	} else if (bpf_map_update_elem(&packets, &key_3, &value_3,
-				       BPF_NOEXIST)) {
-		entry_3 = bpf_map_lookup_elem(&packets, &key_3);
-		if (entry_3)
+		__u32 value_3 = 1;
+#line 15 "map_incr_zero.va"
+		__u32 *entry_3 = bpf_map_lookup_elem(&packets, &key_3);
+
+#line 15 "map_incr_zero.va"
+		if (entry_3) {
 			__sync_fetch_and_add(entry_3, value_3);
+		} else if (bpf_map_update_elem(&packets, &key_3, &value_3,
+					       BPF_NOEXIST)) {
+			entry_3 = bpf_map_lookup_elem(&packets, &key_3);
+			if (entry_3)
+				__sync_fetch_and_add(entry_3, value_3);
+		}
 	}
 #line 16 "map_incr_zero.va"
 	return XDP_PASS;

@@ -30,45 +30,56 @@ SEC("cgroup/skb")
 #line 12 "match_scrutinee_type.va"
 int entry(struct __sk_buff *ctx)
 {
-	__u32 key = 0;
+	{
 #line 14 "match_scrutinee_type.va"
-	__u64 tmp;
+		__u32 key = 0;
 #line 14 "match_scrutinee_type.va"
-	__u32 key_2 = ctx->mark;
-	__u64 value;
-	__u32 key_3 = 1;
-	__u64 tmp_2;
-	__u64 value_2;
+		__u64 tmp;
+#line 14 "match_scrutinee_type.va"
+		__u32 key_2 = ctx->mark;
+		__u64 value;
 
 #line 14 "match_scrutinee_type.va"
-	if ((__u64)bpf_map_delete_elem(&m, &key_2) == 0xe22e79f2ba4518c7ULL)
+		if ((__u64)bpf_map_delete_elem(&m, &key_2) ==
+		    0xe22e79f2ba4518c7ULL)
 #line 14 "match_scrutinee_type.va"
-		tmp = 1;
-	else
+			tmp = 1;
+		else
 #line 14 "match_scrutinee_type.va"
-		tmp = 2;
+			tmp = 2;
 #line 14 "match_scrutinee_type.va"
-	value = tmp;
+		value = tmp;
 #line 14 "match_scrutinee_type.va"
-	bpf_map_update_elem(&out, &key, &value, BPF_ANY);
-	switch ((__u64)BPF_F_LOCK) {
-	case 9976774016761155616ULL:
-#line 15 "match_scrutinee_type.va"
-		tmp_2 = 1;
-		break;
-	case 4:
-#line 15 "match_scrutinee_type.va"
-		tmp_2 = 5;
-		break;
-	default:
-#line 15 "match_scrutinee_type.va"
-		tmp_2 = 2;
-		break;
+		bpf_map_update_elem(&out, &key, &value, BPF_ANY);
 	}
+	{
 #line 15 "match_scrutinee_type.va"
-	value_2 = tmp_2;
+		__u32 key_3 = 1;
 #line 15 "match_scrutinee_type.va"
-	bpf_map_update_elem(&out, &key_3, &value_2, BPF_ANY);
+		__u64 tmp_2;
+		__u64 value_2;
+
+#line 15 "match_scrutinee_type.va"
+		switch ((__u64)BPF_F_LOCK) {
+		case 9976774016761155616ULL:
+#line 15 "match_scrutinee_type.va"
+			tmp_2 = 1;
+			break;
+		case 4:
+#line 15 "match_scrutinee_type.va"
+			tmp_2 = 5;
+			break;
+		default:
+#line 15 "match_scrutinee_type.va"
+			tmp_2 = 2;
+			break;
+		}
+#line 15 "match_scrutinee_type.va"
+		value_2 = tmp_2;
+#line 15 "match_scrutinee_type.va"
+		bpf_map_update_elem(&out, &key_3, &value_2, BPF_ANY);
+	}
+#line 16 "match_scrutinee_type.va"
 	return 1;
 }
 

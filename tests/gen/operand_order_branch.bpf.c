@@ -80,45 +80,54 @@ SEC("xdp")
 #line 19 "operand_order_branch.va"
 int entry(struct xdp_md *ctx)
 {
-#line 20 "operand_order_branch.va"
-	__u32 key = 0;
-#line 20 "operand_order_branch.va"
-	__u32 tmp;
-	__u64 value;
-	__u32 key_2 = 1;
-	__u32 tmp_2;
-	__u64 value_2;
-
 	(void)ctx;
+	{
 #line 20 "operand_order_branch.va"
-	if (1 > clear()) {
+		__u32 key = 0;
 #line 20 "operand_order_branch.va"
-		__u32 tmp_2 = g;
+		__u32 tmp;
+		__u64 value;
 
 #line 20 "operand_order_branch.va"
-		tmp = tmp_2 ^ zero();
-	} else {
+		if (1 > clear()) {
 #line 20 "operand_order_branch.va"
-		tmp = 7;
+			__u32 tmp_2 = g;
+
+#line 20 "operand_order_branch.va"
+			tmp = tmp_2 ^ zero();
+		} else {
+#line 20 "operand_order_branch.va"
+			tmp = 7;
+		}
+#line 20 "operand_order_branch.va"
+		value = tmp;
+#line 20 "operand_order_branch.va"
+		bpf_map_update_elem(&out, &key, &value, BPF_ANY);
 	}
-#line 20 "operand_order_branch.va"
-	value = tmp;
-#line 20 "operand_order_branch.va"
-	bpf_map_update_elem(&out, &key, &value, BPF_ANY);
-	if (false) {
+	{
 #line 21 "operand_order_branch.va"
-		__u16 tmp_3 = count();
+		__u32 key_2 = 1;
+#line 21 "operand_order_branch.va"
+		__u32 tmp_2;
+		__u64 value_2;
 
 #line 21 "operand_order_branch.va"
-		tmp_2 = ignore(tmp_3, (__u16)zero());
-	} else {
+		if (false) {
 #line 21 "operand_order_branch.va"
-		tmp_2 = 3;
+			__u16 tmp_3 = count();
+
+#line 21 "operand_order_branch.va"
+			tmp_2 = ignore(tmp_3, (__u16)zero());
+		} else {
+#line 21 "operand_order_branch.va"
+			tmp_2 = 3;
+		}
+#line 21 "operand_order_branch.va"
+		value_2 = tmp_2;
+#line 21 "operand_order_branch.va"
+		bpf_map_update_elem(&out, &key_2, &value_2, BPF_ANY);
 	}
-#line 21 "operand_order_branch.va"
-	value_2 = tmp_2;
-#line 21 "operand_order_branch.va"
-	bpf_map_update_elem(&out, &key_2, &value_2, BPF_ANY);
+#line 22 "operand_order_branch.va"
 	return XDP_PASS;
 }
 

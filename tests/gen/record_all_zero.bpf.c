@@ -24,26 +24,30 @@ SEC("xdp")
 #line 9 "record_all_zero.va"
 int handler(struct xdp_md *ctx)
 {
-#line 10 "record_all_zero.va"
-	struct Rec key;
-	__u64 value = 1;
-	__u64 *entry;
 	struct Rec zero;
 	__u64 value_2 = 1;
 	__u64 *entry_2;
 
 	(void)ctx;
+	{
 #line 10 "record_all_zero.va"
-	__builtin_memset(&key, 0, sizeof(key));
+		struct Rec key;
+		__u64 value = 1;
+		__u64 *entry;
+
 #line 10 "record_all_zero.va"
-	entry = bpf_map_lookup_elem(&counts, &key);
+		__builtin_memset(&key, 0, sizeof(key));
 #line 10 "record_all_zero.va"
-	if (entry) {
-		__sync_fetch_and_add(entry, value);
-	} else if (bpf_map_update_elem(&counts, &key, &value, BPF_NOEXIST)) {
 		entry = bpf_map_lookup_elem(&counts, &key);
-		if (entry)
+#line 10 "record_all_zero.va"
+		if (entry) {
 			__sync_fetch_and_add(entry, value);
+		} else if (bpf_map_update_elem(&counts, &key, &value,
+					       BPF_NOEXIST)) {
+			entry = bpf_map_lookup_elem(&counts, &key);
+			if (entry)
+				__sync_fetch_and_add(entry, value);
+		}
 	}
 #line 11 "record_all_zero.va"
 	__builtin_memset(&zero, 0, sizeof(zero));

@@ -31,8 +31,6 @@ int handler(struct xdp_md *ctx)
 #line 8 "record_copies.va"
 	struct P x;
 	struct P y;
-	__u32 key = 0;
-	__u32 key_2 = 1;
 
 	(void)ctx;
 #line 8 "record_copies.va"
@@ -45,8 +43,19 @@ int handler(struct xdp_md *ctx)
 	y = x;
 	y.b = -2;
 	got = (__s64)((__u64)(__s64)x.b + (__s64)y.b);
-	bpf_map_update_elem(&out, &key, &x, BPF_ANY);
-	bpf_map_update_elem(&out, &key_2, &y, BPF_ANY);
+	{
+#line 12 "record_copies.va"
+		__u32 key = 0;
+#line 12 "record_copies.va"
+		bpf_map_update_elem(&out, &key, &x, BPF_ANY);
+	}
+	{
+#line 13 "record_copies.va"
+		__u32 key_2 = 1;
+#line 13 "record_copies.va"
+		bpf_map_update_elem(&out, &key_2, &y, BPF_ANY);
+	}
+#line 14 "record_copies.va"
 	return y.d ? XDP_PASS : XDP_DROP;
 }
 

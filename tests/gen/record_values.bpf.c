@@ -59,14 +59,6 @@ int handler(struct xdp_md *ctx)
 	void *start = (void *)(long)ctx->data;
 	__u64 len = (__u64)((void *)(long)ctx->data_end - start);
 	struct FlowKey key;
-	__u64 value = 1;
-	__u64 *entry;
-	struct FlowKey key_2;
-	__u64 value_2 = 1;
-	__u64 *entry_2;
-	__u32 key_3 = 0;
-	struct FlowStats value_3;
-	struct FlowStats data;
 
 #line 22 "record_values.va"
 	__builtin_memset(&key, 0, sizeof(key));
@@ -75,44 +67,74 @@ int handler(struct xdp_md *ctx)
 	key.sport = 1234;
 	key.dport = 80;
 	key.proto = 6;
+	{
 #line 23 "record_values.va"
-	entry = bpf_map_lookup_elem(&flows, &key);
+		__u64 value = 1;
 #line 23 "record_values.va"
-	if (entry) {
-		__sync_fetch_and_add(entry, value);
-	} else if (bpf_map_update_elem(&flows, &key, &value, BPF_NOEXIST)) {
-		entry = bpf_map_lookup_elem(&flows, &key);
-		if (entry)
+		__u64 *entry = bpf_map_lookup_elem(&flows, &key);
+
+#line 23 "record_values.va"
+		if (entry) {
 			__sync_fetch_and_add(entry, value);
+		} else if (bpf_map_update_elem(&flows, &key, &value,
+					       BPF_NOEXIST)) {
+			entry = bpf_map_lookup_elem(&flows, &key);
+			if (entry)
+				__sync_fetch_and_add(entry, value);
+		}
 	}
+	{
 #line 24 "record_values.va"
-	__builtin_memset(&key_2, 0, sizeof(key_2));
-	key_2.proto = 6;
-	key_2.dport = 80;
-	key_2.sport = 1234;
-	key_2.daddr = 0x0a000002;
-	key_2.saddr = 0x0a000001;
+		struct FlowKey key_2;
+		__u64 value_2 = 1;
+		__u64 *entry_2;
+
 #line 24 "record_values.va"
-	entry_2 = bpf_map_lookup_elem(&flows, &key_2);
+		__builtin_memset(&key_2, 0, sizeof(key_2));
+		key_2.proto = 6;
+		key_2.dport = 80;
+		key_2.sport = 1234;
+		key_2.daddr = 0x0a000002;
+		key_2.saddr = 0x0a000001;
 #line 24 "record_values.va"
-	if (entry_2) {
-		__sync_fetch_and_add(entry_2, value_2);
-	} else if (bpf_map_update_elem(&flows, &key_2, &value_2, BPF_NOEXIST)) {
 		entry_2 = bpf_map_lookup_elem(&flows, &key_2);
-		if (entry_2)
+#line 24 "record_values.va"
+		if (entry_2) {
 			__sync_fetch_and_add(entry_2, value_2);
+		} else if (bpf_map_update_elem(&flows, &key_2, &value_2,
+					       BPF_NOEXIST)) {
+			entry_2 = bpf_map_lookup_elem(&flows, &key_2);
+			if (entry_2)
+				__sync_fetch_and_add(entry_2, value_2);
+		}
 	}
+	{
 #line 25 "record_values.va"
-	__builtin_memset(&value_3, 0, sizeof(value_3));
-	value_3.packets = 1;
-	value_3.bytes = len;
+		__u32 key_3 = 0;
 #line 25 "record_values.va"
-	bpf_map_update_elem(&stats, &key_3, &value_3, BPF_ANY);
+		struct FlowStats value_3;
+
+#line 25 "record_values.va"
+		__builtin_memset(&value_3, 0, sizeof(value_3));
+		value_3.packets = 1;
+		value_3.bytes = len;
+#line 25 "record_values.va"
+		bpf_map_update_elem(&stats, &key_3, &value_3, BPF_ANY);
+	}
+#line 26 "record_values.va"
 	bpf_ringbuf_output(&events, &key, 16, 0);
-	__builtin_memset(&data, 0, sizeof(data));
-	data.packets = 7;
+	{
 #line 27 "record_values.va"
-	bpf_perf_event_output(ctx, &perf_events, BPF_F_CURRENT_CPU, &data, 16);
+		struct FlowStats data;
+
+#line 27 "record_values.va"
+		__builtin_memset(&data, 0, sizeof(data));
+		data.packets = 7;
+#line 27 "record_values.va"
+		bpf_perf_event_output(ctx, &perf_events, BPF_F_CURRENT_CPU,
+				      &data, 16);
+	}
+#line 28 "record_values.va"
 	return key.dport == 80 ? XDP_PASS : XDP_DROP;
 }
 

@@ -21,27 +21,33 @@ SEC("xdp")
 #line 10 "store_add_effects_helper.va"
 int entry(struct xdp_md *ctx)
 {
-#line 11 "store_add_effects_helper.va"
-	__u32 key = 0;
-#line 11 "store_add_effects_helper.va"
-	__u64 value = 5;
-	__u32 key_2 = 0;
-	__u64 *p;
-
 	(void)ctx;
+	{
 #line 11 "store_add_effects_helper.va"
-	bpf_map_update_elem(&m, &key, &value, 0);
-	p = bpf_map_lookup_elem(&m, &key_2);
-#line 12 "store_add_effects_helper.va"
-	if (p) {
-		__u64 tmp = *p;
-#line 13 "store_add_effects_helper.va"
-		__u32 key_3 = 0;
-#line 13 "store_add_effects_helper.va"
-		__u64 value_2 = 0;
-#line 13 "store_add_effects_helper.va"
-		*p = tmp + bpf_map_update_elem(&m, &key_3, &value_2, 0);
+		__u32 key = 0;
+#line 11 "store_add_effects_helper.va"
+		__u64 value = 5;
+#line 11 "store_add_effects_helper.va"
+		bpf_map_update_elem(&m, &key, &value, 0);
 	}
+	{
+#line 12 "store_add_effects_helper.va"
+		__u32 key_2 = 0;
+#line 12 "store_add_effects_helper.va"
+		__u64 *p = bpf_map_lookup_elem(&m, &key_2);
+
+#line 12 "store_add_effects_helper.va"
+		if (p) {
+			__u64 tmp = *p;
+#line 13 "store_add_effects_helper.va"
+			__u32 key_3 = 0;
+#line 13 "store_add_effects_helper.va"
+			__u64 value_2 = 0;
+#line 13 "store_add_effects_helper.va"
+			*p = tmp + bpf_map_update_elem(&m, &key_3, &value_2, 0);
+		}
+	}
+#line 15 "store_add_effects_helper.va"
 	return 0;
 }
 

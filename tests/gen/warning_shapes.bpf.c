@@ -67,11 +67,7 @@ static __u64 unread(__u8 p)
 #line 34 "warning_shapes.va"
 static __u8 unread_arm(__u8 q_1)
 {
-#line 35 "warning_shapes.va"
-	__u64 v = q_1;
 	__u32 key = 0;
-
-	(void)v;
 #line 36 "warning_shapes.va"
 	bpf_map_lookup_elem(&m, &key);
 	return q_1 + 1;

@@ -53,7 +53,7 @@ int entry(struct xdp_md *ctx)
 	h = shifted();
 	b = (__u8)(255 * (false ? x : 255));
 	s = (__u16)((__u32)(false ? (__u16)x : 31034) << 5);
-	w = (__u32)(4U - BPF_F_INDEX_MASK);
+	w = (__u32)(4U - (__u32)BPF_F_INDEX_MASK);
 	return (int)(__s64)bpf_htonl(4294967295U);
 }
 

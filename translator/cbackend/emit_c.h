@@ -24,7 +24,9 @@
 
 /* ---- the C statement tree ------------------------------------------------ */
 
-typedef enum CStmtKind { CS_LINE, CS_IF, CS_SWITCH, CS_FOR } CStmtKind;
+/* CS_BLOCK: a compound statement { ... } of its own (body in then), which
+ * ends the lifetime of what it declares (lower_stmt's scoped_item) */
+typedef enum CStmtKind { CS_LINE, CS_IF, CS_SWITCH, CS_FOR, CS_BLOCK } CStmtKind;
 
 /* Why a value goes through barrier_var() (add_barrier) */
 typedef enum BarrierReason {
@@ -34,6 +36,7 @@ typedef enum BarrierReason {
 	BARRIER_MASK,         /* masked_quotient */
 	BARRIER_ATOMIC_ZERO,  /* map/incr! of 32 bits (emit_c_idioms.c) */
 	BARRIER_GLOBAL_ARG,   /* an exported function's parameters */
+	BARRIER_LOOP_COUNTER, /* a for-range counter (lower_for) */
 } BarrierReason;
 
 typedef struct CBlock {
@@ -54,7 +57,7 @@ typedef struct CStmt {
 	bool glued;        /* LINE: a declaration made for the next statement
 	                    * (a by-value copy, a variable an if assigns): no
 	                    * blank line between them */
-	CBlock *then, *els; /* IF (els may be NULL); FOR: body in then */
+	CBlock *then, *els; /* IF (els may be NULL); FOR, BLOCK: body in then */
 	/* LINE declarations of a variable: its parts, so that one after a
 	 * statement can be split (hoist_declarations) */
 	const char *declarator; /* "__u64 *seen" */

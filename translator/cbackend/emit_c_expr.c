@@ -167,6 +167,7 @@ static const char *const barrier_reasons[] = {
 	[BARRIER_MASK] = "keeps the mask that bounds it",
 	[BARRIER_ATOMIC_ZERO] = "stops clang 14 making an atomic or",
 	[BARRIER_GLOBAL_ARG] = "the verifier checks every argument",
+	[BARRIER_LOOP_COUNTER] = "keeps the exit test i < end as written",
 };
 
 /* barrier_var(name), libbpf's empty asm that hides a value from clang;
@@ -232,6 +233,8 @@ static bool any_effects(const Vec *v)
 	return false;
 }
 
+static const Node *cast_printing_nothing(const Node *n); /* prints_as_operand */
+
 /* Does evaluating n do anything beyond computing a value? Loads count as
  * pure: dropping an unused load changes nothing the program computes. */
 bool has_effects(const Node *n)
@@ -274,8 +277,13 @@ bool has_effects(const Node *n)
 		return true;
 	case N_SET: {
 		/* (set! g g) changes nothing, and lower_set writes nothing;
-		 * nor does (set! g (do (set! h h) g)) */
+		 * nor does (set! g (do (set! h h) g)), nor (set! g (i16 (i32
+		 * g))) of an :i16 g, whose casts print nothing (seed 531000467:
+		 * an if doing only that was dropped, the parameters of its
+		 * condition unused in C and not marked (void)) */
 		const Node *v = n->rhs ? value_tail(n->rhs) : NULL;
+		while (v && cast_printing_nothing(v))
+			v = value_tail(cast_printing_nothing(v));
 		if (n->lhs || !n->ref_global || !v || v->kind != N_NAME || v->ref != REF_GLOBAL ||
 		    v->ref_global != n->ref_global)
 			return true;
@@ -316,7 +324,7 @@ static bool any_needs_stmts(Emitter *E, const Vec *v)
 	return false;
 }
 
-static Node *masked_quotient(const Node *n);
+static Node *masked_unranged(const Node *n);
 static bool hoists_an_operand(Node *const *ops, int n);
 
 /* Does a call keep its arguments' order through keep_operand_order? */
@@ -349,8 +357,8 @@ bool needs_stmts(Emitter *E, const Node *n)
 		/* a context read behind barrier_var() (context_read) */
 		return barriered_context_read(E, n) || needs_stmts(E, n->lhs);
 	case N_BINOP:
-		/* a quotient behind barrier_var() (masked_quotient) */
-		return masked_quotient(n) || needs_stmts(E, n->lhs) || needs_stmts(E, n->rhs) ||
+		/* a quotient or variable shift behind barrier_var() (masked_unranged) */
+		return masked_unranged(n) || needs_stmts(E, n->lhs) || needs_stmts(E, n->rhs) ||
 		       hoists_an_operand((Node *const[]){ n->lhs, n->rhs }, 2);
 	case N_IF:
 		return !n->type || n->type->kind == TY_UNIT || needs_stmts(E, n->cond) ||
@@ -518,8 +526,12 @@ void count(Emitter *E, const Node *n, bool discard)
 		return;
 	}
 	case N_CALL:
-		if (discard && n->callee_kind == CALLEE_BUILTIN && n->builtin != BI_STORE &&
-		    n->builtin != BI_STACK_STORE) {
+		/* a record value no one reads runs only its fields' effects,
+		 * as a pure built-in's arguments do: a field that reads p is
+		 * no use of p (seed 533000144, -Wunused-parameter) */
+		if (discard && ((n->callee_kind == CALLEE_BUILTIN && n->builtin != BI_STORE &&
+				 n->builtin != BI_STACK_STORE) ||
+				n->callee_kind == CALLEE_RECORD)) {
 			for (int i = 0; i < n->args.len; i++)
 				count(E, n->args.items[i], true);
 			return;
@@ -1370,6 +1382,15 @@ static bool has_wide_kconst(const Node *n, int size)
 	}
 }
 
+/* Is n a kernel constant whose C type is wider than t and than int (a
+ * narrower one C promotes to int with the rest of the operation)? */
+static bool kconst_wider_than(const Node *n, const Type *t)
+{
+	n = value_tail(n);
+	return n->kind == N_NAME && n->ref == REF_KCONST && n->ref_kconst && t && is_int_type(t) &&
+	       n->ref_kconst->c_size > t->size && n->ref_kconst->c_size > 4;
+}
+
 /* v, the C of constant expression n, cut to n's type where C computes it
  * wider ((__u32)(-1) << 0 of an :i8, 4 - BPF_F_INDEX_MASK of a :u32):
  * clang -Wconstant-conversion refuses the implicit conversion of a
@@ -1490,27 +1511,28 @@ bool never_equals_bitwise(const Node *a, uint64_t bits)
 	return a->op == OP_AND ? (k2 & ~k1) != 0 : (k1 & ~k2) != 0;
 }
 
-/* The cast's operand through casts that keep every value: (u8 (i16 p))
- * of a :u8 p is p's value, which C writes as p. */
-static const Node *round_trip(const Node *cast)
+/* The cast n, when it writes nothing in C: the operand under it and the
+ * widenings lower_cast looks through ((u8 (u16 p)) of a :u8 p is p) has
+ * its type already. NULL otherwise. */
+static const Node *cast_printing_nothing(const Node *n)
 {
-	const Node *in = cast->lhs;
-	while (in->kind == N_CAST && in->lhs->type && value_preserving(in->lhs->type, in->type))
-		in = in->lhs;
-	return in;
+	if (n->kind != N_CAST)
+		return NULL;
+	const Node *a = n->lhs;
+	while (a->kind == N_CAST && value_preserving(a->lhs->type, a->cast_to))
+		a = a->lhs;
+	return a->type && type_equal(a->type, n->type) ? a : NULL;
 }
 
 /* The operand n prints as, through what writes nothing in C: a cast to
- * its own type ((i8 p) of an :i8 p is p, also through a widening and
- * back, (u8 (i16 p))) and a little-endian conversion (bpf/le32 p is p on
- * BPF's byte order). */
+ * its own type ((i8 p) of an :i8 p is p, also through widenings: (u8
+ * (u16 p))) and a little-endian conversion (bpf/le32 p is p on BPF's
+ * byte order). */
 static const Node *prints_as_operand(const Node *n)
 {
 	for (;;) {
-		if (n->kind == N_CAST && n->lhs->type && type_equal(n->lhs->type, n->type))
-			n = value_tail(n->lhs);
-		else if (n->kind == N_CAST && round_trip(n)->type && type_equal(round_trip(n)->type, n->type))
-			n = value_tail(round_trip(n));
+		if (cast_printing_nothing(n))
+			n = value_tail(cast_printing_nothing(n));
 		else if (n->kind == N_CALL && n->callee_kind == CALLEE_BUILTIN && n->builtin == BI_LE &&
 			 n->args.len == 1 && ((const Node *)n->args.items[0])->type &&
 			 type_equal(((const Node *)n->args.items[0])->type, n->type))
@@ -1739,33 +1761,39 @@ static bool rechecked_bound(Emitter *E, BinOp op, const Node *addr, const Node *
 	return is_var_ref(base) && is_packet_var(E, base->ref_var);
 }
 
-static bool is_division(const Node *n, const void *unused)
+/* An operation whose result the verifier knows no range of: a division
+ * or remainder, and a shift by an amount that is not a literal (its
+ * range tracking gives up on a shift count it does not know). */
+static bool range_unknown_to_verifier(const Node *n, const void *unused)
 {
 	(void)unused;
-	return n->kind == N_BINOP && (n->op == OP_DIV || n->op == OP_REM);
+	return n->kind == N_BINOP &&
+	       (n->op == OP_DIV || n->op == OP_REM ||
+		((n->op == OP_SHL || n->op == OP_SHR) && value_tail(n->rhs)->kind != N_INT));
 }
 
-/* Does n divide (/ or %) anywhere? */
-static bool divides(const Node *n)
+/* Is there such an operation anywhere in n? */
+static bool loses_range(const Node *n)
 {
-	return node_any(n, is_division, NULL);
+	return node_any(n, range_unknown_to_verifier, NULL);
 }
 
-/* The x of (band x K) where x divides, else NULL. A mask is how a program
- * bounds a value for the verifier (a return value of a kind that keeps it
- * in a range, a loop's end, an index), and clang 14 drops one it can
- * prove redundant: it knows (x | 3) / 1427764809 is at most 3 and 7 / g
- * / 5 at most 1, where the verifier knows nothing of a quotient's range
- * and then refuses the exit or never sees the loop end ("BPF program is
- * too large"). x goes through barrier_var() (hide_from_optimiser), so the
- * mask stays; needs_stmts() says so, so that what comes before it keeps
- * its order. */
-static Node *masked_quotient(const Node *n)
+/* The x of (band x K) where x divides or shifts by a variable amount,
+ * else NULL. A mask is how a program bounds a value for the verifier (a
+ * return value of a kind that keeps it in a range, a loop's end, an
+ * index), and clang 14 drops one it can prove redundant: it knows (x | 3)
+ * / 1427764809 is at most 3, 7 / g / 5 at most 1 and (1 >> s) at most 1,
+ * where the verifier knows nothing of a quotient's or a variable shift's
+ * range and then refuses the exit ("should have been in [0, 1]") or never
+ * sees the loop end ("BPF program is too large"). x goes through
+ * barrier_var() (hide_from_optimiser), so the mask stays; needs_stmts()
+ * says so, so that what comes before it keeps its order. */
+static Node *masked_unranged(const Node *n)
 {
 	if (n->kind != N_BINOP || n->op != OP_AND || !n->type || !is_int_type(n->type))
 		return NULL;
 	Node *x = value_tail(n->rhs)->kind == N_INT ? n->lhs : value_tail(n->lhs)->kind == N_INT ? n->rhs : NULL;
-	return x && x->type && is_int_type(x->type) && divides(x) ? x : NULL;
+	return x && x->type && is_int_type(x->type) && loses_range(x) ? x : NULL;
 }
 
 /* Does the C of n, a binop of type t, divide through one of the division
@@ -1810,7 +1838,7 @@ static bool is_kconst_of(const Node *n, uint64_t v1, uint64_t v2)
 static CExpr lower_binop(Emitter *E, Node *n)
 {
 	BinOp op = n->op;
-	Node *quotient = masked_quotient(n);
+	Node *quotient = masked_unranged(n);
 	if (quotient && !is_hoisted(E, quotient))
 		hide_from_optimiser(E, quotient, "q", BARRIER_MASK);
 	Type *t = n->lhs->type;
@@ -1935,6 +1963,26 @@ static CExpr lower_binop(Emitter *E, Node *n)
 		a = exact(a, t);
 	if (needs_exact || is_shift)
 		b = exact(b, n->rhs->type);
+	/* two narrow values multiply within an int, but a product that was
+	 * not cut to its type times a third can leave it: 29342 * -32768 *
+	 * 'a' of an :i16 overflows the int (-Winteger-overflow, undefined;
+	 * seed 531000222). Cut first, as the source's type wraps. */
+	if (op == OP_MUL && is_narrow(t)) {
+		if (a.wide)
+			a = exact(a, t);
+		if (b.wide)
+			b = exact(b, t);
+	}
+	/* a kernel constant C types wider than the operation
+	 * (BPF_F_INDEX_MASK is an unsigned long) would make C compute all of
+	 * it wider: (__u32)p - BPF_F_INDEX_MASK is 0xffffffff00000001 for
+	 * p = 0, where the :u32 subtraction is 1 (seed 531002821; a constant
+	 * one drew -Wconstant-conversion, seed 531000201). The constant is
+	 * the operation's type, as in the source. */
+	if (kconst_wider_than(n->lhs, t))
+		a = cx(arena_printf("(%s)%s", t->c_name, paren(a, PREC_UNARY)), PREC_UNARY);
+	if (!is_shift && kconst_wider_than(n->rhs, t))
+		b = cx(arena_printf("(%s)%s", t->c_name, paren(b, PREC_UNARY)), PREC_UNARY);
 	int prec = binop_prec(op);
 	if (promotes_past_int(op, t)) {
 		/* 65535 * 65535 and -1 << 3 are undefined in int: computed in

@@ -362,6 +362,25 @@ void print_text(Printer *P, const char *text)
 				P->line += 2;
 			done = true;
 		}
+		if (!done && nops <= 1 && expr[0] == '(') {
+			/* (__u64)f(a, b) that does not fit after the "=" either
+			 * (deep in a block): clang-format aligns the arguments
+			 * after f's "(" */
+			size_t k = 0;
+			for (int depth = 0; expr[k]; k++)
+				if (expr[k] == '(')
+					depth++;
+				else if (expr[k] == ')' && --depth == 0)
+					break;
+			Vec cargs = { 0 };
+			const char *call = expr[k] ? expr + k + 1 : "";
+			if (*call && split_call(call, &cargs) > 1) {
+				cargs.items[0] = arena_printf("%.*s%s", (int)(k + 1), expr, (const char *)cargs.items[0]);
+				int open = (int)(k + 1) + (int)(strchr(call, '(') - call) + 1;
+				done = pack(P, lead_s, col, col + open, &cargs, tail, true) &&
+				       pack(P, lead_s, col, col + open, &cargs, tail, false);
+			}
+		}
 		sb_free(&lead);
 		if (done)
 			return;
@@ -622,6 +641,13 @@ static void print_stmt(Printer *P, const CStmt *s)
 			return;
 		}
 		print_body(P, arena_printf("for (%s)", s->text), s->line, s->then);
+		return;
+	case CS_BLOCK:
+		print_raw_line(P, "{");
+		P->depth++;
+		print_block(P, s->then);
+		P->depth--;
+		print_raw_line(P, "}");
 		return;
 	case CS_SWITCH:
 		print_line(P, s->line, arena_printf("switch (%s) {", s->text));

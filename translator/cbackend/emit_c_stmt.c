@@ -1,6 +1,8 @@
 /* emit_c_stmt.c - the C backend's statements (see emit_c.h): let, do,
  * if, cond, match, for-range, set! and the value a form delivers (returned,
  * assigned or dropped), as a tree of CStmt that emit_c_print.c prints. */
+#include <ctype.h>
+
 #include "emit_c.h"
 
 /* ---- statements ---------------------------------------------------------------- */
@@ -365,6 +367,65 @@ static bool stable_bound(const Node *n, const Node *body)
 	return false;
 }
 
+/* Does evaluating n call anything - a helper, a map operation, printk, a
+ * hand-written C function, or a function of the file that does? */
+static bool makes_calls(const Node *n, int depth)
+{
+	if (!n || depth > 64)
+		return n != NULL;
+	if (n->kind == N_CALL) {
+		switch (n->callee_kind) {
+		case CALLEE_HELPER:
+		case CALLEE_C:
+		case CALLEE_MAP_INCR:
+		case CALLEE_PRINTK:
+			return true;
+		case CALLEE_FN:
+			if (n->callee_fn && makes_calls(n->callee_fn->body, depth + 1))
+				return true;
+			break;
+		default:
+			break;
+		}
+	}
+	if (n->kind == N_CALL || n->kind == N_DO)
+		for (int i = 0; i < n->args.len; i++)
+			if (makes_calls(n->args.items[i], depth))
+				return true;
+	if (n->kind == N_LET)
+		for (int i = 0; i < n->bindings.len; i++)
+			if (makes_calls(((Binding *)n->bindings.items[i])->init, depth))
+				return true;
+	if (n->kind == N_MATCH)
+		for (int i = 0; i < n->clauses.len; i++)
+			if (makes_calls(((MatchClause *)n->clauses.items[i])->body, depth))
+				return true;
+	return makes_calls(n->lhs, depth) || makes_calls(n->rhs, depth) || makes_calls(n->cond, depth) ||
+	       makes_calls(n->then, depth) || makes_calls(n->els, depth) || makes_calls(n->body, depth);
+}
+
+/* Is n a value the verifier knows exactly: a constant, or a defconst
+ * (read from the frozen .rodata), through casts? */
+static bool exact_to_verifier(const Node *n)
+{
+	n = value_tail(n);
+	while (n->kind == N_CAST)
+		n = value_tail(n->lhs);
+	return is_constant_expr(n) || (n->kind == N_NAME && n->ref == REF_GLOBAL && n->ref_global->is_const);
+}
+
+/* The x of an end (band x K), through casts, that the verifier does not
+ * know exactly; else NULL. */
+static Node *masked_loop_end(Node *end)
+{
+	while (end->kind == N_CAST)
+		end = end->lhs;
+	if (end->kind != N_BINOP || end->op != OP_AND)
+		return NULL;
+	Node *x = end->rhs->kind == N_INT ? end->lhs : end->lhs->kind == N_INT ? end->rhs : NULL;
+	return x && !exact_to_verifier(x) ? x : NULL;
+}
+
 static void lower_for(Emitter *E, Node *n)
 {
 	Var *v = n->var;
@@ -373,6 +434,17 @@ static void lower_for(Emitter *E, Node *n)
 	if (v)
 		var_info(E, v)->loop_counter = true;
 	CExpr start = value_for(E, n->lhs, t);
+	/* (for-range i 0 (band p 7) ...): the mask is the bound the verifier
+	 * walks the loop to. clang 14 drops it where it can prove it
+	 * redundant, also from what it learns by inlining the function into
+	 * its caller (p a quotient there, (x >> 5) / y, at most 7), and the
+	 * verifier, which knows no quotient's range, walks on ("BPF program
+	 * is too large"; seed 531000927). x goes through barrier_var(), as
+	 * a masked quotient does (emit_c_expr.c masked_unranged); not when
+	 * the start has effects, which run first. */
+	Node *masked = masked_loop_end(n->rhs);
+	if (masked && !is_hoisted(E, masked) && !has_effects(n->lhs))
+		hide_from_optimiser(E, masked, "bound", BARRIER_MASK);
 	CExpr end;
 	if (stable_bound(n->rhs, n->body)) {
 		end = exact_value(E, n->rhs);
@@ -386,6 +458,24 @@ static void lower_for(Emitter *E, Node *n)
 			    arena_printf("%s = %s; %s < %s; %s++", c_decl(E, t, i), start.s, i,
 					 paren(end, PREC_REL + 1), i));
 	s->then = branch(E, n->body, (Dest){ DEST_DISCARD, NULL, NULL });
+	/* clang 14 rewrites the exit test i < end as i != end once it can
+	 * count the rounds (LLVM's linear function test replacement), and
+	 * the verifier cannot bound that loop when end's known bits skip
+	 * values the counter passes: (bor x 1) is odd, i != 2 is known true
+	 * and teaches it nothing, and it walks on past end's largest value
+	 * ("BPF program is too large"; the native backend keeps i < end).
+	 * The counter through barrier_var() after the body cannot be
+	 * counted, so the test stays as written. Only in a loop that calls
+	 * something, which clang never removes: a loop it can sum in closed
+	 * form (total += i) it removes, and the verifier never sees it
+	 * (tests/gen/control's sum_to). Nor when the verifier knows end
+	 * exactly: i != 8 ends where i < 8 does. */
+	if (makes_calls(n->body, 0) && !exact_to_verifier(n->rhs)) {
+		CBlock *saved = E->cur;
+		E->cur = s->then;
+		add_barrier(E, 0, i, BARRIER_LOOP_COUNTER);
+		E->cur = saved;
+	}
 }
 
 /* May evaluating n set the global g, itself or through the functions it
@@ -671,6 +761,74 @@ static CExpr branch_condition(Emitter *E, Node *cond)
 
 /* Lowers n into statements that remember where n ends in the source: a
  * comment inside n goes above them (print_function). */
+/* Is &name, the address of the variable name, somewhere in block b? */
+static bool takes_address(const CBlock *b, const char *name)
+{
+	size_t len = strlen(name);
+	for (int i = 0; b && i < b->stmts.len; i++) {
+		const CStmt *s = b->stmts.items[i];
+		for (const char *t = s->text; t && (t = strchr(t, '&')); t++)
+			if (strncmp(t + 1, name, len) == 0 && !isalnum((unsigned char)t[1 + len]) && t[1 + len] != '_')
+				return true;
+		if (takes_address(s->then, name) || takes_address(s->els, name))
+			return true;
+		for (int j = 0; j < s->cases.len; j++)
+			if (takes_address(((CCase *)s->cases.items[j])->body, name))
+				return true;
+	}
+	return false;
+}
+
+/* Does block b declare, outside its inner blocks, a variable whose
+ * address it takes: a by-value copy for a helper, a record? Such a
+ * variable lives in the frame, not in a register. */
+static bool declares_frame_variable(const CBlock *b)
+{
+	for (int i = 0; i < b->stmts.len; i++) {
+		const CStmt *s = b->stmts.items[i];
+		if (s->kind == CS_LINE && s->is_decl && s->var_name && takes_address(b, s->var_name))
+			return true;
+	}
+	return false;
+}
+
+/* A do: its items in order, the last one's value to d. An item that
+ * declares variables living in the frame (each map call's key and value
+ * copies, records) is a block { ... } of its own when another item does
+ * too: clang 14 gives every variable alive at once a slot of its own,
+ * and a variable of a function's outermost block is alive in all of it,
+ * so a function of many map calls had a frame as large as all their
+ * copies, and a chain of calls went past the verifier's 512 bytes
+ * ("combined stack size of 4 calls is 528") where the native backend,
+ * which gives a call's copies back after it, fits. Ended at the block's
+ * end, the copies of one item share the slots of the next one's. Names
+ * stay unique in the function all the same (a later variable of the
+ * enclosing block is declared at its top: it would be shadowed). The
+ * last item's variables live to the end anyway: it is never a block. */
+static void lower_do(Emitter *E, Node *n, Dest d)
+{
+	int len = n->args.len;
+	CBlock **items = arena_alloc(sizeof(*items) * (size_t)(len ? len : 1));
+	int in_frame = 0;
+	for (int i = 0; i < len; i++) {
+		/* not enter_block(): the item is in the enclosing block as far
+		 * as lowering goes (branch_condition), and its names are */
+		CBlock *saved = E->cur;
+		E->cur = items[i] = arena_alloc(sizeof(CBlock));
+		lower_stmt(E, n->args.items[i], i + 1 < len ? (Dest){ DEST_DISCARD, NULL, NULL } : d);
+		E->cur = saved;
+		in_frame += declares_frame_variable(items[i]);
+	}
+	for (int i = 0; i < len; i++) {
+		if (i + 1 < len && in_frame >= 2 && declares_frame_variable(items[i])) {
+			add_stmt(E, CS_BLOCK, 0, NULL)->then = items[i];
+			continue;
+		}
+		for (int j = 0; j < items[i]->stmts.len; j++)
+			vec_push(&E->cur->stmts, items[i]->stmts.items[j]);
+	}
+}
+
 void lower_stmt(Emitter *E, Node *n, Dest d)
 {
 	uint32_t saved_start = E->form_start, saved_end = E->form_end;
@@ -701,8 +859,7 @@ static void lower_stmt_form(Emitter *E, Node *n, Dest d)
 		return;
 	}
 	case N_DO:
-		for (int i = 0; i < n->args.len; i++)
-			lower_stmt(E, n->args.items[i], i + 1 < n->args.len ? (Dest){ DEST_DISCARD, NULL, NULL } : d);
+		lower_do(E, n, d);
 		return;
 	case N_IF:
 		if (d.kind == DEST_ASSIGN && !needs_stmts(E, n))
