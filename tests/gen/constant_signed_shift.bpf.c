@@ -9,8 +9,11 @@
  * the value misfits and writes the cast. A bitwise result compared with
  * such a constant it cannot equal, (bpf/le16 65535) here (seed 540001876),
  * is cast to its own type as with a literal (tests/gen/known_comparisons).
+ * A conditional on (not true) is a constant too (seed 560002720): the
+ * entry's return of one that misfits int is cast.
  */
 #include <linux/bpf.h>
+#include <stdbool.h>
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
 
@@ -19,14 +22,18 @@ __u32 r;
 __s64 s;
 
 SEC("xdp")
-#line 13 "constant_signed_shift.va"
+#line 15 "constant_signed_shift.va"
 int entry(struct xdp_md *ctx)
 {
 	(void)ctx;
-#line 14 "constant_signed_shift.va"
+#line 16 "constant_signed_shift.va"
 	r = 65535 != (__u16)(32477 & g) ? 1 : 2;
 	s = (__s64)bpf_cpu_to_be64(0x80) >> 8;
-	return (int)((__s64)bpf_cpu_to_be64(0x8000000000000003ULL) >> 8);
+	if (r == 1)
+		return (int)((__s64)bpf_cpu_to_be64(0x8000000000000003ULL) >>
+			     8);
+#line 20 "constant_signed_shift.va"
+	return (int)(__s64)((!true ? 18446744073709551615ULL : bpf_cpu_to_be64(16162964428959431376ULL)) & 0xd64ecc5abe3987f1ULL);
 }
 
 char LICENSE[] SEC("license") = "GPL";

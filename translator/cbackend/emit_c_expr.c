@@ -1175,6 +1175,21 @@ bool is_hoisted(const Emitter *E, const Node *n)
 
 /* n consumed by a context that converts to type `to` (a declaration, an
  * assignment, a store, a return, an argument of one of our functions). */
+/* A condition's value when it is a constant: true, (not false). */
+static bool constant_bool(const Node *n, bool *out)
+{
+	n = value_tail(n);
+	if (n->kind == N_BOOL) {
+		*out = n->value;
+		return true;
+	}
+	if (n->kind == N_NOT && constant_bool(n->lhs, out)) {
+		*out = !*out;
+		return true;
+	}
+	return false;
+}
+
 /* Is n's value known where it is compiled: literals, kernel constants and
  * operators on them? */
 bool is_constant_expr(const Node *n)
@@ -1190,10 +1205,10 @@ bool is_constant_expr(const Node *n)
 		return is_constant_expr(n->lhs);
 	case N_BINOP:
 		return is_constant_expr(n->lhs) && is_constant_expr(n->rhs);
-	case N_IF:
-		/* false ? x : 255 is a constant to clang */
-		return value_tail(n->cond)->kind == N_BOOL &&
-		       is_constant_expr(value_tail(n->cond)->value ? n->then : n->els);
+	case N_IF: { /* false ? x : 255 is a constant to clang */
+		bool c;
+		return constant_bool(n->cond, &c) && is_constant_expr(c ? n->then : n->els);
+	}
 	case N_CALL:
 		/* bpf_cpu_to_be64(K) folds; le is no call at all here */
 		return n->callee_kind == CALLEE_BUILTIN && (n->builtin == BI_BE || n->builtin == BI_LE) &&
@@ -1258,8 +1273,8 @@ static bool constant_value(const Node *n, uint64_t *out)
 		*out = wrap_to(n->type, n->builtin == BI_BE ? byte_swap(a, n->builtin_type->size) : a);
 		return true;
 	case N_IF: {
-		const Node *c = value_tail(n->cond);
-		if (c->kind != N_BOOL || !constant_value(c->value ? n->then : n->els, &a))
+		bool c;
+		if (!constant_bool(n->cond, &c) || !constant_value(c ? n->then : n->els, &a))
 			return false;
 		*out = wrap_to(n->type, a);
 		return true;
@@ -1481,6 +1496,9 @@ const Node *value_tail(const Node *n)
  * the value is known. */
 static bool same_name(const Node *a, const Node *b)
 {
+	/* (. ctx :rip) twice: one member of one variable */
+	if (a->kind == N_FIELD && b->kind == N_FIELD)
+		return a->field && a->field == b->field && a->lhs && b->lhs && same_name(a->lhs, b->lhs);
 	if (a->kind != N_NAME || b->kind != N_NAME || a->ref != b->ref)
 		return false;
 	if (a->ref == REF_VAR)
