@@ -33,7 +33,7 @@ int entry(struct xdp_md *ctx)
 		return (int)((__s64)bpf_cpu_to_be64(0x8000000000000003ULL) >>
 			     8);
 #line 20 "constant_signed_shift.va"
-	return (int)(__s64)((!true ? 18446744073709551615ULL : bpf_cpu_to_be64(16162964428959431376ULL)) & 0xd64ecc5abe3987f1ULL);
+	return (int)(__s64)(!true ? 1ULL : bpf_cpu_to_be64(0x80));
 }
 
 char LICENSE[] SEC("license") = "GPL";
