@@ -8,6 +8,8 @@
 #                    so does `vbpf2c X.va` (the front end that keeps every
 #                    body, where --check keeps one at a time)
 #   tests/ok/X.va    `vbpf2c --check X.va` exits 0 and prints nothing at all
+#   tests/native/found/X.va (not open-*)  `vbpf2c -c -Wall -Wextra -Werror`
+#                    builds it silently, or the checker refuses it (located)
 #   tests/gen/X.va   `vbpf2c X.va` exits 0, prints nothing on stderr, and its
 #                    output is byte for byte tests/gen/X.bpf.c; a second run
 #                    gives the same bytes; `clang-format --style=file` (the
@@ -382,6 +384,25 @@ cli_case "-c, clang missing" 2 -c --clang=/nonexistent/clang ok.va &&
 cli_case "-c, clang's errors" 2 -c -Dpass=1 ok.va &&
 	cli_expect "are located in ok.va" grep -q '^ok.va:2:[0-9]*: error: ' "$work/err" &&
 	cli_expect "leave no file behind" only_files bad.va ok.va
+
+# Every program make fuzz-diff found and the fix of which it records
+# (tests/native/found/, not the open-*.va) stays fixed where it failed
+# first: `vbpf2c -c -Wall -Wextra -Werror` builds it without a word, or
+# the checker refuses it with a located error (what some of them became).
+# Loading and running them is the oracle's job (tests/native/diffone.sh).
+for va in "$root"/tests/native/found/*.va; do
+	case ${va##*/} in open-*) continue ;; esac
+	name=tests/native/found/${va##*/}
+	run_vbpf2c "$work" -c -Wall -Wextra -Werror "$va" -o "$work/found.o"
+	if [ "$status" -eq 0 ] && [ ! -s "$work/err" ]; then
+		pass
+	elif [ "$status" -eq 1 ] && grep -q "^$va:[0-9]*:[0-9]*: error: " "$work/err" &&
+		! grep -q 'warning:' "$work/err"; then
+		pass
+	else
+		fail "$name" "exit status $status, or words from clang" "$work/err"
+	fi
+done
 
 if [ $((passed + failed)) -eq 0 ]; then
 	echo "FAIL: no golden tests found under tests/err, tests/ok, tests/gen, examples"

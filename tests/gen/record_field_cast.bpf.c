@@ -42,7 +42,7 @@ int handler(struct xdp_md *ctx)
 	rv.f0 = -1;
 	rv.f1 = -5;
 #line 18 "record_field_cast.va"
-	g = (__u8)rv.f0 / 2;
+	g = (__u8)rv.f0 / 2U;
 	if ((__u32)rv.f1 > 7)
 #line 19 "record_field_cast.va"
 		above = 1;
@@ -51,7 +51,7 @@ int handler(struct xdp_md *ctx)
 	if (p) {
 		p->f0 = -1;
 #line 21 "record_field_cast.va"
-		h = (__u8)p->f0 / 2;
+		h = (__u8)p->f0 / 2U;
 	}
 	return XDP_PASS;
 }

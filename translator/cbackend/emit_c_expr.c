@@ -1175,16 +1175,31 @@ bool is_hoisted(const Emitter *E, const Node *n)
 
 /* n consumed by a context that converts to type `to` (a declaration, an
  * assignment, a store, a return, an argument of one of our functions). */
-/* A condition's value when it is a constant: true, (not false). */
+static bool constant_comparison(const Node *n, bool *value, bool *effects);
+
+/* A condition's value when it is a constant: true, (not false), a
+ * self-comparison (> p p) C writes as its value. */
 static bool constant_bool(const Node *n, bool *out)
 {
 	n = value_tail(n);
+	bool effects;
+	if (constant_comparison(n, out, &effects) && !effects)
+		return true;
 	if (n->kind == N_BOOL) {
 		*out = n->value;
 		return true;
 	}
 	if (n->kind == N_NOT && constant_bool(n->lhs, out)) {
 		*out = !*out;
+		return true;
+	}
+	/* (andalso x false), (orelse x true) of an x without effects: clang
+	 * folds x && false as well */
+	bool k;
+	if ((n->kind == N_AND || n->kind == N_OR) && !has_effects(n->lhs) && !has_effects(n->rhs) &&
+	    ((constant_bool(n->lhs, &k) && k == (n->kind == N_OR)) ||
+	     (constant_bool(n->rhs, &k) && k == (n->kind == N_OR)))) {
+		*out = n->kind == N_OR;
 		return true;
 	}
 	return false;
@@ -1981,6 +1996,14 @@ static CExpr lower_binop(Emitter *E, Node *n)
 		a = exact(a, t);
 	if (needs_exact || is_shift)
 		b = exact(b, n->rhs->type);
+	/* a narrow unsigned quotient by a literal is computed in int, and
+	 * clang 14 cannot emit a signed division where it cannot prove the
+	 * dividend is not negative ("Cannot select: sdiv", a crash: a
+	 * conditional of a kernel constant, seed 570006402): the U makes it
+	 * the unsigned division the source means */
+	if ((op == OP_DIV || op == OP_REM) && is_narrow(t) && !t->is_signed && value_tail(n->rhs)->kind == N_INT &&
+	    b.s[strspn(b.s, "0123456789abcdefxABCDEFX")] == '\0')
+		b.s = arena_printf("%sU", b.s);
 	/* two narrow values multiply within an int, but a product that was
 	 * not cut to its type times a third can leave it: 29342 * -32768 *
 	 * 'a' of an :i16 overflows the int (-Winteger-overflow, undefined;
