@@ -12,7 +12,8 @@
  * 520002836) and a cast to its own type (seed 520005501). A variable
  * compared with itself through a widening and back, (u8 (i16 b)) against
  * (u8 (i32 b)), which C writes b != b (seed 520005952), is its result;
- * so is one member of the context compared with itself (seed 560002842).
+ * so is one member of the context compared with itself (seed 560002842),
+ * and a variable compared with a match's binding of it (seed 580006110).
  */
 #include <linux/bpf.h>
 #include <stdbool.h>
@@ -22,75 +23,84 @@ __u32 g = 3;
 __u32 trace;
 __u16 h = 6;
 
-#line 17 "known_comparisons.va"
+#line 18 "known_comparisons.va"
 static __u32 pick(__u32 p)
 {
-#line 18 "known_comparisons.va"
+#line 19 "known_comparisons.va"
 	if ((__u32)(p & 0x0f) == 0x1f)
-#line 18 "known_comparisons.va"
+#line 19 "known_comparisons.va"
 		return 1;
-#line 18 "known_comparisons.va"
+#line 19 "known_comparisons.va"
 	return 5;
 }
 
-#line 19 "known_comparisons.va"
+#line 20 "known_comparisons.va"
 static __u32 same(__u8 b)
 {
 	(void)b;
-#line 20 "known_comparisons.va"
+#line 21 "known_comparisons.va"
 	return !true ? 1 : 20000;
 }
 
-#line 21 "known_comparisons.va"
+#line 22 "known_comparisons.va"
+static __u32 bound(__u32 p)
+{
+	(void)p;
+#line 23 "known_comparisons.va"
+	return false ? 1 : 300000;
+}
+
+#line 24 "known_comparisons.va"
 static __u32 pick_le(__u32 p)
 {
-#line 22 "known_comparisons.va"
+#line 25 "known_comparisons.va"
 	if ((__u32)((p << 22) & 4188181675U) == 4294967295U)
-#line 22 "known_comparisons.va"
+#line 25 "known_comparisons.va"
 		return 1;
-#line 22 "known_comparisons.va"
+#line 25 "known_comparisons.va"
 	return 7;
 }
 
 SEC("xdp")
-#line 23 "known_comparisons.va"
+#line 26 "known_comparisons.va"
 int entry(struct xdp_md *ctx)
 {
 	(void)ctx;
-#line 24 "known_comparisons.va"
+#line 27 "known_comparisons.va"
 	if (true)
-#line 24 "known_comparisons.va"
+#line 27 "known_comparisons.va"
 		trace = 10;
 	else
-#line 24 "known_comparisons.va"
+#line 27 "known_comparisons.va"
 		trace = 20;
 	if ((__u32)(g & 0x0f) == 0x1f)
-#line 25 "known_comparisons.va"
+#line 28 "known_comparisons.va"
 		trace += 100;
 	else
-#line 25 "known_comparisons.va"
+#line 28 "known_comparisons.va"
 		trace += 200;
 	if ((__u32)(g | 1) != 2)
-#line 26 "known_comparisons.va"
+#line 29 "known_comparisons.va"
 		trace += 1000;
 	else
-#line 26 "known_comparisons.va"
+#line 29 "known_comparisons.va"
 		trace = 0;
 	trace += pick(g);
 	trace += pick_le(g);
 	if ((__s8)((__s8)h | 1) != 0)
-#line 29 "known_comparisons.va"
+#line 32 "known_comparisons.va"
 		trace += 10000;
 	else
-#line 29 "known_comparisons.va"
+#line 32 "known_comparisons.va"
 		trace = 0;
 	trace += same((__u8)g);
 	if (true)
-#line 31 "known_comparisons.va"
+#line 34 "known_comparisons.va"
 		trace += 100000;
 	else
-#line 31 "known_comparisons.va"
+#line 34 "known_comparisons.va"
 		trace = 0;
+	trace += bound(g);
 	return 2;
 }
 

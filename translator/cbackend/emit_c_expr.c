@@ -1860,6 +1860,16 @@ static const Node *le_operand(const Node *n)
 	return n;
 }
 
+/* Is s one C identifier (a variable as C writes it)? */
+static bool is_c_identifier(const char *s)
+{
+	if (!isalpha((unsigned char)*s) && *s != '_')
+		return false;
+	while (isalnum((unsigned char)*s) || *s == '_')
+		s++;
+	return *s == '\0';
+}
+
 /* A kernel constant (through bpf/le) whose value is one of two. */
 static bool is_kconst_of(const Node *n, uint64_t v1, uint64_t v2)
 {
@@ -2076,6 +2086,15 @@ static CExpr lower_binop(Emitter *E, Node *n)
 			a = cx(arena_printf("(%s)%s", t->c_name, paren(a, PREC_UNARY)), PREC_UNARY);
 		else if (constant_value(n->lhs, &k) && never_equals_bitwise(n->rhs, k))
 			b = cx(arena_printf("(%s)%s", t->c_name, paren(b, PREC_UNARY)), PREC_UNARY);
+	}
+	/* one variable on both sides as C writes them, where the source has
+	 * two names for it (a match binding of a variable: (match p [w
+	 * (> p w)])): its result, as constant_comparison gives for one name
+	 * (clang -Wall -Wtautological-compare, seed 580006110) */
+	if (binop_is_comparison(op) && strcmp(a.s, b.s) == 0 && is_c_identifier(a.s) && !has_effects(n->lhs) &&
+	    !has_effects(n->rhs)) {
+		E->uses_bool = true;
+		return cx(op == OP_EQ || op == OP_LE || op == OP_GE ? "true" : "false", PREC_POSTFIX);
 	}
 	CExpr r = cx(arena_printf("%s %s %s", operand(a, prec, op, false), binop_c_name(op),
 				  operand(b, prec, op, true)),
