@@ -7,7 +7,9 @@
  * unsigned comparison (-Wsign-compare; make fuzz-diff seed 500002174);
  * BPF_F_LOCK is an int in C, and switched on as a :u64 the case value
  * 9976774016761155616ULL overflowed it (-Wswitch; seed 500002027). The
- * scrutinee is cast to the source's type.
+ * scrutinee is cast to the source's type. A constant scrutinee, as
+ * (bpf/le64 BPF_F_LOCK) is, takes its clause alone: no switch on a
+ * constant no case matches (-Wswitch too; seed 590007573).
  */
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
@@ -16,7 +18,7 @@ struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__type(key, __u32);
 	__type(value, __u64);
-	__uint(max_entries, 2);
+	__uint(max_entries, 3);
 } out SEC(".maps");
 
 struct {
@@ -26,60 +28,64 @@ struct {
 	__uint(max_entries, 2);
 } m SEC(".maps");
 
+__u64 g2 = 7;
+
+#line 15 "match_scrutinee_type.va"
+static __u8 constant_scrutinee(void)
+{
+#line 16 "match_scrutinee_type.va"
+	return 2;
+}
+
 SEC("cgroup/skb")
-#line 12 "match_scrutinee_type.va"
+#line 17 "match_scrutinee_type.va"
 int entry(struct __sk_buff *ctx)
 {
 	{
-#line 14 "match_scrutinee_type.va"
+#line 19 "match_scrutinee_type.va"
 		__u32 key = 0;
-#line 14 "match_scrutinee_type.va"
+#line 19 "match_scrutinee_type.va"
 		__u64 tmp;
-#line 14 "match_scrutinee_type.va"
+#line 19 "match_scrutinee_type.va"
 		__u32 key_2 = ctx->mark;
 		__u64 value;
 
-#line 14 "match_scrutinee_type.va"
+#line 19 "match_scrutinee_type.va"
 		if ((__u64)bpf_map_delete_elem(&m, &key_2) ==
 		    0xe22e79f2ba4518c7ULL)
-#line 14 "match_scrutinee_type.va"
+#line 19 "match_scrutinee_type.va"
 			tmp = 1;
 		else
-#line 14 "match_scrutinee_type.va"
+#line 19 "match_scrutinee_type.va"
 			tmp = 2;
-#line 14 "match_scrutinee_type.va"
+#line 19 "match_scrutinee_type.va"
 		value = tmp;
-#line 14 "match_scrutinee_type.va"
+#line 19 "match_scrutinee_type.va"
 		bpf_map_update_elem(&out, &key, &value, BPF_ANY);
 	}
 	{
-#line 15 "match_scrutinee_type.va"
+#line 20 "match_scrutinee_type.va"
 		__u32 key_3 = 1;
-#line 15 "match_scrutinee_type.va"
+#line 20 "match_scrutinee_type.va"
 		__u64 tmp_2;
 		__u64 value_2;
 
-#line 15 "match_scrutinee_type.va"
-		switch ((__u64)BPF_F_LOCK) {
-		case 9976774016761155616ULL:
-#line 15 "match_scrutinee_type.va"
-			tmp_2 = 1;
-			break;
-		case 4:
-#line 15 "match_scrutinee_type.va"
-			tmp_2 = 5;
-			break;
-		default:
-#line 15 "match_scrutinee_type.va"
-			tmp_2 = 2;
-			break;
-		}
-#line 15 "match_scrutinee_type.va"
+#line 20 "match_scrutinee_type.va"
+		tmp_2 = 5;
+#line 20 "match_scrutinee_type.va"
 		value_2 = tmp_2;
-#line 15 "match_scrutinee_type.va"
+#line 20 "match_scrutinee_type.va"
 		bpf_map_update_elem(&out, &key_3, &value_2, BPF_ANY);
 	}
-#line 16 "match_scrutinee_type.va"
+	{
+#line 21 "match_scrutinee_type.va"
+		__u32 key_4 = 2;
+#line 21 "match_scrutinee_type.va"
+		__u64 value_3 = constant_scrutinee();
+#line 21 "match_scrutinee_type.va"
+		bpf_map_update_elem(&out, &key_4, &value_3, BPF_ANY);
+	}
+#line 22 "match_scrutinee_type.va"
 	return 1;
 }
 

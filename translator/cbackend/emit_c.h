@@ -333,6 +333,8 @@ CExpr field_value(Emitter *E, Node *n, bool as_pointer);
 CExpr value_for(Emitter *E, Node *n, const Type *to);
 bool is_bitwise(BinOp op);
 bool divides_by_helper(const Node *n, const Type *t);
+/* n's value as the language computes it, when n is a constant (emit_c_expr.c) */
+bool constant_value(const Node *n, uint64_t *out);
 CExpr literal_operand(Emitter *E, Node *n, bool own_type, bool hex);
 const char *kconst_name(Emitter *E, const KernelConst *kc);
 bool never_equals_bitwise(const Node *a, uint64_t bits);

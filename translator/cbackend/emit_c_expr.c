@@ -1256,7 +1256,7 @@ static uint64_t byte_swap(uint64_t v, int size)
 /* The value of a constant expression of integer type as the language
  * computes it, wrapped to its type; false when it is not one folded here
  * (a variable, a division, a call other than bpf/be and bpf/le). */
-static bool constant_value(const Node *n, uint64_t *out)
+bool constant_value(const Node *n, uint64_t *out)
 {
 	n = value_tail(n);
 	if (!n->type || !is_int_type(n->type))

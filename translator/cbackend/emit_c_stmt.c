@@ -289,6 +289,25 @@ static void lower_match_int(Emitter *E, Node *n, Dest d)
 			vec_push(&cases, c);
 	}
 	Var *bind = deflt && deflt->pattern->kind == PAT_BIND ? deflt->pattern->var : NULL;
+	/* a constant scrutinee, (match (bpf/be64 2) ...): the clause it
+	 * takes, alone - a switch on a constant no case matches is a
+	 * warning to clang -Wall (-Wswitch, seed 590007573) */
+	uint64_t known;
+	if (constant_value(n->lhs, &known) && !has_effects(n->lhs) && !(bind && var_info(E, bind)->uses > 0)) {
+		const Type *st = n->lhs->type;
+		uint64_t mask = st->size == 8 ? UINT64_MAX : (UINT64_C(1) << (8 * st->size)) - 1;
+		for (int i = 0; i < cases.len; i++) {
+			MatchClause *c = cases.items[i];
+			if ((c->pattern->value & mask) == (known & mask)) {
+				lower_stmt(E, c->body, d);
+				return;
+			}
+		}
+		if (deflt) {
+			lower_stmt(E, deflt->body, d);
+			return;
+		}
+	}
 	bool clause_effects = false;
 	for (int i = 0; i < n->clauses.len; i++)
 		clause_effects |= clause_emitted(n, i) && has_effects(((MatchClause *)n->clauses.items[i])->body);
