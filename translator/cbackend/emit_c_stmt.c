@@ -386,41 +386,33 @@ static bool stable_bound(const Node *n, const Node *body)
 	return false;
 }
 
+static bool makes_calls(const Node *n, int depth);
+
+/* Is n itself such a call (depth: how deep in callees' bodies)? */
+static bool is_making_call(const Node *n, const void *depth)
+{
+	if (n->kind != N_CALL)
+		return false;
+	switch (n->callee_kind) {
+	case CALLEE_HELPER:
+	case CALLEE_C:
+	case CALLEE_MAP_INCR:
+	case CALLEE_PRINTK:
+		return true;
+	case CALLEE_FN:
+		return n->callee_fn && makes_calls(n->callee_fn->body, *(const int *)depth + 1);
+	default:
+		return false;
+	}
+}
+
 /* Does evaluating n call anything - a helper, a map operation, printk, a
  * hand-written C function, or a function of the file that does? */
 static bool makes_calls(const Node *n, int depth)
 {
-	if (!n || depth > 64)
-		return n != NULL;
-	if (n->kind == N_CALL) {
-		switch (n->callee_kind) {
-		case CALLEE_HELPER:
-		case CALLEE_C:
-		case CALLEE_MAP_INCR:
-		case CALLEE_PRINTK:
-			return true;
-		case CALLEE_FN:
-			if (n->callee_fn && makes_calls(n->callee_fn->body, depth + 1))
-				return true;
-			break;
-		default:
-			break;
-		}
-	}
-	if (n->kind == N_CALL || n->kind == N_DO)
-		for (int i = 0; i < n->args.len; i++)
-			if (makes_calls(n->args.items[i], depth))
-				return true;
-	if (n->kind == N_LET)
-		for (int i = 0; i < n->bindings.len; i++)
-			if (makes_calls(((Binding *)n->bindings.items[i])->init, depth))
-				return true;
-	if (n->kind == N_MATCH)
-		for (int i = 0; i < n->clauses.len; i++)
-			if (makes_calls(((MatchClause *)n->clauses.items[i])->body, depth))
-				return true;
-	return makes_calls(n->lhs, depth) || makes_calls(n->rhs, depth) || makes_calls(n->cond, depth) ||
-	       makes_calls(n->then, depth) || makes_calls(n->els, depth) || makes_calls(n->body, depth);
+	if (n && depth > 64)
+		return true;
+	return node_any(n, is_making_call, &depth);
 }
 
 /* Is n a value the verifier knows exactly: a constant, or a defconst
