@@ -307,21 +307,6 @@ static bool names_identifier(const char *text, const char *name)
 	return false;
 }
 
-/* Does any statement of b, nested ones too, name the identifier? */
-static bool block_mentions(const CBlock *b, const char *name)
-{
-	for (int i = 0; b && i < b->stmts.len; i++) {
-		const CStmt *st = b->stmts.items[i];
-		if ((st->text && names_identifier(st->text, name)) || block_mentions(st->then, name) ||
-		    block_mentions(st->els, name))
-			return true;
-		for (int k = 0; k < st->cases.len; k++)
-			if (block_mentions(((const CCase *)st->cases.items[k])->body, name))
-				return true;
-	}
-	return false;
-}
-
 /* Does the C read name anywhere in b? Any mention but the one that a
  * declaration of it or an assignment to it (`name = ...;`) writes. */
 static bool block_reads(const CBlock *b, const char *name)
@@ -347,20 +332,27 @@ static bool block_reads(const CBlock *b, const char *name)
  * (root) sets but never reads: its reads were in code C does not get (a
  * match arm no value reaches), and clang -Wunused-but-set-variable
  * refuses it. `(void)name;` after its declaration is the read. */
+/* `(void)name;` into b at index at: the read a variable the C never reads
+ * needs (clang -Wunused-parameter, -Wunused-but-set-variable). */
+static void insert_void_mark(CBlock *b, int at, const char *name, const CStmt *near)
+{
+	CStmt *mark = arena_alloc(sizeof(*mark));
+	*mark = (CStmt){ .kind = CS_LINE, .text = arena_printf("(void)%s;", name) };
+	if (near) {
+		mark->src_start = near->src_start;
+		mark->src_end = near->src_end;
+	}
+	vec_push(&b->stmts, NULL);
+	memmove(&b->stmts.items[at + 1], &b->stmts.items[at], sizeof(void *) * (size_t)(b->stmts.len - at - 1));
+	b->stmts.items[at] = mark;
+}
+
 static void read_unread_locals(CBlock *root, CBlock *b)
 {
 	for (int i = 0; b && i < b->stmts.len; i++) {
 		CStmt *st = b->stmts.items[i];
 		if (st->kind == CS_LINE && st->is_decl && st->var_name && !block_reads(root, st->var_name)) {
-			CStmt *mark = arena_alloc(sizeof(*mark));
-			*mark = (CStmt){ .kind = CS_LINE,
-					 .text = arena_printf("(void)%s;", st->var_name),
-					 .src_start = st->src_start,
-					 .src_end = st->src_end };
-			vec_push(&b->stmts, NULL);
-			memmove(&b->stmts.items[i + 2], &b->stmts.items[i + 1],
-				sizeof(void *) * (size_t)(b->stmts.len - i - 2));
-			b->stmts.items[++i] = mark;
+			insert_void_mark(b, ++i, st->var_name, st);
 			continue;
 		}
 		read_unread_locals(root, st->then);
@@ -792,19 +784,14 @@ static void lower_function(Emitter *E, FnDecl *fn, Printer *P, bool reachable)
 	}
 	if (fn->is_entry && !fn_returns_value(E))
 		add_line(E, 0, "return 0;");
+	leave_block(E, saved);
 	/* a parameter the source uses only where the C writes nothing (a
-	 * record field no one reads): unused to clang -Wunused-parameter */
+	 * record field no one reads) */
 	for (int i = 0; !fn->is_entry && i < fn->nparams; i++) {
 		VarInfo *vi = fn->params[i]->var ? var_info(E, fn->params[i]->var) : NULL;
-		if (vi && vi->uses > 0 && !block_mentions(body, vi->text)) {
-			add_line(E, 0, arena_printf("(void)%s;", vi->text));
-			Vec *stmts = &body->stmts;
-			void *mark = stmts->items[stmts->len - 1];
-			memmove(&stmts->items[1], &stmts->items[0], sizeof(void *) * (size_t)(stmts->len - 1));
-			stmts->items[0] = mark;
-		}
+		if (vi && vi->uses > 0 && !block_reads(body, vi->text))
+			insert_void_mark(body, 0, vi->text, NULL);
 	}
-	leave_block(E, saved);
 	read_unread_locals(body, body);
 	hoist_declarations(body);
 
