@@ -37,6 +37,7 @@ typedef enum BarrierReason {
 	BARRIER_ATOMIC_ZERO,  /* map/incr! of 32 bits (emit_c_idioms.c) */
 	BARRIER_GLOBAL_ARG,   /* an exported function's parameters */
 	BARRIER_LOOP_COUNTER, /* a for-range counter (lower_for) */
+	BARRIER_LOOP_SUM,     /* the counter of a loop summing it (lower_for) */
 } BarrierReason;
 
 typedef struct CBlock {

@@ -437,6 +437,54 @@ static Node *masked_loop_end(Node *end)
 	return x && !exact_to_verifier(x) ? x : NULL;
 }
 
+/* Does n read the variable v? */
+static bool reads_var(const Node *n, const void *v)
+{
+	return is_var_ref(n) && n->ref_var == v;
+}
+
+/* Does n read the global g? */
+static bool reads_global(const Node *n, const void *g)
+{
+	return n->kind == N_NAME && n->ref == REF_GLOBAL && n->ref_global == g;
+}
+
+/* Is n a (set! g (... g ... counter ...)) of a 64-bit global g? */
+static bool sums_into_64_bits(const Node *n, const void *counter)
+{
+	return n->kind == N_SET && !n->lhs && n->ref_global && n->ref_global->type->size == 8 &&
+	       node_any(n->rhs, reads_global, n->ref_global) && node_any(n->rhs, reads_var, counter);
+}
+
+/* Does the loop body add (or otherwise fold) its counter into a 64-bit
+ * global? */
+static bool sums_counter(const Node *body, const Var *counter)
+{
+	return node_any(body, sums_into_64_bits, counter);
+}
+
+/* Does clang know that n, through casts, is even: (band x K), (* x K)
+ * with an even K, or (<< x K)? */
+static bool known_even(const Node *n)
+{
+	while (n->kind == N_CAST)
+		n = n->lhs;
+	if (n->kind != N_BINOP)
+		return false;
+	const Node *k = n->rhs->kind == N_INT ? n->rhs : n->op != OP_SHL && n->lhs->kind == N_INT ? n->lhs : NULL;
+	if (!k)
+		return false;
+	switch (n->op) {
+	case OP_AND:
+	case OP_MUL:
+		return (k->value & 1) == 0;
+	case OP_SHL:
+		return k->value != 0;
+	default:
+		return false;
+	}
+}
+
 static void lower_for(Emitter *E, Node *n)
 {
 	Var *v = n->var;
@@ -481,10 +529,23 @@ static void lower_for(Emitter *E, Node *n)
 	 * form (total += i) it removes, and the verifier never sees it
 	 * (tests/gen/control's sum_to). Nor when the verifier knows end
 	 * exactly: i != 8 ends where i < 8 does. */
-	if (makes_calls(n->body, 0) && !exact_to_verifier(n->rhs)) {
+	bool keep_exit_test = makes_calls(n->body, 0) && !exact_to_verifier(n->rhs);
+	/* clang 14 also replaces a loop that adds its counter into a 64-bit
+	 * variable by the closed form, n * (n - 1) / 2 and the like, which
+	 * it computes in 65 bits where the counter has 64, or where it knows
+	 * the end is even (a 32-bit counter): BPF can only do that by a call
+	 * of __multi3, which it does not have ("A call to built-in function
+	 * '__multi3' is not supported"; seed 271530125). Such a loop with an
+	 * end the verifier cannot bound never loads either way; one it can
+	 * bound loads with the counter through barrier_var(). Where clang
+	 * sums in 64 bits (tests/gen/control's sum_to), the loop it removes
+	 * is one the verifier could not walk, so the sum stays clang's. */
+	bool keep_loop = v && !is_constant_expr(n->rhs) && sums_counter(n->body, v) &&
+			 (t->size == 8 || known_even(n->rhs));
+	if (keep_exit_test || keep_loop) {
 		CBlock *saved = E->cur;
 		E->cur = s->then;
-		add_barrier(E, 0, i, BARRIER_LOOP_COUNTER);
+		add_barrier(E, 0, i, keep_loop ? BARRIER_LOOP_SUM : BARRIER_LOOP_COUNTER);
 		E->cur = saved;
 	}
 }
