@@ -38,6 +38,7 @@ typedef enum BarrierReason {
 	BARRIER_GLOBAL_ARG,   /* an exported function's parameters */
 	BARRIER_LOOP_COUNTER, /* a for-range counter (lower_for) */
 	BARRIER_LOOP_SUM,     /* the counter of a loop summing it (lower_for) */
+	BARRIER_CASE_LABEL,   /* a case's value that is its label (lower_match_int) */
 } BarrierReason;
 
 typedef struct CBlock {

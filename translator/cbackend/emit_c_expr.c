@@ -169,6 +169,7 @@ static const char *const barrier_reasons[] = {
 	[BARRIER_GLOBAL_ARG] = "the verifier checks every argument",
 	[BARRIER_LOOP_COUNTER] = "keeps the exit test i < end as written",
 	[BARRIER_LOOP_SUM] = "stops clang 14 summing the loop with __multi3",
+	[BARRIER_CASE_LABEL] = "stops clang 14 returning the switch value",
 };
 
 /* barrier_var(name), libbpf's empty asm that hides a value from clang;

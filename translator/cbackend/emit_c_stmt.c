@@ -269,6 +269,24 @@ static const char *pattern_literal(Emitter *E, const Type *t, const Pattern *p)
 	return int_literal(t, p->value, p->negative, false, false, source_spelling(p->span, p->value, p->negative));
 }
 
+/* The constant a case of a switch on a value of type t gives, where it
+ * is the case's own label: [1 1]. clang 14 gives the switch's value
+ * there instead, and where the value is narrower than 64 bits it may
+ * compare one extension of it and give another, a register the verifier
+ * never linked to the one compared; it knows then only the type's range,
+ * and refuses the exit of a kind that keeps its return value in a range
+ * ("R0 has smin=-32768 smax=32767 should have been in [0, 1]"; seed
+ * 570009795). The constant goes through barrier_var(). */
+static Node *value_is_label(const Type *t, MatchClause *c, Dest d)
+{
+	Node *value = (Node *)value_tail(c->body); /* c's own node */
+	uint64_t k;
+	if (d.kind == DEST_DISCARD || t->size == 8 || !constant_value(value, &k) || has_effects(value))
+		return NULL;
+	uint64_t mask = (UINT64_C(1) << (8 * t->size)) - 1;
+	return (k & mask) == (c->pattern->value & mask) ? value : NULL;
+}
+
 /* match on an integer: a switch, or an if for a single literal. */
 static void lower_match_int(Emitter *E, Node *n, Dest d)
 {
@@ -354,6 +372,9 @@ static void lower_match_int(Emitter *E, Node *n, Dest d)
 			break;
 		CBlock *saved;
 		CBlock *b = enter_block(E, &saved);
+		Node *label = i < cases.len ? value_is_label(t, c, d) : NULL;
+		if (label)
+			hide_from_optimiser(E, label, "label", BARRIER_CASE_LABEL);
 		lower_stmt(E, c->body, d);
 		if (!flatten)
 			add_line(E, 0, "break;");
