@@ -2073,15 +2073,15 @@ static CExpr lower_binop(Emitter *E, Node *n)
 		 strspn(b.s, "0123456789") == strlen(b.s))
 		b.s = arena_printf("0x%" PRIx64, value_tail(n->rhs)->value);
 	/* also against a constant: bpf_map_delete_elem() > 5 compares a
-	 * long, where the source compares a :u64 (-ENOENT is above 5); and
-	 * where the result depends on the sign: a long's >> 1 shifts its
-	 * sign in, its / 3 divides signed */
-	if (binop_is_comparison(op) || op == OP_SHR || op == OP_DIV || op == OP_REM) {
-		if (helper_result_sign_differs(value_tail(n->lhs), t) && !is_hoisted(E, n->lhs))
-			a = cx(arena_printf("(%s)%s", t->c_name, paren(a, PREC_UNARY)), PREC_UNARY);
-		if (helper_result_sign_differs(value_tail(n->rhs), t) && !is_hoisted(E, n->rhs))
-			b = cx(arena_printf("(%s)%s", t->c_name, paren(b, PREC_UNARY)), PREC_UNARY);
-	}
+	 * long, where the source compares a :u64 (-ENOENT is above 5); where
+	 * the result depends on the sign: a long's >> 1 shifts its sign in,
+	 * its / 3 divides signed; and in any other operation, whose result
+	 * is a long too, which a comparison or division further up would see
+	 * signed: bpf_map_update_elem() + 1 (-Wsign-compare, seed 600000236) */
+	if (helper_result_sign_differs(value_tail(n->lhs), t) && !is_hoisted(E, n->lhs))
+		a = cx(arena_printf("(%s)%s", t->c_name, paren(a, PREC_UNARY)), PREC_UNARY);
+	if (helper_result_sign_differs(value_tail(n->rhs), t) && !is_hoisted(E, n->rhs))
+		b = cx(arena_printf("(%s)%s", t->c_name, paren(b, PREC_UNARY)), PREC_UNARY);
 	if (op == OP_EQ || op == OP_NE) {
 		uint64_t k;
 		if (constant_value(n->rhs, &k) && never_equals_bitwise(n->lhs, k))
@@ -2437,11 +2437,14 @@ CExpr lower_value(Emitter *E, Node *n)
 				  PREC_UNARY);
 		}
 		CExpr a = lower_value(E, n->lhs);
-		if (computed_as_int(n->lhs) && !is_hoisted(E, n->lhs) && !needs_stmts(E, n->lhs) &&
-		    (n->type->size == 8 || (n->type->size == 4 && !n->type->is_signed))) {
+		if (((computed_as_int(n->lhs) && !needs_stmts(E, n->lhs) &&
+		      (n->type->size == 8 || (n->type->size == 4 && !n->type->is_signed))) ||
+		     helper_result_sign_differs(value_tail(n->lhs), n->type)) &&
+		    !is_hoisted(E, n->lhs)) {
 			/* a kernel constant is an int in C: -BPF_F_USER_STACK of
 			 * a :u64 is negated in the source's type, not as a
-			 * negative int (-Wsign-compare against a __u64) */
+			 * negative int (-Wsign-compare against a __u64); so is
+			 * the long of bpf_map_update_elem() declared :u64 */
 			a = cx(arena_printf("(%s)%s", n->type->c_name, paren(a, PREC_UNARY)), PREC_UNARY);
 		}
 		if (wraps_unsigned(OP_SUB, n->type)) {
