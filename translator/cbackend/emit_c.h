@@ -325,6 +325,7 @@ bool has_effects(const Node *n);
 bool is_var_ref(const Node *n);
 bool needs_stmts(Emitter *E, const Node *n);
 bool clause_emitted(const Node *n, int i);
+int constant_match_clause(const Node *n);
 void count(Emitter *E, const Node *n, bool discard);
 const char *source_spelling(Span sp, uint64_t value, bool negative);
 const char *int_literal(const Type *t, uint64_t value, bool negative, bool own_type, bool hex, const char *spelled);

@@ -413,13 +413,37 @@ static void count_let_bindings(Emitter *E, const Node *n)
 	}
 }
 
+/* For a match on an integer constant, (match (bpf/be64 2) ...): the
+ * index of the clause it takes, the C of which is all the match's C (a
+ * switch on a constant no case matches is a warning to clang -Wall,
+ * -Wswitch, seed 590007573); -1 for any other match, or one no clause
+ * takes. */
+int constant_match_clause(const Node *n)
+{
+	const Type *t = n->lhs->type;
+	uint64_t known;
+	if (!t || !is_int_type(t) || !constant_value(n->lhs, &known) || has_effects(n->lhs))
+		return -1;
+	uint64_t mask = t->size == 8 ? UINT64_MAX : (UINT64_C(1) << (8 * t->size)) - 1;
+	for (int i = 0; i < n->clauses.len; i++) {
+		const Pattern *p = ((MatchClause *)n->clauses.items[i])->pattern;
+		if (p->kind != PAT_INT || (p->value & mask) == (known & mask))
+			return i;
+	}
+	return -1;
+}
+
 /* Is clause i of match n emitted? The first matching clause wins, so a
  * clause after a catch-all, a repeated literal, or (on a pointer or a
- * :bool) a second clause for the same case never runs and is dropped. */
+ * :bool) a second clause for the same case never runs and is dropped;
+ * on a constant, only the clause it takes is there. */
 bool clause_emitted(const Node *n, int i)
 {
 	const Type *t = n->lhs->type;
 	bool two_way = t && (t->kind == TY_PTR || t->kind == TY_BOOL);
+	int taken = two_way ? -1 : constant_match_clause(n);
+	if (taken >= 0)
+		return i == taken;
 	const Pattern *p = ((MatchClause *)n->clauses.items[i])->pattern;
 	bool yes = p->kind == PAT_SOME || (p->kind == PAT_BOOL && p->value) || p->kind == PAT_WILD ||
 		   p->kind == PAT_BIND;

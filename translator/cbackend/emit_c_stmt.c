@@ -307,24 +307,16 @@ static void lower_match_int(Emitter *E, Node *n, Dest d)
 			vec_push(&cases, c);
 	}
 	Var *bind = deflt && deflt->pattern->kind == PAT_BIND ? deflt->pattern->var : NULL;
-	/* a constant scrutinee, (match (bpf/be64 2) ...): the clause it
-	 * takes, alone - a switch on a constant no case matches is a
-	 * warning to clang -Wall (-Wswitch, seed 590007573) */
-	uint64_t known;
-	if (constant_value(n->lhs, &known) && !has_effects(n->lhs) && !(bind && var_info(E, bind)->uses > 0)) {
-		const Type *st = n->lhs->type;
-		uint64_t mask = st->size == 8 ? UINT64_MAX : (UINT64_C(1) << (8 * st->size)) - 1;
-		for (int i = 0; i < cases.len; i++) {
-			MatchClause *c = cases.items[i];
-			if ((c->pattern->value & mask) == (known & mask)) {
-				lower_stmt(E, c->body, d);
-				return;
-			}
+	/* a constant scrutinee: the clause it takes, alone */
+	int taken = constant_match_clause(n);
+	if (taken >= 0) {
+		MatchClause *c = n->clauses.items[taken];
+		if (c == deflt && bind && var_info(E, bind)->uses > 0) {
+			bool declared;
+			alias(E, bind, scrutinee(E, n, bind, &declared));
 		}
-		if (deflt) {
-			lower_stmt(E, deflt->body, d);
-			return;
-		}
+		lower_stmt(E, c->body, d);
+		return;
 	}
 	bool clause_effects = false;
 	for (int i = 0; i < n->clauses.len; i++)
