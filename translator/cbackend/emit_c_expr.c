@@ -1820,21 +1820,35 @@ static bool rechecked_bound(Emitter *E, BinOp op, const Node *addr, const Node *
 	return is_var_ref(base) && is_packet_var(E, base->ref_var);
 }
 
+static bool loses_range_at(const Node *n, int depth);
+
 /* An operation whose result the verifier knows no range of: a division
  * or remainder, and a shift by an amount that is not a literal (its
- * range tracking gives up on a shift count it does not know). */
-static bool range_unknown_to_verifier(const Node *n, const void *unused)
+ * range tracking gives up on a shift count it does not know); or a call
+ * of a function of the file with one, which clang inlines and then knows
+ * as much of as of the operation itself (seed 600001566: a remainder of
+ * at most 1 in the callee, and the caller's (band ... 1) dropped). */
+static bool range_unknown_to_verifier(const Node *n, const void *depth)
 {
-	(void)unused;
+	if (n->kind == N_CALL && n->callee_kind == CALLEE_FN && n->callee_fn)
+		return loses_range_at(n->callee_fn->body, *(const int *)depth + 1);
 	return n->kind == N_BINOP &&
 	       (n->op == OP_DIV || n->op == OP_REM ||
 		((n->op == OP_SHL || n->op == OP_SHR) && value_tail(n->rhs)->kind != N_INT));
 }
 
-/* Is there such an operation anywhere in n? */
+/* Is there such an operation anywhere in n, or in the functions it calls
+ * (depth: how deep in callees' bodies)? */
+static bool loses_range_at(const Node *n, int depth)
+{
+	if (n && depth > 64)
+		return true; /* no deeper call chain loads; stay safe */
+	return node_any(n, range_unknown_to_verifier, &depth);
+}
+
 static bool loses_range(const Node *n)
 {
-	return node_any(n, range_unknown_to_verifier, NULL);
+	return loses_range_at(n, 0);
 }
 
 /* The x of (band x K) where x divides or shifts by a variable amount,
