@@ -22,7 +22,6 @@ int entry(struct __sk_buff *ctx)
 #line 12 "case_returns_label.va"
 	__u32 len = ctx->len;
 
-#line 12 "case_returns_label.va"
 	/* stops clang 14 merging context loads */
 #line 12 "case_returns_label.va"
 	barrier_var(len);
@@ -37,7 +36,6 @@ int entry(struct __sk_buff *ctx)
 #line 14 "case_returns_label.va"
 		__u32 label = 1;
 
-#line 14 "case_returns_label.va"
 		/* stops clang 14 returning the switch value */
 #line 14 "case_returns_label.va"
 		barrier_var(label);

@@ -90,7 +90,6 @@ int entry(struct __sk_buff *ctx)
 	__u64 c;
 	__u32 d;
 
-#line 15 "exported_unused_param.va"
 	/* stops clang 14 merging context loads */
 #line 15 "exported_unused_param.va"
 	barrier_var(cb3);

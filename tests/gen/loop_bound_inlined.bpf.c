@@ -30,7 +30,6 @@ static __u32 walk(__u8 p)
 	__s8 bound = (__s8)p;
 	__s8 end;
 
-#line 11 "loop_bound_inlined.va"
 	/* keeps the mask that bounds it */
 #line 11 "loop_bound_inlined.va"
 	barrier_var(bound);
@@ -51,7 +50,6 @@ int entry(struct xdp_md *ctx)
 	__u32 rx_queue_index = ctx->rx_queue_index;
 	__u64 q;
 
-#line 14 "loop_bound_inlined.va"
 	/* stops clang 14 merging context loads */
 #line 14 "loop_bound_inlined.va"
 	barrier_var(rx_queue_index);

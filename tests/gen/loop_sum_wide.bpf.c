@@ -24,7 +24,6 @@ static __u64 sum_wide(void)
 	__u64 bound = limit;
 	__u64 end;
 
-#line 14 "loop_sum_wide.va"
 	/* keeps the mask that bounds it */
 #line 14 "loop_sum_wide.va"
 	barrier_var(bound);
@@ -47,7 +46,6 @@ static __s64 sum_even(void)
 	__u32 bound = (__u32)limit;
 	__u32 end;
 
-#line 18 "loop_sum_wide.va"
 	/* keeps the mask that bounds it */
 #line 18 "loop_sum_wide.va"
 	barrier_var(bound);

@@ -61,13 +61,11 @@ int entry(struct __sk_buff *ctx)
 	__u32 len = ctx->len;
 	__u32 q;
 
-#line 15 "masked_call_remainder.va"
 	/* stops clang 14 merging context loads */
 #line 15 "masked_call_remainder.va"
 	barrier_var(len);
 #line 15 "masked_call_remainder.va"
 	q = (__u32)sign_rem((__s32)len, minus);
-#line 15 "masked_call_remainder.va"
 	/* keeps the mask that bounds it */
 #line 15 "masked_call_remainder.va"
 	barrier_var(q);

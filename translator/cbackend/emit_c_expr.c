@@ -178,7 +178,7 @@ void add_barrier(Emitter *E, int line, const char *name, BarrierReason why)
 {
 	if (!(E->barriers_explained & (1u << why))) {
 		E->barriers_explained |= 1u << why;
-		add_line(E, line, arena_printf("/* %s */", barrier_reasons[why]));
+		add_line(E, 0, arena_printf("/* %s */", barrier_reasons[why]));
 	}
 	add_line(E, line, arena_printf("barrier_var(%s);", name));
 }
