@@ -336,6 +336,8 @@ static bool call_orders_operands(const Node *n)
 	       n->callee_kind == CALLEE_PRINTK;
 }
 
+static const Node *constant_match_body(const Node *n);
+
 /* Does n, as a value, need statements before it (declarations, a copy for
  * a by-value argument, an if/switch assigning a variable)? When false, n
  * is one C expression. */
@@ -348,8 +350,9 @@ bool needs_stmts(Emitter *E, const Node *n)
 	case N_BOOL:
 	case N_NAME:
 		return false;
-	case N_LET:
 	case N_MATCH:
+		return !constant_match_body(n) || needs_stmts(E, constant_match_body(n));
+	case N_LET:
 	case N_FOR:
 	case N_SET:
 		return true;
@@ -431,6 +434,16 @@ int constant_match_clause(const Node *n)
 			return i;
 	}
 	return -1;
+}
+
+/* The body of the clause a match on a constant takes, where that clause
+ * binds no name: all there is of the match in C, and it may be an
+ * expression (seen = 5, not tmp = 5 and seen = tmp). Else NULL. */
+static const Node *constant_match_body(const Node *n)
+{
+	int taken = constant_match_clause(n);
+	const MatchClause *c = taken >= 0 ? n->clauses.items[taken] : NULL;
+	return c && c->pattern->kind != PAT_BIND ? c->body : NULL;
 }
 
 /* Is clause i of match n emitted? The first matching clause wins, so a
@@ -2461,6 +2474,9 @@ CExpr lower_value(Emitter *E, Node *n)
 	case N_NOT:
 		return negate(lower_value(E, n->lhs));
 	case N_MATCH:
+		if (constant_match_body(n))
+			return lower_value(E, (Node *)constant_match_body(n));
+		return value_via_local(E, n);
 	case N_FOR:
 	case N_SET:
 		return value_via_local(E, n);
