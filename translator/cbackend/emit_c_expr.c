@@ -1114,6 +1114,8 @@ static Node *strip_cast_to(Node *n, const Type *to)
  * or sign-changing cast stays visible, it is the point of the line. */
 static bool value_preserving(const Type *from, const Type *to);
 
+static bool promotes_past_int(BinOp op, const Type *t);
+
 static bool cast_is_implicit(const Node *n, const Type *to)
 {
 	if (n->kind != N_CAST || !to || !is_int_type(to) || !type_equal(n->cast_to, to))
@@ -1121,6 +1123,12 @@ static bool cast_is_implicit(const Node *n, const Type *to)
 	const Node *a = n->lhs;
 	while (a->kind == N_CAST && value_preserving(a->lhs->type, a->cast_to))
 		a = a->lhs;
+	/* not a :u16 product or left shift: computed in __u32, and left
+	 * there where it fits 16 bits ((__u32)(__u16)g << 1), it is no
+	 * operand C promotes to int: (< p (i32 (bsl (u16 g) 1))) of an :i32
+	 * p would compare p unsigned (seed 610002670) */
+	if (a->kind == N_BINOP && promotes_past_int(a->op, a->type))
+		return false;
 	return is_int_type(a->type) && a->type->size < to->size;
 }
 
