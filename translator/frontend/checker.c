@@ -419,11 +419,35 @@ static const char *mangle(const char *src)
 	return out;
 }
 
-/* Gives a file-scope declaration its C name; two source names that end up
+/* The C library's functions, which clang declares before the first line
+ * of every file (its library builtins): a file-scope variable or function
+ * named floor, index or log is "a redefinition of 'floor' as a different
+ * kind of symbol". A local of that name only shadows one. Checked in, as
+ * the translator builds without clang; tests/c_library_names.sh writes it
+ * from the installed clang and checks it. */
+static const char *const c_library_names[] = {
+#include "c_library_names.h"
+};
+
+static int compare_names(const void *key, const void *entry)
+{
+	return strcmp(key, *(const char *const *)entry);
+}
+
+static bool is_c_library_name(const char *s)
+{
+	return bsearch(s, c_library_names, sizeof(c_library_names) / sizeof(*c_library_names),
+		       sizeof(*c_library_names), compare_names) != NULL;
+}
+
+/* Gives a file-scope declaration its C name - mangle()'s, with a trailing
+ * `_` where it is a C library function's; two source names that end up
  * with one C name are an error at the second. */
 static const char *file_c_name(Checker *ck, const char *source, Span span)
 {
 	const char *c = mangle(source);
+	if (is_c_library_name(c))
+		c = arena_printf("%s_", c);
 	CNameOwner *owner = arena_alloc(sizeof(*owner));
 	owner->source = source;
 	owner->span = span;
