@@ -694,6 +694,7 @@ const char *int_literal(const Type *t, uint64_t value, bool negative, bool own_t
 /* ---- expressions ------------------------------------------------------------- */
 
 static void keep_operand_order(Emitter *E, Node **ops, int n);
+static const char *hoisted_local(Emitter *E, const Node *n);
 static bool computed_as_int(const Node *n);
 
 /* The operand of a cast. (T)(*p) and (T)(-x) keep their parentheses:
@@ -1942,9 +1943,6 @@ static bool is_kconst_of(const Node *n, uint64_t v1, uint64_t v2)
 static CExpr lower_binop(Emitter *E, Node *n)
 {
 	BinOp op = n->op;
-	Node *quotient = masked_unranged(n);
-	if (quotient && !is_hoisted(E, quotient))
-		hide_from_optimiser(E, quotient, "q", BARRIER_MASK);
 	Type *t = n->lhs->type;
 	bool known, effects;
 	if (constant_comparison(n, &known, &effects)) {
@@ -1974,7 +1972,20 @@ static CExpr lower_binop(Emitter *E, Node *n)
 	bool needs_exact = binop_is_comparison(op) || op == OP_DIV || op == OP_REM || op == OP_SHR;
 
 	Node *ops[] = { n->lhs, n->rhs };
+	int hoisted_before = E->hoisted.len;
 	keep_operand_order(E, ops, 2);
+	/* after the operand before it, which may set what it reads
+	 * ((band (do (set! g 1) 0) (f)) where f reads g: seed 610000644);
+	 * into a local of its own, or through the one keep_operand_order
+	 * just gave it */
+	Node *quotient = masked_unranged(n);
+	bool just_hoisted = false;
+	for (int i = hoisted_before; i < E->hoisted.len; i++)
+		just_hoisted |= E->hoisted.items[i] == quotient;
+	if (quotient && just_hoisted)
+		add_barrier(E, line_of(quotient), hoisted_local(E, quotient), BARRIER_MASK);
+	else if (quotient && !is_hoisted(E, quotient))
+		hide_from_optimiser(E, quotient, "q", BARRIER_MASK);
 	for (int i = 0; i < 2; i++)
 		if (is_hoisted(E, ops[i]))
 			continue;
