@@ -666,6 +666,7 @@ struct FnDecl {
 	bool exported;                  /* checker: named by (export ...), global in C */
 	int call_depth;                 /* checker: longest call chain below */
 	Vec locals;                     /* checker: every Var of the body */
+	struct PacketSummary *packet_summary; /* checker: packet_writes.c */
 };
 
 typedef enum DeclKind { D_PROGRAM, D_MAP, D_GLOBAL, D_RECORD, D_EXTERN, D_FN, D_EXPORT } DeclKind;
@@ -708,6 +709,22 @@ static inline const ProgramDecl *fn_program(const Module *m, const FnDecl *fn)
 		return fn->prog;
 	return fn && fn->is_entry ? m->program : NULL;
 }
+
+/* Does n read a packet address from a context record: data, data_end,
+ * data_meta, or a member C declares as a pointer? */
+bool is_packet_field(const Node *n);
+
+/* ---- packet writes (packet_writes.c) ------------------------------------ */
+
+typedef struct PacketSummary PacketSummary;
+/* Does the kernel let a program of this kind read its packet but not
+ * write it (kernel/bpf/verifier.c, may_access_direct_pkt_data)? */
+bool packet_read_only(const ProgKindInfo *kind);
+/* Summarises fn's checked body (fn->packet_summary) while it is there. */
+void packet_summarise(FnDecl *fn);
+/* An error at each store into the packet a function of fns (FnDecl*, the
+ * summarised ones) makes for a program whose packet is read-only. */
+void packet_writes_check(Module *m, Vec *fns);
 
 /* Remembers the first construct the native backend refuses. */
 static inline void module_refuse_native(Module *m, Span at, const char *what)

@@ -256,6 +256,9 @@ struct Checker {
 	                         * reference (helper_acquires_reference) */
 	int next_body;          /* check_body: the fns entry it expects */
 	int errors_before;      /* diag_error_count() at check_begin */
+	bool packet_read_only;  /* a program may only read its packet:
+	                         * bodies are summarised (packet_writes.c) */
+	Vec summarised;         /* FnDecl* with a packet_summary */
 };
 
 /* ---- small helpers ------------------------------------------------------ */
@@ -2778,7 +2781,10 @@ Checker *check_begin(Module *m)
 			check_global_init(ck, d->u.global);
 		else if (d->kind == D_EXPORT)
 			check_export(ck, d->u.export);
+		else if (d->kind == D_FN && d->u.fn->prog)
+			ck->packet_read_only |= packet_read_only(d->u.fn->prog->kind);
 	}
+	ck->packet_read_only |= m->program && packet_read_only(m->program->kind);
 	return ck;
 }
 
@@ -2786,8 +2792,12 @@ bool check_body(Checker *ck, FnDecl *fn)
 {
 	if (ck->next_body >= ck->fns.len || ((FnInfo *)ck->fns.items[ck->next_body])->fn != fn)
 		return false;   /* a second defn of a name: never checked */
-	int kernel_args = ck->kernel_args.len, sizeofs = ck->sizeof_nodes.len;
+	int kernel_args = ck->kernel_args.len, sizeofs = ck->sizeof_nodes.len, errors = diag_error_count();
 	check_fn_body(ck, ck->fns.items[ck->next_body++]);
+	if (ck->packet_read_only && diag_error_count() == errors) {
+		packet_summarise(fn);
+		vec_push(&ck->summarised, fn);
+	}
 	return ck->kernel_args.len != kernel_args || ck->sizeof_nodes.len != sizeofs;
 }
 
@@ -2795,6 +2805,8 @@ bool check_end(Checker *ck)
 {
 	check_call_graph(ck);
 	check_program(ck);
+	if (diag_error_count() == ck->errors_before)
+		packet_writes_check(ck->m, &ck->summarised);
 	if (diag_error_count() == ck->errors_before)
 		for (bool changed = true; changed;) {
 			changed = false;
