@@ -1096,57 +1096,45 @@ static char *find_rechecked(Emitter *E)
 
 /* ---- null tests clang merges ------------------------------------------------ */
 
-/* Is a OP b (or the guard a < b of a loop from a to b) a test of a
- * 64-bit value against zero as clang 14 writes it: == or != 0, unsigned
- * > 0, <= 0, < 1, >= 1 (x != 0, x == 0), and a bit test (x & 4) == 4,
- * which it turns into (x & 4) != 0. Narrower tests are not merged with
- * a pointer's (clang merges tests of one width; measured with __u8 to
+/* Can a OP b (or the guard a < b of a loop from a to b) be, once clang
+ * 14 has inlined and folded constants, a test of a 64-bit value against
+ * zero: == or != (of a value and 0, or a parameter a caller passes 0;
+ * (x & 4) == 4 becomes (x & 4) != 0), and unsigned > 0, <= 0, < 1, >= 1,
+ * or a comparison of two values? Narrower tests are not merged with a
+ * pointer's (clang merges tests of one width; measured with __u8 to
  * __u32 globals), nor were comparisons with other constants (x < 8,
- * x == 5), in && and || of a lookup's test and one of x, either order,
- * through a let or inlined (docs/emit_c.md). */
+ * x > 5) or signed ones (s > 0), in && and || of a lookup's test and
+ * one of x, either order, through a let or inlined (docs/emit_c.md). */
 static bool tests_zero_64(BinOp op, const Node *a, const Node *b)
 {
 	uint64_t k;
 	if (!binop_is_comparison(op) || !a->type || !is_int_type(a->type) || a->type->size != 8)
 		return false;
-	if (constant_value(a, &k)) {
-		static const BinOp mirrored[] = { [OP_EQ] = OP_EQ, [OP_NE] = OP_NE, [OP_LT] = OP_GT,
-						  [OP_GT] = OP_LT, [OP_LE] = OP_GE, [OP_GE] = OP_LE };
-		op = mirrored[op];
-		a = b;
-	} else if (!constant_value(b, &k)) {
-		return false;
-	}
-	a = value_tail(a);
-	if (op == OP_EQ || op == OP_NE) {
-		uint64_t mask;
-		bool bit_test = a->kind == N_BINOP && a->op == OP_AND && k != 0 && (k & (k - 1)) == 0 &&
-				(constant_value(a->rhs, &mask) || constant_value(a->lhs, &mask)) && mask == k;
-		return k == 0 || bit_test;
-	}
+	if (op == OP_EQ || op == OP_NE)
+		return true;
 	if (a->type->is_signed)
 		return false;
+	if (constant_value(a, &k)) {
+		static const BinOp mirrored[] = { [OP_LT] = OP_GT, [OP_GT] = OP_LT, [OP_LE] = OP_GE, [OP_GE] = OP_LE };
+		op = mirrored[op];
+	} else if (!constant_value(b, &k)) {
+		return true;
+	}
 	return k == 0 ? op == OP_GT || op == OP_LE : k == 1 && (op == OP_LT || op == OP_GE);
 }
 
-/* Does n itself test a 64-bit value or a pointer against zero? A bare
+/* Can n itself test a 64-bit value or a pointer against zero? A bare
  * null test, a comparison (tests_zero_64), a 64-bit division helper
- * (b ? a / b : 0), a match of a 64-bit value with a 0 clause, the guard
- * of a loop, map/incr! (it tests bpf_map_update_elem's result). */
+ * (b ? a / b : 0), a match of a 64-bit value (its cases are == tests),
+ * the guard of a loop, map/incr! (it tests bpf_map_update_elem's
+ * result). */
 static bool tests_zero(const Emitter *E, const Node *n)
 {
 	switch (n->kind) {
 	case N_MATCH:
 		if (ptrindex_get(&E->bare_null_tests, n) >= 0)
 			return true;
-		if (!n->lhs->type || !is_int_type(n->lhs->type) || n->lhs->type->size != 8)
-			return false;
-		for (int i = 0; i < n->clauses.len; i++) {
-			const Pattern *p = ((MatchClause *)n->clauses.items[i])->pattern;
-			if (p->kind == PAT_INT && (p->kconst ? p->kconst->value : p->value) == 0)
-				return true;
-		}
-		return false;
+		return n->lhs->type && is_int_type(n->lhs->type) && n->lhs->type->size == 8;
 	case N_BINOP:
 		return tests_zero_64(n->op, n->lhs, n->rhs) ||
 		       (divides_by_helper(n, n->type) && n->type->size == 8);
