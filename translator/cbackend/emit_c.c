@@ -1135,8 +1135,8 @@ static bool tests_zero(const Emitter *E, const Node *n)
 		if (ptrindex_get(&E->bare_null_tests, n) >= 0)
 			return true;
 		return n->lhs->type && is_int_type(n->lhs->type) && n->lhs->type->size == 8;
-	case N_BINOP:
-		return tests_zero_64(n->op, n->lhs, n->rhs) ||
+	case N_BINOP: /* a packet's bounds check never compares with 0 */
+		return (tests_zero_64(n->op, n->lhs, n->rhs) && !is_packet_check(n, E)) ||
 		       (divides_by_helper(n, n->type) && n->type->size == 8);
 	case N_FOR:
 		return tests_zero_64(OP_LT, n->lhs, n->rhs);
