@@ -170,6 +170,7 @@ static const char *const barrier_reasons[] = {
 	[BARRIER_LOOP_COUNTER] = "keeps the exit test i < end as written",
 	[BARRIER_LOOP_SUM] = "stops clang 14 summing the loop with __multi3",
 	[BARRIER_CASE_LABEL] = "stops clang 14 returning the switch value",
+	[BARRIER_NULL_TEST] = "stops clang 14 or-ing the pointer",
 };
 
 /* barrier_var(name), libbpf's empty asm that hides a value from clang;
@@ -476,6 +477,23 @@ bool clause_emitted(const Node *n, int i)
 		}
 	}
 	return two_way ? yes || no : true;
+}
+
+/* A match on a nullable pointer whose (Some p) clause does not use p
+ * (after count(): a read the C drops is no use): all the C keeps of the
+ * pointer is its test against NULL, which clang 14 may merge with
+ * another test (emit_c.c find_bare_null_tests). */
+bool is_bare_null_test(Emitter *E, const Node *n)
+{
+	if (n->kind != N_MATCH || !n->lhs->type || n->lhs->type->kind != TY_PTR || !n->lhs->type->nullable)
+		return false;
+	for (int i = 0; i < n->clauses.len; i++) {
+		const MatchClause *c = n->clauses.items[i];
+		if (c->pattern->kind == PAT_SOME && c->pattern->var && clause_emitted(n, i) &&
+		    var_info(E, c->pattern->var)->uses > 0)
+			return false;
+	}
+	return true;
 }
 
 static void count_clause_bodies(Emitter *E, const Node *n, bool discard)

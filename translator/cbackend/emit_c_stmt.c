@@ -258,6 +258,16 @@ static void lower_match_two_way(Emitter *E, Node *n, Dest d)
 		alias(E, yes->pattern->var, p);
 	if (no && no->pattern->var)
 		alias(E, no->pattern->var, p);
+	if (E->hides_null_tests && ptrindex_get(&E->bare_null_tests, n) >= 0) {
+		/* the test, not the pointer, goes through barrier_var(): a
+		 * hidden pointer is still one clang can or (emit_c.c
+		 * null_tests_merge) */
+		const char *found = new_local(E, "found");
+		add_var(E, line_of(n), c_decl(E, ty_bool, found), found,
+			arena_printf("%s != NULL", paren(p, PREC_EQ + 1)), false, false);
+		add_barrier(E, line_of(n), found, BARRIER_NULL_TEST);
+		p = cx(found, PREC_POSTFIX);
+	}
 	lower_if(E, n, p, yes ? yes->body : NULL, no ? no->body : NULL, d);
 }
 
