@@ -586,6 +586,9 @@ struct Var {
 	 * handle_maps_differ. */
 	const struct MapDecl *handle_map;
 	bool handle_maps_differ;
+	/* context_flow.c, while it walks the body: where the value may
+	 * come from (NULL: it is a number) */
+	const struct ContextSources *context_flow;
 };
 
 /* ---- top-level declarations ------------------------------------------- */
@@ -666,6 +669,8 @@ struct FnDecl {
 	bool exported;                  /* checker: named by (export ...), global in C */
 	int call_depth;                 /* checker: longest call chain below */
 	Vec locals;                     /* checker: every Var of the body */
+	struct FnFlow *flow;            /* checker: what its body does with the
+	                                 * context (context_flow.c) */
 };
 
 typedef enum DeclKind { D_PROGRAM, D_MAP, D_GLOBAL, D_RECORD, D_EXTERN, D_FN, D_EXPORT } DeclKind;
@@ -753,6 +758,13 @@ void check_tail_calls_release(const Node *body);
 /* Does a call of e hand out a reference (ring-buffer record, socket)?
  * A body with no such call has nothing check_tail_calls_release reports. */
 bool helper_acquires_reference(const ExternDecl *e);
+
+/* context_flow.c: the context of an entry declared [ctx :u64] is an
+ * address, which an exported defn cannot take as an argument. On each
+ * checked body (while it is in memory), then once for the module, after
+ * the entry is known: reports every such argument. */
+void context_flow_body(FnDecl *fn);
+void check_context_flow(const Module *m);
 
 /* ---- parser (parser.c) ------------------------------------------------ */
 

@@ -2342,6 +2342,8 @@ static void check_fn_body(Checker *ck, FnInfo *fi)
 	ck->untyped_result = NULL;
 	if (diag_error_count() == errors && ck->acquires)
 		check_tail_calls_release(fn->body);
+	if (diag_error_count() == errors)
+		context_flow_body(fn);
 	if (t && fn->ret && !same_type(t, fn->ret)) {
 		Node *last = last_expr(fn->body);
 		diag_error(last && last->span.file ? last->span : fn->span, "return type mismatch in `%s`", fn->name);
@@ -2771,6 +2773,7 @@ bool check_end(Checker *ck)
 {
 	check_call_graph(ck);
 	check_program(ck);
+	check_context_flow(ck->m);
 	if (diag_error_count() == ck->errors_before)
 		for (bool changed = true; changed;) {
 			changed = false;
