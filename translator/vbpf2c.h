@@ -328,6 +328,10 @@ const char *prog_section_name(const ProgKindInfo *kind, const char *attach);
 bool prog_section_known(const ProgKindInfo *kind, const char *section);
 /* Built-in context record by name ("XdpMd"), or NULL. */
 Record *context_record_by_name(const char *name);
+/* Is n a read of a context member the verifier gives as an address (the
+ * packet's data, data_end, data_meta; the sk and flow_keys pointers)? */
+struct Node;
+bool is_packet_field(const struct Node *n);
 
 typedef struct MapTypeInfo {
 	const char *name;        /* "hash" */
@@ -587,7 +591,7 @@ struct Var {
 	const struct MapDecl *handle_map;
 	bool handle_maps_differ;
 	/* context_flow.c, while it walks the body: where the value may
-	 * come from (NULL: it is a number) */
+	 * come from (NULL: it is a number, not an address) */
 	const struct ContextSources *context_flow;
 };
 
@@ -669,8 +673,8 @@ struct FnDecl {
 	bool exported;                  /* checker: named by (export ...), global in C */
 	int call_depth;                 /* checker: longest call chain below */
 	Vec locals;                     /* checker: every Var of the body */
-	struct FnFlow *flow;            /* checker: what its body does with the
-	                                 * context (context_flow.c) */
+	struct FnFlow *flow;            /* checker: where its body's values may
+	                                 * hold an address (context_flow.c) */
 };
 
 typedef enum DeclKind { D_PROGRAM, D_MAP, D_GLOBAL, D_RECORD, D_EXTERN, D_FN, D_EXPORT } DeclKind;
@@ -759,10 +763,12 @@ void check_tail_calls_release(const Node *body);
  * A body with no such call has nothing check_tail_calls_release reports. */
 bool helper_acquires_reference(const ExternDecl *e);
 
-/* context_flow.c: the context of an entry declared [ctx :u64] is an
- * address, which an exported defn cannot take as an argument. On each
- * checked body (while it is in memory), then once for the module, after
- * the entry is known: reports every such argument. */
+/* context_flow.c: an exported defn takes numbers for its integer
+ * parameters, not an address (the context of an entry declared
+ * [ctx :u64], the packet's data, a map, a pointer), however it got there.
+ * context_flow_body on each checked body (while it is in memory), then
+ * check_context_flow once for the module, after the entry is known:
+ * reports every such argument. */
 void context_flow_body(FnDecl *fn);
 void check_context_flow(const Module *m);
 

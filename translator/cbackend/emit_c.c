@@ -67,18 +67,6 @@
  * __u64, as before. Found by a fixed point: variables are added from
  * their inits and dropped at their first other use. */
 
-bool is_packet_field(const Node *n)
-{
-	if (n->kind != N_FIELD || !n->field || !n->lhs || !n->lhs->type || n->lhs->type->kind != TY_PTR)
-		return false;
-	const Type *r = n->lhs->type->pointee;
-	if (!r || r->kind != TY_RECORD || !r->record || !r->record->is_context)
-		return false;
-	const char *name = n->field->name;
-	return n->field->c_pointer || strcmp(name, "data") == 0 || strcmp(name, "data_end") == 0 ||
-	       strcmp(name, "data_meta") == 0;
-}
-
 enum { PACKET = 1, NOT_PACKET = 2 };
 
 bool is_packet_var(const Emitter *E, const Var *v)

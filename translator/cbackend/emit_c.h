@@ -299,7 +299,6 @@ bool is_int_type(const Type *t);
 CExpr narrow_constant(const Node *n, CExpr v, const Type *to, const char *spelling);
 CExpr exact_constant(const Node *n, CExpr v);
 CExpr in_source_type(const Emitter *E, const Node *n, CExpr v);
-bool is_packet_field(const Node *n);
 bool has_join(const Node *n);
 bool is_constant_expr(const Node *n);
 void hide_from_optimiser(Emitter *E, Node *n, const char *base, BarrierReason why);

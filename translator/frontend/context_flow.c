@@ -1,31 +1,34 @@
-/* context_flow.c - the context, an address, given to an exported function.
+/* context_flow.c - an address given to an exported function.
  *
- * An entry declared with a :u64 parameter takes the kind's C context
- * pointer (LANGUAGE.md 7): to the verifier that value is an address, not a
- * number. An exported defn (LANGUAGE.md 10.6) is a global C function,
- * which the kernel verifies on its own and which wants a number for an
- * integer parameter: the clang object of a call that passes it the
- * context is refused ("R4 is not a scalar", "Caller passes invalid args
- * into func#1"), where the native backend, which inlines the call, loads.
- * C has no cast that makes the pointer a number to the verifier, so the
- * checker refuses the argument (docs/checker.md, Functions; make
- * fuzz-diff seed 500000153, reduced: tests/native/found/
+ * An exported defn (LANGUAGE.md 10.6) is a global C function, which the
+ * kernel verifies on its own and which wants a number for an integer
+ * parameter: the object of a call that passes it an address is refused
+ * ("R1 is not a scalar", "Caller passes invalid args into func#1"; a map:
+ * "reference type('UNKNOWN ') size cannot be determined"), with either
+ * backend once the function is not inlined. The source has addresses
+ * where C has pointers: the context of an entry declared [ctx :u64]
+ * (LANGUAGE.md 7), the packet's data, data_end and data_meta and the
+ * other pointer members of a context, read as :u64, a map, and a pointer
+ * (the context record, a (Some v) binding) given to a :u64 parameter. C has
+ * no cast that makes a pointer a number to the verifier, so the checker
+ * refuses such an argument (docs/checker.md, Functions; make fuzz-diff
+ * seed 500000153, reduced: tests/native/found/
  * c-context-as-global-argument.va).
  *
- * What may carry the context: the entry's :u64 parameter; a let or match
- * binding, a cast, an arithmetic result, an if or match result of such a
- * value; the result of a (not exported) defn that may return one of its
- * parameters given such a value; and a parameter of a defn that some call
- * passes such a value - a fixed point over the call graph. A value read
- * through the context, a helper's result, a global and an exported
+ * What may hold an address: one of the above; a let or match binding, a
+ * cast, an arithmetic result, an if or match result of such a value; the
+ * result of a (not exported) defn that returns an address or one of its
+ * parameters given one; and a parameter of a defn that some call gives
+ * one - a fixed point over the call graph. A value read through an
+ * address, a comparison, a helper's result, a global and an exported
  * function's result are numbers.
  *
  * The check takes a summary of each body while it is in memory
  * (context_flow_body: the front end of --check releases a body once it is
  * checked) and solves and reports at the end (check_context_flow). A
  * summary says, for every value that matters, where it may come from:
- * which parameters of its defn, and which results of defn calls made in
- * that defn's body.
+ * an address made in the body, parameters of its defn, results of the
+ * defn calls the body makes.
  */
 #include <string.h>
 
@@ -34,7 +37,7 @@
 /* Where a value may come from. */
 typedef struct ContextSources Sources;
 struct ContextSources {
-	uint32_t params;        /* bit i: parameter i of the defn */
+	uint32_t params;        /* bit i: parameter i of the defn; ADDRESS */
 	int ncalls;
 	const int *calls;       /* the results of these call sites (FnFlow.sites) */
 };
@@ -53,10 +56,13 @@ struct FnFlow {
 	Vec sites;              /* CallSite*; an argument's calls come before it */
 	Sources result;
 	uint32_t result_params; /* solved: the parameters the result may come from */
-	uint32_t carries;       /* solved: the parameters that may hold the context */
+	uint32_t carries;       /* solved: ADDRESS, and the parameters that may hold an address */
 };
 
-static const Sources none;
+/* An address whatever the parameters (beside their bits: 5 at most) */
+enum { ADDRESS = 1u << 31 };
+
+static const Sources none, address = { .params = ADDRESS };
 
 static Sources join(Sources a, Sources b)
 {
@@ -115,13 +121,14 @@ static void bind(Var *v, Sources s)
 		v->context_flow = s.params || s.ncalls ? keep(s) : NULL;
 }
 
-static Sources flow(FnFlow *ff, const Node *n)
+static Sources flow_value(FnFlow *ff, const Node *n)
 {
-	if (!n)
-		return none;
 	switch (n->kind) {
 	case N_NAME:
 		return n->ref == REF_VAR && n->ref_var && n->ref_var->context_flow ? *n->ref_var->context_flow : none;
+	case N_FIELD:
+		flow(ff, n->lhs);
+		return is_packet_field(n) ? address : none;
 	case N_LET:
 		for (int i = 0; i < n->bindings.len; i++) {
 			Binding *b = n->bindings.items[i];
@@ -148,8 +155,13 @@ static Sources flow(FnFlow *ff, const Node *n)
 		return result;
 	}
 	case N_BINOP: {
-		Sources both = join(flow(ff, n->lhs), flow(ff, n->rhs));
-		return binop_is_comparison(n->op) ? none : both;
+		Sources lhs = flow(ff, n->lhs), rhs = flow(ff, n->rhs);
+		/* the distance between two addresses, or between two values
+		 * made from one parameter, is a number: (- data_end data) */
+		bool one_param = !lhs.ncalls && !rhs.ncalls && lhs.params == rhs.params &&
+				 !(lhs.params & (lhs.params - 1));
+		bool distance = n->op == OP_SUB && ((lhs.params & rhs.params & ADDRESS) || one_param);
+		return binop_is_comparison(n->op) || distance ? none : join(lhs, rhs);
 	}
 	case N_NEG:
 	case N_CAST:
@@ -157,14 +169,22 @@ static Sources flow(FnFlow *ff, const Node *n)
 	case N_CALL:
 		return flow_call(ff, n);
 	default:
-		/* literals, globals, maps, andalso/orelse/not (a :bool), a
-		 * field read, set!, for-range: no address comes out, but
-		 * their parts may call */
+		/* literals, globals, andalso/orelse/not (a :bool), set!,
+		 * for-range: no address comes out, but their parts may call */
 		flow(ff, n->lhs);
 		flow(ff, n->rhs);
 		flow(ff, n->body);
 		return none;
 	}
+}
+
+static Sources flow(FnFlow *ff, const Node *n)
+{
+	if (!n)
+		return none;
+	Sources s = flow_value(ff, n);
+	/* a map, a pointer: what a :u64 parameter may be given */
+	return n->type && (n->type->kind == TY_PTR || n->type->kind == TY_MAP) ? address : s;
 }
 
 void context_flow_body(FnDecl *fn)
@@ -193,8 +213,10 @@ static bool solve_results(FnFlow *ff)
 	for (int k = 0; k < ff->sites.len; k++) {
 		CallSite *site = ff->sites.items[k];
 		const FnFlow *callee = site->callee->flow;
-		uint32_t r = 0;
-		for (int j = 0; callee && !site->callee->exported && j < site->nargs; j++)
+		if (!callee || site->callee->exported)
+			continue;
+		uint32_t r = callee->result_params & ADDRESS;
+		for (int j = 0; j < site->nargs; j++)
 			if (callee->result_params & (1u << j))
 				r |= params_of(ff, site->args[j]);
 		site->result = r;
@@ -205,17 +227,23 @@ static bool solve_results(FnFlow *ff)
 	return changed;
 }
 
-/* The parameters of the defns ff's calls give the context to. */
-static bool pass_context(const FnFlow *ff)
+/* What of value s is an address: ADDRESS, or the parameters that may hold one. */
+static uint32_t address_in(const FnFlow *ff, Sources s)
+{
+	return params_of(ff, s) & (ff->carries | ADDRESS);
+}
+
+/* The parameters of the defns ff's calls give an address. */
+static bool pass_addresses(const FnFlow *ff)
 {
 	bool changed = false;
-	for (int k = 0; k < ff->sites.len && ff->carries; k++) {
+	for (int k = 0; k < ff->sites.len; k++) {
 		const CallSite *site = ff->sites.items[k];
 		FnFlow *callee = site->callee->flow;
 		if (!callee || site->callee->exported)
 			continue;
 		for (int j = 0; j < site->nargs; j++)
-			if ((params_of(ff, site->args[j]) & ff->carries) && !(callee->carries & (1u << j))) {
+			if (address_in(ff, site->args[j]) && !(callee->carries & (1u << j))) {
 				callee->carries |= 1u << j;
 				changed = true;
 			}
@@ -231,23 +259,25 @@ static bool takes_context_as_u64(const Module *m, const FnDecl *fn)
 	return fn->is_entry && prog && !prog->kind->btf_args && t && type_equal(t, ty_u64);
 }
 
-static void report(const FnDecl *fn, const CallSite *site, int j, uint32_t params)
+static void report(const FnDecl *fn, const CallSite *site, int j, uint32_t what)
 {
 	const FnDecl *f = site->callee;
 	const Param *p = f->params[j];
-	diag_error(site->arg_spans[j], "exported `%s` cannot be given the context as its parameter `%s`", f->name,
+	diag_error(site->arg_spans[j], "exported `%s` cannot be given an address as its parameter `%s`", f->name,
 		   p->name);
 	int from = 0;
-	while (!(params & (1u << from)))
+	while (from < fn->nparams && !(what & (1u << from)))
 		from++;
-	const Param *holder = fn->params[from];
-	if (fn->is_entry)
-		diag_note(holder->span, "`%s` is the context, an address: the entry's :u64 parameter", holder->name);
-	else
-		diag_note(holder->span, "`%s` of `%s` may be given the context, an address", holder->name, fn->name);
+	if (from < fn->nparams && fn->is_entry)
+		diag_note(fn->params[from]->span, "`%s` is the context, an address: the entry's :u64 parameter",
+			  fn->params[from]->name);
+	else if (from < fn->nparams)
+		diag_note(fn->params[from]->span, "`%s` of `%s` may be given an address", fn->params[from]->name,
+			  fn->name);
 	diag_hint("the kernel verifies an exported function on its own and wants a number for its %s parameter; "
-		  "pass a value read through the context instead, such as (bpf/load_u64 %s 0)",
-		  type_str(p->type), holder->name);
+		  "the context, the packet's data and data_end, a map and a pointer are addresses: pass a value "
+		  "read through one",
+		  type_str(p->type));
 }
 
 void check_context_flow(const Module *m)
@@ -258,16 +288,11 @@ void check_context_flow(const Module *m)
 		if (d->kind == D_FN && d->u.fn->flow)
 			vec_push(&fns, d->u.fn);
 	}
-	bool any = false;
 	for (int i = 0; i < fns.len; i++) {
 		FnDecl *fn = fns.items[i];
-		if (takes_context_as_u64(m, fn)) {
+		if (takes_context_as_u64(m, fn))
 			fn->flow->carries = 1;
-			any = true;
-		}
 	}
-	if (!any)
-		return;
 	for (bool changed = true; changed;) {
 		changed = false;
 		for (int i = 0; i < fns.len; i++)
@@ -276,17 +301,19 @@ void check_context_flow(const Module *m)
 	for (bool changed = true; changed;) {
 		changed = false;
 		for (int i = 0; i < fns.len; i++)
-			changed |= pass_context(((FnDecl *)fns.items[i])->flow);
+			changed |= pass_addresses(((FnDecl *)fns.items[i])->flow);
 	}
 	for (int i = 0; i < fns.len; i++) {
 		const FnDecl *fn = fns.items[i];
 		const FnFlow *ff = fn->flow;
-		for (int k = 0; k < ff->sites.len && ff->carries; k++) {
+		for (int k = 0; k < ff->sites.len; k++) {
 			const CallSite *site = ff->sites.items[k];
 			for (int j = 0; site->callee->exported && j < site->nargs; j++) {
-				uint32_t params = params_of(ff, site->args[j]) & ff->carries;
-				if (params)
-					report(fn, site, j, params);
+				const Type *t = site->callee->params[j]->type;
+				uint32_t what = address_in(ff, site->args[j]);
+				/* a context record parameter takes the context */
+				if (what && t && (t->kind == TY_INT || t->kind == TY_BOOL))
+					report(fn, site, j, what);
 			}
 		}
 	}
