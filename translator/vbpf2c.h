@@ -763,12 +763,13 @@ void check_tail_calls_release(const Node *body);
  * A body with no such call has nothing check_tail_calls_release reports. */
 bool helper_acquires_reference(const ExternDecl *e);
 
-/* context_flow.c: an exported defn takes numbers for its integer
- * parameters, not an address (the context of an entry declared
- * [ctx :u64], the packet's data, a map, a pointer), however it got there.
- * context_flow_body on each checked body (while it is in memory), then
- * check_context_flow once for the module, after the entry is known:
- * reports every such argument. */
+/* context_flow.c: an address (the context of an entry declared
+ * [ctx :u64], the packet's data, a map, a pointer), however it got there,
+ * where the verifier wants a number: an exported defn's integer argument,
+ * arithmetic but address +/- number and the distance of two, a narrowing
+ * cast. context_flow_body on each checked body (while it is in memory),
+ * then check_context_flow once for the module, after the entry is known:
+ * reports every such place. */
 void context_flow_body(FnDecl *fn);
 void check_context_flow(const Module *m);
 

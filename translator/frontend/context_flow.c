@@ -1,27 +1,36 @@
-/* context_flow.c - an address given to an exported function.
+/* context_flow.c - addresses where the verifier wants a number.
  *
- * An exported defn (LANGUAGE.md 10.6) is a global C function, which the
- * kernel verifies on its own and which wants a number for an integer
- * parameter: the object of a call that passes it an address is refused
- * ("R1 is not a scalar", "Caller passes invalid args into func#1"; a map:
- * "reference type('UNKNOWN ') size cannot be determined"), with either
- * backend once the function is not inlined. The source has addresses
- * where C has pointers: the context of an entry declared [ctx :u64]
- * (LANGUAGE.md 7), the packet's data, data_end and data_meta and the
- * other pointer members of a context, read as :u64, a map, and a pointer
- * (the context record, a (Some v) binding) given to a :u64 parameter. C has
- * no cast that makes a pointer a number to the verifier, so the checker
- * refuses such an argument (docs/checker.md, Functions; make fuzz-diff
- * seed 500000153, reduced: tests/native/found/
- * c-context-as-global-argument.va).
+ * The source has addresses where C has pointers: the context of an entry
+ * declared [ctx :u64] (LANGUAGE.md 7), the packet's data, data_end and
+ * data_meta and the other pointer members of a context, read as integers,
+ * a map, and a pointer (the context record, a (Some v) binding) given to a
+ * :u64 parameter. The verifier wants a number, and refuses the object of
+ * either backend, where
+ *
+ *   - an exported defn (LANGUAGE.md 10.6), a global C function it verifies
+ *     on its own, is given one for an integer parameter ("R1 is not a
+ *     scalar", "Caller passes invalid args into func#1"; a map:
+ *     "reference type('UNKNOWN ') size cannot be determined"; make
+ *     fuzz-diff seed 500000153, reduced: tests/native/found/
+ *     c-context-as-global-argument.va);
+ *   - arithmetic other than an address plus or minus a number and the
+ *     distance between two takes one ("R1 pointer arithmetic with *=
+ *     operator prohibited", "bitwise operator &= on pointer prohibited",
+ *     "pointer += pointer prohibited", "tried to subtract pointer from
+ *     scalar");
+ *   - a cast keeps part of one (C narrows with shifts or a mask: clang's
+ *     object was refused where the native one, with a 32-bit move, loaded).
+ *
+ * C has no cast that makes a pointer a number to the verifier, so the
+ * checker refuses those (docs/checker.md, Functions).
  *
  * What may hold an address: one of the above; a let or match binding, a
- * cast, an arithmetic result, an if or match result of such a value; the
- * result of a (not exported) defn that returns an address or one of its
- * parameters given one; and a parameter of a defn that some call gives
- * one - a fixed point over the call graph. A value read through an
- * address, a comparison, a helper's result, a global and an exported
- * function's result are numbers.
+ * cast, an address plus or minus a number, an if or match result of such
+ * a value; the result of a (not exported) defn that returns an address or
+ * one of its parameters given one; and a parameter of a defn that some
+ * call gives one - a fixed point over the call graph. A value read through
+ * an address, a comparison, any other arithmetic, a helper's result, a
+ * global and an exported function's result are numbers.
  *
  * The check takes a summary of each body while it is in memory
  * (context_flow_body: the front end of --check releases a body once it is
@@ -51,8 +60,28 @@ typedef struct CallSite {
 	uint32_t result;        /* solved: the caller's parameters its result may come from */
 } CallSite;
 
+/* A place where the verifier wants a number, in the order of the walk. */
+typedef enum UseKind {
+	USE_EXPORTED_ARG,       /* an argument of an exported defn's integer parameter */
+	USE_OPERAND,            /* an operand of arithmetic */
+	USE_NARROWING,          /* the operand of a cast to fewer bits */
+} UseKind;
+
+typedef struct Use {
+	UseKind kind;
+	Span at;                /* the value */
+	Sources value, other;   /* USE_OPERAND: the other operand */
+	const CallSite *site;   /* USE_EXPORTED_ARG: the call, and which argument */
+	int arg;
+	BinOp op;               /* USE_OPERAND */
+	bool right;             /* USE_OPERAND: the right-hand operand */
+	const Type *to;         /* USE_NARROWING (the body's nodes are gone
+	                         * when the uses are looked at: --check) */
+} Use;
+
 typedef struct FnFlow FnFlow;
 struct FnFlow {
+	Vec uses;               /* Use* */
 	Vec sites;              /* CallSite*; an argument's calls come before it */
 	Sources result;
 	uint32_t result_params; /* solved: the parameters the result may come from */
@@ -78,6 +107,11 @@ static Sources join(Sources a, Sources b)
 	return (Sources){ a.params | b.params, a.ncalls + b.ncalls, calls };
 }
 
+static bool is_none(Sources s)
+{
+	return !s.params && !s.ncalls;
+}
+
 static Sources *keep(Sources s)
 {
 	Sources *p = arena_alloc(sizeof(*p));
@@ -91,6 +125,16 @@ static Sources *keep(Sources s)
  * a do's earlier forms), whose calls still count. node_any() cannot say
  * which a child is, so the walk is its own. */
 static Sources flow(FnFlow *ff, const Node *n);
+
+static Use *add_use(FnFlow *ff, UseKind kind, const Node *value, Sources s)
+{
+	Use *u = arena_alloc(sizeof(*u));
+	u->kind = kind;
+	u->at = value->span;
+	u->value = s;
+	vec_push(&ff->uses, u);
+	return u;
+}
 
 static Sources flow_call(FnFlow *ff, const Node *n)
 {
@@ -112,13 +156,22 @@ static Sources flow_call(FnFlow *ff, const Node *n)
 	int *index = arena_alloc(sizeof(*index));
 	*index = ff->sites.len;
 	vec_push(&ff->sites, site);
+	for (int j = 0; f->exported && j < site->nargs; j++) {
+		/* a context record parameter takes the context */
+		const Type *t = f->params[j]->type;
+		if (t && (t->kind == TY_INT || t->kind == TY_BOOL)) {
+			Use *u = add_use(ff, USE_EXPORTED_ARG, n->args.items[j], args[j]);
+			u->site = site;
+			u->arg = j;
+		}
+	}
 	return f->exported ? none : (Sources){ .ncalls = 1, .calls = index };
 }
 
 static void bind(Var *v, Sources s)
 {
 	if (v)
-		v->context_flow = s.params || s.ncalls ? keep(s) : NULL;
+		v->context_flow = is_none(s) ? NULL : keep(s);
 }
 
 static Sources flow_value(FnFlow *ff, const Node *n)
@@ -156,16 +209,36 @@ static Sources flow_value(FnFlow *ff, const Node *n)
 	}
 	case N_BINOP: {
 		Sources lhs = flow(ff, n->lhs), rhs = flow(ff, n->rhs);
-		/* the distance between two addresses, or between two values
-		 * made from one parameter, is a number: (- data_end data) */
-		bool one_param = !lhs.ncalls && !rhs.ncalls && lhs.params == rhs.params &&
-				 !(lhs.params & (lhs.params - 1));
-		bool distance = n->op == OP_SUB && ((lhs.params & rhs.params & ADDRESS) || one_param);
-		return binop_is_comparison(n->op) || distance ? none : join(lhs, rhs);
+		if (binop_is_comparison(n->op))
+			return none;
+		for (int right = 0; right < 2; right++) {
+			Use *u = add_use(ff, USE_OPERAND, right ? n->rhs : n->lhs, right ? rhs : lhs);
+			u->other = right ? lhs : rhs;
+			u->op = n->op;
+			u->right = right;
+		}
+		/* A difference of two values that may both be addresses is
+		 * taken for their distance, a number: (- data_end data), also
+		 * where data and data_end are parameters (which some call may
+		 * give a number instead: not followed). Otherwise address +
+		 * number and address - number are addresses (number - address
+		 * is refused); any other arithmetic on an address is refused,
+		 * and makes a number. */
+		bool distance = n->op == OP_SUB && !is_none(lhs) && !is_none(rhs);
+		return n->op == OP_ADD ? join(lhs, rhs) : n->op == OP_SUB && !distance ? lhs : none;
 	}
-	case N_NEG:
-	case N_CAST:
-		return flow(ff, n->lhs);
+	case N_NEG:             /* a number, even of an address */
+		flow(ff, n->lhs);
+		return none;
+	case N_CAST: {
+		Sources s = flow(ff, n->lhs);
+		const Type *from = n->lhs ? n->lhs->type : NULL;
+		if (n->cast_to && n->cast_to->kind == TY_INT && from && n->cast_to->size < from->size) {
+			add_use(ff, USE_NARROWING, n->lhs, s)->to = n->cast_to;
+			return none;
+		}
+		return s;
+	}
 	case N_CALL:
 		return flow_call(ff, n);
 	default:
@@ -259,12 +332,9 @@ static bool takes_context_as_u64(const Module *m, const FnDecl *fn)
 	return fn->is_entry && prog && !prog->kind->btf_args && t && type_equal(t, ty_u64);
 }
 
-static void report(const FnDecl *fn, const CallSite *site, int j, uint32_t what)
+/* Where the address came in: the parameter of fn that may hold it. */
+static void note_holder(const FnDecl *fn, uint32_t what)
 {
-	const FnDecl *f = site->callee;
-	const Param *p = f->params[j];
-	diag_error(site->arg_spans[j], "exported `%s` cannot be given an address as its parameter `%s`", f->name,
-		   p->name);
 	int from = 0;
 	while (from < fn->nparams && !(what & (1u << from)))
 		from++;
@@ -274,10 +344,62 @@ static void report(const FnDecl *fn, const CallSite *site, int j, uint32_t what)
 	else if (from < fn->nparams)
 		diag_note(fn->params[from]->span, "`%s` of `%s` may be given an address", fn->params[from]->name,
 			  fn->name);
-	diag_hint("the kernel verifies an exported function on its own and wants a number for its %s parameter; "
-		  "the context, the packet's data and data_end, a map and a pointer are addresses: pass a value "
-		  "read through one",
-		  type_str(p->type));
+}
+
+#define ADDRESSES "the context, the packet's data and data_end, a map and a pointer are addresses"
+
+/* Does the verifier refuse u, made in ff's defn, for an address? */
+static uint32_t refused(const FnFlow *ff, const Use *u)
+{
+	uint32_t what = address_in(ff, u->value);
+	if (!what || u->kind != USE_OPERAND)
+		return what;
+	uint32_t other = address_in(ff, u->other);
+	switch (u->op) {
+	case OP_ADD:            /* address + number, in either order */
+		return u->right && other ? what : 0;
+	case OP_SUB:            /* address - number */
+		return u->right && !other ? what : 0;
+	default:
+		return what;
+	}
+}
+
+static void report(const FnDecl *fn, const Use *u, uint32_t what)
+{
+	switch (u->kind) {
+	case USE_EXPORTED_ARG: {
+		const FnDecl *f = u->site->callee;
+		const Param *p = f->params[u->arg];
+		diag_error(u->at, "exported `%s` cannot be given an address as its parameter `%s`", f->name, p->name);
+		note_holder(fn, what);
+		diag_hint("the kernel verifies an exported function on its own and wants a number for its %s "
+			  "parameter; " ADDRESSES ": pass a value read through one",
+			  type_str(p->type));
+		break;
+	}
+	case USE_OPERAND: {
+		const char *op = binop_source_name(u->op);
+		if (u->op == OP_ADD)
+			diag_error(u->at, "`+` cannot add two addresses");
+		else if (u->op == OP_SUB)
+			diag_error(u->at, "`-` cannot subtract an address from a number");
+		else
+			diag_error(u->at, "`%s` cannot take an address as an operand", op);
+		note_holder(fn, what);
+		diag_hint("the verifier lets a program add a number to an address, subtract one from it, compare "
+			  "addresses and take the distance between two, and refuses any other arithmetic on one "
+			  "(pointer arithmetic prohibited); " ADDRESSES);
+		break;
+	}
+	case USE_NARROWING:
+		diag_error(u->at, "an address cannot be cast to %s", type_str(u->to));
+		note_holder(fn, what);
+		diag_hint("C keeps part of a pointer with shifts or a mask, which the verifier refuses on an address "
+			  "(pointer arithmetic prohibited); " ADDRESSES ": cast a value read through one, or the "
+			  "distance between two");
+		break;
+	}
 }
 
 void check_context_flow(const Module *m)
@@ -306,15 +428,11 @@ void check_context_flow(const Module *m)
 	for (int i = 0; i < fns.len; i++) {
 		const FnDecl *fn = fns.items[i];
 		const FnFlow *ff = fn->flow;
-		for (int k = 0; k < ff->sites.len; k++) {
-			const CallSite *site = ff->sites.items[k];
-			for (int j = 0; site->callee->exported && j < site->nargs; j++) {
-				const Type *t = site->callee->params[j]->type;
-				uint32_t what = address_in(ff, site->args[j]);
-				/* a context record parameter takes the context */
-				if (what && t && (t->kind == TY_INT || t->kind == TY_BOOL))
-					report(fn, site, j, what);
-			}
+		for (int k = 0; k < ff->uses.len; k++) {
+			const Use *u = ff->uses.items[k];
+			uint32_t what = refused(ff, u);
+			if (what)
+				report(fn, u, what);
 		}
 	}
 }
