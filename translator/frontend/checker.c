@@ -2773,7 +2773,8 @@ bool check_end(Checker *ck)
 {
 	check_call_graph(ck);
 	check_program(ck);
-	check_context_flow(ck->m);
+	if (diag_error_count() == ck->errors_before)
+		check_context_flow(ck->m);
 	if (diag_error_count() == ck->errors_before)
 		for (bool changed = true; changed;) {
 			changed = false;

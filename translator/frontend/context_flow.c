@@ -51,7 +51,8 @@ struct ContextSources {
 	const int *calls;       /* the results of these call sites (FnFlow.sites) */
 };
 
-/* A call of a defn that takes parameters. */
+/* A call of a defn that takes parameters, or (callee NULL) a difference
+ * of two values that may both be addresses: args[0] - args[1]. */
 typedef struct CallSite {
 	FnDecl *callee;
 	int nargs;
@@ -168,6 +169,20 @@ static Sources flow_call(FnFlow *ff, const Node *n)
 	return f->exported ? none : (Sources){ .ncalls = 1, .calls = index };
 }
 
+/* lhs - rhs where both may be addresses: which, the solution says. */
+static Sources difference(FnFlow *ff, Sources lhs, Sources rhs)
+{
+	CallSite *site = arena_alloc(sizeof(*site));
+	site->nargs = 2;
+	site->args = arena_alloc(sizeof(*site->args) * 2);
+	site->args[0] = lhs;
+	site->args[1] = rhs;
+	int *index = arena_alloc(sizeof(*index));
+	*index = ff->sites.len;
+	vec_push(&ff->sites, site);
+	return (Sources){ .ncalls = 1, .calls = index };
+}
+
 static void bind(Var *v, Sources s)
 {
 	if (v)
@@ -217,15 +232,13 @@ static Sources flow_value(FnFlow *ff, const Node *n)
 			u->op = n->op;
 			u->right = right;
 		}
-		/* A difference of two values that may both be addresses is
-		 * taken for their distance, a number: (- data_end data), also
-		 * where data and data_end are parameters (which some call may
-		 * give a number instead: not followed). Otherwise address +
-		 * number and address - number are addresses (number - address
+		/* address + number and address - number are addresses, the
+		 * distance between two addresses is a number (number - address
 		 * is refused); any other arithmetic on an address is refused,
-		 * and makes a number. */
-		bool distance = n->op == OP_SUB && !is_none(lhs) && !is_none(rhs);
-		return n->op == OP_ADD ? join(lhs, rhs) : n->op == OP_SUB && !distance ? lhs : none;
+		 * and makes a number */
+		if (n->op == OP_SUB && !is_none(lhs) && !is_none(rhs))
+			return difference(ff, lhs, rhs);
+		return n->op == OP_ADD ? join(lhs, rhs) : n->op == OP_SUB ? lhs : none;
 	}
 	case N_NEG:             /* a number, even of an address */
 		flow(ff, n->lhs);
@@ -280,11 +293,20 @@ static uint32_t params_of(const FnFlow *ff, Sources s)
 	return p;
 }
 
-/* Each call's result, then the defn's: from what its callee returns. */
+static uint32_t address_in(const FnFlow *ff, Sources s);
+
+/* Each call's result, then the defn's: from what its callee returns; a
+ * difference is a number when both sides are addresses (with what is
+ * known so far of the parameters that hold one). */
 static bool solve_results(FnFlow *ff)
 {
 	for (int k = 0; k < ff->sites.len; k++) {
 		CallSite *site = ff->sites.items[k];
+		if (!site->callee) {
+			bool distance = address_in(ff, site->args[0]) && address_in(ff, site->args[1]);
+			site->result = distance ? 0 : params_of(ff, site->args[0]);
+			continue;
+		}
 		const FnFlow *callee = site->callee->flow;
 		if (!callee || site->callee->exported)
 			continue;
@@ -312,7 +334,7 @@ static bool pass_addresses(const FnFlow *ff)
 	bool changed = false;
 	for (int k = 0; k < ff->sites.len; k++) {
 		const CallSite *site = ff->sites.items[k];
-		FnFlow *callee = site->callee->flow;
+		FnFlow *callee = site->callee ? site->callee->flow : NULL;
 		if (!callee || site->callee->exported)
 			continue;
 		for (int j = 0; j < site->nargs; j++)
@@ -415,13 +437,13 @@ void check_context_flow(const Module *m)
 		if (takes_context_as_u64(m, fn))
 			fn->flow->carries = 1;
 	}
+	/* The parameters that hold an address only grow; with them fixed,
+	 * the results settle, the call graph having no cycle (recursion is
+	 * an error, and this runs only on a program without one). */
 	for (bool changed = true; changed;) {
 		changed = false;
 		for (int i = 0; i < fns.len; i++)
 			changed |= solve_results(((FnDecl *)fns.items[i])->flow);
-	}
-	for (bool changed = true; changed;) {
-		changed = false;
 		for (int i = 0; i < fns.len; i++)
 			changed |= pass_addresses(((FnDecl *)fns.items[i])->flow);
 	}
