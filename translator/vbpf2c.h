@@ -328,6 +328,10 @@ const char *prog_section_name(const ProgKindInfo *kind, const char *attach);
 bool prog_section_known(const ProgKindInfo *kind, const char *section);
 /* Built-in context record by name ("XdpMd"), or NULL. */
 Record *context_record_by_name(const char *name);
+/* Is n a read of a context member the verifier gives as an address (the
+ * packet's data, data_end, data_meta; the sk and flow_keys pointers)? */
+struct Node;
+bool is_packet_field(const struct Node *n);
 
 typedef struct MapTypeInfo {
 	const char *name;        /* "hash" */
@@ -586,6 +590,9 @@ struct Var {
 	 * handle_maps_differ. */
 	const struct MapDecl *handle_map;
 	bool handle_maps_differ;
+	/* context_flow.c, while it walks the body: where the value may
+	 * come from (NULL: it is a number, not an address) */
+	const struct ContextSources *context_flow;
 };
 
 /* ---- top-level declarations ------------------------------------------- */
@@ -667,6 +674,8 @@ struct FnDecl {
 	int call_depth;                 /* checker: longest call chain below */
 	Vec locals;                     /* checker: every Var of the body */
 	struct PacketSummary *packet_summary; /* checker: packet_writes.c */
+	struct FnFlow *flow;            /* checker: where its body's values may
+	                                 * hold an address (context_flow.c) */
 };
 
 typedef enum DeclKind { D_PROGRAM, D_MAP, D_GLOBAL, D_RECORD, D_EXTERN, D_FN, D_EXPORT } DeclKind;
@@ -709,10 +718,6 @@ static inline const ProgramDecl *fn_program(const Module *m, const FnDecl *fn)
 		return fn->prog;
 	return fn && fn->is_entry ? m->program : NULL;
 }
-
-/* Does n read a packet address from a context record: data, data_end,
- * data_meta, or a member C declares as a pointer? */
-bool is_packet_field(const Node *n);
 
 /* ---- packet writes (packet_writes.c) ------------------------------------ */
 
@@ -770,6 +775,16 @@ void check_tail_calls_release(const Node *body);
 /* Does a call of e hand out a reference (ring-buffer record, socket)?
  * A body with no such call has nothing check_tail_calls_release reports. */
 bool helper_acquires_reference(const ExternDecl *e);
+
+/* context_flow.c: an address (the context of an entry declared
+ * [ctx :u64], the packet's data, a map, a pointer), however it got there,
+ * where the verifier wants a number: an exported defn's integer argument,
+ * arithmetic but address +/- number and the distance of two, a narrowing
+ * cast. context_flow_body on each checked body (while it is in memory),
+ * then check_context_flow once for the module, after the entry is known:
+ * reports every such place. */
+void context_flow_body(FnDecl *fn);
+void check_context_flow(const Module *m);
 
 /* ---- parser (parser.c) ------------------------------------------------ */
 

@@ -67,7 +67,6 @@
  * __u64, as before. Found by a fixed point: variables are added from
  * their inits and dropped at their first other use. */
 
-
 enum { PACKET = 1, NOT_PACKET = 2 };
 
 bool is_packet_var(const Emitter *E, const Var *v)

@@ -2369,6 +2369,8 @@ static void check_fn_body(Checker *ck, FnInfo *fi)
 	ck->untyped_result = NULL;
 	if (diag_error_count() == errors && ck->acquires)
 		check_tail_calls_release(fn->body);
+	if (diag_error_count() == errors)
+		context_flow_body(fn);
 	if (t && fn->ret && !same_type(t, fn->ret)) {
 		Node *last = last_expr(fn->body);
 		diag_error(last && last->span.file ? last->span : fn->span, "return type mismatch in `%s`", fn->name);
@@ -2805,6 +2807,8 @@ bool check_end(Checker *ck)
 {
 	check_call_graph(ck);
 	check_program(ck);
+	if (diag_error_count() == ck->errors_before)
+		check_context_flow(ck->m);
 	if (diag_error_count() == ck->errors_before)
 		packet_writes_check(ck->m, &ck->summarised);
 	if (diag_error_count() == ck->errors_before)

@@ -323,6 +323,9 @@ Record *context_record_by_name(const char *name)
 	return NULL;
 }
 
+/* A read of a context member the verifier gives as an address, though the
+ * source reads it as an integer: the packet's data, data_end and data_meta
+ * (__u32 in xdp_md and __sk_buff), and the __bpf_md_ptr members. */
 bool is_packet_field(const Node *n)
 {
 	if (n->kind != N_FIELD || !n->field || !n->lhs || !n->lhs->type || n->lhs->type->kind != TY_PTR)
