@@ -48,16 +48,23 @@ typedef struct ContextSources Sources;
 struct ContextSources {
 	uint32_t params;        /* bit i: parameter i of the defn; ADDRESS */
 	int ncalls;
-	const int *calls;       /* the results of these call sites (FnFlow.sites) */
+	union {                 /* the results of these call sites (FnFlow.sites): */
+		const int *calls;
+		intptr_t call;  /* the one, when ncalls == 1 (no allocation) */
+	};
 };
+
+static int call_at(const struct ContextSources *s, int i)
+{
+	return s->ncalls == 1 ? (int)s->call : s->calls[i];
+}
 
 /* A call of a defn that takes parameters, or (callee NULL) a difference
  * of two values that may both be addresses: args[0] - args[1]. */
 typedef struct CallSite {
 	FnDecl *callee;
 	int nargs;
-	Sources *args;
-	Span *arg_spans;
+	Sources *args;          /* NULL when no argument may be an address */
 	uint32_t result;        /* solved: the caller's parameters its result may come from */
 } CallSite;
 
@@ -68,21 +75,31 @@ typedef enum UseKind {
 	USE_NARROWING,          /* the operand of a cast to fewer bits */
 } UseKind;
 
-typedef struct Use {
+typedef struct Use Use;
+struct Use {
+	Use *next;              /* the body's next one */
 	UseKind kind;
-	Span at;                /* the value */
-	Sources value, other;   /* USE_OPERAND: the other operand */
-	const CallSite *site;   /* USE_EXPORTED_ARG: the call, and which argument */
-	int arg;
 	BinOp op;               /* USE_OPERAND */
-	bool right;             /* USE_OPERAND: the right-hand operand */
-	const Type *to;         /* USE_NARROWING (the body's nodes are gone
-	                         * when the uses are looked at: --check) */
-} Use;
+	bool right;             /* USE_OPERAND: value is the right-hand operand */
+	Span at;                /* the value */
+	Span other_at;          /* USE_OPERAND, as recorded: the right-hand one */
+	Sources value, other;   /* USE_OPERAND: the other operand */
+	union {
+		struct {
+			const CallSite *site;   /* USE_EXPORTED_ARG: the call, */
+			int arg;                /* and which argument */
+		};
+		const Type *to;         /* USE_NARROWING (the body's nodes are
+		                         * gone when the uses are looked at:
+		                         * --check) */
+	};
+};
 
 typedef struct FnFlow FnFlow;
 struct FnFlow {
-	Vec uses;               /* Use* */
+	const FnDecl *fn;
+	Use *uses, **last_use;  /* in the order of the walk (a list: no
+	                         * vector's spare room is kept to the end) */
 	Vec sites;              /* CallSite*; an argument's calls come before it */
 	Sources result;
 	uint32_t result_params; /* solved: the parameters the result may come from */
@@ -98,14 +115,20 @@ static Sources join(Sources a, Sources b)
 {
 	if (!a.ncalls && !b.ncalls)
 		return (Sources){ .params = a.params | b.params };
-	if (!b.ncalls)
-		return (Sources){ a.params | b.params, a.ncalls, a.calls };
-	if (!a.ncalls)
-		return (Sources){ a.params | b.params, b.ncalls, b.calls };
+	if (!b.ncalls) {
+		a.params |= b.params;
+		return a;
+	}
+	if (!a.ncalls) {
+		b.params |= a.params;
+		return b;
+	}
 	int *calls = arena_alloc(sizeof(*calls) * (size_t)(a.ncalls + b.ncalls));
-	memcpy(calls, a.calls, sizeof(*calls) * (size_t)a.ncalls);
-	memcpy(calls + a.ncalls, b.calls, sizeof(*calls) * (size_t)b.ncalls);
-	return (Sources){ a.params | b.params, a.ncalls + b.ncalls, calls };
+	for (int i = 0; i < a.ncalls; i++)
+		calls[i] = call_at(&a, i);
+	for (int i = 0; i < b.ncalls; i++)
+		calls[a.ncalls + i] = call_at(&b, i);
+	return (Sources){ a.params | b.params, a.ncalls + b.ncalls, { .calls = calls } };
 }
 
 static bool is_none(Sources s)
@@ -127,46 +150,63 @@ static Sources *keep(Sources s)
  * which a child is, so the walk is its own. */
 static Sources flow(FnFlow *ff, const Node *n);
 
+/* A use of a value that may be an address (NULL for one that cannot:
+ * most values, and --check keeps every summary until the end). */
 static Use *add_use(FnFlow *ff, UseKind kind, const Node *value, Sources s)
 {
+	if (is_none(s))
+		return NULL;
 	Use *u = arena_alloc(sizeof(*u));
 	u->kind = kind;
 	u->at = value->span;
 	u->value = s;
-	vec_push(&ff->uses, u);
+	*ff->last_use = u;
+	ff->last_use = &u->next;
 	return u;
 }
 
 static Sources flow_call(FnFlow *ff, const Node *n)
 {
-	Sources *args = arena_alloc(sizeof(*args) * (size_t)(n->args.len + 1));
-	for (int i = 0; i < n->args.len; i++)
-		args[i] = flow(ff, n->args.items[i]);
+	Sources args[8];
+	bool any = false;
+	for (int i = 0; i < n->args.len; i++) {
+		Sources a = flow(ff, n->args.items[i]);
+		if (i < 8) {
+			args[i] = a;
+			any |= !is_none(a);
+		}
+	}
 	FnDecl *f = n->callee_kind == CALLEE_FN ? n->callee_fn : NULL;
 	/* an exported defn's result is a number to the verifier, and one of
 	 * no parameters has nothing to pass on */
 	if (!f || f->nparams == 0)
 		return none;
+	/* nothing to pass on, and a callee checked already whose result is
+	 * a number whatever it is given: no site to solve (--check keeps
+	 * every summary until the end) */
+	if (!any && f->flow && is_none(f->flow->result))
+		return none;
 	CallSite *site = arena_alloc(sizeof(*site));
 	site->callee = f;
 	site->nargs = n->args.len < f->nparams ? n->args.len : f->nparams;
-	site->args = args;
-	site->arg_spans = arena_alloc(sizeof(*site->arg_spans) * (size_t)(site->nargs + 1));
-	for (int i = 0; i < site->nargs; i++)
-		site->arg_spans[i] = ((const Node *)n->args.items[i])->span;
-	int *index = arena_alloc(sizeof(*index));
-	*index = ff->sites.len;
+	if (any) {
+		site->args = arena_alloc(sizeof(*site->args) * (size_t)(site->nargs + 1));
+		memcpy(site->args, args, sizeof(*site->args) * (size_t)site->nargs);
+	}
+	intptr_t index = ff->sites.len;
 	vec_push(&ff->sites, site);
 	for (int j = 0; f->exported && j < site->nargs; j++) {
 		/* a context record parameter takes the context */
 		const Type *t = f->params[j]->type;
-		if (t && (t->kind == TY_INT || t->kind == TY_BOOL)) {
-			Use *u = add_use(ff, USE_EXPORTED_ARG, n->args.items[j], args[j]);
+		Use *u = t && (t->kind == TY_INT || t->kind == TY_BOOL)
+				 ? add_use(ff, USE_EXPORTED_ARG, n->args.items[j], args[j])
+				 : NULL;
+		if (u) {
 			u->site = site;
 			u->arg = j;
 		}
 	}
-	return f->exported ? none : (Sources){ .ncalls = 1, .calls = index };
+	return f->exported ? none : (Sources){ .ncalls = 1, { .call = index } };
 }
 
 /* lhs - rhs where both may be addresses: which, the solution says. */
@@ -177,10 +217,9 @@ static Sources difference(FnFlow *ff, Sources lhs, Sources rhs)
 	site->args = arena_alloc(sizeof(*site->args) * 2);
 	site->args[0] = lhs;
 	site->args[1] = rhs;
-	int *index = arena_alloc(sizeof(*index));
-	*index = ff->sites.len;
+	intptr_t index = ff->sites.len;
 	vec_push(&ff->sites, site);
-	return (Sources){ .ncalls = 1, .calls = index };
+	return (Sources){ .ncalls = 1, { .call = index } };
 }
 
 static void bind(Var *v, Sources s)
@@ -189,11 +228,27 @@ static void bind(Var *v, Sources s)
 		v->context_flow = is_none(s) ? NULL : keep(s);
 }
 
+/* A parameter of the body's defn: itself (bit i); none when it is no
+ * 64-bit integer, which no call can give an address (a narrowing cast
+ * of one is refused, and a number). */
+static Sources param_sources(const FnFlow *ff, const Var *v)
+{
+	for (int i = 0; i < ff->fn->nparams; i++)
+		if (ff->fn->params[i]->var == v)
+			return v->type && v->type->kind == TY_INT && v->type->size == 8 ? (Sources){ .params = 1u << i }
+											 : none;
+	return none;
+}
+
 static Sources flow_value(FnFlow *ff, const Node *n)
 {
 	switch (n->kind) {
 	case N_NAME:
-		return n->ref == REF_VAR && n->ref_var && n->ref_var->context_flow ? *n->ref_var->context_flow : none;
+		if (n->ref != REF_VAR || !n->ref_var)
+			return none;
+		if (n->ref_var->is_param)
+			return param_sources(ff, n->ref_var);
+		return n->ref_var->context_flow ? *n->ref_var->context_flow : none;
 	case N_FIELD:
 		flow(ff, n->lhs);
 		return is_packet_field(n) ? address : none;
@@ -226,11 +281,14 @@ static Sources flow_value(FnFlow *ff, const Node *n)
 		Sources lhs = flow(ff, n->lhs), rhs = flow(ff, n->rhs);
 		if (binop_is_comparison(n->op))
 			return none;
-		for (int right = 0; right < 2; right++) {
-			Use *u = add_use(ff, USE_OPERAND, right ? n->rhs : n->lhs, right ? rhs : lhs);
-			u->other = right ? lhs : rhs;
+		/* one use for both operands, each looked at in
+		 * check_context_flow: a summary is kept to the end */
+		Use *u = add_use(ff, USE_OPERAND, n->lhs, join(lhs, rhs));
+		if (u) {
+			u->value = lhs;
+			u->other = rhs;
+			u->other_at = n->rhs->span;
 			u->op = n->op;
-			u->right = right;
 		}
 		/* address + number and address - number are addresses, the
 		 * distance between two addresses is a number (number - address
@@ -247,7 +305,9 @@ static Sources flow_value(FnFlow *ff, const Node *n)
 		Sources s = flow(ff, n->lhs);
 		const Type *from = n->lhs ? n->lhs->type : NULL;
 		if (n->cast_to && n->cast_to->kind == TY_INT && from && n->cast_to->size < from->size) {
-			add_use(ff, USE_NARROWING, n->lhs, s)->to = n->cast_to;
+			Use *u = add_use(ff, USE_NARROWING, n->lhs, s);
+			if (u)
+				u->to = n->cast_to;
 			return none;
 		}
 		return s;
@@ -275,12 +335,17 @@ static Sources flow(FnFlow *ff, const Node *n)
 
 void context_flow_body(FnDecl *fn)
 {
+	FnFlow walk = { .fn = fn };
+	walk.last_use = &walk.uses;
+	walk.result = flow(&walk, fn->body);
+	/* kept only when there is something to solve: --check keeps every
+	 * summary to the end, and most defns have none (no flow: a result
+	 * that is a number, nothing passed on) */
+	if (!walk.uses && !walk.sites.len && is_none(walk.result))
+		return;
 	FnFlow *ff = arena_alloc(sizeof(*ff));
-	for (int i = 0; i < fn->nparams; i++)
-		bind(fn->params[i]->var, (Sources){ .params = 1u << i });
-	ff->result = flow(ff, fn->body);
-	for (int i = 0; i < fn->nparams; i++)
-		bind(fn->params[i]->var, none);
+	*ff = walk;
+	ff->last_use = NULL;
 	fn->flow = ff;
 }
 
@@ -289,7 +354,7 @@ static uint32_t params_of(const FnFlow *ff, Sources s)
 {
 	uint32_t p = s.params;
 	for (int i = 0; i < s.ncalls; i++)
-		p |= ((const CallSite *)ff->sites.items[s.calls[i]])->result;
+		p |= ((const CallSite *)ff->sites.items[call_at(&s, i)])->result;
 	return p;
 }
 
@@ -311,7 +376,7 @@ static bool solve_results(FnFlow *ff)
 		if (!callee || site->callee->exported)
 			continue;
 		uint32_t r = callee->result_params & ADDRESS;
-		for (int j = 0; j < site->nargs; j++)
+		for (int j = 0; site->args && j < site->nargs; j++)
 			if (callee->result_params & (1u << j))
 				r |= params_of(ff, site->args[j]);
 		site->result = r;
@@ -337,7 +402,7 @@ static bool pass_addresses(const FnFlow *ff)
 		FnFlow *callee = site->callee ? site->callee->flow : NULL;
 		if (!callee || site->callee->exported)
 			continue;
-		for (int j = 0; j < site->nargs; j++)
+		for (int j = 0; site->args && j < site->nargs; j++)
 			if (address_in(ff, site->args[j]) && !(callee->carries & (1u << j))) {
 				callee->carries |= 1u << j;
 				changed = true;
@@ -450,11 +515,17 @@ void check_context_flow(const Module *m)
 	for (int i = 0; i < fns.len; i++) {
 		const FnDecl *fn = fns.items[i];
 		const FnFlow *ff = fn->flow;
-		for (int k = 0; k < ff->uses.len; k++) {
-			const Use *u = ff->uses.items[k];
-			uint32_t what = refused(ff, u);
-			if (what)
-				report(fn, u, what);
+		for (const Use *u = ff->uses; u; u = u->next) {
+			for (int right = 0; right < (u->kind == USE_OPERAND ? 2 : 1); right++) {
+				Use side = *u;
+				if (right) {
+					side = (Use){ .kind = USE_OPERAND, .op = u->op, .right = true, .at = u->other_at,
+						      .value = u->other, .other = u->value };
+				}
+				uint32_t what = refused(ff, &side);
+				if (what)
+					report(fn, &side, what);
+			}
 		}
 	}
 }
