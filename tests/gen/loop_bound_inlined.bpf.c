@@ -36,7 +36,7 @@ static __u32 walk(__u8 p)
 #line 11 "loop_bound_inlined.va"
 	end = bound & 7;
 #line 11 "loop_bound_inlined.va"
-	for (__s8 i = 1; i < end; i++)
+	for (__s32 i = 1; i < end; i++)
 #line 11 "loop_bound_inlined.va"
 		last = i;
 	return 0;

@@ -536,8 +536,17 @@ static void lower_for(Emitter *E, Node *n)
 		add_var(E, line_of(n->rhs), c_decl(E, t, name), name, e.s, true, true);
 		end = cx(name, PREC_POSTFIX);
 	}
+	/* An 8- or 16-bit counter is a 32-bit one in C, of the same
+	 * signedness. clang 14 keeps a narrow counter in a wider register
+	 * and masks a copy of it for the exit test; the verifier, which
+	 * never links the copy to the counter, sees the counter's range move
+	 * up each round and walks on (for (__u16 i = (__u16)g; i < 4; i++):
+	 * "BPF program is too large", seed 620004433). The values are the
+	 * same: i < end of the counter's type, i + 1 never wraps, and C
+	 * promotes a narrow value read anyway. */
+	const Type *ct = t->size >= 4 ? t : t->is_signed ? ty_i32 : ty_u32;
 	CStmt *s = add_stmt(E, CS_FOR, line_of(n),
-			    arena_printf("%s = %s; %s < %s; %s++", c_decl(E, t, i), start.s, i,
+			    arena_printf("%s = %s; %s < %s; %s++", c_decl(E, ct, i), start.s, i,
 					 paren(end, PREC_REL + 1), i));
 	s->then = branch(E, n->body, (Dest){ DEST_DISCARD, NULL, NULL });
 	/* clang 14 rewrites the exit test i < end as i != end once it can
