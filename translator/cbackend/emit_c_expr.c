@@ -2333,8 +2333,19 @@ static bool writes_state(const Node *n)
 /* Is n's value, once lowered, a local nothing can change any more? */
 static bool value_in_local(Emitter *E, const Node *n)
 {
-	while (n->kind == N_LET || (n->kind == N_DO && n->args.len > 0))
-		n = n->kind == N_LET ? n->body : n->args.items[n->args.len - 1];
+	/* through a match on a constant too: the clause it takes is all its
+	 * C, maybe an expression (0 | 0 hoisted as a name lost its
+	 * parentheses: seed 620008753) */
+	for (;;) {
+		if (n->kind == N_LET)
+			n = n->body;
+		else if (n->kind == N_DO && n->args.len > 0)
+			n = n->args.items[n->args.len - 1];
+		else if (n->kind == N_MATCH && constant_match_body(n))
+			n = constant_match_body(n);
+		else
+			break;
+	}
 	if (is_var_ref(n))
 		return !var_info(E, n->ref_var)->c_pointer;
 	return (n->kind == N_IF || n->kind == N_MATCH || n->kind == N_AND || n->kind == N_OR) &&
