@@ -43,12 +43,18 @@ typedef struct Table {
 	int cap, len;
 } Table;
 
+/* A rotate and an xor a byte, then one mix (as the reader's names): a
+ * multiply a byte made each byte wait for the one before. */
 static uint32_t hash_str(const char *s)
 {
-	uint32_t h = 2166136261u;
+	uint32_t h = 0;
 	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 16777619u;
-	return h;
+		h = (h << 5 | h >> 27) ^ (unsigned char)*s;
+	h ^= h >> 16;
+	h *= 0x7feb352du;
+	h ^= h >> 15;
+	h *= 0x846ca68bu;
+	return h ^ h >> 16;
 }
 
 /* Names are interned by the reader, so equal pointers are the usual match;
@@ -2180,7 +2186,8 @@ static Type *check_call(Checker *ck, Node *n)
 	Sym *own = table_get(&ck->values, name);
 	if (mi && !(own && own->kind == SYM_FN))
 		return check_map_idiom(ck, n, mi);
-	if (strcmp(name, "k/exists?") == 0 || strcmp(name, "k/read-str") == 0 || strcmp(name, "k/arg") == 0)
+	if (name[0] == 'k' && name[1] == '/' &&
+	    (strcmp(name, "k/exists?") == 0 || strcmp(name, "k/read-str") == 0 || strcmp(name, "k/arg") == 0))
 		return check_kernel_call(ck, n);
 	Sym *s = lookup_local(ck, name) ? NULL : table_get(&ck->values, name);
 	if (s && s->kind == SYM_FN && s->fn->fn->prog) {
