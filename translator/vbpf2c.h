@@ -193,6 +193,11 @@ void read_file_each_with_comments(const SourceFile *file, void (*each)(Sexp *for
  * gets every name at the address the first pass gave it (and interns
  * nothing twice); false frees it. */
 void reader_keep_names(bool keep);
+/* Starts loading into the cache the intern table's slot of name (a name
+ * the reader interned, of the file being read now), which the reader will
+ * look up when it meets name again (frontend_check: the names of the defns
+ * just ahead). Nothing when no file is being read. */
+void reader_prefetch_name(const char *name);
 /* The words (at most 250) whose index the reader puts in Sexp.word: the
  * parser's special and top-level forms, so that telling them apart is
  * done once per spelling, not once per use. Set it before reading. */
@@ -803,6 +808,9 @@ typedef struct Checker Checker;
 Checker *check_begin(Module *m);
 bool check_body(Checker *ck, FnDecl *fn);
 bool check_end(Checker *ck);
+/* Starts loading into the cache what check_body looks up first about a
+ * call of the file-scope name (its slot in the file scope's table). */
+void check_prefetch_name(Checker *ck, const char *name);
 
 /* ---- backends --------------------------------------------------------- */
 

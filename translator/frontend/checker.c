@@ -2829,6 +2829,11 @@ bool check_end(Checker *ck)
 	return diag_error_count() == ck->errors_before;
 }
 
+void check_prefetch_name(Checker *ck, const char *name)
+{
+	table_prefetch(&ck->values, name);
+}
+
 bool check_module(Module *m)
 {
 	Checker *ck = check_begin(m);

@@ -1051,6 +1051,19 @@ static struct {
 	uint32_t intern_cap, intern_count;
 } kept_names;
 
+/* The reader at work (read_forms), for reader_prefetch_name. */
+static const Reader *reading;
+
+void reader_prefetch_name(const char *name)
+{
+	if (!reading || !reading->intern_cap)
+		return;
+	uint32_t h = NAME_HASH_SEED;
+	for (const unsigned char *s = (const unsigned char *)name; *s; s++)
+		h = name_hash_step(h, *s);
+	__builtin_prefetch(&reading->interned[name_hash_end(h) & (reading->intern_cap - 1)]);
+}
+
 void reader_keep_names(bool keep)
 {
 	kept_names.keep = keep;
@@ -1077,6 +1090,7 @@ static void read_forms(const SourceFile *file, bool recycle, void (*each)(Sexp *
 		kept_names.interned = NULL;
 	}
 	const unsigned char *t = r.text;
+	reading = &r;
 
 	while (r.pos < r.len) {
 		unsigned char c = t[r.pos];
@@ -1153,6 +1167,7 @@ static void read_forms(const SourceFile *file, bool recycle, void (*each)(Sexp *
 			   closer_for(f->opener));
 		diag_note(f->open_span, "to match this '%s'", opener_text(f->opener));
 	}
+	reading = NULL;
 	free(r.elems);
 	if (kept_names.keep) {
 		reader_keep_names(false);
