@@ -211,8 +211,16 @@ typedef struct CallEdge {
 struct FnInfo {
 	FnDecl *fn;
 	Vec calls;              /* CallEdge*, in source order */
-	int state;              /* graph walk: 0 new, 1 on the stack, 2 done */
+	int state;              /* graph walk: 0 new, 1 on the stack, 2 done;
+	                         * 3 depth known (in no cycle) */
+	int depth;              /* state 3: fn->call_depth, here so that the
+	                         * walk reads FnInfos only */
 	bool in_cycle;          /* recursion reported: no depth */
+	/* What check_end asks of every defn's signature, noted when it is
+	 * declared: a FnDecl and its parameters are out of the cache by then */
+	bool prog;              /* a defprog */
+	bool context_param;     /* a parameter is a context record */
+	Record *first_record;   /* the record of the first parameter, if any */
 };
 
 typedef enum SymKind { SYM_MAP, SYM_GLOBAL, SYM_FN } SymKind;
@@ -252,6 +260,10 @@ struct Checker {
 	Table file_cnames;      /* C name -> CNameOwner */
 	Table bad_maps;         /* maps whose key or value type failed */
 	Vec fns;                /* FnInfo*, source order (duplicates excluded) */
+	Vec maps;               /* MapDecl*, source order: check_end looks at
+	                         * them again, and not at every declaration */
+	bool for_backends;      /* check_module: the bodies stay, and get what
+	                         * only the backends need (find_handle_maps) */
 
 	/* the function being checked */
 	FnInfo *fn;
@@ -871,6 +883,8 @@ static void check_extern(Checker *ck, ExternDecl *e)
 	table_put(&ck->externs, key, e);
 }
 
+static Record *param_record(const Param *p);
+
 static void declare_fn(Checker *ck, FnDecl *fn)
 {
 	for (int i = 0; i < fn->nparams; i++) {
@@ -893,6 +907,13 @@ static void declare_fn(Checker *ck, FnDecl *fn)
 
 	FnInfo *fi = arena_alloc(sizeof(*fi));
 	fi->fn = fn;
+	fi->prog = fn->prog != NULL;
+	for (int i = 0; i < fn->nparams; i++) {
+		Record *r = param_record(fn->params[i]);
+		fi->context_param |= r && r->is_context;
+		if (i == 0)
+			fi->first_record = r;
+	}
 	Sym *s = arena_alloc(sizeof(*s));
 	s->kind = SYM_FN;
 	s->span = fn->name_span.file ? fn->name_span : fn->span;
@@ -2335,6 +2356,28 @@ static Type *check_expr(Checker *ck, Node *n, Type *expected)
 
 /* ---- functions ------------------------------------------------------------ */
 
+/* A function whose callees all have their depth when its body has been
+ * checked has its own then, and is in no cycle: every cycle has a call to
+ * a function checked later (or to itself), and a function that calls one
+ * never has its depth here. check_call_graph then walks only the others
+ * (most programs define a helper before its callers, so there are few),
+ * where it walked every function, long after its body was in the cache,
+ * and finds the same cycles in the same order. */
+static void settle_depth(FnInfo *fi)
+{
+	int d = 0;
+	for (int i = 0; i < fi->calls.len; i++) {
+		const FnInfo *callee = ((CallEdge *)fi->calls.items[i])->callee;
+		if (callee->state != 3)
+			return;
+		if (callee->depth + 1 > d)
+			d = callee->depth + 1;
+	}
+	fi->state = 3;
+	fi->depth = d;
+	fi->fn->call_depth = d;
+}
+
 static void check_fn_body(Checker *ck, FnInfo *fi)
 {
 	FnDecl *fn = fi->fn;
@@ -2366,6 +2409,7 @@ static void check_fn_body(Checker *ck, FnInfo *fi)
 		hint_helper_returns_nothing(last);
 	}
 	ck->fn = NULL;
+	settle_depth(fi);
 }
 
 /* ---- the call graph ------------------------------------------------------- */
@@ -2403,7 +2447,7 @@ static void find_recursion(FnInfo *fi, FnInfo **stack, int depth)
 static int compute_depth(FnInfo *fi)
 {
 	if (fi->state == 3)
-		return fi->fn->call_depth;
+		return fi->depth;
 	int d = 0;
 	fi->state = 3;  /* no cycles remain when this runs */
 	for (int i = 0; i < fi->calls.len; i++) {
@@ -2413,6 +2457,7 @@ static int compute_depth(FnInfo *fi)
 			d = cd;
 	}
 	fi->fn->call_depth = d;
+	fi->depth = d;
 	return d;
 }
 
@@ -2429,13 +2474,12 @@ static void check_call_graph(Checker *ck)
 	cycles = diag_error_count() != errors;
 	if (cycles)
 		return;
-	for (int i = 0; i < ck->fns.len; i++)
-		compute_depth(ck->fns.items[i]);
 	/* Report the deepest chain once, at its outermost function. */
 	FnInfo *worst = NULL;
 	for (int i = 0; i < ck->fns.len; i++) {
 		FnInfo *fi = ck->fns.items[i];
-		if (fi->fn->call_depth > 8 && (!worst || fi->fn->call_depth > worst->fn->call_depth))
+		int d = compute_depth(fi);
+		if (d > 8 && (!worst || d > worst->depth))
 			worst = fi;
 	}
 	if (worst) {
@@ -2501,9 +2545,9 @@ static bool check_defprogs(Checker *ck)
 	Module *m = ck->m;
 	FnDecl *first = NULL;
 	for (int i = 0; i < ck->fns.len; i++) {
-		FnDecl *fn = ((FnInfo *)ck->fns.items[i])->fn;
-		if (!fn->prog)
+		if (!((FnInfo *)ck->fns.items[i])->prog)
 			continue;
+		FnDecl *fn = ((FnInfo *)ck->fns.items[i])->fn;
 		if (!first)
 			first = fn;
 		if (m->program) {
@@ -2577,11 +2621,8 @@ static void check_map_init(Checker *ck, MapDecl *md)
 static void check_program(Checker *ck)
 {
 	Module *m = ck->m;
-	for (int i = 0; i < m->decls.len; i++) {
-		Decl *d = m->decls.items[i];
-		if (d->kind == D_MAP)
-			check_map_init(ck, d->u.map);
-	}
+	for (int i = 0; i < ck->maps.len; i++)
+		check_map_init(ck, ck->maps.items[i]);
 	if (check_defprogs(ck))
 		return;
 	const ProgKindInfo *kind = m->program ? m->program->kind : NULL;
@@ -2591,6 +2632,8 @@ static void check_program(Checker *ck)
 	 * kind's record (a deftype of the same name is a user record). */
 	if (kind) {
 		for (int i = 0; i < ck->fns.len; i++) {
+			if (!((FnInfo *)ck->fns.items[i])->context_param)
+				continue;
 			FnDecl *fn = ((FnInfo *)ck->fns.items[i])->fn;
 			for (int j = 0; j < fn->nparams; j++) {
 				Record *r = param_record(fn->params[j]);
@@ -2605,7 +2648,7 @@ static void check_program(Checker *ck)
 	FnDecl *entry = NULL;
 	for (int i = 0; i < ck->fns.len && want; i++) {
 		FnDecl *fn = ((FnInfo *)ck->fns.items[i])->fn;
-		Record *r = fn->nparams ? param_record(fn->params[0]) : NULL;
+		Record *r = ((FnInfo *)ck->fns.items[i])->first_record;
 		if (r && strcmp(r->name, want) == 0 && !fn->exported) {
 			entry = fn;
 			break;
@@ -2790,7 +2833,10 @@ Checker *check_begin(Module *m)
 		Decl *d = m->decls.items[i];
 		prefetch_declaration(ck, i);
 		switch (d->kind) {
-		case D_MAP: check_map(ck, d->u.map); break;
+		case D_MAP:
+			check_map(ck, d->u.map);
+			vec_push(&ck->maps, d->u.map);
+			break;
 		case D_EXTERN: check_extern(ck, d->u.ext); break;
 		case D_FN: declare_fn(ck, d->u.fn); break;
 		case D_GLOBAL: declare_global(ck, d->u.global); break;
@@ -2820,7 +2866,7 @@ bool check_end(Checker *ck)
 {
 	check_call_graph(ck);
 	check_program(ck);
-	if (diag_error_count() == ck->errors_before)
+	if (ck->for_backends && diag_error_count() == ck->errors_before)
 		for (bool changed = true; changed;) {
 			changed = false;
 			for (int i = 0; i < ck->fns.len; i++)
@@ -2837,6 +2883,7 @@ void check_prefetch_name(Checker *ck, const char *name)
 bool check_module(Module *m)
 {
 	Checker *ck = check_begin(m);
+	ck->for_backends = true;
 	for (int i = 0; i < ck->fns.len; i++)
 		check_body(ck, ((FnInfo *)ck->fns.items[i])->fn);
 	return check_end(ck);
