@@ -972,6 +972,41 @@ static bool skip_to_close(const Reader *r, Skip *k)
 	}
 }
 
+/* The declarations pass meets a new name in nearly every top-level form
+ * (a defn's), and interning it waits for a slot of the intern table that
+ * nothing has touched yet: a cache miss a form. So once a defn's body is
+ * skipped (at its closing ')'), the slot of the next form's second element
+ * is fetched while this form is parsed. Only a guess at what comes next -
+ * reading it is exact whatever it is - so it looks no further than a line
+ * or two. */
+static void prefetch_next_form_name(const Reader *r, size_t i)
+{
+	enum { LOOK = 256 };
+	const unsigned char *t = r->text;
+	size_t end = r->len - i > LOOK ? i + LOOK : r->len;
+	for (i++; i < end;) {
+		if (t[i] == ';')
+			while (i < end && t[i] != '\n')
+				i++;
+		else if (char_class[t[i]] == C_SPACE || char_class[t[i]] == C_NL)
+			i++;
+		else
+			break;
+	}
+	if (i >= end || t[i] != '(')
+		return;
+	for (i++; i < end && atom_byte[t[i]]; i++)
+		;
+	while (i < end && char_class[t[i]] == C_SPACE)
+		i++;
+	size_t start = i;
+	uint32_t h = NAME_HASH_SEED;
+	for (; i < end && atom_byte[t[i]] == 1; i++)
+		h = name_hash_step(h, t[i]);
+	if (i > start && i < end)
+		__builtin_prefetch(&r->interned[name_hash_end(h) & (r->intern_cap - 1)]);
+}
+
 /* read_file_each_skimming: at the part of a top-level defn it skips -
  * its body just after the return type (SKIP_BODIES), or its name,
  * parameters and return type just after `defn` (SKIP_HEADERS) - skip it
@@ -1001,6 +1036,8 @@ __attribute__((noinline)) static void skip_defn_part(Reader *r)
 	r->line = k.line;
 	r->line_start = k.line_start;
 	r->skipped = r->skip == SKIP_BODIES ? SKIPPED_BODY : SKIPPED_HEADER;
+	if (r->skip == SKIP_BODIES && r->intern_cap)
+		prefetch_next_form_name(r, k.i);
 }
 
 /* A top-level form is complete: hand it over, then recycle its memory. */
