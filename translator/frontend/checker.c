@@ -389,7 +389,7 @@ static bool is_reserved_word(const char *s)
 		}
 	}
 	for (uint32_t j = hash_str(s) & (RESERVED_SLOTS - 1); reserved_set[j]; j = (j + 1) & (RESERVED_SLOTS - 1))
-		if (strcmp(reserved_set[j], s) == 0)
+		if (reserved_set[j][0] == s[0] && strcmp(reserved_set[j], s) == 0)
 			return true;
 	return false;
 }
@@ -1488,7 +1488,7 @@ static Type *check_field(Checker *ck, Node *n)
 		return check_kernel_member(ck, n, r, record_ok);
 	for (int i = 0; i < r->nfields; i++) {
 		Field *f = r->fields[i];
-		if (strcmp(f->name, n->name) == 0) {
+		if (f->name[0] == n->name[0] && strcmp(f->name, n->name) == 0) {
 			n->field = f;
 			if (f->array_len && n->rhs) {
 				/* (. p :comm 3): one element, the index checked here */
@@ -1646,8 +1646,9 @@ static const BuiltinInfo builtins[] = {
 
 static const BuiltinInfo *builtin_by_name(const char *name)
 {
+	/* every bpf/ call is looked up here: the first byte rules out most */
 	for (size_t i = 0; i < sizeof(builtins) / sizeof(*builtins); i++)
-		if (strcmp(builtins[i].name, name) == 0)
+		if (builtins[i].name[0] == name[0] && strcmp(builtins[i].name, name) == 0)
 			return &builtins[i];
 	return NULL;
 }

@@ -1024,7 +1024,7 @@ static Node *parse_list(Parser *p, Sexp *s)
 	if (special)
 		return special(p, s);
 	/* LANGUAGE.md 10.5: the one place a string is an operand */
-	if (strcmp(head->text, "printk") == 0 && s->nitems >= 2 && s->items[1]->kind == SX_STRING) {
+	if (s->nitems >= 2 && s->items[1]->kind == SX_STRING && strcmp(head->text, "printk") == 0) {
 		Node *n = new_node(N_CALL, s->span);
 		n->name = "printk";
 		n->name_span = s->items[1]->span; /* the format: where its errors point */
