@@ -584,11 +584,11 @@ struct Var {
 	Span span;
 	bool is_param;
 	int uses;                       /* checker: reads of the variable */
-	/* checker: a :u64 parameter every call passes the same map (or maps
-	 * of the same key and value types), directly or through a parameter
-	 * of its caller: the map whose key and value types the helpers'
-	 * by-value copies take (LANGUAGE.md 5). NULL when none or when
-	 * handle_maps_differ. */
+	/* check_module: a :u64 parameter every call passes the same map (or
+	 * maps of the same key and value types), directly or through a
+	 * parameter of its caller: the map whose key and value types the
+	 * helpers' by-value copies take (LANGUAGE.md 5). NULL when none or
+	 * when handle_maps_differ. */
 	const struct MapDecl *handle_map;
 	bool handle_maps_differ;
 };
@@ -803,7 +803,8 @@ bool check_module(Module *m);
  * source order (it skips a second defn of a name, as check_module does),
  * and says whether the checker keeps pointers into that body (then it
  * must stay); check_end checks the call graph and the program's entry.
- * The diagnostics are check_module's, in its order. */
+ * The diagnostics are check_module's, in its order; what only the
+ * backends read of the bodies (Var.handle_map) only check_module sets. */
 typedef struct Checker Checker;
 Checker *check_begin(Module *m);
 bool check_body(Checker *ck, FnDecl *fn);
