@@ -887,16 +887,23 @@ __attribute__((always_inline)) static inline enum SkipStep skip_step(Skip *k)
 	}
 }
 
-static Skip skip_start(const Reader *r)
+/* k at the reader's position. Field by field: a compound literal cleared
+ * and copied the whole bracket stack, twice, at every skip. */
+static void skip_start(const Reader *r, Skip *k)
 {
-	return (Skip){ .t = r->text, .i = r->pos, .len = r->len, .line_start = r->line_start, .line = r->line };
+	k->t = r->text;
+	k->i = r->pos;
+	k->len = r->len;
+	k->line_start = r->line_start;
+	k->line = r->line;
+	k->depth = 0;
 }
 
 /* Skips count elements of the open list from the reader's position: true
  * with k just after the last, first[j] the first byte of the j-th. */
 static bool skip_elements(const Reader *r, int count, unsigned char *first, Skip *k)
 {
-	*k = skip_start(r);
+	skip_start(r, k);
 	int done = 0;
 	while (k->i < k->len) {
 		unsigned char c = k->t[k->i];
@@ -945,7 +952,7 @@ static void init_skip_plain(void)
  * the whole first pass over it. */
 static bool skip_to_close(const Reader *r, Skip *k)
 {
-	*k = skip_start(r);
+	skip_start(r, k);
 	unsigned seen = 0;      /* 2: something other than blanks */
 	const unsigned char *t = k->t;
 	size_t len = k->len;
