@@ -33,6 +33,11 @@ char *arena_strndup(const char *s, size_t n);
 char *arena_strdup(const char *s);
 char *arena_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void arena_reset(void);
+/* The caller will allocate about bytes: a big amount (8 MiB or more)
+ * comes in blocks of up to 64 MiB from the start, in huge pages, rather
+ * than after the small blocks every translation begins with (a page fault
+ * per 4 KiB). */
+void arena_expect(size_t bytes);
 /* The transient region (util.c): between arena_transient_begin() and
  * arena_transient_end(), arena_alloc_transient() allocates memory that
  * _end() releases (outside a span it is arena_alloc). A vector that lives

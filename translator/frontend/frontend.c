@@ -115,8 +115,13 @@ static enum Verdict check_in_two_passes(const SourceFile *file, bool skim)
 	return v;
 }
 
+/* What --check allocates and keeps, per source byte: about 5 (the
+ * declarations and the checker's tables; bench/README.md). */
+enum { CHECK_BYTES_PER_SOURCE_BYTE = 4 };
+
 bool frontend_check(const SourceFile *file)
 {
+	arena_expect(file->len * CHECK_BYTES_PER_SOURCE_BYTE);
 	diag_hold();
 	enum Verdict v = check_in_two_passes(file, true);
 	diag_release(v != GAVE_UP);

@@ -196,6 +196,14 @@ void arena_transient_end(void)
 	transient.cur = transient.floor_block;
 }
 
+void arena_expect(size_t bytes)
+{
+	if (bytes < (8u << 20))
+		return;     /* a small program keeps the small blocks (and its memory) */
+	while (arena_next_block < bytes && arena_next_block < ARENA_MAX_BLOCK)
+		arena_next_block *= 2;
+}
+
 void arena_reset(void)
 {
 	while (arena_head) {
