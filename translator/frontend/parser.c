@@ -1494,7 +1494,8 @@ static Decl *parse_defn(Parser *p, Sexp *form)
 	fn->name_span = form->items[1]->span;
 	Sexp *vec = form->items[2];
 	bool ok = true;
-	fn->params = arena_alloc_transient(sizeof(*fn->params) * (size_t)(vec->nitems + 1));
+	/* each parameter takes two elements, a name and a type */
+	fn->params = arena_alloc_transient(sizeof(*fn->params) * (size_t)(vec->nitems / 2 + 1));
 	for (int i = 0; i < vec->nitems; i += 2) {
 		Sexp *pname = vec->items[i];
 		if (!expect_name(pname, "a parameter name")) {
