@@ -41,7 +41,8 @@ void arena_expect(size_t bytes);
 /* The transient region (util.c): between arena_transient_begin() and
  * arena_transient_end(), arena_alloc_transient() allocates memory that
  * _end() releases (outside a span it is arena_alloc). A vector that lives
- * there grows there (vec_push). arena_transient_keep() keeps everything
+ * there, or whose elements are there, grows there (vec_push).
+ * arena_transient_keep() keeps everything
  * allocated so far: _end() then releases only what comes after. */
 void arena_transient_begin(void);
 void *arena_alloc_transient(size_t size);   /* zeroed, never NULL */
@@ -53,7 +54,7 @@ void arena_transient_end(void);
  * shared object, a vector that does not live in the span - is allocated
  * between arena_lasting_begin() and arena_lasting_end(), which go back to
  * the arena for a while (vec_push does it for a vector that lives
- * outside the transient region). */
+ * outside the transient region, its elements too). */
 void arena_transient_begin_all(void);
 bool arena_lasting_begin(void);             /* returns what to give _end */
 void arena_lasting_end(bool was);

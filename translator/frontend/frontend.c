@@ -77,6 +77,10 @@ static void check_one_body(FnDecl *parsed, void *pass)
 	prefetch_names_ahead(bp);
 	FnDecl *fn = bp->fns[bp->next++];
 	fn->body = parsed->body;
+	/* its locals in the transient region too (vec_push grows a vector
+	 * where its elements are): they go with the body */
+	enum { FIRST_LOCALS = 8 };
+	fn->locals = (Vec){ .items = arena_alloc_transient(sizeof(void *) * FIRST_LOCALS), .cap = FIRST_LOCALS };
 	if (check_body(bp->ck, fn)) {
 		arena_transient_keep();   /* the checker points into it */
 		return;

@@ -250,9 +250,11 @@ void vec_push(Vec *v, void *item)
 {
 	if (v->len == v->cap) {
 		int cap = v->cap ? v->cap * 2 : 4;
-		/* a vector in a transient node grows in the transient region */
+		/* a vector in a transient node, or one whose elements are there
+		 * already, grows in the transient region */
 		size_t bytes = sizeof(void *) * (size_t)cap;
-		void **items = transient.nblocks && in_transient(v) ? arena_alloc_transient(bytes) : arena_alloc_lasting(bytes);
+		bool here = transient.nblocks && (in_transient(v) || (v->items && in_transient(v->items)));
+		void **items = here ? arena_alloc_transient(bytes) : arena_alloc_lasting(bytes);
 		if (v->len)
 			memcpy(items, v->items, sizeof(*items) * (size_t)v->len);
 		v->items = items;
