@@ -2828,6 +2828,9 @@ Checker *check_begin(Module *m)
 	ck->errors_before = diag_error_count();
 	table_init(&ck->values, m->decls.len);
 	table_init(&ck->file_cnames, m->decls.len);
+	/* room for every defn: doubling from 4 had left half a dozen
+	 * abandoned arrays behind, as big as the last */
+	ck->fns = (Vec){ .items = arena_alloc(sizeof(void *) * (size_t)(m->decls.len + 1)), .cap = m->decls.len + 1 };
 
 	check_records(ck);
 	for (int i = 0; i < m->decls.len; i++) {
