@@ -33,7 +33,7 @@ char *arena_strndup(const char *s, size_t n);
 char *arena_strdup(const char *s);
 char *arena_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void arena_reset(void);
-/* The caller will allocate about bytes: a big amount (8 MiB or more)
+/* The caller will allocate about bytes: a big amount (4 MiB or more)
  * comes in blocks of up to 64 MiB from the start, in huge pages, rather
  * than after the small blocks every translation begins with (a page fault
  * per 4 KiB). */

@@ -198,7 +198,7 @@ void arena_transient_end(void)
 
 void arena_expect(size_t bytes)
 {
-	if (bytes < (8u << 20))
+	if (bytes < (4u << 20))
 		return;     /* a small program keeps the small blocks (and its memory) */
 	while (arena_next_block < bytes && arena_next_block < ARENA_MAX_BLOCK)
 		arena_next_block *= 2;
