@@ -33,10 +33,16 @@ char *arena_strndup(const char *s, size_t n);
 char *arena_strdup(const char *s);
 char *arena_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void arena_reset(void);
+/* The caller will allocate about bytes: a big amount (4 MiB or more)
+ * comes in blocks of up to 64 MiB from the start, in huge pages, rather
+ * than after the small blocks every translation begins with (a page fault
+ * per 4 KiB). */
+void arena_expect(size_t bytes);
 /* The transient region (util.c): between arena_transient_begin() and
  * arena_transient_end(), arena_alloc_transient() allocates memory that
  * _end() releases (outside a span it is arena_alloc). A vector that lives
- * there grows there (vec_push). arena_transient_keep() keeps everything
+ * there, or whose elements are there, grows there (vec_push).
+ * arena_transient_keep() keeps everything
  * allocated so far: _end() then releases only what comes after. */
 void arena_transient_begin(void);
 void *arena_alloc_transient(size_t size);   /* zeroed, never NULL */
@@ -48,7 +54,7 @@ void arena_transient_end(void);
  * shared object, a vector that does not live in the span - is allocated
  * between arena_lasting_begin() and arena_lasting_end(), which go back to
  * the arena for a while (vec_push does it for a vector that lives
- * outside the transient region). */
+ * outside the transient region, its elements too). */
 void arena_transient_begin_all(void);
 bool arena_lasting_begin(void);             /* returns what to give _end */
 void arena_lasting_end(bool was);
@@ -193,6 +199,11 @@ void read_file_each_with_comments(const SourceFile *file, void (*each)(Sexp *for
  * gets every name at the address the first pass gave it (and interns
  * nothing twice); false frees it. */
 void reader_keep_names(bool keep);
+/* Starts loading into the cache the intern table's slot of name (a name
+ * the reader interned, of the file being read now), which the reader will
+ * look up when it meets name again (frontend_check: the names of the defns
+ * just ahead). Nothing when no file is being read. */
+void reader_prefetch_name(const char *name);
 /* The words (at most 250) whose index the reader puts in Sexp.word: the
  * parser's special and top-level forms, so that telling them apart is
  * done once per spelling, not once per use. Set it before reading. */
@@ -583,11 +594,11 @@ struct Var {
 	Span span;
 	bool is_param;
 	int uses;                       /* checker: reads of the variable */
-	/* checker: a :u64 parameter every call passes the same map (or maps
-	 * of the same key and value types), directly or through a parameter
-	 * of its caller: the map whose key and value types the helpers'
-	 * by-value copies take (LANGUAGE.md 5). NULL when none or when
-	 * handle_maps_differ. */
+	/* check_module: a :u64 parameter every call passes the same map (or
+	 * maps of the same key and value types), directly or through a
+	 * parameter of its caller: the map whose key and value types the
+	 * helpers' by-value copies take (LANGUAGE.md 5). NULL when none or
+	 * when handle_maps_differ. */
 	const struct MapDecl *handle_map;
 	bool handle_maps_differ;
 	/* context_flow.c, while it walks the body: where the value may
@@ -830,11 +841,15 @@ bool check_module(Module *m);
  * source order (it skips a second defn of a name, as check_module does),
  * and says whether the checker keeps pointers into that body (then it
  * must stay); check_end checks the call graph and the program's entry.
- * The diagnostics are check_module's, in its order. */
+ * The diagnostics are check_module's, in its order; what only the
+ * backends read of the bodies (Var.handle_map) only check_module sets. */
 typedef struct Checker Checker;
 Checker *check_begin(Module *m);
 bool check_body(Checker *ck, FnDecl *fn);
 bool check_end(Checker *ck);
+/* Starts loading into the cache what check_body looks up first about a
+ * call of the file-scope name (its slot in the file scope's table). */
+void check_prefetch_name(Checker *ck, const char *name);
 
 /* ---- backends --------------------------------------------------------- */
 
