@@ -82,9 +82,10 @@ struct Use {
 	BinOp op;               /* USE_OPERAND */
 	bool right;             /* USE_OPERAND: value is the right-hand operand */
 	Span at;                /* the value */
-	Span other_at;          /* USE_OPERAND, as recorded: the right-hand one */
 	Sources value, other;   /* USE_OPERAND: the other operand */
 	union {
+		Span other_at;          /* USE_OPERAND, as recorded: the
+		                         * right-hand operand */
 		struct {
 			const CallSite *site;   /* USE_EXPORTED_ARG: the call, */
 			int arg;                /* and which argument */
@@ -282,8 +283,13 @@ static Sources flow_value(FnFlow *ff, const Node *n)
 		if (binop_is_comparison(n->op))
 			return none;
 		/* one use for both operands, each looked at in
-		 * check_context_flow: a summary is kept to the end */
-		Use *u = add_use(ff, USE_OPERAND, n->lhs, join(lhs, rhs));
+		 * check_context_flow; none where no address could be refused
+		 * (a + with a number, a - of a number), as --check keeps every
+		 * summary to the end */
+		bool may_refuse = n->op == OP_ADD ? !is_none(lhs) && !is_none(rhs)
+				  : n->op == OP_SUB ? !is_none(rhs)
+						    : true;
+		Use *u = may_refuse ? add_use(ff, USE_OPERAND, n->lhs, join(lhs, rhs)) : NULL;
 		if (u) {
 			u->value = lhs;
 			u->other = rhs;
