@@ -122,6 +122,7 @@ unit-test: build/unit_tests
 	./build/unit_tests
 
 golden-test: vbpf2c
+	sh tests/c_library_names.sh
 	sh tests/golden.sh
 	sh tests/outputs.sh
 	sh tests/diffstable.sh

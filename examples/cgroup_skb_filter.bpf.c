@@ -31,7 +31,6 @@ int filter(struct __sk_buff *skb)
 	__u32 remote_port = skb->remote_port;
 	__u32 port;
 
-#line 15 "cgroup_skb_filter.va"
 	/* stops clang 14 merging context loads */
 #line 15 "cgroup_skb_filter.va"
 	barrier_var(remote_port);

@@ -69,7 +69,6 @@ int ingress(struct __sk_buff *skb)
 #line 15 "cgroup_skb_meters.va"
 	__u32 len = skb->len;
 
-#line 15 "cgroup_skb_meters.va"
 	/* stops clang 14 merging context loads */
 #line 15 "cgroup_skb_meters.va"
 	barrier_var(len);
@@ -85,7 +84,6 @@ int egress(struct __sk_buff *skb)
 #line 19 "cgroup_skb_meters.va"
 	__u32 len = skb->len;
 
-#line 19 "cgroup_skb_meters.va"
 	/* stops clang 14 merging context loads */
 #line 19 "cgroup_skb_meters.va"
 	barrier_var(len);

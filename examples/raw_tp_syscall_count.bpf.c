@@ -68,7 +68,6 @@ int on_sys_enter(struct bpf_raw_tracepoint_args *ctx)
 #line 15 "raw_tp_syscall_count.va"
 	count_pid((__u32)(bpf_get_current_pid_tgid() >> 32));
 	arg = ctx->args[1];
-#line 16 "raw_tp_syscall_count.va"
 	/* stops clang 14 merging context loads */
 #line 16 "raw_tp_syscall_count.va"
 	barrier_var(arg);

@@ -49,7 +49,7 @@ static __s64 quotient(__s64 a, __s64 b)
 }
 
 #line 22 "signed_math.va"
-static __s64 remainder(__s64 a, __s64 b)
+static __s64 remainder_(__s64 a, __s64 b)
 {
 #line 22 "signed_math.va"
 	return srem64(a, b);
@@ -72,7 +72,7 @@ int compute(struct bpf_raw_tracepoint_args *ctx)
 
 #line 12 "signed_math.va"
 	record(0, quotient(a, b));
-	record(1, remainder(a, b));
+	record(1, remainder_(a, b));
 	record(2, narrow_sum(a, b));
 	record(3, a >> 1);
 	return a < b ? 1 : 0;

@@ -40,7 +40,6 @@ int on_fork(void *ctx)
 	}
 #line 19 "tracepoint_fork_count.va"
 	field20 = *(__u32 *)(ctx + 20);
-#line 19 "tracepoint_fork_count.va"
 	/* stops clang 14 merging context loads */
 #line 19 "tracepoint_fork_count.va"
 	barrier_var(field20);

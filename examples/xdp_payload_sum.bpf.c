@@ -24,7 +24,6 @@ int handler(struct xdp_md *ctx)
 		/* bytes past the end of a short packet are not there to add */
 		void *end = p + 1;
 
-#line 16 "xdp_payload_sum.va"
 		/* keeps the + 1 the verifier needs */
 #line 16 "xdp_payload_sum.va"
 		barrier_var(end);

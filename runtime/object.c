@@ -378,37 +378,65 @@ const struct vbpf_verifier_error *vbpf_obj__verifier_error(const struct vbpf_obj
 	return obj->have_error ? &obj->error : NULL;
 }
 
-/* The C emitter mangles source names the predictable way (my-map ->
- * my_map); cases files are written with source names. */
+/* The C name the checker gives a source name (checker.c, mangle(): my-map
+ * -> my_map, ready? -> ready_p, ...); cases files are written with source
+ * names. */
 static void mangle(const char *name, char *out, size_t size)
 {
-	size_t i = 0;
-	for (; name[i] && i + 1 < size; i++) {
-		char c = name[i];
-		out[i] = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-			 (c >= '0' && c <= '9') || c == '_' ? c : '_';
+	static const struct {
+		char c;
+		const char *text;
+	} spelled[] = { { '-', "_" },	 { '?', "_p" },	 { '!', "_bang" }, { '*', "_star" },	 { '<', "_lt" },
+			{ '>', "_gt" },	 { '=', "_eq" }, { '.', "_dot" },  { '\'', "_prime" } };
+	size_t len = 0;
+	out[0] = '\0';
+	if (name[0] >= '0' && name[0] <= '9')
+		len += (size_t)snprintf(out, size, "v_");
+	for (const char *p = name; *p && len + 1 < size; p++) {
+		char c = *p;
+		const char *text = NULL;
+		char one[8] = { c, '\0' };
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_')) {
+			snprintf(one, sizeof(one), "_x%02X", (unsigned char)c);
+			for (size_t i = 0; i < sizeof(spelled) / sizeof(*spelled); i++)
+				if (spelled[i].c == c)
+					text = spelled[i].text;
+		}
+		len += (size_t)snprintf(out + len, size - len, "%s", text ? text : one);
 	}
-	out[i] = '\0';
+}
+
+bool vbpf_c_name_is(const char *c_name, const char *source, bool escaped)
+{
+	char m[256];
+	if (!escaped && strcmp(c_name, source) == 0)
+		return true;
+	mangle(source, m, sizeof(m));
+	size_t n = strlen(m);
+	/* escaped: a reserved C name, or a C library function's at file
+	 * scope, has a trailing _ (after every exact name was tried: `x`
+	 * and `x_` may both be there) */
+	return strncmp(c_name, m, n) == 0 && (escaped ? strcmp(c_name + n, "_") == 0 : c_name[n] == '\0');
 }
 
 struct bpf_program *vbpf_obj__find_prog(const struct vbpf_obj *obj, const char *name)
 {
 	if (!name)
 		return bpf_object__next_program(obj->bpf, NULL);
-	struct bpf_program *prog = bpf_object__find_program_by_name(obj->bpf, name);
-	if (prog)
-		return prog;
-	char c_name[256];
-	mangle(name, c_name, sizeof(c_name));
-	return bpf_object__find_program_by_name(obj->bpf, c_name);
+	struct bpf_program *prog;
+	for (int escaped = 0; escaped < 2; escaped++)
+		bpf_object__for_each_program(prog, obj->bpf)
+			if (vbpf_c_name_is(bpf_program__name(prog), name, escaped))
+				return prog;
+	return NULL;
 }
 
 struct bpf_map *vbpf_obj__find_map(const struct vbpf_obj *obj, const char *name)
 {
-	struct bpf_map *map = bpf_object__find_map_by_name(obj->bpf, name);
-	if (map)
-		return map;
-	char c_name[256];
-	mangle(name, c_name, sizeof(c_name));
-	return bpf_object__find_map_by_name(obj->bpf, c_name);
+	struct bpf_map *map;
+	for (int escaped = 0; escaped < 2; escaped++)
+		bpf_object__for_each_map(map, obj->bpf)
+			if (vbpf_c_name_is(bpf_map__name(map), name, escaped))
+				return map;
+	return NULL;
 }

@@ -87,18 +87,21 @@ struct global_ref {
 	bool is_signed;
 };
 
+static bool find_global_named(const struct vbpf_obj *obj, const char *name, bool escaped, struct global_ref *ref);
+
+/* the global the checker named name in C, or escaped that name */
 static bool find_global(const struct vbpf_obj *obj, const char *name, struct global_ref *ref)
+{
+	return find_global_named(obj, name, false, ref) || find_global_named(obj, name, true, ref);
+}
+
+static bool find_global_named(const struct vbpf_obj *obj, const char *name, bool escaped, struct global_ref *ref)
 {
 	struct bpf_object *bpf = vbpf_obj__bpf_object(obj);
 	const struct btf *btf = bpf_object__btf(bpf);
 	struct bpf_map *map;
 	if (!btf)
 		return false;
-	char c_name[256];
-	size_t i = 0;
-	for (; name[i] && i + 1 < sizeof(c_name); i++)
-		c_name[i] = name[i] == '-' || name[i] == '?' || name[i] == '!' ? '_' : name[i];
-	c_name[i] = '\0';
 	bpf_object__for_each_map(map, bpf) {
 		if (!bpf_map__is_internal(map))
 			continue;
@@ -109,7 +112,7 @@ static bool find_global(const struct vbpf_obj *obj, const char *name, struct glo
 		for (int k = 0; k < btf_vlen(sec); k++, vs++) {
 			const struct btf_type *var = btf__type_by_id(btf, vs->type);
 			const char *var_name = btf__name_by_offset(btf, var->name_off);
-			if (strcmp(var_name, name) != 0 && strcmp(var_name, c_name) != 0)
+			if (!vbpf_c_name_is(var_name, name, escaped))
 				continue;
 			if (vs->offset + vs->size > bpf_map__value_size(map))
 				return false;

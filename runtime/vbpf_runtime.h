@@ -109,6 +109,11 @@ const struct vbpf_verifier_error *vbpf_obj__verifier_error(const struct vbpf_obj
 int vbpf_obj__verified_insns(const struct vbpf_obj *obj, const struct bpf_program *prog);
 /* Program by function name (source or C spelling); NULL name: the
  * object's first program. */
+/* Is c_name the C name of the source name `source` (my-map: my_map)?
+ * escaped: the C name of one the checker escaped with a trailing _ (a
+ * reserved name, a C library function's); try every name unescaped
+ * first. */
+bool vbpf_c_name_is(const char *c_name, const char *source, bool escaped);
 struct bpf_program *vbpf_obj__find_prog(const struct vbpf_obj *obj, const char *name);
 /* Map by source name; falls back to the C name ("my-map" finds my_map). */
 struct bpf_map *vbpf_obj__find_map(const struct vbpf_obj *obj, const char *name);

@@ -33,10 +33,16 @@ char *arena_strndup(const char *s, size_t n);
 char *arena_strdup(const char *s);
 char *arena_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void arena_reset(void);
+/* The caller will allocate about bytes: a big amount (4 MiB or more)
+ * comes in blocks of up to 64 MiB from the start, in huge pages, rather
+ * than after the small blocks every translation begins with (a page fault
+ * per 4 KiB). */
+void arena_expect(size_t bytes);
 /* The transient region (util.c): between arena_transient_begin() and
  * arena_transient_end(), arena_alloc_transient() allocates memory that
  * _end() releases (outside a span it is arena_alloc). A vector that lives
- * there grows there (vec_push). arena_transient_keep() keeps everything
+ * there, or whose elements are there, grows there (vec_push).
+ * arena_transient_keep() keeps everything
  * allocated so far: _end() then releases only what comes after. */
 void arena_transient_begin(void);
 void *arena_alloc_transient(size_t size);   /* zeroed, never NULL */
@@ -48,7 +54,7 @@ void arena_transient_end(void);
  * shared object, a vector that does not live in the span - is allocated
  * between arena_lasting_begin() and arena_lasting_end(), which go back to
  * the arena for a while (vec_push does it for a vector that lives
- * outside the transient region). */
+ * outside the transient region, its elements too). */
 void arena_transient_begin_all(void);
 bool arena_lasting_begin(void);             /* returns what to give _end */
 void arena_lasting_end(bool was);
@@ -193,6 +199,11 @@ void read_file_each_with_comments(const SourceFile *file, void (*each)(Sexp *for
  * gets every name at the address the first pass gave it (and interns
  * nothing twice); false frees it. */
 void reader_keep_names(bool keep);
+/* Starts loading into the cache the intern table's slot of name (a name
+ * the reader interned, of the file being read now), which the reader will
+ * look up when it meets name again (frontend_check: the names of the defns
+ * just ahead). Nothing when no file is being read. */
+void reader_prefetch_name(const char *name);
 /* The words (at most 250) whose index the reader puts in Sexp.word: the
  * parser's special and top-level forms, so that telling them apart is
  * done once per spelling, not once per use. Set it before reading. */
@@ -328,6 +339,10 @@ const char *prog_section_name(const ProgKindInfo *kind, const char *attach);
 bool prog_section_known(const ProgKindInfo *kind, const char *section);
 /* Built-in context record by name ("XdpMd"), or NULL. */
 Record *context_record_by_name(const char *name);
+/* Is n a read of a context member the verifier gives as an address (the
+ * packet's data, data_end, data_meta; the sk and flow_keys pointers)? */
+struct Node;
+bool is_packet_field(const struct Node *n);
 
 typedef struct MapTypeInfo {
 	const char *name;        /* "hash" */
@@ -579,13 +594,16 @@ struct Var {
 	Span span;
 	bool is_param;
 	int uses;                       /* checker: reads of the variable */
-	/* checker: a :u64 parameter every call passes the same map (or maps
-	 * of the same key and value types), directly or through a parameter
-	 * of its caller: the map whose key and value types the helpers'
-	 * by-value copies take (LANGUAGE.md 5). NULL when none or when
-	 * handle_maps_differ. */
+	/* check_module: a :u64 parameter every call passes the same map (or
+	 * maps of the same key and value types), directly or through a
+	 * parameter of its caller: the map whose key and value types the
+	 * helpers' by-value copies take (LANGUAGE.md 5). NULL when none or
+	 * when handle_maps_differ. */
 	const struct MapDecl *handle_map;
 	bool handle_maps_differ;
+	/* context_flow.c, while it walks the body: where the value may
+	 * come from (NULL: it is a number, not an address) */
+	const struct ContextSources *context_flow;
 };
 
 /* ---- top-level declarations ------------------------------------------- */
@@ -666,6 +684,9 @@ struct FnDecl {
 	bool exported;                  /* checker: named by (export ...), global in C */
 	int call_depth;                 /* checker: longest call chain below */
 	Vec locals;                     /* checker: every Var of the body */
+	struct PacketSummary *packet_summary; /* checker: packet_writes.c */
+	struct FnFlow *flow;            /* checker: where its body's values may
+	                                 * hold an address (context_flow.c) */
 };
 
 typedef enum DeclKind { D_PROGRAM, D_MAP, D_GLOBAL, D_RECORD, D_EXTERN, D_FN, D_EXPORT } DeclKind;
@@ -708,6 +729,18 @@ static inline const ProgramDecl *fn_program(const Module *m, const FnDecl *fn)
 		return fn->prog;
 	return fn && fn->is_entry ? m->program : NULL;
 }
+
+/* ---- packet writes (packet_writes.c) ------------------------------------ */
+
+typedef struct PacketSummary PacketSummary;
+/* Does the kernel let a program of this kind read its packet but not
+ * write it (kernel/bpf/verifier.c, may_access_direct_pkt_data)? */
+bool packet_read_only(const ProgKindInfo *kind);
+/* Summarises fn's checked body (fn->packet_summary) while it is there. */
+void packet_summarise(FnDecl *fn);
+/* An error at each store into the packet a function of fns (FnDecl*, the
+ * summarised ones) makes for a program whose packet is read-only. */
+void packet_writes_check(Module *m, Vec *fns);
 
 /* Remembers the first construct the native backend refuses. */
 static inline void module_refuse_native(Module *m, Span at, const char *what)
@@ -754,6 +787,16 @@ void check_tail_calls_release(const Node *body);
  * A body with no such call has nothing check_tail_calls_release reports. */
 bool helper_acquires_reference(const ExternDecl *e);
 
+/* context_flow.c: an address (the context of an entry declared
+ * [ctx :u64], the packet's data, a map, a pointer), however it got there,
+ * where the verifier wants a number: an exported defn's integer argument,
+ * arithmetic but address +/- number and the distance of two, a narrowing
+ * cast. context_flow_body on each checked body (while it is in memory),
+ * then check_context_flow once for the module, after the entry is known:
+ * reports every such place. */
+void context_flow_body(FnDecl *fn);
+void check_context_flow(const Module *m);
+
 /* ---- parser (parser.c) ------------------------------------------------ */
 
 /* Does pred(node, ctx) hold for n or any node inside it (the bodies of
@@ -798,11 +841,15 @@ bool check_module(Module *m);
  * source order (it skips a second defn of a name, as check_module does),
  * and says whether the checker keeps pointers into that body (then it
  * must stay); check_end checks the call graph and the program's entry.
- * The diagnostics are check_module's, in its order. */
+ * The diagnostics are check_module's, in its order; what only the
+ * backends read of the bodies (Var.handle_map) only check_module sets. */
 typedef struct Checker Checker;
 Checker *check_begin(Module *m);
 bool check_body(Checker *ck, FnDecl *fn);
 bool check_end(Checker *ck);
+/* Starts loading into the cache what check_body looks up first about a
+ * call of the file-scope name (its slot in the file scope's table). */
+void check_prefetch_name(Checker *ck, const char *name);
 
 /* ---- backends --------------------------------------------------------- */
 

@@ -50,7 +50,7 @@ static __s64 f4(__u32 p0)
 
 #line 15 "compound_division_zero.va"
 	g0 = urem32(g0, (__u8)p0);
-	for (__u8 i = g0; i < 3; i++) {
+	for (__u32 i = g0; i < 3; i++) {
 #line 16 "compound_division_zero.va"
 		__u32 key = 1;
 #line 16 "compound_division_zero.va"

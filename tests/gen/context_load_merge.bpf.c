@@ -23,7 +23,6 @@ int entry(struct bpf_raw_tracepoint_args *ctx)
 	__u64 a = ctx->args[0];
 	__u64 tmp;
 
-#line 12 "context_load_merge.va"
 	/* stops clang 14 merging context loads */
 #line 12 "context_load_merge.va"
 	barrier_var(a);

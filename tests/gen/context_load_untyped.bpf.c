@@ -31,7 +31,6 @@ int entry(void *ctx)
 	__u64 key;
 	__u64 value = 0;
 
-#line 13 "context_load_untyped.va"
 	/* stops clang 14 merging context loads */
 #line 13 "context_load_untyped.va"
 	barrier_var(d);

@@ -26,7 +26,6 @@ int entry(struct __sk_buff *ctx)
 	__u32 tmp_2;
 	__u32 tmp_3;
 
-#line 13 "context_read_merge.va"
 	/* stops clang 14 merging context loads */
 #line 13 "context_read_merge.va"
 	barrier_var(a);

@@ -36,7 +36,6 @@ int entry(void *ctx)
 	__u64 d;
 	struct R r;
 
-#line 14 "context_read_record_field.va"
 	/* stops clang 14 merging context loads */
 #line 14 "context_read_record_field.va"
 	barrier_var(b);

@@ -11,6 +11,7 @@
  */
 #include <linux/bpf.h>
 #include <linux/pkt_cls.h>
+#include <stdbool.h>
 #include <bpf/bpf_helpers.h>
 
 struct {
@@ -47,7 +48,13 @@ static __s64 f2(void)
 #line 18 "exported_unused_param.va"
 	__u32 key = TC_ACT_RECLASSIFY;
 #line 18 "exported_unused_param.va"
-	if (bpf_map_lookup_elem(&m0, &key)) {
+	bool found = bpf_map_lookup_elem(&m0, &key) != NULL;
+
+	/* stops clang 14 or-ing the pointer */
+#line 18 "exported_unused_param.va"
+	barrier_var(found);
+#line 18 "exported_unused_param.va"
+	if (found) {
 #line 18 "exported_unused_param.va"
 		for (__u64 i6 = 0; i6 < 5; i6++) {
 #line 18 "exported_unused_param.va"
@@ -66,6 +73,7 @@ static __s64 f2(void)
 __s64 f0(__u64 p0, __u32 p1, __u64 p2, __s16 p3, __s8 p4)
 {
 	__u32 key = 0;
+	bool found;
 
 	/* the verifier checks every argument */
 	barrier_var(p0);
@@ -74,7 +82,12 @@ __s64 f0(__u64 p0, __u32 p1, __u64 p2, __s16 p3, __s8 p4)
 	barrier_var(p3);
 	barrier_var(p4);
 #line 16 "exported_unused_param.va"
-	if (bpf_map_lookup_elem(&m1, &key))
+	found = bpf_map_lookup_elem(&m1, &key) != NULL;
+	/* stops clang 14 or-ing the pointer */
+#line 16 "exported_unused_param.va"
+	barrier_var(found);
+#line 16 "exported_unused_param.va"
+	if (found)
 #line 16 "exported_unused_param.va"
 		return (__s64)p3 >> f2();
 #line 16 "exported_unused_param.va"
@@ -90,7 +103,6 @@ int entry(struct __sk_buff *ctx)
 	__u64 c;
 	__u32 d;
 
-#line 15 "exported_unused_param.va"
 	/* stops clang 14 merging context loads */
 #line 15 "exported_unused_param.va"
 	barrier_var(cb3);

@@ -16,7 +16,6 @@ int dissect(struct __sk_buff *skb)
 	if (keys->nhoff > 1500)
 		return 2; /* BPF_DROP */
 	nhoff = keys->nhoff;
-#line 7 "flow.va"
 	/* stops clang 14 merging context loads */
 #line 7 "flow.va"
 	barrier_var(nhoff);

@@ -37,7 +37,6 @@ int entry(struct __sk_buff *ctx)
 	tmp = (__u32)bump();
 #line 11 "hoisted_cast_operand.va"
 	mark = ctx->mark;
-#line 11 "hoisted_cast_operand.va"
 	/* stops clang 14 merging context loads */
 #line 11 "hoisted_cast_operand.va"
 	barrier_var(mark);

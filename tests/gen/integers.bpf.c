@@ -127,7 +127,6 @@ int filter(struct __sk_buff *skb)
 	__u32 len = skb->len;
 	__u64 mask;
 
-#line 33 "integers.va"
 	/* stops clang 14 merging context loads */
 #line 33 "integers.va"
 	barrier_var(len);

@@ -33,7 +33,6 @@ int entry(struct xdp_md *ctx)
 #line 9 "kconst_pattern.va"
 	__u32 rx_queue_index = ctx->rx_queue_index;
 
-#line 9 "kconst_pattern.va"
 	/* stops clang 14 merging context loads */
 #line 9 "kconst_pattern.va"
 	barrier_var(rx_queue_index);

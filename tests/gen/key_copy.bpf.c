@@ -31,7 +31,6 @@ static __u64 queue_hits(struct xdp_md *ctx)
 	__u32 key;
 	__u64 *hits;
 
-#line 17 "key_copy.va"
 	/* stops clang 14 merging context loads */
 #line 17 "key_copy.va"
 	barrier_var(rx_queue_index);
@@ -75,7 +74,6 @@ int entry(struct xdp_md *ctx)
 #line 14 "key_copy.va"
 	__u32 ingress_ifindex = ctx->ingress_ifindex;
 
-#line 14 "key_copy.va"
 	/* stops clang 14 merging context loads */
 #line 14 "key_copy.va"
 	barrier_var(ingress_ifindex);

@@ -30,14 +30,13 @@ static __u32 walk(__u8 p)
 	__s8 bound = (__s8)p;
 	__s8 end;
 
-#line 11 "loop_bound_inlined.va"
 	/* keeps the mask that bounds it */
 #line 11 "loop_bound_inlined.va"
 	barrier_var(bound);
 #line 11 "loop_bound_inlined.va"
 	end = bound & 7;
 #line 11 "loop_bound_inlined.va"
-	for (__s8 i = 1; i < end; i++)
+	for (__s32 i = 1; i < end; i++)
 #line 11 "loop_bound_inlined.va"
 		last = i;
 	return 0;
@@ -51,7 +50,6 @@ int entry(struct xdp_md *ctx)
 	__u32 rx_queue_index = ctx->rx_queue_index;
 	__u64 q;
 
-#line 14 "loop_bound_inlined.va"
 	/* stops clang 14 merging context loads */
 #line 14 "loop_bound_inlined.va"
 	barrier_var(rx_queue_index);

@@ -30,14 +30,12 @@ int entry(struct xdp_md *ctx)
 	__u64 bound;
 	__u64 end;
 
-#line 12 "loop_bound_odd.va"
 	/* stops clang 14 merging context loads */
 #line 12 "loop_bound_odd.va"
 	barrier_var(ingress_ifindex);
 #line 12 "loop_bound_odd.va"
 	g = (__u16)ingress_ifindex;
 	bound = (__u64)g | 1;
-#line 13 "loop_bound_odd.va"
 	/* keeps the mask that bounds it */
 #line 13 "loop_bound_odd.va"
 	barrier_var(bound);

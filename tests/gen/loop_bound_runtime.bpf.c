@@ -31,7 +31,6 @@ int entry(struct xdp_md *ctx)
 	__u32 end;
 
 	(void)ctx;
-#line 14 "loop_bound_runtime.va"
 	/* keeps the mask that bounds it */
 #line 14 "loop_bound_runtime.va"
 	barrier_var(bound);

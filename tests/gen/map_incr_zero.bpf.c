@@ -42,7 +42,6 @@ int handler(struct xdp_md *ctx)
 		__u32 value = nothing();
 		__u32 *entry;
 
-#line 13 "map_incr_zero.va"
 		/* stops clang 14 making an atomic or */
 #line 13 "map_incr_zero.va"
 		barrier_var(value);

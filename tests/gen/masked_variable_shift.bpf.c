@@ -18,7 +18,6 @@ int entry(struct __sk_buff *ctx)
 #line 9 "masked_variable_shift.va"
 	__u32 q = 1U >> (ctx->len & 31);
 
-#line 9 "masked_variable_shift.va"
 	/* keeps the mask that bounds it */
 #line 9 "masked_variable_shift.va"
 	barrier_var(q);

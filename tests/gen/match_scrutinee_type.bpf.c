@@ -67,13 +67,7 @@ int entry(struct __sk_buff *ctx)
 #line 20 "match_scrutinee_type.va"
 		__u32 key_3 = 1;
 #line 20 "match_scrutinee_type.va"
-		__u64 tmp_2;
-		__u64 value_2;
-
-#line 20 "match_scrutinee_type.va"
-		tmp_2 = 5;
-#line 20 "match_scrutinee_type.va"
-		value_2 = tmp_2;
+		__u64 value_2 = 5;
 #line 20 "match_scrutinee_type.va"
 		bpf_map_update_elem(&out, &key_3, &value_2, BPF_ANY);
 	}

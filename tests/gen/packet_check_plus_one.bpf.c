@@ -26,7 +26,6 @@ static __s32 first_byte(__u64 pkt, __u64 data_end)
 	__u64 end = pkt + 1;
 	__s32 tmp;
 
-#line 10 "packet_check_plus_one.va"
 	/* keeps the + 1 the verifier needs */
 #line 10 "packet_check_plus_one.va"
 	barrier_var(end);

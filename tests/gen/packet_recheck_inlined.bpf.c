@@ -29,7 +29,6 @@ static __u8 ttl(void *pkt, void *data_end)
 #line 18 "packet_recheck_inlined.va"
 	void *end = pkt;
 
-#line 18 "packet_recheck_inlined.va"
 	/* not the register the caller checked */
 #line 18 "packet_recheck_inlined.va"
 	barrier_var(end);

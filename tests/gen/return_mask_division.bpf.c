@@ -30,7 +30,6 @@ int entry(struct bpf_sock_addr *ctx)
 	__u32 q = udiv32(7, g) / 5;
 
 	(void)ctx;
-#line 9 "return_mask_division.va"
 	/* keeps the mask that bounds it */
 #line 9 "return_mask_division.va"
 	barrier_var(q);

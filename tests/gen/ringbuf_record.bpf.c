@@ -36,7 +36,6 @@ int handler(struct xdp_md *ctx)
 #line 17 "ringbuf_record.va"
 		e->len = ctx->data_end - ctx->data;
 		rx_queue_index = ctx->rx_queue_index;
-#line 18 "ringbuf_record.va"
 		/* stops clang 14 merging context loads */
 #line 18 "ringbuf_record.va"
 		barrier_var(rx_queue_index);

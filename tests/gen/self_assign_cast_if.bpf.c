@@ -29,7 +29,6 @@ int entry(struct xdp_md *ctx)
 #line 13 "self_assign_cast_if.va"
 	__u32 rx_queue_index = ctx->rx_queue_index;
 
-#line 13 "self_assign_cast_if.va"
 	/* stops clang 14 merging context loads */
 #line 13 "self_assign_cast_if.va"
 	barrier_var(rx_queue_index);

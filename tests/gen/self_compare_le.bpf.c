@@ -35,7 +35,6 @@ int entry(struct xdp_md *ctx)
 	__u32 ingress_ifindex = ctx->ingress_ifindex;
 	__u64 value;
 
-#line 9 "self_compare_le.va"
 	/* stops clang 14 merging context loads */
 #line 9 "self_compare_le.va"
 	barrier_var(ingress_ifindex);

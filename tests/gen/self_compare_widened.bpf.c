@@ -36,7 +36,6 @@ int entry(struct xdp_md *ctx)
 	__u32 key = 0;
 	__u64 value;
 
-#line 11 "self_compare_widened.va"
 	/* stops clang 14 merging context loads */
 #line 11 "self_compare_widened.va"
 	barrier_var(ingress_ifindex);

@@ -50,7 +50,6 @@ int on_getpid(void *ctx)
 	__u64 tmp;
 	__u64 value;
 
-#line 9 "stack.va"
 	/* stops clang 14 merging context loads */
 #line 9 "stack.va"
 	barrier_var(id);

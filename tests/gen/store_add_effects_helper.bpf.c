@@ -44,7 +44,8 @@ int entry(struct xdp_md *ctx)
 #line 13 "store_add_effects_helper.va"
 			__u64 value_2 = 0;
 #line 13 "store_add_effects_helper.va"
-			*p = tmp + bpf_map_update_elem(&m, &key_3, &value_2, 0);
+			*p = tmp + (__u64)bpf_map_update_elem(&m, &key_3,
+							      &value_2, 0);
 		}
 	}
 #line 15 "store_add_effects_helper.va"

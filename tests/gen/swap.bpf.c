@@ -45,7 +45,6 @@ int entry(struct bpf_raw_tracepoint_args *ctx)
 	__u64 tmp;
 	__u64 tmp_2;
 
-#line 12 "swap.va"
 	/* stops clang 14 merging context loads */
 #line 12 "swap.va"
 	barrier_var(a);

@@ -54,7 +54,6 @@ int entry(struct xdp_md *ctx)
 #line 17 "tail_call_after_release.va"
 		*(__u64 *)ev = 1;
 		ingress_ifindex = ctx->ingress_ifindex;
-#line 18 "tail_call_after_release.va"
 		/* stops clang 14 merging context loads */
 #line 18 "tail_call_after_release.va"
 		barrier_var(ingress_ifindex);

@@ -34,7 +34,6 @@ int entry(struct xdp_md *ctx)
 #line 12 "unused_record_effects.va"
 	__u32 rx_queue_index = ctx->rx_queue_index;
 
-#line 12 "unused_record_effects.va"
 	/* stops clang 14 merging context loads */
 #line 12 "unused_record_effects.va"
 	barrier_var(rx_queue_index);

@@ -30,7 +30,6 @@ int entry(struct __sk_buff *ctx)
 #line 13 "verifier_bounds.va"
 	__u32 q = udiv32(1U / 4294967295U, ctx->len);
 
-#line 13 "verifier_bounds.va"
 	/* keeps the mask that bounds it */
 #line 13 "verifier_bounds.va"
 	barrier_var(q);

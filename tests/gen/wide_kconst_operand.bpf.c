@@ -43,7 +43,6 @@ int entry(struct xdp_md *ctx)
 		__u32 rx_queue_index = ctx->rx_queue_index;
 		__u64 value;
 
-#line 12 "wide_kconst_operand.va"
 		/* stops clang 14 merging context loads */
 #line 12 "wide_kconst_operand.va"
 		barrier_var(rx_queue_index);

@@ -48,7 +48,6 @@ int filter(struct __sk_buff *skb)
 	__s64 big;
 	__s32 big32;
 
-#line 22 "wrap.va"
 	/* stops clang 14 merging context loads */
 #line 22 "wrap.va"
 	barrier_var(len);

@@ -295,12 +295,14 @@ Test(emit_c, packet_addresses_are_void_pointers)
 	assert_has(c, "return (__u32)(e - d);");
 	assert_has(c, "bpf_ntohs(*(__be16 *)(data + 12))");
 	free(c);
-	/* a packet address also used as a number stays a __u64, and so
+	/* a packet address also used as a number (stored: arithmetic
+	 * other than + and - on one is an error) stays a __u64, and so
 	 * does what it is compared with */
 	c = emit("(program :xdp)\n"
+		 "(defglobal g :u64 0)\n"
 		 "(defn f [ctx :XdpMd] :u32\n"
 		 "  (let [data (u64 (. ctx :data)) end (u64 (. ctx :data_end))]\n"
-		 "    (if (> (+ data 14) end) 2 (u32 (band data 3)))))\n");
+		 "    (if (> (+ data 14) end) 2 (do (set! g data) 3))))\n");
 	assert_has(c, "\t__u64 data = ctx->data;\n");
 	assert_has(c, "\t__u64 end = ctx->data_end;\n");
 	free(c);

@@ -67,18 +67,6 @@
  * __u64, as before. Found by a fixed point: variables are added from
  * their inits and dropped at their first other use. */
 
-bool is_packet_field(const Node *n)
-{
-	if (n->kind != N_FIELD || !n->field || !n->lhs || !n->lhs->type || n->lhs->type->kind != TY_PTR)
-		return false;
-	const Type *r = n->lhs->type->pointee;
-	if (!r || r->kind != TY_RECORD || !r->record || !r->record->is_context)
-		return false;
-	const char *name = n->field->name;
-	return n->field->c_pointer || strcmp(name, "data") == 0 || strcmp(name, "data_end") == 0 ||
-	       strcmp(name, "data_meta") == 0;
-}
-
 enum { PACKET = 1, NOT_PACKET = 2 };
 
 bool is_packet_var(const Emitter *E, const Var *v)
@@ -608,17 +596,23 @@ bool has_join(const Node *n)
 	return has_join(n->lhs) || has_join(n->rhs) || has_join(n->body);
 }
 
+/* An empty table of fn's variables' facts (var_info), in the arena. */
+static void new_var_table(Emitter *E, const FnDecl *fn)
+{
+	int cap = 16;
+	while (cap < 2 * (fn->locals.len + fn->nparams + 4))
+		cap *= 2;
+	E->nvars_cap = cap;
+	E->vars = arena_alloc(sizeof(VarInfo) * (size_t)cap);
+}
+
 static void lower_function(Emitter *E, FnDecl *fn, Printer *P, bool reachable)
 {
 	E->fn = fn;
 	E->barriers_explained = 0;
 	/* a function other than the entry may be inlined into a branch */
 	E->context_joins = !fn->is_entry || has_join(fn->body);
-	int cap = 16;
-	while (cap < 2 * (fn->locals.len + fn->nparams + 4))
-		cap *= 2;
-	E->nvars_cap = cap;
-	E->vars = arena_alloc(sizeof(VarInfo) * (size_t)cap);
+	new_var_table(E, fn);
 	E->scopes.len = 0;
 	E->stack_bytes = 0;
 	E->stack_u32 = E->stack_u64 = false;
@@ -1088,6 +1082,163 @@ static char *find_rechecked(Emitter *E)
 	return rechecked;
 }
 
+/* ---- null tests clang merges ------------------------------------------------ */
+
+/* Can a OP b (or the guard a < b of a loop from a to b) be, once clang
+ * 14 has inlined and folded constants, a test of a 64-bit value against
+ * zero: == or != (of a value and 0, or a parameter a caller passes 0;
+ * (x & 4) == 4 becomes (x & 4) != 0), and unsigned > 0, <= 0, < 1, >= 1,
+ * or a comparison of two values? Narrower tests are not merged with a
+ * pointer's (clang merges tests of one width; measured with __u8 to
+ * __u32 globals), nor were comparisons with other constants (x < 8,
+ * x > 5) or signed ones (s > 0), in && and || of a lookup's test and
+ * one of x, either order, through a let or inlined (docs/emit_c.md). */
+static bool tests_zero_64(BinOp op, const Node *a, const Node *b)
+{
+	uint64_t k;
+	if (!binop_is_comparison(op) || !a->type || !is_int_type(a->type) || a->type->size != 8)
+		return false;
+	if (op == OP_EQ || op == OP_NE)
+		return true;
+	if (a->type->is_signed)
+		return false;
+	if (constant_value(a, &k)) {
+		static const BinOp mirrored[] = { [OP_LT] = OP_GT, [OP_GT] = OP_LT, [OP_LE] = OP_GE, [OP_GE] = OP_LE };
+		op = mirrored[op];
+	} else if (!constant_value(b, &k)) {
+		return true;
+	}
+	return k == 0 ? op == OP_GT || op == OP_LE : k == 1 && (op == OP_LT || op == OP_GE);
+}
+
+/* Can n itself test a 64-bit value or a pointer against zero? A bare
+ * null test, a comparison (tests_zero_64), a 64-bit division helper
+ * (b ? a / b : 0), a match of a 64-bit value (its cases are == tests),
+ * the guard of a loop, map/incr! (it tests bpf_map_update_elem's
+ * result). */
+static bool tests_zero(const Emitter *E, const Node *n)
+{
+	switch (n->kind) {
+	case N_MATCH:
+		if (ptrindex_get(&E->bare_null_tests, n) >= 0)
+			return true;
+		return n->lhs->type && is_int_type(n->lhs->type) && n->lhs->type->size == 8;
+	case N_BINOP: /* a packet's bounds check never compares with 0 */
+		return (tests_zero_64(n->op, n->lhs, n->rhs) && !is_packet_check(n, E)) ||
+		       (divides_by_helper(n, n->type) && n->type->size == 8);
+	case N_FOR:
+		return tests_zero_64(OP_LT, n->lhs, n->rhs);
+	case N_CALL:
+		return n->callee_kind == CALLEE_MAP_INCR;
+	default:
+		return false;
+	}
+}
+
+typedef struct ZeroTests {
+	Emitter *E;
+	signed char *per_fn; /* per fns: fn_zero_tests, -1 until known */
+	int *tests;          /* the count so far, of the node walked */
+} ZeroTests;
+
+static int zero_tests_in(Emitter *E, signed char *per_fn, const Node *n);
+
+/* The tests against zero in fn's body, its callees' counted at each
+ * call (clang may inline them all into one body); at most 2. */
+static int fn_zero_tests(Emitter *E, signed char *per_fn, FnDecl *fn)
+{
+	int i = ptrindex_get(&E->fn_index, fn);
+	if (i < 0)
+		return 0;
+	if (per_fn[i] < 0)
+		per_fn[i] = (signed char)zero_tests_in(E, per_fn, fn->body);
+	return per_fn[i];
+}
+
+static bool count_zero_test(const Node *n, const void *walk)
+{
+	const ZeroTests *w = walk;
+	int k = tests_zero(w->E, n);
+	if (n->kind == N_CALL && n->callee_kind == CALLEE_FN && n->callee_fn)
+		k += fn_zero_tests(w->E, w->per_fn, n->callee_fn);
+	if (n->kind == N_FOR) /* counted twice: clang may unroll the loop */
+		k += zero_tests_in(w->E, w->per_fn, n->body);
+	*w->tests += k;
+	return *w->tests >= 2;
+}
+
+static int zero_tests_in(Emitter *E, signed char *per_fn, const Node *n)
+{
+	int tests = 0;
+	ZeroTests w = { E, per_fn, &tests };
+	node_any(n, count_zero_test, &w);
+	return tests < 2 ? tests : 2;
+}
+
+typedef struct BareTests {
+	Emitter *E;
+	Vec *found;
+} BareTests;
+
+static bool collect_bare_null_test(const Node *n, const void *bare_tests)
+{
+	const BareTests *b = bare_tests;
+	if (is_bare_null_test(b->E, n))
+		vec_push(b->found, (void *)n);
+	return false;
+}
+
+/* Collects the bare null tests (is_bare_null_test) of every function
+ * into E->bare_null_tests: each function's variables are counted as
+ * lower_function counts them, in a span of the arena released after. */
+static void find_bare_null_tests(Emitter *E)
+{
+	Vec found = { 0 };
+	for (int i = 0; i < E->fns.len; i++) {
+		FnDecl *fn = E->fns.items[i];
+		arena_transient_begin_all();
+		new_var_table(E, fn);
+		count(E, fn->body, !fn->ret || fn->ret->kind == TY_UNIT);
+		BareTests b = { E, &found };
+		node_any(fn->body, collect_bare_null_test, &b);
+		arena_transient_end();
+	}
+	E->vars = NULL;
+	E->bare_null_tests.cap = table_cap(found.len);
+	E->bare_null_tests.keys = arena_alloc(sizeof(*E->bare_null_tests.keys) * E->bare_null_tests.cap);
+	E->bare_null_tests.values = arena_alloc(sizeof(*E->bare_null_tests.values) * E->bare_null_tests.cap);
+	for (int i = 0; i < found.len; i++)
+		ptrindex_put(&E->bare_null_tests, found.items[i], i);
+}
+
+/* Do the bare null tests go through barrier_var()? clang 14 merges two
+ * tests against zero of one width, (p == NULL && x == 0), into
+ * ((p | x) == 0) - from && or ||, from nested ?: or if-else choosing one
+ * value, or after inlining one of them - and the verifier refuses
+ * arithmetic on a pointer that may be null ("R0 pointer |= pointer
+ * prohibited", fuzz seed 550005251). A pointer its clause uses stays in
+ * a branch of its own, so only a bare test is merged, and only when the
+ * module has another test against zero (tests_zero), or the same one
+ * twice: in a function called twice, or in a loop. Counted from the
+ * functions the programs start in (reached, called by none), through
+ * their calls. */
+static bool null_tests_merge(Emitter *E, const char *reached)
+{
+	find_bare_null_tests(E);
+	bool any_bare = false;
+	for (size_t i = 0; i < E->bare_null_tests.cap && !any_bare; i++)
+		any_bare = E->bare_null_tests.keys[i] != NULL;
+	if (!any_bare)
+		return false;
+	signed char *per_fn = arena_alloc((size_t)E->fns.len + 1);
+	memset(per_fn, -1, (size_t)E->fns.len + 1);
+	int tests = 0;
+	for (int i = 0; i < E->fns.len && tests < 2; i++)
+		if (reached[i] && !E->called[i])
+			tests += fn_zero_tests(E, per_fn, E->fns.items[i]);
+	return tests >= 2;
+}
+
 /* Functions in an order C accepts without prototypes: callees first,
  * otherwise source order (a depth-first post-order; state: 0 unseen,
  * 1 being visited, 2 placed). */
@@ -1370,6 +1521,7 @@ void emit_c(const Module *m, const EmitOptions *opts, StrBuf *out)
 	}
 	E.called = called;
 	E.rechecked = find_rechecked(&E);
+	E.hides_null_tests = null_tests_merge(&E, reached);
 	for (int i = 0; i < E.fns.len; i++)
 		visit_fn(&E, E.fns.items[i], &order, placed);
 	/* The functions go straight to out, and what comes before them -

@@ -37,6 +37,9 @@ typedef enum BarrierReason {
 	BARRIER_ATOMIC_ZERO,  /* map/incr! of 32 bits (emit_c_idioms.c) */
 	BARRIER_GLOBAL_ARG,   /* an exported function's parameters */
 	BARRIER_LOOP_COUNTER, /* a for-range counter (lower_for) */
+	BARRIER_LOOP_SUM,     /* the counter of a loop summing it (lower_for) */
+	BARRIER_CASE_LABEL,   /* a case's value that is its label (lower_match_int) */
+	BARRIER_NULL_TEST,    /* bare_null_tests, when hides_null_tests */
 } BarrierReason;
 
 typedef struct CBlock {
@@ -266,6 +269,9 @@ typedef struct Emitter {
 	const char *rechecked;   /* per fns: takes packet addresses a caller
 	                          * has checked (find_rechecked) */
 	PtrIndex packet_vars;    /* Var* -> PACKET or NOT_PACKET (find_packet_pointers) */
+	PtrIndex bare_null_tests; /* N_MATCH nodes (find_bare_null_tests) */
+	bool hides_null_tests;   /* ... which go through barrier_var()
+	                          * (null_tests_merge) */
 } Emitter;
 
 /* ---- printing ------------------------------------------------------------------ */
@@ -299,7 +305,6 @@ bool is_int_type(const Type *t);
 CExpr narrow_constant(const Node *n, CExpr v, const Type *to, const char *spelling);
 CExpr exact_constant(const Node *n, CExpr v);
 CExpr in_source_type(const Emitter *E, const Node *n, CExpr v);
-bool is_packet_field(const Node *n);
 bool has_join(const Node *n);
 bool is_constant_expr(const Node *n);
 void hide_from_optimiser(Emitter *E, Node *n, const char *base, BarrierReason why);
@@ -323,6 +328,8 @@ bool has_effects(const Node *n);
 bool is_var_ref(const Node *n);
 bool needs_stmts(Emitter *E, const Node *n);
 bool clause_emitted(const Node *n, int i);
+int constant_match_clause(const Node *n);
+bool is_bare_null_test(Emitter *E, const Node *n);
 void count(Emitter *E, const Node *n, bool discard);
 const char *source_spelling(Span sp, uint64_t value, bool negative);
 const char *int_literal(const Type *t, uint64_t value, bool negative, bool own_type, bool hex, const char *spelled);

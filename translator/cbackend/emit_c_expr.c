@@ -168,6 +168,9 @@ static const char *const barrier_reasons[] = {
 	[BARRIER_ATOMIC_ZERO] = "stops clang 14 making an atomic or",
 	[BARRIER_GLOBAL_ARG] = "the verifier checks every argument",
 	[BARRIER_LOOP_COUNTER] = "keeps the exit test i < end as written",
+	[BARRIER_LOOP_SUM] = "stops clang 14 summing the loop with __multi3",
+	[BARRIER_CASE_LABEL] = "stops clang 14 returning the switch value",
+	[BARRIER_NULL_TEST] = "stops clang 14 or-ing the pointer",
 };
 
 /* barrier_var(name), libbpf's empty asm that hides a value from clang;
@@ -176,7 +179,7 @@ void add_barrier(Emitter *E, int line, const char *name, BarrierReason why)
 {
 	if (!(E->barriers_explained & (1u << why))) {
 		E->barriers_explained |= 1u << why;
-		add_line(E, line, arena_printf("/* %s */", barrier_reasons[why]));
+		add_line(E, 0, arena_printf("/* %s */", barrier_reasons[why]));
 	}
 	add_line(E, line, arena_printf("barrier_var(%s);", name));
 }
@@ -334,6 +337,8 @@ static bool call_orders_operands(const Node *n)
 	       n->callee_kind == CALLEE_PRINTK;
 }
 
+static const Node *constant_match_body(const Node *n);
+
 /* Does n, as a value, need statements before it (declarations, a copy for
  * a by-value argument, an if/switch assigning a variable)? When false, n
  * is one C expression. */
@@ -346,8 +351,9 @@ bool needs_stmts(Emitter *E, const Node *n)
 	case N_BOOL:
 	case N_NAME:
 		return false;
-	case N_LET:
 	case N_MATCH:
+		return !constant_match_body(n) || needs_stmts(E, constant_match_body(n));
+	case N_LET:
 	case N_FOR:
 	case N_SET:
 		return true;
@@ -411,13 +417,47 @@ static void count_let_bindings(Emitter *E, const Node *n)
 	}
 }
 
+/* For a match on an integer constant, (match (bpf/be64 2) ...): the
+ * index of the clause it takes, the C of which is all the match's C (a
+ * switch on a constant no case matches is a warning to clang -Wall,
+ * -Wswitch, seed 590007573); -1 for any other match, or one no clause
+ * takes. */
+int constant_match_clause(const Node *n)
+{
+	const Type *t = n->lhs->type;
+	uint64_t known;
+	if (!t || !is_int_type(t) || !constant_value(n->lhs, &known) || has_effects(n->lhs))
+		return -1;
+	uint64_t mask = t->size == 8 ? UINT64_MAX : (UINT64_C(1) << (8 * t->size)) - 1;
+	for (int i = 0; i < n->clauses.len; i++) {
+		const Pattern *p = ((MatchClause *)n->clauses.items[i])->pattern;
+		if (p->kind != PAT_INT || (p->value & mask) == (known & mask))
+			return i;
+	}
+	return -1;
+}
+
+/* The body of the clause a match on a constant takes, where that clause
+ * binds no name: all there is of the match in C, and it may be an
+ * expression (seen = 5, not tmp = 5 and seen = tmp). Else NULL. */
+static const Node *constant_match_body(const Node *n)
+{
+	int taken = constant_match_clause(n);
+	const MatchClause *c = taken >= 0 ? n->clauses.items[taken] : NULL;
+	return c && c->pattern->kind != PAT_BIND ? c->body : NULL;
+}
+
 /* Is clause i of match n emitted? The first matching clause wins, so a
  * clause after a catch-all, a repeated literal, or (on a pointer or a
- * :bool) a second clause for the same case never runs and is dropped. */
+ * :bool) a second clause for the same case never runs and is dropped;
+ * on a constant, only the clause it takes is there. */
 bool clause_emitted(const Node *n, int i)
 {
 	const Type *t = n->lhs->type;
 	bool two_way = t && (t->kind == TY_PTR || t->kind == TY_BOOL);
+	int taken = two_way ? -1 : constant_match_clause(n);
+	if (taken >= 0)
+		return i == taken;
 	const Pattern *p = ((MatchClause *)n->clauses.items[i])->pattern;
 	bool yes = p->kind == PAT_SOME || (p->kind == PAT_BOOL && p->value) || p->kind == PAT_WILD ||
 		   p->kind == PAT_BIND;
@@ -437,6 +477,23 @@ bool clause_emitted(const Node *n, int i)
 		}
 	}
 	return two_way ? yes || no : true;
+}
+
+/* A match on a nullable pointer whose (Some p) clause does not use p
+ * (after count(): a read the C drops is no use): all the C keeps of the
+ * pointer is its test against NULL, which clang 14 may merge with
+ * another test (emit_c.c find_bare_null_tests). */
+bool is_bare_null_test(Emitter *E, const Node *n)
+{
+	if (n->kind != N_MATCH || !n->lhs->type || n->lhs->type->kind != TY_PTR || !n->lhs->type->nullable)
+		return false;
+	for (int i = 0; i < n->clauses.len; i++) {
+		const MatchClause *c = n->clauses.items[i];
+		if (c->pattern->kind == PAT_SOME && c->pattern->var && clause_emitted(n, i) &&
+		    var_info(E, c->pattern->var)->uses > 0)
+			return false;
+	}
+	return true;
 }
 
 static void count_clause_bodies(Emitter *E, const Node *n, bool discard)
@@ -655,6 +712,7 @@ const char *int_literal(const Type *t, uint64_t value, bool negative, bool own_t
 /* ---- expressions ------------------------------------------------------------- */
 
 static void keep_operand_order(Emitter *E, Node **ops, int n);
+static const char *hoisted_local(Emitter *E, const Node *n);
 static bool computed_as_int(const Node *n);
 
 /* The operand of a cast. (T)(*p) and (T)(-x) keep their parentheses:
@@ -1075,6 +1133,8 @@ static Node *strip_cast_to(Node *n, const Type *to)
  * or sign-changing cast stays visible, it is the point of the line. */
 static bool value_preserving(const Type *from, const Type *to);
 
+static bool promotes_past_int(BinOp op, const Type *t);
+
 static bool cast_is_implicit(const Node *n, const Type *to)
 {
 	if (n->kind != N_CAST || !to || !is_int_type(to) || !type_equal(n->cast_to, to))
@@ -1082,6 +1142,12 @@ static bool cast_is_implicit(const Node *n, const Type *to)
 	const Node *a = n->lhs;
 	while (a->kind == N_CAST && value_preserving(a->lhs->type, a->cast_to))
 		a = a->lhs;
+	/* not a :u16 product or left shift: computed in __u32, and left
+	 * there where it fits 16 bits ((__u32)(__u16)g << 1), it is no
+	 * operand C promotes to int: (< p (i32 (bsl (u16 g) 1))) of an :i32
+	 * p would compare p unsigned (seed 610002670) */
+	if (a->kind == N_BINOP && promotes_past_int(a->op, a->type))
+		return false;
 	return is_int_type(a->type) && a->type->size < to->size;
 }
 
@@ -1794,21 +1860,35 @@ static bool rechecked_bound(Emitter *E, BinOp op, const Node *addr, const Node *
 	return is_var_ref(base) && is_packet_var(E, base->ref_var);
 }
 
+static bool loses_range_at(const Node *n, int depth);
+
 /* An operation whose result the verifier knows no range of: a division
  * or remainder, and a shift by an amount that is not a literal (its
- * range tracking gives up on a shift count it does not know). */
-static bool range_unknown_to_verifier(const Node *n, const void *unused)
+ * range tracking gives up on a shift count it does not know); or a call
+ * of a function of the file with one, which clang inlines and then knows
+ * as much of as of the operation itself (seed 600001566: a remainder of
+ * at most 1 in the callee, and the caller's (band ... 1) dropped). */
+static bool range_unknown_to_verifier(const Node *n, const void *depth)
 {
-	(void)unused;
+	if (n->kind == N_CALL && n->callee_kind == CALLEE_FN && n->callee_fn)
+		return loses_range_at(n->callee_fn->body, *(const int *)depth + 1);
 	return n->kind == N_BINOP &&
 	       (n->op == OP_DIV || n->op == OP_REM ||
 		((n->op == OP_SHL || n->op == OP_SHR) && value_tail(n->rhs)->kind != N_INT));
 }
 
-/* Is there such an operation anywhere in n? */
+/* Is there such an operation anywhere in n, or in the functions it calls
+ * (depth: how deep in callees' bodies)? */
+static bool loses_range_at(const Node *n, int depth)
+{
+	if (n && depth > 64)
+		return true; /* no deeper call chain loads; stay safe */
+	return node_any(n, range_unknown_to_verifier, &depth);
+}
+
 static bool loses_range(const Node *n)
 {
-	return node_any(n, range_unknown_to_verifier, NULL);
+	return loses_range_at(n, 0);
 }
 
 /* The x of (band x K) where x divides or shifts by a variable amount,
@@ -1881,9 +1961,6 @@ static bool is_kconst_of(const Node *n, uint64_t v1, uint64_t v2)
 static CExpr lower_binop(Emitter *E, Node *n)
 {
 	BinOp op = n->op;
-	Node *quotient = masked_unranged(n);
-	if (quotient && !is_hoisted(E, quotient))
-		hide_from_optimiser(E, quotient, "q", BARRIER_MASK);
 	Type *t = n->lhs->type;
 	bool known, effects;
 	if (constant_comparison(n, &known, &effects)) {
@@ -1913,7 +1990,20 @@ static CExpr lower_binop(Emitter *E, Node *n)
 	bool needs_exact = binop_is_comparison(op) || op == OP_DIV || op == OP_REM || op == OP_SHR;
 
 	Node *ops[] = { n->lhs, n->rhs };
+	int hoisted_before = E->hoisted.len;
 	keep_operand_order(E, ops, 2);
+	/* after the operand before it, which may set what it reads
+	 * ((band (do (set! g 1) 0) (f)) where f reads g: seed 610000644);
+	 * into a local of its own, or through the one keep_operand_order
+	 * just gave it */
+	Node *quotient = masked_unranged(n);
+	bool just_hoisted = false;
+	for (int i = hoisted_before; i < E->hoisted.len; i++)
+		just_hoisted |= E->hoisted.items[i] == quotient;
+	if (quotient && just_hoisted)
+		add_barrier(E, line_of(quotient), hoisted_local(E, quotient), BARRIER_MASK);
+	else if (quotient && !is_hoisted(E, quotient))
+		hide_from_optimiser(E, quotient, "q", BARRIER_MASK);
 	for (int i = 0; i < 2; i++)
 		if (is_hoisted(E, ops[i]))
 			continue;
@@ -2071,15 +2161,15 @@ static CExpr lower_binop(Emitter *E, Node *n)
 		 strspn(b.s, "0123456789") == strlen(b.s))
 		b.s = arena_printf("0x%" PRIx64, value_tail(n->rhs)->value);
 	/* also against a constant: bpf_map_delete_elem() > 5 compares a
-	 * long, where the source compares a :u64 (-ENOENT is above 5); and
-	 * where the result depends on the sign: a long's >> 1 shifts its
-	 * sign in, its / 3 divides signed */
-	if (binop_is_comparison(op) || op == OP_SHR || op == OP_DIV || op == OP_REM) {
-		if (helper_result_sign_differs(value_tail(n->lhs), t) && !is_hoisted(E, n->lhs))
-			a = cx(arena_printf("(%s)%s", t->c_name, paren(a, PREC_UNARY)), PREC_UNARY);
-		if (helper_result_sign_differs(value_tail(n->rhs), t) && !is_hoisted(E, n->rhs))
-			b = cx(arena_printf("(%s)%s", t->c_name, paren(b, PREC_UNARY)), PREC_UNARY);
-	}
+	 * long, where the source compares a :u64 (-ENOENT is above 5); where
+	 * the result depends on the sign: a long's >> 1 shifts its sign in,
+	 * its / 3 divides signed; and in any other operation, whose result
+	 * is a long too, which a comparison or division further up would see
+	 * signed: bpf_map_update_elem() + 1 (-Wsign-compare, seed 600000236) */
+	if (helper_result_sign_differs(value_tail(n->lhs), t) && !is_hoisted(E, n->lhs))
+		a = cx(arena_printf("(%s)%s", t->c_name, paren(a, PREC_UNARY)), PREC_UNARY);
+	if (helper_result_sign_differs(value_tail(n->rhs), t) && !is_hoisted(E, n->rhs))
+		b = cx(arena_printf("(%s)%s", t->c_name, paren(b, PREC_UNARY)), PREC_UNARY);
 	if (op == OP_EQ || op == OP_NE) {
 		uint64_t k;
 		if (constant_value(n->rhs, &k) && never_equals_bitwise(n->lhs, k))
@@ -2243,8 +2333,19 @@ static bool writes_state(const Node *n)
 /* Is n's value, once lowered, a local nothing can change any more? */
 static bool value_in_local(Emitter *E, const Node *n)
 {
-	while (n->kind == N_LET || (n->kind == N_DO && n->args.len > 0))
-		n = n->kind == N_LET ? n->body : n->args.items[n->args.len - 1];
+	/* through a match on a constant too: the clause it takes is all its
+	 * C, maybe an expression (0 | 0 hoisted as a name lost its
+	 * parentheses: seed 620008753) */
+	for (;;) {
+		if (n->kind == N_LET)
+			n = n->body;
+		else if (n->kind == N_DO && n->args.len > 0)
+			n = n->args.items[n->args.len - 1];
+		else if (n->kind == N_MATCH && constant_match_body(n))
+			n = constant_match_body(n);
+		else
+			break;
+	}
 	if (is_var_ref(n))
 		return !var_info(E, n->ref_var)->c_pointer;
 	return (n->kind == N_IF || n->kind == N_MATCH || n->kind == N_AND || n->kind == N_OR) &&
@@ -2421,6 +2522,9 @@ CExpr lower_value(Emitter *E, Node *n)
 	case N_NOT:
 		return negate(lower_value(E, n->lhs));
 	case N_MATCH:
+		if (constant_match_body(n))
+			return lower_value(E, (Node *)constant_match_body(n));
+		return value_via_local(E, n);
 	case N_FOR:
 	case N_SET:
 		return value_via_local(E, n);
@@ -2435,11 +2539,14 @@ CExpr lower_value(Emitter *E, Node *n)
 				  PREC_UNARY);
 		}
 		CExpr a = lower_value(E, n->lhs);
-		if (computed_as_int(n->lhs) && !is_hoisted(E, n->lhs) && !needs_stmts(E, n->lhs) &&
-		    (n->type->size == 8 || (n->type->size == 4 && !n->type->is_signed))) {
+		if (((computed_as_int(n->lhs) && !needs_stmts(E, n->lhs) &&
+		      (n->type->size == 8 || (n->type->size == 4 && !n->type->is_signed))) ||
+		     helper_result_sign_differs(value_tail(n->lhs), n->type)) &&
+		    !is_hoisted(E, n->lhs)) {
 			/* a kernel constant is an int in C: -BPF_F_USER_STACK of
 			 * a :u64 is negated in the source's type, not as a
-			 * negative int (-Wsign-compare against a __u64) */
+			 * negative int (-Wsign-compare against a __u64); so is
+			 * the long of bpf_map_update_elem() declared :u64 */
 			a = cx(arena_printf("(%s)%s", n->type->c_name, paren(a, PREC_UNARY)), PREC_UNARY);
 		}
 		if (wraps_unsigned(OP_SUB, n->type)) {

@@ -201,6 +201,32 @@ static bool pack(Printer *P, const char *head, int first_col, int cont_col, Vec 
 	return fits;
 }
 
+/* before, then operand - a call f(a, b) or a cast one, (__u64)f(a, b) -
+ * at column col after head, f's arguments packed and aligned after its
+ * "(". Fails, writing nothing, when that does not fit. */
+static bool pack_call_operand(Printer *P, const char *head, int col, const char *before, const char *operand,
+			      const char *tail)
+{
+	size_t k = 0; /* the end of a cast "(T)" */
+	if (operand[0] == '(') {
+		for (int depth = 0; operand[k]; k++)
+			if (operand[k] == '(')
+				depth++;
+			else if (operand[k] == ')' && --depth == 0)
+				break;
+		if (!operand[k])
+			return false;
+		k++;
+	}
+	Vec args = { 0 };
+	const char *call = operand + k;
+	if (split_call(call, &args) <= 1)
+		return false;
+	args.items[0] = arena_printf("%s%.*s%s", before, (int)k, operand, (const char *)args.items[0]);
+	int open = col + (int)strlen(before) + (int)k + (int)(strchr(call, '(') - call) + 1;
+	return pack(P, head, col, open, &args, tail, true) && pack(P, head, col, open, &args, tail, false);
+}
+
 /* Finds where the expression of a statement starts: after "return ",
  * "if (", or a top-level assignment operator; *tail_len gets the length of
  * what follows the expression (";" or ")" or ") {"). */
@@ -366,20 +392,16 @@ void print_text(Printer *P, const char *text)
 			/* (__u64)f(a, b) that does not fit after the "=" either
 			 * (deep in a block): clang-format aligns the arguments
 			 * after f's "(" */
-			size_t k = 0;
-			for (int depth = 0; expr[k]; k++)
-				if (expr[k] == '(')
-					depth++;
-				else if (expr[k] == ')' && --depth == 0)
-					break;
-			Vec cargs = { 0 };
-			const char *call = expr[k] ? expr + k + 1 : "";
-			if (*call && split_call(call, &cargs) > 1) {
-				cargs.items[0] = arena_printf("%.*s%s", (int)(k + 1), expr, (const char *)cargs.items[0]);
-				int open = (int)(k + 1) + (int)(strchr(call, '(') - call) + 1;
-				done = pack(P, lead_s, col, col + open, &cargs, tail, true) &&
-				       pack(P, lead_s, col, col + open, &cargs, tail, false);
-			}
+			done = pack_call_operand(P, lead_s, col, "", expr, tail);
+		}
+		if (!done && nops > 1) {
+			/* tmp + (__u64)f(a, b): the operators' pieces on the
+			 * first line, then f's arguments aligned after its "(" */
+			StrBuf before = { 0 };
+			for (int i = 0; i + 1 < nops; i++)
+				sb_printf(&before, "%s ", (const char *)ops.items[i]);
+			done = pack_call_operand(P, lead_s, col, before.data, ops.items[nops - 1], tail);
+			sb_free(&before);
 		}
 		sb_free(&lead);
 		if (done)

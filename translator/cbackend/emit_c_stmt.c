@@ -258,6 +258,16 @@ static void lower_match_two_way(Emitter *E, Node *n, Dest d)
 		alias(E, yes->pattern->var, p);
 	if (no && no->pattern->var)
 		alias(E, no->pattern->var, p);
+	if (E->hides_null_tests && ptrindex_get(&E->bare_null_tests, n) >= 0) {
+		/* the test, not the pointer, goes through barrier_var(): a
+		 * hidden pointer is still one clang can or (emit_c.c
+		 * null_tests_merge) */
+		const char *found = new_local(E, "found");
+		add_var(E, line_of(n), c_decl(E, ty_bool, found), found,
+			arena_printf("%s != NULL", paren(p, PREC_EQ + 1)), false, false);
+		add_barrier(E, line_of(n), found, BARRIER_NULL_TEST);
+		p = cx(found, PREC_POSTFIX);
+	}
 	lower_if(E, n, p, yes ? yes->body : NULL, no ? no->body : NULL, d);
 }
 
@@ -267,6 +277,24 @@ static const char *pattern_literal(Emitter *E, const Type *t, const Pattern *p)
 	if (p->kconst)
 		return kconst_name(E, p->kconst);
 	return int_literal(t, p->value, p->negative, false, false, source_spelling(p->span, p->value, p->negative));
+}
+
+/* The constant a case of a switch on a value of type t gives, where it
+ * is the case's own label: [1 1]. clang 14 gives the switch's value
+ * there instead, and where the value is narrower than 64 bits it may
+ * compare one extension of it and give another, a register the verifier
+ * never linked to the one compared; it knows then only the type's range,
+ * and refuses the exit of a kind that keeps its return value in a range
+ * ("R0 has smin=-32768 smax=32767 should have been in [0, 1]"; seed
+ * 570009795). The constant goes through barrier_var(). */
+static Node *value_is_label(const Type *t, MatchClause *c, Dest d)
+{
+	Node *value = (Node *)value_tail(c->body); /* c's own node */
+	uint64_t k;
+	if (d.kind == DEST_DISCARD || t->size == 8 || !constant_value(value, &k) || has_effects(value))
+		return NULL;
+	uint64_t mask = (UINT64_C(1) << (8 * t->size)) - 1;
+	return (k & mask) == (c->pattern->value & mask) ? value : NULL;
 }
 
 /* match on an integer: a switch, or an if for a single literal. */
@@ -289,24 +317,16 @@ static void lower_match_int(Emitter *E, Node *n, Dest d)
 			vec_push(&cases, c);
 	}
 	Var *bind = deflt && deflt->pattern->kind == PAT_BIND ? deflt->pattern->var : NULL;
-	/* a constant scrutinee, (match (bpf/be64 2) ...): the clause it
-	 * takes, alone - a switch on a constant no case matches is a
-	 * warning to clang -Wall (-Wswitch, seed 590007573) */
-	uint64_t known;
-	if (constant_value(n->lhs, &known) && !has_effects(n->lhs) && !(bind && var_info(E, bind)->uses > 0)) {
-		const Type *st = n->lhs->type;
-		uint64_t mask = st->size == 8 ? UINT64_MAX : (UINT64_C(1) << (8 * st->size)) - 1;
-		for (int i = 0; i < cases.len; i++) {
-			MatchClause *c = cases.items[i];
-			if ((c->pattern->value & mask) == (known & mask)) {
-				lower_stmt(E, c->body, d);
-				return;
-			}
+	/* a constant scrutinee: the clause it takes, alone */
+	int taken = constant_match_clause(n);
+	if (taken >= 0) {
+		MatchClause *c = n->clauses.items[taken];
+		if (c == deflt && bind && var_info(E, bind)->uses > 0) {
+			bool declared;
+			alias(E, bind, scrutinee(E, n, bind, &declared));
 		}
-		if (deflt) {
-			lower_stmt(E, deflt->body, d);
-			return;
-		}
+		lower_stmt(E, c->body, d);
+		return;
 	}
 	bool clause_effects = false;
 	for (int i = 0; i < n->clauses.len; i++)
@@ -354,6 +374,9 @@ static void lower_match_int(Emitter *E, Node *n, Dest d)
 			break;
 		CBlock *saved;
 		CBlock *b = enter_block(E, &saved);
+		Node *label = i < cases.len ? value_is_label(t, c, d) : NULL;
+		if (label)
+			hide_from_optimiser(E, label, "label", BARRIER_CASE_LABEL);
 		lower_stmt(E, c->body, d);
 		if (!flatten)
 			add_line(E, 0, "break;");
@@ -437,6 +460,54 @@ static Node *masked_loop_end(Node *end)
 	return x && !exact_to_verifier(x) ? x : NULL;
 }
 
+/* Does n read the variable v? */
+static bool reads_var(const Node *n, const void *v)
+{
+	return is_var_ref(n) && n->ref_var == v;
+}
+
+/* Does n read the global g? */
+static bool reads_global(const Node *n, const void *g)
+{
+	return n->kind == N_NAME && n->ref == REF_GLOBAL && n->ref_global == g;
+}
+
+/* Is n a (set! g (... g ... counter ...)) of a 64-bit global g? */
+static bool sums_into_64_bits(const Node *n, const void *counter)
+{
+	return n->kind == N_SET && !n->lhs && n->ref_global && n->ref_global->type->size == 8 &&
+	       node_any(n->rhs, reads_global, n->ref_global) && node_any(n->rhs, reads_var, counter);
+}
+
+/* Does the loop body add (or otherwise fold) its counter into a 64-bit
+ * global? */
+static bool sums_counter(const Node *body, const Var *counter)
+{
+	return node_any(body, sums_into_64_bits, counter);
+}
+
+/* Does clang know that n, through casts, is even: (band x K), (* x K)
+ * with an even K, or (<< x K)? */
+static bool known_even(const Node *n)
+{
+	while (n->kind == N_CAST)
+		n = n->lhs;
+	if (n->kind != N_BINOP)
+		return false;
+	const Node *k = n->rhs->kind == N_INT ? n->rhs : n->op != OP_SHL && n->lhs->kind == N_INT ? n->lhs : NULL;
+	if (!k)
+		return false;
+	switch (n->op) {
+	case OP_AND:
+	case OP_MUL:
+		return (k->value & 1) == 0;
+	case OP_SHL:
+		return k->value != 0;
+	default:
+		return false;
+	}
+}
+
 static void lower_for(Emitter *E, Node *n)
 {
 	Var *v = n->var;
@@ -465,8 +536,17 @@ static void lower_for(Emitter *E, Node *n)
 		add_var(E, line_of(n->rhs), c_decl(E, t, name), name, e.s, true, true);
 		end = cx(name, PREC_POSTFIX);
 	}
+	/* An 8- or 16-bit counter is a 32-bit one in C, of the same
+	 * signedness. clang 14 keeps a narrow counter in a wider register
+	 * and masks a copy of it for the exit test; the verifier, which
+	 * never links the copy to the counter, sees the counter's range move
+	 * up each round and walks on (for (__u16 i = (__u16)g; i < 4; i++):
+	 * "BPF program is too large", seed 620004433). The values are the
+	 * same: i < end of the counter's type, i + 1 never wraps, and C
+	 * promotes a narrow value read anyway. */
+	const Type *ct = t->size >= 4 ? t : t->is_signed ? ty_i32 : ty_u32;
 	CStmt *s = add_stmt(E, CS_FOR, line_of(n),
-			    arena_printf("%s = %s; %s < %s; %s++", c_decl(E, t, i), start.s, i,
+			    arena_printf("%s = %s; %s < %s; %s++", c_decl(E, ct, i), start.s, i,
 					 paren(end, PREC_REL + 1), i));
 	s->then = branch(E, n->body, (Dest){ DEST_DISCARD, NULL, NULL });
 	/* clang 14 rewrites the exit test i < end as i != end once it can
@@ -481,10 +561,23 @@ static void lower_for(Emitter *E, Node *n)
 	 * form (total += i) it removes, and the verifier never sees it
 	 * (tests/gen/control's sum_to). Nor when the verifier knows end
 	 * exactly: i != 8 ends where i < 8 does. */
-	if (makes_calls(n->body, 0) && !exact_to_verifier(n->rhs)) {
+	bool keep_exit_test = makes_calls(n->body, 0) && !exact_to_verifier(n->rhs);
+	/* clang 14 also replaces a loop that adds its counter into a 64-bit
+	 * variable by the closed form, n * (n - 1) / 2 and the like, which
+	 * it computes in 65 bits where the counter has 64, or where it knows
+	 * the end is even (a 32-bit counter): BPF can only do that by a call
+	 * of __multi3, which it does not have ("A call to built-in function
+	 * '__multi3' is not supported"; seed 271530125). Such a loop with an
+	 * end the verifier cannot bound never loads either way; one it can
+	 * bound loads with the counter through barrier_var(). Where clang
+	 * sums in 64 bits (tests/gen/control's sum_to), the loop it removes
+	 * is one the verifier could not walk, so the sum stays clang's. */
+	bool keep_loop = v && !is_constant_expr(n->rhs) && sums_counter(n->body, v) &&
+			 (t->size == 8 || known_even(n->rhs));
+	if (keep_exit_test || keep_loop) {
 		CBlock *saved = E->cur;
 		E->cur = s->then;
-		add_barrier(E, 0, i, BARRIER_LOOP_COUNTER);
+		add_barrier(E, 0, i, keep_loop ? BARRIER_LOOP_SUM : BARRIER_LOOP_COUNTER);
 		E->cur = saved;
 	}
 }

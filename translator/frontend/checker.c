@@ -43,12 +43,18 @@ typedef struct Table {
 	int cap, len;
 } Table;
 
+/* A rotate and an xor a byte, then one mix (as the reader's names): a
+ * multiply a byte made each byte wait for the one before. */
 static uint32_t hash_str(const char *s)
 {
-	uint32_t h = 2166136261u;
+	uint32_t h = 0;
 	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 16777619u;
-	return h;
+		h = (h << 5 | h >> 27) ^ (unsigned char)*s;
+	h ^= h >> 16;
+	h *= 0x7feb352du;
+	h ^= h >> 15;
+	h *= 0x846ca68bu;
+	return h ^ h >> 16;
 }
 
 /* Names are interned by the reader, so equal pointers are the usual match;
@@ -73,6 +79,16 @@ static void *table_get(const Table *t, const char *key)
 }
 
 static void table_put(Table *t, const char *key, void *val);
+
+/* Starts loading key's first slot into the cache, for a lookup or an
+ * insertion a little later: a slot of a big table is a cache miss, and
+ * misses started together overlap where one lookup after another waits
+ * for each. */
+static void table_prefetch(const Table *t, const char *key)
+{
+	if (t->cap)
+		__builtin_prefetch(&t->slots[hash_str(key) & (t->cap - 1)], 1);
+}
 
 /* Room for n keys without growing. */
 static void table_init(Table *t, int n)
@@ -195,8 +211,16 @@ typedef struct CallEdge {
 struct FnInfo {
 	FnDecl *fn;
 	Vec calls;              /* CallEdge*, in source order */
-	int state;              /* graph walk: 0 new, 1 on the stack, 2 done */
+	int state;              /* graph walk: 0 new, 1 on the stack, 2 done;
+	                         * 3 depth known (in no cycle) */
+	int depth;              /* state 3: fn->call_depth, here so that the
+	                         * walk reads FnInfos only */
 	bool in_cycle;          /* recursion reported: no depth */
+	/* What check_end asks of every defn's signature, noted when it is
+	 * declared: a FnDecl and its parameters are out of the cache by then */
+	bool prog;              /* a defprog */
+	bool context_param;     /* a parameter is a context record */
+	Record *first_record;   /* the record of the first parameter, if any */
 };
 
 typedef enum SymKind { SYM_MAP, SYM_GLOBAL, SYM_FN } SymKind;
@@ -236,6 +260,10 @@ struct Checker {
 	Table file_cnames;      /* C name -> CNameOwner */
 	Table bad_maps;         /* maps whose key or value type failed */
 	Vec fns;                /* FnInfo*, source order (duplicates excluded) */
+	Vec maps;               /* MapDecl*, source order: check_end looks at
+	                         * them again, and not at every declaration */
+	bool for_backends;      /* check_module: the bodies stay, and get what
+	                         * only the backends need (find_handle_maps) */
 
 	/* the function being checked */
 	FnInfo *fn;
@@ -256,6 +284,9 @@ struct Checker {
 	                         * reference (helper_acquires_reference) */
 	int next_body;          /* check_body: the fns entry it expects */
 	int errors_before;      /* diag_error_count() at check_begin */
+	bool packet_read_only;  /* a program may only read its packet:
+	                         * bodies are summarised (packet_writes.c) */
+	Vec summarised;         /* FnDecl* with a packet_summary */
 };
 
 /* ---- small helpers ------------------------------------------------------ */
@@ -361,7 +392,7 @@ static bool is_reserved_word(const char *s)
 		}
 	}
 	for (uint32_t j = hash_str(s) & (RESERVED_SLOTS - 1); reserved_set[j]; j = (j + 1) & (RESERVED_SLOTS - 1))
-		if (strcmp(reserved_set[j], s) == 0)
+		if (reserved_set[j][0] == s[0] && strcmp(reserved_set[j], s) == 0)
 			return true;
 	return false;
 }
@@ -419,11 +450,35 @@ static const char *mangle(const char *src)
 	return out;
 }
 
-/* Gives a file-scope declaration its C name; two source names that end up
+/* The C library's functions, which clang declares before the first line
+ * of every file (its library builtins): a file-scope variable or function
+ * named floor, index or log is "a redefinition of 'floor' as a different
+ * kind of symbol". A local of that name only shadows one. Checked in, as
+ * the translator builds without clang; tests/c_library_names.sh writes it
+ * from the installed clang and checks it. */
+static const char *const c_library_names[] = {
+#include "c_library_names.h"
+};
+
+static int compare_names(const void *key, const void *entry)
+{
+	return strcmp(key, *(const char *const *)entry);
+}
+
+static bool is_c_library_name(const char *s)
+{
+	return bsearch(s, c_library_names, sizeof(c_library_names) / sizeof(*c_library_names),
+		       sizeof(*c_library_names), compare_names) != NULL;
+}
+
+/* Gives a file-scope declaration its C name - mangle()'s, with a trailing
+ * `_` where it is a C library function's; two source names that end up
  * with one C name are an error at the second. */
 static const char *file_c_name(Checker *ck, const char *source, Span span)
 {
 	const char *c = mangle(source);
+	if (is_c_library_name(c))
+		c = arena_printf("%s_", c);
 	CNameOwner *owner = arena_alloc(sizeof(*owner));
 	owner->source = source;
 	owner->span = span;
@@ -855,6 +910,8 @@ static void check_extern(Checker *ck, ExternDecl *e)
 	table_put(&ck->externs, key, e);
 }
 
+static Record *param_record(const Param *p);
+
 static void declare_fn(Checker *ck, FnDecl *fn)
 {
 	for (int i = 0; i < fn->nparams; i++) {
@@ -877,6 +934,13 @@ static void declare_fn(Checker *ck, FnDecl *fn)
 
 	FnInfo *fi = arena_alloc(sizeof(*fi));
 	fi->fn = fn;
+	fi->prog = fn->prog != NULL;
+	for (int i = 0; i < fn->nparams; i++) {
+		Record *r = param_record(fn->params[i]);
+		fi->context_param |= r && r->is_context;
+		if (i == 0)
+			fi->first_record = r;
+	}
 	Sym *s = arena_alloc(sizeof(*s));
 	s->kind = SYM_FN;
 	s->span = fn->name_span.file ? fn->name_span : fn->span;
@@ -1451,7 +1515,7 @@ static Type *check_field(Checker *ck, Node *n)
 		return check_kernel_member(ck, n, r, record_ok);
 	for (int i = 0; i < r->nfields; i++) {
 		Field *f = r->fields[i];
-		if (strcmp(f->name, n->name) == 0) {
+		if (f->name[0] == n->name[0] && strcmp(f->name, n->name) == 0) {
 			n->field = f;
 			if (f->array_len && n->rhs) {
 				/* (. p :comm 3): one element, the index checked here */
@@ -1609,8 +1673,9 @@ static const BuiltinInfo builtins[] = {
 
 static const BuiltinInfo *builtin_by_name(const char *name)
 {
+	/* every bpf/ call is looked up here: the first byte rules out most */
 	for (size_t i = 0; i < sizeof(builtins) / sizeof(*builtins); i++)
-		if (strcmp(builtins[i].name, name) == 0)
+		if (builtins[i].name[0] == name[0] && strcmp(builtins[i].name, name) == 0)
 			return &builtins[i];
 	return NULL;
 }
@@ -2170,7 +2235,8 @@ static Type *check_call(Checker *ck, Node *n)
 	Sym *own = table_get(&ck->values, name);
 	if (mi && !(own && own->kind == SYM_FN))
 		return check_map_idiom(ck, n, mi);
-	if (strcmp(name, "k/exists?") == 0 || strcmp(name, "k/read-str") == 0 || strcmp(name, "k/arg") == 0)
+	if (name[0] == 'k' && name[1] == '/' &&
+	    (strcmp(name, "k/exists?") == 0 || strcmp(name, "k/read-str") == 0 || strcmp(name, "k/arg") == 0))
 		return check_kernel_call(ck, n);
 	Sym *s = lookup_local(ck, name) ? NULL : table_get(&ck->values, name);
 	if (s && s->kind == SYM_FN && s->fn->fn->prog) {
@@ -2318,6 +2384,28 @@ static Type *check_expr(Checker *ck, Node *n, Type *expected)
 
 /* ---- functions ------------------------------------------------------------ */
 
+/* A function whose callees all have their depth when its body has been
+ * checked has its own then, and is in no cycle: every cycle has a call to
+ * a function checked later (or to itself), and a function that calls one
+ * never has its depth here. check_call_graph then walks only the others
+ * (most programs define a helper before its callers, so there are few),
+ * where it walked every function, long after its body was in the cache,
+ * and finds the same cycles in the same order. */
+static void settle_depth(FnInfo *fi)
+{
+	int d = 0;
+	for (int i = 0; i < fi->calls.len; i++) {
+		const FnInfo *callee = ((CallEdge *)fi->calls.items[i])->callee;
+		if (callee->state != 3)
+			return;
+		if (callee->depth + 1 > d)
+			d = callee->depth + 1;
+	}
+	fi->state = 3;
+	fi->depth = d;
+	fi->fn->call_depth = d;
+}
+
 static void check_fn_body(Checker *ck, FnInfo *fi)
 {
 	FnDecl *fn = fi->fn;
@@ -2342,6 +2430,8 @@ static void check_fn_body(Checker *ck, FnInfo *fi)
 	ck->untyped_result = NULL;
 	if (diag_error_count() == errors && ck->acquires)
 		check_tail_calls_release(fn->body);
+	if (diag_error_count() == errors)
+		context_flow_body(fn);
 	if (t && fn->ret && !same_type(t, fn->ret)) {
 		Node *last = last_expr(fn->body);
 		diag_error(last && last->span.file ? last->span : fn->span, "return type mismatch in `%s`", fn->name);
@@ -2349,6 +2439,7 @@ static void check_fn_body(Checker *ck, FnInfo *fi)
 		hint_helper_returns_nothing(last);
 	}
 	ck->fn = NULL;
+	settle_depth(fi);
 }
 
 /* ---- the call graph ------------------------------------------------------- */
@@ -2386,7 +2477,7 @@ static void find_recursion(FnInfo *fi, FnInfo **stack, int depth)
 static int compute_depth(FnInfo *fi)
 {
 	if (fi->state == 3)
-		return fi->fn->call_depth;
+		return fi->depth;
 	int d = 0;
 	fi->state = 3;  /* no cycles remain when this runs */
 	for (int i = 0; i < fi->calls.len; i++) {
@@ -2396,6 +2487,7 @@ static int compute_depth(FnInfo *fi)
 			d = cd;
 	}
 	fi->fn->call_depth = d;
+	fi->depth = d;
 	return d;
 }
 
@@ -2412,13 +2504,12 @@ static void check_call_graph(Checker *ck)
 	cycles = diag_error_count() != errors;
 	if (cycles)
 		return;
-	for (int i = 0; i < ck->fns.len; i++)
-		compute_depth(ck->fns.items[i]);
 	/* Report the deepest chain once, at its outermost function. */
 	FnInfo *worst = NULL;
 	for (int i = 0; i < ck->fns.len; i++) {
 		FnInfo *fi = ck->fns.items[i];
-		if (fi->fn->call_depth > 8 && (!worst || fi->fn->call_depth > worst->fn->call_depth))
+		int d = compute_depth(fi);
+		if (d > 8 && (!worst || d > worst->depth))
 			worst = fi;
 	}
 	if (worst) {
@@ -2484,9 +2575,9 @@ static bool check_defprogs(Checker *ck)
 	Module *m = ck->m;
 	FnDecl *first = NULL;
 	for (int i = 0; i < ck->fns.len; i++) {
-		FnDecl *fn = ((FnInfo *)ck->fns.items[i])->fn;
-		if (!fn->prog)
+		if (!((FnInfo *)ck->fns.items[i])->prog)
 			continue;
+		FnDecl *fn = ((FnInfo *)ck->fns.items[i])->fn;
 		if (!first)
 			first = fn;
 		if (m->program) {
@@ -2560,11 +2651,8 @@ static void check_map_init(Checker *ck, MapDecl *md)
 static void check_program(Checker *ck)
 {
 	Module *m = ck->m;
-	for (int i = 0; i < m->decls.len; i++) {
-		Decl *d = m->decls.items[i];
-		if (d->kind == D_MAP)
-			check_map_init(ck, d->u.map);
-	}
+	for (int i = 0; i < ck->maps.len; i++)
+		check_map_init(ck, ck->maps.items[i]);
 	if (check_defprogs(ck))
 		return;
 	const ProgKindInfo *kind = m->program ? m->program->kind : NULL;
@@ -2574,6 +2662,8 @@ static void check_program(Checker *ck)
 	 * kind's record (a deftype of the same name is a user record). */
 	if (kind) {
 		for (int i = 0; i < ck->fns.len; i++) {
+			if (!((FnInfo *)ck->fns.items[i])->context_param)
+				continue;
 			FnDecl *fn = ((FnInfo *)ck->fns.items[i])->fn;
 			for (int j = 0; j < fn->nparams; j++) {
 				Record *r = param_record(fn->params[j]);
@@ -2588,7 +2678,7 @@ static void check_program(Checker *ck)
 	FnDecl *entry = NULL;
 	for (int i = 0; i < ck->fns.len && want; i++) {
 		FnDecl *fn = ((FnInfo *)ck->fns.items[i])->fn;
-		Record *r = fn->nparams ? param_record(fn->params[0]) : NULL;
+		Record *r = ((FnInfo *)ck->fns.items[i])->first_record;
 		if (r && strcmp(r->name, want) == 0 && !fn->exported) {
 			entry = fn;
 			break;
@@ -2727,6 +2817,37 @@ static void find_handle_maps(Node *n, bool *changed)
 	find_handle_maps(n->body, changed);
 }
 
+/* Declaring tens of thousands of functions was mostly waiting for memory:
+ * each declaration reads its Decl, its FnDecl and its name, all written
+ * long before, then one slot of each of two big tables, every load
+ * depending on the one before. So the declarations ahead are fetched in
+ * stages, each a few declarations ahead of the next, and their misses
+ * overlap with the work on this one. */
+static void prefetch_declaration(Checker *ck, int i)
+{
+	enum { STEP = 4 };
+	Vec *decls = &ck->m->decls;
+	if (i + 4 * STEP < decls->len)
+		__builtin_prefetch(decls->items[i + 4 * STEP]);
+	if (i + 3 * STEP < decls->len) {
+		Decl *d = decls->items[i + 3 * STEP];
+		if (d->kind == D_FN)
+			__builtin_prefetch(d->u.fn);
+	}
+	if (i + 2 * STEP < decls->len) {
+		Decl *d = decls->items[i + 2 * STEP];
+		if (d->kind == D_FN)
+			__builtin_prefetch(d->u.fn->name);
+	}
+	if (i + STEP < decls->len) {
+		Decl *d = decls->items[i + STEP];
+		if (d->kind == D_FN) {
+			table_prefetch(&ck->values, d->u.fn->name);
+			table_prefetch(&ck->file_cnames, d->u.fn->name);
+		}
+	}
+}
+
 /* The declarations: records, maps, externs, functions' signatures,
  * globals and their initialisers, exports. */
 Checker *check_begin(Module *m)
@@ -2736,12 +2857,19 @@ Checker *check_begin(Module *m)
 	ck->errors_before = diag_error_count();
 	table_init(&ck->values, m->decls.len);
 	table_init(&ck->file_cnames, m->decls.len);
+	/* room for every defn: doubling from 4 had left half a dozen
+	 * abandoned arrays behind, as big as the last */
+	ck->fns = (Vec){ .items = arena_alloc(sizeof(void *) * (size_t)(m->decls.len + 1)), .cap = m->decls.len + 1 };
 
 	check_records(ck);
 	for (int i = 0; i < m->decls.len; i++) {
 		Decl *d = m->decls.items[i];
+		prefetch_declaration(ck, i);
 		switch (d->kind) {
-		case D_MAP: check_map(ck, d->u.map); break;
+		case D_MAP:
+			check_map(ck, d->u.map);
+			vec_push(&ck->maps, d->u.map);
+			break;
 		case D_EXTERN: check_extern(ck, d->u.ext); break;
 		case D_FN: declare_fn(ck, d->u.fn); break;
 		case D_GLOBAL: declare_global(ck, d->u.global); break;
@@ -2754,7 +2882,10 @@ Checker *check_begin(Module *m)
 			check_global_init(ck, d->u.global);
 		else if (d->kind == D_EXPORT)
 			check_export(ck, d->u.export);
+		else if (d->kind == D_FN && d->u.fn->prog)
+			ck->packet_read_only |= packet_read_only(d->u.fn->prog->kind);
 	}
+	ck->packet_read_only |= m->program && packet_read_only(m->program->kind);
 	return ck;
 }
 
@@ -2762,8 +2893,12 @@ bool check_body(Checker *ck, FnDecl *fn)
 {
 	if (ck->next_body >= ck->fns.len || ((FnInfo *)ck->fns.items[ck->next_body])->fn != fn)
 		return false;   /* a second defn of a name: never checked */
-	int kernel_args = ck->kernel_args.len, sizeofs = ck->sizeof_nodes.len;
+	int kernel_args = ck->kernel_args.len, sizeofs = ck->sizeof_nodes.len, errors = diag_error_count();
 	check_fn_body(ck, ck->fns.items[ck->next_body++]);
+	if (ck->packet_read_only && diag_error_count() == errors) {
+		packet_summarise(fn);
+		vec_push(&ck->summarised, fn);
+	}
 	return ck->kernel_args.len != kernel_args || ck->sizeof_nodes.len != sizeofs;
 }
 
@@ -2772,6 +2907,10 @@ bool check_end(Checker *ck)
 	check_call_graph(ck);
 	check_program(ck);
 	if (diag_error_count() == ck->errors_before)
+		check_context_flow(ck->m);
+	if (diag_error_count() == ck->errors_before)
+		packet_writes_check(ck->m, &ck->summarised);
+	if (ck->for_backends && diag_error_count() == ck->errors_before)
 		for (bool changed = true; changed;) {
 			changed = false;
 			for (int i = 0; i < ck->fns.len; i++)
@@ -2780,9 +2919,15 @@ bool check_end(Checker *ck)
 	return diag_error_count() == ck->errors_before;
 }
 
+void check_prefetch_name(Checker *ck, const char *name)
+{
+	table_prefetch(&ck->values, name);
+}
+
 bool check_module(Module *m)
 {
 	Checker *ck = check_begin(m);
+	ck->for_backends = true;
 	for (int i = 0; i < ck->fns.len; i++)
 		check_body(ck, ((FnInfo *)ck->fns.items[i])->fn);
 	return check_end(ck);

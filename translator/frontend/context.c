@@ -322,3 +322,18 @@ Record *context_record_by_name(const char *name)
 	}
 	return NULL;
 }
+
+/* A read of a context member the verifier gives as an address, though the
+ * source reads it as an integer: the packet's data, data_end and data_meta
+ * (__u32 in xdp_md and __sk_buff), and the __bpf_md_ptr members. */
+bool is_packet_field(const Node *n)
+{
+	if (n->kind != N_FIELD || !n->field || !n->lhs || !n->lhs->type || n->lhs->type->kind != TY_PTR)
+		return false;
+	const Type *r = n->lhs->type->pointee;
+	if (!r || r->kind != TY_RECORD || !r->record || !r->record->is_context)
+		return false;
+	const char *name = n->field->name;
+	return n->field->c_pointer || strcmp(name, "data") == 0 || strcmp(name, "data_end") == 0 ||
+	       strcmp(name, "data_meta") == 0;
+}

@@ -21,6 +21,9 @@ static const MapIdiom map_idioms[] = {
 
 const MapIdiom *map_idiom_by_name(const char *name)
 {
+	/* every call is looked up here: most are no idiom's */
+	if (strncmp(name, "map/", 4) != 0)
+		return NULL;
 	for (size_t i = 0; i < sizeof(map_idioms) / sizeof(*map_idioms); i++)
 		if (strcmp(map_idioms[i].name, name) == 0)
 			return &map_idioms[i];

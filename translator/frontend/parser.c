@@ -1024,7 +1024,7 @@ static Node *parse_list(Parser *p, Sexp *s)
 	if (special)
 		return special(p, s);
 	/* LANGUAGE.md 10.5: the one place a string is an operand */
-	if (strcmp(head->text, "printk") == 0 && s->nitems >= 2 && s->items[1]->kind == SX_STRING) {
+	if (s->nitems >= 2 && s->items[1]->kind == SX_STRING && strcmp(head->text, "printk") == 0) {
 		Node *n = new_node(N_CALL, s->span);
 		n->name = "printk";
 		n->name_span = s->items[1]->span; /* the format: where its errors point */
@@ -1494,7 +1494,8 @@ static Decl *parse_defn(Parser *p, Sexp *form)
 	fn->name_span = form->items[1]->span;
 	Sexp *vec = form->items[2];
 	bool ok = true;
-	fn->params = arena_alloc_transient(sizeof(*fn->params) * (size_t)(vec->nitems + 1));
+	/* each parameter takes two elements, a name and a type */
+	fn->params = arena_alloc_transient(sizeof(*fn->params) * (size_t)(vec->nitems / 2 + 1));
 	for (int i = 0; i < vec->nitems; i += 2) {
 		Sexp *pname = vec->items[i];
 		if (!expect_name(pname, "a parameter name")) {

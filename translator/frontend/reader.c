@@ -43,6 +43,9 @@ enum {
 };
 
 static unsigned char char_class[256];
+/* The bytes of names and numbers: 1 ASCII, 2 a byte >= 0x80 (which only
+ * comments and strings may hold); 0 ends the token. */
+static unsigned char atom_byte[256];
 
 static void init_char_class(void)
 {
@@ -64,14 +67,10 @@ static void init_char_class(void)
 	char_class['"'] = C_QUOTE;
 	char_class[';'] = C_SEMI;
 	char_class[','] = C_COMMA;
+	for (int c = 0; c < 256; c++)
+		atom_byte[c] = char_class[c] == C_OTHER ? 1 : char_class[c] == C_HIGH ? 2 : 0;
 }
 
-/* Does byte c end a name or number? */
-static bool ends_token(unsigned char c)
-{
-	unsigned char k = char_class[c];
-	return k != C_OTHER && k != C_HIGH;
-}
 
 /* An open list. Elements live on elem_stack from elem_base upwards. */
 typedef struct Frame {
@@ -92,14 +91,16 @@ typedef struct Reader {
 	int depth;
 	/* Nesting beyond MAX_NESTING is skipped, counting delimiters only. */
 	int skip_depth;
+	/* skip_depth, or the innermost list is a rejected group: what is
+	 * read is not kept (kept up to date by set_dropping) */
+	bool dropping;
 
 	Sexp **elems;
 	int nelems, elems_cap;
 
-	/* The end of the last token: where "expected ')'" errors point. */
+	/* The end of the last token: where "expected ')'" errors point (its
+	 * line is counted then: it is needed once, after an error). */
 	size_t last_token_end;
-	uint32_t last_token_line;
-	size_t last_token_line_start;
 	bool unterminated_string;
 	/* The current top-level form lost part of its contents to an error. */
 	bool drop_form;
@@ -120,8 +121,8 @@ typedef struct Reader {
 		char *data;
 		size_t size;
 	} *pool;
-	int pool_len, pool_cur;
-	size_t pool_used;
+	int pool_len, pool_cur;         /* pool_cur: the block in use */
+	char *pool_next, *pool_end;     /* its free part */
 	void (*each)(Sexp *form, void *ctx);
 	void *each_ctx;
 	Vec *comments; /* Comment*, when the caller keeps them */
@@ -176,44 +177,67 @@ static void *xrealloc(void *p, size_t size)
 	return p;
 }
 
-static void push_elem(Reader *r, Sexp *s)
+__attribute__((noinline)) static void grow_elems(Reader *r)
 {
-	if (r->skip_depth)
+	r->elems_cap = r->elems_cap ? r->elems_cap * 2 : 256;
+	r->elems = xrealloc(r->elems, sizeof(*r->elems) * (size_t)r->elems_cap);
+}
+
+/* Once per token: inlined, growing out of line. */
+static inline void push_elem(Reader *r, Sexp *s)
+{
+	if (r->dropping)
 		return;
-	if (r->depth > 0 && r->frames[r->depth - 1].discard)
-		return;
-	if (r->nelems == r->elems_cap) {
-		r->elems_cap = r->elems_cap ? r->elems_cap * 2 : 256;
-		r->elems = xrealloc(r->elems, sizeof(*r->elems) * (size_t)r->elems_cap);
-	}
+	if (r->nelems == r->elems_cap)
+		grow_elems(r);
 	r->elems[r->nelems++] = s;
 }
 
 enum { POOL_BLOCK_SIZE = 64 * 1024 };
 
-/* Memory for Sexps and their item arrays, which their makers fill whole
- * (zeroed only when it comes from the arena). */
-static void *reader_alloc(Reader *r, size_t size)
+/* The pool from its first block again (the form before was handed over). */
+static void pool_rewind(Reader *r)
 {
-	if (!r->recycle)
-		return arena_alloc(size);
-	size = (size + 15) & ~(size_t)15;
-	while (r->pool_cur < r->pool_len && r->pool[r->pool_cur].size - r->pool_used < size) {
+	r->pool_cur = 0;
+	r->pool_next = r->pool_len ? r->pool[0].data : NULL;
+	r->pool_end = r->pool_len ? r->pool[0].data + r->pool[0].size : NULL;
+}
+
+/* reader_alloc when the block in use is full: the next block that has
+ * room, or a new one. */
+__attribute__((noinline)) static void *pool_alloc_slow(Reader *r, size_t size)
+{
+	if (r->pool_next)
 		r->pool_cur++;
-		r->pool_used = 0;
-	}
+	while (r->pool_cur < r->pool_len && r->pool[r->pool_cur].size < size)
+		r->pool_cur++;
 	if (r->pool_cur == r->pool_len) {
 		size_t bytes = size > POOL_BLOCK_SIZE ? size : POOL_BLOCK_SIZE;
 		r->pool = xrealloc(r->pool, sizeof(*r->pool) * (size_t)(r->pool_len + 1));
 		r->pool[r->pool_len++] = (struct PoolBlock){ xrealloc(NULL, bytes), bytes };
-		r->pool_used = 0;
 	}
-	void *p = r->pool[r->pool_cur].data + r->pool_used;
-	r->pool_used += size;
+	struct PoolBlock *b = &r->pool[r->pool_cur];
+	r->pool_next = b->data + size;
+	r->pool_end = b->data + b->size;
+	return b->data;
+}
+
+/* Memory for Sexps and their item arrays, which their makers fill whole
+ * (zeroed only when it comes from the arena). Once per token and list, so
+ * the usual case is a pointer bump, inlined. */
+static inline void *reader_alloc(Reader *r, size_t size)
+{
+	if (!r->recycle)
+		return arena_alloc(size);
+	size = (size + 15) & ~(size_t)15;
+	if ((size_t)(r->pool_end - r->pool_next) < size)
+		return pool_alloc_slow(r, size);
+	void *p = r->pool_next;
+	r->pool_next += size;
 	return p;
 }
 
-static Sexp *new_sexp(Reader *r, SexpKind kind, Span span)
+static inline Sexp *new_sexp(Reader *r, SexpKind kind, Span span)
 {
 	Sexp *s = reader_alloc(r, sizeof(*s));
 	*s = (Sexp){ .kind = kind, .span = span };
@@ -223,20 +247,26 @@ static Sexp *new_sexp(Reader *r, SexpKind kind, Span span)
 static void note_token_end(Reader *r, size_t end)
 {
 	r->last_token_end = end;
-	r->last_token_line = r->line;
-	r->last_token_line_start = r->line_start;
 }
 
 /* Where an end-of-file error points: just after the last token. */
 static Span span_at_eof(Reader *r)
 {
 	size_t at = r->last_token_end;
+	uint32_t line = 1;
+	size_t line_start = 0;
+	for (size_t i = 0; i < at; i++) {
+		if (r->text[i] == '\n') {
+			line++;
+			line_start = i + 1;
+		}
+	}
 	return (Span){
 		.file = r->file,
 		.offset = (uint32_t)at,
 		.len = 1,
-		.line = r->last_token_line ? r->last_token_line : 1,
-		.col = (uint32_t)(at - r->last_token_line_start + 1),
+		.line = line,
+		.col = (uint32_t)(at - line_start + 1),
 	};
 }
 
@@ -292,11 +322,25 @@ static void intern_slots_free(struct InternSlot *slots, uint32_t cap)
 
 static const char *const *vocabulary;
 static int vocabulary_len;
+/* The length of each word, and which bytes begin one: most new spellings
+ * (70 000 function names in 10 MB) are then told apart from every word
+ * without a comparison. */
+static size_t vocabulary_word_len[250];
+static uint32_t vocabulary_lengths[256];  /* by first byte: bit n, a word of n
+                                          * bytes (31: 31 or more) */
 
 void reader_set_vocabulary(const char *const *words, int n)
 {
+	if (words == vocabulary && n == vocabulary_len)
+		return;
 	vocabulary = words;
 	vocabulary_len = n;
+	memset(vocabulary_lengths, 0, sizeof(vocabulary_lengths));
+	for (int i = 0; i < n; i++) {
+		vocabulary_word_len[i] = strlen(words[i]);
+		size_t len = vocabulary_word_len[i];
+		vocabulary_lengths[(unsigned char)words[i][0]] |= 1u << (len < 31 ? len : 31);
+	}
 }
 
 /* Sexp.word of a new spelling. */
@@ -304,9 +348,10 @@ static uint8_t vocabulary_word(const unsigned char *s, size_t n)
 {
 	if (!vocabulary_len)
 		return 0;   /* not known: the parser looks it up */
+	if (!(vocabulary_lengths[s[0]] & 1u << (n < 31 ? n : 31)))
+		return 1;
 	for (int i = 0; i < vocabulary_len; i++) {
-		const char *w = vocabulary[i];
-		if (w[0] == (char)s[0] && strlen(w) == n && !memcmp(w, s, n))
+		if (vocabulary_word_len[i] == n && !memcmp(vocabulary[i], s, n))
 			return (uint8_t)(i + 2);
 	}
 	return 1;
@@ -320,8 +365,27 @@ static uint8_t interned_word(const char *text)
 
 /* Names repeat: one arena copy per spelling keeps memory per token low,
  * and the reader's speed is mostly its memory traffic. Each copy is
- * preceded by its Sexp.word, so the word is found once per spelling. */
-enum { NAME_HASH_SEED = 2166136261u, NAME_HASH_PRIME = 16777619u }; /* FNV-1a */
+ * preceded by its Sexp.word, so the word is found once per spelling.
+ *
+ * A name's hash is taken as read_atom scans it: a rotate and an xor a
+ * byte (a multiply a byte, FNV-1a, made every byte of every token wait
+ * for the one before), then mixed once (name_hash_end) so that every byte
+ * moves the low bits the table is indexed with. */
+enum { NAME_HASH_SEED = 0 };
+
+static inline uint32_t name_hash_step(uint32_t h, unsigned char c)
+{
+	return (h << 5 | h >> 27) ^ c;
+}
+
+static inline uint32_t name_hash_end(uint32_t h)
+{
+	h ^= h >> 16;
+	h *= 0x7feb352du;
+	h ^= h >> 15;
+	h *= 0x846ca68bu;
+	return h ^ h >> 16;
+}
 
 /* memcmp(a, b, n) == 0 for the few bytes of a name, without a call: the
  * hash and length already match, so this nearly always succeeds. */
@@ -333,8 +397,8 @@ static bool same_bytes(const char *a, const unsigned char *b, size_t n)
 	return true;
 }
 
-/* h: the FNV-1a hash of the n bytes at s, which read_atom computes as it
- * scans them (hashing the token once). */
+/* h: the hash of the n bytes at s, which read_atom computes as it scans
+ * them (hashing the token once). */
 static const char *intern(Reader *r, const unsigned char *s, size_t n, uint32_t h)
 {
 	if (r->intern_count * 2 >= r->intern_cap) {
@@ -376,6 +440,12 @@ static bool inside_discarded(Reader *r)
 	return r->depth > 0 && r->frames[r->depth - 1].discard;
 }
 
+/* After skip_depth or the open lists changed. */
+static void set_dropping(Reader *r)
+{
+	r->dropping = r->skip_depth || inside_discarded(r);
+}
+
 static void open_list(Reader *r, char opener, size_t start, size_t len)
 {
 	Span at = span_here(r, start, len);
@@ -388,6 +458,7 @@ static void open_list(Reader *r, char opener, size_t start, size_t len)
 		diag_hint("split the expression with let bindings or helper functions");
 		r->skip_depth = 1;
 		r->drop_form = true;
+		set_dropping(r);
 		return;
 	}
 	bool discard = inside_discarded(r);
@@ -413,6 +484,7 @@ static void open_list(Reader *r, char opener, size_t start, size_t len)
 	f->open_span = at;
 	f->elem_base = r->nelems;
 	f->discard = discard;
+	set_dropping(r);
 }
 
 static void close_top_frame(Reader *r, size_t close_end)
@@ -420,13 +492,17 @@ static void close_top_frame(Reader *r, size_t close_end)
 	Frame *f = &r->frames[--r->depth];
 	int n = r->nelems - f->elem_base;
 	r->nelems = f->elem_base;
+	set_dropping(r);
 	if (f->discard)
 		return;
 	Sexp *s = new_sexp(r, f->opener == '[' ? SX_VECTOR : SX_LIST, f->open_span);
 	s->span.len = (uint32_t)(close_end - f->open_span.offset);
 	if (n) {
-		s->items = reader_alloc(r, sizeof(*s->items) * (size_t)n);
-		memcpy(s->items, r->elems + r->nelems, sizeof(*s->items) * (size_t)n);
+		/* a few elements: copied inline, not by a call */
+		Sexp **items = reader_alloc(r, sizeof(*s->items) * (size_t)n);
+		for (int i = 0; i < n; i++)
+			items[i] = r->elems[r->nelems + i];
+		s->items = items;
 	}
 	s->nitems = n;
 	s->skipped = r->depth == 0 ? r->skipped : 0;
@@ -435,11 +511,12 @@ static void close_top_frame(Reader *r, size_t close_end)
 
 static void close_list(Reader *r, char closer, size_t start)
 {
-	Span at = span_here(r, start, 1);
 	if (r->skip_depth) {
 		r->skip_depth--;
+		set_dropping(r);
 		return;
 	}
+	Span at = span_here(r, start, 1);
 	if (r->depth == 0) {
 		diag_error(at, "unexpected '%c' with no matching '%c'", closer,
 			   closer == ')' ? '(' : closer == ']' ? '[' : '{');
@@ -583,19 +660,22 @@ static void read_atom(Reader *r)
 	size_t start = r->pos;
 	const unsigned char *t = r->text;
 	size_t end = start;
-	bool high = false;
 	/* A backslash always takes the next byte, so \( and \; are characters. */
 	if (t[end] == '\\' && end + 1 < r->len && char_class[t[end + 1]] != C_SPACE &&
 	    char_class[t[end + 1]] != C_NL && t[end + 1] != '\0')
 		end += 2;
-	/* The name's hash as it is scanned: a keyword's leaves out the ':'. */
+	/* The name's hash as it is scanned: a keyword's leaves out the ':'.
+	 * The text ends in a NUL (SourceFile), which ends the token. */
 	uint32_t h = NAME_HASH_SEED;
 	if (end == start && t[end] == ':')
 		end++;
-	for (; end < r->len && !ends_token(t[end]); end++) {
-		high |= t[end] >= 0x80;
-		h = (h ^ t[end]) * NAME_HASH_PRIME;
+	unsigned bytes = 0;
+	for (unsigned k; (k = atom_byte[t[end]]); end++) {
+		bytes |= k;
+		h = name_hash_step(h, t[end]);
 	}
+	h = name_hash_end(h);
+	bool high = bytes & 2;
 	r->pos = end;
 	note_token_end(r, end);
 
@@ -606,6 +686,21 @@ static void read_atom(Reader *r)
 
 	if (s[0] == '\\') {
 		x = read_char_literal(r, s, n, at);
+	} else if (!is_digit(s[0]) && s[0] != '-') {
+		/* not a number: the usual case, tested first */
+		if (s[0] == ':') {
+			x = new_sexp(r, SX_KEYWORD, at);
+			x->text = intern(r, s + 1, n - 1, h);
+			x->word = interned_word(x->text);
+			if (n == 1) {
+				diag_error(at, "expected a keyword name after ':'");
+				r->drop_form = true;
+			}
+		} else {
+			x = new_sexp(r, SX_SYMBOL, at);
+			x->text = intern(r, s, n, h);
+			x->word = interned_word(x->text);
+		}
 	} else if (all_digits(s, n) || (s[0] == '-' && all_digits(s + 1, n - 1))) {
 		x = new_sexp(r, SX_INT, at);
 		x->negative = s[0] == '-';
@@ -635,14 +730,6 @@ static void read_atom(Reader *r)
 	} else if (looks_like_float(s, n)) {
 		x = new_sexp(r, SX_FLOAT, at);
 		x->text = arena_strndup((const char *)s, n);
-	} else if (s[0] == ':') {
-		x = new_sexp(r, SX_KEYWORD, at);
-		x->text = intern(r, s + 1, n - 1, h);
-		x->word = interned_word(x->text);
-		if (n == 1) {
-			diag_error(at, "expected a keyword name after ':'");
-			r->drop_form = true;
-		}
 	} else {
 		x = new_sexp(r, SX_SYMBOL, at);
 		x->text = intern(r, s, n, h);
@@ -750,7 +837,7 @@ enum SkipStep { SKIP_ON, SKIP_GIVE_UP, SKIP_AT_CLOSER };
  * byte outside a string or comment, '#', '\\', an unknown escape, a wrong
  * or missing closer, nesting the reader refuses - so that the reader
  * reads it and says what it says. */
-static inline enum SkipStep skip_step(Skip *k)
+__attribute__((always_inline)) static inline enum SkipStep skip_step(Skip *k)
 {
 	const unsigned char *t = k->t;
 	unsigned char c = t[k->i];
@@ -800,16 +887,23 @@ static inline enum SkipStep skip_step(Skip *k)
 	}
 }
 
-static Skip skip_start(const Reader *r)
+/* k at the reader's position. Field by field: a compound literal cleared
+ * and copied the whole bracket stack, twice, at every skip. */
+static void skip_start(const Reader *r, Skip *k)
 {
-	return (Skip){ .t = r->text, .i = r->pos, .len = r->len, .line_start = r->line_start, .line = r->line };
+	k->t = r->text;
+	k->i = r->pos;
+	k->len = r->len;
+	k->line_start = r->line_start;
+	k->line = r->line;
+	k->depth = 0;
 }
 
 /* Skips count elements of the open list from the reader's position: true
  * with k just after the last, first[j] the first byte of the j-th. */
 static bool skip_elements(const Reader *r, int count, unsigned char *first, Skip *k)
 {
-	*k = skip_start(r);
+	skip_start(r, k);
 	int done = 0;
 	while (k->i < k->len) {
 		unsigned char c = k->t[k->i];
@@ -822,7 +916,7 @@ static bool skip_elements(const Reader *r, int count, unsigned char *first, Skip
 			first[done] = c;
 		if (cls == C_OTHER && c != '#' && c != '\\') {
 			size_t i = k->i;
-			while (i < k->len && char_class[k->t[i]] == C_OTHER)
+			while (char_class[k->t[i]] == C_OTHER)  /* the NUL at the end stops it */
 				i++;
 			k->i = i;
 		} else {
@@ -858,15 +952,16 @@ static void init_skip_plain(void)
  * the whole first pass over it. */
 static bool skip_to_close(const Reader *r, Skip *k)
 {
-	*k = skip_start(r);
+	skip_start(r, k);
 	unsigned seen = 0;      /* 2: something other than blanks */
 	const unsigned char *t = k->t;
 	size_t len = k->len;
 	for (;;) {
-		/* in locals: k's fields would be reloaded after every byte read */
+		/* in locals: k's fields would be reloaded after every byte read;
+		 * the NUL after the text ends the run */
 		size_t i = k->i;
 		unsigned plain;
-		while (i < len && (plain = skip_plain[t[i]])) {
+		while ((plain = skip_plain[t[i]])) {
 			seen |= plain;
 			i++;
 		}
@@ -882,6 +977,41 @@ static bool skip_to_close(const Reader *r, Skip *k)
 		if (char_class[c] == C_OPEN || char_class[c] == C_QUOTE)
 			seen |= 2;
 	}
+}
+
+/* The declarations pass meets a new name in nearly every top-level form
+ * (a defn's), and interning it waits for a slot of the intern table that
+ * nothing has touched yet: a cache miss a form. So once a defn's body is
+ * skipped (at its closing ')'), the slot of the next form's second element
+ * is fetched while this form is parsed. Only a guess at what comes next -
+ * reading it is exact whatever it is - so it looks no further than a line
+ * or two. */
+static void prefetch_next_form_name(const Reader *r, size_t i)
+{
+	enum { LOOK = 256 };
+	const unsigned char *t = r->text;
+	size_t end = r->len - i > LOOK ? i + LOOK : r->len;
+	for (i++; i < end;) {
+		if (t[i] == ';')
+			while (i < end && t[i] != '\n')
+				i++;
+		else if (char_class[t[i]] == C_SPACE || char_class[t[i]] == C_NL)
+			i++;
+		else
+			break;
+	}
+	if (i >= end || t[i] != '(')
+		return;
+	for (i++; i < end && atom_byte[t[i]]; i++)
+		;
+	while (i < end && char_class[t[i]] == C_SPACE)
+		i++;
+	size_t start = i;
+	uint32_t h = NAME_HASH_SEED;
+	for (; i < end && atom_byte[t[i]] == 1; i++)
+		h = name_hash_step(h, t[i]);
+	if (i > start && i < end)
+		__builtin_prefetch(&r->interned[name_hash_end(h) & (r->intern_cap - 1)]);
 }
 
 /* read_file_each_skimming: at the part of a top-level defn it skips -
@@ -913,6 +1043,8 @@ __attribute__((noinline)) static void skip_defn_part(Reader *r)
 	r->line = k.line;
 	r->line_start = k.line_start;
 	r->skipped = r->skip == SKIP_BODIES ? SKIPPED_BODY : SKIPPED_HEADER;
+	if (r->skip == SKIP_BODIES && r->intern_cap)
+		prefetch_next_form_name(r, k.i);
 }
 
 /* A top-level form is complete: hand it over, then recycle its memory. */
@@ -924,8 +1056,7 @@ static void flush_top_level(Reader *r)
 	r->drop_form = false;
 	r->skipped = 0;
 	r->skip_tried = false;
-	r->pool_cur = 0;
-	r->pool_used = 0;
+	pool_rewind(r);
 }
 
 /* ; to the end of the line: skipped, and kept for the C backend when the
@@ -964,6 +1095,19 @@ static struct {
 	uint32_t intern_cap, intern_count;
 } kept_names;
 
+/* The reader at work (read_forms), for reader_prefetch_name. */
+static const Reader *reading;
+
+void reader_prefetch_name(const char *name)
+{
+	if (!reading || !reading->intern_cap)
+		return;
+	uint32_t h = NAME_HASH_SEED;
+	for (const unsigned char *s = (const unsigned char *)name; *s; s++)
+		h = name_hash_step(h, *s);
+	__builtin_prefetch(&reading->interned[name_hash_end(h) & (reading->intern_cap - 1)]);
+}
+
 void reader_keep_names(bool keep)
 {
 	kept_names.keep = keep;
@@ -990,24 +1134,26 @@ static void read_forms(const SourceFile *file, bool recycle, void (*each)(Sexp *
 		kept_names.interned = NULL;
 	}
 	const unsigned char *t = r.text;
+	reading = &r;
 
 	while (r.pos < r.len) {
 		unsigned char c = t[r.pos];
 		switch (char_class[c]) {
 		case C_SPACE:
-			/* indentation and separators: a run of blanks at once */
+			/* indentation and separators: a run of blanks at once (the
+			 * NUL after the text ends it) */
 			do
 				r.pos++;
-			while (r.pos < r.len && t[r.pos] == ' ');
-			break;
+			while (t[r.pos] == ' ');
+			continue;   /* blanks and comments add no element: nothing to flush or skip */
 		case C_NL:
 			r.pos++;
 			r.line++;
 			r.line_start = r.pos;
-			break;
+			continue;
 		case C_SEMI:
 			read_comment(&r);
-			break;
+			continue;
 		case C_OPEN:
 			open_list(&r, (char)c, r.pos, 1);
 			r.pos++;
@@ -1052,7 +1198,7 @@ static void read_forms(const SourceFile *file, bool recycle, void (*each)(Sexp *
 			read_atom(&r);
 			break;
 		}
-		if (r.skip_word && r.depth == 1 && !r.skip_tried)
+		if (r.depth == 1 && r.skip_word && !r.skip_tried)
 			skip_defn_part(&r);
 		if (r.depth == 0 && (r.nelems || r.drop_form))
 			flush_top_level(&r);
@@ -1065,6 +1211,7 @@ static void read_forms(const SourceFile *file, bool recycle, void (*each)(Sexp *
 			   closer_for(f->opener));
 		diag_note(f->open_span, "to match this '%s'", opener_text(f->opener));
 	}
+	reading = NULL;
 	free(r.elems);
 	if (kept_names.keep) {
 		reader_keep_names(false);
