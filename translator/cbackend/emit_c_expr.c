@@ -2059,7 +2059,8 @@ static CExpr lower_binop(Emitter *E, Node *n)
 		 * (bsl (* K 1) 28) of a :u32 computes K * 1 unsigned, not as
 		 * an int the shift overflows (-Wshift-overflow) */
 		a = cx(arena_printf("(%s)%s", t->c_name, lower_value(E, n->lhs).s), PREC_UNARY);
-	} else if (is_shift && computed_as_int(n->lhs) && !is_hoisted(E, n->lhs) &&
+	} else if ((is_shift || ((op == OP_MUL || op == OP_ADD || op == OP_SUB) && is_constant_expr(n->rhs))) &&
+		   computed_as_int(n->lhs) && !is_hoisted(E, n->lhs) &&
 		   /* a conditional with statements is a local of the source's
 		    * type already; a let or do around a constant is not */
 		   (!needs_stmts(E, n->lhs) || value_tail(n->lhs)->kind != N_IF) &&
@@ -2067,7 +2068,9 @@ static CExpr lower_binop(Emitter *E, Node *n)
 		/* any other constant C computes as an int: (true ? 0 : 0) and
 		 * BPF_F_MARK_ENFORCE ^ 'z' shifted as a :u64 by 41 shift an
 		 * int (undefined; clang stored garbage), as a :u32 by 27 an
-		 * int that overflows (-Wshift-overflow) */
+		 * int that overflows (-Wshift-overflow); BPF_F_USER_STACK %
+		 * '\r' times 722320645 as a :u32 an int product that
+		 * overflows (-Winteger-overflow, seed 640007707) */
 		a = cx(arena_printf("(%s)%s", t->c_name, paren(lower_value(E, n->lhs), PREC_UNARY)), PREC_UNARY);
 	} else if (op == OP_SHL && lhs_tail->kind != N_INT && is_constant_expr(n->lhs) &&
 		   node_any(n->lhs, subtracts, NULL) && !is_hoisted(E, n->lhs) && !needs_stmts(E, n->lhs)) {
