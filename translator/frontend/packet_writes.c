@@ -18,7 +18,12 @@
  * then solves those summaries for each program (packet_writes_check): the
  * least fixed point of "parameter i may be a packet address" over the
  * functions the program reaches, and an error at each store into the
- * packet in one of them. */
+ * packet in one of them.
+ *
+ * context_flow.c follows the same values over the whole module to find
+ * addresses where the verifier wants a number; it was written at the same
+ * time. One pass, with a packet bit beside its address bit and solved per
+ * program, would serve both. */
 #include <stdint.h>
 #include <string.h>
 
@@ -220,19 +225,18 @@ void packet_summarise(FnDecl *fn)
 	fn->packet_summary = s;
 }
 
-static PacketSummary *summary_of(Vec *summaries, const FnDecl *fn)
+static PacketSummary *summary_of(const FnDecl *fn)
 {
-	(void)summaries;
 	return fn ? fn->packet_summary : NULL;
 }
 
 /* May a value from these sources, in s's function, be a packet address? */
-static bool may_be_packet(Vec *summaries, const PacketSummary *s, const Sources *from)
+static bool may_be_packet(const PacketSummary *s, const Sources *from)
 {
 	if (from->packet || (from->params & s->packet_params))
 		return true;
 	for (int i = 0; i < from->results.len; i++) {
-		const PacketSummary *r = summary_of(summaries, from->results.items[i]);
+		const PacketSummary *r = summary_of(from->results.items[i]);
 		if (r && r->returns_packet)
 			return true;
 	}
@@ -240,7 +244,7 @@ static bool may_be_packet(Vec *summaries, const PacketSummary *s, const Sources 
 }
 
 /* Marks what program number `program` reaches from s. */
-static void reach(Vec *summaries, PacketSummary *s, int program)
+static void reach(PacketSummary *s, int program)
 {
 	if (!s || s->seen == program)
 		return;
@@ -248,7 +252,7 @@ static void reach(Vec *summaries, PacketSummary *s, int program)
 	s->packet_params = 0;
 	s->returns_packet = false;
 	for (int i = 0; i < s->calls.len; i++)
-		reach(summaries, summary_of(summaries, ((CallFlow *)s->calls.items[i])->callee), program);
+		reach(summary_of(((CallFlow *)s->calls.items[i])->callee), program);
 }
 
 bool packet_read_only(const ProgKindInfo *kind)
@@ -258,32 +262,32 @@ bool packet_read_only(const ProgKindInfo *kind)
 
 void packet_writes_check(Module *m, Vec *fns)
 {
-	Vec all = { 0 }, *summaries = &all;
+	Vec summaries = { 0 };
 	for (int i = 0; i < fns->len; i++)
 		if (((FnDecl *)fns->items[i])->packet_summary)
-			vec_push(&all, ((FnDecl *)fns->items[i])->packet_summary);
+			vec_push(&summaries, ((FnDecl *)fns->items[i])->packet_summary);
 	int program = 0;
-	for (int e = 0; e < summaries->len; e++) {
-		PacketSummary *entry = summaries->items[e];
+	for (int e = 0; e < summaries.len; e++) {
+		PacketSummary *entry = summaries.items[e];
 		const ProgramDecl *prog = fn_program(m, entry->fn);
 		if (!prog || !packet_read_only(prog->kind))
 			continue;
-		reach(summaries, entry, ++program);
+		reach(entry, ++program);
 		for (bool changed = true; changed;) {
 			changed = false;
-			for (int i = 0; i < summaries->len; i++) {
-				PacketSummary *s = summaries->items[i];
+			for (int i = 0; i < summaries.len; i++) {
+				PacketSummary *s = summaries.items[i];
 				if (s->seen != program)
 					continue;
-				if (!s->returns_packet && may_be_packet(summaries, s, &s->result))
+				if (!s->returns_packet && may_be_packet(s, &s->result))
 					s->returns_packet = changed = true;
 				for (int c = 0; c < s->calls.len; c++) {
 					CallFlow *call = s->calls.items[c];
-					PacketSummary *callee = summary_of(summaries, call->callee);
+					PacketSummary *callee = summary_of(call->callee);
 					for (int a = 0; callee && a < call->callee->nparams && a < 8; a++) {
 						uint32_t bit = UINT32_C(1) << a;
 						if (!(callee->packet_params & bit) &&
-						    may_be_packet(summaries, s, &call->args[a])) {
+						    may_be_packet(s, &call->args[a])) {
 							callee->packet_params |= bit;
 							changed = true;
 						}
@@ -291,11 +295,11 @@ void packet_writes_check(Module *m, Vec *fns)
 				}
 			}
 		}
-		for (int i = 0; i < summaries->len; i++) {
-			PacketSummary *s = summaries->items[i];
+		for (int i = 0; i < summaries.len; i++) {
+			PacketSummary *s = summaries.items[i];
 			for (int k = 0; s->seen == program && k < s->stores.len; k++) {
 				StoreFlow *st = s->stores.items[k];
-				if (st->reported || !may_be_packet(summaries, s, &st->address))
+				if (st->reported || !may_be_packet(s, &st->address))
 					continue;
 				st->reported = true;
 				diag_error(st->span, "`%s` writes the packet, which a :%s program may only read",
