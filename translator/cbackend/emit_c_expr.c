@@ -337,7 +337,7 @@ static bool call_orders_operands(const Node *n)
 	       n->callee_kind == CALLEE_PRINTK;
 }
 
-static const Node *constant_match_body(const Node *n);
+static Node *constant_match_body(const Node *n);
 
 /* Does n, as a value, need statements before it (declarations, a copy for
  * a by-value argument, an if/switch assigning a variable)? When false, n
@@ -440,7 +440,7 @@ int constant_match_clause(const Node *n)
 /* The body of the clause a match on a constant takes, where that clause
  * binds no name: all there is of the match in C, and it may be an
  * expression (seen = 5, not tmp = 5 and seen = tmp). Else NULL. */
-static const Node *constant_match_body(const Node *n)
+static Node *constant_match_body(const Node *n)
 {
 	int taken = constant_match_clause(n);
 	const MatchClause *c = taken >= 0 ? n->clauses.items[taken] : NULL;
@@ -2526,7 +2526,7 @@ CExpr lower_value(Emitter *E, Node *n)
 		return negate(lower_value(E, n->lhs));
 	case N_MATCH:
 		if (constant_match_body(n))
-			return lower_value(E, (Node *)constant_match_body(n));
+			return lower_value(E, constant_match_body(n));
 		return value_via_local(E, n);
 	case N_FOR:
 	case N_SET:
