@@ -247,7 +247,7 @@ extern Type *ty_unit, *ty_bool;
 extern Type *ty_u8, *ty_u16, *ty_u32, *ty_u64, *ty_i8, *ty_i16, *ty_i32, *ty_i64;
 
 Type *type_ptr(Type *pointee, bool nullable);  /* interned: pointer equality works */
-Type *type_map(MapDecl *map);
+Type *type_map(MapDecl *map);                  /* created once, cached in map */
 bool type_equal(const Type *a, const Type *b);
 /* The same, but a nullable pointer matches a non-null one to the same type. */
 bool type_equal_ignoring_null(const Type *a, const Type *b);
@@ -629,6 +629,7 @@ struct MapDecl {
 	Span *init_spans;
 	int ninit;
 	FnDecl **init_progs;            /* checker: the defprogs named */
+	Type *type;                     /* types.c private: type_map(this) */
 };
 
 typedef struct GlobalDecl {

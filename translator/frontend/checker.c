@@ -229,9 +229,11 @@ typedef enum SymKind { SYM_MAP, SYM_GLOBAL, SYM_FN } SymKind;
 typedef struct Sym {
 	SymKind kind;
 	Span span;
-	MapDecl *map;
-	GlobalDecl *global;
-	FnInfo *fn;
+	union {                 /* by kind */
+		MapDecl *map;
+		GlobalDecl *global;
+		FnInfo *fn;
+	};
 } Sym;
 
 typedef struct RecInfo {
@@ -241,10 +243,11 @@ typedef struct RecInfo {
 	bool ok;
 } RecInfo;
 
-/* A file-scope C identifier and the source name that owns it. */
+/* A file-scope C identifier and the source name that owns it (span: in
+ * its declaration, which the checker keeps). */
 typedef struct CNameOwner {
 	const char *source;
-	Span span;
+	const Span *span;
 } CNameOwner;
 
 typedef struct ScopeEntry {
@@ -474,7 +477,7 @@ static bool is_c_library_name(const char *s)
 /* Gives a file-scope declaration its C name - mangle()'s, with a trailing
  * `_` where it is a C library function's; two source names that end up
  * with one C name are an error at the second. */
-static const char *file_c_name(Checker *ck, const char *source, Span span)
+static const char *file_c_name(Checker *ck, const char *source, const Span *span)
 {
 	const char *c = mangle(source);
 	if (is_c_library_name(c))
@@ -484,9 +487,9 @@ static const char *file_c_name(Checker *ck, const char *source, Span span)
 	owner->span = span;
 	CNameOwner *first = table_put_new(&ck->file_cnames, c, owner);
 	if (first) {
-		diag_error(span, "`%s` would be named `%s` in C, which is already the C name of `%s`",
+		diag_error(*span, "`%s` would be named `%s` in C, which is already the C name of `%s`",
 			   source, c, first->source);
-		diag_note(first->span, "`%s` is declared here", first->source);
+		diag_note(*first->span, "`%s` is declared here", first->source);
 	}
 	return c;
 }
@@ -720,7 +723,7 @@ static void declare_global(Checker *ck, GlobalDecl *g)
 	s->span = g->span;
 	s->global = g;
 	if (declare_value(ck, g->name, s))
-		g->c_name = file_c_name(ck, g->name, g->span);
+		g->c_name = file_c_name(ck, g->name, &g->span);
 	else
 		g->c_name = mangle(g->name);
 	if (g->type && g->type->kind != TY_INT && g->type->kind != TY_BOOL) {
@@ -808,7 +811,7 @@ static void check_map(Checker *ck, MapDecl *md)
 	s->span = md->span;
 	s->map = md;
 	if (declare_value(ck, md->name, s))
-		md->c_name = file_c_name(ck, md->name, md->span);
+		md->c_name = file_c_name(ck, md->name, &md->span);
 	else
 		md->c_name = mangle(md->name);
 }
@@ -849,7 +852,7 @@ static void check_c_extern(Checker *ck, ExternDecl *e)
 	}
 	if (!ok)
 		return;
-	file_c_name(ck, e->name, e->span);
+	file_c_name(ck, e->name, &e->span);
 	e->is_c = true;
 }
 
@@ -946,7 +949,7 @@ static void declare_fn(Checker *ck, FnDecl *fn)
 	s->span = fn->name_span.file ? fn->name_span : fn->span;
 	s->fn = fi;
 	if (declare_value(ck, fn->name, s)) {
-		fn->c_name = file_c_name(ck, fn->name, s->span);
+		fn->c_name = file_c_name(ck, fn->name, &s->span);
 		vec_push(&ck->fns, fi);
 	} else {
 		fn->c_name = mangle(fn->name);
