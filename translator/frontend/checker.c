@@ -43,20 +43,6 @@ typedef struct Table {
 	int cap, len;
 } Table;
 
-/* A rotate and an xor a byte, then one mix (as the reader's names): a
- * multiply a byte made each byte wait for the one before. */
-static uint32_t hash_str(const char *s)
-{
-	uint32_t h = 0;
-	for (; *s; s++)
-		h = (h << 5 | h >> 27) ^ (unsigned char)*s;
-	h ^= h >> 16;
-	h *= 0x7feb352du;
-	h ^= h >> 15;
-	h *= 0x846ca68bu;
-	return h ^ h >> 16;
-}
-
 /* Names are interned by the reader, so equal pointers are the usual match;
  * strcmp covers names built elsewhere (bpf:x spelt bpf/x, C names). */
 static bool same_key(const TableSlot *slot, const char *key, uint32_t hash)
@@ -68,7 +54,7 @@ static void *table_get(const Table *t, const char *key)
 {
 	if (!t->cap)
 		return NULL;
-	uint32_t h = hash_str(key);
+	uint32_t h = name_hash(key);
 	for (uint32_t i = h & (t->cap - 1);; i = (i + 1) & (t->cap - 1)) {
 		const TableSlot *slot = &t->slots[i];
 		if (!slot->key)
@@ -87,7 +73,7 @@ static void table_put(Table *t, const char *key, void *val);
 static void table_prefetch(const Table *t, const char *key)
 {
 	if (t->cap)
-		__builtin_prefetch(&t->slots[hash_str(key) & (t->cap - 1)], 1);
+		__builtin_prefetch(&t->slots[name_hash(key) & (t->cap - 1)], 1);
 }
 
 /* Room for n keys without growing. */
@@ -119,7 +105,7 @@ static void *table_put_new(Table *t, const char *key, void *val)
 {
 	if ((t->len + 1) * 4 > t->cap * 3)
 		table_grow(t);
-	uint32_t h = hash_str(key);
+	uint32_t h = name_hash(key);
 	uint32_t i = h & (t->cap - 1);
 	for (; t->slots[i].key; i = (i + 1) & (t->cap - 1))
 		if (same_key(&t->slots[i], key, h))
@@ -134,7 +120,7 @@ static void table_put(Table *t, const char *key, void *val)
 {
 	if ((t->len + 1) * 4 > t->cap * 3)
 		table_grow(t);
-	uint32_t h = hash_str(key);
+	uint32_t h = name_hash(key);
 	uint32_t i = h & (t->cap - 1);
 	while (t->slots[i].key && !same_key(&t->slots[i], key, h))
 		i = (i + 1) & (t->cap - 1);
@@ -164,7 +150,7 @@ static bool local_names_has(const LocalNames *t, const char *key)
 {
 	if (!t->cap)
 		return false;
-	for (uint32_t i = hash_str(key) & (t->cap - 1);; i = (i + 1) & (t->cap - 1)) {
+	for (uint32_t i = name_hash(key) & (t->cap - 1);; i = (i + 1) & (t->cap - 1)) {
 		if (t->gen[i] != t->cur)
 			return false;
 		if (t->keys[i][0] == key[0] && strcmp(t->keys[i], key) == 0)
@@ -191,7 +177,7 @@ static void local_names_add(LocalNames *t, const char *key)
 {
 	if ((t->len + 1) * 4 > t->cap * 3)
 		local_names_grow(t);
-	uint32_t i = hash_str(key) & (t->cap - 1);
+	uint32_t i = name_hash(key) & (t->cap - 1);
 	while (t->gen[i] == t->cur)
 		i = (i + 1) & (t->cap - 1);
 	t->keys[i] = key;
@@ -375,29 +361,12 @@ static const char *const reserved_prefixes[] = {
 	"bpf_", "BPF_", "XDP_", "TC_ACT_", "SK_", "__", "vbpf_",
 };
 
-/* reserved_words as a hash set: every local and file-scope name is
- * looked up, and a binary search took seven strcmp calls for each. */
-enum { RESERVED_SLOTS = 256 };
-static const char *reserved_set[RESERVED_SLOTS];
-static bool reserved_set_ready;
+/* every local and file-scope name is looked up: an index, not a search */
+static NameIndex reserved_word_index = NAME_INDEX(reserved_words);
 
 static bool is_reserved_word(const char *s)
 {
-	enum { NWORDS = sizeof(reserved_words) / sizeof(*reserved_words) };
-	_Static_assert(NWORDS * 2 <= RESERVED_SLOTS, "reserved_set too small");
-	if (!reserved_set_ready) {
-		reserved_set_ready = true;
-		for (size_t i = 0; i < NWORDS; i++) {
-			uint32_t j = hash_str(reserved_words[i]) & (RESERVED_SLOTS - 1);
-			while (reserved_set[j])
-				j = (j + 1) & (RESERVED_SLOTS - 1);
-			reserved_set[j] = reserved_words[i];
-		}
-	}
-	for (uint32_t j = hash_str(s) & (RESERVED_SLOTS - 1); reserved_set[j]; j = (j + 1) & (RESERVED_SLOTS - 1))
-		if (reserved_set[j][0] == s[0] && strcmp(reserved_set[j], s) == 0)
-			return true;
-	return false;
+	return name_index_get(&reserved_word_index, s) != NULL;
 }
 
 static bool is_reserved_c_name(const char *s)
@@ -463,15 +432,11 @@ static const char *const c_library_names[] = {
 #include "c_library_names.h"
 };
 
-static int compare_names(const void *key, const void *entry)
-{
-	return strcmp(key, *(const char *const *)entry);
-}
+static NameIndex c_library_index = NAME_INDEX(c_library_names);
 
 static bool is_c_library_name(const char *s)
 {
-	return bsearch(s, c_library_names, sizeof(c_library_names) / sizeof(*c_library_names),
-		       sizeof(*c_library_names), compare_names) != NULL;
+	return name_index_get(&c_library_index, s) != NULL;
 }
 
 /* Gives a file-scope declaration its C name - mangle()'s, with a trailing
@@ -1674,13 +1639,11 @@ static const BuiltinInfo builtins[] = {
 	{ "le16", BI_LE, &ty_u16 }, { "le32", BI_LE, &ty_u32 }, { "le64", BI_LE, &ty_u64 },
 };
 
+static NameIndex builtin_index = NAME_INDEX(builtins);
+
 static const BuiltinInfo *builtin_by_name(const char *name)
 {
-	/* every bpf/ call is looked up here: the first byte rules out most */
-	for (size_t i = 0; i < sizeof(builtins) / sizeof(*builtins); i++)
-		if (builtins[i].name[0] == name[0] && strcmp(builtins[i].name, name) == 0)
-			return &builtins[i];
-	return NULL;
+	return name_index_get(&builtin_index, name);  /* every bpf/ call */
 }
 
 static int builtin_arity(Builtin b)

@@ -216,14 +216,6 @@ static Type *parse_type(Sexp *s, int flags)
 		diag_error(s->span, "type :unit is only allowed as a return type");
 		return NULL;
 	}
-	for (size_t i = 0; i < sizeof(unsupported_types) / sizeof(unsupported_types[0]); i++) {
-		if (!strcmp(name, unsupported_types[i])) {
-			diag_error(s->span, "type :%s is not supported in BPF modules", name);
-			diag_hint("BPF types are :u8 ... :u64, :i8 ... :i64, :bool and records "
-				  "declared with deftype");
-			return NULL;
-		}
-	}
 	/* :k/NAME, a kernel struct (LANGUAGE.md 11): resolved by the checker */
 	if ((name[0] >= 'A' && name[0] <= 'Z') || (strncmp(name, "k/", 2) == 0 && name[2])) {
 		t = arena_alloc(sizeof(*t));
@@ -231,6 +223,15 @@ static Type *parse_type(Sexp *s, int flags)
 		t->name = name;
 		t->span = s->span;
 		return t;
+	}
+	/* (none of these is a record's name: all lower case) */
+	for (size_t i = 0; i < sizeof(unsupported_types) / sizeof(unsupported_types[0]); i++) {
+		if (!strcmp(name, unsupported_types[i])) {
+			diag_error(s->span, "type :%s is not supported in BPF modules", name);
+			diag_hint("BPF types are :u8 ... :u64, :i8 ... :i64, :bool and records "
+				  "declared with deftype");
+			return NULL;
+		}
 	}
 	diag_error(s->span, "unknown type :%s", name);
 	diag_hint("BPF types are :u8 ... :u64, :i8 ... :i64, :bool and records declared "

@@ -367,25 +367,8 @@ static uint8_t interned_word(const char *text)
  * and the reader's speed is mostly its memory traffic. Each copy is
  * preceded by its Sexp.word, so the word is found once per spelling.
  *
- * A name's hash is taken as read_atom scans it: a rotate and an xor a
- * byte (a multiply a byte, FNV-1a, made every byte of every token wait
- * for the one before), then mixed once (name_hash_end) so that every byte
- * moves the low bits the table is indexed with. */
-enum { NAME_HASH_SEED = 0 };
-
-static inline uint32_t name_hash_step(uint32_t h, unsigned char c)
-{
-	return (h << 5 | h >> 27) ^ c;
-}
-
-static inline uint32_t name_hash_end(uint32_t h)
-{
-	h ^= h >> 16;
-	h *= 0x7feb352du;
-	h ^= h >> 15;
-	h *= 0x846ca68bu;
-	return h ^ h >> 16;
-}
+ * A name's hash (name_hash_step, vbpf2c.h) is taken as read_atom scans
+ * it, then mixed once (name_hash_end). */
 
 /* memcmp(a, b, n) == 0 for the few bytes of a name, without a call: the
  * hash and length already match, so this nearly always succeeds. */
@@ -1102,10 +1085,7 @@ void reader_prefetch_name(const char *name)
 {
 	if (!reading || !reading->intern_cap)
 		return;
-	uint32_t h = NAME_HASH_SEED;
-	for (const unsigned char *s = (const unsigned char *)name; *s; s++)
-		h = name_hash_step(h, *s);
-	__builtin_prefetch(&reading->interned[name_hash_end(h) & (reading->intern_cap - 1)]);
+	__builtin_prefetch(&reading->interned[name_hash(name) & (reading->intern_cap - 1)]);
 }
 
 void reader_keep_names(bool keep)

@@ -255,15 +255,12 @@ static const KernelConst kernel_consts[] = {
 	KCONST(BPF_F_MARK_ENFORCE, HDR_BPF),
 };
 
+/* the checker asks for nearly every name it resolves */
+static NameIndex kernel_const_index = NAME_INDEX(kernel_consts);
+
 const KernelConst *kernel_const_by_name(const char *name)
 {
-	if (!name)
-		return NULL;
-	for (size_t i = 0; i < sizeof(kernel_consts) / sizeof(kernel_consts[0]); i++) {
-		if (strcmp(kernel_consts[i].name, name) == 0)
-			return &kernel_consts[i];
-	}
-	return NULL;
+	return name ? name_index_get(&kernel_const_index, name) : NULL;
 }
 
 const KernelConst *kernel_const_table(int *count)
@@ -303,7 +300,7 @@ const HelperInfo *helper_table(int *count)
  * The helpers whose key, value or data arguments the source passes by value
  * and the C passes by address. Both backends read this one table, so they
  * cannot disagree on which arguments get a stack copy of which type. */
-static const struct {
+static const struct ByValueHelper {
 	const char *helper;
 	int map_arg;        /* position of the map the key or value belongs to */
 	const char *kinds;  /* per argument: 'k' key, 'v' value, 'd' data, '.' none */
@@ -316,6 +313,9 @@ static const struct {
 	{ "perf_event_output", 1, "...d." },
 };
 
+/* asked for every argument of every helper call */
+static NameIndex by_value_index = NAME_INDEX(by_value_helpers);
+
 char helper_by_value_arg(const Node *call, int i, int *map_arg)
 {
 	/* (map/incr! m k n): the key, and the amount the insert stores */
@@ -325,17 +325,11 @@ char helper_by_value_arg(const Node *call, int i, int *map_arg)
 	}
 	if (call->callee_kind != CALLEE_HELPER || !call->callee_extern)
 		return 0;
-	const char *h = call->callee_extern->name;
-	for (size_t k = 0; k < sizeof(by_value_helpers) / sizeof(*by_value_helpers); k++) {
-		if (strcmp(h, by_value_helpers[k].helper) != 0)
-			continue;
-		if (i >= (int)strlen(by_value_helpers[k].kinds))
-			return 0;
-		char c = by_value_helpers[k].kinds[i];
-		*map_arg = by_value_helpers[k].map_arg;
-		return c == '.' ? 0 : c;
-	}
-	return 0;
+	const struct ByValueHelper *h = name_index_get(&by_value_index, call->callee_extern->name);
+	if (!h || i >= (int)strlen(h->kinds))
+		return 0;
+	*map_arg = h->map_arg;
+	return h->kinds[i] == '.' ? 0 : h->kinds[i];
 }
 
 Type *helper_by_value_type(const Node *call, int i)

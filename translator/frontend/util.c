@@ -328,3 +328,50 @@ void sb_free(StrBuf *sb)
 	sb->data = NULL;
 	sb->len = sb->cap = 0;
 }
+
+/* ---- name indexes ------------------------------------------------------- */
+
+static const char *index_entry_name(const NameIndex *ix, uint32_t i)
+{
+	return *(const char *const *)((const char *)ix->entries + i * ix->stride);
+}
+
+/* The slot of name: where it is, or the empty slot that ends its probe. */
+static uint32_t *index_slot(const NameIndex *ix, const char *name)
+{
+	uint32_t j = name_hash(name) & (ix->cap - 1);
+	for (;; j = (j + 1) & (ix->cap - 1)) {
+		uint32_t at = ix->slots[j];
+		if (!at)
+			return &ix->slots[j];
+		const char *key = index_entry_name(ix, at - 1);
+		if (key[0] == name[0] && strcmp(key, name) == 0)
+			return &ix->slots[j];
+	}
+}
+
+/* Static data, built once: never freed. */
+static void index_build(NameIndex *ix)
+{
+	ix->cap = 16;
+	while (ix->cap < ix->count * 2)
+		ix->cap *= 2;
+	ix->slots = calloc(ix->cap, sizeof(*ix->slots));
+	if (!ix->slots) {
+		fputs("vbpf2c: out of memory\n", stderr);
+		exit(2);
+	}
+	for (uint32_t i = 0; i < ix->count; i++) {
+		uint32_t *slot = index_slot(ix, index_entry_name(ix, i));
+		if (!*slot)
+			*slot = i + 1;
+	}
+}
+
+const void *name_index_get(NameIndex *ix, const char *name)
+{
+	if (!ix->slots)
+		index_build(ix);
+	uint32_t at = *index_slot(ix, name);
+	return at ? (const char *)ix->entries + (at - 1) * ix->stride : NULL;
+}
