@@ -29,11 +29,23 @@
  * to ARENA_MAX_BLOCK so a 10 MB program needs only a handful of mappings. */
 enum { ARENA_MIN_BLOCK = 1 << 20, ARENA_MAX_BLOCK = 64 << 20 };
 
+/* Allocations are rounded up to, and aligned on, 8 bytes: the strictest
+ * alignment of anything the translator allocates (pointers and 64-bit
+ * integers; no long double or __int128). Rounding to sizeof(max_align_t),
+ * 32 bytes on x86-64, made a 40-byte declaration take 64 and an 8-byte
+ * name 32: a third of --check's memory on big programs. */
+enum { ARENA_ALIGN = 8 };
+
+static size_t arena_round(size_t size)
+{
+	return (size + ARENA_ALIGN - 1) & ~(size_t)(ARENA_ALIGN - 1);
+}
+
 typedef struct ArenaBlock ArenaBlock;
 struct ArenaBlock {
 	ArenaBlock *next;
 	size_t used, size;
-	max_align_t data[];
+	uint64_t data[];
 };
 
 static ArenaBlock *arena_head;
@@ -70,7 +82,7 @@ static ArenaBlock *arena_map_block(size_t min_size, size_t first)
 
 static void *arena_alloc_lasting(size_t size)
 {
-	size = (size + sizeof(max_align_t) - 1) & ~(sizeof(max_align_t) - 1);
+	size = arena_round(size);
 	if (!arena_head || arena_head->size - arena_head->used < size) {
 		ArenaBlock *b = arena_map_block(size, 0);
 		b->next = arena_head;
@@ -140,7 +152,7 @@ void *arena_alloc_transient(size_t size)
 {
 	if (!transient.depth)
 		return arena_alloc_lasting(size);
-	size = (size + sizeof(max_align_t) - 1) & ~(sizeof(max_align_t) - 1);
+	size = arena_round(size);
 	while (transient.cur < transient.nblocks &&
 	       transient.blocks[transient.cur]->size - transient.blocks[transient.cur]->used < size)
 		transient.cur++;
