@@ -146,11 +146,12 @@ static void local_names_next(LocalNames *t)
 	t->len = 0;
 }
 
-static bool local_names_has(const LocalNames *t, const char *key)
+/* h: name_hash(key), which the caller often has already */
+static bool local_names_has(const LocalNames *t, const char *key, uint32_t h)
 {
 	if (!t->cap)
 		return false;
-	for (uint32_t i = name_hash(key) & (t->cap - 1);; i = (i + 1) & (t->cap - 1)) {
+	for (uint32_t i = h & (t->cap - 1);; i = (i + 1) & (t->cap - 1)) {
 		if (t->gen[i] != t->cur)
 			return false;
 		if (t->keys[i][0] == key[0] && strcmp(t->keys[i], key) == 0)
@@ -158,7 +159,7 @@ static bool local_names_has(const LocalNames *t, const char *key)
 	}
 }
 
-static void local_names_add(LocalNames *t, const char *key);
+static void local_names_add(LocalNames *t, const char *key, uint32_t h);
 
 static void local_names_grow(LocalNames *t)
 {
@@ -169,21 +170,38 @@ static void local_names_grow(LocalNames *t)
 	bigger.gen = arena_alloc(sizeof(*bigger.gen) * bigger.cap);
 	for (int i = 0; i < t->cap; i++)
 		if (t->gen[i] == t->cur)
-			local_names_add(&bigger, t->keys[i]);
+			local_names_add(&bigger, t->keys[i], name_hash(t->keys[i]));
 	*t = bigger;
 }
 
-static void local_names_add(LocalNames *t, const char *key)
+static void local_names_add(LocalNames *t, const char *key, uint32_t h)
 {
 	if ((t->len + 1) * 4 > t->cap * 3)
 		local_names_grow(t);
-	uint32_t i = name_hash(key) & (t->cap - 1);
+	uint32_t i = h & (t->cap - 1);
 	while (t->gen[i] == t->cur)
 		i = (i + 1) & (t->cap - 1);
 	t->keys[i] = key;
 	t->gen[i] = t->cur;
 	t->len++;
 }
+
+/* What local_c_name works out for a source name whatever the function:
+ * its mangled C name, the hash of that, and whether a file-scope C name
+ * has it. Locals are a few names over and over (a, x, key, data), and
+ * that took a mangle and several hashes each time. Keyed by the name's
+ * address: no name is freed or rewritten while a checker runs (the reader
+ * interns names into the arena, which releases only the transient
+ * region), and every file-scope name is declared before the first body
+ * is checked. */
+typedef struct LocalNameMemo {
+	const char *source;
+	const char *base;
+	uint32_t hash;
+	bool file_taken;
+} LocalNameMemo;
+
+enum { LOCAL_NAME_MEMO = 256 };
 
 /* ---- checker state ------------------------------------------------------ */
 
@@ -276,6 +294,7 @@ struct Checker {
 	bool packet_read_only;  /* a program may only read its packet:
 	                         * bodies are summarised (packet_writes.c) */
 	Vec summarised;         /* FnDecl* with a packet_summary */
+	LocalNameMemo local_names_memo[LOCAL_NAME_MEMO];  /* local_c_name */
 };
 
 /* ---- small helpers ------------------------------------------------------ */
@@ -459,12 +478,33 @@ static const char *file_c_name(Checker *ck, const char *source, const Span *span
 	return c;
 }
 
-static const char *local_c_name(Checker *ck, const char *source)
+static const LocalNameMemo *local_name_memo(Checker *ck, const char *source)
 {
-	const char *base = mangle(source);
-	const char *c = base;
-	for (int n = 1; local_names_has(&ck->local_cnames, c) || table_get(&ck->file_cnames, c); n++)
-		c = arena_printf("%s_%d", base, n);
+	uint32_t slot = (uint32_t)((uintptr_t)source >> 3) * 0x9e3779b1u >> 24;
+	LocalNameMemo *m = &ck->local_names_memo[slot & (LOCAL_NAME_MEMO - 1)];
+	if (m->source != source) {
+		m->source = source;
+		m->base = mangle(source);
+		m->hash = name_hash(m->base);
+		m->file_taken = table_get(&ck->file_cnames, m->base) != NULL;
+	}
+	return m;
+}
+
+/* A local's C name: its source name's, numbered when the function has one
+ * of that name already or a file-scope declaration does. *hash: the hash
+ * of the result. */
+static const char *local_c_name(Checker *ck, const char *source, uint32_t *hash)
+{
+	const LocalNameMemo *m = local_name_memo(ck, source);
+	*hash = m->hash;
+	if (!m->file_taken && !local_names_has(&ck->local_cnames, m->base, m->hash))
+		return m->base;
+	const char *c = m->base;
+	for (int n = 1; local_names_has(&ck->local_cnames, c, *hash) || table_get(&ck->file_cnames, c); n++) {
+		c = arena_printf("%s_%d", m->base, n);
+		*hash = name_hash(c);
+	}
 	return c;
 }
 
@@ -930,8 +970,9 @@ static Var *new_var(Checker *ck, const char *name, Type *type, Span span, bool i
 	v->type = type;
 	v->span = span;
 	v->is_param = is_param;
-	v->c_name = local_c_name(ck, name);
-	local_names_add(&ck->local_cnames, v->c_name);
+	uint32_t hash;
+	v->c_name = local_c_name(ck, name, &hash);
+	local_names_add(&ck->local_cnames, v->c_name, hash);
 	vec_push(&ck->fn->fn->locals, v);
 	if (ck->nscope == ck->scope_cap) {
 		int cap = ck->scope_cap ? ck->scope_cap * 2 : 32;
