@@ -264,7 +264,8 @@ struct Checker {
 	Table values;           /* source name -> Sym */
 	Table records;          /* record name -> RecInfo (user and built-in) */
 	Table externs;          /* helper name -> ExternDecl */
-	Table file_cnames;      /* C name -> CNameOwner */
+	Table file_cnames;      /* C name -> CNameOwner, for the file-scope
+	                         * C names values does not give (file_c_name_owner) */
 	Table bad_maps;         /* maps whose key or value type failed */
 	Vec fns;                /* FnInfo*, source order (duplicates excluded) */
 	Vec maps;               /* MapDecl*, source order: check_end looks at
@@ -458,22 +459,62 @@ static bool is_c_library_name(const char *s)
 	return name_index_get(&c_library_index, s) != NULL;
 }
 
+/* The C name file_c_name gave a file-scope value (NULL until then). */
+static const char *sym_c_name(const Sym *s)
+{
+	switch (s->kind) {
+	case SYM_MAP: return s->map->c_name;
+	case SYM_GLOBAL: return s->global->c_name;
+	case SYM_FN: return s->fn->fn->c_name;
+	}
+	return NULL;
+}
+
+/* Who has file-scope C name c, if anyone (*owner). Most declarations are
+ * named in C as in the source, and the values table has those already:
+ * file_cnames keeps only the other C names, and those of c: externs,
+ * which are not values. One table entry per declaration fewer, on tens
+ * of thousands of them. */
+static bool file_c_name_owner(Checker *ck, const char *c, CNameOwner *owner)
+{
+	const CNameOwner *o = table_get(&ck->file_cnames, c);
+	if (o) {
+		*owner = *o;
+		return true;
+	}
+	const Sym *s = table_get(&ck->values, c);
+	const char *sc = s ? sym_c_name(s) : NULL;
+	if (!sc || strcmp(sc, c) != 0)
+		return false;
+	*owner = (CNameOwner){ .source = c, .span = &s->span };
+	return true;
+}
+
+static bool file_c_name_taken(Checker *ck, const char *c)
+{
+	CNameOwner owner;
+	return file_c_name_owner(ck, c, &owner);
+}
+
 /* Gives a file-scope declaration its C name - mangle()'s, with a trailing
  * `_` where it is a C library function's; two source names that end up
- * with one C name are an error at the second. */
-static const char *file_c_name(Checker *ck, const char *source, const Span *span)
+ * with one C name are an error at the second. in_values: the declaration
+ * is in the values table (a map, global or defn; not a c: extern). */
+static const char *file_c_name(Checker *ck, const char *source, const Span *span, bool in_values)
 {
 	const char *c = mangle(source);
 	if (is_c_library_name(c))
 		c = arena_printf("%s_", c);
-	CNameOwner *owner = arena_alloc(sizeof(*owner));
-	owner->source = source;
-	owner->span = span;
-	CNameOwner *first = table_put_new(&ck->file_cnames, c, owner);
-	if (first) {
+	CNameOwner first;
+	if (file_c_name_owner(ck, c, &first)) {
 		diag_error(*span, "`%s` would be named `%s` in C, which is already the C name of `%s`",
-			   source, c, first->source);
-		diag_note(*first->span, "`%s` is declared here", first->source);
+			   source, c, first.source);
+		diag_note(*first.span, "`%s` is declared here", first.source);
+	} else if (c != source || !in_values) {   /* mangle() keeps an unchanged name */
+		CNameOwner *owner = arena_alloc(sizeof(*owner));
+		owner->source = source;
+		owner->span = span;
+		table_put(&ck->file_cnames, c, owner);
 	}
 	return c;
 }
@@ -486,7 +527,7 @@ static const LocalNameMemo *local_name_memo(Checker *ck, const char *source)
 		m->source = source;
 		m->base = mangle(source);
 		m->hash = name_hash(m->base);
-		m->file_taken = table_get(&ck->file_cnames, m->base) != NULL;
+		m->file_taken = file_c_name_taken(ck, m->base);
 	}
 	return m;
 }
@@ -501,7 +542,7 @@ static const char *local_c_name(Checker *ck, const char *source, uint32_t *hash)
 	if (!m->file_taken && !local_names_has(&ck->local_cnames, m->base, m->hash))
 		return m->base;
 	const char *c = m->base;
-	for (int n = 1; local_names_has(&ck->local_cnames, c, *hash) || table_get(&ck->file_cnames, c); n++) {
+	for (int n = 1; local_names_has(&ck->local_cnames, c, *hash) || file_c_name_taken(ck, c); n++) {
 		c = arena_printf("%s_%d", m->base, n);
 		*hash = name_hash(c);
 	}
@@ -728,7 +769,7 @@ static void declare_global(Checker *ck, GlobalDecl *g)
 	s->span = g->span;
 	s->global = g;
 	if (declare_value(ck, g->name, s))
-		g->c_name = file_c_name(ck, g->name, &g->span);
+		g->c_name = file_c_name(ck, g->name, &g->span, true);
 	else
 		g->c_name = mangle(g->name);
 	if (g->type && g->type->kind != TY_INT && g->type->kind != TY_BOOL) {
@@ -816,7 +857,7 @@ static void check_map(Checker *ck, MapDecl *md)
 	s->span = md->span;
 	s->map = md;
 	if (declare_value(ck, md->name, s))
-		md->c_name = file_c_name(ck, md->name, &md->span);
+		md->c_name = file_c_name(ck, md->name, &md->span, true);
 	else
 		md->c_name = mangle(md->name);
 }
@@ -857,7 +898,7 @@ static void check_c_extern(Checker *ck, ExternDecl *e)
 	}
 	if (!ok)
 		return;
-	file_c_name(ck, e->name, &e->span);
+	file_c_name(ck, e->name, &e->span, false);
 	e->is_c = true;
 }
 
@@ -954,7 +995,7 @@ static void declare_fn(Checker *ck, FnDecl *fn)
 	s->span = fn->name_span.file ? fn->name_span : fn->span;
 	s->fn = fi;
 	if (declare_value(ck, fn->name, s)) {
-		fn->c_name = file_c_name(ck, fn->name, &s->span);
+		fn->c_name = file_c_name(ck, fn->name, &s->span, true);
 		vec_push(&ck->fns, fi);
 	} else {
 		fn->c_name = mangle(fn->name);
@@ -2848,10 +2889,8 @@ static void prefetch_declaration(Checker *ck, int i)
 	}
 	if (i + STEP < decls->len) {
 		Decl *d = decls->items[i + STEP];
-		if (d->kind == D_FN) {
+		if (d->kind == D_FN)
 			table_prefetch(&ck->values, d->u.fn->name);
-			table_prefetch(&ck->file_cnames, d->u.fn->name);
-		}
 	}
 }
 
@@ -2863,7 +2902,6 @@ Checker *check_begin(Module *m)
 	ck->m = m;
 	ck->errors_before = diag_error_count();
 	table_init(&ck->values, m->decls.len);
-	table_init(&ck->file_cnames, m->decls.len);
 	/* room for every defn: doubling from 4 had left half a dozen
 	 * abandoned arrays behind, as big as the last */
 	ck->fns = (Vec){ .items = arena_alloc(sizeof(void *) * (size_t)(m->decls.len + 1)), .cap = m->decls.len + 1 };
