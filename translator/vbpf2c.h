@@ -79,6 +79,50 @@ void sb_vprintf(StrBuf *sb, const char *fmt, va_list ap) __attribute__((format(p
 void sb_insert(StrBuf *sb, size_t at, const char *s, size_t n);
 void sb_free(StrBuf *sb);
 
+/* The hash of a name, wherever names are hashed (the reader's intern
+ * table, the checker's tables, name indexes): a rotate and an xor a byte
+ * (a multiply a byte, FNV-1a, made every byte wait for the one before),
+ * then one mix so that every byte moves the low bits a table is indexed
+ * with. The reader takes it step by step as it scans a token. */
+enum { NAME_HASH_SEED = 0 };
+
+static inline uint32_t name_hash_step(uint32_t h, unsigned char c)
+{
+	return (h << 5 | h >> 27) ^ c;
+}
+
+static inline uint32_t name_hash_end(uint32_t h)
+{
+	h ^= h >> 16;
+	h *= 0x7feb352du;
+	h ^= h >> 15;
+	h *= 0x846ca68bu;
+	return h ^ h >> 16;
+}
+
+static inline uint32_t name_hash(const char *s)
+{
+	uint32_t h = NAME_HASH_SEED;
+	for (; *s; s++)
+		h = name_hash_step(h, (unsigned char)*s);
+	return name_hash_end(h);
+}
+
+/* A read-only index of a static table by name, for tables looked up for
+ * every name or call of a program (kernel constants, builtins, C library
+ * names...), where a scan took a strcmp per entry. The table's entries
+ * are `stride` bytes apart and each begins with its name (a const char *;
+ * a table of names is its own). Built on first use; a name that appears
+ * twice finds its first entry, as a scan would. */
+typedef struct NameIndex {
+	const void *entries;
+	size_t count, stride;
+	uint32_t cap;           /* built: */
+	uint32_t *slots;        /* entry index + 1, 0 for an empty slot */
+} NameIndex;
+#define NAME_INDEX(table) { (table), sizeof(table) / sizeof(*(table)), sizeof(*(table)), 0, NULL }
+const void *name_index_get(NameIndex *ix, const char *name);  /* the entry, or NULL */
+
 /* ---- diag (diag.c) ---------------------------------------------------- */
 
 typedef struct SourceFile {
@@ -247,7 +291,7 @@ extern Type *ty_unit, *ty_bool;
 extern Type *ty_u8, *ty_u16, *ty_u32, *ty_u64, *ty_i8, *ty_i16, *ty_i32, *ty_i64;
 
 Type *type_ptr(Type *pointee, bool nullable);  /* interned: pointer equality works */
-Type *type_map(MapDecl *map);
+Type *type_map(MapDecl *map);                  /* created once, cached in map */
 bool type_equal(const Type *a, const Type *b);
 /* The same, but a nullable pointer matches a non-null one to the same type. */
 bool type_equal_ignoring_null(const Type *a, const Type *b);
@@ -629,6 +673,7 @@ struct MapDecl {
 	Span *init_spans;
 	int ninit;
 	FnDecl **init_progs;            /* checker: the defprogs named */
+	Type *type;                     /* types.c private: type_map(this) */
 };
 
 typedef struct GlobalDecl {

@@ -371,3 +371,51 @@ Test(tables, sections_agree_with_libbpf)
 	cr_assert_gt(checked, 200);
 	cr_assert_eq((int)(sizeof(kind_types) / sizeof(kind_types[0])), PK_COUNT - 1);
 }
+
+/* ---- name indexes (util.c) -------------------------------------------------
+ * Each lookup must find what a scan of its table finds: the first entry of
+ * that name, or nothing. */
+
+static const void *first_by_scan(const void *entries, size_t count, size_t stride, const char *name)
+{
+	for (size_t i = 0; i < count; i++) {
+		const char *const *entry = (const void *)((const char *)entries + i * stride);
+		if (strcmp(*entry, name) == 0)
+			return entry;
+	}
+	return NULL;
+}
+
+Test(tables, name_indexes_find_what_a_scan_finds)
+{
+	int count;
+	const HelperInfo *h = helper_table(&count);
+	for (int i = 0; i < count; i++)
+		cr_assert_eq(helper_by_name(h[i].name), first_by_scan(h, (size_t)count, sizeof(*h), h[i].name),
+			     "%s", h[i].name);
+	const KernelConst *k = kernel_const_table(&count);
+	for (int i = 0; i < count; i++)
+		cr_assert_eq(kernel_const_by_name(k[i].name), first_by_scan(k, (size_t)count, sizeof(*k), k[i].name),
+			     "%s", k[i].name);
+	const char *absent[] = { "", "map_lookup", "map_lookup_elem_", "XDP_PAS", "xdp_pass", "bpf_map_lookup_elem" };
+	for (size_t i = 0; i < sizeof(absent) / sizeof(*absent); i++) {
+		cr_assert_null(helper_by_name(absent[i]), "%s", absent[i]);
+		cr_assert_null(kernel_const_by_name(absent[i]), "%s", absent[i]);
+	}
+}
+
+Test(tables, name_index_keeps_the_first_of_two_entries)
+{
+	static const struct Entry {
+		const char *name;
+		int value;
+	} table[] = { { "a", 1 }, { "b", 2 }, { "a", 3 }, { "", 4 }, { "ab", 5 } };
+	NameIndex ix = NAME_INDEX(table);
+	for (size_t i = 0; i < sizeof(table) / sizeof(*table); i++)
+		cr_assert_eq(name_index_get(&ix, table[i].name),
+			     first_by_scan(table, sizeof(table) / sizeof(*table), sizeof(*table), table[i].name));
+	const struct Entry *a = name_index_get(&ix, "a");
+	cr_assert_eq(a->value, 1);
+	cr_assert_null(name_index_get(&ix, "c"));
+	cr_assert_null(name_index_get(&ix, "b "));
+}

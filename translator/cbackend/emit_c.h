@@ -155,14 +155,6 @@ static inline size_t table_cap(int n)
 	return cap;
 }
 
-static inline size_t name_hash(const char *s)
-{
-	size_t h = 1469598103934665603u;
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 1099511628211u;
-	return h;
-}
-
 static inline void nameset_add(NameSet *set, const char *name)
 {
 	for (size_t i = name_hash(name);; i++) {

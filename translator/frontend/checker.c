@@ -43,20 +43,6 @@ typedef struct Table {
 	int cap, len;
 } Table;
 
-/* A rotate and an xor a byte, then one mix (as the reader's names): a
- * multiply a byte made each byte wait for the one before. */
-static uint32_t hash_str(const char *s)
-{
-	uint32_t h = 0;
-	for (; *s; s++)
-		h = (h << 5 | h >> 27) ^ (unsigned char)*s;
-	h ^= h >> 16;
-	h *= 0x7feb352du;
-	h ^= h >> 15;
-	h *= 0x846ca68bu;
-	return h ^ h >> 16;
-}
-
 /* Names are interned by the reader, so equal pointers are the usual match;
  * strcmp covers names built elsewhere (bpf:x spelt bpf/x, C names). */
 static bool same_key(const TableSlot *slot, const char *key, uint32_t hash)
@@ -68,7 +54,7 @@ static void *table_get(const Table *t, const char *key)
 {
 	if (!t->cap)
 		return NULL;
-	uint32_t h = hash_str(key);
+	uint32_t h = name_hash(key);
 	for (uint32_t i = h & (t->cap - 1);; i = (i + 1) & (t->cap - 1)) {
 		const TableSlot *slot = &t->slots[i];
 		if (!slot->key)
@@ -87,7 +73,7 @@ static void table_put(Table *t, const char *key, void *val);
 static void table_prefetch(const Table *t, const char *key)
 {
 	if (t->cap)
-		__builtin_prefetch(&t->slots[hash_str(key) & (t->cap - 1)], 1);
+		__builtin_prefetch(&t->slots[name_hash(key) & (t->cap - 1)], 1);
 }
 
 /* Room for n keys without growing. */
@@ -119,7 +105,7 @@ static void *table_put_new(Table *t, const char *key, void *val)
 {
 	if ((t->len + 1) * 4 > t->cap * 3)
 		table_grow(t);
-	uint32_t h = hash_str(key);
+	uint32_t h = name_hash(key);
 	uint32_t i = h & (t->cap - 1);
 	for (; t->slots[i].key; i = (i + 1) & (t->cap - 1))
 		if (same_key(&t->slots[i], key, h))
@@ -134,7 +120,7 @@ static void table_put(Table *t, const char *key, void *val)
 {
 	if ((t->len + 1) * 4 > t->cap * 3)
 		table_grow(t);
-	uint32_t h = hash_str(key);
+	uint32_t h = name_hash(key);
 	uint32_t i = h & (t->cap - 1);
 	while (t->slots[i].key && !same_key(&t->slots[i], key, h))
 		i = (i + 1) & (t->cap - 1);
@@ -160,11 +146,12 @@ static void local_names_next(LocalNames *t)
 	t->len = 0;
 }
 
-static bool local_names_has(const LocalNames *t, const char *key)
+/* h: name_hash(key), which the caller often has already */
+static bool local_names_has(const LocalNames *t, const char *key, uint32_t h)
 {
 	if (!t->cap)
 		return false;
-	for (uint32_t i = hash_str(key) & (t->cap - 1);; i = (i + 1) & (t->cap - 1)) {
+	for (uint32_t i = h & (t->cap - 1);; i = (i + 1) & (t->cap - 1)) {
 		if (t->gen[i] != t->cur)
 			return false;
 		if (t->keys[i][0] == key[0] && strcmp(t->keys[i], key) == 0)
@@ -172,7 +159,7 @@ static bool local_names_has(const LocalNames *t, const char *key)
 	}
 }
 
-static void local_names_add(LocalNames *t, const char *key);
+static void local_names_add(LocalNames *t, const char *key, uint32_t h);
 
 static void local_names_grow(LocalNames *t)
 {
@@ -183,21 +170,38 @@ static void local_names_grow(LocalNames *t)
 	bigger.gen = arena_alloc(sizeof(*bigger.gen) * bigger.cap);
 	for (int i = 0; i < t->cap; i++)
 		if (t->gen[i] == t->cur)
-			local_names_add(&bigger, t->keys[i]);
+			local_names_add(&bigger, t->keys[i], name_hash(t->keys[i]));
 	*t = bigger;
 }
 
-static void local_names_add(LocalNames *t, const char *key)
+static void local_names_add(LocalNames *t, const char *key, uint32_t h)
 {
 	if ((t->len + 1) * 4 > t->cap * 3)
 		local_names_grow(t);
-	uint32_t i = hash_str(key) & (t->cap - 1);
+	uint32_t i = h & (t->cap - 1);
 	while (t->gen[i] == t->cur)
 		i = (i + 1) & (t->cap - 1);
 	t->keys[i] = key;
 	t->gen[i] = t->cur;
 	t->len++;
 }
+
+/* What local_c_name works out for a source name whatever the function:
+ * its mangled C name, the hash of that, and whether a file-scope C name
+ * has it. Locals are a few names over and over (a, x, key, data), and
+ * that took a mangle and several hashes each time. Keyed by the name's
+ * address: no name is freed or rewritten while a checker runs (the reader
+ * interns names into the arena, which releases only the transient
+ * region), and every file-scope name is declared before the first body
+ * is checked. */
+typedef struct LocalNameMemo {
+	const char *source;
+	const char *base;
+	uint32_t hash;
+	bool file_taken;
+} LocalNameMemo;
+
+enum { LOCAL_NAME_MEMO = 256 };
 
 /* ---- checker state ------------------------------------------------------ */
 
@@ -229,9 +233,11 @@ typedef enum SymKind { SYM_MAP, SYM_GLOBAL, SYM_FN } SymKind;
 typedef struct Sym {
 	SymKind kind;
 	Span span;
-	MapDecl *map;
-	GlobalDecl *global;
-	FnInfo *fn;
+	union {                 /* by kind */
+		MapDecl *map;
+		GlobalDecl *global;
+		FnInfo *fn;
+	};
 } Sym;
 
 typedef struct RecInfo {
@@ -241,10 +247,11 @@ typedef struct RecInfo {
 	bool ok;
 } RecInfo;
 
-/* A file-scope C identifier and the source name that owns it. */
+/* A file-scope C identifier and the source name that owns it (span: in
+ * its declaration, which the checker keeps). */
 typedef struct CNameOwner {
 	const char *source;
-	Span span;
+	const Span *span;
 } CNameOwner;
 
 typedef struct ScopeEntry {
@@ -257,7 +264,8 @@ struct Checker {
 	Table values;           /* source name -> Sym */
 	Table records;          /* record name -> RecInfo (user and built-in) */
 	Table externs;          /* helper name -> ExternDecl */
-	Table file_cnames;      /* C name -> CNameOwner */
+	Table file_cnames;      /* C name -> CNameOwner, for the file-scope
+	                         * C names values does not give (file_c_name_owner) */
 	Table bad_maps;         /* maps whose key or value type failed */
 	Vec fns;                /* FnInfo*, source order (duplicates excluded) */
 	Vec maps;               /* MapDecl*, source order: check_end looks at
@@ -287,6 +295,7 @@ struct Checker {
 	bool packet_read_only;  /* a program may only read its packet:
 	                         * bodies are summarised (packet_writes.c) */
 	Vec summarised;         /* FnDecl* with a packet_summary */
+	LocalNameMemo local_names_memo[LOCAL_NAME_MEMO];  /* local_c_name */
 };
 
 /* ---- small helpers ------------------------------------------------------ */
@@ -372,29 +381,12 @@ static const char *const reserved_prefixes[] = {
 	"bpf_", "BPF_", "XDP_", "TC_ACT_", "SK_", "__", "vbpf_",
 };
 
-/* reserved_words as a hash set: every local and file-scope name is
- * looked up, and a binary search took seven strcmp calls for each. */
-enum { RESERVED_SLOTS = 256 };
-static const char *reserved_set[RESERVED_SLOTS];
-static bool reserved_set_ready;
+/* every local and file-scope name is looked up: an index, not a search */
+static NameIndex reserved_word_index = NAME_INDEX(reserved_words);
 
 static bool is_reserved_word(const char *s)
 {
-	enum { NWORDS = sizeof(reserved_words) / sizeof(*reserved_words) };
-	_Static_assert(NWORDS * 2 <= RESERVED_SLOTS, "reserved_set too small");
-	if (!reserved_set_ready) {
-		reserved_set_ready = true;
-		for (size_t i = 0; i < NWORDS; i++) {
-			uint32_t j = hash_str(reserved_words[i]) & (RESERVED_SLOTS - 1);
-			while (reserved_set[j])
-				j = (j + 1) & (RESERVED_SLOTS - 1);
-			reserved_set[j] = reserved_words[i];
-		}
-	}
-	for (uint32_t j = hash_str(s) & (RESERVED_SLOTS - 1); reserved_set[j]; j = (j + 1) & (RESERVED_SLOTS - 1))
-		if (reserved_set[j][0] == s[0] && strcmp(reserved_set[j], s) == 0)
-			return true;
-	return false;
+	return name_index_get(&reserved_word_index, s) != NULL;
 }
 
 static bool is_reserved_c_name(const char *s)
@@ -460,43 +452,100 @@ static const char *const c_library_names[] = {
 #include "c_library_names.h"
 };
 
-static int compare_names(const void *key, const void *entry)
-{
-	return strcmp(key, *(const char *const *)entry);
-}
+static NameIndex c_library_index = NAME_INDEX(c_library_names);
 
 static bool is_c_library_name(const char *s)
 {
-	return bsearch(s, c_library_names, sizeof(c_library_names) / sizeof(*c_library_names),
-		       sizeof(*c_library_names), compare_names) != NULL;
+	return name_index_get(&c_library_index, s) != NULL;
+}
+
+/* The C name file_c_name gave a file-scope value (NULL until then). */
+static const char *sym_c_name(const Sym *s)
+{
+	switch (s->kind) {
+	case SYM_MAP: return s->map->c_name;
+	case SYM_GLOBAL: return s->global->c_name;
+	case SYM_FN: return s->fn->fn->c_name;
+	}
+	return NULL;
+}
+
+/* Who has file-scope C name c, if anyone (*owner). Most declarations are
+ * named in C as in the source, and the values table has those already:
+ * file_cnames keeps only the other C names, and those of c: externs,
+ * which are not values. One table entry per declaration fewer, on tens
+ * of thousands of them. */
+static bool file_c_name_owner(Checker *ck, const char *c, CNameOwner *owner)
+{
+	const CNameOwner *o = table_get(&ck->file_cnames, c);
+	if (o) {
+		*owner = *o;
+		return true;
+	}
+	const Sym *s = table_get(&ck->values, c);
+	const char *sc = s ? sym_c_name(s) : NULL;
+	if (!sc || strcmp(sc, c) != 0)
+		return false;
+	*owner = (CNameOwner){ .source = c, .span = &s->span };
+	return true;
+}
+
+static bool file_c_name_taken(Checker *ck, const char *c)
+{
+	CNameOwner owner;
+	return file_c_name_owner(ck, c, &owner);
 }
 
 /* Gives a file-scope declaration its C name - mangle()'s, with a trailing
  * `_` where it is a C library function's; two source names that end up
- * with one C name are an error at the second. */
-static const char *file_c_name(Checker *ck, const char *source, Span span)
+ * with one C name are an error at the second. in_values: the declaration
+ * is in the values table (a map, global or defn; not a c: extern). */
+static const char *file_c_name(Checker *ck, const char *source, const Span *span, bool in_values)
 {
 	const char *c = mangle(source);
 	if (is_c_library_name(c))
 		c = arena_printf("%s_", c);
-	CNameOwner *owner = arena_alloc(sizeof(*owner));
-	owner->source = source;
-	owner->span = span;
-	CNameOwner *first = table_put_new(&ck->file_cnames, c, owner);
-	if (first) {
-		diag_error(span, "`%s` would be named `%s` in C, which is already the C name of `%s`",
-			   source, c, first->source);
-		diag_note(first->span, "`%s` is declared here", first->source);
+	CNameOwner first;
+	if (file_c_name_owner(ck, c, &first)) {
+		diag_error(*span, "`%s` would be named `%s` in C, which is already the C name of `%s`",
+			   source, c, first.source);
+		diag_note(*first.span, "`%s` is declared here", first.source);
+	} else if (c != source || !in_values) {   /* mangle() keeps an unchanged name */
+		CNameOwner *owner = arena_alloc(sizeof(*owner));
+		owner->source = source;
+		owner->span = span;
+		table_put(&ck->file_cnames, c, owner);
 	}
 	return c;
 }
 
-static const char *local_c_name(Checker *ck, const char *source)
+static const LocalNameMemo *local_name_memo(Checker *ck, const char *source)
 {
-	const char *base = mangle(source);
-	const char *c = base;
-	for (int n = 1; local_names_has(&ck->local_cnames, c) || table_get(&ck->file_cnames, c); n++)
-		c = arena_printf("%s_%d", base, n);
+	uint32_t slot = (uint32_t)((uintptr_t)source >> 3) * 0x9e3779b1u >> 24;
+	LocalNameMemo *m = &ck->local_names_memo[slot & (LOCAL_NAME_MEMO - 1)];
+	if (m->source != source) {
+		m->source = source;
+		m->base = mangle(source);
+		m->hash = name_hash(m->base);
+		m->file_taken = file_c_name_taken(ck, m->base);
+	}
+	return m;
+}
+
+/* A local's C name: its source name's, numbered when the function has one
+ * of that name already or a file-scope declaration does. *hash: the hash
+ * of the result. */
+static const char *local_c_name(Checker *ck, const char *source, uint32_t *hash)
+{
+	const LocalNameMemo *m = local_name_memo(ck, source);
+	*hash = m->hash;
+	if (!m->file_taken && !local_names_has(&ck->local_cnames, m->base, m->hash))
+		return m->base;
+	const char *c = m->base;
+	for (int n = 1; local_names_has(&ck->local_cnames, c, *hash) || file_c_name_taken(ck, c); n++) {
+		c = arena_printf("%s_%d", m->base, n);
+		*hash = name_hash(c);
+	}
 	return c;
 }
 
@@ -720,7 +769,7 @@ static void declare_global(Checker *ck, GlobalDecl *g)
 	s->span = g->span;
 	s->global = g;
 	if (declare_value(ck, g->name, s))
-		g->c_name = file_c_name(ck, g->name, g->span);
+		g->c_name = file_c_name(ck, g->name, &g->span, true);
 	else
 		g->c_name = mangle(g->name);
 	if (g->type && g->type->kind != TY_INT && g->type->kind != TY_BOOL) {
@@ -808,7 +857,7 @@ static void check_map(Checker *ck, MapDecl *md)
 	s->span = md->span;
 	s->map = md;
 	if (declare_value(ck, md->name, s))
-		md->c_name = file_c_name(ck, md->name, md->span);
+		md->c_name = file_c_name(ck, md->name, &md->span, true);
 	else
 		md->c_name = mangle(md->name);
 }
@@ -849,7 +898,7 @@ static void check_c_extern(Checker *ck, ExternDecl *e)
 	}
 	if (!ok)
 		return;
-	file_c_name(ck, e->name, e->span);
+	file_c_name(ck, e->name, &e->span, false);
 	e->is_c = true;
 }
 
@@ -946,7 +995,7 @@ static void declare_fn(Checker *ck, FnDecl *fn)
 	s->span = fn->name_span.file ? fn->name_span : fn->span;
 	s->fn = fi;
 	if (declare_value(ck, fn->name, s)) {
-		fn->c_name = file_c_name(ck, fn->name, s->span);
+		fn->c_name = file_c_name(ck, fn->name, &s->span, true);
 		vec_push(&ck->fns, fi);
 	} else {
 		fn->c_name = mangle(fn->name);
@@ -962,8 +1011,9 @@ static Var *new_var(Checker *ck, const char *name, Type *type, Span span, bool i
 	v->type = type;
 	v->span = span;
 	v->is_param = is_param;
-	v->c_name = local_c_name(ck, name);
-	local_names_add(&ck->local_cnames, v->c_name);
+	uint32_t hash;
+	v->c_name = local_c_name(ck, name, &hash);
+	local_names_add(&ck->local_cnames, v->c_name, hash);
 	vec_push(&ck->fn->fn->locals, v);
 	if (ck->nscope == ck->scope_cap) {
 		int cap = ck->scope_cap ? ck->scope_cap * 2 : 32;
@@ -1671,13 +1721,11 @@ static const BuiltinInfo builtins[] = {
 	{ "le16", BI_LE, &ty_u16 }, { "le32", BI_LE, &ty_u32 }, { "le64", BI_LE, &ty_u64 },
 };
 
+static NameIndex builtin_index = NAME_INDEX(builtins);
+
 static const BuiltinInfo *builtin_by_name(const char *name)
 {
-	/* every bpf/ call is looked up here: the first byte rules out most */
-	for (size_t i = 0; i < sizeof(builtins) / sizeof(*builtins); i++)
-		if (builtins[i].name[0] == name[0] && strcmp(builtins[i].name, name) == 0)
-			return &builtins[i];
-	return NULL;
+	return name_index_get(&builtin_index, name);  /* every bpf/ call */
 }
 
 static int builtin_arity(Builtin b)
@@ -2841,10 +2889,8 @@ static void prefetch_declaration(Checker *ck, int i)
 	}
 	if (i + STEP < decls->len) {
 		Decl *d = decls->items[i + STEP];
-		if (d->kind == D_FN) {
+		if (d->kind == D_FN)
 			table_prefetch(&ck->values, d->u.fn->name);
-			table_prefetch(&ck->file_cnames, d->u.fn->name);
-		}
 	}
 }
 
@@ -2856,7 +2902,6 @@ Checker *check_begin(Module *m)
 	ck->m = m;
 	ck->errors_before = diag_error_count();
 	table_init(&ck->values, m->decls.len);
-	table_init(&ck->file_cnames, m->decls.len);
 	/* room for every defn: doubling from 4 had left half a dozen
 	 * abandoned arrays behind, as big as the last */
 	ck->fns = (Vec){ .items = arena_alloc(sizeof(void *) * (size_t)(m->decls.len + 1)), .cap = m->decls.len + 1 };

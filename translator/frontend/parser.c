@@ -216,14 +216,6 @@ static Type *parse_type(Sexp *s, int flags)
 		diag_error(s->span, "type :unit is only allowed as a return type");
 		return NULL;
 	}
-	for (size_t i = 0; i < sizeof(unsupported_types) / sizeof(unsupported_types[0]); i++) {
-		if (!strcmp(name, unsupported_types[i])) {
-			diag_error(s->span, "type :%s is not supported in BPF modules", name);
-			diag_hint("BPF types are :u8 ... :u64, :i8 ... :i64, :bool and records "
-				  "declared with deftype");
-			return NULL;
-		}
-	}
 	/* :k/NAME, a kernel struct (LANGUAGE.md 11): resolved by the checker */
 	if ((name[0] >= 'A' && name[0] <= 'Z') || (strncmp(name, "k/", 2) == 0 && name[2])) {
 		t = arena_alloc(sizeof(*t));
@@ -231,6 +223,15 @@ static Type *parse_type(Sexp *s, int flags)
 		t->name = name;
 		t->span = s->span;
 		return t;
+	}
+	/* (none of these is a record's name: all lower case) */
+	for (size_t i = 0; i < sizeof(unsupported_types) / sizeof(unsupported_types[0]); i++) {
+		if (!strcmp(name, unsupported_types[i])) {
+			diag_error(s->span, "type :%s is not supported in BPF modules", name);
+			diag_hint("BPF types are :u8 ... :u64, :i8 ... :i64, :bool and records "
+				  "declared with deftype");
+			return NULL;
+		}
 	}
 	diag_error(s->span, "unknown type :%s", name);
 	diag_hint("BPF types are :u8 ... :u64, :i8 ... :i64, :bool and records declared "
@@ -879,7 +880,7 @@ static Node *parse_constructor_call(Parser *p, Sexp *form)
 typedef Node *(*FormParser)(Parser *p, Sexp *form);
 
 /* The special forms, by the symbol at their head. */
-static const struct {
+static const struct SpecialForm {
 	const char *name;
 	FormParser parse;
 } special_forms[] = {
@@ -905,38 +906,13 @@ static const struct {
 	{ "k/arg", parse_kernel_form },
 };
 
-/* Special-form lookup is on the hot path (every list), so the table above
- * is hashed once into a small open-addressing index. */
-enum { FORM_INDEX_SIZE = 128 };
-static signed char form_index[FORM_INDEX_SIZE];
-static bool form_index_ready;
-
-static unsigned form_hash(const char *s)
-{
-	unsigned h = 2166136261u;
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 16777619u;
-	return h;
-}
+/* every list whose head the reader does not know (a Sexp the parser made) */
+static NameIndex special_form_index = NAME_INDEX(special_forms);
 
 static FormParser find_special_form(const char *name)
 {
-	int n = (int)(sizeof(special_forms) / sizeof(special_forms[0]));
-	if (!form_index_ready) {
-		memset(form_index, -1, sizeof(form_index));
-		for (int i = 0; i < n; i++) {
-			unsigned j = form_hash(special_forms[i].name) % FORM_INDEX_SIZE;
-			while (form_index[j] >= 0)
-				j = (j + 1) % FORM_INDEX_SIZE;
-			form_index[j] = (signed char)i;
-		}
-		form_index_ready = true;
-	}
-	for (unsigned j = form_hash(name) % FORM_INDEX_SIZE; form_index[j] >= 0;
-	     j = (j + 1) % FORM_INDEX_SIZE)
-		if (!strcmp(special_forms[form_index[j]].name, name))
-			return special_forms[form_index[j]].parse;
-	return NULL;
+	const struct SpecialForm *f = name_index_get(&special_form_index, name);
+	return f ? f->parse : NULL;
 }
 
 enum { NSPECIAL = sizeof(special_forms) / sizeof(special_forms[0]) };

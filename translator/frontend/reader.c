@@ -75,6 +75,7 @@ static void init_char_class(void)
 /* An open list. Elements live on elem_stack from elem_base upwards. */
 typedef struct Frame {
 	char opener;        /* '(' '[' '{' ('#{' and '#(' are '{' and 'f') */
+	char closer;        /* closer_for(opener) */
 	Span open_span;
 	int elem_base;
 	bool discard;       /* rejected group: dropped when it closes */
@@ -367,25 +368,8 @@ static uint8_t interned_word(const char *text)
  * and the reader's speed is mostly its memory traffic. Each copy is
  * preceded by its Sexp.word, so the word is found once per spelling.
  *
- * A name's hash is taken as read_atom scans it: a rotate and an xor a
- * byte (a multiply a byte, FNV-1a, made every byte of every token wait
- * for the one before), then mixed once (name_hash_end) so that every byte
- * moves the low bits the table is indexed with. */
-enum { NAME_HASH_SEED = 0 };
-
-static inline uint32_t name_hash_step(uint32_t h, unsigned char c)
-{
-	return (h << 5 | h >> 27) ^ c;
-}
-
-static inline uint32_t name_hash_end(uint32_t h)
-{
-	h ^= h >> 16;
-	h *= 0x7feb352du;
-	h ^= h >> 15;
-	h *= 0x846ca68bu;
-	return h ^ h >> 16;
-}
+ * A name's hash (name_hash_step, vbpf2c.h) is taken as read_atom scans
+ * it, then mixed once (name_hash_end). */
 
 /* memcmp(a, b, n) == 0 for the few bytes of a name, without a call: the
  * hash and length already match, so this nearly always succeeds. */
@@ -448,11 +432,11 @@ static void set_dropping(Reader *r)
 
 static void open_list(Reader *r, char opener, size_t start, size_t len)
 {
-	Span at = span_here(r, start, len);
 	if (r->skip_depth) {
 		r->skip_depth++;
 		return;
 	}
+	Span at = span_here(r, start, len);
 	if (r->depth == MAX_NESTING) {
 		diag_error(at, "forms nested more than %d deep", MAX_NESTING);
 		diag_hint("split the expression with let bindings or helper functions");
@@ -481,10 +465,11 @@ static void open_list(Reader *r, char opener, size_t start, size_t len)
 	}
 	Frame *f = &r->frames[r->depth++];
 	f->opener = opener;
+	f->closer = closer_for(opener);
 	f->open_span = at;
 	f->elem_base = r->nelems;
 	f->discard = discard;
-	set_dropping(r);
+	r->dropping = discard;  /* set_dropping(), skip_depth being 0 */
 }
 
 static void close_top_frame(Reader *r, size_t close_end)
@@ -495,25 +480,31 @@ static void close_top_frame(Reader *r, size_t close_end)
 	set_dropping(r);
 	if (f->discard)
 		return;
-	Sexp *s = new_sexp(r, f->opener == '[' ? SX_VECTOR : SX_LIST, f->open_span);
+	/* the list and its items in one piece */
+	Sexp *s = reader_alloc(r, sizeof(*s) + sizeof(*s->items) * (size_t)n);
+	*s = (Sexp){ .kind = f->opener == '[' ? SX_VECTOR : SX_LIST, .span = f->open_span, .nitems = n };
 	s->span.len = (uint32_t)(close_end - f->open_span.offset);
 	if (n) {
 		/* a few elements: copied inline, not by a call */
-		Sexp **items = reader_alloc(r, sizeof(*s->items) * (size_t)n);
+		Sexp **items = (Sexp **)(s + 1);
 		for (int i = 0; i < n; i++)
 			items[i] = r->elems[r->nelems + i];
 		s->items = items;
 	}
-	s->nitems = n;
 	s->skipped = r->depth == 0 ? r->skipped : 0;
 	push_elem(r, s);
 }
 
+/* The usual closer is the innermost list's: closed with no more ado. */
 static void close_list(Reader *r, char closer, size_t start)
 {
 	if (r->skip_depth) {
 		r->skip_depth--;
 		set_dropping(r);
+		return;
+	}
+	if (r->depth > 0 && closer == r->frames[r->depth - 1].closer) {
+		close_top_frame(r, start + 1);
 		return;
 	}
 	Span at = span_here(r, start, 1);
@@ -522,24 +513,19 @@ static void close_list(Reader *r, char closer, size_t start)
 			   closer == ')' ? '(' : closer == ']' ? '[' : '{');
 		return;
 	}
+	/* A closer that fits some enclosing list is a wrong bracket typed for
+	 * the innermost one: close it. One that fits nothing is extra: skip
+	 * it. Either way the rest reads as intended. */
 	Frame *f = &r->frames[r->depth - 1];
-	char expected = closer_for(f->opener);
-	if (closer != expected) {
-		/* A closer that fits some enclosing list is a wrong bracket typed
-		 * for the innermost one: close it. One that fits nothing is
-		 * extra: skip it. Either way the rest reads as intended. */
-		bool fits_outer = false;
-		for (int d = r->depth - 2; d >= 0 && !fits_outer; d--)
-			fits_outer = closer_for(r->frames[d].opener) == closer;
-		if (!f->discard) {
-			diag_error(at, "mismatched closing delimiter: expected '%c', found '%c'",
-				   expected, closer);
-			diag_note(f->open_span, "to match this '%s'", opener_text(f->opener));
-		}
-		if (!fits_outer && !f->discard)
-			return;
+	bool fits_outer = false;
+	for (int d = r->depth - 2; d >= 0 && !fits_outer; d--)
+		fits_outer = r->frames[d].closer == closer;
+	if (!f->discard) {
+		diag_error(at, "mismatched closing delimiter: expected '%c', found '%c'", f->closer, closer);
+		diag_note(f->open_span, "to match this '%s'", opener_text(f->opener));
 	}
-	close_top_frame(r, start + 1);
+	if (fits_outer || f->discard)
+		close_top_frame(r, start + 1);
 }
 
 /* ---- atoms ------------------------------------------------------------- */
@@ -1102,10 +1088,7 @@ void reader_prefetch_name(const char *name)
 {
 	if (!reading || !reading->intern_cap)
 		return;
-	uint32_t h = NAME_HASH_SEED;
-	for (const unsigned char *s = (const unsigned char *)name; *s; s++)
-		h = name_hash_step(h, *s);
-	__builtin_prefetch(&reading->interned[name_hash_end(h) & (reading->intern_cap - 1)]);
+	__builtin_prefetch(&reading->interned[name_hash(name) & (reading->intern_cap - 1)]);
 }
 
 void reader_keep_names(bool keep)

@@ -255,15 +255,12 @@ static const KernelConst kernel_consts[] = {
 	KCONST(BPF_F_MARK_ENFORCE, HDR_BPF),
 };
 
+/* the checker asks for nearly every name it resolves */
+static NameIndex kernel_const_index = NAME_INDEX(kernel_consts);
+
 const KernelConst *kernel_const_by_name(const char *name)
 {
-	if (!name)
-		return NULL;
-	for (size_t i = 0; i < sizeof(kernel_consts) / sizeof(kernel_consts[0]); i++) {
-		if (strcmp(kernel_consts[i].name, name) == 0)
-			return &kernel_consts[i];
-	}
-	return NULL;
+	return name ? name_index_get(&kernel_const_index, name) : NULL;
 }
 
 const KernelConst *kernel_const_table(int *count)
@@ -281,15 +278,11 @@ static const HelperInfo helpers[] = {
 #undef HELPER
 };
 
+static NameIndex helper_index = NAME_INDEX(helpers);
+
 const HelperInfo *helper_by_name(const char *name)
 {
-	if (!name)
-		return NULL;
-	for (size_t i = 0; i < sizeof(helpers) / sizeof(helpers[0]); i++) {
-		if (strcmp(helpers[i].name, name) == 0)
-			return &helpers[i];
-	}
-	return NULL;
+	return name ? name_index_get(&helper_index, name) : NULL;
 }
 
 const HelperInfo *helper_table(int *count)
@@ -304,16 +297,17 @@ const HelperInfo *helper_table(int *count)
  * and the C passes by address. Both backends read this one table, so they
  * cannot disagree on which arguments get a stack copy of which type. */
 static const struct {
-	const char *helper;
+	int helper;         /* BPF_FUNC_*: by number, as every argument of
+	                     * every helper call asks */
 	int map_arg;        /* position of the map the key or value belongs to */
 	const char *kinds;  /* per argument: 'k' key, 'v' value, 'd' data, '.' none */
 } by_value_helpers[] = {
-	{ "map_lookup_elem", 0, ".k" },
-	{ "map_update_elem", 0, ".kv." },
-	{ "map_delete_elem", 0, ".k" },
-	{ "map_push_elem", 0, ".v." },
-	{ "ringbuf_output", 0, ".d.." },
-	{ "perf_event_output", 1, "...d." },
+	{ BPF_FUNC_map_lookup_elem, 0, ".k" },
+	{ BPF_FUNC_map_update_elem, 0, ".kv." },
+	{ BPF_FUNC_map_delete_elem, 0, ".k" },
+	{ BPF_FUNC_map_push_elem, 0, ".v." },
+	{ BPF_FUNC_ringbuf_output, 0, ".d.." },
+	{ BPF_FUNC_perf_event_output, 1, "...d." },
 };
 
 char helper_by_value_arg(const Node *call, int i, int *map_arg)
@@ -323,11 +317,11 @@ char helper_by_value_arg(const Node *call, int i, int *map_arg)
 		*map_arg = 0;
 		return i == 1 ? 'k' : i == 2 ? 'v' : 0;
 	}
-	if (call->callee_kind != CALLEE_HELPER || !call->callee_extern)
+	if (call->callee_kind != CALLEE_HELPER || !call->callee_extern || !call->callee_extern->helper)
 		return 0;
-	const char *h = call->callee_extern->name;
+	int id = call->callee_extern->helper->id;
 	for (size_t k = 0; k < sizeof(by_value_helpers) / sizeof(*by_value_helpers); k++) {
-		if (strcmp(h, by_value_helpers[k].helper) != 0)
+		if (by_value_helpers[k].helper != id)
 			continue;
 		if (i >= (int)strlen(by_value_helpers[k].kinds))
 			return 0;

@@ -98,13 +98,20 @@ Type *type_ptr(Type *pointee, bool nullable)
 	return t;
 }
 
+/* Every use of a map as a value has its type: one per map, not one per
+ * use (--check keeps every type to the end). */
 Type *type_map(MapDecl *map)
 {
+	if (map->type)
+		return map->type;
+	bool was = arena_lasting_begin(); /* cached in the map */
 	Type *t = arena_alloc(sizeof(*t));
+	arena_lasting_end(was);
 	t->kind = TY_MAP;
 	t->name = map->name;
 	t->c_name = "void *"; /* what libbpf's helpers take a map as */
 	t->map = map;
+	map->type = t;
 	return t;
 }
 
