@@ -287,6 +287,8 @@ struct Checker {
 	bool packet_read_only;  /* a program may only read its packet:
 	                         * bodies are summarised (packet_writes.c) */
 	Vec summarised;         /* FnDecl* with a packet_summary */
+	ContextFlow *context_flow;
+	bool undecided;         /* check_undecided */
 };
 
 /* ---- small helpers ------------------------------------------------------ */
@@ -2431,7 +2433,7 @@ static void check_fn_body(Checker *ck, FnInfo *fi)
 	if (diag_error_count() == errors && ck->acquires)
 		check_tail_calls_release(fn->body);
 	if (diag_error_count() == errors)
-		context_flow_body(fn);
+		context_flow_body(ck->context_flow, fn);
 	if (t && fn->ret && !same_type(t, fn->ret)) {
 		Node *last = last_expr(fn->body);
 		diag_error(last && last->span.file ? last->span : fn->span, "return type mismatch in `%s`", fn->name);
@@ -2855,6 +2857,7 @@ Checker *check_begin(Module *m)
 	Checker *ck = arena_alloc(sizeof(*ck));
 	ck->m = m;
 	ck->errors_before = diag_error_count();
+	ck->context_flow = context_flow_begin();
 	table_init(&ck->values, m->decls.len);
 	table_init(&ck->file_cnames, m->decls.len);
 	/* room for every defn: doubling from 4 had left half a dozen
@@ -2906,8 +2909,10 @@ bool check_end(Checker *ck)
 {
 	check_call_graph(ck);
 	check_program(ck);
-	if (diag_error_count() == ck->errors_before)
-		check_context_flow(ck->m);
+	if (diag_error_count() == ck->errors_before && !check_context_flow(ck->context_flow, ck->m)) {
+		ck->undecided = true;
+		return false;
+	}
 	if (diag_error_count() == ck->errors_before)
 		packet_writes_check(ck->m, &ck->summarised);
 	if (ck->for_backends && diag_error_count() == ck->errors_before)
@@ -2917,6 +2922,16 @@ bool check_end(Checker *ck)
 				find_handle_maps(((FnInfo *)ck->fns.items[i])->fn->body, &changed);
 		}
 	return diag_error_count() == ck->errors_before;
+}
+
+void check_decide_only(Checker *ck)
+{
+	context_flow_decide_only(ck->context_flow);
+}
+
+bool check_undecided(const Checker *ck)
+{
+	return ck->undecided;
 }
 
 void check_prefetch_name(Checker *ck, const char *name)
