@@ -586,6 +586,17 @@ typedef struct RecordInit {
 	Field **fields;                 /* checker */
 } RecordInit;
 
+/* context_flow.c: where a value may come from - an address, parameters
+ * of the defn, results of its calls (none: a number). */
+typedef struct ContextSources {
+	uint32_t params;        /* bit i: parameter i of the defn; ADDRESS */
+	int ncalls;
+	union {                 /* the results of these call sites (FnFlow.sites): */
+		const int *calls;
+		intptr_t call;  /* the one, when ncalls == 1 (no allocation) */
+	};
+} ContextSources;
+
 /* A local value: parameter, let binding, pattern binding or loop variable. */
 struct Var {
 	const char *name;               /* source name */
@@ -602,8 +613,8 @@ struct Var {
 	const struct MapDecl *handle_map;
 	bool handle_maps_differ;
 	/* context_flow.c, while it walks the body: where the value may
-	 * come from (NULL: it is a number, not an address) */
-	const struct ContextSources *context_flow;
+	 * come from (none: it is a number, not an address) */
+	ContextSources context_flow;
 };
 
 /* ---- top-level declarations ------------------------------------------- */

@@ -63,32 +63,33 @@
  * and the end looks only at the defns on the list and those given an
  * address or refused without one. Without a difference of two values
  * that may both be addresses, what a value may hold only grows as the
- * solution does, and any order of solving gives the same one, the least;
- * with one, a difference turns to a number as its operands turn to
- * addresses, and the solution is the one the repeated solving of every
- * body gives. So a difference that is not one of two addresses whatever
- * the parameters, or a place the solution refuses, leaves it undecided:
+ * solution does, and any order of solving gives the same one, the least.
+ * A difference turns to a number as its operands turn to addresses, and
+ * the solution is then the one the repeated solving of every body gives:
+ * it is read as its left-hand side, which every step of that solving
+ * does if, at the end, one of its operands is no address; where both may
+ * be, that is a condition like a place's (if the difference flows on to
+ * where it matters, not into a helper say). A place the solution refuses,
+ * such a difference, or a difference of call results leave it undecided:
  * check_end says so and --check checks again, reporting (frontend.c).
  * Valid programs are decided at the first go. */
 #include <string.h>
 
 #include "vbpf2c.h"
 
-/* Where a value may come from. */
-typedef struct ContextSources Sources;
-struct ContextSources {
-	uint32_t params;        /* bit i: parameter i of the defn; ADDRESS */
-	int ncalls;
-	union {                 /* the results of these call sites (FnFlow.sites): */
-		const int *calls;
-		intptr_t call;  /* the one, when ncalls == 1 (no allocation) */
-	};
-};
+typedef ContextSources Sources;
 
 /* An address whatever the parameters (beside their bits: 5 at most, the
- * parser's limit); in FnDecl.context_result, a result summarised whole
- * (context_flow_decide_only). */
-enum { NPARAM_BITS = 5, ADDRESS = 1u << NPARAM_BITS, RESULT_KNOWN = 1u << 6 };
+ * parser's limit). context_flow_decide_only: in FnDecl.context_result, a
+ * result summarised whole; in Sources, a value that may be a difference
+ * read as its left-hand side (difference()). */
+enum {
+	NPARAM_BITS = 5,
+	PARAMS = (1u << NPARAM_BITS) - 1,
+	ADDRESS = 1u << NPARAM_BITS,
+	RESULT_KNOWN = 1u << 6,
+	DIFFERENCE = 1u << 7,
+};
 
 static int call_at(const struct ContextSources *s, int i)
 {
@@ -109,6 +110,9 @@ typedef enum UseKind {
 	USE_EXPORTED_ARG,       /* an argument of an exported defn's integer parameter */
 	USE_OPERAND,            /* an operand of arithmetic */
 	USE_NARROWING,          /* the operand of a cast to fewer bits */
+	USE_DIFFERENCE,         /* decide_only: value - other, read as value
+	                         * (difference()): undecided if both may be
+	                         * addresses */
 } UseKind;
 
 typedef struct Use Use;
@@ -144,7 +148,6 @@ struct FnFlow {
 
 struct ContextFlow {
 	bool decide_only;       /* context_flow_decide_only */
-	bool undecided;         /* a difference the solution decides */
 	Vec flows;              /* FnFlow*, source order */
 	Vec defprogs;           /* FnDecl*: entries (so is the module's m->entry) */
 	Vec suspects;           /* decide_only: FnDecl* given an address, or
@@ -166,6 +169,9 @@ typedef struct Walk {
 	ContextFlow *cf;
 	FnFlow ff;
 	uint32_t refuses;       /* decide_only: FnDecl.context_refuses */
+	uint32_t distances;     /* decide_only: when a difference may be a distance */
+	bool differences;       /* decide_only: ... or of call results (USE_DIFFERENCE) */
+	bool difference_counts; /* decide_only: one may flow on (where it matters) */
 } Walk;
 
 static const Sources none, address = { .params = ADDRESS };
@@ -206,15 +212,6 @@ static bool give_address(ContextFlow *cf, FnDecl *fn, uint32_t bits)
 	return true;
 }
 
-/* A binding's sources, for the rest of the body only: they go with it
- * (--check) */
-static Sources *keep(Sources s)
-{
-	Sources *p = arena_alloc_transient(sizeof(*p));
-	*p = s;
-	return p;
-}
-
 /* Every node of the body is visited once, each child as what its parent
  * makes of it: the value that flows on (a let's body, an if's branches,
  * an operand), or one that is used up (a condition, a helper's argument,
@@ -237,13 +234,13 @@ static uint32_t holds_address(uint32_t params)
 	return t;
 }
 
-/* When refused() refuses u (for either operand), as a truth table. */
-static uint32_t refused_when(const Use *u)
+/* When refused() refuses a place (for either operand), as a truth table. */
+static uint32_t refused_when(UseKind kind, BinOp op, uint32_t value_params, uint32_t other_params)
 {
-	uint32_t value = holds_address(u->value.params), other = holds_address(u->other.params);
-	if (u->kind != USE_OPERAND)
+	uint32_t value = holds_address(value_params), other = holds_address(other_params);
+	if (kind != USE_OPERAND)
 		return value;
-	switch (u->op) {
+	switch (op) {
 	case OP_ADD:            /* the right-hand operand, the other one an address too */
 		return value & other;
 	case OP_SUB:            /* the right-hand operand, the left-hand one a number */
@@ -253,21 +250,28 @@ static uint32_t refused_when(const Use *u)
 	}
 }
 
-/* A place where the verifier wants a number (none where the values
- * cannot be addresses: most places, and --check keeps every summary
- * until the end). */
-static void add_use(Walk *w, Use u)
+static bool add_kept_use(Walk *w, Use u)
 {
-	if (is_none(u.value) && is_none(u.other))
-		return;
-	if (w->cf->decide_only && !u.value.ncalls && !u.other.ncalls) {
-		w->refuses |= refused_when(&u);
-		return;
-	}
 	Use *p = arena_alloc(sizeof(*p));
 	*p = u;
 	*w->ff.last_use = p;
 	w->ff.last_use = &p->next;
+	return true;
+}
+
+/* A place where the verifier wants a number, of these values: is there
+ * nothing to keep of it? None where they cannot be addresses (most
+ * places, and --check keeps every summary until the end); decide_only,
+ * none where they come from parameters and ADDRESS only (w.refuses). */
+static bool nothing_to_keep(Walk *w, UseKind kind, BinOp op, Sources value, Sources other)
+{
+	if (is_none(value) && is_none(other))
+		return true;
+	w->difference_counts |= ((value.params | other.params) & DIFFERENCE) != 0;
+	if (!w->cf->decide_only || value.ncalls || other.ncalls)
+		return false;
+	w->refuses |= refused_when(kind, op, value.params, other.params);
+	return true;
 }
 
 static intptr_t add_site(Walk *w, FnDecl *callee, int nargs, const Sources *args)
@@ -291,7 +295,8 @@ static Sources flow_call_deciding(Walk *w, FnDecl *f, int nargs, const Sources *
 	for (int j = 0; j < nargs; j++) {
 		if (args[j].params & ADDRESS)
 			give_address(w->cf, f, 1u << j);
-		passes_on |= (args[j].params & ~ADDRESS) || args[j].ncalls;
+		passes_on |= (args[j].params & (PARAMS | DIFFERENCE)) || args[j].ncalls;
+		w->difference_counts |= (args[j].params & DIFFERENCE) != 0;
 		solved &= !args[j].ncalls;
 	}
 	solved &= (f->context_result & RESULT_KNOWN) != 0;
@@ -302,7 +307,7 @@ static Sources flow_call_deciding(Walk *w, FnDecl *f, int nargs, const Sources *
 	uint32_t r = f->context_result & ADDRESS;
 	for (int j = 0; j < nargs; j++)
 		if (f->context_result & (1u << j))
-			r |= args[j].params;
+			r |= args[j].params & (PARAMS | ADDRESS);
 	return (Sources){ .params = r };
 }
 
@@ -326,9 +331,11 @@ static Sources flow_call(Walk *w, const Node *n)
 		for (int j = 0; j < nargs; j++) {
 			/* a context record parameter takes the context */
 			const Type *t = f->params[j]->type;
-			if (t && (t->kind == TY_INT || t->kind == TY_BOOL))
-				add_use(w, (Use){ .kind = USE_EXPORTED_ARG, .at = ((const Node *)n->args.items[j])->span,
-						  .value = args[j], .callee = f, .arg = j });
+			if (t && (t->kind == TY_INT || t->kind == TY_BOOL) &&
+			    !nothing_to_keep(w, USE_EXPORTED_ARG, 0, args[j], none))
+				add_kept_use(w, (Use){ .kind = USE_EXPORTED_ARG,
+						       .at = ((const Node *)n->args.items[j])->span, .value = args[j],
+						       .callee = f, .arg = j });
 		}
 		/* the verifier takes its result for a number */
 		return none;
@@ -343,15 +350,24 @@ static Sources flow_call(Walk *w, const Node *n)
 	return (Sources){ .ncalls = 1, { .call = add_site(w, f, nargs, any ? args : NULL) } };
 }
 
-/* lhs - rhs where both may be addresses: which, the solution says. */
+/* lhs - rhs where both may be addresses: which, the solution says.
+ * decide_only: it is read as lhs, the reading of every step of the
+ * solving if, with the parameters that hold an address at the end, one
+ * side is never an address; else (w.distances) the solving may have read
+ * it either way, and only counts if the value flows on to where it
+ * matters (not into a helper, say: difference_counts). */
 static Sources difference(Walk *w, Sources lhs, Sources rhs)
 {
 	/* two addresses whatever the parameters: their distance */
 	if (lhs.params & rhs.params & ADDRESS)
 		return none;
 	if (w->cf->decide_only) {
-		w->cf->undecided = true;
-		return none;
+		if (lhs.ncalls || rhs.ncalls)
+			w->differences |= add_kept_use(w, (Use){ .kind = USE_DIFFERENCE, .value = lhs, .other = rhs });
+		else
+			w->distances |= holds_address(lhs.params) & holds_address(rhs.params);
+		lhs.params |= DIFFERENCE;
+		return lhs;
 	}
 	Sources args[2] = { lhs, rhs };
 	return (Sources){ .ncalls = 1, { .call = add_site(w, NULL, 2, args) } };
@@ -360,7 +376,7 @@ static Sources difference(Walk *w, Sources lhs, Sources rhs)
 static void bind(Var *v, Sources s)
 {
 	if (v)
-		v->context_flow = is_none(s) ? NULL : keep(s);
+		v->context_flow = s;
 }
 
 /* A parameter of the body's defn: itself (bit i); none when it is no
@@ -381,9 +397,7 @@ static Sources flow_value(Walk *w, const Node *n)
 	case N_NAME:
 		if (n->ref != REF_VAR || !n->ref_var)
 			return none;
-		if (n->ref_var->is_param)
-			return param_sources(&w->ff, n->ref_var);
-		return n->ref_var->context_flow ? *n->ref_var->context_flow : none;
+		return n->ref_var->is_param ? param_sources(&w->ff, n->ref_var) : n->ref_var->context_flow;
 	case N_FIELD:
 		flow(w, n->lhs);
 		return is_packet_field(n) ? address : none;
@@ -423,9 +437,9 @@ static Sources flow_value(Walk *w, const Node *n)
 		bool may_refuse = n->op == OP_ADD ? !is_none(lhs) && !is_none(rhs)
 				  : n->op == OP_SUB ? !is_none(rhs)
 						    : true;
-		if (may_refuse)
-			add_use(w, (Use){ .kind = USE_OPERAND, .op = n->op, .at = n->lhs->span, .value = lhs,
-					  .other = rhs, .other_at = n->rhs->span });
+		if (may_refuse && !nothing_to_keep(w, USE_OPERAND, n->op, lhs, rhs))
+			add_kept_use(w, (Use){ .kind = USE_OPERAND, .op = n->op, .at = n->lhs->span, .value = lhs,
+					       .other = rhs, .other_at = n->rhs->span });
 		/* address + number and address - number are addresses, the
 		 * distance between two addresses is a number (number - address
 		 * is refused); any other arithmetic on an address is refused,
@@ -441,7 +455,9 @@ static Sources flow_value(Walk *w, const Node *n)
 		Sources s = flow(w, n->lhs);
 		const Type *from = n->lhs ? n->lhs->type : NULL;
 		if (n->cast_to && n->cast_to->kind == TY_INT && from && n->cast_to->size < from->size) {
-			add_use(w, (Use){ .kind = USE_NARROWING, .at = n->lhs->span, .value = s, .to = n->cast_to });
+			if (!nothing_to_keep(w, USE_NARROWING, 0, s, none))
+				add_kept_use(w, (Use){ .kind = USE_NARROWING, .at = n->lhs->span, .value = s,
+						       .to = n->cast_to });
 			return none;
 		}
 		return s;
@@ -467,18 +483,31 @@ static Sources flow(Walk *w, const Node *n)
 	return n->type && (n->type->kind == TY_PTR || n->type->kind == TY_MAP) ? address : s;
 }
 
+/* The body's differences of call results, which do not count. */
+static void drop_differences(FnFlow *ff)
+{
+	Use **link = &ff->uses;
+	while (*link)
+		if ((*link)->kind == USE_DIFFERENCE)
+			*link = (*link)->next;
+		else
+			link = &(*link)->next;
+}
+
 void context_flow_body(ContextFlow *cf, FnDecl *fn)
 {
 	if (fn->prog)
 		vec_push(&cf->defprogs, fn);
-	if (cf->undecided)
-		return;
 	Walk w = { .cf = cf, .ff = { .fn = fn } };
 	w.ff.last_use = &w.ff.uses;
 	Sources result = flow(&w, fn->body);
 	if (cf->decide_only) {
 		if (!result.ncalls)
-			fn->context_result = (uint8_t)(result.params | RESULT_KNOWN);
+			fn->context_result = (uint8_t)((result.params & (PARAMS | ADDRESS)) | RESULT_KNOWN);
+		if (w.difference_counts || (result.params & DIFFERENCE))
+			w.refuses |= w.distances;
+		else if (w.differences)
+			drop_differences(&w.ff);
 		fn->context_refuses = w.refuses;
 		/* refused with no parameter holding an address (else it
 		 * is there already, or will be if one comes to hold one) */
@@ -582,6 +611,8 @@ static void note_holder(const FnDecl *fn, uint32_t what)
 static uint32_t refused(const FnFlow *ff, const Use *u)
 {
 	uint32_t what = address_in(ff, u->value);
+	if (u->kind == USE_DIFFERENCE)
+		return what && address_in(ff, u->other) ? what : 0;
 	if (!what || u->kind != USE_OPERAND)
 		return what;
 	uint32_t other = address_in(ff, u->other);
@@ -622,6 +653,8 @@ static void report(const FnDecl *fn, const Use *u, uint32_t what)
 			  "(pointer arithmetic prohibited); " ADDRESSES);
 		break;
 	}
+	case USE_DIFFERENCE:    /* decide_only: never reported */
+		break;
 	case USE_NARROWING:
 		diag_error(u->at, "an address cannot be cast to %s", type_str(u->to));
 		note_holder(fn, what);
@@ -663,8 +696,6 @@ static bool report_refused(const ContextFlow *cf)
 
 bool check_context_flow(ContextFlow *cf, const Module *m)
 {
-	if (cf->undecided)
-		return false;
 	if (m->entry && takes_context_as_u64(m, m->entry))
 		give_address(cf, m->entry, 1);
 	for (int i = 0; i < cf->defprogs.len; i++)
