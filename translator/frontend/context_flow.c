@@ -40,9 +40,9 @@
  * defn calls the body makes.
  *
  * To report, every place the verifier might refuse is kept with where it
- * is, and the end solves the call sites of every body again and again
- * until nothing changes (check_module, and a --check that found an
- * error). --check first only decides whether there is an error to report
+ * is, and the end solves the call sites of every summary again and again
+ * until nothing changes (check_module, and a --check that found there may
+ * be an error). --check first only decides whether there is an error to report
  * (context_flow_decide_only), from a few bytes per defn: it keeps to the
  * end only what the end has to solve, on a short list of defns
  *
@@ -69,10 +69,11 @@
  * it is read as its left-hand side, which every step of that solving
  * does if, at the end, one of its operands is no address; where both may
  * be, that is a condition like a place's (if the difference flows on to
- * where it matters, not into a helper say). A place the solution refuses,
- * such a difference, or a difference of call results leave it undecided:
- * check_end says so and --check checks again, reporting (frontend.c).
- * Valid programs are decided at the first go. */
+ * where it matters, not into a helper say; of call results, it is kept
+ * as a place, USE_DIFFERENCE). A place the solution refuses, or such a
+ * difference that may be of two addresses, leave it undecided: check_end
+ * says so and --check checks again, reporting (frontend.c). Valid
+ * programs are decided at the first go, but for such a difference. */
 #include <string.h>
 
 #include "vbpf2c.h"
