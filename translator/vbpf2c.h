@@ -813,13 +813,15 @@ bool helper_acquires_reference(const ExternDecl *e);
  * arithmetic but address +/- number and the distance of two, a narrowing
  * cast. context_flow_body on each checked body (while it is in memory),
  * then check_context_flow once for the module, after the entry is known:
- * reports every such place. After context_flow_decide_only (--check) it
+ * reports every such place: may_hold_address false when the body has no
+ * map or pointer, no 64-bit parameter, no field and no call (nothing to
+ * walk). After context_flow_decide_only (--check) it
  * only decides, keeping a few bytes per defn, and returns false when
  * there may be one (without reporting it: check again to report). */
 typedef struct ContextFlow ContextFlow;
 ContextFlow *context_flow_begin(void);
 void context_flow_decide_only(ContextFlow *cf);
-void context_flow_body(ContextFlow *cf, FnDecl *fn);
+void context_flow_body(ContextFlow *cf, FnDecl *fn, bool may_hold_address);
 bool check_context_flow(ContextFlow *cf, const Module *m);
 
 /* ---- parser (parser.c) ------------------------------------------------ */

@@ -280,6 +280,9 @@ struct Checker {
 	Vec kernel_args;        /* k/arg calls: checked against the entry */
 	Vec sizeof_nodes;       /* (sizeof :Rec) literals (Node*) ... */
 	Vec sizeof_records;     /* ... and their records (Type*) */
+	bool may_hold_address;  /* the body has what context_flow.c follows
+	                         * (a map or pointer, a 64-bit parameter, a
+	                         * field, a call): else it summarises nothing */
 	bool acquires;          /* the body calls a helper that hands out a
 	                         * reference (helper_acquires_reference) */
 	int next_body;          /* check_body: the fns entry it expects */
@@ -1043,6 +1046,8 @@ static Type *check_name(Checker *ck, Node *n, Type *expected)
 		n->ref = REF_VAR;
 		n->ref_var = v;
 		v->uses++;
+		/* a call may give a :u64 parameter an address */
+		ck->may_hold_address |= v->is_param && v->type && v->type->kind == TY_INT && v->type->size == 8;
 		return v->type;
 	}
 	Sym *s = table_get(&ck->values, n->name);
@@ -2332,8 +2337,10 @@ static Type *check_expr_inner(Checker *ck, Node *n, Type *expected)
 	case N_CAST:
 		return check_cast(ck, n);
 	case N_FIELD:
+		ck->may_hold_address = true;
 		return check_field(ck, n);
 	case N_CALL:
+		ck->may_hold_address = true;
 		if (n->callee_kind == CALLEE_PRINTK)
 			return check_printk(ck, n);
 		if (!n->record_init && !n->args.len && isupper((unsigned char)n->name[0]) &&
@@ -2380,6 +2387,7 @@ static Type *check_expr(Checker *ck, Node *n, Type *expected)
 		diag_hint("BPF passes scalars: bind the record with let, then read its fields or give it by address");
 		t = NULL;
 	}
+	ck->may_hold_address |= t && (t->kind == TY_PTR || t->kind == TY_MAP);
 	n->type = t;
 	return t;
 }
@@ -2428,12 +2436,13 @@ static void check_fn_body(Checker *ck, FnInfo *fi)
 	ck->untyped_result = fn->ret ? NULL : last_expr(fn->body);
 	int errors = diag_error_count();
 	ck->acquires = false;
+	ck->may_hold_address = false;
 	Type *t = check_expr(ck, fn->body, fn->ret);
 	ck->untyped_result = NULL;
 	if (diag_error_count() == errors && ck->acquires)
 		check_tail_calls_release(fn->body);
 	if (diag_error_count() == errors)
-		context_flow_body(ck->context_flow, fn);
+		context_flow_body(ck->context_flow, fn, ck->may_hold_address);
 	if (t && fn->ret && !same_type(t, fn->ret)) {
 		Node *last = last_expr(fn->body);
 		diag_error(last && last->span.file ? last->span : fn->span, "return type mismatch in `%s`", fn->name);

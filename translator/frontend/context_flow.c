@@ -37,7 +37,9 @@
  * checked) and solves and reports at the end (check_context_flow). A
  * summary says, for every value that matters, where it may come from:
  * an address made in the body, parameters of its defn, results of the
- * defn calls the body makes.
+ * defn calls the body makes. A body with no map or pointer, no 64-bit
+ * parameter, no field and no call has nothing to say, and is not walked
+ * (the checker notes which have: may_hold_address).
  *
  * To report, every place the verifier might refuse is kept with where it
  * is, and the end solves the call sites of every summary again and again
@@ -495,10 +497,14 @@ static void drop_differences(FnFlow *ff)
 			link = &(*link)->next;
 }
 
-void context_flow_body(ContextFlow *cf, FnDecl *fn)
+void context_flow_body(ContextFlow *cf, FnDecl *fn, bool may_hold_address)
 {
 	if (fn->prog)
 		vec_push(&cf->defprogs, fn);
+	if (!may_hold_address) {        /* a number, and nothing to keep */
+		fn->context_result = cf->decide_only ? RESULT_KNOWN : 0;
+		return;
+	}
 	Walk w = { .cf = cf, .ff = { .fn = fn } };
 	w.ff.last_use = &w.ff.uses;
 	Sources result = flow(&w, fn->body);
