@@ -253,13 +253,12 @@ static uint32_t refused_when(UseKind kind, BinOp op, uint32_t value_params, uint
 	}
 }
 
-static bool add_kept_use(Walk *w, Use u)
+static void add_kept_use(Walk *w, Use u)
 {
 	Use *p = arena_alloc(sizeof(*p));
 	*p = u;
 	*w->ff.last_use = p;
 	w->ff.last_use = &p->next;
-	return true;
 }
 
 /* A place where the verifier wants a number, of these values: is there
@@ -365,9 +364,10 @@ static Sources difference(Walk *w, Sources lhs, Sources rhs)
 	if (lhs.params & rhs.params & ADDRESS)
 		return none;
 	if (w->cf->decide_only) {
-		if (lhs.ncalls || rhs.ncalls)
-			w->differences |= add_kept_use(w, (Use){ .kind = USE_DIFFERENCE, .value = lhs, .other = rhs });
-		else
+		if (lhs.ncalls || rhs.ncalls) {
+			add_kept_use(w, (Use){ .kind = USE_DIFFERENCE, .value = lhs, .other = rhs });
+			w->differences = true;
+		} else
 			w->distances |= holds_address(lhs.params) & holds_address(rhs.params);
 		lhs.params |= DIFFERENCE;
 		return lhs;
