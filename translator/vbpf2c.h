@@ -630,6 +630,17 @@ typedef struct RecordInit {
 	Field **fields;                 /* checker */
 } RecordInit;
 
+/* context_flow.c: where a value may come from - an address, parameters
+ * of the defn, results of its calls (none: a number). */
+typedef struct ContextSources {
+	uint32_t params;        /* bit i: parameter i of the defn; ADDRESS */
+	int ncalls;
+	union {                 /* the results of these call sites (FnFlow.sites): */
+		const int *calls;
+		intptr_t call;  /* the one, when ncalls == 1 (no allocation) */
+	};
+} ContextSources;
+
 /* A local value: parameter, let binding, pattern binding or loop variable. */
 struct Var {
 	const char *name;               /* source name */
@@ -646,8 +657,8 @@ struct Var {
 	const struct MapDecl *handle_map;
 	bool handle_maps_differ;
 	/* context_flow.c, while it walks the body: where the value may
-	 * come from (NULL: it is a number, not an address) */
-	const struct ContextSources *context_flow;
+	 * come from (none: it is a number, not an address) */
+	ContextSources context_flow;
 };
 
 /* ---- top-level declarations ------------------------------------------- */
@@ -721,17 +732,26 @@ struct FnDecl {
 	Span span, name_span;
 	Param **params;
 	int nparams;
+	/* checker, context_flow.c (where padding was: every defn has them):
+	 * bit c set when the body has a place the verifier refuses if the
+	 * parameters in c (bits 0-4) hold an address */
+	uint32_t context_refuses;
 	Type *ret;
 	Node *body;                     /* one N_DO of the body forms */
 	ProgramDecl *prog;              /* (defprog ...): its kind and attach
 	                                 * string (LANGUAGE.md 10.3); NULL for defn */
 	bool is_entry;                  /* checker: gets SEC() */
 	bool exported;                  /* checker: named by (export ...), global in C */
+	uint8_t context_carries;        /* checker, context_flow.c: the parameters
+	                                 * that may hold an address */
+	uint8_t context_result;         /* ... and those the result may come
+	                                 * from, with ADDRESS (an address) */
 	int call_depth;                 /* checker: longest call chain below */
 	Vec locals;                     /* checker: every Var of the body */
 	struct PacketSummary *packet_summary; /* checker: packet_writes.c */
-	struct FnFlow *flow;            /* checker: where its body's values may
-	                                 * hold an address (context_flow.c) */
+	struct FnFlow *flow;            /* checker: what its body leaves to solve
+	                                 * of where values may hold an address
+	                                 * (context_flow.c); NULL: nothing */
 };
 
 typedef enum DeclKind { D_PROGRAM, D_MAP, D_GLOBAL, D_RECORD, D_EXTERN, D_FN, D_EXPORT } DeclKind;
@@ -838,9 +858,16 @@ bool helper_acquires_reference(const ExternDecl *e);
  * arithmetic but address +/- number and the distance of two, a narrowing
  * cast. context_flow_body on each checked body (while it is in memory),
  * then check_context_flow once for the module, after the entry is known:
- * reports every such place. */
-void context_flow_body(FnDecl *fn);
-void check_context_flow(const Module *m);
+ * reports every such place: may_hold_address false when the body has no
+ * map or pointer, no 64-bit parameter, no field and no call (nothing to
+ * walk). After context_flow_decide_only (--check) it
+ * only decides, keeping a few bytes per defn, and returns false when
+ * there may be one (without reporting it: check again to report). */
+typedef struct ContextFlow ContextFlow;
+ContextFlow *context_flow_begin(void);
+void context_flow_decide_only(ContextFlow *cf);
+void context_flow_body(ContextFlow *cf, FnDecl *fn, bool may_hold_address);
+bool check_context_flow(ContextFlow *cf, const Module *m);
 
 /* ---- parser (parser.c) ------------------------------------------------ */
 
@@ -892,6 +919,12 @@ typedef struct Checker Checker;
 Checker *check_begin(Module *m);
 bool check_body(Checker *ck, FnDecl *fn);
 bool check_end(Checker *ck);
+/* frontend_check's first go: the address check of check_end
+ * (context_flow.c) only decides whether there is an error to report
+ * there; when there may be one, check_end returns false having reported
+ * nothing of it, and check_undecided says so: check again without. */
+void check_decide_only(Checker *ck);
+bool check_undecided(const Checker *ck);
 /* Starts loading into the cache what check_body looks up first about a
  * call of the file-scope name (its slot in the file scope's table). */
 void check_prefetch_name(Checker *ck, const char *name);

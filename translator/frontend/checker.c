@@ -288,6 +288,9 @@ struct Checker {
 	Vec kernel_args;        /* k/arg calls: checked against the entry */
 	Vec sizeof_nodes;       /* (sizeof :Rec) literals (Node*) ... */
 	Vec sizeof_records;     /* ... and their records (Type*) */
+	bool may_hold_address;  /* the body has what context_flow.c follows
+	                         * (a map or pointer, a 64-bit parameter, a
+	                         * field, a call): else it summarises nothing */
 	bool acquires;          /* the body calls a helper that hands out a
 	                         * reference (helper_acquires_reference) */
 	int next_body;          /* check_body: the fns entry it expects */
@@ -295,6 +298,8 @@ struct Checker {
 	bool packet_read_only;  /* a program may only read its packet:
 	                         * bodies are summarised (packet_writes.c) */
 	Vec summarised;         /* FnDecl* with a packet_summary */
+	ContextFlow *context_flow;
+	bool undecided;         /* check_undecided */
 	LocalNameMemo local_names_memo[LOCAL_NAME_MEMO];  /* local_c_name */
 };
 
@@ -1091,6 +1096,8 @@ static Type *check_name(Checker *ck, Node *n, Type *expected)
 		n->ref = REF_VAR;
 		n->ref_var = v;
 		v->uses++;
+		/* a call may give a :u64 parameter an address */
+		ck->may_hold_address |= v->is_param && v->type && v->type->kind == TY_INT && v->type->size == 8;
 		return v->type;
 	}
 	Sym *s = table_get(&ck->values, n->name);
@@ -2378,8 +2385,10 @@ static Type *check_expr_inner(Checker *ck, Node *n, Type *expected)
 	case N_CAST:
 		return check_cast(ck, n);
 	case N_FIELD:
+		ck->may_hold_address = true;
 		return check_field(ck, n);
 	case N_CALL:
+		ck->may_hold_address = true;
 		if (n->callee_kind == CALLEE_PRINTK)
 			return check_printk(ck, n);
 		if (!n->record_init && !n->args.len && isupper((unsigned char)n->name[0]) &&
@@ -2426,6 +2435,7 @@ static Type *check_expr(Checker *ck, Node *n, Type *expected)
 		diag_hint("BPF passes scalars: bind the record with let, then read its fields or give it by address");
 		t = NULL;
 	}
+	ck->may_hold_address |= t && (t->kind == TY_PTR || t->kind == TY_MAP);
 	n->type = t;
 	return t;
 }
@@ -2474,12 +2484,13 @@ static void check_fn_body(Checker *ck, FnInfo *fi)
 	ck->untyped_result = fn->ret ? NULL : last_expr(fn->body);
 	int errors = diag_error_count();
 	ck->acquires = false;
+	ck->may_hold_address = false;
 	Type *t = check_expr(ck, fn->body, fn->ret);
 	ck->untyped_result = NULL;
 	if (diag_error_count() == errors && ck->acquires)
 		check_tail_calls_release(fn->body);
 	if (diag_error_count() == errors)
-		context_flow_body(fn);
+		context_flow_body(ck->context_flow, fn, ck->may_hold_address);
 	if (t && fn->ret && !same_type(t, fn->ret)) {
 		Node *last = last_expr(fn->body);
 		diag_error(last && last->span.file ? last->span : fn->span, "return type mismatch in `%s`", fn->name);
@@ -2901,6 +2912,7 @@ Checker *check_begin(Module *m)
 	Checker *ck = arena_alloc(sizeof(*ck));
 	ck->m = m;
 	ck->errors_before = diag_error_count();
+	ck->context_flow = context_flow_begin();
 	table_init(&ck->values, m->decls.len);
 	/* room for every defn: doubling from 4 had left half a dozen
 	 * abandoned arrays behind, as big as the last */
@@ -2951,8 +2963,10 @@ bool check_end(Checker *ck)
 {
 	check_call_graph(ck);
 	check_program(ck);
-	if (diag_error_count() == ck->errors_before)
-		check_context_flow(ck->m);
+	if (diag_error_count() == ck->errors_before && !check_context_flow(ck->context_flow, ck->m)) {
+		ck->undecided = true;
+		return false;
+	}
 	if (diag_error_count() == ck->errors_before)
 		packet_writes_check(ck->m, &ck->summarised);
 	if (ck->for_backends && diag_error_count() == ck->errors_before)
@@ -2962,6 +2976,16 @@ bool check_end(Checker *ck)
 				find_handle_maps(((FnInfo *)ck->fns.items[i])->fn->body, &changed);
 		}
 	return diag_error_count() == ck->errors_before;
+}
+
+void check_decide_only(Checker *ck)
+{
+	context_flow_decide_only(ck->context_flow);
+}
+
+bool check_undecided(const Checker *ck)
+{
+	return ck->undecided;
 }
 
 void check_prefetch_name(Checker *ck, const char *name)

@@ -25,7 +25,12 @@
  * checker's, gives up: the exact path then parses every form, bodies
  * included, before it checks anything (as frontend_run does, one body in
  * memory at a time). Valid programs, and programs whose only errors are
- * the checker's, never take it. */
+ * the checker's, never take it.
+ *
+ * The first go also only decides whether the address check
+ * (context_flow.c) has an error to report, which it does from a few
+ * bytes per defn; when it may, the held diagnostics are dropped and the
+ * same two passes run again, reporting it. */
 #include "vbpf2c.h"
 
 Module *frontend_run(const SourceFile *file)
@@ -91,12 +96,15 @@ static void check_one_body(FnDecl *parsed, void *pass)
 		fn->params[i]->var = NULL;
 }
 
-enum Verdict { ACCEPTED, REJECTED, GAVE_UP };
+/* UNDECIDED: the address check may have an error to report
+ * (check_undecided). */
+enum Verdict { ACCEPTED, REJECTED, GAVE_UP, UNDECIDED };
 
 /* The declarations, then the bodies. skim: the first pass skips the
  * bodies it can, and an error in reading or parsing makes it give up
- * (the diagnostics would not be in check_module's order). */
-static enum Verdict check_in_two_passes(const SourceFile *file, bool skim)
+ * (the diagnostics would not be in check_module's order). decide: the
+ * address check only decides (check_decide_only). */
+static enum Verdict check_in_two_passes(const SourceFile *file, bool skim, bool decide)
 {
 	int errors = diag_error_count();
 	reader_keep_names(true);
@@ -104,6 +112,8 @@ static enum Verdict check_in_two_passes(const SourceFile *file, bool skim)
 	enum Verdict v = m && diag_error_count() == errors ? ACCEPTED : skim ? GAVE_UP : REJECTED;
 	if (v == ACCEPTED) {
 		BodyPass bp = { .ck = check_begin(m) };
+		if (decide)
+			check_decide_only(bp.ck);
 		bp.fns = arena_alloc(sizeof(*bp.fns) * (size_t)(m->decls.len + 1));
 		for (int i = 0; i < m->decls.len; i++) {
 			Decl *d = m->decls.items[i];
@@ -113,7 +123,7 @@ static enum Verdict check_in_two_passes(const SourceFile *file, bool skim)
 		if (!parse_file_defns(file, skim, check_one_body, &bp))
 			v = GAVE_UP;   /* only after a skimmed first pass */
 		else if (!check_end(bp.ck) || diag_error_count() != errors)
-			v = REJECTED;
+			v = check_undecided(bp.ck) ? UNDECIDED : REJECTED;
 	}
 	reader_keep_names(false);
 	return v;
@@ -127,9 +137,15 @@ bool frontend_check(const SourceFile *file)
 {
 	arena_expect(file->len * CHECK_BYTES_PER_SOURCE_BYTE);
 	diag_hold();
-	enum Verdict v = check_in_two_passes(file, true);
-	diag_release(v != GAVE_UP);
+	enum Verdict v = check_in_two_passes(file, true, true);
+	diag_release(v == ACCEPTED || v == REJECTED);
+	if (v == UNDECIDED) {
+		/* the same passes (no syntax error), reporting */
+		diag_hold();
+		v = check_in_two_passes(file, true, false);
+		diag_release(v != GAVE_UP);
+	}
 	if (v == GAVE_UP)
-		v = check_in_two_passes(file, false);
+		v = check_in_two_passes(file, false, false);
 	return v == ACCEPTED;
 }
