@@ -114,11 +114,16 @@ static inline uint32_t name_hash(const char *s)
  * are `stride` bytes apart and each begins with its name (a const char *;
  * a table of names is its own). Built on first use; a name that appears
  * twice finds its first entry, as a scan would. */
+typedef struct NameIndexSlot {
+	uint32_t hash;          /* name_hash of the entry's name */
+	uint32_t entry;         /* entry index + 1, 0 for an empty slot */
+} NameIndexSlot;
+
 typedef struct NameIndex {
 	const void *entries;
 	size_t count, stride;
 	uint32_t cap;           /* built: */
-	uint32_t *slots;        /* entry index + 1, 0 for an empty slot */
+	NameIndexSlot *slots;
 } NameIndex;
 #define NAME_INDEX(table) { (table), sizeof(table) / sizeof(*(table)), sizeof(*(table)), 0, NULL }
 const void *name_index_get(NameIndex *ix, const char *name);  /* the entry, or NULL */

@@ -348,17 +348,20 @@ static const char *index_entry_name(const NameIndex *ix, uint32_t i)
 	return *(const char *const *)((const char *)ix->entries + i * ix->stride);
 }
 
-/* The slot of name: where it is, or the empty slot that ends its probe. */
-static uint32_t *index_slot(const NameIndex *ix, const char *name)
+/* The slot of name (hash h): where it is, or the empty slot that ends its
+ * probe. The hash in the slot rules out other names without reading
+ * theirs: most names looked up are in no table (a defn's name, among a
+ * thousand C library names), and reading each name on the way was a
+ * cache miss. */
+static NameIndexSlot *index_slot(const NameIndex *ix, const char *name, uint32_t h)
 {
-	uint32_t j = name_hash(name) & (ix->cap - 1);
+	uint32_t j = h & (ix->cap - 1);
 	for (;; j = (j + 1) & (ix->cap - 1)) {
-		uint32_t at = ix->slots[j];
-		if (!at)
-			return &ix->slots[j];
-		const char *key = index_entry_name(ix, at - 1);
-		if (key[0] == name[0] && strcmp(key, name) == 0)
-			return &ix->slots[j];
+		NameIndexSlot *slot = &ix->slots[j];
+		if (!slot->entry)
+			return slot;
+		if (slot->hash == h && strcmp(index_entry_name(ix, slot->entry - 1), name) == 0)
+			return slot;
 	}
 }
 
@@ -374,9 +377,11 @@ static void index_build(NameIndex *ix)
 		exit(2);
 	}
 	for (uint32_t i = 0; i < ix->count; i++) {
-		uint32_t *slot = index_slot(ix, index_entry_name(ix, i));
-		if (!*slot)
-			*slot = i + 1;
+		const char *name = index_entry_name(ix, i);
+		uint32_t h = name_hash(name);
+		NameIndexSlot *slot = index_slot(ix, name, h);
+		if (!slot->entry)
+			*slot = (NameIndexSlot){ h, i + 1 };
 	}
 }
 
@@ -384,6 +389,6 @@ const void *name_index_get(NameIndex *ix, const char *name)
 {
 	if (!ix->slots)
 		index_build(ix);
-	uint32_t at = *index_slot(ix, name);
+	uint32_t at = index_slot(ix, name, name_hash(name))->entry;
 	return at ? (const char *)ix->entries + (at - 1) * ix->stride : NULL;
 }
