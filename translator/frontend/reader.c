@@ -272,16 +272,14 @@ static Span span_at_eof(Reader *r)
 }
 
 /* The first size of the intern table, from the file's size: a program has
- * about one distinct name per 100-150 bytes (bench/gen_large.sh: 71 000 in
- * 10 MB), so one slot per 128 bytes, filled to three quarters at most,
- * never rehashes. Rehashing a table of hundreds of thousands of slots
- * touched every slot in random order, and took 40% of intern's time on
- * big inputs; a table twice as big, half empty, was 2 MB more to clear
- * and to miss in the cache. */
+ * about one distinct name per 100-150 bytes (bench/gen_large.sh: 75 000 in
+ * 10 MB), so one slot per 64 bytes never rehashes. Rehashing a table of
+ * hundreds of thousands of slots touched every slot in random order, and
+ * took 40% of intern's time on big inputs. */
 static uint32_t intern_initial_cap(size_t file_len)
 {
 	uint32_t cap = 1024;
-	while (cap < file_len / 128 && cap < (1u << 24))
+	while (cap < file_len / 64 && cap < (1u << 24))
 		cap *= 2;
 	return cap;
 }
@@ -387,7 +385,7 @@ static bool same_bytes(const char *a, const unsigned char *b, size_t n)
  * them (hashing the token once). */
 static const char *intern(Reader *r, const unsigned char *s, size_t n, uint32_t h)
 {
-	if (r->intern_count * 4 >= r->intern_cap * 3) {
+	if (r->intern_count * 2 >= r->intern_cap) {
 		uint32_t cap = r->intern_cap ? r->intern_cap * 2 : intern_initial_cap(r->len);
 		struct InternSlot *slots = intern_slots_alloc(cap);
 		for (uint32_t i = 0; i < r->intern_cap; i++) {
