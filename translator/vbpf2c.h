@@ -778,6 +778,8 @@ typedef struct Decl {
 typedef struct Module {
 	const SourceFile *file;
 	Vec decls;                      /* Decl*, in source order */
+	Vec records;                    /* the D_RECORD ones of decls, which the
+	                                 * checker lays out first */
 	ProgramDecl *program;           /* NULL when the file has none */
 	FnDecl *entry;                  /* checker */
 	const char *license;            /* "GPL" unless overridden */

@@ -688,10 +688,8 @@ static void check_records(Checker *ck)
 {
 	Vec user = { 0 };
 	Table cnames = { 0 };
-	for (int i = 0; i < ck->m->decls.len; i++) {
-		Decl *d = ck->m->decls.items[i];
-		if (d->kind != D_RECORD)
-			continue;
+	for (int i = 0; i < ck->m->records.len; i++) {
+		Decl *d = ck->m->records.items[i];
 		Record *r = d->u.record->record;
 		Span at = d->u.record->span;
 		if (!isupper((unsigned char)r->name[0])) {
@@ -2919,6 +2917,11 @@ Checker *check_begin(Module *m)
 	ck->fns = (Vec){ .items = arena_alloc(sizeof(void *) * (size_t)(m->decls.len + 1)), .cap = m->decls.len + 1 };
 
 	check_records(ck);
+	/* the globals' initialisers and the exports, once every name is
+	 * declared, in source order: noted on the way rather than found by
+	 * reading every declaration again (tens of thousands, out of the
+	 * cache by then) */
+	Vec later = { 0 };
 	for (int i = 0; i < m->decls.len; i++) {
 		Decl *d = m->decls.items[i];
 		prefetch_declaration(ck, i);
@@ -2928,19 +2931,25 @@ Checker *check_begin(Module *m)
 			vec_push(&ck->maps, d->u.map);
 			break;
 		case D_EXTERN: check_extern(ck, d->u.ext); break;
-		case D_FN: declare_fn(ck, d->u.fn); break;
-		case D_GLOBAL: declare_global(ck, d->u.global); break;
+		case D_FN:
+			declare_fn(ck, d->u.fn);
+			if (d->u.fn->prog)
+				ck->packet_read_only |= packet_read_only(d->u.fn->prog->kind);
+			break;
+		case D_GLOBAL:
+			declare_global(ck, d->u.global);
+			vec_push(&later, d);
+			break;
+		case D_EXPORT: vec_push(&later, d); break;
 		default: break;
 		}
 	}
-	for (int i = 0; i < m->decls.len; i++) {
-		Decl *d = m->decls.items[i];
+	for (int i = 0; i < later.len; i++) {
+		Decl *d = later.items[i];
 		if (d->kind == D_GLOBAL)
 			check_global_init(ck, d->u.global);
-		else if (d->kind == D_EXPORT)
+		else
 			check_export(ck, d->u.export);
-		else if (d->kind == D_FN && d->u.fn->prog)
-			ck->packet_read_only |= packet_read_only(d->u.fn->prog->kind);
 	}
 	ck->packet_read_only |= m->program && packet_read_only(m->program->kind);
 	return ck;

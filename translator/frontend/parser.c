@@ -1703,6 +1703,8 @@ static void parse_form(Sexp *form, void *parser)
 		return;
 	if (d->kind == D_PROGRAM)
 		p->m->program = d->u.program;
+	else if (d->kind == D_RECORD)
+		vec_push(&p->m->records, d);
 	vec_push(&p->m->decls, d);
 }
 
