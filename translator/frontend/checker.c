@@ -268,6 +268,9 @@ struct Checker {
 	                         * C names values does not give (file_c_name_owner) */
 	Table bad_maps;         /* maps whose key or value type failed */
 	Vec fns;                /* FnInfo*, source order (duplicates excluded) */
+	Vec progs;              /* the defprogs of fns, and */
+	Vec context_fns;        /* those with a context record parameter, for
+	                         * check_end, which then reads those only */
 	Vec maps;               /* MapDecl*, source order: check_end looks at
 	                         * them again, and not at every declaration */
 	bool for_backends;      /* check_module: the bodies stay, and get what
@@ -1000,6 +1003,10 @@ static void declare_fn(Checker *ck, FnDecl *fn)
 	if (declare_value(ck, fn->name, s)) {
 		fn->c_name = file_c_name(ck, fn->name, &s->span, true);
 		vec_push(&ck->fns, fi);
+		if (fi->prog)
+			vec_push(&ck->progs, fi);
+		if (fi->context_param)
+			vec_push(&ck->context_fns, fi);
 	} else {
 		fn->c_name = mangle(fn->name);
 	}
@@ -2631,10 +2638,8 @@ static bool check_defprogs(Checker *ck)
 {
 	Module *m = ck->m;
 	FnDecl *first = NULL;
-	for (int i = 0; i < ck->fns.len; i++) {
-		if (!((FnInfo *)ck->fns.items[i])->prog)
-			continue;
-		FnDecl *fn = ((FnInfo *)ck->fns.items[i])->fn;
+	for (int i = 0; i < ck->progs.len; i++) {
+		FnDecl *fn = ((FnInfo *)ck->progs.items[i])->fn;
 		if (!first)
 			first = fn;
 		if (m->program) {
@@ -2718,10 +2723,8 @@ static void check_program(Checker *ck)
 	/* A parameter typed with a built-in context record must be the
 	 * kind's record (a deftype of the same name is a user record). */
 	if (kind) {
-		for (int i = 0; i < ck->fns.len; i++) {
-			if (!((FnInfo *)ck->fns.items[i])->context_param)
-				continue;
-			FnDecl *fn = ((FnInfo *)ck->fns.items[i])->fn;
+		for (int i = 0; i < ck->context_fns.len; i++) {
+			FnDecl *fn = ((FnInfo *)ck->context_fns.items[i])->fn;
 			for (int j = 0; j < fn->nparams; j++) {
 				Record *r = param_record(fn->params[j]);
 				if (!r || !r->is_context || (want && strcmp(r->name, want) == 0))
