@@ -232,7 +232,7 @@ typedef enum SymKind { SYM_MAP, SYM_GLOBAL, SYM_FN } SymKind;
 /* A name of the file scope (the value namespace: maps, globals, defns). */
 typedef struct Sym {
 	SymKind kind;
-	Span span;
+	const Span *span;       /* in its declaration */
 	union {                 /* by kind */
 		MapDecl *map;
 		GlobalDecl *global;
@@ -494,7 +494,7 @@ static bool file_c_name_owner(Checker *ck, const char *c, CNameOwner *owner)
 	const char *sc = s ? sym_c_name(s) : NULL;
 	if (!sc || strcmp(sc, c) != 0)
 		return false;
-	*owner = (CNameOwner){ .source = c, .span = &s->span };
+	*owner = (CNameOwner){ .source = c, .span = s->span };
 	return true;
 }
 
@@ -745,8 +745,8 @@ static bool declare_value(Checker *ck, const char *name, Sym *sym)
 {
 	Sym *old = table_put_new(&ck->values, name, sym);
 	if (old) {
-		diag_error(sym->span, "`%s` is defined twice", name);
-		diag_note(old->span, "first definition of `%s` (a %s)", name, sym_what(old));
+		diag_error(*sym->span, "`%s` is defined twice", name);
+		diag_note(*old->span, "first definition of `%s` (a %s)", name, sym_what(old));
 		return false;
 	}
 	return true;
@@ -772,7 +772,7 @@ static void declare_global(Checker *ck, GlobalDecl *g)
 	g->type = resolve_type(ck, g->type, g->span);
 	Sym *s = arena_alloc(sizeof(*s));
 	s->kind = SYM_GLOBAL;
-	s->span = g->span;
+	s->span = &g->span;
 	s->global = g;
 	if (declare_value(ck, g->name, s))
 		g->c_name = file_c_name(ck, g->name, &g->span, true);
@@ -860,7 +860,7 @@ static void check_map(Checker *ck, MapDecl *md)
 		table_put(&ck->bad_maps, md->name, md);
 	Sym *s = arena_alloc(sizeof(*s));
 	s->kind = SYM_MAP;
-	s->span = md->span;
+	s->span = &md->span;
 	s->map = md;
 	if (declare_value(ck, md->name, s))
 		md->c_name = file_c_name(ck, md->name, &md->span, true);
@@ -998,10 +998,10 @@ static void declare_fn(Checker *ck, FnDecl *fn)
 	}
 	Sym *s = arena_alloc(sizeof(*s));
 	s->kind = SYM_FN;
-	s->span = fn->name_span.file ? fn->name_span : fn->span;
+	s->span = fn->name_span.file ? &fn->name_span : &fn->span;
 	s->fn = fi;
 	if (declare_value(ck, fn->name, s)) {
-		fn->c_name = file_c_name(ck, fn->name, &s->span, true);
+		fn->c_name = file_c_name(ck, fn->name, s->span, true);
 		vec_push(&ck->fns, fi);
 		if (fi->prog)
 			vec_push(&ck->progs, fi);
