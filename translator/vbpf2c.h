@@ -234,7 +234,14 @@ void read_file_each(const SourceFile *file, void (*each)(Sexp *form, void *ctx),
  * the form (Sexp.skipped), when the part is plain enough to skip exactly
  * (balanced brackets, names, numbers, strings with known escapes,
  * comments). A part that is not is read as usual. Nothing is reported
- * about a skipped part: the other pass reads it. */
+ * about a skipped part: the other pass reads it.
+ *
+ * SKIP_BODIES takes a body to end where the next line that begins with a
+ * top-level form begins (the closer is the last `)` before it, past
+ * blanks and comment lines), without looking at the body at all. That is
+ * a guess: the pass over the bodies, which reads every one, must find
+ * each defn form where the declarations pass did (FnDecl.span), and gives
+ * up where it does not (frontend.c). */
 typedef enum SkipPart { SKIP_BODIES, SKIP_HEADERS } SkipPart;
 void read_file_each_skimming(const SourceFile *file, void (*each)(Sexp *form, void *ctx), void *ctx,
 			     uint8_t defn_word, SkipPart skip);
@@ -255,8 +262,9 @@ void reader_keep_names(bool keep);
 void reader_prefetch_name(const char *name);
 /* The words (at most 250) whose index the reader puts in Sexp.word: the
  * parser's special and top-level forms, so that telling them apart is
- * done once per spelling, not once per use. Set it before reading. */
-void reader_set_vocabulary(const char *const *words, int n);
+ * done once per spelling, not once per use; those from words[toplevel] on
+ * begin top-level forms. Set it before reading. */
+void reader_set_vocabulary(const char *const *words, int n, int toplevel);
 
 /* ---- types (types.c) -------------------------------------------------- */
 

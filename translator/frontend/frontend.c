@@ -12,10 +12,17 @@
  * frontend_check (--check) never holds a whole program's worth of AST
  * either, and reads each part of a defn once. A first pass reads the
  * declarations and skips defn bodies without reading them (the reader
- * only matches their brackets); the checker checks the declarations; a
+ * takes a body to end before the next line that begins a top-level form,
+ * or else matches its brackets); the checker checks the declarations; a
  * second pass reads the file again, skipping the defn headers the first
  * read, and parses each body into the transient region, checks it while
  * it is still in the cache and releases it.
+ *
+ * Where a body ends was only a guess: the second pass, which reads every
+ * body, finds each defn form where the first found it (their spans), or
+ * gives up as below - then what the first pass declared after a wrong
+ * guess may not be the file's (a body with a line that begins like a
+ * top-level form, say in a string).
  *
  * That order can only give check_module's diagnostics when the program
  * has no syntax error: a syntax error in a body would come after the
@@ -25,7 +32,7 @@
  * checker's, gives up: the exact path then parses every form, bodies
  * included, before it checks anything (as frontend_run does, one body in
  * memory at a time). Valid programs, and programs whose only errors are
- * the checker's, never take it.
+ * the checker's, never take it, unless a body fooled the guess.
  *
  * The first go also only decides whether the address check
  * (context_flow.c) has an error to report, which it does from a few
@@ -48,6 +55,7 @@ typedef struct BodyPass {
 	Checker *ck;
 	FnDecl **fns;           /* the first pass's defns, source order */
 	int nfns, next;
+	bool misread;           /* a defn is not where the first pass found it */
 } BodyPass;
 
 /* Names are mostly used near where they are defined (a helper just above
@@ -77,7 +85,12 @@ static void prefetch_names_ahead(BodyPass *bp)
 static void check_one_body(FnDecl *parsed, void *pass)
 {
 	BodyPass *bp = pass;
-	if (bp->next >= bp->nfns)
+	/* The first pass guesses where a body ends (read_file_each_skimming);
+	 * a defn this pass reads elsewhere, or one too many, means it guessed
+	 * wrong, and what it declared after is not the file's. */
+	bp->misread |= bp->next >= bp->nfns || parsed->span.offset != bp->fns[bp->next]->span.offset ||
+		       parsed->span.len != bp->fns[bp->next]->span.len;
+	if (bp->misread)
 		return;
 	prefetch_names_ahead(bp);
 	FnDecl *fn = bp->fns[bp->next++];
@@ -120,7 +133,7 @@ static enum Verdict check_in_two_passes(const SourceFile *file, bool skim, bool 
 			if (d->kind == D_FN)
 				bp.fns[bp.nfns++] = d->u.fn;
 		}
-		if (!parse_file_defns(file, skim, check_one_body, &bp))
+		if (!parse_file_defns(file, skim, check_one_body, &bp) || bp.misread || bp.next != bp.nfns)
 			v = GAVE_UP;   /* only after a skimmed first pass */
 		else if (!check_end(bp.ck) || diag_error_count() != errors)
 			v = check_undecided(bp.ck) ? UNDECIDED : REJECTED;

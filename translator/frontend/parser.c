@@ -1653,7 +1653,7 @@ static void set_vocabulary(void)
 			word_binop[NSPECIAL + i] = -1;
 		}
 	}
-	reader_set_vocabulary(vocabulary, NSPECIAL + NTOPLEVEL);
+	reader_set_vocabulary(vocabulary, NSPECIAL + NTOPLEVEL, NSPECIAL);
 }
 
 /* Which top-level form head is: its index in toplevel_forms, or -1. */
@@ -1767,9 +1767,15 @@ static void parse_defn_form(Sexp *form, void *pass)
 		return;
 	arena_transient_begin();
 	FnDecl *fn = NULL;
-	if (form->skipped == SKIPPED_HEADER) {
+	if (form->skipped == SKIPPED_HEADER && form->nitems < 2) {
+		/* (defn) with no body, which the first pass would have refused:
+		 * it guessed a body's end wrong and never saw this one
+		 * (read_file_each_skimming), so the exact path reads it */
+		dp->failed = true;
+	} else if (form->skipped == SKIPPED_HEADER) {
 		/* (defn body ...): the first pass parsed the rest */
 		fn = arena_alloc_transient(sizeof(*fn));
+		fn->span = form->span;  /* where the declarations pass must have found it */
 		fn->body = new_node(N_DO, span_join(form->items[1]->span, form->items[form->nitems - 1]->span));
 		if (!parse_args(&dp->parser, form, 1, &fn->body->args))
 			fn = NULL;

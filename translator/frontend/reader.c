@@ -323,6 +323,7 @@ static void intern_slots_free(struct InternSlot *slots, uint32_t cap)
 
 static const char *const *vocabulary;
 static int vocabulary_len;
+static int vocabulary_toplevel;   /* words from this index on begin top-level forms */
 /* The length of each word, and which bytes begin one: most new spellings
  * (70 000 function names in 10 MB) are then told apart from every word
  * without a comparison. */
@@ -330,8 +331,9 @@ static size_t vocabulary_word_len[250];
 static uint32_t vocabulary_lengths[256];  /* by first byte: bit n, a word of n
                                           * bytes (31: 31 or more) */
 
-void reader_set_vocabulary(const char *const *words, int n)
+void reader_set_vocabulary(const char *const *words, int n, int toplevel)
 {
+	vocabulary_toplevel = toplevel;
 	if (words == vocabulary && n == vocabulary_len)
 		return;
 	vocabulary = words;
@@ -1000,6 +1002,76 @@ static void prefetch_next_form_name(const Reader *r, size_t i)
 		__builtin_prefetch(&r->interned[name_hash_end(h) & (r->intern_cap - 1)]);
 }
 
+/* Does a top-level form begin at t[i], a '(' at the start of a line: is
+ * its head a word of the vocabulary that begins one? */
+static bool begins_toplevel_form(const Reader *r, size_t i)
+{
+	const unsigned char *t = r->text;
+	size_t from = i + 1, to = from;
+	while (atom_byte[t[to]] == 1)   /* the NUL after the text ends it */
+		to++;
+	size_t n = to - from;
+	for (int w = vocabulary_toplevel; w < vocabulary_len; w++)
+		if (vocabulary_word_len[w] == n && !memcmp(vocabulary[w], t + from, n))
+			return true;
+	return false;
+}
+
+/* SKIP_BODIES's guess (read_file_each_skimming): the body from the
+ * reader's position ends at the last ')' before the next line that begins
+ * with a top-level form, or before the end of the file, past blanks and
+ * comment lines. A search for newlines is all it costs - a scan that
+ * matched every bracket of every body was the declarations pass's largest
+ * cost - and the pass over the bodies checks the guess. False, for a
+ * skip_to_close, where it cannot guess: a body that begins with its
+ * closer or a comment, or code after the last ')' (a trailing comment). */
+static bool skip_to_next_form(const Reader *r, Skip *k)
+{
+	const unsigned char *t = r->text;
+	size_t from = r->pos, len = r->len;
+	size_t i = from;
+	while (char_class[t[i]] == C_SPACE || char_class[t[i]] == C_NL)
+		i++;
+	if (i >= len || char_class[t[i]] == C_CLOSE || t[i] == ';')
+		return false;
+	size_t next = len;
+	uint32_t lines = 0;     /* newlines from `from` up to next */
+	for (const unsigned char *nl = t + from; (nl = memchr(nl, '\n', len - (size_t)(nl - t))); nl++) {
+		lines++;
+		if (nl[1] == '(' && begins_toplevel_form(r, (size_t)(nl + 1 - t))) {
+			next = (size_t)(nl + 1 - t);
+			break;
+		}
+	}
+	size_t end = next;      /* just after the closer, once found */
+	for (;;) {
+		while (end > from && (char_class[t[end - 1]] == C_SPACE || char_class[t[end - 1]] == C_NL))
+			lines -= t[--end] == '\n';
+		if (end <= from)
+			return false;
+		if (t[end - 1] == ')')
+			break;
+		/* a comment line is passed over; anything else, code after
+		 * the closer, is not guessed at */
+		size_t line = end - 1;
+		while (line > from && t[line - 1] != '\n')
+			line--;
+		size_t first = line;
+		while (char_class[t[first]] == C_SPACE)
+			first++;
+		if (line <= from || t[first] != ';')
+			return false;
+		end = line;
+	}
+	size_t line_start = end - 1;
+	while (line_start > from && t[line_start - 1] != '\n')
+		line_start--;
+	k->i = end - 1;
+	k->line = r->line + lines;
+	k->line_start = line_start > from ? line_start : r->line_start;  /* else on the reader's line */
+	return true;
+}
+
 /* read_file_each_skimming: at the part of a top-level defn it skips -
  * its body just after the return type (SKIP_BODIES), or its name,
  * parameters and return type just after `defn` (SKIP_HEADERS) - skip it
@@ -1019,7 +1091,8 @@ __attribute__((noinline)) static void skip_defn_part(Reader *r)
 	Skip k;
 	unsigned char first[3];
 	if (r->skip == SKIP_BODIES) {
-		if (e[2]->kind != SX_VECTOR || e[3]->kind != SX_KEYWORD || !skip_to_close(r, &k))
+		if (e[2]->kind != SX_VECTOR || e[3]->kind != SX_KEYWORD ||
+		    (!skip_to_next_form(r, &k) && !skip_to_close(r, &k)))
 			return;
 	} else {
 		if (!skip_elements(r, 3, first, &k) || first[0] == ':' || first[1] != '[' || first[2] != ':')
