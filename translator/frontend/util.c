@@ -245,13 +245,22 @@ char *arena_strdup(const char *s)
 	return arena_strndup(s, strlen(s));
 }
 
+/* Formatted once where it fits a line's worth of stack (nearly always:
+ * names and C expressions), else measured and formatted again: the C
+ * backend formats most of what it emits, and the second vsnprintf was
+ * most of the cost. */
 char *arena_printf(const char *fmt, ...)
 {
+	char line[256];
 	va_list ap;
 	va_start(ap, fmt);
-	int n = vsnprintf(NULL, 0, fmt, ap);
+	int n = vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
 	char *p = arena_alloc((size_t)n + 1);
+	if ((size_t)n < sizeof(line)) {
+		memcpy(p, line, (size_t)n + 1);
+		return p;
+	}
 	va_start(ap, fmt);
 	vsnprintf(p, (size_t)n + 1, fmt, ap);
 	va_end(ap);
@@ -306,14 +315,19 @@ void sb_puts(StrBuf *sb, const char *s)
 	sb->len += n;
 }
 
+/* Into the buffer's spare room at once; measured and formatted again
+ * only when it does not fit. */
 void sb_vprintf(StrBuf *sb, const char *fmt, va_list ap)
 {
-	va_list measure;
-	va_copy(measure, ap);
-	int n = vsnprintf(NULL, 0, fmt, measure);
-	va_end(measure);
-	sb_reserve(sb, (size_t)n);
-	vsnprintf(sb->data + sb->len, (size_t)n + 1, fmt, ap);
+	sb_reserve(sb, 0);
+	va_list first;
+	va_copy(first, ap);
+	int n = vsnprintf(sb->data + sb->len, sb->cap - sb->len, fmt, first);
+	va_end(first);
+	if ((size_t)n >= sb->cap - sb->len) {
+		sb_reserve(sb, (size_t)n);
+		vsnprintf(sb->data + sb->len, (size_t)n + 1, fmt, ap);
+	}
 	sb->len += (size_t)n;
 }
 
