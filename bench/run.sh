@@ -79,8 +79,8 @@ time_ns() {
 		echo $(($(now_ns) - start))
 		return
 	fi
-	if [ -x "$work/cpu_ns" ]; then
-		"$work/cpu_ns" "$@" || true
+	if [ -x "$work/cputime" ]; then
+		"$work/cputime" --once "$@" || true
 		return
 	fi
 	local TIMEFORMAT='%3U %3S' times
@@ -88,10 +88,10 @@ time_ns() {
 	awk -v t="$times" 'BEGIN { split(t, f, " "); printf "%.0f\n", (f[1] + f[2]) * 1e9 }'
 }
 
-# CPU times in microseconds (bench/cpu_ns.c) where a C compiler is there
+# CPU times in microseconds (bench/cputime.c --once) where a C compiler is there
 # to build it, else bash's `time`, in milliseconds.
 if command -v cc > /dev/null 2>&1; then
-	cc -O2 -o "$work/cpu_ns" "$root/bench/cpu_ns.c" 2> /dev/null || true
+	cc -O2 -o "$work/cputime" "$root/bench/cputime.c" 2> /dev/null || true
 fi
 
 # best_pair "CMD A" "CMD B": one warm-up run of each, then $runs rounds of A
