@@ -104,9 +104,12 @@ build/libvbpf2c_runtime.a: $(RUNTIME_OBJ)
 # libelf.a and libz.a): the dynamic loader's work at every start - four
 # libraries mapped and their symbols bound - cost more than a whole
 # translation of a small program, and `vbpf2c -c` pays it on top of clang
-# (bench/README.md).
+# (bench/README.md). Not position-independent: a static PIE relocates its
+# own data at every start (3,900 relocations, a dozen pages written), and
+# that made translating an example 0.47 ms slower (2.94 against 2.47 ms,
+# least of 61 runs each).
 # `make VBPF2C_LDFLAGS=` links it against the shared libraries instead.
-VBPF2C_LDFLAGS ?= -static-pie
+VBPF2C_LDFLAGS ?= -static -no-pie
 vbpf2c: build/main.o $(COMMAND_OBJ) build/libvbpf2c.a build/libvbpf2c_runtime.a
 	$(CC) $(ALL_CFLAGS) $(VBPF2C_LDFLAGS) -o $@ $^ -lbpf -lelf -lz
 

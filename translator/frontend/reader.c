@@ -386,9 +386,12 @@ static bool same_bytes(const char *a, const unsigned char *b, size_t n)
 	return true;
 }
 
-/* h: the hash of the n bytes at s, which read_atom computes as it scans
- * them (hashing the token once). */
-static const char *intern(Reader *r, const unsigned char *s, size_t n, uint32_t h)
+/* intern when the spelling is new: the table grown first if it is half
+ * full, then the copy made and entered at slot j (where the probe for it
+ * ended), or where it lands in the grown table. Out of line, so the probe
+ * that finds a name - nearly every token - needs few registers. */
+__attribute__((noinline)) static const char *intern_new(Reader *r, const unsigned char *s, size_t n,
+							uint32_t h, uint32_t j)
 {
 	if (r->intern_count * 2 >= r->intern_cap) {
 		uint32_t cap = r->intern_cap ? r->intern_cap * 2 : intern_initial_cap(r->len);
@@ -397,22 +400,16 @@ static const char *intern(Reader *r, const unsigned char *s, size_t n, uint32_t 
 			struct InternSlot *old = &r->interned[i];
 			if (!old->text)
 				continue;
-			uint32_t j = old->hash & (cap - 1);
-			while (slots[j].text)
-				j = (j + 1) & (cap - 1);
-			slots[j] = *old;
+			uint32_t k = old->hash & (cap - 1);
+			while (slots[k].text)
+				k = (k + 1) & (cap - 1);
+			slots[k] = *old;
 		}
 		intern_slots_free(r->interned, r->intern_cap);
 		r->interned = slots;
 		r->intern_cap = cap;
-	}
-	uint32_t j = h & (r->intern_cap - 1);
-	for (;; j = (j + 1) & (r->intern_cap - 1)) {
-		struct InternSlot *slot = &r->interned[j];
-		if (!slot->text)
-			break;
-		if (slot->hash == h && slot->len == n && same_bytes(slot->text, s, n))
-			return slot->text;
+		for (j = h & (cap - 1); slots[j].text; j = (j + 1) & (cap - 1))
+			;
 	}
 	char *copy = arena_alloc(n + 2);
 	copy[0] = (char)vocabulary_word(s, n);
@@ -420,6 +417,24 @@ static const char *intern(Reader *r, const unsigned char *s, size_t n, uint32_t 
 	r->interned[j] = (struct InternSlot){ copy + 1, h, (uint32_t)n };
 	r->intern_count++;
 	return r->interned[j].text;
+}
+
+/* h: the hash of the n bytes at s, which read_atom computes as it scans
+ * them (hashing the token once). An empty table (cap 0) has no slot to
+ * probe: intern_new makes it. */
+static inline const char *intern(Reader *r, const unsigned char *s, size_t n, uint32_t h)
+{
+	uint32_t mask = r->intern_cap - 1, j = h & mask;
+	if (r->intern_cap) {
+		for (;; j = (j + 1) & mask) {
+			const struct InternSlot *slot = &r->interned[j];
+			if (!slot->text)
+				break;
+			if (slot->hash == h && slot->len == n && same_bytes(slot->text, s, n))
+				return slot->text;
+		}
+	}
+	return intern_new(r, s, n, h, j);
 }
 
 /* ---- opening and closing lists ---------------------------------------- */

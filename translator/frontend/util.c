@@ -118,7 +118,16 @@ static struct {
 	size_t floor_used;          /* to here only */
 	bool all;                   /* arena_transient_begin_all(): arena_alloc
 	                             * allocates here too */
+	ArenaBlock *open;           /* blocks[cur] while a span is open, else
+	                             * NULL: the one test of the usual case */
 } transient;
+
+/* transient.open again, after depth or cur changed. */
+static void transient_reopen(void)
+{
+	transient.open = transient.depth && transient.cur < transient.nblocks ? transient.blocks[transient.cur]
+									   : NULL;
+}
 
 void *arena_alloc(size_t size)
 {
@@ -129,6 +138,7 @@ void arena_transient_begin_all(void)
 {
 	transient.depth++;
 	transient.all = true;
+	transient_reopen();
 }
 
 bool arena_lasting_begin(void)
@@ -146,13 +156,14 @@ void arena_lasting_end(bool was)
 void arena_transient_begin(void)
 {
 	transient.depth++;
+	transient_reopen();
 }
 
-void *arena_alloc_transient(size_t size)
+/* arena_alloc_transient when the open block is full, or none is open. */
+__attribute__((noinline)) static void *transient_alloc_slow(size_t size)
 {
 	if (!transient.depth)
 		return arena_alloc_lasting(size);
-	size = arena_round(size);
 	while (transient.cur < transient.nblocks &&
 	       transient.blocks[transient.cur]->size - transient.blocks[transient.cur]->used < size)
 		transient.cur++;
@@ -165,7 +176,22 @@ void *arena_alloc_transient(size_t size)
 		transient.blocks = grown;
 		transient.blocks[transient.nblocks++] = arena_map_block(size, ARENA_MIN_BLOCK);
 	}
-	ArenaBlock *b = transient.blocks[transient.cur];
+	transient_reopen();
+	ArenaBlock *b = transient.open;
+	void *p = (char *)b->data + b->used;
+	b->used += size;
+	ASAN_UNPOISON_MEMORY_REGION(p, size);
+	return p;
+}
+
+/* Once per node of every body: a bump in the open block, the rest out of
+ * line. */
+void *arena_alloc_transient(size_t size)
+{
+	size = arena_round(size);
+	ArenaBlock *b = transient.open;
+	if (!b || b->size - b->used < size)
+		return transient_alloc_slow(size);
 	void *p = (char *)b->data + b->used;
 	b->used += size;
 	ASAN_UNPOISON_MEMORY_REGION(p, size);
@@ -193,6 +219,7 @@ void arena_transient_end(void)
 {
 	if (--transient.depth > 0)
 		return;
+	transient.open = NULL;
 	transient.all = false;
 	/* Zero what was used above the floor: allocations promise zeroed
 	 * memory, and only this part of the blocks was touched. */
@@ -206,6 +233,7 @@ void arena_transient_end(void)
 		b->used = from;
 	}
 	transient.cur = transient.floor_block;
+	transient_reopen();
 }
 
 void arena_expect(size_t bytes)
