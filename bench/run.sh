@@ -6,7 +6,7 @@
 #    BENCH_SIZES_KB kilobytes (default "1024 BENCH_KB 51200", BENCH_KB
 #    default 10240: 1, 10 and 50 MB), each mode - `vbpf2c --check`, the C
 #    (`vbpf2c FILE > /dev/null`) and `vbpf2c -c --backend=native` - timed
-#    (best of BENCH_LINEAR_RUNS, default 3) with its peak RSS. Targets:
+#    (best of BENCH_LINEAR_RUNS, default 5) with its peak RSS. Targets:
 #    --check >= 100 MB/s and <= 8 bytes of memory per source byte on the
 #    BENCH_KB program; every mode linear (time and memory per MB within
 #    ±20% across the sizes). `wc -l` on the BENCH_KB program for scale.
@@ -163,11 +163,12 @@ echo
 if section_wanted 1; then
 	# One generated program per size in BENCH_SIZES_KB (default 1, 10 and 50
 	# MB); for each, every mode's CPU time (best of BENCH_LINEAR_RUNS, default
-	# 3) and peak RSS (one run under /usr/bin/time -f %M, when installed). A
+	# 5: three left a run that met a slow moment of this shared VM's host
+	# in the figures) and peak RSS (one run under /usr/bin/time -f %M, when installed). A
 	# mode is linear when its time and memory per MB stay the same across the
 	# sizes: the "÷ mid" columns divide them by those of the middle size.
 	sizes_kb=${BENCH_SIZES_KB:-1024 $large_kb 51200}
-	linear_runs=${BENCH_LINEAR_RUNS:-3}
+	linear_runs=${BENCH_LINEAR_RUNS:-5}
 	modes=("--check" "C" "native -c")
 
 	# peak_kb CMD...: the peak resident set of one run of CMD, in KB ("-"
