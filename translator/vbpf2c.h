@@ -22,6 +22,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 #include <stdio.h>
 
 #define VBPF2C_VERSION "0.1.0"
@@ -100,8 +101,35 @@ static inline uint32_t name_hash_end(uint32_t h)
 	return h ^ h >> 16;
 }
 
+/* The reader interns names into the arena's name region (util.c), each
+ * text preceded by its name_hash, its Sexp.word and a NUL:
+ *
+ *     [hash: 4 bytes] [word] [NUL] [text ...] [NUL]
+ *
+ * so the hash of an interned name is a load, where hashing it again was
+ * 2% of --check (every table lookup and prefetch by name). A pointer into
+ * the region with a NUL just before it is such a text: one into the
+ * middle of a name ("k/Foo" + 2) has a name byte there. lo is the first
+ * byte a text may start at, size the bytes from there (0: no region). */
+typedef struct NameRegion {
+	uintptr_t lo;
+	size_t size;
+} NameRegion;
+extern NameRegion name_region;
+enum { NAME_PREFIX_BYTES = 6 };     /* hash, word, NUL */
+/* A copy of the n bytes at text, interned: in the name region when it has
+ * room, else in the arena (the same layout, its hash then taken again). */
+const char *arena_name_copy(const unsigned char *text, size_t n, uint32_t hash, uint8_t word);
+/* Room in the name region for about `bytes` of names from now on. */
+void arena_expect_names(size_t bytes);
+
 static inline uint32_t name_hash(const char *s)
 {
+	if ((uintptr_t)s - name_region.lo < name_region.size && s[-1] == '\0') {
+		uint32_t stored;
+		memcpy(&stored, s - NAME_PREFIX_BYTES, sizeof(stored));
+		return stored;
+	}
 	uint32_t h = NAME_HASH_SEED;
 	for (; *s; s++)
 		h = name_hash_step(h, (unsigned char)*s);

@@ -361,3 +361,52 @@ Test(reader, comments_are_kept_with_their_place)
 	cr_assert_eq(c[3]->line, 5);
 	cr_assert_eq(c[3]->offset, strlen(text) - 2);
 }
+
+/* name_hash of the same bytes, taken byte by byte (an arena copy is no
+ * interned text: it has no NUL before it in the name region). */
+static uint32_t hash_of_copy(const char *s)
+{
+	char *copy = arena_strdup(s);
+	return name_hash(copy);
+}
+
+Test(reader, interned_names_carry_their_hash)
+{
+	/* names and keywords (whose hash leaves out the ':'), new and
+	 * repeated, one made of one byte, and "k/Foo" whose suffix "Foo"
+	 * is no interned text though it lies in the region */
+	Sexp *l = only_form(read_text("(entry :u32 x k/Foo entry :u32 :k/Bar x)"));
+	cr_assert_eq(l->nitems, 8);
+	for (int i = 0; i < l->nitems; i++) {
+		const char *text = l->items[i]->text;
+		cr_assert(name_region.size && (uintptr_t)text - name_region.lo < name_region.size,
+			  "item %d is not in the name region", i);
+		cr_assert_eq(name_hash(text), hash_of_copy(text), "item %d (%s)", i, text);
+	}
+	cr_assert_eq(l->items[0]->text, l->items[4]->text);  /* interned once */
+	const char *suffix = l->items[3]->text + 2;
+	cr_assert_str_eq(suffix, "Foo");
+	cr_assert_eq(name_hash(suffix), hash_of_copy("Foo"));
+	cr_assert_eq(name_hash(l->items[6]->text + 2), hash_of_copy("Bar"));
+}
+
+Test(reader, names_past_the_region_hash_alike)
+{
+	/* more new names than the region was sized for (a sixth of the text
+	 * and 4 KiB): the rest are interned in the arena, and hash alike */
+	StrBuf text = { 0 };
+	sb_puts(&text, "(");
+	for (int i = 0; i < 2000; i++)
+		sb_printf(&text, "a_fairly_long_name_number_%d ", i);
+	sb_puts(&text, ")");
+	Sexp *l = only_form(read_text_len(text.data, text.len));
+	cr_assert_eq(l->nitems, 2000);
+	int outside = 0;
+	for (int i = 0; i < l->nitems; i++) {
+		const char *name = l->items[i]->text;
+		outside += (uintptr_t)name - name_region.lo >= name_region.size;
+		cr_assert_eq(name_hash(name), hash_of_copy(name), "item %d (%s)", i, name);
+	}
+	cr_assert_gt(outside, 0, "every name fitted: the test no longer goes past the region");
+	sb_free(&text);
+}

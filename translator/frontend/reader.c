@@ -367,15 +367,16 @@ static uint8_t vocabulary_word(const unsigned char *s, size_t n)
 	return 1;
 }
 
-/* The Sexp.word of an interned text: kept in the byte before it. */
+/* The Sexp.word of an interned text: kept in its prefix (vbpf2c.h). */
 static uint8_t interned_word(const char *text)
 {
-	return (uint8_t)text[-1];
+	return (uint8_t)text[-2];
 }
 
 /* Names repeat: one arena copy per spelling keeps memory per token low,
  * and the reader's speed is mostly its memory traffic. Each copy is
- * preceded by its Sexp.word, so the word is found once per spelling.
+ * preceded by its hash and its Sexp.word (arena_name_copy), so the word is
+ * found once per spelling and the hash taken once.
  *
  * A name's hash (name_hash_step, vbpf2c.h) is taken as read_atom scans
  * it, then mixed once (name_hash_end). */
@@ -415,10 +416,7 @@ __attribute__((noinline)) static const char *intern_new(Reader *r, const unsigne
 		for (j = h & (cap - 1); slots[j].text; j = (j + 1) & (cap - 1))
 			;
 	}
-	char *copy = arena_alloc(n + 2);
-	copy[0] = (char)vocabulary_word(s, n);
-	memcpy(copy + 1, s, n);
-	r->interned[j] = (struct InternSlot){ copy + 1, h, (uint32_t)n };
+	r->interned[j] = (struct InternSlot){ arena_name_copy(s, n, h, vocabulary_word(s, n)), h, (uint32_t)n };
 	r->intern_count++;
 	return r->interned[j].text;
 }
@@ -1254,6 +1252,11 @@ static void read_forms(const SourceFile *file, bool recycle, void (*each)(Sexp *
 		r.intern_count = kept_names.intern_count;
 		kept_names.interned = NULL;
 	}
+	/* a sixth of the text: the benchmark program has a new name every
+	 * 150 bytes or so, 20 bytes with its prefix, and a program of the
+	 * usual kind repeats its names more */
+	if (!r.interned)
+		arena_expect_names(r.len / 6 + 4096);
 	const unsigned char *t = r.text;
 	reading = &r;
 

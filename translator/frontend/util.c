@@ -236,6 +236,44 @@ void arena_transient_end(void)
 	transient_reopen();
 }
 
+/* ---- the name region ------------------------------------------------------
+ *
+ * Interned names, each behind its hash (vbpf2c.h, name_hash). One region
+ * at a time is known to name_hash: when it is full, names go to a new one
+ * (or, past what arena_expect_names asked for, to the arena), and those of
+ * the old one have their hash taken again - slower, never wrong. */
+NameRegion name_region;
+static char *name_next, *name_end;  /* the free part of the region */
+
+void arena_expect_names(size_t bytes)
+{
+	if ((size_t)(name_end - name_next) >= bytes)
+		return;
+	char *base = arena_alloc_lasting(bytes + NAME_PREFIX_BYTES);
+	name_region.lo = (uintptr_t)base + NAME_PREFIX_BYTES;
+	name_region.size = bytes;
+	name_next = base;
+	name_end = base + bytes + NAME_PREFIX_BYTES;
+}
+
+const char *arena_name_copy(const unsigned char *text, size_t n, uint32_t hash, uint8_t word)
+{
+	size_t need = NAME_PREFIX_BYTES + n + 1;
+	char *copy;
+	if ((size_t)(name_end - name_next) >= need) {
+		copy = name_next;
+		name_next += need;
+	} else {
+		copy = arena_alloc_lasting(need);
+	}
+	memcpy(copy, &hash, sizeof(hash));
+	copy[4] = (char)word;
+	copy[5] = '\0';
+	memcpy(copy + NAME_PREFIX_BYTES, text, n);
+	copy[NAME_PREFIX_BYTES + n] = '\0';
+	return copy + NAME_PREFIX_BYTES;
+}
+
 void arena_expect(size_t bytes)
 {
 	if (bytes < (4u << 20))
@@ -258,6 +296,8 @@ void arena_reset(void)
 	free(transient.blocks);
 	memset(&transient, 0, sizeof(transient));
 	arena_next_block = ARENA_MIN_BLOCK;
+	name_region = (NameRegion){ 0 };
+	name_next = name_end = NULL;
 }
 
 char *arena_strndup(const char *s, size_t n)
