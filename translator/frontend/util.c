@@ -159,11 +159,10 @@ void arena_transient_begin(void)
 	transient_reopen();
 }
 
-/* arena_alloc_transient when the open block is full, or none is open. */
-__attribute__((noinline)) static void *transient_alloc_slow(size_t size)
+/* The block of the transient region to allocate size bytes from, when the
+ * open one has no room: the next one that has, or a new one. */
+__attribute__((noinline)) static ArenaBlock *transient_block_with_room(size_t size)
 {
-	if (!transient.depth)
-		return arena_alloc_lasting(size);
 	while (transient.cur < transient.nblocks &&
 	       transient.blocks[transient.cur]->size - transient.blocks[transient.cur]->used < size)
 		transient.cur++;
@@ -177,11 +176,7 @@ __attribute__((noinline)) static void *transient_alloc_slow(size_t size)
 		transient.blocks[transient.nblocks++] = arena_map_block(size, ARENA_MIN_BLOCK);
 	}
 	transient_reopen();
-	ArenaBlock *b = transient.open;
-	void *p = (char *)b->data + b->used;
-	b->used += size;
-	ASAN_UNPOISON_MEMORY_REGION(p, size);
-	return p;
+	return transient.open;
 }
 
 /* Once per node of every body: a bump in the open block, the rest out of
@@ -190,8 +185,11 @@ void *arena_alloc_transient(size_t size)
 {
 	size = arena_round(size);
 	ArenaBlock *b = transient.open;
-	if (!b || b->size - b->used < size)
-		return transient_alloc_slow(size);
+	if (!b || b->size - b->used < size) {
+		if (!transient.depth)
+			return arena_alloc_lasting(size);
+		b = transient_block_with_room(size);
+	}
 	void *p = (char *)b->data + b->used;
 	b->used += size;
 	ASAN_UNPOISON_MEMORY_REGION(p, size);
@@ -219,7 +217,6 @@ void arena_transient_end(void)
 {
 	if (--transient.depth > 0)
 		return;
-	transient.open = NULL;
 	transient.all = false;
 	/* Zero what was used above the floor: allocations promise zeroed
 	 * memory, and only this part of the blocks was touched. */
@@ -233,15 +230,16 @@ void arena_transient_end(void)
 		b->used = from;
 	}
 	transient.cur = transient.floor_block;
-	transient_reopen();
+	transient.open = NULL;  /* no span is open */
 }
 
 /* ---- the name region ------------------------------------------------------
  *
  * Interned names, each behind its hash (vbpf2c.h, name_hash). One region
- * at a time is known to name_hash: when it is full, names go to a new one
- * (or, past what arena_expect_names asked for, to the arena), and those of
- * the old one have their hash taken again - slower, never wrong. */
+ * at a time is known to name_hash: a read asks for room for its names
+ * (arena_expect_names) and gets a new region when the one in use lacks
+ * it; names past that room go to the arena. A name outside the region in
+ * use has its hash taken again - slower, never wrong. */
 NameRegion name_region;
 static char *name_next, *name_end;  /* the free part of the region */
 
