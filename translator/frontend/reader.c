@@ -1037,6 +1037,16 @@ static bool begins_toplevel_form(const Reader *r, size_t i)
 	return false;
 }
 
+/* The bits set in x < 65536 (a movemask): __builtin_popcount is a library
+ * call where the target may lack the instruction. */
+static inline unsigned bits_in_16(unsigned x)
+{
+	x = x - ((x >> 1) & 0x5555);
+	x = (x & 0x3333) + ((x >> 2) & 0x3333);
+	x = (x + (x >> 4)) & 0x0F0F;
+	return (x + (x >> 8)) & 0x1F;
+}
+
 /* Where the next line that begins a top-level form starts, at or after
  * `from` (len if none), and the newlines before it. Lines are short (28
  * bytes in the benchmark program) and such a line comes once a defn, so
@@ -1049,15 +1059,6 @@ static size_t next_toplevel_line(const Reader *r, size_t from, uint32_t *lines)
 	size_t len = r->len, i = from;
 	uint32_t n = 0;
 #ifdef __SSE2__
-	static const unsigned char bits_set[256] = {
-#define B2(k) k, k + 1, k + 1, k + 2
-#define B4(k) B2(k), B2(k + 1), B2(k + 1), B2(k + 2)
-#define B6(k) B4(k), B4(k + 1), B4(k + 1), B4(k + 2)
-		B6(0), B6(1), B6(1), B6(2)
-#undef B2
-#undef B4
-#undef B6
-	};
 	const __m128i newline = _mm_set1_epi8('\n'), paren = _mm_set1_epi8('(');
 	for (; len - i >= 17; i += 16) {        /* reads t[i] to t[i + 16] */
 		__m128i here = _mm_loadu_si128((const __m128i *)(t + i));
@@ -1068,12 +1069,11 @@ static size_t next_toplevel_line(const Reader *r, size_t from, uint32_t *lines)
 		for (; starts; starts &= starts - 1) {
 			unsigned at = (unsigned)__builtin_ctz(starts);
 			if (begins_toplevel_form(r, i + at + 1)) {
-				unsigned upto = nl & ((2u << at) - 1);
-				*lines = n + bits_set[upto & 0xFF] + bits_set[upto >> 8];
+				*lines = n + bits_in_16(nl & ((2u << at) - 1));
 				return i + at + 1;
 			}
 		}
-		n += bits_set[nl & 0xFF] + bits_set[nl >> 8];
+		n += bits_in_16(nl);
 	}
 #endif
 	for (const unsigned char *nl = t + i; (nl = memchr(nl, '\n', len - (size_t)(nl - t))); nl++) {
