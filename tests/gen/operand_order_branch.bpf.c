@@ -108,22 +108,22 @@ int entry(struct xdp_md *ctx)
 #line 21 "operand_order_branch.va"
 		__u32 key_2 = 1;
 #line 21 "operand_order_branch.va"
-		__u32 tmp_2;
+		__u32 tmp_3;
 		__u64 value_2;
 
 #line 21 "operand_order_branch.va"
 		if (false) {
 #line 21 "operand_order_branch.va"
-			__u16 tmp_3 = count();
+			__u16 tmp_2 = count();
 
 #line 21 "operand_order_branch.va"
-			tmp_2 = ignore(tmp_3, (__u16)zero());
+			tmp_3 = ignore(tmp_2, (__u16)zero());
 		} else {
 #line 21 "operand_order_branch.va"
-			tmp_2 = 3;
+			tmp_3 = 3;
 		}
 #line 21 "operand_order_branch.va"
-		value_2 = tmp_2;
+		value_2 = tmp_3;
 #line 21 "operand_order_branch.va"
 		bpf_map_update_elem(&out, &key_2, &value_2, BPF_ANY);
 	}

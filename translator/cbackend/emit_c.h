@@ -203,6 +203,14 @@ static inline int ptrindex_get(const PtrIndex *t, const void *key)
 	}
 }
 
+/* The backend's own locals (new_local) of one open C block. */
+typedef struct Scope {
+	Vec names; /* const char*: declared in this block */
+	Vec inner; /* const char*: declared in the blocks inside this one that
+	            * have closed: a later name of this block is declared at
+	            * its top, where it would be shadowed by them */
+} Scope;
+
 typedef enum DestKind { DEST_DISCARD, DEST_RETURN, DEST_ASSIGN } DestKind;
 
 /* Where a statement-lowered value goes. */
@@ -236,7 +244,7 @@ typedef struct Emitter {
 	int nvars_cap;
 	CBlock *cur;
 	uint32_t form_start, form_end; /* the source form being lowered */
-	Vec scopes;         /* Vec* of temp names per open C block */
+	Vec scopes;         /* Scope* per open C block */
 	int stack_bytes;    /* scratch area for the stack built-ins */
 	bool stack_u32, stack_u64;
 	const char *stack_name;

@@ -96,10 +96,17 @@ VarInfo *var_info(Emitter *E, const Var *v)
 	}
 }
 
-/* Is name free for a local the backend introduces? It must not be any C
- * name of this function's variables, any file-scope name, or a temporary
- * visible in the current block. */
-static bool name_taken(Emitter *E, const char *name)
+static bool in_names(const Vec *names, int from, int to, const char *name)
+{
+	for (int i = from; i < to; i++)
+		if (strcmp(names->items[i], name) == 0)
+			return true;
+	return false;
+}
+
+/* Is name one of this function's variables, a parameter, a file-scope
+ * name or one the backend spells itself? */
+static bool reserved_name(Emitter *E, const char *name)
 {
 	for (int i = 0; i < E->fn->locals.len; i++) {
 		Var *v = E->fn->locals.items[i];
@@ -113,18 +120,35 @@ static bool name_taken(Emitter *E, const char *name)
 	}
 	if (nameset_has(&E->file_names, name))
 		return true;
-	for (int i = 0; i < E->scopes.len; i++) {
-		Vec *names = E->scopes.items[i];
-		for (int j = 0; j < names->len; j++)
-			if (strcmp(names->items[j], name) == 0)
-				return true;
-	}
 	static const char *const own[] = { "sdiv32", "srem32", "sdiv64", "srem64", "udiv32", "urem32",
 					   "udiv64", "urem64", "ctx", "skb" };
 	for (size_t i = 0; i < sizeof(own) / sizeof(*own); i++)
 		if (strcmp(own[i], name) == 0)
 			return true;
 	return false;
+}
+
+/* Is name declared in an open block, that is visible here or, for a
+ * later name of an enclosing block, declared at that block's top? */
+static bool open_block_name(Emitter *E, const char *name)
+{
+	for (int i = 0; i < E->scopes.len; i++) {
+		const Scope *scope = E->scopes.items[i];
+		if (in_names(&scope->names, 0, scope->names.len, name))
+			return true;
+	}
+	return false;
+}
+
+/* Is name free for a local the backend introduces in the current block?
+ * Not a reserved name, not one of an open block (it would shadow it or
+ * be it), and not one of a closed block inside the current one: declared
+ * at the current block's top, it would be shadowed there. A closed
+ * sibling block's names are free: C scopes them to that block. */
+static bool name_taken(Emitter *E, const char *name)
+{
+	const Scope *cur = E->scopes.items[E->scopes.len - 1];
+	return reserved_name(E, name) || open_block_name(E, name) || in_names(&cur->inner, 0, cur->inner.len, name);
 }
 
 /* A new local of the backend's own: base, else base_2, base_3... in the
@@ -134,7 +158,8 @@ const char *new_local(Emitter *E, const char *base)
 	const char *name = base;
 	for (int n = 2; name_taken(E, name); n++)
 		name = arena_printf("%s_%d", base, n);
-	vec_push(E->scopes.items[E->scopes.len - 1], (void *)name);
+	Scope *cur = E->scopes.items[E->scopes.len - 1];
+	vec_push(&cur->names, (void *)name);
 	return name;
 }
 
@@ -210,14 +235,23 @@ CBlock *enter_block(Emitter *E, CBlock **saved)
 	CBlock *b = arena_alloc(sizeof(*b));
 	*saved = E->cur;
 	E->cur = b;
-	vec_push(&E->scopes, arena_alloc(sizeof(Vec)));
+	vec_push(&E->scopes, arena_alloc(sizeof(Scope)));
 	return b;
 }
 
+/* Back to the enclosing block, which takes the names of this one as
+ * names of its inner blocks (name_taken). */
 void leave_block(Emitter *E, CBlock *saved)
 {
 	E->cur = saved;
-	E->scopes.len--;
+	const Scope *closed = E->scopes.items[--E->scopes.len];
+	if (E->scopes.len == 0)
+		return;
+	Scope *cur = E->scopes.items[E->scopes.len - 1];
+	for (int i = 0; i < closed->names.len; i++)
+		vec_push(&cur->inner, closed->names.items[i]);
+	for (int i = 0; i < closed->inner.len; i++)
+		vec_push(&cur->inner, closed->inner.items[i]);
 }
 
 int line_of(const Node *n)
