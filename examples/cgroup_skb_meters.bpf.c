@@ -28,9 +28,6 @@ const volatile __u32 EGRESS = 1;
 #line 10 "cgroup_skb_meters.va"
 static void meter(__u32 direction, __u32 len)
 {
-	__u64 value_2;
-	__u64 *entry_2;
-
 	{
 #line 11 "cgroup_skb_meters.va"
 		__u64 value = 1;
@@ -47,18 +44,21 @@ static void meter(__u32 direction, __u32 len)
 				__sync_fetch_and_add(entry, value);
 		}
 	}
+	{
 #line 12 "cgroup_skb_meters.va"
-	value_2 = len;
+		__u64 value = len;
 #line 12 "cgroup_skb_meters.va"
-	entry_2 = bpf_map_lookup_elem(&bytes, &direction);
+		__u64 *entry = bpf_map_lookup_elem(&bytes, &direction);
+
 #line 12 "cgroup_skb_meters.va"
-	if (entry_2) {
-		__sync_fetch_and_add(entry_2, value_2);
-	} else if (bpf_map_update_elem(&bytes, &direction, &value_2,
-				       BPF_NOEXIST)) {
-		entry_2 = bpf_map_lookup_elem(&bytes, &direction);
-		if (entry_2)
-			__sync_fetch_and_add(entry_2, value_2);
+		if (entry) {
+			__sync_fetch_and_add(entry, value);
+		} else if (bpf_map_update_elem(&bytes, &direction, &value,
+					       BPF_NOEXIST)) {
+			entry = bpf_map_lookup_elem(&bytes, &direction);
+			if (entry)
+				__sync_fetch_and_add(entry, value);
+		}
 	}
 }
 

@@ -45,7 +45,7 @@ static __always_inline __u32 urem32(__u32 a, __u32 b)
 #line 14 "compound_division_zero.va"
 static __s64 f4(__u32 p0)
 {
-	__u32 key = 0;
+	__u32 key_2 = 0;
 	__u32 *v;
 
 #line 15 "compound_division_zero.va"
@@ -59,7 +59,7 @@ static __s64 f4(__u32 p0)
 		bpf_map_update_elem(&m0, &key, &value, 0);
 	}
 #line 17 "compound_division_zero.va"
-	v = bpf_map_lookup_elem(&vals, &key);
+	v = bpf_map_lookup_elem(&vals, &key_2);
 #line 17 "compound_division_zero.va"
 	if (v)
 		*v = udiv32(*v, p0);

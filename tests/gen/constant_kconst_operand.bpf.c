@@ -41,11 +41,11 @@ int entry(struct xdp_md *ctx)
 	}
 	{
 #line 13 "constant_kconst_operand.va"
-		__u32 key_2 = 1;
+		__u32 key = 1;
 #line 13 "constant_kconst_operand.va"
-		__u64 value_2 = ((1ULL + BPF_F_INVALIDATE_HASH) << 41) >> 40;
+		__u64 value = ((1ULL + BPF_F_INVALIDATE_HASH) << 41) >> 40;
 #line 13 "constant_kconst_operand.va"
-		bpf_map_update_elem(&out, &key_2, &value_2, BPF_ANY);
+		bpf_map_update_elem(&out, &key, &value, BPF_ANY);
 	}
 #line 14 "constant_kconst_operand.va"
 	return XDP_PASS;

@@ -42,19 +42,19 @@ int entry(struct xdp_md *ctx)
 	}
 	{
 #line 17 "constant_shift_width.va"
-		__u32 key_2 = 1;
+		__u32 key = 1;
 #line 17 "constant_shift_width.va"
-		__u64 value_2 = mark();
+		__u64 value = mark();
 #line 17 "constant_shift_width.va"
-		bpf_map_update_elem(&out, &key_2, &value_2, BPF_ANY);
+		bpf_map_update_elem(&out, &key, &value, BPF_ANY);
 	}
 	{
 #line 18 "constant_shift_width.va"
-		__u32 key_3 = 2;
+		__u32 key = 2;
 #line 18 "constant_shift_width.va"
-		__u64 value_3 = (__u64)XDP_TX << 40;
+		__u64 value = (__u64)XDP_TX << 40;
 #line 18 "constant_shift_width.va"
-		bpf_map_update_elem(&out, &key_3, &value_3, BPF_ANY);
+		bpf_map_update_elem(&out, &key, &value, BPF_ANY);
 	}
 #line 19 "constant_shift_width.va"
 	return XDP_PASS;

@@ -34,7 +34,6 @@ int entry(void *ctx)
 #line 14 "context_read_record_field.va"
 	__u64 b = *(__u64 *)(ctx + 16);
 	__u64 d;
-	struct R r;
 
 	/* stops clang 14 merging context loads */
 #line 14 "context_read_record_field.va"
@@ -50,12 +49,17 @@ int entry(void *ctx)
 #line 16 "context_read_record_field.va"
 		bpf_map_update_elem(&m0, &key, &value, BPF_ANY);
 	}
+	{
 #line 17 "context_read_record_field.va"
-	__builtin_memset(&r, 0, sizeof(r));
-	r.f2 = (__s64)(-(__u64)(__s64)d);
-	r.f0 = 7;
+		struct R r;
+
+#line 17 "context_read_record_field.va"
+		__builtin_memset(&r, 0, sizeof(r));
+		r.f2 = (__s64)(-(__u64)(__s64)d);
+		r.f0 = 7;
 #line 18 "context_read_record_field.va"
-	return (__s32)r.f0;
+		return (__s32)r.f0;
+	}
 }
 
 char LICENSE[] SEC("license") = "GPL";

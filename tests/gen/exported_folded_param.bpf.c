@@ -25,8 +25,8 @@ const volatile __s16 g4 = 0;
 #line 17 "exported_folded_param.va"
 static __s8 f1(__u16 p0)
 {
-	__u32 key = 0;
-	__u64 value = 0;
+	__u32 key_2 = 0;
+	__u64 value_2 = 0;
 
 	(void)p0;
 #line 18 "exported_folded_param.va"
@@ -43,7 +43,7 @@ static __s8 f1(__u16 p0)
 #line 19 "exported_folded_param.va"
 		return 0;
 #line 19 "exported_folded_param.va"
-	bpf_map_update_elem(&m0, &key, &value, BPF_ANY);
+	bpf_map_update_elem(&m0, &key_2, &value_2, BPF_ANY);
 #line 19 "exported_folded_param.va"
 	return 0;
 }

@@ -29,10 +29,6 @@ SEC("xdp")
 #line 16 "helper_result_arith.va"
 int entry(struct xdp_md *ctx)
 {
-	__u64 tmp;
-	__u32 key_3;
-	__u64 value_2 = 2;
-
 	(void)ctx;
 	{
 #line 17 "helper_result_arith.va"
@@ -42,16 +38,20 @@ int entry(struct xdp_md *ctx)
 #line 17 "helper_result_arith.va"
 		t = ((__u64)bpf_map_update_elem(&a, &key_2, &value, 0) + 1) / 3;
 	}
+	{
 #line 18 "helper_result_arith.va"
-	tmp = limit;
+		__u64 tmp = limit;
 #line 18 "helper_result_arith.va"
-	key_3 = key;
+		__u32 key_2 = key;
 #line 18 "helper_result_arith.va"
-	if (tmp < -(__u64)bpf_map_update_elem(&a, &key_3, &value_2, 0))
+		__u64 value = 2;
 #line 18 "helper_result_arith.va"
-		return XDP_DROP;
+		if (tmp < -(__u64)bpf_map_update_elem(&a, &key_2, &value, 0))
 #line 18 "helper_result_arith.va"
-	return XDP_PASS;
+			return XDP_DROP;
+#line 18 "helper_result_arith.va"
+		return XDP_PASS;
+	}
 }
 
 char LICENSE[] SEC("license") = "GPL";

@@ -35,11 +35,11 @@ int entry(struct xdp_md *ctx)
 	}
 	{
 #line 13 "helper_result_shift_divide.va"
-		__u32 key_2 = 1;
+		__u32 key = 1;
 #line 13 "helper_result_shift_divide.va"
-		__u32 value_2 = 0;
+		__u32 value = 0;
 #line 13 "helper_result_shift_divide.va"
-		d = (__u64)bpf_map_update_elem(&m1, &key_2, &value_2, 0) / 3;
+		d = (__u64)bpf_map_update_elem(&m1, &key, &value, 0) / 3;
 	}
 #line 14 "helper_result_shift_divide.va"
 	return 0;

@@ -22,10 +22,6 @@ SEC("xdp")
 #line 9 "helper_result_sign.va"
 int entry(struct xdp_md *ctx)
 {
-	__u64 tmp;
-	__u32 key_2 = 0;
-	__u64 value_2 = 6;
-
 	(void)ctx;
 	{
 #line 10 "helper_result_sign.va"
@@ -35,15 +31,21 @@ int entry(struct xdp_md *ctx)
 #line 10 "helper_result_sign.va"
 		bpf_map_update_elem(&m, &key, &value, BPF_NOEXIST);
 	}
+	{
 #line 11 "helper_result_sign.va"
-	tmp = g;
+		__u64 tmp = g;
 #line 11 "helper_result_sign.va"
-	if (tmp >=
-	    (__u64)bpf_map_update_elem(&m, &key_2, &value_2, BPF_NOEXIST))
+		__u32 key = 0;
 #line 11 "helper_result_sign.va"
-		return 1;
+		__u64 value = 6;
 #line 11 "helper_result_sign.va"
-	return 2;
+		if (tmp >=
+		    (__u64)bpf_map_update_elem(&m, &key, &value, BPF_NOEXIST))
+#line 11 "helper_result_sign.va"
+			return 1;
+#line 11 "helper_result_sign.va"
+		return 2;
+	}
 }
 
 char LICENSE[] SEC("license") = "GPL";

@@ -57,9 +57,9 @@ static __u64 forget(__u32 q)
 	}
 	{
 #line 25 "key_copy.va"
-		__u16 key_2 = k;
+		__u16 key = k;
 #line 25 "key_copy.va"
-		bpf_map_delete_elem(&per_port, &key_2);
+		bpf_map_delete_elem(&per_port, &key);
 	}
 #line 26 "key_copy.va"
 	return k;

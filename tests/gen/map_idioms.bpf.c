@@ -44,7 +44,6 @@ int handler(struct xdp_md *ctx)
 #line 12 "map_idioms.va"
 	void *start = (void *)(long)ctx->data;
 	__u32 len = (__u32)((void *)(long)ctx->data_end - start);
-	__u8 value = 1;
 
 	{
 #line 14 "map_idioms.va"
@@ -53,15 +52,20 @@ int handler(struct xdp_md *ctx)
 		if (bpf_map_update_elem(&last_len, &key, &len, BPF_ANY) < 0)
 			put_failures += 1;
 	}
-	if (bpf_map_lookup_elem(&seen, &len)) {
-		bpf_map_delete_elem(&seen, &len);
+	{
+		__u8 value = 1;
+
+#line 17 "map_idioms.va"
+		if (bpf_map_lookup_elem(&seen, &len)) {
+			bpf_map_delete_elem(&seen, &len);
 #line 18 "map_idioms.va"
-		return XDP_DROP;
+			return XDP_DROP;
+		}
+#line 19 "map_idioms.va"
+		bpf_map_update_elem(&seen, &len, &value, BPF_ANY);
+#line 19 "map_idioms.va"
+		return XDP_PASS;
 	}
-#line 19 "map_idioms.va"
-	bpf_map_update_elem(&seen, &len, &value, BPF_ANY);
-#line 19 "map_idioms.va"
-	return XDP_PASS;
 }
 
 char LICENSE[] SEC("license") = "GPL";

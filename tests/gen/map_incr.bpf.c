@@ -50,18 +50,18 @@ int handler(struct xdp_md *ctx)
 #line 13 "map_incr.va"
 		__u32 key = len & 3;
 #line 13 "map_incr.va"
-		__u32 value_2 = 1;
+		__u32 value = 1;
 #line 13 "map_incr.va"
-		__u32 *entry_2 = bpf_map_lookup_elem(&packets, &key);
+		__u32 *entry = bpf_map_lookup_elem(&packets, &key);
 
 #line 13 "map_incr.va"
-		if (entry_2) {
-			__sync_fetch_and_add(entry_2, value_2);
-		} else if (bpf_map_update_elem(&packets, &key, &value_2,
+		if (entry) {
+			__sync_fetch_and_add(entry, value);
+		} else if (bpf_map_update_elem(&packets, &key, &value,
 					       BPF_NOEXIST)) {
-			entry_2 = bpf_map_lookup_elem(&packets, &key);
-			if (entry_2)
-				__sync_fetch_and_add(entry_2, value_2);
+			entry = bpf_map_lookup_elem(&packets, &key);
+			if (entry)
+				__sync_fetch_and_add(entry, value);
 		}
 	}
 #line 14 "map_incr.va"

@@ -59,41 +59,41 @@ int handler(struct xdp_md *ctx)
 	}
 	{
 #line 14 "map_incr_zero.va"
-		__u32 key_2 = 1;
+		__u32 key = 1;
 #line 14 "map_incr_zero.va"
-		__s32 value_2 = (__s32)((__u32)(__s32)nothing() * 5);
-		__s32 *entry_2;
+		__s32 value = (__s32)((__u32)(__s32)nothing() * 5);
+		__s32 *entry;
 
 #line 14 "map_incr_zero.va"
-		barrier_var(value_2);
+		barrier_var(value);
 #line 14 "map_incr_zero.va"
-		entry_2 = bpf_map_lookup_elem(&totals, &key_2);
+		entry = bpf_map_lookup_elem(&totals, &key);
 #line 14 "map_incr_zero.va"
-		if (entry_2) {
-			__sync_fetch_and_add(entry_2, value_2);
-		} else if (bpf_map_update_elem(&totals, &key_2, &value_2,
+		if (entry) {
+			__sync_fetch_and_add(entry, value);
+		} else if (bpf_map_update_elem(&totals, &key, &value,
 					       BPF_NOEXIST)) {
-			entry_2 = bpf_map_lookup_elem(&totals, &key_2);
-			if (entry_2)
-				__sync_fetch_and_add(entry_2, value_2);
+			entry = bpf_map_lookup_elem(&totals, &key);
+			if (entry)
+				__sync_fetch_and_add(entry, value);
 		}
 	}
 	{
 #line 15 "map_incr_zero.va"
-		__u32 key_3 = 1;
+		__u32 key = 1;
 #line 15 "map_incr_zero.va"
-		__u32 value_3 = 1;
+		__u32 value = 1;
 #line 15 "map_incr_zero.va"
-		__u32 *entry_3 = bpf_map_lookup_elem(&packets, &key_3);
+		__u32 *entry = bpf_map_lookup_elem(&packets, &key);
 
 #line 15 "map_incr_zero.va"
-		if (entry_3) {
-			__sync_fetch_and_add(entry_3, value_3);
-		} else if (bpf_map_update_elem(&packets, &key_3, &value_3,
+		if (entry) {
+			__sync_fetch_and_add(entry, value);
+		} else if (bpf_map_update_elem(&packets, &key, &value,
 					       BPF_NOEXIST)) {
-			entry_3 = bpf_map_lookup_elem(&packets, &key_3);
-			if (entry_3)
-				__sync_fetch_and_add(entry_3, value_3);
+			entry = bpf_map_lookup_elem(&packets, &key);
+			if (entry)
+				__sync_fetch_and_add(entry, value);
 		}
 	}
 #line 16 "map_incr_zero.va"

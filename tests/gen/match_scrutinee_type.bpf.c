@@ -65,19 +65,19 @@ int entry(struct __sk_buff *ctx)
 	}
 	{
 #line 20 "match_scrutinee_type.va"
-		__u32 key_3 = 1;
+		__u32 key = 1;
 #line 20 "match_scrutinee_type.va"
-		__u64 value_2 = 5;
+		__u64 value = 5;
 #line 20 "match_scrutinee_type.va"
-		bpf_map_update_elem(&out, &key_3, &value_2, BPF_ANY);
+		bpf_map_update_elem(&out, &key, &value, BPF_ANY);
 	}
 	{
 #line 21 "match_scrutinee_type.va"
-		__u32 key_4 = 2;
+		__u32 key = 2;
 #line 21 "match_scrutinee_type.va"
-		__u64 value_3 = constant_scrutinee();
+		__u64 value = constant_scrutinee();
 #line 21 "match_scrutinee_type.va"
-		bpf_map_update_elem(&out, &key_4, &value_3, BPF_ANY);
+		bpf_map_update_elem(&out, &key, &value, BPF_ANY);
 	}
 #line 22 "match_scrutinee_type.va"
 	return 1;

@@ -106,26 +106,26 @@ int entry(struct xdp_md *ctx)
 	}
 	{
 #line 21 "operand_order_branch.va"
-		__u32 key_2 = 1;
+		__u32 key = 1;
 #line 21 "operand_order_branch.va"
-		__u32 tmp_2;
-		__u64 value_2;
+		__u32 tmp;
+		__u64 value;
 
 #line 21 "operand_order_branch.va"
 		if (false) {
 #line 21 "operand_order_branch.va"
-			__u16 tmp_3 = count();
+			__u16 tmp_2 = count();
 
 #line 21 "operand_order_branch.va"
-			tmp_2 = ignore(tmp_3, (__u16)zero());
+			tmp = ignore(tmp_2, (__u16)zero());
 		} else {
 #line 21 "operand_order_branch.va"
-			tmp_2 = 3;
+			tmp = 3;
 		}
 #line 21 "operand_order_branch.va"
-		value_2 = tmp_2;
+		value = tmp;
 #line 21 "operand_order_branch.va"
-		bpf_map_update_elem(&out, &key_2, &value_2, BPF_ANY);
+		bpf_map_update_elem(&out, &key, &value, BPF_ANY);
 	}
 #line 22 "operand_order_branch.va"
 	return XDP_PASS;

@@ -24,10 +24,6 @@ SEC("xdp")
 #line 9 "record_all_zero.va"
 int handler(struct xdp_md *ctx)
 {
-	struct Rec zero;
-	__u64 value_2 = 1;
-	__u64 *entry_2;
-
 	(void)ctx;
 	{
 #line 10 "record_all_zero.va"
@@ -49,19 +45,27 @@ int handler(struct xdp_md *ctx)
 				__sync_fetch_and_add(entry, value);
 		}
 	}
+	{
 #line 11 "record_all_zero.va"
-	__builtin_memset(&zero, 0, sizeof(zero));
-	entry_2 = bpf_map_lookup_elem(&counts, &zero);
+		struct Rec zero;
+		__u64 value = 1;
+		__u64 *entry;
+
+#line 11 "record_all_zero.va"
+		__builtin_memset(&zero, 0, sizeof(zero));
+		entry = bpf_map_lookup_elem(&counts, &zero);
 #line 12 "record_all_zero.va"
-	if (entry_2) {
-		__sync_fetch_and_add(entry_2, value_2);
-	} else if (bpf_map_update_elem(&counts, &zero, &value_2, BPF_NOEXIST)) {
-		entry_2 = bpf_map_lookup_elem(&counts, &zero);
-		if (entry_2)
-			__sync_fetch_and_add(entry_2, value_2);
-	}
+		if (entry) {
+			__sync_fetch_and_add(entry, value);
+		} else if (bpf_map_update_elem(&counts, &zero, &value,
+					       BPF_NOEXIST)) {
+			entry = bpf_map_lookup_elem(&counts, &zero);
+			if (entry)
+				__sync_fetch_and_add(entry, value);
+		}
 #line 13 "record_all_zero.va"
-	return zero.a;
+		return zero.a;
+	}
 }
 
 char LICENSE[] SEC("license") = "GPL";

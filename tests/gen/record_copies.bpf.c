@@ -51,9 +51,9 @@ int handler(struct xdp_md *ctx)
 	}
 	{
 #line 13 "record_copies.va"
-		__u32 key_2 = 1;
+		__u32 key = 1;
 #line 13 "record_copies.va"
-		bpf_map_update_elem(&out, &key_2, &y, BPF_ANY);
+		bpf_map_update_elem(&out, &key, &y, BPF_ANY);
 	}
 #line 14 "record_copies.va"
 	return y.d ? XDP_PASS : XDP_DROP;

@@ -86,8 +86,8 @@ int handler(struct xdp_md *ctx)
 	{
 #line 24 "record_values.va"
 		struct FlowKey key_2;
-		__u64 value_2 = 1;
-		__u64 *entry_2;
+		__u64 value = 1;
+		__u64 *entry;
 
 #line 24 "record_values.va"
 		__builtin_memset(&key_2, 0, sizeof(key_2));
@@ -97,29 +97,29 @@ int handler(struct xdp_md *ctx)
 		key_2.daddr = 0x0a000002;
 		key_2.saddr = 0x0a000001;
 #line 24 "record_values.va"
-		entry_2 = bpf_map_lookup_elem(&flows, &key_2);
+		entry = bpf_map_lookup_elem(&flows, &key_2);
 #line 24 "record_values.va"
-		if (entry_2) {
-			__sync_fetch_and_add(entry_2, value_2);
-		} else if (bpf_map_update_elem(&flows, &key_2, &value_2,
+		if (entry) {
+			__sync_fetch_and_add(entry, value);
+		} else if (bpf_map_update_elem(&flows, &key_2, &value,
 					       BPF_NOEXIST)) {
-			entry_2 = bpf_map_lookup_elem(&flows, &key_2);
-			if (entry_2)
-				__sync_fetch_and_add(entry_2, value_2);
+			entry = bpf_map_lookup_elem(&flows, &key_2);
+			if (entry)
+				__sync_fetch_and_add(entry, value);
 		}
 	}
 	{
 #line 25 "record_values.va"
-		__u32 key_3 = 0;
+		__u32 key_2 = 0;
 #line 25 "record_values.va"
-		struct FlowStats value_3;
+		struct FlowStats value;
 
 #line 25 "record_values.va"
-		__builtin_memset(&value_3, 0, sizeof(value_3));
-		value_3.packets = 1;
-		value_3.bytes = len;
+		__builtin_memset(&value, 0, sizeof(value));
+		value.packets = 1;
+		value.bytes = len;
 #line 25 "record_values.va"
-		bpf_map_update_elem(&stats, &key_3, &value_3, BPF_ANY);
+		bpf_map_update_elem(&stats, &key_2, &value, BPF_ANY);
 	}
 #line 26 "record_values.va"
 	bpf_ringbuf_output(&events, &key, 16, 0);

@@ -34,59 +34,59 @@ static __u64 f3(__u32 p, __u64 q)
 	}
 	{
 #line 14 "scoped_copies.va"
-		__u32 key_2 = p + 1;
+		__u32 key = p + 1;
 #line 14 "scoped_copies.va"
-		__u64 value_2 = q + 1;
+		__u64 value = q + 1;
 #line 14 "scoped_copies.va"
-		bpf_map_update_elem(&m, &key_2, &value_2, BPF_ANY);
+		bpf_map_update_elem(&m, &key, &value, BPF_ANY);
 	}
 	{
 #line 15 "scoped_copies.va"
-		__u32 key_3 = p + 2;
+		__u32 key = p + 2;
 #line 15 "scoped_copies.va"
-		__u64 value_3 = q + 2;
+		__u64 value = q + 2;
 #line 15 "scoped_copies.va"
-		bpf_map_update_elem(&m, &key_3, &value_3, BPF_ANY);
+		bpf_map_update_elem(&m, &key, &value, BPF_ANY);
 	}
 	{
 #line 16 "scoped_copies.va"
-		__u32 key_4 = p + 3;
+		__u32 key = p + 3;
 #line 16 "scoped_copies.va"
-		__u64 value_4 = q + 3;
+		__u64 value = q + 3;
 #line 16 "scoped_copies.va"
-		bpf_map_update_elem(&m, &key_4, &value_4, BPF_ANY);
+		bpf_map_update_elem(&m, &key, &value, BPF_ANY);
 	}
 	{
 #line 17 "scoped_copies.va"
-		__u32 key_5 = p + 4;
+		__u32 key = p + 4;
 #line 17 "scoped_copies.va"
-		__u64 value_5 = q + 4;
+		__u64 value = q + 4;
 #line 17 "scoped_copies.va"
-		bpf_map_update_elem(&m, &key_5, &value_5, BPF_ANY);
+		bpf_map_update_elem(&m, &key, &value, BPF_ANY);
 	}
 	{
 #line 18 "scoped_copies.va"
-		__u32 key_6 = p + 5;
+		__u32 key = p + 5;
 #line 18 "scoped_copies.va"
-		__u64 value_6 = q + 5;
+		__u64 value = q + 5;
 #line 18 "scoped_copies.va"
-		bpf_map_update_elem(&m, &key_6, &value_6, BPF_ANY);
+		bpf_map_update_elem(&m, &key, &value, BPF_ANY);
 	}
 	{
 #line 19 "scoped_copies.va"
-		__u32 key_7 = p + 6;
+		__u32 key = p + 6;
 #line 19 "scoped_copies.va"
-		__u64 value_7 = q + 6;
+		__u64 value = q + 6;
 #line 19 "scoped_copies.va"
-		bpf_map_update_elem(&m, &key_7, &value_7, BPF_ANY);
+		bpf_map_update_elem(&m, &key, &value, BPF_ANY);
 	}
 	{
 #line 20 "scoped_copies.va"
-		__u32 key_8 = p + 7;
+		__u32 key = p + 7;
 #line 20 "scoped_copies.va"
-		__u64 value_8 = q + 7;
+		__u64 value = q + 7;
 #line 20 "scoped_copies.va"
-		bpf_map_update_elem(&m, &key_8, &value_8, BPF_ANY);
+		bpf_map_update_elem(&m, &key, &value, BPF_ANY);
 	}
 #line 21 "scoped_copies.va"
 	return q;
@@ -107,59 +107,59 @@ static __u64 f2(__u32 p, __u64 q)
 	}
 	{
 #line 24 "scoped_copies.va"
-		__u32 key_2 = p + 1;
+		__u32 key = p + 1;
 #line 24 "scoped_copies.va"
-		__u64 value_2 = q + 1;
+		__u64 value = q + 1;
 #line 24 "scoped_copies.va"
-		bpf_map_update_elem(&m, &key_2, &value_2, BPF_ANY);
+		bpf_map_update_elem(&m, &key, &value, BPF_ANY);
 	}
 	{
 #line 25 "scoped_copies.va"
-		__u32 key_3 = p + 2;
+		__u32 key = p + 2;
 #line 25 "scoped_copies.va"
-		__u64 value_3 = q + 2;
+		__u64 value = q + 2;
 #line 25 "scoped_copies.va"
-		bpf_map_update_elem(&m, &key_3, &value_3, BPF_ANY);
+		bpf_map_update_elem(&m, &key, &value, BPF_ANY);
 	}
 	{
 #line 26 "scoped_copies.va"
-		__u32 key_4 = p + 3;
+		__u32 key = p + 3;
 #line 26 "scoped_copies.va"
-		__u64 value_4 = q + 3;
+		__u64 value = q + 3;
 #line 26 "scoped_copies.va"
-		bpf_map_update_elem(&m, &key_4, &value_4, BPF_ANY);
+		bpf_map_update_elem(&m, &key, &value, BPF_ANY);
 	}
 	{
 #line 27 "scoped_copies.va"
-		__u32 key_5 = p + 4;
+		__u32 key = p + 4;
 #line 27 "scoped_copies.va"
-		__u64 value_5 = q + 4;
+		__u64 value = q + 4;
 #line 27 "scoped_copies.va"
-		bpf_map_update_elem(&m, &key_5, &value_5, BPF_ANY);
+		bpf_map_update_elem(&m, &key, &value, BPF_ANY);
 	}
 	{
 #line 28 "scoped_copies.va"
-		__u32 key_6 = p + 5;
+		__u32 key = p + 5;
 #line 28 "scoped_copies.va"
-		__u64 value_6 = q + 5;
+		__u64 value = q + 5;
 #line 28 "scoped_copies.va"
-		bpf_map_update_elem(&m, &key_6, &value_6, BPF_ANY);
+		bpf_map_update_elem(&m, &key, &value, BPF_ANY);
 	}
 	{
 #line 29 "scoped_copies.va"
-		__u32 key_7 = p + 6;
+		__u32 key = p + 6;
 #line 29 "scoped_copies.va"
-		__u64 value_7 = q + 6;
+		__u64 value = q + 6;
 #line 29 "scoped_copies.va"
-		bpf_map_update_elem(&m, &key_7, &value_7, BPF_ANY);
+		bpf_map_update_elem(&m, &key, &value, BPF_ANY);
 	}
 	{
 #line 30 "scoped_copies.va"
-		__u32 key_8 = p + 7;
+		__u32 key = p + 7;
 #line 30 "scoped_copies.va"
-		__u64 value_8 = q + 7;
+		__u64 value = q + 7;
 #line 30 "scoped_copies.va"
-		bpf_map_update_elem(&m, &key_8, &value_8, BPF_ANY);
+		bpf_map_update_elem(&m, &key, &value, BPF_ANY);
 	}
 #line 31 "scoped_copies.va"
 	tmp = f3(p + 16, q);
@@ -182,59 +182,59 @@ static __u64 f1(__u32 p, __u64 q)
 	}
 	{
 #line 34 "scoped_copies.va"
-		__u32 key_2 = p + 1;
+		__u32 key = p + 1;
 #line 34 "scoped_copies.va"
-		__u64 value_2 = q + 1;
+		__u64 value = q + 1;
 #line 34 "scoped_copies.va"
-		bpf_map_update_elem(&m, &key_2, &value_2, BPF_ANY);
+		bpf_map_update_elem(&m, &key, &value, BPF_ANY);
 	}
 	{
 #line 35 "scoped_copies.va"
-		__u32 key_3 = p + 2;
+		__u32 key = p + 2;
 #line 35 "scoped_copies.va"
-		__u64 value_3 = q + 2;
+		__u64 value = q + 2;
 #line 35 "scoped_copies.va"
-		bpf_map_update_elem(&m, &key_3, &value_3, BPF_ANY);
+		bpf_map_update_elem(&m, &key, &value, BPF_ANY);
 	}
 	{
 #line 36 "scoped_copies.va"
-		__u32 key_4 = p + 3;
+		__u32 key = p + 3;
 #line 36 "scoped_copies.va"
-		__u64 value_4 = q + 3;
+		__u64 value = q + 3;
 #line 36 "scoped_copies.va"
-		bpf_map_update_elem(&m, &key_4, &value_4, BPF_ANY);
+		bpf_map_update_elem(&m, &key, &value, BPF_ANY);
 	}
 	{
 #line 37 "scoped_copies.va"
-		__u32 key_5 = p + 4;
+		__u32 key = p + 4;
 #line 37 "scoped_copies.va"
-		__u64 value_5 = q + 4;
+		__u64 value = q + 4;
 #line 37 "scoped_copies.va"
-		bpf_map_update_elem(&m, &key_5, &value_5, BPF_ANY);
+		bpf_map_update_elem(&m, &key, &value, BPF_ANY);
 	}
 	{
 #line 38 "scoped_copies.va"
-		__u32 key_6 = p + 5;
+		__u32 key = p + 5;
 #line 38 "scoped_copies.va"
-		__u64 value_6 = q + 5;
+		__u64 value = q + 5;
 #line 38 "scoped_copies.va"
-		bpf_map_update_elem(&m, &key_6, &value_6, BPF_ANY);
+		bpf_map_update_elem(&m, &key, &value, BPF_ANY);
 	}
 	{
 #line 39 "scoped_copies.va"
-		__u32 key_7 = p + 6;
+		__u32 key = p + 6;
 #line 39 "scoped_copies.va"
-		__u64 value_7 = q + 6;
+		__u64 value = q + 6;
 #line 39 "scoped_copies.va"
-		bpf_map_update_elem(&m, &key_7, &value_7, BPF_ANY);
+		bpf_map_update_elem(&m, &key, &value, BPF_ANY);
 	}
 	{
 #line 40 "scoped_copies.va"
-		__u32 key_8 = p + 7;
+		__u32 key = p + 7;
 #line 40 "scoped_copies.va"
-		__u64 value_8 = q + 7;
+		__u64 value = q + 7;
 #line 40 "scoped_copies.va"
-		bpf_map_update_elem(&m, &key_8, &value_8, BPF_ANY);
+		bpf_map_update_elem(&m, &key, &value, BPF_ANY);
 	}
 #line 41 "scoped_copies.va"
 	tmp = f2(p + 16, q);
@@ -256,69 +256,69 @@ int entry(struct xdp_md *ctx)
 	}
 	{
 #line 44 "scoped_copies.va"
-		__u32 key_2 = 101;
+		__u32 key = 101;
 #line 44 "scoped_copies.va"
-		__u64 value_2 = ctx->ingress_ifindex;
+		__u64 value = ctx->ingress_ifindex;
 #line 44 "scoped_copies.va"
-		bpf_map_update_elem(&m, &key_2, &value_2, BPF_ANY);
+		bpf_map_update_elem(&m, &key, &value, BPF_ANY);
 	}
 	{
 #line 45 "scoped_copies.va"
-		__u32 key_3 = 102;
+		__u32 key = 102;
 #line 45 "scoped_copies.va"
-		__u64 value_3 = ctx->ingress_ifindex;
+		__u64 value = ctx->ingress_ifindex;
 #line 45 "scoped_copies.va"
-		bpf_map_update_elem(&m, &key_3, &value_3, BPF_ANY);
+		bpf_map_update_elem(&m, &key, &value, BPF_ANY);
 	}
 	{
 #line 46 "scoped_copies.va"
-		__u32 key_4 = 103;
+		__u32 key = 103;
 #line 46 "scoped_copies.va"
-		__u64 value_4 = ctx->ingress_ifindex;
+		__u64 value = ctx->ingress_ifindex;
 #line 46 "scoped_copies.va"
-		bpf_map_update_elem(&m, &key_4, &value_4, BPF_ANY);
+		bpf_map_update_elem(&m, &key, &value, BPF_ANY);
 	}
 	{
 #line 47 "scoped_copies.va"
-		__u32 key_5 = 104;
+		__u32 key = 104;
 #line 47 "scoped_copies.va"
-		__u64 value_5 = ctx->ingress_ifindex;
+		__u64 value = ctx->ingress_ifindex;
 #line 47 "scoped_copies.va"
-		bpf_map_update_elem(&m, &key_5, &value_5, BPF_ANY);
+		bpf_map_update_elem(&m, &key, &value, BPF_ANY);
 	}
 	{
 #line 48 "scoped_copies.va"
-		__u32 key_6 = 105;
+		__u32 key = 105;
 #line 48 "scoped_copies.va"
-		__u64 value_6 = ctx->ingress_ifindex;
+		__u64 value = ctx->ingress_ifindex;
 #line 48 "scoped_copies.va"
-		bpf_map_update_elem(&m, &key_6, &value_6, BPF_ANY);
+		bpf_map_update_elem(&m, &key, &value, BPF_ANY);
 	}
 	{
 #line 49 "scoped_copies.va"
-		__u32 key_7 = 106;
+		__u32 key = 106;
 #line 49 "scoped_copies.va"
-		__u64 value_7 = ctx->ingress_ifindex;
+		__u64 value = ctx->ingress_ifindex;
 #line 49 "scoped_copies.va"
-		bpf_map_update_elem(&m, &key_7, &value_7, BPF_ANY);
+		bpf_map_update_elem(&m, &key, &value, BPF_ANY);
 	}
 	{
 #line 50 "scoped_copies.va"
-		__u32 key_8 = 107;
+		__u32 key = 107;
 #line 50 "scoped_copies.va"
-		__u64 value_8 = ctx->ingress_ifindex;
+		__u64 value = ctx->ingress_ifindex;
 #line 50 "scoped_copies.va"
-		bpf_map_update_elem(&m, &key_8, &value_8, BPF_ANY);
+		bpf_map_update_elem(&m, &key, &value, BPF_ANY);
 	}
 	{
 #line 51 "scoped_copies.va"
-		__u32 key_9 = 200;
+		__u32 key = 200;
 #line 51 "scoped_copies.va"
 		__u64 tmp = f1(0, 7);
 #line 51 "scoped_copies.va"
-		__u64 value_9 = tmp + f1(64, 8);
+		__u64 value = tmp + f1(64, 8);
 #line 51 "scoped_copies.va"
-		bpf_map_update_elem(&m, &key_9, &value_9, BPF_ANY);
+		bpf_map_update_elem(&m, &key, &value, BPF_ANY);
 	}
 #line 52 "scoped_copies.va"
 	return XDP_PASS;

@@ -32,9 +32,9 @@ int entry(struct xdp_md *ctx)
 	}
 	{
 #line 12 "store_add_effects_helper.va"
-		__u32 key_2 = 0;
+		__u32 key = 0;
 #line 12 "store_add_effects_helper.va"
-		__u64 *p = bpf_map_lookup_elem(&m, &key_2);
+		__u64 *p = bpf_map_lookup_elem(&m, &key);
 
 #line 12 "store_add_effects_helper.va"
 		if (p) {

@@ -53,17 +53,17 @@ int entry(struct xdp_md *ctx)
 	}
 	{
 #line 13 "wide_kconst_operand.va"
-		__u32 key_2 = 1;
+		__u32 key = 1;
 #line 13 "wide_kconst_operand.va"
-		__u32 rx_queue_index_2 = ctx->rx_queue_index;
-		__u64 value_2;
+		__u32 rx_queue_index = ctx->rx_queue_index;
+		__u64 value;
 
 #line 13 "wide_kconst_operand.va"
-		barrier_var(rx_queue_index_2);
+		barrier_var(rx_queue_index);
 #line 13 "wide_kconst_operand.va"
-		value_2 = add((__u16)(rx_queue_index_2 + 3));
+		value = add((__u16)(rx_queue_index + 3));
 #line 13 "wide_kconst_operand.va"
-		bpf_map_update_elem(&out, &key_2, &value_2, BPF_ANY);
+		bpf_map_update_elem(&out, &key, &value, BPF_ANY);
 	}
 #line 14 "wide_kconst_operand.va"
 	return XDP_PASS;

@@ -203,6 +203,21 @@ static inline int ptrindex_get(const PtrIndex *t, const void *key)
 	}
 }
 
+/* The backend's own locals (new_local) of one open C block. */
+typedef struct Scope {
+	Vec names; /* const char*: declared in this block */
+	Vec bases; /* ... and the base each name was made from */
+	Vec inner; /* const char*: declared in the blocks inside this one that
+	            * have closed: a later name of this block is declared at
+	            * its top, where it would be shadowed by them */
+} Scope;
+
+/* How far the current block's names and inner names went when a do's item
+ * was started (lower_do). */
+typedef struct NameMark {
+	int names, inner;
+} NameMark;
+
 typedef enum DestKind { DEST_DISCARD, DEST_RETURN, DEST_ASSIGN } DestKind;
 
 /* Where a statement-lowered value goes. */
@@ -236,7 +251,7 @@ typedef struct Emitter {
 	int nvars_cap;
 	CBlock *cur;
 	uint32_t form_start, form_end; /* the source form being lowered */
-	Vec scopes;         /* Vec* of temp names per open C block */
+	Vec scopes;         /* Scope* per open C block */
 	int stack_bytes;    /* scratch area for the stack built-ins */
 	bool stack_u32, stack_u64;
 	const char *stack_name;
@@ -309,6 +324,8 @@ const char *c_type(Emitter *E, const Type *t);
 const char *c_decl(Emitter *E, const Type *t, const char *name);
 VarInfo *var_info(Emitter *E, const Var *v);
 const char *new_local(Emitter *E, const char *base);
+NameMark name_mark(const Emitter *E);
+void scope_block_items(Emitter *E, CBlock **items, const bool *is_block, const NameMark *marks, int len);
 CStmt *add_stmt(Emitter *E, CStmtKind kind, int line, const char *text);
 void add_line(Emitter *E, int line, const char *text);
 void add_decl(Emitter *E, int line, const char *text);

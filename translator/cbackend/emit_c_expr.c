@@ -96,10 +96,17 @@ VarInfo *var_info(Emitter *E, const Var *v)
 	}
 }
 
-/* Is name free for a local the backend introduces? It must not be any C
- * name of this function's variables, any file-scope name, or a temporary
- * visible in the current block. */
-static bool name_taken(Emitter *E, const char *name)
+static bool in_names(const Vec *names, int from, int to, const char *name)
+{
+	for (int i = from; i < to; i++)
+		if (strcmp(names->items[i], name) == 0)
+			return true;
+	return false;
+}
+
+/* Is name one of this function's variables, a parameter, a file-scope
+ * name or one the backend spells itself? */
+static bool reserved_name(Emitter *E, const char *name)
 {
 	for (int i = 0; i < E->fn->locals.len; i++) {
 		Var *v = E->fn->locals.items[i];
@@ -113,18 +120,35 @@ static bool name_taken(Emitter *E, const char *name)
 	}
 	if (nameset_has(&E->file_names, name))
 		return true;
-	for (int i = 0; i < E->scopes.len; i++) {
-		Vec *names = E->scopes.items[i];
-		for (int j = 0; j < names->len; j++)
-			if (strcmp(names->items[j], name) == 0)
-				return true;
-	}
 	static const char *const own[] = { "sdiv32", "srem32", "sdiv64", "srem64", "udiv32", "urem32",
 					   "udiv64", "urem64", "ctx", "skb" };
 	for (size_t i = 0; i < sizeof(own) / sizeof(*own); i++)
 		if (strcmp(own[i], name) == 0)
 			return true;
 	return false;
+}
+
+/* Is name declared in an open block, that is visible here or, for a
+ * later name of an enclosing block, declared at that block's top? */
+static bool open_block_name(Emitter *E, const char *name)
+{
+	for (int i = 0; i < E->scopes.len; i++) {
+		const Scope *scope = E->scopes.items[i];
+		if (in_names(&scope->names, 0, scope->names.len, name))
+			return true;
+	}
+	return false;
+}
+
+/* Is name free for a local the backend introduces in the current block?
+ * Not a reserved name, not one of an open block (it would shadow it or
+ * be it), and not one of a closed block inside the current one: declared
+ * at the current block's top, it would be shadowed there. A closed
+ * sibling block's names are free: C scopes them to that block. */
+static bool name_taken(Emitter *E, const char *name)
+{
+	const Scope *cur = E->scopes.items[E->scopes.len - 1];
+	return reserved_name(E, name) || open_block_name(E, name) || in_names(&cur->inner, 0, cur->inner.len, name);
 }
 
 /* A new local of the backend's own: base, else base_2, base_3... in the
@@ -134,8 +158,134 @@ const char *new_local(Emitter *E, const char *base)
 	const char *name = base;
 	for (int n = 2; name_taken(E, name); n++)
 		name = arena_printf("%s_%d", base, n);
-	vec_push(E->scopes.items[E->scopes.len - 1], (void *)name);
+	Scope *cur = E->scopes.items[E->scopes.len - 1];
+	vec_push(&cur->names, (void *)name);
+	vec_push(&cur->bases, (void *)base);
 	return name;
+}
+
+NameMark name_mark(const Emitter *E)
+{
+	const Scope *cur = E->scopes.items[E->scopes.len - 1];
+	return (NameMark){ cur->names.len, cur->inner.len };
+}
+
+/* text with every identifier from[k] as to[k]; not inside a string or
+ * character literal, nor a member after . or -> */
+static const char *rename_in(const char *text, const char **from, const char **to, int n)
+{
+	if (!text)
+		return NULL;
+	StrBuf out = { 0 };
+	const char *copied = text; /* text before it is in out */
+	for (const char *p = text; *p;) {
+		if (*p == '"' || *p == '\'') {
+			const char *q = p + 1;
+			while (*q && *q != *p)
+				q += q[0] == '\\' && q[1] ? 2 : 1;
+			p = q + (*q != '\0');
+			continue;
+		}
+		if (!isalnum((unsigned char)*p) && *p != '_') {
+			p++;
+			continue;
+		}
+		const char *q = p;
+		while (isalnum((unsigned char)*q) || *q == '_')
+			q++;
+		bool member = p > text && (p[-1] == '.' || (p[-1] == '>' && p - 1 > text && p[-2] == '-'));
+		for (int k = 0; k < n && !member && !isdigit((unsigned char)*p); k++)
+			if (strlen(from[k]) == (size_t)(q - p) && strncmp(p, from[k], (size_t)(q - p)) == 0) {
+				sb_printf(&out, "%.*s%s", (int)(p - copied), copied, to[k]);
+				copied = q;
+				break;
+			}
+		p = q;
+	}
+	if (copied == text)
+		return text;
+	sb_puts(&out, copied);
+	const char *renamed = arena_strdup(out.data);
+	sb_free(&out);
+	return renamed;
+}
+
+static void rename_in_block(CBlock *b, const char **from, const char **to, int n)
+{
+	for (int i = 0; b && i < b->stmts.len; i++) {
+		CStmt *s = b->stmts.items[i];
+		s->text = rename_in(s->text, from, to, n);
+		s->declarator = rename_in(s->declarator, from, to, n);
+		s->var_name = rename_in(s->var_name, from, to, n);
+		s->init = rename_in(s->init, from, to, n);
+		rename_in_block(s->then, from, to, n);
+		rename_in_block(s->els, from, to, n);
+		for (int j = 0; j < s->cases.len; j++)
+			rename_in_block(((CCase *)s->cases.items[j])->body, from, to, n);
+	}
+}
+
+/* The names old[0..n) that new_local made from bases[] for one item of a
+ * do, renamed in the item's statements to the first free one of each
+ * base again: not reserved, not a name of an open block, not one of
+ * inner[from..to) (blocks closed inside the item, or inside the current
+ * block for an item declared at its top), and not another of the item's
+ * own, renamed or still to rename. The new names go to into. */
+static void rename_item(Emitter *E, CBlock *item, const char **old, const char **bases, int n,
+			const Vec *inner, int from, int to, Vec *into)
+{
+	const char **new = arena_alloc(sizeof(*new) * (size_t)(n ? n : 1));
+	for (int k = 0; k < n; k++) {
+		const char *name = bases[k];
+		for (int suffix = 2;; suffix++) {
+			bool taken = reserved_name(E, name) || open_block_name(E, name) ||
+				     in_names(inner, from, to, name);
+			for (int j = 0; j < n && !taken; j++)
+				taken = j != k && strcmp(j < k ? new[j] : old[j], name) == 0;
+			if (!taken)
+				break;
+			name = arena_printf("%s_%d", bases[k], suffix);
+		}
+		new[k] = name;
+	}
+	rename_in_block(item, old, new, n);
+	for (int k = 0; k < n; k++)
+		vec_push(into, (void *)new[k]);
+}
+
+/* A do's items, lowered into the current block with names unique in it
+ * (marks[i]: where item i's names start, marks[len]: where the last
+ * ends), some of which become blocks { ... } (is_block[i], lower_do):
+ * each item's names are taken again from their bases, where names unique
+ * in the block gave value_2, entry_2 to a later item. The items that
+ * stay flat first, declared at the current block's top: their names
+ * must not be any of a block inside it (cur->inner). Then the blocks,
+ * whose names are their own: each may take the names a sibling block
+ * took, but not the current block's (before the do, or of a flat item)
+ * nor those of its own inner blocks. The flat items' names stay the
+ * current block's, the blocks' become its inner names. */
+void scope_block_items(Emitter *E, CBlock **items, const bool *is_block, const NameMark *marks, int len)
+{
+	Scope *cur = E->scopes.items[E->scopes.len - 1];
+	int first = marks[0].names, total = marks[len].names - first;
+	const char **names = arena_alloc(sizeof(*names) * (size_t)(total ? total : 1));
+	const char **bases = arena_alloc(sizeof(*bases) * (size_t)(total ? total : 1));
+	memcpy(names, &cur->names.items[first], sizeof(*names) * (size_t)total);
+	memcpy(bases, &cur->bases.items[first], sizeof(*bases) * (size_t)total);
+	cur->names.len = cur->bases.len = first;
+	for (int pass = 0; pass < 2; pass++)
+		for (int i = 0; i < len; i++) {
+			int from = marks[i].names - first, n = marks[i + 1].names - marks[i].names;
+			if (pass == 0 && !is_block[i]) {
+				rename_item(E, items[i], &names[from], &bases[from], n, &cur->inner, 0, marks[len].inner,
+					    &cur->names);
+				for (int k = 0; k < n; k++)
+					vec_push(&cur->bases, (void *)bases[from + k]);
+			} else if (pass == 1 && is_block[i]) {
+				rename_item(E, items[i], &names[from], &bases[from], n, &cur->inner, marks[i].inner,
+					    marks[i + 1].inner, &cur->inner);
+			}
+		}
 }
 
 /* ---- the statement tree: building ---------------------------------------- */
@@ -210,14 +360,23 @@ CBlock *enter_block(Emitter *E, CBlock **saved)
 	CBlock *b = arena_alloc(sizeof(*b));
 	*saved = E->cur;
 	E->cur = b;
-	vec_push(&E->scopes, arena_alloc(sizeof(Vec)));
+	vec_push(&E->scopes, arena_alloc(sizeof(Scope)));
 	return b;
 }
 
+/* Back to the enclosing block, which takes the names of this one as
+ * names of its inner blocks (name_taken). */
 void leave_block(Emitter *E, CBlock *saved)
 {
 	E->cur = saved;
-	E->scopes.len--;
+	const Scope *closed = E->scopes.items[--E->scopes.len];
+	if (E->scopes.len == 0)
+		return;
+	Scope *cur = E->scopes.items[E->scopes.len - 1];
+	for (int i = 0; i < closed->names.len; i++)
+		vec_push(&cur->inner, closed->names.items[i]);
+	for (int i = 0; i < closed->inner.len; i++)
+		vec_push(&cur->inner, closed->inner.items[i]);
 }
 
 int line_of(const Node *n)

@@ -896,35 +896,46 @@ static bool declares_frame_variable(const CBlock *b)
 	return false;
 }
 
-/* A do: its items in order, the last one's value to d. An item that
- * declares variables living in the frame (each map call's key and value
- * copies, records) is a block { ... } of its own when another item does
- * too: clang 14 gives every variable alive at once a slot of its own,
- * and a variable of a function's outermost block is alive in all of it,
- * so a function of many map calls had a frame as large as all their
- * copies, and a chain of calls went past the verifier's 512 bytes
- * ("combined stack size of 4 calls is 528") where the native backend,
- * which gives a call's copies back after it, fits. Ended at the block's
- * end, the copies of one item share the slots of the next one's. Names
- * stay unique in the function all the same (a later variable of the
- * enclosing block is declared at its top: it would be shadowed). The
- * last item's variables live to the end anyway: it is never a block. */
+/* A do: its items in order, the last one's value to d. When two or more
+ * items declare variables living in the frame (each map call's key and
+ * value copies, records), each of them is a block { ... } of its own:
+ * clang 14 gives every variable alive at once a slot of its own, and a
+ * variable of a function's outermost block is alive in all of it, so a
+ * function of many map calls had a frame as large as all their copies,
+ * and a chain of calls went past the verifier's 512 bytes ("combined
+ * stack size of 4 calls is 528") where the native backend, which gives a
+ * call's copies back after it, fits. Ended at the block's end, the copies
+ * of one item share the slots of the next one's. The last such item is a
+ * block too, as a kernel engineer writes a run of alike statements
+ * alike: its value goes to a return, to a variable declared before the
+ * do, or nowhere, all from inside the block. A block's names are its own
+ * (scope_block_items): sibling blocks each declare `value` and `entry`,
+ * and none shadows a name of an enclosing block. An item with no frame
+ * variable stays flat: a block would free no slot. */
 static void lower_do(Emitter *E, Node *n, Dest d)
 {
 	int len = n->args.len;
 	CBlock **items = arena_alloc(sizeof(*items) * (size_t)(len ? len : 1));
-	int in_frame = 0;
+	bool *in_frame = arena_alloc(sizeof(*in_frame) * (size_t)(len ? len : 1));
+	NameMark *marks = arena_alloc(sizeof(*marks) * (size_t)(len + 1));
+	int blocks = 0;
 	for (int i = 0; i < len; i++) {
 		/* not enter_block(): the item is in the enclosing block as far
-		 * as lowering goes (branch_condition), and its names are */
+		 * as lowering goes (branch_condition), and so are its names
+		 * until it is known to be a block */
+		marks[i] = name_mark(E);
 		CBlock *saved = E->cur;
 		E->cur = items[i] = arena_alloc(sizeof(CBlock));
 		lower_stmt(E, n->args.items[i], i + 1 < len ? (Dest){ DEST_DISCARD, NULL, NULL } : d);
 		E->cur = saved;
-		in_frame += declares_frame_variable(items[i]);
+		in_frame[i] = declares_frame_variable(items[i]);
+		blocks += in_frame[i];
 	}
+	marks[len] = name_mark(E);
+	if (blocks >= 2)
+		scope_block_items(E, items, in_frame, marks, len);
 	for (int i = 0; i < len; i++) {
-		if (i + 1 < len && in_frame >= 2 && declares_frame_variable(items[i])) {
+		if (blocks >= 2 && in_frame[i]) {
 			add_stmt(E, CS_BLOCK, 0, NULL)->then = items[i];
 			continue;
 		}
