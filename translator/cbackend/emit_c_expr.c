@@ -4,6 +4,7 @@
  * facts about nodes (effects, statements needed, use counts) the lowering
  * of statements asks for. */
 #include <ctype.h>
+#include <stdlib.h>
 #include "emit_c.h"
 
 /* ---- small utilities ------------------------------------------------------ */
@@ -151,14 +152,33 @@ static bool name_taken(Emitter *E, const char *name)
 	return reserved_name(E, name) || open_block_name(E, name) || in_names(&cur->inner, 0, cur->inner.len, name);
 }
 
+/* The suffix of the last name the current block made from base (1 for
+ * base itself), or 0: every suffix up to it was taken then, and still is
+ * (what a block's names are checked against only grows while it is
+ * open), so the search for the next name starts after it. A function of
+ * a thousand alike map calls had tried value, value_2 ... for each, a
+ * time that grew with the cube of their number. */
+static int last_suffix(const Scope *cur, const char *base)
+{
+	for (int i = cur->bases.len - 1; i >= 0; i--) {
+		const char *b = cur->bases.items[i];
+		if (b == base || strcmp(b, base) == 0) {
+			const char *name = cur->names.items[i];
+			return name[strlen(base)] ? atoi(name + strlen(base) + 1) : 1;
+		}
+	}
+	return 0;
+}
+
 /* A new local of the backend's own: base, else base_2, base_3... in the
  * current block. */
 const char *new_local(Emitter *E, const char *base)
 {
-	const char *name = base;
-	for (int n = 2; name_taken(E, name); n++)
-		name = arena_printf("%s_%d", base, n);
 	Scope *cur = E->scopes.items[E->scopes.len - 1];
+	int n = last_suffix(cur, base) + 1;
+	const char *name = n <= 1 ? base : arena_printf("%s_%d", base, n);
+	for (n = n <= 1 ? 2 : n + 1; name_taken(E, name); n++)
+		name = arena_printf("%s_%d", base, n);
 	vec_push(&cur->names, (void *)name);
 	vec_push(&cur->bases, (void *)base);
 	return name;
