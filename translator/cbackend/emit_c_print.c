@@ -33,7 +33,8 @@ static void print_raw_line(Printer *P, const char *text)
  *     expression's start (after "return ", "if (", "x = ");
  *   - where that does not fit after "x = ": break after the "=" and
  *     continue one indent (8 columns) deeper;
- *   - a call: arguments packed greedily, aligned after the "(".
+ *   - a call: arguments packed greedily, aligned after the "(";
+ *   - a conditional chain: see "conditional chains" below.
  * Anything else is left long (clang-format would then rewrap it; the
  * golden tests would say so). */
 
@@ -153,12 +154,28 @@ static size_t wrapped_inner(const char *expr)
 	return at + 1;
 }
 
+/* Pads from column `from` to column `to` as clang-format does with
+ * UseTab: Always: spaces when the gap ends before the next tab stop (or is
+ * one space), else a tab to that stop, tabs, then spaces. */
+static void put_gap(StrBuf *out, int from, int to)
+{
+	int n = to - from;
+	int first_tab = 8 - from % 8;
+	if (n < first_tab || n == 1) {
+		for (; n > 0; n--)
+			sb_putc(out, ' ');
+		return;
+	}
+	sb_putc(out, '\t');
+	for (n -= first_tab; n >= 8; n -= 8)
+		sb_putc(out, '\t');
+	for (; n > 0; n--)
+		sb_putc(out, ' ');
+}
+
 static void put_indent(StrBuf *out, int col)
 {
-	for (; col >= 8; col -= 8)
-		sb_putc(out, '\t');
-	for (; col > 0; col--)
-		sb_putc(out, ' ');
+	put_gap(out, 0, col);
 }
 
 /* Packs pieces greedily: the first line starts at column first_col after
@@ -225,6 +242,206 @@ static bool pack_call_operand(Printer *P, const char *head, int col, const char 
 	args.items[0] = arena_printf("%s%.*s%s", before, (int)k, operand, (const char *)args.items[0]);
 	int open = col + (int)strlen(before) + (int)k + (int)(strchr(call, '(') - call) + 1;
 	return pack(P, head, col, open, &args, tail, true) && pack(P, head, col, open, &args, tail, false);
+}
+
+/* ---- conditional chains ----
+ *
+ * "c1 ? v1 : c2 ? v2 : last" that does not fit on its line. clang-format
+ * 14 (BreakBeforeTernaryOperators: false) ends each line after a "?" or a
+ * ":" and chooses, for each conditional, "c ? v :" on one line or "c ?"
+ * with v on the next; it takes the layout with the fewest lines that
+ * fits. Each condition starts at the expression's column; a value after a
+ * break goes at the column of the last value that stayed on its "?"'s line
+ * (8 deeper than the expression before there is one), and so does the last
+ * operand. Then it aligns the "?"s of consecutive one-line conditionals,
+ * and the last operand with them as if it stood 2 columns left of where it
+ * is, in runs that stay within 80 columns (WhitespaceManager's
+ * alignChainedConditionals and AlignTokens). Only operands that fit on
+ * their lines are handled. */
+
+/* Where the top-level "?" or ":" (c) of expr is, from `from` on, skipping
+ * parentheses, literals and the ":" of a nested unparenthesised
+ * conditional; -1 when there is none. */
+static long find_conditional_op(const char *expr, size_t from, char c)
+{
+	int depth = 0, nested = 0;
+	for (size_t i = from; expr[i]; i++) {
+		char ch = expr[i];
+		if (ch == '\'' || ch == '"') {
+			for (i++; expr[i] && expr[i] != ch; i++)
+				if (expr[i] == '\\' && expr[i + 1])
+					i++;
+			if (!expr[i])
+				return -1;
+		} else if (ch == '(' || ch == '[') {
+			depth++;
+		} else if (ch == ')' || ch == ']') {
+			depth--;
+		} else if (depth == 0 && ch == '?') {
+			if (c == '?')
+				return (long)i;
+			nested++;
+		} else if (depth == 0 && ch == ':' && c == ':' && nested-- == 0) {
+			return (long)i;
+		}
+	}
+	return -1;
+}
+
+/* Splits a conditional chain into its conditions and values (pieces
+ * without the surrounding spaces) and its last operand. Returns the number
+ * of conditionals, 0 when expr is none. */
+static int split_conditional(const char *expr, Vec *conds, Vec *values, const char **last)
+{
+	size_t at = 0;
+	for (;;) {
+		long q = find_conditional_op(expr, at, '?');
+		long colon = q < 0 ? -1 : find_conditional_op(expr, (size_t)q + 1, ':');
+		if (q < 0 || colon < 0 || q < (long)at + 1 || expr[q - 1] != ' ' || expr[q + 1] != ' ' ||
+		    expr[colon - 1] != ' ' || expr[colon + 1] != ' ')
+			break;
+		vec_push(conds, arena_strndup(expr + at, (size_t)q - 1 - at));
+		vec_push(values, arena_strndup(expr + q + 2, (size_t)(colon - q - 3)));
+		at = (size_t)colon + 2;
+	}
+	*last = expr + at;
+	return conds->len;
+}
+
+/* One line of a conditional chain: at column col, left then, at column
+ * right_col, right; aligned (align_at >= 0) by the column align_at, which
+ * is right_col less `virtual_shift`. */
+typedef struct {
+	int col;
+	const char *left;
+	const char *right;
+	int right_col;
+	int virtual_shift;
+} CondLine;
+
+/* Shifts the aligned tokens of lines [from, to) to the column of the
+ * rightmost one. */
+static void align_cond_lines(CondLine *lines, int from, int to, int column)
+{
+	for (int i = from; i < to; i++) {
+		int shift = column - (lines[i].right_col - lines[i].virtual_shift);
+		lines[i].right_col += shift;
+		if (!*lines[i].left)
+			lines[i].col = lines[i].right_col;
+	}
+}
+
+/* AlignTokens over the lines: a run of consecutive lines with an aligned
+ * token is aligned while every token can reach the run's column within 80
+ * columns; a line without one ends the run. */
+static void align_conditionals(CondLine *lines, int n)
+{
+	int start = -1, min_col = 0, max_col = 0;
+	for (int i = 0; i <= n; i++) {
+		bool matches = i < n && lines[i].right;
+		int at = matches ? lines[i].right_col - lines[i].virtual_shift : 0;
+		int limit = matches ? COLUMN_LIMIT - (int)strlen(lines[i].right) : 0;
+		if (start >= 0 && (!matches || at > max_col || limit < min_col)) {
+			align_cond_lines(lines, start, i, min_col);
+			start = -1;
+		}
+		if (!matches)
+			continue;
+		if (start < 0) {
+			start = i;
+			min_col = at;
+			max_col = limit;
+		}
+		min_col = at > min_col ? at : min_col;
+		max_col = limit < max_col ? limit : max_col;
+	}
+}
+
+/* Lays the chain out with the conditionals whose bit is set in `broken`
+ * split after their "?"; returns the number of lines, 0 when one does not
+ * fit. */
+static int layout_conditional(int col, const Vec *conds, const Vec *values, const char *last, const char *tail,
+			      unsigned broken, CondLine *lines)
+{
+	int n = 0, value_col = 0;
+	for (int i = 0; i < conds->len; i++) {
+		const char *cond = conds->items[i];
+		if (broken & (1u << i)) {
+			lines[n++] = (CondLine){ col, arena_printf("%s ?", cond), NULL, 0, 0 };
+			int at = value_col ? value_col : col + 8;
+			lines[n++] = (CondLine){ at, arena_printf("%s :", (const char *)values->items[i]), NULL, 0, 0 };
+		} else {
+			int q = col + (int)strlen(cond) + 1;
+			lines[n++] = (CondLine){ col, cond, arena_printf("? %s :", (const char *)values->items[i]), q, 0 };
+			value_col = q + 2;
+		}
+	}
+	int at = value_col ? value_col : col + 8;
+	lines[n++] = (CondLine){ at, "", arena_printf("%s%s", last, tail), at, 2 };
+	for (int i = 0; i < n; i++) {
+		int end = lines[i].right ? lines[i].right_col + (int)strlen(lines[i].right)
+					 : lines[i].col + (int)strlen(lines[i].left);
+		if (end > COLUMN_LIMIT)
+			return 0;
+	}
+	return n;
+}
+
+/* Prints the conditional chain expr at column col after lead; false,
+ * writing nothing, when no layout fits. assign_col is the column of the
+ * expression on a line of its own after a statement's "=" (0: not an
+ * assignment). clang-format's penalties order the layouts: every
+ * conditional on one line; the whole expression on one line after the "="
+ * (left to the caller: fits_after_assign); then by the number of breaks
+ * after a "?", a break after the "=" counting as a little more than one. */
+static bool print_conditional(Printer *P, const char *lead, int col, const char *expr, const char *tail,
+			      int assign_col, bool fits_after_assign)
+{
+	Vec conds = { 0 }, values = { 0 };
+	const char *last;
+	int n = split_conditional(expr, &conds, &values, &last);
+	if (n == 0 || n > 12)
+		return false;
+	CondLine *lines = arena_alloc(sizeof(CondLine) * (size_t)(2 * n + 1));
+	int count = layout_conditional(col, &conds, &values, last, tail, 0, lines);
+	bool after_assign = false;
+	/* k = 2 * (breaks after a "?") + (a break after the "="), 0 done */
+	for (int k = 1; k <= 2 * n + 2 && !count && !fits_after_assign; k++) {
+		after_assign = k % 2 == 0;
+		if (after_assign && !assign_col)
+			continue;
+		int breaks = after_assign ? k / 2 - 1 : (k + 1) / 2;
+		for (unsigned broken = 0; broken < 1u << n && !count; broken++)
+			if (__builtin_popcount(broken) == breaks)
+				count = layout_conditional(after_assign ? assign_col : col, &conds, &values, last, tail,
+							   broken, lines);
+	}
+	if (!count)
+		return false;
+	align_conditionals(lines, count);
+	for (int i = 0; i < count; i++) {
+		if (i == 0) {
+			if (after_assign) {
+				/* lead without its last space */
+				sb_printf(P->out, "%.*s\n", (int)strlen(lead) - 1, lead);
+				put_indent(P->out, lines[i].col);
+			} else {
+				sb_puts(P->out, lead);
+			}
+		} else {
+			put_indent(P->out, lines[i].col);
+		}
+		sb_puts(P->out, lines[i].left);
+		if (lines[i].right) {
+			if (*lines[i].left)
+				put_gap(P->out, lines[i].col + (int)strlen(lines[i].left), lines[i].right_col);
+			sb_puts(P->out, lines[i].right);
+		}
+		sb_putc(P->out, '\n');
+	}
+	if (P->line)
+		P->line += count + after_assign;
+	return true;
 }
 
 /* Finds where the expression of a statement starts: after "return ",
@@ -310,6 +527,12 @@ void print_text(Printer *P, const char *text)
 		const char *lead_s = lead.data;
 		int col = indent + (int)start;
 		bool done = false;
+		bool fits_after_assign = is_assign && indent + 8 + (int)strlen(expr) + (int)tail_len <= COLUMN_LIMIT;
+		if (nops == 0 &&
+		    print_conditional(P, lead_s, col, expr, tail, is_assign ? indent + 8 : 0, fits_after_assign)) {
+			sb_free(&lead);
+			return;
+		}
 		if (nops > 1) {
 			if (pack(P, lead_s, col, col, &ops, tail, true)) {
 				done = pack(P, lead_s, col, col, &ops, tail, false);
