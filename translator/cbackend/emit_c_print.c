@@ -29,7 +29,7 @@ static void print_raw_line(Printer *P, const char *text)
  * the emitter produces, clang-format 14 breaks a long statement like this,
  * and so do we:
  *   - a binary-operator chain: after the lowest-precedence top-level
- *     operator, packing greedily, continuation lines aligned with the
+ *     operator (before a "<<"), packing greedily, continuation lines aligned with the
  *     expression's start (after "return ", "if (", "x = ");
  *   - where that does not fit after "x = ": break after the "=" and
  *     continue one indent (8 columns) deeper;
@@ -51,9 +51,10 @@ static const struct {
 	{ " / ", PREC_MUL },  { " % ", PREC_MUL },
 };
 
-/* Splits expr after each top-level operator of its lowest precedence.
- * Returns the number of pieces (0: nothing to split at); pieces keep their
- * trailing operator. */
+/* Splits expr after each top-level operator of its lowest precedence,
+ * but before a "<<" (clang-format breaks before it, as before a stream
+ * operator). Returns the number of pieces (0: nothing to split at);
+ * pieces keep their operator. */
 static int split_expr(const char *expr, Vec *pieces)
 {
 	int lowest = 1000;
@@ -86,13 +87,19 @@ static int split_expr(const char *expr, Vec *pieces)
 		else if (depth == 0 && c == ' ') {
 			for (size_t k = 0; k < sizeof(c_binops) / sizeof(*c_binops); k++) {
 				size_t len = strlen(c_binops[k].text);
-				if (c_binops[k].prec == lowest && strncmp(expr + i, c_binops[k].text, len) == 0) {
+				if (c_binops[k].prec != lowest || strncmp(expr + i, c_binops[k].text, len) != 0)
+					continue;
+				if (strcmp(c_binops[k].text, " << ") == 0) {
+					/* the next piece starts with the operator */
+					vec_push(pieces, arena_strndup(expr + start, i - start));
+					start = i + 1;
+				} else {
 					/* piece ends with the operator, without the space after it */
 					vec_push(pieces, arena_strndup(expr + start, i + len - 1 - start));
 					start = i + len;
-					i += len - 1;
-					break;
 				}
+				i += len - 1;
+				break;
 			}
 		}
 	}
@@ -179,8 +186,10 @@ static void put_indent(StrBuf *out, int col)
 }
 
 /* Packs pieces greedily: the first line starts at column first_col after
- * head, continuation lines at column cont_col. Fails (returns false,
- * writing nothing) when some line would not fit. */
+ * head, continuation lines at column cont_col. A "<<" chain that does not
+ * fit on one line breaks before its first "<<" too (clang-format's
+ * PenaltyBreakFirstLessLess is 0 in the kernel style). Fails (returns
+ * false, writing nothing) when some line would not fit. */
 static bool pack(Printer *P, const char *head, int first_col, int cont_col, Vec *pieces, const char *tail,
 		 bool dry)
 {
@@ -189,11 +198,15 @@ static bool pack(Printer *P, const char *head, int first_col, int cont_col, Vec 
 	bool fits = true;
 	sb_puts(&sb, head);
 	int lines = 1;
+	int one_line = first_col + (int)strlen(tail);
+	for (int i = 0; i < pieces->len; i++)
+		one_line += (int)strlen(pieces->items[i]) + (i > 0);
+	bool break_first = pieces->len > 1 && strncmp(pieces->items[1], "<< ", 3) == 0 && one_line > COLUMN_LIMIT;
 	for (int i = 0; i < pieces->len; i++) {
 		const char *piece = pieces->items[i];
 		int len = (int)strlen(piece) + (i + 1 == pieces->len ? (int)strlen(tail) : 0);
 		bool at_start = i == 0;
-		if (!at_start && col + 1 + len > COLUMN_LIMIT) {
+		if (!at_start && (col + 1 + len > COLUMN_LIMIT || (i == 1 && break_first))) {
 			sb_putc(&sb, '\n');
 			put_indent(&sb, cont_col);
 			col = cont_col;
