@@ -185,20 +185,16 @@ static void put_indent(StrBuf *out, int col)
 	put_gap(out, 0, col);
 }
 
-/* Packs pieces greedily: the first line starts at column first_col after
- * head, continuation lines at column cont_col. A "<<" chain that does not
- * fit on one line breaks before its first "<<" too (clang-format's
- * PenaltyBreakFirstLessLess is 0 in the kernel style). Fails (returns
- * false, writing nothing) when some line would not fit. */
-static bool pack(Printer *P, const char *head, int first_col, int cont_col, Vec *pieces, const char *tail,
-		 bool dry)
+/* Appends pieces to sb greedily from column *col, continuation lines at
+ * column cont_col, then tail; *col becomes the column after tail and
+ * *lines counts the lines begun. A "<<" chain that does not fit on one
+ * line breaks before its first "<<" too (clang-format's
+ * PenaltyBreakFirstLessLess is 0 in the kernel style). Returns whether
+ * every line fits. */
+static bool pack_into(StrBuf *sb, int *col, int cont_col, const Vec *pieces, const char *tail, int *lines)
 {
-	StrBuf sb = { 0 };
-	int col = first_col;
 	bool fits = true;
-	sb_puts(&sb, head);
-	int lines = 1;
-	int one_line = first_col + (int)strlen(tail);
+	int one_line = *col + (int)strlen(tail);
 	for (int i = 0; i < pieces->len; i++)
 		one_line += (int)strlen(pieces->items[i]) + (i > 0);
 	bool break_first = pieces->len > 1 && strncmp(pieces->items[1], "<< ", 3) == 0 && one_line > COLUMN_LIMIT;
@@ -206,21 +202,35 @@ static bool pack(Printer *P, const char *head, int first_col, int cont_col, Vec 
 		const char *piece = pieces->items[i];
 		int len = (int)strlen(piece) + (i + 1 == pieces->len ? (int)strlen(tail) : 0);
 		bool at_start = i == 0;
-		if (!at_start && (col + 1 + len > COLUMN_LIMIT || (i == 1 && break_first))) {
-			sb_putc(&sb, '\n');
-			put_indent(&sb, cont_col);
-			col = cont_col;
-			lines++;
+		if (!at_start && (*col + 1 + len > COLUMN_LIMIT || (i == 1 && break_first))) {
+			sb_putc(sb, '\n');
+			put_indent(sb, cont_col);
+			*col = cont_col;
+			(*lines)++;
 		} else if (!at_start) {
-			sb_putc(&sb, ' ');
-			col++;
+			sb_putc(sb, ' ');
+			(*col)++;
 		}
-		sb_puts(&sb, piece);
-		col += (int)strlen(piece);
-		if (col + (i + 1 == pieces->len ? (int)strlen(tail) : 0) > COLUMN_LIMIT)
+		sb_puts(sb, piece);
+		*col += (int)strlen(piece);
+		if (*col + (i + 1 == pieces->len ? (int)strlen(tail) : 0) > COLUMN_LIMIT)
 			fits = false;
 	}
-	sb_puts(&sb, tail);
+	sb_puts(sb, tail);
+	*col += (int)strlen(tail);
+	return fits;
+}
+
+/* Packs pieces greedily (pack_into): the first line starts at column
+ * first_col after head, continuation lines at column cont_col. Fails
+ * (returns false, writing nothing) when some line would not fit. */
+static bool pack(Printer *P, const char *head, int first_col, int cont_col, Vec *pieces, const char *tail,
+		 bool dry)
+{
+	StrBuf sb = { 0 };
+	int col = first_col, lines = 1;
+	sb_puts(&sb, head);
+	bool fits = pack_into(&sb, &col, cont_col, pieces, tail, &lines);
 	if (fits && !dry) {
 		sb_puts(P->out, sb.data);
 		sb_putc(P->out, '\n');
@@ -231,11 +241,10 @@ static bool pack(Printer *P, const char *head, int first_col, int cont_col, Vec 
 	return fits;
 }
 
-/* before, then operand - a call f(a, b) or a cast one, (__u64)f(a, b) -
- * at column col after head, f's arguments packed and aligned after its
- * "(". Fails, writing nothing, when that does not fit. */
-static bool pack_call_operand(Printer *P, const char *head, int col, const char *before, const char *operand,
-			      const char *tail)
+/* The arguments of operand, a call f(a, b) or a cast one, (__u64)f(a, b)
+ * (split_call's pieces, the cast in front of the first); returns the
+ * column of f's "(" in operand, 0 when operand is no call. */
+static int split_cast_call(const char *operand, Vec *args)
 {
 	size_t k = 0; /* the end of a cast "(T)" */
 	if (operand[0] == '(') {
@@ -245,16 +254,114 @@ static bool pack_call_operand(Printer *P, const char *head, int col, const char 
 			else if (operand[k] == ')' && --depth == 0)
 				break;
 		if (!operand[k])
-			return false;
+			return 0;
 		k++;
 	}
-	Vec args = { 0 };
 	const char *call = operand + k;
-	if (split_call(call, &args) <= 1)
+	if (split_call(call, args) <= 1)
+		return 0;
+	args->items[0] = arena_printf("%.*s%s", (int)k, operand, (const char *)args->items[0]);
+	return (int)k + (int)(strchr(call, '(') - call);
+}
+
+/* before, then operand - a call f(a, b) or a cast one, (__u64)f(a, b) -
+ * at column col after head, f's arguments packed and aligned after its
+ * "(". Fails, writing nothing, when that does not fit. */
+static bool pack_call_operand(Printer *P, const char *head, int col, const char *before, const char *operand,
+			      const char *tail)
+{
+	Vec args = { 0 };
+	int open = split_cast_call(operand, &args);
+	if (!open)
 		return false;
-	args.items[0] = arena_printf("%s%.*s%s", before, (int)k, operand, (const char *)args.items[0]);
-	int open = col + (int)strlen(before) + (int)k + (int)(strchr(call, '(') - call) + 1;
+	args.items[0] = arena_printf("%s%s", before, (const char *)args.items[0]);
+	open += col + (int)strlen(before) + 1;
 	return pack(P, head, col, open, &args, tail, true) && pack(P, head, col, open, &args, tail, false);
+}
+
+/* Appends operand piece (a call, its operator after it) at column *col,
+ * its arguments packed and aligned after its "(", then tail; false,
+ * appending nothing, when that does not fit. */
+static bool append_broken_call(StrBuf *sb, int *col, const char *piece, const char *tail, int *lines)
+{
+	const char *space = strrchr(piece, ' ');
+	bool has_op = space && space[-1] == ')';
+	const char *operand = has_op ? arena_strndup(piece, (size_t)(space - piece)) : piece;
+	Vec args = { 0 };
+	int open = split_cast_call(operand, &args);
+	if (!open)
+		return false;
+	StrBuf try = { 0 };
+	int c = *col, l = *lines;
+	bool fits = pack_into(&try, &c, *col + open + 1, &args, has_op ? arena_printf("%s%s", space, tail) : tail, &l);
+	if (fits) {
+		sb_puts(sb, try.data);
+		*col = c;
+		*lines = l;
+	}
+	sb_free(&try);
+	return fits;
+}
+
+/* A binary chain with an operand too long for any line, a call: operands
+ * packed greedily from column col, continuation lines there too, the
+ * call's arguments packed and aligned after its "(" where clang-format
+ * lets an operand break (NoLineBreakInOperand): the first operand, one
+ * that starts a line, or either of only two; the operand after it starts
+ * a line. Fails, writing nothing, when that does not fit. */
+static bool pack_operands(Printer *P, const char *lead, int col, const Vec *ops, const char *tail)
+{
+	if (strncmp(ops->items[1], "<< ", 3) == 0)
+		return false;
+	StrBuf sb = { 0 };
+	sb_puts(&sb, lead);
+	int cur = col, lines = 1;
+	bool fits = true, line_ends = false;
+	for (int i = 0; i < ops->len && fits; i++) {
+		const char *piece = ops->items[i];
+		const char *t = i + 1 == ops->len ? tail : "";
+		int len = (int)strlen(piece) + (int)strlen(t);
+		if (i > 0 && !line_ends && cur + 1 + len <= COLUMN_LIMIT) {
+			sb_printf(&sb, " %s%s", piece, t);
+			cur += 1 + len;
+			continue;
+		}
+		if (i > 0 && !line_ends && ops->len == 2) {
+			int c = cur + 1, l = lines;
+			StrBuf here = { 0 };
+			sb_putc(&here, ' ');
+			if (append_broken_call(&here, &c, piece, t, &l)) {
+				sb_puts(&sb, here.data);
+				cur = c;
+				lines = l;
+				sb_free(&here);
+				break;
+			}
+			sb_free(&here);
+		}
+		if (i > 0) {
+			sb_putc(&sb, '\n');
+			put_indent(&sb, col);
+			cur = col;
+			lines++;
+		}
+		line_ends = false;
+		if (cur + len <= COLUMN_LIMIT) {
+			sb_printf(&sb, "%s%s", piece, t);
+			cur += len;
+		} else {
+			fits = append_broken_call(&sb, &cur, piece, t, &lines);
+			line_ends = true;
+		}
+	}
+	if (fits) {
+		sb_puts(P->out, sb.data);
+		sb_putc(P->out, '\n');
+		if (P->line)
+			P->line += lines;
+	}
+	sb_free(&sb);
+	return fits;
 }
 
 /* ---- conditional chains ----
@@ -631,13 +738,18 @@ void print_text(Printer *P, const char *text)
 			done = pack_call_operand(P, lead_s, col, "", expr, tail);
 		}
 		if (!done && nops > 1) {
-			/* tmp + (__u64)f(a, b): the operators' pieces on the
-			 * first line, then f's arguments aligned after its "(" */
-			StrBuf before = { 0 };
-			for (int i = 0; i + 1 < nops; i++)
-				sb_printf(&before, "%s ", (const char *)ops.items[i]);
-			done = pack_call_operand(P, lead_s, col, before.data, ops.items[nops - 1], tail);
-			sb_free(&before);
+			/* tmp + (__u64)f(a, b): f's arguments aligned after its
+			 * "(" */
+			done = pack_operands(P, lead_s, col, &ops, tail);
+			if (!done && is_assign) {
+				StrBuf sb = { 0 };
+				sb_printf(&sb, "%.*s\n", (int)(strlen(lead_s) - 1), lead_s);
+				put_indent(&sb, indent + 8);
+				done = pack_operands(P, sb.data, indent + 8, &ops, tail);
+				if (done && P->line)
+					P->line++;
+				sb_free(&sb);
+			}
 		}
 		sb_free(&lead);
 		if (done)
