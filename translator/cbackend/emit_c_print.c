@@ -654,7 +654,11 @@ void print_text(Printer *P, const char *text)
 			return;
 		}
 		if (nops > 1) {
-			if (pack(P, lead_s, col, col, &ops, tail, true)) {
+			/* an arithmetic chain (+ - * / %) rather breaks after the
+			 * "=" than at an operator */
+			const char *op = strrchr(ops.items[0], ' ');
+			bool arithmetic = op && op[1] && strchr("+-*/%", op[1]) && !op[2];
+			if (!(arithmetic && fits_after_assign) && pack(P, lead_s, col, col, &ops, tail, true)) {
 				done = pack(P, lead_s, col, col, &ops, tail, false);
 			} else if (is_assign) {
 				/* "x =" then the expression one indent deeper */
@@ -704,6 +708,16 @@ void print_text(Printer *P, const char *text)
 			} else {
 				int open = (int)(strchr(expr, '(') - expr) + 1;
 				done = pack(P, lead_s, col, col + open, &args, tail, false);
+				if (!done && is_assign) {
+					/* after the "=", the arguments aligned after the "(" */
+					StrBuf sb = { 0 };
+					sb_printf(&sb, "%.*s\n", (int)(strlen(lead_s) - 1), lead_s);
+					put_indent(&sb, indent + 8);
+					done = pack(P, sb.data, indent + 8, indent + 8 + open, &args, tail, false);
+					if (done && P->line)
+						P->line++;
+					sb_free(&sb);
+				}
 				if (!done) {
 					/* clang-format's other break: after the "(", the
 					 * arguments one indent deeper */
