@@ -187,27 +187,19 @@ static void put_indent(StrBuf *out, int col)
 
 /* Appends pieces to sb greedily from column *col, continuation lines at
  * column cont_col, then tail; *col becomes the column after tail and
- * *lines counts the lines begun. A "<<" chain that does not fit on one
- * line breaks before its first "<<" too (clang-format's
- * PenaltyBreakFirstLessLess is 0 in the kernel style). Returns whether
- * every line fits. */
-static bool pack_into(StrBuf *sb, int *col, int cont_col, const Vec *pieces, const char *tail, int *lines)
+ * *lines counts the lines begun. Returns whether every line fits. */
+static bool pack_greedy(StrBuf *sb, int *col, int cont_col, const Vec *pieces, const char *tail, int *lines)
 {
 	bool fits = true;
-	int one_line = *col + (int)strlen(tail);
-	for (int i = 0; i < pieces->len; i++)
-		one_line += (int)strlen(pieces->items[i]) + (i > 0);
-	bool break_first = pieces->len > 1 && strncmp(pieces->items[1], "<< ", 3) == 0 && one_line > COLUMN_LIMIT;
 	for (int i = 0; i < pieces->len; i++) {
 		const char *piece = pieces->items[i];
 		int len = (int)strlen(piece) + (i + 1 == pieces->len ? (int)strlen(tail) : 0);
-		bool at_start = i == 0;
-		if (!at_start && (*col + 1 + len > COLUMN_LIMIT || (i == 1 && break_first))) {
+		if (i > 0 && *col + 1 + len > COLUMN_LIMIT) {
 			sb_putc(sb, '\n');
 			put_indent(sb, cont_col);
 			*col = cont_col;
 			(*lines)++;
-		} else if (!at_start) {
+		} else if (i > 0) {
 			sb_putc(sb, ' ');
 			(*col)++;
 		}
@@ -219,6 +211,46 @@ static bool pack_into(StrBuf *sb, int *col, int cont_col, const Vec *pieces, con
 	sb_puts(sb, tail);
 	*col += (int)strlen(tail);
 	return fits;
+}
+
+/* pack_greedy, but a "<<" chain (pieces "a", "<< b", "<< c") that does not
+ * fit on one line keeps its first "<<" on the first line and aligns the
+ * other lines with it where that fits, else breaks before the first "<<"
+ * too (clang-format's FirstLessLess, and PenaltyBreakFirstLessLess 0 in
+ * the kernel style). */
+static bool pack_into(StrBuf *sb, int *col, int cont_col, const Vec *pieces, const char *tail, int *lines)
+{
+	int one_line = *col + (int)strlen(tail);
+	for (int i = 0; i < pieces->len; i++)
+		one_line += (int)strlen(pieces->items[i]) + (i > 0);
+	if (pieces->len < 2 || strncmp(pieces->items[1], "<< ", 3) != 0 || one_line <= COLUMN_LIMIT)
+		return pack_greedy(sb, col, cont_col, pieces, tail, lines);
+	const char *first = pieces->items[0];
+	Vec rest = { 0 };
+	vec_push(&rest, arena_printf("%s %s", first, (const char *)pieces->items[1]));
+	for (int i = 2; i < pieces->len; i++)
+		vec_push(&rest, pieces->items[i]);
+	StrBuf aligned = { 0 };
+	int c = *col, l = *lines;
+	bool fits = pack_greedy(&aligned, &c, *col + (int)strlen(first) + 1, &rest, tail, &l);
+	if (fits) {
+		sb_puts(sb, aligned.data);
+		*col = c;
+		*lines = l;
+	}
+	sb_free(&aligned);
+	if (fits)
+		return true;
+	sb_puts(sb, first);
+	fits = *col + (int)strlen(first) <= COLUMN_LIMIT;
+	sb_putc(sb, '\n');
+	put_indent(sb, cont_col);
+	*col = cont_col;
+	(*lines)++;
+	rest.len = 0;
+	for (int i = 1; i < pieces->len; i++)
+		vec_push(&rest, pieces->items[i]);
+	return pack_greedy(sb, col, cont_col, &rest, tail, lines) && fits;
 }
 
 /* Packs pieces greedily (pack_into): the first line starts at column
