@@ -296,43 +296,175 @@ static int split_cast_call(const char *operand, Vec *args)
 	return (int)k + (int)(strchr(call, '(') - call);
 }
 
-/* before, then operand - a call f(a, b) or a cast one, (__u64)f(a, b) -
- * at column col after head, f's arguments packed and aligned after its
- * "(". Fails, writing nothing, when that does not fit. */
-static bool pack_call_operand(Printer *P, const char *head, int col, const char *before, const char *operand,
-			      const char *tail)
-{
-	Vec args = { 0 };
-	int open = split_cast_call(operand, &args);
-	if (!open)
-		return false;
-	args.items[0] = arena_printf("%s%s", before, (const char *)args.items[0]);
-	open += col + (int)strlen(before) + 1;
-	return pack(P, head, col, open, &args, tail, true) && pack(P, head, col, open, &args, tail, false);
-}
+static bool append_call(StrBuf *sb, int *col, const char *operand, const char *tail, int *lines);
 
-/* Appends operand piece (a call, its operator after it) at column *col,
- * its arguments packed and aligned after its "(", then tail; false,
+/* Appends arg - a piece of split_call, ending with its "," or the call's
+ * ")" - then tail, broken inside as clang-format breaks an argument too
+ * long for any line: a call's arguments aligned after its "(", a binary
+ * chain's operands packed 8 columns deeper than its start. False,
  * appending nothing, when that does not fit. */
-static bool append_broken_call(StrBuf *sb, int *col, const char *piece, const char *tail, int *lines)
+static bool append_broken_arg(StrBuf *sb, int *col, const char *arg, const char *tail, int *lines)
 {
-	const char *space = strrchr(piece, ' ');
-	bool has_op = space && space[-1] == ')';
-	const char *operand = has_op ? arena_strndup(piece, (size_t)(space - piece)) : piece;
-	Vec args = { 0 };
-	int open = split_cast_call(operand, &args);
-	if (!open)
-		return false;
-	StrBuf try = { 0 };
+	size_t n = strlen(arg);
+	const char *core = arena_strndup(arg, n - 1);
+	const char *rest = arena_printf("%c%s", arg[n - 1], tail);
+	StrBuf call = { 0 }, chain = { 0 };
 	int c = *col, l = *lines;
-	bool fits = pack_into(&try, &c, *col + open + 1, &args, has_op ? arena_printf("%s%s", space, tail) : tail, &l);
+	Vec ops = { 0 };
+	bool fits = append_call(&call, &c, core, rest, &l);
 	if (fits) {
-		sb_puts(sb, try.data);
+		sb_puts(sb, call.data);
+	} else {
+		c = *col;
+		l = *lines;
+		fits = split_expr(core, &ops) > 1 && pack_into(&chain, &c, *col + 8, &ops, rest, &l);
+		if (fits)
+			sb_puts(sb, chain.data);
+	}
+	if (fits) {
 		*col = c;
 		*lines = l;
 	}
-	sb_free(&try);
+	sb_free(&call);
+	sb_free(&chain);
 	return fits;
+}
+
+/* Appends a call's arguments (split_call's pieces; what leads the call,
+ * "f(", in front of the first, spans *col to align) at column *col,
+ * continuation lines at column align, then tail, as clang-format 14
+ * packs them (BinPackArguments): greedily; an argument too long for its
+ * line on a line of its own, broken inside (append_broken_arg) where it
+ * does not fit there either - the last one on the line of the one before
+ * it where it can - and the argument after a broken one on a new line.
+ * False, appending nothing, when that does not fit. */
+static bool append_args(StrBuf *sb, int *col, int align, const Vec *args, const char *tail, int *lines)
+{
+	StrBuf out = { 0 };
+	int c = *col, l = *lines;
+	bool fits = true, new_line = false;
+	for (int i = 0; i < args->len && fits; i++) {
+		const char *arg = args->items[i];
+		const char *t = i + 1 == args->len ? tail : "";
+		int len = (int)strlen(arg) + (int)strlen(t);
+		if (i == 0 || (!new_line && c + 1 + len <= COLUMN_LIMIT)) {
+			if (i == 0 && c + len > COLUMN_LIMIT) {
+				/* what leads the call ("f(") then the first argument
+				 * broken */
+				int lead = align - c;
+				sb_printf(&out, "%.*s", lead, arg);
+				c = align;
+				fits = append_broken_arg(&out, &c, arg + lead, t, &l);
+				new_line = true;
+				continue;
+			}
+			sb_printf(&out, "%s%s%s", i ? " " : "", arg, t);
+			c += len + (i > 0);
+			continue;
+		}
+		if (!new_line && i + 1 == args->len && align + len > COLUMN_LIMIT) {
+			StrBuf here = { 0 };
+			int hc = c + 1, hl = l;
+			sb_putc(&here, ' ');
+			bool here_fits = append_broken_arg(&here, &hc, arg, t, &hl);
+			if (here_fits) {
+				sb_puts(&out, here.data);
+				c = hc;
+				l = hl;
+			}
+			sb_free(&here);
+			if (here_fits)
+				continue;
+		}
+		sb_putc(&out, '\n');
+		put_indent(&out, align);
+		c = align;
+		l++;
+		new_line = c + len > COLUMN_LIMIT;
+		if (new_line) {
+			fits = append_broken_arg(&out, &c, arg, t, &l);
+		} else {
+			sb_printf(&out, "%s%s", arg, t);
+			c += len;
+		}
+	}
+	if (fits) {
+		sb_puts(sb, out.data);
+		*col = c;
+		*lines = l;
+	}
+	sb_free(&out);
+	return fits;
+}
+
+/* Appends operand, a call or a cast one, at column *col, then tail, its
+ * arguments aligned after its "(" (append_args). False, appending
+ * nothing, when that does not fit. */
+static bool append_call(StrBuf *sb, int *col, const char *operand, const char *tail, int *lines)
+{
+	Vec args = { 0 };
+	int open = split_cast_call(operand, &args);
+	return open && append_args(sb, col, *col + open + 1, &args, tail, lines);
+}
+
+/* A statement whose expression is a call or a cast one, in the layout of
+ * fewest lines of clang-format's three: the arguments aligned after the
+ * "(", or (an assignment) that after the "=" one indent deeper, or the
+ * arguments after the "(" one indent deeper; on a tie the one after the
+ * "=", then the aligned one (PenaltyBreakAssignment 10 against
+ * PenaltyBreakBeforeFirstCallParameter 30). False, writing nothing, when
+ * none fits. */
+static bool print_call(Printer *P, const char *lead, int col, int indent, bool is_assign, const char *expr,
+		       const char *tail)
+{
+	StrBuf layout[3] = { { 0 } };
+	int lines[3] = { 1, 2, 2 };
+	bool fits[3] = { false, false, false };
+	int c = col;
+	sb_puts(&layout[0], lead);
+	fits[0] = append_call(&layout[0], &c, expr, tail, &lines[0]);
+	if (is_assign) {
+		sb_printf(&layout[1], "%.*s\n", (int)strlen(lead) - 1, lead);
+		put_indent(&layout[1], indent + 8);
+		c = indent + 8;
+		fits[1] = append_call(&layout[1], &c, expr, tail, &lines[1]);
+	}
+	Vec args = { 0 };
+	int open = split_cast_call(expr, &args);
+	if (open) {
+		sb_printf(&layout[2], "%s%.*s\n", lead, open + 1, expr);
+		put_indent(&layout[2], indent + 8);
+		args.items[0] = arena_strdup((const char *)args.items[0] + open + 1);
+		c = indent + 8;
+		fits[2] = append_args(&layout[2], &c, indent + 8, &args, tail, &lines[2]);
+	}
+	int best = -1;
+	static const int preference[3] = { 1, 0, 2 };
+	for (int k = 0; k < 3; k++) {
+		int i = preference[k];
+		if (fits[i] && (best < 0 || lines[i] < lines[best]))
+			best = i;
+	}
+	if (best >= 0) {
+		sb_printf(P->out, "%s\n", layout[best].data);
+		if (P->line)
+			P->line += lines[best];
+	}
+	for (int i = 0; i < 3; i++)
+		sb_free(&layout[i]);
+	return best >= 0;
+}
+
+/* Appends operand piece (a call, its operator after it) at column *col
+ * (append_call), then tail; false, appending nothing, when that does not
+ * fit. */
+static bool append_broken_call(StrBuf *sb, int *col, const char *piece, const char *tail, int *lines)
+{
+	const char *space = strrchr(piece, ' ');
+	if (!space || space[-1] != ')')
+		return append_call(sb, col, piece, tail, lines);
+	return append_call(sb, col, arena_strndup(piece, (size_t)(space - piece)), arena_printf("%s%s", space, tail),
+			   lines);
 }
 
 /* A binary chain with an operand too long for any line, a call: operands
@@ -738,33 +870,7 @@ void print_text(Printer *P, const char *text)
 					P->line += 2;
 				done = true;
 			} else {
-				int open = (int)(strchr(expr, '(') - expr) + 1;
-				done = pack(P, lead_s, col, col + open, &args, tail, false);
-				if (!done && is_assign) {
-					/* after the "=", the arguments aligned after the "(" */
-					StrBuf sb = { 0 };
-					sb_printf(&sb, "%.*s\n", (int)(strlen(lead_s) - 1), lead_s);
-					put_indent(&sb, indent + 8);
-					done = pack(P, sb.data, indent + 8, indent + 8 + open, &args, tail, false);
-					if (done && P->line)
-						P->line++;
-					sb_free(&sb);
-				}
-				if (!done) {
-					/* clang-format's other break: after the "(", the
-					 * arguments one indent deeper */
-					StrBuf sb = { 0 };
-					sb_printf(&sb, "%s%.*s\n", lead_s, open, expr);
-					put_indent(&sb, indent + 8);
-					Vec rest = { 0 };
-					for (int i = 0; i < args.len; i++)
-						vec_push(&rest, i ? args.items[i]
-								  : (void *)arena_strdup((const char *)args.items[0] + open));
-					done = pack(P, sb.data, indent + 8, indent + 8, &rest, tail, false);
-					if (done && P->line)
-						P->line++;
-					sb_free(&sb);
-				}
+				done = print_call(P, lead_s, col, indent, is_assign, expr, tail);
 			}
 		}
 		if (!done && nops <= 1 && is_assign && indent + 8 + (int)strlen(expr) + (int)tail_len <= COLUMN_LIMIT) {
@@ -781,7 +887,7 @@ void print_text(Printer *P, const char *text)
 			/* (__u64)f(a, b) that does not fit after the "=" either
 			 * (deep in a block): clang-format aligns the arguments
 			 * after f's "(" */
-			done = pack_call_operand(P, lead_s, col, "", expr, tail);
+			done = print_call(P, lead_s, col, indent, is_assign, expr, tail);
 		}
 		if (!done && nops > 1) {
 			/* tmp + (__u64)f(a, b): f's arguments aligned after its
