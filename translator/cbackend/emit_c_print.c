@@ -297,12 +297,14 @@ static int split_cast_call(const char *operand, Vec *args)
 }
 
 static bool append_call(StrBuf *sb, int *col, const char *operand, const char *tail, int *lines);
+static bool append_conditional(StrBuf *sb, int *col, const char *expr, const char *tail, int *lines);
 
 /* Appends arg - a piece of split_call, ending with its "," or the call's
  * ")" - then tail, broken inside as clang-format breaks an argument too
  * long for any line: a call's arguments aligned after its "(", a binary
- * chain's operands packed 8 columns deeper than its start. False,
- * appending nothing, when that does not fit. */
+ * chain's operands packed 8 columns deeper than its start, a conditional
+ * chain as a statement's (append_conditional). False, appending nothing,
+ * when that does not fit. */
 static bool append_broken_arg(StrBuf *sb, int *col, const char *arg, const char *tail, int *lines)
 {
 	size_t n = strlen(arg);
@@ -317,7 +319,8 @@ static bool append_broken_arg(StrBuf *sb, int *col, const char *arg, const char 
 	} else {
 		c = *col;
 		l = *lines;
-		fits = split_expr(core, &ops) > 1 && pack_into(&chain, &c, *col + 8, &ops, rest, &l);
+		fits = split_expr(core, &ops) > 1 ? pack_into(&chain, &c, *col + 8, &ops, rest, &l)
+						  : append_conditional(&chain, &c, core, rest, &l);
 		if (fits)
 			sb_puts(sb, chain.data);
 	}
@@ -514,8 +517,11 @@ static bool pack_operands(Printer *P, const char *lead, int col, const Vec *ops,
 			sb_printf(&sb, "%s%s", piece, t);
 			cur += len;
 		} else {
+			/* an operand after a comparison may follow a broken one
+			 * on its line (it is no NoLineBreakInOperand operand) */
+			const char *op = strrchr(piece, ' ');
 			fits = append_broken_call(&sb, &cur, piece, t, &lines);
-			line_ends = true;
+			line_ends = !op || !strchr("=!<>", op[1]) || strcmp(op, " >>") == 0 || strcmp(op, " <<") == 0;
 		}
 	}
 	if (fits) {
@@ -671,6 +677,49 @@ static int layout_conditional(int col, const Vec *conds, const Vec *values, cons
 	return n;
 }
 
+/* Appends the laid out lines, the first where the text stands, the
+ * others at their columns. */
+static void render_conditional(StrBuf *out, const CondLine *lines, int count)
+{
+	for (int i = 0; i < count; i++) {
+		if (i > 0) {
+			sb_putc(out, '\n');
+			put_indent(out, lines[i].col);
+		}
+		sb_puts(out, lines[i].left);
+		if (lines[i].right) {
+			if (*lines[i].left)
+				put_gap(out, lines[i].col + (int)strlen(lines[i].left), lines[i].right_col);
+			sb_puts(out, lines[i].right);
+		}
+	}
+}
+
+/* Appends the conditional chain expr at column *col, then tail, in the
+ * layout with the fewest breaks after a "?" (an argument's: no "=" to
+ * break after). False, appending nothing, when none fits. */
+static bool append_conditional(StrBuf *sb, int *col, const char *expr, const char *tail, int *lines)
+{
+	Vec conds = { 0 }, values = { 0 };
+	const char *last;
+	int n = split_conditional(expr, &conds, &values, &last);
+	if (n == 0 || n > 12)
+		return false;
+	CondLine *laid = arena_alloc(sizeof(CondLine) * (size_t)(2 * n + 1));
+	int count = 0;
+	for (int k = 0; k <= n && !count; k++)
+		for (unsigned broken = 0; broken < 1u << n && !count; broken++)
+			if (__builtin_popcount(broken) == k)
+				count = layout_conditional(*col, &conds, &values, last, tail, broken, laid);
+	if (!count)
+		return false;
+	align_conditionals(laid, count);
+	render_conditional(sb, laid, count);
+	*col = laid[count - 1].right_col + (int)strlen(laid[count - 1].right);
+	*lines += count - 1;
+	return true;
+}
+
 /* Prints the conditional chain expr at column col after lead; false,
  * writing nothing, when no layout fits. assign_col is the column of the
  * expression on a line of its own after a statement's "=" (0: not an
@@ -703,26 +752,15 @@ static bool print_conditional(Printer *P, const char *lead, int col, const char 
 	if (!count)
 		return false;
 	align_conditionals(lines, count);
-	for (int i = 0; i < count; i++) {
-		if (i == 0) {
-			if (after_assign) {
-				/* lead without its last space */
-				sb_printf(P->out, "%.*s\n", (int)strlen(lead) - 1, lead);
-				put_indent(P->out, lines[i].col);
-			} else {
-				sb_puts(P->out, lead);
-			}
-		} else {
-			put_indent(P->out, lines[i].col);
-		}
-		sb_puts(P->out, lines[i].left);
-		if (lines[i].right) {
-			if (*lines[i].left)
-				put_gap(P->out, lines[i].col + (int)strlen(lines[i].left), lines[i].right_col);
-			sb_puts(P->out, lines[i].right);
-		}
-		sb_putc(P->out, '\n');
+	if (after_assign) {
+		/* lead without its last space */
+		sb_printf(P->out, "%.*s\n", (int)strlen(lead) - 1, lead);
+		put_indent(P->out, lines[0].col);
+	} else {
+		sb_puts(P->out, lead);
 	}
+	render_conditional(P->out, lines, count);
+	sb_putc(P->out, '\n');
 	if (P->line)
 		P->line += count + after_assign;
 	return true;
