@@ -135,17 +135,24 @@ static int split_call(const char *expr, Vec *pieces)
 	return pieces->len;
 }
 
-/* For "(T)(inner)" or "(inner)": the offset of inner, else 0. */
+/* For "(inner)" behind any casts and unary operators - "(T)(inner)",
+ * "!(inner)", "(T)-(U)(inner)" - the offset of inner, else 0. */
 static size_t wrapped_inner(const char *expr)
 {
 	size_t n = strlen(expr), at = 0;
 	if (n < 3 || expr[n - 1] != ')')
 		return 0;
-	if (expr[0] == '(' && expr[1] != '(') {
-		/* a cast: "(T)" then "(" */
-		const char *close = strchr(expr, ')');
-		if (!close || close[1] != '(')
-			return 0;
+	for (;;) {
+		if (expr[at] == '!' || expr[at] == '-' || expr[at] == '~') {
+			at++;
+			continue;
+		}
+		if (expr[at] != '(' || expr[at + 1] == '(')
+			break;
+		/* a cast "(T)" when something follows its ")" */
+		const char *close = strchr(expr + at, ')');
+		if (!close || !close[1] || !strchr("(!-~", close[1]))
+			break;
 		at = (size_t)(close + 1 - expr);
 	}
 	if (expr[at] != '(')
@@ -458,72 +465,116 @@ static bool print_call(Printer *P, const char *lead, int col, int indent, bool i
 	return best >= 0;
 }
 
-/* Appends operand piece (a call, its operator after it) at column *col
- * (append_call), then tail; false, appending nothing, when that does not
- * fit. */
-static bool append_broken_call(StrBuf *sb, int *col, const char *piece, const char *tail, int *lines)
+static bool append_operands(StrBuf *sb, int *col, int cont_col, const Vec *ops, const char *tail, int *lines);
+
+/* Appends operand piece (its operator after it) at column *col, then
+ * tail, broken inside: a call's arguments aligned after its "("
+ * (append_call), a parenthesised chain - behind casts or unary operators
+ * too - aligned after its "(" (append_operands), unless calls_only. False,
+ * appending nothing, when that does not fit. */
+static bool append_broken_operand(StrBuf *sb, int *col, const char *piece, const char *tail, int *lines,
+				  bool calls_only)
 {
 	const char *space = strrchr(piece, ' ');
-	if (!space || space[-1] != ')')
-		return append_call(sb, col, piece, tail, lines);
-	return append_call(sb, col, arena_strndup(piece, (size_t)(space - piece)), arena_printf("%s%s", space, tail),
-			   lines);
+	const char *operand = piece;
+	if (space && space[-1] == ')') {
+		operand = arena_strndup(piece, (size_t)(space - piece));
+		tail = arena_printf("%s%s", space, tail);
+	}
+	if (append_call(sb, col, operand, tail, lines))
+		return true;
+	size_t inner = calls_only ? 0 : wrapped_inner(operand);
+	Vec ops = { 0 };
+	if (!inner || split_expr(arena_strndup(operand + inner, strlen(operand) - inner - 1), &ops) < 2)
+		return false;
+	StrBuf out = { 0 };
+	int c = *col + (int)inner, l = *lines;
+	sb_printf(&out, "%.*s", (int)inner, operand);
+	bool fits = append_operands(&out, &c, c, &ops, arena_printf(")%s", tail), &l);
+	if (fits) {
+		sb_puts(sb, out.data);
+		*col = c;
+		*lines = l;
+	}
+	sb_free(&out);
+	return fits;
 }
 
-/* A binary chain with an operand too long for any line, a call: operands
- * packed greedily from column col, continuation lines there too, the
- * call's arguments packed and aligned after its "(" where clang-format
- * lets an operand break (NoLineBreakInOperand): the first operand, one
- * that starts a line, or either of only two; the operand after it starts
- * a line. Fails, writing nothing, when that does not fit. */
-static bool pack_operands(Printer *P, const char *lead, int col, const Vec *ops, const char *tail)
+/* Appends a binary chain with an operand too long for any line at column
+ * *col, continuation lines at cont_col, then tail: operands packed
+ * greedily, one too long broken inside (append_broken_operand) where
+ * clang-format lets an operand break (NoLineBreakInOperand): the first
+ * operand, one that starts a line, or the second of only two, a call too
+ * long for a line of its own; the operand after it starts a line, unless
+ * it follows a comparison. False,
+ * appending nothing, when that does not fit. */
+static bool append_operands(StrBuf *sb, int *col, int cont_col, const Vec *ops, const char *tail, int *lines)
 {
 	if (strncmp(ops->items[1], "<< ", 3) == 0)
-		return false;
-	StrBuf sb = { 0 };
-	sb_puts(&sb, lead);
-	int cur = col, lines = 1;
+		return pack_into(sb, col, cont_col, ops, tail, lines);
+	StrBuf out = { 0 };
+	int cur = *col, l = *lines;
 	bool fits = true, line_ends = false;
 	for (int i = 0; i < ops->len && fits; i++) {
 		const char *piece = ops->items[i];
 		const char *t = i + 1 == ops->len ? tail : "";
 		int len = (int)strlen(piece) + (int)strlen(t);
 		if (i > 0 && !line_ends && cur + 1 + len <= COLUMN_LIMIT) {
-			sb_printf(&sb, " %s%s", piece, t);
+			sb_printf(&out, " %s%s", piece, t);
 			cur += 1 + len;
 			continue;
 		}
-		if (i > 0 && !line_ends && ops->len == 2) {
-			int c = cur + 1, l = lines;
+		if (i > 0 && !line_ends && ops->len == 2 && cont_col + len > COLUMN_LIMIT) {
+			/* the second of two, a call too long for a line of its
+			 * own: broken on the first operand's line */
+			int c = cur + 1, hl = l;
 			StrBuf here = { 0 };
 			sb_putc(&here, ' ');
-			if (append_broken_call(&here, &c, piece, t, &l)) {
-				sb_puts(&sb, here.data);
+			bool here_fits = append_broken_operand(&here, &c, piece, t, &hl, true);
+			if (here_fits) {
+				sb_puts(&out, here.data);
 				cur = c;
-				lines = l;
-				sb_free(&here);
-				break;
+				l = hl;
 			}
 			sb_free(&here);
+			if (here_fits)
+				break;
 		}
 		if (i > 0) {
-			sb_putc(&sb, '\n');
-			put_indent(&sb, col);
-			cur = col;
-			lines++;
+			sb_putc(&out, '\n');
+			put_indent(&out, cont_col);
+			cur = cont_col;
+			l++;
 		}
 		line_ends = false;
 		if (cur + len <= COLUMN_LIMIT) {
-			sb_printf(&sb, "%s%s", piece, t);
+			sb_printf(&out, "%s%s", piece, t);
 			cur += len;
 		} else {
 			/* an operand after a comparison may follow a broken one
 			 * on its line (it is no NoLineBreakInOperand operand) */
 			const char *op = strrchr(piece, ' ');
-			fits = append_broken_call(&sb, &cur, piece, t, &lines);
+			fits = append_broken_operand(&out, &cur, piece, t, &l, false);
 			line_ends = !op || !strchr("=!<>", op[1]) || strcmp(op, " >>") == 0 || strcmp(op, " <<") == 0;
 		}
 	}
+	if (fits) {
+		sb_puts(sb, out.data);
+		*col = cur;
+		*lines = l;
+	}
+	sb_free(&out);
+	return fits;
+}
+
+/* append_operands as a statement's expression at column col after lead.
+ * Fails, writing nothing, when that does not fit. */
+static bool pack_operands(Printer *P, const char *lead, int col, const Vec *ops, const char *tail)
+{
+	StrBuf sb = { 0 };
+	int cur = col, lines = 1;
+	sb_puts(&sb, lead);
+	bool fits = append_operands(&sb, &cur, col, ops, tail, &lines);
 	if (fits) {
 		sb_puts(P->out, sb.data);
 		sb_putc(P->out, '\n');
@@ -834,8 +885,7 @@ void print_text(Printer *P, const char *text)
 				sb_printf(&lead, "%s%.*s", head, (int)inner, expr);
 				int c0 = indent + (int)start + (int)inner;
 				const char *t = arena_printf(")%s", tail);
-				bool ok = pack(P, lead.data, c0, c0, &inner_ops, t, true) &&
-					  pack(P, lead.data, c0, c0, &inner_ops, t, false);
+				bool ok = pack_operands(P, lead.data, c0, &inner_ops, t);
 				sb_free(&lead);
 				if (ok)
 					return;
