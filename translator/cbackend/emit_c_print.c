@@ -135,27 +135,36 @@ static int split_call(const char *expr, Vec *pieces)
 	return pieces->len;
 }
 
-/* For "(inner)" behind any casts and unary operators - "(T)(inner)",
- * "!(inner)", "(T)-(U)(inner)" - the offset of inner, else 0. */
-static size_t wrapped_inner(const char *expr)
+/* The length of the casts and unary operators in front of expr's
+ * operand: "(__u32)-(__s16)" in "(__u32)-(__s16)f(x)". */
+static size_t prefix_len(const char *expr)
 {
-	size_t n = strlen(expr), at = 0;
-	if (n < 3 || expr[n - 1] != ')')
-		return 0;
+	size_t at = 0;
 	for (;;) {
 		if (expr[at] == '!' || expr[at] == '-' || expr[at] == '~') {
 			at++;
 			continue;
 		}
 		if (expr[at] != '(' || expr[at + 1] == '(')
-			break;
-		/* a cast "(T)" when something follows its ")" */
+			return at;
+		/* a cast "(T)" - no parenthesis inside - when an operand
+		 * follows its ")" */
 		const char *close = strchr(expr + at, ')');
-		if (!close || !close[1] || !strchr("(!-~", close[1]))
-			break;
+		const char *open = strchr(expr + at + 1, '(');
+		char next = close ? close[1] : '\0';
+		if (!next || (open && open < close) ||
+		    !(strchr("(!-~_", next) || (next >= 'a' && next <= 'z') || (next >= 'A' && next <= 'Z')))
+			return at;
 		at = (size_t)(close + 1 - expr);
 	}
-	if (expr[at] != '(')
+}
+
+/* For "(inner)" behind any casts and unary operators - "(T)(inner)",
+ * "!(inner)", "(T)-(U)(inner)" - the offset of inner, else 0. */
+static size_t wrapped_inner(const char *expr)
+{
+	size_t n = strlen(expr), at = prefix_len(expr);
+	if (n < 3 || expr[n - 1] != ')' || expr[at] != '(')
 		return 0;
 	/* the "(" at `at` must close at the very end */
 	int depth = 0;
@@ -280,22 +289,13 @@ static bool pack(Printer *P, const char *head, int first_col, int cont_col, Vec 
 	return fits;
 }
 
-/* The arguments of operand, a call f(a, b) or a cast one, (__u64)f(a, b)
- * (split_call's pieces, the cast in front of the first); returns the
- * column of f's "(" in operand, 0 when operand is no call. */
+/* The arguments of operand, a call f(a, b) behind any casts and unary
+ * operators, (__u64)-f(a, b) (split_call's pieces, what is in front of
+ * f's "(" leading the first); returns the column of f's "(" in operand,
+ * 0 when operand is no call. */
 static int split_cast_call(const char *operand, Vec *args)
 {
-	size_t k = 0; /* the end of a cast "(T)" */
-	if (operand[0] == '(') {
-		for (int depth = 0; operand[k]; k++)
-			if (operand[k] == '(')
-				depth++;
-			else if (operand[k] == ')' && --depth == 0)
-				break;
-		if (!operand[k])
-			return 0;
-		k++;
-	}
+	size_t k = prefix_len(operand);
 	const char *call = operand + k;
 	if (split_call(call, args) <= 1)
 		return 0;
@@ -441,7 +441,7 @@ static bool print_call(Printer *P, const char *lead, int col, int indent, bool i
 	}
 	Vec args = { 0 };
 	int open = split_cast_call(expr, &args);
-	if (open) {
+	if (open && col + open + 1 <= COLUMN_LIMIT) {
 		sb_printf(&layout[2], "%s%.*s\n", lead, open + 1, expr);
 		put_indent(&layout[2], indent + 8);
 		args.items[0] = arena_strdup((const char *)args.items[0] + open + 1);
@@ -484,13 +484,16 @@ static bool append_broken_operand(StrBuf *sb, int *col, const char *piece, const
 	if (append_call(sb, col, operand, tail, lines))
 		return true;
 	size_t inner = calls_only ? 0 : wrapped_inner(operand);
-	Vec ops = { 0 };
-	if (!inner || split_expr(arena_strndup(operand + inner, strlen(operand) - inner - 1), &ops) < 2)
+	if (!inner)
 		return false;
+	const char *in = arena_strndup(operand + inner, strlen(operand) - inner - 1);
+	const char *in_tail = arena_printf(")%s", tail);
+	Vec ops = { 0 };
 	StrBuf out = { 0 };
 	int c = *col + (int)inner, l = *lines;
 	sb_printf(&out, "%.*s", (int)inner, operand);
-	bool fits = append_operands(&out, &c, c, &ops, arena_printf(")%s", tail), &l);
+	bool fits = split_expr(in, &ops) > 1 ? append_operands(&out, &c, c, &ops, in_tail, &l)
+					     : append_broken_operand(&out, &c, in, in_tail, &l, false);
 	if (fits) {
 		sb_puts(sb, out.data);
 		*col = c;
@@ -971,11 +974,24 @@ void print_text(Printer *P, const char *text)
 				P->line += 2;
 			done = true;
 		}
-		if (!done && nops <= 1 && expr[0] == '(') {
+		if (!done && nops <= 1 && strchr("(!-~", expr[0])) {
 			/* (__u64)f(a, b) that does not fit after the "=" either
 			 * (deep in a block): clang-format aligns the arguments
 			 * after f's "(" */
 			done = print_call(P, lead_s, col, indent, is_assign, expr, tail);
+			if (!done) {
+				/* (__s32)(-f(a, b)): broken inside the parentheses */
+				StrBuf sb = { 0 };
+				int c = col, lines = 1;
+				sb_puts(&sb, lead_s);
+				done = append_broken_operand(&sb, &c, expr, tail, &lines, false);
+				if (done) {
+					sb_printf(P->out, "%s\n", sb.data);
+					if (P->line)
+						P->line += lines;
+				}
+				sb_free(&sb);
+			}
 		}
 		if (!done && nops > 1) {
 			/* tmp + (__u64)f(a, b): f's arguments aligned after its
