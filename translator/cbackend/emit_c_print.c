@@ -469,11 +469,13 @@ static bool append_operands(StrBuf *sb, int *col, int cont_col, const Vec *ops, 
 
 /* Appends operand piece (its operator after it) at column *col, then
  * tail, broken inside: a call's arguments aligned after its "("
- * (append_call), a parenthesised chain - behind casts or unary operators
- * too - aligned after its "(" (append_operands), unless calls_only. False,
- * appending nothing, when that does not fit. */
+ * (append_call); behind casts or unary operators too, a parenthesised
+ * conditional chain from the column after its "(" (append_conditional),
+ * and, unless no_chains, a parenthesised operator chain aligned after its
+ * "(" (append_operands). False, appending nothing, when that does not
+ * fit. */
 static bool append_broken_operand(StrBuf *sb, int *col, const char *piece, const char *tail, int *lines,
-				  bool calls_only)
+				  bool no_chains)
 {
 	const char *space = strrchr(piece, ' ');
 	const char *operand = piece;
@@ -483,7 +485,7 @@ static bool append_broken_operand(StrBuf *sb, int *col, const char *piece, const
 	}
 	if (append_call(sb, col, operand, tail, lines))
 		return true;
-	size_t inner = calls_only ? 0 : wrapped_inner(operand);
+	size_t inner = wrapped_inner(operand);
 	if (!inner)
 		return false;
 	const char *in = arena_strndup(operand + inner, strlen(operand) - inner - 1);
@@ -492,8 +494,10 @@ static bool append_broken_operand(StrBuf *sb, int *col, const char *piece, const
 	StrBuf out = { 0 };
 	int c = *col + (int)inner, l = *lines;
 	sb_printf(&out, "%.*s", (int)inner, operand);
-	bool fits = split_expr(in, &ops) > 1 ? append_operands(&out, &c, c, &ops, in_tail, &l)
-					     : append_broken_operand(&out, &c, in, in_tail, &l, false);
+	bool fits = append_conditional(&out, &c, in, in_tail, &l);
+	if (!fits && !no_chains)
+		fits = split_expr(in, &ops) > 1 ? append_operands(&out, &c, c, &ops, in_tail, &l)
+						: append_broken_operand(&out, &c, in, in_tail, &l, false);
 	if (fits) {
 		sb_puts(sb, out.data);
 		*col = c;
@@ -507,9 +511,9 @@ static bool append_broken_operand(StrBuf *sb, int *col, const char *piece, const
  * *col, continuation lines at cont_col, then tail: operands packed
  * greedily, one too long broken inside (append_broken_operand) where
  * clang-format lets an operand break (NoLineBreakInOperand): the first
- * operand, one that starts a line, or the second of only two, a call too
- * long for a line of its own; the operand after it starts a line, unless
- * it follows a comparison. False,
+ * operand, one that starts a line, or the second of only two, a call or
+ * a parenthesised conditional too long for a line of its own; the operand
+ * after it starts a line, unless it follows a comparison. False,
  * appending nothing, when that does not fit. */
 static bool append_operands(StrBuf *sb, int *col, int cont_col, const Vec *ops, const char *tail, int *lines)
 {
@@ -528,8 +532,9 @@ static bool append_operands(StrBuf *sb, int *col, int cont_col, const Vec *ops, 
 			continue;
 		}
 		if (i > 0 && !line_ends && ops->len == 2 && cont_col + len > COLUMN_LIMIT) {
-			/* the second of two, a call too long for a line of its
-			 * own: broken on the first operand's line */
+			/* the second of two, a call or a conditional too long
+			 * for a line of its own: broken on the first operand's
+			 * line */
 			int c = cur + 1, hl = l;
 			StrBuf here = { 0 };
 			sb_putc(&here, ' ');
