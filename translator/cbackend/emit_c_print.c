@@ -297,7 +297,7 @@ static int split_cast_call(const char *operand, Vec *args)
 {
 	size_t k = prefix_len(operand);
 	const char *call = operand + k;
-	if (split_call(call, args) <= 1)
+	if (split_call(call, args) < 1)
 		return 0;
 	args->items[0] = arena_printf("%.*s%s", (int)k, operand, (const char *)args->items[0]);
 	return (int)k + (int)(strchr(call, '(') - call);
@@ -957,7 +957,7 @@ void print_text(Printer *P, const char *text)
 							       (const char *)params.items[0]);
 				done = pack(P, lead_s, col, indent + (int)(o + 1 - expr), &params, tail, false);
 			}
-		} else if (nargs > 1) {
+		} else if (nargs >= 1) {
 			if (is_assign && indent + 8 + (int)strlen(expr) + (int)tail_len <= COLUMN_LIMIT) {
 				sb_printf(P->out, "%.*s\n", (int)(strlen(lead_s) - 1), lead_s);
 				put_indent(P->out, indent + 8);
