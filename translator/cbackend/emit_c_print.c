@@ -472,8 +472,9 @@ static bool append_operands(StrBuf *sb, int *col, int cont_col, const Vec *ops, 
  * (append_call); behind casts or unary operators too, a parenthesised
  * conditional chain from the column after its "(" (append_conditional),
  * and, unless no_chains, a parenthesised operator chain aligned after its
- * "(" (append_operands). False, appending nothing, when that does not
- * fit. */
+ * "(" (append_operands) or an operator chain of a higher precedence,
+ * continued 8 columns deeper. False, appending nothing, when that does
+ * not fit. */
 static bool append_broken_operand(StrBuf *sb, int *col, const char *piece, const char *tail, int *lines,
 				  bool no_chains)
 {
@@ -486,8 +487,12 @@ static bool append_broken_operand(StrBuf *sb, int *col, const char *piece, const
 	if (append_call(sb, col, operand, tail, lines))
 		return true;
 	size_t inner = wrapped_inner(operand);
-	if (!inner)
-		return false;
+	if (!inner) {
+		/* a chain of a higher precedence: continued 8 columns deeper */
+		Vec ops = { 0 };
+		return !no_chains && split_expr(operand, &ops) > 1 &&
+		       append_operands(sb, col, *col + 8, &ops, tail, lines);
+	}
 	const char *in = arena_strndup(operand + inner, strlen(operand) - inner - 1);
 	const char *in_tail = arena_printf(")%s", tail);
 	Vec ops = { 0 };
