@@ -201,6 +201,15 @@ static void put_indent(StrBuf *out, int col)
 	put_gap(out, 0, col);
 }
 
+/* The column where line's text starts (tabs to 8). */
+static int indent_width(const char *line)
+{
+	int col = 0;
+	for (; *line == '\t' || *line == ' '; line++)
+		col = *line == '\t' ? (col / 8 + 1) * 8 : col + 1;
+	return col;
+}
+
 /* Appends pieces to sb greedily from column *col, continuation lines at
  * column cont_col, then tail; *col becomes the column after tail and
  * *lines counts the lines begun. Returns whether every line fits. */
@@ -422,7 +431,9 @@ static bool append_call(StrBuf *sb, int *col, const char *operand, const char *t
  * "(", or (an assignment) that after the "=" one indent deeper, or the
  * arguments after the "(" one indent deeper; on a tie the one after the
  * "=", then the aligned one (PenaltyBreakAssignment 10 against
- * PenaltyBreakBeforeFirstCallParameter 30). False, writing nothing, when
+ * PenaltyBreakBeforeFirstCallParameter 30), but the aligned one first
+ * where only the call's own arguments break in it, which is what
+ * clang-format does for the shapes seen. False, writing nothing, when
  * none fits. */
 static bool print_call(Printer *P, const char *lead, int col, int indent, bool is_assign, const char *expr,
 		       const char *tail)
@@ -448,10 +459,16 @@ static bool print_call(Printer *P, const char *lead, int col, int indent, bool i
 		c = indent + 8;
 		fits[2] = append_args(&layout[2], &c, indent + 8, &args, tail, &lines[2]);
 	}
+	/* on a tie, the aligned layout rather than the one after the "="
+	 * when only the call's own arguments break there: every line after
+	 * the first starts at the "(" */
+	bool flat = open > 0;
+	for (const char *nl = strchr(layout[0].data, '\n'); nl && flat; nl = strchr(nl + 1, '\n'))
+		flat = indent_width(nl + 1) == col + open + 1;
 	int best = -1;
-	static const int preference[3] = { 1, 0, 2 };
+	static const int preference[2][3] = { { 1, 0, 2 }, { 0, 1, 2 } };
 	for (int k = 0; k < 3; k++) {
-		int i = preference[k];
+		int i = preference[flat][k];
 		if (fits[i] && (best < 0 || lines[i] < lines[best]))
 			best = i;
 	}
