@@ -10,8 +10,10 @@
  *   emit_c_stmt.c   statements: let, if, match, for, set!, returns
  *   emit_c_idioms.c the map idioms that are more than a helper call
  *   emit_c_records.c record values: zeroed, then filled
- *   emit_c_print.c  the statement tree in kernel style: line breaking,
- *                   braces, blank lines, #line directives and comments
+ *   emit_c_print.c  the statement tree in kernel style: braces, blank
+ *                   lines, #line directives and comments
+ *   emit_c_wrap.c   line breaking: a statement longer than 80 columns
+ *                   broken as clang-format breaks it
  *
  * Internal to the backend: nothing outside emit_c*.c includes it. */
 #ifndef EMIT_C_H
@@ -371,6 +373,9 @@ void lower_map_incr(Emitter *E, Node *n);
 bool is_record_construction(const Node *n);
 void lower_record_fill(Emitter *E, Node *n, const char *name);
 const char *record_local(Emitter *E, Node *n, const char *base);
+/* the printer's column limit, the kernel's .clang-format ColumnLimit */
+enum { COLUMN_LIMIT = 80 };
+void print_raw_line(Printer *P, const char *text);
 void print_text(Printer *P, const char *text);
 int put_comments(StrBuf *out, int depth, const Vec *list);
 void print_function(Printer *P, const char *sec, const char *head, int fn_line, const CBlock *body, const Vec *comments);

@@ -1,0 +1,1024 @@
+/* emit_c_wrap.c - breaking a statement longer than 80 columns the way
+ * clang-format 14 breaks it with the kernel's .clang-format, so that the
+ * output is a fixed point of clang-format (docs/emit_c.md, "`#line` and
+ * layout"); emit_c_print.c prints the statements. */
+#include "emit_c.h"
+
+/* ---- line breaking ----------------------------------------------------------
+ *
+ * The output must be a fixed point of clang-format with the kernel's
+ * .clang-format (80 columns, tabs of 8, operands aligned). For the shapes
+ * the emitter produces, clang-format 14 breaks a long statement like this,
+ * and so do we (docs/emit_c.md has the list with its golden tests):
+ *   - a binary-operator chain: after the lowest-precedence top-level
+ *     operator (before a "<<"), packing greedily, continuation lines
+ *     aligned with the expression's start (after "return ", "if (",
+ *     "x = "), or after the "=" one indent (8 columns) deeper; an operand
+ *     too long for any line broken inside where clang-format lets it
+ *     (append_operands);
+ *   - a call: arguments packed greedily, aligned after the "(", an
+ *     argument too long for any line broken inside (append_args);
+ *   - a conditional chain: see "conditional chains" below.
+ * Anything else is left long (clang-format would then rewrap it; the
+ * golden tests would say so). */
+
+static const struct {
+	const char *text;
+	int prec;
+} c_binops[] = {
+	{ " || ", PREC_LOR }, { " && ", PREC_LAND }, { " | ", PREC_BOR },   { " ^ ", PREC_BXOR },
+	{ " & ", PREC_BAND }, { " == ", PREC_EQ },   { " != ", PREC_EQ },   { " <= ", PREC_REL },
+	{ " >= ", PREC_REL }, { " < ", PREC_REL },   { " > ", PREC_REL },   { " << ", PREC_SHIFT },
+	{ " >> ", PREC_SHIFT }, { " + ", PREC_ADD }, { " - ", PREC_ADD },   { " * ", PREC_MUL },
+	{ " / ", PREC_MUL },  { " % ", PREC_MUL },
+};
+
+/* Splits expr after each top-level operator of its lowest precedence,
+ * but before a "<<" (clang-format breaks before it, as before a stream
+ * operator). Returns the number of pieces (0: nothing to split at);
+ * pieces keep their operator. */
+static int split_expr(const char *expr, Vec *pieces)
+{
+	int lowest = 1000;
+	int depth = 0;
+	size_t n = strlen(expr);
+	for (size_t i = 0; i < n; i++) {
+		char c = expr[i];
+		if (c == '(' || c == '[')
+			depth++;
+		else if (c == ')' || c == ']')
+			depth--;
+		else if (depth == 0 && c == ' ')
+			for (size_t k = 0; k < sizeof(c_binops) / sizeof(*c_binops); k++)
+				if (strncmp(expr + i, c_binops[k].text, strlen(c_binops[k].text)) == 0 &&
+				    c_binops[k].prec < lowest)
+					lowest = c_binops[k].prec;
+		if (depth == 0 && (c == '?' || c == '"'))
+			return 0; /* ternaries and strings: left alone */
+	}
+	if (lowest == 1000)
+		return 0;
+	size_t start = 0;
+	depth = 0;
+	for (size_t i = 0; i < n; i++) {
+		char c = expr[i];
+		if (c == '(' || c == '[')
+			depth++;
+		else if (c == ')' || c == ']')
+			depth--;
+		else if (depth == 0 && c == ' ') {
+			for (size_t k = 0; k < sizeof(c_binops) / sizeof(*c_binops); k++) {
+				size_t len = strlen(c_binops[k].text);
+				if (c_binops[k].prec != lowest || strncmp(expr + i, c_binops[k].text, len) != 0)
+					continue;
+				if (strcmp(c_binops[k].text, " << ") == 0) {
+					/* the next piece starts with the operator */
+					vec_push(pieces, arena_strndup(expr + start, i - start));
+					start = i + 1;
+				} else {
+					/* piece ends with the operator, without the space after it */
+					vec_push(pieces, arena_strndup(expr + start, i + len - 1 - start));
+					start = i + len;
+				}
+				i += len - 1;
+				break;
+			}
+		}
+	}
+	vec_push(pieces, arena_strdup(expr + start));
+	return pieces->len;
+}
+
+/* The arguments of a call "name(a, b, c)": pieces "name(a," "b," "c)". */
+static int split_call(const char *expr, Vec *pieces)
+{
+	const char *open = strchr(expr, '(');
+	size_t n = strlen(expr);
+	if (!open || expr[n - 1] != ')')
+		return 0;
+	for (const char *p = expr; p < open; p++)
+		if (*p == ' ' || *p == '*' || *p == '&' || *p == '(')
+			return 0;
+	int depth = 0;
+	size_t start = 0;
+	for (size_t i = (size_t)(open - expr); i < n; i++) {
+		char c = expr[i];
+		if (c == '(' || c == '[')
+			depth++;
+		else if (c == ')' || c == ']') {
+			if (--depth == 0 && i != n - 1)
+				return 0; /* not one call */
+		} else if (depth == 1 && c == ',' && expr[i + 1] == ' ') {
+			vec_push(pieces, arena_strndup(expr + start, i + 1 - start));
+			start = i + 2;
+		}
+	}
+	vec_push(pieces, arena_strdup(expr + start));
+	return pieces->len;
+}
+
+/* The length of the casts and unary operators in front of expr's
+ * operand: "(__u32)-(__s16)" in "(__u32)-(__s16)f(x)". */
+static size_t prefix_len(const char *expr)
+{
+	size_t at = 0;
+	for (;;) {
+		if (expr[at] == '!' || expr[at] == '-' || expr[at] == '~') {
+			at++;
+			continue;
+		}
+		if (expr[at] != '(' || expr[at + 1] == '(')
+			return at;
+		/* a cast "(T)" - no parenthesis inside - when an operand
+		 * follows its ")" */
+		const char *close = strchr(expr + at, ')');
+		const char *open = strchr(expr + at + 1, '(');
+		char next = close ? close[1] : '\0';
+		if (!next || (open && open < close) ||
+		    !(strchr("(!-~_", next) || (next >= 'a' && next <= 'z') || (next >= 'A' && next <= 'Z')))
+			return at;
+		at = (size_t)(close + 1 - expr);
+	}
+}
+
+/* For "(inner)" behind any casts and unary operators - "(T)(inner)",
+ * "!(inner)", "(T)-(U)(inner)" - the offset of inner, else 0. */
+static size_t wrapped_inner(const char *expr)
+{
+	size_t n = strlen(expr), at = prefix_len(expr);
+	if (n < 3 || expr[n - 1] != ')' || expr[at] != '(')
+		return 0;
+	/* the "(" at `at` must close at the very end */
+	int depth = 0;
+	for (size_t i = at; i < n; i++) {
+		if (expr[i] == '(')
+			depth++;
+		else if (expr[i] == ')' && --depth == 0 && i != n - 1)
+			return 0;
+	}
+	return at + 1;
+}
+
+/* Pads from column `from` to column `to` as clang-format does with
+ * UseTab: Always: spaces when the gap ends before the next tab stop (or is
+ * one space), else a tab to that stop, tabs, then spaces. */
+static void put_gap(StrBuf *out, int from, int to)
+{
+	int n = to - from;
+	int first_tab = 8 - from % 8;
+	if (n < first_tab || n == 1) {
+		for (; n > 0; n--)
+			sb_putc(out, ' ');
+		return;
+	}
+	sb_putc(out, '\t');
+	for (n -= first_tab; n >= 8; n -= 8)
+		sb_putc(out, '\t');
+	for (; n > 0; n--)
+		sb_putc(out, ' ');
+}
+
+static void put_indent(StrBuf *out, int col)
+{
+	put_gap(out, 0, col);
+}
+
+/* The column where line's text starts (tabs to 8). */
+static int indent_width(const char *line)
+{
+	int col = 0;
+	for (; *line == '\t' || *line == ' '; line++)
+		col = *line == '\t' ? (col / 8 + 1) * 8 : col + 1;
+	return col;
+}
+
+/* Appends pieces to sb greedily from column *col, continuation lines at
+ * column cont_col, then tail; *col becomes the column after tail and
+ * *lines counts the lines begun. Returns whether every line fits. */
+static bool pack_greedy(StrBuf *sb, int *col, int cont_col, const Vec *pieces, const char *tail, int *lines)
+{
+	bool fits = true;
+	for (int i = 0; i < pieces->len; i++) {
+		const char *piece = pieces->items[i];
+		int len = (int)strlen(piece) + (i + 1 == pieces->len ? (int)strlen(tail) : 0);
+		if (i > 0 && *col + 1 + len > COLUMN_LIMIT) {
+			sb_putc(sb, '\n');
+			put_indent(sb, cont_col);
+			*col = cont_col;
+			(*lines)++;
+		} else if (i > 0) {
+			sb_putc(sb, ' ');
+			(*col)++;
+		}
+		sb_puts(sb, piece);
+		*col += (int)strlen(piece);
+		if (*col + (i + 1 == pieces->len ? (int)strlen(tail) : 0) > COLUMN_LIMIT)
+			fits = false;
+	}
+	sb_puts(sb, tail);
+	*col += (int)strlen(tail);
+	return fits;
+}
+
+/* pack_greedy, but a "<<" chain (pieces "a", "<< b", "<< c") that does not
+ * fit on one line keeps its first "<<" on the first line and aligns the
+ * other lines with it where that fits, else breaks before the first "<<"
+ * too (clang-format's FirstLessLess, and PenaltyBreakFirstLessLess 0 in
+ * the kernel style). */
+static bool pack_into(StrBuf *sb, int *col, int cont_col, const Vec *pieces, const char *tail, int *lines)
+{
+	int one_line = *col + (int)strlen(tail);
+	for (int i = 0; i < pieces->len; i++)
+		one_line += (int)strlen(pieces->items[i]) + (i > 0);
+	if (pieces->len < 2 || strncmp(pieces->items[1], "<< ", 3) != 0 || one_line <= COLUMN_LIMIT)
+		return pack_greedy(sb, col, cont_col, pieces, tail, lines);
+	const char *first = pieces->items[0];
+	Vec rest = { 0 };
+	vec_push(&rest, arena_printf("%s %s", first, (const char *)pieces->items[1]));
+	for (int i = 2; i < pieces->len; i++)
+		vec_push(&rest, pieces->items[i]);
+	StrBuf aligned = { 0 };
+	int c = *col, l = *lines;
+	bool fits = pack_greedy(&aligned, &c, *col + (int)strlen(first) + 1, &rest, tail, &l);
+	if (fits) {
+		sb_puts(sb, aligned.data);
+		*col = c;
+		*lines = l;
+	}
+	sb_free(&aligned);
+	if (fits)
+		return true;
+	sb_puts(sb, first);
+	fits = *col + (int)strlen(first) <= COLUMN_LIMIT;
+	sb_putc(sb, '\n');
+	put_indent(sb, cont_col);
+	*col = cont_col;
+	(*lines)++;
+	rest.len = 0;
+	for (int i = 1; i < pieces->len; i++)
+		vec_push(&rest, pieces->items[i]);
+	return pack_greedy(sb, col, cont_col, &rest, tail, lines) && fits;
+}
+
+/* Packs pieces greedily (pack_into): the first line starts at column
+ * first_col after head, continuation lines at column cont_col. Fails
+ * (returns false, writing nothing) when some line would not fit. */
+static bool pack(Printer *P, const char *head, int first_col, int cont_col, Vec *pieces, const char *tail,
+		 bool dry)
+{
+	StrBuf sb = { 0 };
+	int col = first_col, lines = 1;
+	sb_puts(&sb, head);
+	bool fits = pack_into(&sb, &col, cont_col, pieces, tail, &lines);
+	if (fits && !dry) {
+		sb_puts(P->out, sb.data);
+		sb_putc(P->out, '\n');
+		if (P->line)
+			P->line += lines;
+	}
+	sb_free(&sb);
+	return fits;
+}
+
+/* The arguments of operand, a call f(a, b) behind any casts and unary
+ * operators, (__u64)-f(a, b) (split_call's pieces, what is in front of
+ * f's "(" leading the first); returns the column of f's "(" in operand,
+ * 0 when operand is no call. */
+static int split_cast_call(const char *operand, Vec *args)
+{
+	size_t k = prefix_len(operand);
+	const char *call = operand + k;
+	if (split_call(call, args) < 1)
+		return 0;
+	args->items[0] = arena_printf("%.*s%s", (int)k, operand, (const char *)args->items[0]);
+	return (int)k + (int)(strchr(call, '(') - call);
+}
+
+static bool append_call(StrBuf *sb, int *col, const char *operand, const char *tail, int *lines);
+static bool append_conditional(StrBuf *sb, int *col, const char *expr, const char *tail, int *lines);
+
+/* Appends arg - a piece of split_call, ending with its "," or the call's
+ * ")" - then tail, broken inside as clang-format breaks an argument too
+ * long for any line: a call's arguments aligned after its "(", a binary
+ * chain's operands packed 8 columns deeper than its start, a conditional
+ * chain as a statement's (append_conditional). False, appending nothing,
+ * when that does not fit. */
+static bool append_broken_arg(StrBuf *sb, int *col, const char *arg, const char *tail, int *lines)
+{
+	size_t n = strlen(arg);
+	const char *core = arena_strndup(arg, n - 1);
+	const char *rest = arena_printf("%c%s", arg[n - 1], tail);
+	StrBuf call = { 0 }, chain = { 0 };
+	int c = *col, l = *lines;
+	Vec ops = { 0 };
+	bool fits = append_call(&call, &c, core, rest, &l);
+	if (fits) {
+		sb_puts(sb, call.data);
+	} else {
+		c = *col;
+		l = *lines;
+		fits = split_expr(core, &ops) > 1 ? pack_into(&chain, &c, *col + 8, &ops, rest, &l)
+						  : append_conditional(&chain, &c, core, rest, &l);
+		if (fits)
+			sb_puts(sb, chain.data);
+	}
+	if (fits) {
+		*col = c;
+		*lines = l;
+	}
+	sb_free(&call);
+	sb_free(&chain);
+	return fits;
+}
+
+/* Appends a call's arguments (split_call's pieces; what leads the call,
+ * "f(", in front of the first, spans *col to align) at column *col,
+ * continuation lines at column align, then tail, as clang-format 14
+ * packs them (BinPackArguments): greedily; an argument too long for its
+ * line on a line of its own, broken inside (append_broken_arg) where it
+ * does not fit there either - the last one on the line of the one before
+ * it where it can - and the argument after a broken one on a new line.
+ * False, appending nothing, when that does not fit. */
+static bool append_args(StrBuf *sb, int *col, int align, const Vec *args, const char *tail, int *lines)
+{
+	StrBuf out = { 0 };
+	int c = *col, l = *lines;
+	bool fits = true, new_line = false;
+	for (int i = 0; i < args->len && fits; i++) {
+		const char *arg = args->items[i];
+		const char *t = i + 1 == args->len ? tail : "";
+		int len = (int)strlen(arg) + (int)strlen(t);
+		if (i == 0 || (!new_line && c + 1 + len <= COLUMN_LIMIT)) {
+			if (i == 0 && c + len > COLUMN_LIMIT) {
+				/* what leads the call ("f(") then the first argument
+				 * broken */
+				int lead = align - c;
+				sb_printf(&out, "%.*s", lead, arg);
+				c = align;
+				fits = append_broken_arg(&out, &c, arg + lead, t, &l);
+				new_line = true;
+				continue;
+			}
+			sb_printf(&out, "%s%s%s", i ? " " : "", arg, t);
+			c += len + (i > 0);
+			continue;
+		}
+		if (!new_line && i + 1 == args->len && align + len > COLUMN_LIMIT) {
+			StrBuf here = { 0 };
+			int hc = c + 1, hl = l;
+			sb_putc(&here, ' ');
+			bool here_fits = append_broken_arg(&here, &hc, arg, t, &hl);
+			if (here_fits) {
+				sb_puts(&out, here.data);
+				c = hc;
+				l = hl;
+			}
+			sb_free(&here);
+			if (here_fits)
+				continue;
+		}
+		sb_putc(&out, '\n');
+		put_indent(&out, align);
+		c = align;
+		l++;
+		new_line = c + len > COLUMN_LIMIT;
+		if (new_line) {
+			fits = append_broken_arg(&out, &c, arg, t, &l);
+		} else {
+			sb_printf(&out, "%s%s", arg, t);
+			c += len;
+		}
+	}
+	if (fits) {
+		sb_puts(sb, out.data);
+		*col = c;
+		*lines = l;
+	}
+	sb_free(&out);
+	return fits;
+}
+
+/* Appends operand, a call or a cast one, at column *col, then tail, its
+ * arguments aligned after its "(" (append_args). False, appending
+ * nothing, when that does not fit. */
+static bool append_call(StrBuf *sb, int *col, const char *operand, const char *tail, int *lines)
+{
+	Vec args = { 0 };
+	int open = split_cast_call(operand, &args);
+	return open && append_args(sb, col, *col + open + 1, &args, tail, lines);
+}
+
+/* A statement whose expression is a call or a cast one, in the layout of
+ * fewest lines of clang-format's three: the arguments aligned after the
+ * "(", or (an assignment) that after the "=" one indent deeper, or the
+ * arguments after the "(" one indent deeper; on a tie the one after the
+ * "=", then the aligned one (PenaltyBreakAssignment 10 against
+ * PenaltyBreakBeforeFirstCallParameter 30), but the aligned one first
+ * where only the call's own arguments break in it, which is what
+ * clang-format does for the shapes seen. False, writing nothing, when
+ * none fits. */
+static bool print_call(Printer *P, const char *lead, int col, int indent, bool is_assign, const char *expr,
+		       const char *tail)
+{
+	StrBuf layout[3] = { { 0 } };
+	int lines[3] = { 1, 2, 2 };
+	bool fits[3] = { false, false, false };
+	int c = col;
+	sb_puts(&layout[0], lead);
+	fits[0] = append_call(&layout[0], &c, expr, tail, &lines[0]);
+	if (is_assign) {
+		sb_printf(&layout[1], "%.*s\n", (int)strlen(lead) - 1, lead);
+		put_indent(&layout[1], indent + 8);
+		c = indent + 8;
+		fits[1] = append_call(&layout[1], &c, expr, tail, &lines[1]);
+	}
+	Vec args = { 0 };
+	int open = split_cast_call(expr, &args);
+	if (open && col + open + 1 <= COLUMN_LIMIT) {
+		sb_printf(&layout[2], "%s%.*s\n", lead, open + 1, expr);
+		put_indent(&layout[2], indent + 8);
+		args.items[0] = arena_strdup((const char *)args.items[0] + open + 1);
+		c = indent + 8;
+		fits[2] = append_args(&layout[2], &c, indent + 8, &args, tail, &lines[2]);
+	}
+	/* on a tie, the aligned layout rather than the one after the "="
+	 * when only the call's own arguments break there: every line after
+	 * the first starts at the "(" */
+	bool flat = open > 0;
+	for (const char *nl = strchr(layout[0].data, '\n'); nl && flat; nl = strchr(nl + 1, '\n'))
+		flat = indent_width(nl + 1) == col + open + 1;
+	int best = -1;
+	static const int preference[2][3] = { { 1, 0, 2 }, { 0, 1, 2 } };
+	for (int k = 0; k < 3; k++) {
+		int i = preference[flat][k];
+		if (fits[i] && (best < 0 || lines[i] < lines[best]))
+			best = i;
+	}
+	if (best >= 0) {
+		sb_printf(P->out, "%s\n", layout[best].data);
+		if (P->line)
+			P->line += lines[best];
+	}
+	for (int i = 0; i < 3; i++)
+		sb_free(&layout[i]);
+	return best >= 0;
+}
+
+static bool append_operands(StrBuf *sb, int *col, int cont_col, const Vec *ops, const char *tail, int *lines);
+
+/* Appends operand piece (its operator after it) at column *col, then
+ * tail, broken inside: a call's arguments aligned after its "("
+ * (append_call); behind casts or unary operators too, a parenthesised
+ * conditional chain from the column after its "(" (append_conditional),
+ * and, unless no_chains, a parenthesised operator chain aligned after its
+ * "(" (append_operands) or an operator chain of a higher precedence,
+ * continued 8 columns deeper. False, appending nothing, when that does
+ * not fit. */
+static bool append_broken_operand(StrBuf *sb, int *col, const char *piece, const char *tail, int *lines,
+				  bool no_chains)
+{
+	const char *space = strrchr(piece, ' ');
+	const char *operand = piece;
+	if (space && space[-1] == ')') {
+		operand = arena_strndup(piece, (size_t)(space - piece));
+		tail = arena_printf("%s%s", space, tail);
+	}
+	if (append_call(sb, col, operand, tail, lines))
+		return true;
+	size_t inner = wrapped_inner(operand);
+	if (!inner) {
+		/* a chain of a higher precedence: continued 8 columns deeper */
+		Vec ops = { 0 };
+		return !no_chains && split_expr(operand, &ops) > 1 &&
+		       append_operands(sb, col, *col + 8, &ops, tail, lines);
+	}
+	const char *in = arena_strndup(operand + inner, strlen(operand) - inner - 1);
+	const char *in_tail = arena_printf(")%s", tail);
+	Vec ops = { 0 };
+	StrBuf out = { 0 };
+	int c = *col + (int)inner, l = *lines;
+	sb_printf(&out, "%.*s", (int)inner, operand);
+	bool fits = append_conditional(&out, &c, in, in_tail, &l);
+	if (!fits && !no_chains)
+		fits = split_expr(in, &ops) > 1 ? append_operands(&out, &c, c, &ops, in_tail, &l)
+						: append_broken_operand(&out, &c, in, in_tail, &l, false);
+	if (fits) {
+		sb_puts(sb, out.data);
+		*col = c;
+		*lines = l;
+	}
+	sb_free(&out);
+	return fits;
+}
+
+/* Appends a binary chain with an operand too long for any line at column
+ * *col, continuation lines at cont_col, then tail: operands packed
+ * greedily, one too long broken inside (append_broken_operand) where
+ * clang-format lets an operand break (NoLineBreakInOperand): the first
+ * operand, one that starts a line, or the second of only two, a call or
+ * a parenthesised conditional too long for a line of its own; the operand
+ * after it starts a line, unless it follows a comparison. False,
+ * appending nothing, when that does not fit. */
+static bool append_operands(StrBuf *sb, int *col, int cont_col, const Vec *ops, const char *tail, int *lines)
+{
+	if (strncmp(ops->items[1], "<< ", 3) == 0)
+		return pack_into(sb, col, cont_col, ops, tail, lines);
+	StrBuf out = { 0 };
+	int cur = *col, l = *lines;
+	bool fits = true, line_ends = false;
+	for (int i = 0; i < ops->len && fits; i++) {
+		const char *piece = ops->items[i];
+		const char *t = i + 1 == ops->len ? tail : "";
+		int len = (int)strlen(piece) + (int)strlen(t);
+		if (i > 0 && !line_ends && cur + 1 + len <= COLUMN_LIMIT) {
+			sb_printf(&out, " %s%s", piece, t);
+			cur += 1 + len;
+			continue;
+		}
+		if (i > 0 && !line_ends && ops->len == 2 && cont_col + len > COLUMN_LIMIT) {
+			/* the second of two, a call or a conditional too long
+			 * for a line of its own: broken on the first operand's
+			 * line */
+			int c = cur + 1, hl = l;
+			StrBuf here = { 0 };
+			sb_putc(&here, ' ');
+			bool here_fits = append_broken_operand(&here, &c, piece, t, &hl, true);
+			if (here_fits) {
+				sb_puts(&out, here.data);
+				cur = c;
+				l = hl;
+			}
+			sb_free(&here);
+			if (here_fits)
+				break;
+		}
+		if (i > 0) {
+			sb_putc(&out, '\n');
+			put_indent(&out, cont_col);
+			cur = cont_col;
+			l++;
+		}
+		line_ends = false;
+		if (cur + len <= COLUMN_LIMIT) {
+			sb_printf(&out, "%s%s", piece, t);
+			cur += len;
+		} else {
+			/* an operand after a comparison may follow a broken one
+			 * on its line (it is no NoLineBreakInOperand operand) */
+			const char *op = strrchr(piece, ' ');
+			fits = append_broken_operand(&out, &cur, piece, t, &l, false);
+			line_ends = !op || !strchr("=!<>", op[1]) || strcmp(op, " >>") == 0 || strcmp(op, " <<") == 0;
+		}
+	}
+	if (fits) {
+		sb_puts(sb, out.data);
+		*col = cur;
+		*lines = l;
+	}
+	sb_free(&out);
+	return fits;
+}
+
+/* append_operands as a statement's expression at column col after lead.
+ * Fails, writing nothing, when that does not fit. */
+static bool pack_operands(Printer *P, const char *lead, int col, const Vec *ops, const char *tail)
+{
+	StrBuf sb = { 0 };
+	int cur = col, lines = 1;
+	sb_puts(&sb, lead);
+	bool fits = append_operands(&sb, &cur, col, ops, tail, &lines);
+	if (fits) {
+		sb_puts(P->out, sb.data);
+		sb_putc(P->out, '\n');
+		if (P->line)
+			P->line += lines;
+	}
+	sb_free(&sb);
+	return fits;
+}
+
+/* ---- conditional chains ----
+ *
+ * "c1 ? v1 : c2 ? v2 : last" that does not fit on its line. clang-format
+ * 14 (BreakBeforeTernaryOperators: false) ends each line after a "?" or a
+ * ":" and chooses, for each conditional, "c ? v :" on one line or "c ?"
+ * with v on the next; it takes the layout with the fewest lines that
+ * fits. Each condition starts at the expression's column; a value after a
+ * break goes at the column of the last value that stayed on its "?"'s line
+ * (8 deeper than the expression before there is one), and so does the last
+ * operand. Then it aligns the "?"s of consecutive one-line conditionals,
+ * and the last operand with them as if it stood 2 columns left of where it
+ * is, in runs that stay within 80 columns (WhitespaceManager's
+ * alignChainedConditionals and AlignTokens). Only operands that fit on
+ * their lines are handled. */
+
+/* Where the top-level "?" or ":" (c) of expr is, from `from` on, skipping
+ * parentheses, literals and the ":" of a nested unparenthesised
+ * conditional; -1 when there is none. */
+static long find_conditional_op(const char *expr, size_t from, char c)
+{
+	int depth = 0, nested = 0;
+	for (size_t i = from; expr[i]; i++) {
+		char ch = expr[i];
+		if (ch == '\'' || ch == '"') {
+			for (i++; expr[i] && expr[i] != ch; i++)
+				if (expr[i] == '\\' && expr[i + 1])
+					i++;
+			if (!expr[i])
+				return -1;
+		} else if (ch == '(' || ch == '[') {
+			depth++;
+		} else if (ch == ')' || ch == ']') {
+			depth--;
+		} else if (depth == 0 && ch == '?') {
+			if (c == '?')
+				return (long)i;
+			nested++;
+		} else if (depth == 0 && ch == ':' && c == ':' && nested-- == 0) {
+			return (long)i;
+		}
+	}
+	return -1;
+}
+
+/* Splits a conditional chain into its conditions and values (pieces
+ * without the surrounding spaces) and its last operand. Returns the number
+ * of conditionals, 0 when expr is none. */
+static int split_conditional(const char *expr, Vec *conds, Vec *values, const char **last)
+{
+	size_t at = 0;
+	for (;;) {
+		long q = find_conditional_op(expr, at, '?');
+		long colon = q < 0 ? -1 : find_conditional_op(expr, (size_t)q + 1, ':');
+		if (q < 0 || colon < 0 || q < (long)at + 1 || expr[q - 1] != ' ' || expr[q + 1] != ' ' ||
+		    expr[colon - 1] != ' ' || expr[colon + 1] != ' ')
+			break;
+		vec_push(conds, arena_strndup(expr + at, (size_t)q - 1 - at));
+		vec_push(values, arena_strndup(expr + q + 2, (size_t)(colon - q - 3)));
+		at = (size_t)colon + 2;
+	}
+	*last = expr + at;
+	return conds->len;
+}
+
+/* One line of a conditional chain: at column col, left then, at column
+ * right_col, right; aligned (align_at >= 0) by the column align_at, which
+ * is right_col less `virtual_shift`. */
+typedef struct {
+	int col;
+	const char *left;
+	const char *right;
+	int right_col;
+	int virtual_shift;
+} CondLine;
+
+/* Shifts the aligned tokens of lines [from, to) to the column of the
+ * rightmost one. */
+static void align_cond_lines(CondLine *lines, int from, int to, int column)
+{
+	for (int i = from; i < to; i++) {
+		int shift = column - (lines[i].right_col - lines[i].virtual_shift);
+		lines[i].right_col += shift;
+		if (!*lines[i].left)
+			lines[i].col = lines[i].right_col;
+	}
+}
+
+/* AlignTokens over the lines: a run of consecutive lines with an aligned
+ * token is aligned while every token can reach the run's column within 80
+ * columns; a line without one ends the run. */
+static void align_conditionals(CondLine *lines, int n)
+{
+	int start = -1, min_col = 0, max_col = 0;
+	for (int i = 0; i <= n; i++) {
+		bool matches = i < n && lines[i].right;
+		int at = matches ? lines[i].right_col - lines[i].virtual_shift : 0;
+		int limit = matches ? COLUMN_LIMIT - (int)strlen(lines[i].right) : 0;
+		if (start >= 0 && (!matches || at > max_col || limit < min_col)) {
+			align_cond_lines(lines, start, i, min_col);
+			start = -1;
+		}
+		if (!matches)
+			continue;
+		if (start < 0) {
+			start = i;
+			min_col = at;
+			max_col = limit;
+		}
+		min_col = at > min_col ? at : min_col;
+		max_col = limit < max_col ? limit : max_col;
+	}
+}
+
+/* Lays the chain out with the conditionals whose bit is set in `broken`
+ * split after their "?"; returns the number of lines, 0 when one does not
+ * fit. */
+static int layout_conditional(int col, const Vec *conds, const Vec *values, const char *last, const char *tail,
+			      unsigned broken, CondLine *lines)
+{
+	int n = 0, value_col = 0;
+	for (int i = 0; i < conds->len; i++) {
+		const char *cond = conds->items[i];
+		if (broken & (1u << i)) {
+			lines[n++] = (CondLine){ col, arena_printf("%s ?", cond), NULL, 0, 0 };
+			int at = value_col ? value_col : col + 8;
+			lines[n++] = (CondLine){ at, arena_printf("%s :", (const char *)values->items[i]), NULL, 0, 0 };
+		} else {
+			int q = col + (int)strlen(cond) + 1;
+			lines[n++] = (CondLine){ col, cond, arena_printf("? %s :", (const char *)values->items[i]), q, 0 };
+			value_col = q + 2;
+		}
+	}
+	int at = value_col ? value_col : col + 8;
+	lines[n++] = (CondLine){ at, "", arena_printf("%s%s", last, tail), at, 2 };
+	for (int i = 0; i < n; i++) {
+		int end = lines[i].right ? lines[i].right_col + (int)strlen(lines[i].right)
+					 : lines[i].col + (int)strlen(lines[i].left);
+		if (end > COLUMN_LIMIT)
+			return 0;
+	}
+	return n;
+}
+
+/* Appends the laid out lines, the first where the text stands, the
+ * others at their columns. */
+static void render_conditional(StrBuf *out, const CondLine *lines, int count)
+{
+	for (int i = 0; i < count; i++) {
+		if (i > 0) {
+			sb_putc(out, '\n');
+			put_indent(out, lines[i].col);
+		}
+		sb_puts(out, lines[i].left);
+		if (lines[i].right) {
+			if (*lines[i].left)
+				put_gap(out, lines[i].col + (int)strlen(lines[i].left), lines[i].right_col);
+			sb_puts(out, lines[i].right);
+		}
+	}
+}
+
+/* Appends the conditional chain expr at column *col, then tail, in the
+ * layout with the fewest breaks after a "?" (an argument's: no "=" to
+ * break after). False, appending nothing, when none fits. */
+static bool append_conditional(StrBuf *sb, int *col, const char *expr, const char *tail, int *lines)
+{
+	Vec conds = { 0 }, values = { 0 };
+	const char *last;
+	int n = split_conditional(expr, &conds, &values, &last);
+	if (n == 0 || n > 12)
+		return false;
+	CondLine *laid = arena_alloc(sizeof(CondLine) * (size_t)(2 * n + 1));
+	int count = 0;
+	for (int k = 0; k <= n && !count; k++)
+		for (unsigned broken = 0; broken < 1u << n && !count; broken++)
+			if (__builtin_popcount(broken) == k)
+				count = layout_conditional(*col, &conds, &values, last, tail, broken, laid);
+	if (!count)
+		return false;
+	align_conditionals(laid, count);
+	render_conditional(sb, laid, count);
+	*col = laid[count - 1].right_col + (int)strlen(laid[count - 1].right);
+	*lines += count - 1;
+	return true;
+}
+
+/* Prints the conditional chain expr at column col after lead; false,
+ * writing nothing, when no layout fits. assign_col is the column of the
+ * expression on a line of its own after a statement's "=" (0: not an
+ * assignment). clang-format's penalties order the layouts: every
+ * conditional on one line; the whole expression on one line after the "="
+ * (left to the caller: fits_after_assign); then by the number of breaks
+ * after a "?", a break after the "=" counting as a little more than one. */
+static bool print_conditional(Printer *P, const char *lead, int col, const char *expr, const char *tail,
+			      int assign_col, bool fits_after_assign)
+{
+	Vec conds = { 0 }, values = { 0 };
+	const char *last;
+	int n = split_conditional(expr, &conds, &values, &last);
+	if (n == 0 || n > 12)
+		return false;
+	CondLine *lines = arena_alloc(sizeof(CondLine) * (size_t)(2 * n + 1));
+	int count = layout_conditional(col, &conds, &values, last, tail, 0, lines);
+	bool after_assign = false;
+	/* k = 2 * (breaks after a "?") + (a break after the "="), 0 done */
+	for (int k = 1; k <= 2 * n + 2 && !count && !fits_after_assign; k++) {
+		after_assign = k % 2 == 0;
+		if (after_assign && !assign_col)
+			continue;
+		int breaks = after_assign ? k / 2 - 1 : (k + 1) / 2;
+		for (unsigned broken = 0; broken < 1u << n && !count; broken++)
+			if (__builtin_popcount(broken) == breaks)
+				count = layout_conditional(after_assign ? assign_col : col, &conds, &values, last, tail,
+							   broken, lines);
+	}
+	if (!count)
+		return false;
+	align_conditionals(lines, count);
+	if (after_assign) {
+		/* lead without its last space */
+		sb_printf(P->out, "%.*s\n", (int)strlen(lead) - 1, lead);
+		put_indent(P->out, lines[0].col);
+	} else {
+		sb_puts(P->out, lead);
+	}
+	render_conditional(P->out, lines, count);
+	sb_putc(P->out, '\n');
+	if (P->line)
+		P->line += count + after_assign;
+	return true;
+}
+
+/* Finds where the expression of a statement starts: after "return ",
+ * "if (", or a top-level assignment operator; *tail_len gets the length of
+ * what follows the expression (";" or ")" or ") {"). */
+static size_t expr_start(const char *text, size_t *tail_len, bool *is_assign)
+{
+	size_t n = strlen(text);
+	*is_assign = false;
+	*tail_len = 0;
+	if (n && text[n - 1] == ';')
+		*tail_len = 1;
+	if (strncmp(text, "return ", 7) == 0)
+		return 7;
+	if (strncmp(text, "if (", 4) == 0 || strncmp(text, "} else if (", 11) == 0) {
+		*tail_len = text[n - 1] == '{' ? 3 : 1;
+		return strchr(text, '(') - text + 1;
+	}
+	int depth = 0;
+	for (size_t i = 0; i < n; i++) {
+		char c = text[i];
+		if (c == '(' || c == '[')
+			depth++;
+		else if (c == ')' || c == ']')
+			depth--;
+		else if (depth == 0 && c == '=' && i > 0 && text[i + 1] == ' ' &&
+			 (text[i - 1] == ' ' || (i > 1 && text[i - 2] == ' ' && strchr("+-*/%&|^", text[i - 1])) ||
+			  (i > 2 && text[i - 3] == ' ' && (text[i - 1] == '<' || text[i - 1] == '>')))) {
+			*is_assign = true;
+			return i + 2;
+		}
+	}
+	return 0;
+}
+
+/* "extern __u32 f(struct xdp_md *, __u32)": a declaration, which breaks
+ * like a signature, not like a call: a type, then a name and a list. */
+static bool is_prototype(const char *expr)
+{
+	const char *open = strchr(expr, '(');
+	const char *space = strchr(expr, ' ');
+	return open && space && space < open && strncmp(expr, "return ", 7) != 0;
+}
+
+void print_text(Printer *P, const char *text)
+{
+	int indent = P->depth * 8;
+	if (indent + (int)strlen(text) > COLUMN_LIMIT && !strchr(text, '\n')) {
+		size_t tail_len;
+		bool is_assign;
+		size_t start = expr_start(text, &tail_len, &is_assign);
+		size_t n = strlen(text);
+		const char *head = arena_strndup(text, start);
+		const char *expr = arena_strndup(text + start, n - start - tail_len);
+		const char *tail = text + n - tail_len;
+		Vec ops = { 0 }, args = { 0 };
+		int nops = split_expr(expr, &ops);
+		size_t inner = nops > 1 ? 0 : wrapped_inner(expr);
+		if (inner) {
+			/* (__u32)(a + b): break inside the parentheses, aligned
+			 * after the "(" */
+			Vec inner_ops = { 0 };
+			const char *in = arena_strndup(expr + inner, strlen(expr) - inner - 1);
+			if (split_expr(in, &inner_ops) > 1) {
+				StrBuf lead = { 0 };
+				for (int i = 0; i < P->depth; i++)
+					sb_putc(&lead, '\t');
+				sb_printf(&lead, "%s%.*s", head, (int)inner, expr);
+				int c0 = indent + (int)start + (int)inner;
+				const char *t = arena_printf(")%s", tail);
+				bool ok = pack_operands(P, lead.data, c0, &inner_ops, t);
+				sb_free(&lead);
+				if (ok)
+					return;
+			}
+		}
+		int nargs = nops ? 0 : split_call(expr, &args);
+		StrBuf lead = { 0 };
+		for (int i = 0; i < P->depth; i++)
+			sb_putc(&lead, '\t');
+		sb_puts(&lead, head);
+		const char *lead_s = lead.data;
+		int col = indent + (int)start;
+		bool done = false;
+		bool fits_after_assign = is_assign && indent + 8 + (int)strlen(expr) + (int)tail_len <= COLUMN_LIMIT;
+		if (nops == 0 &&
+		    print_conditional(P, lead_s, col, expr, tail, is_assign ? indent + 8 : 0, fits_after_assign)) {
+			sb_free(&lead);
+			return;
+		}
+		if (nops > 1) {
+			/* an arithmetic chain (+ - * / %) rather breaks after the
+			 * "=" than at an operator */
+			const char *op = strrchr(ops.items[0], ' ');
+			bool arithmetic = op && op[1] && strchr("+-*/%", op[1]) && !op[2];
+			if (!(arithmetic && fits_after_assign) && pack(P, lead_s, col, col, &ops, tail, true)) {
+				done = pack(P, lead_s, col, col, &ops, tail, false);
+			} else if (is_assign) {
+				/* "x =" then the expression one indent deeper */
+				const char *h = arena_printf("%.*s\n", (int)(strlen(lead_s) - 1), lead_s);
+				StrBuf sb = { 0 };
+				sb_puts(&sb, h);
+				put_indent(&sb, indent + 8);
+				if (pack(P, sb.data, indent + 8, indent + 8, &ops, tail, true)) {
+					done = pack(P, sb.data, indent + 8, indent + 8, &ops, tail, false);
+					if (done && P->line)
+						P->line++;
+				}
+				sb_free(&sb);
+			}
+		} else if (nops == 0 && start == 0 && (tail_len == 0 || is_prototype(expr)) && strchr(expr, '(') &&
+			   strchr(expr, ' ') &&
+			   strchr(expr, ' ') < strchr(expr, '(') && expr[strlen(expr) - 1] == ')') {
+			/* a function signature: parameters aligned after the "(" that
+			 * opens them, the one matching the final ")" */
+			int depth = 0;
+			const char *o = expr + strlen(expr) - 1;
+			for (; o > expr; o--) {
+				if (*o == ')')
+					depth++;
+				else if (*o == '(' && --depth == 0)
+					break;
+			}
+			const char *name_start = o;
+			while (name_start > expr && name_start[-1] != ' ' && name_start[-1] != '*')
+				name_start--;
+			Vec params = { 0 };
+			split_call(name_start, &params);
+			if (params.len > 1) {
+				/* the first piece gets the whole head */
+				params.items[0] = arena_printf("%.*s%s", (int)(name_start - expr), expr,
+							       (const char *)params.items[0]);
+				done = pack(P, lead_s, col, indent + (int)(o + 1 - expr), &params, tail, false);
+			}
+		} else if (nargs >= 1) {
+			if (is_assign && indent + 8 + (int)strlen(expr) + (int)tail_len <= COLUMN_LIMIT) {
+				sb_printf(P->out, "%.*s\n", (int)(strlen(lead_s) - 1), lead_s);
+				put_indent(P->out, indent + 8);
+				sb_printf(P->out, "%s%s\n", expr, tail);
+				if (P->line)
+					P->line += 2;
+				done = true;
+			} else {
+				done = print_call(P, lead_s, col, indent, is_assign, expr, tail);
+			}
+		}
+		if (!done && nops <= 1 && is_assign && indent + 8 + (int)strlen(expr) + (int)tail_len <= COLUMN_LIMIT) {
+			/* one operand that is no plain call, (__u32)f(a, b):
+			 * clang-format breaks after the "=" when that fits */
+			sb_printf(P->out, "%.*s\n", (int)(strlen(lead_s) - 1), lead_s);
+			put_indent(P->out, indent + 8);
+			sb_printf(P->out, "%s%s\n", expr, tail);
+			if (P->line)
+				P->line += 2;
+			done = true;
+		}
+		if (!done && nops <= 1 && strchr("(!-~", expr[0])) {
+			/* (__u64)f(a, b) that does not fit after the "=" either
+			 * (deep in a block): clang-format aligns the arguments
+			 * after f's "(" */
+			done = print_call(P, lead_s, col, indent, is_assign, expr, tail);
+			if (!done) {
+				/* (__s32)(-f(a, b)): broken inside the parentheses */
+				StrBuf sb = { 0 };
+				int c = col, lines = 1;
+				sb_puts(&sb, lead_s);
+				done = append_broken_operand(&sb, &c, expr, tail, &lines, false);
+				if (done) {
+					sb_printf(P->out, "%s\n", sb.data);
+					if (P->line)
+						P->line += lines;
+				}
+				sb_free(&sb);
+			}
+		}
+		if (!done && nops > 1) {
+			/* tmp + (__u64)f(a, b): f's arguments aligned after its
+			 * "(" */
+			done = pack_operands(P, lead_s, col, &ops, tail);
+			if (!done && is_assign) {
+				StrBuf sb = { 0 };
+				sb_printf(&sb, "%.*s\n", (int)(strlen(lead_s) - 1), lead_s);
+				put_indent(&sb, indent + 8);
+				done = pack_operands(P, sb.data, indent + 8, &ops, tail);
+				if (done && P->line)
+					P->line++;
+				sb_free(&sb);
+			}
+		}
+		sb_free(&lead);
+		if (done)
+			return;
+	}
+	print_raw_line(P, text);
+}
