@@ -220,6 +220,23 @@ static bool pack_greedy(StrBuf *sb, int *col, int cont_col, const Vec *pieces, c
 	return fits;
 }
 
+/* Every append_* here tries a layout into a scratch buffer of its own,
+ * from column c and line count l copied from *col and *lines: when it
+ * fits, the scratch text is appended to sb and c, l become *col, *lines;
+ * either way the scratch buffer is freed. Returns fits. (fits is an
+ * argument, not the attempt itself, so the attempt has set c and l
+ * before they are read.) */
+static bool keep_if_fits(StrBuf *sb, int *col, int *lines, StrBuf *scratch, int c, int l, bool fits)
+{
+	if (fits) {
+		sb_puts(sb, scratch->data ? scratch->data : "");
+		*col = c;
+		*lines = l;
+	}
+	sb_free(scratch);
+	return fits;
+}
+
 /* pack_greedy, but a "<<" chain (pieces "a", "<< b", "<< c") that does not
  * fit on one line keeps its first "<<" on the first line and aligns the
  * other lines with it where that fits, else breaks before the first "<<"
@@ -240,13 +257,7 @@ static bool pack_into(StrBuf *sb, int *col, int cont_col, const Vec *pieces, con
 	StrBuf aligned = { 0 };
 	int c = *col, l = *lines;
 	bool fits = pack_greedy(&aligned, &c, *col + (int)strlen(first) + 1, &rest, tail, &l);
-	if (fits) {
-		sb_puts(sb, aligned.data);
-		*col = c;
-		*lines = l;
-	}
-	sb_free(&aligned);
-	if (fits)
+	if (keep_if_fits(sb, col, lines, &aligned, c, l, fits))
 		return true;
 	sb_puts(sb, first);
 	fits = *col + (int)strlen(first) <= COLUMN_LIMIT;
@@ -310,25 +321,15 @@ static bool append_broken_arg(StrBuf *sb, int *col, const char *arg, const char 
 	const char *rest = arena_printf("%c%s", arg[n - 1], tail);
 	StrBuf call = { 0 }, chain = { 0 };
 	int c = *col, l = *lines;
-	Vec ops = { 0 };
 	bool fits = append_call(&call, &c, core, rest, &l);
-	if (fits) {
-		sb_puts(sb, call.data);
-	} else {
-		c = *col;
-		l = *lines;
-		fits = split_expr(core, &ops) > 1 ? pack_into(&chain, &c, *col + 8, &ops, rest, &l)
-						  : append_conditional(&chain, &c, core, rest, &l);
-		if (fits)
-			sb_puts(sb, chain.data);
-	}
-	if (fits) {
-		*col = c;
-		*lines = l;
-	}
-	sb_free(&call);
-	sb_free(&chain);
-	return fits;
+	if (keep_if_fits(sb, col, lines, &call, c, l, fits))
+		return true;
+	Vec ops = { 0 };
+	c = *col;
+	l = *lines;
+	fits = split_expr(core, &ops) > 1 ? pack_into(&chain, &c, *col + 8, &ops, rest, &l)
+					  : append_conditional(&chain, &c, core, rest, &l);
+	return keep_if_fits(sb, col, lines, &chain, c, l, fits);
 }
 
 /* Appends a call's arguments (split_call's pieces; what leads the call,
@@ -368,13 +369,7 @@ static bool append_args(StrBuf *sb, int *col, int align, const Vec *args, const 
 			int hc = c + 1, hl = l;
 			sb_putc(&here, ' ');
 			bool here_fits = append_broken_arg(&here, &hc, arg, t, &hl);
-			if (here_fits) {
-				sb_puts(&out, here.data);
-				c = hc;
-				l = hl;
-			}
-			sb_free(&here);
-			if (here_fits)
+			if (keep_if_fits(&out, &c, &l, &here, hc, hl, here_fits))
 				continue;
 		}
 		sb_putc(&out, '\n');
@@ -389,13 +384,7 @@ static bool append_args(StrBuf *sb, int *col, int align, const Vec *args, const 
 			c += len;
 		}
 	}
-	if (fits) {
-		sb_puts(sb, out.data);
-		*col = c;
-		*lines = l;
-	}
-	sb_free(&out);
-	return fits;
+	return keep_if_fits(sb, col, lines, &out, c, l, fits);
 }
 
 /* Appends operand, a call or a cast one, at column *col, then tail, its
@@ -502,13 +491,7 @@ static bool append_broken_operand(StrBuf *sb, int *col, const char *piece, const
 	if (!fits && !no_chains)
 		fits = split_expr(in, &ops) > 1 ? append_operands(&out, &c, c, &ops, in_tail, &l)
 						: append_broken_operand(&out, &c, in, in_tail, &l, false);
-	if (fits) {
-		sb_puts(sb, out.data);
-		*col = c;
-		*lines = l;
-	}
-	sb_free(&out);
-	return fits;
+	return keep_if_fits(sb, col, lines, &out, c, l, fits);
 }
 
 /* Appends a binary chain with an operand too long for any line at column
@@ -543,13 +526,7 @@ static bool append_operands(StrBuf *sb, int *col, int cont_col, const Vec *ops, 
 			StrBuf here = { 0 };
 			sb_putc(&here, ' ');
 			bool here_fits = append_broken_operand(&here, &c, piece, t, &hl, true);
-			if (here_fits) {
-				sb_puts(&out, here.data);
-				cur = c;
-				l = hl;
-			}
-			sb_free(&here);
-			if (here_fits)
+			if (keep_if_fits(&out, &cur, &l, &here, c, hl, here_fits))
 				break;
 		}
 		if (i > 0) {
@@ -570,13 +547,7 @@ static bool append_operands(StrBuf *sb, int *col, int cont_col, const Vec *ops, 
 			line_ends = !op || !strchr("=!<>", op[1]) || strcmp(op, " >>") == 0 || strcmp(op, " <<") == 0;
 		}
 	}
-	if (fits) {
-		sb_puts(sb, out.data);
-		*col = cur;
-		*lines = l;
-	}
-	sb_free(&out);
-	return fits;
+	return keep_if_fits(sb, col, lines, &out, cur, l, fits);
 }
 
 /* append_operands as a statement's expression at column col after lead.
