@@ -30,6 +30,10 @@
 /* ---- util (util.c) ---------------------------------------------------- */
 
 void *arena_alloc(size_t size);              /* zeroed, never NULL */
+/* bytes of fresh zeroed pages, a mapping of their own (munmap frees it):
+ * advised to be huge pages when huge, all mapped at once when populate
+ * (one call rather than a page fault each); NULL when mapping fails. */
+void *pages_map(size_t bytes, bool huge, bool populate);
 char *arena_strndup(const char *s, size_t n);
 char *arena_strdup(const char *s);
 char *arena_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -287,12 +287,9 @@ enum { HUGE_SOURCE_BYTES = 4 << 20, HUGE_PAGE_BYTES = 2 << 20 };
 static bool read_into_huge_pages(int fd, size_t size, SourceFile *file)
 {
 	size_t cap = (size + 1 + HUGE_PAGE_BYTES - 1) & ~(size_t)(HUGE_PAGE_BYTES - 1);
-	char *text = mmap(NULL, cap, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (text == MAP_FAILED)
+	char *text = pages_map(cap, true, false);
+	if (!text)
 		return false;
-#ifdef MADV_HUGEPAGE
-	madvise(text, cap, MADV_HUGEPAGE);
-#endif
 	size_t len = 0;
 	while (len < cap - 1) {  /* one byte more than size: a file that grew */
 		ssize_t n = read(fd, text + len, cap - 1 - len);

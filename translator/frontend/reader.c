@@ -290,7 +290,7 @@ static uint32_t intern_initial_cap(size_t file_len)
 /* Zeroed slots. A big table comes from its own mapping marked
  * MADV_HUGEPAGE: every token probes it at a random place, and with 4 KiB
  * pages most of those probes also missed the TLB (a page walk is dear in a
- * VM). A middling one (a 1 MB program's is 256 KiB) is mapped populated:
+ * VM). A middling one (the 1 MB benchmark program's is 512 KiB) is mapped populated:
  * every page of it is touched anyway, and one call mapping them all cost
  * less than a page fault each (--check on 1 MB: 13.0 -> 11.9 ms, 202 ->
  * 75 page faults). */
@@ -303,14 +303,8 @@ static struct InternSlot *intern_slots_alloc(uint32_t cap)
 	if (bytes < INTERN_POPULATE_BYTES) {
 		p = calloc(cap, sizeof(struct InternSlot));
 	} else {
-		p = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
-			 MAP_PRIVATE | MAP_ANONYMOUS | (bytes < INTERN_HUGE_BYTES ? MAP_POPULATE : 0), -1, 0);
-		if (p == MAP_FAILED)
-			p = NULL;
-#ifdef MADV_HUGEPAGE
-		else
-			madvise(p, bytes, MADV_HUGEPAGE);
-#endif
+		bool huge = bytes >= INTERN_HUGE_BYTES;
+		p = pages_map(bytes, huge, !huge);
 	}
 	if (!p) {
 		fputs("vbpf2c: out of memory\n", stderr);

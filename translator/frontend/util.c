@@ -51,6 +51,19 @@ struct ArenaBlock {
 static ArenaBlock *arena_head;
 static size_t arena_next_block = ARENA_MIN_BLOCK;
 
+void *pages_map(size_t bytes, bool huge, bool populate)
+{
+	void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | (populate ? MAP_POPULATE : 0), -1, 0);
+	if (p == MAP_FAILED)
+		return NULL;
+#ifdef MADV_HUGEPAGE
+	if (huge)
+		madvise(p, bytes, MADV_HUGEPAGE);
+#endif
+	return p;
+}
+
 /* A block of at least min_size usable bytes, starting from `first`
  * bytes (a transient block: ARENA_MIN_BLOCK, and the arena's own sizes
  * go on as they would without it), else from the arena's next size. */
@@ -61,21 +74,17 @@ static ArenaBlock *arena_map_block(size_t min_size, size_t first)
 		size *= 2;
 	if (!first && arena_next_block < ARENA_MAX_BLOCK)
 		arena_next_block *= 2;
-	ArenaBlock *b = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (b == MAP_FAILED) {
-		fputs("vbpf2c: out of memory\n", stderr);
-		exit(2);
-	}
 	/* Huge pages from 8 MiB blocks on: a huge page is resident whole
 	 * once touched, and the last block is partly used - in a 4 MiB block
 	 * that was a fifth more memory per source byte at 1 MB than at 10
 	 * MB (bench/run.sh, --check), and a 1 MB program never needs an
 	 * 8 MiB block. From 16 MiB on, as before, the 8 MiB block of a big
 	 * program was 2048 page faults of its 4000 (--check, 10 MB). */
-#ifdef MADV_HUGEPAGE
-	if (size >= (8u << 20))
-		madvise(b, size, MADV_HUGEPAGE);
-#endif
+	ArenaBlock *b = pages_map(size, size >= (8u << 20), false);
+	if (!b) {
+		fputs("vbpf2c: out of memory\n", stderr);
+		exit(2);
+	}
 	b->size = size - sizeof(ArenaBlock);
 	return b;
 }
