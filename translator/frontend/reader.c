@@ -290,10 +290,10 @@ static uint32_t intern_initial_cap(size_t file_len)
 /* Zeroed slots. A big table comes from its own mapping marked
  * MADV_HUGEPAGE: every token probes it at a random place, and with 4 KiB
  * pages most of those probes also missed the TLB (a page walk is dear in a
- * VM). A middling one (the 1 MB benchmark program's is 512 KiB) is mapped populated:
- * every page of it is touched anyway, and one call mapping them all cost
- * less than a page fault each (--check on 1 MB: 13.0 -> 11.9 ms, 202 ->
- * 75 page faults). */
+ * VM). A middling one (the 1 MB benchmark program's is 512 KiB) is
+ * mapped populated: every page of it is touched anyway, and one call
+ * mapping them all cost less than a page fault each (--check on 1 MB:
+ * 13.0 -> 11.9 ms, 202 -> 75 page faults). */
 enum { INTERN_HUGE_BYTES = 2 << 20, INTERN_POPULATE_BYTES = 64 << 10 };
 
 static struct InternSlot *intern_slots_alloc(uint32_t cap)
