@@ -1,6 +1,9 @@
 /* Unit tests for util.c and diag.c: the arena, vectors, string buffers and
  * the located-diagnostic format every other stage relies on. */
 #include <criterion/criterion.h>
+#include <limits.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -157,6 +160,46 @@ Test(util, strbuf_grows)
 	cr_assert_eq(sb.len, 2000);
 	cr_assert_eq(strncmp(sb.data, "0,1,2,", 6), 0);
 	sb_free(&sb);
+}
+
+/* util.c writes the common conversions itself (format_simple): every
+ * one, at its limits, and the formats it leaves to vsnprintf, must come
+ * out as snprintf writes them - through the arena's line buffer and past
+ * it, and appended to a string buffer that has to grow. */
+#define FORMATS_LIKE_SNPRINTF(...)                                        \
+	do {                                                              \
+		char expect[600];                                         \
+		int n = snprintf(expect, sizeof(expect), __VA_ARGS__);    \
+		cr_assert_str_eq(arena_printf(__VA_ARGS__), expect);      \
+		StrBuf sb = { 0 };                                        \
+		sb_puts(&sb, "x");                                        \
+		sb_printf(&sb, __VA_ARGS__);                              \
+		cr_assert_eq(sb.len, (size_t)n + 1);                      \
+		cr_assert_eq(memcmp(sb.data + 1, expect, (size_t)n), 0); \
+		cr_assert_eq(sb.data[sb.len], '\0');                      \
+		sb_free(&sb);                                             \
+	} while (0)
+
+Test(util, formats_as_snprintf_does)
+{
+	char long_text[400];
+	memset(long_text, 'a', sizeof(long_text) - 1);
+	long_text[sizeof(long_text) - 1] = '\0';
+	FORMATS_LIKE_SNPRINTF("plain text, no conversion");
+	FORMATS_LIKE_SNPRINTF("%s and %s", "this", "");
+	FORMATS_LIKE_SNPRINTF("[%.*s|%.*s|%.*s]", 3, "abcdef", 0, "abc", 9, "ab");
+	FORMATS_LIKE_SNPRINTF("%d %d %d %d", 0, -1, INT_MAX, INT_MIN);
+	FORMATS_LIKE_SNPRINTF("%u %u", 0u, UINT_MAX);
+	FORMATS_LIKE_SNPRINTF("%ld %lu %lld %llu", LONG_MIN, ULONG_MAX, LLONG_MIN, ULLONG_MAX);
+	FORMATS_LIKE_SNPRINTF("%zu %zd", (size_t)SIZE_MAX, (ssize_t)-5);
+	FORMATS_LIKE_SNPRINTF("%c%c%% 100%%", 'x', '(');
+	FORMATS_LIKE_SNPRINTF("%s%s", long_text, "tail");     /* past the 256-byte line */
+	FORMATS_LIKE_SNPRINTF("%.*s!", 300, long_text);
+	/* left to vsnprintf, after some arguments were read */
+	FORMATS_LIKE_SNPRINTF("%s %5d|%-4s|%03o|%02X|%.2f|%x|%.40s", "w", 42, "ab", 8, 255, 1.5, 0xbeefu, long_text);
+	FORMATS_LIKE_SNPRINTF("%d %.*d %s", 1, 4, 7, "after");
+	FORMATS_LIKE_SNPRINTF("%lx %p", 255ul, (void *)0);
+	arena_reset();
 }
 
 Test(util, strbuf_insert)
