@@ -1087,6 +1087,8 @@ static CExpr context_read(Emitter *E, Node *n, const char *s, const char *member
 /* The C pointer for an address operand of load/store: a pointer variable
  * as it is, a :u64 address converted. Sets *pointee (NULL for void *). */
 
+static bool helper_c_result(const Node *n, bool *is_signed, int *bytes);
+
 static CExpr address_base(Emitter *E, Node *p, const Type **pointee)
 {
 	*pointee = NULL;
@@ -1116,7 +1118,11 @@ static CExpr address_base(Emitter *E, Node *p, const Type **pointee)
 		return field_value(E, p, true);
 	CExpr a = exact_value(E, p);
 	E->base_is_int = p->type && p->type->size == 8 ? paren(a, PREC_UNARY) : NULL;
-	if (p->type && p->type->size == 8)
+	/* straight to void * from 64 bits; a helper's __u32 result an extern
+	 * declared :u64 through long (-Wint-to-void-pointer-cast) */
+	bool is_signed;
+	int bytes;
+	if (p->type && p->type->size == 8 && !(helper_c_result(value_tail(p), &is_signed, &bytes) && bytes < 8))
 		return cx(arena_printf("(void *)%s", paren(a, PREC_UNARY)), PREC_UNARY);
 	return cx(arena_printf("(void *)(long)%s", paren(a, PREC_UNARY)), PREC_UNARY);
 }
@@ -1932,29 +1938,47 @@ static bool promotes_past_int(BinOp op, const Type *t)
  *   (-Wtautological-constant-out-of-range-compare);
  * - (> (u64 g0) g2) of an :i8 g0: a signed operand of an unsigned
  *   comparison (-Wsign-compare). */
-/* Is n a call of a libbpf helper whose C result is an integer of the
- * other signedness than t: `long bpf_map_update_elem(...)` of an extern
- * declared :u64? Compared with a variable of t, clang -Wsign-compare
- * refuses it, so the comparison converts it explicitly. */
-static bool helper_result_sign_differs(const Node *n, const Type *t)
+/* The integer C types libbpf's helpers return, by the start of their
+ * declaration in bpf_helper_defs.h. */
+static const struct {
+	const char *prefix;
+	bool is_signed;
+	int bytes;
+} helper_results[] = {
+	{ "long ", true, 8 }, { "int ", true, 4 }, { "__s64 ", true, 8 }, { "__u64 ", false, 8 }, { "__u32 ", false, 4 },
+};
+
+/* Is n a call of a libbpf helper with an integer C result? Then
+ * *is_signed and *bytes say which: an extern may declare it otherwise
+ * (`long bpf_map_update_elem(...)` as :u64, `__u32
+ * bpf_get_smp_processor_id(void)` as :u64). Casts that print nothing
+ * are looked through: (u64 call) of a :u64 call. */
+static bool helper_c_result(const Node *n, bool *is_signed, int *bytes)
 {
-	/* (u64 call) of a :u64 call writes no cast */
 	while (n && n->kind == N_CAST && n->lhs->type && type_equal(n->lhs->type, n->type))
 		n = value_tail(n->lhs);
 	if (!n || n->kind != N_CALL || n->callee_kind != CALLEE_HELPER || !n->callee_extern ||
-	    !n->callee_extern->helper || !n->callee_extern->helper->c_decl || !is_int_type(t))
+	    !n->callee_extern->helper || !n->callee_extern->helper->c_decl)
 		return false;
 	const char *decl = n->callee_extern->helper->c_decl;
-	static const struct {
-		const char *prefix;
-		bool is_signed;
-	} results[] = { { "long ", true }, { "int ", true }, { "__s64 ", true }, { "__u64 ", false }, { "__u32 ", false } };
-	for (size_t i = 0; i < sizeof(results) / sizeof(*results); i++)
-		if (strncmp(decl, results[i].prefix, strlen(results[i].prefix)) == 0)
-			return results[i].is_signed != t->is_signed;
+	for (size_t i = 0; i < sizeof(helper_results) / sizeof(*helper_results); i++)
+		if (strncmp(decl, helper_results[i].prefix, strlen(helper_results[i].prefix)) == 0) {
+			*is_signed = helper_results[i].is_signed;
+			*bytes = helper_results[i].bytes;
+			return true;
+		}
 	return false;
 }
 
+/* Is n a call of a libbpf helper whose C result is an integer of the
+ * other signedness than t? Compared with a variable of t, clang
+ * -Wsign-compare refuses it, so the comparison converts it explicitly. */
+static bool helper_result_sign_differs(const Node *n, const Type *t)
+{
+	bool is_signed;
+	int bytes;
+	return is_int_type(t) && helper_c_result(n, &is_signed, &bytes) && is_signed != t->is_signed;
+}
 
 /* v, the C of n, cast to n's type where C computes it in another one
  * that a comparison with n's constants would see: the long of
