@@ -2966,6 +2966,21 @@ static CExpr lower_call(Emitter *E, Node *n)
 		const ExternDecl *c = n->callee_kind == CALLEE_C ? n->callee_extern : NULL;
 		keep_operand_order(E, (Node **)n->args.items, n->args.len);
 		sb_printf(&sb, "%s(", f ? f->c_name : c->name);
+		if (f && f->is_entry) {
+			/* The entry, called from a defn it does not reach (from
+			 * one it reaches would be recursion): its C parameter is
+			 * the context pointer, given even when the source has
+			 * none. The call never runs; it only has to compile. */
+			if (n->args.len == 0) {
+				sb_puts(&sb, "NULL");
+			} else {
+				Node *arg = n->args.items[0];
+				const Type *pointee;
+				sb_puts(&sb, is_int_type(arg->type) ? address_base(E, arg, &pointee).s
+								    : lower_value(E, arg).s);
+			}
+			break;
+		}
 		for (int i = 0; i < n->args.len; i++) {
 			Node *arg = n->args.items[i];
 			const Type *pt = f ? (i < f->nparams ? f->params[i]->type : NULL)
