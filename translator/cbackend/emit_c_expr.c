@@ -675,6 +675,22 @@ bool is_bare_null_test(Emitter *E, const Node *n)
 	return true;
 }
 
+/* Does the C read the value of match n's scrutinee - after its clause
+ * bodies were counted? Not when an integer match starts with a
+ * catch-all that binds nothing read (lower_match_int keeps only the
+ * scrutinee's effects then): a field it reads is no use of the record
+ * (-Wunused-parameter on the context). */
+static bool scrutinee_value_read(Emitter *E, const Node *n)
+{
+	const Type *t = n->lhs->type;
+	if (!t || t->kind == TY_PTR || t->kind == TY_BOOL || !n->clauses.len)
+		return true;
+	const Pattern *first = ((const MatchClause *)n->clauses.items[0])->pattern;
+	if (first->kind == PAT_WILD)
+		return false;
+	return first->kind != PAT_BIND || !first->var || var_info(E, first->var)->uses > 0;
+}
+
 static void count_clause_bodies(Emitter *E, const Node *n, bool discard)
 {
 	for (int i = 0; i < n->clauses.len; i++) {
@@ -758,7 +774,7 @@ void count(Emitter *E, const Node *n, bool discard)
 			MatchClause *c = n->clauses.items[i];
 			effects_in_clauses |= clause_emitted(n, i) && has_effects(c->body);
 		}
-		count(E, n->lhs, discard && !effects_in_clauses);
+		count(E, n->lhs, (discard && !effects_in_clauses) || !scrutinee_value_read(E, n));
 		return;
 	}
 	case N_CALL:
