@@ -458,6 +458,7 @@ typedef struct HelperInfo {
 } HelperInfo;
 const HelperInfo *helper_by_name(const char *name);
 const HelperInfo *helper_table(int *count);
+const char *helper_param_decl(const HelperInfo *h, int i);
 
 /* Kernel constants by name (extension 10.8): XDP_PASS = 2, ... */
 typedef struct KernelConst {

@@ -1261,42 +1261,11 @@ static int helper_param_is_pointer(const Node *call, int i)
 	return strchr(text, '*') != NULL;
 }
 
-/* The declaration of parameter i of a libbpf helper, "struct
- * bpf_sock_tuple *tuple", or NULL when unknown. */
+/* The declaration of parameter i of the libbpf helper call calls,
+ * "struct bpf_sock_tuple *tuple", or NULL when unknown. */
 static const char *helper_param_text(const Node *call, int i)
 {
-	const HelperInfo *h = call->callee_extern ? call->callee_extern->helper : NULL;
-	if (!h || !h->c_decl)
-		return NULL;
-	const char *name = arena_printf("bpf_%s", h->name);
-	const char *p = strstr(h->c_decl, name);
-	if (!p)
-		return NULL;
-	p = strchr(p + strlen(name), '(');
-	if (!p)
-		return NULL;
-	/* "(*bpf_x)(...)" spelling: skip to the parameter list */
-	if (p[1] == ')' && p[2] == '(')
-		p += 2;
-	p++;
-	int idx = 0, depth = 0;
-	const char *start = p;
-	for (; *p; p++) {
-		if (*p == '(') {
-			depth++;
-		} else if ((*p == ')' && depth-- == 0) || (*p == ',' && depth == 0)) {
-			if (idx == i) {
-				while (*start == ' ')
-					start++;
-				return arena_strndup(start, (size_t)(p - start));
-			}
-			if (*p == ')')
-				break;
-			idx++;
-			start = p + 1;
-		}
-	}
-	return NULL;
+	return helper_param_decl(call->callee_extern ? call->callee_extern->helper : NULL, i);
 }
 
 /* Is n, printed, already of C type t (so a cast on its sibling operand

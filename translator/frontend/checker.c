@@ -1943,8 +1943,8 @@ static void check_args(Checker *ck, Node *n, Type **types, Param **params, const
 			 * key or value must have the map's type */
 			Type *slot = helper_by_value_type(n, i);
 			if (slot && !same_type(slot, t))
-				diag_error(arg->span, "argument type mismatch: argument %d of `%s` must be %s, got %s", i + 1, callee,
-					   type_str(slot), type_str(t));
+				diag_error(arg->span, "argument type mismatch: argument %d of `%s` must be %s, got %s",
+					   i + 1, callee, type_str(slot), type_str(t));
 			continue;
 		}
 		if (t->kind == TY_MAP && !is_u64(want)) {
@@ -1952,10 +1952,26 @@ static void check_args(Checker *ck, Node *n, Type **types, Param **params, const
 				   arg->name, type_str(want));
 			continue;
 		}
+		/* a map where libbpf's helper takes an integer (the flags of
+		 * map_update_elem): the C could not pass it, the verifier
+		 * would refuse it */
+		const char *param = t->kind == TY_MAP && types && n->callee_extern
+					    ? helper_param_decl(n->callee_extern->helper, i)
+					    : NULL;
+		if (t->kind == TY_MAP && by_value) {
+			diag_error(arg->span, "map `%s` cannot be argument %d of `%s`: a key or value, passed by value",
+				   arg->name, i + 1, callee);
+			continue;
+		}
+		if (param && !strchr(param, '*')) {
+			diag_error(arg->span, "map `%s` cannot be argument %d of `%s`: libbpf's bpf_%s takes `%s` there",
+				   arg->name, i + 1, callee, n->callee_extern->helper->name, param);
+			continue;
+		}
 		if (arg_compatible(want, t))
 			continue;
-		diag_error(arg->span, "argument type mismatch: argument %d of `%s` must be %s, got %s", i + 1, callee,
-			   type_str(want), type_str(t));
+		diag_error(arg->span, "argument type mismatch: argument %d of `%s` must be %s, got %s", i + 1,
+			   callee, type_str(want), type_str(t));
 		hint_helper_returns_nothing(arg);
 		if (is_int(want) && is_int(t))
 			diag_hint("BPF has no implicit widening; convert it with `(%s ...)`", want->name);
