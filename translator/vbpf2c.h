@@ -547,6 +547,8 @@ typedef enum BinOp {
 	OP_EQ, OP_NE, OP_LT, OP_GT, OP_LE, OP_GE,
 } BinOp;
 const char *binop_source_name(BinOp op);  /* "+", "div", "band" */
+uint64_t int_wrap(const Type *t, uint64_t v);
+bool int_fold(BinOp op, const Type *t, uint64_t a, uint64_t b, uint64_t *out);
 const char *binop_c_name(BinOp op);       /* "+", "/", "&" */
 bool binop_is_comparison(BinOp op);
 
@@ -666,6 +668,9 @@ struct Node {
 		};
 	};
 };
+
+/* types.c: the value of a constant integer expression (see there). */
+bool int_constant(const Node *n, uint64_t *out, bool (*other)(const Node *n, uint64_t *out));
 
 /* (Event :pid p :ts t): the fields named, in source order; args holds the
  * values. LANGUAGE.md 10.4. */

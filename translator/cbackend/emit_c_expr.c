@@ -1470,104 +1470,28 @@ bool is_constant_expr(const Node *n)
 }
 
 /* v wrapped to the integer type t: its bits, sign-extended when signed. */
-static uint64_t wrap_to(const Type *t, uint64_t v)
-{
-	if (t->size >= 8)
-		return v;
-	int bits = 8 * t->size;
-	v &= (UINT64_C(1) << bits) - 1;
-	if (t->is_signed && (v >> (bits - 1)))
-		v |= ~((UINT64_C(1) << bits) - 1);
-	return v;
-}
 
-static uint64_t byte_swap(uint64_t v, int size)
-{
-	uint64_t r = 0;
-	for (int i = 0; i < size; i++)
-		r = (r << 8) | ((v >> (8 * i)) & 0xff);
-	return r;
-}
 
 /* The value of a constant expression of integer type as the language
- * computes it, wrapped to its type; false when it is not one folded here
- * (a variable, a division, a call other than bpf/be and bpf/le). */
+ * computes it, wrapped to its type (types.c int_constant, and an if whose
+ * condition is known here); false when it is not one folded here (a
+ * variable, a signed division, a call other than bpf/be and bpf/le). */
+static bool constant_choice(const Node *n, uint64_t *out);
+
 bool constant_value(const Node *n, uint64_t *out)
 {
-	n = value_tail(n);
-	if (!n->type || !is_int_type(n->type))
+	return int_constant(n, out, constant_choice);
+}
+
+/* (if K a b) of a condition known here (constant_bool): the branch taken. */
+static bool constant_choice(const Node *n, uint64_t *out)
+{
+	bool c;
+	uint64_t a;
+	if (n->kind != N_IF || !constant_bool(n->cond, &c) || !constant_value(c ? n->then : n->els, &a))
 		return false;
-	uint64_t a, b;
-	switch (n->kind) {
-	case N_INT:
-		*out = wrap_to(n->type, n->value);
-		return true;
-	case N_NAME:
-		if (n->ref != REF_KCONST || !n->ref_kconst)
-			return false;
-		*out = wrap_to(n->type, n->ref_kconst->value);
-		return true;
-	case N_CAST:
-		if (!constant_value(n->lhs, &a))
-			return false;
-		*out = wrap_to(n->type, a);
-		return true;
-	case N_NEG:
-		if (!constant_value(n->lhs, &a))
-			return false;
-		*out = wrap_to(n->type, (uint64_t)0 - a);
-		return true;
-	case N_CALL:
-		if (n->callee_kind != CALLEE_BUILTIN || (n->builtin != BI_BE && n->builtin != BI_LE) ||
-		    !n->builtin_type || !constant_value(n->args.items[0], &a))
-			return false;
-		*out = wrap_to(n->type, n->builtin == BI_BE ? byte_swap(a, n->builtin_type->size) : a);
-		return true;
-	case N_IF: {
-		bool c;
-		if (!constant_bool(n->cond, &c) || !constant_value(c ? n->then : n->els, &a))
-			return false;
-		*out = wrap_to(n->type, a);
-		return true;
-	}
-	case N_BINOP:
-		if (!constant_value(n->lhs, &a) || !constant_value(n->rhs, &b))
-			return false;
-		switch (n->op) {
-		case OP_ADD: a += b; break;
-		case OP_SUB: a -= b; break;
-		case OP_MUL: a *= b; break;
-		case OP_AND: a &= b; break;
-		case OP_OR: a |= b; break;
-		case OP_XOR: a ^= b; break;
-		case OP_SHL:
-			if (b >= 64)
-				return false;
-			a <<= b;
-			break;
-		case OP_SHR: /* arithmetic on a signed type, as C's >> */
-			if (b >= 64)
-				return false;
-			a = n->type->is_signed ? (uint64_t)((int64_t)a >> b) : a >> b;
-			break;
-		case OP_DIV: /* unsigned: BPF's x / 0 is 0, x % 0 is x */
-			if (n->type->is_signed)
-				return false;
-			a = b ? a / b : 0;
-			break;
-		case OP_REM:
-			if (n->type->is_signed)
-				return false;
-			a = b ? a % b : a;
-			break;
-		default:
-			return false;
-		}
-		*out = wrap_to(n->type, a);
-		return true;
-	default:
-		return false;
-	}
+	*out = int_wrap(n->type, a);
+	return true;
 }
 
 /* v, the C of n, converted to `to` (written `spelling` when given) by a

@@ -1226,6 +1226,18 @@ static Type *check_binop(Checker *ck, Node *n, Type *expected)
 	}
 	if ((n->op == OP_DIV || n->op == OP_REM) && n->rhs->kind == N_INT && n->rhs->value == 0)
 		diag_error(n->rhs->span, "division by zero: divisor is literal 0");
+	uint64_t amount;
+	if (is_shift(n->op) && n->rhs->kind != N_INT && n->rhs->kind != N_NEG && int_constant(n->rhs, &amount, NULL)) {
+		/* a constant the literal rule above does not see, (bsl x (+
+		 * BPF_F_MARK_ENFORCE 6)): C's shift is undefined, and the
+		 * verifier refuses the native backend's */
+		bool negative = n->rhs->type->is_signed && (int64_t)amount < 0;
+		if (negative)
+			diag_error(n->rhs->span, "shift amount %s is negative", int_text(0 - amount, true));
+		else if (amount >= (uint64_t)lt->size * 8)
+			diag_error(n->rhs->span, "shift amount %s exceeds type width of %d bits", int_text(amount, false),
+				   lt->size * 8);
+	}
 	/* (- 1); not (- 0) nor (- -1) */
 	if (is_shift(n->op) && n->rhs->kind == N_NEG && n->rhs->lhs->kind == N_INT && !n->rhs->lhs->negative &&
 	    n->rhs->lhs->value != 0)
