@@ -1966,7 +1966,12 @@ static bool rechecked_bound(Emitter *E, BinOp op, const Node *addr, const Node *
 {
 	int fn = E->rechecked && E->fn ? ptrindex_get(&E->fn_index, E->fn) : -1;
 	if (fn < 0 || !E->rechecked[fn] || !binop_is_comparison(op) || op == OP_EQ || op == OP_NE ||
-	    left != (op == OP_GT || op == OP_GE) || !prints_as_packet(E, addr) || !prints_as_packet(E, end))
+	    !prints_as_packet(E, addr) || !prints_as_packet(E, end))
+		return false;
+	/* which side is the address: the one that is not the packet's end
+	 * (find_end_pointers), else by the operator, (> addr end) */
+	bool addr_is_end = is_packet_end(E, addr), other_is_end = is_packet_end(E, end);
+	if (addr_is_end || (!other_is_end && left != (op == OP_GT || op == OP_GE)))
 		return false;
 	const Node *base = addr->kind == N_BINOP && addr->op == OP_ADD && addr->rhs->kind == N_INT ? addr->lhs : addr;
 	return is_var_ref(base) && is_packet_var(E, base->ref_var);
@@ -2122,7 +2127,9 @@ static CExpr lower_binop(Emitter *E, Node *n)
 		else if (folds_packet_check(E, op, ops[i]))
 			hide_from_optimiser(E, ops[i], "end", BARRIER_PLUS_ONE);
 		else if (rechecked_bound(E, op, ops[i], ops[1 - i], i == 0))
-			hide_from_optimiser(E, ops[i], "end", BARRIER_RECHECK);
+			/* a copy of pkt is pkt_2; of pkt + 14, the end of a header */
+			hide_from_optimiser(E, ops[i], is_var_ref(ops[i]) ? var_text(E, ops[i]->ref_var) : "end",
+					    BARRIER_RECHECK);
 	if (divides_by_helper(n, t)) { /* (see there) */
 		int which = (t->is_signed ? DIV_SIGNED : 0) | (op == OP_REM ? DIV_REM : 0) |
 			    (t->size == 8 ? DIV_64 : 0);
