@@ -1227,7 +1227,8 @@ static Type *check_binop(Checker *ck, Node *n, Type *expected)
 	if ((n->op == OP_DIV || n->op == OP_REM) && n->rhs->kind == N_INT && n->rhs->value == 0)
 		diag_error(n->rhs->span, "division by zero: divisor is literal 0");
 	uint64_t amount;
-	if (is_shift(n->op) && n->rhs->kind != N_INT && n->rhs->kind != N_NEG && int_constant(n->rhs, &amount, NULL)) {
+	if (is_shift(n->op) && n->rhs->kind != N_INT && n->rhs->kind != N_NEG &&
+	    int_constant(n->rhs, &amount, NULL)) {
 		/* a constant the literal rule above does not see, (bsl x (+
 		 * BPF_F_MARK_ENFORCE 6)): C's shift is undefined, and the
 		 * verifier refuses the native backend's */
@@ -1235,8 +1236,8 @@ static Type *check_binop(Checker *ck, Node *n, Type *expected)
 		if (negative)
 			diag_error(n->rhs->span, "shift amount %s is negative", int_text(0 - amount, true));
 		else if (amount >= (uint64_t)lt->size * 8)
-			diag_error(n->rhs->span, "shift amount %s exceeds type width of %d bits", int_text(amount, false),
-				   lt->size * 8);
+			diag_error(n->rhs->span, "shift amount %s exceeds type width of %d bits",
+				   int_text(amount, false), lt->size * 8);
 	}
 	/* (- 1); not (- 0) nor (- -1) */
 	if (is_shift(n->op) && n->rhs->kind == N_NEG && n->rhs->lhs->kind == N_INT && !n->rhs->lhs->negative &&
@@ -1587,7 +1588,8 @@ static Type *check_field(Checker *ck, Node *n)
 	} else if (t->kind == TY_RECORD) {
 		r = t->record;  /* a nested record field, itself a `.` target */
 	} else {
-		diag_error(n->lhs->span, "field access requires a record or pointer-to-record type, got %s", type_str(t));
+		diag_error(n->lhs->span, "field access requires a record or pointer-to-record type, got %s",
+			   type_str(t));
 		return NULL;
 	}
 	if (r->kernel_btf_id)
@@ -1964,19 +1966,21 @@ static void check_args(Checker *ck, Node *n, Type **types, Param **params, const
 				   arg->name, type_str(want));
 			continue;
 		}
-		/* a map where libbpf's helper takes an integer (the flags of
-		 * map_update_elem): the C could not pass it, the verifier
-		 * would refuse it */
-		const char *param = t->kind == TY_MAP && types && n->callee_extern
-					    ? helper_param_decl(n->callee_extern->helper, i)
-					    : NULL;
+		/* a map as a key or value, or where libbpf's helper takes an
+		 * integer (the flags of map_update_elem): the C could not pass
+		 * it, the verifier would refuse it */
 		if (t->kind == TY_MAP && by_value) {
-			diag_error(arg->span, "map `%s` cannot be argument %d of `%s`: a key or value, passed by value",
+			diag_error(arg->span, "map `%s` cannot be argument %d of `%s`: a key or value, "
+					      "passed by value",
 				   arg->name, i + 1, callee);
 			continue;
 		}
+		const char *param = t->kind == TY_MAP && types && n->callee_extern
+					    ? helper_param_decl(n->callee_extern->helper, i)
+					    : NULL;
 		if (param && !strchr(param, '*')) {
-			diag_error(arg->span, "map `%s` cannot be argument %d of `%s`: libbpf's bpf_%s takes `%s` there",
+			diag_error(arg->span, "map `%s` cannot be argument %d of `%s`: libbpf's bpf_%s takes "
+					      "`%s` there",
 				   arg->name, i + 1, callee, n->callee_extern->helper->name, param);
 			continue;
 		}
