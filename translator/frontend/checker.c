@@ -1168,6 +1168,27 @@ static bool arg_compatible(const Type *want, const Type *a)
 	return false;
 }
 
+/* A shift amount that is no literal but a constant - (- 1), (+
+ * BPF_F_MARK_ENFORCE 6): negative or past the width, it is an error as a
+ * literal one is (LANGUAGE.md 4). C's shift is undefined there, and the
+ * verifier refuses the native backend's. */
+static void check_constant_shift_amount(const Node *amount, int width)
+{
+	uint64_t v;
+	if (amount->kind == N_NEG && int_constant(amount->lhs, &v, NULL)) {
+		/* -v, unless v itself is negative or 0 */
+		if (v != 0 && !(amount->lhs->type->is_signed && (int64_t)v < 0))
+			diag_error(amount->span, "shift amount -%s is negative", int_text(v, false));
+		return;
+	}
+	if (!int_constant(amount, &v, NULL))
+		return;
+	if (amount->type->is_signed && (int64_t)v < 0)
+		diag_error(amount->span, "shift amount %s is negative", int_text(0 - v, true));
+	else if (v >= (uint64_t)width)
+		diag_error(amount->span, "shift amount %s exceeds type width of %d bits", int_text(v, false), width);
+}
+
 static Type *check_binop(Checker *ck, Node *n, Type *expected)
 {
 	const char *op = binop_source_name(n->op);
@@ -1226,23 +1247,8 @@ static Type *check_binop(Checker *ck, Node *n, Type *expected)
 	}
 	if ((n->op == OP_DIV || n->op == OP_REM) && n->rhs->kind == N_INT && n->rhs->value == 0)
 		diag_error(n->rhs->span, "division by zero: divisor is literal 0");
-	uint64_t amount;
-	if (is_shift(n->op) && n->rhs->kind != N_INT && n->rhs->kind != N_NEG &&
-	    int_constant(n->rhs, &amount, NULL)) {
-		/* a constant the literal rule above does not see, (bsl x (+
-		 * BPF_F_MARK_ENFORCE 6)): C's shift is undefined, and the
-		 * verifier refuses the native backend's */
-		bool negative = n->rhs->type->is_signed && (int64_t)amount < 0;
-		if (negative)
-			diag_error(n->rhs->span, "shift amount %s is negative", int_text(0 - amount, true));
-		else if (amount >= (uint64_t)lt->size * 8)
-			diag_error(n->rhs->span, "shift amount %s exceeds type width of %d bits",
-				   int_text(amount, false), lt->size * 8);
-	}
-	/* (- 1); not (- 0) nor (- -1) */
-	if (is_shift(n->op) && n->rhs->kind == N_NEG && n->rhs->lhs->kind == N_INT && !n->rhs->lhs->negative &&
-	    n->rhs->lhs->value != 0)
-		diag_error(n->rhs->span, "shift amount -%s is negative", int_text(n->rhs->lhs->value, false));
+	if (is_shift(n->op) && n->rhs->kind != N_INT)
+		check_constant_shift_amount(n->rhs, lt->size * 8);
 	return cmp ? ty_bool : lt;
 }
 
