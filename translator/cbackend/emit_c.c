@@ -670,6 +670,40 @@ static void new_var_table(Emitter *E, const FnDecl *fn)
 	E->vars = arena_alloc(sizeof(VarInfo) * (size_t)cap);
 }
 
+typedef struct ContextUses {
+	Emitter *E;
+	const Var *ctx;
+	int reads;  /* member reads and loads that would go through barrier_var() */
+	int other;  /* uses of ctx but by those and the packet's bounds */
+} ContextUses;
+
+static bool count_context_use(const Node *n, const void *walk)
+{
+	ContextUses *w = (ContextUses *)walk;
+	if (barriered_context_read(w->E, n) || barriered_context_load(w->E, (Node *)n))
+		w->reads++;
+	else if (n->kind == N_FIELD && n->lhs && is_var_ref(n->lhs) && n->lhs->ref_var == w->ctx &&
+		 is_packet_field(n))
+		w->other--; /* its ctx below is no other use */
+	if (is_var_ref(n) && n->ref_var == w->ctx)
+		w->other++;
+	return false;
+}
+
+/* Can two context reads of the entry meet where its branches join
+ * (barriered_context_read)? Not with one read and the context used for
+ * nothing else: a defn given the context may be inlined and read it
+ * too, so any other use counts as many. */
+static bool context_reads_may_merge(Emitter *E, const FnDecl *fn)
+{
+	const Var *ctx = fn->nparams > 0 ? fn->params[0]->var : NULL;
+	if (!ctx)
+		return false;
+	ContextUses w = { E, ctx, 0, 0 };
+	node_any(fn->body, count_context_use, &w);
+	return w.reads + (w.other - w.reads > 0 ? 2 : 0) >= 2;
+}
+
 static void lower_function(Emitter *E, FnDecl *fn, Printer *P, bool reachable)
 {
 	E->fn = fn;
@@ -677,6 +711,8 @@ static void lower_function(Emitter *E, FnDecl *fn, Printer *P, bool reachable)
 	/* a function other than the entry may be inlined into a branch */
 	E->context_joins = !fn->is_entry || has_join(fn->body);
 	new_var_table(E, fn);
+	if (fn->is_entry && E->context_joins)
+		E->context_joins = context_reads_may_merge(E, fn);
 	E->scopes.len = 0;
 	E->stack_bytes = 0;
 	E->stack_u32 = E->stack_u64 = false;
