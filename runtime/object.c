@@ -338,7 +338,7 @@ int vbpf_obj__load(struct vbpf_obj *obj)
 		fprintf(obj->diag, "%s: error: cannot load BPF object: %s\n", obj->path,
 			strerror(-err));
 		print_messages(obj);
-		if (obj->log[0])
+		if (obj->log[0] && !vbpf_verifier_log__is_btf(obj->log))
 			fprintf(obj->diag, "verifier log:\n%s", obj->log);
 	}
 	return err;

@@ -50,6 +50,13 @@ struct vbpf_verifier_error {
 
 /* Parses a verifier log (level 1). Returns 0 when a complaint was found. */
 int vbpf_verifier_log__parse(const char *log, struct vbpf_verifier_error *err);
+/* Is log the kernel's log of loading the object's BTF? libbpf writes it
+ * into the same buffer, and goes on without the BTF when the kernel
+ * refuses it (an array type too big, of a map of 2^31 entries): a
+ * later failure - the map the kernel will not create - then leaves it
+ * there, no complaint of the verifier. vbpf_verifier_log__parse fails
+ * on it. */
+bool vbpf_verifier_log__is_btf(const char *log);
 
 /* The instruction count of a log's "processed N insns" line, the
  * verifier's total for the program (subprograms included), or -1 when the

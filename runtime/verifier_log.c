@@ -74,10 +74,17 @@ static bool is_trailer(const char *line, size_t len)
 	return false;
 }
 
+bool vbpf_verifier_log__is_btf(const char *log)
+{
+	return strncmp(log, "magic: 0xeb9f\n", 14) == 0;
+}
+
 int vbpf_verifier_log__parse(const char *log, struct vbpf_verifier_error *err)
 {
 	memset(err, 0, sizeof(*err));
 	err->insn_idx = -1;
+	if (vbpf_verifier_log__is_btf(log))
+		return -1;
 
 	/* First pass: the last instruction line, and the line info that
 	 * was current when it was printed. */

@@ -458,6 +458,7 @@ typedef struct HelperInfo {
 } HelperInfo;
 const HelperInfo *helper_by_name(const char *name);
 const HelperInfo *helper_table(int *count);
+const char *helper_param_decl(const HelperInfo *h, int i);
 
 /* Kernel constants by name (extension 10.8): XDP_PASS = 2, ... */
 typedef struct KernelConst {
@@ -546,6 +547,8 @@ typedef enum BinOp {
 	OP_EQ, OP_NE, OP_LT, OP_GT, OP_LE, OP_GE,
 } BinOp;
 const char *binop_source_name(BinOp op);  /* "+", "div", "band" */
+uint64_t int_wrap(const Type *t, uint64_t v);
+bool int_fold(BinOp op, const Type *t, uint64_t a, uint64_t b, uint64_t *out);
 const char *binop_c_name(BinOp op);       /* "+", "/", "&" */
 bool binop_is_comparison(BinOp op);
 
@@ -665,6 +668,9 @@ struct Node {
 		};
 	};
 };
+
+/* types.c: the value of a constant integer expression (see there). */
+bool int_constant(const Node *n, uint64_t *out, bool (*other)(const Node *n, uint64_t *out));
 
 /* (Event :pid p :ts t): the fields named, in source order; args holds the
  * values. LANGUAGE.md 10.4. */

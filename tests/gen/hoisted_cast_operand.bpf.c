@@ -27,7 +27,6 @@ SEC("tc")
 int entry(struct __sk_buff *ctx)
 {
 	__u32 tmp;
-	__u32 mark;
 
 #line 11 "hoisted_cast_operand.va"
 	if (calls > 100)
@@ -36,12 +35,7 @@ int entry(struct __sk_buff *ctx)
 #line 11 "hoisted_cast_operand.va"
 	tmp = (__u32)bump();
 #line 11 "hoisted_cast_operand.va"
-	mark = ctx->mark;
-	/* stops clang 14 merging context loads */
-#line 11 "hoisted_cast_operand.va"
-	barrier_var(mark);
-#line 11 "hoisted_cast_operand.va"
-	return tmp - mark;
+	return tmp - ctx->mark;
 }
 
 char LICENSE[] SEC("license") = "GPL";

@@ -27,13 +27,13 @@ __u32 seen;
 static __u8 ttl(void *pkt, void *data_end)
 {
 #line 18 "packet_recheck_inlined.va"
-	void *end = pkt;
+	void *pkt_2 = pkt;
 
 	/* not the register the caller checked */
 #line 18 "packet_recheck_inlined.va"
-	barrier_var(end);
+	barrier_var(pkt_2);
 #line 18 "packet_recheck_inlined.va"
-	if (end > data_end)
+	if (pkt_2 > data_end)
 #line 18 "packet_recheck_inlined.va"
 		return 0;
 #line 18 "packet_recheck_inlined.va"

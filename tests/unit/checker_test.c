@@ -151,8 +151,10 @@ Test(checker, division_by_literal_zero)
 Test(checker, shift_by_width)
 {
 	rejects("(defn f [a :u32] :u32 (bsl a 32))", "1:30", "shift amount 32 exceeds type width of 32 bits");
-	rejects("(defn f [a :u8] :u8 (bsr a -1))", "1:28", "shift amount -1 exceeds type width of 8 bits");
+	rejects("(defn f [a :u8] :u8 (bsr a -1))", "1:28", "shift amount -1 is negative");
 	accepts("(defn f [a :u64] :u64 (bsl a 63))");
+	accepts("(defn f [a :u64] :u64 (bsl a -0))");
+	accepts("(defn f [a :i64] :i64 (bsl a (- 0)))");
 }
 
 Test(checker, safety_applies_in_every_function)
@@ -170,7 +172,7 @@ Test(checker, negation)
 
 Test(checker, casts_between_integers_only)
 {
-	rejects("(defn f [a :bool] :u8 (u8 a))", "1:27", "cast to :u8 requires an integer operand, got :bool");
+	rejects("(defn f [a :bool] :u8 (u8 a))", "1:27", "type cast requires an integer type, got :bool (a cast to :u8)");
 	accepts("(defn f [a :u64] :i16 (i16 a))");
 }
 
@@ -287,7 +289,7 @@ Test(checker, arity)
 Test(checker, argument_types)
 {
 	rejects("(defn g [a :u32] :u32 a)\n(defn f [b :u64] :u32 (g b))", "2:26",
-		"argument 1 of `g` must be :u32, got :u64");
+		"argument type mismatch: argument 1 of `g` must be :u32, got :u64");
 }
 
 Test(checker, return_type_mismatch)
@@ -430,7 +432,7 @@ Test(checker, set_global)
 	accepts("(defglobal n :u64 0)\n(defn f [] :unit (set! n (+ n 1)))");
 	rejects("(defconst c :u32 1)\n(defn f [] :unit (set! c 2))", "2:24", "cannot assign to defconst 'c'");
 	rejects("(defn f [x :u32] :unit (set! x 2))", "1:30", "set! can only be used on defglobal variables");
-	rejects("(defglobal n :u32)\n(defn f [a :u64] :unit (set! n a))", "2:32", "set! of `n` requires :u32, got :u64");
+	rejects("(defglobal n :u32)\n(defn f [a :u64] :unit (set! n a))", "2:32", "set! type mismatch: `n` is :u32, got :u64");
 }
 
 Test(checker, for_range)

@@ -253,7 +253,7 @@ Test(emit_c, tail_match_on_integer_is_a_switch)
 		       "(defn f [ctx :XdpMd] :u32\n"
 		       "  (match (. ctx :rx_queue_index) [0 1] [1 2] [n (+ n 1)]))\n");
 	/* the catch-all binds the scrutinee: it gets that name */
-	assert_has(c, "\tn = rx_queue_index;\n\tswitch (n) {\n\tcase 0:\n\t\treturn 1;\n"
+	assert_has(c, "\t__u32 n = ctx->rx_queue_index;\n\n\tswitch (n) {\n\tcase 0:\n\t\treturn 1;\n"
 		      "\tcase 1:\n\t\treturn 2;\n\tdefault:\n\t\treturn n + 1;\n\t}\n");
 	free(c);
 }
@@ -266,7 +266,7 @@ Test(emit_c, for_range_evaluates_its_end_once)
 		       "  (do (for-range i 0 (+ (. ctx :rx_queue_index) 1) (set! total (+ total i)))\n"
 		       "      (for-range j 0 4 (set! total (+ total (u32 j))))\n"
 		       "      total))\n");
-	assert_has(c, "\tend = rx_queue_index + 1;\n\tfor (__u32 i = 0; i < end; i++)\n"
+	assert_has(c, "\tconst __u32 end = ctx->rx_queue_index + 1;\n\tfor (__u32 i = 0; i < end; i++)\n"
 		      "\t\ttotal += i;\n");
 	/* two literal bounds make a :u64 variable (vaisto's rule) */
 	assert_has(c, "\tfor (__u64 j = 0; j < 4; j++)\n\t\ttotal += (__u32)j;\n");

@@ -239,6 +239,24 @@ Test(runtime_verifier_log, a_log_without_line_info_still_gives_the_reason)
 
 /* A BPF_LOG_STATS log: the statistics lines only, the whole program's
  * count last (a log of level 1 or 2 ends the same way). */
+/* What the kernel logs when it refuses an object's BTF (here an array of
+ * 2^31 ints, the max_entries of a map of that size), which libbpf leaves
+ * in the buffer before a map fails to be created. */
+static const char btf_log[] = "magic: 0xeb9f\n"
+			      "version: 1\n"
+			      "flags: 0x0\n"
+			      "hdr_len: 24\n"
+			      "[12] ARRAY (anon) type_id=2 index_type_id=4 nr_elems=2147483647 "
+			      "Array size overflows U32_MAX\n";
+
+Test(runtime_verifier_log, a_btf_log_is_no_complaint)
+{
+	struct vbpf_verifier_error err;
+	cr_assert(vbpf_verifier_log__is_btf(btf_log));
+	cr_assert_neq(vbpf_verifier_log__parse(btf_log, &err), 0);
+	cr_assert(!vbpf_verifier_log__is_btf(missing_bounds_log));
+}
+
 Test(runtime_verifier_log, processed_insns_of_a_statistics_log)
 {
 	cr_assert_eq(vbpf_verifier_log__processed_insns(

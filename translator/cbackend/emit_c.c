@@ -267,6 +267,70 @@ static void find_packet_pointers(Emitter *E)
 	}
 }
 
+/* ---- which packet pointers are the packet's end ---------------------------
+ *
+ * A function may take the packet's address and its end in either order;
+ * a bounds check it makes must hide the address, not the end, from clang
+ * (rechecked_bound in emit_c_expr.c). A packet variable is the end when
+ * its init is the end: (u64 (. ctx :data_end)), or another such variable;
+ * a parameter, when every call passes the end. */
+
+enum { END = 1, NOT_END = 2 };
+
+bool is_packet_end(const Emitter *E, const Node *n)
+{
+	if (is_var_ref(n))
+		return E->end_vars.cap && ptrindex_get(&E->end_vars, n->ref_var) == END;
+	if (n->kind == N_CAST)
+		n = n->lhs;
+	return is_packet_field(n) && strcmp(n->field->name, "data_end") == 0;
+}
+
+static void drop_end_var(Emitter *E, const Var *v, bool *changed)
+{
+	if (v && ptrindex_get(&E->end_vars, v) == END) {
+		ptrindex_put(&E->end_vars, v, NOT_END);
+		*changed = true;
+	}
+}
+
+typedef struct EndWalk {
+	Emitter *E;
+	bool *changed;
+} EndWalk;
+
+static bool drop_non_ends(const Node *n, const void *walk)
+{
+	const EndWalk *w = walk;
+	for (int i = 0; n->kind == N_LET && i < n->bindings.len; i++) {
+		const Binding *b = n->bindings.items[i];
+		if (!is_packet_end(w->E, b->init))
+			drop_end_var(w->E, b->var, w->changed);
+	}
+	const FnDecl *f = n->kind == N_CALL && n->callee_kind == CALLEE_FN ? n->callee_fn : NULL;
+	for (int i = 0; f && i < n->args.len && i < f->nparams; i++)
+		if (!is_packet_end(w->E, n->args.items[i]))
+			drop_end_var(w->E, f->params[i]->var, w->changed);
+	return false;
+}
+
+/* The greatest fixed point, from every packet variable. */
+static void find_end_pointers(Emitter *E)
+{
+	E->end_vars.cap = E->packet_vars.cap;
+	E->end_vars.keys = arena_alloc(sizeof(*E->end_vars.keys) * E->end_vars.cap);
+	E->end_vars.values = arena_alloc(sizeof(*E->end_vars.values) * E->end_vars.cap);
+	for (size_t i = 0; i < E->packet_vars.cap; i++)
+		if (E->packet_vars.keys[i] && E->packet_vars.values[i] == PACKET)
+			ptrindex_put(&E->end_vars, E->packet_vars.keys[i], END);
+	for (bool changed = true; changed;) {
+		changed = false;
+		EndWalk w = { E, &changed };
+		for (int i = 0; i < E->fns.len; i++)
+			node_any(((FnDecl *)E->fns.items[i])->body, drop_non_ends, &w);
+	}
+}
+
 /* The packet expressions of one function printed as pointers. */
 static void find_packet_nodes(Emitter *E, Node *body)
 {
@@ -606,6 +670,40 @@ static void new_var_table(Emitter *E, const FnDecl *fn)
 	E->vars = arena_alloc(sizeof(VarInfo) * (size_t)cap);
 }
 
+typedef struct ContextUses {
+	Emitter *E;
+	const Var *ctx;
+	int reads;  /* member reads and loads that would go through barrier_var() */
+	int other;  /* uses of ctx but by those and the packet's bounds */
+} ContextUses;
+
+static bool count_context_use(const Node *n, const void *walk)
+{
+	ContextUses *w = (ContextUses *)walk;
+	if (barriered_context_read(w->E, n) || barriered_context_load(w->E, (Node *)n))
+		w->reads++;
+	else if (n->kind == N_FIELD && n->lhs && is_var_ref(n->lhs) && n->lhs->ref_var == w->ctx &&
+		 is_packet_field(n))
+		w->other--; /* its ctx below is no other use */
+	if (is_var_ref(n) && n->ref_var == w->ctx)
+		w->other++;
+	return false;
+}
+
+/* Can two context reads of the entry meet where its branches join
+ * (barriered_context_read)? Not with one read and the context used for
+ * nothing else: a defn given the context may be inlined and read it
+ * too, so any other use counts as many. */
+static bool context_reads_may_merge(Emitter *E, const FnDecl *fn)
+{
+	const Var *ctx = fn->nparams > 0 ? fn->params[0]->var : NULL;
+	if (!ctx)
+		return false;
+	ContextUses w = { E, ctx, 0, 0 };
+	node_any(fn->body, count_context_use, &w);
+	return w.reads + (w.other - w.reads > 0 ? 2 : 0) >= 2;
+}
+
 static void lower_function(Emitter *E, FnDecl *fn, Printer *P, bool reachable)
 {
 	E->fn = fn;
@@ -613,6 +711,8 @@ static void lower_function(Emitter *E, FnDecl *fn, Printer *P, bool reachable)
 	/* a function other than the entry may be inlined into a branch */
 	E->context_joins = !fn->is_entry || has_join(fn->body);
 	new_var_table(E, fn);
+	if (fn->is_entry && E->context_joins)
+		E->context_joins = context_reads_may_merge(E, fn);
 	E->scopes.len = 0;
 	E->stack_bytes = 0;
 	E->stack_u32 = E->stack_u64 = false;
@@ -1457,6 +1557,7 @@ void emit_c(const Module *m, const EmitOptions *opts, StrBuf *out)
 	}
 	place_comments(&E, m);
 	find_packet_pointers(&E);
+	find_end_pointers(&E);
 	for (bool changed = true; changed;) {
 		changed = false;
 		for (int i = 0; i < E.fns.len; i++) {

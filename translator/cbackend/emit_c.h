@@ -278,6 +278,7 @@ typedef struct Emitter {
 	const char *rechecked;   /* per fns: takes packet addresses a caller
 	                          * has checked (find_rechecked) */
 	PtrIndex packet_vars;    /* Var* -> PACKET or NOT_PACKET (find_packet_pointers) */
+	PtrIndex end_vars;       /* packet Var* -> END or NOT_END (find_end_pointers) */
 	PtrIndex bare_null_tests; /* N_MATCH nodes (find_bare_null_tests) */
 	bool hides_null_tests;   /* ... which go through barrier_var()
 	                          * (null_tests_merge) */
@@ -380,6 +381,7 @@ void print_text(Printer *P, const char *text);
 int put_comments(StrBuf *out, int depth, const Vec *list);
 void print_function(Printer *P, const char *sec, const char *head, int fn_line, const CBlock *body, const Vec *comments);
 bool is_packet_var(const Emitter *E, const Var *v);
+bool is_packet_end(const Emitter *E, const Node *n);
 bool prints_as_packet(const Emitter *E, const Node *n);
 
 #endif /* EMIT_C_H */

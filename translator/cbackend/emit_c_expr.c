@@ -675,6 +675,22 @@ bool is_bare_null_test(Emitter *E, const Node *n)
 	return true;
 }
 
+/* Does the C read the value of match n's scrutinee - after its clause
+ * bodies were counted? Not when an integer match starts with a
+ * catch-all that binds nothing read (lower_match_int keeps only the
+ * scrutinee's effects then): a field it reads is no use of the record
+ * (-Wunused-parameter on the context). */
+static bool scrutinee_value_read(Emitter *E, const Node *n)
+{
+	const Type *t = n->lhs->type;
+	if (!t || t->kind == TY_PTR || t->kind == TY_BOOL || !n->clauses.len)
+		return true;
+	const Pattern *first = ((const MatchClause *)n->clauses.items[0])->pattern;
+	if (first->kind == PAT_WILD)
+		return false;
+	return first->kind != PAT_BIND || !first->var || var_info(E, first->var)->uses > 0;
+}
+
 static void count_clause_bodies(Emitter *E, const Node *n, bool discard)
 {
 	for (int i = 0; i < n->clauses.len; i++) {
@@ -758,7 +774,7 @@ void count(Emitter *E, const Node *n, bool discard)
 			MatchClause *c = n->clauses.items[i];
 			effects_in_clauses |= clause_emitted(n, i) && has_effects(c->body);
 		}
-		count(E, n->lhs, discard && !effects_in_clauses);
+		count(E, n->lhs, (discard && !effects_in_clauses) || !scrutinee_value_read(E, n));
 		return;
 	}
 	case N_CALL:
@@ -1033,7 +1049,8 @@ CExpr field_value(Emitter *E, Node *n, bool as_pointer)
  * straight code before the branch merges when its value is one branch's.
  * The read goes through libbpf's barrier_var(), as kernel selftests do:
  * what reaches the join is no longer a load. Not in an entry that never
- * branches (nothing joins there; an entry is never inlined), nor for the
+ * branches (nothing joins there; an entry is never inlined) or reads its
+ * context once (emit_c.c context_reads_may_merge), nor for the
  * packet's bounds (data, data_end: pointers to the verifier, compared,
  * not merged). needs_stmts() says such a read is a statement, so that a
  * conditional reading one is an if (the read stays in its branch) and
@@ -1087,6 +1104,8 @@ static CExpr context_read(Emitter *E, Node *n, const char *s, const char *member
 /* The C pointer for an address operand of load/store: a pointer variable
  * as it is, a :u64 address converted. Sets *pointee (NULL for void *). */
 
+static bool helper_c_result(const Node *n, bool *is_signed, int *bytes);
+
 static CExpr address_base(Emitter *E, Node *p, const Type **pointee)
 {
 	*pointee = NULL;
@@ -1116,7 +1135,11 @@ static CExpr address_base(Emitter *E, Node *p, const Type **pointee)
 		return field_value(E, p, true);
 	CExpr a = exact_value(E, p);
 	E->base_is_int = p->type && p->type->size == 8 ? paren(a, PREC_UNARY) : NULL;
-	if (p->type && p->type->size == 8)
+	/* straight to void * from 64 bits; a helper's __u32 result an extern
+	 * declared :u64 through long (-Wint-to-void-pointer-cast) */
+	bool is_signed;
+	int bytes;
+	if (p->type && p->type->size == 8 && !(helper_c_result(value_tail(p), &is_signed, &bytes) && bytes < 8))
 		return cx(arena_printf("(void *)%s", paren(a, PREC_UNARY)), PREC_UNARY);
 	return cx(arena_printf("(void *)(long)%s", paren(a, PREC_UNARY)), PREC_UNARY);
 }
@@ -1239,42 +1262,11 @@ static int helper_param_is_pointer(const Node *call, int i)
 	return strchr(text, '*') != NULL;
 }
 
-/* The declaration of parameter i of a libbpf helper, "struct
- * bpf_sock_tuple *tuple", or NULL when unknown. */
+/* The declaration of parameter i of the libbpf helper call calls,
+ * "struct bpf_sock_tuple *tuple", or NULL when unknown. */
 static const char *helper_param_text(const Node *call, int i)
 {
-	const HelperInfo *h = call->callee_extern ? call->callee_extern->helper : NULL;
-	if (!h || !h->c_decl)
-		return NULL;
-	const char *name = arena_printf("bpf_%s", h->name);
-	const char *p = strstr(h->c_decl, name);
-	if (!p)
-		return NULL;
-	p = strchr(p + strlen(name), '(');
-	if (!p)
-		return NULL;
-	/* "(*bpf_x)(...)" spelling: skip to the parameter list */
-	if (p[1] == ')' && p[2] == '(')
-		p += 2;
-	p++;
-	int idx = 0, depth = 0;
-	const char *start = p;
-	for (; *p; p++) {
-		if (*p == '(') {
-			depth++;
-		} else if ((*p == ')' && depth-- == 0) || (*p == ',' && depth == 0)) {
-			if (idx == i) {
-				while (*start == ' ')
-					start++;
-				return arena_strndup(start, (size_t)(p - start));
-			}
-			if (*p == ')')
-				break;
-			idx++;
-			start = p + 1;
-		}
-	}
-	return NULL;
+	return helper_param_decl(call->callee_extern ? call->callee_extern->helper : NULL, i);
 }
 
 /* Is n, printed, already of C type t (so a cast on its sibling operand
@@ -1479,104 +1471,28 @@ bool is_constant_expr(const Node *n)
 }
 
 /* v wrapped to the integer type t: its bits, sign-extended when signed. */
-static uint64_t wrap_to(const Type *t, uint64_t v)
-{
-	if (t->size >= 8)
-		return v;
-	int bits = 8 * t->size;
-	v &= (UINT64_C(1) << bits) - 1;
-	if (t->is_signed && (v >> (bits - 1)))
-		v |= ~((UINT64_C(1) << bits) - 1);
-	return v;
-}
 
-static uint64_t byte_swap(uint64_t v, int size)
-{
-	uint64_t r = 0;
-	for (int i = 0; i < size; i++)
-		r = (r << 8) | ((v >> (8 * i)) & 0xff);
-	return r;
-}
 
 /* The value of a constant expression of integer type as the language
- * computes it, wrapped to its type; false when it is not one folded here
- * (a variable, a division, a call other than bpf/be and bpf/le). */
+ * computes it, wrapped to its type (types.c int_constant, and an if whose
+ * condition is known here); false when it is not one folded here (a
+ * variable, a signed division, a call other than bpf/be and bpf/le). */
+static bool constant_choice(const Node *n, uint64_t *out);
+
 bool constant_value(const Node *n, uint64_t *out)
 {
-	n = value_tail(n);
-	if (!n->type || !is_int_type(n->type))
+	return int_constant(n, out, constant_choice);
+}
+
+/* (if K a b) of a condition known here (constant_bool): the branch taken. */
+static bool constant_choice(const Node *n, uint64_t *out)
+{
+	bool c;
+	uint64_t a;
+	if (n->kind != N_IF || !constant_bool(n->cond, &c) || !constant_value(c ? n->then : n->els, &a))
 		return false;
-	uint64_t a, b;
-	switch (n->kind) {
-	case N_INT:
-		*out = wrap_to(n->type, n->value);
-		return true;
-	case N_NAME:
-		if (n->ref != REF_KCONST || !n->ref_kconst)
-			return false;
-		*out = wrap_to(n->type, n->ref_kconst->value);
-		return true;
-	case N_CAST:
-		if (!constant_value(n->lhs, &a))
-			return false;
-		*out = wrap_to(n->type, a);
-		return true;
-	case N_NEG:
-		if (!constant_value(n->lhs, &a))
-			return false;
-		*out = wrap_to(n->type, (uint64_t)0 - a);
-		return true;
-	case N_CALL:
-		if (n->callee_kind != CALLEE_BUILTIN || (n->builtin != BI_BE && n->builtin != BI_LE) ||
-		    !n->builtin_type || !constant_value(n->args.items[0], &a))
-			return false;
-		*out = wrap_to(n->type, n->builtin == BI_BE ? byte_swap(a, n->builtin_type->size) : a);
-		return true;
-	case N_IF: {
-		bool c;
-		if (!constant_bool(n->cond, &c) || !constant_value(c ? n->then : n->els, &a))
-			return false;
-		*out = wrap_to(n->type, a);
-		return true;
-	}
-	case N_BINOP:
-		if (!constant_value(n->lhs, &a) || !constant_value(n->rhs, &b))
-			return false;
-		switch (n->op) {
-		case OP_ADD: a += b; break;
-		case OP_SUB: a -= b; break;
-		case OP_MUL: a *= b; break;
-		case OP_AND: a &= b; break;
-		case OP_OR: a |= b; break;
-		case OP_XOR: a ^= b; break;
-		case OP_SHL:
-			if (b >= 64)
-				return false;
-			a <<= b;
-			break;
-		case OP_SHR: /* arithmetic on a signed type, as C's >> */
-			if (b >= 64)
-				return false;
-			a = n->type->is_signed ? (uint64_t)((int64_t)a >> b) : a >> b;
-			break;
-		case OP_DIV: /* unsigned: BPF's x / 0 is 0, x % 0 is x */
-			if (n->type->is_signed)
-				return false;
-			a = b ? a / b : 0;
-			break;
-		case OP_REM:
-			if (n->type->is_signed)
-				return false;
-			a = b ? a % b : a;
-			break;
-		default:
-			return false;
-		}
-		*out = wrap_to(n->type, a);
-		return true;
-	default:
-		return false;
-	}
+	*out = int_wrap(n->type, a);
+	return true;
 }
 
 /* v, the C of n, converted to `to` (written `spelling` when given) by a
@@ -1932,29 +1848,47 @@ static bool promotes_past_int(BinOp op, const Type *t)
  *   (-Wtautological-constant-out-of-range-compare);
  * - (> (u64 g0) g2) of an :i8 g0: a signed operand of an unsigned
  *   comparison (-Wsign-compare). */
-/* Is n a call of a libbpf helper whose C result is an integer of the
- * other signedness than t: `long bpf_map_update_elem(...)` of an extern
- * declared :u64? Compared with a variable of t, clang -Wsign-compare
- * refuses it, so the comparison converts it explicitly. */
-static bool helper_result_sign_differs(const Node *n, const Type *t)
+/* The integer C types libbpf's helpers return, by the start of their
+ * declaration in bpf_helper_defs.h. */
+static const struct {
+	const char *prefix;
+	bool is_signed;
+	int bytes;
+} helper_results[] = {
+	{ "long ", true, 8 }, { "int ", true, 4 }, { "__s64 ", true, 8 }, { "__u64 ", false, 8 }, { "__u32 ", false, 4 },
+};
+
+/* Is n a call of a libbpf helper with an integer C result? Then
+ * *is_signed and *bytes say which: an extern may declare it otherwise
+ * (`long bpf_map_update_elem(...)` as :u64, `__u32
+ * bpf_get_smp_processor_id(void)` as :u64). Casts that print nothing
+ * are looked through: (u64 call) of a :u64 call. */
+static bool helper_c_result(const Node *n, bool *is_signed, int *bytes)
 {
-	/* (u64 call) of a :u64 call writes no cast */
 	while (n && n->kind == N_CAST && n->lhs->type && type_equal(n->lhs->type, n->type))
 		n = value_tail(n->lhs);
 	if (!n || n->kind != N_CALL || n->callee_kind != CALLEE_HELPER || !n->callee_extern ||
-	    !n->callee_extern->helper || !n->callee_extern->helper->c_decl || !is_int_type(t))
+	    !n->callee_extern->helper || !n->callee_extern->helper->c_decl)
 		return false;
 	const char *decl = n->callee_extern->helper->c_decl;
-	static const struct {
-		const char *prefix;
-		bool is_signed;
-	} results[] = { { "long ", true }, { "int ", true }, { "__s64 ", true }, { "__u64 ", false }, { "__u32 ", false } };
-	for (size_t i = 0; i < sizeof(results) / sizeof(*results); i++)
-		if (strncmp(decl, results[i].prefix, strlen(results[i].prefix)) == 0)
-			return results[i].is_signed != t->is_signed;
+	for (size_t i = 0; i < sizeof(helper_results) / sizeof(*helper_results); i++)
+		if (strncmp(decl, helper_results[i].prefix, strlen(helper_results[i].prefix)) == 0) {
+			*is_signed = helper_results[i].is_signed;
+			*bytes = helper_results[i].bytes;
+			return true;
+		}
 	return false;
 }
 
+/* Is n a call of a libbpf helper whose C result is an integer of the
+ * other signedness than t? Compared with a variable of t, clang
+ * -Wsign-compare refuses it, so the comparison converts it explicitly. */
+static bool helper_result_sign_differs(const Node *n, const Type *t)
+{
+	bool is_signed;
+	int bytes;
+	return is_int_type(t) && helper_c_result(n, &is_signed, &bytes) && is_signed != t->is_signed;
+}
 
 /* v, the C of n, cast to n's type where C computes it in another one
  * that a comparison with n's constants would see: the long of
@@ -2033,7 +1967,12 @@ static bool rechecked_bound(Emitter *E, BinOp op, const Node *addr, const Node *
 {
 	int fn = E->rechecked && E->fn ? ptrindex_get(&E->fn_index, E->fn) : -1;
 	if (fn < 0 || !E->rechecked[fn] || !binop_is_comparison(op) || op == OP_EQ || op == OP_NE ||
-	    left != (op == OP_GT || op == OP_GE) || !prints_as_packet(E, addr) || !prints_as_packet(E, end))
+	    !prints_as_packet(E, addr) || !prints_as_packet(E, end))
+		return false;
+	/* which side is the address: the one that is not the packet's end
+	 * (find_end_pointers), else by the operator, (> addr end) */
+	bool addr_is_end = is_packet_end(E, addr), other_is_end = is_packet_end(E, end);
+	if (addr_is_end || (!other_is_end && left != (op == OP_GT || op == OP_GE)))
 		return false;
 	const Node *base = addr->kind == N_BINOP && addr->op == OP_ADD && addr->rhs->kind == N_INT ? addr->lhs : addr;
 	return is_var_ref(base) && is_packet_var(E, base->ref_var);
@@ -2189,7 +2128,9 @@ static CExpr lower_binop(Emitter *E, Node *n)
 		else if (folds_packet_check(E, op, ops[i]))
 			hide_from_optimiser(E, ops[i], "end", BARRIER_PLUS_ONE);
 		else if (rechecked_bound(E, op, ops[i], ops[1 - i], i == 0))
-			hide_from_optimiser(E, ops[i], "end", BARRIER_RECHECK);
+			/* a copy of pkt is pkt_2; of pkt + 14, the end of a header */
+			hide_from_optimiser(E, ops[i], is_var_ref(ops[i]) ? var_text(E, ops[i]->ref_var) : "end",
+					    BARRIER_RECHECK);
 	if (divides_by_helper(n, t)) { /* (see there) */
 		int which = (t->is_signed ? DIV_SIGNED : 0) | (op == OP_REM ? DIV_REM : 0) |
 			    (t->size == 8 ? DIV_64 : 0);
@@ -2942,6 +2883,21 @@ static CExpr lower_call(Emitter *E, Node *n)
 		const ExternDecl *c = n->callee_kind == CALLEE_C ? n->callee_extern : NULL;
 		keep_operand_order(E, (Node **)n->args.items, n->args.len);
 		sb_printf(&sb, "%s(", f ? f->c_name : c->name);
+		if (f && f->is_entry) {
+			/* The entry, called from a defn it does not reach (from
+			 * one it reaches would be recursion): its C parameter is
+			 * the context pointer, given even when the source has
+			 * none. The call never runs; it only has to compile. */
+			if (n->args.len == 0) {
+				sb_puts(&sb, "NULL");
+			} else {
+				Node *arg = n->args.items[0];
+				const Type *pointee;
+				sb_puts(&sb, is_int_type(arg->type) ? address_base(E, arg, &pointee).s
+								    : lower_value(E, arg).s);
+			}
+			break;
+		}
 		for (int i = 0; i < n->args.len; i++) {
 			Node *arg = n->args.items[i];
 			const Type *pt = f ? (i < f->nparams ? f->params[i]->type : NULL)

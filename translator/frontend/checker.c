@@ -1168,6 +1168,27 @@ static bool arg_compatible(const Type *want, const Type *a)
 	return false;
 }
 
+/* A shift amount that is no literal but a constant - (- 1), (+
+ * BPF_F_MARK_ENFORCE 6): negative or past the width, it is an error as a
+ * literal one is (LANGUAGE.md 4). C's shift is undefined there, and the
+ * verifier refuses the native backend's. */
+static void check_constant_shift_amount(const Node *amount, int width)
+{
+	uint64_t v;
+	if (amount->kind == N_NEG && int_constant(amount->lhs, &v, NULL)) {
+		/* -v, unless v itself is negative or 0 */
+		if (v != 0 && !(amount->lhs->type->is_signed && (int64_t)v < 0))
+			diag_error(amount->span, "shift amount -%s is negative", int_text(v, false));
+		return;
+	}
+	if (!int_constant(amount, &v, NULL))
+		return;
+	if (amount->type->is_signed && (int64_t)v < 0)
+		diag_error(amount->span, "shift amount %s is negative", int_text(0 - v, true));
+	else if (v >= (uint64_t)width)
+		diag_error(amount->span, "shift amount %s exceeds type width of %d bits", int_text(v, false), width);
+}
+
 static Type *check_binop(Checker *ck, Node *n, Type *expected)
 {
 	const char *op = binop_source_name(n->op);
@@ -1188,9 +1209,13 @@ static Type *check_binop(Checker *ck, Node *n, Type *expected)
 			uint64_t amount = n->rhs->value;
 			int width = lt->size * 8;
 			n->rhs->type = lt;
-			if (n->rhs->negative || amount >= (uint64_t)width) {
+			if (n->rhs->negative && amount != 0) {
+				diag_error(n->rhs->span, "shift amount %s is negative", int_text(amount, true));
+				return lt;
+			}
+			if (amount >= (uint64_t)width) {
 				diag_error(n->rhs->span, "shift amount %s exceeds type width of %d bits",
-					   int_text(amount, n->rhs->negative), width);
+					   int_text(amount, false), width);
 				return lt;
 			}
 			rt = lt;
@@ -1222,9 +1247,8 @@ static Type *check_binop(Checker *ck, Node *n, Type *expected)
 	}
 	if ((n->op == OP_DIV || n->op == OP_REM) && n->rhs->kind == N_INT && n->rhs->value == 0)
 		diag_error(n->rhs->span, "division by zero: divisor is literal 0");
-	if (is_shift(n->op) && n->rhs->kind == N_NEG && n->rhs->lhs->kind == N_INT)
-		diag_error(n->rhs->span, "shift amount -%s exceeds type width of %d bits",
-			   int_text(n->rhs->lhs->value, n->rhs->lhs->negative), lt->size * 8);
+	if (is_shift(n->op) && n->rhs->kind != N_INT)
+		check_constant_shift_amount(n->rhs, lt->size * 8);
 	return cmp ? ty_bool : lt;
 }
 
@@ -1570,7 +1594,8 @@ static Type *check_field(Checker *ck, Node *n)
 	} else if (t->kind == TY_RECORD) {
 		r = t->record;  /* a nested record field, itself a `.` target */
 	} else {
-		diag_error(n->lhs->span, "field access requires a record pointer, got %s", type_str(t));
+		diag_error(n->lhs->span, "field access requires a record or pointer-to-record type, got %s",
+			   type_str(t));
 		return NULL;
 	}
 	if (r->kernel_btf_id)
@@ -1660,7 +1685,7 @@ static Type *check_set(Checker *ck, Node *n)
 		return ty_unit;
 	Type *t = check_expr(ck, n->rhs, want);
 	if (want && t && !same_type(want, t)) {
-		diag_error(n->rhs->span, "set! of `%s` requires %s, got %s", what, type_str(want), type_str(t));
+		diag_error(n->rhs->span, "set! type mismatch: `%s` is %s, got %s", what, type_str(want), type_str(t));
 		if (t->kind == TY_UNIT)
 			hint_helper_returns_nothing(n->rhs);
 		else
@@ -1704,8 +1729,8 @@ static Type *check_cast(Checker *ck, Node *n)
 	if (t && type_is_kernel(t) && t->kind == TY_PTR && is_u64(n->cast_to))
 		return n->cast_to;
 	if (t && !is_int(t)) {
-		diag_error(n->lhs->span, "cast to %s requires an integer operand, got %s",
-			   type_str(n->cast_to), type_str(t));
+		diag_error(n->lhs->span, "type cast requires an integer type, got %s (a cast to %s)", type_str(t),
+			   type_str(n->cast_to));
 		if (t->kind == TY_UNIT)
 			hint_helper_returns_nothing(n->lhs);
 		else
@@ -1938,8 +1963,8 @@ static void check_args(Checker *ck, Node *n, Type **types, Param **params, const
 			 * key or value must have the map's type */
 			Type *slot = helper_by_value_type(n, i);
 			if (slot && !same_type(slot, t))
-				diag_error(arg->span, "argument %d of `%s` must be %s, got %s", i + 1, callee,
-					   type_str(slot), type_str(t));
+				diag_error(arg->span, "argument type mismatch: argument %d of `%s` must be %s, got %s",
+					   i + 1, callee, type_str(slot), type_str(t));
 			continue;
 		}
 		if (t->kind == TY_MAP && !is_u64(want)) {
@@ -1947,10 +1972,28 @@ static void check_args(Checker *ck, Node *n, Type **types, Param **params, const
 				   arg->name, type_str(want));
 			continue;
 		}
+		/* a map as a key or value, or where libbpf's helper takes an
+		 * integer (the flags of map_update_elem): the C could not pass
+		 * it, the verifier would refuse it */
+		if (t->kind == TY_MAP && by_value) {
+			diag_error(arg->span, "map `%s` cannot be argument %d of `%s`: a key or value, "
+					      "passed by value",
+				   arg->name, i + 1, callee);
+			continue;
+		}
+		const char *param = t->kind == TY_MAP && types && n->callee_extern
+					    ? helper_param_decl(n->callee_extern->helper, i)
+					    : NULL;
+		if (param && !strchr(param, '*')) {
+			diag_error(arg->span, "map `%s` cannot be argument %d of `%s`: libbpf's bpf_%s takes "
+					      "`%s` there",
+				   arg->name, i + 1, callee, n->callee_extern->helper->name, param);
+			continue;
+		}
 		if (arg_compatible(want, t))
 			continue;
-		diag_error(arg->span, "argument %d of `%s` must be %s, got %s", i + 1, callee,
-			   type_str(want), type_str(t));
+		diag_error(arg->span, "argument type mismatch: argument %d of `%s` must be %s, got %s", i + 1,
+			   callee, type_str(want), type_str(t));
 		hint_helper_returns_nothing(arg);
 		if (is_int(want) && is_int(t))
 			diag_hint("BPF has no implicit widening; convert it with `(%s ...)`", want->name);

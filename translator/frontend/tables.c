@@ -291,6 +291,44 @@ const HelperInfo *helper_table(int *count)
 	return helpers;
 }
 
+/* The declaration of parameter i of helper h in libbpf's
+ * bpf_helper_defs.h, "struct bpf_sock_tuple *tuple", or NULL when unknown
+ * (h NULL, no such parameter). */
+const char *helper_param_decl(const HelperInfo *h, int i)
+{
+	if (!h || !h->c_decl)
+		return NULL;
+	const char *name = arena_printf("bpf_%s", h->name);
+	const char *p = strstr(h->c_decl, name);
+	if (!p)
+		return NULL;
+	p = strchr(p + strlen(name), '(');
+	if (!p)
+		return NULL;
+	/* "(*bpf_x)(...)" spelling: skip to the parameter list */
+	if (p[1] == ')' && p[2] == '(')
+		p += 2;
+	p++;
+	int idx = 0, depth = 0;
+	const char *start = p;
+	for (; *p; p++) {
+		if (*p == '(') {
+			depth++;
+		} else if ((*p == ')' && depth-- == 0) || (*p == ',' && depth == 0)) {
+			if (idx == i) {
+				while (*start == ' ')
+					start++;
+				return arena_strndup(start, (size_t)(p - start));
+			}
+			if (*p == ')')
+				break;
+			idx++;
+			start = p + 1;
+		}
+	}
+	return NULL;
+}
+
 /* ---- by-value helper arguments (LANGUAGE.md section 5) ------------------
  *
  * The helpers whose key, value or data arguments the source passes by value

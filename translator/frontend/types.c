@@ -156,6 +156,107 @@ static bool types_match(const Type *a, const Type *b, bool nullability_counts)
 	return false;
 }
 
+/* v wrapped to integer type t: truncated, and sign-extended when t is
+ * signed. */
+uint64_t int_wrap(const Type *t, uint64_t v)
+{
+	if (t->size >= 8)
+		return v;
+	int bits = 8 * t->size;
+	v &= (UINT64_C(1) << bits) - 1;
+	if (t->is_signed && (v >> (bits - 1)))
+		v |= ~((UINT64_C(1) << bits) - 1);
+	return v;
+}
+
+/* a op b of integer type t as the language computes it, wrapped to t,
+ * into *out; false where no value is defined here: a shift by 64 or more,
+ * a signed division, an operator that is no arithmetic. */
+bool int_fold(BinOp op, const Type *t, uint64_t a, uint64_t b, uint64_t *out)
+{
+	switch (op) {
+	case OP_ADD: a += b; break;
+	case OP_SUB: a -= b; break;
+	case OP_MUL: a *= b; break;
+	case OP_AND: a &= b; break;
+	case OP_OR: a |= b; break;
+	case OP_XOR: a ^= b; break;
+	case OP_SHL:
+		if (b >= 64)
+			return false;
+		a <<= b;
+		break;
+	case OP_SHR: /* arithmetic on a signed type, as C's >> */
+		if (b >= 64)
+			return false;
+		a = t->is_signed ? (uint64_t)((int64_t)a >> b) : a >> b;
+		break;
+	case OP_DIV: /* unsigned: BPF's x / 0 is 0, x % 0 is x */
+		if (t->is_signed)
+			return false;
+		a = b ? a / b : 0;
+		break;
+	case OP_REM:
+		if (t->is_signed)
+			return false;
+		a = b ? a % b : a;
+		break;
+	default:
+		return false;
+	}
+	*out = int_wrap(t, a);
+	return true;
+}
+
+static uint64_t byte_swap(uint64_t v, int size)
+{
+	uint64_t r = 0;
+	for (int i = 0; i < size; i++)
+		r = (r << 8) | ((v >> (8 * i)) & 0xff);
+	return r;
+}
+
+/* The value of n, a checked integer expression of literals, kernel
+ * constants, casts, negation, bpf/be and bpf/le, and arithmetic (int_fold)
+ * - through a let's body and a do's last form - wrapped to its type;
+ * other, when given, is asked for any other node (its recursion its
+ * own). False when n is not one of these. */
+bool int_constant(const Node *n, uint64_t *out, bool (*other)(const Node *n, uint64_t *out))
+{
+	while (n->kind == N_LET || (n->kind == N_DO && n->args.len > 0))
+		n = n->kind == N_LET ? n->body : n->args.items[n->args.len - 1];
+	if (!n->type || !type_is_int(n->type))
+		return false;
+	uint64_t a, b;
+	switch (n->kind) {
+	case N_INT:
+		*out = int_wrap(n->type, n->value);
+		return true;
+	case N_NAME:
+		if (n->ref != REF_KCONST || !n->ref_kconst)
+			return false;
+		*out = int_wrap(n->type, n->ref_kconst->value);
+		return true;
+	case N_CAST:
+	case N_NEG:
+		if (!int_constant(n->lhs, &a, other))
+			return false;
+		*out = int_wrap(n->type, n->kind == N_NEG ? 0 - a : a);
+		return true;
+	case N_CALL:
+		if (n->callee_kind != CALLEE_BUILTIN || (n->builtin != BI_BE && n->builtin != BI_LE) ||
+		    !n->builtin_type || !int_constant(n->args.items[0], &a, other))
+			return false;
+		*out = int_wrap(n->type, n->builtin == BI_BE ? byte_swap(a, n->builtin_type->size) : a);
+		return true;
+	case N_BINOP:
+		return int_constant(n->lhs, &a, other) && int_constant(n->rhs, &b, other) &&
+		       int_fold(n->op, n->type, a, b, out);
+	default:
+		return other && other(n, out);
+	}
+}
+
 bool type_equal(const Type *a, const Type *b)
 {
 	return types_match(a, b, true);
