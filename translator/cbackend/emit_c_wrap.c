@@ -2,6 +2,8 @@
  * clang-format 14 breaks it with the kernel's .clang-format, so that the
  * output is a fixed point of clang-format (docs/emit_c.md, "`#line` and
  * layout"); emit_c_print.c prints the statements. */
+#include <ctype.h>
+
 #include "emit_c.h"
 
 /* ---- line breaking ----------------------------------------------------------
@@ -421,9 +423,13 @@ static bool print_call(Printer *P, const char *lead, int col, int indent, bool i
 		c = indent + 8;
 		fits[1] = append_call(&layout[1], &c, expr, tail, &lines[1]);
 	}
+	/* a break after the "(" only for a call's: after a cast's ")" or a
+	 * unary operator the "(" opens a parenthesised operand, which
+	 * clang-format keeps on the "("'s line */
 	Vec args = { 0 };
 	int open = split_cast_call(expr, &args);
-	if (open && col + open + 1 <= COLUMN_LIMIT) {
+	bool named = open && (isalnum((unsigned char)expr[open - 1]) || expr[open - 1] == '_');
+	if (named && col + open + 1 <= COLUMN_LIMIT) {
 		sb_printf(&layout[2], "%s%.*s\n", lead, open + 1, expr);
 		put_indent(&layout[2], indent + 8);
 		args.items[0] = arena_strdup((const char *)args.items[0] + open + 1);
@@ -494,6 +500,87 @@ static bool append_broken_operand(StrBuf *sb, int *col, const char *piece, const
 	return keep_if_fits(sb, col, lines, &out, c, l, fits);
 }
 
+/* Appends piece, an operand of a "<<" chain ("<< b" but for the first),
+ * at column *col, then tail, broken inside (append_broken_operand) after
+ * its "<< ". False when that does not fit. */
+static bool append_broken_shift_operand(StrBuf *sb, int *col, const char *piece, const char *tail, int *lines)
+{
+	int skip = strncmp(piece, "<< ", 3) == 0 ? 3 : 0;
+	sb_printf(sb, "%.*s", skip, piece);
+	*col += skip;
+	return append_broken_operand(sb, col, piece + skip, tail, lines, false);
+}
+
+/* One layout of append_shift_operands: with first_stays, the first "<<"
+ * stays on the first line, its operand broken there, and the other lines
+ * align with it (clang-format's FirstLessLess); else a break before the
+ * first "<<" too, continuation lines at cont_col. */
+static bool layout_shift_operands(StrBuf *out, int *col, int cont_col, const Vec *ops, const char *tail,
+				  int *lines, bool first_stays)
+{
+	bool fits = true, line_ends = false;
+	for (int i = 0; i < ops->len && fits; i++) {
+		const char *piece = ops->items[i];
+		const char *t = i + 1 == ops->len ? tail : "";
+		int len = (int)strlen(piece) + (int)strlen(t);
+		if (i == 1 && first_stays && !line_ends) {
+			sb_putc(out, ' ');
+			cont_col = ++*col;
+			if (*col + len > COLUMN_LIMIT) {
+				fits = append_broken_shift_operand(out, col, piece, t, lines);
+				line_ends = true;
+			} else {
+				sb_printf(out, "%s%s", piece, t);
+				*col += len;
+			}
+			continue;
+		}
+		/* the second operand here is after a break before it */
+		if (i > 1 && !line_ends && *col + 1 + len <= COLUMN_LIMIT) {
+			sb_printf(out, " %s%s", piece, t);
+			*col += 1 + len;
+			continue;
+		}
+		if (i > 0) {
+			sb_putc(out, '\n');
+			put_indent(out, cont_col);
+			*col = cont_col;
+			(*lines)++;
+		}
+		line_ends = *col + len > COLUMN_LIMIT;
+		if (line_ends) {
+			fits = append_broken_shift_operand(out, col, piece, t, lines);
+		} else {
+			sb_printf(out, "%s%s", piece, t);
+			*col += len;
+		}
+	}
+	return fits;
+}
+
+/* Appends a "<<" chain (pieces "a", "<< b", "<< c") with an operand too
+ * long for any line at column *col, continuation lines at cont_col, then
+ * tail, in the layout of fewer lines of layout_shift_operands' two (on a
+ * tie, the first "<<" on the first line): the "<<"s packed greedily, an
+ * operand too long for its line broken inside, and the "<<" after a
+ * broken operand on a new line (clang-format's mustBreak before a "<<"
+ * once a parameter broke). False, appending nothing, when neither fits. */
+static bool append_shift_operands(StrBuf *sb, int *col, int cont_col, const Vec *ops, const char *tail,
+				  int *lines)
+{
+	StrBuf stays = { 0 }, breaks = { 0 };
+	int stays_col = *col, stays_lines = *lines, breaks_col = *col, breaks_lines = *lines;
+	bool stays_fits = layout_shift_operands(&stays, &stays_col, cont_col, ops, tail, &stays_lines, true);
+	bool breaks_fits = layout_shift_operands(&breaks, &breaks_col, cont_col, ops, tail, &breaks_lines, false);
+	if (stays_fits && breaks_fits && breaks_lines < stays_lines)
+		stays_fits = false;
+	if (keep_if_fits(sb, col, lines, &stays, stays_col, stays_lines, stays_fits)) {
+		sb_free(&breaks);
+		return true;
+	}
+	return keep_if_fits(sb, col, lines, &breaks, breaks_col, breaks_lines, breaks_fits);
+}
+
 /* Appends a binary chain with an operand too long for any line at column
  * *col, continuation lines at cont_col, then tail: operands packed
  * greedily, one too long broken inside (append_broken_operand) where
@@ -504,8 +591,13 @@ static bool append_broken_operand(StrBuf *sb, int *col, const char *piece, const
  * appending nothing, when that does not fit. */
 static bool append_operands(StrBuf *sb, int *col, int cont_col, const Vec *ops, const char *tail, int *lines)
 {
-	if (strncmp(ops->items[1], "<< ", 3) == 0)
-		return pack_into(sb, col, cont_col, ops, tail, lines);
+	if (strncmp(ops->items[1], "<< ", 3) == 0) {
+		StrBuf packed = { 0 };
+		int c = *col, l = *lines;
+		bool fits = pack_into(&packed, &c, cont_col, ops, tail, &l);
+		return keep_if_fits(sb, col, lines, &packed, c, l, fits) ||
+		       append_shift_operands(sb, col, cont_col, ops, tail, lines);
+	}
 	StrBuf out = { 0 };
 	int cur = *col, l = *lines;
 	bool fits = true, line_ends = false;
@@ -972,6 +1064,21 @@ void print_text(Printer *P, const char *text)
 				}
 				sb_free(&sb);
 			}
+		}
+		if (!done && nops <= 1 && is_assign && strchr("(!-~", expr[0])) {
+			/* (__u32)(f(a, b) << 3) that breaks inside on the "="'s
+			 * line neither: after the "=", broken inside there */
+			StrBuf sb = { 0 };
+			int c = indent + 8, lines = 2;
+			sb_printf(&sb, "%.*s\n", (int)(strlen(lead_s) - 1), lead_s);
+			put_indent(&sb, c);
+			done = append_broken_operand(&sb, &c, expr, tail, &lines, false);
+			if (done) {
+				sb_printf(P->out, "%s\n", sb.data);
+				if (P->line)
+					P->line += lines;
+			}
+			sb_free(&sb);
 		}
 		if (!done && nops > 1) {
 			/* tmp + (__u64)f(a, b): f's arguments aligned after its
