@@ -401,14 +401,14 @@ static bool append_call(StrBuf *sb, int *col, const char *operand, const char *t
 
 /* A statement whose expression is a call or a cast one, in the layout of
  * fewest lines of clang-format's three: the arguments aligned after the
- * "(", or (an assignment) that after the "=" one indent deeper, or the
- * arguments after the "(" one indent deeper; on a tie the one after the
+ * "(", or (an assignment) that after the "=" at column break_col, or the
+ * arguments after the "(" at column break_col; on a tie the one after the
  * "=", then the aligned one (PenaltyBreakAssignment 10 against
  * PenaltyBreakBeforeFirstCallParameter 30), but the aligned one first
  * where only the call's own arguments break in it, which is what
  * clang-format does for the shapes seen. False, writing nothing, when
  * none fits. */
-static bool print_call(Printer *P, const char *lead, int col, int indent, bool is_assign, const char *expr,
+static bool print_call(Printer *P, const char *lead, int col, int break_col, bool is_assign, const char *expr,
 		       const char *tail)
 {
 	StrBuf layout[3] = { { 0 } };
@@ -419,8 +419,8 @@ static bool print_call(Printer *P, const char *lead, int col, int indent, bool i
 	fits[0] = append_call(&layout[0], &c, expr, tail, &lines[0]);
 	if (is_assign) {
 		sb_printf(&layout[1], "%.*s\n", (int)strlen(lead) - 1, lead);
-		put_indent(&layout[1], indent + 8);
-		c = indent + 8;
+		put_indent(&layout[1], break_col);
+		c = break_col;
 		fits[1] = append_call(&layout[1], &c, expr, tail, &lines[1]);
 	}
 	/* a break after the "(" only for a call's: after a cast's ")" or a
@@ -431,10 +431,10 @@ static bool print_call(Printer *P, const char *lead, int col, int indent, bool i
 	bool named = open && (isalnum((unsigned char)expr[open - 1]) || expr[open - 1] == '_');
 	if (named && col + open + 1 <= COLUMN_LIMIT) {
 		sb_printf(&layout[2], "%s%.*s\n", lead, open + 1, expr);
-		put_indent(&layout[2], indent + 8);
+		put_indent(&layout[2], break_col);
 		args.items[0] = arena_strdup((const char *)args.items[0] + open + 1);
-		c = indent + 8;
-		fits[2] = append_args(&layout[2], &c, indent + 8, &args, tail, &lines[2]);
+		c = break_col;
+		fits[2] = append_args(&layout[2], &c, break_col, &args, tail, &lines[2]);
 	}
 	/* on a tie, the aligned layout rather than the one after the "="
 	 * when only the call's own arguments break there: every line after
@@ -893,8 +893,9 @@ static bool print_conditional(Printer *P, const char *lead, int col, const char 
 }
 
 /* Finds where the expression of a statement starts: after "return ",
- * "if (", or a top-level assignment operator; *tail_len gets the length of
- * what follows the expression (";" or ")" or ") {"). */
+ * "if (", "else if (", "switch (", or a top-level assignment operator;
+ * *tail_len gets the length of what follows the expression (";" or ")"
+ * or ") {"). */
 static size_t expr_start(const char *text, size_t *tail_len, bool *is_assign)
 {
 	size_t n = strlen(text);
@@ -904,7 +905,8 @@ static size_t expr_start(const char *text, size_t *tail_len, bool *is_assign)
 		*tail_len = 1;
 	if (strncmp(text, "return ", 7) == 0)
 		return 7;
-	if (strncmp(text, "if (", 4) == 0 || strncmp(text, "} else if (", 11) == 0) {
+	if (strncmp(text, "if (", 4) == 0 || strncmp(text, "} else if (", 11) == 0 ||
+	    strncmp(text, "else if (", 9) == 0 || strncmp(text, "switch (", 8) == 0) {
 		*tail_len = text[n - 1] == '{' ? 3 : 1;
 		return strchr(text, '(') - text + 1;
 	}
@@ -975,6 +977,13 @@ void print_text(Printer *P, const char *text)
 		int col = indent + (int)start;
 		bool done = false;
 		bool fits_after_assign = is_assign && indent + 8 + (int)strlen(expr) + (int)tail_len <= COLUMN_LIMIT;
+		/* a break after a call's "(": one indent deeper than the
+		 * statement, but 8 columns deeper than an if's condition, which
+		 * clang-format treats as a call's second argument (not a
+		 * switch's) */
+		bool condition = strncmp(head, "if (", 4) == 0 || strncmp(head, "} else if (", 11) == 0 ||
+				 strncmp(head, "else if (", 9) == 0;
+		int break_col = condition ? col + 8 : indent + 8;
 		if (nops == 0 &&
 		    print_conditional(P, lead_s, col, expr, tail, is_assign ? indent + 8 : 0, fits_after_assign)) {
 			sb_free(&lead);
@@ -1033,7 +1042,7 @@ void print_text(Printer *P, const char *text)
 					P->line += 2;
 				done = true;
 			} else {
-				done = print_call(P, lead_s, col, indent, is_assign, expr, tail);
+				done = print_call(P, lead_s, col, break_col, is_assign, expr, tail);
 			}
 		}
 		if (!done && nops <= 1 && is_assign && indent + 8 + (int)strlen(expr) + (int)tail_len <= COLUMN_LIMIT) {
@@ -1050,7 +1059,7 @@ void print_text(Printer *P, const char *text)
 			/* (__u64)f(a, b) that does not fit after the "=" either
 			 * (deep in a block): clang-format aligns the arguments
 			 * after f's "(" */
-			done = print_call(P, lead_s, col, indent, is_assign, expr, tail);
+			done = print_call(P, lead_s, col, break_col, is_assign, expr, tail);
 			if (!done) {
 				/* (__s32)(-f(a, b)): broken inside the parentheses */
 				StrBuf sb = { 0 };
