@@ -927,6 +927,16 @@ static size_t expr_start(const char *text, size_t *tail_len, bool *is_assign)
 	return 0;
 }
 
+/* Whether a statement's head (expr_start) opens an if's condition, which
+ * clang-format treats as a call's second argument (a switch's not): a
+ * call's arguments after a break after its "(" go 8 columns deeper than
+ * the condition, not than the statement. */
+static bool is_if_condition(const char *head)
+{
+	return strncmp(head, "if (", 4) == 0 || strncmp(head, "} else if (", 11) == 0 ||
+	       strncmp(head, "else if (", 9) == 0;
+}
+
 /* "extern __u32 f(struct xdp_md *, __u32)": a declaration, which breaks
  * like a signature, not like a call: a type, then a name and a list. */
 static bool is_prototype(const char *expr)
@@ -936,7 +946,293 @@ static bool is_prototype(const char *expr)
 	return open && space && space < open && strncmp(expr, "return ", 7) != 0;
 }
 
-void print_text(Printer *P, const char *text)
+/* ---- a break after a call's "(" inside an expression ----
+ *
+ * clang-format 14 chooses among layouts by penalty (its optimizing line
+ * formatter), not by lines: one break after the "(" of a call nested in
+ * an operand or argument, "found = bpf_map_lookup_elem(\n&m, &k) != NULL",
+ * can cost less than two elsewhere. The layouts above are tried first;
+ * then that one-break layout replaces theirs where clang-format's
+ * penalties (as estimated by layout_penalty) make it cheaper. */
+
+/* clang-format's prec::Level of the binary operator op (len bytes): the
+ * C precedence of c_binops, one more from shifts on (its prec::Spaceship
+ * comes between), PREC_ASSIGN for an assignment; 0 when op is none. */
+static int operator_precedence(const char *op, size_t len)
+{
+	for (size_t k = 0; k < sizeof(c_binops) / sizeof(*c_binops); k++)
+		if (strlen(c_binops[k].text) == len + 2 && strncmp(op, c_binops[k].text + 1, len) == 0)
+			return c_binops[k].prec + (c_binops[k].prec >= PREC_SHIFT);
+	bool assignment = len >= 1 && op[len - 1] == '=';
+	for (size_t i = 0; i + 1 < len && assignment; i++)
+		assignment = strchr("+-*/%&|^<>", op[i]) != NULL;
+	return assignment && len <= 3 ? PREC_ASSIGN : 0;
+}
+
+/* clang-format's penalty for a statement laid out as text (its lines
+ * after the first start with their indentation) at column indent, as
+ * ContinuationIndenter and TokenAnnotator::splitPenalty count it for the
+ * breaks this file makes: per break 20 for each parenthesis open around
+ * it, plus 1 after a "," or before a "<<", 19 or 30 after a call's "(" of
+ * one or more arguments, 3 after a "?" or ":", 10 after an assignment,
+ * the operator's precedence after a binary one; 15 for the first break
+ * inside each parenthesis and operator level; 100 for each column past
+ * 80. */
+static int layout_penalty(const char *text, int indent)
+{
+	int penalty = 0, depth = 0, col = indent;
+	int open_at[64] = { -1 };
+	int seen[64], nseen = 0;
+	const char *line_start = text;
+	for (const char *c = text;; c++) {
+		if (*c == '\n' || !*c) {
+			if (col > COLUMN_LIMIT)
+				penalty += 100 * (col - COLUMN_LIMIT);
+		}
+		if (!*c)
+			return penalty;
+		if (*c == '(' || *c == '[') {
+			if (depth < 63)
+				open_at[++depth] = (int)(c - text);
+		} else if ((*c == ')' || *c == ']') && depth > 0) {
+			depth--;
+		}
+		if (*c != '\n') {
+			col = *c == '\t' ? (col / 8 + 1) * 8 : col + 1;
+			continue;
+		}
+		/* the break: what ends this line, what starts the next */
+		const char *end = c;
+		while (end > line_start && end[-1] == ' ')
+			end--;
+		const char *word = end;
+		while (word > line_start && word[-1] != ' ' && word[-1] != '\t')
+			word--;
+		const char *next = c + 1;
+		while (*next == '\t' || *next == ' ')
+			next++;
+		int split, level;
+		if (strncmp(next, "<< ", 3) == 0) {
+			split = 1, level = PREC_SHIFT + 1;
+		} else if (end[-1] == '(') {
+			/* one argument unless a "," at its level follows */
+			int d = 0;
+			bool several = false;
+			for (const char *a = c; *a && d >= 0 && !several; a++) {
+				if (*a == '(' || *a == '[')
+					d++;
+				else if (*a == ')' || *a == ']')
+					d--;
+				else if (*a == ',' && d == 0)
+					several = true;
+			}
+			split = several ? 30 : 19, level = PREC_COMMA;
+		} else if (end[-1] == ',') {
+			split = 1, level = PREC_COMMA;
+		} else if (end - word == 1 && (*word == '?' || *word == ':')) {
+			split = PREC_COND, level = PREC_COND;
+		} else {
+			level = operator_precedence(word, (size_t)(end - word));
+			split = level == PREC_ASSIGN ? 10 : level ? level : 3;
+		}
+		penalty += split + 20 * (1 + depth);
+		int key = (depth ? open_at[depth] : -1) * 32 + level;
+		bool first = true;
+		for (int k = 0; k < nseen && first; k++)
+			first = seen[k] != key;
+		if (first && nseen < 64) {
+			seen[nseen++] = key;
+			penalty += 15;
+		}
+		line_start = c + 1;
+		col = 0;
+	}
+}
+
+/* The level of the separator at expr[i] - a ", " or a " op " - and its
+ * length with its spaces (*len): PREC_COMMA, PREC_COND for ":", 0 for
+ * "?", else the operator's (operator_precedence); -1 when there is
+ * none. */
+static int separator_at(const char *expr, size_t i, size_t *len)
+{
+	if (expr[i] == ',' && expr[i + 1] == ' ') {
+		*len = 2;
+		return PREC_COMMA;
+	}
+	if (expr[i] != ' ')
+		return -1;
+	size_t k = i + 1;
+	while (expr[k] && strchr("|&^=!<>+-*/%?:", expr[k]))
+		k++;
+	if (k == i + 1 || expr[k] != ' ')
+		return -1;
+	*len = k - i + 1;
+	if (k - i - 1 == 1 && (expr[i + 1] == '?' || expr[i + 1] == ':'))
+		return expr[i + 1] == '?' ? 0 : PREC_COND;
+	int level = operator_precedence(expr + i + 1, k - i - 1);
+	return level ? level : -1;
+}
+
+/* How many separators of the given level stand at the top level of
+ * expr[from, to). */
+static int count_separators(const char *expr, size_t from, size_t to, int level)
+{
+	int count = 0, depth = 0;
+	for (size_t i = from; i < to; i++) {
+		size_t len;
+		if (expr[i] == '(' || expr[i] == '[')
+			depth++;
+		else if (expr[i] == ')' || expr[i] == ']')
+			depth--;
+		else if (depth == 0 && separator_at(expr, i, &len) == level)
+			count++, i += len - 1;
+	}
+	return count;
+}
+
+/* Where the parenthesis opened at expr[open] closes (strlen(expr) when it
+ * does not). */
+static size_t closing_paren(const char *expr, size_t open)
+{
+	int depth = 0;
+	size_t i = open;
+	for (; expr[i]; i++) {
+		if (expr[i] == '(' || expr[i] == '[')
+			depth++;
+		else if ((expr[i] == ')' || expr[i] == ']') && --depth == 0)
+			break;
+	}
+	return i;
+}
+
+/* One parenthesis level of break_after_inner_call: clang-format's
+ * LastSpace there, and the last separator passed (its level, -1 for
+ * none, and how many of its level the level holds). */
+typedef struct {
+	size_t from, to; /* the level's text in expr */
+	int last_space;
+	int separator;
+	int separators;
+} OperandLevel;
+
+/* A level from expr[from, to) whose LastSpace is inherited: a list of
+ * arguments or a chain of operators starts clang-format's fake
+ * parenthesis there, moving it to the level's column, col, when that is
+ * further right. */
+static OperandLevel operand_level(const char *expr, size_t from, size_t to, int inherited, int col)
+{
+	OperandLevel lv = { from, to, inherited, -1, 0 };
+	for (int level = PREC_COMMA; level <= PREC_MUL + 1; level++)
+		if (level != PREC_ASSIGN && level != PREC_COND && count_separators(expr, from, to, level) > 0)
+			lv.last_space = col > inherited ? col : inherited;
+	return lv;
+}
+
+/* Whether a break may come inside the operand after lv's last separator
+ * on its line: clang-format's NoLineBreakInOperand forbids it after a ","
+ * or a binary operator, but an assignment or a relational one, that is
+ * not the only one of two operands, and always after a ":". */
+static bool operand_may_break(const OperandLevel *lv)
+{
+	return lv->separator <= 0 || lv->separator == PREC_ASSIGN || lv->separator == PREC_REL ||
+	       (lv->separator != PREC_COND && lv->separators == 1);
+}
+
+/* Whether what follows a broken operand, expr from `from` on, makes
+ * clang-format break again: a later argument of any call around it, or
+ * an operator after it other than a comparison (mustBreak once a
+ * parameter broke: BreakBeforeParameter). */
+static bool breaks_after_operand(const char *expr, size_t from)
+{
+	int depth = 0;
+	for (size_t i = from; expr[i]; i++) {
+		size_t len;
+		if (expr[i] == '(' || expr[i] == '[') {
+			depth++;
+		} else if (expr[i] == ')' || expr[i] == ']') {
+			depth -= depth > 0;
+		} else if (depth == 0) {
+			int level = separator_at(expr, i, &len);
+			if (level >= 0 && level != PREC_ASSIGN && level != PREC_EQ && level != PREC_REL)
+				return true;
+		}
+	}
+	return false;
+}
+
+/* The layout with one break, after the "(" of a call in expr, a
+ * statement's expression starting at column col: what precedes the "("
+ * on the first line, the rest and tail on a second one at clang-format's
+ * continuation column (LastSpace + 8: the start of the innermost operand
+ * or argument around the call, else base_col). NULL when no call's "("
+ * gives two lines that fit where clang-format may break; else the one of
+ * least penalty, from expr on. */
+static const char *break_after_inner_call(const char *expr, const char *tail, int col, int base_col)
+{
+	enum { MAX_DEPTH = 32 };
+	OperandLevel lv[MAX_DEPTH];
+	int depth = 0;
+	size_t n = strlen(expr);
+	const char *best = NULL;
+	int best_penalty = 0;
+	lv[0] = operand_level(expr, 0, n, base_col - 8, col);
+	for (size_t i = 0; i < n; i++) {
+		char c = expr[i];
+		int here = col + (int)i;
+		size_t len;
+		int level;
+		if (c == '\'' || c == '"')
+			return NULL; /* literals: left alone */
+		if (c == ')' || c == ']') {
+			depth -= depth > 0;
+			continue;
+		}
+		if (c != '(' && c != '[') {
+			level = separator_at(expr, i, &len);
+			if (level < 0)
+				continue;
+			if (level != PREC_ASSIGN || depth > 0) {
+				lv[depth].separator = level;
+				lv[depth].separators = count_separators(expr, lv[depth].from, lv[depth].to, level);
+				lv[depth].last_space = here + (int)len;
+			}
+			i += len - 1;
+			continue;
+		}
+		if (depth + 1 >= MAX_DEPTH)
+			return NULL;
+		bool may = true;
+		for (int d = 0; d <= depth; d++)
+			may = may && operand_may_break(&lv[d]);
+		size_t close = closing_paren(expr, i);
+		depth++;
+		lv[depth] = operand_level(expr, i + 1, close, lv[depth - 1].last_space, here + 1);
+		bool call = c == '(' && i > 0 && (isalnum((unsigned char)expr[i - 1]) || expr[i - 1] == '_');
+		if (!call || !may || here + 1 > COLUMN_LIMIT || breaks_after_operand(expr, close + 1))
+			continue;
+		/* the call's own continuation: LastSpace around it, + 8 */
+		int second = lv[depth - 1].last_space + 8;
+		const char *rest = arena_printf("%s%s", expr + i + 1, tail);
+		if (second + (int)strlen(rest) > COLUMN_LIMIT)
+			continue;
+		StrBuf sb = { 0 };
+		sb_printf(&sb, "%.*s\n", (int)(i + 1), expr);
+		put_indent(&sb, second);
+		sb_puts(&sb, rest);
+		const char *laid = arena_strdup(sb.data);
+		sb_free(&sb);
+		int penalty = layout_penalty(laid, col);
+		if (!best || penalty < best_penalty) {
+			best = laid;
+			best_penalty = penalty;
+		}
+	}
+	return best;
+}
+
+/* Breaks text as print_text does, with the layouts above but the one of
+ * break_after_inner_call. */
+static void print_wrapped(Printer *P, const char *text)
 {
 	int indent = P->depth * 8;
 	if (indent + (int)strlen(text) > COLUMN_LIMIT && !strchr(text, '\n')) {
@@ -978,12 +1274,8 @@ void print_text(Printer *P, const char *text)
 		bool done = false;
 		bool fits_after_assign = is_assign && indent + 8 + (int)strlen(expr) + (int)tail_len <= COLUMN_LIMIT;
 		/* a break after a call's "(": one indent deeper than the
-		 * statement, but 8 columns deeper than an if's condition, which
-		 * clang-format treats as a call's second argument (not a
-		 * switch's) */
-		bool condition = strncmp(head, "if (", 4) == 0 || strncmp(head, "} else if (", 11) == 0 ||
-				 strncmp(head, "else if (", 9) == 0;
-		int break_col = condition ? col + 8 : indent + 8;
+		 * statement, but 8 columns deeper than an if's condition */
+		int break_col = is_if_condition(head) ? col + 8 : indent + 8;
 		if (nops == 0 &&
 		    print_conditional(P, lead_s, col, expr, tail, is_assign ? indent + 8 : 0, fits_after_assign)) {
 			sb_free(&lead);
@@ -1108,4 +1400,57 @@ void print_text(Printer *P, const char *text)
 			return;
 	}
 	print_raw_line(P, text);
+}
+
+/* text, the statement print_wrapped printed as wrapped (its lines, each
+ * with its newline), laid out instead with one break after the "(" of a
+ * call inside its expression (break_after_inner_call), when clang-format
+ * would find that cheaper; NULL when not. */
+static const char *cheaper_inner_call_break(const Printer *P, const char *text, const char *wrapped)
+{
+	int indent = P->depth * 8;
+	size_t tail_len;
+	bool is_assign;
+	size_t start = expr_start(text, &tail_len, &is_assign);
+	size_t n = strlen(text);
+	const char *head = arena_strndup(text, start);
+	const char *expr = arena_strndup(text + start, n - start - tail_len);
+	if ((start == 0 && is_prototype(expr)) || strncmp(head, "switch (", 8) == 0)
+		return NULL;
+	int col = indent + (int)start;
+	const char *laid =
+		break_after_inner_call(expr, text + n - tail_len, col, is_if_condition(head) ? col + 8 : indent + 8);
+	if (!laid)
+		return NULL;
+	StrBuf sb = { 0 };
+	for (int i = 0; i < P->depth; i++)
+		sb_putc(&sb, '\t');
+	sb_printf(&sb, "%s%s", head, laid);
+	const char *candidate = arena_strdup(sb.data);
+	sb_free(&sb);
+	const char *current = arena_strndup(wrapped, strlen(wrapped) - 1);
+	return layout_penalty(candidate, 0) < layout_penalty(current, 0) ? candidate : NULL;
+}
+
+void print_text(Printer *P, const char *text)
+{
+	if (P->depth * 8 + (int)strlen(text) <= COLUMN_LIMIT || strchr(text, '\n')) {
+		print_raw_line(P, text);
+		return;
+	}
+	StrBuf *out = P->out;
+	StrBuf wrapped = { 0 };
+	long line = P->line;
+	P->out = &wrapped;
+	print_wrapped(P, text);
+	P->out = out;
+	const char *cheaper = cheaper_inner_call_break(P, text, wrapped.data);
+	if (cheaper) {
+		sb_printf(out, "%s\n", cheaper);
+		if (line)
+			P->line = line + 2;
+	} else {
+		sb_puts(out, wrapped.data);
+	}
+	sb_free(&wrapped);
 }
