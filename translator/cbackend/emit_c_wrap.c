@@ -313,10 +313,12 @@ static bool append_conditional(StrBuf *sb, int *col, const char *expr, const cha
 /* Appends arg - a piece of split_call, ending with its "," or the call's
  * ")" - then tail, broken inside as clang-format breaks an argument too
  * long for any line: a call's arguments aligned after its "(", a binary
- * chain's operands packed 8 columns deeper than its start, a conditional
- * chain as a statement's (append_conditional). False, appending nothing,
- * when that does not fit. */
-static bool append_broken_arg(StrBuf *sb, int *col, const char *arg, const char *tail, int *lines)
+ * chain's operands packed 8 columns deeper than its start - aligned with
+ * it inside a parenthesised operand (clang-format's SkipFirstExtraIndent
+ * right after a "(") - a conditional chain as a statement's
+ * (append_conditional). False, appending nothing, when that does not
+ * fit. */
+static bool append_broken_arg(StrBuf *sb, int *col, const char *arg, const char *tail, int *lines, bool inside)
 {
 	size_t n = strlen(arg);
 	const char *core = arena_strndup(arg, n - 1);
@@ -329,7 +331,7 @@ static bool append_broken_arg(StrBuf *sb, int *col, const char *arg, const char 
 	Vec ops = { 0 };
 	c = *col;
 	l = *lines;
-	fits = split_expr(core, &ops) > 1 ? pack_into(&chain, &c, *col + 8, &ops, rest, &l)
+	fits = split_expr(core, &ops) > 1 ? pack_into(&chain, &c, inside ? *col : *col + 8, &ops, rest, &l)
 					  : append_conditional(&chain, &c, core, rest, &l);
 	return keep_if_fits(sb, col, lines, &chain, c, l, fits);
 }
@@ -358,7 +360,10 @@ static bool append_args(StrBuf *sb, int *col, int align, const Vec *args, const 
 				int lead = align - c;
 				sb_printf(&out, "%.*s", lead, arg);
 				c = align;
-				fits = append_broken_arg(&out, &c, arg + lead, t, &l);
+				/* a parenthesised operand, "(T)(a + b)", is no call */
+				char name = lead > 1 ? arg[lead - 2] : ' ';
+				bool operand = !isalnum((unsigned char)name) && name != '_';
+				fits = append_broken_arg(&out, &c, arg + lead, t, &l, args->len == 1 && operand);
 				new_line = true;
 				continue;
 			}
@@ -367,11 +372,14 @@ static bool append_args(StrBuf *sb, int *col, int align, const Vec *args, const 
 			continue;
 		}
 		if (!new_line && i + 1 == args->len && align + len > COLUMN_LIMIT) {
-			StrBuf here = { 0 };
-			int hc = c + 1, hl = l;
+			/* unless that takes more lines than on a line of its own */
+			StrBuf here = { 0 }, own = { 0 };
+			int hc = c + 1, hl = l, oc = align, ol = l + 1;
 			sb_putc(&here, ' ');
-			bool here_fits = append_broken_arg(&here, &hc, arg, t, &hl);
-			if (keep_if_fits(&out, &c, &l, &here, hc, hl, here_fits))
+			bool here_fits = append_broken_arg(&here, &hc, arg, t, &hl, false);
+			bool own_fits = append_broken_arg(&own, &oc, arg, t, &ol, false);
+			sb_free(&own);
+			if (keep_if_fits(&out, &c, &l, &here, hc, hl, here_fits && (!own_fits || hl <= ol)))
 				continue;
 		}
 		sb_putc(&out, '\n');
@@ -380,7 +388,7 @@ static bool append_args(StrBuf *sb, int *col, int align, const Vec *args, const 
 		l++;
 		new_line = c + len > COLUMN_LIMIT;
 		if (new_line) {
-			fits = append_broken_arg(&out, &c, arg, t, &l);
+			fits = append_broken_arg(&out, &c, arg, t, &l, false);
 		} else {
 			sb_printf(&out, "%s%s", arg, t);
 			c += len;
@@ -399,6 +407,8 @@ static bool append_call(StrBuf *sb, int *col, const char *operand, const char *t
 	return open && append_args(sb, col, *col + open + 1, &args, tail, lines);
 }
 
+static int layout_penalty(const char *text, int indent);
+
 /* A statement whose expression is a call or a cast one, in the layout of
  * fewest lines of clang-format's three: the arguments aligned after the
  * "(", or (an assignment) that after the "=" at column break_col, or the
@@ -406,8 +416,10 @@ static bool append_call(StrBuf *sb, int *col, const char *operand, const char *t
  * "=", then the aligned one (PenaltyBreakAssignment 10 against
  * PenaltyBreakBeforeFirstCallParameter 30), but the aligned one first
  * where only the call's own arguments break in it, which is what
- * clang-format does for the shapes seen. False, writing nothing, when
- * none fits. */
+ * clang-format does for the shapes seen; but the one of least penalty
+ * (layout_penalty) where there is no conditional, whose breaks that does
+ * not weigh as clang-format does. False, writing nothing, when none
+ * fits. */
 static bool print_call(Printer *P, const char *lead, int col, int break_col, bool is_assign, const char *expr,
 		       const char *tail)
 {
@@ -446,7 +458,9 @@ static bool print_call(Printer *P, const char *lead, int col, int break_col, boo
 	static const int preference[2][3] = { { 1, 0, 2 }, { 0, 1, 2 } };
 	for (int k = 0; k < 3; k++) {
 		int i = preference[flat][k];
-		if (fits[i] && (best < 0 || lines[i] < lines[best]))
+		if (fits[i] && (best < 0 || lines[i] < lines[best] ||
+				(lines[i] == lines[best] && !strchr(expr, '?') &&
+				 layout_penalty(layout[i].data, 0) < layout_penalty(layout[best].data, 0))))
 			best = i;
 	}
 	if (best >= 0) {
@@ -927,6 +941,24 @@ static size_t expr_start(const char *text, size_t *tail_len, bool *is_assign)
 	return 0;
 }
 
+/* Prints lead, whose last line ends at column col (lines lines in all),
+ * then the operand expr broken inside (append_broken_operand), then tail;
+ * false, writing nothing, when that does not fit. */
+static bool print_broken_operand(Printer *P, const char *lead, int col, int lines, const char *expr,
+				 const char *tail)
+{
+	StrBuf sb = { 0 };
+	sb_puts(&sb, lead);
+	bool fits = append_broken_operand(&sb, &col, expr, tail, &lines, false);
+	if (fits) {
+		sb_printf(P->out, "%s\n", sb.data);
+		if (P->line)
+			P->line += lines;
+	}
+	sb_free(&sb);
+	return fits;
+}
+
 /* Whether a statement's head (expr_start) opens an if's condition, which
  * clang-format treats as a call's second argument (a switch's not): a
  * call's arguments after a break after its "(" go 8 columns deeper than
@@ -946,14 +978,15 @@ static bool is_prototype(const char *expr)
 	return open && space && space < open && strncmp(expr, "return ", 7) != 0;
 }
 
-/* ---- a break after a call's "(" inside an expression ----
+/* ---- one break, where clang-format's penalties prefer it ----
  *
  * clang-format 14 chooses among layouts by penalty (its optimizing line
  * formatter), not by lines: one break after the "(" of a call nested in
  * an operand or argument, "found = bpf_map_lookup_elem(\n&m, &k) != NULL",
- * can cost less than two elsewhere. The layouts above are tried first;
- * then that one-break layout replaces theirs where clang-format's
- * penalties (as estimated by layout_penalty) make it cheaper. */
+ * or after an operator inside parentheses, "a + (b -\nc)", can cost less
+ * than two elsewhere. The layouts above are tried first; then a layout of
+ * one break replaces theirs where clang-format's penalties (as estimated
+ * by layout_penalty) make it cheaper. */
 
 /* clang-format's prec::Level of the binary operator op (len bytes): the
  * C precedence of c_binops, one more from shifts on (its prec::Spaceship
@@ -1026,7 +1059,7 @@ static int layout_penalty(const char *text, int indent)
 				else if (*a == ',' && d == 0)
 					several = true;
 			}
-			split = several ? 30 : 19, level = PREC_COMMA;
+			split = several ? 30 : 19, level = 0;
 		} else if (end[-1] == ',') {
 			split = 1, level = PREC_COMMA;
 		} else if (end - word == 1 && (*word == '?' || *word == ':')) {
@@ -1105,44 +1138,82 @@ static size_t closing_paren(const char *expr, size_t open)
 	return i;
 }
 
-/* One parenthesis level of break_after_inner_call: clang-format's
- * LastSpace there, and the last separator passed (its level, -1 for
- * none, and how many of its level the level holds). */
+/* A separator passed at a level of one_break_layout, still enclosing
+ * what follows (none of a lower precedence came after it). */
 typedef struct {
-	size_t from, to; /* the level's text in expr */
-	int last_space;
-	int separator;
-	int separators;
+	int level;      /* separator_at's */
+	int separators; /* how many of its level the level holds */
+	int operand;    /* the column of the operand after it */
+} Separator;
+
+/* One parenthesis level of one_break_layout: its text, its column, the
+ * LastSpace it inherits, and the separators passed that still enclose
+ * what follows, innermost last. */
+typedef struct {
+	size_t from, to;
+	int col;
+	int inherited;
+	Separator enclosing[16];
+	int n;
 } OperandLevel;
 
-/* A level from expr[from, to) whose LastSpace is inherited: a list of
- * arguments or a chain of operators starts clang-format's fake
- * parenthesis there, moving it to the level's column, col, when that is
- * further right. */
+/* A level from expr[from, to), at column col: a list of arguments or a
+ * chain of operators starts clang-format's fake parenthesis there, which
+ * moves the LastSpace inherited to col when that is further right. */
 static OperandLevel operand_level(const char *expr, size_t from, size_t to, int inherited, int col)
 {
-	OperandLevel lv = { from, to, inherited, -1, 0 };
+	OperandLevel lv = { from, to, col, inherited, { { 0 } }, 0 };
 	for (int level = PREC_COMMA; level <= PREC_MUL + 1; level++)
 		if (level != PREC_ASSIGN && level != PREC_COND && count_separators(expr, from, to, level) > 0)
-			lv.last_space = col > inherited ? col : inherited;
+			lv.inherited = col > inherited ? col : inherited;
 	return lv;
 }
 
-/* Whether a break may come inside the operand after lv's last separator
- * on its line: clang-format's NoLineBreakInOperand forbids it after a ","
- * or a binary operator, but an assignment or a relational one, that is
- * not the only one of two operands, and always after a ":". */
-static bool operand_may_break(const OperandLevel *lv)
+/* clang-format's LastSpace at lv: the operand after the innermost
+ * separator, else what the level inherits. */
+static int last_space(const OperandLevel *lv)
 {
-	return lv->separator <= 0 || lv->separator == PREC_ASSIGN || lv->separator == PREC_REL ||
-	       (lv->separator != PREC_COND && lv->separators == 1);
+	return lv->n ? lv->enclosing[lv->n - 1].operand : lv->inherited;
 }
 
-/* Whether what follows a broken operand, expr from `from` on, makes
- * clang-format break again: a later argument of any call around it, or
- * an operator after it other than a comparison (mustBreak once a
- * parameter broke: BreakBeforeParameter). */
-static bool breaks_after_operand(const char *expr, size_t from)
+/* Passes a separator of the given level at lv: it closes the chains of
+ * the same or a higher precedence. */
+static void pass_separator(OperandLevel *lv, const char *expr, int level, int operand)
+{
+	while (lv->n && lv->enclosing[lv->n - 1].level >= level)
+		lv->n--;
+	if (lv->n < 16)
+		lv->enclosing[lv->n++] =
+			(Separator){ level, count_separators(expr, lv->from, lv->to, level), operand };
+}
+
+/* Whether a break may come inside the operand after separator s on its
+ * line: clang-format's NoLineBreakInOperand forbids it after a "," or a
+ * binary operator, but an assignment or a relational one, that is not
+ * the only one of two operands, and always after a ":". */
+static bool operand_may_break(const Separator *s)
+{
+	return s->level <= 0 || s->level == PREC_ASSIGN || s->level == PREC_REL ||
+	       (s->level != PREC_COND && s->separators == 1);
+}
+
+/* Whether every separator enclosing the operands of levels [0, depth]
+ * lets a break come inside them, those of level depth only below the
+ * precedence `below`. */
+static bool levels_may_break(const OperandLevel *lv, int depth, int below)
+{
+	for (int d = 0; d <= depth; d++)
+		for (int k = 0; k < lv[d].n; k++)
+			if ((d < depth || lv[d].enclosing[k].level < below) && !operand_may_break(&lv[d].enclosing[k]))
+				return false;
+	return true;
+}
+
+/* Whether what follows a break, expr from `from` on, makes clang-format
+ * break again: a separator of a precedence below `below` at the break's
+ * level, or any at a level around it, but a comparison or an assignment
+ * (mustBreak once a parameter broke: BreakBeforeParameter). */
+static bool breaks_again(const char *expr, size_t from, int below)
 {
 	int depth = 0;
 	for (size_t i = from; expr[i]; i++) {
@@ -1150,24 +1221,47 @@ static bool breaks_after_operand(const char *expr, size_t from)
 		if (expr[i] == '(' || expr[i] == '[') {
 			depth++;
 		} else if (expr[i] == ')' || expr[i] == ']') {
-			depth -= depth > 0;
+			if (depth-- == 0)
+				depth = 0, below = 1000; /* a level around it */
 		} else if (depth == 0) {
 			int level = separator_at(expr, i, &len);
-			if (level >= 0 && level != PREC_ASSIGN && level != PREC_EQ && level != PREC_REL)
+			if (level >= 0 && level < below && level != PREC_ASSIGN && level != PREC_EQ && level != PREC_REL)
 				return true;
 		}
 	}
 	return false;
 }
 
-/* The layout with one break, after the "(" of a call in expr, a
- * statement's expression starting at column col: what precedes the "("
- * on the first line, the rest and tail on a second one at clang-format's
- * continuation column (LastSpace + 8: the start of the innermost operand
- * or argument around the call, else base_col). NULL when no call's "("
- * gives two lines that fit where clang-format may break; else the one of
- * least penalty, from expr on. */
-static const char *break_after_inner_call(const char *expr, const char *tail, int col, int base_col)
+/* Keeps expr broken after expr[at - 1], the rest from expr[resume] on
+ * then tail on a line at column second, in *best when it fits and costs
+ * less. */
+static void consider_break(const char **best, int *best_penalty, const char *expr, size_t at, size_t resume,
+			   const char *tail, int col, int second)
+{
+	const char *rest = arena_printf("%s%s", expr + resume, tail);
+	if (col + (int)at > COLUMN_LIMIT || second + (int)strlen(rest) > COLUMN_LIMIT)
+		return;
+	StrBuf sb = { 0 };
+	sb_printf(&sb, "%.*s\n", (int)at, expr);
+	put_indent(&sb, second);
+	sb_puts(&sb, rest);
+	const char *laid = arena_strdup(sb.data);
+	sb_free(&sb);
+	int penalty = layout_penalty(laid, col);
+	if (!*best || penalty < *best_penalty) {
+		*best = laid;
+		*best_penalty = penalty;
+	}
+}
+
+/* The layouts with one break in expr, a statement's expression starting
+ * at column col, then tail: after the "(" of a call, the rest at
+ * clang-format's continuation column (LastSpace + 8: the start of the
+ * innermost operand or argument around the call, else base_col), or
+ * after a binary operator, the rest aligned with the start of its chain.
+ * NULL when none gives two lines that fit where clang-format may break
+ * and breaks no more; else the one of least penalty, from expr on. */
+static const char *one_break_layout(const char *expr, const char *tail, int col, int base_col)
 {
 	enum { MAX_DEPTH = 32 };
 	OperandLevel lv[MAX_DEPTH];
@@ -1180,7 +1274,6 @@ static const char *break_after_inner_call(const char *expr, const char *tail, in
 		char c = expr[i];
 		int here = col + (int)i;
 		size_t len;
-		int level;
 		if (c == '\'' || c == '"')
 			return NULL; /* literals: left alone */
 		if (c == ')' || c == ']') {
@@ -1188,50 +1281,47 @@ static const char *break_after_inner_call(const char *expr, const char *tail, in
 			continue;
 		}
 		if (c != '(' && c != '[') {
-			level = separator_at(expr, i, &len);
+			int level = separator_at(expr, i, &len);
 			if (level < 0)
 				continue;
-			if (level != PREC_ASSIGN || depth > 0) {
-				lv[depth].separator = level;
-				lv[depth].separators = count_separators(expr, lv[depth].from, lv[depth].to, level);
-				lv[depth].last_space = here + (int)len;
+			if (level == PREC_ASSIGN && depth == 0) {
+				i += len - 1;
+				continue;
 			}
+			/* after a binary operator but "<<" (broken before) */
+			if (level >= PREC_LOR && strncmp(expr + i, " << ", 4) != 0 &&
+			    levels_may_break(lv, depth, level) && !breaks_again(expr, i + len, level)) {
+				OperandLevel chain = lv[depth];
+				while (chain.n && chain.enclosing[chain.n - 1].level >= level)
+					chain.n--;
+				/* aligned with the chain's start, but 8 columns deeper
+				 * than it after an operator or a "," (clang-format's
+				 * SkipFirstExtraIndent only right after a "(") */
+				bool listed = count_separators(expr, lv[depth].from, lv[depth].to, PREC_COMMA) > 0;
+				int second = chain.n ? chain.enclosing[chain.n - 1].operand + 8
+						     : lv[depth].col + (listed ? 8 : 0);
+				consider_break(&best, &best_penalty, expr, i + len - 1, i + len, tail, col, second);
+			}
+			pass_separator(&lv[depth], expr, level, here + (int)len);
 			i += len - 1;
 			continue;
 		}
 		if (depth + 1 >= MAX_DEPTH)
 			return NULL;
-		bool may = true;
-		for (int d = 0; d <= depth; d++)
-			may = may && operand_may_break(&lv[d]);
+		bool may = levels_may_break(lv, depth, 1000);
 		size_t close = closing_paren(expr, i);
+		int around = last_space(&lv[depth]);
 		depth++;
-		lv[depth] = operand_level(expr, i + 1, close, lv[depth - 1].last_space, here + 1);
+		lv[depth] = operand_level(expr, i + 1, close, around, here + 1);
 		bool call = c == '(' && i > 0 && (isalnum((unsigned char)expr[i - 1]) || expr[i - 1] == '_');
-		if (!call || !may || here + 1 > COLUMN_LIMIT || breaks_after_operand(expr, close + 1))
-			continue;
-		/* the call's own continuation: LastSpace around it, + 8 */
-		int second = lv[depth - 1].last_space + 8;
-		const char *rest = arena_printf("%s%s", expr + i + 1, tail);
-		if (second + (int)strlen(rest) > COLUMN_LIMIT)
-			continue;
-		StrBuf sb = { 0 };
-		sb_printf(&sb, "%.*s\n", (int)(i + 1), expr);
-		put_indent(&sb, second);
-		sb_puts(&sb, rest);
-		const char *laid = arena_strdup(sb.data);
-		sb_free(&sb);
-		int penalty = layout_penalty(laid, col);
-		if (!best || penalty < best_penalty) {
-			best = laid;
-			best_penalty = penalty;
-		}
+		if (call && may && !breaks_again(expr, close + 1, 1000))
+			consider_break(&best, &best_penalty, expr, i + 1, i + 1, tail, col, around + 8);
 	}
 	return best;
 }
 
-/* Breaks text as print_text does, with the layouts above but the one of
- * break_after_inner_call. */
+/* Breaks text as print_text does, with the layouts above but those of
+ * one_break_layout. */
 static void print_wrapped(Printer *P, const char *text)
 {
 	int indent = P->depth * 8;
@@ -1352,33 +1442,17 @@ static void print_wrapped(Printer *P, const char *text)
 			 * (deep in a block): clang-format aligns the arguments
 			 * after f's "(" */
 			done = print_call(P, lead_s, col, break_col, is_assign, expr, tail);
-			if (!done) {
-				/* (__s32)(-f(a, b)): broken inside the parentheses */
-				StrBuf sb = { 0 };
-				int c = col, lines = 1;
-				sb_puts(&sb, lead_s);
-				done = append_broken_operand(&sb, &c, expr, tail, &lines, false);
-				if (done) {
-					sb_printf(P->out, "%s\n", sb.data);
-					if (P->line)
-						P->line += lines;
-				}
-				sb_free(&sb);
-			}
+			/* (__s32)(-f(a, b)): broken inside the parentheses */
+			if (!done)
+				done = print_broken_operand(P, lead_s, col, 1, expr, tail);
 		}
 		if (!done && nops <= 1 && is_assign && strchr("(!-~", expr[0])) {
 			/* (__u32)(f(a, b) << 3) that breaks inside on the "="'s
 			 * line neither: after the "=", broken inside there */
 			StrBuf sb = { 0 };
-			int c = indent + 8, lines = 2;
 			sb_printf(&sb, "%.*s\n", (int)(strlen(lead_s) - 1), lead_s);
-			put_indent(&sb, c);
-			done = append_broken_operand(&sb, &c, expr, tail, &lines, false);
-			if (done) {
-				sb_printf(P->out, "%s\n", sb.data);
-				if (P->line)
-					P->line += lines;
-			}
+			put_indent(&sb, indent + 8);
+			done = print_broken_operand(P, sb.data, indent + 8, 2, expr, tail);
 			sb_free(&sb);
 		}
 		if (!done && nops > 1) {
@@ -1403,10 +1477,10 @@ static void print_wrapped(Printer *P, const char *text)
 }
 
 /* text, the statement print_wrapped printed as wrapped (its lines, each
- * with its newline), laid out instead with one break after the "(" of a
- * call inside its expression (break_after_inner_call), when clang-format
- * would find that cheaper; NULL when not. */
-static const char *cheaper_inner_call_break(const Printer *P, const char *text, const char *wrapped)
+ * with its newline), laid out instead with one break inside its
+ * expression (one_break_layout), when clang-format would find that
+ * cheaper; NULL when not. */
+static const char *cheaper_one_break(const Printer *P, const char *text, const char *wrapped)
 {
 	int indent = P->depth * 8;
 	size_t tail_len;
@@ -1419,7 +1493,7 @@ static const char *cheaper_inner_call_break(const Printer *P, const char *text, 
 		return NULL;
 	int col = indent + (int)start;
 	const char *laid =
-		break_after_inner_call(expr, text + n - tail_len, col, is_if_condition(head) ? col + 8 : indent + 8);
+		one_break_layout(expr, text + n - tail_len, col, is_if_condition(head) ? col + 8 : indent + 8);
 	if (!laid)
 		return NULL;
 	StrBuf sb = { 0 };
@@ -1444,7 +1518,7 @@ void print_text(Printer *P, const char *text)
 	P->out = &wrapped;
 	print_wrapped(P, text);
 	P->out = out;
-	const char *cheaper = cheaper_inner_call_break(P, text, wrapped.data);
+	const char *cheaper = cheaper_one_break(P, text, wrapped.data);
 	if (cheaper) {
 		sb_printf(out, "%s\n", cheaper);
 		if (line)
