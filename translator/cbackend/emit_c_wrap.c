@@ -194,6 +194,26 @@ static int indent_width(const char *line)
 	return col;
 }
 
+/* Whether text holds a chained conditional, "c1 ? v1 : c2 ? v2 : v3" (two
+ * "?" at one level of parentheses): clang-format breaks after each of its
+ * ":" whenever the statement does not fit on one line (mustBreak,
+ * IsChainedConditional), so text cannot stay on one line. */
+static bool holds_chained_conditional(const char *text)
+{
+	int depth = 0, questions[32] = { 0 };
+	for (; *text; text++) {
+		if (*text == '\'' || *text == '"')
+			return false; /* literals: left alone */
+		if ((*text == '(' || *text == '[') && depth < 31)
+			questions[++depth] = 0;
+		else if ((*text == ')' || *text == ']') && depth > 0)
+			depth--;
+		else if (*text == '?' && ++questions[depth] == 2)
+			return true;
+	}
+	return false;
+}
+
 /* Appends pieces to sb greedily from column *col, continuation lines at
  * column cont_col, then tail; *col becomes the column after tail and
  * *lines counts the lines begun. Returns whether every line fits. */
@@ -214,7 +234,8 @@ static bool pack_greedy(StrBuf *sb, int *col, int cont_col, const Vec *pieces, c
 		}
 		sb_puts(sb, piece);
 		*col += (int)strlen(piece);
-		if (*col + (i + 1 == pieces->len ? (int)strlen(tail) : 0) > COLUMN_LIMIT)
+		if (*col + (i + 1 == pieces->len ? (int)strlen(tail) : 0) > COLUMN_LIMIT ||
+		    holds_chained_conditional(piece))
 			fits = false;
 	}
 	sb_puts(sb, tail);
@@ -353,6 +374,8 @@ static bool append_args(StrBuf *sb, int *col, int align, const Vec *args, const 
 		const char *arg = args->items[i];
 		const char *t = i + 1 == args->len ? tail : "";
 		int len = (int)strlen(arg) + (int)strlen(t);
+		if (holds_chained_conditional(arg))
+			len = COLUMN_LIMIT + 1; /* broken wherever it goes */
 		if (i == 0 || (!new_line && c + 1 + len <= COLUMN_LIMIT)) {
 			if (i == 0 && c + len > COLUMN_LIMIT) {
 				/* what leads the call ("f(") then the first argument
@@ -619,6 +642,8 @@ static bool append_operands(StrBuf *sb, int *col, int cont_col, const Vec *ops, 
 		const char *piece = ops->items[i];
 		const char *t = i + 1 == ops->len ? tail : "";
 		int len = (int)strlen(piece) + (int)strlen(t);
+		if (holds_chained_conditional(piece))
+			len = COLUMN_LIMIT + 1; /* broken wherever it goes */
 		if (i > 0 && !line_ends && cur + 1 + len <= COLUMN_LIMIT) {
 			sb_printf(&out, " %s%s", piece, t);
 			cur += 1 + len;
@@ -1269,6 +1294,8 @@ static const char *one_break_layout(const char *expr, const char *tail, int col,
 	size_t n = strlen(expr);
 	const char *best = NULL;
 	int best_penalty = 0;
+	if (holds_chained_conditional(expr))
+		return NULL; /* it breaks after each ":" */
 	lv[0] = operand_level(expr, 0, n, base_col - 8, col);
 	for (size_t i = 0; i < n; i++) {
 		char c = expr[i];
