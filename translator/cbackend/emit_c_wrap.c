@@ -20,9 +20,12 @@
  *     (append_operands);
  *   - a call: arguments packed greedily, aligned after the "(", an
  *     argument too long for any line broken inside (append_args);
- *   - a conditional chain: see "conditional chains" below.
+ *   - a conditional chain: see "conditional chains" below;
+ *   - then one break after a call's "(" or an operator, where
+ *     clang-format's penalties prefer it (see "one break" below).
  * Anything else is left long (clang-format would then rewrap it; the
- * golden tests would say so). */
+ * golden tests would say so; tests/format_random.sh counts it in random
+ * programs). */
 
 static const struct {
 	const char *text;
