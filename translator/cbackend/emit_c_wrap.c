@@ -2,6 +2,8 @@
  * clang-format 14 breaks it with the kernel's .clang-format, so that the
  * output is a fixed point of clang-format (docs/emit_c.md, "`#line` and
  * layout"); emit_c_print.c prints the statements. */
+#include <ctype.h>
+
 #include "emit_c.h"
 
 /* ---- line breaking ----------------------------------------------------------
@@ -18,9 +20,12 @@
  *     (append_operands);
  *   - a call: arguments packed greedily, aligned after the "(", an
  *     argument too long for any line broken inside (append_args);
- *   - a conditional chain: see "conditional chains" below.
+ *   - a conditional chain: see "conditional chains" below;
+ *   - then one break after a call's "(" or an operator, where
+ *     clang-format's penalties prefer it (see "one break" below).
  * Anything else is left long (clang-format would then rewrap it; the
- * golden tests would say so). */
+ * golden tests would say so; tests/format_random.sh counts it in random
+ * programs). */
 
 static const struct {
 	const char *text;
@@ -192,6 +197,26 @@ static int indent_width(const char *line)
 	return col;
 }
 
+/* Whether text holds a chained conditional, "c1 ? v1 : c2 ? v2 : v3" (two
+ * "?" at one level of parentheses): clang-format breaks after each of its
+ * ":" whenever the statement does not fit on one line (mustBreak,
+ * IsChainedConditional), so text cannot stay on one line. */
+static bool holds_chained_conditional(const char *text)
+{
+	int depth = 0, questions[32] = { 0 };
+	for (; *text; text++) {
+		if (*text == '\'' || *text == '"')
+			return false; /* literals: left alone */
+		if ((*text == '(' || *text == '[') && depth < 31)
+			questions[++depth] = 0;
+		else if ((*text == ')' || *text == ']') && depth > 0)
+			depth--;
+		else if (*text == '?' && ++questions[depth] == 2)
+			return true;
+	}
+	return false;
+}
+
 /* Appends pieces to sb greedily from column *col, continuation lines at
  * column cont_col, then tail; *col becomes the column after tail and
  * *lines counts the lines begun. Returns whether every line fits. */
@@ -212,7 +237,8 @@ static bool pack_greedy(StrBuf *sb, int *col, int cont_col, const Vec *pieces, c
 		}
 		sb_puts(sb, piece);
 		*col += (int)strlen(piece);
-		if (*col + (i + 1 == pieces->len ? (int)strlen(tail) : 0) > COLUMN_LIMIT)
+		if (*col + (i + 1 == pieces->len ? (int)strlen(tail) : 0) > COLUMN_LIMIT ||
+		    holds_chained_conditional(piece))
 			fits = false;
 	}
 	sb_puts(sb, tail);
@@ -311,10 +337,12 @@ static bool append_conditional(StrBuf *sb, int *col, const char *expr, const cha
 /* Appends arg - a piece of split_call, ending with its "," or the call's
  * ")" - then tail, broken inside as clang-format breaks an argument too
  * long for any line: a call's arguments aligned after its "(", a binary
- * chain's operands packed 8 columns deeper than its start, a conditional
- * chain as a statement's (append_conditional). False, appending nothing,
- * when that does not fit. */
-static bool append_broken_arg(StrBuf *sb, int *col, const char *arg, const char *tail, int *lines)
+ * chain's operands packed 8 columns deeper than its start - aligned with
+ * it inside a parenthesised operand (clang-format's SkipFirstExtraIndent
+ * right after a "(") - a conditional chain as a statement's
+ * (append_conditional). False, appending nothing, when that does not
+ * fit. */
+static bool append_broken_arg(StrBuf *sb, int *col, const char *arg, const char *tail, int *lines, bool inside)
 {
 	size_t n = strlen(arg);
 	const char *core = arena_strndup(arg, n - 1);
@@ -327,7 +355,7 @@ static bool append_broken_arg(StrBuf *sb, int *col, const char *arg, const char 
 	Vec ops = { 0 };
 	c = *col;
 	l = *lines;
-	fits = split_expr(core, &ops) > 1 ? pack_into(&chain, &c, *col + 8, &ops, rest, &l)
+	fits = split_expr(core, &ops) > 1 ? pack_into(&chain, &c, inside ? *col : *col + 8, &ops, rest, &l)
 					  : append_conditional(&chain, &c, core, rest, &l);
 	return keep_if_fits(sb, col, lines, &chain, c, l, fits);
 }
@@ -349,6 +377,8 @@ static bool append_args(StrBuf *sb, int *col, int align, const Vec *args, const 
 		const char *arg = args->items[i];
 		const char *t = i + 1 == args->len ? tail : "";
 		int len = (int)strlen(arg) + (int)strlen(t);
+		if (holds_chained_conditional(arg))
+			len = COLUMN_LIMIT + 1; /* broken wherever it goes */
 		if (i == 0 || (!new_line && c + 1 + len <= COLUMN_LIMIT)) {
 			if (i == 0 && c + len > COLUMN_LIMIT) {
 				/* what leads the call ("f(") then the first argument
@@ -356,7 +386,10 @@ static bool append_args(StrBuf *sb, int *col, int align, const Vec *args, const 
 				int lead = align - c;
 				sb_printf(&out, "%.*s", lead, arg);
 				c = align;
-				fits = append_broken_arg(&out, &c, arg + lead, t, &l);
+				/* a parenthesised operand, "(T)(a + b)", is no call */
+				char name = lead > 1 ? arg[lead - 2] : ' ';
+				bool operand = !isalnum((unsigned char)name) && name != '_';
+				fits = append_broken_arg(&out, &c, arg + lead, t, &l, args->len == 1 && operand);
 				new_line = true;
 				continue;
 			}
@@ -365,11 +398,14 @@ static bool append_args(StrBuf *sb, int *col, int align, const Vec *args, const 
 			continue;
 		}
 		if (!new_line && i + 1 == args->len && align + len > COLUMN_LIMIT) {
-			StrBuf here = { 0 };
-			int hc = c + 1, hl = l;
+			/* unless that takes more lines than on a line of its own */
+			StrBuf here = { 0 }, own = { 0 };
+			int hc = c + 1, hl = l, oc = align, ol = l + 1;
 			sb_putc(&here, ' ');
-			bool here_fits = append_broken_arg(&here, &hc, arg, t, &hl);
-			if (keep_if_fits(&out, &c, &l, &here, hc, hl, here_fits))
+			bool here_fits = append_broken_arg(&here, &hc, arg, t, &hl, false);
+			bool own_fits = append_broken_arg(&own, &oc, arg, t, &ol, false);
+			sb_free(&own);
+			if (keep_if_fits(&out, &c, &l, &here, hc, hl, here_fits && (!own_fits || hl <= ol)))
 				continue;
 		}
 		sb_putc(&out, '\n');
@@ -378,7 +414,7 @@ static bool append_args(StrBuf *sb, int *col, int align, const Vec *args, const 
 		l++;
 		new_line = c + len > COLUMN_LIMIT;
 		if (new_line) {
-			fits = append_broken_arg(&out, &c, arg, t, &l);
+			fits = append_broken_arg(&out, &c, arg, t, &l, false);
 		} else {
 			sb_printf(&out, "%s%s", arg, t);
 			c += len;
@@ -397,16 +433,20 @@ static bool append_call(StrBuf *sb, int *col, const char *operand, const char *t
 	return open && append_args(sb, col, *col + open + 1, &args, tail, lines);
 }
 
+static int layout_penalty(const char *text, int indent);
+
 /* A statement whose expression is a call or a cast one, in the layout of
  * fewest lines of clang-format's three: the arguments aligned after the
- * "(", or (an assignment) that after the "=" one indent deeper, or the
- * arguments after the "(" one indent deeper; on a tie the one after the
+ * "(", or (an assignment) that after the "=" at column break_col, or the
+ * arguments after the "(" at column break_col; on a tie the one after the
  * "=", then the aligned one (PenaltyBreakAssignment 10 against
  * PenaltyBreakBeforeFirstCallParameter 30), but the aligned one first
  * where only the call's own arguments break in it, which is what
- * clang-format does for the shapes seen. False, writing nothing, when
- * none fits. */
-static bool print_call(Printer *P, const char *lead, int col, int indent, bool is_assign, const char *expr,
+ * clang-format does for the shapes seen; but the one of least penalty
+ * (layout_penalty) where there is no conditional, whose breaks that does
+ * not weigh as clang-format does. False, writing nothing, when none
+ * fits. */
+static bool print_call(Printer *P, const char *lead, int col, int break_col, bool is_assign, const char *expr,
 		       const char *tail)
 {
 	StrBuf layout[3] = { { 0 } };
@@ -417,18 +457,22 @@ static bool print_call(Printer *P, const char *lead, int col, int indent, bool i
 	fits[0] = append_call(&layout[0], &c, expr, tail, &lines[0]);
 	if (is_assign) {
 		sb_printf(&layout[1], "%.*s\n", (int)strlen(lead) - 1, lead);
-		put_indent(&layout[1], indent + 8);
-		c = indent + 8;
+		put_indent(&layout[1], break_col);
+		c = break_col;
 		fits[1] = append_call(&layout[1], &c, expr, tail, &lines[1]);
 	}
+	/* a break after the "(" only for a call's: after a cast's ")" or a
+	 * unary operator the "(" opens a parenthesised operand, which
+	 * clang-format keeps on the "("'s line */
 	Vec args = { 0 };
 	int open = split_cast_call(expr, &args);
-	if (open && col + open + 1 <= COLUMN_LIMIT) {
+	bool named = open && (isalnum((unsigned char)expr[open - 1]) || expr[open - 1] == '_');
+	if (named && col + open + 1 <= COLUMN_LIMIT) {
 		sb_printf(&layout[2], "%s%.*s\n", lead, open + 1, expr);
-		put_indent(&layout[2], indent + 8);
+		put_indent(&layout[2], break_col);
 		args.items[0] = arena_strdup((const char *)args.items[0] + open + 1);
-		c = indent + 8;
-		fits[2] = append_args(&layout[2], &c, indent + 8, &args, tail, &lines[2]);
+		c = break_col;
+		fits[2] = append_args(&layout[2], &c, break_col, &args, tail, &lines[2]);
 	}
 	/* on a tie, the aligned layout rather than the one after the "="
 	 * when only the call's own arguments break there: every line after
@@ -440,7 +484,9 @@ static bool print_call(Printer *P, const char *lead, int col, int indent, bool i
 	static const int preference[2][3] = { { 1, 0, 2 }, { 0, 1, 2 } };
 	for (int k = 0; k < 3; k++) {
 		int i = preference[flat][k];
-		if (fits[i] && (best < 0 || lines[i] < lines[best]))
+		if (fits[i] && (best < 0 || lines[i] < lines[best] ||
+				(lines[i] == lines[best] && !strchr(expr, '?') &&
+				 layout_penalty(layout[i].data, 0) < layout_penalty(layout[best].data, 0))))
 			best = i;
 	}
 	if (best >= 0) {
@@ -494,6 +540,87 @@ static bool append_broken_operand(StrBuf *sb, int *col, const char *piece, const
 	return keep_if_fits(sb, col, lines, &out, c, l, fits);
 }
 
+/* Appends piece, an operand of a "<<" chain ("<< b" but for the first),
+ * at column *col, then tail, broken inside (append_broken_operand) after
+ * its "<< ". False when that does not fit. */
+static bool append_broken_shift_operand(StrBuf *sb, int *col, const char *piece, const char *tail, int *lines)
+{
+	int skip = strncmp(piece, "<< ", 3) == 0 ? 3 : 0;
+	sb_printf(sb, "%.*s", skip, piece);
+	*col += skip;
+	return append_broken_operand(sb, col, piece + skip, tail, lines, false);
+}
+
+/* One layout of append_shift_operands: with first_stays, the first "<<"
+ * stays on the first line, its operand broken there, and the other lines
+ * align with it (clang-format's FirstLessLess); else a break before the
+ * first "<<" too, continuation lines at cont_col. */
+static bool layout_shift_operands(StrBuf *out, int *col, int cont_col, const Vec *ops, const char *tail,
+				  int *lines, bool first_stays)
+{
+	bool fits = true, line_ends = false;
+	for (int i = 0; i < ops->len && fits; i++) {
+		const char *piece = ops->items[i];
+		const char *t = i + 1 == ops->len ? tail : "";
+		int len = (int)strlen(piece) + (int)strlen(t);
+		if (i == 1 && first_stays && !line_ends) {
+			sb_putc(out, ' ');
+			cont_col = ++*col;
+			if (*col + len > COLUMN_LIMIT) {
+				fits = append_broken_shift_operand(out, col, piece, t, lines);
+				line_ends = true;
+			} else {
+				sb_printf(out, "%s%s", piece, t);
+				*col += len;
+			}
+			continue;
+		}
+		/* the second operand here is after a break before it */
+		if (i > 1 && !line_ends && *col + 1 + len <= COLUMN_LIMIT) {
+			sb_printf(out, " %s%s", piece, t);
+			*col += 1 + len;
+			continue;
+		}
+		if (i > 0) {
+			sb_putc(out, '\n');
+			put_indent(out, cont_col);
+			*col = cont_col;
+			(*lines)++;
+		}
+		line_ends = *col + len > COLUMN_LIMIT;
+		if (line_ends) {
+			fits = append_broken_shift_operand(out, col, piece, t, lines);
+		} else {
+			sb_printf(out, "%s%s", piece, t);
+			*col += len;
+		}
+	}
+	return fits;
+}
+
+/* Appends a "<<" chain (pieces "a", "<< b", "<< c") with an operand too
+ * long for any line at column *col, continuation lines at cont_col, then
+ * tail, in the layout of fewer lines of layout_shift_operands' two (on a
+ * tie, the first "<<" on the first line): the "<<"s packed greedily, an
+ * operand too long for its line broken inside, and the "<<" after a
+ * broken operand on a new line (clang-format's mustBreak before a "<<"
+ * once a parameter broke). False, appending nothing, when neither fits. */
+static bool append_shift_operands(StrBuf *sb, int *col, int cont_col, const Vec *ops, const char *tail,
+				  int *lines)
+{
+	StrBuf stays = { 0 }, breaks = { 0 };
+	int stays_col = *col, stays_lines = *lines, breaks_col = *col, breaks_lines = *lines;
+	bool stays_fits = layout_shift_operands(&stays, &stays_col, cont_col, ops, tail, &stays_lines, true);
+	bool breaks_fits = layout_shift_operands(&breaks, &breaks_col, cont_col, ops, tail, &breaks_lines, false);
+	if (stays_fits && breaks_fits && breaks_lines < stays_lines)
+		stays_fits = false;
+	if (keep_if_fits(sb, col, lines, &stays, stays_col, stays_lines, stays_fits)) {
+		sb_free(&breaks);
+		return true;
+	}
+	return keep_if_fits(sb, col, lines, &breaks, breaks_col, breaks_lines, breaks_fits);
+}
+
 /* Appends a binary chain with an operand too long for any line at column
  * *col, continuation lines at cont_col, then tail: operands packed
  * greedily, one too long broken inside (append_broken_operand) where
@@ -504,8 +631,13 @@ static bool append_broken_operand(StrBuf *sb, int *col, const char *piece, const
  * appending nothing, when that does not fit. */
 static bool append_operands(StrBuf *sb, int *col, int cont_col, const Vec *ops, const char *tail, int *lines)
 {
-	if (strncmp(ops->items[1], "<< ", 3) == 0)
-		return pack_into(sb, col, cont_col, ops, tail, lines);
+	if (strncmp(ops->items[1], "<< ", 3) == 0) {
+		StrBuf packed = { 0 };
+		int c = *col, l = *lines;
+		bool fits = pack_into(&packed, &c, cont_col, ops, tail, &l);
+		return keep_if_fits(sb, col, lines, &packed, c, l, fits) ||
+		       append_shift_operands(sb, col, cont_col, ops, tail, lines);
+	}
 	StrBuf out = { 0 };
 	int cur = *col, l = *lines;
 	bool fits = true, line_ends = false;
@@ -513,6 +645,8 @@ static bool append_operands(StrBuf *sb, int *col, int cont_col, const Vec *ops, 
 		const char *piece = ops->items[i];
 		const char *t = i + 1 == ops->len ? tail : "";
 		int len = (int)strlen(piece) + (int)strlen(t);
+		if (holds_chained_conditional(piece))
+			len = COLUMN_LIMIT + 1; /* broken wherever it goes */
 		if (i > 0 && !line_ends && cur + 1 + len <= COLUMN_LIMIT) {
 			sb_printf(&out, " %s%s", piece, t);
 			cur += 1 + len;
@@ -801,8 +935,9 @@ static bool print_conditional(Printer *P, const char *lead, int col, const char 
 }
 
 /* Finds where the expression of a statement starts: after "return ",
- * "if (", or a top-level assignment operator; *tail_len gets the length of
- * what follows the expression (";" or ")" or ") {"). */
+ * "if (", "else if (", "switch (", or a top-level assignment operator;
+ * *tail_len gets the length of what follows the expression (";" or ")"
+ * or ") {"). */
 static size_t expr_start(const char *text, size_t *tail_len, bool *is_assign)
 {
 	size_t n = strlen(text);
@@ -812,7 +947,8 @@ static size_t expr_start(const char *text, size_t *tail_len, bool *is_assign)
 		*tail_len = 1;
 	if (strncmp(text, "return ", 7) == 0)
 		return 7;
-	if (strncmp(text, "if (", 4) == 0 || strncmp(text, "} else if (", 11) == 0) {
+	if (strncmp(text, "if (", 4) == 0 || strncmp(text, "} else if (", 11) == 0 ||
+	    strncmp(text, "else if (", 9) == 0 || strncmp(text, "switch (", 8) == 0) {
 		*tail_len = text[n - 1] == '{' ? 3 : 1;
 		return strchr(text, '(') - text + 1;
 	}
@@ -833,6 +969,34 @@ static size_t expr_start(const char *text, size_t *tail_len, bool *is_assign)
 	return 0;
 }
 
+/* Prints lead, whose last line ends at column col (lines lines in all),
+ * then the operand expr broken inside (append_broken_operand), then tail;
+ * false, writing nothing, when that does not fit. */
+static bool print_broken_operand(Printer *P, const char *lead, int col, int lines, const char *expr,
+				 const char *tail)
+{
+	StrBuf sb = { 0 };
+	sb_puts(&sb, lead);
+	bool fits = append_broken_operand(&sb, &col, expr, tail, &lines, false);
+	if (fits) {
+		sb_printf(P->out, "%s\n", sb.data);
+		if (P->line)
+			P->line += lines;
+	}
+	sb_free(&sb);
+	return fits;
+}
+
+/* Whether a statement's head (expr_start) opens an if's condition, which
+ * clang-format treats as a call's second argument (a switch's not): a
+ * call's arguments after a break after its "(" go 8 columns deeper than
+ * the condition, not than the statement. */
+static bool is_if_condition(const char *head)
+{
+	return strncmp(head, "if (", 4) == 0 || strncmp(head, "} else if (", 11) == 0 ||
+	       strncmp(head, "else if (", 9) == 0;
+}
+
 /* "extern __u32 f(struct xdp_md *, __u32)": a declaration, which breaks
  * like a signature, not like a call: a type, then a name and a list. */
 static bool is_prototype(const char *expr)
@@ -842,7 +1006,353 @@ static bool is_prototype(const char *expr)
 	return open && space && space < open && strncmp(expr, "return ", 7) != 0;
 }
 
-void print_text(Printer *P, const char *text)
+/* ---- one break, where clang-format's penalties prefer it ----
+ *
+ * clang-format 14 chooses among layouts by penalty (its optimizing line
+ * formatter), not by lines: one break after the "(" of a call nested in
+ * an operand or argument, "found = bpf_map_lookup_elem(\n&m, &k) != NULL",
+ * or after an operator inside parentheses, "a + (b -\nc)", can cost less
+ * than two elsewhere. The layouts above are tried first; then a layout of
+ * one break replaces theirs where clang-format's penalties (as estimated
+ * by layout_penalty) make it cheaper. */
+
+/* clang-format's prec::Level of the binary operator op (len bytes): the
+ * C precedence of c_binops, one more from shifts on (its prec::Spaceship
+ * comes between), PREC_ASSIGN for an assignment; 0 when op is none. */
+static int operator_precedence(const char *op, size_t len)
+{
+	for (size_t k = 0; k < sizeof(c_binops) / sizeof(*c_binops); k++)
+		if (strlen(c_binops[k].text) == len + 2 && strncmp(op, c_binops[k].text + 1, len) == 0)
+			return c_binops[k].prec + (c_binops[k].prec >= PREC_SHIFT);
+	bool assignment = len >= 1 && op[len - 1] == '=';
+	for (size_t i = 0; i + 1 < len && assignment; i++)
+		assignment = strchr("+-*/%&|^<>", op[i]) != NULL;
+	return assignment && len <= 3 ? PREC_ASSIGN : 0;
+}
+
+/* clang-format's penalty for a statement laid out as text (its lines
+ * after the first start with their indentation) at column indent, as
+ * ContinuationIndenter and TokenAnnotator::splitPenalty count it for the
+ * breaks this file makes: per break 20 for each parenthesis open around
+ * it, plus 1 after a "," or before a "<<", 19 or 30 after a call's "(" of
+ * one or more arguments, 3 after a "?" or ":", 10 after an assignment,
+ * the operator's precedence after a binary one; 15 for the first break
+ * inside each parenthesis and operator level; 100 for each column past
+ * 80. */
+static int layout_penalty(const char *text, int indent)
+{
+	int penalty = 0, depth = 0, col = indent;
+	int open_at[64] = { -1 };
+	int seen[64], nseen = 0;
+	const char *line_start = text;
+	for (const char *c = text;; c++) {
+		if (*c == '\n' || !*c) {
+			if (col > COLUMN_LIMIT)
+				penalty += 100 * (col - COLUMN_LIMIT);
+		}
+		if (!*c)
+			return penalty;
+		if (*c == '(' || *c == '[') {
+			if (depth < 63)
+				open_at[++depth] = (int)(c - text);
+		} else if ((*c == ')' || *c == ']') && depth > 0) {
+			depth--;
+		}
+		if (*c != '\n') {
+			col = *c == '\t' ? (col / 8 + 1) * 8 : col + 1;
+			continue;
+		}
+		/* the break: what ends this line, what starts the next */
+		const char *end = c;
+		while (end > line_start && end[-1] == ' ')
+			end--;
+		const char *word = end;
+		while (word > line_start && word[-1] != ' ' && word[-1] != '\t')
+			word--;
+		const char *next = c + 1;
+		while (*next == '\t' || *next == ' ')
+			next++;
+		int split, level;
+		if (strncmp(next, "<< ", 3) == 0) {
+			split = 1, level = PREC_SHIFT + 1;
+		} else if (end[-1] == '(') {
+			/* one argument unless a "," at its level follows */
+			int d = 0;
+			bool several = false;
+			for (const char *a = c; *a && d >= 0 && !several; a++) {
+				if (*a == '(' || *a == '[')
+					d++;
+				else if (*a == ')' || *a == ']')
+					d--;
+				else if (*a == ',' && d == 0)
+					several = true;
+			}
+			split = several ? 30 : 19, level = 0;
+		} else if (end[-1] == ',') {
+			split = 1, level = PREC_COMMA;
+		} else if (end - word == 1 && (*word == '?' || *word == ':')) {
+			split = PREC_COND, level = PREC_COND;
+		} else {
+			level = operator_precedence(word, (size_t)(end - word));
+			split = level == PREC_ASSIGN ? 10 : level ? level : 3;
+		}
+		penalty += split + 20 * (1 + depth);
+		int key = (depth ? open_at[depth] : -1) * 32 + level;
+		bool first = true;
+		for (int k = 0; k < nseen && first; k++)
+			first = seen[k] != key;
+		if (first && nseen < 64) {
+			seen[nseen++] = key;
+			penalty += 15;
+		}
+		line_start = c + 1;
+		col = 0;
+	}
+}
+
+/* The level of the separator at expr[i] - a ", " or a " op " - and its
+ * length with its spaces (*len): PREC_COMMA, PREC_COND for ":", 0 for
+ * "?", else the operator's (operator_precedence); -1 when there is
+ * none. */
+static int separator_at(const char *expr, size_t i, size_t *len)
+{
+	if (expr[i] == ',' && expr[i + 1] == ' ') {
+		*len = 2;
+		return PREC_COMMA;
+	}
+	if (expr[i] != ' ')
+		return -1;
+	size_t k = i + 1;
+	while (expr[k] && strchr("|&^=!<>+-*/%?:", expr[k]))
+		k++;
+	if (k == i + 1 || expr[k] != ' ')
+		return -1;
+	*len = k - i + 1;
+	if (k - i - 1 == 1 && (expr[i + 1] == '?' || expr[i + 1] == ':'))
+		return expr[i + 1] == '?' ? 0 : PREC_COND;
+	int level = operator_precedence(expr + i + 1, k - i - 1);
+	return level ? level : -1;
+}
+
+/* How many separators of the given level stand at the top level of
+ * expr[from, to). */
+static int count_separators(const char *expr, size_t from, size_t to, int level)
+{
+	int count = 0, depth = 0;
+	for (size_t i = from; i < to; i++) {
+		size_t len;
+		if (expr[i] == '(' || expr[i] == '[')
+			depth++;
+		else if (expr[i] == ')' || expr[i] == ']')
+			depth--;
+		else if (depth == 0 && separator_at(expr, i, &len) == level)
+			count++, i += len - 1;
+	}
+	return count;
+}
+
+/* Where the parenthesis opened at expr[open] closes (strlen(expr) when it
+ * does not). */
+static size_t closing_paren(const char *expr, size_t open)
+{
+	int depth = 0;
+	size_t i = open;
+	for (; expr[i]; i++) {
+		if (expr[i] == '(' || expr[i] == '[')
+			depth++;
+		else if ((expr[i] == ')' || expr[i] == ']') && --depth == 0)
+			break;
+	}
+	return i;
+}
+
+/* A separator passed at a level of one_break_layout, still enclosing
+ * what follows (none of a lower precedence came after it). */
+typedef struct {
+	int level;      /* separator_at's */
+	int separators; /* how many of its level the level holds */
+	int operand;    /* the column of the operand after it */
+} Separator;
+
+/* One parenthesis level of one_break_layout: its text, its column, the
+ * LastSpace it inherits, and the separators passed that still enclose
+ * what follows, innermost last. */
+typedef struct {
+	size_t from, to;
+	int col;
+	int inherited;
+	Separator enclosing[16];
+	int n;
+} OperandLevel;
+
+/* A level from expr[from, to), at column col: a list of arguments or a
+ * chain of operators starts clang-format's fake parenthesis there, which
+ * moves the LastSpace inherited to col when that is further right. */
+static OperandLevel operand_level(const char *expr, size_t from, size_t to, int inherited, int col)
+{
+	OperandLevel lv = { from, to, col, inherited, { { 0 } }, 0 };
+	for (int level = PREC_COMMA; level <= PREC_MUL + 1; level++)
+		if (level != PREC_ASSIGN && level != PREC_COND && count_separators(expr, from, to, level) > 0)
+			lv.inherited = col > inherited ? col : inherited;
+	return lv;
+}
+
+/* clang-format's LastSpace at lv: the operand after the innermost
+ * separator, else what the level inherits. */
+static int last_space(const OperandLevel *lv)
+{
+	return lv->n ? lv->enclosing[lv->n - 1].operand : lv->inherited;
+}
+
+/* Passes a separator of the given level at lv: it closes the chains of
+ * the same or a higher precedence. */
+static void pass_separator(OperandLevel *lv, const char *expr, int level, int operand)
+{
+	while (lv->n && lv->enclosing[lv->n - 1].level >= level)
+		lv->n--;
+	if (lv->n < 16)
+		lv->enclosing[lv->n++] =
+			(Separator){ level, count_separators(expr, lv->from, lv->to, level), operand };
+}
+
+/* Whether a break may come inside the operand after separator s on its
+ * line: clang-format's NoLineBreakInOperand forbids it after a "," or a
+ * binary operator, but an assignment or a relational one, that is not
+ * the only one of two operands, and always after a ":". */
+static bool operand_may_break(const Separator *s)
+{
+	return s->level <= 0 || s->level == PREC_ASSIGN || s->level == PREC_REL ||
+	       (s->level != PREC_COND && s->separators == 1);
+}
+
+/* Whether every separator enclosing the operands of levels [0, depth]
+ * lets a break come inside them, those of level depth only below the
+ * precedence `below`. */
+static bool levels_may_break(const OperandLevel *lv, int depth, int below)
+{
+	for (int d = 0; d <= depth; d++)
+		for (int k = 0; k < lv[d].n; k++)
+			if ((d < depth || lv[d].enclosing[k].level < below) && !operand_may_break(&lv[d].enclosing[k]))
+				return false;
+	return true;
+}
+
+/* Whether what follows a break, expr from `from` on, makes clang-format
+ * break again: a separator of a precedence below `below` at the break's
+ * level, or any at a level around it, but a comparison or an assignment
+ * (mustBreak once a parameter broke: BreakBeforeParameter). */
+static bool breaks_again(const char *expr, size_t from, int below)
+{
+	int depth = 0;
+	for (size_t i = from; expr[i]; i++) {
+		size_t len;
+		if (expr[i] == '(' || expr[i] == '[') {
+			depth++;
+		} else if (expr[i] == ')' || expr[i] == ']') {
+			if (depth-- == 0)
+				depth = 0, below = 1000; /* a level around it */
+		} else if (depth == 0) {
+			int level = separator_at(expr, i, &len);
+			if (level >= 0 && level < below && level != PREC_ASSIGN && level != PREC_EQ && level != PREC_REL)
+				return true;
+		}
+	}
+	return false;
+}
+
+/* Keeps expr broken after expr[at - 1], the rest from expr[resume] on
+ * then tail on a line at column second, in *best when it fits and costs
+ * less. */
+static void consider_break(const char **best, int *best_penalty, const char *expr, size_t at, size_t resume,
+			   const char *tail, int col, int second)
+{
+	const char *rest = arena_printf("%s%s", expr + resume, tail);
+	if (col + (int)at > COLUMN_LIMIT || second + (int)strlen(rest) > COLUMN_LIMIT)
+		return;
+	StrBuf sb = { 0 };
+	sb_printf(&sb, "%.*s\n", (int)at, expr);
+	put_indent(&sb, second);
+	sb_puts(&sb, rest);
+	const char *laid = arena_strdup(sb.data);
+	sb_free(&sb);
+	int penalty = layout_penalty(laid, col);
+	if (!*best || penalty < *best_penalty) {
+		*best = laid;
+		*best_penalty = penalty;
+	}
+}
+
+/* The layouts with one break in expr, a statement's expression starting
+ * at column col, then tail: after the "(" of a call, the rest at
+ * clang-format's continuation column (LastSpace + 8: the start of the
+ * innermost operand or argument around the call, else base_col), or
+ * after a binary operator, the rest aligned with the start of its chain.
+ * NULL when none gives two lines that fit where clang-format may break
+ * and breaks no more; else the one of least penalty, from expr on. */
+static const char *one_break_layout(const char *expr, const char *tail, int col, int base_col)
+{
+	enum { MAX_DEPTH = 32 };
+	OperandLevel lv[MAX_DEPTH];
+	int depth = 0;
+	size_t n = strlen(expr);
+	const char *best = NULL;
+	int best_penalty = 0;
+	if (holds_chained_conditional(expr))
+		return NULL; /* it breaks after each ":" */
+	lv[0] = operand_level(expr, 0, n, base_col - 8, col);
+	for (size_t i = 0; i < n; i++) {
+		char c = expr[i];
+		int here = col + (int)i;
+		size_t len;
+		if (c == '\'' || c == '"')
+			return NULL; /* literals: left alone */
+		if (c == ')' || c == ']') {
+			depth -= depth > 0;
+			continue;
+		}
+		if (c != '(' && c != '[') {
+			int level = separator_at(expr, i, &len);
+			if (level < 0)
+				continue;
+			if (level == PREC_ASSIGN && depth == 0) {
+				i += len - 1;
+				continue;
+			}
+			/* after a binary operator but "<<" (broken before) */
+			if (level >= PREC_LOR && strncmp(expr + i, " << ", 4) != 0 &&
+			    levels_may_break(lv, depth, level) && !breaks_again(expr, i + len, level)) {
+				OperandLevel chain = lv[depth];
+				while (chain.n && chain.enclosing[chain.n - 1].level >= level)
+					chain.n--;
+				/* aligned with the chain's start, but 8 columns deeper
+				 * than it after an operator or a "," (clang-format's
+				 * SkipFirstExtraIndent only right after a "(") */
+				bool listed = count_separators(expr, lv[depth].from, lv[depth].to, PREC_COMMA) > 0;
+				int second = chain.n ? chain.enclosing[chain.n - 1].operand + 8
+						     : lv[depth].col + (listed ? 8 : 0);
+				consider_break(&best, &best_penalty, expr, i + len - 1, i + len, tail, col, second);
+			}
+			pass_separator(&lv[depth], expr, level, here + (int)len);
+			i += len - 1;
+			continue;
+		}
+		if (depth + 1 >= MAX_DEPTH)
+			return NULL;
+		bool may = levels_may_break(lv, depth, 1000);
+		size_t close = closing_paren(expr, i);
+		int around = last_space(&lv[depth]);
+		depth++;
+		lv[depth] = operand_level(expr, i + 1, close, around, here + 1);
+		bool call = c == '(' && i > 0 && (isalnum((unsigned char)expr[i - 1]) || expr[i - 1] == '_');
+		if (call && may && !breaks_again(expr, close + 1, 1000))
+			consider_break(&best, &best_penalty, expr, i + 1, i + 1, tail, col, around + 8);
+	}
+	return best;
+}
+
+/* Breaks text as print_text does, with the layouts above but those of
+ * one_break_layout. */
+static void print_wrapped(Printer *P, const char *text)
 {
 	int indent = P->depth * 8;
 	if (indent + (int)strlen(text) > COLUMN_LIMIT && !strchr(text, '\n')) {
@@ -883,6 +1393,9 @@ void print_text(Printer *P, const char *text)
 		int col = indent + (int)start;
 		bool done = false;
 		bool fits_after_assign = is_assign && indent + 8 + (int)strlen(expr) + (int)tail_len <= COLUMN_LIMIT;
+		/* a break after a call's "(": one indent deeper than the
+		 * statement, but 8 columns deeper than an if's condition */
+		int break_col = is_if_condition(head) ? col + 8 : indent + 8;
 		if (nops == 0 &&
 		    print_conditional(P, lead_s, col, expr, tail, is_assign ? indent + 8 : 0, fits_after_assign)) {
 			sb_free(&lead);
@@ -941,7 +1454,7 @@ void print_text(Printer *P, const char *text)
 					P->line += 2;
 				done = true;
 			} else {
-				done = print_call(P, lead_s, col, indent, is_assign, expr, tail);
+				done = print_call(P, lead_s, col, break_col, is_assign, expr, tail);
 			}
 		}
 		if (!done && nops <= 1 && is_assign && indent + 8 + (int)strlen(expr) + (int)tail_len <= COLUMN_LIMIT) {
@@ -958,20 +1471,19 @@ void print_text(Printer *P, const char *text)
 			/* (__u64)f(a, b) that does not fit after the "=" either
 			 * (deep in a block): clang-format aligns the arguments
 			 * after f's "(" */
-			done = print_call(P, lead_s, col, indent, is_assign, expr, tail);
-			if (!done) {
-				/* (__s32)(-f(a, b)): broken inside the parentheses */
-				StrBuf sb = { 0 };
-				int c = col, lines = 1;
-				sb_puts(&sb, lead_s);
-				done = append_broken_operand(&sb, &c, expr, tail, &lines, false);
-				if (done) {
-					sb_printf(P->out, "%s\n", sb.data);
-					if (P->line)
-						P->line += lines;
-				}
-				sb_free(&sb);
-			}
+			done = print_call(P, lead_s, col, break_col, is_assign, expr, tail);
+			/* (__s32)(-f(a, b)): broken inside the parentheses */
+			if (!done)
+				done = print_broken_operand(P, lead_s, col, 1, expr, tail);
+		}
+		if (!done && nops <= 1 && is_assign && strchr("(!-~", expr[0])) {
+			/* (__u32)(f(a, b) << 3) that breaks inside on the "="'s
+			 * line neither: after the "=", broken inside there */
+			StrBuf sb = { 0 };
+			sb_printf(&sb, "%.*s\n", (int)(strlen(lead_s) - 1), lead_s);
+			put_indent(&sb, indent + 8);
+			done = print_broken_operand(P, sb.data, indent + 8, 2, expr, tail);
+			sb_free(&sb);
 		}
 		if (!done && nops > 1) {
 			/* tmp + (__u64)f(a, b): f's arguments aligned after its
@@ -992,4 +1504,57 @@ void print_text(Printer *P, const char *text)
 			return;
 	}
 	print_raw_line(P, text);
+}
+
+/* text, the statement print_wrapped printed as wrapped (its lines, each
+ * with its newline), laid out instead with one break inside its
+ * expression (one_break_layout), when clang-format would find that
+ * cheaper; NULL when not. */
+static const char *cheaper_one_break(const Printer *P, const char *text, const char *wrapped)
+{
+	int indent = P->depth * 8;
+	size_t tail_len;
+	bool is_assign;
+	size_t start = expr_start(text, &tail_len, &is_assign);
+	size_t n = strlen(text);
+	const char *head = arena_strndup(text, start);
+	const char *expr = arena_strndup(text + start, n - start - tail_len);
+	if ((start == 0 && is_prototype(expr)) || strncmp(head, "switch (", 8) == 0)
+		return NULL;
+	int col = indent + (int)start;
+	const char *laid =
+		one_break_layout(expr, text + n - tail_len, col, is_if_condition(head) ? col + 8 : indent + 8);
+	if (!laid)
+		return NULL;
+	StrBuf sb = { 0 };
+	for (int i = 0; i < P->depth; i++)
+		sb_putc(&sb, '\t');
+	sb_printf(&sb, "%s%s", head, laid);
+	const char *candidate = arena_strdup(sb.data);
+	sb_free(&sb);
+	const char *current = arena_strndup(wrapped, strlen(wrapped) - 1);
+	return layout_penalty(candidate, 0) < layout_penalty(current, 0) ? candidate : NULL;
+}
+
+void print_text(Printer *P, const char *text)
+{
+	if (P->depth * 8 + (int)strlen(text) <= COLUMN_LIMIT || strchr(text, '\n')) {
+		print_raw_line(P, text);
+		return;
+	}
+	StrBuf *out = P->out;
+	StrBuf wrapped = { 0 };
+	long line = P->line;
+	P->out = &wrapped;
+	print_wrapped(P, text);
+	P->out = out;
+	const char *cheaper = cheaper_one_break(P, text, wrapped.data);
+	if (cheaper) {
+		sb_printf(out, "%s\n", cheaper);
+		if (line)
+			P->line = line + 2;
+	} else {
+		sb_puts(out, wrapped.data);
+	}
+	sb_free(&wrapped);
 }
