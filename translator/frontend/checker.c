@@ -1829,6 +1829,15 @@ static void check_address(Checker *ck, Node *call, Node *p)
 		diag_hint("match it first: `(match p [(Some v) ...] [(None) ...])`");
 	} else if (t->kind != TY_PTR && !is_u64(t)) {
 		diag_error(p->span, "`%s` needs a pointer or a :u64 address, got %s", call->name, type_str(t));
+	} else {
+		/* (bpf/load_u64 0 32): C refuses the null pointer's arithmetic
+		 * (-Wnull-pointer-arithmetic) and the verifier any memory
+		 * access through a number */
+		uint64_t v;
+		if (int_constant(p, &v, NULL))
+			diag_error(p->span, "`%s` through the constant address %s: it must be a pointer or an "
+					    "address the program was given",
+				   call->name, int_text(v, false));
 	}
 }
 
