@@ -12,7 +12,8 @@
 #    ±20% across the sizes). `wc -l` on the BENCH_KB program for scale.
 # 2. `vbpf2c -c` against clang alone on the C vbpf2c emitted, for every
 #    example and a generated program of BENCH_C_KB kilobytes (default 64).
-#    Target: ratio <= 1.02 over the examples together.
+#    Target: ratio <= 1.02 over the examples together. Beside them, clang
+#    run by bench/spawn_only.c, the floor of a process of one's own.
 # 3. Instruction counts: for every bench/twins/NAME.bpf.c (a hand-written
 #    libbpf twin of examples/NAME.va), the program's BPF instructions in the
 #    object vbpf2c -c makes against the twin's. Target: ratio <= 1.00.

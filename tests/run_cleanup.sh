@@ -69,7 +69,10 @@ gone() {
 			> /dev/null 2>&1
 }
 
-# Each run removes what the one killed before it left.
+# Each run removes what the one killed before it left. Its pins are among
+# that where a bpffs is mounted on /sys/fs/bpf (bpftool mounts one);
+# elsewhere they went with the run's own private bpffs.
+pins='(pins [^ ,]+, )?'
 start_and_kill xdp_packet_counter.va
 xdp_pid=$pid
 check "xdp run killed: its netns and directory are left" \
@@ -78,7 +81,7 @@ check "xdp run killed: its netns and directory are left" \
 start_and_kill cgroup_skb_filter.va
 cgroup_pid=$pid
 check "the cgroup run said it removed the xdp run's netns, veth and directory" \
-	grep -q "removed what an earlier run (pid $xdp_pid) left: veth vbpf${xdp_pid}a, netns vbpf2c-$xdp_pid, /tmp/vbpf2c-run-$xdp_pid" \
+	grep -Eq "removed what an earlier run \(pid $xdp_pid\) left: veth vbpf${xdp_pid}a, netns vbpf2c-$xdp_pid, $pins/tmp/vbpf2c-run-$xdp_pid" \
 	"$work/cgroup_skb_filter.va.out"
 check "nothing of the xdp run is left" gone "$xdp_pid"
 check "cgroup run killed: its cgroup is left" \
@@ -87,7 +90,7 @@ check "cgroup run killed: its cgroup is left" \
 start_and_kill tracepoint_fork_count.va
 trace_pid=$pid
 check "the tracepoint run said it removed the cgroup run's cgroup" \
-	grep -q "removed what an earlier run (pid $cgroup_pid) left: cgroup .*/vbpf2c-run-$cgroup_pid, /tmp/vbpf2c-run-$cgroup_pid" \
+	grep -Eq "removed what an earlier run \(pid $cgroup_pid\) left: cgroup .*/vbpf2c-run-$cgroup_pid, $pins/tmp/vbpf2c-run-$cgroup_pid" \
 	"$work/tracepoint_fork_count.va.out"
 check "nothing of the cgroup run is left" gone "$cgroup_pid"
 if [ "$tracefs_before" -eq 0 ]; then

@@ -1926,7 +1926,7 @@ static bool comparison_keeps_cast(BinOp op, const Node *cast, const Node *other)
 	return false;
 }
 
-/* (> (+ pkt 1) data_end): clang folds x + 1 > y to x >= y, from which
+/* (> (+ pkt 1) data_end), or (+ 1 pkt): clang folds x + 1 > y to x >= y, from which
  * the verifier learns no packet range (it needs the register holding
  * pkt + 1 compared with data_end), and refuses the access after it. The
  * sum goes through libbpf's barrier_var(), which hides it from the
@@ -1937,10 +1937,12 @@ static bool folds_packet_check(Emitter *E, BinOp op, const Node *sum)
 {
 	if (!E->reads_packet || !binop_is_comparison(op) || op == OP_EQ || op == OP_NE)
 		return false;
-	if (sum->kind != N_BINOP || sum->op != OP_ADD || !type_equal(sum->type, ty_u64) || !is_var_ref(sum->lhs))
+	if (sum->kind != N_BINOP || sum->op != OP_ADD || !type_equal(sum->type, ty_u64))
 		return false;
-	const Node *k = sum->rhs;
-	return k->kind == N_INT && k->value == 1 && !k->negative;
+	/* pkt + 1 or 1 + pkt */
+	bool one_first = sum->lhs->kind == N_INT;
+	const Node *k = one_first ? sum->lhs : sum->rhs, *p = one_first ? sum->rhs : sum->lhs;
+	return is_var_ref(p) && k->kind == N_INT && k->value == 1 && !k->negative;
 }
 
 /* n's value into a local named after base that goes through libbpf's
