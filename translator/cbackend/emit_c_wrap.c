@@ -969,6 +969,26 @@ static size_t expr_start(const char *text, size_t *tail_len, bool *is_assign)
 	return 0;
 }
 
+/* A statement's text in three: what comes before its expression (head,
+ * "x = ", "if ("), the expression, and what follows it (tail, ";"). */
+typedef struct Statement {
+	const char *head, *expr, *tail;
+	size_t start; /* the expression's offset in the text */
+	bool is_assign;
+} Statement;
+
+static Statement split_statement(const char *text)
+{
+	Statement st;
+	size_t tail_len;
+	st.start = expr_start(text, &tail_len, &st.is_assign);
+	size_t n = strlen(text);
+	st.head = arena_strndup(text, st.start);
+	st.expr = arena_strndup(text + st.start, n - st.start - tail_len);
+	st.tail = text + n - tail_len;
+	return st;
+}
+
 /* Prints lead, whose last line ends at column col (lines lines in all),
  * then the operand expr broken inside (append_broken_operand), then tail;
  * false, writing nothing, when that does not fit. */
@@ -1356,13 +1376,10 @@ static void print_wrapped(Printer *P, const char *text)
 {
 	int indent = P->depth * 8;
 	if (indent + (int)strlen(text) > COLUMN_LIMIT && !strchr(text, '\n')) {
-		size_t tail_len;
-		bool is_assign;
-		size_t start = expr_start(text, &tail_len, &is_assign);
-		size_t n = strlen(text);
-		const char *head = arena_strndup(text, start);
-		const char *expr = arena_strndup(text + start, n - start - tail_len);
-		const char *tail = text + n - tail_len;
+		Statement st = split_statement(text);
+		size_t start = st.start, tail_len = strlen(st.tail);
+		bool is_assign = st.is_assign;
+		const char *head = st.head, *expr = st.expr, *tail = st.tail;
 		Vec ops = { 0 }, args = { 0 };
 		int nops = split_expr(expr, &ops);
 		size_t inner = nops > 1 ? 0 : wrapped_inner(expr);
@@ -1513,23 +1530,17 @@ static void print_wrapped(Printer *P, const char *text)
 static const char *cheaper_one_break(const Printer *P, const char *text, const char *wrapped)
 {
 	int indent = P->depth * 8;
-	size_t tail_len;
-	bool is_assign;
-	size_t start = expr_start(text, &tail_len, &is_assign);
-	size_t n = strlen(text);
-	const char *head = arena_strndup(text, start);
-	const char *expr = arena_strndup(text + start, n - start - tail_len);
-	if ((start == 0 && is_prototype(expr)) || strncmp(head, "switch (", 8) == 0)
+	Statement st = split_statement(text);
+	if ((st.start == 0 && is_prototype(st.expr)) || strncmp(st.head, "switch (", 8) == 0)
 		return NULL;
-	int col = indent + (int)start;
-	const char *laid =
-		one_break_layout(expr, text + n - tail_len, col, is_if_condition(head) ? col + 8 : indent + 8);
+	int col = indent + (int)st.start;
+	const char *laid = one_break_layout(st.expr, st.tail, col, is_if_condition(st.head) ? col + 8 : indent + 8);
 	if (!laid)
 		return NULL;
 	StrBuf sb = { 0 };
 	for (int i = 0; i < P->depth; i++)
 		sb_putc(&sb, '\t');
-	sb_printf(&sb, "%s%s", head, laid);
+	sb_printf(&sb, "%s%s", st.head, laid);
 	const char *candidate = arena_strdup(sb.data);
 	sb_free(&sb);
 	const char *current = arena_strndup(wrapped, strlen(wrapped) - 1);
