@@ -30,12 +30,25 @@ void print_raw_line(Printer *P, const char *text)
  * its line produced. They are only ever added as lines or line ends: the
  * statements are the same with and without them. */
 
-/* "/" "*" text "*" "/", or a // comment when the text would close a block
- * comment early. */
+/* Would text break a block comment? A "*" "/" in it closes the comment
+ * early; a "/" "*" (examples/ *.va without the space) is one clang -Wall
+ * refuses inside one (-Wcomment). Such text goes into // comments. */
+static bool breaks_block_comment(const char *text)
+{
+	return strstr(text, "*/") || strstr(text, "/*");
+}
+
+/* "/" "*" text "*" "/", or a // comment when the text would break a block
+ * comment. */
+static const char *line_comment(const Comment *c)
+{
+	return arena_printf("//%s%s", *c->text ? " " : "", c->text);
+}
+
 static const char *comment_text(const Comment *c)
 {
-	if (strstr(c->text, "*/"))
-		return arena_printf("//%s%s", *c->text ? " " : "", c->text);
+	if (breaks_block_comment(c->text))
+		return line_comment(c);
 	return arena_printf("/* %s */", c->text);
 }
 
@@ -50,17 +63,19 @@ int put_comments(StrBuf *out, int depth, const Vec *list)
 	for (int i = 0; i < list->len;) {
 		int j = i + 1;
 		const Comment *first = list->items[i];
-		bool slashes = strstr(first->text, "*/") != NULL;
+		bool slashes = breaks_block_comment(first->text);
 		while (j < list->len && !first->trailing && !((const Comment *)list->items[j])->trailing &&
 		       ((const Comment *)list->items[j])->line == ((const Comment *)list->items[j - 1])->line + 1) {
-			slashes |= strstr(((const Comment *)list->items[j])->text, "*/") != NULL;
+			slashes |= breaks_block_comment(((const Comment *)list->items[j])->text);
 			j++;
 		}
 		if (j - i == 1 || slashes) {
+			/* a run that cannot be one block comment is // lines, all
+			 * of it */
 			for (int k = i; k < j; k++, lines++) {
 				for (int t = 0; t < depth; t++)
 					sb_putc(out, '\t');
-				sb_printf(out, "%s\n", comment_text(list->items[k]));
+				sb_printf(out, "%s\n", slashes ? line_comment(list->items[k]) : comment_text(list->items[k]));
 			}
 		} else {
 			for (int t = 0; t < depth; t++)
