@@ -217,6 +217,15 @@ static bool holds_chained_conditional(const char *text)
 	return false;
 }
 
+/* The columns piece takes on its line with t after it; more than a line
+ * when it holds a chained conditional, which breaks wherever it goes. */
+static int piece_width(const char *piece, const char *t)
+{
+	if (holds_chained_conditional(piece))
+		return COLUMN_LIMIT + 1;
+	return (int)strlen(piece) + (int)strlen(t);
+}
+
 /* Appends pieces to sb greedily from column *col, continuation lines at
  * column cont_col, then tail; *col becomes the column after tail and
  * *lines counts the lines begun. Returns whether every line fits. */
@@ -376,9 +385,7 @@ static bool append_args(StrBuf *sb, int *col, int align, const Vec *args, const 
 	for (int i = 0; i < args->len && fits; i++) {
 		const char *arg = args->items[i];
 		const char *t = i + 1 == args->len ? tail : "";
-		int len = (int)strlen(arg) + (int)strlen(t);
-		if (holds_chained_conditional(arg))
-			len = COLUMN_LIMIT + 1; /* broken wherever it goes */
+		int len = piece_width(arg, t);
 		if (i == 0 || (!new_line && c + 1 + len <= COLUMN_LIMIT)) {
 			if (i == 0 && c + len > COLUMN_LIMIT) {
 				/* what leads the call ("f(") then the first argument
@@ -644,9 +651,7 @@ static bool append_operands(StrBuf *sb, int *col, int cont_col, const Vec *ops, 
 	for (int i = 0; i < ops->len && fits; i++) {
 		const char *piece = ops->items[i];
 		const char *t = i + 1 == ops->len ? tail : "";
-		int len = (int)strlen(piece) + (int)strlen(t);
-		if (holds_chained_conditional(piece))
-			len = COLUMN_LIMIT + 1; /* broken wherever it goes */
+		int len = piece_width(piece, t);
 		if (i > 0 && !line_ends && cur + 1 + len <= COLUMN_LIMIT) {
 			sb_printf(&out, " %s%s", piece, t);
 			cur += 1 + len;
