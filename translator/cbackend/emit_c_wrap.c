@@ -226,6 +226,15 @@ static int piece_width(const char *piece, const char *t)
 	return (int)strlen(piece) + (int)strlen(t);
 }
 
+/* Prints text, a statement laid out on lines lines, and counts them in
+ * the #line numbering. */
+static void print_laid_out(Printer *P, const char *text, int lines)
+{
+	sb_printf(P->out, "%s\n", text);
+	if (P->line)
+		P->line += lines;
+}
+
 /* Appends pieces to sb greedily from column *col, continuation lines at
  * column cont_col, then tail; *col becomes the column after tail and
  * *lines counts the lines begun. Returns whether every line fits. */
@@ -317,10 +326,7 @@ static bool pack(Printer *P, const char *head, int first_col, int cont_col, Vec 
 	sb_puts(&sb, head);
 	bool fits = pack_into(&sb, &col, cont_col, pieces, tail, &lines);
 	if (fits && !dry) {
-		sb_puts(P->out, sb.data);
-		sb_putc(P->out, '\n');
-		if (P->line)
-			P->line += lines;
+		print_laid_out(P, sb.data, lines);
 	}
 	sb_free(&sb);
 	return fits;
@@ -496,11 +502,8 @@ static bool print_call(Printer *P, const char *lead, int col, int break_col, boo
 				 layout_penalty(layout[i].data, 0) < layout_penalty(layout[best].data, 0))))
 			best = i;
 	}
-	if (best >= 0) {
-		sb_printf(P->out, "%s\n", layout[best].data);
-		if (P->line)
-			P->line += lines[best];
-	}
+	if (best >= 0)
+		print_laid_out(P, layout[best].data, lines[best]);
 	for (int i = 0; i < 3; i++)
 		sb_free(&layout[i]);
 	return best >= 0;
@@ -698,10 +701,7 @@ static bool pack_operands(Printer *P, const char *lead, int col, const Vec *ops,
 	sb_puts(&sb, lead);
 	bool fits = append_operands(&sb, &cur, col, ops, tail, &lines);
 	if (fits) {
-		sb_puts(P->out, sb.data);
-		sb_putc(P->out, '\n');
-		if (P->line)
-			P->line += lines;
+		print_laid_out(P, sb.data, lines);
 	}
 	sb_free(&sb);
 	return fits;
@@ -1004,9 +1004,7 @@ static bool print_broken_operand(Printer *P, const char *lead, int col, int line
 	sb_puts(&sb, lead);
 	bool fits = append_broken_operand(&sb, &col, expr, tail, &lines, false);
 	if (fits) {
-		sb_printf(P->out, "%s\n", sb.data);
-		if (P->line)
-			P->line += lines;
+		print_laid_out(P, sb.data, lines);
 	}
 	sb_free(&sb);
 	return fits;
