@@ -518,69 +518,6 @@ static void hoist_declarations(CBlock *b)
 
 /* ---- functions ----------------------------------------------------------------- */
 
-static bool *new_handles(int n)
-{
-	return arena_alloc(sizeof(bool) * (size_t)(n > 0 ? n : 1));
-}
-
-static void find_handles_in(Emitter *E, const Node *n, const FnDecl *in, bool *changed);
-
-static void find_handles_vec(Emitter *E, const Vec *v, const FnDecl *in, bool *changed)
-{
-	for (int i = 0; i < v->len; i++)
-		find_handles_in(E, v->items[i], in, changed);
-}
-
-/* A parameter receives a map when some call passes it a map, or passes it
- * a parameter that itself receives a map. */
-static void find_handles_in(Emitter *E, const Node *n, const FnDecl *in, bool *changed)
-{
-	if (!n)
-		return;
-	if (n->kind == N_CALL && n->callee_kind == CALLEE_FN && n->callee_fn) {
-		bool *h = fn_handle_params(E, n->callee_fn);
-		for (int i = 0; h && i < n->args.len && i < n->callee_fn->nparams; i++) {
-			Node *a = n->args.items[i];
-			bool is_map = a->type && a->type->kind == TY_MAP;
-			if (!is_map && is_var_ref(a) && a->ref_var->is_param) {
-				bool *mine = fn_handle_params(E, in);
-				for (int j = 0; mine && j < in->nparams; j++)
-					if (in->params[j]->var == a->ref_var && mine[j])
-						is_map = true;
-			}
-			if (is_map && !h[i]) {
-				h[i] = true;
-				*changed = true;
-			}
-		}
-	}
-	switch (n->kind) {
-	case N_LET:
-		for (int i = 0; i < n->bindings.len; i++) {
-			Binding *b = n->bindings.items[i];
-			find_handles_in(E, b->init, in, changed);
-		}
-		find_handles_in(E, n->body, in, changed);
-		return;
-	case N_MATCH:
-		find_handles_in(E, n->lhs, in, changed);
-		for (int i = 0; i < n->clauses.len; i++) {
-			MatchClause *c = n->clauses.items[i];
-			find_handles_in(E, c->body, in, changed);
-		}
-		return;
-	default:
-		find_handles_vec(E, &n->args, in, changed);
-		find_handles_in(E, n->lhs, in, changed);
-		find_handles_in(E, n->rhs, in, changed);
-		find_handles_in(E, n->cond, in, changed);
-		find_handles_in(E, n->then, in, changed);
-		find_handles_in(E, n->els, in, changed);
-		find_handles_in(E, n->body, in, changed);
-		return;
-	}
-}
-
 /* The stack built-ins a function uses: widths and the deepest offset. */
 static void find_stack_use(Emitter *E, const Node *n)
 {
@@ -729,10 +666,9 @@ static void lower_function(Emitter *E, FnDecl *fn, Printer *P, bool reachable)
 			var_info(E, v)->text = "ctx";
 	}
 
-	bool *handles = fn_handle_params(E, fn);
 	for (int i = 0; i < fn->nparams; i++) {
 		Var *v = fn->params[i]->var;
-		if (v && handles && handles[i]) {
+		if (v && (v->handle_map || v->handle_maps_differ)) {
 			var_info(E, v)->map_handle = true;
 			var_info(E, v)->c_pointer = true;
 			var_info(E, v)->c_type = "void *";
@@ -1552,19 +1488,11 @@ void emit_c(const Module *m, const EmitOptions *opts, StrBuf *out)
 		if (d->kind == D_FN) {
 			ptrindex_put(&E.fn_index, d->u.fn, E.fns.len);
 			vec_push(&E.fns, d->u.fn);
-			vec_push(&E.fn_handles, new_handles(d->u.fn->nparams));
 		}
 	}
 	place_comments(&E, m);
 	find_packet_pointers(&E);
 	find_end_pointers(&E);
-	for (bool changed = true; changed;) {
-		changed = false;
-		for (int i = 0; i < E.fns.len; i++) {
-			FnDecl *fn = E.fns.items[i];
-			find_handles_in(&E, fn->body, fn, &changed);
-		}
-	}
 
 	/* data first (kernel structs, records, maps, globals), functions after */
 	StrBuf data = { 0 };

@@ -240,10 +240,7 @@ typedef struct Emitter {
 	bool uses_division[8]; /* division helpers, indexed by DIV_* flags */
 	Vec kconst_headers; /* const char*, first use order */
 
-	/* map handle parameters, found before any function is lowered:
-	 * handle_params[i] is a bool array per FnDecl, see fn_handle_params */
 	Vec fns;            /* FnDecl* in source order */
-	Vec fn_handles;     /* bool* parallel to fns */
 	PtrIndex fn_index;  /* FnDecl* -> its position in fns */
 	NameSet file_names; /* every file-scope C name */
 
@@ -362,7 +359,6 @@ const Node *value_tail(const Node *n);
 bool wraps_unsigned(BinOp op, const Type *t);
 CExpr negate(CExpr c);
 CExpr lower_value(Emitter *E, Node *n);
-bool *fn_handle_params(Emitter *E, const FnDecl *fn);
 bool fn_returns_value(Emitter *E);
 bool block_empty(const CBlock *b);
 Type *var_decl_type(Emitter *E, const Var *v);

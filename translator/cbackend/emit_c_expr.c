@@ -2866,12 +2866,6 @@ static CExpr lower_kernel_call(Emitter *E, Node *n)
 	return cx(emit_core_read_str(dst, chain, base), PREC_POSTFIX);
 }
 
-bool *fn_handle_params(Emitter *E, const FnDecl *fn)
-{
-	int i = ptrindex_get(&E->fn_index, fn);
-	return i < 0 ? NULL : E->fn_handles.items[i];
-}
-
 static CExpr lower_call(Emitter *E, Node *n)
 {
 	StrBuf sb = { 0 };
@@ -2905,16 +2899,19 @@ static CExpr lower_call(Emitter *E, Node *n)
 			const Type *pt = f ? (i < f->nparams ? f->params[i]->type : NULL)
 					   : (i < c->nparams ? c->params[i] : NULL);
 			/* a pointer goes as it is to a record parameter, a map
-			 * handle as it is to a map handle parameter, and any
-			 * other pointer as an address to a :u64 one */
+			 * as it is to a map handle parameter, and any other
+			 * pointer or map as an address to a :u64 one (of
+			 * hand-written C, which has no map handles) */
+			const Var *param = f && i < f->nparams ? f->params[i]->var : NULL;
 			bool takes_pointer = !pt || !is_int_type(pt) ||
-					     (is_var_ref(arg) && var_info(E, arg->ref_var)->map_handle);
+					     (param && (param->handle_map || param->handle_maps_differ));
+			bool is_map_handle = is_var_ref(arg) && var_info(E, arg->ref_var)->map_handle;
 			CExpr v;
-			if (is_var_ref(arg) && var_info(E, arg->ref_var)->c_pointer && takes_pointer)
+			if (is_var_ref(arg) && var_info(E, arg->ref_var)->c_pointer && (takes_pointer || is_map_handle))
 				v = cx(var_text(E, arg->ref_var), PREC_POSTFIX);
 			else
 				v = value_for(E, arg, pt);
-			if (!takes_pointer && arg->type && arg->type->kind == TY_PTR)
+			if (!takes_pointer && arg->type && (arg->type->kind == TY_PTR || arg->type->kind == TY_MAP || is_map_handle))
 				v = cx(arena_printf("(%s)%s", pt->c_name, paren(v, PREC_UNARY)), PREC_UNARY);
 			sb_printf(&sb, "%s%s", i ? ", " : "", paren(v, PREC_ASSIGN));
 		}

@@ -207,6 +207,28 @@ enum { LOCAL_NAME_MEMO = 256 };
 
 typedef struct FnInfo FnInfo;
 
+/* A :u64 parameter some call gives a map holds a map: a map handle in C,
+ * where a map's rules follow it (LANGUAGE.md 5). The calls and uses that
+ * decide it, noted while each body is checked, for settle_map_handles
+ * (the bodies may be gone by then). */
+typedef struct ParamMaps {
+	const MapDecl *map;     /* the first map given to it, directly or
+	                         * through a parameter of its caller */
+	Span given_map;         /* ... and the argument that gave it */
+	bool maps_differ;       /* maps of other key or value types too */
+	Span given_other;       /* the first argument given to it that is no
+	                         * map and no :u64 parameter */
+	Span used_as_value;     /* its first use other than as a map argument */
+} ParamMaps;
+
+/* A call that gives parameter from_i of its caller to the callee's
+ * to_i: the map the first holds, the second holds too. */
+typedef struct ParamEdge {
+	FnInfo *from, *to;
+	int from_i, to_i;
+	Span at;
+} ParamEdge;
+
 typedef struct CallEdge {
 	FnInfo *callee;
 	Span at;
@@ -225,6 +247,8 @@ struct FnInfo {
 	bool prog;              /* a defprog */
 	bool context_param;     /* a parameter is a context record */
 	Record *first_record;   /* the record of the first parameter, if any */
+	ParamMaps *param_maps;  /* per parameter, once a call or a use notes
+	                         * something of one (settle_map_handles) */
 };
 
 typedef enum SymKind { SYM_MAP, SYM_GLOBAL, SYM_FN } SymKind;
@@ -274,7 +298,8 @@ struct Checker {
 	Vec maps;               /* MapDecl*, source order: check_end looks at
 	                         * them again, and not at every declaration */
 	bool for_backends;      /* check_module: the bodies stay, and get what
-	                         * only the backends need (find_handle_maps) */
+	                         * only the backends need (Var.handle_map) */
+	Vec param_edges;        /* ParamEdge*, in source order */
 
 	/* the function being checked */
 	FnInfo *fn;
@@ -282,6 +307,7 @@ struct Checker {
 	ScopeEntry *scope;
 	int nscope, scope_cap;
 	bool map_ok;            /* the expression is a call argument */
+	bool map_argument;      /* ... where a map may be given (check_args) */
 	bool record_ok;         /* the expression is the target of `.` */
 	bool record_value_ok;   /* ... or where a record value may go (10.4):
 	                         * a let init, a by-value helper argument */
@@ -1012,6 +1038,74 @@ static void declare_fn(Checker *ck, FnDecl *fn)
 	}
 }
 
+/* ---- maps given to :u64 parameters (noted) ------------------------------ */
+
+static ParamMaps *param_maps(FnInfo *fi, int i)
+{
+	if (!fi->param_maps)
+		fi->param_maps = arena_alloc(sizeof(*fi->param_maps) * (size_t)fi->fn->nparams);
+	return &fi->param_maps[i];
+}
+
+/* v's position among the parameters of the function being checked. */
+static int param_index(const Checker *ck, const Var *v)
+{
+	const FnDecl *fn = ck->fn->fn;
+	for (int i = 0; i < fn->nparams; i++)
+		if (fn->params[i]->var == v)
+			return i;
+	return -1;
+}
+
+/* A use of :u64 parameter v where a map could not go. */
+static void note_param_use(Checker *ck, const Var *v, Span at)
+{
+	int i = param_index(ck, v);
+	if (i < 0)
+		return;
+	ParamMaps *pm = param_maps(ck->fn, i);
+	if (!pm->used_as_value.file)
+		pm->used_as_value = at;
+}
+
+/* Param i of callee receives map md (NULL: whatever map another holds)
+ * through argument at. Returns whether that is news. */
+static bool receive_map(ParamMaps *pm, const MapDecl *md, Span at)
+{
+	if (!pm->map) {
+		pm->map = md;
+		pm->given_map = at;
+		return true;
+	}
+	if (pm->maps_differ || md == pm->map ||
+	    (type_equal(md->key, pm->map->key) && type_equal(md->value, pm->map->value)))
+		return false;
+	pm->maps_differ = true;
+	return true;
+}
+
+/* Argument i of a call of defn callee, at a place where a map may go. */
+static void note_defn_argument(Checker *ck, FnInfo *callee, int i, const Node *arg)
+{
+	if (arg->kind == N_NAME && arg->ref == REF_MAP && arg->ref_map) {
+		receive_map(param_maps(callee, i), arg->ref_map, arg->span);
+		return;
+	}
+	if (arg->kind == N_NAME && arg->ref == REF_VAR && arg->ref_var && arg->ref_var->is_param &&
+	    is_u64(arg->ref_var->type)) {
+		int from = param_index(ck, arg->ref_var);
+		if (from < 0)
+			return;
+		ParamEdge *e = arena_alloc(sizeof(*e));
+		*e = (ParamEdge){ .from = ck->fn, .from_i = from, .to = callee, .to_i = i, .at = arg->span };
+		vec_push(&ck->param_edges, e);
+		return;
+	}
+	ParamMaps *pm = param_maps(callee, i);
+	if (!pm->given_other.file)
+		pm->given_other = arg->span;
+}
+
 /* ---- scopes and variables ----------------------------------------------- */
 
 static Var *new_var(Checker *ck, const char *name, Type *type, Span span, bool is_param)
@@ -1101,8 +1195,12 @@ static Type *check_name(Checker *ck, Node *n, Type *expected)
 		n->ref = REF_VAR;
 		n->ref_var = v;
 		v->uses++;
-		/* a call may give a :u64 parameter an address */
-		ck->may_hold_address |= v->is_param && v->type && v->type->kind == TY_INT && v->type->size == 8;
+		/* a call may give a :u64 parameter an address, or a map */
+		if (v->is_param && is_u64(v->type)) {
+			ck->may_hold_address = true;
+			if (!ck->map_ok || !ck->map_argument)
+				note_param_use(ck, v, n->span);
+		}
 		return v->type;
 	}
 	Sym *s = table_get(&ck->values, n->name);
@@ -1776,13 +1874,22 @@ static int builtin_arity(Builtin b)
 	}
 }
 
-static Type *check_arg(Checker *ck, Node *arg, Type *want)
+/* A call argument: a map name may be given, and where map_argument, a
+ * parameter holding a map (otherwise its use is noted, note_param_use). */
+static Type *check_arg_at(Checker *ck, Node *arg, Type *want, bool map_argument)
 {
-	bool saved = ck->map_ok;
+	bool saved = ck->map_ok, saved_argument = ck->map_argument;
 	ck->map_ok = true;
+	ck->map_argument = map_argument;
 	Type *t = check_expr(ck, arg, want);
 	ck->map_ok = saved;
+	ck->map_argument = saved_argument;
 	return t;
+}
+
+static Type *check_arg(Checker *ck, Node *arg, Type *want)
+{
+	return check_arg_at(ck, arg, want, false);
 }
 
 /* `off` of load/store: an integer literal. */
@@ -1956,17 +2063,26 @@ static bool helper_writes_value_arg(const char *h)
 
 /* Argument i is declared with types[i] (helpers) or params[i]->type
  * (defns). */
-static void check_args(Checker *ck, Node *n, Type **types, Param **params, const char *callee)
+static void check_args(Checker *ck, Node *n, Type **types, FnInfo *defn, const char *callee)
 {
 	for (int i = 0; i < n->args.len; i++) {
 		Node *arg = n->args.items[i];
-		Type *want = types ? types[i] : params[i]->type;
+		Type *want = types ? types[i] : defn->fn->params[i]->type;
 		int map_arg;
 		bool by_value = types && helper_by_value_arg(n, i, &map_arg);
+		/* where a map may go: a :u64 not passed by value, and no integer
+		 * of libbpf's declaration (the flags of map_update_elem) */
+		bool map_argument = arg->kind == N_NAME && is_u64(want) && !by_value;
+		const char *param = map_argument && types && n->callee_extern
+					    ? helper_param_decl(n->callee_extern->helper, i)
+					    : NULL;
+		map_argument &= !param || strchr(param, '*');
 		ck->record_value_ok = by_value;
-		Type *t = check_arg(ck, arg, want);
+		Type *t = check_arg_at(ck, arg, want, map_argument);
 		if (!t || !want)
 			continue;
+		if (defn && is_u64(want))
+			note_defn_argument(ck, defn, i, arg);
 		if (by_value && t->kind == TY_RECORD) {
 			/* its address is passed (LANGUAGE.md 10.4); a map's
 			 * key or value must have the map's type */
@@ -1990,10 +2106,7 @@ static void check_args(Checker *ck, Node *n, Type **types, Param **params, const
 				   arg->name, i + 1, callee);
 			continue;
 		}
-		const char *param = t->kind == TY_MAP && types && n->callee_extern
-					    ? helper_param_decl(n->callee_extern->helper, i)
-					    : NULL;
-		if (param && !strchr(param, '*')) {
+		if (t->kind == TY_MAP && param && !strchr(param, '*')) {
 			diag_error(arg->span, "map `%s` cannot be argument %d of `%s`: libbpf's bpf_%s takes "
 					      "`%s` there",
 				   arg->name, i + 1, callee, n->callee_extern->helper->name, param);
@@ -2367,7 +2480,7 @@ static Type *check_call(Checker *ck, Node *n)
 				   n->args.len);
 			return fn->ret;
 		}
-		check_args(ck, n, NULL, fn->params, name);
+		check_args(ck, n, NULL, s->fn, name);
 		return fn->ret;
 	}
 	/* vaisto_bpf also binds an extern's bare name; a rejected extern (or
@@ -2865,68 +2978,76 @@ static void check_export(Checker *ck, const ExportDecl *x)
 
 /* ---- the module ------------------------------------------------------------ */
 
-/* ---- maps passed to :u64 parameters ------------------------------------- */
+/* ---- maps given to :u64 parameters (settled) ---------------------------- */
 
-/* Param var receives one more map (NULL: a map of unknown identity). */
-static void receive_map(Var *param, const MapDecl *map, bool *changed)
+static ParamMaps *held(const FnInfo *fi, int i)
 {
-	if (param->handle_maps_differ)
-		return;
-	if (map && (!param->handle_map || param->handle_map == map)) {
-		*changed |= param->handle_map != map;
-		param->handle_map = map;
-		return;
-	}
-	if (map && type_equal(param->handle_map->key, map->key) && type_equal(param->handle_map->value, map->value))
-		return;
-	param->handle_maps_differ = true;
-	param->handle_map = NULL;
-	*changed = true;
+	return fi->param_maps && fi->param_maps[i].map ? &fi->param_maps[i] : NULL;
 }
 
-/* Every call in n that passes a map, or a parameter that received one, to a
- * defn's parameter: the map reaches that parameter. */
-static void find_handle_maps(Node *n, bool *changed)
+static void report_not_given_map(const FnInfo *callee, int i, Span at)
 {
-	if (!n)
-		return;
-	if (n->kind == N_CALL && n->callee_kind == CALLEE_FN && n->callee_fn) {
-		FnDecl *f = n->callee_fn;
-		for (int i = 0; i < n->args.len && i < f->nparams; i++) {
-			Node *a = n->args.items[i];
-			Var *p = f->params[i]->var;
-			if (!p)
+	const ParamMaps *pm = held(callee, i);
+	diag_error(at, "argument %d of `%s` must be a map: its parameter `%s` holds one", i + 1, callee->fn->name,
+		   callee->fn->params[i]->name);
+	diag_note(pm->given_map, "map `%s` reaches `%s` here", pm->map->name, callee->fn->params[i]->name);
+}
+
+/* The maps reach the parameters their callers' parameters give them; a
+ * parameter that holds one is a map, used and given as a map only. */
+static void settle_map_handles(Checker *ck)
+{
+	for (bool changed = true; changed;) {
+		changed = false;
+		for (int i = 0; i < ck->param_edges.len; i++) {
+			const ParamEdge *e = ck->param_edges.items[i];
+			const ParamMaps *from = held(e->from, e->from_i);
+			if (!from)
 				continue;
-			if (a->kind == N_NAME && a->ref == REF_MAP)
-				receive_map(p, a->ref_map, changed);
-			else if (a->kind == N_NAME && a->ref == REF_VAR && a->ref_var && a->ref_var->is_param &&
-				 (a->ref_var->handle_map || a->ref_var->handle_maps_differ))
-				receive_map(p, a->ref_var->handle_map, changed);
+			ParamMaps *to = param_maps(e->to, e->to_i);
+			changed |= receive_map(to, from->map, e->at);
+			if (from->maps_differ && !to->maps_differ)
+				changed = to->maps_differ = true;
 		}
 	}
-	switch (n->kind) {
-	case N_LET:
-		for (int i = 0; i < n->bindings.len; i++)
-			find_handle_maps(((Binding *)n->bindings.items[i])->init, changed);
-		break;
-	case N_MATCH:
-		for (int i = 0; i < n->clauses.len; i++)
-			find_handle_maps(((MatchClause *)n->clauses.items[i])->body, changed);
-		break;
-	case N_CALL:
-	case N_DO:
-		for (int i = 0; i < n->args.len; i++)
-			find_handle_maps(n->args.items[i], changed);
-		break;
-	default:
-		break;
+	for (int f = 0; f < ck->fns.len; f++) {
+		const FnInfo *fi = ck->fns.items[f];
+		for (int i = 0; i < fi->fn->nparams; i++) {
+			const ParamMaps *pm = held(fi, i);
+			if (!pm)
+				continue;
+			const char *name = fi->fn->params[i]->name;
+			if (pm->used_as_value.file) {
+				diag_error(pm->used_as_value,
+					   "parameter `%s` holds a map, which can only be given as a helper's map "
+					   "argument or to a :u64 parameter",
+					   name);
+				diag_note(pm->given_map, "map `%s` reaches `%s` here", pm->map->name, name);
+			}
+			if (pm->given_other.file)
+				report_not_given_map(fi, i, pm->given_other);
+		}
 	}
-	find_handle_maps(n->lhs, changed);
-	find_handle_maps(n->rhs, changed);
-	find_handle_maps(n->cond, changed);
-	find_handle_maps(n->then, changed);
-	find_handle_maps(n->els, changed);
-	find_handle_maps(n->body, changed);
+	for (int i = 0; i < ck->param_edges.len; i++) {
+		const ParamEdge *e = ck->param_edges.items[i];
+		if (held(e->to, e->to_i) && !held(e->from, e->from_i)) {
+			report_not_given_map(e->to, e->to_i, e->at);
+			diag_hint("`%s` holds no map: no call gives it one", e->from->fn->params[e->from_i]->name);
+		}
+	}
+	/* for the backends: the map whose key and value types the helpers'
+	 * by-value copies take */
+	for (int f = 0; ck->for_backends && f < ck->fns.len; f++) {
+		const FnInfo *fi = ck->fns.items[f];
+		for (int i = 0; i < fi->fn->nparams; i++) {
+			const ParamMaps *pm = held(fi, i);
+			Var *v = fi->fn->params[i]->var;
+			if (pm && v) {
+				v->handle_map = pm->maps_differ ? NULL : pm->map;
+				v->handle_maps_differ = pm->maps_differ;
+			}
+		}
+	}
 }
 
 /* Declaring tens of thousands of functions was mostly waiting for memory:
@@ -3033,12 +3154,10 @@ bool check_end(Checker *ck)
 	}
 	if (diag_error_count() == ck->errors_before)
 		packet_writes_check(ck->m, &ck->summarised);
-	if (ck->for_backends && diag_error_count() == ck->errors_before)
-		for (bool changed = true; changed;) {
-			changed = false;
-			for (int i = 0; i < ck->fns.len; i++)
-				find_handle_maps(((FnInfo *)ck->fns.items[i])->fn->body, &changed);
-		}
+	/* after the address check, which says more of a map given to an
+	 * exported defn */
+	if (diag_error_count() == ck->errors_before)
+		settle_map_handles(ck);
 	return diag_error_count() == ck->errors_before;
 }
 
