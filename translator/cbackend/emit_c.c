@@ -88,8 +88,8 @@ static bool is_packet_expr(const Emitter *E, const Node *n)
 		return false;
 	if (is_var_ref(n))
 		return is_packet_var(E, n->ref_var);
-	if (n->kind == N_CAST)
-		return is_packet_field(n->lhs);
+	if (n->kind == N_CAST) /* (u64 (. ctx :data)), or a cast that changes nothing */
+		return is_packet_field(n->lhs) || is_packet_expr(E, n->lhs);
 	if (n->kind == N_FIELD)
 		return is_packet_field(n) && n->field->c_pointer;
 	if (n->kind == N_BINOP && (n->op == OP_ADD || n->op == OP_SUB)) {
@@ -170,6 +170,10 @@ static void packet_uses(Emitter *E, Node *n, bool ok, bool *changed, bool record
 		packet_uses(E, n->lhs, false, changed, record);
 		for (int i = 0; i < n->clauses.len; i++)
 			packet_uses(E, ((MatchClause *)n->clauses.items[i])->body, false, changed, record);
+		return;
+	case N_CAST:
+		/* (u64 data): the pointer, where a pointer may be */
+		packet_uses(E, n->lhs, ok && is_packet_expr(E, n) && is_packet_expr(E, n->lhs), changed, record);
 		return;
 	default:
 		packet_uses(E, n->lhs, false, changed, record);
@@ -281,8 +285,8 @@ bool is_packet_end(const Emitter *E, const Node *n)
 {
 	if (is_var_ref(n))
 		return E->end_vars.cap && ptrindex_get(&E->end_vars, n->ref_var) == END;
-	if (n->kind == N_CAST)
-		n = n->lhs;
+	if (n->kind == N_CAST && type_equal(n->type, ty_u64))
+		return is_packet_end(E, n->lhs);
 	return is_packet_field(n) && strcmp(n->field->name, "data_end") == 0;
 }
 

@@ -2573,7 +2573,10 @@ CExpr lower_value(Emitter *E, Node *n)
 	if (hoisted)
 		return cx(hoisted, PREC_POSTFIX);
 	if ((n->kind == N_CAST || n->kind == N_FIELD) && prints_as_packet(E, n)) {
-		/* (u64 (. ctx :data)) where a pointer is wanted */
+		/* (u64 (. ctx :data)) where a pointer is wanted; (u64 data)
+		 * changes nothing */
+		if (n->kind == N_CAST && n->lhs->kind != N_FIELD)
+			return lower_value(E, n->lhs);
 		Node *f = n->kind == N_CAST ? n->lhs : n;
 		CExpr m = field_value(E, f, true);
 		if (f->field->c_pointer)
