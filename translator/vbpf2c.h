@@ -455,6 +455,7 @@ typedef struct HelperInfo {
 	int nparams;             /* -1 for variadic */
 	bool returns_pointer;
 	bool returns_nothing;    /* the kernel's RET_VOID: r0 is unreadable after */
+	unsigned map_params;     /* bit i: parameter i is a map (ARG_CONST_MAP_PTR) */
 } HelperInfo;
 const HelperInfo *helper_by_name(const char *name);
 const HelperInfo *helper_table(int *count);

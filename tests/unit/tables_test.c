@@ -114,6 +114,17 @@ Test(tables, helper_signatures)
 	cr_assert_null(helper_by_name(""));
 }
 
+/* The parameters where the verifier takes a map only (ARG_CONST_MAP_PTR). */
+Test(tables, helper_map_params)
+{
+	cr_assert_eq(helper_by_name("map_update_elem")->map_params, 0x1u);
+	cr_assert_eq(helper_by_name("tail_call")->map_params, 0x2u);
+	cr_assert_eq(helper_by_name("perf_event_output")->map_params, 0x2u);
+	cr_assert_eq(helper_by_name("ringbuf_reserve")->map_params, 0x1u);
+	cr_assert_eq(helper_by_name("kptr_xchg")->map_params, 0x0u);
+	cr_assert_eq(helper_by_name("probe_read_kernel")->map_params, 0x0u);
+}
+
 /* gen_helpers.sh must cope with declarations wrapped over several lines. */
 Test(tables, gen_helpers_joins_wrapped_declarations)
 {
@@ -124,7 +135,8 @@ Test(tables, gen_helpers_joins_wrapped_declarations)
 	FILE *f = fopen(in, "w");
 	fputs("/* comment (*bpf_not_a_helper) */\n"
 	      "static long\n  (*bpf_wrapped)(void *a,\n\t__u32 b) = (void *) 7;\n"
-	      "static struct x *(*bpf_ptr)(void) = (void *) 9;\n", f);
+	      "static struct x *(*bpf_ptr)(void) = (void *) 9;\n"
+	      "static long (*bpf_maps)(void *ctx, void *map,\n  void *map_value, void *ringbuf) = (void *) 11;\n", f);
 	fclose(f);
 	snprintf(cmd, sizeof(cmd), "sh translator/frontend/gen_helpers.sh %s", in);
 	FILE *p = popen(cmd, "r");
@@ -133,10 +145,12 @@ Test(tables, gen_helpers_joins_wrapped_declarations)
 	size_t n = fread(out, 1, sizeof(out) - 1, p);
 	out[n] = '\0';
 	cr_assert_eq(pclose(p), 0);
-	cr_assert(strstr(out, "HELPER(\"wrapped\", 7, 2, false, false, \"long bpf_wrapped(void *a, __u32 b)\")\n"),
+	cr_assert(strstr(out, "HELPER(\"wrapped\", 7, 2, false, false, 0x0, \"long bpf_wrapped(void *a, __u32 b)\")\n"),
 		  "got:\n%s", out);
-	cr_assert(strstr(out, "HELPER(\"ptr\", 9, 0, true, false, \"struct x *bpf_ptr(void)\")\n"),
+	cr_assert(strstr(out, "HELPER(\"ptr\", 9, 0, true, false, 0x0, \"struct x *bpf_ptr(void)\")\n"),
 		  "got:\n%s", out);
+	/* map parameters by libbpf's names: map and ringbuf, not map_value */
+	cr_assert(strstr(out, "HELPER(\"maps\", 11, 4, false, false, 0xa, "), "got:\n%s", out);
 	cr_assert_null(strstr(out, "not_a_helper"));
 
 	/* A truncated declaration is an error, not a silently shorter table. */

@@ -219,6 +219,9 @@ typedef struct ParamMaps {
 	Span given_other;       /* the first argument given to it that is no
 	                         * map and no :u64 parameter */
 	Span used_as_value;     /* its first use other than as a map argument */
+	Span needs_map;         /* its first use where only a map may go: a
+	                         * helper's map, or a parameter that must be
+	                         * one (settle_map_handles) */
 } ParamMaps;
 
 /* A call that gives parameter from_i of its caller to the callee's
@@ -1066,6 +1069,17 @@ static void note_param_use(Checker *ck, const Var *v, Span at)
 	ParamMaps *pm = param_maps(ck->fn, i);
 	if (!pm->used_as_value.file)
 		pm->used_as_value = at;
+}
+
+/* A use of :u64 parameter v where only a map may go. */
+static void note_param_needs_map(Checker *ck, const Var *v, Span at)
+{
+	int i = param_index(ck, v);
+	if (i < 0)
+		return;
+	ParamMaps *pm = param_maps(ck->fn, i);
+	if (!pm->needs_map.file)
+		pm->needs_map = at;
 }
 
 /* Param i of callee receives map md (NULL: whatever map another holds)
@@ -2061,6 +2075,23 @@ static bool helper_writes_value_arg(const char *h)
 	return strcmp(h, "map_pop_elem") == 0 || strcmp(h, "map_peek_elem") == 0;
 }
 
+/* Argument i of helper call n, where the verifier takes nothing but a map
+ * (ARG_CONST_MAP_PTR): a map, or a parameter that must then hold one. */
+static bool check_map_parameter(Checker *ck, const Node *n, int i, const char *callee)
+{
+	const Node *arg = n->args.items[i];
+	if (arg->kind == N_NAME && arg->ref == REF_MAP)
+		return true;
+	if (arg->kind == N_NAME && arg->ref == REF_VAR && arg->ref_var && arg->ref_var->is_param &&
+	    is_u64(arg->ref_var->type)) {
+		note_param_needs_map(ck, arg->ref_var, arg->span);
+		return true;
+	}
+	diag_error(arg->span, "argument %d of `%s` must be a map: libbpf's bpf_%s takes `%s` there", i + 1, callee,
+		   n->callee_extern->helper->name, helper_param_decl(n->callee_extern->helper, i));
+	return false;
+}
+
 /* Argument i is declared with types[i] (helpers) or params[i]->type
  * (defns). */
 static void check_args(Checker *ck, Node *n, Type **types, FnInfo *defn, const char *callee)
@@ -2083,6 +2114,9 @@ static void check_args(Checker *ck, Node *n, Type **types, FnInfo *defn, const c
 			continue;
 		if (defn && is_u64(want))
 			note_defn_argument(ck, defn, i, arg);
+		const HelperInfo *h = types && n->callee_extern ? n->callee_extern->helper : NULL;
+		if (h && (h->map_params >> i & 1) && !check_map_parameter(ck, n, i, callee))
+			continue;
 		if (by_value && t->kind == TY_RECORD) {
 			/* its address is passed (LANGUAGE.md 10.4); a map's
 			 * key or value must have the map's type */
@@ -2985,16 +3019,18 @@ static ParamMaps *held(const FnInfo *fi, int i)
 	return fi->param_maps && fi->param_maps[i].map ? &fi->param_maps[i] : NULL;
 }
 
-static void report_not_given_map(const FnInfo *callee, int i, Span at)
+/* Must parameter i of fi be a map: does it hold one, or go where only a
+ * map may? */
+static const ParamMaps *map_only(const FnInfo *fi, int i)
 {
-	const ParamMaps *pm = held(callee, i);
-	diag_error(at, "argument %d of `%s` must be a map: its parameter `%s` holds one", i + 1, callee->fn->name,
-		   callee->fn->params[i]->name);
-	diag_note(pm->given_map, "map `%s` reaches `%s` here", pm->map->name, callee->fn->params[i]->name);
+	const ParamMaps *pm = fi->param_maps ? &fi->param_maps[i] : NULL;
+	return pm && (pm->map || pm->needs_map.file) ? pm : NULL;
 }
 
 /* The maps reach the parameters their callers' parameters give them; a
- * parameter that holds one is a map, used and given as a map only. */
+ * parameter that holds one is a map, used and given as a map only. A
+ * parameter given on where a map must go must be a map too, and so every
+ * argument given to it. */
 static void settle_map_handles(Checker *ck)
 {
 	for (bool changed = true; changed;) {
@@ -3010,29 +3046,39 @@ static void settle_map_handles(Checker *ck)
 				changed = to->maps_differ = true;
 		}
 	}
+	for (bool changed = true; changed;) {
+		changed = false;
+		for (int i = ck->param_edges.len - 1; i >= 0; i--) {
+			const ParamEdge *e = ck->param_edges.items[i];
+			ParamMaps *from = param_maps(e->from, e->from_i);
+			if (!from->needs_map.file && map_only(e->to, e->to_i)) {
+				from->needs_map = e->at;
+				changed = true;
+			}
+		}
+	}
 	for (int f = 0; f < ck->fns.len; f++) {
 		const FnInfo *fi = ck->fns.items[f];
 		for (int i = 0; i < fi->fn->nparams; i++) {
-			const ParamMaps *pm = held(fi, i);
+			const ParamMaps *pm = map_only(fi, i);
 			if (!pm)
 				continue;
 			const char *name = fi->fn->params[i]->name;
-			if (pm->used_as_value.file) {
+			if (pm->map && pm->used_as_value.file) {
 				diag_error(pm->used_as_value,
 					   "parameter `%s` holds a map, which can only be given as a helper's map "
 					   "argument or to a :u64 parameter",
 					   name);
 				diag_note(pm->given_map, "map `%s` reaches `%s` here", pm->map->name, name);
 			}
-			if (pm->given_other.file)
-				report_not_given_map(fi, i, pm->given_other);
-		}
-	}
-	for (int i = 0; i < ck->param_edges.len; i++) {
-		const ParamEdge *e = ck->param_edges.items[i];
-		if (held(e->to, e->to_i) && !held(e->from, e->from_i)) {
-			report_not_given_map(e->to, e->to_i, e->at);
-			diag_hint("`%s` holds no map: no call gives it one", e->from->fn->params[e->from_i]->name);
+			if (!pm->given_other.file)
+				continue;
+			diag_error(pm->given_other, "argument %d of `%s` must be a map: its parameter `%s` %s", i + 1,
+				   fi->fn->name, name, pm->map ? "holds one" : "goes where only a map may");
+			if (pm->map)
+				diag_note(pm->given_map, "map `%s` reaches `%s` here", pm->map->name, name);
+			else
+				diag_note(pm->needs_map, "`%s` goes where only a map may here", name);
 		}
 	}
 	/* for the backends: the map whose key and value types the helpers'

@@ -1,10 +1,17 @@
 #!/bin/sh
 # gen_helpers.sh - libbpf's helper list as a C fragment, one line per helper:
 #
-#   HELPER("map_lookup_elem", 1, 2, true, false, "void *bpf_map_lookup_elem(void *map, const void *key)")
+#   HELPER("map_lookup_elem", 1, 2, true, false, 0x1, "void *bpf_map_lookup_elem(void *map, const void *key)")
 #
 # (name without bpf_, BPF_FUNC_* id, parameter count or -1 when variadic,
-# returns a pointer, returns nothing, the declaration as libbpf writes it).
+# returns a pointer, returns nothing, the parameters that are maps (bit i:
+# parameter i), the declaration as libbpf writes it).
+#
+# A map parameter is the kernel's ARG_CONST_MAP_PTR: the verifier refuses
+# anything but a map there. libbpf names every such parameter `void *map`,
+# `void *prog_array_map` (tail_call) or `void *ringbuf` (ringbuf_output,
+# _reserve, _query, _reserve_dynptr); no other parameter has those names
+# (kptr_xchg's is map_value, a map's value).
 #
 # "Returns nothing" is libbpf's void, and also the helpers whose kernel
 # prototype says ret_type = RET_VOID while libbpf declares them long: after
@@ -44,7 +51,7 @@ function fail(msg) {
 }
 
 # decl: "static RET (*bpf_NAME)(PARAMS) = (void *) ID;" on one line.
-function emit(decl,    head, ret, rest, name, params, id, nparams, ptr, cdecl, i) {
+function emit(decl,    head, ret, rest, name, params, id, nparams, ptr, cdecl, i, param_list, maps) {
 	gsub(/[ \t]+/, " ", decl)
 	i = index(decl, "(*bpf_")
 	if (i == 0)
@@ -76,12 +83,18 @@ function emit(decl,    head, ret, rest, name, params, id, nparams, ptr, cdecl, i
 	else
 		nparams = gsub(/,/, ",", params) + 1
 
+	split(params, param_list, ",")
+	maps = 0
+	for (i = 1; i <= nparams; i++)
+		if (trim(param_list[i]) ~ /^void \*(map|prog_array_map|ringbuf)$/)
+			maps += 2 ^ (i - 1)
+
 	ptr = (ret ~ /\*$/) ? "true" : "false"
 	nothing = (ret == "void" || (name in kernel_void)) ? "true" : "false"
 	cdecl = ret (ptr == "true" ? "" : " ") "bpf_" name "(" params ")"
 	gsub(/\\/, "\\\\", cdecl)
 	gsub(/"/, "\\\"", cdecl)
-	printf "HELPER(\"%s\", %s, %d, %s, %s, \"%s\")\n", name, id, nparams, ptr, nothing, cdecl
+	printf "HELPER(\"%s\", %s, %d, %s, %s, 0x%x, \"%s\")\n", name, id, nparams, ptr, nothing, maps, cdecl
 	count++
 }
 

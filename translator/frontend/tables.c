@@ -272,8 +272,8 @@ const KernelConst *kernel_const_table(int *count)
 /* ---- libbpf helpers ----------------------------------------------------- */
 
 static const HelperInfo helpers[] = {
-#define HELPER(name, id, nparams, returns_pointer, returns_nothing, decl) \
-	{ name, id, decl, nparams, returns_pointer, returns_nothing },
+#define HELPER(name, id, nparams, returns_pointer, returns_nothing, map_params, decl) \
+	{ name, id, decl, nparams, returns_pointer, returns_nothing, map_params },
 #include "helpers.gen.h"
 #undef HELPER
 };
