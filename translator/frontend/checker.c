@@ -2077,19 +2077,18 @@ static bool helper_writes_value_arg(const char *h)
 
 /* Argument i of helper call n, where the verifier takes nothing but a map
  * (ARG_CONST_MAP_PTR): a map, or a parameter that must then hold one. */
-static bool check_map_parameter(Checker *ck, const Node *n, int i, const char *callee)
+static void check_map_parameter(Checker *ck, const Node *n, int i, const char *callee)
 {
 	const Node *arg = n->args.items[i];
 	if (arg->kind == N_NAME && arg->ref == REF_MAP)
-		return true;
+		return;
 	if (arg->kind == N_NAME && arg->ref == REF_VAR && arg->ref_var && arg->ref_var->is_param &&
 	    is_u64(arg->ref_var->type)) {
 		note_param_needs_map(ck, arg->ref_var, arg->span);
-		return true;
+		return;
 	}
 	diag_error(arg->span, "argument %d of `%s` must be a map: libbpf's bpf_%s takes `%s` there", i + 1, callee,
 		   n->callee_extern->helper->name, helper_param_decl(n->callee_extern->helper, i));
-	return false;
 }
 
 /* Argument i is declared with types[i] (helpers) or params[i]->type
@@ -2114,9 +2113,6 @@ static void check_args(Checker *ck, Node *n, Type **types, FnInfo *defn, const c
 			continue;
 		if (defn && is_u64(want))
 			note_defn_argument(ck, defn, i, arg);
-		const HelperInfo *h = types && n->callee_extern ? n->callee_extern->helper : NULL;
-		if (h && (h->map_params >> i & 1) && !check_map_parameter(ck, n, i, callee))
-			continue;
 		if (by_value && t->kind == TY_RECORD) {
 			/* its address is passed (LANGUAGE.md 10.4); a map's
 			 * key or value must have the map's type */
@@ -2146,8 +2142,12 @@ static void check_args(Checker *ck, Node *n, Type **types, FnInfo *defn, const c
 				   arg->name, i + 1, callee, n->callee_extern->helper->name, param);
 			continue;
 		}
-		if (arg_compatible(want, t))
+		if (arg_compatible(want, t)) {
+			const HelperInfo *h = types && n->callee_extern ? n->callee_extern->helper : NULL;
+			if (h && (h->map_params >> i & 1))
+				check_map_parameter(ck, n, i, callee);
 			continue;
+		}
 		diag_error(arg->span, "argument type mismatch: argument %d of `%s` must be %s, got %s", i + 1,
 			   callee, type_str(want), type_str(t));
 		hint_helper_returns_nothing(arg);
