@@ -98,7 +98,7 @@ int handler(struct xdp_md *ctx)
 			__sync_fetch_and_add(entry, value);
 	}
 #line 43 "xdp_conn_events.va"
-	bpf_ringbuf_output(&events, &event, 16, 0);
+	bpf_ringbuf_output(&events, &event, sizeof(struct ConnEvent), 0);
 	return XDP_PASS;
 }
 

@@ -641,6 +641,9 @@ struct Node {
 		struct {                        /* N_INT, N_BOOL */
 			uint64_t value;
 			bool negative;
+			/* (sizeof :T) the checker folded: T; where the
+			 * N_CALL had builtin_type, which held it */
+			const Type *sizeof_type;
 		};
 		BinOp op;                       /* N_BINOP */
 		Vec bindings;                   /* N_LET: Binding* */

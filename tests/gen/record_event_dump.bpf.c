@@ -62,7 +62,7 @@ int handler(struct xdp_md *ctx)
 			__sync_fetch_and_add(entry, value);
 	}
 #line 20 "record_event_dump.va"
-	bpf_ringbuf_output(&events, &r, 16, 0);
+	bpf_ringbuf_output(&events, &r, sizeof(struct Rec), 0);
 	return XDP_PASS;
 }
 

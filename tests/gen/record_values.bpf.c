@@ -122,7 +122,7 @@ int handler(struct xdp_md *ctx)
 		bpf_map_update_elem(&stats, &key_2, &value, BPF_ANY);
 	}
 #line 26 "record_values.va"
-	bpf_ringbuf_output(&events, &key, 16, 0);
+	bpf_ringbuf_output(&events, &key, sizeof(struct FlowKey), 0);
 	{
 #line 27 "record_values.va"
 		struct FlowStats data;
@@ -132,7 +132,7 @@ int handler(struct xdp_md *ctx)
 		data.packets = 7;
 #line 27 "record_values.va"
 		bpf_perf_event_output(ctx, &perf_events, BPF_F_CURRENT_CPU,
-				      &data, 16);
+				      &data, sizeof(struct FlowStats));
 	}
 #line 28 "record_values.va"
 	return key.dport == 80 ? XDP_PASS : XDP_DROP;

@@ -28,7 +28,7 @@ int handler(struct xdp_md *ctx)
 
 #line 14 "ringbuf_record.va"
 	seq += 1;
-	e = bpf_ringbuf_reserve(&samples, 16, 0);
+	e = bpf_ringbuf_reserve(&samples, sizeof(struct Sample), 0);
 #line 15 "ringbuf_record.va"
 	if (e) {
 #line 17 "ringbuf_record.va"

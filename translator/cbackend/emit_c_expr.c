@@ -2740,6 +2740,11 @@ static const char *helper_arg(Emitter *E, Node *call, int i)
 	Node *arg = call->args.items[i];
 	int param = helper_param_is_pointer(call, i);
 	bool want_ptr = param == 1;
+	/* (sizeof :Event), a size as the helper is given it: C's sizeof of
+	 * the same struct (the kernel's records are declared in part) */
+	const Type *sized = arg->kind == N_INT ? arg->sizeof_type : NULL;
+	if (sized && !want_ptr && sized->c_name && !type_is_kernel(sized))
+		return arena_printf("sizeof(%s)", sized->c_name);
 	if (arg->type && arg->type->kind == TY_PTR && param == 0)
 		return arena_printf("(long)%s", paren(lower_value(E, arg), PREC_UNARY));
 	if (arg->type && arg->type->kind == TY_PTR && param == 1) {

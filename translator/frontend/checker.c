@@ -2386,11 +2386,13 @@ static Type *check_sizeof(Checker *ck, Node *n, Type *expected)
 		vec_push(&ck->sizeof_nodes, n);
 		vec_push(&ck->sizeof_records, t);
 	}
-	/* value shares storage with builtin_type: set it last */
+	/* value and sizeof_type share storage with callee_fn and
+	 * builtin_type: set them last */
 	n->builtin_type = NULL;
 	n->kind = N_INT;
 	n->value = (uint64_t)t->size;
 	n->negative = false;
+	n->sizeof_type = t;
 	return literal_type(n, expected, n->value, false, NULL);
 }
 
