@@ -81,6 +81,7 @@ rows() {
 		printf 'call\t%s arguments\t\\(defn f[0-9]+ \\[%s\\]\n' "$n" "$params"
 	done
 	printf 'call\tmap argument\t\\(defn f[0-9]+ \\[map :u64\n'
+	printf 'call\tmap parameter given on\t\\(f[0-9]+ map[ )]\n'
 	printf 'call\tpacket arguments\t\\(defn f[0-9]+ \\[pkt :u64 data_end\n'
 	printf 'statement\ttail_call result unused\t[ []\\(bpf/tail_call [^()]*\\)[] )]\n'
 	printf 'statement\tconstant condition\t\\((if|cond \\[|andalso|orelse|not|match) (true|false)[ )]\n'

@@ -640,11 +640,38 @@ static void do_form(int t, int depth)
 
 static bool can_call(void) { return at.func < nfuncs - 1 && !at.in_loop && at.calls < MAX_CALLS; }
 
-/* A function after the current one, by index. */
+static bool same_map_types(int a, int b)
+{
+	return a >= 0 && b >= 0 && maps[a].key == maps[b].key && maps[a].value == maps[b].value;
+}
+
+/* A function after the current one, by index; from a function with a map
+ * parameter, often one whose map parameter it can give its own. */
 static int callee(void)
 {
 	int f = at.func + 1 + pick(nfuncs - at.func - 1);
+	if (at.func >= 0 && funcs[at.func].map >= 0 && chance(50))
+		for (int g = at.func + 1; g < nfuncs; g++)
+			if (same_map_types(funcs[at.func].map, funcs[g].map))
+				return g;
 	return f;
+}
+
+/* What a call gives a map parameter meant for map m: m, another map of
+ * its key and value types (one handle, two maps), or the caller's own map
+ * parameter holding such a map (a handle given on). */
+static void map_argument(int m)
+{
+	const struct func *caller = at.func >= 0 ? &funcs[at.func] : NULL;
+	if (caller && same_map_types(caller->map, m) && chance(60)) {
+		out("map");
+		return;
+	}
+	int alike[MAX_MAPS], n = 0;
+	for (int o = 0; o < nmaps; o++)
+		if (maps[o].type->role == KEYED && same_map_types(o, m))
+			alike[n++] = o;
+	out("m%d", chance(70) ? m : alike[pick(n)]);
 }
 
 static void arguments(const struct func *f, int first, int last, int depth)
@@ -652,7 +679,7 @@ static void arguments(const struct func *f, int first, int last, int depth)
 	for (int p = first; p < last; p++) {
 		out(" ");
 		if (f->map >= 0 && p == 0)
-			out("m%d", f->map);
+			map_argument(f->map);
 		else if (f->packet && p == 0)
 			out("%s", at.packet_len ? at.data : "0");
 		else if (f->packet && p == 1)
@@ -1997,8 +2024,10 @@ static void entry(int prog)
 			at.packet_len = 0;
 			out(" data data_end");
 		}
-		if (fn->map >= 0)
-			out(" m%d", fn->map);
+		if (fn->map >= 0) {
+			out(" ");
+			map_argument(fn->map);
+		}
 		for (int p = fn->packet ? 2 : fn->map >= 0 ? 1 : 0; p < fn->nparams; p++) {
 			out(" ");
 			if (pick(2))
@@ -2355,6 +2384,10 @@ static void program(const char *seed)
 			fn->params[0] = fn->params[1] = U64;
 		} else if (fn->nparams >= 1 && chance(15)) {
 			fn->map = keyed_map(false);
+			/* often an earlier one's: a map parameter it can give on */
+			for (int e = 0; e < f && fn->map >= 0; e++)
+				if (funcs[e].map >= 0 && chance(50))
+					fn->map = funcs[e].map;
 			if (fn->map >= 0)
 				fn->params[0] = U64;
 		}
