@@ -1306,6 +1306,15 @@ static bool value_preserving(const Type *from, const Type *to);
 
 static bool promotes_past_int(BinOp op, const Type *t);
 
+/* (/ x 3) or (mod x 3) of a narrow unsigned x: C would compute it in
+ * int, so the literal is printed 3U (lower_binop), and the quotient is an
+ * unsigned int. */
+static bool divides_narrow_unsigned_by_literal(const Node *n)
+{
+	return n->kind == N_BINOP && (n->op == OP_DIV || n->op == OP_REM) && is_narrow(n->type) &&
+	       !n->type->is_signed && value_tail(n->rhs)->kind == N_INT;
+}
+
 static bool cast_is_implicit(const Node *n, const Type *to)
 {
 	if (n->kind != N_CAST || !to || !is_int_type(to) || !type_equal(n->cast_to, to))
@@ -1316,8 +1325,13 @@ static bool cast_is_implicit(const Node *n, const Type *to)
 	/* not a :u16 product or left shift: computed in __u32, and left
 	 * there where it fits 16 bits ((__u32)(__u16)g << 1), it is no
 	 * operand C promotes to int: (< p (i32 (bsl (u16 g) 1))) of an :i32
-	 * p would compare p unsigned (seed 610002670) */
+	 * p would compare p unsigned (seed 610002670); nor, to a signed type
+	 * C computes in int, a quotient by a U literal, an unsigned int:
+	 * (< low (i32 (mod (u16 b) 1))) of an :i32 low = -1 was false
+	 * (found by mutating the tests' programs) */
 	if (a->kind == N_BINOP && promotes_past_int(a->op, a->type))
+		return false;
+	if (divides_narrow_unsigned_by_literal(a) && to->is_signed && to->size <= 4)
 		return false;
 	return is_int_type(a->type) && a->type->size < to->size;
 }
@@ -2226,8 +2240,7 @@ static CExpr lower_binop(Emitter *E, Node *n)
 	 * dividend is not negative ("Cannot select: sdiv", a crash: a
 	 * conditional of a kernel constant, seed 570006402): the U makes it
 	 * the unsigned division the source means */
-	if ((op == OP_DIV || op == OP_REM) && is_narrow(t) && !t->is_signed && value_tail(n->rhs)->kind == N_INT &&
-	    b.s[strspn(b.s, "0123456789abcdefxABCDEFX")] == '\0')
+	if (divides_narrow_unsigned_by_literal(n) && b.s[strspn(b.s, "0123456789abcdefxABCDEFX")] == '\0')
 		b.s = arena_printf("%sU", b.s);
 	/* two narrow values multiply within an int, but a product that was
 	 * not cut to its type times a third can leave it: 29342 * -32768 *
