@@ -2439,10 +2439,13 @@ static bool computed_as_int(const Node *n)
 {
 	n = value_tail(n);
 	switch (n->kind) {
-	case N_INT:
-		return !n->negative && n->value <= INT32_MAX;
+	case N_INT: /* -0 and -5 too: (true ? -0 : 0) >> 41 of a :u64 shifted
+		     * an int (found by mutating the tests' programs) */
+		return n->negative ? -n->value <= (uint64_t)INT32_MAX + 1 : n->value <= INT32_MAX;
 	case N_NAME:
 		return n->ref == REF_KCONST;
+	case N_NEG: /* (- 0) prints as the literal -0 (lower_value) */
+		return n->lhs->kind == N_INT && !n->lhs->negative && n->lhs->value <= (uint64_t)INT32_MAX + 1;
 	case N_IF:
 		return computed_as_int(n->then) && computed_as_int(n->els);
 	case N_BINOP: /* + - * give the literal or kernel constant on the
