@@ -1380,9 +1380,10 @@ static CExpr lower_cast(Emitter *E, Node *n, bool implicit)
 	 * that does not widen: (u64 (. ctx :ifindex)) makes the arithmetic
 	 * around it 64-bit, and C's must be too; and only of an unsigned
 	 * member: (u8 (. r :f)) of an :i8 f is 255 where f is -1
-	 * (tests/gen/record_field_cast) */
+	 * (tests/gen/record_field_cast); and only of an integer: (u64 (. t
+	 * :real_parent)) converts a kernel pointer */
 	if (a->kind == N_FIELD && a->field && !a->field->c_pointer && is_int_type(n->cast_to) &&
-	    !n->cast_to->is_signed && member_bits(a) <= 8 * n->cast_to->size && a->type &&
+	    !n->cast_to->is_signed && member_bits(a) <= 8 * n->cast_to->size && is_int_type(a->type) &&
 	    !a->type->is_signed && n->cast_to->size <= a->type->size)
 		return field_value(E, a, false);
 	/* (i64 (u64 x)) of a __u32 x is (__s64)x: a conversion depends only
