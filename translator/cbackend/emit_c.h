@@ -246,6 +246,8 @@ typedef struct Emitter {
 
 	/* the function being lowered */
 	FnDecl *fn;
+	const Node *overlapping; /* a comparison whose variable C must see
+	                          * through a cast (comparisons_overlap_constant) */
 	VarInfo *vars;      /* open addressing on Var* */
 	int nvars_cap;
 	CBlock *cur;

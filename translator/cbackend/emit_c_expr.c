@@ -2093,6 +2093,69 @@ static bool is_kconst_of(const Node *n, uint64_t v1, uint64_t v2)
 	       (n->ref_kconst->value == v1 || n->ref_kconst->value == v2);
 }
 
+/* A comparison of a variable with a constant, as x op k: *x the
+ * variable's node, the operator turned when the constant is on the left. */
+static bool variable_against_constant(const Node *n, const Node **x, BinOp *op, uint64_t *k)
+{
+	if (n->kind != N_BINOP || !binop_is_comparison(n->op))
+		return false;
+	static const BinOp turned[] = { [OP_LT] = OP_GT, [OP_GT] = OP_LT, [OP_LE] = OP_GE,
+					[OP_GE] = OP_LE, [OP_EQ] = OP_EQ, [OP_NE] = OP_NE };
+	if (constant_value(n->rhs, k) && !is_constant_expr(n->lhs)) {
+		*x = prints_as_operand(value_tail(n->lhs));
+		*op = n->op;
+		return true;
+	}
+	if (constant_value(n->lhs, k) && !is_constant_expr(n->rhs)) {
+		*x = prints_as_operand(value_tail(n->rhs));
+		*op = turned[n->op];
+		return true;
+	}
+	return false;
+}
+
+static bool compares(BinOp op, uint64_t v, uint64_t k, bool is_signed)
+{
+	int c = is_signed ? ((int64_t)v > (int64_t)k) - ((int64_t)v < (int64_t)k) : (v > k) - (v < k);
+	switch (op) {
+	case OP_LT: return c < 0;
+	case OP_LE: return c <= 0;
+	case OP_GT: return c > 0;
+	case OP_GE: return c >= 0;
+	case OP_EQ: return c == 0;
+	default: return c != 0;
+	}
+}
+
+/* (andalso (> x 20) (< x 1)), (orelse (< x 1) (> x 0)): two comparisons
+ * of one variable with constants whose && (||) has one value whatever
+ * the variable holds, which clang -Wall refuses
+ * (-Wtautological-overlap-compare; found by mutating the tests'
+ * programs). clang decides it on the constants alone, in their C type:
+ * so it is decided here both signed and unsigned, at the values where a
+ * comparison can change (each constant and its neighbours) and the ends. */
+static bool comparisons_overlap_constant(const Node *n)
+{
+	const Node *x1, *x2;
+	BinOp op1, op2;
+	uint64_t k1, k2;
+	if ((n->kind != N_AND && n->kind != N_OR) || !variable_against_constant(n->lhs, &x1, &op1, &k1) ||
+	    !variable_against_constant(n->rhs, &x2, &op2, &k2) || !same_name(x1, x2))
+		return false;
+	for (int is_signed = 0; is_signed < 2; is_signed++) {
+		uint64_t min = is_signed ? (uint64_t)INT64_MIN : 0, max = is_signed ? (uint64_t)INT64_MAX : UINT64_MAX;
+		uint64_t at[] = { min, max, k1, k2, k1 - 1, k1 + 1, k2 - 1, k2 + 1 };
+		int seen = 0;
+		for (size_t i = 0; i < sizeof(at) / sizeof(*at); i++) {
+			bool a = compares(op1, at[i], k1, is_signed), b = compares(op2, at[i], k2, is_signed);
+			seen |= 1 << (n->kind == N_AND ? a && b : a || b);
+		}
+		if (seen != 3)
+			return true;
+	}
+	return false;
+}
+
 static CExpr lower_binop(Emitter *E, Node *n)
 {
 	BinOp op = n->op;
@@ -2309,6 +2372,16 @@ static CExpr lower_binop(Emitter *E, Node *n)
 		a = cx(arena_printf("(%s)%s", t->c_name, paren(a, PREC_UNARY)), PREC_UNARY);
 	if (helper_result_sign_differs(value_tail(n->rhs), t) && !is_hoisted(E, n->rhs))
 		b = cx(arena_printf("(%s)%s", t->c_name, paren(b, PREC_UNARY)), PREC_UNARY);
+	if (n == E->overlapping) {
+		/* the second of two comparisons comparisons_overlap_constant
+		 * found: its variable through a cast to its own type, which
+		 * clang does not take for the same operand */
+		uint64_t k;
+		if (constant_value(n->rhs, &k))
+			a = cx(arena_printf("(%s)%s", t->c_name, paren(a, PREC_UNARY)), PREC_UNARY);
+		else
+			b = cx(arena_printf("(%s)%s", t->c_name, paren(b, PREC_UNARY)), PREC_UNARY);
+	}
 	if (op == OP_EQ || op == OP_NE) {
 		uint64_t k;
 		if (constant_value(n->rhs, &k) && never_equals_bitwise(n->lhs, k))
@@ -2658,7 +2731,12 @@ CExpr lower_value(Emitter *E, Node *n)
 			return value_via_local(E, n);
 		bool and = n->kind == N_AND;
 		int prec = and ? PREC_LAND : PREC_LOR;
-		CExpr a = lower_value(E, n->lhs), b = lower_value(E, n->rhs);
+		CExpr a = lower_value(E, n->lhs);
+		const Node *overlapping = E->overlapping;
+		if (comparisons_overlap_constant(n))
+			E->overlapping = n->rhs;
+		CExpr b = lower_value(E, n->rhs);
+		E->overlapping = overlapping;
 		/* && inside || gets parentheses (clang -Wlogical-op-parentheses) */
 		const char *as = a.prec == PREC_LAND && !and ? arena_printf("(%s)", a.s) : paren(a, prec);
 		const char *bs = b.prec == PREC_LAND && !and ? arena_printf("(%s)", b.s) : paren(b, prec + 1);
