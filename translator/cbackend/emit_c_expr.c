@@ -1575,6 +1575,8 @@ static bool has_wide_kconst(const Node *n, int size)
 		return n->ref == REF_KCONST && n->ref_kconst && n->ref_kconst->c_size > size;
 	case N_NEG:
 		return has_wide_kconst(n->lhs, size);
+	case N_CAST: /* (u32 x) of a :u32 x prints as x (lower_cast) */
+		return n->lhs->type && type_equal(n->cast_to, n->lhs->type) && has_wide_kconst(n->lhs, size);
 	case N_BINOP:
 		return has_wide_kconst(n->lhs, size) ||
 		       (n->op != OP_SHL && n->op != OP_SHR && has_wide_kconst(n->rhs, size));
