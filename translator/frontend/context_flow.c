@@ -113,6 +113,7 @@ typedef enum UseKind {
 	USE_EXPORTED_ARG,       /* an argument of an exported defn's integer parameter */
 	USE_OPERAND,            /* an operand of arithmetic */
 	USE_NARROWING,          /* the operand of a cast to fewer bits */
+	USE_NEGATION,           /* the operand of (- x) */
 	USE_DIFFERENCE,         /* decide_only: value - other, read as value
 	                         * (difference()): undecided if both may be
 	                         * addresses */
@@ -451,9 +452,12 @@ static Sources flow_value(Walk *w, const Node *n)
 			return difference(w, lhs, rhs);
 		return n->op == OP_ADD ? join(lhs, rhs) : n->op == OP_SUB ? lhs : none;
 	}
-	case N_NEG:             /* a number, even of an address */
-		flow(w, n->lhs);
+	case N_NEG: {           /* a number; of an address, refused */
+		Sources s = flow(w, n->lhs);
+		if (!nothing_to_keep(w, USE_NEGATION, 0, s, none))
+			add_kept_use(w, (Use){ .kind = USE_NEGATION, .at = n->lhs->span, .value = s });
 		return none;
+	}
 	case N_CAST: {
 		Sources s = flow(w, n->lhs);
 		const Type *from = n->lhs ? n->lhs->type : NULL;
@@ -661,6 +665,14 @@ static void report(const FnDecl *fn, const Use *u, uint32_t what)
 		break;
 	}
 	case USE_DIFFERENCE:    /* decide_only: never reported */
+		break;
+	case USE_NEGATION:
+		diag_error(u->at, "`-` cannot negate an address");
+		note_holder(fn, what);
+		diag_hint("the verifier lets a program add a number to an address, subtract one from it, compare "
+			  "addresses and take the distance between two; clang folds a negated address into the "
+			  "arithmetic around it, which the verifier then refuses (pointer arithmetic "
+			  "prohibited); " ADDRESSES);
 		break;
 	case USE_NARROWING:
 		diag_error(u->at, "an address cannot be cast to %s", type_str(u->to));
