@@ -802,6 +802,9 @@ struct FnDecl {
 	uint8_t context_result;         /* ... and those the result may come
 	                                 * from, with ADDRESS (an address) */
 	int call_depth;                 /* checker: longest call chain below */
+	bool stack_read_unwritten;      /* checker: a bpf/stack_load_* reads a
+	                                 * slot no store of the body writes: the
+	                                 * backends start its frame slots at 0 */
 	Vec locals;                     /* checker: every Var of the body */
 	struct PacketSummary *packet_summary; /* checker: packet_writes.c */
 	struct FnFlow *flow;            /* checker: what its body leaves to solve

@@ -795,14 +795,19 @@ static void lower_function(Emitter *E, FnDecl *fn, Printer *P, bool reachable)
 	if (E->stack_bytes > 0) {
 		E->stack_name = new_local(E, "stack");
 		const char *decl;
+		/* a slot read before any write reads 0 (checker.c,
+		 * note_stack_read_unwritten) */
+		const char *zero = fn->stack_read_unwritten ? " = { 0 }" : "";
 		if (E->stack_u32 && E->stack_u64)
-			decl = arena_printf("union {\n\t__u64 u64[%d];\n\t__u32 u32[%d];\n} %s;",
-					    E->stack_bytes / 8, E->stack_bytes / 4, E->stack_name);
+			decl = arena_printf("union {\n\t__u64 u64[%d];\n\t__u32 u32[%d];\n} %s%s;",
+					    E->stack_bytes / 8, E->stack_bytes / 4, E->stack_name, zero);
 		else if (E->stack_u64)
-			decl = arena_printf("__u64 %s[%d];", E->stack_name, E->stack_bytes / 8);
+			decl = arena_printf("__u64 %s[%d]%s;", E->stack_name, E->stack_bytes / 8, zero);
 		else
-			decl = arena_printf("__u32 %s[%d];", E->stack_name, E->stack_bytes / 4);
-		add_decl(E, fn_line, arena_printf("/* frame slots of the bpf/stack_* built-ins */\n%s", decl));
+			decl = arena_printf("__u32 %s[%d]%s;", E->stack_name, E->stack_bytes / 4, zero);
+		add_decl(E, fn_line, arena_printf("/* frame slots of the bpf/stack_* built-ins%s */\n%s",
+						  fn->stack_read_unwritten ? ", read before written: zeroed" : "",
+						  decl));
 		stack_decl = E->cur->stmts.len - 1;
 	}
 

@@ -311,6 +311,10 @@ struct Checker {
 	int nscope, scope_cap;
 	bool map_ok;            /* the expression is a call argument */
 	bool map_argument;      /* ... where a map may be given (check_args) */
+	uint8_t stack_written[512 / 8]; /* bit b: the body stores into byte
+	                                 * -512 + b of its frame */
+	Vec stack_loads;        /* the body's bpf/stack_load_* calls (Node*):
+	                         * reused, emptied per body */
 	bool record_ok;         /* the expression is the target of `.` */
 	bool record_value_ok;   /* ... or where a record value may go (10.4):
 	                         * a let init, a by-value helper argument */
@@ -1923,12 +1927,13 @@ static void check_offset_literal(Node *call, Node *off)
 			   INT16_MAX);
 }
 
-static void check_stack_offset(Node *call, Node *off, Type *width)
+/* Returns whether the offset is good. */
+static bool check_stack_offset(Node *call, Node *off, Type *width)
 {
 	off->type = ty_i64;
 	if (off->kind != N_INT) {
 		diag_error(off->span, "the offset of `%s` must be an integer literal", call->name);
-		return;
+		return false;
 	}
 	int64_t v = (int64_t)off->value;
 	if (!off->negative || v < -512 || v > -8)
@@ -1937,6 +1942,28 @@ static void check_stack_offset(Node *call, Node *off, Type *width)
 	else if (v % width->size)
 		diag_error(off->span, "stack offset %s is not a multiple of %d, the width of %s",
 			   int_text(off->value, off->negative), width->size, type_str(width));
+	else
+		return true;
+	return false;
+}
+
+/* Does the body read a slot of its frame that it nowhere writes? vaisto_bpf
+ * accepts that ((defn load [] :u64 (bpf/stack_load_u64 -8)) is one of its
+ * tests), and reads whatever the stack held; C would read an
+ * uninitialised array element, undefined (clang left the verifier a
+ * register never set, "R0 !read_ok": found by mutating the tests'
+ * programs). So such a function's slots start at 0, in both backends. */
+static void note_stack_read_unwritten(Checker *ck)
+{
+	for (int i = 0; i < ck->stack_loads.len && !ck->fn->fn->stack_read_unwritten; i++) {
+		const Node *load = ck->stack_loads.items[i];
+		int first = 512 + (int)(int64_t)((Node *)load->args.items[0])->value;
+		for (int b = first; b < first + load->builtin_type->size; b++)
+			if (!(ck->stack_written[b / 8] & (1u << (b % 8))))
+				ck->fn->fn->stack_read_unwritten = true;
+	}
+	ck->stack_loads.len = 0;
+	memset(ck->stack_written, 0, sizeof(ck->stack_written));
 }
 
 /* Load and store addresses: any non-null pointer or a :u64. */
@@ -1989,10 +2016,13 @@ static Type *check_builtin(Checker *ck, Node *n, const BuiltinInfo *bi)
 			diag_error(a[2]->span, "`%s` stores %s, got %s", n->name, type_str(w), type_str(t));
 		return ty_unit;
 	case BI_STACK_LOAD:
-		check_stack_offset(n, a[0], w);
+		if (check_stack_offset(n, a[0], w))
+			vec_push(&ck->stack_loads, n);
 		return w;
 	case BI_STACK_STORE:
-		check_stack_offset(n, a[0], w);
+		if (check_stack_offset(n, a[0], w))
+			for (int b = 512 + (int)(int64_t)a[0]->value, end = b + w->size; b < end; b++)
+				ck->stack_written[b / 8] |= (uint8_t)(1u << (b % 8));
 		t = check_arg(ck, a[1], w);
 		if (t && !same_type(t, w))
 			diag_error(a[1]->span, "`%s` stores %s, got %s", n->name, type_str(w), type_str(t));
@@ -2693,6 +2723,7 @@ static void check_fn_body(Checker *ck, FnInfo *fi)
 	ck->may_hold_address = false;
 	Type *t = check_expr(ck, fn->body, fn->ret);
 	ck->untyped_result = NULL;
+	note_stack_read_unwritten(ck);
 	if (diag_error_count() == errors && ck->acquires)
 		check_tail_calls_release(fn->body);
 	if (diag_error_count() == errors)

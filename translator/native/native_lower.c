@@ -874,6 +874,14 @@ static FrameMark enter_stack_area(Lower *L, const FnDecl *fn)
 	int depth = (stack_depth(fn->body) + 7) & ~7;
 	if (depth)
 		L->stack_end = frame_slot(L, depth) + depth;
+	/* a slot read before any write reads 0, as in C (checker.c,
+	 * note_stack_read_unwritten) */
+	for (int off = 8; depth && fn->stack_read_unwritten && off <= depth; off += 8) {
+		IrInsn *in = ir_emit(L->f, IR_FRAME_STORE);
+		in->off = L->stack_end - off;
+		in->size = 8;
+		in->b = imm(0);
+	}
 	return saved;
 }
 
