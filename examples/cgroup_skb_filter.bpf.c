@@ -28,9 +28,14 @@ SEC("cgroup_skb/egress")
 int filter(struct __sk_buff *skb)
 {
 #line 15 "cgroup_skb_filter.va"
-	__u32 port = bpf_htons((__u16)(skb->remote_port >> 16));
+	__u32 remote_port = skb->remote_port;
+	__u32 port;
 
-#line 16 "cgroup_skb_filter.va"
+	/* stops clang 14 merging context loads */
+#line 15 "cgroup_skb_filter.va"
+	barrier_var(remote_port);
+#line 15 "cgroup_skb_filter.va"
+	port = bpf_htons((__u16)(remote_port >> 16));
 	if (is_blocked(port))
 		return 0; /* drop */
 	return 1; /* allow */

@@ -67,7 +67,13 @@ SEC("cgroup_skb/ingress")
 int ingress(struct __sk_buff *skb)
 {
 #line 15 "cgroup_skb_meters.va"
-	meter(INGRESS, skb->len);
+	__u32 len = skb->len;
+
+	/* stops clang 14 merging context loads */
+#line 15 "cgroup_skb_meters.va"
+	barrier_var(len);
+#line 15 "cgroup_skb_meters.va"
+	meter(INGRESS, len);
 	return 1;
 }
 
@@ -76,7 +82,13 @@ SEC("cgroup_skb/egress")
 int egress(struct __sk_buff *skb)
 {
 #line 19 "cgroup_skb_meters.va"
-	meter(EGRESS, skb->len);
+	__u32 len = skb->len;
+
+	/* stops clang 14 merging context loads */
+#line 19 "cgroup_skb_meters.va"
+	barrier_var(len);
+#line 19 "cgroup_skb_meters.va"
+	meter(EGRESS, len);
 	return 1;
 }
 

@@ -20,7 +20,13 @@ SEC("cgroup/skb")
 int entry(struct __sk_buff *ctx)
 {
 #line 12 "case_returns_label.va"
-	switch ((__s16)(ctx->len - 49)) {
+	__u32 len = ctx->len;
+
+	/* stops clang 14 merging context loads */
+#line 12 "case_returns_label.va"
+	barrier_var(len);
+#line 12 "case_returns_label.va"
+	switch ((__s16)(len - 49)) {
 	case 10:
 #line 13 "case_returns_label.va"
 		tens += 1;

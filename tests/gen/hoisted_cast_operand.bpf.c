@@ -27,6 +27,7 @@ SEC("tc")
 int entry(struct __sk_buff *ctx)
 {
 	__u32 tmp;
+	__u32 mark;
 
 #line 11 "hoisted_cast_operand.va"
 	if (calls > 100)
@@ -35,7 +36,12 @@ int entry(struct __sk_buff *ctx)
 #line 11 "hoisted_cast_operand.va"
 	tmp = (__u32)bump();
 #line 11 "hoisted_cast_operand.va"
-	return tmp - ctx->mark;
+	mark = ctx->mark;
+	/* stops clang 14 merging context loads */
+#line 11 "hoisted_cast_operand.va"
+	barrier_var(mark);
+#line 11 "hoisted_cast_operand.va"
+	return tmp - mark;
 }
 
 char LICENSE[] SEC("license") = "GPL";

@@ -125,9 +125,12 @@ int filter(struct __sk_buff *skb)
 {
 #line 33 "integers.va"
 	__u32 len = skb->len;
-	__u64 mask = len & 0xFFFF0000ULL;
+	__u64 mask;
 
-#line 35 "integers.va"
+	/* stops clang 14 merging context loads */
+#line 33 "integers.va"
+	barrier_var(len);
+	mask = len & 0xFFFF0000ULL;
 	put(0, (__u64)len << 40);
 	put(1, mask ^ 0xFFFFFFFFFFFFFFFFULL);
 	put(2, narrow((__u8)len, 3));

@@ -31,7 +31,13 @@ SEC("xdp")
 int entry(struct xdp_md *ctx)
 {
 #line 9 "kconst_pattern.va"
-	if (ctx->rx_queue_index == XDP_ABORTED)
+	__u32 rx_queue_index = ctx->rx_queue_index;
+
+	/* stops clang 14 merging context loads */
+#line 9 "kconst_pattern.va"
+	barrier_var(rx_queue_index);
+#line 9 "kconst_pattern.va"
+	if (rx_queue_index == XDP_ABORTED)
 #line 9 "kconst_pattern.va"
 		return (int)classify(3);
 #line 9 "kconst_pattern.va"

@@ -47,9 +47,14 @@ SEC("xdp")
 int entry(struct xdp_md *ctx)
 {
 #line 14 "loop_bound_inlined.va"
-	__u64 q = ctx->rx_queue_index;
+	__u32 rx_queue_index = ctx->rx_queue_index;
+	__u64 q;
 
-#line 15 "loop_bound_inlined.va"
+	/* stops clang 14 merging context loads */
+#line 14 "loop_bound_inlined.va"
+	barrier_var(rx_queue_index);
+#line 14 "loop_bound_inlined.va"
+	q = rx_queue_index;
 	walk(udiv32(g >> 5, (__u8)q));
 	return XDP_PASS;
 }

@@ -25,11 +25,16 @@ SEC("xdp")
 #line 11 "loop_bound_odd.va"
 int entry(struct xdp_md *ctx)
 {
+#line 12 "loop_bound_odd.va"
+	__u32 ingress_ifindex = ctx->ingress_ifindex;
 	__u64 bound;
 	__u64 end;
 
+	/* stops clang 14 merging context loads */
 #line 12 "loop_bound_odd.va"
-	g = (__u16)ctx->ingress_ifindex;
+	barrier_var(ingress_ifindex);
+#line 12 "loop_bound_odd.va"
+	g = (__u16)ingress_ifindex;
 	bound = (__u64)g | 1;
 	/* keeps the mask that bounds it */
 #line 13 "loop_bound_odd.va"

@@ -58,8 +58,14 @@ SEC("cgroup/skb")
 int entry(struct __sk_buff *ctx)
 {
 #line 15 "masked_call_remainder.va"
-	__u32 q = (__u32)sign_rem((__s32)ctx->len, minus);
+	__u32 len = ctx->len;
+	__u32 q;
 
+	/* stops clang 14 merging context loads */
+#line 15 "masked_call_remainder.va"
+	barrier_var(len);
+#line 15 "masked_call_remainder.va"
+	q = (__u32)sign_rem((__s32)len, minus);
 	/* keeps the mask that bounds it */
 #line 15 "masked_call_remainder.va"
 	barrier_var(q);

@@ -48,7 +48,13 @@ SEC("xdp")
 int entry(struct xdp_md *ctx)
 {
 #line 20 "null_test_inlined_zero.va"
-	if (is_blocked(ctx->ingress_ifindex) || differs(g, 0))
+	__u32 ingress_ifindex = ctx->ingress_ifindex;
+
+	/* stops clang 14 merging context loads */
+#line 20 "null_test_inlined_zero.va"
+	barrier_var(ingress_ifindex);
+#line 20 "null_test_inlined_zero.va"
+	if (is_blocked(ingress_ifindex) || differs(g, 0))
 		return XDP_DROP;
 	return XDP_PASS;
 }

@@ -45,10 +45,14 @@ int entry(struct xdp_md *ctx)
 {
 #line 21 "null_test_merged.va"
 	__u32 port = ctx->ingress_ifindex;
-	bool here = is_blocked(port);
-	bool next = is_blocked(port + 1);
+	bool here;
+	bool next;
 
-#line 24 "null_test_merged.va"
+	/* stops clang 14 merging context loads */
+#line 21 "null_test_merged.va"
+	barrier_var(port);
+	here = is_blocked(port);
+	next = is_blocked(port + 1);
 	if (here || next)
 #line 24 "null_test_merged.va"
 		return XDP_DROP;

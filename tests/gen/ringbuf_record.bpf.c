@@ -31,9 +31,16 @@ int handler(struct xdp_md *ctx)
 	e = bpf_ringbuf_reserve(&samples, sizeof(struct Sample), 0);
 #line 15 "ringbuf_record.va"
 	if (e) {
+		__u32 rx_queue_index;
+
 #line 17 "ringbuf_record.va"
 		e->len = ctx->data_end - ctx->data;
-		e->queue = ctx->rx_queue_index;
+		rx_queue_index = ctx->rx_queue_index;
+		/* stops clang 14 merging context loads */
+#line 18 "ringbuf_record.va"
+		barrier_var(rx_queue_index);
+#line 18 "ringbuf_record.va"
+		e->queue = rx_queue_index;
 		e->seq = seq;
 		bpf_ringbuf_submit(e, 0);
 	}

@@ -27,7 +27,13 @@ SEC("xdp")
 int entry(struct xdp_md *ctx)
 {
 #line 13 "self_assign_cast_if.va"
-	return (int)f((__u8)ctx->rx_queue_index, 3);
+	__u32 rx_queue_index = ctx->rx_queue_index;
+
+	/* stops clang 14 merging context loads */
+#line 13 "self_assign_cast_if.va"
+	barrier_var(rx_queue_index);
+#line 13 "self_assign_cast_if.va"
+	return (int)f((__u8)rx_queue_index, 3);
 }
 
 char LICENSE[] SEC("license") = "GPL";

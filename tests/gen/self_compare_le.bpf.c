@@ -32,7 +32,14 @@ int entry(struct xdp_md *ctx)
 #line 9 "self_compare_le.va"
 	__u32 key = 0;
 #line 9 "self_compare_le.va"
-	__u64 value = same(ctx->ingress_ifindex);
+	__u32 ingress_ifindex = ctx->ingress_ifindex;
+	__u64 value;
+
+	/* stops clang 14 merging context loads */
+#line 9 "self_compare_le.va"
+	barrier_var(ingress_ifindex);
+#line 9 "self_compare_le.va"
+	value = same(ingress_ifindex);
 #line 9 "self_compare_le.va"
 	bpf_map_update_elem(&out, &key, &value, BPF_ANY);
 	return XDP_PASS;

@@ -31,11 +31,16 @@ SEC("xdp")
 #line 10 "self_compare_widened.va"
 int entry(struct xdp_md *ctx)
 {
+#line 11 "self_compare_widened.va"
+	__u32 ingress_ifindex = ctx->ingress_ifindex;
 	__u32 key = 0;
 	__u64 value;
 
+	/* stops clang 14 merging context loads */
 #line 11 "self_compare_widened.va"
-	g = (__u8)ctx->ingress_ifindex;
+	barrier_var(ingress_ifindex);
+#line 11 "self_compare_widened.va"
+	g = (__u8)ingress_ifindex;
 	value = same();
 #line 12 "self_compare_widened.va"
 	bpf_map_update_elem(&out, &key, &value, BPF_ANY);

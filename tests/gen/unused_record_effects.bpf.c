@@ -32,7 +32,13 @@ SEC("xdp")
 int entry(struct xdp_md *ctx)
 {
 #line 12 "unused_record_effects.va"
-	f(ctx->rx_queue_index);
+	__u32 rx_queue_index = ctx->rx_queue_index;
+
+	/* stops clang 14 merging context loads */
+#line 12 "unused_record_effects.va"
+	barrier_var(rx_queue_index);
+#line 12 "unused_record_effects.va"
+	f(rx_queue_index);
 	return XDP_PASS;
 }
 

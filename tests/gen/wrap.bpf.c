@@ -45,10 +45,14 @@ int filter(struct __sk_buff *skb)
 {
 #line 22 "wrap.va"
 	__u32 len = skb->len;
-	__s64 big = (__s64)(9223372036854775707LL + (__u64)len);
-	__s32 big32 = (__s32)(2147483547 + (__u32)(__s32)len);
+	__s64 big;
+	__s32 big32;
 
-#line 25 "wrap.va"
+	/* stops clang 14 merging context loads */
+#line 22 "wrap.va"
+	barrier_var(len);
+	big = (__s64)(9223372036854775707LL + (__u64)len);
+	big32 = (__s32)(2147483547 + (__u32)(__s32)len);
 	put(0, grows_p(big) ? 1 : 0);
 	put(1, grows32_p(big32) ? 1 : 0);
 	put(2, (__u64)big * 2);

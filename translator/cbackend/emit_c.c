@@ -616,6 +616,8 @@ typedef struct ContextUses {
 	const Var *ctx;
 	int reads;  /* member reads and loads that would go through barrier_var() */
 	int other;  /* uses of ctx but by those and the packet's bounds */
+	int loads;  /* other reads of memory: loads, fields through pointers,
+	             * globals, calls of defns (inlined, they may load) */
 } ContextUses;
 
 static bool count_context_use(const Node *n, const void *walk)
@@ -626,23 +628,31 @@ static bool count_context_use(const Node *n, const void *walk)
 	else if (n->kind == N_FIELD && n->lhs && is_var_ref(n->lhs) && n->lhs->ref_var == w->ctx &&
 		 is_packet_field(n))
 		w->other--; /* its ctx below is no other use */
+	else if ((n->kind == N_CALL && (n->callee_kind == CALLEE_FN ||
+					(n->callee_kind == CALLEE_BUILTIN &&
+					 (n->builtin == BI_LOAD || n->builtin == BI_STACK_LOAD)))) ||
+		 (n->kind == N_FIELD && n->lhs && n->lhs->type && n->lhs->type->kind == TY_PTR) ||
+		 (n->kind == N_NAME && n->ref == REF_GLOBAL))
+		w->loads++;
 	if (is_var_ref(n) && n->ref_var == w->ctx)
 		w->other++;
 	return false;
 }
 
-/* Can two context reads of the entry meet where its branches join
- * (barriered_context_read)? Not with one read and the context used for
- * nothing else: a defn given the context may be inlined and read it
- * too, so any other use counts as many. */
+/* Can a context read of the entry meet another load where its branches
+ * join (barriered_context_read)? Not with one read, the context used for
+ * nothing else (a defn given the context may be inlined and read it too,
+ * so any other use counts as many), and no other load: clang merged
+ * ctx->rsi and *ptr2 of two match arms into one load through a chosen
+ * pointer (tests/gen/context_read_beside_load). */
 static bool context_reads_may_merge(Emitter *E, const FnDecl *fn)
 {
 	const Var *ctx = fn->nparams > 0 ? fn->params[0]->var : NULL;
 	if (!ctx)
 		return false;
-	ContextUses w = { E, ctx, 0, 0 };
+	ContextUses w = { E, ctx, 0, 0, 0 };
 	node_any(fn->body, count_context_use, &w);
-	return w.reads + (w.other - w.reads > 0 ? 2 : 0) >= 2;
+	return w.reads + (w.other - w.reads > 0 ? 2 : 0) + (w.loads > 0) >= 2;
 }
 
 static void lower_function(Emitter *E, FnDecl *fn, Printer *P, bool reachable)

@@ -1050,7 +1050,8 @@ CExpr field_value(Emitter *E, Node *n, bool as_pointer)
  * The read goes through libbpf's barrier_var(), as kernel selftests do:
  * what reaches the join is no longer a load. Not in an entry that never
  * branches (nothing joins there; an entry is never inlined) or reads its
- * context once (emit_c.c context_reads_may_merge), nor for the
+ * context once and nothing else from memory (emit_c.c
+ * context_reads_may_merge), nor for the
  * packet's bounds (data, data_end: pointers to the verifier, compared,
  * not merged). needs_stmts() says such a read is a statement, so that a
  * conditional reading one is an if (the read stays in its branch) and
