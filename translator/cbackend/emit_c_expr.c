@@ -1617,6 +1617,8 @@ CExpr value_for(Emitter *E, Node *n, const Type *to)
 {
 	if (is_hoisted(E, n))
 		return lower_value(E, n);   /* its local, not its operand again */
+	if (prints_as_packet(E, n))
+		return lower_value(E, n);   /* the pointer, whatever casts it has */
 	n = strip_cast_to(n, to);
 	if (cast_is_implicit(n, to))
 		return lower_cast(E, n, true);
