@@ -1901,13 +1901,18 @@ static bool helper_c_result(const Node *n, bool *is_signed, int *bytes)
 }
 
 /* Is n a call of a libbpf helper whose C result is an integer of the
- * other signedness than t? Compared with a variable of t, clang
- * -Wsign-compare refuses it, so the comparison converts it explicitly. */
-static bool helper_result_sign_differs(const Node *n, const Type *t)
+ * other signedness than t, or narrower? Compared with a variable of t,
+ * clang -Wsign-compare refuses the first, so the comparison converts it
+ * explicitly; the second, the __u32 of bpf_get_smp_processor_id() an
+ * extern declares :u64, C would negate or shift in 32 bits
+ * (-bpf_get_smp_processor_id() is 2^32 - n, << 40 undefined: found by
+ * mutating the tests' programs). */
+static bool helper_result_differs(const Node *n, const Type *t)
 {
 	bool is_signed;
 	int bytes;
-	return is_int_type(t) && helper_c_result(n, &is_signed, &bytes) && is_signed != t->is_signed;
+	return is_int_type(t) && helper_c_result(n, &is_signed, &bytes) &&
+	       (is_signed != t->is_signed || bytes < t->size);
 }
 
 /* v, the C of n, cast to n's type where C computes it in another one
@@ -1921,7 +1926,7 @@ CExpr in_source_type(const Emitter *E, const Node *n, CExpr v)
 	const Type *t = n->type;
 	if (!t || !is_int_type(t) || is_hoisted(E, n))
 		return v;
-	if (helper_result_sign_differs(value_tail(n), t) || (t->size == 8 && computed_as_int(prints_as_operand(n))))
+	if (helper_result_differs(value_tail(n), t) || (t->size == 8 && computed_as_int(prints_as_operand(n))))
 		return cx(arena_printf("(%s)%s", t->c_name, cast_operand(v)), PREC_UNARY);
 	return v;
 }
@@ -2373,9 +2378,9 @@ static CExpr lower_binop(Emitter *E, Node *n)
 	 * its / 3 divides signed; and in any other operation, whose result
 	 * is a long too, which a comparison or division further up would see
 	 * signed: bpf_map_update_elem() + 1 (-Wsign-compare, seed 600000236) */
-	if (helper_result_sign_differs(value_tail(n->lhs), t) && !is_hoisted(E, n->lhs))
+	if (helper_result_differs(value_tail(n->lhs), t) && !is_hoisted(E, n->lhs))
 		a = cx(arena_printf("(%s)%s", t->c_name, paren(a, PREC_UNARY)), PREC_UNARY);
-	if (helper_result_sign_differs(value_tail(n->rhs), t) && !is_hoisted(E, n->rhs))
+	if (helper_result_differs(value_tail(n->rhs), t) && !is_hoisted(E, n->rhs))
 		b = cx(arena_printf("(%s)%s", t->c_name, paren(b, PREC_UNARY)), PREC_UNARY);
 	if (n == E->overlapping) {
 		/* the second of two comparisons comparisons_overlap_constant
@@ -2769,7 +2774,7 @@ CExpr lower_value(Emitter *E, Node *n)
 		CExpr a = lower_value(E, n->lhs);
 		if (((computed_as_int(n->lhs) && !needs_stmts(E, n->lhs) &&
 		      (n->type->size == 8 || (n->type->size == 4 && !n->type->is_signed))) ||
-		     helper_result_sign_differs(value_tail(n->lhs), n->type)) &&
+		     helper_result_differs(value_tail(n->lhs), n->type)) &&
 		    !is_hoisted(E, n->lhs)) {
 			/* a kernel constant is an int in C: -BPF_F_USER_STACK of
 			 * a :u64 is negated in the source's type, not as a
