@@ -2526,8 +2526,10 @@ static bool computed_as_int(const Node *n)
 	case N_INT: /* -0 and -5 too: (true ? -0 : 0) >> 41 of a :u64 shifted
 		     * an int (found by mutating the tests' programs) */
 		return n->negative ? -n->value <= (uint64_t)INT32_MAX + 1 : n->value <= INT32_MAX;
-	case N_NAME:
-		return n->ref == REF_KCONST;
+	case N_NAME: /* BPF_F_INDEX_MASK is an unsigned long */
+		return n->ref == REF_KCONST && (!n->ref_kconst || n->ref_kconst->c_size <= 4);
+	case N_CAST: /* (u64 x) of a :u64 x prints as x (lower_cast) */
+		return n->lhs->type && type_equal(n->cast_to, n->lhs->type) && computed_as_int(n->lhs);
 	case N_NEG: /* (- 0) prints as the literal -0 (lower_value) */
 		return n->lhs->kind == N_INT && !n->lhs->negative && n->lhs->value <= (uint64_t)INT32_MAX + 1;
 	case N_IF:
