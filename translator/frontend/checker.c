@@ -1967,11 +1967,12 @@ static void note_stack_read_unwritten(Checker *ck)
 }
 
 /* Load and store addresses: any non-null pointer or a :u64. */
-static void check_address(Checker *ck, Node *call, Node *p)
+/* The address's type, NULL after an error. */
+static Type *check_address(Checker *ck, Node *call, Node *p)
 {
 	Type *t = check_arg(ck, p, ty_u64);
 	if (!t)
-		return;
+		return NULL;
 	if (t->kind == TY_PTR && t->nullable) {
 		diag_error(p->span, "`%s` through a pointer that may be null", call->name);
 		diag_hint("match it first: `(match p [(Some v) ...] [(None) ...])`");
@@ -1982,11 +1983,32 @@ static void check_address(Checker *ck, Node *call, Node *p)
 		 * (-Wnull-pointer-arithmetic) and the verifier any memory
 		 * access through a number */
 		uint64_t v;
-		if (int_constant(p, &v, NULL))
-			diag_error(p->span, "`%s` through the constant address %s: it must be a pointer or an "
-					    "address the program was given",
-				   call->name, int_text(v, false));
+		if (!int_constant(p, &v, NULL))
+			return t;
+		diag_error(p->span, "`%s` through the constant address %s: it must be a pointer or an "
+				    "address the program was given",
+			   call->name, int_text(v, false));
 	}
+	return NULL;
+}
+
+/* (bpf/load_u32 v 256) through a map value v of 4 bytes: the verifier
+ * refuses any access past the object a pointer points to ("invalid
+ * access to map value, value_size=4 off=256"; found by mutating the
+ * tests' programs). The checker knows the size of a map's integer value
+ * and of a record the program declares (not of a pointer to bytes, a
+ * context or a kernel struct). */
+static void check_access_within(const Node *call, const Type *at, const Node *off, const Type *w)
+{
+	const Type *o = at && at->kind == TY_PTR ? at->pointee : NULL;
+	bool known = o && ((o->kind == TY_INT && o->size > 1) ||
+			   (o->kind == TY_RECORD && o->record && !o->record->is_context &&
+			    !o->record->kernel_btf_id && o->record->span.file));
+	if (!known || off->kind != N_INT || off->negative || off->value > INT16_MAX ||
+	    off->value + (uint64_t)w->size <= (uint64_t)o->size)
+		return;
+	diag_error(off->span, "`%s` at offset %s reaches past the %s it points to (%d bytes)", call->name,
+		   int_text(off->value, false), type_str(o), o->size);
 }
 
 static Type *check_builtin(Checker *ck, Node *n, const BuiltinInfo *bi)
@@ -2005,12 +2027,14 @@ static Type *check_builtin(Checker *ck, Node *n, const BuiltinInfo *bi)
 	Type *t;
 	switch (bi->builtin) {
 	case BI_LOAD:
-		check_address(ck, n, a[0]);
+		t = check_address(ck, n, a[0]);
 		check_offset_literal(n, a[1]);
+		check_access_within(n, t, a[1], w);
 		return w;
 	case BI_STORE:
-		check_address(ck, n, a[0]);
+		t = check_address(ck, n, a[0]);
 		check_offset_literal(n, a[1]);
+		check_access_within(n, t, a[1], w);
 		t = check_arg(ck, a[2], w);
 		if (t && !same_type(t, w))
 			diag_error(a[2]->span, "`%s` stores %s, got %s", n->name, type_str(w), type_str(t));
