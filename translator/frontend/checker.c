@@ -1064,30 +1064,39 @@ static int param_index(const Checker *ck, const Var *v)
 	return -1;
 }
 
+/* The notes of parameter v of the function being checked; NULL when v is
+ * none of its parameters. */
+static ParamMaps *var_param_maps(Checker *ck, const Var *v)
+{
+	int i = param_index(ck, v);
+	return i < 0 ? NULL : param_maps(ck->fn, i);
+}
+
+/* The first place of a kind a parameter is seen at. */
+static void note_first(Span *first, Span at)
+{
+	if (!first->file)
+		*first = at;
+}
+
 /* A use of :u64 parameter v where a map could not go. */
 static void note_param_use(Checker *ck, const Var *v, Span at)
 {
-	int i = param_index(ck, v);
-	if (i < 0)
-		return;
-	ParamMaps *pm = param_maps(ck->fn, i);
-	if (!pm->used_as_value.file)
-		pm->used_as_value = at;
+	ParamMaps *pm = var_param_maps(ck, v);
+	if (pm)
+		note_first(&pm->used_as_value, at);
 }
 
 /* A use of :u64 parameter v where only a map may go. */
 static void note_param_needs_map(Checker *ck, const Var *v, Span at)
 {
-	int i = param_index(ck, v);
-	if (i < 0)
-		return;
-	ParamMaps *pm = param_maps(ck->fn, i);
-	if (!pm->needs_map.file)
-		pm->needs_map = at;
+	ParamMaps *pm = var_param_maps(ck, v);
+	if (pm)
+		note_first(&pm->needs_map, at);
 }
 
-/* Param i of callee receives map md (NULL: whatever map another holds)
- * through argument at. Returns whether that is news. */
+/* The parameter pm receives map md through argument at. Returns whether
+ * that is news. */
 static bool receive_map(ParamMaps *pm, const MapDecl *md, Span at)
 {
 	if (!pm->map) {
@@ -1119,9 +1128,7 @@ static void note_defn_argument(Checker *ck, FnInfo *callee, int i, const Node *a
 		vec_push(&ck->param_edges, e);
 		return;
 	}
-	ParamMaps *pm = param_maps(callee, i);
-	if (!pm->given_other.file)
-		pm->given_other = arg->span;
+	note_first(&param_maps(callee, i)->given_other, arg->span);
 }
 
 /* ---- scopes and variables ----------------------------------------------- */
@@ -3109,7 +3116,7 @@ static void settle_map_handles(Checker *ck)
 			const ParamEdge *e = ck->param_edges.items[i];
 			ParamMaps *from = param_maps(e->from, e->from_i);
 			if (!from->needs_map.file && map_only(e->to, e->to_i)) {
-				from->needs_map = e->at;
+				note_first(&from->needs_map, e->at);
 				changed = true;
 			}
 		}
