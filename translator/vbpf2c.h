@@ -552,6 +552,11 @@ uint64_t int_wrap(const Type *t, uint64_t v);
 bool int_fold(BinOp op, const Type *t, uint64_t a, uint64_t b, uint64_t *out);
 const char *binop_c_name(BinOp op);       /* "+", "/", "&" */
 bool binop_is_comparison(BinOp op);
+/* types.c, for the comparisons: op with its operands swapped, op's
+ * opposite, and a op b of two constants (signed or unsigned) */
+BinOp comparison_mirrored(BinOp op);
+BinOp comparison_negated(BinOp op);
+bool comparison_holds(BinOp op, bool is_signed, uint64_t a, uint64_t b);
 
 typedef enum RefKind {
 	REF_NONE,

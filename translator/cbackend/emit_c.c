@@ -1158,8 +1158,7 @@ static bool tests_zero_64(BinOp op, const Node *a, const Node *b)
 	if (a->type->is_signed)
 		return false;
 	if (constant_value(a, &k)) {
-		static const BinOp mirrored[] = { [OP_LT] = OP_GT, [OP_GT] = OP_LT, [OP_LE] = OP_GE, [OP_GE] = OP_LE };
-		op = mirrored[op];
+		op = comparison_mirrored(op);
 	} else if (!constant_value(b, &k)) {
 		return true;
 	}

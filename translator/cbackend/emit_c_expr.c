@@ -2109,8 +2109,6 @@ static bool variable_against_constant(const Node *n, const Node **x, BinOp *op, 
 {
 	if (n->kind != N_BINOP || !binop_is_comparison(n->op))
 		return false;
-	static const BinOp turned[] = { [OP_LT] = OP_GT, [OP_GT] = OP_LT, [OP_LE] = OP_GE,
-					[OP_GE] = OP_LE, [OP_EQ] = OP_EQ, [OP_NE] = OP_NE };
 	if (constant_value(n->rhs, k) && !is_constant_expr(n->lhs)) {
 		*x = prints_as_operand(value_tail(n->lhs));
 		*op = n->op;
@@ -2118,23 +2116,10 @@ static bool variable_against_constant(const Node *n, const Node **x, BinOp *op, 
 	}
 	if (constant_value(n->lhs, k) && !is_constant_expr(n->rhs)) {
 		*x = prints_as_operand(value_tail(n->rhs));
-		*op = turned[n->op];
+		*op = comparison_mirrored(n->op);
 		return true;
 	}
 	return false;
-}
-
-static bool compares(BinOp op, uint64_t v, uint64_t k, bool is_signed)
-{
-	int c = is_signed ? ((int64_t)v > (int64_t)k) - ((int64_t)v < (int64_t)k) : (v > k) - (v < k);
-	switch (op) {
-	case OP_LT: return c < 0;
-	case OP_LE: return c <= 0;
-	case OP_GT: return c > 0;
-	case OP_GE: return c >= 0;
-	case OP_EQ: return c == 0;
-	default: return c != 0;
-	}
 }
 
 /* (andalso (> x 20) (< x 1)), (orelse (< x 1) (> x 0)): two comparisons
@@ -2157,7 +2142,7 @@ static bool comparisons_overlap_constant(const Node *n)
 		uint64_t at[] = { min, max, k1, k2, k1 - 1, k1 + 1, k2 - 1, k2 + 1 };
 		int seen = 0;
 		for (size_t i = 0; i < sizeof(at) / sizeof(*at); i++) {
-			bool a = compares(op1, at[i], k1, is_signed), b = compares(op2, at[i], k2, is_signed);
+			bool a = comparison_holds(op1, is_signed, at[i], k1), b = comparison_holds(op2, is_signed, at[i], k2);
 			seen |= 1 << (n->kind == N_AND ? a && b : a || b);
 		}
 		if (seen != 3)

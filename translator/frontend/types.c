@@ -169,6 +169,37 @@ uint64_t int_wrap(const Type *t, uint64_t v)
 	return v;
 }
 
+/* x op k as k op' x: (< x k) is (> k x). */
+BinOp comparison_mirrored(BinOp op)
+{
+	static const BinOp mirrored[] = { [OP_EQ] = OP_EQ, [OP_NE] = OP_NE, [OP_LT] = OP_GT,
+					  [OP_GT] = OP_LT, [OP_LE] = OP_GE, [OP_GE] = OP_LE };
+	return mirrored[op];
+}
+
+/* The comparison true where op is false: (< a b) is (not (>= a b)). */
+BinOp comparison_negated(BinOp op)
+{
+	static const BinOp negated[] = { [OP_EQ] = OP_NE, [OP_NE] = OP_EQ, [OP_LT] = OP_GE,
+					 [OP_GE] = OP_LT, [OP_GT] = OP_LE, [OP_LE] = OP_GT };
+	return negated[op];
+}
+
+/* a op b, compared signed or unsigned. */
+bool comparison_holds(BinOp op, bool is_signed, uint64_t a, uint64_t b)
+{
+	int c = is_signed ? ((int64_t)a > (int64_t)b) - ((int64_t)a < (int64_t)b) : (a > b) - (a < b);
+	switch (op) {
+	case OP_EQ: return c == 0;
+	case OP_NE: return c != 0;
+	case OP_LT: return c < 0;
+	case OP_GT: return c > 0;
+	case OP_LE: return c <= 0;
+	case OP_GE: return c >= 0;
+	default: return false;
+	}
+}
+
 /* a op b of integer type t as the language computes it, wrapped to t,
  * into *out; false where no value is defined here: a shift by 64 or more,
  * a signed division, an operator that is no arithmetic. */

@@ -347,34 +347,6 @@ static int jump_op(BinOp op, bool is_signed)
 	}
 }
 
-static BinOp negate_cmp(BinOp op)
-{
-	static const BinOp neg[] = { [OP_EQ] = OP_NE, [OP_NE] = OP_EQ, [OP_LT] = OP_GE,
-				     [OP_GE] = OP_LT, [OP_GT] = OP_LE, [OP_LE] = OP_GT };
-	return neg[op];
-}
-
-static BinOp swap_cmp(BinOp op)
-{
-	static const BinOp sw[] = { [OP_EQ] = OP_EQ, [OP_NE] = OP_NE, [OP_LT] = OP_GT,
-				    [OP_GT] = OP_LT, [OP_LE] = OP_GE, [OP_GE] = OP_LE };
-	return sw[op];
-}
-
-static bool const_cmp(BinOp op, bool is_signed, int64_t a, int64_t b)
-{
-	uint64_t ua = (uint64_t)a, ub = (uint64_t)b;
-	switch (op) {
-	case OP_EQ: return a == b;
-	case OP_NE: return a != b;
-	case OP_LT: return is_signed ? a < b : ua < ub;
-	case OP_GT: return is_signed ? a > b : ua > ub;
-	case OP_LE: return is_signed ? a <= b : ua <= ub;
-	case OP_GE: return is_signed ? a >= b : ua >= ub;
-	default: return false;
-	}
-}
-
 /* Is n a byte swap, (bpf/be16 x) ...? */
 static bool is_byte_swap(const Node *n)
 {
@@ -474,9 +446,9 @@ static void branch(Lower *L, Node *n, bool when, int target)
 				a = lower(L, n->lhs);
 				b = lower(L, n->rhs);
 			}
-			BinOp op = when ? n->op : negate_cmp(n->op);
+			BinOp op = when ? n->op : comparison_negated(n->op);
 			if (!a.vreg && !b.vreg) {
-				if (const_cmp(op, is_signed, a.imm, b.imm))
+				if (comparison_holds(op, is_signed, (uint64_t)a.imm, (uint64_t)b.imm))
 					jump(L, target);
 				return;
 			}
@@ -484,7 +456,7 @@ static void branch(Lower *L, Node *n, bool when, int target)
 				IrVal t2 = a;
 				a = b;
 				b = t2;
-				op = swap_cmp(op);
+				op = comparison_mirrored(op);
 			}
 			jcc(L, jump_op(op, is_signed), a, b, target);
 			return;
