@@ -89,7 +89,7 @@ __s64 f0(__u64 p0, __u32 p1, __u64 p2, __s16 p3, __s8 p4)
 #line 16 "exported_unused_param.va"
 	if (found)
 #line 16 "exported_unused_param.va"
-		return (__s64)p3 >> f2();
+		return (__s64)p3 >> (f2() & 63);
 #line 16 "exported_unused_param.va"
 	return f2();
 }

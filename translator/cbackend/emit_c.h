@@ -346,6 +346,7 @@ const char *source_spelling(Span sp, uint64_t value, bool negative);
 const char *int_literal(const Type *t, uint64_t value, bool negative, bool own_type, bool hex, const char *spelled);
 const char *cast_operand(CExpr e);
 CExpr exact_value(Emitter *E, Node *n);
+CExpr shift_amount(const Node *shift, CExpr amount);
 const char *var_text(Emitter *E, const Var *v);
 CExpr field_value(Emitter *E, Node *n, bool as_pointer);
 CExpr value_for(Emitter *E, Node *n, const Type *to);

@@ -991,6 +991,24 @@ static uint64_t max_value(const Node *n)
 	}
 }
 
+/* The amount of shift n as C writes it. The language shifts by an amount
+ * that is not a constant modulo the operation's width - 64 for :u64 and
+ * :i64, 32 for the narrower types, which C and BPF's 32-bit instructions
+ * compute in 32 bits - as BPF's shift instructions do (docs/emit_c.md,
+ * "Integer semantics"). C leaves a shift past the width undefined and
+ * clang optimises on it: a :u32 shifted by a defn's 65535 became an exit
+ * with no return value (tests/gen/shift_amount_wraps). So the amount is
+ * masked, unless it is a constant (the checker refuses one past the
+ * width) or cannot reach the width: (band s 31). */
+CExpr shift_amount(const Node *shift, CExpr amount)
+{
+	uint64_t constant;
+	unsigned width = shift->type->size == 8 ? 64 : 32;
+	if (int_constant(shift->rhs, &constant, NULL) || max_value(shift->rhs) < width)
+		return amount;
+	return cx(arena_printf("(%s & %u)", paren(amount, PREC_UNARY), width - 1), PREC_POSTFIX);
+}
+
 CExpr exact_value(Emitter *E, Node *n)
 {
 	CExpr v = lower_value(E, n);
@@ -2243,7 +2261,7 @@ static CExpr lower_binop(Emitter *E, Node *n)
 			 * bits unsigned, then read them signed */
 			CExpr u = cx(arena_printf("-%" PRIu64 "%s", -lhs_tail->value, t->size == 8 ? "ULL" : "U"),
 				     PREC_UNARY);
-			CExpr bx = exact_value(E, n->rhs);
+			CExpr bx = shift_amount(n, exact_value(E, n->rhs));
 			return cx(arena_printf("(%s)(%s << %s)", t->c_name, u.s, paren(bx, PREC_ADD)), PREC_UNARY);
 		}
 	} else if ((is_shift || ((op == OP_MUL || op == OP_ADD || op == OP_SUB) && is_constant_expr(n->rhs))) &&
@@ -2278,7 +2296,7 @@ static CExpr lower_binop(Emitter *E, Node *n)
 			a = cx(arena_printf("(%s)%s", t->c_name, paren(v, PREC_UNARY)), PREC_UNARY);
 		else
 			return cx(arena_printf("(%s)((%s)%s << %s)", t->c_name, t->size == 8 ? "__u64" : "__u32",
-					       paren(v, PREC_UNARY), paren(exact_value(E, n->rhs), PREC_ADD)),
+					       paren(v, PREC_UNARY), paren(shift_amount(n, exact_value(E, n->rhs)), PREC_ADD)),
 				  PREC_UNARY);
 	} else {
 		a = literal_operand(E, n->lhs, false, hex);
@@ -2294,6 +2312,8 @@ static CExpr lower_binop(Emitter *E, Node *n)
 		a = exact(a, t);
 	if (needs_exact || is_shift)
 		b = exact(b, n->rhs->type);
+	if (is_shift)
+		b = shift_amount(n, b);
 	/* a narrow unsigned quotient by a literal is computed in int, and
 	 * clang 14 cannot emit a signed division where it cannot prove the
 	 * dividend is not negative ("Cannot select: sdiv", a crash: a
@@ -2899,6 +2919,8 @@ static CExpr lower_builtin(Emitter *E, Node *n)
 			if (strcmp(lv.s, lv2.s) == 0) {
 				CExpr r = v->rhs->kind == N_INT ? literal_operand(E, v->rhs, false, is_bitwise(v->op))
 								: value_for(E, v->rhs, w);
+				if (v->op == OP_SHL || v->op == OP_SHR)
+					r = shift_amount(v, r);
 				return cx(arena_printf("%s %s= %s", lv.s, binop_c_name(v->op), r.s),
 					  PREC_ASSIGN);
 			}

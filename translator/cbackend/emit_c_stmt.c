@@ -652,6 +652,8 @@ static void lower_set(Emitter *E, Node *n)
 		if (same && !needs_stmts(E, v->rhs)) {
 			CExpr r = v->rhs->kind == N_INT ? literal_operand(E, v->rhs, false, is_bitwise(v->op))
 							: value_for(E, v->rhs, t);
+			if (v->op == OP_SHL || v->op == OP_SHR)
+				r = shift_amount(v, r);
 			if (strcmp(r.s, target) != 0) {
 				add_line(E, line_of(n), arena_printf("%s %s= %s;", target, binop_c_name(v->op), r.s));
 				return;

@@ -544,6 +544,19 @@ static IrVal lower_binop(Lower *L, Node *n)
 		op = BPF_ARSH;
 	if (op == BPF_DIV || op == BPF_MOD)
 		b = divisor(L, b);
+	/* an amount that is not a constant shifts modulo the operation's
+	 * width, 32 for the types narrower than 64 bits (docs/emit_c.md,
+	 * "Integer semantics"): this 64-bit shift would take a :u32's 40
+	 * modulo 64, and the verifier refuses an immediate amount past the
+	 * width. native_tidy drops the mask where the amount's known bits
+	 * fit, and folds it into an amount it finds constant */
+	if (n->op == OP_SHL || n->op == OP_SHR) {
+		int64_t mask = t->size == 8 ? 63 : 31;
+		if (b.vreg)
+			b = alu(L, BPF_AND, b, imm(mask));
+		else
+			b.imm &= mask; /* an inlined defn's constant */
+	}
 	IrVal r = alu(L, op, a, b);
 	/* and/or/xor of canonical values and right shifts of them stay
 	 * canonical; the rest may carry past the type's width */
