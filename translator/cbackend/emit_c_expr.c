@@ -2068,7 +2068,9 @@ static Node *masked_unranged(const Node *n)
 {
 	if (n->kind != N_BINOP || n->op != OP_AND || !n->type || !is_int_type(n->type))
 		return NULL;
-	Node *x = value_tail(n->rhs)->kind == N_INT ? n->lhs : value_tail(n->lhs)->kind == N_INT ? n->rhs : NULL;
+	/* the mask a literal or a constant (band TC_ACT_REDIRECT 97) */
+	uint64_t mask;
+	Node *x = int_constant(n->rhs, &mask, NULL) ? n->lhs : int_constant(n->lhs, &mask, NULL) ? n->rhs : NULL;
 	return x && x->type && is_int_type(x->type) && loses_range(x) ? x : NULL;
 }
 
