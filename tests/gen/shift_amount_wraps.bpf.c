@@ -8,7 +8,7 @@
  * (constant-amount) an exit with no return value ("R0 !read_ok"), and the
  * native backend put 65535 into the instruction ("invalid shift 65535";
  * mutation campaign of 2026-12-07). An amount that cannot reach the width
- * is not masked: (band amount 7).
+ * is not masked: (band amount 7), of a signed amount too.
  */
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
@@ -23,20 +23,21 @@ __u64 wide;
 __u8 narrow;
 __u32 folded;
 __u32 masked;
+__s32 signed_masked;
 
-#line 20 "shift_amount_wraps.va"
+#line 21 "shift_amount_wraps.va"
 static __u32 constant_amount(void)
 {
-#line 20 "shift_amount_wraps.va"
+#line 21 "shift_amount_wraps.va"
 	return 65535;
 }
 
 SEC("xdp")
-#line 21 "shift_amount_wraps.va"
+#line 22 "shift_amount_wraps.va"
 int entry(struct xdp_md *ctx)
 {
 	(void)ctx;
-#line 22 "shift_amount_wraps.va"
+#line 23 "shift_amount_wraps.va"
 	left = 1U << (amount & 31);
 	left <<= (amount & 31);
 	right = negative >> ((__s32)amount & 31);
@@ -44,6 +45,7 @@ int entry(struct xdp_md *ctx)
 	narrow = 1 << (narrow_amount & 31);
 	folded = 1U << (constant_amount() & 31);
 	masked = 1U << (amount & 7);
+	signed_masked = negative >> ((__s32)amount & 7);
 	return XDP_PASS;
 }
 

@@ -1006,6 +1006,12 @@ CExpr shift_amount(const Node *shift, CExpr amount)
 	unsigned width = shift->type->size == 8 ? 64 : 32;
 	if (int_constant(shift->rhs, &constant, NULL) || max_value(shift->rhs) < width)
 		return amount;
+	/* (band s 15) of a signed s too, which max_value leaves unknown */
+	const Node *tail = value_tail(shift->rhs);
+	if (tail->kind == N_BINOP && tail->op == OP_AND &&
+	    ((int_constant(tail->rhs, &constant, NULL) && constant < width) ||
+	     (int_constant(tail->lhs, &constant, NULL) && constant < width)))
+		return amount;
 	return cx(arena_printf("(%s & %u)", paren(amount, PREC_UNARY), width - 1), PREC_POSTFIX);
 }
 
