@@ -508,8 +508,16 @@ static IrVal signed_division(Lower *L, BinOp op, IrVal a, IrVal b, const Type *t
 	if (!a.vreg && !b.vreg && b.imm != 0 && !(a.imm == INT64_MIN && b.imm == -1))
 		return wrap(L, imm(op == OP_DIV ? a.imm / b.imm : a.imm % b.imm), t);
 	a = in_reg(L, a);
-	b = in_reg(L, b);
-	IrVal ua = magnitude(L, a), ub = magnitude(L, b);
+	IrVal ua = magnitude(L, a), ub;
+	if (!b.vreg && b.imm != 0) {
+		/* a constant's magnitude is a constant: a division by a power
+		 * of two is then a shift, a remainder a mask (fold_constants),
+		 * as clang makes the C's sdiv/srem of a constant */
+		ub = imm((int64_t)(b.imm < 0 ? 0 - (uint64_t)b.imm : (uint64_t)b.imm));
+	} else {
+		b = in_reg(L, b);
+		ub = magnitude(L, b);
+	}
 	IrVal r = alu(L, op == OP_DIV ? BPF_DIV : BPF_MOD, ua, ub);
 	int d = new_vreg(L), done = new_label(L);
 	mov(L, d, r);

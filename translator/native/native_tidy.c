@@ -447,6 +447,22 @@ static bool fold_constants(IrFunc *f)
 				} else if (zero) {
 					make_copy(in, (IrVal){ .imm = 0 });
 					changed = true;
+				} else if ((in->alu == BPF_DIV || in->alu == BPF_MOD) && c && !(c & (c - 1))) {
+					/* x / 2^k is x >> k, x % 2^k is x & (2^k - 1),
+					 * as LLVM writes them: BPF_DIV and BPF_MOD are
+					 * unsigned (a signed div or rem is a division of
+					 * magnitudes here, native_lower.c), so the result
+					 * is the same for every x; and the verifier knows
+					 * a shift's or a mask's range, not a quotient's or
+					 * a remainder's (it tracks no bounds through them:
+					 * a quotient added to a packet pointer is refused).
+					 * Here rather than in the lowering, because the
+					 * divisor may become a constant only here: a
+					 * magnitude, an inlined call's argument */
+					int k = trailing_ones(~c);
+					in->b = (IrVal){ .imm = in->alu == BPF_DIV ? k : (int64_t)(c - 1) };
+					in->alu = in->alu == BPF_DIV ? BPF_RSH : BPF_AND;
+					changed = true;
 				}
 			}
 			break;
