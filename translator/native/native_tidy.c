@@ -379,8 +379,10 @@ static void make_copy(IrInsn *in, IrVal from)
  * 4598843201546630673, x & 15 is not 31, x | 1 is not 2) a goto or
  * nothing, and an operation with a neutral constant (x + 0, x * 1, x & -1,
  * shifts by 0, a mask keeping every bit x may have) a copy, x * 0,
- * x & 0, 0 / x, 0 % x and 0 shifted the constant 0. What a jump leaves unreachable then goes
- * (remove_unreachable), and the copies and constants reach their readers
+ * x & 0, 0 / x, 0 % x and 0 shifted the constant 0; a division by a
+ * power of two a shift, a remainder by one a mask; a value all of whose
+ * bits are known (the verifier's or not: (1 >> x) | 1) that constant.
+ * What a jump leaves unreachable then goes (remove_unreachable), and the copies and constants reach their readers
  * with propagate_copies. In the IR's order, as each value set once is set
  * before it is read (check_defined), so what is known of it holds
  * wherever it is read. Returns whether anything changed. */
