@@ -508,8 +508,16 @@ static IrVal signed_division(Lower *L, BinOp op, IrVal a, IrVal b, const Type *t
 	if (!a.vreg && !b.vreg && b.imm != 0 && !(a.imm == INT64_MIN && b.imm == -1))
 		return wrap(L, imm(op == OP_DIV ? a.imm / b.imm : a.imm % b.imm), t);
 	a = in_reg(L, a);
-	b = in_reg(L, b);
-	IrVal ua = magnitude(L, a), ub = magnitude(L, b);
+	IrVal ua = magnitude(L, a), ub;
+	if (!b.vreg && b.imm != 0) {
+		/* a constant's magnitude is a constant: a division by a power
+		 * of two is then a shift, a remainder a mask (fold_constants),
+		 * as clang makes the C's sdiv/srem of a constant */
+		ub = imm((int64_t)(b.imm < 0 ? 0 - (uint64_t)b.imm : (uint64_t)b.imm));
+	} else {
+		b = in_reg(L, b);
+		ub = magnitude(L, b);
+	}
 	IrVal r = alu(L, op == OP_DIV ? BPF_DIV : BPF_MOD, ua, ub);
 	int d = new_vreg(L), done = new_label(L);
 	mov(L, d, r);
@@ -1373,6 +1381,63 @@ static void lower_sum_loop(Lower *L, Node *n, const GlobalDecl *g, IrVal start, 
 	label(L, done);
 }
 
+/* Does evaluating n do anything but compute a value: store (a global, a
+ * field, memory), call (a helper, a function, printk, map/incr!)? Loads
+ * do not: a load left out changes nothing the program computes. A loop
+ * does what its start, end and body do: it ends, as i < end and end is
+ * a value of i's type. */
+static bool has_effects(const Node *n)
+{
+	if (!n)
+		return false;
+	switch (n->kind) {
+	case N_INT:
+	case N_BOOL:
+	case N_NAME:
+		return false;
+	case N_LET:
+		for (int i = 0; i < n->bindings.len; i++)
+			if (has_effects(((Binding *)n->bindings.items[i])->init))
+				return true;
+		return has_effects(n->body);
+	case N_DO:
+		for (int i = 0; i < n->args.len; i++)
+			if (has_effects(n->args.items[i]))
+				return true;
+		return false;
+	case N_IF:
+		return has_effects(n->cond) || has_effects(n->then) || has_effects(n->els);
+	case N_MATCH:
+		if (has_effects(n->lhs))
+			return true;
+		for (int i = 0; i < n->clauses.len; i++)
+			if (has_effects(((MatchClause *)n->clauses.items[i])->body))
+				return true;
+		return false;
+	case N_AND:
+	case N_OR:
+	case N_NOT:
+	case N_BINOP:
+	case N_NEG:
+	case N_CAST:
+	case N_FIELD:
+		return has_effects(n->lhs) || has_effects(n->rhs);
+	case N_CALL:
+		if ((n->callee_kind == CALLEE_BUILTIN && n->builtin != BI_STORE &&
+		     n->builtin != BI_STACK_STORE) || n->callee_kind == CALLEE_RECORD) {
+			for (int i = 0; i < n->args.len; i++)
+				if (has_effects(n->args.items[i]))
+					return true;
+			return false;
+		}
+		return true;
+	case N_FOR:
+		return has_effects(n->lhs) || has_effects(n->rhs) || has_effects(n->body);
+	default:
+		return true;
+	}
+}
+
 static IrVal lower_for(Lower *L, Node *n)
 {
 	const Type *t = n->var ? n->var->type : n->lhs->type;
@@ -1391,6 +1456,13 @@ static IrVal lower_for(Lower *L, Node *n)
 		lower_sum_loop(L, n, g, reg(i), end);
 		return imm(0);
 	}
+	/* a body that does nothing (the loop's value is discarded): no
+	 * loop, its start and end computed all the same, as clang deletes
+	 * the C backend's loop. Kept, a loop to an end known only at run
+	 * time is one the verifier cannot follow to its end ("the sequence
+	 * of 8193 jumps is too complex") */
+	if (!has_effects(n->body))
+		return imm(0);
 	if (n->var)
 		set_var(L, n->var, reg(i));
 	int head = new_label(L), exit = new_label(L);

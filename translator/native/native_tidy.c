@@ -270,13 +270,61 @@ static int jump_on_itself(int op)
 	}
 }
 
+/* The number of leading (top) and trailing (bottom) bits set in m. */
+static int leading_ones(uint64_t m)
+{
+	int k = 0;
+	while (k < 64 && (m >> (63 - k) & 1))
+		k++;
+	return k;
+}
+static int trailing_ones(uint64_t m)
+{
+	int k = 0;
+	while (k < 64 && (m >> k & 1))
+		k++;
+	return k;
+}
+/* The top k bits, the bottom k bits (k from 0 to 64). */
+static uint64_t top_bits(int k) { return k <= 0 ? 0 : k >= 64 ? ~UINT64_C(0) : ~(~UINT64_C(0) >> k); }
+static uint64_t bottom_bits(int k) { return k <= 0 ? 0 : k >= 64 ? ~UINT64_C(0) : (UINT64_C(1) << k) - 1; }
+
+/* The bits of a shift by an amount not known (LLVM's computeKnownBits
+ * for shl, lshr and ashr by a variable): whatever the amount, at least
+ * the least it can be - BPF takes it & 63, so at least its known ones
+ * among the low six bits - a left shift keeps the operand's known-zero
+ * low bits and adds that many; a logical right shift keeps its
+ * known-zero high bits and adds that many; an arithmetic one keeps its
+ * known high bits (zeros or ones: copies of the sign) and adds that
+ * many: 1 >> x is 0 or 1, (x << 4) << y a multiple of 16. */
+static Bits variable_shift_bits(int op, Bits a, Bits b)
+{
+	int least = (int)(b.one & 63);
+	switch (op) {
+	case BPF_LSH:
+		return (Bits){ bottom_bits(trailing_ones(a.zero) + least), 0 };
+	case BPF_RSH:
+		return (Bits){ top_bits(leading_ones(a.zero) + least), 0 };
+	case BPF_ARSH: {
+		int zeros = leading_ones(a.zero), ones = leading_ones(a.one);
+		return (Bits){ zeros ? top_bits(zeros + least) : 0, ones ? top_bits(ones + least) : 0 };
+	}
+	default:
+		return (Bits){ 0, 0 };
+	}
+}
+
 /* The bits of in's result from its operands' (a, b), where the
- * operation allows knowing some without knowing the values - and the
- * verifier knows them too (its tnums: masks, or, xor, shifts by
- * constants, 32-bit moves, narrow loads): a mask or a check left out for
- * what only this pass knows would leave the verifier a value it cannot
- * bound (tests/gen/verifier_bounds.va). */
-static Bits result_bits(const IrInsn *in, Bits a, Bits b)
+ * operation allows knowing some without knowing the values. With
+ * verifier, only those the verifier knows too (its tnums: masks, or,
+ * xor, shifts by constants, 32-bit moves, narrow loads): a mask or a
+ * check left out for what only this pass knows would leave the verifier
+ * a value it cannot bound (tests/gen/verifier_bounds.va). Without, also
+ * those of shifts by an amount not known, which the verifier does not
+ * follow at all (it marks the result unknown): fold_constants uses them
+ * only to make a value all of whose bits they know a constant, which the
+ * verifier then knows exactly. */
+static Bits result_bits(const IrInsn *in, Bits a, Bits b, bool verifier)
 {
 	Bits none = { 0, 0 };
 	switch (in->op) {
@@ -301,11 +349,14 @@ static Bits result_bits(const IrInsn *in, Bits a, Bits b)
 	case BPF_OR: return (Bits){ a.zero & b.zero, a.one | b.one };
 	case BPF_XOR: return (Bits){ (a.zero & b.zero) | (a.one & b.one), (a.zero & b.one) | (a.one & b.zero) };
 	case BPF_LSH:
-		return shift ? (Bits){ a.zero << s | ((UINT64_C(1) << s) - 1), a.one << s } : none;
+		return shift ? (Bits){ a.zero << s | ((UINT64_C(1) << s) - 1), a.one << s } :
+		       verifier ? none : variable_shift_bits(BPF_LSH, a, b);
 	case BPF_RSH:
-		return shift ? (Bits){ a.zero >> s | ~(~UINT64_C(0) >> s), a.one >> s } : none;
+		return shift ? (Bits){ a.zero >> s | ~(~UINT64_C(0) >> s), a.one >> s } :
+		       verifier ? none : variable_shift_bits(BPF_RSH, a, b);
 	case BPF_ARSH:   /* the sign bit, known or not, copied in */
-		return shift ? (Bits){ (uint64_t)((int64_t)a.zero >> s), (uint64_t)((int64_t)a.one >> s) } : none;
+		return shift ? (Bits){ (uint64_t)((int64_t)a.zero >> s), (uint64_t)((int64_t)a.one >> s) } :
+		       verifier ? none : variable_shift_bits(BPF_ARSH, a, b);
 	default:   /* + - * / %: bounds the verifier keeps as ranges, or
 		    * not at all (a quotient): nothing known here */
 		return none;
@@ -328,8 +379,10 @@ static void make_copy(IrInsn *in, IrVal from)
  * 4598843201546630673, x & 15 is not 31, x | 1 is not 2) a goto or
  * nothing, and an operation with a neutral constant (x + 0, x * 1, x & -1,
  * shifts by 0, a mask keeping every bit x may have) a copy, x * 0,
- * x & 0, 0 / x, 0 % x and 0 shifted the constant 0. What a jump leaves unreachable then goes
- * (remove_unreachable), and the copies and constants reach their readers
+ * x & 0, 0 / x, 0 % x and 0 shifted the constant 0; a division by a
+ * power of two a shift, a remainder by one a mask; a value all of whose
+ * bits are known (the verifier's or not: (1 >> x) | 1) that constant.
+ * What a jump leaves unreachable then goes (remove_unreachable), and the copies and constants reach their readers
  * with propagate_copies. In the IR's order, as each value set once is set
  * before it is read (check_defined), so what is known of it holds
  * wherever it is read. Returns whether anything changed. */
@@ -339,6 +392,9 @@ static bool fold_constants(IrFunc *f)
 	int *def_at;
 	int *defs = count_defs(f, &def_at);
 	Bits *known = calloc((size_t)n, sizeof(Bits));
+	/* what is known of each value, the verifier's knowledge or not
+	 * (result_bits without verifier): a superset of known */
+	Bits *exact = calloc((size_t)n, sizeof(Bits));
 	bool changed = false;
 	/* the lowering's bound on a register (IrVal.bits) holds wherever a
 	 * value set once is read; only a load's and a 32-bit move's, not an
@@ -359,6 +415,7 @@ static bool fold_constants(IrFunc *f)
 				known[v].zero |= bits_below(ops[k]->bits).zero;
 		}
 	}
+	memcpy(exact, known, sizeof(Bits) * (size_t)n);
 	free(def_at);
 	for (int i = 0; i < f->len; i++) {
 		IrInsn *in = &f->insns[i];
@@ -392,6 +449,22 @@ static bool fold_constants(IrFunc *f)
 				} else if (zero) {
 					make_copy(in, (IrVal){ .imm = 0 });
 					changed = true;
+				} else if ((in->alu == BPF_DIV || in->alu == BPF_MOD) && c && !(c & (c - 1))) {
+					/* x / 2^k is x >> k, x % 2^k is x & (2^k - 1),
+					 * as LLVM writes them: BPF_DIV and BPF_MOD are
+					 * unsigned (a signed div or rem is a division of
+					 * magnitudes here, native_lower.c), so the result
+					 * is the same for every x; and the verifier knows
+					 * a shift's or a mask's range, not a quotient's or
+					 * a remainder's (it tracks no bounds through them:
+					 * a quotient added to a packet pointer is refused).
+					 * Here rather than in the lowering, because the
+					 * divisor may become a constant only here: a
+					 * magnitude, an inlined call's argument */
+					int k = trailing_ones(~c);
+					in->b = (IrVal){ .imm = in->alu == BPF_DIV ? k : (int64_t)(c - 1) };
+					in->alu = in->alu == BPF_DIV ? BPF_RSH : BPF_AND;
+					changed = true;
 				}
 			}
 			break;
@@ -422,13 +495,30 @@ static bool fold_constants(IrFunc *f)
 			/* the operands again: a folded instruction is a copy now */
 			a = in->a.remat ? none : in->a.vreg ? known[in->a.vreg] : bits_const((uint64_t)in->a.imm);
 			b = in->b.remat ? none : in->b.vreg ? known[in->b.vreg] : bits_const((uint64_t)in->b.imm);
-			Bits got = result_bits(in, a, b);
+			Bits got = result_bits(in, a, b, true);
 			known[in->dst].zero |= got.zero;
 			known[in->dst].one |= got.one;
+			Bits ea = in->a.remat ? none : in->a.vreg ? exact[in->a.vreg] : bits_const((uint64_t)in->a.imm);
+			Bits eb = in->b.remat ? none : in->b.vreg ? exact[in->b.vreg] : bits_const((uint64_t)in->b.imm);
+			Bits more = result_bits(in, ea, eb, false);
+			exact[in->dst].zero |= known[in->dst].zero | more.zero;
+			exact[in->dst].one |= known[in->dst].one | more.one;
+			/* a value all of whose bits are known is that constant
+			 * ((bor (bsr 1 x) 1) is 1, as clang folds it), even
+			 * where the verifier would not know them: it knows a
+			 * constant */
+			bool constant = in->op == IR_MOV && !in->a.vreg && !in->a.remat;
+			if (bits_whole(exact[in->dst]) && !constant &&
+			    (in->op == IR_ALU || in->op == IR_MOV || in->op == IR_ZEXT32)) {
+				make_copy(in, (IrVal){ .imm = (int64_t)exact[in->dst].one });
+				known[in->dst] = exact[in->dst];
+				changed = true;
+			}
 		}
 	}
 	free(defs);
 	free(known);
+	free(exact);
 	return changed;
 }
 
