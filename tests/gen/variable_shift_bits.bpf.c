@@ -24,15 +24,15 @@ int entry(struct __sk_buff *ctx)
 {
 #line 15 "variable_shift_bits.va"
 	__u64 s = ctx->len & 31;
-	__u64 q = 24ULL << s;
+	__u64 q = 24ULL << (s & 63);
 
 	/* keeps the mask that bounds it */
 #line 16 "variable_shift_bits.va"
 	barrier_var(q);
 #line 16 "variable_shift_bits.va"
 	low = q & 7;
-	ones = ((g | -256) >> (__s64)s) | 255;
-	return (1U >> ctx->len) | 1;
+	ones = ((g | -256) >> ((__s64)s & 63)) | 255;
+	return (1U >> (ctx->len & 31)) | 1;
 }
 
 char LICENSE[] SEC("license") = "GPL";
