@@ -423,6 +423,14 @@ const ProgKindInfo *prog_kind_info(ProgKind kind);
  * "sys_execve" -> "kprobe/sys_execve", xdp + "eth0" -> "xdp". NULL when the
  * kind requires an attach string and has none. Arena string. */
 const char *prog_section_name(const ProgKindInfo *kind, const char *attach);
+/* The values an entry of kind (with attach) may return, inclusive; NULL
+ * when the verifier takes any (tables.c, return_range.c). */
+typedef struct ReturnRange {
+	ProgKind kind;
+	const char *section;
+	uint64_t lo, hi;
+} ReturnRange;
+const ReturnRange *prog_return_range(const ProgKindInfo *kind, const char *attach);
 /* Does libbpf 1.1 recognise section as a program of this kind? ("sk_skb/x"
  * and "cgroup/x" are only valid for the attach names libbpf lists.) */
 bool prog_section_known(const ProgKindInfo *kind, const char *section);
@@ -754,6 +762,7 @@ typedef struct GlobalDecl {
 	Type *type;
 	Node *init;                     /* NULL: zero-initialised (.bss) */
 	bool is_const;                  /* defconst */
+	bool assigned;                  /* checker: some set! writes it */
 } GlobalDecl;
 
 typedef struct RecordDecl {
@@ -812,6 +821,8 @@ struct FnDecl {
 	                                 * backends start its frame slots at 0 */
 	Vec locals;                     /* checker: every Var of the body */
 	struct PacketSummary *packet_summary; /* checker: packet_writes.c */
+	struct ReturnSummary *returns;  /* checker: the literals and unbounded
+	                                 * values its result may be (return_range.c) */
 	struct FnFlow *flow;            /* checker: what its body leaves to solve
 	                                 * of where values may hold an address
 	                                 * (context_flow.c); NULL: nothing */
@@ -871,6 +882,14 @@ void packet_summarise(FnDecl *fn);
 /* An error at each store into the packet a function of fns (FnDecl*, the
  * summarised ones) makes for a program whose packet is read-only. */
 void packet_writes_check(Module *m, Vec *fns);
+
+/* return_range.c: an entry's return value against the range its kind
+ * allows. Summarise every checked body while it is in memory, note every
+ * set! of a global, and check each entry at the end. */
+typedef struct ReturnSummary ReturnSummary;
+void return_range_summarise(FnDecl *fn);
+void return_range_note_set(GlobalDecl *g);
+void return_range_check(const FnDecl *entry, const ProgKindInfo *kind, const char *attach);
 
 /* Remembers the first construct the native backend refuses. */
 static inline void module_refuse_native(Module *m, Span at, const char *what)

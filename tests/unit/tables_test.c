@@ -125,6 +125,28 @@ Test(tables, helper_map_params)
 	cr_assert_eq(helper_by_name("probe_read_kernel")->map_params, 0x0u);
 }
 
+/* The return values the verifier allows, by section (return_range.c):
+ * egress and bind take 0 to 3, the recvmsg hooks only 1, kinds with no
+ * rule none. */
+Test(tables, return_ranges)
+{
+	const ProgKindInfo *skb = prog_kind_by_name("cgroup_skb"), *addr = prog_kind_by_name("cgroup_sock_addr");
+	const ReturnRange *r = prog_return_range(skb, "egress");
+	cr_assert(r && r->lo == 0 && r->hi == 3);
+	r = prog_return_range(skb, "ingress");
+	cr_assert(r && r->lo == 0 && r->hi == 1);
+	r = prog_return_range(skb, NULL);
+	cr_assert(r && r->lo == 0 && r->hi == 1);
+	r = prog_return_range(addr, "recvmsg6");
+	cr_assert(r && r->lo == 1 && r->hi == 1);
+	r = prog_return_range(addr, "bind4");
+	cr_assert(r && r->lo == 0 && r->hi == 3);
+	r = prog_return_range(addr, "connect4");
+	cr_assert(r && r->lo == 0 && r->hi == 1);
+	cr_assert_null(prog_return_range(prog_kind_by_name("xdp"), NULL));
+	cr_assert_null(prog_return_range(prog_kind_by_name("sk_msg"), NULL));
+}
+
 /* gen_helpers.sh must cope with declarations wrapped over several lines. */
 Test(tables, gen_helpers_joins_wrapped_declarations)
 {

@@ -331,6 +331,8 @@ struct Checker {
 	                         * reference (helper_acquires_reference) */
 	int next_body;          /* check_body: the fns entry it expects */
 	int errors_before;      /* diag_error_count() at check_begin */
+	bool return_ranged;     /* a program's kind allows only some return
+	                         * values: bodies are summarised (return_range.c) */
 	bool packet_read_only;  /* a program may only read its packet:
 	                         * bodies are summarised (packet_writes.c) */
 	Vec summarised;         /* FnDecl* with a packet_summary */
@@ -1791,6 +1793,7 @@ static Type *check_set(Checker *ck, Node *n)
 		} else if (s && s->kind == SYM_GLOBAL) {
 			n->ref = REF_GLOBAL;
 			n->ref_global = s->global;
+			return_range_note_set(s->global);
 			want = s->global->type;
 			if (!want)
 				return ty_unit;
@@ -2757,8 +2760,11 @@ static void check_fn_body(Checker *ck, FnInfo *fi)
 	note_stack_read_unwritten(ck);
 	if (diag_error_count() == errors && ck->acquires)
 		check_tail_calls_release(fn->body);
-	if (diag_error_count() == errors)
+	if (diag_error_count() == errors) {
 		context_flow_body(ck->context_flow, fn, ck->may_hold_address);
+		if (ck->return_ranged)
+			return_range_summarise(fn);
+	}
 	if (t && fn->ret && !same_type(t, fn->ret)) {
 		Node *last = last_expr(fn->body);
 		diag_error(last && last->span.file ? last->span : fn->span, "return type mismatch in `%s`", fn->name);
@@ -3221,6 +3227,8 @@ Checker *check_begin(Module *m)
 			declare_fn(ck, d->u.fn);
 			if (d->u.fn->prog)
 				ck->packet_read_only |= packet_read_only(d->u.fn->prog->kind);
+			if (d->u.fn->prog)
+				ck->return_ranged |= prog_return_range(d->u.fn->prog->kind, d->u.fn->prog->attach) != NULL;
 			break;
 		case D_GLOBAL:
 			declare_global(ck, d->u.global);
@@ -3238,6 +3246,7 @@ Checker *check_begin(Module *m)
 			check_export(ck, d->u.export);
 	}
 	ck->packet_read_only |= m->program && packet_read_only(m->program->kind);
+	ck->return_ranged |= m->program && prog_return_range(m->program->kind, m->program->attach);
 	return ck;
 }
 
@@ -3254,6 +3263,21 @@ bool check_body(Checker *ck, FnDecl *fn)
 	return ck->kernel_args.len != kernel_args || ck->sizeof_nodes.len != sizeofs;
 }
 
+/* Every entry's return value against its kind's range (return_range.c). */
+static void check_return_ranges(Checker *ck)
+{
+	Module *m = ck->m;
+	if (m->program) {
+		return_range_check(m->entry, m->program->kind, m->program->attach);
+		return;
+	}
+	for (int i = 0; i < ck->progs.len; i++) {
+		FnDecl *fn = ((FnInfo *)ck->progs.items[i])->fn;
+		if (fn->is_entry && fn->prog)
+			return_range_check(fn, fn->prog->kind, fn->prog->attach);
+	}
+}
+
 bool check_end(Checker *ck)
 {
 	check_call_graph(ck);
@@ -3268,6 +3292,9 @@ bool check_end(Checker *ck)
 	 * exported defn */
 	if (diag_error_count() == ck->errors_before)
 		settle_map_handles(ck);
+	/* last: a program with another error may never reach its exit */
+	if (diag_error_count() == ck->errors_before)
+		check_return_ranges(ck);
 	return diag_error_count() == ck->errors_before;
 }
 

@@ -51,6 +51,37 @@ const char *prog_section_name(const ProgKindInfo *kind, const char *attach)
 	return kind->section;
 }
 
+/* The values the verifier lets an entry of a kind return (check_return_code
+ * in the kernel's verifier.c), by section; a NULL section is the rest of
+ * the kind. Measured on this kernel with an entry returning 0 to 4: the
+ * egress and bind hooks take the congestion-notification bit too, and
+ * the recvmsg, getpeername and getsockname hooks may not refuse. Kinds
+ * absent here take any value. */
+static const ReturnRange return_ranges[] = {
+	{ PK_CGROUP_SKB, "cgroup_skb/egress", 0, 3 },
+	{ PK_CGROUP_SKB, NULL, 0, 1 },
+	{ PK_CGROUP_SOCK, NULL, 0, 1 },
+	{ PK_CGROUP_SOCK_ADDR, "cgroup/bind4", 0, 3 },
+	{ PK_CGROUP_SOCK_ADDR, "cgroup/bind6", 0, 3 },
+	{ PK_CGROUP_SOCK_ADDR, "cgroup/recvmsg4", 1, 1 },
+	{ PK_CGROUP_SOCK_ADDR, "cgroup/recvmsg6", 1, 1 },
+	{ PK_CGROUP_SOCK_ADDR, "cgroup/getpeername4", 1, 1 },
+	{ PK_CGROUP_SOCK_ADDR, "cgroup/getpeername6", 1, 1 },
+	{ PK_CGROUP_SOCK_ADDR, "cgroup/getsockname4", 1, 1 },
+	{ PK_CGROUP_SOCK_ADDR, "cgroup/getsockname6", 1, 1 },
+	{ PK_CGROUP_SOCK_ADDR, NULL, 0, 1 },
+};
+
+const ReturnRange *prog_return_range(const ProgKindInfo *kind, const char *attach)
+{
+	const char *section = prog_section_name(kind, attach);
+	for (size_t i = 0; kind && i < sizeof(return_ranges) / sizeof(return_ranges[0]); i++)
+		if (return_ranges[i].kind == kind->kind &&
+		    (!return_ranges[i].section || (section && strcmp(return_ranges[i].section, section) == 0)))
+			return &return_ranges[i];
+	return NULL;
+}
+
 /* The entries of libbpf 1.1.2's section_defs[] (libbpf.c) whose program
  * type is one of our kinds, with libbpf's matching rules: a name ending in
  * '+' matches itself and itself + "/anything", a name ending in '/' matches
