@@ -76,6 +76,7 @@
  * difference that may be of two addresses, leave it undecided: check_end
  * says so and --check checks again, reporting (frontend.c). Valid
  * programs are decided at the first go, but for such a difference. */
+#include <inttypes.h>
 #include <string.h>
 
 #include "vbpf2c.h"
@@ -114,6 +115,8 @@ typedef enum UseKind {
 	USE_OPERAND,            /* an operand of arithmetic */
 	USE_NARROWING,          /* the operand of a cast to fewer bits */
 	USE_NEGATION,           /* the operand of (- x) */
+	USE_FAR_OFFSET,         /* x + K, x - K of a K the verifier refuses
+	                         * to add to an address */
 	USE_DIFFERENCE,         /* decide_only: value - other, read as value
 	                         * (difference()): undecided if both may be
 	                         * addresses */
@@ -125,6 +128,7 @@ struct Use {
 	UseKind kind;
 	BinOp op;               /* USE_OPERAND */
 	bool right;             /* USE_OPERAND: value is the right-hand operand */
+	bool is_unsigned;       /* USE_FAR_OFFSET: the constant's type */
 	Span at;                /* the value */
 	Sources value, other;   /* USE_OPERAND: the other operand */
 	union {
@@ -137,6 +141,7 @@ struct Use {
 		const Type *to;         /* USE_NARROWING (the body's nodes are
 		                         * gone when the uses are looked at:
 		                         * --check) */
+		uint64_t offset;        /* USE_FAR_OFFSET: the constant */
 	};
 };
 
@@ -275,6 +280,26 @@ static bool nothing_to_keep(Walk *w, UseKind kind, BinOp op, Sources value, Sour
 		return false;
 	w->refuses |= refused_when(kind, op, value.params, other.params);
 	return true;
+}
+
+/* The verifier refuses to add to an address a constant of 2^29 or more
+ * either way (BPF_MAX_VAR_OFF: "math between pkt pointer and
+ * -9223372036854775808 is not allowed"), with either backend unless clang
+ * finds the sum unused (mutation campaign of 2026-12-07). x + K, K + x,
+ * x - K: a use of the address, x. */
+static void far_offset(Walk *w, const Node *n, Sources lhs, Sources rhs)
+{
+	enum { MAX_VAR_OFF = 1 << 29 };
+	uint64_t k;
+	bool right = int_constant(n->rhs, &k, NULL);
+	if ((n->op != OP_ADD && n->op != OP_SUB) || (!right && (n->op == OP_SUB || !int_constant(n->lhs, &k, NULL))))
+		return;
+	if ((int64_t)k < MAX_VAR_OFF && (int64_t)k > -MAX_VAR_OFF)
+		return;
+	Sources x = right ? lhs : rhs;
+	if (!nothing_to_keep(w, USE_FAR_OFFSET, 0, x, none))
+		add_kept_use(w, (Use){ .kind = USE_FAR_OFFSET, .op = n->op, .at = (right ? n->rhs : n->lhs)->span,
+				       .value = x, .offset = k, .is_unsigned = !n->type->is_signed });
 }
 
 static intptr_t add_site(Walk *w, FnDecl *callee, int nargs, const Sources *args)
@@ -444,6 +469,7 @@ static Sources flow_value(Walk *w, const Node *n)
 		if (may_refuse && !nothing_to_keep(w, USE_OPERAND, n->op, lhs, rhs))
 			add_kept_use(w, (Use){ .kind = USE_OPERAND, .op = n->op, .at = n->lhs->span, .value = lhs,
 					       .other = rhs, .other_at = n->rhs->span });
+		far_offset(w, n, lhs, rhs);
 		/* address + number and address - number are addresses, the
 		 * distance between two addresses is a number (number - address
 		 * is refused); any other arithmetic on an address is refused,
@@ -673,6 +699,15 @@ static void report(const FnDecl *fn, const Use *u, uint32_t what)
 			  "addresses and take the distance between two; clang folds a negated address into the "
 			  "arithmetic around it, which the verifier then refuses (pointer arithmetic "
 			  "prohibited); " ADDRESSES);
+		break;
+	case USE_FAR_OFFSET:
+		diag_error(u->at, "`%s` of %s takes an address further than the verifier allows",
+			   binop_source_name(u->op),
+			   u->is_unsigned ? arena_printf("%" PRIu64, u->offset)
+					  : arena_printf("%" PRId64, (int64_t)u->offset));
+		note_holder(fn, what);
+		diag_hint("the verifier refuses a constant of 2^29 (536870912) or more, either way, added to "
+			  "or subtracted from an address; " ADDRESSES);
 		break;
 	case USE_NARROWING:
 		diag_error(u->at, "an address cannot be cast to %s", type_str(u->to));
