@@ -2220,6 +2220,31 @@ static void check_args(Checker *ck, Node *n, Type **types, FnInfo *defn, const c
 	}
 }
 
+/* The size given after data a helper takes by value (ringbuf_output,
+ * perf_event_output): the verifier reads that many bytes of the copy, or
+ * of the record a pointer points to, and refuses more than there is
+ * ("invalid indirect read from stack", either backend). A reserved
+ * ringbuf record's size is the reservation's, not known here. */
+static void check_data_sizes(const Node *n, const char *shown)
+{
+	for (int i = 0; i + 1 < n->args.len; i++) {
+		int map_arg;
+		const Node *data = n->args.items[i], *size = n->args.items[i + 1];
+		if (helper_by_value_arg(n, i, &map_arg) != 'd' || !data->type)
+			continue;
+		const Type *t = data->type->kind == TY_PTR ? data->type->pointee : helper_by_value_type(n, i);
+		uint64_t k;
+		if (!t || (data->type->kind == TY_PTR && t->kind != TY_RECORD) || t->size <= 0 ||
+		    !int_constant(size, &k, NULL) || k <= (uint64_t)t->size)
+			continue;
+		diag_error(size->span, "`%s` would read %s bytes of data that has %d", shown, int_text(k, false),
+			   t->size);
+		diag_hint("the data is %s%s; the verifier refuses a read past its end: give %s or less",
+			  data->type->kind == TY_PTR ? "what a pointer points to, " : "", type_str(t),
+			  t->kind == TY_RECORD ? arena_printf("(sizeof %s)", type_str(t)) : arena_printf("%d", t->size));
+	}
+}
+
 static Type *check_helper_call(Checker *ck, Node *n, ExternDecl *e, const char *shown)
 {
 	n->callee_kind = CALLEE_HELPER;
@@ -2246,6 +2271,7 @@ static Type *check_helper_call(Checker *ck, Node *n, ExternDecl *e, const char *
 				   int_text(arg->value, arg->negative), type_str(slot),
 				   kind == 'k' ? "key" : "value", map->ref_map->name);
 	}
+	check_data_sizes(n, shown);
 	if (helper_writes_value_arg(e->name) && n->args.len >= 2) {
 		Node *v = n->args.items[1];
 		if (v->type && v->type->kind != TY_PTR)
