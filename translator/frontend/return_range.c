@@ -192,6 +192,9 @@ static bool guarded_by(const Guard *guards, const Node *n)
 	return false;
 }
 
+static void summarise_let(ReturnSummary **s, const Node *let, int i, const Scope *scope, const Guard *guards,
+			  int depth);
+
 static void summarise(ReturnSummary **s, const Node *n, const Scope *scope, const Guard *guards, int depth)
 {
 	if (!n || depth > 64)
@@ -265,19 +268,9 @@ static void summarise(ReturnSummary **s, const Node *n, const Scope *scope, cons
 		}
 		return;
 	}
-	case N_LET: {
-		const Scope *inner = scope;
-		for (int i = 0; i < n->bindings.len; i++) {
-			const Binding *b = n->bindings.items[i];
-			if (!b->var)
-				continue;
-			Scope *link = arena_alloc(sizeof(*link));
-			*link = (Scope){ b->var, b->init, inner };
-			inner = link;
-		}
-		summarise(s, n->body, inner, guards, depth + 1);
+	case N_LET:
+		summarise_let(s, n, 0, scope, guards, depth + 1);
 		return;
-	}
 	case N_DO:
 		if (n->args.len > 0)
 			summarise(s, n->args.items[n->args.len - 1], scope, guards, depth + 1);
@@ -303,6 +296,20 @@ static void summarise(ReturnSummary **s, const Node *n, const Scope *scope, cons
 	default:
 		return;
 	}
+}
+
+/* A let's body with its bindings from i on in scope: each link on the C
+ * stack, as nothing of the walk but the leaves outlives it. */
+static void summarise_let(ReturnSummary **s, const Node *let, int i, const Scope *scope, const Guard *guards,
+			  int depth)
+{
+	if (i == let->bindings.len) {
+		summarise(s, let->body, scope, guards, depth);
+		return;
+	}
+	const Binding *b = let->bindings.items[i];
+	Scope link = { b->var, b->init, scope };
+	summarise_let(s, let, i + 1, b->var ? &link : scope, guards, depth);
 }
 
 void return_range_summarise(FnDecl *fn)
