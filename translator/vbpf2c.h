@@ -883,6 +883,10 @@ void packet_summarise(FnDecl *fn);
  * summarised ones) makes for a program whose packet is read-only. */
 void packet_writes_check(Module *m, Vec *fns);
 
+/* packet_bounds.c: an error at the first packet access of fn's checked
+ * body that no bounds check can guard. */
+void packet_bounds_check(const FnDecl *fn);
+
 /* return_range.c: an entry's return value against the range its kind
  * allows. Summarise every checked body while it is in memory, note every
  * set! of a global, and check each entry at the end. */

@@ -393,7 +393,19 @@ Test(checker, load_offset_literal)
 {
 	rejects("(defn f [p :u64 o :u64] :u32 (bpf/load_u32 p o))", "1:46",
 		"the offset of `bpf/load_u32` must be an integer literal");
-	accepts("(defn f [ctx :XdpMd] :u32 (bpf/load_u32 (u64 (. ctx :data)) 12))");
+	accepts("(defn f [ctx :XdpMd] :u32 (let [data (u64 (. ctx :data))]\n"
+		"  (if (> (+ data 16) (u64 (. ctx :data_end))) 0 (bpf/load_u32 data 12))))");
+}
+
+/* packet_bounds.c: an access no bounds check comes before, the first of
+ * a defn only; one behind a check, or through a parameter, is fine. */
+Test(checker, packet_access_unchecked)
+{
+	rejects("(defn f [ctx :XdpMd] :u32 (bpf/load_u32 (u64 (. ctx :data)) 12))", "1:27",
+		"`bpf/load_u32` accesses the packet with no bounds check before it");
+	accepts("(defn f [p :u64] :u32 (bpf/load_u32 p 12))");
+	accepts("(defn f [ctx :XdpMd] :u32 (let [data (u64 (. ctx :data)) end (u64 (. ctx :data_end))]\n"
+		"  (if (andalso (> (. ctx :rx_queue_index) 1) (<= (+ data 4) end)) (bpf/load_u32 data 0) 0)))");
 }
 
 Test(checker, load_through_nullable_pointer)

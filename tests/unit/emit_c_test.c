@@ -443,9 +443,11 @@ Test(emit_c, casts_that_do_nothing_are_left_out)
 		       "        c (i32 a) d (i32 b)\n"
 		       "        q (i32 (div c d))\n"
 		       "        w (i64 (u64 (div a b)))\n"
-		       "        data (u64 (. ctx :data)) end (u64 (. ctx :data_end))\n"
-		       "        l4 (+ data (u64 (bsl (band (bpf/load_u8 data 0) 0x0f) 2)))]\n"
-		       "    (if (> l4 end) 0 (u32 (+ (i64 q) w)))))\n");
+		       "        data (u64 (. ctx :data)) end (u64 (. ctx :data_end))]\n"
+		       "    (if (> (+ data 1) end)\n"
+		       "      0\n"
+		       "      (let [l4 (+ data (u64 (bsl (band (bpf/load_u8 data 0) 0x0f) 2)))]\n"
+		       "        (if (> l4 end) 0 (u32 (+ (i64 q) w)))))))\n");
 	assert_has(c, "\tq = sdiv32(c, d);");
 	assert_has(c, "\tw = udiv32(a, b);");
 	assert_has(c, "\tl4 = data + ((*(__u8 *)data & 0x0f) << 2);");

@@ -324,6 +324,8 @@ struct Checker {
 	Vec kernel_args;        /* k/arg calls: checked against the entry */
 	Vec sizeof_nodes;       /* (sizeof :Rec) literals (Node*) ... */
 	Vec sizeof_records;     /* ... and their records (Type*) */
+	bool reads_packet;      /* the body reads a packet member of the
+	                         * context (packet_bounds.c) */
 	bool may_hold_address;  /* the body has what context_flow.c follows
 	                         * (a map or pointer, a 64-bit parameter, a
 	                         * field, a call): else it summarises nothing */
@@ -2680,9 +2682,12 @@ static Type *check_expr_inner(Checker *ck, Node *n, Type *expected)
 	}
 	case N_CAST:
 		return check_cast(ck, n);
-	case N_FIELD:
+	case N_FIELD: {
 		ck->may_hold_address = true;
-		return check_field(ck, n);
+		Type *t = check_field(ck, n);
+		ck->reads_packet |= is_packet_field(n);
+		return t;
+	}
 	case N_CALL:
 		ck->may_hold_address = true;
 		if (n->callee_kind == CALLEE_PRINTK)
@@ -2781,6 +2786,7 @@ static void check_fn_body(Checker *ck, FnInfo *fi)
 	int errors = diag_error_count();
 	ck->acquires = false;
 	ck->may_hold_address = false;
+	ck->reads_packet = false;
 	Type *t = check_expr(ck, fn->body, fn->ret);
 	ck->untyped_result = NULL;
 	note_stack_read_unwritten(ck);
@@ -2788,6 +2794,8 @@ static void check_fn_body(Checker *ck, FnInfo *fi)
 		check_tail_calls_release(fn->body);
 	if (diag_error_count() == errors) {
 		context_flow_body(ck->context_flow, fn, ck->may_hold_address);
+		if (ck->reads_packet)
+			packet_bounds_check(fn);
 		if (ck->return_ranged)
 			return_range_summarise(fn);
 	}
