@@ -14,7 +14,8 @@
  * context, a load through an address (bpf/load_*), most helpers'
  * results, a global no set! writes (clang and the native backend forward
  * a value just stored), such a value plus, minus, or-ed or xor-ed with a
- * constant - through let, do, if, cond, match and casts, and through the
+ * constant, or and-ed with one that lets more than the range through, a
+ * constant expression - through let, do, if, cond, match and casts, and through the
  * result of a defn (its summary). Other arithmetic, parameters and the
  * stack built-ins, which the verifier may bound, are left to it. A path
  * counts only where the verifier cannot decide the conditions that lead
@@ -31,8 +32,10 @@
  * bound, or a literal. */
 typedef struct ReturnLeaf {
 	Span at;
-	enum { LEAF_LITERAL, LEAF_FIELD, LEAF_LOAD, LEAF_GLOBAL, LEAF_HELPER, LEAF_COMPUTED, LEAF_CALL } kind;
-	uint64_t value;         /* LEAF_LITERAL: as C's int return has it */
+	enum { LEAF_LITERAL, LEAF_FIELD, LEAF_LOAD, LEAF_GLOBAL, LEAF_HELPER, LEAF_COMPUTED, LEAF_MASKED,
+	       LEAF_CALL } kind;
+	uint64_t value;         /* LEAF_LITERAL: as C's int return has it;
+	                         * LEAF_MASKED: the largest value the mask lets through */
 	int bits;               /* the others: the width of what is read */
 	const GlobalDecl *global;       /* LEAF_GLOBAL */
 	const FnDecl *callee;           /* LEAF_CALL: its summary's leaves */
@@ -199,6 +202,12 @@ static void summarise(ReturnSummary **s, const Node *n, const Scope *scope, cons
 {
 	if (!n || depth > 64)
 		return;
+	uint64_t constant;
+	if (n->kind != N_INT && n->type && type_is_int(n->type) && int_constant(n, &constant, NULL)) {
+		/* (+ 1 2), TC_ACT_REDIRECT: both backends fold it */
+		add_leaf(s, (ReturnLeaf){ .at = n->span, .kind = LEAF_LITERAL, .value = constant });
+		return;
+	}
 	switch (n->kind) {
 	case N_INT:
 		add_leaf(s, (ReturnLeaf){ .at = n->span, .kind = LEAF_LITERAL,
@@ -251,20 +260,26 @@ static void summarise(ReturnSummary **s, const Node *n, const Scope *scope, cons
 	case N_BINOP: {
 		/* x + K, x - K, x | K, x ^ K of an x the verifier knows no
 		 * bound of, of 8 bits or more: no bound either, as many values
-		 * as x. (bsr x 31) and (band x 1) have one. */
+		 * as x. x & K: anything up to K's bits within x's width, which
+		 * the verifier knows - (band x 1) fits 0 or 1, (band x 7) does
+		 * not. (bsr x 31) and the rest are left to it. */
 		uint64_t k;
 		const Node *x = int_constant(n->rhs, &k, NULL) ? n->lhs : int_constant(n->lhs, &k, NULL) ? n->rhs : NULL;
-		if (!x || !(n->op == OP_ADD || n->op == OP_SUB || n->op == OP_OR || n->op == OP_XOR))
+		if (!x || !(n->op == OP_ADD || n->op == OP_SUB || n->op == OP_OR || n->op == OP_XOR || n->op == OP_AND))
 			return;
 		ReturnSummary *inner = NULL;
 		summarise(&inner, x, scope, guards, depth + 1);
 		for (int i = 0; inner && i < inner->leaves.len; i++) {
 			const ReturnLeaf *l = inner->leaves.items[i];
-			if (l->kind == LEAF_FIELD || l->kind == LEAF_LOAD || l->kind == LEAF_HELPER ||
-			    l->kind == LEAF_COMPUTED) {
+			if (l->kind != LEAF_FIELD && l->kind != LEAF_LOAD && l->kind != LEAF_HELPER &&
+			    l->kind != LEAF_COMPUTED)
+				continue;
+			if (n->op != OP_AND)
 				add_leaf(s, (ReturnLeaf){ .at = n->span, .kind = LEAF_COMPUTED, .bits = l->bits });
-				return;
-			}
+			else
+				add_leaf(s, (ReturnLeaf){ .at = n->span, .kind = LEAF_MASKED, .bits = l->bits,
+							  .value = l->bits < 64 ? k & ((UINT64_C(1) << l->bits) - 1) : k });
+			return;
 		}
 		return;
 	}
@@ -343,6 +358,10 @@ static const ReturnLeaf *refused_leaf(const FnDecl *fn, const ReturnRange *r, co
 			if (!l->global->assigned)
 				return l;
 			break;
+		case LEAF_MASKED: /* 0 to value, each possible */
+			if (l->value > r->hi || r->lo > 0)
+				return l;
+			break;
 		case LEAF_FIELD:
 		case LEAF_LOAD:
 		case LEAF_HELPER:
@@ -385,6 +404,10 @@ static const char *leaf_text(const ReturnLeaf *l)
 		return arena_printf("returns what `bpf/%s` returns, which the verifier knows no bound of", l->helper);
 	case LEAF_COMPUTED:
 		return "returns a value computed from one the verifier knows no bound of";
+	case LEAF_MASKED:
+		return arena_printf("masks a value the verifier knows no bound of, which leaves it anything from 0 "
+				    "to %" PRIu64,
+				    l->value);
 	default:
 		return "";
 	}
