@@ -2023,6 +2023,43 @@ static void check_access_within(const Node *call, const Type *at, const Node *of
 		   int_text(off->value, false), type_str(o), o->size);
 }
 
+/* A load or store of the context at a literal offset the verifier surely
+ * refuses ("invalid bpf_context access off=1 size=8", both backends): one
+ * not aligned to its width (every context's is_valid_access), one that
+ * reaches past the member it begins in (no context lets a read be wider
+ * than its member; __sk_buff's cb[] may be read across, its pointer
+ * members have their own widths), and one of xdp_md narrower than its
+ * 4-byte members (__is_valid_xdp_access). An offset in no member the
+ * checker lists is the verifier's to judge. */
+static void check_context_access(const Node *call, const Type *at, const Node *off, const Type *w)
+{
+	const Type *o = at && at->kind == TY_PTR ? at->pointee : NULL;
+	if (!o || o->kind != TY_RECORD || !o->record || !o->record->is_context || off->kind != N_INT ||
+	    off->negative)
+		return;
+	const Record *r = o->record;
+	if (off->value % (uint64_t)w->size != 0) {
+		diag_error(off->span, "`%s` at offset %s of the context is not aligned to its %d bytes", call->name,
+			   int_text(off->value, false), w->size);
+		return;
+	}
+	for (int i = 0; i < r->nfields; i++) {
+		const Field *f = r->fields[i];
+		int size = f->type ? f->type->size : 0;
+		if (off->value < (uint64_t)f->offset || off->value >= (uint64_t)(f->offset + size))
+			continue;
+		if (f->c_pointer || strncmp(f->name, "cb", 2) == 0)
+			return;
+		if (off->value + (uint64_t)w->size > (uint64_t)(f->offset + size))
+			diag_error(off->span, "`%s` at offset %s reaches past the context's `%s` (%d bytes at %d)",
+				   call->name, int_text(off->value, false), f->name, size, f->offset);
+		else if (strcmp(r->name, "XdpMd") == 0 && w->size != 4)
+			diag_error(off->span, "`%s` reads %d bytes of the context's `%s`: xdp_md's members are read whole",
+				   call->name, w->size, f->name);
+		return;
+	}
+}
+
 static Type *check_builtin(Checker *ck, Node *n, const BuiltinInfo *bi)
 {
 	n->callee_kind = CALLEE_BUILTIN;
@@ -2042,11 +2079,13 @@ static Type *check_builtin(Checker *ck, Node *n, const BuiltinInfo *bi)
 		t = check_address(ck, n, a[0]);
 		check_offset_literal(n, a[1]);
 		check_access_within(n, t, a[1], w);
+		check_context_access(n, t, a[1], w);
 		return w;
 	case BI_STORE:
 		t = check_address(ck, n, a[0]);
 		check_offset_literal(n, a[1]);
 		check_access_within(n, t, a[1], w);
+		check_context_access(n, t, a[1], w);
 		t = check_arg(ck, a[2], w);
 		if (t && !same_type(t, w))
 			diag_error(a[2]->span, "`%s` stores %s, got %s", n->name, type_str(w), type_str(t));
