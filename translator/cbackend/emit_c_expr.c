@@ -937,6 +937,9 @@ static uint64_t max_value(const Node *n)
 	if (!n || !n->type || !is_int_type(n->type) || n->type->is_signed)
 		return UINT64_MAX;
 	uint64_t type_max = n->type->size == 8 ? UINT64_MAX : (UINT64_C(1) << (8 * n->type->size)) - 1;
+	uint64_t constant;
+	if (n->kind != N_INT && int_constant(n, &constant, NULL)) /* (band TC_ACT_REDIRECT 97) */
+		return constant;
 	switch (n->kind) {
 	case N_INT:
 		return n->negative ? UINT64_MAX : n->value;
@@ -2077,6 +2080,11 @@ static Node *masked_unranged(const Node *n)
 	/* the mask a literal or a constant (band TC_ACT_REDIRECT 97) */
 	uint64_t mask;
 	Node *x = int_constant(n->rhs, &mask, NULL) ? n->lhs : int_constant(n->lhs, &mask, NULL) ? n->rhs : NULL;
+	/* not where x is below the mask's lowest bit: (band (bsr 1 s) 2) is
+	 * 0, which clang folds and the verifier then knows, where behind
+	 * the barrier it knows only 0 to 2 */
+	if (x && mask && max_value(x) < (mask & (0 - mask)))
+		return NULL;
 	return x && x->type && is_int_type(x->type) && loses_range(x) ? x : NULL;
 }
 
