@@ -955,6 +955,8 @@ typedef struct ContextFlow ContextFlow;
 ContextFlow *context_flow_begin(void);
 void context_flow_decide_only(ContextFlow *cf);
 void context_flow_body(ContextFlow *cf, FnDecl *fn, bool may_hold_address);
+/* Is fn an entry that takes its context as :u64 (LANGUAGE.md 7)? */
+bool takes_context_as_u64(const Module *m, const FnDecl *fn);
 bool check_context_flow(ContextFlow *cf, const Module *m);
 
 /* ---- parser (parser.c) ------------------------------------------------ */

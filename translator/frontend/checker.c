@@ -324,6 +324,7 @@ struct Checker {
 	Vec kernel_args;        /* k/arg calls: checked against the entry */
 	Vec sizeof_nodes;       /* (sizeof :Rec) literals (Node*) ... */
 	Vec sizeof_records;     /* ... and their records (Type*) */
+	Vec misaligned;         /* MisalignedAccess*: of a :u64 first parameter */
 	bool reads_packet;      /* the body reads a packet member of the
 	                         * context (packet_bounds.c) */
 	bool may_hold_address;  /* the body has what context_flow.c follows
@@ -2031,6 +2032,49 @@ static void check_access_within(const Node *call, const Type *at, const Node *of
  * members have their own widths), and one of xdp_md narrower than its
  * 4-byte members (__is_valid_xdp_access). An offset in no member the
  * checker lists is the verifier's to judge. */
+/* A context read as :u64 is no record the checker knows, and whether a
+ * :u64 first parameter is the context is known only once the entry is:
+ * an access of it at a literal offset the verifier surely refuses is
+ * noted here and reported at the end if its defn is an entry that takes
+ * the context so (check_context_alignment). Not aligned to its width:
+ * every context's is_valid_access refuses it; within the first 8 bytes
+ * of a tracepoint's (the common fields: tp_prog_is_valid_access). */
+typedef struct MisalignedAccess {
+	const FnDecl *fn;
+	Span at;                /* the offset */
+	const char *name;
+	uint64_t offset;
+	int size;
+} MisalignedAccess;
+
+static void note_u64_context_access(Checker *ck, const Node *call, const Node *base, const Node *off, const Type *w)
+{
+	const FnDecl *fn = ck->fn ? ck->fn->fn : NULL;
+	if (!fn || !fn->nparams || base->kind != N_NAME || base->ref != REF_VAR || !fn->params[0]->var ||
+	    base->ref_var != fn->params[0]->var || !type_equal(fn->params[0]->type, ty_u64) || off->kind != N_INT ||
+	    off->negative || (off->value % (uint64_t)w->size == 0 && off->value >= 8))
+		return;
+	MisalignedAccess *m = arena_alloc(sizeof(*m));
+	*m = (MisalignedAccess){ fn, off->span, call->name, off->value, w->size };
+	vec_push(&ck->misaligned, m);
+}
+
+static void check_context_alignment(Checker *ck)
+{
+	for (int i = 0; i < ck->misaligned.len; i++) {
+		const MisalignedAccess *m = ck->misaligned.items[i];
+		const ProgramDecl *prog = m->fn->prog ? m->fn->prog : ck->m->program;
+		if (!takes_context_as_u64(ck->m, m->fn))
+			continue;
+		if (m->offset % (uint64_t)m->size != 0)
+			diag_error(m->at, "`%s` at offset %s of the context is not aligned to its %d bytes", m->name,
+				   int_text(m->offset, false), m->size);
+		else if (prog->kind->kind == PK_TRACEPOINT)
+			diag_error(m->at, "`%s` at offset %s reads a tracepoint's common fields, which the kernel keeps from programs",
+				   m->name, int_text(m->offset, false));
+	}
+}
+
 static void check_context_access(const Node *call, const Type *at, const Node *off, const Type *w)
 {
 	const Type *o = at && at->kind == TY_PTR ? at->pointee : NULL;
@@ -2080,12 +2124,14 @@ static Type *check_builtin(Checker *ck, Node *n, const BuiltinInfo *bi)
 		check_offset_literal(n, a[1]);
 		check_access_within(n, t, a[1], w);
 		check_context_access(n, t, a[1], w);
+		note_u64_context_access(ck, n, a[0], a[1], w);
 		return w;
 	case BI_STORE:
 		t = check_address(ck, n, a[0]);
 		check_offset_literal(n, a[1]);
 		check_access_within(n, t, a[1], w);
 		check_context_access(n, t, a[1], w);
+		note_u64_context_access(ck, n, a[0], a[1], w);
 		t = check_arg(ck, a[2], w);
 		if (t && !same_type(t, w))
 			diag_error(a[2]->span, "`%s` stores %s, got %s", n->name, type_str(w), type_str(t));
@@ -3365,6 +3411,8 @@ bool check_end(Checker *ck)
 	 * exported defn */
 	if (diag_error_count() == ck->errors_before)
 		settle_map_handles(ck);
+	if (diag_error_count() == ck->errors_before)
+		check_context_alignment(ck);
 	/* last: a program with another error may never reach its exit */
 	if (diag_error_count() == ck->errors_before)
 		check_return_ranges(ck);

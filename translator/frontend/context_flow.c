@@ -621,7 +621,7 @@ static bool pass_addresses(ContextFlow *cf, const FnFlow *ff)
 }
 
 /* A program's entry with a :u64 parameter: that parameter is the context. */
-static bool takes_context_as_u64(const Module *m, const FnDecl *fn)
+bool takes_context_as_u64(const Module *m, const FnDecl *fn)
 {
 	const ProgramDecl *prog = fn->prog ? fn->prog : m->program;
 	const Type *t = fn->nparams ? fn->params[0]->type : NULL;
