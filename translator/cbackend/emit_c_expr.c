@@ -2258,7 +2258,7 @@ static CExpr lower_binop(Emitter *E, Node *n)
 	CExpr a, b;
 	const Node *lhs_tail = value_tail(n->lhs);
 	if (!is_shift && cast_is_implicit(n->lhs, t) && prints_as_type(E, n->rhs, t) &&
-	    !comparison_keeps_cast(op, n->lhs, n->rhs)) {
+	    !comparison_keeps_cast(op, n->lhs, n->rhs) && !prints_as_packet(E, n->lhs)) {
 		a = lower_cast(E, n->lhs, true);
 	} else if (lhs_tail->kind == N_INT &&
 		   (both_literal || is_shift ||
@@ -2317,7 +2317,10 @@ static CExpr lower_binop(Emitter *E, Node *n)
 	} else {
 		a = literal_operand(E, n->lhs, false, hex);
 	}
+	/* not (u64 (. ctx :data_end)) where it is a pointer: the cast is
+	 * what makes the member one */
 	if (!is_shift && cast_is_implicit(n->rhs, t) && !comparison_keeps_cast(op, n->rhs, n->lhs) &&
+	    !prints_as_packet(E, n->rhs) &&
 	    (prints_as_type(E, n->lhs, t) ||
 	     /* a packet pointer plus a widened unsigned offset */
 	     (prints_as_packet(E, n->lhs) && !n->rhs->lhs->type->is_signed)))
