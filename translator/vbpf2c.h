@@ -721,7 +721,9 @@ struct Var {
 	 * maps of the same key and value types), directly or through a
 	 * parameter of its caller: the map whose key and value types the
 	 * helpers' by-value copies take (LANGUAGE.md 5). NULL when none or
-	 * when handle_maps_differ. */
+	 * when handle_maps_differ, which is also set for a parameter no call
+	 * gives a map that goes where only a map may (a handle of no known
+	 * map). */
 	const struct MapDecl *handle_map;
 	bool handle_maps_differ;
 	/* context_flow.c, while it walks the body: where the value may

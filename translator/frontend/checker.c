@@ -3275,11 +3275,16 @@ static void settle_map_handles(Checker *ck)
 	for (int f = 0; ck->for_backends && f < ck->fns.len; f++) {
 		const FnInfo *fi = ck->fns.items[f];
 		for (int i = 0; i < fi->fn->nparams; i++) {
-			const ParamMaps *pm = held(fi, i);
+			/* also one given no map (its defn is reached by no
+			 * call) that goes where only a map may: a handle in C
+			 * too, of no known map, which the argument's types
+			 * stand for (clang refused the __u64 given on to a
+			 * void * parameter) */
+			const ParamMaps *pm = map_only(fi, i);
 			Var *v = fi->fn->params[i]->var;
 			if (pm && v) {
 				v->handle_map = pm->maps_differ ? NULL : pm->map;
-				v->handle_maps_differ = pm->maps_differ;
+				v->handle_maps_differ = pm->maps_differ || !pm->map;
 			}
 		}
 	}
