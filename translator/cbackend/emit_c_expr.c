@@ -2975,7 +2975,12 @@ static CExpr lower_builtin(Emitter *E, Node *n)
 			return literal_operand(E, a[0], true, false);
 		/* exact: a call has its C type's bits (max_value), and
 		 * (bpf/le16 (- (u16 x))) is -(__u16)x, an int, cut to 16 */
-		return exact_value(E, a[0]);
+		CExpr v = exact_value(E, a[0]);
+		/* and the call's type: (bpf/le32 (i32 p)) is a :u32, where
+		 * (__s32)p compared with a __u32 drew -Wsign-compare */
+		if (a[0]->type && n->type && is_int_type(a[0]->type) && !type_equal(a[0]->type, n->type))
+			return cx(arena_printf("(%s)%s", n->type->c_name, cast_operand(v)), PREC_UNARY);
+		return v;
 	}
 	case BI_NONE:
 		break;
