@@ -2798,7 +2798,10 @@ CExpr lower_value(Emitter *E, Node *n)
 				  PREC_UNARY);
 		}
 		CExpr a = lower_value(E, n->lhs);
-		if (((computed_as_int(n->lhs) && !needs_stmts(E, n->lhs) &&
+		/* a conditional with statements is a local of the source's
+		 * type already; a let or do around a constant is not (-(let
+		 * [] 722320645) compared with a __u64: -Wsign-compare) */
+		if (((computed_as_int(n->lhs) && (!needs_stmts(E, n->lhs) || value_tail(n->lhs)->kind != N_IF) &&
 		      (n->type->size == 8 || (n->type->size == 4 && !n->type->is_signed))) ||
 		     helper_result_differs(value_tail(n->lhs), n->type)) &&
 		    !is_hoisted(E, n->lhs)) {
