@@ -819,8 +819,8 @@ struct FnDecl {
 	                                 * from, with ADDRESS (an address) */
 	int call_depth;                 /* checker: longest call chain below */
 	bool stack_read_unwritten;      /* checker: a bpf/stack_load_* reads a
-	                                 * slot no store of the body writes: the
-	                                 * backends start its frame slots at 0 */
+	                                 * slot not stored on every way to it:
+	                                 * the backends start its frame at 0 */
 	Vec locals;                     /* checker: every Var of the body */
 	struct PacketSummary *packet_summary; /* checker: packet_writes.c */
 	struct ReturnSummary *returns;  /* checker: the literals and unbounded

@@ -7,63 +7,97 @@
  * undefined, and clang left the verifier a register never set ("R0
  * !read_ok"; found by mutating the tests' programs), while the native
  * backend read what the stack held. A defn that only reads written
- * slots keeps an uninitialised array.
+ * slots keeps an uninitialised array. A slot counts as written only where
+ * every way to the read stored it first: a store's own value is read
+ * before it (`again`, clang: "R0 !read_ok" again, mutation campaign of
+ * 2026-12-08), a store in one branch leaves the other (`maybe`).
  */
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
 
-#line 9 "stack_read_unwritten.va"
+#line 12 "stack_read_unwritten.va"
 static __u64 load(void)
 {
-#line 9 "stack_read_unwritten.va"
+#line 12 "stack_read_unwritten.va"
 	/* frame slots of the bpf/stack_* built-ins, read before written: zeroed */
 	__u64 stack[1] = { 0 };
 
-#line 9 "stack_read_unwritten.va"
+#line 12 "stack_read_unwritten.va"
 	return stack[0];
 }
 
-#line 10 "stack_read_unwritten.va"
+#line 13 "stack_read_unwritten.va"
 static __u64 fresh(__u64 x)
 {
-#line 10 "stack_read_unwritten.va"
+#line 13 "stack_read_unwritten.va"
 	/* frame slots of the bpf/stack_* built-ins, read before written: zeroed */
 	union {
 		__u64 u64[12];
 		__u32 u32[24];
 	} stack = { 0 };
 
-#line 11 "stack_read_unwritten.va"
+#line 14 "stack_read_unwritten.va"
 	stack.u64[11] = stack.u64[0];
 	stack.u32[20] = 7;
 	return x + (stack.u64[11] + (__u64)stack.u32[21]);
 }
 
-#line 14 "stack_read_unwritten.va"
+#line 17 "stack_read_unwritten.va"
 static __u64 written(__u64 x)
 {
-#line 14 "stack_read_unwritten.va"
+#line 17 "stack_read_unwritten.va"
 	/* frame slots of the bpf/stack_* built-ins */
 	__u64 stack[1];
 
-#line 14 "stack_read_unwritten.va"
+#line 17 "stack_read_unwritten.va"
 	stack[0] = x;
-#line 14 "stack_read_unwritten.va"
+#line 17 "stack_read_unwritten.va"
+	return stack[0];
+}
+
+#line 18 "stack_read_unwritten.va"
+static __u64 again(__u64 x)
+{
+#line 18 "stack_read_unwritten.va"
+	/* frame slots of the bpf/stack_* built-ins, read before written: zeroed */
+	__u64 stack[1] = { 0 };
+
+#line 18 "stack_read_unwritten.va"
+	stack[0] = x + stack[0];
+#line 18 "stack_read_unwritten.va"
+	return stack[0];
+}
+
+#line 19 "stack_read_unwritten.va"
+static __u64 maybe(__u64 x)
+{
+#line 19 "stack_read_unwritten.va"
+	/* frame slots of the bpf/stack_* built-ins, read before written: zeroed */
+	__u64 stack[1] = { 0 };
+
+#line 20 "stack_read_unwritten.va"
+	if (x > 5)
+#line 20 "stack_read_unwritten.va"
+		stack[0] = x;
 	return stack[0];
 }
 
 SEC("xdp")
-#line 15 "stack_read_unwritten.va"
+#line 22 "stack_read_unwritten.va"
 int entry(struct xdp_md *ctx)
 {
-#line 15 "stack_read_unwritten.va"
+#line 23 "stack_read_unwritten.va"
 	__u64 tmp = fresh(7);
-#line 15 "stack_read_unwritten.va"
+#line 23 "stack_read_unwritten.va"
 	__u64 tmp_2 = tmp + load();
+#line 23 "stack_read_unwritten.va"
+	__u64 tmp_3 = tmp_2 + written(2);
+#line 23 "stack_read_unwritten.va"
+	__u64 tmp_4 = again(3);
 
 	(void)ctx;
-#line 15 "stack_read_unwritten.va"
-	return (int)(tmp_2 + written(2));
+#line 23 "stack_read_unwritten.va"
+	return (int)(tmp_3 + (tmp_4 + maybe(1)));
 }
 
 char LICENSE[] SEC("license") = "GPL";

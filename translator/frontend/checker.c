@@ -311,10 +311,9 @@ struct Checker {
 	int nscope, scope_cap;
 	bool map_ok;            /* the expression is a call argument */
 	bool map_argument;      /* ... where a map may be given (check_args) */
-	uint8_t stack_written[512 / 8]; /* bit b: the body stores into byte
-	                                 * -512 + b of its frame */
-	Vec stack_loads;        /* the body's bpf/stack_load_* calls (Node*):
-	                         * reused, emptied per body */
+	uint8_t stack_written[512 / 8]; /* bit b: byte -512 + b of the frame
+	                                 * is stored on every way here */
+	bool stack_dirty;       /* stack_written has a bit set */
 	bool record_ok;         /* the expression is the target of `.` */
 	bool record_value_ok;   /* ... or where a record value may go (10.4):
 	                         * a let init, a by-value helper argument */
@@ -1380,6 +1379,49 @@ static Type *check_binop(Checker *ck, Node *n, Type *expected)
 	return cmp ? ty_bool : lt;
 }
 
+/* The frame bytes stored on every way to where a bpf/stack_load_* is
+ * checked, in the order C evaluates (a store's value before the store):
+ * a load of a byte not stored so makes the body start its frame at 0
+ * (FnDecl.stack_read_unwritten), where C would read an uninitialised
+ * array element and clang left r0 unset ("R0 !read_ok", for (stack_store
+ * -8 (stack_load -8)) too). What a branch stores is not stored after it,
+ * nor what a loop's body does: stack_branch() before, stack_joined()
+ * after each way. Only a body that stores copies the set. */
+typedef struct StackMark {
+	bool dirty;
+	uint8_t written[512 / 8];
+} StackMark;
+
+static void stack_branch(const Checker *ck, StackMark *m)
+{
+	m->dirty = ck->stack_dirty;
+	if (m->dirty)
+		memcpy(m->written, ck->stack_written, sizeof(m->written));
+}
+
+static void stack_joined(Checker *ck, const StackMark *m)
+{
+	if (m->dirty)
+		memcpy(ck->stack_written, m->written, sizeof(m->written));
+	else if (ck->stack_dirty)
+		memset(ck->stack_written, 0, sizeof(ck->stack_written));
+	ck->stack_dirty = m->dirty;
+}
+
+static void note_stack_load(Checker *ck, const Node *load, int first)
+{
+	for (int b = first; b < first + load->builtin_type->size && ck->fn; b++)
+		if (!(ck->stack_written[b / 8] & (1u << (b % 8))))
+			ck->fn->fn->stack_read_unwritten = true;
+}
+
+static void note_stack_store(Checker *ck, int first, int size)
+{
+	for (int b = first; b < first + size; b++)
+		ck->stack_written[b / 8] |= (uint8_t)(1u << (b % 8));
+	ck->stack_dirty = true;
+}
+
 static Type *check_bool_operand(Checker *ck, Node *e, const char *what)
 {
 	Type *t = check_expr(ck, e, ty_bool);
@@ -1393,9 +1435,13 @@ static Type *check_bool_operand(Checker *ck, Node *e, const char *what)
 static Type *check_if(Checker *ck, Node *n, Type *expected)
 {
 	check_bool_operand(ck, n->cond, "if condition must be boolean");
+	StackMark before;
+	stack_branch(ck, &before);
 	Type *tt = check_expr(ck, n->then, expected);
+	stack_joined(ck, &before);
 	Type *want = expected ? expected : (is_int(tt) ? tt : NULL);
 	Type *et = check_after_peer(ck, n->els, want, !tt);
+	stack_joined(ck, &before);
 	if (!tt || !et)
 		return tt ? tt : et;
 	if (!same_type(tt, et)) {
@@ -1539,7 +1585,10 @@ static Type *check_match(Checker *ck, Node *n, Type *expected)
 		case PAT_INT: break;
 		}
 		Type *want = expected ? expected : result;
+		StackMark before;
+		stack_branch(ck, &before);
 		Type *t = check_after_peer(ck, c->body, want, i > 0 && !result);
+		stack_joined(ck, &before);
 		ck->nscope = saved;
 		if (!t) {
 			agree = false;
@@ -1846,7 +1895,10 @@ static Type *check_for(Checker *ck, Node *n)
 		vt = st;
 	int saved = ck->nscope;
 	n->var = new_var(ck, n->var_name, vt, n->name_span.file ? n->name_span : n->span, false);
+	StackMark before;
+	stack_branch(ck, &before);
 	check_expr(ck, n->body, NULL);
+	stack_joined(ck, &before);
 	ck->nscope = saved;
 	return ty_unit;
 }
@@ -1966,19 +2018,6 @@ static bool check_stack_offset(Node *call, Node *off, Type *width)
  * uninitialised array element, undefined (clang left the verifier a
  * register never set, "R0 !read_ok": found by mutating the tests'
  * programs). So such a function's slots start at 0, in both backends. */
-static void note_stack_read_unwritten(Checker *ck)
-{
-	for (int i = 0; i < ck->stack_loads.len && !ck->fn->fn->stack_read_unwritten; i++) {
-		const Node *load = ck->stack_loads.items[i];
-		int first = 512 + (int)(int64_t)((Node *)load->args.items[0])->value;
-		for (int b = first; b < first + load->builtin_type->size; b++)
-			if (!(ck->stack_written[b / 8] & (1u << (b % 8))))
-				ck->fn->fn->stack_read_unwritten = true;
-	}
-	ck->stack_loads.len = 0;
-	memset(ck->stack_written, 0, sizeof(ck->stack_written));
-}
-
 /* Load and store addresses: any non-null pointer or a :u64. */
 /* The address's type, NULL after an error. */
 static Type *check_address(Checker *ck, Node *call, Node *p)
@@ -2138,13 +2177,12 @@ static Type *check_builtin(Checker *ck, Node *n, const BuiltinInfo *bi)
 		return ty_unit;
 	case BI_STACK_LOAD:
 		if (check_stack_offset(n, a[0], w))
-			vec_push(&ck->stack_loads, n);
+			note_stack_load(ck, n, 512 + (int)(int64_t)a[0]->value);
 		return w;
 	case BI_STACK_STORE:
+		t = check_arg(ck, a[1], w); /* the value first, as C computes it */
 		if (check_stack_offset(n, a[0], w))
-			for (int b = 512 + (int)(int64_t)a[0]->value, end = b + w->size; b < end; b++)
-				ck->stack_written[b / 8] |= (uint8_t)(1u << (b % 8));
-		t = check_arg(ck, a[1], w);
+			note_stack_store(ck, 512 + (int)(int64_t)a[0]->value, w->size);
 		if (t && !same_type(t, w))
 			diag_error(a[1]->span, "`%s` stores %s, got %s", n->name, type_str(w), type_str(t));
 		return ty_unit;
@@ -2740,7 +2778,10 @@ static Type *check_expr_inner(Checker *ck, Node *n, Type *expected)
 						    : "orelse requires boolean operands";
 		/* :bool whatever the operands: a wrong operand was reported */
 		check_bool_operand(ck, n->lhs, what);
+		StackMark before;
+		stack_branch(ck, &before);
 		check_bool_operand(ck, n->rhs, what);
+		stack_joined(ck, &before);
 		return ty_bool;
 	}
 	case N_NOT:
@@ -2874,7 +2915,8 @@ static void check_fn_body(Checker *ck, FnInfo *fi)
 	ck->reads_packet = false;
 	Type *t = check_expr(ck, fn->body, fn->ret);
 	ck->untyped_result = NULL;
-	note_stack_read_unwritten(ck);
+	memset(ck->stack_written, 0, sizeof(ck->stack_written));
+	ck->stack_dirty = false;
 	if (diag_error_count() == errors && ck->acquires)
 		check_tail_calls_release(fn->body);
 	if (diag_error_count() == errors) {
