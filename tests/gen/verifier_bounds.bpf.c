@@ -28,7 +28,13 @@ SEC("cgroup_skb/ingress")
 int entry(struct __sk_buff *ctx)
 {
 #line 13 "verifier_bounds.va"
-	return udiv32(1U / 4294967295U, ctx->len) & 1;
+	__u32 q = udiv32(1U / 4294967295U, ctx->len);
+
+	/* keeps the mask that bounds it */
+#line 13 "verifier_bounds.va"
+	barrier_var(q);
+#line 13 "verifier_bounds.va"
+	return q & 1;
 }
 
 char LICENSE[] SEC("license") = "GPL";

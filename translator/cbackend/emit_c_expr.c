@@ -932,13 +932,42 @@ static CExpr exact(CExpr e, const Type *t)
  * computes it (narrow operands promoted to int); UINT64_MAX when not
  * known. A narrow result whose bound fits its type needs no narrowing:
  * ((x & 0x0f) << 2) of a __u8 is at most 60. */
+/* The value of a constant made of literals and kernel constants that fit
+ * type_max, with band, bor, bxor and bsr only: what C computes too. Not
+ * + - * or <<, which a narrow type wraps and C's int does not: (+ 65535
+ * 65534) of a :u16 is 65533 to the language and 131069 to C. */
+static bool bitwise_constant(const Node *n, uint64_t type_max, uint64_t *out)
+{
+	uint64_t a, b;
+	switch (n->kind) {
+	case N_INT:
+		*out = n->value;
+		return !n->negative && n->value <= type_max;
+	case N_NAME:
+		*out = n->ref_kconst ? n->ref_kconst->value : 0;
+		return n->ref == REF_KCONST && n->ref_kconst && *out <= type_max;
+	case N_BINOP:
+		if (!bitwise_constant(n->lhs, type_max, &a) || !bitwise_constant(n->rhs, type_max, &b))
+			return false;
+		switch (n->op) {
+		case OP_AND: *out = a & b; return true;
+		case OP_OR: *out = a | b; return true;
+		case OP_XOR: *out = a ^ b; return true;
+		case OP_SHR: *out = b < 64 ? a >> b : 0; return b < 64;
+		default: return false;
+		}
+	default:
+		return false;
+	}
+}
+
 static uint64_t max_value(const Node *n)
 {
 	if (!n || !n->type || !is_int_type(n->type) || n->type->is_signed)
 		return UINT64_MAX;
 	uint64_t type_max = n->type->size == 8 ? UINT64_MAX : (UINT64_C(1) << (8 * n->type->size)) - 1;
 	uint64_t constant;
-	if (n->kind != N_INT && int_constant(n, &constant, NULL)) /* (band TC_ACT_REDIRECT 97) */
+	if (n->kind != N_INT && bitwise_constant(n, type_max, &constant)) /* (band TC_ACT_REDIRECT 97) */
 		return constant;
 	switch (n->kind) {
 	case N_INT:
