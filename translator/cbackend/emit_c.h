@@ -42,6 +42,7 @@ typedef enum BarrierReason {
 	BARRIER_LOOP_SUM,     /* the counter of a loop summing it (lower_for) */
 	BARRIER_CASE_LABEL,   /* a case's value that is its label (lower_match_int) */
 	BARRIER_NULL_TEST,    /* bare_null_tests, when hides_null_tests */
+	BARRIER_PACKET_LENGTH, /* a packet distance computed on (packet_distance) */
 } BarrierReason;
 
 typedef struct CBlock {

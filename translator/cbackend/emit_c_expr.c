@@ -341,6 +341,7 @@ static const char *const barrier_reasons[] = {
 	[BARRIER_LOOP_SUM] = "stops clang 14 summing the loop with __multi3",
 	[BARRIER_CASE_LABEL] = "stops clang 14 returning the switch value",
 	[BARRIER_NULL_TEST] = "stops clang 14 or-ing the pointer",
+	[BARRIER_PACKET_LENGTH] = "stops clang adding to the packet's end",
 };
 
 /* barrier_var(name), libbpf's empty asm that hides a value from clang;
@@ -2061,6 +2062,24 @@ static bool rechecked_bound(Emitter *E, BinOp op, const Node *addr, const Node *
 	return is_var_ref(base) && is_packet_var(E, base->ref_var);
 }
 
+/* Is n the distance between two packet addresses, (- data_end data)?
+ * Computed on as an operand of arithmetic, g + (data_end - data), clang
+ * reassociates it to (g + data_end) - data, and the verifier refuses
+ * arithmetic on the packet's end ("R3 pointer arithmetic on pkt_end
+ * prohibited"; mutation campaign of 2026-12-08): it goes into a local
+ * behind barrier_var() first. */
+static bool is_packet_address(const Emitter *E, const Node *n)
+{
+	while (n->kind == N_CAST)
+		n = n->lhs;
+	return is_packet_field(n) || prints_as_packet(E, n);
+}
+
+static bool packet_distance(const Emitter *E, const Node *n)
+{
+	return n->kind == N_BINOP && n->op == OP_SUB && is_packet_address(E, n->lhs) && is_packet_address(E, n->rhs);
+}
+
 static bool loses_range_at(const Node *n, int depth);
 
 /* An operation whose result the verifier knows no range of: a division
@@ -2263,6 +2282,8 @@ static CExpr lower_binop(Emitter *E, Node *n)
 	for (int i = 0; i < 2; i++)
 		if (is_hoisted(E, ops[i]))
 			continue;
+		else if (!binop_is_comparison(op) && packet_distance(E, ops[i]))
+			hide_from_optimiser(E, ops[i], "len", BARRIER_PACKET_LENGTH);
 		else if (folds_packet_check(E, op, ops[i]))
 			hide_from_optimiser(E, ops[i], "end", BARRIER_PLUS_ONE);
 		else if (rechecked_bound(E, op, ops[i], ops[1 - i], i == 0))
