@@ -71,9 +71,9 @@ Test(native, unsigned_32_bit_constant_is_a_32_bit_move)
 }
 
 /* An immediate zero divisor is refused by the verifier: a divisor known
- * to be zero goes to a register, where BPF's x / 0 = 0 applies at run
- * time (section 9). */
-Test(native, division_by_literal_zero_uses_a_register)
+ * to be zero is never one. BPF's x / 0 = 0 and x % 0 = x (section 9)
+ * are folded, whatever x: no division is left at all. */
+Test(native, division_by_literal_zero_is_folded)
 {
 	NativeModule *nm = translate("(program :xdp)\n"
 				     "(defn zero [] :u32 0)\n"
@@ -82,8 +82,8 @@ Test(native, division_by_literal_zero_uses_a_register)
 	cr_assert(nm, "%s", diags);
 	cr_assert_eq(count_code(nm, BPF_ALU64 | BPF_DIV | BPF_K), 0);
 	cr_assert_eq(count_code(nm, BPF_ALU64 | BPF_MOD | BPF_K), 0);
-	cr_assert_eq(count_code(nm, BPF_ALU64 | BPF_DIV | BPF_X), 1);
-	cr_assert_eq(count_code(nm, BPF_ALU64 | BPF_MOD | BPF_X), 1);
+	cr_assert_eq(count_code(nm, BPF_ALU64 | BPF_DIV | BPF_X), 0);
+	cr_assert_eq(count_code(nm, BPF_ALU64 | BPF_MOD | BPF_X), 0);
 }
 
 /* Six values live across a helper call: four fit r6-r9, the rest are
@@ -350,6 +350,38 @@ Test(native, mask_of_a_quotient_stays_for_the_verifier)
 	}
 	cr_assert(div >= 0, "no division");
 	cr_assert_eq(mask_after, 1, "the quotient's mask was left out");
+}
+
+/* What a quotient's and a remainder's bits are (LLVM's known bits of
+ * udiv and urem, for BPF's x / 0 = 0 and x % 0 = x) makes a value all of
+ * whose bits they know that constant, which the verifier knows exactly:
+ * (len & 7) / y is at most len & 7, (len & 15) / (y | 8) at most 1,
+ * (len & 3) % y at most len & 3 (y may be 0), so or 7 it is 7; nothing
+ * is divided. */
+Test(native, quotient_and_remainder_bits_make_a_constant)
+{
+	NativeModule *nm = translate("(program :cgroup_skb \"ingress\")\n"
+				     "(defn entry [ctx :SkBuff] :u32\n"
+				     "  (bor (bor (div (band (. ctx :len) 7) (. ctx :ifindex))\n"
+				     "            (div (band (. ctx :len) 15) (bor (. ctx :ifindex) 8)))\n"
+				     "       (bor (rem (band (. ctx :len) 3) (. ctx :ifindex)) 7)))\n");
+	cr_assert(nm, "%s", diags);
+	cr_assert_eq(count_code(nm, BPF_ALU64 | BPF_DIV | BPF_X), 0);
+	cr_assert_eq(count_code(nm, BPF_ALU64 | BPF_MOD | BPF_X), 0);
+	cr_assert_eq(nm->ncode[0], 2, "not r0 = 7; exit");
+	cr_assert_eq(nm->code[0][0].imm, 7);
+}
+
+/* A remainder by a divisor that may be 0 is not below the divisor:
+ * len % (y & 7) is len where y & 7 is 0, so or 7 it is not 7. */
+Test(native, remainder_by_a_divisor_that_may_be_zero_stays)
+{
+	NativeModule *nm = translate("(program :cgroup_skb \"ingress\")\n"
+				     "(defglobal r :u32)\n"
+				     "(defn entry [ctx :SkBuff] :u32\n"
+				     "  (do (set! r (bor (rem (. ctx :len) (band (. ctx :ifindex) 7)) 7)) 1))\n");
+	cr_assert(nm, "%s", diags);
+	cr_assert_eq(count_code(nm, BPF_ALU64 | BPF_MOD | BPF_X), 1);
 }
 
 /* Issue 11: a dropped tail_call result is not converted to its declared

@@ -314,14 +314,39 @@ static Bits variable_shift_bits(int op, Bits a, Bits b)
 	}
 }
 
+/* The bits of BPF's unsigned division and remainder (64-bit BPF_DIV and
+ * BPF_MOD: a signed one divides magnitudes, native_lower.c; x / 0 is 0,
+ * x % 0 is x), LLVM's computeKnownBits for udiv and urem where they hold
+ * for BPF: a quotient is at most the largest dividend over the smallest
+ * divisor, or the dividend itself where the divisor may be 0 - so
+ * (div 1 g) is 0 or 1, (div (bsr g 5) x) below 8; a remainder is never
+ * more than its dividend, and by a divisor known not 0 less than it, so
+ * it has the leading zeros of the one with more (the divisor's only
+ * where it is not 0: x % 0 is x). A divisor known 0 makes the quotient 0
+ * and the remainder the dividend. */
+static Bits division_bits(int op, Bits a, Bits b)
+{
+	if (bits_whole(b) && b.one == 0)
+		return op == BPF_DIV ? bits_const(0) : a;
+	if (op == BPF_DIV) {
+		uint64_t most = umin_of(b) ? umax_of(a) / umin_of(b) : umax_of(a);
+		return (Bits){ top_bits(leading_ones(~most)), 0 };
+	}
+	int zeros = leading_ones(a.zero);
+	if (umin_of(b) && leading_ones(b.zero) > zeros)
+		zeros = leading_ones(b.zero);
+	return (Bits){ top_bits(zeros), 0 };
+}
+
 /* The bits of in's result from its operands' (a, b), where the
  * operation allows knowing some without knowing the values. With
  * verifier, only those the verifier knows too (its tnums: masks, or,
  * xor, shifts by constants, 32-bit moves, narrow loads): a mask or a
  * check left out for what only this pass knows would leave the verifier
  * a value it cannot bound (tests/gen/verifier_bounds.va). Without, also
- * those of shifts by an amount not known, which the verifier does not
- * follow at all (it marks the result unknown): fold_constants uses them
+ * those of shifts by an amount not known and of divisions and
+ * remainders, which the verifier does not follow at all (it marks the
+ * result unknown): fold_constants uses them
  * only to make a value all of whose bits they know a constant, which the
  * verifier then knows exactly. */
 static Bits result_bits(const IrInsn *in, Bits a, Bits b, bool verifier)
@@ -357,8 +382,11 @@ static Bits result_bits(const IrInsn *in, Bits a, Bits b, bool verifier)
 	case BPF_ARSH:   /* the sign bit, known or not, copied in */
 		return shift ? (Bits){ (uint64_t)((int64_t)a.zero >> s), (uint64_t)((int64_t)a.one >> s) } :
 		       verifier ? none : variable_shift_bits(BPF_ARSH, a, b);
-	default:   /* + - * / %: bounds the verifier keeps as ranges, or
-		    * not at all (a quotient): nothing known here */
+	case BPF_DIV:
+	case BPF_MOD:   /* the verifier keeps no bounds through them */
+		return verifier ? none : division_bits(in->alu, a, b);
+	default:   /* + - *: bounds the verifier keeps as ranges: nothing
+		    * known here */
 		return none;
 	}
 }
@@ -378,10 +406,11 @@ static void make_copy(IrInsn *in, IrVal from)
  * bits decide (a constant, a load's width, a mask, a shift: a u16 is not
  * 4598843201546630673, x & 15 is not 31, x | 1 is not 2) a goto or
  * nothing, and an operation with a neutral constant (x + 0, x * 1, x & -1,
- * shifts by 0, a mask keeping every bit x may have) a copy, x * 0,
- * x & 0, 0 / x, 0 % x and 0 shifted the constant 0; a division by a
- * power of two a shift, a remainder by one a mask; a value all of whose
- * bits are known (the verifier's or not: (1 >> x) | 1) that constant.
+ * x % 0, shifts by 0, a mask keeping every bit x may have) a copy, x * 0,
+ * x & 0, x / 0, 0 / x, 0 % x and 0 shifted the constant 0; a division by
+ * a power of two a shift, a remainder by one a mask; a value all of whose
+ * bits are known (the verifier's or not: (1 >> x) | 1, (1 / x) / 5) that
+ * constant.
  * What a jump leaves unreachable then goes (remove_unreachable), and the copies and constants reach their readers
  * with propagate_copies. In the IR's order, as each value set once is set
  * before it is read (check_defined), so what is known of it holds
@@ -441,8 +470,13 @@ static bool fold_constants(IrFunc *f)
 							   in->alu == BPF_LSH || in->alu == BPF_RSH ||
 							   in->alu == BPF_ARSH)) ||
 					       (c == 1 && (in->alu == BPF_MUL || in->alu == BPF_DIV)) ||
+					       (c == 0 && in->alu == BPF_MOD) ||
 					       (in->alu == BPF_AND && (umax_of(a) & ~c) == 0);
-				bool zero = c == 0 && (in->alu == BPF_MUL || in->alu == BPF_AND);
+				/* x / 0 is 0 and x % 0 is x in BPF (a divisor
+				 * found 0 only here stays a register: the
+				 * verifier refuses an immediate 0) */
+				bool zero = c == 0 && (in->alu == BPF_MUL || in->alu == BPF_AND ||
+						       in->alu == BPF_DIV);
 				if (neutral) {
 					make_copy(in, in->a);
 					changed = true;
