@@ -686,6 +686,17 @@ struct Node {
 	};
 };
 
+/* The let bindings around an expression a stage walks, innermost first,
+ * on the walker's C stack (return_range.c, packet_bounds.c). */
+typedef struct LetScope {
+	const struct Var *var;
+	const Node *init;
+	const struct LetScope *up;
+} LetScope;
+/* types.c: the init of the let variable n names in scope, and in *at the
+ * scope that init was checked in; NULL when n is no such variable. */
+const Node *let_scope_init(const LetScope *scope, const Node *n, const LetScope **at);
+
 /* types.c: the value of a constant integer expression (see there). */
 bool int_constant(const Node *n, uint64_t *out, bool (*other)(const Node *n, uint64_t *out));
 

@@ -22,22 +22,7 @@
  * defn, the first access. */
 #include "vbpf2c.h"
 
-/* The let bindings around the expression walked. */
-typedef struct Scope {
-	const Var *var;
-	const Node *init;
-	const struct Scope *up;
-} Scope;
-
-static const Node *bound_init(const Node *n, const Scope *scope, const Scope **at)
-{
-	for (const Scope *b = scope; n->kind == N_NAME && n->ref == REF_VAR && b; b = b->up)
-		if (b->var == n->ref_var) {
-			*at = b->up;
-			return b->init;
-		}
-	return NULL;
-}
+typedef LetScope Scope;
 
 static bool is_member(const Node *n, const char *name)
 {
@@ -71,7 +56,7 @@ static int from_packet_start(const Node *n, const Scope *scope, int depth)
 	case N_DO:
 		return n->args.len > 0 ? from_packet_start(n->args.items[n->args.len - 1], scope, depth + 1) : NOT_PACKET;
 	case N_NAME:
-		init = bound_init(n, scope, &at);
+		init = let_scope_init(scope, n, &at);
 		return init ? from_packet_start(init, at, depth + 1) : NOT_PACKET;
 	default:
 		return NOT_PACKET;
@@ -108,7 +93,7 @@ static bool may_check_node(const Node *n, const void *walk)
 		w->found |= CHECKS_DATA | CHECKS_META;
 	else if (is_member(n, "data"))
 		w->found |= CHECKS_META;
-	const Node *init = bound_init(n, w->scope, &at);
+	const Node *init = let_scope_init(w->scope, n, &at);
 	if (init)
 		w->found |= may_check(init, at, w->depth + 1);
 	return w->found == (CHECKS_DATA | CHECKS_META);

@@ -46,12 +46,7 @@ struct ReturnSummary {
 	Vec leaves;             /* ReturnLeaf* */
 };
 
-/* The let bindings around the expression walked: a name is its init. */
-typedef struct Scope {
-	const Var *var;
-	const Node *init;
-	const struct Scope *up;
-} Scope;
+typedef LetScope Scope;
 
 static void add_leaf(ReturnSummary **s, ReturnLeaf leaf)
 {
@@ -116,11 +111,11 @@ static bool unknown_value(const Node *n, const Scope *scope, int depth)
 		return unknown_value(n->lhs, scope, depth + 1);
 	case N_DO:
 		return n->args.len > 0 && unknown_value(n->args.items[n->args.len - 1], scope, depth + 1);
-	case N_NAME:
-		for (const Scope *b = scope; n->ref == REF_VAR && b; b = b->up)
-			if (b->var == n->ref_var)
-				return unknown_value(b->init, b->up, depth + 1);
-		return false;
+	case N_NAME: {
+		const Scope *at;
+		const Node *init = let_scope_init(scope, n, &at);
+		return init && unknown_value(init, at, depth + 1);
+	}
 	default:
 		return false;
 	}
@@ -142,11 +137,11 @@ static bool undecidable(const Node *cond, const Scope *scope, int depth)
 		return undecidable(cond->lhs, scope, depth + 1) && undecidable(cond->rhs, scope, depth + 1);
 	case N_NOT:
 		return undecidable(cond->lhs, scope, depth + 1);
-	case N_NAME:
-		for (const Scope *b = scope; cond->ref == REF_VAR && b; b = b->up)
-			if (b->var == cond->ref_var)
-				return undecidable(b->init, b->up, depth + 1);
-		return false;
+	case N_NAME: {
+		const Scope *at;
+		const Node *init = let_scope_init(scope, cond, &at);
+		return init && undecidable(init, at, depth + 1);
+	}
 	default:
 		return false;
 	}
@@ -213,18 +208,18 @@ static void summarise(ReturnSummary **s, const Node *n, const Scope *scope, cons
 		add_leaf(s, (ReturnLeaf){ .at = n->span, .kind = LEAF_LITERAL,
 					  .value = n->type ? int_wrap(n->type, n->value) : n->value });
 		return;
-	case N_NAME:
-		if (n->ref == REF_VAR) {
-			for (const Scope *b = scope; b; b = b->up)
-				if (b->var == n->ref_var) {
-					summarise(s, b->init, b->up, guards, depth + 1);
-					return;
-				}
-		} else if (n->ref == REF_GLOBAL && n->ref_global && !n->ref_global->is_const) {
+	case N_NAME: {
+		const Scope *at;
+		const Node *init = let_scope_init(scope, n, &at);
+		if (init) {
+			summarise(s, init, at, guards, depth + 1);
+			return;
+		}
+		if (n->ref == REF_GLOBAL && n->ref_global && !n->ref_global->is_const)
 			add_leaf(s, (ReturnLeaf){ .at = n->span, .kind = LEAF_GLOBAL,
 						  .bits = int_bits(n->type), .global = n->ref_global });
-		}
 		return;
+	}
 	case N_FIELD:
 		/* a member of the context, read from memory the verifier
 		 * knows nothing of (not a pointer member: data, data_end) */

@@ -409,3 +409,13 @@ void record_layout(Record *r)
 		r->type->align = r->align;
 	}
 }
+
+const Node *let_scope_init(const LetScope *scope, const Node *n, const LetScope **at)
+{
+	for (const LetScope *b = scope; n->kind == N_NAME && n->ref == REF_VAR && b; b = b->up)
+		if (b->var == n->ref_var) {
+			*at = b->up;
+			return b->init;
+		}
+	return NULL;
+}
