@@ -39,7 +39,7 @@ int entry(struct xdp_md *ctx)
 	(void)ctx;
 #line 23 "shift_amount_wraps.va"
 	left = 1U << (amount & 31);
-	left <<= (amount & 31);
+	left <<= amount & 31;
 	right = negative >> ((__s32)amount & 31);
 	wide = 3ULL << (wide_amount & 63);
 	narrow = 1 << (narrow_amount & 31);

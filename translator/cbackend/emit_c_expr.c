@@ -1045,7 +1045,7 @@ CExpr shift_amount(const Node *shift, CExpr amount)
 	    ((int_constant(tail->rhs, &constant, NULL) && constant < width) ||
 	     (int_constant(tail->lhs, &constant, NULL) && constant < width)))
 		return amount;
-	return cx(arena_printf("(%s & %u)", paren(amount, PREC_UNARY), width - 1), PREC_POSTFIX);
+	return cx(arena_printf("%s & %u", paren(amount, PREC_UNARY), width - 1), PREC_BAND);
 }
 
 CExpr exact_value(Emitter *E, Node *n)
